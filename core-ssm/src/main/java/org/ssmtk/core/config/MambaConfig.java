@@ -1,0 +1,205 @@
+package org.ssmtk.core.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.ssmtk.core.io.AtomicFiles;
+import org.ssmtk.core.io.ModelFormatException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The hyper-parameters of a Mamba language model, in HuggingFace's {@code MambaConfig} vocabulary
+ * so that {@code config.json} files of real checkpoints read as they are. Defaults are the ones
+ * transformers applies when a key is absent. The original mamba_ssm names ({@code d_model},
+ * {@code n_layer}, {@code ssm_cfg.d_state}, {@code tie_embeddings}) are accepted as aliases.
+ */
+public record MambaConfig(
+        int vocabSize,
+        int hiddenSize,
+        int stateSize,
+        int numHiddenLayers,
+        int expand,
+        int convKernel,
+        int timeStepRank,
+        int intermediateSize,
+        boolean useBias,
+        boolean useConvBias,
+        double layerNormEpsilon,
+        boolean tieWordEmbeddings,
+        int padVocabSizeMultiple,
+        boolean residualInFp32,
+        double initializerRange,
+        double timeStepScale,
+        double timeStepMin,
+        double timeStepMax,
+        double timeStepFloor,
+        String timeStepInitScheme,
+        boolean rescalePrenormResidual,
+        int padTokenId,
+        int bosTokenId,
+        int eosTokenId) {
+
+    public MambaConfig {
+        require(vocabSize > 0, "vocab_size must be positive");
+        require(hiddenSize > 0, "hidden_size must be positive");
+        require(stateSize > 0, "state_size must be positive");
+        require(numHiddenLayers > 0, "num_hidden_layers must be positive");
+        require(expand > 0, "expand must be positive");
+        require(convKernel > 0, "conv_kernel must be positive");
+        require(timeStepRank > 0, "time_step_rank must be positive");
+        require(intermediateSize > 0, "intermediate_size must be positive");
+        require(layerNormEpsilon > 0, "layer_norm_epsilon must be positive");
+        require(padVocabSizeMultiple >= 1, "pad_vocab_size_multiple must be at least 1");
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) throw new IllegalArgumentException(message);
+    }
+
+    /** A config with transformers' defaults for everything but the shape. */
+    public static MambaConfig of(int vocabSize, int hiddenSize, int stateSize, int numHiddenLayers) {
+        return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, 2, 4, autoRank(hiddenSize),
+                2 * hiddenSize, false, true, 1e-5, true, 1, true, 0.1, 1.0, 0.001, 0.1, 1e-4, "random", false, 0, 0, 0);
+    }
+
+    public static int autoRank(int hiddenSize) {
+        return (hiddenSize + 15) / 16;
+    }
+
+    /** The embedding/LM-head row count: vocab_size rounded up to pad_vocab_size_multiple. */
+    public int paddedVocabSize() {
+        return (vocabSize + padVocabSizeMultiple - 1) / padVocabSizeMultiple * padVocabSizeMultiple;
+    }
+
+    public MambaConfig withLayers(int layers) {
+        return new MambaConfig(vocabSize, hiddenSize, stateSize, layers, expand, convKernel, timeStepRank,
+                intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
+                residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId);
+    }
+
+    public MambaConfig withBiasesAndHead(boolean useBias, boolean useConvBias, boolean tied) {
+        return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
+                intermediateSize, useBias, useConvBias, layerNormEpsilon, tied, padVocabSizeMultiple,
+                residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId);
+    }
+
+    public static MambaConfig read(Path file) throws IOException {
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(file.toFile());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new ModelFormatException(file + ": not valid JSON: " + e.getOriginalMessage());
+        }
+        if (root == null || !root.isObject()) throw new ModelFormatException(file + ": not a JSON object");
+        try {
+            return fromJson(root);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(file + ": " + e.getMessage());
+        }
+    }
+
+    public static MambaConfig fromJson(JsonNode n) {
+        JsonNode ssm = n.path("ssm_cfg");
+        int hidden = intField(n, 768, "hidden_size", "d_model");
+        int expand = intField(n, 2, "expand");
+        if (ssm.has("expand")) expand = ssm.get("expand").asInt();
+        JsonNode rank = n.has("time_step_rank") ? n.get("time_step_rank") : ssm.path("dt_rank");
+        int timeStepRank;
+        if (rank.isMissingNode() || rank.isNull() || "auto".equals(rank.asText())) timeStepRank = autoRank(hidden);
+        else if (rank.isIntegralNumber()) timeStepRank = rank.asInt();
+        else throw new IllegalArgumentException("time_step_rank must be an integer or \"auto\", got " + rank);
+        String act = n.path("hidden_act").asText("silu");
+        if (!act.equals("silu") && !act.equals("swish"))
+            throw new IllegalArgumentException("hidden_act '" + act + "' is not supported (Mamba uses silu)");
+        int stateSize = n.has("state_size") ? n.get("state_size").asInt() : ssm.path("d_state").asInt(16);
+        int convKernel = n.has("conv_kernel") ? n.get("conv_kernel").asInt() : ssm.path("d_conv").asInt(4);
+        boolean tie = n.has("tie_word_embeddings") ? n.get("tie_word_embeddings").asBoolean() : n.path("tie_embeddings").asBoolean(true);
+        return new MambaConfig(
+                intField(n, 50280, "vocab_size"),
+                hidden,
+                stateSize,
+                intField(n, 32, "num_hidden_layers", "n_layer"),
+                expand,
+                convKernel,
+                timeStepRank,
+                intField(n, expand * hidden, "intermediate_size"),
+                n.has("use_bias") ? n.get("use_bias").asBoolean() : ssm.path("bias").asBoolean(false),
+                n.has("use_conv_bias") ? n.get("use_conv_bias").asBoolean() : ssm.path("conv_bias").asBoolean(true),
+                n.path("layer_norm_epsilon").asDouble(1e-5),
+                tie,
+                intField(n, 1, "pad_vocab_size_multiple"),
+                n.path("residual_in_fp32").asBoolean(true),
+                n.path("initializer_range").asDouble(0.1),
+                n.path("time_step_scale").asDouble(1.0),
+                n.path("time_step_min").asDouble(0.001),
+                n.path("time_step_max").asDouble(0.1),
+                n.path("time_step_floor").asDouble(1e-4),
+                n.path("time_step_init_scheme").asText("random"),
+                n.path("rescale_prenorm_residual").asBoolean(false),
+                intField(n, 0, "pad_token_id"),
+                intField(n, 0, "bos_token_id"),
+                intField(n, 0, "eos_token_id"));
+    }
+
+    private static int intField(JsonNode n, int fallback, String... names) {
+        for (String name : names) {
+            JsonNode v = n.get(name);
+            if (v == null || v.isNull()) continue;
+            if (!v.isIntegralNumber()) throw new IllegalArgumentException(name + " must be an integer, got " + v);
+            return v.asInt();
+        }
+        return fallback;
+    }
+
+    /** The config as transformers writes it, so that the directory loads in transformers too. */
+    public ObjectNode toJson() {
+        ObjectNode o = new ObjectMapper().createObjectNode();
+        o.putArray("architectures").add("MambaForCausalLM");
+        o.put("model_type", "mamba");
+        o.put("vocab_size", vocabSize);
+        o.put("hidden_size", hiddenSize);
+        o.put("state_size", stateSize);
+        o.put("num_hidden_layers", numHiddenLayers);
+        o.put("expand", expand);
+        o.put("conv_kernel", convKernel);
+        o.put("time_step_rank", timeStepRank);
+        o.put("intermediate_size", intermediateSize);
+        o.put("use_bias", useBias);
+        o.put("use_conv_bias", useConvBias);
+        o.put("layer_norm_epsilon", layerNormEpsilon);
+        o.put("tie_word_embeddings", tieWordEmbeddings);
+        if (padVocabSizeMultiple != 1) o.put("pad_vocab_size_multiple", padVocabSizeMultiple);
+        o.put("residual_in_fp32", residualInFp32);
+        o.put("hidden_act", "silu");
+        o.put("initializer_range", initializerRange);
+        o.put("time_step_scale", timeStepScale);
+        o.put("time_step_min", timeStepMin);
+        o.put("time_step_max", timeStepMax);
+        o.put("time_step_floor", timeStepFloor);
+        o.put("time_step_init_scheme", timeStepInitScheme);
+        o.put("rescale_prenorm_residual", rescalePrenormResidual);
+        o.put("pad_token_id", padTokenId);
+        o.put("bos_token_id", bosTokenId);
+        o.put("eos_token_id", eosTokenId);
+        return o;
+    }
+
+    public void write(Path file) throws IOException {
+        byte[] json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(toJson());
+        AtomicFiles.write(file, out -> out.write(json));
+    }
+
+    public static MambaConfig parse(String json) throws IOException {
+        return fromJson(new ObjectMapper().readTree(json));
+    }
+
+    static boolean exists(Path dir) {
+        return Files.isRegularFile(dir.resolve("config.json"));
+    }
+}

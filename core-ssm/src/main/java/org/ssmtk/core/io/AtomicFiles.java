@@ -1,0 +1,54 @@
+package org.ssmtk.core.io;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * Writes an output file so that readers only ever see the old file or the complete new one: the
+ * content goes to a temporary file in the target's directory, which is renamed over the target
+ * once it is fully written. A failure removes the temporary file and leaves the target untouched.
+ */
+public final class AtomicFiles {
+    private AtomicFiles() {}
+
+    @FunctionalInterface
+    public interface StreamWriter {
+        void writeTo(OutputStream out) throws IOException;
+    }
+
+    @FunctionalInterface
+    public interface PathWriter {
+        void writeTo(Path temporary) throws IOException;
+    }
+
+    public static void write(Path target, StreamWriter writer) throws IOException {
+        writePath(target, tmp -> {
+            try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
+                writer.writeTo(out);
+            }
+        });
+    }
+
+    public static void writePath(Path target, PathWriter writer) throws IOException {
+        Path absolute = target.toAbsolutePath();
+        Path dir = absolute.getParent();
+        if (dir != null) Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, "." + absolute.getFileName() + ".", ".partial");
+        boolean done = false;
+        try {
+            writer.writeTo(tmp);
+            try {
+                Files.move(tmp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, absolute, StandardCopyOption.REPLACE_EXISTING);
+            }
+            done = true;
+        } finally {
+            if (!done) Files.deleteIfExists(tmp);
+        }
+    }
+}

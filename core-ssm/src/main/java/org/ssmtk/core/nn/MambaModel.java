@@ -1,0 +1,192 @@
+package org.ssmtk.core.nn;
+
+import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.config.MambaConfig;
+import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.tensor.HostTensor;
+import org.ssmtk.core.tensor.Tensor;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A Mamba causal language model (Gu and Dao 2023) as transformers' MambaForCausalLM computes it:
+ * embedding, then per layer x = x + mixer(rmsnorm(x)), then norm_f and the LM head. The mixer:
+ * <pre>
+ *   x, z   = in_proj(h)                        (two halves of d_inner)
+ *   x      = silu(causal_depthwise_conv1d(x))
+ *   dt, B, C = x_proj(x)                       (time_step_rank, d_state, d_state)
+ *   dt     = dt_proj(dt)                       (bias and softplus are applied inside the scan)
+ *   y      = selective_scan(x, dt, A = -exp(A_log), B, C, D) * silu(z)
+ *   out    = out_proj(y)
+ * </pre>
+ * The model owns its parameters on one {@link Backend} and knows nothing of how the backend
+ * computes. A {@link MambaState} passed to {@link #backbone} makes the call continue the sequences
+ * it holds: a full forward, a prompt prefill, a streamed chunk and a single decoding step are the
+ * same code.
+ */
+public final class MambaModel {
+
+    /**
+     * Receives hidden states as transformers 5 numbers them: k < num_layers is the residual stream
+     * after layer k, and num_layers is norm_f of the residual after the last layer. (The embedding
+     * output is not among them.)
+     */
+    @FunctionalInterface
+    public interface HiddenStateSink {
+        void accept(int index, Tensor hidden);
+    }
+
+    /** One layer's parameters, with row views that split the fused projections. */
+    private record Layer(Tensor norm, Tensor inX, Tensor inZ, Tensor inBiasX, Tensor inBiasZ,
+                         Tensor convWeight, Tensor convBias, Tensor xProjDt, Tensor xProjB, Tensor xProjC,
+                         Tensor dtWeight, Tensor dtBias, Tensor aLog, Tensor d, Tensor outWeight, Tensor outBias) {}
+
+    private final MambaConfig config;
+    private final Backend backend;
+    private final Map<String, Tensor> parameters;
+    private final Tensor embeddings;
+    private final Tensor normF;
+    private final Tensor lmHead;
+    private final Layer[] layers;
+
+    public MambaModel(Backend backend, MambaConfig config, Map<String, HostTensor> hostParameters) {
+        this.backend = backend;
+        this.config = config;
+        this.parameters = new LinkedHashMap<>();
+        for (ParameterSpec.Entry e : ParameterSpec.of(config)) {
+            HostTensor t = Objects.requireNonNull(hostParameters.get(e.name()), () -> "no value for parameter " + e.name());
+            parameters.put(e.name(), backend.fromHost(t.data(), e.shape()));
+        }
+        embeddings = parameters.get(ParameterSpec.EMBEDDINGS);
+        normF = parameters.get(ParameterSpec.NORM_F);
+        lmHead = config.tieWordEmbeddings() ? embeddings : parameters.get(ParameterSpec.LM_HEAD);
+        int di = config.intermediateSize(), r = config.timeStepRank(), n = config.stateSize();
+        layers = new Layer[config.numHiddenLayers()];
+        for (int i = 0; i < layers.length; i++) {
+            Tensor in = p(i, "mixer.in_proj.weight");
+            Tensor inBias = config.useBias() ? p(i, "mixer.in_proj.bias") : null;
+            Tensor xProj = p(i, "mixer.x_proj.weight");
+            layers[i] = new Layer(
+                    p(i, "norm.weight"),
+                    in.rows(0, di), in.rows(di, 2 * di),
+                    inBias == null ? null : inBias.rows(0, di), inBias == null ? null : inBias.rows(di, 2 * di),
+                    p(i, "mixer.conv1d.weight").reshape(di, config.convKernel()),
+                    config.useConvBias() ? p(i, "mixer.conv1d.bias") : null,
+                    xProj.rows(0, r), xProj.rows(r, r + n), xProj.rows(r + n, r + 2 * n),
+                    p(i, "mixer.dt_proj.weight"), p(i, "mixer.dt_proj.bias"),
+                    p(i, "mixer.A_log"), p(i, "mixer.D"),
+                    p(i, "mixer.out_proj.weight"), config.useBias() ? p(i, "mixer.out_proj.bias") : null);
+        }
+    }
+
+    public static MambaModel load(Backend backend, MambaCheckpoint checkpoint) {
+        return new MambaModel(backend, checkpoint.config(), checkpoint.parameters());
+    }
+
+    private Tensor p(int layer, String suffix) {
+        return parameters.get(ParameterSpec.layer(layer, suffix));
+    }
+
+    public MambaConfig config() {
+        return config;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /** Parameters by HuggingFace name, on the backend. */
+    public Map<String, Tensor> parameters() {
+        return parameters;
+    }
+
+    public MambaState newState(int batch) {
+        return new MambaState(backend, config, batch);
+    }
+
+    /** Per-call activation buffers, sized for rows = batch * len tokens and reused by every layer. */
+    private final class Workspace {
+        final Tensor residual, normed, x, z, xc, dtLow, b, c, dt, a;
+
+        Workspace(int rows) {
+            int h = config.hiddenSize(), di = config.intermediateSize(), n = config.stateSize();
+            residual = backend.allocate(rows, h);
+            normed = backend.allocate(rows, h);
+            x = backend.allocate(rows, di);
+            z = backend.allocate(rows, di);
+            xc = backend.allocate(rows, di);
+            dtLow = backend.allocate(rows, config.timeStepRank());
+            b = backend.allocate(rows, n);
+            c = backend.allocate(rows, n);
+            dt = backend.allocate(rows, di);
+            a = backend.allocate(di, n);
+        }
+    }
+
+    /**
+     * Runs embedding, all layers and norm_f over ids (batch x len, row-major) and returns the final
+     * normalized hidden states (batch * len, hidden_size). With a state the call continues the
+     * sequences in it and leaves it after the last token; without one each sequence starts empty.
+     */
+    public Tensor backbone(int[] ids, int batch, int len, MambaState state, HiddenStateSink sink) {
+        if (ids.length != (long) batch * len)
+            throw new IllegalArgumentException(ids.length + " ids for batch " + batch + " x len " + len);
+        if (state != null && state.batch() != batch)
+            throw new IllegalArgumentException("state holds " + state.batch() + " sequences, input has " + batch);
+        int rows = batch * len;
+        Workspace w = new Workspace(rows);
+        backend.embedding(w.residual, ids, embeddings);
+        float eps = (float) config.layerNormEpsilon();
+        for (int i = 0; i < layers.length; i++) {
+            Layer l = layers[i];
+            backend.rmsNorm(w.normed, w.residual, l.norm(), eps);
+            mixer(l, w, batch, len, state == null ? null : state.conv(i), state == null ? null : state.ssm(i));
+            backend.add(w.residual, w.residual, w.normed);
+            if (sink != null) sink.accept(i, w.residual);
+        }
+        Tensor out = backend.allocate(rows, config.hiddenSize());
+        backend.rmsNorm(out, w.residual, normF, eps);
+        if (sink != null) sink.accept(layers.length, out);
+        if (state != null) state.advance(len);
+        return out;
+    }
+
+    /** The mixer of one layer: reads w.normed and leaves its output in w.normed. */
+    private void mixer(Layer l, Workspace w, int batch, int len, Tensor convState, Tensor ssmState) {
+        backend.linear(w.x, w.normed, l.inX(), l.inBiasX());
+        backend.linear(w.z, w.normed, l.inZ(), l.inBiasZ());
+        backend.causalConv1dSilu(w.xc, w.x, l.convWeight(), l.convBias(), convState, batch, len);
+        backend.linear(w.dtLow, w.xc, l.xProjDt(), null);
+        backend.linear(w.b, w.xc, l.xProjB(), null);
+        backend.linear(w.c, w.xc, l.xProjC(), null);
+        backend.linear(w.dt, w.dtLow, l.dtWeight(), null);
+        backend.negExp(w.a, l.aLog());
+        Tensor y = w.x; // x is dead after the conv: reuse its buffer for the scan output
+        backend.selectiveScan(y, w.xc, w.dt, l.dtBias(), w.a, w.b, w.c, l.d(), w.z, ssmState, batch, len);
+        backend.linear(w.normed, y, l.outWeight(), l.outBias());
+    }
+
+    /** LM head over hidden rows: (rows, hidden) to (rows, padded vocab). */
+    public Tensor logits(Tensor hidden) {
+        Tensor out = backend.allocate(hidden.rows2d(), config.paddedVocabSize());
+        backend.linear(out, hidden, lmHead, null);
+        return out;
+    }
+
+    /** The full causal LM: logits (batch * len, padded vocab) on the host. */
+    public float[] forward(int[] ids, int batch, int len) {
+        return backend.toHost(logits(backbone(ids, batch, len, null, null)));
+    }
+
+    /** Continues the sequences in state by len tokens each and returns the logits of every position. */
+    public float[] forward(int[] ids, int batch, int len, MambaState state) {
+        return backend.toHost(logits(backbone(ids, batch, len, state, null)));
+    }
+
+    /** One recurrent step: one token per sequence, returns (batch, padded vocab) logits. */
+    public float[] step(int[] tokens, MambaState state) {
+        return forward(tokens, tokens.length, 1, state);
+    }
+}

@@ -1,0 +1,66 @@
+package org.ssmtk.core.nn;
+
+import org.ssmtk.core.config.MambaConfig;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The parameters of a Mamba causal LM in HuggingFace's names and shapes, derived from a config:
+ * the single place that knows the checkpoint layout.
+ */
+public final class ParameterSpec {
+    public record Entry(String name, int[] shape) {
+        public long size() {
+            long n = 1;
+            for (int d : shape) n *= d;
+            return n;
+        }
+
+        @Override
+        public String toString() {
+            return name + " " + Arrays.toString(shape);
+        }
+    }
+
+    public static final String EMBEDDINGS = "backbone.embeddings.weight";
+    public static final String NORM_F = "backbone.norm_f.weight";
+    public static final String LM_HEAD = "lm_head.weight";
+
+    private ParameterSpec() {}
+
+    public static String layer(int i, String suffix) {
+        return "backbone.layers." + i + "." + suffix;
+    }
+
+    /** Every parameter the config implies, in the order transformers names them. */
+    public static List<Entry> of(MambaConfig c) {
+        int h = c.hiddenSize(), di = c.intermediateSize(), n = c.stateSize(), r = c.timeStepRank(), k = c.convKernel();
+        List<Entry> e = new ArrayList<>();
+        e.add(new Entry(EMBEDDINGS, new int[]{c.paddedVocabSize(), h}));
+        for (int i = 0; i < c.numHiddenLayers(); i++) {
+            e.add(new Entry(layer(i, "norm.weight"), new int[]{h}));
+            e.add(new Entry(layer(i, "mixer.A_log"), new int[]{di, n}));
+            e.add(new Entry(layer(i, "mixer.D"), new int[]{di}));
+            e.add(new Entry(layer(i, "mixer.conv1d.weight"), new int[]{di, 1, k}));
+            if (c.useConvBias()) e.add(new Entry(layer(i, "mixer.conv1d.bias"), new int[]{di}));
+            e.add(new Entry(layer(i, "mixer.in_proj.weight"), new int[]{2 * di, h}));
+            if (c.useBias()) e.add(new Entry(layer(i, "mixer.in_proj.bias"), new int[]{2 * di}));
+            e.add(new Entry(layer(i, "mixer.x_proj.weight"), new int[]{r + 2 * n, di}));
+            e.add(new Entry(layer(i, "mixer.dt_proj.weight"), new int[]{di, r}));
+            e.add(new Entry(layer(i, "mixer.dt_proj.bias"), new int[]{di}));
+            e.add(new Entry(layer(i, "mixer.out_proj.weight"), new int[]{h, di}));
+            if (c.useBias()) e.add(new Entry(layer(i, "mixer.out_proj.bias"), new int[]{h}));
+        }
+        e.add(new Entry(NORM_F, new int[]{h}));
+        if (!c.tieWordEmbeddings()) e.add(new Entry(LM_HEAD, new int[]{c.paddedVocabSize(), h}));
+        return e;
+    }
+
+    public static long count(MambaConfig c) {
+        long n = 0;
+        for (Entry e : of(c)) n += e.size();
+        return n;
+    }
+}
