@@ -1,0 +1,106 @@
+package org.ssmtk.core.backend;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.ssmtk.core.backend.cpu.CpuBackend;
+import org.ssmtk.core.tensor.Tensor;
+
+import java.util.SplittableRandom;
+
+import static org.ssmtk.core.Fixtures.assertClose;
+
+/** The CPU kernels against plain float64 loops, on shapes that exercise every tail. */
+class CpuKernelsTest {
+
+    static float[] random(int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) r.nextGaussian();
+        return v;
+    }
+
+    @ParameterizedTest(name = "M={0} N={1} K={2} threads={3}")
+    @CsvSource({"1,1,1,1", "1,7,3,2", "2,5,9,2", "3,4,8,1", "5,13,17,2", "97,67,33,2", "200,130,64,3", "4,300,768,2", "1,256,48,2"})
+    void linearMatchesANaiveProduct(int m, int n, int k, int threads) {
+        float[] x = random(m * k, 1), w = random(n * k, 2), bias = random(n, 3);
+        double[] want = new double[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) {
+                double s = bias[j];
+                for (int p = 0; p < k; p++) s += (double) x[i * k + p] * w[j * k + p];
+                want[i * n + j] = s;
+            }
+        try (CpuBackend cpu = new CpuBackend(threads)) {
+            Tensor out = cpu.allocate(m, n);
+            cpu.linear(out, cpu.fromHost(x, m, k), cpu.fromHost(w, n, k), cpu.fromHost(bias, n));
+            assertClose("linear", cpu.toHost(out), want, 1e-6);
+            // a row view of a larger weight, as the model uses for in_proj and x_proj
+            float[] big = new float[(n + 3) * k];
+            System.arraycopy(w, 0, big, 2 * k, n * k);
+            Tensor view = cpu.fromHost(big, n + 3, k).rows(2, 2 + n);
+            cpu.linear(out, cpu.fromHost(x, m, k), view, cpu.fromHost(bias, n));
+            assertClose("linear on a row view", cpu.toHost(out), want, 1e-6);
+        }
+    }
+
+    @ParameterizedTest(name = "batch={0} len={1} channels={2} state={3}")
+    @CsvSource({"1,1,1,1", "2,5,3,4", "1,70,16,16", "3,9,13,7", "2,33,24,5"})
+    void selectiveScanMatchesTheRecurrenceInFloat64(int batch, int len, int ch, int n) {
+        int rows = batch * len;
+        float[] u = random(rows * ch, 4), delta = random(rows * ch, 5), z = random(rows * ch, 6);
+        float[] b = random(rows * n, 7), c = random(rows * n, 8), d = random(ch, 9), bias = random(ch, 10);
+        float[] a = random(ch * n, 11), h0 = random(batch * ch * n, 12);
+        for (int i = 0; i < a.length; i++) a[i] = -(float) Math.exp(0.5 * a[i]);
+        double[] y = new double[rows * ch];
+        double[] h = new double[batch * ch * n];
+        for (int i = 0; i < h.length; i++) h[i] = h0[i];
+        for (int s = 0; s < batch; s++)
+            for (int q = 0; q < ch; q++)
+                for (int t = 0; t < len; t++) {
+                    int r = s * len + t;
+                    double x = delta[r * ch + q] + bias[q];
+                    double dt = x > 20 ? x : Math.log1p(Math.exp(x));
+                    double acc = 0;
+                    for (int k = 0; k < n; k++) {
+                        int hi = (s * ch + q) * n + k;
+                        h[hi] = Math.exp(dt * a[q * n + k]) * h[hi] + dt * b[r * n + k] * u[r * ch + q];
+                        acc += h[hi] * c[r * n + k];
+                    }
+                    acc += d[q] * u[r * ch + q];
+                    double zz = z[r * ch + q];
+                    y[r * ch + q] = acc * zz / (1 + Math.exp(-zz));
+                }
+        try (CpuBackend cpu = new CpuBackend(2)) {
+            Tensor out = cpu.allocate(rows, ch);
+            Tensor state = cpu.fromHost(h0, batch, ch, n);
+            cpu.selectiveScan(out, cpu.fromHost(u, rows, ch), cpu.fromHost(delta, rows, ch), cpu.fromHost(bias, ch),
+                    cpu.fromHost(a, ch, n), cpu.fromHost(b, rows, n), cpu.fromHost(c, rows, n), cpu.fromHost(d, ch),
+                    cpu.fromHost(z, rows, ch), state, batch, len);
+            assertClose("scan y", cpu.toHost(out), y, 1e-5);
+            assertClose("scan state", cpu.toHost(state), h, 1e-5);
+        }
+    }
+
+    @ParameterizedTest(name = "batch={0} len={1} channels={2} width={3}")
+    @CsvSource({"1,1,3,4", "2,2,5,4", "2,9,70,4", "1,6,8,2", "3,5,4,1"})
+    void causalConvMatchesADirectSum(int batch, int len, int ch, int width) {
+        float[] x = random(batch * len * ch, 13), w = random(ch * width, 14), bias = random(ch, 15);
+        double[] want = new double[x.length];
+        for (int s = 0; s < batch; s++)
+            for (int t = 0; t < len; t++)
+                for (int q = 0; q < ch; q++) {
+                    double acc = bias[q];
+                    for (int j = 0; j < width; j++) {
+                        int src = t - (width - 1) + j;
+                        if (src >= 0) acc += (double) w[q * width + j] * x[(s * len + src) * ch + q];
+                    }
+                    want[(s * len + t) * ch + q] = acc / (1 + Math.exp(-acc));
+                }
+        try (CpuBackend cpu = new CpuBackend(2)) {
+            Tensor out = cpu.allocate(batch * len, ch);
+            cpu.causalConv1dSilu(out, cpu.fromHost(x, batch * len, ch), cpu.fromHost(w, ch, width), cpu.fromHost(bias, ch),
+                    null, batch, len);
+            assertClose("conv", cpu.toHost(out), want, 1e-6);
+        }
+    }
+}
