@@ -175,6 +175,11 @@ public final class MambaModel {
         return out;
     }
 
+    /** LM head over hidden rows [from, to): for streaming logits of long inputs in bounded memory. */
+    public Tensor logits(Tensor hidden, int from, int to) {
+        return logits(hidden.rows(from, to));
+    }
+
     /** The full causal LM: logits (batch * len, padded vocab) on the host. */
     public float[] forward(int[] ids, int batch, int len) {
         return backend.toHost(logits(backbone(ids, batch, len, null, null)));

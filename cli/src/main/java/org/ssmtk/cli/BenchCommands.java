@@ -1,0 +1,68 @@
+package org.ssmtk.cli;
+
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.bench.ForwardBench;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.ssmtk.cli.CommonOptions.optional;
+
+/** {@code ssmtk bench forward}: throughput and memory tables. */
+final class BenchCommands {
+    private BenchCommands() {}
+
+    static CommandGroup group() {
+        return new CommandGroup("bench", "measure speed and memory", List.of(new Forward()));
+    }
+
+    static final class Forward implements Command {
+        public String name() { return "forward"; }
+
+        public String summary() { return "forward tokens/s and peak heap vs sequence length (random weights)"; }
+
+        public String footer() {
+            return "Presets: 130m (d_model 768, 24 layers, d_state 16, vocab 50280), dna (d_model 256,\n"
+                    + "8 layers, vocab 16), tiny (d_model 64, 2 layers). Batch 1; the LM head runs over blocks of\n"
+                    + ForwardBench.LOGIT_BLOCK + " rows. Peak heap includes the weights; give the JVM enough -Xmx\n"
+                    + "(SSMTK_JAVA_OPTS) for the longest length.";
+        }
+
+        public Options options() {
+            return CommonOptions.withBackend(new Options()
+                    .addOption(optional("models", "LIST", "presets, comma-separated (default 130m,dna)"))
+                    .addOption(optional("lengths", "LIST", "sequence lengths (default 1024,4096,16384,65536)")));
+        }
+
+        public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+            String[] models = cl.getOptionValue("models", "130m,dna").split(",");
+            int[] lengths = CommonOptions.intList("lengths", cl.getOptionValue("lengths", "1024,4096,16384,65536"));
+            for (int l : lengths) if (l < 1) throw new UsageException("--lengths must be positive, got " + l);
+            for (String m : models) {
+                try {
+                    ForwardBench.preset(m.trim());
+                } catch (IllegalArgumentException e) {
+                    throw new UsageException("--models: " + e.getMessage());
+                }
+            }
+            List<ForwardBench.Row> rows = new ArrayList<>();
+            String describe;
+            try (Backend backend = CommonOptions.backend(cl, err)) {
+                describe = backend.describe();
+                for (String m : models) rows.addAll(ForwardBench.run(backend, m.trim(), lengths, s -> err.println("bench: " + s)));
+            }
+            out.println("# " + describe + "; " + Runtime.version() + "; max heap " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB");
+            out.printf("%-6s %12s %8s %10s %12s %12s %14s %14s%n", "model", "params", "L", "seconds", "tokens/s", "us/token",
+                    "peak heap MiB", "act. KiB/token");
+            for (ForwardBench.Row r : rows) {
+                double actPerToken = Math.max(0, r.peakHeapBytes() - r.modelBytes()) / 1024.0 / r.length();
+                out.printf("%-6s %12s %8d %10.3f %12.1f %12.1f %14.1f %14.1f%n", r.model(), String.format("%,d", r.parameters()),
+                        r.length(), r.seconds(), r.tokensPerSecond(), 1e6 / r.tokensPerSecond(), r.peakHeapBytes() / 1048576.0, actPerToken);
+            }
+            return 0;
+        }
+    }
+}

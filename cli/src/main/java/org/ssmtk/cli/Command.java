@@ -1,0 +1,24 @@
+package org.ssmtk.cli;
+
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+
+import java.io.PrintStream;
+
+/** One leaf of {@code ssmtk <group> <command>}. */
+public interface Command {
+    String name();
+
+    /** One line for the group's help. */
+    String summary();
+
+    /** Extra text after the option list in --help: examples, output format. */
+    default String footer() {
+        return "";
+    }
+
+    Options options();
+
+    /** Runs the command; returns the exit code (0 on success). */
+    int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception;
+}

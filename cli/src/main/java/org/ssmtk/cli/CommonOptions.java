@@ -1,0 +1,107 @@
+package org.ssmtk.cli;
+
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.backend.Backends;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Options that many commands share, and their parsing into checked values. */
+final class CommonOptions {
+    private CommonOptions() {}
+
+    static Option required(String longName, String arg, String description) {
+        return Option.builder().longOpt(longName).hasArg().argName(arg).required().desc(description).build();
+    }
+
+    static Option optional(String longName, String arg, String description) {
+        return Option.builder().longOpt(longName).hasArg().argName(arg).desc(description).build();
+    }
+
+    static Option flag(String longName, String description) {
+        return Option.builder().longOpt(longName).desc(description).build();
+    }
+
+    /** --device and --threads, for every command that runs a model. */
+    static Options withBackend(Options o) {
+        o.addOption(optional("device", "cpu|cuda|auto", "where the model runs (default: cpu)"));
+        o.addOption(optional("threads", "N", "CPU threads (default: SSMTK_THREADS or all processors)"));
+        return o;
+    }
+
+    static Backend backend(CommandLine cl, PrintStream err) throws UsageException {
+        int threads = cl.hasOption("threads") ? positiveInt(cl, "threads", 0) : 0;
+        try {
+            return Backends.open(cl.getOptionValue("device", "cpu"), threads, err::println);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    static int positiveInt(CommandLine cl, String name, int fallback) throws UsageException {
+        int v = integer(cl, name, fallback);
+        if (v < 1) throw new UsageException("--" + name + " must be a positive integer, got " + v);
+        return v;
+    }
+
+    static int integer(CommandLine cl, String name, int fallback) throws UsageException {
+        String s = cl.getOptionValue(name);
+        if (s == null) return fallback;
+        try {
+            return Integer.parseInt(s.trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " must be an integer, got '" + s + "'");
+        }
+    }
+
+    static long longValue(CommandLine cl, String name, long fallback) throws UsageException {
+        String s = cl.getOptionValue(name);
+        if (s == null) return fallback;
+        try {
+            return Long.parseLong(s.trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " must be an integer, got '" + s + "'");
+        }
+    }
+
+    static double number(CommandLine cl, String name, double fallback) throws UsageException {
+        String s = cl.getOptionValue(name);
+        if (s == null) return fallback;
+        try {
+            double v = Double.parseDouble(s.trim());
+            if (!Double.isFinite(v)) throw new NumberFormatException();
+            return v;
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " must be a number, got '" + s + "'");
+        }
+    }
+
+    static Path existingDir(CommandLine cl, String name) throws UsageException {
+        Path p = Path.of(cl.getOptionValue(name));
+        if (!Files.isDirectory(p)) throw new UsageException("--" + name + " " + p + ": no such directory");
+        return p;
+    }
+
+    static Path existingFile(CommandLine cl, String name) throws UsageException {
+        Path p = Path.of(cl.getOptionValue(name));
+        if (!Files.isRegularFile(p)) throw new UsageException("--" + name + " " + p + ": no such file");
+        return p;
+    }
+
+    static int[] intList(String name, String value) throws UsageException {
+        String[] parts = value.split(",");
+        int[] out = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                out[i] = Integer.parseInt(parts[i].trim());
+            } catch (NumberFormatException e) {
+                throw new UsageException("--" + name + " must be comma-separated integers, got '" + parts[i].trim() + "'");
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,189 @@
+package org.ssmtk.cli;
+
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.config.MambaConfig;
+import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.io.SafeTensorsReader;
+import org.ssmtk.core.io.SafeTensorsWriter;
+import org.ssmtk.core.io.TensorInfo;
+import org.ssmtk.core.nn.Generator;
+import org.ssmtk.core.nn.MambaModel;
+import org.ssmtk.core.nn.ParameterSpec;
+import org.ssmtk.core.nn.Sampler;
+import org.ssmtk.core.tensor.Tensor;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.StringJoiner;
+
+import static org.ssmtk.cli.CommonOptions.flag;
+import static org.ssmtk.cli.CommonOptions.optional;
+import static org.ssmtk.cli.CommonOptions.required;
+
+/** {@code ssmtk model info|forward|generate}: a checkpoint directory in HuggingFace layout. */
+final class ModelCommands {
+    private ModelCommands() {}
+
+    static CommandGroup group() {
+        return new CommandGroup("model", "inspect and run Mamba checkpoints (HuggingFace layout)",
+                List.of(new Info(), new Forward(), new Generate()));
+    }
+
+    static final class Info implements Command {
+        public String name() { return "info"; }
+
+        public String summary() { return "print a checkpoint's config, parameter count and tensors"; }
+
+        public Options options() {
+            return new Options().addOption(required("model", "DIR", "model directory (config.json + model.safetensors)"));
+        }
+
+        public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+            Path dir = CommonOptions.existingDir(cl, "model");
+            MambaCheckpoint ckpt = MambaCheckpoint.load(dir); // validates everything before printing anything
+            MambaConfig c = ckpt.config();
+            out.printf("model            %s%n", dir);
+            out.printf("vocab_size       %d%s%n", c.vocabSize(), c.paddedVocabSize() != c.vocabSize() ? " (padded to " + c.paddedVocabSize() + ")" : "");
+            out.printf("hidden_size      %d%n", c.hiddenSize());
+            out.printf("layers           %d%n", c.numHiddenLayers());
+            out.printf("intermediate     %d (expand %d)%n", c.intermediateSize(), c.expand());
+            out.printf("state_size       %d%n", c.stateSize());
+            out.printf("conv_kernel      %d%n", c.convKernel());
+            out.printf("time_step_rank   %d%n", c.timeStepRank());
+            out.printf("biases           in/out_proj %s, conv %s%n", c.useBias(), c.useConvBias());
+            out.printf("lm_head          %s%n", c.tieWordEmbeddings() ? "tied to embeddings" : "separate");
+            out.printf("parameters       %,d%n", ParameterSpec.count(c));
+            out.println();
+            List<Path> files = Files.isRegularFile(dir.resolve(MambaCheckpoint.WEIGHTS)) ? List.of(dir.resolve(MambaCheckpoint.WEIGHTS)) : List.of();
+            for (Path f : files) {
+                try (SafeTensorsReader r = SafeTensorsReader.open(f)) {
+                    for (TensorInfo t : r.tensors().values())
+                        out.printf("%-48s %-5s %s%n", t.name(), t.dtype(), t.shapeString());
+                }
+            }
+            if (files.isEmpty())
+                for (ParameterSpec.Entry e : ParameterSpec.of(c)) out.printf("%-48s %s%n", e.name(), java.util.Arrays.toString(e.shape()));
+            return 0;
+        }
+    }
+
+    static final class Forward implements Command {
+        public String name() { return "forward"; }
+
+        public String summary() { return "run the causal LM over token ids and write logits (safetensors)"; }
+
+        public String footer() {
+            return "Input: a safetensors file with input_ids (int64 or int32; (batch, L) or (L)).\n"
+                    + "Output: logits (float32, (batch, L, vocab)) and, with --hidden-states, hidden_states.K\n"
+                    + "(float32, (batch, L, hidden)) numbered as transformers numbers them: K < layers is the\n"
+                    + "residual after layer K, K = layers is norm_f of the last. Written atomically.";
+        }
+
+        public Options options() {
+            Options o = new Options()
+                    .addOption(required("model", "DIR", "model directory"))
+                    .addOption(required("input", "IDS.safetensors", "token ids in tensor input_ids"))
+                    .addOption(required("output", "OUT.safetensors", "where to write logits"))
+                    .addOption(flag("hidden-states", "also write every hidden state"));
+            return CommonOptions.withBackend(o);
+        }
+
+        public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+            Path dir = CommonOptions.existingDir(cl, "model");
+            Path input = CommonOptions.existingFile(cl, "input");
+            Path output = Path.of(cl.getOptionValue("output"));
+            if (Files.exists(output) && Files.isSameFile(output, input))
+                throw new UsageException("--output " + output + " is the input file");
+            int batch, len;
+            int[] ids;
+            try (SafeTensorsReader r = SafeTensorsReader.open(input)) {
+                if (!r.contains("input_ids")) throw new UsageException(input + ": no tensor named input_ids");
+                TensorInfo t = r.info("input_ids");
+                if (t.dtype().isFloatingPoint()) throw new UsageException(input + ": input_ids is " + t.dtype() + ", expected int64 or int32");
+                long[] shape = t.shape();
+                if (shape.length == 1) { batch = 1; len = Math.toIntExact(shape[0]); }
+                else if (shape.length == 2) { batch = Math.toIntExact(shape[0]); len = Math.toIntExact(shape[1]); }
+                else throw new UsageException(input + ": input_ids has shape " + t.shapeString() + ", expected (batch, L) or (L)");
+                if (batch == 0 || len == 0) throw new UsageException(input + ": input_ids is empty " + t.shapeString());
+                long[] raw = r.longs("input_ids");
+                ids = new int[raw.length];
+                for (int i = 0; i < raw.length; i++) {
+                    if (raw[i] < 0 || raw[i] > Integer.MAX_VALUE)
+                        throw new UsageException(input + ": input_ids[" + i + "] = " + raw[i] + " is not a token id");
+                    ids[i] = (int) raw[i];
+                }
+            }
+            MambaCheckpoint ckpt = MambaCheckpoint.load(dir);
+            int vocab = ckpt.config().paddedVocabSize(), hidden = ckpt.config().hiddenSize();
+            for (int i = 0; i < ids.length; i++)
+                if (ids[i] >= vocab)
+                    throw new UsageException(input + ": input_ids[" + i + "] = " + ids[i] + " is outside the model's vocabulary of " + vocab);
+            SafeTensorsWriter w = new SafeTensorsWriter().metadata("producer", "ssmtk " + Main.version());
+            try (Backend backend = CommonOptions.backend(cl, err)) {
+                MambaModel model = MambaModel.load(backend, ckpt);
+                boolean keepHidden = cl.hasOption("hidden-states");
+                int b = batch, l = len;
+                Tensor last = model.backbone(ids, batch, len, null, keepHidden
+                        ? (k, h) -> w.putF32("hidden_states." + k, backend.toHost(h), b, l, hidden) : null);
+                w.putF32("logits", backend.toHost(model.logits(last)), batch, len, vocab);
+            }
+            w.write(output);
+            return 0;
+        }
+    }
+
+    static final class Generate implements Command {
+        public String name() { return "generate"; }
+
+        public String summary() { return "continue a prompt with the recurrent O(1) state; print new token ids"; }
+
+        public String footer() {
+            return "Prints exactly --max-new ids, comma-separated, on one line; with --stop-token it stops\n"
+                    + "after that id. Temperature 0 (the default) is greedy; otherwise softmax(logits / T) over\n"
+                    + "the top-k (0 = all) logits, seeded by --seed.";
+        }
+
+        public Options options() {
+            Options o = new Options()
+                    .addOption(required("model", "DIR", "model directory"))
+                    .addOption(required("prompt-ids", "ID,ID,...", "prompt token ids"))
+                    .addOption(required("max-new", "N", "number of tokens to generate"))
+                    .addOption(optional("temperature", "T", "sampling temperature, 0 = greedy (default 0)"))
+                    .addOption(optional("top-k", "K", "sample among the K most likely tokens, 0 = all (default 0)"))
+                    .addOption(optional("seed", "S", "random seed (default 0)"))
+                    .addOption(optional("stop-token", "ID", "stop after generating this id"));
+            return CommonOptions.withBackend(o);
+        }
+
+        public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+            Path dir = CommonOptions.existingDir(cl, "model");
+            int[] prompt = CommonOptions.intList("prompt-ids", cl.getOptionValue("prompt-ids"));
+            int maxNew = CommonOptions.integer(cl, "max-new", 0);
+            if (maxNew < 0) throw new UsageException("--max-new must be >= 0, got " + maxNew);
+            double temperature = CommonOptions.number(cl, "temperature", 0);
+            if (temperature < 0) throw new UsageException("--temperature must be >= 0, got " + temperature);
+            int topK = CommonOptions.integer(cl, "top-k", 0);
+            if (topK < 0) throw new UsageException("--top-k must be >= 0, got " + topK);
+            long seed = CommonOptions.longValue(cl, "seed", 0);
+            int stop = cl.hasOption("stop-token") ? CommonOptions.integer(cl, "stop-token", -1) : -1;
+            MambaCheckpoint ckpt = MambaCheckpoint.load(dir);
+            int vocab = ckpt.config().vocabSize();
+            for (int id : prompt)
+                if (id < 0 || id >= ckpt.config().paddedVocabSize())
+                    throw new UsageException("--prompt-ids: " + id + " is outside the model's vocabulary of " + vocab);
+            int[] generated;
+            try (Backend backend = CommonOptions.backend(cl, err)) {
+                MambaModel model = MambaModel.load(backend, ckpt);
+                generated = new Generator(model).generate(prompt, maxNew, new Sampler(vocab, temperature, topK, seed), stop, null);
+            }
+            StringJoiner j = new StringJoiner(",");
+            for (int id : generated) j.add(Integer.toString(id));
+            out.println(j);
+            return 0;
+        }
+    }
+}
