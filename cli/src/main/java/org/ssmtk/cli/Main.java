@@ -27,7 +27,7 @@ public final class Main {
     private Main() {}
 
     static List<CommandGroup> groups() {
-        return List.of(ModelCommands.group(), BenchCommands.group());
+        return List.of(ModelCommands.group(), TensorCommands.group(), BenchCommands.group());
     }
 
     public static void main(String[] args) {

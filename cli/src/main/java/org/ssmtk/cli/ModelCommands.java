@@ -30,7 +30,7 @@ final class ModelCommands {
 
     static CommandGroup group() {
         return new CommandGroup("model", "inspect and run Mamba checkpoints (HuggingFace layout)",
-                List.of(new Info(), new Forward(), new Generate()));
+                List.of(new Info(), new Init(), new Forward(), new Generate()));
     }
 
     static final class Info implements Command {
@@ -67,6 +67,38 @@ final class ModelCommands {
             }
             if (files.isEmpty())
                 for (ParameterSpec.Entry e : ParameterSpec.of(c)) out.printf("%-48s %s%n", e.name(), java.util.Arrays.toString(e.shape()));
+            return 0;
+        }
+    }
+
+    static final class Init implements Command {
+        public String name() { return "init"; }
+
+        public String summary() { return "write a freshly initialized model (transformers' initialization)"; }
+
+        public String footer() {
+            return "The config is a HuggingFace config.json (missing keys take transformers' defaults) or a\n"
+                    + "preset: 130m, dna, tiny. The output directory loads in ssmtk and in transformers.";
+        }
+
+        public Options options() {
+            return new Options()
+                    .addOption(optional("config", "config.json", "model hyper-parameters"))
+                    .addOption(optional("preset", "NAME", "130m, dna or tiny instead of --config"))
+                    .addOption(required("out", "DIR", "directory to write config.json and model.safetensors to"))
+                    .addOption(optional("seed", "S", "random seed (default 0)"));
+        }
+
+        public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+            if (cl.hasOption("config") == cl.hasOption("preset")) throw new UsageException("give exactly one of --config and --preset");
+            MambaConfig config;
+            if (cl.hasOption("config")) config = MambaConfig.read(CommonOptions.existingFile(cl, "config"));
+            else config = org.ssmtk.core.bench.ForwardBench.preset(cl.getOptionValue("preset"));
+            Path dir = Path.of(cl.getOptionValue("out"));
+            if (Files.exists(dir.resolve(MambaCheckpoint.WEIGHTS)))
+                throw new UsageException("--out " + dir + " already holds a model; remove it first");
+            org.ssmtk.core.nn.Initializer.reference(config, CommonOptions.longValue(cl, "seed", 0)).save(dir);
+            err.printf("ssmtk model init: wrote %s (%,d parameters)%n", dir, ParameterSpec.count(config));
             return 0;
         }
     }

@@ -37,7 +37,7 @@ class MainTest {
 
     @BeforeAll
     static void locateFixture() {
-        model = Path.of("..", "core-ssm", "src", "test", "resources", "fixtures", "tiny-mamba").toAbsolutePath().normalize();
+        model = Path.of("..", "test-data", "fixtures", "tiny-mamba").toAbsolutePath().normalize();
         assertTrue(Files.isDirectory(model), "fixture at " + model);
     }
 

@@ -21,7 +21,7 @@ public final class Fixtures {
         }
     }
 
-    /** ||ours - ref|| / ||ref||, NaN when either side has a NaN. */
+    /** ||ours - ref|| / ||ref|| (||ours|| when ref is exactly zero), NaN when either side has a NaN. */
     public static double relativeError(float[] ours, double[] ref) {
         if (ours.length != ref.length) fail("length " + ours.length + " vs reference " + ref.length);
         double num = 0, den = 0;
@@ -30,7 +30,7 @@ public final class Fixtures {
             num += d * d;
             den += ref[i] * ref[i];
         }
-        return Math.sqrt(num / den);
+        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
     }
 
     public static double relativeError(float[] ours, float[] ref) {

@@ -71,6 +71,66 @@ public interface Backend extends AutoCloseable {
     void selectiveScan(Tensor y, Tensor u, Tensor delta, Tensor deltaBias, Tensor A, Tensor B, Tensor C,
                        Tensor D, Tensor z, Tensor ssmState, int batch, int len);
 
+    /**
+     * The scan for training: as {@link #selectiveScan} from a zero state, and also keeps the state
+     * entering every chunk of {@link #scanChunk()} steps in chunkStates, (batch, chunks, channels,
+     * state), for {@link #selectiveScanBackward}.
+     */
+    void selectiveScanTraining(Tensor y, Tensor u, Tensor delta, Tensor deltaBias, Tensor A, Tensor B, Tensor C,
+                               Tensor D, Tensor z, Tensor chunkStates, int batch, int len);
+
+    /** Time steps between the states that {@link #selectiveScanTraining} keeps. */
+    int scanChunk();
+
+    // ---- backward. Every gradient output is accumulated into (+=), parameter and input alike, so
+    // ---- that gradients of shared tensors and of micro-batches add up; callers zero them first.
+
+    /** Of {@link #linear}: dx += dy w, dw += dy^T x, dBias += column sums of dy. dx, dBias may be null. */
+    void linearBackward(Tensor dx, Tensor dw, Tensor dBias, Tensor dy, Tensor x, Tensor w);
+
+    /** Of {@link #embedding}: dTable[ids[i]] += dOut[i]. */
+    void embeddingBackward(Tensor dTable, int[] ids, Tensor dOut);
+
+    /** Of {@link #rmsNorm}: dx and dWeight accumulate. */
+    void rmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, float eps);
+
+    /** Of {@link #causalConv1dSilu} from a zero state (training). dBias may be null. */
+    void causalConv1dSiluBackward(Tensor dx, Tensor dWeight, Tensor dBias, Tensor dOut, Tensor x, Tensor weight,
+                                  Tensor bias, int batch, int len);
+
+    /**
+     * Of {@link #selectiveScanTraining}, recomputing states inside each chunk from chunkStates.
+     * dDeltaBias, dD, dz may be null exactly when deltaBias, D, z are.
+     */
+    void selectiveScanBackward(Tensor du, Tensor dDelta, Tensor dDeltaBias, Tensor dA, Tensor dB, Tensor dC,
+                               Tensor dD, Tensor dz, Tensor dOut, Tensor u, Tensor delta, Tensor deltaBias,
+                               Tensor A, Tensor B, Tensor C, Tensor D, Tensor z, Tensor chunkStates, int batch, int len);
+
+    /** out += a * b, element-wise: chain rules of element-wise maps (dA_log += dA * A). */
+    void addProduct(Tensor out, Tensor a, Tensor b);
+
+    /**
+     * Softmax cross-entropy per row of logits against targets (rows equal to ignoreIndex count for
+     * nothing). Writes dLogits = scale * (softmax - onehot), zero on ignored rows, and returns the
+     * summed loss over counted rows.
+     */
+    double crossEntropy(Tensor logits, int[] targets, int ignoreIndex, Tensor dLogits, float scale);
+
+    // ---- optimizer support
+
+    /** Sum of squares of all elements, in double. */
+    double sumOfSquares(Tensor t);
+
+    /** t *= factor. */
+    void scale(Tensor t, float factor);
+
+    /**
+     * One AdamW step on a parameter: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2,
+     * p -= lr (m / bc1 / (sqrt(v / bc2) + eps) + weightDecay p), with bias corrections bc1, bc2.
+     */
+    void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
+               float weightDecay, float bc1, float bc2);
+
     @Override
     void close();
 }

@@ -194,4 +194,137 @@ public final class MambaModel {
     public float[] step(int[] tokens, MambaState state) {
         return forward(tokens, tokens.length, 1, state);
     }
+
+    // ---------------------------------------------------------------------------------------------
+    // Training: a forward that keeps what the backward needs, and the backward, layer by layer.
+
+    /** What one layer's forward keeps for its backward. */
+    private record LayerActivations(Tensor residualIn, Tensor x, Tensor z, Tensor xc, Tensor dtLow, Tensor b,
+                                    Tensor c, Tensor dt, Tensor a, Tensor y, Tensor chunkStates) {}
+
+    /**
+     * The tensors a training forward keeps: per layer its input residual, the pre-conv x, z, the
+     * conv output, dt/B/C, the gated scan output and the scan's chunk-boundary states (not its
+     * per-step states: the backward recomputes those). The RMSNorm outputs are recomputed.
+     */
+    public static final class Activations {
+        final int[] ids;
+        final int batch, len;
+        final LayerActivations[] layers;
+        Tensor residualOut;
+        Tensor hidden;
+
+        Activations(int[] ids, int batch, int len, int layerCount) {
+            this.ids = ids;
+            this.batch = batch;
+            this.len = len;
+            this.layers = new LayerActivations[layerCount];
+        }
+
+        /** The final normalized hidden states (batch * len, hidden_size), input of any head. */
+        public Tensor hidden() {
+            return hidden;
+        }
+
+        public int batch() {
+            return batch;
+        }
+
+        public int len() {
+            return len;
+        }
+    }
+
+    public Gradients newGradients() {
+        return new Gradients(backend, parameters);
+    }
+
+    /** The forward of {@link #backbone} from an empty state, keeping activations for {@link #backward}. */
+    public Activations forwardTraining(int[] ids, int batch, int len) {
+        if (ids.length != (long) batch * len)
+            throw new IllegalArgumentException(ids.length + " ids for batch " + batch + " x len " + len);
+        int rows = batch * len, h = config.hiddenSize(), di = config.intermediateSize(), n = config.stateSize();
+        float eps = (float) config.layerNormEpsilon();
+        Activations act = new Activations(ids, batch, len, layers.length);
+        Tensor residual = backend.allocate(rows, h);
+        backend.embedding(residual, ids, embeddings);
+        Tensor normed = backend.allocate(rows, h);
+        int chunks = (len + backend.scanChunk() - 1) / backend.scanChunk();
+        for (int i = 0; i < layers.length; i++) {
+            Layer l = layers[i];
+            LayerActivations la = new LayerActivations(residual, backend.allocate(rows, di), backend.allocate(rows, di),
+                    backend.allocate(rows, di), backend.allocate(rows, config.timeStepRank()), backend.allocate(rows, n),
+                    backend.allocate(rows, n), backend.allocate(rows, di), backend.allocate(di, n), backend.allocate(rows, di),
+                    backend.allocate(batch, chunks, di, n));
+            backend.rmsNorm(normed, residual, l.norm(), eps);
+            backend.linear(la.x(), normed, l.inX(), l.inBiasX());
+            backend.linear(la.z(), normed, l.inZ(), l.inBiasZ());
+            backend.causalConv1dSilu(la.xc(), la.x(), l.convWeight(), l.convBias(), null, batch, len);
+            backend.linear(la.dtLow(), la.xc(), l.xProjDt(), null);
+            backend.linear(la.b(), la.xc(), l.xProjB(), null);
+            backend.linear(la.c(), la.xc(), l.xProjC(), null);
+            backend.linear(la.dt(), la.dtLow(), l.dtWeight(), null);
+            backend.negExp(la.a(), l.aLog());
+            backend.selectiveScanTraining(la.y(), la.xc(), la.dt(), l.dtBias(), la.a(), la.b(), la.c(), l.d(), la.z(),
+                    la.chunkStates(), batch, len);
+            Tensor next = backend.allocate(rows, h);
+            backend.linear(next, la.y(), l.outWeight(), l.outBias());
+            backend.add(next, next, residual);
+            act.layers[i] = la;
+            residual = next;
+        }
+        act.residualOut = residual;
+        act.hidden = backend.allocate(rows, h);
+        backend.rmsNorm(act.hidden, residual, normF, eps);
+        return act;
+    }
+
+    /** The LM head's backward: dHidden += dLogits head, d(head) += dLogits^T hidden. */
+    public void logitsBackward(Activations act, Tensor dLogits, Tensor dHidden, Gradients grads) {
+        String head = config.tieWordEmbeddings() ? ParameterSpec.EMBEDDINGS : ParameterSpec.LM_HEAD;
+        backend.linearBackward(dHidden, grads.get(head), null, dLogits, act.hidden, lmHead);
+    }
+
+    /** Backpropagates dHidden (gradient of the final normalized hidden states) into grads (+=). */
+    public void backward(Activations act, Tensor dHidden, Gradients grads) {
+        int rows = act.batch * act.len, h = config.hiddenSize(), di = config.intermediateSize(), n = config.stateSize();
+        int r = config.timeStepRank();
+        float eps = (float) config.layerNormEpsilon();
+        Tensor dResidual = backend.allocate(rows, h);
+        backend.rmsNormBackward(dResidual, grads.get(ParameterSpec.NORM_F), dHidden, act.residualOut, normF, eps);
+        Tensor normed = backend.allocate(rows, h), dNormed = backend.allocate(rows, h);
+        Tensor dY = backend.allocate(rows, di), dXc = backend.allocate(rows, di), dX = backend.allocate(rows, di);
+        Tensor dZ = backend.allocate(rows, di), dDelta = backend.allocate(rows, di), dDtLow = backend.allocate(rows, r);
+        Tensor dB = backend.allocate(rows, n), dC = backend.allocate(rows, n), dA = backend.allocate(di, n);
+        for (int i = layers.length - 1; i >= 0; i--) {
+            Layer l = layers[i];
+            LayerActivations la = act.layers[i];
+            for (Tensor t : new Tensor[]{dNormed, dY, dXc, dX, dZ, dDelta, dDtLow, dB, dC, dA}) backend.fill(t, 0f);
+            // residual_out = residual_in + out_proj(y): dResidual flows through unchanged and into out_proj
+            backend.linearBackward(dY, g(grads, i, "mixer.out_proj.weight"), config.useBias() ? g(grads, i, "mixer.out_proj.bias") : null,
+                    dResidual, la.y(), l.outWeight());
+            backend.selectiveScanBackward(dXc, dDelta, g(grads, i, "mixer.dt_proj.bias"), dA, dB, dC, g(grads, i, "mixer.D"), dZ,
+                    dY, la.xc(), la.dt(), l.dtBias(), la.a(), la.b(), la.c(), l.d(), la.z(), la.chunkStates(), act.batch, act.len);
+            backend.addProduct(g(grads, i, "mixer.A_log"), dA, la.a()); // A = -exp(A_log): dA/dA_log = A
+            backend.linearBackward(dDtLow, g(grads, i, "mixer.dt_proj.weight"), null, dDelta, la.dtLow(), l.dtWeight());
+            Tensor gx = g(grads, i, "mixer.x_proj.weight");
+            backend.linearBackward(dXc, gx.rows(0, r), null, dDtLow, la.xc(), l.xProjDt());
+            backend.linearBackward(dXc, gx.rows(r, r + n), null, dB, la.xc(), l.xProjB());
+            backend.linearBackward(dXc, gx.rows(r + n, r + 2 * n), null, dC, la.xc(), l.xProjC());
+            backend.causalConv1dSiluBackward(dX, g(grads, i, "mixer.conv1d.weight").reshape(di, config.convKernel()),
+                    config.useConvBias() ? g(grads, i, "mixer.conv1d.bias") : null, dXc, la.x(), l.convWeight(), l.convBias(),
+                    act.batch, act.len);
+            backend.rmsNorm(normed, la.residualIn(), l.norm(), eps);
+            Tensor gIn = g(grads, i, "mixer.in_proj.weight");
+            Tensor gInBias = config.useBias() ? g(grads, i, "mixer.in_proj.bias") : null;
+            backend.linearBackward(dNormed, gIn.rows(0, di), gInBias == null ? null : gInBias.rows(0, di), dX, normed, l.inX());
+            backend.linearBackward(dNormed, gIn.rows(di, 2 * di), gInBias == null ? null : gInBias.rows(di, 2 * di), dZ, normed, l.inZ());
+            backend.rmsNormBackward(dResidual, g(grads, i, "norm.weight"), dNormed, la.residualIn(), l.norm(), eps);
+        }
+        backend.embeddingBackward(grads.get(ParameterSpec.EMBEDDINGS), act.ids, dResidual);
+    }
+
+    private static Tensor g(Gradients grads, int layer, String suffix) {
+        return grads.get(ParameterSpec.layer(layer, suffix));
+    }
 }

@@ -19,11 +19,28 @@ public final class CpuSelectiveScan {
     /** PyTorch's softplus threshold: above it softplus(x) is x to float precision. */
     static final float SOFTPLUS_THRESHOLD = 20f;
 
-    /** Array views of one scan call's operands; offsets in elements. Nullable ones may be null. */
+    /**
+     * Time steps per chunk for training: the forward keeps the state entering each chunk, the
+     * backward recomputes the states inside a chunk from it. Memory for kept states is
+     * len / CHUNK * channels * d_state per sequence, and a chunk's recomputed states (CHUNK * LANES *
+     * d_state floats) stay in L1/L2.
+     */
+    public static final int CHUNK = 64;
+
+    public static int chunks(int len) {
+        return (len + CHUNK - 1) / CHUNK;
+    }
+
+    /**
+     * Array views of one scan call's operands; offsets in elements. Nullable ones may be null.
+     * chunkStates, when present, is (batch, chunks(len), channels, dState) and receives the state
+     * entering every chunk.
+     */
     public record Operands(float[] y, int yOff, float[] u, int uOff, float[] delta, int deltaOff,
                            float[] deltaBias, int deltaBiasOff, float[] a, int aOff,
                            float[] b, int bOff, float[] c, int cOff, float[] d, int dOff,
                            float[] z, int zOff, float[] state, int stateOff,
+                           float[] chunkStates, int chunkStatesOff,
                            int batch, int len, int channels, int dState) {}
 
     private CpuSelectiveScan() {}
@@ -58,6 +75,7 @@ public final class CpuSelectiveScan {
         FloatVector dSkip = o.d() == null ? null : FloatVector.fromArray(S, o.d(), o.dOff() + d0, mask);
         FloatVector one = FloatVector.broadcast(S, 1f);
         for (int t = 0; t < o.len(); t++) {
+            if (o.chunkStates() != null && t % CHUNK == 0) saveChunkState(o, h, seq, t / CHUNK, d0, width);
             int row = seq * o.len() + t;
             int col = row * ch + d0;
             FloatVector u = FloatVector.fromArray(S, o.u(), o.uOff() + col, mask);
@@ -83,6 +101,13 @@ public final class CpuSelectiveScan {
             for (int l = 0; l < width; l++)
                 for (int s = 0; s < n; s++) o.state()[o.stateOff() + (seq * ch + d0 + l) * n + s] = h[s * LANES + l];
         }
+    }
+
+    private static void saveChunkState(Operands o, float[] h, int seq, int chunk, int d0, int width) {
+        int n = o.dState();
+        int base = o.chunkStatesOff() + ((seq * chunks(o.len()) + chunk) * o.channels() + d0) * n;
+        for (int l = 0; l < width; l++)
+            for (int s = 0; s < n; s++) o.chunkStates()[base + l * n + s] = h[s * LANES + l];
     }
 
     /** softplus(x) = log(1 + e^x), and x itself above the threshold, as PyTorch computes it. */

@@ -103,4 +103,77 @@ class CpuKernelsTest {
             assertClose("conv", cpu.toHost(out), want, 1e-6);
         }
     }
+
+    /**
+     * The chunked, recomputing backward against plain backpropagation through time in float64
+     * that keeps every state, over lengths that span several chunks.
+     */
+    @ParameterizedTest(name = "batch={0} len={1} channels={2} state={3}")
+    @CsvSource({"2,150,13,7", "1,64,8,16", "1,65,9,3", "3,1,5,2", "1,200,16,16"})
+    void selectiveScanBackwardMatchesFullBackpropagationInFloat64(int batch, int len, int ch, int n) {
+        int rows = batch * len;
+        float[] u = random(rows * ch, 21), delta = random(rows * ch, 22), z = random(rows * ch, 23);
+        float[] b = random(rows * n, 24), c = random(rows * n, 25), d = random(ch, 26), bias = random(ch, 27);
+        float[] a = random(ch * n, 28), g = random(rows * ch, 29);
+        for (int i = 0; i < a.length; i++) a[i] = -(float) Math.exp(0.5 * a[i]);
+        double[] du = new double[rows * ch], dDelta = new double[rows * ch], dz = new double[rows * ch];
+        double[] dB = new double[rows * n], dC = new double[rows * n], dA = new double[ch * n], dD = new double[ch], dBias = new double[ch];
+        for (int s = 0; s < batch; s++)
+            for (int q = 0; q < ch; q++) {
+                double[][] h = new double[len + 1][n];
+                double[] dt = new double[len], y = new double[len];
+                for (int t = 0; t < len; t++) {
+                    int r = s * len + t;
+                    double x = delta[r * ch + q] + bias[q];
+                    dt[t] = x > 20 ? x : Math.log1p(Math.exp(x));
+                    y[t] = d[q] * u[r * ch + q];
+                    for (int k = 0; k < n; k++) {
+                        h[t + 1][k] = Math.exp(dt[t] * a[q * n + k]) * h[t][k] + dt[t] * b[r * n + k] * u[r * ch + q];
+                        y[t] += h[t + 1][k] * c[r * n + k];
+                    }
+                }
+                double[] dh = new double[n];
+                for (int t = len - 1; t >= 0; t--) {
+                    int r = s * len + t;
+                    double zz = z[r * ch + q], sig = 1 / (1 + Math.exp(-zz));
+                    double dy = g[r * ch + q] * zz * sig;
+                    dz[r * ch + q] = g[r * ch + q] * y[t] * sig * (1 + zz * (1 - sig));
+                    dD[q] += dy * u[r * ch + q];
+                    du[r * ch + q] += dy * d[q];
+                    double ddt = 0;
+                    for (int k = 0; k < n; k++) {
+                        double ak = Math.exp(dt[t] * a[q * n + k]);
+                        dh[k] += dy * c[r * n + k];
+                        dC[r * n + k] += dy * h[t + 1][k];
+                        dB[r * n + k] += dh[k] * dt[t] * u[r * ch + q];
+                        du[r * ch + q] += dh[k] * dt[t] * b[r * n + k];
+                        ddt += dh[k] * (ak * a[q * n + k] * h[t][k] + b[r * n + k] * u[r * ch + q]);
+                        dA[q * n + k] += dh[k] * ak * dt[t] * h[t][k];
+                        dh[k] *= ak;
+                    }
+                    double x = delta[r * ch + q] + bias[q];
+                    dDelta[r * ch + q] = ddt / (1 + Math.exp(-x));
+                    dBias[q] += dDelta[r * ch + q];
+                }
+            }
+        try (CpuBackend cpu = new CpuBackend(2)) {
+            int chunks = (len + cpu.scanChunk() - 1) / cpu.scanChunk();
+            Tensor tu = cpu.fromHost(u, rows, ch), tDelta = cpu.fromHost(delta, rows, ch), tBias = cpu.fromHost(bias, ch);
+            Tensor tA = cpu.fromHost(a, ch, n), tB = cpu.fromHost(b, rows, n), tC = cpu.fromHost(c, rows, n);
+            Tensor tD = cpu.fromHost(d, ch), tz = cpu.fromHost(z, rows, ch), states = cpu.allocate(batch, chunks, ch, n);
+            cpu.selectiveScanTraining(cpu.allocate(rows, ch), tu, tDelta, tBias, tA, tB, tC, tD, tz, states, batch, len);
+            Tensor gu = cpu.allocate(rows, ch), gDelta = cpu.allocate(rows, ch), gz = cpu.allocate(rows, ch), gBias = cpu.allocate(ch);
+            Tensor gA = cpu.allocate(ch, n), gB = cpu.allocate(rows, n), gC = cpu.allocate(rows, n), gD = cpu.allocate(ch);
+            cpu.selectiveScanBackward(gu, gDelta, gBias, gA, gB, gC, gD, gz, cpu.fromHost(g, rows, ch), tu, tDelta, tBias, tA, tB, tC,
+                    tD, tz, states, batch, len);
+            assertClose("du", cpu.toHost(gu), du, 1e-5);
+            assertClose("ddelta", cpu.toHost(gDelta), dDelta, 1e-5);
+            assertClose("dz", cpu.toHost(gz), dz, 1e-5);
+            assertClose("dB", cpu.toHost(gB), dB, 1e-5);
+            assertClose("dC", cpu.toHost(gC), dC, 1e-5);
+            assertClose("dA", cpu.toHost(gA), dA, 1e-5);
+            assertClose("dD", cpu.toHost(gD), dD, 1e-5);
+            assertClose("dbias", cpu.toHost(gBias), dBias, 1e-5);
+        }
+    }
 }

@@ -5,6 +5,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.scan.CpuSelectiveScan;
+import org.ssmtk.core.scan.CpuSelectiveScanBackward;
 import org.ssmtk.core.tensor.Storage;
 import org.ssmtk.core.tensor.Tensor;
 
@@ -248,22 +249,253 @@ public final class CpuBackend implements Backend {
     @Override
     public void selectiveScan(Tensor y, Tensor u, Tensor delta, Tensor deltaBias, Tensor A, Tensor B, Tensor C,
                               Tensor D, Tensor z, Tensor ssmState, int batch, int len) {
+        var o = scanOperands(y, u, delta, deltaBias, A, B, C, D, z, ssmState, null, batch, len);
+        par.forEach(CpuSelectiveScan.tasks(o), task -> CpuSelectiveScan.run(o, task));
+    }
+
+    @Override
+    public void selectiveScanTraining(Tensor y, Tensor u, Tensor delta, Tensor deltaBias, Tensor A, Tensor B, Tensor C,
+                                      Tensor D, Tensor z, Tensor chunkStates, int batch, int len) {
+        var o = scanOperands(y, u, delta, deltaBias, A, B, C, D, z, null, chunkStates, batch, len);
+        par.forEach(CpuSelectiveScan.tasks(o), task -> CpuSelectiveScan.run(o, task));
+    }
+
+    @Override
+    public int scanChunk() {
+        return CpuSelectiveScan.CHUNK;
+    }
+
+    private static float[] dataOrNull(Tensor t) {
+        return t == null ? null : data(t);
+    }
+
+    private static int offOrZero(Tensor t) {
+        return t == null ? 0 : off(t);
+    }
+
+    private static CpuSelectiveScan.Operands scanOperands(Tensor y, Tensor u, Tensor delta, Tensor deltaBias, Tensor A,
+                                                          Tensor B, Tensor C, Tensor D, Tensor z, Tensor ssmState,
+                                                          Tensor chunkStates, int batch, int len) {
         int ch = u.cols(), n = A.cols();
         long rows = (long) batch * len;
         if (u.rows2d() != rows || delta.rows2d() != rows || delta.cols() != ch || y.rows2d() != rows || y.cols() != ch
                 || A.rows2d() != ch || B.rows2d() != rows || B.cols() != n || C.rows2d() != rows || C.cols() != n
                 || (z != null && (z.rows2d() != rows || z.cols() != ch))
-                || (ssmState != null && ssmState.size() != (long) batch * ch * n))
+                || (ssmState != null && ssmState.size() != (long) batch * ch * n)
+                || (chunkStates != null && chunkStates.size() != (long) batch * CpuSelectiveScan.chunks(len) * ch * n))
             throw new IllegalArgumentException("selective scan: inconsistent shapes u " + u + ", delta " + delta + ", A " + A
-                    + ", B " + B + ", C " + C + ", y " + y + ", z " + z + ", state " + ssmState + " for batch " + batch + " x len " + len);
-        var o = new CpuSelectiveScan.Operands(data(y), off(y), data(u), off(u), data(delta), off(delta),
-                deltaBias == null ? null : data(deltaBias), deltaBias == null ? 0 : off(deltaBias),
-                data(A), off(A), data(B), off(B), data(C), off(C),
-                D == null ? null : data(D), D == null ? 0 : off(D),
-                z == null ? null : data(z), z == null ? 0 : off(z),
-                ssmState == null ? null : data(ssmState), ssmState == null ? 0 : off(ssmState),
-                batch, len, ch, n);
-        par.forEach(CpuSelectiveScan.tasks(o), task -> CpuSelectiveScan.run(o, task));
+                    + ", B " + B + ", C " + C + ", y " + y + ", z " + z + ", state " + ssmState + ", chunk states "
+                    + chunkStates + " for batch " + batch + " x len " + len);
+        return new CpuSelectiveScan.Operands(data(y), off(y), data(u), off(u), data(delta), off(delta),
+                dataOrNull(deltaBias), offOrZero(deltaBias), data(A), off(A), data(B), off(B), data(C), off(C),
+                dataOrNull(D), offOrZero(D), dataOrNull(z), offOrZero(z), dataOrNull(ssmState), offOrZero(ssmState),
+                dataOrNull(chunkStates), offOrZero(chunkStates), batch, len, ch, n);
+    }
+
+    @Override
+    public void selectiveScanBackward(Tensor du, Tensor dDelta, Tensor dDeltaBias, Tensor dA, Tensor dB, Tensor dC,
+                                      Tensor dD, Tensor dz, Tensor dOut, Tensor u, Tensor delta, Tensor deltaBias,
+                                      Tensor A, Tensor B, Tensor C, Tensor D, Tensor z, Tensor chunkStates,
+                                      int batch, int len) {
+        Tensor y = dOut; // only its shape is checked: the backward never reads the forward's output
+        var f = scanOperands(y, u, delta, deltaBias, A, B, C, D, z, null, chunkStates, batch, len);
+        if ((deltaBias == null) != (dDeltaBias == null) || (D == null) != (dD == null) || (z == null) != (dz == null))
+            throw new IllegalArgumentException("selective scan backward: gradient outputs must match the optional inputs");
+        var o = new CpuSelectiveScanBackward.Operands(f, data(dOut), off(dOut), data(du), off(du), data(dDelta), off(dDelta),
+                dataOrNull(dz), offOrZero(dz), data(dA), off(dA), data(dB), off(dB), data(dC), off(dC),
+                dataOrNull(dD), offOrZero(dD), dataOrNull(dDeltaBias), offOrZero(dDeltaBias));
+        int groups = CpuSelectiveScanBackward.groups(batch, u.cols(), par.threads());
+        var partials = CpuSelectiveScanBackward.partials(o, groups);
+        par.forEach(batch * groups, task -> CpuSelectiveScanBackward.run(o, partials, task));
+        int rows = batch * len, block = 256;
+        par.forEach((rows + block - 1) / block, t -> CpuSelectiveScanBackward.reduceRows(o, partials, t * block, Math.min(rows, (t + 1) * block)));
+        CpuSelectiveScanBackward.reduceChannels(o, partials);
+    }
+
+    // ---- backward
+
+    @Override
+    public void linearBackward(Tensor dx, Tensor dw, Tensor dBias, Tensor dy, Tensor x, Tensor w) {
+        int m = x.rows2d(), k = x.cols(), n = w.dim(0);
+        if (dy.rows2d() != m || dy.cols() != n || dw.rows2d() != n || dw.cols() != k || (dx != null && (dx.rows2d() != m || dx.cols() != k)))
+            throw new IllegalArgumentException("linear backward: dy " + dy + ", x " + x + ", w " + w + ", dx " + dx + ", dw " + dw);
+        if (dx != null) Gemm.matmul(par, data(dy), off(dy), data(w), off(w), data(dx), off(dx), m, k, n, true);
+        float[] dyT = new float[n * m];
+        Gemm.transpose(par, data(dy), off(dy), dyT, 0, m, n);
+        Gemm.matmul(par, dyT, 0, data(x), off(x), data(dw), off(dw), n, k, m, true);
+        if (dBias != null) {
+            float[] db = data(dBias);
+            int bo = off(dBias);
+            int block = 64;
+            par.forEach((n + block - 1) / block, t -> {
+                for (int j = t * block; j < Math.min(n, (t + 1) * block); j++) {
+                    float s = 0;
+                    for (int i = 0; i < m; i++) s += dyT[j * m + i];
+                    db[bo + j] += s;
+                }
+            });
+        }
+    }
+
+    @Override
+    public void embeddingBackward(Tensor dTable, int[] ids, Tensor dOut) {
+        int h = dTable.cols();
+        float[] t = data(dTable), o = data(dOut);
+        int to = off(dTable), oo = off(dOut);
+        // parallel over column blocks: rows of the same id are then added by one task, in order
+        int block = 64;
+        par.forEach((h + block - 1) / block, task -> {
+            int c0 = task * block, c1 = Math.min(h, c0 + block);
+            for (int i = 0; i < ids.length; i++)
+                for (int c = c0; c < c1; c++) t[to + ids[i] * h + c] += o[oo + i * h + c];
+        });
+    }
+
+    /** Rows per task for row-wise kernels whose weight gradients need per-task partial sums. */
+    private static final int NORM_ROWS = 64;
+
+    @Override
+    public void rmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, float eps) {
+        int m = x.rows2d(), h = x.cols();
+        float[] xd = data(x), dyd = data(dy), dxd = data(dx), wd = data(weight);
+        int xo = off(x), dyo = off(dy), dxo = off(dx), wo = off(weight);
+        int tasks = (m + NORM_ROWS - 1) / NORM_ROWS;
+        float[] partial = new float[tasks * h];
+        par.forEach(tasks, task -> {
+            int r1 = Math.min(m, (task + 1) * NORM_ROWS);
+            for (int r = task * NORM_ROWS; r < r1; r++) {
+                double ss = 0, dot = 0;
+                for (int i = 0; i < h; i++) {
+                    float v = xd[xo + r * h + i];
+                    ss += v * v;
+                    dot += (double) wd[wo + i] * dyd[dyo + r * h + i] * v;
+                }
+                double inv = 1.0 / Math.sqrt(ss / h + eps);
+                double coef = inv * inv * inv * dot / h;
+                for (int i = 0; i < h; i++) {
+                    float v = xd[xo + r * h + i], g = dyd[dyo + r * h + i];
+                    dxd[dxo + r * h + i] += (float) (inv * wd[wo + i] * g - coef * v);
+                    partial[task * h + i] += (float) (g * v * inv);
+                }
+            }
+        });
+        float[] dw = data(dWeight);
+        int dwo = off(dWeight);
+        for (int t = 0; t < tasks; t++)
+            for (int i = 0; i < h; i++) dw[dwo + i] += partial[t * h + i];
+    }
+
+    @Override
+    public void causalConv1dSiluBackward(Tensor dx, Tensor dWeight, Tensor dBias, Tensor dOut, Tensor x, Tensor weight,
+                                         Tensor bias, int batch, int len) {
+        int ch = x.cols(), width = weight.cols();
+        float[] xd = data(x), wd = data(weight), bd = bias == null ? null : data(bias), god = data(dOut), dxd = data(dx);
+        float[] dwd = data(dWeight), dbd = dBias == null ? null : data(dBias);
+        int xo = off(x), wo = off(weight), bo = offOrZero(bias), go = off(dOut), dxo = off(dx), dwo = off(dWeight), dbo = offOrZero(dBias);
+        int block = 16;
+        // one task owns a block of channels over all sequences: its weight gradients are its own
+        par.forEach((ch + block - 1) / block, task -> {
+            int c0 = task * block, c1 = Math.min(ch, c0 + block);
+            for (int c = c0; c < c1; c++) {
+                double dbAcc = 0;
+                double[] dwAcc = new double[width];
+                for (int b = 0; b < batch; b++) {
+                    for (int t = 0; t < len; t++) {
+                        int row = b * len + t;
+                        float pre = bd == null ? 0f : bd[bo + c];
+                        for (int j = 0; j < width; j++) {
+                            int src = t - (width - 1) + j;
+                            if (src >= 0) pre += wd[wo + c * width + j] * xd[xo + (b * len + src) * ch + c];
+                        }
+                        double sig = 1 / (1 + Math.exp(-pre));
+                        float dPre = (float) (god[go + row * ch + c] * sig * (1 + pre * (1 - sig)));
+                        dbAcc += dPre;
+                        for (int j = 0; j < width; j++) {
+                            int src = t - (width - 1) + j;
+                            if (src < 0) continue;
+                            int xi = (b * len + src) * ch + c;
+                            dwAcc[j] += dPre * xd[xo + xi];
+                            dxd[dxo + xi] += wd[wo + c * width + j] * dPre;
+                        }
+                    }
+                }
+                if (dbd != null) dbd[dbo + c] += (float) dbAcc;
+                for (int j = 0; j < width; j++) dwd[dwo + c * width + j] += (float) dwAcc[j];
+            }
+        });
+    }
+
+    @Override
+    public void addProduct(Tensor out, Tensor a, Tensor b) {
+        float[] od = data(out), ad = data(a), bd = data(b);
+        for (int i = 0; i < out.size(); i++) od[off(out) + i] += ad[off(a) + i] * bd[off(b) + i];
+    }
+
+    @Override
+    public double crossEntropy(Tensor logits, int[] targets, int ignoreIndex, Tensor dLogits, float scale) {
+        int m = logits.rows2d(), v = logits.cols();
+        if (targets.length != m) throw new IllegalArgumentException(targets.length + " targets for " + m + " rows of logits");
+        float[] ld = data(logits), gd = data(dLogits);
+        int lo = off(logits), go = off(dLogits);
+        double[] losses = new double[m];
+        par.forEach((m + 15) / 16, task -> {
+            for (int r = task * 16; r < Math.min(m, task * 16 + 16); r++) {
+                int target = targets[r];
+                if (target == ignoreIndex) {
+                    java.util.Arrays.fill(gd, go + r * v, go + (r + 1) * v, 0f);
+                    continue;
+                }
+                if (target < 0 || target >= v) throw new IllegalArgumentException("target " + target + " is outside [0, " + v + ")");
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < v; j++) max = Math.max(max, ld[lo + r * v + j]);
+                double sum = 0;
+                for (int j = 0; j < v; j++) sum += Math.exp(ld[lo + r * v + j] - max);
+                double logZ = max + Math.log(sum);
+                losses[r] = logZ - ld[lo + r * v + target];
+                for (int j = 0; j < v; j++) gd[go + r * v + j] = (float) (scale * Math.exp(ld[lo + r * v + j] - logZ));
+                gd[go + r * v + target] -= scale;
+            }
+        });
+        double total = 0;
+        for (double l : losses) total += l;
+        return total;
+    }
+
+    @Override
+    public double sumOfSquares(Tensor t) {
+        float[] d = data(t);
+        double s = 0;
+        for (int i = 0; i < t.size(); i++) {
+            double v = d[off(t) + i];
+            s += v * v;
+        }
+        return s;
+    }
+
+    @Override
+    public void scale(Tensor t, float factor) {
+        float[] d = data(t);
+        for (int i = 0; i < t.size(); i++) d[off(t) + i] *= factor;
+    }
+
+    @Override
+    public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
+                      float weightDecay, float bc1, float bc2) {
+        float[] p = data(param), g = data(grad), md = data(m), vd = data(v);
+        int po = off(param), go = off(grad), mo = off(m), vo = off(v);
+        int n = (int) param.size();
+        int chunk = 1 << 14;
+        par.forEach((n + chunk - 1) / chunk, task -> {
+            for (int i = task * chunk; i < Math.min(n, (task + 1) * chunk); i++) {
+                float gi = g[go + i];
+                float mi = beta1 * md[mo + i] + (1 - beta1) * gi;
+                float vi = beta2 * vd[vo + i] + (1 - beta2) * gi * gi;
+                md[mo + i] = mi;
+                vd[vo + i] = vi;
+                float pi = p[po + i];
+                p[po + i] = pi - lr * ((mi / bc1) / ((float) Math.sqrt(vi / bc2) + eps) + weightDecay * pi);
+            }
+        });
     }
 
     @Override

@@ -122,4 +122,91 @@ final class Gemm {
         c[co + 2] = s2 + b(bias, bo + 2);
         c[co + 3] = s3 + b(bias, bo + 3);
     }
+
+    // ---- C (+)= A B with B row-major (K x N): the backward products dX = dY W and dW = dY^T X.
+    // Lanes run along N: a broadcast of A[i, p] times a row segment of B, 4 rows x 2 vectors per tile.
+
+    static void matmul(Parallel par, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff,
+                       int m, int n, int k, boolean accumulate) {
+        int mBlocks = (m + M_BLOCK - 1) / M_BLOCK;
+        int nBlock = 128;
+        int nBlocks = (n + nBlock - 1) / nBlock;
+        par.forEach(mBlocks * nBlocks, task -> {
+            int mb = task / nBlocks, nb = task % nBlocks;
+            int m0 = mb * M_BLOCK, m1 = Math.min(m, m0 + M_BLOCK);
+            int n0 = nb * nBlock, n1 = Math.min(n, n0 + nBlock);
+            blockNN(a, aOff, b, bOff, c, cOff, m0, m1, n0, n1, n, k, accumulate);
+        });
+    }
+
+    private static void blockNN(float[] a, int aOff, float[] b, int bOff, float[] c, int cOff,
+                                int m0, int m1, int n0, int n1, int n, int k, boolean accumulate) {
+        int i = m0;
+        for (; i + 4 <= m1; i += 4) {
+            int j = n0;
+            for (; j + 2 * V <= n1; j += 2 * V) tileNN4x2(a, aOff + i * k, b, bOff + j, c, cOff + i * n + j, n, k, accumulate);
+            for (; j + V <= n1; j += V)
+                for (int r = 0; r < 4; r++) rowNN(a, aOff + (i + r) * k, b, bOff + j, c, cOff + (i + r) * n + j, n, k, accumulate);
+            for (; j < n1; j++)
+                for (int r = 0; r < 4; r++) c[cOff + (i + r) * n + j] = scalarNN(a, aOff + (i + r) * k, b, bOff + j, n, k) + (accumulate ? c[cOff + (i + r) * n + j] : 0f);
+        }
+        for (; i < m1; i++) {
+            int j = n0;
+            for (; j + V <= n1; j += V) rowNN(a, aOff + i * k, b, bOff + j, c, cOff + i * n + j, n, k, accumulate);
+            for (; j < n1; j++) c[cOff + i * n + j] = scalarNN(a, aOff + i * k, b, bOff + j, n, k) + (accumulate ? c[cOff + i * n + j] : 0f);
+        }
+    }
+
+    private static float scalarNN(float[] a, int ao, float[] b, int bo, int n, int k) {
+        float s = 0;
+        for (int p = 0; p < k; p++) s += a[ao + p] * b[bo + p * n];
+        return s;
+    }
+
+    private static void rowNN(float[] a, int ao, float[] b, int bo, float[] c, int co, int n, int k, boolean accumulate) {
+        FloatVector acc = accumulate ? FloatVector.fromArray(S, c, co) : FloatVector.zero(S);
+        for (int p = 0; p < k; p++) acc = FloatVector.fromArray(S, b, bo + p * n).fma(FloatVector.broadcast(S, a[ao + p]), acc);
+        acc.intoArray(c, co);
+    }
+
+    private static void tileNN4x2(float[] a, int ao, float[] b, int bo, float[] c, int co, int n, int k, boolean accumulate) {
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31;
+        if (accumulate) {
+            c00 = FloatVector.fromArray(S, c, co); c01 = FloatVector.fromArray(S, c, co + V);
+            c10 = FloatVector.fromArray(S, c, co + n); c11 = FloatVector.fromArray(S, c, co + n + V);
+            c20 = FloatVector.fromArray(S, c, co + 2 * n); c21 = FloatVector.fromArray(S, c, co + 2 * n + V);
+            c30 = FloatVector.fromArray(S, c, co + 3 * n); c31 = FloatVector.fromArray(S, c, co + 3 * n + V);
+        } else {
+            c00 = FloatVector.zero(S); c01 = c00; c10 = c00; c11 = c00; c20 = c00; c21 = c00; c30 = c00; c31 = c00;
+        }
+        int a1 = ao + k, a2 = ao + 2 * k, a3 = ao + 3 * k;
+        for (int p = 0; p < k; p++) {
+            FloatVector b0 = FloatVector.fromArray(S, b, bo + p * n);
+            FloatVector b1 = FloatVector.fromArray(S, b, bo + p * n + V);
+            FloatVector x0 = FloatVector.broadcast(S, a[ao + p]);
+            c00 = b0.fma(x0, c00); c01 = b1.fma(x0, c01);
+            FloatVector x1 = FloatVector.broadcast(S, a[a1 + p]);
+            c10 = b0.fma(x1, c10); c11 = b1.fma(x1, c11);
+            FloatVector x2 = FloatVector.broadcast(S, a[a2 + p]);
+            c20 = b0.fma(x2, c20); c21 = b1.fma(x2, c21);
+            FloatVector x3 = FloatVector.broadcast(S, a[a3 + p]);
+            c30 = b0.fma(x3, c30); c31 = b1.fma(x3, c31);
+        }
+        c00.intoArray(c, co); c01.intoArray(c, co + V);
+        c10.intoArray(c, co + n); c11.intoArray(c, co + n + V);
+        c20.intoArray(c, co + 2 * n); c21.intoArray(c, co + 2 * n + V);
+        c30.intoArray(c, co + 3 * n); c31.intoArray(c, co + 3 * n + V);
+    }
+
+    /** dst (cols x rows) = src (rows x cols)^T, in cache-sized tiles. */
+    static void transpose(Parallel par, float[] src, int sOff, float[] dst, int dOff, int rows, int cols) {
+        int t = 64;
+        int rb = (rows + t - 1) / t, cb = (cols + t - 1) / t;
+        par.forEach(rb * cb, task -> {
+            int r0 = (task / cb) * t, c0 = (task % cb) * t;
+            int r1 = Math.min(rows, r0 + t), c1 = Math.min(cols, c0 + t);
+            for (int r = r0; r < r1; r++)
+                for (int q = c0; q < c1; q++) dst[dOff + q * rows + r] = src[sOff + r * cols + q];
+        });
+    }
 }

@@ -1,0 +1,43 @@
+package org.ssmtk.core.nn;
+
+import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.tensor.Tensor;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** One gradient tensor per parameter, same names and shapes, accumulated by backward passes. */
+public final class Gradients {
+    private final Backend backend;
+    private final Map<String, Tensor> byName = new LinkedHashMap<>();
+
+    public Gradients(Backend backend, Map<String, Tensor> parameters) {
+        this.backend = backend;
+        parameters.forEach((name, p) -> byName.put(name, backend.allocate(p.shape())));
+    }
+
+    public Tensor get(String name) {
+        Tensor t = byName.get(name);
+        if (t == null) throw new IllegalArgumentException("no gradient for " + name);
+        return t;
+    }
+
+    public Map<String, Tensor> all() {
+        return byName;
+    }
+
+    public void zero() {
+        for (Tensor t : byName.values()) backend.fill(t, 0f);
+    }
+
+    /** sqrt of the sum of squares of every gradient. */
+    public double globalNorm() {
+        double s = 0;
+        for (Tensor t : byName.values()) s += backend.sumOfSquares(t);
+        return Math.sqrt(s);
+    }
+
+    public void scale(float factor) {
+        for (Tensor t : byName.values()) backend.scale(t, factor);
+    }
+}
