@@ -16,7 +16,7 @@ import java.util.function.Consumer;
 
 /**
  * Forward throughput and memory of the full causal LM (backbone and LM head) at growing lengths,
- * batch 1, random weights. Logits are computed in blocks of rows and dropped, as a scorer would,
+ * batch 1, random weights. Logits are computed into one reused block of rows, as a scorer would,
  * so the head does not dominate memory at long lengths.
  */
 public final class ForwardBench {
@@ -67,7 +67,11 @@ public final class ForwardBench {
         int[] ids = new int[len];
         for (int i = 0; i < len; i++) ids[i] = r.nextInt(model.config().vocabSize());
         Tensor hidden = model.backbone(ids, 1, len, null, null);
-        for (int from = 0; from < len; from += LOGIT_BLOCK) model.logits(hidden, from, Math.min(len, from + LOGIT_BLOCK));
+        Tensor block = model.backend().allocate(Math.min(len, LOGIT_BLOCK), model.config().paddedVocabSize());
+        for (int from = 0; from < len; from += LOGIT_BLOCK) {
+            int to = Math.min(len, from + LOGIT_BLOCK);
+            model.logits(hidden.rows(from, to), block.rows(0, to - from));
+        }
     }
 
     private static void gc() {

@@ -175,9 +175,9 @@ public final class MambaModel {
         return out;
     }
 
-    /** LM head over hidden rows [from, to): for streaming logits of long inputs in bounded memory. */
-    public Tensor logits(Tensor hidden, int from, int to) {
-        return logits(hidden.rows(from, to));
+    /** LM head into a caller's buffer (rows, padded vocab): stream logits of long inputs block by block. */
+    public void logits(Tensor hidden, Tensor out) {
+        backend.linear(out, hidden, lmHead, null);
     }
 
     /** The full causal LM: logits (batch * len, padded vocab) on the host. */
