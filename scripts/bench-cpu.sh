@@ -21,14 +21,14 @@ for m in ${models//,/ }; do
   for l in ${peer_lengths//,/ }; do "$py" bench/peers/torch_mamba.py bench "$m" "$l" --threads "$threads" | tee -a "$out/peer.jsonl"; done
 done
 echo
-echo "model      L   ssmtk tok/s   peer tok/s   ratio   ssmtk peak heap MiB   peer peak RSS MiB"
+echo "model      L   ssmtk tok/s   peer tok/s   ratio   ssmtk JVM peak MiB   peer peak RSS MiB"
 "$py" - "$out/ssmtk.txt" "$out/peer.jsonl" <<'PY'
 import json, sys
 ours = {}
 for line in open(sys.argv[1]):
     f = line.split()
-    if len(f) >= 8 and f[0] not in ("#", "model"):
-        ours[(f[0], int(f[2]))] = (float(f[4]), float(f[6]))
+    if len(f) >= 9 and f[0] not in ("#", "model"):
+        ours[(f[0], int(f[2]))] = (float(f[4]), float(f[8]))
 for line in open(sys.argv[2]):
     p = json.loads(line)
     key = (p["model"], p["L"])

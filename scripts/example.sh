@@ -26,5 +26,5 @@ ssmtk model generate --model "$model" --prompt-ids 1,2,3 --max-new 16 --temperat
 echo "== ssmtk model init + bench (a fresh DNA-sized model)"
 rm -rf "$out/dna-model"
 ssmtk model init --preset dna --out "$out/dna-model" --seed 1
-ssmtk model info --model "$out/dna-model" | sed -n '10p'
+ssmtk model info --model "$out/dna-model" | grep '^parameters'
 ssmtk bench forward --models dna --lengths 1024,4096

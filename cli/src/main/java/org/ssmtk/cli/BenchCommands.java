@@ -27,7 +27,7 @@ final class BenchCommands {
         public String footer() {
             return "Presets: 130m (d_model 768, 24 layers, d_state 16, vocab 50280), dna (d_model 256,\n"
                     + "8 layers, vocab 16), tiny (d_model 64, 2 layers). Batch 1; the LM head runs over blocks of\n"
-                    + ForwardBench.LOGIT_BLOCK + " rows. Peak heap includes the weights; give the JVM enough -Xmx\n"
+                    + ForwardBench.LOGIT_BLOCK + " rows. Give the JVM enough -Xmx\n"
                     + "(SSMTK_JAVA_OPTS) for the longest length.";
         }
 
@@ -55,13 +55,15 @@ final class BenchCommands {
                 for (String m : models) rows.addAll(ForwardBench.run(backend, m.trim(), lengths, s -> err.println("bench: " + s)));
             }
             out.println("# " + describe + "; " + Runtime.version() + "; max heap " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB");
-            out.printf("%-6s %12s %8s %10s %12s %12s %14s %14s%n", "model", "params", "L", "seconds", "tokens/s", "us/token",
-                    "peak heap MiB", "act. KiB/token");
+            out.printf("%-6s %12s %8s %10s %12s %12s %12s %14s %15s%n", "model", "params", "L", "seconds", "tokens/s", "us/token",
+                    "weights MiB", "activ. MiB", "JVM peak MiB");
             for (ForwardBench.Row r : rows) {
-                double actPerToken = Math.max(0, r.peakHeapBytes() - r.modelBytes()) / 1024.0 / r.length();
-                out.printf("%-6s %12s %8d %10.3f %12.1f %12.1f %14.1f %14.1f%n", r.model(), String.format("%,d", r.parameters()),
-                        r.length(), r.seconds(), r.tokensPerSecond(), 1e6 / r.tokensPerSecond(), r.peakHeapBytes() / 1048576.0, actPerToken);
+                out.printf("%-6s %12s %8d %10.3f %12.1f %12.1f %12.1f %14.1f %15.1f%n", r.model(), String.format("%,d", r.parameters()),
+                        r.length(), r.seconds(), r.tokensPerSecond(), 1e6 / r.tokensPerSecond(), r.modelBytes() / 1048576.0,
+                        r.activationBytes() / 1048576.0, r.peakHeapBytes() / 1048576.0);
             }
+            out.println("# activ. = activation buffers of one forward (exact, linear in L); JVM peak = sum of heap-pool");
+            out.println("# peaks since the run began (weights, activations and not-yet-collected garbage: an upper bound)");
             return 0;
         }
     }

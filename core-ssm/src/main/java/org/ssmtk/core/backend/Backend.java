@@ -45,6 +45,12 @@ public interface Backend extends AutoCloseable {
     /** out = a + b, element-wise (out may alias a or b). */
     void add(Tensor out, Tensor a, Tensor b);
 
+    /** Every row of out (rows, n) = row (n). */
+    void broadcastRows(Tensor out, Tensor row);
+
+    /** out (n) += sum over rows of m (rows, n): the backward of {@link #broadcastRows}. */
+    void addColumnSums(Tensor out, Tensor m);
+
     /** out = -exp(x), element-wise: A from A_log. */
     void negExp(Tensor out, Tensor x);
 

@@ -22,7 +22,7 @@ import java.util.function.Consumer;
 public final class ForwardBench {
     /** One measured forward. */
     public record Row(String model, long parameters, int length, double seconds, double tokensPerSecond,
-                      long peakHeapBytes, long modelBytes) {}
+                      long peakHeapBytes, long modelBytes, long activationBytes) {}
 
     public static final int LOGIT_BLOCK = 2048;
 
@@ -57,7 +57,7 @@ public final class ForwardBench {
             long t0 = System.nanoTime();
             forward(model, len, 2);
             double s = (System.nanoTime() - t0) / 1e9;
-            rows.add(new Row(presetName, parameters, len, s, len / s, peakHeap(), modelBytes));
+            rows.add(new Row(presetName, parameters, len, s, len / s, peakHeap(), modelBytes, model.forwardBytesPerToken() * len));
         }
         return rows;
     }

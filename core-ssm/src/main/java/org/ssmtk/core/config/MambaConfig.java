@@ -41,7 +41,8 @@ public record MambaConfig(
         boolean rescalePrenormResidual,
         int padTokenId,
         int bosTokenId,
-        int eosTokenId) {
+        int eosTokenId,
+        boolean selective) {
 
     public MambaConfig {
         require(vocabSize > 0, "vocab_size must be positive");
@@ -63,7 +64,7 @@ public record MambaConfig(
     /** A config with transformers' defaults for everything but the shape. */
     public static MambaConfig of(int vocabSize, int hiddenSize, int stateSize, int numHiddenLayers) {
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, 2, 4, autoRank(hiddenSize),
-                2 * hiddenSize, false, true, 1e-5, true, 1, true, 0.1, 1.0, 0.001, 0.1, 1e-4, "random", false, 0, 0, 0);
+                2 * hiddenSize, false, true, 1e-5, true, 1, true, 0.1, 1.0, 0.001, 0.1, 1e-4, "random", false, 0, 0, 0, true);
     }
 
     public static int autoRank(int hiddenSize) {
@@ -79,14 +80,34 @@ public record MambaConfig(
         return new MambaConfig(vocabSize, hiddenSize, stateSize, layers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective);
     }
 
     public MambaConfig withBiasesAndHead(boolean useBias, boolean useConvBias, boolean tied) {
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tied, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective);
+    }
+
+    /**
+     * The paper's ablation: with selective = false, Δ, B and C no longer depend on the input
+     * (Δ = softplus(dt_proj.bias) per channel, B and C learned vectors mixer.B_const, mixer.C_const)
+     * and x_proj/dt_proj weights are gone: a time-invariant SSM in the same block. Stored in
+     * config.json as "ssmtk_selective": false (an ssmtk extension; transformers cannot load it).
+     */
+    public MambaConfig withSelective(boolean selective) {
+        return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
+                intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
+                residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective);
+    }
+
+    public MambaConfig withVocab(int vocabSize) {
+        return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
+                intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
+                residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective);
     }
 
     public static MambaConfig read(Path file) throws IOException {
@@ -144,7 +165,8 @@ public record MambaConfig(
                 n.path("rescale_prenorm_residual").asBoolean(false),
                 intField(n, 0, "pad_token_id"),
                 intField(n, 0, "bos_token_id"),
-                intField(n, 0, "eos_token_id"));
+                intField(n, 0, "eos_token_id"),
+                n.path("ssmtk_selective").asBoolean(true));
     }
 
     private static int intField(JsonNode n, int fallback, String... names) {
@@ -187,6 +209,7 @@ public record MambaConfig(
         o.put("pad_token_id", padTokenId);
         o.put("bos_token_id", bosTokenId);
         o.put("eos_token_id", eosTokenId);
+        if (!selective) o.put("ssmtk_selective", false);
         return o;
     }
 

@@ -43,6 +43,9 @@ public final class Initializer {
                 double std = Math.pow(c.timeStepRank(), -0.5) * c.timeStepScale();
                 if ("constant".equals(c.timeStepInitScheme())) java.util.Arrays.fill(v, (float) std);
                 else uniform(v, std, rnd);
+            } else if (n.endsWith("mixer.B_const") || n.endsWith("mixer.C_const")) {
+                // the ablation's input-independent B and C: unit-scale, like x_proj's outputs at init
+                for (int i = 0; i < v.length; i++) v[i] = (float) rnd.nextGaussian();
             } else if (n.equals(ParameterSpec.EMBEDDINGS)) {
                 for (int i = 0; i < v.length; i++) v[i] = (float) (rnd.nextGaussian() * c.initializerRange());
             } else if (n.endsWith("conv1d.weight") || n.endsWith("conv1d.bias")) {

@@ -41,7 +41,8 @@ public final class MambaModel {
     /** One layer's parameters, with row views that split the fused projections. */
     private record Layer(Tensor norm, Tensor inX, Tensor inZ, Tensor inBiasX, Tensor inBiasZ,
                          Tensor convWeight, Tensor convBias, Tensor xProjDt, Tensor xProjB, Tensor xProjC,
-                         Tensor dtWeight, Tensor dtBias, Tensor aLog, Tensor d, Tensor outWeight, Tensor outBias) {}
+                         Tensor dtWeight, Tensor dtBias, Tensor aLog, Tensor d, Tensor outWeight, Tensor outBias,
+                         Tensor bConst, Tensor cConst) {}
 
     private final MambaConfig config;
     private final Backend backend;
@@ -67,17 +68,19 @@ public final class MambaModel {
         for (int i = 0; i < layers.length; i++) {
             Tensor in = p(i, "mixer.in_proj.weight");
             Tensor inBias = config.useBias() ? p(i, "mixer.in_proj.bias") : null;
-            Tensor xProj = p(i, "mixer.x_proj.weight");
+            boolean sel = config.selective();
+            Tensor xProj = sel ? p(i, "mixer.x_proj.weight") : null;
             layers[i] = new Layer(
                     p(i, "norm.weight"),
                     in.rows(0, di), in.rows(di, 2 * di),
                     inBias == null ? null : inBias.rows(0, di), inBias == null ? null : inBias.rows(di, 2 * di),
                     p(i, "mixer.conv1d.weight").reshape(di, config.convKernel()),
                     config.useConvBias() ? p(i, "mixer.conv1d.bias") : null,
-                    xProj.rows(0, r), xProj.rows(r, r + n), xProj.rows(r + n, r + 2 * n),
-                    p(i, "mixer.dt_proj.weight"), p(i, "mixer.dt_proj.bias"),
+                    sel ? xProj.rows(0, r) : null, sel ? xProj.rows(r, r + n) : null, sel ? xProj.rows(r + n, r + 2 * n) : null,
+                    sel ? p(i, "mixer.dt_proj.weight") : null, p(i, "mixer.dt_proj.bias"),
                     p(i, "mixer.A_log"), p(i, "mixer.D"),
-                    p(i, "mixer.out_proj.weight"), config.useBias() ? p(i, "mixer.out_proj.bias") : null);
+                    p(i, "mixer.out_proj.weight"), config.useBias() ? p(i, "mixer.out_proj.bias") : null,
+                    sel ? null : p(i, "mixer.B_const"), sel ? null : p(i, "mixer.C_const"));
         }
     }
 
@@ -104,6 +107,15 @@ public final class MambaModel {
 
     public MambaState newState(int batch) {
         return new MambaState(backend, config, batch);
+    }
+
+    /**
+     * Bytes of activation buffers one forward allocates per token (batch * len rows), whatever the
+     * depth: what grows with L. The weights, the state and LM-head buffers come on top.
+     */
+    public long forwardBytesPerToken() {
+        int h = config.hiddenSize(), di = config.intermediateSize(), n = config.stateSize();
+        return (long) Float.BYTES * (3L * h + 4L * di + config.timeStepRank() + 2L * n);
     }
 
     /** Per-call activation buffers, sized for rows = batch * len tokens and reused by every layer. */
@@ -158,10 +170,7 @@ public final class MambaModel {
         backend.linear(w.x, w.normed, l.inX(), l.inBiasX());
         backend.linear(w.z, w.normed, l.inZ(), l.inBiasZ());
         backend.causalConv1dSilu(w.xc, w.x, l.convWeight(), l.convBias(), convState, batch, len);
-        backend.linear(w.dtLow, w.xc, l.xProjDt(), null);
-        backend.linear(w.b, w.xc, l.xProjB(), null);
-        backend.linear(w.c, w.xc, l.xProjC(), null);
-        backend.linear(w.dt, w.dtLow, l.dtWeight(), null);
+        selection(l, w.xc, w.dtLow, w.b, w.c, w.dt);
         backend.negExp(w.a, l.aLog());
         Tensor y = w.x; // x is dead after the conv: reuse its buffer for the scan output
         backend.selectiveScan(y, w.xc, w.dt, l.dtBias(), w.a, w.b, w.c, l.d(), w.z, ssmState, batch, len);
@@ -173,6 +182,20 @@ public final class MambaModel {
         Tensor out = backend.allocate(hidden.rows2d(), config.paddedVocabSize());
         backend.linear(out, hidden, lmHead, null);
         return out;
+    }
+
+    /** Δ (before bias and softplus), B and C from the conv output: the selection mechanism. */
+    private void selection(Layer l, Tensor xc, Tensor dtLow, Tensor b, Tensor c, Tensor dt) {
+        if (l.xProjDt() == null) { // the non-selective ablation: the same Δ, B, C at every step
+            backend.fill(dt, 0f);
+            backend.broadcastRows(b, l.bConst());
+            backend.broadcastRows(c, l.cConst());
+            return;
+        }
+        backend.linear(dtLow, xc, l.xProjDt(), null);
+        backend.linear(b, xc, l.xProjB(), null);
+        backend.linear(c, xc, l.xProjC(), null);
+        backend.linear(dt, dtLow, l.dtWeight(), null);
     }
 
     /** LM head into a caller's buffer (rows, padded vocab): stream logits of long inputs block by block. */
@@ -260,10 +283,7 @@ public final class MambaModel {
             backend.linear(la.x(), normed, l.inX(), l.inBiasX());
             backend.linear(la.z(), normed, l.inZ(), l.inBiasZ());
             backend.causalConv1dSilu(la.xc(), la.x(), l.convWeight(), l.convBias(), null, batch, len);
-            backend.linear(la.dtLow(), la.xc(), l.xProjDt(), null);
-            backend.linear(la.b(), la.xc(), l.xProjB(), null);
-            backend.linear(la.c(), la.xc(), l.xProjC(), null);
-            backend.linear(la.dt(), la.dtLow(), l.dtWeight(), null);
+            selection(l, la.xc(), la.dtLow(), la.b(), la.c(), la.dt());
             backend.negExp(la.a(), l.aLog());
             backend.selectiveScanTraining(la.y(), la.xc(), la.dt(), l.dtBias(), la.a(), la.b(), la.c(), l.d(), la.z(),
                     la.chunkStates(), batch, len);
@@ -306,11 +326,16 @@ public final class MambaModel {
             backend.selectiveScanBackward(dXc, dDelta, g(grads, i, "mixer.dt_proj.bias"), dA, dB, dC, g(grads, i, "mixer.D"), dZ,
                     dY, la.xc(), la.dt(), l.dtBias(), la.a(), la.b(), la.c(), l.d(), la.z(), la.chunkStates(), act.batch, act.len);
             backend.addProduct(g(grads, i, "mixer.A_log"), dA, la.a()); // A = -exp(A_log): dA/dA_log = A
-            backend.linearBackward(dDtLow, g(grads, i, "mixer.dt_proj.weight"), null, dDelta, la.dtLow(), l.dtWeight());
-            Tensor gx = g(grads, i, "mixer.x_proj.weight");
-            backend.linearBackward(dXc, gx.rows(0, r), null, dDtLow, la.xc(), l.xProjDt());
-            backend.linearBackward(dXc, gx.rows(r, r + n), null, dB, la.xc(), l.xProjB());
-            backend.linearBackward(dXc, gx.rows(r + n, r + 2 * n), null, dC, la.xc(), l.xProjC());
+            if (config.selective()) {
+                backend.linearBackward(dDtLow, g(grads, i, "mixer.dt_proj.weight"), null, dDelta, la.dtLow(), l.dtWeight());
+                Tensor gx = g(grads, i, "mixer.x_proj.weight");
+                backend.linearBackward(dXc, gx.rows(0, r), null, dDtLow, la.xc(), l.xProjDt());
+                backend.linearBackward(dXc, gx.rows(r, r + n), null, dB, la.xc(), l.xProjB());
+                backend.linearBackward(dXc, gx.rows(r + n, r + 2 * n), null, dC, la.xc(), l.xProjC());
+            } else {
+                backend.addColumnSums(g(grads, i, "mixer.B_const"), dB);
+                backend.addColumnSums(g(grads, i, "mixer.C_const"), dC);
+            }
             backend.causalConv1dSiluBackward(dX, g(grads, i, "mixer.conv1d.weight").reshape(di, config.convKernel()),
                     config.useConvBias() ? g(grads, i, "mixer.conv1d.bias") : null, dXc, la.x(), l.convWeight(), l.convBias(),
                     act.batch, act.len);

@@ -47,8 +47,13 @@ public final class ParameterSpec {
             if (c.useConvBias()) e.add(new Entry(layer(i, "mixer.conv1d.bias"), new int[]{di}));
             e.add(new Entry(layer(i, "mixer.in_proj.weight"), new int[]{2 * di, h}));
             if (c.useBias()) e.add(new Entry(layer(i, "mixer.in_proj.bias"), new int[]{2 * di}));
-            e.add(new Entry(layer(i, "mixer.x_proj.weight"), new int[]{r + 2 * n, di}));
-            e.add(new Entry(layer(i, "mixer.dt_proj.weight"), new int[]{di, r}));
+            if (c.selective()) {
+                e.add(new Entry(layer(i, "mixer.x_proj.weight"), new int[]{r + 2 * n, di}));
+                e.add(new Entry(layer(i, "mixer.dt_proj.weight"), new int[]{di, r}));
+            } else {
+                e.add(new Entry(layer(i, "mixer.B_const"), new int[]{n}));
+                e.add(new Entry(layer(i, "mixer.C_const"), new int[]{n}));
+            }
             e.add(new Entry(layer(i, "mixer.dt_proj.bias"), new int[]{di}));
             e.add(new Entry(layer(i, "mixer.out_proj.weight"), new int[]{h, di}));
             if (c.useBias()) e.add(new Entry(layer(i, "mixer.out_proj.bias"), new int[]{h}));

@@ -1,6 +1,7 @@
 package org.ssmtk.core.scan;
 
 import jdk.incubator.vector.FloatVector;
+import org.ssmtk.core.backend.cpu.VectorMath;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -84,7 +85,7 @@ public final class CpuSelectiveScan {
             FloatVector acc = FloatVector.zero(S);
             int bRow = o.bOff() + row * n, cRow = o.cOff() + row * n;
             for (int s = 0; s < n; s++) {
-                FloatVector dA = dt.mul(FloatVector.fromArray(S, aT, s * LANES)).lanewise(VectorOperators.EXP);
+                FloatVector dA = VectorMath.exp(dt.mul(FloatVector.fromArray(S, aT, s * LANES)));
                 FloatVector hs = dA.mul(FloatVector.fromArray(S, h, s * LANES)).add(dtu.mul(o.b()[bRow + s]));
                 hs.intoArray(h, s * LANES);
                 acc = hs.fma(FloatVector.broadcast(S, o.c()[cRow + s]), acc);
@@ -92,7 +93,7 @@ public final class CpuSelectiveScan {
             if (dSkip != null) acc = dSkip.fma(u, acc);
             if (o.z() != null) {
                 FloatVector z = FloatVector.fromArray(S, o.z(), o.zOff() + col, mask);
-                FloatVector silu = z.div(one.add(z.neg().lanewise(VectorOperators.EXP)));
+                FloatVector silu = z.mul(VectorMath.sigmoid(z));
                 acc = acc.mul(silu);
             }
             acc.intoArray(o.y(), o.yOff() + col, mask);
@@ -112,7 +113,6 @@ public final class CpuSelectiveScan {
 
     /** softplus(x) = log(1 + e^x), and x itself above the threshold, as PyTorch computes it. */
     static FloatVector softplus(FloatVector x) {
-        FloatVector soft = x.lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P);
-        return soft.blend(x, x.compare(VectorOperators.GT, SOFTPLUS_THRESHOLD));
+        return VectorMath.softplus(x, SOFTPLUS_THRESHOLD);
     }
 }

@@ -1,6 +1,7 @@
 package org.ssmtk.core.scan;
 
 import jdk.incubator.vector.FloatVector;
+import org.ssmtk.core.backend.cpu.VectorMath;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -130,7 +131,7 @@ public final class CpuSelectiveScanBackward {
                 FloatVector dtu = dt.mul(u);
                 FloatVector y = dSkip.mul(u);
                 for (int k = 0; k < n; k++) {
-                    FloatVector a = dt.mul(FloatVector.fromArray(S, s.aT, k * LANES)).lanewise(VectorOperators.EXP);
+                    FloatVector a = VectorMath.exp(dt.mul(FloatVector.fromArray(S, s.aT, k * LANES)));
                     FloatVector hk = a.mul(FloatVector.fromArray(S, s.h, k * LANES)).add(dtu.mul(f.b()[f.bOff() + row * n + k]));
                     hk.intoArray(s.h, k * LANES);
                     hk.intoArray(s.hist, (i * n + k) * LANES);
@@ -148,7 +149,7 @@ public final class CpuSelectiveScanBackward {
                 FloatVector dy = g;
                 if (f.z() != null) {
                     FloatVector z = FloatVector.fromArray(S, f.z(), f.zOff() + col, mask);
-                    FloatVector sig = one.div(one.add(z.neg().lanewise(VectorOperators.EXP)));
+                    FloatVector sig = VectorMath.sigmoid(z);
                     FloatVector silu = z.mul(sig);
                     FloatVector dsilu = sig.mul(one.add(z.mul(one.sub(sig))));
                     FloatVector y = FloatVector.fromArray(S, s.yHist, i * LANES);
@@ -167,19 +168,19 @@ public final class CpuSelectiveScanBackward {
                     FloatVector hPrev = FloatVector.fromArray(S, i == 0 ? s.hEnter : s.hist, i == 0 ? k * LANES : ((i - 1) * n + k) * LANES);
                     FloatVector a = FloatVector.fromArray(S, s.decay, (i * n + k) * LANES);
                     float bk = f.b()[bRow + k], ck = f.c()[cRow + k];
-                    p.dC[pRow + k] += dy.mul(hk).reduceLanes(VectorOperators.ADD);
+                    p.dC[pRow + k] += VectorMath.sum(dy.mul(hk));
                     FloatVector dh = dy.fma(FloatVector.broadcast(S, ck), FloatVector.fromArray(S, s.dh, k * LANES));
                     FloatVector aA = a.mul(FloatVector.fromArray(S, s.aT, k * LANES));
                     FloatVector dhPrev = dh.mul(hPrev);
                     ddt = dhPrev.fma(aA, ddt).add(dh.mul(u).mul(bk));
                     FloatVector dAk = dhPrev.mul(a).mul(dt);
                     dAk.add(FloatVector.fromArray(S, s.dAacc, k * LANES)).intoArray(s.dAacc, k * LANES);
-                    p.dB[pRow + k] += dh.mul(dtu).reduceLanes(VectorOperators.ADD);
+                    p.dB[pRow + k] += VectorMath.sum(dh.mul(dtu));
                     du = dh.mul(dt).fma(FloatVector.broadcast(S, bk), du);
                     dh.mul(a).intoArray(s.dh, k * LANES);
                 }
                 FloatVector x = FloatVector.fromArray(S, f.delta(), f.deltaOff() + col, mask).add(bias);
-                FloatVector sigX = one.div(one.add(x.neg().lanewise(VectorOperators.EXP)));
+                FloatVector sigX = VectorMath.sigmoid(x);
                 // softplus is the identity above the threshold, so its slope there is exactly 1
                 sigX = sigX.blend(one, x.compare(VectorOperators.GT, CpuSelectiveScan.SOFTPLUS_THRESHOLD));
                 FloatVector dDelta = ddt.mul(sigX);

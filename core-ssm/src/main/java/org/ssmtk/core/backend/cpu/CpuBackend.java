@@ -194,6 +194,25 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void broadcastRows(Tensor out, Tensor row) {
+        int n = out.cols(), m = out.rows2d();
+        if (row.size() != n) throw new IllegalArgumentException("broadcast " + row + " into rows of " + out);
+        for (int r = 0; r < m; r++) System.arraycopy(data(row), off(row), data(out), off(out) + r * n, n);
+    }
+
+    @Override
+    public void addColumnSums(Tensor out, Tensor m) {
+        int n = m.cols(), rows = m.rows2d();
+        if (out.size() != n) throw new IllegalArgumentException("column sums of " + m + " into " + out);
+        float[] md = data(m), od = data(out);
+        for (int j = 0; j < n; j++) {
+            float s = 0;
+            for (int r = 0; r < rows; r++) s += md[off(m) + r * n + j];
+            od[off(out) + j] += s;
+        }
+    }
+
+    @Override
     public void negExp(Tensor out, Tensor x) {
         float[] xd = data(x), od = data(out);
         for (int i = 0; i < x.size(); i++) od[off(out) + i] = (float) -Math.exp(xd[off(x) + i]);

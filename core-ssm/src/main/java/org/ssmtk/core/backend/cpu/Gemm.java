@@ -63,7 +63,7 @@ final class Gemm {
     private static float dot(float[] x, int xo, float[] w, int wo, int k, int kv) {
         FloatVector acc = FloatVector.zero(S);
         for (int p = 0; p < kv; p += V) acc = FloatVector.fromArray(S, x, xo + p).fma(FloatVector.fromArray(S, w, wo + p), acc);
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = VectorMath.sum(acc);
         for (int p = kv; p < k; p++) s += x[xo + p] * w[wo + p];
         return s;
     }
@@ -88,9 +88,9 @@ final class Gemm {
             c03 = a0.fma(b3, c03); c13 = a1.fma(b3, c13); c23 = a2.fma(b3, c23);
         }
         float[] s = {
-                c00.reduceLanes(VectorOperators.ADD), c01.reduceLanes(VectorOperators.ADD), c02.reduceLanes(VectorOperators.ADD), c03.reduceLanes(VectorOperators.ADD),
-                c10.reduceLanes(VectorOperators.ADD), c11.reduceLanes(VectorOperators.ADD), c12.reduceLanes(VectorOperators.ADD), c13.reduceLanes(VectorOperators.ADD),
-                c20.reduceLanes(VectorOperators.ADD), c21.reduceLanes(VectorOperators.ADD), c22.reduceLanes(VectorOperators.ADD), c23.reduceLanes(VectorOperators.ADD)};
+                VectorMath.sum(c00), VectorMath.sum(c01), VectorMath.sum(c02), VectorMath.sum(c03),
+                VectorMath.sum(c10), VectorMath.sum(c11), VectorMath.sum(c12), VectorMath.sum(c13),
+                VectorMath.sum(c20), VectorMath.sum(c21), VectorMath.sum(c22), VectorMath.sum(c23)};
         for (int p = kv; p < k; p++) {
             for (int r = 0; r < MR; r++) {
                 float a = x[xo + r * k + p];
@@ -111,8 +111,8 @@ final class Gemm {
             c2 = a.fma(FloatVector.fromArray(S, w, w2 + p), c2);
             c3 = a.fma(FloatVector.fromArray(S, w, w3 + p), c3);
         }
-        float s0 = c0.reduceLanes(VectorOperators.ADD), s1 = c1.reduceLanes(VectorOperators.ADD);
-        float s2 = c2.reduceLanes(VectorOperators.ADD), s3 = c3.reduceLanes(VectorOperators.ADD);
+        float s0 = VectorMath.sum(c0), s1 = VectorMath.sum(c1);
+        float s2 = VectorMath.sum(c2), s3 = VectorMath.sum(c3);
         for (int p = kv; p < k; p++) {
             float a = x[xo + p];
             s0 += a * w[wo + p]; s1 += a * w[w1 + p]; s2 += a * w[w2 + p]; s3 += a * w[w3 + p];
