@@ -17,8 +17,6 @@ import jdk.incubator.vector.VectorSpecies;
 public final class CpuSelectiveScan {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     public static final int LANES = S.length();
-    /** PyTorch's softplus threshold: above it softplus(x) is x to float precision. */
-    static final float SOFTPLUS_THRESHOLD = 20f;
 
     /**
      * Time steps per chunk for training: the forward keeps the state entering each chunk, the
@@ -111,8 +109,8 @@ public final class CpuSelectiveScan {
             for (int s = 0; s < n; s++) o.chunkStates()[base + l * n + s] = h[s * LANES + l];
     }
 
-    /** softplus(x) = log(1 + e^x), and x itself above the threshold, as PyTorch computes it. */
+    /** softplus(x) = log(1 + e^x); equal to x above PyTorch's threshold of 20, as there. */
     static FloatVector softplus(FloatVector x) {
-        return VectorMath.softplus(x, SOFTPLUS_THRESHOLD);
+        return VectorMath.softplus(x);
     }
 }

@@ -180,9 +180,8 @@ public final class CpuSelectiveScanBackward {
                     dh.mul(a).intoArray(s.dh, k * LANES);
                 }
                 FloatVector x = FloatVector.fromArray(S, f.delta(), f.deltaOff() + col, mask).add(bias);
+                // softplus' slope; above PyTorch's threshold of 20 (identity, slope 1) it rounds to 1f anyway
                 FloatVector sigX = VectorMath.sigmoid(x);
-                // softplus is the identity above the threshold, so its slope there is exactly 1
-                sigX = sigX.blend(one, x.compare(VectorOperators.GT, CpuSelectiveScan.SOFTPLUS_THRESHOLD));
                 FloatVector dDelta = ddt.mul(sigX);
                 dBiasAcc = dBiasAcc.add(dDelta);
                 dDelta.add(FloatVector.fromArray(S, o.dDelta(), o.dDeltaOff() + col, mask)).intoArray(o.dDelta(), o.dDeltaOff() + col, mask);
