@@ -27,7 +27,7 @@ public final class Main {
     private Main() {}
 
     static List<CommandGroup> groups() {
-        return List.of(ModelCommands.group(), TensorCommands.group(), BenchCommands.group());
+        return List.of(ModelCommands.group(), TrainCommands.group(), SyntheticCommands.group(), TensorCommands.group(), BenchCommands.group());
     }
 
     public static void main(String[] args) {
@@ -81,7 +81,7 @@ public final class Main {
             }
             if (!cl.getArgList().isEmpty()) return usage(err, prefix + "unexpected argument '" + cl.getArgList().get(0) + "'");
             return command.run(cl, out, err);
-        } catch (UsageException | IOException | IllegalArgumentException e) {
+        } catch (UsageException | IOException | IllegalArgumentException | org.ssmtk.core.train.TrainingDivergedException e) {
             err.println(prefix + oneLine(e));
             if (debug()) e.printStackTrace(err);
             return BAD_INPUT;

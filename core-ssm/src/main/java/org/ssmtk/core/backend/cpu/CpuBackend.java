@@ -205,11 +205,17 @@ public final class CpuBackend implements Backend {
         int n = m.cols(), rows = m.rows2d();
         if (out.size() != n) throw new IllegalArgumentException("column sums of " + m + " into " + out);
         float[] md = data(m), od = data(out);
-        for (int j = 0; j < n; j++) {
-            float s = 0;
-            for (int r = 0; r < rows; r++) s += md[off(m) + r * n + j];
-            od[off(out) + j] += s;
-        }
+        int mo = off(m), oo = off(out), block = 64;
+        // rows in order for every column (the same sums whatever the threads), read row by row
+        par.forEach((n + block - 1) / block, t -> {
+            int j0 = t * block, j1 = Math.min(n, j0 + block);
+            float[] acc = new float[j1 - j0];
+            for (int r = 0; r < rows; r++) {
+                int base = mo + r * n;
+                for (int j = j0; j < j1; j++) acc[j - j0] += md[base + j];
+            }
+            for (int j = j0; j < j1; j++) od[oo + j] += acc[j - j0];
+        });
     }
 
     @Override
@@ -339,21 +345,8 @@ public final class CpuBackend implements Backend {
         if (dy.rows2d() != m || dy.cols() != n || dw.rows2d() != n || dw.cols() != k || (dx != null && (dx.rows2d() != m || dx.cols() != k)))
             throw new IllegalArgumentException("linear backward: dy " + dy + ", x " + x + ", w " + w + ", dx " + dx + ", dw " + dw);
         if (dx != null) Gemm.matmul(par, data(dy), off(dy), data(w), off(w), data(dx), off(dx), m, k, n, true);
-        float[] dyT = new float[n * m];
-        Gemm.transpose(par, data(dy), off(dy), dyT, 0, m, n);
-        Gemm.matmul(par, dyT, 0, data(x), off(x), data(dw), off(dw), n, k, m, true);
-        if (dBias != null) {
-            float[] db = data(dBias);
-            int bo = off(dBias);
-            int block = 64;
-            par.forEach((n + block - 1) / block, t -> {
-                for (int j = t * block; j < Math.min(n, (t + 1) * block); j++) {
-                    float s = 0;
-                    for (int i = 0; i < m; i++) s += dyT[j * m + i];
-                    db[bo + j] += s;
-                }
-            });
-        }
+        Gemm.matmulTransposedA(par, data(dy), off(dy), data(x), off(x), data(dw), off(dw), m, n, k);
+        if (dBias != null) addColumnSums(dBias, dy);
     }
 
     @Override

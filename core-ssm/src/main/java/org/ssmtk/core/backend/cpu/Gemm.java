@@ -198,15 +198,55 @@ final class Gemm {
         c30.intoArray(c, co + 3 * n); c31.intoArray(c, co + 3 * n + V);
     }
 
-    /** dst (cols x rows) = src (rows x cols)^T, in cache-sized tiles. */
-    static void transpose(Parallel par, float[] src, int sOff, float[] dst, int dOff, int rows, int cols) {
-        int t = 64;
-        int rb = (rows + t - 1) / t, cb = (cols + t - 1) / t;
-        par.forEach(rb * cb, task -> {
-            int r0 = (task / cb) * t, c0 = (task % cb) * t;
-            int r1 = Math.min(rows, r0 + t), c1 = Math.min(cols, c0 + t);
-            for (int r = r0; r < r1; r++)
-                for (int q = c0; q < c1; q++) dst[dOff + q * rows + r] = src[sOff + r * cols + q];
+    // ---- C (n x k) += A^T B for row-major A (m x n) and B (m x k): the weight gradient dW = dY^T X,
+    // read in place. Lanes run along k; each task owns a tile of C and sums over the m rows in
+    // order, so the result does not depend on the thread count.
+
+    static void matmulTransposedA(Parallel par, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int m, int n, int k) {
+        int jBlock = 16, kBlock = 8 * V;
+        int jBlocks = (n + jBlock - 1) / jBlock, kBlocks = (k + kBlock - 1) / kBlock;
+        par.forEach(jBlocks * kBlocks, task -> {
+            int j0 = (task / kBlocks) * jBlock, j1 = Math.min(n, j0 + jBlock);
+            int k0 = (task % kBlocks) * kBlock, k1 = Math.min(k, k0 + kBlock);
+            int j = j0;
+            for (; j + 4 <= j1; j += 4) {
+                int q = k0;
+                for (; q + 2 * V <= k1; q += 2 * V) tileTN4x2(a, aOff + j, b, bOff + q, c, cOff + j * k + q, m, n, k);
+                for (; q < k1; q++)
+                    for (int r = 0; r < 4; r++) c[cOff + (j + r) * k + q] += scalarTN(a, aOff + j + r, b, bOff + q, m, n, k);
+            }
+            for (; j < j1; j++)
+                for (int q = k0; q < k1; q++) c[cOff + j * k + q] += scalarTN(a, aOff + j, b, bOff + q, m, n, k);
         });
+    }
+
+    private static float scalarTN(float[] a, int ao, float[] b, int bo, int m, int n, int k) {
+        float s = 0;
+        for (int p = 0; p < m; p++) s += a[ao + p * n] * b[bo + p * k];
+        return s;
+    }
+
+    private static void tileTN4x2(float[] a, int ao, float[] b, int bo, float[] c, int co, int m, int n, int k) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        for (int p = 0; p < m; p++) {
+            int ap = ao + p * n, bp = bo + p * k;
+            FloatVector b0 = FloatVector.fromArray(S, b, bp), b1 = FloatVector.fromArray(S, b, bp + V);
+            FloatVector x0 = FloatVector.broadcast(S, a[ap]);
+            c00 = b0.fma(x0, c00); c01 = b1.fma(x0, c01);
+            FloatVector x1 = FloatVector.broadcast(S, a[ap + 1]);
+            c10 = b0.fma(x1, c10); c11 = b1.fma(x1, c11);
+            FloatVector x2 = FloatVector.broadcast(S, a[ap + 2]);
+            c20 = b0.fma(x2, c20); c21 = b1.fma(x2, c21);
+            FloatVector x3 = FloatVector.broadcast(S, a[ap + 3]);
+            c30 = b0.fma(x3, c30); c31 = b1.fma(x3, c31);
+        }
+        addInto(c00, c, co); addInto(c01, c, co + V);
+        addInto(c10, c, co + k); addInto(c11, c, co + k + V);
+        addInto(c20, c, co + 2 * k); addInto(c21, c, co + 2 * k + V);
+        addInto(c30, c, co + 3 * k); addInto(c31, c, co + 3 * k + V);
+    }
+
+    private static void addInto(FloatVector v, float[] c, int at) {
+        v.add(FloatVector.fromArray(S, c, at)).intoArray(c, at);
     }
 }

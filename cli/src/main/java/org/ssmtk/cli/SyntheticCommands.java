@@ -1,0 +1,169 @@
+package org.ssmtk.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.config.MambaConfig;
+import org.ssmtk.core.io.AtomicFiles;
+import org.ssmtk.core.nn.Initializer;
+import org.ssmtk.core.nn.MambaModel;
+import org.ssmtk.core.nn.ParameterSpec;
+import org.ssmtk.core.synthetic.InductionHeads;
+import org.ssmtk.core.synthetic.SelectiveCopying;
+import org.ssmtk.core.synthetic.SyntheticTask;
+import org.ssmtk.core.train.BatchSource;
+import org.ssmtk.core.train.Objective;
+import org.ssmtk.core.train.Trainer;
+import org.ssmtk.workflows.report.Charts;
+
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import static org.ssmtk.cli.CommonOptions.optional;
+
+/**
+ * {@code ssmtk synthetic selective-copying|induction-heads}: the synthetic tasks of Gu and Dao
+ * (2023, section 4.1), trained and evaluated in one command, with the non-selective ablation.
+ */
+final class SyntheticCommands {
+    private SyntheticCommands() {}
+
+    static CommandGroup group() {
+        return new CommandGroup("synthetic", "train and evaluate the Mamba paper's synthetic tasks",
+                List.of(new Run("selective-copying", "copy 16 tokens scattered in noise (section 4.1.1)", 256, "256"),
+                        new Run("induction-heads", "recall the token after a trigger, at up to 256x the training length (4.1.2)", 256,
+                                "256,1024,4096,16384,65536")));
+    }
+
+    record Variant(String name, boolean selective) {
+        static Variant parse(String s) throws UsageException {
+            return switch (s.trim()) {
+                case "selective", "s6", "mamba" -> new Variant("selective (S6)", true);
+                case "non-selective", "s4", "lti" -> new Variant("non-selective", false);
+                default -> throw new UsageException("--variants: unknown variant '" + s.trim() + "' (selective, non-selective)");
+            };
+        }
+    }
+
+    static final class Run implements Command {
+        private final String name, summary, defaultEval;
+        private final int defaultTrain;
+
+        Run(String name, String summary, int defaultTrain, String defaultEval) {
+            this.name = name;
+            this.summary = summary;
+            this.defaultTrain = defaultTrain;
+            this.defaultEval = defaultEval;
+        }
+
+        public String name() { return name; }
+
+        public String summary() { return summary; }
+
+        public String footer() {
+            return "Vocabulary 16. Selective copying: tokens 2..15 to memorize at random places among noise (0),\n"
+                    + "then as many markers (1) at which the model must output them in order; --train is the total\n"
+                    + "length. Induction heads: random tokens 2..15 with one trigger (1) followed by the answer,\n"
+                    + "and the trigger again at the end, where the model must output the answer.\n"
+                    + "--variants non-selective trains the ablation: the same model with Δ, B, C input-independent\n"
+                    + "(learned constants), as the paper's S4 comparison. Accuracy = argmax hits over scored\n"
+                    + "positions of freshly drawn evaluation sequences. With --out: OUT/<variant>/{model,metrics.jsonl,\n"
+                    + "loss.png}, OUT/results.json and OUT/accuracy.png.\n\n"
+                    + "example: ssmtk synthetic " + name + " --train " + defaultTrain + " --eval " + defaultEval
+                    + " --steps 2000 --variants selective,non-selective --out runs/" + name;
+        }
+
+        public Options options() {
+            Options o = new Options()
+                    .addOption(optional("train", "L", "training sequence length (default " + defaultTrain + ")"))
+                    .addOption(optional("eval", "L,L,...", "evaluation lengths (default " + defaultEval + ")"))
+                    .addOption(optional("eval-samples", "N", "evaluation sequences per length (default: 512, fewer above 8k tokens)"))
+                    .addOption(optional("variants", "V,V", "selective, non-selective or both (default selective)"))
+                    .addOption(optional("d-model", "D", "model width (default 64)"))
+                    .addOption(optional("layers", "N", "Mamba layers (default 2)"))
+                    .addOption(optional("d-state", "N", "SSM state size (default 16)"))
+                    .addOption(optional("out", "DIR", "write models, metrics, results.json and plots here"));
+            if (name.equals("selective-copying")) o.addOption(optional("memorize", "N", "tokens to copy (default 16)"));
+            return CommonOptions.withBackend(TrainCommands.withOptimizer(o));
+        }
+
+        public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+            TrainCommands.OptimizerOptions opt = TrainCommands.OptimizerOptions.parse(cl, 2e-3, 32);
+            int trainLen = CommonOptions.positiveInt(cl, "train", defaultTrain);
+            int[] evalLens = CommonOptions.intList("eval", cl.getOptionValue("eval", defaultEval));
+            SyntheticTask task = name.equals("selective-copying")
+                    ? new SelectiveCopying(CommonOptions.positiveInt(cl, "memorize", 16)) : new InductionHeads();
+            List<Variant> variants = new ArrayList<>();
+            for (String v : cl.getOptionValue("variants", "selective").split(",")) variants.add(Variant.parse(v));
+            MambaConfig base = MambaConfig.of(SyntheticTask.VOCAB, CommonOptions.positiveInt(cl, "d-model", 64),
+                    CommonOptions.positiveInt(cl, "d-state", 16), CommonOptions.positiveInt(cl, "layers", 2));
+            // check every length before spending minutes on training
+            for (int l : evalLens) task.example(new java.util.SplittableRandom(0), l, new int[l], new int[l], 0);
+            task.example(new java.util.SplittableRandom(0), trainLen, new int[trainLen], new int[trainLen], 0);
+            Path outDir = cl.hasOption("out") ? Path.of(cl.getOptionValue("out")) : null;
+
+            ObjectMapper mapper = new ObjectMapper();
+            ObjectNode results = mapper.createObjectNode().put("task", name).put("train_len", trainLen);
+            results.set("options", opt.run());
+            ArrayNode rows = results.putArray("results");
+            Charts.Lines accuracyPlot = new Charts.Lines("ssmtk synthetic " + name, "evaluation length", "accuracy").logX().markers();
+            StringBuilder table = new StringBuilder();
+            table.append(String.format(Locale.ROOT, "%-18s %-16s %9s %7s %10s %10s %9s%n", "task", "variant", "train-len", "steps",
+                    "train-s", "eval-len", "accuracy"));
+            try (Backend backend = CommonOptions.backend(cl, err)) {
+                for (Variant v : variants) {
+                    MambaConfig config = base.withSelective(v.selective());
+                    MambaModel model = MambaModel.load(backend, Initializer.reference(config, opt.seed()));
+                    BatchSource data = (step, micro) -> task.batch(BatchSource.random(opt.seed(), step, micro), opt.batch(), trainLen);
+                    Path runDir = outDir == null ? null : outDir.resolve(v.selective() ? "selective" : "non-selective");
+                    err.printf(Locale.ROOT, "ssmtk synthetic %s: %s, %,d parameters, %d steps x %d x %d tokens%n", name, v.name(),
+                            ParameterSpec.count(config), opt.steps(), opt.batch() * opt.accumulate(), trainLen);
+                    long t0 = System.nanoTime();
+                    try (TrainingProgress progress = new TrainingProgress(err, name + " " + (v.selective() ? "S6" : "LTI"), opt.logEvery())) {
+                        Trainer.train(model, data, Objective.languageModel(), opt.trainer(runDir, 0, 1, false, null), progress);
+                    }
+                    double seconds = (System.nanoTime() - t0) / 1e9;
+                    if (runDir != null) TrainCommands.plotLoss(runDir, name + ", " + v.name());
+                    double[] xs = new double[evalLens.length], ys = new double[evalLens.length];
+                    for (int i = 0; i < evalLens.length; i++) {
+                        int len = evalLens[i];
+                        int samples = cl.hasOption("eval-samples") ? CommonOptions.positiveInt(cl, "eval-samples", 512)
+                                : (int) Math.max(16, Math.min(512, (1L << 22) / len));
+                        var rnd = new java.util.SplittableRandom(opt.seed() ^ 0x5EEDL * (len + 1));
+                        long correct = 0, total = 0;
+                        int per = (int) Math.max(1, Math.min(samples, (1L << 20) / len));
+                        for (int done = 0; done < samples; done += per) {
+                            long[] ct = SyntheticTask.evaluate(model, task.batch(rnd, Math.min(per, samples - done), len));
+                            correct += ct[0];
+                            total += ct[1];
+                        }
+                        double acc = (double) correct / total;
+                        xs[i] = len;
+                        ys[i] = acc;
+                        table.append(String.format(Locale.ROOT, "%-18s %-16s %9d %7d %10.1f %10d %8.2f%%%n", name, v.name(), trainLen,
+                                opt.steps(), seconds, len, 100 * acc));
+                        rows.addObject().put("variant", v.selective() ? "selective" : "non-selective").put("eval_len", len)
+                                .put("accuracy", acc).put("correct", correct).put("scored", total).put("train_seconds", seconds)
+                                .put("steps", opt.steps());
+                        err.printf(Locale.ROOT, "ssmtk synthetic %s: %s at length %d: %.2f%% (%d/%d)%n", name, v.name(), len, 100 * acc, correct, total);
+                    }
+                    accuracyPlot.add(v.name(), xs, ys);
+                }
+            }
+            out.print(table);
+            if (outDir != null) {
+                String json = mapper.writerWithDefaultPrettyPrinter().writeValueAsString(results);
+                AtomicFiles.write(outDir.resolve("results.json"), o -> o.write(json.getBytes(StandardCharsets.UTF_8)));
+                accuracyPlot.writePng(outDir.resolve("accuracy.png"));
+            }
+            return 0;
+        }
+    }
+}
