@@ -112,7 +112,10 @@ final class ModelCommands {
             return "Input: a safetensors file with input_ids (int64 or int32; (batch, L) or (L)).\n"
                     + "Output: logits (float32, (batch, L, vocab)) and, with --hidden-states, hidden_states.K\n"
                     + "(float32, (batch, L, hidden)) numbered as transformers numbers them: K < layers is the\n"
-                    + "residual after layer K, K = layers is norm_f of the last. Written atomically.";
+                    + "residual after layer K, K = layers is norm_f of the last. With --loss also loss (float32\n"
+                    + "scalar, mean next-token cross-entropy of logits[:, :-1] against input_ids[:, 1:], the fixtures'\n"
+                    + "definition); with --grads also grad.<parameter> (float32, the parameter's shape) for every\n"
+                    + "parameter, d loss / d parameter. Written atomically.";
         }
 
         public Options options() {
@@ -120,7 +123,9 @@ final class ModelCommands {
                     .addOption(required("model", "DIR", "model directory"))
                     .addOption(required("input", "IDS.safetensors", "token ids in tensor input_ids"))
                     .addOption(required("output", "OUT.safetensors", "where to write logits"))
-                    .addOption(flag("hidden-states", "also write every hidden state"));
+                    .addOption(flag("hidden-states", "also write every hidden state"))
+                    .addOption(flag("loss", "also write the mean next-token cross-entropy"))
+                    .addOption(flag("grads", "also write the gradient of the loss for every parameter (implies --loss)"));
             return CommonOptions.withBackend(o);
         }
 
@@ -158,14 +163,40 @@ final class ModelCommands {
             try (Backend backend = CommonOptions.backend(cl, err)) {
                 MambaModel model = MambaModel.load(backend, ckpt);
                 boolean keepHidden = cl.hasOption("hidden-states");
+                boolean grads = cl.hasOption("grads"), loss = grads || cl.hasOption("loss");
                 int b = batch, l = len;
-                Tensor last = model.backbone(ids, batch, len, null, keepHidden
-                        ? (k, h) -> w.putF32("hidden_states." + k, backend.toHost(h), b, l, hidden) : null);
-                w.putF32("logits", backend.toHost(model.logits(last)), batch, len, vocab);
+                if (!loss || keepHidden) {
+                    Tensor last = model.backbone(ids, batch, len, null, keepHidden
+                            ? (k, h) -> w.putF32("hidden_states." + k, backend.toHost(h), b, l, hidden) : null);
+                    if (!loss) w.putF32("logits", backend.toHost(model.logits(last)), batch, len, vocab);
+                }
+                if (loss) {
+                    if (len < 2) throw new UsageException(input + ": --loss needs sequences of at least 2 tokens (there is no next token)");
+                    writeLossAndGradients(model, ids, batch, len, grads, w);
+                }
             }
             w.write(output);
             return 0;
         }
+    }
+
+    /** Training forward, logits, next-token loss and, when asked, the backward into grad.<name>. */
+    static void writeLossAndGradients(MambaModel model, int[] ids, int batch, int len, boolean withGrads, SafeTensorsWriter w) {
+        Backend backend = model.backend();
+        MambaModel.Activations act = model.forwardTraining(ids, batch, len);
+        Tensor logits = model.logits(act.hidden());
+        w.putF32("logits", backend.toHost(logits), batch, len, model.config().paddedVocabSize());
+        int[] targets = org.ssmtk.core.train.LanguageModelLoss.nextTokenTargets(ids, batch, len, org.ssmtk.core.train.LanguageModelLoss.IGNORE);
+        int count = batch * (len - 1);
+        Tensor dLogits = backend.allocate(logits.shape());
+        double sum = backend.crossEntropy(logits, targets, org.ssmtk.core.train.LanguageModelLoss.IGNORE, dLogits, 1f / count);
+        w.putF32("loss", new float[]{(float) (sum / count)});
+        if (!withGrads) return;
+        org.ssmtk.core.nn.Gradients g = model.newGradients();
+        Tensor dHidden = backend.allocate(act.hidden().shape());
+        model.logitsBackward(act, dLogits, dHidden, g);
+        model.backward(act, dHidden, g);
+        g.all().forEach((name, t) -> w.putF32("grad." + name, backend.toHost(t), t.shape()));
     }
 
     static final class Generate implements Command {

@@ -65,7 +65,7 @@ final class TrainCommands {
             if (!(lr > 0)) throw new UsageException("--lr must be positive, got " + lr);
             double minLr = CommonOptions.number(cl, "min-lr", lr / 10);
             if (minLr < 0 || minLr > lr) throw new UsageException("--min-lr must be in [0, lr], got " + minLr);
-            int warmup = CommonOptions.integer(cl, "warmup", (int) Math.min(1000, steps / 10));
+            int warmup = CommonOptions.integer(cl, "warmup", defaultWarmup(cl, steps));
             if (warmup < 0) throw new UsageException("--warmup must be >= 0, got " + warmup);
             double wd = CommonOptions.number(cl, "weight-decay", 0.1);
             if (wd < 0) throw new UsageException("--weight-decay must be >= 0, got " + wd);
@@ -88,6 +88,25 @@ final class TrainCommands {
             LearningRateSchedule schedule = new LearningRateSchedule(lr, minLr, warmup, (int) Math.min(Integer.MAX_VALUE, steps));
             return new Trainer.Options(steps, accumulate, clip, schedule, adam, checkpointEvery, keep, logEvery, out, resume, run);
         }
+    }
+
+    /**
+     * min(1000, steps / 10); but a resumed run keeps the warmup it started with, even when it is
+     * given more steps, so that extending a run does not change its past schedule.
+     */
+    static int defaultWarmup(CommandLine cl, long steps) throws UsageException {
+        if (cl.hasOption("resume") && cl.hasOption("out")) {
+            try {
+                Path latest = org.ssmtk.core.train.TrainingCheckpoint.latest(Path.of(cl.getOptionValue("out")));
+                if (latest != null) {
+                    var saved = org.ssmtk.core.train.TrainingCheckpoint.readState(latest).options();
+                    if (saved != null && saved.has("warmup")) return saved.get("warmup").asInt();
+                }
+            } catch (IOException e) {
+                throw new UsageException(e.getMessage());
+            }
+        }
+        return (int) Math.min(1000, steps / 10);
     }
 
     /** Draws OUT/loss.png from OUT/metrics.jsonl. */

@@ -155,4 +155,103 @@ class MainTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().lines().anyMatch(l -> l.startsWith("tiny") && l.contains(" 128 ")), r.out());
     }
+
+    static double relativeError(float[] a, double[] b) {
+        double num = 0, den = 0;
+        for (int i = 0; i < a.length; i++) { num += (a[i] - b[i]) * (a[i] - b[i]); den += b[i] * b[i]; }
+        return Math.sqrt(num / den);
+    }
+
+    @Test
+    void forwardWithLossAndGradsMatchesTheReference() throws Exception {
+        Path out = dir.resolve("grads.safetensors");
+        Result r = run("model", "forward", "--model", model.toString(), "--input", model.resolve("reference.safetensors").toString(),
+                "--output", out.toString(), "--grads", "--threads", "2");
+        assertEquals(0, r.code(), r.err());
+        try (SafeTensorsReader ours = SafeTensorsReader.open(out); SafeTensorsReader ref = SafeTensorsReader.open(model.resolve("reference.safetensors"))) {
+            assertEquals(ref.doubles("loss")[0], ours.floats("loss")[0], 1e-5 * Math.abs(ref.doubles("loss")[0]));
+            int grads = 0;
+            for (String name : ref.tensors().keySet()) {
+                if (!name.startsWith("grad.")) continue;
+                grads++;
+                assertTrue(ours.contains(name), "missing " + name);
+                assertTrue(Arrays.equals(ref.info(name).shape(), ours.info(name).shape()), name + " shape");
+                double e = relativeError(ours.floats(name), ref.doubles(name));
+                assertTrue(e < 1e-4, name + " relative error " + e);
+            }
+            assertTrue(grads > 10, "the fixture holds the gradients");
+            assertTrue(relativeError(ours.floats("logits"), ref.doubles("logits")) < 1e-5);
+        }
+    }
+
+    /** A token file of a learnable pattern (counting mod 11 with strides 1 and 2). */
+    Path countingTokens(String name) throws Exception {
+        byte[] b = new byte[4000];
+        for (int i = 0; i < b.length; i++) b[i] = (byte) (i / 500 % 2 == 0 ? i % 11 : (2 * i) % 11);
+        Path f = dir.resolve(name);
+        Files.write(f, b);
+        return f;
+    }
+
+    @Test
+    void lmTrainLearnsResumesAndPlots() throws Exception {
+        Path data = countingTokens("tokens.bin"), out = dir.resolve("run");
+        String[] common = {"lm", "train", "--preset", "tiny", "--data", data.toString(), "--data-format", "u8", "--out", out.toString(),
+                "--seq-len", "32", "--batch", "4", "--lr", "5e-3", "--checkpoint-every", "10", "--threads", "2"};
+        Result first = run(concat(common, "--steps", "20"));
+        assertEquals(0, first.code(), first.err());
+        assertTrue(Files.isRegularFile(out.resolve("model/model.safetensors")));
+        assertTrue(Files.size(out.resolve("loss.png")) > 1000, "a loss curve");
+        Result again = run(concat(common, "--steps", "30"));
+        assertEquals(1, again.code(), "an existing run is not overwritten without --resume");
+        assertTrue(again.err().contains("--resume"), again.err());
+        Result resumed = run(concat(common, "--steps", "30", "--resume"));
+        assertEquals(0, resumed.code(), resumed.err());
+        assertTrue(resumed.out().contains("steps 21..30"), resumed.out());
+        var lines = Files.readAllLines(out.resolve("metrics.jsonl"));
+        assertEquals(3, lines.size(), "log every 10 steps: " + lines);
+        double firstLoss = new com.fasterxml.jackson.databind.ObjectMapper().readTree(lines.get(0)).get("loss").asDouble();
+        double lastLoss = new com.fasterxml.jackson.databind.ObjectMapper().readTree(lines.get(2)).get("loss").asDouble();
+        assertTrue(lastLoss < firstLoss, firstLoss + " -> " + lastLoss);
+    }
+
+    @Test
+    void lmTrainRejectsBadDataWithOneLine() throws Exception {
+        Path odd = dir.resolve("odd.bin");
+        Files.write(odd, new byte[]{1, 2, 3});
+        Result r = run("lm", "train", "--preset", "tiny", "--data", odd.toString(), "--data-format", "u16", "--out", dir.resolve("x").toString(),
+                "--steps", "1");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains(odd.toString()) && r.err().contains("uint16") && r.err().lines().count() == 1, r.err());
+        Path big = dir.resolve("big.bin");
+        Files.write(big, new byte[]{1, 2, (byte) 200});
+        Result vocab = run("lm", "train", "--preset", "tiny", "--data", big.toString(), "--data-format", "u8", "--out", dir.resolve("y").toString(),
+                "--steps", "1");
+        assertEquals(1, vocab.code());
+        assertTrue(vocab.err().contains("200") && vocab.err().contains("vocabulary"), vocab.err());
+        assertFalse(Files.exists(dir.resolve("y/model")));
+    }
+
+    @Test
+    void syntheticTasksPrintATableAndWriteResults() throws Exception {
+        Path out = dir.resolve("sc");
+        Result r = run("synthetic", "selective-copying", "--train", "48", "--eval", "48,96", "--memorize", "4", "--steps", "3",
+                "--batch", "4", "--eval-samples", "8", "--variants", "selective,non-selective", "--d-model", "16", "--out", out.toString(),
+                "--threads", "2");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().lines().filter(l -> l.startsWith("selective-copying")).count() == 4, r.out());
+        assertTrue(r.out().contains("non-selective"), r.out());
+        assertTrue(Files.readString(out.resolve("results.json")).contains("\"eval_len\" : 96"));
+        assertTrue(Files.size(out.resolve("accuracy.png")) > 1000);
+        assertTrue(Files.isRegularFile(out.resolve("non-selective/model/config.json")));
+        Result bad = run("synthetic", "induction-heads", "--steps", "1", "--eval", "3");
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("length >= 4"), bad.err());
+    }
+
+    static String[] concat(String[] a, String... b) {
+        String[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
 }

@@ -42,7 +42,12 @@ public record MambaConfig(
         int padTokenId,
         int bosTokenId,
         int eosTokenId,
-        boolean selective) {
+        boolean selective,
+        int numLabels,
+        String pooling) {
+
+    /** Pooling of a sequence-classification head: the mean over positions, or the last position. */
+    public static final String POOL_MEAN = "mean", POOL_LAST = "last";
 
     public MambaConfig {
         require(vocabSize > 0, "vocab_size must be positive");
@@ -55,6 +60,9 @@ public record MambaConfig(
         require(intermediateSize > 0, "intermediate_size must be positive");
         require(layerNormEpsilon > 0, "layer_norm_epsilon must be positive");
         require(padVocabSizeMultiple >= 1, "pad_vocab_size_multiple must be at least 1");
+        require(numLabels >= 0, "ssmtk_classifier.num_labels must be >= 0");
+        require(numLabels == 0 || POOL_MEAN.equals(pooling) || POOL_LAST.equals(pooling),
+                "ssmtk_classifier.pooling must be \"mean\" or \"last\", got " + pooling);
     }
 
     private static void require(boolean ok, String message) {
@@ -64,7 +72,7 @@ public record MambaConfig(
     /** A config with transformers' defaults for everything but the shape. */
     public static MambaConfig of(int vocabSize, int hiddenSize, int stateSize, int numHiddenLayers) {
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, 2, 4, autoRank(hiddenSize),
-                2 * hiddenSize, false, true, 1e-5, true, 1, true, 0.1, 1.0, 0.001, 0.1, 1e-4, "random", false, 0, 0, 0, true);
+                2 * hiddenSize, false, true, 1e-5, true, 1, true, 0.1, 1.0, 0.001, 0.1, 1e-4, "random", false, 0, 0, 0, true, 0, POOL_MEAN);
     }
 
     public static int autoRank(int hiddenSize) {
@@ -80,14 +88,14 @@ public record MambaConfig(
         return new MambaConfig(vocabSize, hiddenSize, stateSize, layers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling);
     }
 
     public MambaConfig withBiasesAndHead(boolean useBias, boolean useConvBias, boolean tied) {
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tied, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling);
     }
 
     /**
@@ -100,14 +108,30 @@ public record MambaConfig(
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling);
+    }
+
+    /**
+     * A sequence-classification head on top of norm_f: pooled hidden state -> classifier.weight
+     * (numLabels, hidden) and classifier.bias (numLabels). Stored in config.json as
+     * "ssmtk_classifier": {"num_labels": K, "pooling": "mean" | "last"}; 0 labels = no head.
+     */
+    public MambaConfig withClassifier(int numLabels, String pooling) {
+        return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
+                intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
+                residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling);
+    }
+
+    public boolean hasClassifier() {
+        return numLabels > 0;
     }
 
     public MambaConfig withVocab(int vocabSize) {
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling);
     }
 
     public static MambaConfig read(Path file) throws IOException {
@@ -166,7 +190,18 @@ public record MambaConfig(
                 intField(n, 0, "pad_token_id"),
                 intField(n, 0, "bos_token_id"),
                 intField(n, 0, "eos_token_id"),
-                n.path("ssmtk_selective").asBoolean(true));
+                n.path("ssmtk_selective").asBoolean(true),
+                classifierLabels(n.path("ssmtk_classifier")),
+                n.path("ssmtk_classifier").path("pooling").asText(POOL_MEAN));
+    }
+
+    private static int classifierLabels(JsonNode c) {
+        if (c.isMissingNode() || c.isNull()) return 0;
+        if (!c.isObject()) throw new IllegalArgumentException("ssmtk_classifier must be an object {\"num_labels\": K, \"pooling\": ...}");
+        JsonNode k = c.get("num_labels");
+        if (k == null || !k.isIntegralNumber() || k.asInt() < 1)
+            throw new IllegalArgumentException("ssmtk_classifier.num_labels must be a positive integer, got " + k);
+        return k.asInt();
     }
 
     private static int intField(JsonNode n, int fallback, String... names) {
@@ -210,6 +245,7 @@ public record MambaConfig(
         o.put("bos_token_id", bosTokenId);
         o.put("eos_token_id", eosTokenId);
         if (!selective) o.put("ssmtk_selective", false);
+        if (numLabels > 0) o.putObject("ssmtk_classifier").put("num_labels", numLabels).put("pooling", pooling);
         return o;
     }
 

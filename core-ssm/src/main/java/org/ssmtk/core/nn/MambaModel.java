@@ -305,6 +305,66 @@ public final class MambaModel {
         backend.linearBackward(dHidden, grads.get(head), null, dLogits, act.hidden, lmHead);
     }
 
+    // ---- the sequence-classification head: pool the final hidden states of each sequence (mean
+    // ---- over positions, or the last position), then classifier.weight / classifier.bias.
+
+    /** Pooled (batch, hidden) from hidden (batch * len, hidden). */
+    public Tensor pool(Tensor hidden, int batch, int len) {
+        requireClassifier();
+        int h = config.hiddenSize();
+        Tensor pooled = backend.allocate(batch, h);
+        for (int b = 0; b < batch; b++) {
+            Tensor seq = hidden.rows(b * len, (b + 1) * len), out = pooled.rows(b, b + 1);
+            if (MambaConfig.POOL_LAST.equals(config.pooling())) {
+                backend.copy(out, seq.rows(len - 1, len));
+            } else {
+                backend.addColumnSums(out.reshape(h), seq);
+                backend.scale(out, 1f / len);
+            }
+        }
+        return pooled;
+    }
+
+    /** Backward of {@link #pool}: dHidden (batch * len, hidden) += d(pooled) spread over positions. */
+    public void poolBackward(Tensor dPooled, Tensor dHidden, int batch, int len) {
+        int h = config.hiddenSize();
+        Tensor spread = backend.allocate(len, h);
+        for (int b = 0; b < batch; b++) {
+            Tensor seq = dHidden.rows(b * len, (b + 1) * len), g = dPooled.rows(b, b + 1);
+            if (MambaConfig.POOL_LAST.equals(config.pooling())) {
+                backend.add(seq.rows(len - 1, len), seq.rows(len - 1, len), g);
+            } else {
+                backend.broadcastRows(spread, g.reshape(h));
+                backend.scale(spread, 1f / len);
+                backend.add(seq, seq, spread);
+            }
+        }
+    }
+
+    /** Class logits (batch, num_labels) of pooled hidden states. */
+    public Tensor classify(Tensor pooled) {
+        requireClassifier();
+        Tensor out = backend.allocate(pooled.dim(0), config.numLabels());
+        backend.linear(out, pooled, parameters.get(ParameterSpec.CLASSIFIER_WEIGHT), parameters.get(ParameterSpec.CLASSIFIER_BIAS));
+        return out;
+    }
+
+    /** Class logits (batch, num_labels) of whole sequences, on the host. */
+    public float[] classify(int[] ids, int batch, int len) {
+        return backend.toHost(classify(pool(backbone(ids, batch, len, null, null), batch, len)));
+    }
+
+    /** Backward of {@link #classify(Tensor)}: dPooled += dLogits W, grads of the classifier (+=). */
+    public void classifyBackward(Tensor dLogits, Tensor pooled, Tensor dPooled, Gradients grads) {
+        backend.linearBackward(dPooled, grads.get(ParameterSpec.CLASSIFIER_WEIGHT), grads.get(ParameterSpec.CLASSIFIER_BIAS),
+                dLogits, pooled, parameters.get(ParameterSpec.CLASSIFIER_WEIGHT));
+    }
+
+    private void requireClassifier() {
+        if (!config.hasClassifier())
+            throw new IllegalStateException("this model has no classification head (config.json has no ssmtk_classifier)");
+    }
+
     /** Backpropagates dHidden (gradient of the final normalized hidden states) into grads (+=). */
     public void backward(Activations act, Tensor dHidden, Gradients grads) {
         int rows = act.batch * act.len, h = config.hiddenSize(), di = config.intermediateSize(), n = config.stateSize();

@@ -27,6 +27,8 @@ public final class ParameterSpec {
     public static final String EMBEDDINGS = "backbone.embeddings.weight";
     public static final String NORM_F = "backbone.norm_f.weight";
     public static final String LM_HEAD = "lm_head.weight";
+    /** The sequence-classification head (when the config has one): (num_labels, hidden) and (num_labels). */
+    public static final String CLASSIFIER_WEIGHT = "classifier.weight", CLASSIFIER_BIAS = "classifier.bias";
 
     private ParameterSpec() {}
 
@@ -60,6 +62,10 @@ public final class ParameterSpec {
         }
         e.add(new Entry(NORM_F, new int[]{h}));
         if (!c.tieWordEmbeddings()) e.add(new Entry(LM_HEAD, new int[]{c.paddedVocabSize(), h}));
+        if (c.hasClassifier()) {
+            e.add(new Entry(CLASSIFIER_WEIGHT, new int[]{c.numLabels(), h}));
+            e.add(new Entry(CLASSIFIER_BIAS, new int[]{c.numLabels()}));
+        }
         return e;
     }
 

@@ -10,6 +10,17 @@ public interface Objective {
 
     /** Next-token (or any per-token target) cross-entropy through the LM head. */
     static Objective languageModel() {
-        return (model, b, grads, scale) -> LanguageModelLoss.lossAndGradients(model, b.ids(), b.targets(), b.batch(), b.len(), grads, scale);
+        return (model, b, grads, scale) -> {
+            if (b.targets().length != b.ids().length) throw new IllegalArgumentException("a language model needs one target per token");
+            return LanguageModelLoss.lossAndGradients(model, b.ids(), b.targets(), b.batch(), b.len(), grads, scale);
+        };
+    }
+
+    /** Cross-entropy of one label per sequence through the pooled classification head. */
+    static Objective sequenceClassification() {
+        return (model, b, grads, scale) -> {
+            if (b.targets().length != b.batch()) throw new IllegalArgumentException("a classifier needs one label per sequence");
+            return ClassificationLoss.lossAndGradients(model, b.ids(), b.targets(), b.batch(), b.len(), grads, scale);
+        };
     }
 }

@@ -183,10 +183,17 @@ public final class Trainer {
         for (Iterator<String> it = now.fieldNames(); it.hasNext(); ) {
             String k = it.next();
             if (k.equals("steps")) continue;
-            if (!now.get(k).equals(saved.get(k))) diffs.add(k + " was " + saved.get(k) + ", now " + now.get(k));
+            if (!sameValue(now.get(k), saved.get(k))) diffs.add(k + " was " + saved.get(k) + ", now " + now.get(k));
         }
         if (!diffs.isEmpty())
             throw new ModelFormatException("cannot resume from " + ckpt + ": " + String.join("; ", diffs));
+    }
+
+    /** JSON equality where 0 read back from a file (an int) equals the 0L a run was given. */
+    private static boolean sameValue(com.fasterxml.jackson.databind.JsonNode a, com.fasterxml.jackson.databind.JsonNode b) {
+        if (a == null || b == null) return a == b;
+        if (a.isNumber() && b.isNumber()) return a.decimalValue().compareTo(b.decimalValue()) == 0;
+        return a.equals(b);
     }
 
     private static void truncateMetrics(Path file, long step) throws IOException {
