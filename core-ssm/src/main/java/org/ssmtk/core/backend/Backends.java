@@ -1,6 +1,7 @@
 package org.ssmtk.core.backend;
 
 import org.ssmtk.core.backend.cpu.CpuBackend;
+import org.ssmtk.core.backend.cuda.CudaBackend;
 
 import java.util.function.Consumer;
 
@@ -15,14 +16,26 @@ public final class Backends {
      */
     public static Backend open(String device, int threads, Consumer<String> notice) {
         return switch (device) {
-            case "cpu" -> threads > 0 ? new CpuBackend(threads) : new CpuBackend();
-            case "cuda" -> throw new IllegalArgumentException("--device cuda: this build of ssmtk has no CUDA backend yet; use --device cpu");
+            case "cpu" -> cpu(threads);
+            // CudaBackend.open turns every failure (no driver, no GPU, no JCuda natives) into one line
+            case "cuda" -> CudaBackend.open();
             case "auto" -> {
-                CpuBackend cpu = threads > 0 ? new CpuBackend(threads) : new CpuBackend();
-                notice.accept("ssmtk: --device auto: no CUDA backend in this build, running on " + cpu.describe());
-                yield cpu;
+                try {
+                    CudaBackend cuda = CudaBackend.open();
+                    notice.accept("ssmtk: --device auto: using the GPU, " + cuda.describe());
+                    yield cuda;
+                } catch (IllegalArgumentException e) {
+                    CpuBackend cpu = cpu(threads);
+                    notice.accept("ssmtk: --device auto: " + e.getMessage().replaceFirst("^--device cuda: ", "")
+                            + "; running on " + cpu.describe());
+                    yield cpu;
+                }
             }
             default -> throw new IllegalArgumentException("--device must be cpu, cuda or auto, got '" + device + "'");
         };
+    }
+
+    private static CpuBackend cpu(int threads) {
+        return threads > 0 ? new CpuBackend(threads) : new CpuBackend();
     }
 }

@@ -1,0 +1,164 @@
+package org.ssmtk.core.backend.cuda;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * cuBLAS through the FFM API. JCublas 12.6 links against libcublas.so.12 and fails to load where
+ * only CUDA 13 is installed, so the installed libcublas is bound here directly; the device
+ * addresses come from the JCuda allocations (see {@link CudaBackend}). Column-major, like cuBLAS.
+ */
+final class Cublas implements AutoCloseable {
+    static final int OP_N = 0, OP_T = 1;
+
+    private final Arena arena = Arena.ofShared();
+    private final String path;
+    private final MethodHandle sgemm;
+    private final MethodHandle destroy;
+    private final MemorySegment handle;
+
+    private Cublas(String path, SymbolLookup lib, long stream) throws Throwable {
+        this.path = path;
+        Linker linker = Linker.nativeLinker();
+        var A = ValueLayout.ADDRESS;
+        var I = ValueLayout.JAVA_INT;
+        MethodHandle create = linker.downcallHandle(symbol(lib, "cublasCreate_v2"), FunctionDescriptor.of(I, A));
+        MethodHandle setStream = linker.downcallHandle(symbol(lib, "cublasSetStream_v2"), FunctionDescriptor.of(I, A, A));
+        MethodHandle setMath = linker.downcallHandle(symbol(lib, "cublasSetMathMode"), FunctionDescriptor.of(I, A, I));
+        destroy = linker.downcallHandle(symbol(lib, "cublasDestroy_v2"), FunctionDescriptor.of(I, A));
+        sgemm = linker.downcallHandle(symbol(lib, "cublasSgemm_v2"),
+                FunctionDescriptor.of(I, A, I, I, I, I, I, A, A, I, A, I, A, A, I));
+        MemorySegment slot = arena.allocate(ValueLayout.ADDRESS);
+        check((int) create.invokeExact(slot), "cublasCreate");
+        handle = slot.get(ValueLayout.ADDRESS, 0);
+        check((int) setStream.invokeExact(handle, MemorySegment.ofAddress(stream)), "cublasSetStream");
+        // CUBLAS_DEFAULT_MATH: true fp32 products, no TF32, so results stay comparable with the CPU's
+        check((int) setMath.invokeExact(handle, 0), "cublasSetMathMode");
+    }
+
+    private static MemorySegment symbol(SymbolLookup lib, String name) {
+        return lib.find(name).orElseThrow(() -> new IllegalStateException("cuBLAS has no symbol " + name));
+    }
+
+    private static void check(int status, String what) {
+        if (status != 0) throw new IllegalStateException(what + " failed with cuBLAS status " + status);
+    }
+
+    /** The library file this handle came from. */
+    String path() {
+        return path;
+    }
+
+    /** C = alpha op(A) op(B) + beta C with device addresses; column-major. */
+    void sgemm(int transA, int transB, int m, int n, int k, float alpha, long a, int lda, long b, int ldb, float beta,
+               long c, int ldc) {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment al = call.allocateFrom(ValueLayout.JAVA_FLOAT, alpha);
+            MemorySegment be = call.allocateFrom(ValueLayout.JAVA_FLOAT, beta);
+            int status = (int) sgemm.invokeExact(handle, transA, transB, m, n, k, al, MemorySegment.ofAddress(a), lda,
+                    MemorySegment.ofAddress(b), ldb, be, MemorySegment.ofAddress(c), ldc);
+            check(status, "cublasSgemm(" + m + "x" + n + "x" + k + ")");
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            int ignored = (int) destroy.invokeExact(handle);
+        } catch (Throwable ignored) {
+            // closing: nothing useful to do with a failure here
+        }
+        arena.close();
+    }
+
+    /**
+     * Opens cuBLAS for the given raw stream, or says why not. The context that the stream belongs
+     * to must be current on the calling thread.
+     */
+    static Cublas open(long stream, List<String> tried) {
+        for (String candidate : candidates()) {
+            tried.add(candidate);
+            try {
+                SymbolLookup lib = lookup(candidate);
+                if (lib == null) continue;
+                return new Cublas(candidate, lib, stream);
+            } catch (Throwable t) {
+                tried.set(tried.size() - 1, candidate + " (" + t.getMessage() + ")");
+            }
+        }
+        return null;
+    }
+
+    private static SymbolLookup lookup(String candidate) {
+        try {
+            Path p = Path.of(candidate);
+            if (p.isAbsolute()) {
+                if (!Files.isRegularFile(p)) return null;
+                // cuBLAS needs cublasLt from its own folder, which the loader does not search for a dlopen by path
+                String lt = p.getFileName().toString().replace("libcublas.", "libcublasLt.");
+                Path ltPath = p.resolveSibling(lt);
+                if (Files.isRegularFile(ltPath)) SymbolLookup.libraryLookup(ltPath, Arena.global());
+                return SymbolLookup.libraryLookup(p, Arena.global());
+            }
+            return SymbolLookup.libraryLookup(candidate, Arena.global());
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    /** SSMTK_CUBLAS, then the loader's own search, then CUDA_HOME, LD_LIBRARY_PATH, CUDA installs, pip wheels. */
+    static List<String> candidates() {
+        Set<String> out = new LinkedHashSet<>();
+        Optional.ofNullable(System.getenv("SSMTK_CUBLAS")).filter(s -> !s.isBlank()).ifPresent(out::add);
+        String[] names = {"libcublas.so.13", "libcublas.so.12"};
+        for (String n : names) out.add(n);
+        List<Path> dirs = new ArrayList<>();
+        for (String env : new String[]{"CUDA_HOME", "CUDA_PATH"}) {
+            String v = System.getenv(env);
+            if (v != null && !v.isBlank()) {
+                dirs.add(Path.of(v, "lib64"));
+                dirs.add(Path.of(v, "lib"));
+            }
+        }
+        String ld = System.getenv("LD_LIBRARY_PATH");
+        if (ld != null) for (String d : ld.split(":")) if (!d.isBlank()) dirs.add(Path.of(d));
+        dirs.add(Path.of("/usr/local/cuda/lib64"));
+        dirs.addAll(glob(Path.of("/usr/local"), "cuda-", "lib64"));
+        dirs.add(Path.of("/usr/lib/x86_64-linux-gnu"));
+        for (Path root : List.of(Path.of("/usr/local/lib"), Path.of("/usr/lib"), Path.of("/opt/conda/lib"),
+                Path.of(System.getProperty("user.home"), ".local/lib")))
+            for (Path py : glob(root, "python3", ""))
+                for (String site : new String[]{"site-packages", "dist-packages"})
+                    dirs.add(py.resolve(site).resolve("nvidia/cublas/lib"));
+        for (Path d : dirs)
+            for (String n : names) out.add(d.resolve(n).toString());
+        return new ArrayList<>(out);
+    }
+
+    private static List<Path> glob(Path dir, String prefix, String sub) {
+        if (!Files.isDirectory(dir)) return List.of();
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().startsWith(prefix)).sorted()
+                    .map(p -> sub.isEmpty() ? p : p.resolve(sub)).toList().reversed();
+        } catch (Exception e) {
+            return List.of();
+        }
+    }
+}

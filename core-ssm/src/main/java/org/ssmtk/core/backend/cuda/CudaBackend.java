@@ -1,0 +1,823 @@
+package org.ssmtk.core.backend.cuda;
+
+import jcuda.CudaException;
+import jcuda.NativePointerObject;
+import jcuda.Pointer;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUmodule;
+import jcuda.driver.CUstream;
+import jcuda.driver.JCudaDriver;
+import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.tensor.Storage;
+import org.ssmtk.core.tensor.Tensor;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.ref.Cleaner;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static jcuda.driver.JCudaDriver.*;
+
+/**
+ * The CUDA backend: device memory, module load and kernel launches through JCuda's driver API, the
+ * kernels of src/main/cuda/ssmtk.cu as committed PTX, and matrix products through cuBLAS (bound
+ * with FFM, see {@link Cublas}) or, where no cuBLAS loads, a tiled kernel of our own. Everything
+ * is queued on one stream; {@link #toHost} waits for it.
+ *
+ * <p>Device memory of a tensor is released when its storage becomes unreachable (a Cleaner queues
+ * a stream-ordered free), and all of it when the backend closes.
+ */
+public final class CudaBackend implements Backend {
+    /** Kept scan states every this many steps; the kernels' SCAN_CHUNK. */
+    public static final int SCAN_CHUNK = 64;
+    private static final int SCAN_THREADS = 128;
+    private static final int MAX_STATE = 16;
+    private static final int CONV_MAX_WIDTH = 8;
+    private static final String PTX = "ssmtk.ptx";
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    /** A device pointer whose address we may read: the raw value is what cuBLAS and kernels take. */
+    static final class DevPtr extends CUdeviceptr {
+        long address() {
+            return getNativePointer();
+        }
+    }
+
+    static final class RawStream extends CUstream {
+        long address() {
+            return getNativePointer();
+        }
+    }
+
+    /** State shared with the Cleaner's free actions, which must not reach the backend itself. */
+    private static final class Device {
+        final CUcontext ctx;
+        final RawStream stream;
+        final Map<Long, Cleaner.Cleanable> live = new ConcurrentHashMap<>();
+        final AtomicLong ids = new AtomicLong();
+        volatile boolean closed;
+
+        Device(CUcontext ctx, RawStream stream) {
+            this.ctx = ctx;
+            this.stream = stream;
+        }
+    }
+
+    private record Free(Device dev, DevPtr ptr, long id) implements Runnable {
+        @Override
+        public void run() {
+            dev.live.remove(id);
+            synchronized (dev) {
+                if (dev.closed) return;
+                cuCtxSetCurrent(dev.ctx);
+                cuMemFreeAsync(ptr, dev.stream);
+            }
+        }
+    }
+
+    /** Device memory of a tensor. */
+    static final class CudaStorage implements Storage {
+        final DevPtr ptr;
+        final long address;
+        final long capacity;
+
+        CudaStorage(DevPtr ptr, long capacity) {
+            this.ptr = ptr;
+            this.address = ptr.address();
+            this.capacity = capacity;
+        }
+
+        @Override
+        public long capacity() {
+            return capacity;
+        }
+    }
+
+    private final Device dev;
+    private final CUdevice device;
+    private final CUmodule module;
+    private final Map<String, CUfunction> functions = new HashMap<>();
+    private final Cublas cublas;
+    private final String description;
+    private final int sms;
+
+    private CudaBackend(int ordinal) {
+        JCudaDriver.setExceptionsEnabled(true);
+        cuInit(0);
+        int[] count = {0};
+        cuDeviceGetCount(count);
+        if (count[0] <= ordinal) throw new IllegalStateException("no CUDA device " + ordinal + " (" + count[0] + " found)");
+        device = new CUdevice();
+        cuDeviceGet(device, ordinal);
+        CUcontext ctx = new CUcontext();
+        // the primary context is the one the CUDA runtime (and so cuBLAS) uses on this device
+        cuDevicePrimaryCtxRetain(ctx, device);
+        cuCtxSetCurrent(ctx);
+        RawStream stream = new RawStream();
+        cuStreamCreate(stream, 0);
+        dev = new Device(ctx, stream);
+        module = new CUmodule();
+        cuModuleLoadData(module, loadPtx());
+        List<String> tried = new ArrayList<>();
+        cublas = "0".equals(System.getenv("SSMTK_CUBLAS_ENABLE")) ? null : Cublas.open(stream.address(), tried);
+        sms = attribute(CUdevice_attribute_MULTIPROCESSOR_COUNT);
+        byte[] name = new byte[256];
+        cuDeviceGetName(name, name.length, device);
+        long[] mem = {0};
+        cuDeviceTotalMem(mem, device);
+        String devName = new String(name, StandardCharsets.UTF_8).trim().replace("\0", "");
+        description = "cuda: " + devName + " (sm_" + attribute(CUdevice_attribute_COMPUTE_CAPABILITY_MAJOR)
+                + attribute(CUdevice_attribute_COMPUTE_CAPABILITY_MINOR) + ", " + sms + " SMs, "
+                + (mem[0] >> 30) + " GiB), kernels: PTX compute_80 via JCuda driver API, GEMM: "
+                + (cublas != null ? "cuBLAS fp32 (" + cublas.path() + ", FFM)"
+                : "fallback tiled fp32 kernel (no cuBLAS loaded; tried " + tried.size() + " paths)");
+    }
+
+    // JCuda's attribute constants, spelled out so that the class reads without the enum import
+    private static final int CUdevice_attribute_MULTIPROCESSOR_COUNT = 16;
+    private static final int CUdevice_attribute_COMPUTE_CAPABILITY_MAJOR = 75;
+    private static final int CUdevice_attribute_COMPUTE_CAPABILITY_MINOR = 76;
+
+    private int attribute(int which) {
+        int[] v = {0};
+        cuDeviceGetAttribute(v, which, device);
+        return v[0];
+    }
+
+    private static String loadPtx() {
+        try (InputStream in = CudaBackend.class.getResourceAsStream(PTX)) {
+            if (in == null) throw new IllegalStateException("PTX resource " + PTX + " is missing from the jar");
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read " + PTX + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Opens device 0 (SSMTK_CUDA_DEVICE picks another). Any failure, including a missing driver or
+     * JCuda's native library, is an IllegalArgumentException with a one-line reason.
+     */
+    public static CudaBackend open() {
+        String env = System.getenv("SSMTK_CUDA_DEVICE");
+        int ordinal = 0;
+        try {
+            if (env != null && !env.isBlank()) ordinal = Integer.parseInt(env.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("SSMTK_CUDA_DEVICE must be a device number, got '" + env + "'");
+        }
+        try {
+            return new CudaBackend(ordinal);
+        } catch (Throwable t) {
+            String why = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage().lines().findFirst().orElse("");
+            throw new IllegalArgumentException("--device cuda: no usable CUDA GPU (" + why + ")", t);
+        }
+    }
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public String describe() {
+        return description;
+    }
+
+    /** Whether products go through cuBLAS (else through the fallback kernel). */
+    public boolean usesCublas() {
+        return cublas != null;
+    }
+
+    private void current() {
+        if (dev.closed) throw new IllegalStateException("the cuda backend is closed");
+        cuCtxSetCurrent(dev.ctx);
+    }
+
+    // ---- memory
+
+    private DevPtr rawAlloc(long bytes) {
+        DevPtr p = new DevPtr();
+        for (int attempt = 0; ; attempt++) {
+            try {
+                cuMemAllocAsync(p, Math.max(4, bytes), dev.stream);
+                return p;
+            } catch (CudaException e) {
+                if (attempt >= 3 || !String.valueOf(e.getMessage()).contains("OUT_OF_MEMORY")) throw e;
+                // unreachable tensors hold device memory until the Cleaner sees them
+                System.gc();
+                try {
+                    Thread.sleep(50L << attempt);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+                cuStreamSynchronize(dev.stream);
+            }
+        }
+    }
+
+    private CudaStorage newStorage(long elements) {
+        current();
+        DevPtr p = rawAlloc(elements * 4);
+        CudaStorage s = new CudaStorage(p, elements);
+        long id = dev.ids.incrementAndGet();
+        dev.live.put(id, CLEANER.register(s, new Free(dev, p, id)));
+        return s;
+    }
+
+    /**
+     * Scratch buffers of finished calls, for reuse. The driver's stream-ordered pool would return
+     * freed memory to the system at every synchronization (JCuda 12.6 cannot raise its release
+     * threshold), making each scratch allocation a real one; one stream orders the reuse.
+     */
+    private final List<DevPtr> idle = new ArrayList<>();
+    private final Map<DevPtr, Long> idleBytes = new HashMap<>();
+
+    private synchronized DevPtr takeScratch(long bytes) {
+        DevPtr best = null;
+        for (DevPtr p : idle) {
+            long cap = idleBytes.get(p);
+            if (cap >= bytes && (best == null || cap < idleBytes.get(best))) best = p;
+        }
+        if (best != null) {
+            idle.remove(best);
+            return best;
+        }
+        DevPtr p;
+        try {
+            p = rawAlloc(bytes);
+        } catch (CudaException e) {
+            releaseIdle();
+            p = rawAlloc(bytes);
+        }
+        idleBytes.put(p, Math.max(4, bytes));
+        return p;
+    }
+
+    private synchronized void releaseIdle() {
+        for (DevPtr p : idle) {
+            cuMemFreeAsync(p, dev.stream);
+            idleBytes.remove(p);
+        }
+        idle.clear();
+    }
+
+    /** Scratch of one call, handed back in stream order once the call's kernels are queued. */
+    private final class Scratch implements AutoCloseable {
+        final List<DevPtr> ptrs = new ArrayList<>();
+
+        long floats(long n) {
+            DevPtr p = takeScratch(n * 4);
+            ptrs.add(p);
+            return p.address();
+        }
+
+        @Override
+        public void close() {
+            synchronized (CudaBackend.this) {
+                idle.addAll(ptrs);
+            }
+        }
+    }
+
+    private static long[] shapeSize(int... shape) {
+        long n = 1;
+        for (int d : shape) {
+            if (d < 0) throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
+            n *= d;
+        }
+        return new long[]{n};
+    }
+
+    @Override
+    public Tensor allocate(int... shape) {
+        long n = shapeSize(shape)[0];
+        CudaStorage s = newStorage(n);
+        if (n > 0) cuMemsetD32Async(s.ptr, 0, n, dev.stream);
+        return new Tensor(s, 0, shape);
+    }
+
+    /** Uninitialized device memory, for benchmarks that fill it themselves. */
+    Tensor allocateUninitialized(int... shape) {
+        return new Tensor(newStorage(shapeSize(shape)[0]), 0, shape);
+    }
+
+    @Override
+    public Tensor fromHost(float[] data, int... shape) {
+        long n = shapeSize(shape)[0];
+        if (n != data.length) throw new IllegalArgumentException(data.length + " values for shape " + Arrays.toString(shape));
+        CudaStorage s = newStorage(n);
+        cuStreamSynchronize(dev.stream);
+        if (n > 0) cuMemcpyHtoD(s.ptr, Pointer.to(data), n * 4);
+        return new Tensor(s, 0, shape);
+    }
+
+    static CudaStorage storage(Tensor t) {
+        if (!(t.storage() instanceof CudaStorage s))
+            throw new IllegalArgumentException("tensor " + t + " does not live on the cuda backend");
+        return s;
+    }
+
+    /** The raw device address of a tensor's first element; 0 for null. */
+    static long addr(Tensor t) {
+        return t == null ? 0L : storage(t).address + t.offset() * 4;
+    }
+
+    private static CUdeviceptr ptr(Tensor t) {
+        return storage(t).ptr.withByteOffset(t.offset() * 4);
+    }
+
+    @Override
+    public float[] toHost(Tensor t) {
+        current();
+        if (t.size() > Integer.MAX_VALUE - 8) throw new IllegalArgumentException(t + " does not fit in one Java array");
+        float[] out = new float[(int) t.size()];
+        cuStreamSynchronize(dev.stream);
+        if (out.length > 0) cuMemcpyDtoH(Pointer.to(out), ptr(t), t.size() * 4);
+        return out;
+    }
+
+    @Override
+    public void copy(Tensor dst, Tensor src) {
+        if (dst.size() != src.size()) throw new IllegalArgumentException("copy " + src + " into " + dst);
+        current();
+        if (src.size() > 0) cuMemcpyDtoDAsync(ptr(dst), ptr(src), src.size() * 4, dev.stream);
+    }
+
+    @Override
+    public void fill(Tensor t, float value) {
+        current();
+        if (t.size() > 0) cuMemsetD32Async(ptr(t), Float.floatToRawIntBits(value), t.size(), dev.stream);
+    }
+
+    /** Uniform values in [lo, hi) drawn on the device from a seed. */
+    void fillUniform(Tensor t, long seed, float lo, float hi) {
+        current();
+        launch1d("fill_uniform", t.size(), t, t.size(), seed, lo, hi);
+    }
+
+    // ---- launching
+
+    private CUfunction function(String name) {
+        return functions.computeIfAbsent(name, n -> {
+            CUfunction f = new CUfunction();
+            cuModuleGetFunction(f, module, n);
+            return f;
+        });
+    }
+
+    /**
+     * Launches a kernel; arguments map to parameters by type: Tensor (or null) to a device address,
+     * Long to a 64-bit integer, Integer to int, Float to float.
+     */
+    private void launch(String name, long gx, int gy, int bx, int by, Object... args) {
+        if (gx <= 0 || gy <= 0) return;
+        if (gx > Integer.MAX_VALUE) throw new IllegalArgumentException(name + ": grid of " + gx + " blocks");
+        NativePointerObject[] params = new NativePointerObject[args.length];
+        for (int i = 0; i < args.length; i++) {
+            Object a = args[i];
+            params[i] = switch (a) {
+                case null -> Pointer.to(new long[]{0L});
+                case Tensor t -> Pointer.to(new long[]{addr(t)});
+                case Long l -> Pointer.to(new long[]{l});
+                case Integer v -> Pointer.to(new int[]{v});
+                case Float f -> Pointer.to(new float[]{f});
+                case Double d -> Pointer.to(new float[]{d.floatValue()});
+                default -> throw new IllegalArgumentException("kernel argument of type " + a.getClass());
+            };
+        }
+        cuLaunchKernel(function(name), (int) gx, gy, 1, bx, by, 1, 0, dev.stream, Pointer.to(params), null);
+    }
+
+    /** Grid-stride kernels: enough blocks to fill the device, no more. */
+    private void launch1d(String name, long n, Object... args) {
+        if (n <= 0) return;
+        long blocks = Math.min((n + 255) / 256, (long) sms * 16);
+        launch(name, blocks, 1, 256, 1, args);
+    }
+
+    // ---- layers
+
+    @Override
+    public void linear(Tensor out, Tensor x, Tensor w, Tensor bias) {
+        int m = x.rows2d(), k = x.cols(), n = w.dim(0);
+        if (w.rank() != 2 || w.dim(1) != k)
+            throw new IllegalArgumentException("linear: x " + x + " does not match weight " + w);
+        if (out.rows2d() != m || out.cols() != n)
+            throw new IllegalArgumentException("linear: out " + out + " is not (" + m + ", " + n + ")");
+        if (bias != null && bias.size() != n) throw new IllegalArgumentException("linear: bias " + bias + " for " + n + " outputs");
+        current();
+        if (m == 0 || n == 0) return;
+        if (k == 0) {
+            fill(out, 0f);
+        } else if (cublas != null) {
+            // row-major out (m, n) is column-major out^T (n, m) = W (x)^T with W^T stored as (k, n)
+            cublas.sgemm(Cublas.OP_T, Cublas.OP_N, n, m, k, 1f, addr(w), k, addr(x), k, 0f, addr(out), n);
+        } else {
+            gemm(out, x, (long) k, 1L, w, 1L, (long) k, m, n, k, 0f);
+        }
+        if (bias != null) launch1d("add_bias_rows", (long) m * n, out, bias, (long) m, n);
+    }
+
+    private void gemm(Tensor c, Tensor a, long sai, long sap, Tensor b, long sbp, long sbj, int m, int n, int k, float beta) {
+        launch("gemm_strided", (n + 15) / 16, (m + 15) / 16, 16, 16, c, a, b, m, n, k, sai, sap, sbp, sbj, beta);
+    }
+
+    @Override
+    public void embedding(Tensor out, int[] ids, Tensor table) {
+        int vocab = table.dim(0), h = table.dim(1);
+        if (out.rows2d() != ids.length || out.cols() != h)
+            throw new IllegalArgumentException("embedding: out " + out + " for " + ids.length + " ids of width " + h);
+        for (int id : ids)
+            if (id < 0 || id >= vocab) throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + vocab + ")");
+        current();
+        if (ids.length == 0) return;
+        try (Scratch s = new Scratch()) {
+            Tensor dIds = upload(s, ids);
+            launch1d("embedding", (long) ids.length * h, out, dIds, table, (long) ids.length, h);
+        }
+    }
+
+    /** Ints on the device, viewed as a tensor so that launch passes their address. */
+    private Tensor upload(Scratch s, int[] values) {
+        long a = s.floats(values.length);
+        DevPtr p = s.ptrs.getLast();
+        cuStreamSynchronize(dev.stream);
+        cuMemcpyHtoD(p, Pointer.to(values), values.length * 4L);
+        return new Tensor(new CudaStorage(p, values.length), 0, values.length);
+    }
+
+    @Override
+    public void rmsNorm(Tensor out, Tensor x, Tensor weight, float eps) {
+        int m = x.rows2d(), h = x.cols();
+        if (out.size() != x.size() || weight.size() != h) throw new IllegalArgumentException("rmsNorm: " + out + ", " + x + ", " + weight);
+        current();
+        launch("rms_norm", m, 1, 256, 1, out, x, weight, h, eps);
+    }
+
+    private void sameSize(String op, Tensor... ts) {
+        for (Tensor t : ts)
+            if (t.size() != ts[0].size()) throw new IllegalArgumentException(op + ": sizes differ: " + Arrays.toString(ts));
+    }
+
+    @Override
+    public void add(Tensor out, Tensor a, Tensor b) {
+        sameSize("add", out, a, b);
+        current();
+        launch1d("add_f32", out.size(), out, a, b, out.size());
+    }
+
+    @Override
+    public void broadcastRows(Tensor out, Tensor row) {
+        int n = out.cols();
+        if (row.size() != n) throw new IllegalArgumentException("broadcast " + row + " into rows of " + out);
+        current();
+        launch1d("broadcast_rows", out.size(), out, row, (long) out.rows2d(), n);
+    }
+
+    @Override
+    public void addColumnSums(Tensor out, Tensor m) {
+        if (out.size() != m.cols()) throw new IllegalArgumentException("column sums of " + m + " into " + out);
+        current();
+        columnSums(out, m, null, null, m.rows2d(), m.cols());
+    }
+
+    private void columnSums(Object out, Object m, Object m2, Object rowScale, long rows, int n) {
+        if (rows == 0 || n == 0) return;
+        int gx = (n + 31) / 32;
+        long slices = Math.max(1, Math.min((4L * sms + gx - 1) / gx, (rows + 255) / 256));
+        long per = (rows + slices - 1) / slices;
+        slices = (rows + per - 1) / per;
+        launch("column_sums", gx, (int) slices, 32, 8, out, m, m2, rowScale, rows, n, per);
+    }
+
+    @Override
+    public void negExp(Tensor out, Tensor x) {
+        sameSize("negExp", out, x);
+        current();
+        launch1d("neg_exp_f32", out.size(), out, x, out.size());
+    }
+
+    @Override
+    public void causalConv1dSilu(Tensor out, Tensor x, Tensor weight, Tensor bias, Tensor convState, int batch, int len) {
+        int ch = x.cols(), width = weight.cols();
+        if (x.rows2d() != batch * len || out.rows2d() != batch * len || out.cols() != ch || weight.rows2d() != ch)
+            throw new IllegalArgumentException("conv1d: x " + x + ", out " + out + ", weight " + weight + " for batch " + batch + " x len " + len);
+        if (convState != null && convState.size() != (long) batch * (width - 1) * ch)
+            throw new IllegalArgumentException("conv1d: state " + convState + " is not (" + batch + ", " + (width - 1) + ", " + ch + ")");
+        current();
+        launch1d("conv1d_silu", (long) batch * len * ch, out, x, weight, bias, convState, batch, len, ch, width);
+        if (convState != null && width > 1)
+            launch("conv1d_state_update", ((long) batch * ch + 127) / 128, 1, 128, 1, convState, x, batch, len, ch, width);
+    }
+
+    // ---- the scan
+
+    private static int nmax(int n) {
+        if (n <= 4) return 4;
+        if (n <= 8) return 8;
+        if (n <= MAX_STATE) return 16;
+        throw new IllegalArgumentException("cuda selective scan: d_state " + n + " is over " + MAX_STATE
+                + ", the most the kernels keep in registers; use --device cpu");
+    }
+
+    static int chunks(int len) {
+        return (len + SCAN_CHUNK - 1) / SCAN_CHUNK;
+    }
+
+    private static void checkScan(Tensor y, Tensor u, Tensor delta, Tensor A, Tensor B, Tensor C, Tensor z,
+                                  Tensor ssmState, Tensor chunkStates, int batch, int len) {
+        int ch = u.cols(), n = A.cols();
+        long rows = (long) batch * len;
+        if (u.rows2d() != rows || delta.rows2d() != rows || delta.cols() != ch || y.rows2d() != rows || y.cols() != ch
+                || A.rows2d() != ch || B.rows2d() != rows || B.cols() != n || C.rows2d() != rows || C.cols() != n
+                || (z != null && (z.rows2d() != rows || z.cols() != ch))
+                || (ssmState != null && ssmState.size() != (long) batch * ch * n)
+                || (chunkStates != null && chunkStates.size() != (long) batch * chunks(len) * ch * n))
+            throw new IllegalArgumentException("selective scan: inconsistent shapes u " + u + ", delta " + delta + ", A " + A
+                    + ", B " + B + ", C " + C + ", y " + y + ", z " + z + ", state " + ssmState + ", chunk states "
+                    + chunkStates + " for batch " + batch + " x len " + len);
+    }
+
+    private long scanGrid(int ch, int len) {
+        return (long) ((ch + SCAN_THREADS - 1) / SCAN_THREADS) * chunks(len);
+    }
+
+    private void scanForward(Tensor y, Tensor u, Tensor delta, Tensor deltaBias, Tensor A, Tensor B, Tensor C,
+                             Tensor D, Tensor z, Tensor ssmState, Tensor chunkStates, int batch, int len) {
+        checkScan(y, u, delta, A, B, C, z, ssmState, chunkStates, batch, len);
+        int ch = u.cols(), n = A.cols(), nm = nmax(n), nc = chunks(len);
+        current();
+        if (batch == 0 || len == 0 || ch == 0) return;
+        long gx = scanGrid(ch, len);
+        if (nc == 1) {
+            if (chunkStates != null) fill(chunkStates, 0f);
+            launch("scan_chunk_output_" + nm, gx, batch, SCAN_THREADS, 1, y, u, delta, deltaBias, A, B, C, D, z,
+                    ssmState, ssmState, len, ch, n, nc);
+            return;
+        }
+        try (Scratch s = new Scratch()) {
+            long states = (long) batch * nc * ch * n;
+            Tensor local = scratchTensor(s, states), sumDt = scratchTensor(s, (long) batch * nc * ch);
+            Tensor enter = chunkStates != null ? chunkStates : scratchTensor(s, states);
+            launch("scan_chunk_local_" + nm, gx, batch, SCAN_THREADS, 1, u, delta, deltaBias, A, B, local, sumDt, len, ch, n, nc);
+            launch("scan_combine", ((long) ch * n + 127) / 128, batch, 128, 1, local, sumDt, A, ssmState, enter, ch, n, nc, 0);
+            launch("scan_chunk_output_" + nm, gx, batch, SCAN_THREADS, 1, y, u, delta, deltaBias, A, B, C, D, z,
+                    enter, ssmState, len, ch, n, nc);
+        }
+    }
+
+    private Tensor scratchTensor(Scratch s, long n) {
+        s.floats(n);
+        DevPtr p = s.ptrs.getLast();
+        return new Tensor(new CudaStorage(p, Math.max(1, n)), 0, (int) Math.min(Integer.MAX_VALUE, Math.max(1, n)));
+    }
+
+    @Override
+    public void selectiveScan(Tensor y, Tensor u, Tensor delta, Tensor deltaBias, Tensor A, Tensor B, Tensor C,
+                              Tensor D, Tensor z, Tensor ssmState, int batch, int len) {
+        scanForward(y, u, delta, deltaBias, A, B, C, D, z, ssmState, null, batch, len);
+    }
+
+    @Override
+    public void selectiveScanTraining(Tensor y, Tensor u, Tensor delta, Tensor deltaBias, Tensor A, Tensor B, Tensor C,
+                                      Tensor D, Tensor z, Tensor chunkStates, int batch, int len) {
+        if (chunkStates == null) throw new IllegalArgumentException("selective scan training needs chunk states");
+        scanForward(y, u, delta, deltaBias, A, B, C, D, z, null, chunkStates, batch, len);
+    }
+
+    @Override
+    public int scanChunk() {
+        return SCAN_CHUNK;
+    }
+
+    @Override
+    public void selectiveScanBackward(Tensor du, Tensor dDelta, Tensor dDeltaBias, Tensor dA, Tensor dB, Tensor dC,
+                                      Tensor dD, Tensor dz, Tensor dOut, Tensor u, Tensor delta, Tensor deltaBias,
+                                      Tensor A, Tensor B, Tensor C, Tensor D, Tensor z, Tensor chunkStates,
+                                      int batch, int len) {
+        checkScan(dOut, u, delta, A, B, C, z, null, chunkStates, batch, len);
+        if ((deltaBias == null) != (dDeltaBias == null) || (D == null) != (dD == null) || (z == null) != (dz == null))
+            throw new IllegalArgumentException("selective scan backward: gradient outputs must match the optional inputs");
+        int ch = u.cols(), n = A.cols(), nm = nmax(n), nc = chunks(len);
+        sameSize("scan backward du", du, u);
+        sameSize("scan backward dDelta", dDelta, u);
+        sameSize("scan backward dA", dA, A);
+        sameSize("scan backward dB", dB, B);
+        sameSize("scan backward dC", dC, C);
+        current();
+        if (batch == 0 || len == 0 || ch == 0) return;
+        long gx = scanGrid(ch, len);
+        int groups = (ch + SCAN_THREADS - 1) / SCAN_THREADS;
+        long rows = (long) batch * len;
+        try (Scratch s = new Scratch()) {
+            Tensor carry = null;
+            if (nc > 1) {
+                long states = (long) batch * nc * ch * n;
+                Tensor psi = scratchTensor(s, states), sumDt = scratchTensor(s, (long) batch * nc * ch);
+                carry = scratchTensor(s, states);
+                launch("scan_bwd_local_" + nm, gx, batch, SCAN_THREADS, 1, dOut, delta, deltaBias, A, C, z, psi, sumDt, len, ch, n, nc);
+                launch("scan_combine", ((long) ch * n + 127) / 128, batch, 128, 1, psi, sumDt, A, null, carry, ch, n, nc, 1);
+            }
+            Tensor partBC = scratchTensor(s, groups * rows * 2 * n);
+            Tensor partA = scratchTensor(s, (long) batch * nc * ch * n);
+            Tensor partD = D == null ? null : scratchTensor(s, (long) batch * nc * ch);
+            Tensor partBias = deltaBias == null ? null : scratchTensor(s, (long) batch * nc * ch);
+            launch("scan_bwd_" + nm, gx, batch, SCAN_THREADS, 1, du, dDelta, dz, partBC, partA, partD, partBias,
+                    dOut, u, delta, deltaBias, A, B, C, D, z, chunkStates, carry, len, ch, n, nc);
+            launch1d("scan_reduce_bc", rows * 2 * n, dB, dC, partBC, groups, rows, n);
+            columnSums(dA, partA, null, null, (long) batch * nc, ch * n);
+            if (partD != null) columnSums(dD, partD, null, null, (long) batch * nc, ch);
+            if (partBias != null) columnSums(dDeltaBias, partBias, null, null, (long) batch * nc, ch);
+        }
+    }
+
+    // ---- backward
+
+    @Override
+    public void linearBackward(Tensor dx, Tensor dw, Tensor dBias, Tensor dy, Tensor x, Tensor w) {
+        int m = x.rows2d(), k = x.cols(), n = w.dim(0);
+        if (dy.rows2d() != m || dy.cols() != n || dw.rows2d() != n || dw.cols() != k || (dx != null && (dx.rows2d() != m || dx.cols() != k)))
+            throw new IllegalArgumentException("linear backward: dy " + dy + ", x " + x + ", w " + w + ", dx " + dx + ", dw " + dw);
+        current();
+        if (m == 0 || n == 0 || k == 0) return;
+        if (cublas != null) {
+            // dx^T (k, m) += W^T (k, n) dy^T (n, m); dW^T (k, n) += x^T (k, m) dy (m, n), all column-major views
+            if (dx != null) cublas.sgemm(Cublas.OP_N, Cublas.OP_N, k, m, n, 1f, addr(w), k, addr(dy), n, 1f, addr(dx), k);
+            cublas.sgemm(Cublas.OP_N, Cublas.OP_T, k, n, m, 1f, addr(x), k, addr(dy), n, 1f, addr(dw), k);
+        } else {
+            if (dx != null) gemm(dx, dy, n, 1, w, k, 1, m, k, n, 1f);
+            gemm(dw, dy, 1, n, x, k, 1, n, k, m, 1f);
+        }
+        if (dBias != null) columnSums(dBias, dy, null, null, m, n);
+    }
+
+    @Override
+    public void embeddingBackward(Tensor dTable, int[] ids, Tensor dOut) {
+        int h = dTable.cols(), vocab = dTable.dim(0);
+        for (int id : ids)
+            if (id < 0 || id >= vocab) throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + vocab + ")");
+        current();
+        if (ids.length == 0) return;
+        try (Scratch s = new Scratch()) {
+            launch1d("embedding_backward", (long) ids.length * h, dTable, upload(s, ids), dOut, (long) ids.length, h);
+        }
+    }
+
+    @Override
+    public void rmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, float eps) {
+        int m = x.rows2d(), h = x.cols();
+        sameSize("rmsNorm backward", dx, dy, x);
+        current();
+        if (m == 0) return;
+        try (Scratch s = new Scratch()) {
+            Tensor inv = scratchTensor(s, m);
+            launch("rms_norm_backward", m, 1, 256, 1, dx, inv, dy, x, weight, h, eps);
+            columnSums(dWeight, dy, x, inv, m, h);
+        }
+    }
+
+    @Override
+    public void causalConv1dSiluBackward(Tensor dx, Tensor dWeight, Tensor dBias, Tensor dOut, Tensor x, Tensor weight,
+                                         Tensor bias, int batch, int len) {
+        int ch = x.cols(), width = weight.cols();
+        if (width > CONV_MAX_WIDTH) throw new IllegalArgumentException("cuda conv1d backward: width " + width + " is over " + CONV_MAX_WIDTH);
+        sameSize("conv1d backward", dx, dOut, x);
+        current();
+        long rows = (long) batch * len;
+        if (rows == 0 || ch == 0) return;
+        try (Scratch s = new Scratch()) {
+            Tensor dPre = scratchTensor(s, rows * ch);
+            launch1d("conv1d_silu_dpre", rows * ch, dPre, dOut, x, weight, bias, batch, len, ch, width);
+            launch1d("conv1d_dx", rows * ch, dx, dPre, weight, batch, len, ch, width);
+            int gx = (ch + 127) / 128;
+            long slices = Math.max(1, Math.min((8L * sms + gx - 1) / gx, (rows + 63) / 64));
+            long per = (rows + slices - 1) / slices;
+            slices = (rows + per - 1) / per;
+            launch("conv1d_dweight", gx, (int) slices, 128, 1, dWeight, dBias, dPre, x, batch, len, ch, width, per);
+        }
+    }
+
+    @Override
+    public void addProduct(Tensor out, Tensor a, Tensor b) {
+        sameSize("addProduct", out, a, b);
+        current();
+        launch1d("add_product_f32", out.size(), out, a, b, out.size());
+    }
+
+    @Override
+    public double crossEntropy(Tensor logits, int[] targets, int ignoreIndex, Tensor dLogits, float scale) {
+        int m = logits.rows2d(), v = logits.cols();
+        if (targets.length != m) throw new IllegalArgumentException(targets.length + " targets for " + m + " rows of logits");
+        for (int t : targets)
+            if (t != ignoreIndex && (t < 0 || t >= v)) throw new IllegalArgumentException("target " + t + " is outside [0, " + v + ")");
+        sameSize("crossEntropy", logits, dLogits);
+        current();
+        if (m == 0) return 0;
+        double[] losses = new double[m];
+        try (Scratch s = new Scratch()) {
+            Tensor dTargets = upload(s, targets);
+            Tensor loss = scratchTensor(s, 2L * m);
+            launch("cross_entropy", m, 1, 256, 1, logits, dTargets, ignoreIndex, dLogits, scale, loss, v);
+            cuStreamSynchronize(dev.stream);
+            cuMemcpyDtoH(Pointer.to(losses), storage(loss).ptr, 8L * m);
+        }
+        double total = 0;
+        for (double l : losses) total += l;
+        return total;
+    }
+
+    // ---- optimizer support
+
+    @Override
+    public double sumOfSquares(Tensor t) {
+        current();
+        double[] out = new double[1];
+        try (Scratch s = new Scratch()) {
+            Tensor acc = scratchTensor(s, 2);
+            cuMemsetD32Async(storage(acc).ptr, 0, 2, dev.stream);
+            launch1d("sum_of_squares", t.size(), t, t.size(), acc);
+            cuStreamSynchronize(dev.stream);
+            cuMemcpyDtoH(Pointer.to(out), storage(acc).ptr, 8);
+        }
+        return out[0];
+    }
+
+    @Override
+    public void scale(Tensor t, float factor) {
+        current();
+        launch1d("scale_f32", t.size(), t, t.size(), factor);
+    }
+
+    @Override
+    public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
+                      float weightDecay, float bc1, float bc2) {
+        sameSize("adamW", param, grad, m, v);
+        current();
+        launch1d("adamw_f32", param.size(), param, grad, m, v, param.size(), lr, beta1, beta2, eps, weightDecay, bc1, bc2);
+    }
+
+    // ---- timing, for the benchmark
+
+    /** Waits for all queued work. */
+    public void synchronize() {
+        current();
+        cuStreamSynchronize(dev.stream);
+    }
+
+    /** Milliseconds of device time that the queued work of r takes, by events on the stream. */
+    float time(Runnable r) {
+        current();
+        CUevent a = new CUevent(), b = new CUevent();
+        cuEventCreate(a, 0);
+        cuEventCreate(b, 0);
+        try {
+            cuEventRecord(a, dev.stream);
+            r.run();
+            cuEventRecord(b, dev.stream);
+            cuEventSynchronize(b);
+            float[] ms = {0};
+            cuEventElapsedTime(ms, a, b);
+            return ms[0];
+        } finally {
+            cuEventDestroy(a);
+            cuEventDestroy(b);
+        }
+    }
+
+    /** Free and total device memory in bytes. */
+    long[] memory() {
+        current();
+        long[] free = {0}, total = {0};
+        cuMemGetInfo(free, total);
+        return new long[]{free[0], total[0]};
+    }
+
+    @Override
+    public void close() {
+        if (dev.closed) return;
+        cuCtxSetCurrent(dev.ctx);
+        cuStreamSynchronize(dev.stream);
+        for (Cleaner.Cleanable c : List.copyOf(dev.live.values())) c.clean();
+        releaseIdle();
+        cuStreamSynchronize(dev.stream);
+        if (cublas != null) cublas.close();
+        synchronized (dev) {
+            dev.closed = true;
+        }
+        cuModuleUnload(module);
+        cuStreamDestroy(dev.stream);
+        cuDevicePrimaryCtxRelease(device);
+    }
+}

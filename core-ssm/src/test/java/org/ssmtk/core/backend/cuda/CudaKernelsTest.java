@@ -1,0 +1,320 @@
+package org.ssmtk.core.backend.cuda;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.backend.cpu.CpuBackend;
+import org.ssmtk.core.tensor.Tensor;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.ssmtk.core.backend.cuda.Gpu.close;
+
+/**
+ * Every cuda kernel against the CPU backend on fresh random inputs: forward within 1e-5 relative
+ * error, gradients within 1e-4. Gradient outputs start from random values, not zeros, so that
+ * accumulation (+=) and every written element are checked. Skips where no GPU works.
+ */
+class CudaKernelsTest {
+    static final double FWD = 1e-5, GRAD = 1e-4;
+    static CpuBackend cpu;
+    static long seed = System.nanoTime();
+
+    @BeforeAll
+    static void open() {
+        cpu = new CpuBackend(2);
+        System.out.println("cuda kernel tests, seed " + seed);
+    }
+
+    @AfterAll
+    static void closeCpu() {
+        cpu.close();
+    }
+
+    static float[] random(int n) {
+        SplittableRandom r = new SplittableRandom(seed++);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) r.nextGaussian();
+        return v;
+    }
+
+    /** The same values on both backends. */
+    record Pair(Tensor c, Tensor g) {
+        static Pair of(CudaBackend gpu, float[] v, int... shape) {
+            return new Pair(cpu.fromHost(v, shape), gpu.fromHost(v, shape));
+        }
+
+        static Pair random(CudaBackend gpu, int... shape) {
+            return of(gpu, CudaKernelsTest.random(Math.toIntExact(Arrays.stream(shape).asLongStream().reduce(1, (a, b) -> a * b))), shape);
+        }
+
+        void check(CudaBackend gpu, String what, double tol) {
+            close(what, gpu.toHost(g), cpu.toHost(c), tol);
+        }
+    }
+
+    static Pair maybe(boolean present, Pair p) {
+        return present ? p : null;
+    }
+
+    static Tensor c(Pair p) {
+        return p == null ? null : p.c();
+    }
+
+    static Tensor g(Pair p) {
+        return p == null ? null : p.g();
+    }
+
+    @ParameterizedTest(name = "M={0} N={1} K={2} bias={3}")
+    @CsvSource({"1,1,1,true", "2,5,9,false", "97,67,33,true", "200,130,64,true", "4,300,768,false", "257,1536,48,true"})
+    void linearAndItsBackward(int m, int n, int k, boolean withBias) {
+        CudaBackend gpu = Gpu.backend();
+        Pair x = Pair.random(gpu, m, k), big = Pair.random(gpu, n + 3, k), bias = maybe(withBias, Pair.random(gpu, n));
+        // a row view of a larger weight, as the model uses for in_proj and x_proj
+        Pair w = new Pair(big.c().rows(2, 2 + n), big.g().rows(2, 2 + n));
+        Pair out = Pair.random(gpu, m, n);
+        cpu.linear(out.c(), x.c(), w.c(), c(bias));
+        gpu.linear(out.g(), x.g(), w.g(), g(bias));
+        out.check(gpu, "linear " + m + "x" + n + "x" + k, FWD);
+        Pair dy = Pair.random(gpu, m, n), dx = Pair.random(gpu, m, k), dw = Pair.random(gpu, n, k);
+        Pair db = maybe(withBias, Pair.random(gpu, n));
+        cpu.linearBackward(dx.c(), dw.c(), c(db), dy.c(), x.c(), w.c());
+        gpu.linearBackward(dx.g(), dw.g(), g(db), dy.g(), x.g(), w.g());
+        dx.check(gpu, "linear backward dx " + m + "x" + n + "x" + k, GRAD);
+        dw.check(gpu, "linear backward dw " + m + "x" + n + "x" + k, GRAD);
+        if (db != null) db.check(gpu, "linear backward dbias " + m + "x" + n + "x" + k, GRAD);
+    }
+
+    @ParameterizedTest(name = "rows={0} h={1}")
+    @CsvSource({"1,1", "3,7", "64,768", "129,1000", "1000,24"})
+    void elementWiseNormsAndEmbedding(int rows, int h) {
+        CudaBackend gpu = Gpu.backend();
+        String s = rows + "x" + h;
+        Pair x = Pair.random(gpu, rows, h), y = Pair.random(gpu, rows, h), w = Pair.random(gpu, h);
+        Pair out = Pair.random(gpu, rows, h);
+        cpu.rmsNorm(out.c(), x.c(), w.c(), 1e-5f);
+        gpu.rmsNorm(out.g(), x.g(), w.g(), 1e-5f);
+        out.check(gpu, "rmsNorm " + s, FWD);
+        Pair dx = Pair.random(gpu, rows, h), dw = Pair.random(gpu, h), dy = Pair.random(gpu, rows, h);
+        cpu.rmsNormBackward(dx.c(), dw.c(), dy.c(), x.c(), w.c(), 1e-5f);
+        gpu.rmsNormBackward(dx.g(), dw.g(), dy.g(), x.g(), w.g(), 1e-5f);
+        dx.check(gpu, "rmsNorm backward dx " + s, GRAD);
+        dw.check(gpu, "rmsNorm backward dweight " + s, GRAD);
+
+        cpu.add(out.c(), x.c(), y.c());
+        gpu.add(out.g(), x.g(), y.g());
+        out.check(gpu, "add " + s, FWD);
+        cpu.addProduct(out.c(), x.c(), y.c());
+        gpu.addProduct(out.g(), x.g(), y.g());
+        out.check(gpu, "addProduct " + s, FWD);
+        cpu.scale(out.c(), 0.37f);
+        gpu.scale(out.g(), 0.37f);
+        out.check(gpu, "scale " + s, FWD);
+        cpu.negExp(out.c(), x.c());
+        gpu.negExp(out.g(), x.g());
+        out.check(gpu, "negExp " + s, FWD);
+        cpu.broadcastRows(out.c(), w.c());
+        gpu.broadcastRows(out.g(), w.g());
+        out.check(gpu, "broadcastRows " + s, FWD);
+        cpu.addColumnSums(dw.c(), y.c());
+        gpu.addColumnSums(dw.g(), y.g());
+        dw.check(gpu, "addColumnSums " + s, FWD);
+        cpu.copy(out.c(), x.c());
+        gpu.copy(out.g(), x.g());
+        out.check(gpu, "copy " + s, 1e-12);
+        gpu.fill(out.g(), 2.5f);
+        float[] filled = gpu.toHost(out.g());
+        float[] want = new float[filled.length];
+        Arrays.fill(want, 2.5f);
+        close("fill " + s, filled, want, 1e-12);
+        assertEquals(cpu.sumOfSquares(x.c()), gpu.sumOfSquares(x.g()), 1e-9 * cpu.sumOfSquares(x.c()), "sumOfSquares " + s);
+
+        int[] ids = new SplittableRandom(seed++).ints(rows, 0, 17).toArray();
+        Pair table = Pair.random(gpu, 17, h);
+        cpu.embedding(out.c(), ids, table.c());
+        gpu.embedding(out.g(), ids, table.g());
+        out.check(gpu, "embedding " + s, 1e-12);
+        cpu.embeddingBackward(table.c(), ids, dy.c());
+        gpu.embeddingBackward(table.g(), ids, dy.g());
+        table.check(gpu, "embedding backward " + s, GRAD);
+        assertThrows(IllegalArgumentException.class, () -> gpu.embedding(out.g(), fill(rows, 17), table.g()));
+
+        Pair m = Pair.random(gpu, rows, h), v = Pair.of(gpu, abs(random(rows * h)), rows, h), p = Pair.random(gpu, rows, h);
+        cpu.adamW(p.c(), x.c(), m.c(), v.c(), 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.19f, 0.0975f);
+        gpu.adamW(p.g(), x.g(), m.g(), v.g(), 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.19f, 0.0975f);
+        p.check(gpu, "adamW param " + s, FWD);
+        m.check(gpu, "adamW m " + s, FWD);
+        v.check(gpu, "adamW v " + s, FWD);
+    }
+
+    static int[] fill(int n, int v) {
+        int[] a = new int[n];
+        Arrays.fill(a, v);
+        return a;
+    }
+
+    static float[] abs(float[] v) {
+        for (int i = 0; i < v.length; i++) v[i] = Math.abs(v[i]);
+        return v;
+    }
+
+    @ParameterizedTest(name = "rows={0} vocab={1}")
+    @CsvSource({"1,2", "7,50", "33,1000", "5,50280"})
+    void crossEntropy(int rows, int vocab) {
+        CudaBackend gpu = Gpu.backend();
+        Pair logits = Pair.random(gpu, rows, vocab), dc = Pair.random(gpu, rows, vocab);
+        int[] targets = new SplittableRandom(seed++).ints(rows, 0, vocab).toArray();
+        if (rows > 2) targets[1] = -100;
+        double lc = cpu.crossEntropy(logits.c(), targets, -100, dc.c(), 0.25f);
+        double lg = gpu.crossEntropy(logits.g(), targets, -100, dc.g(), 0.25f);
+        close("crossEntropy loss " + rows + "x" + vocab, new float[]{(float) lg}, new double[]{lc}, FWD);
+        dc.check(gpu, "crossEntropy dlogits " + rows + "x" + vocab, GRAD);
+    }
+
+    @ParameterizedTest(name = "batch={0} len={1} ch={2} width={3}")
+    @CsvSource({"1,1,1,4", "2,5,3,4", "1,70,16,2", "3,9,13,4", "2,300,96,4", "1,3,8,5"})
+    void causalConvolution(int batch, int len, int ch, int width) {
+        CudaBackend gpu = Gpu.backend();
+        String s = batch + "x" + len + "x" + ch + " w" + width;
+        Pair x = Pair.random(gpu, batch * len, ch), w = Pair.random(gpu, ch, width), bias = Pair.random(gpu, ch);
+        Pair state = Pair.random(gpu, batch, width - 1, ch), out = Pair.random(gpu, batch * len, ch);
+        cpu.causalConv1dSilu(out.c(), x.c(), w.c(), bias.c(), state.c(), batch, len);
+        gpu.causalConv1dSilu(out.g(), x.g(), w.g(), bias.g(), state.g(), batch, len);
+        out.check(gpu, "conv1d+silu with state " + s, FWD);
+        state.check(gpu, "conv1d state update " + s, 1e-12);
+        cpu.causalConv1dSilu(out.c(), x.c(), w.c(), null, null, batch, len);
+        gpu.causalConv1dSilu(out.g(), x.g(), w.g(), null, null, batch, len);
+        out.check(gpu, "conv1d+silu " + s, FWD);
+        Pair dx = Pair.random(gpu, batch * len, ch), dw = Pair.random(gpu, ch, width), db = Pair.random(gpu, ch);
+        Pair dOut = Pair.random(gpu, batch * len, ch);
+        cpu.causalConv1dSiluBackward(dx.c(), dw.c(), db.c(), dOut.c(), x.c(), w.c(), bias.c(), batch, len);
+        gpu.causalConv1dSiluBackward(dx.g(), dw.g(), db.g(), dOut.g(), x.g(), w.g(), bias.g(), batch, len);
+        dx.check(gpu, "conv1d backward dx " + s, GRAD);
+        dw.check(gpu, "conv1d backward dweight " + s, GRAD);
+        db.check(gpu, "conv1d backward dbias " + s, GRAD);
+    }
+
+    /** Scan operands; A negative like -exp(A_log), delta around the model's range. */
+    record Scan(int batch, int len, int ch, int n, boolean opt, Pair u, Pair delta, Pair bias, Pair a, Pair b, Pair c,
+                Pair d, Pair z) {
+        static Scan random(CudaBackend gpu, int batch, int len, int ch, int n, boolean opt) {
+            int rows = batch * len;
+            float[] a = CudaKernelsTest.random(ch * n);
+            for (int i = 0; i < a.length; i++) a[i] = -(float) Math.exp(0.5 * a[i]);
+            float[] delta = CudaKernelsTest.random(rows * ch);
+            for (int i = 0; i < delta.length; i++) delta[i] = delta[i] * 0.5f - 1f;
+            return new Scan(batch, len, ch, n, opt, Pair.random(gpu, rows, ch), Pair.of(gpu, delta, rows, ch),
+                    maybe(opt, Pair.random(gpu, ch)), Pair.of(gpu, a, ch, n), Pair.random(gpu, rows, n),
+                    Pair.random(gpu, rows, n), maybe(opt, Pair.random(gpu, ch)), maybe(opt, Pair.random(gpu, rows, ch)));
+        }
+
+        void run(Backend be, boolean onCpu, Tensor y, Tensor state) {
+            java.util.function.Function<Pair, Tensor> s = onCpu ? CudaKernelsTest::c : CudaKernelsTest::g;
+            be.selectiveScan(y, s.apply(u), s.apply(delta), s.apply(bias), s.apply(a), s.apply(b), s.apply(c),
+                    s.apply(d), s.apply(z), state, batch, len);
+        }
+
+        String name() {
+            return "b" + batch + " L" + len + " d" + ch + " n" + n + (opt ? " +bias,D,z" : "");
+        }
+    }
+
+    @ParameterizedTest(name = "batch={0} len={1} ch={2} state={3} bias/D/z={4}")
+    @CsvSource({"1,1,1,1,true", "2,5,3,4,true", "1,70,16,16,true", "3,9,13,7,false", "2,33,24,5,true",
+            "2,200,130,16,true", "1,129,300,8,false", "3,1,64,16,true", "1,1000,40,12,true", "2,64,129,16,true"})
+    void selectiveScanForwardBackward(int batch, int len, int ch, int n, boolean opt) {
+        CudaBackend gpu = Gpu.backend();
+        Scan s = Scan.random(gpu, batch, len, ch, n, opt);
+        int rows = batch * len;
+        // inference, carrying a state in and out
+        Pair y = Pair.random(gpu, rows, ch), state = Pair.random(gpu, batch, ch, n);
+        s.run(cpu, true, y.c(), state.c());
+        s.run(gpu, false, y.g(), state.g());
+        y.check(gpu, "scan y " + s.name(), FWD);
+        state.check(gpu, "scan final state " + s.name(), FWD);
+        // and without a state
+        s.run(cpu, true, y.c(), null);
+        s.run(gpu, false, y.g(), null);
+        y.check(gpu, "scan y, zero state " + s.name(), FWD);
+
+        // training: outputs and the kept chunk states (both backends keep one per 64 steps)
+        assertEquals(cpu.scanChunk(), gpu.scanChunk());
+        int chunks = (len + gpu.scanChunk() - 1) / gpu.scanChunk();
+        Pair kept = Pair.random(gpu, batch, chunks, ch, n);
+        cpu.selectiveScanTraining(y.c(), s.u().c(), s.delta().c(), c(s.bias()), s.a().c(), s.b().c(), s.c().c(),
+                c(s.d()), c(s.z()), kept.c(), batch, len);
+        gpu.selectiveScanTraining(y.g(), s.u().g(), s.delta().g(), g(s.bias()), s.a().g(), s.b().g(), s.c().g(),
+                g(s.d()), g(s.z()), kept.g(), batch, len);
+        y.check(gpu, "scan training y " + s.name(), FWD);
+        kept.check(gpu, "scan training chunk states " + s.name(), FWD);
+
+        Pair dOut = Pair.random(gpu, rows, ch);
+        Pair du = Pair.random(gpu, rows, ch), dDelta = Pair.random(gpu, rows, ch), dA = Pair.random(gpu, ch, n);
+        Pair dB = Pair.random(gpu, rows, n), dC = Pair.random(gpu, rows, n);
+        Pair dBias = maybe(opt, Pair.random(gpu, ch)), dD = maybe(opt, Pair.random(gpu, ch)), dz = maybe(opt, Pair.random(gpu, rows, ch));
+        cpu.selectiveScanBackward(du.c(), dDelta.c(), c(dBias), dA.c(), dB.c(), dC.c(), c(dD), c(dz), dOut.c(),
+                s.u().c(), s.delta().c(), c(s.bias()), s.a().c(), s.b().c(), s.c().c(), c(s.d()), c(s.z()), kept.c(), batch, len);
+        gpu.selectiveScanBackward(du.g(), dDelta.g(), g(dBias), dA.g(), dB.g(), dC.g(), g(dD), g(dz), dOut.g(),
+                s.u().g(), s.delta().g(), g(s.bias()), s.a().g(), s.b().g(), s.c().g(), g(s.d()), g(s.z()), kept.g(), batch, len);
+        du.check(gpu, "scan backward du " + s.name(), GRAD);
+        dDelta.check(gpu, "scan backward ddelta " + s.name(), GRAD);
+        dA.check(gpu, "scan backward dA " + s.name(), GRAD);
+        dB.check(gpu, "scan backward dB " + s.name(), GRAD);
+        dC.check(gpu, "scan backward dC " + s.name(), GRAD);
+        if (opt) {
+            dBias.check(gpu, "scan backward ddelta_bias " + s.name(), GRAD);
+            dD.check(gpu, "scan backward dD " + s.name(), GRAD);
+            dz.check(gpu, "scan backward dz " + s.name(), GRAD);
+        }
+    }
+
+    @Test
+    void aScanSplitInTwoCallsContinuesTheState() {
+        CudaBackend gpu = Gpu.backend();
+        int batch = 2, len = 150, ch = 70, n = 16, first = 83;
+        Scan s = Scan.random(gpu, batch, len, ch, n, true);
+        Tensor whole = gpu.allocate(batch * len, ch), state = gpu.allocate(batch, ch, n);
+        s.run(gpu, false, whole, state);
+        float[] want = gpu.toHost(whole);
+        // the same sequences fed as [0, first) then [first, len): rows regrouped per call
+        float[] got = new float[want.length];
+        Tensor st = gpu.allocate(batch, ch, n);
+        int[][] parts = {{0, first}, {first, len}};
+        for (int[] p : parts) {
+            int l = p[1] - p[0];
+            Scan part = new Scan(batch, l, ch, n, true, slice(gpu, s.u(), batch, len, p), slice(gpu, s.delta(), batch, len, p),
+                    s.bias(), s.a(), slice(gpu, s.b(), batch, len, p), slice(gpu, s.c(), batch, len, p), s.d(),
+                    slice(gpu, s.z(), batch, len, p));
+            Tensor y = gpu.allocate(batch * l, ch);
+            part.run(gpu, false, y, st);
+            float[] yh = gpu.toHost(y);
+            for (int b = 0; b < batch; b++)
+                System.arraycopy(yh, b * l * ch, got, (b * len + p[0]) * ch, l * ch);
+        }
+        close("scan in two calls vs one", got, want, FWD);
+        close("scan state after two calls", gpu.toHost(st), gpu.toHost(state), FWD);
+    }
+
+    static Pair slice(CudaBackend gpu, Pair full, int batch, int len, int[] range) {
+        float[] all = cpu.toHost(full.c());
+        int w = full.c().cols(), l = range[1] - range[0];
+        float[] out = new float[batch * l * w];
+        for (int b = 0; b < batch; b++) System.arraycopy(all, (b * len + range[0]) * w, out, b * l * w, l * w);
+        return Pair.of(gpu, out, batch * l, w);
+    }
+
+    @Test
+    void aStateOverSixteenIsRefusedWithAReason() {
+        CudaBackend gpu = Gpu.backend();
+        Tensor x = gpu.allocate(4, 3), a = gpu.allocate(3, 17), bc = gpu.allocate(4, 17);
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> gpu.selectiveScan(x, x, x, null, a, bc, bc, null, null, null, 1, 4));
+        System.out.println("refused: " + e.getMessage());
+    }
+}

@@ -1,0 +1,42 @@
+package org.ssmtk.core.backend.cuda;
+
+import org.ssmtk.core.Fixtures;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** The one CUDA backend the GPU tests share, or the reason there is none (they then skip). */
+final class Gpu {
+    private static CudaBackend backend;
+    private static String reason;
+    private static boolean tried;
+
+    private Gpu() {}
+
+    static synchronized CudaBackend backend() {
+        if (!tried) {
+            tried = true;
+            try {
+                backend = CudaBackend.open();
+                System.out.println("gpu tests on " + backend.describe());
+            } catch (IllegalArgumentException e) {
+                reason = e.getMessage();
+            }
+        }
+        assumeTrue(backend != null, () -> "GPU test skipped, no CUDA GPU here: " + reason);
+        return backend;
+    }
+
+    /** Asserts and prints the error, so that a GPU run's log carries every parity number. */
+    static void close(String what, float[] ours, float[] ref, double tolerance) {
+        double err = Fixtures.relativeError(ours, ref);
+        System.out.printf("parity %-58s rel.err %.3e (tolerance %.0e)%n", what, err, tolerance);
+        assertTrue(err < tolerance, what + ": relative error " + err + " is not below " + tolerance);
+    }
+
+    static void close(String what, float[] ours, double[] ref, double tolerance) {
+        double err = Fixtures.relativeError(ours, ref);
+        System.out.printf("parity %-58s rel.err %.3e (tolerance %.0e)%n", what, err, tolerance);
+        assertTrue(err < tolerance, what + ": relative error " + err + " is not below " + tolerance);
+    }
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The cuda backend's check on a GPU machine: parity tests against the CPU backend and the
+# transformers fixtures, then the scan benchmark; its table is printed last.
+#
+#   scripts/gpu-check.sh --pack   here, with JDK 25 and Maven: builds core-ssm and puts what a machine
+#                                 without Java or Maven needs into .device/ (a jlinked JRE, the jars)
+#   scripts/gpu-check.sh [BENCH_ROWS...]   on the GPU machine (rows like 8x2048; default: all three)
+#
+# With Maven and a JDK present it builds instead of using .device/. Logs go to $OUT when set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dev=.device
+junit_version=1.11.4
+
+if [ "${1:-}" = "--pack" ]; then
+  . scripts/java-env.sh
+  ssmtk_select_jdk
+  nice -n 19 mvn -B -q install -DskipTests -pl core-ssm
+  rm -rf "$dev/lib" && mkdir -p "$dev/lib"
+  nice -n 19 mvn -B -q -pl core-ssm dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$PWD/$dev/lib"
+  nice -n 19 mvn -B -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:$junit_version \
+    -DoutputDirectory="$PWD/$dev/lib"
+  ../shared/tools/device-jre.sh "$dev" 2>/dev/null || JRE_MODULES=java.base,java.logging,java.management,java.xml,jdk.unsupported,jdk.incubator.vector "${SSMTK_DEVICE_JRE:-../shared/tools/device-jre.sh}" "$dev"
+  du -sh "$dev" core-ssm/target/classes core-ssm/target/test-classes
+  echo "gpu-check: packed; carry $dev and core-ssm/target, run scripts/gpu-check.sh there"
+  exit 0
+fi
+
+out=${OUT:-/tmp/ssmtk-gpu-check}
+mkdir -p "$out"
+if ! command -v java >/dev/null 2>&1 || ! java -version 2>&1 | grep -q '"2[5-9]'; then
+  if [ -f "$dev/jre.tar.xz" ]; then
+    tar xJf "$dev/jre.tar.xz" -C /tmp && export JAVA_HOME=/tmp/jre PATH=/tmp/jre/bin:$PATH
+  fi
+fi
+if command -v mvn >/dev/null 2>&1 && [ -z "${SSMTK_USE_CARRIED:-}" ] && [ ! -d "$dev/lib" ]; then
+  "$0" --pack
+fi
+[ -d core-ssm/target/classes ] && [ -d core-ssm/target/test-classes ] && [ -d "$dev/lib" ] \
+  || { echo "gpu-check: no build: run scripts/gpu-check.sh --pack where Maven is, and carry $dev and core-ssm/target" >&2; exit 1; }
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader 2>/dev/null | sed 's/^/gpu: /' || true
+
+cp="core-ssm/target/classes:core-ssm/target/test-classes:$(ls $dev/lib/*.jar | grep -v console-standalone | tr '\n' ':')"
+jvm=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss8m -Xmx16g)
+set +e
+(cd core-ssm && java "${jvm[@]}" -jar ../$dev/lib/junit-platform-console-standalone-$junit_version.jar execute \
+  --class-path "$(echo "$cp" | sed 's#core-ssm/##g; s#\.device#../.device#g')" --select-package org.ssmtk.core.backend.cuda \
+  --details=tree --disable-banner) > "$out/tests.log" 2>&1
+tests=$?
+java "${jvm[@]}" -cp "$cp" org.ssmtk.core.backend.cuda.ScanBench "$@" > "$out/bench.log" 2>&1
+bench=$?
+set -e
+grep -E '^parity' "$out/tests.log" > "$out/parity.log" || true
+echo "== parity: $(wc -l < "$out/parity.log") comparisons; the ten largest errors per tolerance:"
+for tol in 1e-05 1e-04; do sort -t'r' -k1 "$out/parity.log" | grep "tolerance ${tol/e-0/e-0}" | awk '{print $(NF-2), $0}' | sort -g | tail -5 | cut -d' ' -f2-; done
+grep -E 'tests (successful|failed|skipped)|containers failed|skipped|MethodSource|✘' "$out/tests.log" | grep -vE '^\s*$' | tail -25
+echo "== tests exit $tests, bench exit $bench"
+tail -8 "$out/bench.log"
+[ $tests -eq 0 ] && [ $bench -eq 0 ]
