@@ -561,6 +561,10 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
             hist[(i + 1) * NMAX + k] = k < n ? exp2f(dt * a2[k]) * hist[i * NMAX + k] + dtu * Bt[k] : 0.f;
     }
     float dDacc = 0.f, dBiasAcc = 0.f;
+    // h_t of the step being walked stays in registers: it was h_{t-1} of the step after it
+    float hcur[NMAX];
+#pragma unroll
+    for (int k = 0; k < NMAX; k++) hcur[k] = hist[(t1 - t0) * NMAX + k];
     for (int t = t1 - 1; t >= t0; t--) {
         i64 row = (i64)b * len + t, idx = row * ch + dd;
         int i = t - t0;
@@ -574,7 +578,7 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
             float y = dskip * uv;
 #pragma unroll
             for (int k = 0; k < NMAX; k++)
-                if (k < n) y += Ct[k] * hist[(i + 1) * NMAX + k];
+                if (k < n) y += Ct[k] * hcur[k];
             float zv = z[idx], sig = sigmoidf(zv), silu = zv * sig;
             if (active) dz[idx] += g0 * y * sig * (1.f + zv * (1.f - sig));
             dy = g0 * silu;
@@ -585,7 +589,8 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
 #pragma unroll
         for (int k = 0; k < NMAX; k++) {
             if (k < n) {
-                float hk = hist[(i + 1) * NMAX + k], hPrev = hist[i * NMAX + k];
+                float hk = hcur[k], hPrev = hist[i * NMAX + k];
+                hcur[k] = hPrev;
                 float a = exp2f(dt * a2[k]);
                 float bk = Bt[k];
                 float dhk = dy * Ct[k] + dh[k];
@@ -645,6 +650,16 @@ extern "C" __global__ void scan_reduce_bc(float* dB, float* dC, const float* par
     }
 }
 
+#define SCAN_BWD(NM, SUFFIX, MINB)                                                                                   \
+    extern "C" __global__ void __launch_bounds__(SCAN_THREADS, MINB) scan_bwd_##NM##SUFFIX(                         \
+        float* du, float* dDelta, float* dz, float* partBC, float* partA, float* partD, float* partBias,             \
+        const float* dOut, const float* u, const float* delta, const float* deltaBias, const float* A,               \
+        const float* B, const float* C, const float* D, const float* z, const float* chunkStates,                    \
+        const float* carryIn, int len, int ch, int n, int nChunks) {                                                 \
+        scan_bwd<NM>(du, dDelta, dz, partBC, partA, partD, partBias, dOut, u, delta, deltaBias, A, B, C, D, z,         \
+                     chunkStates, carryIn, len, ch, n, nChunks);                                                     \
+    }
+
 #define SCAN_ENTRIES(NM)                                                                                             \
     extern "C" __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_local_##NM(                               \
         const float* u, const float* delta, const float* deltaBias, const float* A, const float* B,                  \
@@ -674,3 +689,8 @@ extern "C" __global__ void scan_reduce_bc(float* dB, float* dC, const float* par
 SCAN_ENTRIES(4)
 SCAN_ENTRIES(8)
 SCAN_ENTRIES(16)
+
+// The backward's register use limits it to two blocks per SM; these variants trade registers for
+// occupancy (CudaBackend picks one by SSMTK_SCAN_BWD_BLOCKS, the benchmark compares them).
+SCAN_BWD(16, _b3, 3)
+SCAN_BWD(16, _b4, 4)

@@ -46,6 +46,16 @@ public final class CudaBackend implements Backend {
     private static final int CONV_MAX_WIDTH = 8;
     private static final String PTX = "ssmtk.ptx";
     private static final Cleaner CLEANER = Cleaner.create();
+    /**
+     * The d_state-16 backward comes with launch bounds for 2, 3 or 4 blocks per SM (fewer registers,
+     * some spilled, against more warps in flight); SSMTK_SCAN_BWD_BLOCKS picks one for tuning. Three
+     * measured fastest on an H100 (6.6 ms against 8.2 and 7.0 at batch 8, L 2048).
+     */
+    private static final String BWD_VARIANT = switch (String.valueOf(System.getenv("SSMTK_SCAN_BWD_BLOCKS")).trim()) {
+        case "2" -> "";
+        case "4" -> "_b4";
+        default -> "_b3";
+    };
 
     /** A device pointer whose address we may read: the raw value is what cuBLAS and kernels take. */
     static final class DevPtr extends CUdeviceptr {
@@ -634,7 +644,7 @@ public final class CudaBackend implements Backend {
             Tensor partA = scratchTensor(s, (long) batch * nc * ch * n);
             Tensor partD = D == null ? null : scratchTensor(s, (long) batch * nc * ch);
             Tensor partBias = deltaBias == null ? null : scratchTensor(s, (long) batch * nc * ch);
-            launch("scan_bwd_" + nm, gx, batch, SCAN_THREADS, 1, du, dDelta, dz, partBC, partA, partD, partBias,
+            launch("scan_bwd_" + nm + (nm == 16 ? BWD_VARIANT : ""), gx, batch, SCAN_THREADS, 1, du, dDelta, dz, partBC, partA, partD, partBias,
                     dOut, u, delta, deltaBias, A, B, C, D, z, chunkStates, carry, len, ch, n, nc);
             launch1d("scan_reduce_bc", rows * 2 * n, dB, dC, partBC, groups, rows, n);
             columnSums(dA, partA, null, null, (long) batch * nc, ch * n);
