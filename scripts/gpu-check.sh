@@ -47,13 +47,6 @@ set +e
   --class-path "$(echo "$cp" | sed 's#core-ssm/##g; s#\.device#../.device#g')" --select-package org.ssmtk.core.backend.cuda \
   --details=tree --disable-banner) > "$out/tests.log" 2>&1
 tests=$?
-if [ -n "${SSMTK_BENCH_VARIANTS:-}" ]; then
-  # the backward's launch-bound variants on the smaller rows, before the full table
-  for v in $SSMTK_BENCH_VARIANTS; do
-    echo "== backward variant SSMTK_SCAN_BWD_BLOCKS=$v"
-    SSMTK_SCAN_BWD_BLOCKS=$v java "${jvm[@]}" -cp "$cp" org.ssmtk.core.backend.cuda.ScanBench 8x2048 1x65536 2>&1 | tail -2
-  done | tee "$out/variants.log"
-fi
 java "${jvm[@]}" -cp "$cp" org.ssmtk.core.backend.cuda.ScanBench "$@" > "$out/bench.log" 2>&1
 bench=$?
 set -e

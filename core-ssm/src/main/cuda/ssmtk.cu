@@ -8,9 +8,18 @@
 #define LOG2E 1.4426950408889634f
 #define FULL_MASK 0xffffffffu
 // Time steps per kept scan state; CudaBackend.scanChunk() returns the same number and the
-// backward keeps a whole chunk of recomputed states per thread, so it bounds that scratch.
+// backward replays a chunk from its kept state, so it bounds the work of one block.
 #define SCAN_CHUNK 64
 #define SCAN_THREADS 128
+// The backward: four lanes per channel, 32 channels per block, history replayed SCAN_SUB steps at
+// a time; its shared memory (68 KB at d_state 16) allows three blocks per SM, which SCAN_BWD_MINB
+// makes the register bound too.
+#define SCAN_BWD_THREADS 128
+#define SCAN_BWD_CH (SCAN_BWD_THREADS / 4)
+#define SCAN_SUB 8
+#ifndef SCAN_BWD_MINB
+#define SCAN_BWD_MINB 3
+#endif
 
 typedef long long i64;
 
@@ -327,10 +336,12 @@ extern "C" __global__ void gemm_strided(float* C, const float* A, const float* B
 
 // ---------------------------------------------------------------- selective scan
 //
-// One thread owns one (sequence b, chunk c of SCAN_CHUNK steps, channel d) and the whole state
-// h[0..n) in registers; a warp is 32 consecutive channels, so u/delta/z/y rows are coalesced and
-// B_t, C_t are warp-wide broadcasts. Chunks run in parallel, which a recurrence does not allow
-// directly, so the scan is split the usual way for linear recurrences h' = P h + q:
+// Forward: one thread owns one (sequence b, chunk c of SCAN_CHUNK steps, channel d) and the whole
+// state h[0..n) in registers; a warp is 32 consecutive channels, so u/delta/z/y rows are coalesced.
+// B and C rows are the same for every channel of a sequence, so a block stages its chunk's rows in
+// shared memory once (16-byte loads) and every thread reads them as broadcasts. Chunks run in
+// parallel, which a recurrence does not allow directly, so the scan is split the usual way for
+// linear recurrences h' = P h + q:
 //   1. scan_chunk_local: each chunk from a zero state gives its end state q_c and sum(dt) (so its
 //      decay P_c = exp(A sum dt)),
 //   2. scan_combine: per (b, d, n) one pass over chunks gives every chunk's entering state,
@@ -339,6 +350,9 @@ extern "C" __global__ void gemm_strided(float* C, const float* A, const float* B
 // The backward is the same split run from the end: the adjoint dh_t = C_t dy_t + a_{t+1} dh_{t+1}
 // is the same kind of recurrence, whose per-chunk carries (scan_bwd_local) are combined in reverse;
 // then scan_bwd replays each chunk from its kept state and walks it back.
+//
+// Staged B/C rows are zero past n and A's padding is zero, so padded states stay exactly zero
+// (exp2(0) h + 0 B) and add nothing to y: the inner loops need no k < n tests.
 
 template <int NMAX>
 __device__ __forceinline__ void load_a(float (&a2)[NMAX], const float* A, int d, int n) {
@@ -346,28 +360,69 @@ __device__ __forceinline__ void load_a(float (&a2)[NMAX], const float* A, int d,
     for (int k = 0; k < NMAX; k++) a2[k] = k < n ? A[(i64)d * n + k] * LOG2E : 0.f;
 }
 
+// Rows row0 .. row0+steps of a (rows, n) matrix into dst[steps][NMAX], zero-padded past n.
+template <int NMAX>
+__device__ __forceinline__ void stage_rows(float (*dst)[NMAX], const float* __restrict__ src, i64 row0, int steps,
+                                           int n) {
+    const float* s = src + row0 * n;
+    if (n == NMAX && (reinterpret_cast<unsigned long long>(s) & 15) == 0) {
+        const float4* s4 = reinterpret_cast<const float4*>(s);
+        float4* d4 = reinterpret_cast<float4*>(&dst[0][0]);
+        for (int e = threadIdx.x; e < steps * NMAX / 4; e += blockDim.x) d4[e] = s4[e];
+    } else {
+        for (int e = threadIdx.x; e < steps * NMAX; e += blockDim.x) {
+            int i = e / NMAX, k = e % NMAX;
+            dst[i][k] = k < n ? s[(i64)i * n + k] : 0.f;
+        }
+    }
+}
+
+// S consecutive floats of shared memory, 16-byte aligned when S is 4 (8 bytes when 2).
+template <int S>
+__device__ __forceinline__ void lds(float (&v)[S], const float* p) {
+    if constexpr (S % 4 == 0) {
+#pragma unroll
+        for (int j = 0; j < S; j += 4) {
+            float4 x = *reinterpret_cast<const float4*>(p + j);
+            v[j] = x.x, v[j + 1] = x.y, v[j + 2] = x.z, v[j + 3] = x.w;
+        }
+    } else if constexpr (S == 2) {
+        float2 x = *reinterpret_cast<const float2*>(p);
+        v[0] = x.x, v[1] = x.y;
+    } else {
+#pragma unroll
+        for (int j = 0; j < S; j++) v[j] = p[j];
+    }
+}
+
 template <int NMAX>
 __device__ void scan_chunk_local(const float* __restrict__ u, const float* __restrict__ delta,
                                  const float* __restrict__ deltaBias, const float* __restrict__ A,
                                  const float* __restrict__ B, float* __restrict__ localState,
                                  float* __restrict__ sumDt, int len, int ch, int n, int nChunks) {
+    __shared__ __align__(16) float sB[SCAN_CHUNK][NMAX];
     int dBlocks = (ch + blockDim.x - 1) / blockDim.x;
     int c = blockIdx.x / dBlocks, d = (blockIdx.x % dBlocks) * blockDim.x + threadIdx.x, b = blockIdx.y;
+    int t0 = c * SCAN_CHUNK, steps = min(len, t0 + SCAN_CHUNK) - t0;
+    i64 row0 = (i64)b * len + t0;
+    stage_rows<NMAX>(sB, B, row0, steps, n);
+    __syncthreads();
     if (d >= ch) return;
     float a2[NMAX], h[NMAX];
     load_a<NMAX>(a2, A, d, n);
 #pragma unroll
     for (int k = 0; k < NMAX; k++) h[k] = 0.f;
     float bias = deltaBias ? deltaBias[d] : 0.f, sdt = 0.f;
-    int t0 = c * SCAN_CHUNK, t1 = min(len, t0 + SCAN_CHUNK);
-    for (int t = t0; t < t1; t++) {
-        i64 row = (i64)b * len + t, idx = row * ch + d;
-        float dt = softplusf(delta[idx] + bias), dtu = dt * u[idx];
+    const float* up = u + row0 * ch + d;
+    const float* dp = delta + row0 * ch + d;
+#pragma unroll 4
+    for (int i = 0; i < steps; i++) {
+        float dt = softplusf(dp[(i64)i * ch] + bias), dtu = dt * up[(i64)i * ch];
         sdt += dt;
-        const float* Bt = B + row * n;
+        float Bt[NMAX];
+        lds<NMAX>(Bt, sB[i]);
 #pragma unroll
-        for (int k = 0; k < NMAX; k++)
-            if (k < n) h[k] = exp2f(dt * a2[k]) * h[k] + dtu * Bt[k];
+        for (int k = 0; k < NMAX; k++) h[k] = exp2f(dt * a2[k]) * h[k] + dtu * Bt[k];
     }
     i64 cc = (i64)b * nChunks + c;
 #pragma unroll
@@ -416,35 +471,47 @@ __device__ void scan_chunk_output(float* __restrict__ y, const float* __restrict
                                   const float* __restrict__ B, const float* __restrict__ C,
                                   const float* __restrict__ D, const float* __restrict__ z,
                                   const float* enter, float* finalState, int len, int ch, int n, int nChunks) {
+    __shared__ __align__(16) float sB[SCAN_CHUNK][NMAX];
+    __shared__ __align__(16) float sC[SCAN_CHUNK][NMAX];
     int dBlocks = (ch + blockDim.x - 1) / blockDim.x;
     int c = blockIdx.x / dBlocks, d = (blockIdx.x % dBlocks) * blockDim.x + threadIdx.x, b = blockIdx.y;
+    int t0 = c * SCAN_CHUNK, steps = min(len, t0 + SCAN_CHUNK) - t0;
+    i64 row0 = (i64)b * len + t0;
+    stage_rows<NMAX>(sB, B, row0, steps, n);
+    stage_rows<NMAX>(sC, C, row0, steps, n);
+    __syncthreads();
     if (d >= ch) return;
     float a2[NMAX], h[NMAX];
     load_a<NMAX>(a2, A, d, n);
     i64 cc = (i64)b * nChunks + c;
+    // enter and finalState may be one buffer (decoding's state, one chunk): all reads come first
 #pragma unroll
     for (int k = 0; k < NMAX; k++) h[k] = (enter && k < n) ? enter[(cc * ch + d) * n + k] : 0.f;
     float bias = deltaBias ? deltaBias[d] : 0.f, dskip = D ? D[d] : 0.f;
-    int t0 = c * SCAN_CHUNK, t1 = min(len, t0 + SCAN_CHUNK);
-    for (int t = t0; t < t1; t++) {
-        i64 row = (i64)b * len + t, idx = row * ch + d;
-        float uv = u[idx];
-        float dt = softplusf(delta[idx] + bias), dtu = dt * uv;
-        const float* Bt = B + row * n;
-        const float* Ct = C + row * n;
-        float acc = 0.f;
+    const float* up = u + row0 * ch + d;
+    const float* dp = delta + row0 * ch + d;
+    const float* zp = z ? z + row0 * ch + d : nullptr;
+    float* yp = y + row0 * ch + d;
+#pragma unroll 4
+    for (int i = 0; i < steps; i++) {
+        i64 o = (i64)i * ch;
+        float uv = up[o];
+        float dt = softplusf(dp[o] + bias), dtu = dt * uv;
+        float zv = zp ? zp[o] : 0.f;
+        float Bt[NMAX], Ct[NMAX];
+        lds<NMAX>(Bt, sB[i]);
+        lds<NMAX>(Ct, sC[i]);
+        // two partial sums halve the dependent add chain
+        float acc0 = 0.f, acc1 = 0.f;
 #pragma unroll
-        for (int k = 0; k < NMAX; k++)
-            if (k < n) {
-                h[k] = exp2f(dt * a2[k]) * h[k] + dtu * Bt[k];
-                acc += h[k] * Ct[k];
-            }
-        acc += dskip * uv;
-        if (z) {
-            float zv = z[idx];
-            acc *= zv * sigmoidf(zv);
+        for (int k = 0; k < NMAX; k++) {
+            h[k] = exp2f(dt * a2[k]) * h[k] + dtu * Bt[k];
+            if (k & 1) acc1 += h[k] * Ct[k];
+            else acc0 += h[k] * Ct[k];
         }
-        y[idx] = acc;
+        float acc = acc0 + acc1 + dskip * uv;
+        if (zp) acc *= zv * sigmoidf(zv);
+        yp[o] = acc;
     }
     if (finalState && c == nChunks - 1) {
 #pragma unroll
@@ -460,28 +527,36 @@ __device__ void scan_bwd_local(const float* __restrict__ dOut, const float* __re
                                const float* __restrict__ C, const float* __restrict__ z,
                                float* __restrict__ localCarry, float* __restrict__ sumDt, int len, int ch, int n,
                                int nChunks) {
+    __shared__ __align__(16) float sC[SCAN_CHUNK][NMAX];
     int dBlocks = (ch + blockDim.x - 1) / blockDim.x;
     int c = blockIdx.x / dBlocks, d = (blockIdx.x % dBlocks) * blockDim.x + threadIdx.x, b = blockIdx.y;
+    int t0 = c * SCAN_CHUNK, steps = min(len, t0 + SCAN_CHUNK) - t0;
+    i64 row0 = (i64)b * len + t0;
+    stage_rows<NMAX>(sC, C, row0, steps, n);
+    __syncthreads();
     if (d >= ch) return;
     float a2[NMAX], dh[NMAX];
     load_a<NMAX>(a2, A, d, n);
 #pragma unroll
     for (int k = 0; k < NMAX; k++) dh[k] = 0.f;
     float bias = deltaBias ? deltaBias[d] : 0.f, sdt = 0.f;
-    int t0 = c * SCAN_CHUNK, t1 = min(len, t0 + SCAN_CHUNK);
-    for (int t = t1 - 1; t >= t0; t--) {
-        i64 row = (i64)b * len + t, idx = row * ch + d;
-        float dy = dOut[idx];
-        if (z) {
-            float zv = z[idx];
+    const float* gp = dOut + row0 * ch + d;
+    const float* dp = delta + row0 * ch + d;
+    const float* zp = z ? z + row0 * ch + d : nullptr;
+#pragma unroll 4
+    for (int i = steps - 1; i >= 0; i--) {
+        i64 o = (i64)i * ch;
+        float dy = gp[o];
+        if (zp) {
+            float zv = zp[o];
             dy *= zv * sigmoidf(zv);
         }
-        float dt = softplusf(delta[idx] + bias);
+        float dt = softplusf(dp[o] + bias);
         sdt += dt;
-        const float* Ct = C + row * n;
+        float Ct[NMAX];
+        lds<NMAX>(Ct, sC[i]);
 #pragma unroll
-        for (int k = 0; k < NMAX; k++)
-            if (k < n) dh[k] = (dy * Ct[k] + dh[k]) * exp2f(dt * a2[k]);
+        for (int k = 0; k < NMAX; k++) dh[k] = (dy * Ct[k] + dh[k]) * exp2f(dt * a2[k]);
     }
     i64 cc = (i64)b * nChunks + c;
 #pragma unroll
@@ -490,13 +565,14 @@ __device__ void scan_bwd_local(const float* __restrict__ dOut, const float* __re
     sumDt[cc * ch + d] = sdt;
 }
 
-// Sums V values across the warp so that each lane ends with one total (value lane / (32 / V)):
-// recursive halving, V - 1 + log2(32 / V) shuffles instead of 5 V.
+// Sums V values over the warp's channels (lane bits 2..4; bits 0..1 are the four lanes of one
+// channel) by recursive halving: lane ends with the total of value (lane >> 2) >> (3 - log2 V) of
+// its own quarter, V - 1 shuffles where a plain reduction would take 3 V.
 template <int V>
-__device__ __forceinline__ float warp_reduce_scatter(float (&v)[V], int lane) {
+__device__ __forceinline__ float reduce_scatter_channels(float (&v)[V], int lane) {
     int m = V;
 #pragma unroll
-    for (int o = 16; o >= 1; o >>= 1) {
+    for (int o = 16; o >= 4; o >>= 1) {
         if (m > 1) {
             bool upper = (lane & o) != 0;
 #pragma unroll
@@ -515,10 +591,30 @@ __device__ __forceinline__ float warp_reduce_scatter(float (&v)[V], int lane) {
     return v[0];
 }
 
-// Full backward of one chunk. Writes du, dDelta, dz (+=), and partial sums: dB/dC per (channel
-// block, row), dA per (b, chunk, d, n), dD and dDeltaBias per (b, chunk, d); small kernels add
-// those up. hist keeps the chunk's recomputed states (SCAN_CHUNK + 1) x NMAX per thread in local
-// memory (L1/L2), which is the (len, d_state) slice of one channel only.
+__device__ __forceinline__ float quad_sum(float x) {
+    x += __shfl_xor_sync(FULL_MASK, x, 1);
+    return x + __shfl_xor_sync(FULL_MASK, x, 2);
+}
+
+template <int V>
+__host__ __device__ constexpr int log2c() { return V <= 1 ? 0 : 1 + log2c<V / 2>(); }
+
+// Full backward of one chunk for SCAN_BWD_CH channels. Four lanes share a channel, each holding
+// S = NMAX / 4 of its states, so that the replayed history of a sub-chunk of SCAN_SUB steps fits in
+// registers. The block first stages the chunk's per-(step, channel) inputs in shared memory in one
+// coalesced sweep with every load in flight at once (dt, sigmoid of the softplus input, u, the
+// gated dy and dz's factor, each computed once rather than per lane and per pass), replays the
+// chunk from its kept state leaving the state entering every sub-chunk in shared memory, then takes
+// sub-chunks last to first, each replayed into registers and walked back. du, ddelta and dz go back
+// into the slots their step's inputs came from and are added to memory in one coalesced sweep at
+// the end. Sums over the state (y, du, ddelta) are two shuffles; dB/dC are summed over the warp's 8
+// channels by recursive halving, over the block's warps through shared memory after each sub-chunk,
+// and over blocks in a partial buffer (per channel block and row) that scan_reduce_bc adds up.
+// Padded channels stage zeros, so everything they add is zero. dA goes per (b, chunk, d, n), dD and
+// dDeltaBias per (b, chunk, d).
+// Dynamic shared memory, in floats (CudaBackend.scanBwdSharedBytes computes the same):
+// B and C rows 2 x SCAN_CHUNK x NMAX, five staged tiles 5 x SCAN_CHUNK x SCAN_BWD_CH, entering states
+// (SCAN_CHUNK / SCAN_SUB) x (NMAX / 4) x SCAN_BWD_THREADS, dB/dC sums SCAN_SUB x SCAN_BWD_THREADS.
 template <int NMAX>
 __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, float* __restrict__ dz,
                          float* __restrict__ partBC, float* __restrict__ partA, float* __restrict__ partD,
@@ -528,114 +624,161 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
                          const float* __restrict__ D, const float* __restrict__ z,
                          const float* __restrict__ chunkStates, const float* __restrict__ carryIn, int len, int ch,
                          int n, int nChunks) {
-    constexpr int V = 2 * NMAX;
-    constexpr int WARPS = SCAN_THREADS / 32;
-    __shared__ float sh[SCAN_CHUNK][WARPS][32];
-    int dBlocks = (ch + blockDim.x - 1) / blockDim.x;
-    int g = blockIdx.x % dBlocks;
-    int c = blockIdx.x / dBlocks, d = g * blockDim.x + threadIdx.x, b = blockIdx.y;
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    // channels past the end still take part in the warp sums, with zeros
+    constexpr int S = NMAX / 4, V = 2 * S, WARPS = SCAN_BWD_THREADS / 32, NSUB = SCAN_CHUNK / SCAN_SUB;
+    constexpr int SHIFT = 5 - log2c<V>(), CH = SCAN_BWD_CH;
+    extern __shared__ __align__(16) float smem[];
+    float(*sB)[NMAX] = reinterpret_cast<float(*)[NMAX]>(smem);
+    float(*sC)[NMAX] = sB + SCAN_CHUNK;
+    float(*tDt)[CH] = reinterpret_cast<float(*)[CH]>(smem + 2 * SCAN_CHUNK * NMAX);
+    float(*tSig)[CH] = tDt + SCAN_CHUNK;  // sigmoid(delta + bias), then ddelta
+    float(*tU)[CH] = tSig + SCAN_CHUNK;   // u, then du
+    float(*tDy)[CH] = tU + SCAN_CHUNK;
+    float(*tDz)[CH] = tDy + SCAN_CHUNK;   // dz's factor, then dz
+    float(*ckpt)[S][SCAN_BWD_THREADS] = reinterpret_cast<float(*)[S][SCAN_BWD_THREADS]>(tDz + SCAN_CHUNK);
+    float(*red)[WARPS][32] = reinterpret_cast<float(*)[WARPS][32]>(ckpt + NSUB);
+
+    int gBlocks = (ch + CH - 1) / CH;
+    int g = blockIdx.x % gBlocks, c = blockIdx.x / gBlocks, b = blockIdx.y;
+    int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, q = lane & 3, cl = tid >> 2;
+    int d = g * CH + cl;
     bool active = d < ch;
     int dd = active ? d : 0;
-    float a2[NMAX], dh[NMAX], dAacc[NMAX];
-    float hist[(SCAN_CHUNK + 1) * NMAX];
-    load_a<NMAX>(a2, A, dd, n);
+    int t0 = c * SCAN_CHUNK, steps = min(len, t0 + SCAN_CHUNK) - t0;
+    i64 row0 = (i64)b * len + t0;
+    stage_rows<NMAX>(sB, B, row0, steps, n);
+    stage_rows<NMAX>(sC, C, row0, steps, n);
+#pragma unroll 4
+    for (int e = tid; e < SCAN_CHUNK * CH; e += SCAN_BWD_THREADS) {
+        int i = e / CH, k = e % CH, dk = g * CH + k;
+        float dt = 0.f, sg = 0.f, uv = 0.f, dy = 0.f, dzf = 0.f;
+        if (i < steps && dk < ch) {
+            i64 idx = (row0 + i) * ch + dk;
+            float x = delta[idx] + (deltaBias ? deltaBias[dk] : 0.f);
+            dt = softplusf(x);
+            sg = sigmoidf(x);
+            uv = u[idx];
+            dy = dOut[idx];
+            if (z) {
+                float zv = z[idx], sz = sigmoidf(zv);
+                dzf = dy * sz * (1.f + zv * (1.f - sz));
+                dy *= zv * sz;
+            }
+        }
+        tDt[i][k] = dt, tSig[i][k] = sg, tU[i][k] = uv, tDy[i][k] = dy, tDz[i][k] = dzf;
+    }
+    float a2[S], h[S], dh[S], dAacc[S];
     i64 cc = (i64)b * nChunks + c;
     i64 sBase = (cc * ch + dd) * n;
 #pragma unroll
-    for (int k = 0; k < NMAX; k++) {
-        hist[k] = k < n ? chunkStates[sBase + k] : 0.f;
-        dh[k] = (carryIn && k < n) ? carryIn[sBase + k] : 0.f;
-        dAacc[k] = 0.f;
+    for (int j = 0; j < S; j++) {
+        int k = q * S + j;
+        bool in = k < n;
+        a2[j] = in ? A[(i64)dd * n + k] * LOG2E : 0.f;
+        h[j] = in ? chunkStates[sBase + k] : 0.f;
+        dh[j] = (carryIn && in) ? carryIn[sBase + k] : 0.f;
+        dAacc[j] = 0.f;
     }
-    float bias = deltaBias ? deltaBias[dd] : 0.f, dskip = D ? D[dd] : 0.f;
-    int t0 = c * SCAN_CHUNK, t1 = min(len, t0 + SCAN_CHUNK);
-    for (int t = t0; t < t1; t++) {
-        i64 row = (i64)b * len + t, idx = row * ch + dd;
-        float dt = softplusf(delta[idx] + bias), dtu = dt * u[idx];
-        const float* Bt = B + row * n;
-        int i = t - t0;
+    float dskip = D ? D[dd] : 0.f;
+    __syncthreads();
+#pragma unroll 4
+    for (int i = 0; i < steps; i++) {
+        if (i % SCAN_SUB == 0) {
 #pragma unroll
-        for (int k = 0; k < NMAX; k++)
-            hist[(i + 1) * NMAX + k] = k < n ? exp2f(dt * a2[k]) * hist[i * NMAX + k] + dtu * Bt[k] : 0.f;
+            for (int j = 0; j < S; j++) ckpt[i / SCAN_SUB][j][tid] = h[j];
+        }
+        float dt = tDt[i][cl], dtu = dt * tU[i][cl];
+        float Bk[S];
+        lds<S>(Bk, &sB[i][q * S]);
+#pragma unroll
+        for (int j = 0; j < S; j++) h[j] = exp2f(dt * a2[j]) * h[j] + dtu * Bk[j];
     }
     float dDacc = 0.f, dBiasAcc = 0.f;
-    // h_t of the step being walked stays in registers: it was h_{t-1} of the step after it
-    float hcur[NMAX];
+    i64 rows = (i64)gridDim.y * len;
+    for (int s = (steps - 1) / SCAN_SUB; s >= 0; s--) {
+        int i0 = s * SCAN_SUB, cnt = min(SCAN_SUB, steps - i0);
+        // hist[i] is the state entering step i0 + i
+        float hist[SCAN_SUB + 1][S];
 #pragma unroll
-    for (int k = 0; k < NMAX; k++) hcur[k] = hist[(t1 - t0) * NMAX + k];
-    for (int t = t1 - 1; t >= t0; t--) {
-        i64 row = (i64)b * len + t, idx = row * ch + dd;
-        int i = t - t0;
-        float uv = u[idx], g0 = dOut[idx];
-        float x = delta[idx] + bias;
-        float dt = softplusf(x), dtu = dt * uv;
-        const float* Bt = B + row * n;
-        const float* Ct = C + row * n;
-        float dy = g0;
-        if (z) {
-            float y = dskip * uv;
+        for (int j = 0; j < S; j++) hist[0][j] = ckpt[s][j][tid];
 #pragma unroll
-            for (int k = 0; k < NMAX; k++)
-                if (k < n) y += Ct[k] * hcur[k];
-            float zv = z[idx], sig = sigmoidf(zv), silu = zv * sig;
-            if (active) dz[idx] += g0 * y * sig * (1.f + zv * (1.f - sig));
-            dy = g0 * silu;
-        }
-        dDacc += dy * uv;
-        float duv = dy * dskip, ddt = 0.f;
-        float v[V];
+        for (int i = 0; i < SCAN_SUB; i++) {
+            if (i < cnt) {
+                float dt = tDt[i0 + i][cl], dtu = dt * tU[i0 + i][cl];
+                float Bk[S];
+                lds<S>(Bk, &sB[i0 + i][q * S]);
 #pragma unroll
-        for (int k = 0; k < NMAX; k++) {
-            if (k < n) {
-                float hk = hcur[k], hPrev = hist[i * NMAX + k];
-                hcur[k] = hPrev;
-                float a = exp2f(dt * a2[k]);
-                float bk = Bt[k];
-                float dhk = dy * Ct[k] + dh[k];
-                float dhPrevA = dhk * hPrev * a;
-                v[NMAX + k] = dy * hk;
-                ddt += dhPrevA * (a2[k] * (1.f / LOG2E)) + dhk * uv * bk;
-                dAacc[k] += dhPrevA * dt;
-                v[k] = dhk * dtu;
-                duv += dhk * dt * bk;
-                dh[k] = dhk * a;
-            } else {
-                v[k] = 0.f;
-                v[NMAX + k] = 0.f;
+                for (int j = 0; j < S; j++) hist[i + 1][j] = exp2f(dt * a2[j]) * hist[i][j] + dtu * Bk[j];
             }
         }
-        float dDel = ddt * sigmoidf(x);
-        dBiasAcc += dDel;
-        if (active) {
-            dDelta[idx] += dDel;
-            du[idx] += duv;
-        } else {
 #pragma unroll
-            for (int k = 0; k < V; k++) v[k] = 0.f;
+        for (int i = SCAN_SUB - 1; i >= 0; i--) {
+            if (i < cnt) {
+                int r = i0 + i;
+                float dt = tDt[r][cl], uv = tU[r][cl], dy = tDy[r][cl], sg = tSig[r][cl], dzf = tDz[r][cl];
+                float dtu = dt * uv;
+                float Bk[S], Ck[S];
+                lds<S>(Bk, &sB[r][q * S]);
+                lds<S>(Ck, &sC[r][q * S]);
+                float yq = 0.f, duq = 0.f, ddtq = 0.f;
+                float v[V];
+#pragma unroll
+                for (int j = 0; j < S; j++) {
+                    float hk = hist[i + 1][j], hPrev = hist[i][j];
+                    yq += Ck[j] * hk;
+                    float a = exp2f(dt * a2[j]);
+                    float dhk = dy * Ck[j] + dh[j];
+                    float dhPrevA = dhk * hPrev * a;
+                    v[S + j] = dy * hk;
+                    ddtq += dhPrevA * (a2[j] * (1.f / LOG2E)) + dhk * uv * Bk[j];
+                    dAacc[j] += dhPrevA * dt;
+                    v[j] = dhk * dtu;
+                    duq += dhk * dt * Bk[j];
+                    dh[j] = dhk * a;
+                }
+                float ddt = quad_sum(ddtq), duv = quad_sum(duq) + dy * dskip;
+                float dDel = ddt * sg;
+                dDacc += dy * uv;
+                dBiasAcc += dDel;
+                float dzv = z ? (quad_sum(yq) + dskip * uv) * dzf : 0.f;
+                // the four lanes of this channel have read the step's slots
+                __syncwarp();
+                if (q == 0) tU[r][cl] = duv, tSig[r][cl] = dDel, tDz[r][cl] = dzv;
+                red[i][warp][lane] = reduce_scatter_channels<V>(v, lane);
+            }
         }
-        sh[i][warp][lane] = warp_reduce_scatter<V>(v, lane);
-    }
-    __syncthreads();
-    int steps = t1 - t0;
-    i64 rows = (i64)gridDim.y * len;
-    for (int e = threadIdx.x; e < steps * 2 * n; e += blockDim.x) {
-        int i = e / (2 * n), q = e % (2 * n);
-        int slot = q < n ? q : NMAX + (q - n);
-        int srcLane = slot * (32 / V);
-        float s = 0.f;
+        __syncthreads();
+        for (int e = tid; e < cnt * 2 * n; e += SCAN_BWD_THREADS) {
+            int i = e / (2 * n), qq = e % (2 * n);
+            int k = qq < n ? qq : qq - n;
+            int slot = (qq < n ? 0 : S) + k % S;
+            int srcLane = (slot << SHIFT) | (k / S);
+            float sum = 0.f;
 #pragma unroll
-        for (int w = 0; w < WARPS; w++) s += sh[i][w][srcLane];
-        i64 row = (i64)b * len + t0 + i;
-        partBC[((i64)g * rows + row) * 2 * n + q] = s;
+            for (int w = 0; w < WARPS; w++) sum += red[i][w][srcLane];
+            partBC[((i64)g * rows + row0 + i0 + i) * 2 * n + qq] = sum;
+        }
+        __syncthreads();
+    }
+#pragma unroll 4
+    for (int e = tid; e < steps * CH; e += SCAN_BWD_THREADS) {
+        int i = e / CH, k = e % CH, dk = g * CH + k;
+        if (dk < ch) {
+            i64 idx = (row0 + i) * ch + dk;
+            du[idx] += tU[i][k];
+            dDelta[idx] += tSig[i][k];
+            if (z) dz[idx] += tDz[i][k];
+        }
     }
     if (!active) return;
 #pragma unroll
-    for (int k = 0; k < NMAX; k++)
-        if (k < n) partA[(cc * ch + d) * n + k] = dAacc[k];
-    if (partD) partD[cc * ch + d] = dDacc;
-    if (partBias) partBias[cc * ch + d] = dBiasAcc;
+    for (int j = 0; j < S; j++) {
+        int k = q * S + j;
+        if (k < n) partA[(cc * ch + d) * n + k] = dAacc[j];
+    }
+    if (q == 0) {
+        if (partD) partD[cc * ch + d] = dDacc;
+        if (partBias) partBias[cc * ch + d] = dBiasAcc;
+    }
 }
 
 // dB[row, k] += sum over channel blocks, dC likewise.
@@ -649,16 +792,6 @@ extern "C" __global__ void scan_reduce_bc(float* dB, float* dC, const float* par
         else dC[row * n + q - n] += s;
     }
 }
-
-#define SCAN_BWD(NM, SUFFIX, MINB)                                                                                   \
-    extern "C" __global__ void __launch_bounds__(SCAN_THREADS, MINB) scan_bwd_##NM##SUFFIX(                         \
-        float* du, float* dDelta, float* dz, float* partBC, float* partA, float* partD, float* partBias,             \
-        const float* dOut, const float* u, const float* delta, const float* deltaBias, const float* A,               \
-        const float* B, const float* C, const float* D, const float* z, const float* chunkStates,                    \
-        const float* carryIn, int len, int ch, int n, int nChunks) {                                                 \
-        scan_bwd<NM>(du, dDelta, dz, partBC, partA, partD, partBias, dOut, u, delta, deltaBias, A, B, C, D, z,         \
-                     chunkStates, carryIn, len, ch, n, nChunks);                                                     \
-    }
 
 #define SCAN_ENTRIES(NM)                                                                                             \
     extern "C" __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_local_##NM(                               \
@@ -677,7 +810,7 @@ extern "C" __global__ void scan_reduce_bc(float* dB, float* dC, const float* par
         const float* z, float* localCarry, float* sumDt, int len, int ch, int n, int nChunks) {                       \
         scan_bwd_local<NM>(dOut, delta, deltaBias, A, C, z, localCarry, sumDt, len, ch, n, nChunks);                  \
     }                                                                                                                \
-    extern "C" __global__ void __launch_bounds__(SCAN_THREADS) scan_bwd_##NM(                                       \
+    extern "C" __global__ void __launch_bounds__(SCAN_BWD_THREADS, SCAN_BWD_MINB) scan_bwd_##NM(                    \
         float* du, float* dDelta, float* dz, float* partBC, float* partA, float* partD, float* partBias,             \
         const float* dOut, const float* u, const float* delta, const float* deltaBias, const float* A,               \
         const float* B, const float* C, const float* D, const float* z, const float* chunkStates,                    \
@@ -689,8 +822,3 @@ extern "C" __global__ void scan_reduce_bc(float* dB, float* dC, const float* par
 SCAN_ENTRIES(4)
 SCAN_ENTRIES(8)
 SCAN_ENTRIES(16)
-
-// The backward's register use limits it to two blocks per SM; these variants trade registers for
-// occupancy (CudaBackend picks one by SSMTK_SCAN_BWD_BLOCKS, the benchmark compares them).
-SCAN_BWD(16, _b3, 3)
-SCAN_BWD(16, _b4, 4)

@@ -46,16 +46,10 @@ public final class CudaBackend implements Backend {
     private static final int CONV_MAX_WIDTH = 8;
     private static final String PTX = "ssmtk.ptx";
     private static final Cleaner CLEANER = Cleaner.create();
-    /**
-     * The d_state-16 backward comes with launch bounds for 2, 3 or 4 blocks per SM (fewer registers,
-     * some spilled, against more warps in flight); SSMTK_SCAN_BWD_BLOCKS picks one for tuning. Three
-     * measured fastest on an H100 (6.6 ms against 8.2 and 7.0 at batch 8, L 2048).
-     */
-    private static final String BWD_VARIANT = switch (String.valueOf(System.getenv("SSMTK_SCAN_BWD_BLOCKS")).trim()) {
-        case "2" -> "";
-        case "4" -> "_b4";
-        default -> "_b3";
-    };
+    /** The backward's block: four lanes per channel (the kernels' SCAN_BWD_THREADS, SCAN_BWD_CH, SCAN_SUB). */
+    private static final int SCAN_BWD_THREADS = 128;
+    private static final int SCAN_BWD_CH = SCAN_BWD_THREADS / 4;
+    private static final int SCAN_SUB = 8;
 
     /** A device pointer whose address we may read: the raw value is what cuBLAS and kernels take. */
     static final class DevPtr extends CUdeviceptr {
@@ -118,6 +112,7 @@ public final class CudaBackend implements Backend {
     private final CUdevice device;
     private final CUmodule module;
     private final Map<String, CUfunction> functions = new HashMap<>();
+    private final java.util.Set<String> sharedRaised = new java.util.HashSet<>();
     private final Cublas cublas;
     private final String description;
     private final int sms;
@@ -395,19 +390,38 @@ public final class CudaBackend implements Backend {
         if (gx <= 0 || gy <= 0) return;
         if (gx > Integer.MAX_VALUE) throw new IllegalArgumentException(name + ": grid of " + gx + " blocks");
         NativePointerObject[] params = new NativePointerObject[args.length];
-        for (int i = 0; i < args.length; i++) {
-            Object a = args[i];
-            params[i] = switch (a) {
-                case null -> Pointer.to(new long[]{0L});
-                case Tensor t -> Pointer.to(new long[]{addr(t)});
-                case Long l -> Pointer.to(new long[]{l});
-                case Integer v -> Pointer.to(new int[]{v});
-                case Float f -> Pointer.to(new float[]{f});
-                case Double d -> Pointer.to(new float[]{d.floatValue()});
-                default -> throw new IllegalArgumentException("kernel argument of type " + a.getClass());
-            };
-        }
+        for (int i = 0; i < args.length; i++) params[i] = param(args[i]);
         cuLaunchKernel(function(name), (int) gx, gy, 1, bx, by, 1, 0, dev.stream, Pointer.to(params), null);
+    }
+
+    private NativePointerObject param(Object a) {
+        return switch (a) {
+            case null -> Pointer.to(new long[]{0L});
+            case Tensor t -> Pointer.to(new long[]{addr(t)});
+            case Long l -> Pointer.to(new long[]{l});
+            case Integer v -> Pointer.to(new int[]{v});
+            case Float f -> Pointer.to(new float[]{f});
+            case Double d -> Pointer.to(new float[]{d.floatValue()});
+            default -> throw new IllegalArgumentException("kernel argument of type " + a.getClass());
+        };
+    }
+
+    /** The backward's dynamic shared memory: the layout commented above scan_bwd in ssmtk.cu. */
+    static int scanBwdSharedBytes(int nm) {
+        return 4 * (2 * SCAN_CHUNK * nm + 5 * SCAN_CHUNK * SCAN_BWD_CH + SCAN_CHUNK / SCAN_SUB * (nm / 4) * SCAN_BWD_THREADS
+                + SCAN_SUB * SCAN_BWD_THREADS);
+    }
+
+    /** A launch with dynamic shared memory; over 48 KB needs the function's limit raised first. */
+    private void launchShared(String name, long gx, int gy, int bx, int sharedBytes, Object... args) {
+        if (gx <= 0 || gy <= 0) return;
+        CUfunction f = function(name);
+        if (sharedBytes > 48 * 1024 && sharedRaised.add(name))
+            cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes);
+        if (gx > Integer.MAX_VALUE) throw new IllegalArgumentException(name + ": grid of " + gx + " blocks");
+        NativePointerObject[] params = new NativePointerObject[args.length];
+        for (int i = 0; i < args.length; i++) params[i] = param(args[i]);
+        cuLaunchKernel(f, (int) gx, gy, 1, bx, 1, 1, sharedBytes, dev.stream, Pointer.to(params), null);
     }
 
     /** Grid-stride kernels: enough blocks to fill the device, no more. */
@@ -629,7 +643,7 @@ public final class CudaBackend implements Backend {
         current();
         if (batch == 0 || len == 0 || ch == 0) return;
         long gx = scanGrid(ch, len);
-        int groups = (ch + SCAN_THREADS - 1) / SCAN_THREADS;
+        int groups = (ch + SCAN_BWD_CH - 1) / SCAN_BWD_CH;
         long rows = (long) batch * len;
         try (Scratch s = new Scratch()) {
             Tensor carry = null;
@@ -644,7 +658,7 @@ public final class CudaBackend implements Backend {
             Tensor partA = scratchTensor(s, (long) batch * nc * ch * n);
             Tensor partD = D == null ? null : scratchTensor(s, (long) batch * nc * ch);
             Tensor partBias = deltaBias == null ? null : scratchTensor(s, (long) batch * nc * ch);
-            launch("scan_bwd_" + nm + (nm == 16 ? BWD_VARIANT : ""), gx, batch, SCAN_THREADS, 1, du, dDelta, dz, partBC, partA, partD, partBias,
+            launchShared("scan_bwd_" + nm, (long) groups * nc, batch, SCAN_BWD_THREADS, scanBwdSharedBytes(nm), du, dDelta, dz, partBC, partA, partD, partBias,
                     dOut, u, delta, deltaBias, A, B, C, D, z, chunkStates, carry, len, ch, n, nc);
             launch1d("scan_reduce_bc", rows * 2 * n, dB, dC, partBC, groups, rows, n);
             columnSums(dA, partA, null, null, (long) batch * nc, ch * n);
