@@ -42,6 +42,53 @@ final class SyntheticCommands {
                                 "256,1024,4096,16384,65536")));
     }
 
+    /**
+     * Training lengths by step: "256", or "64@2000,128@3500,256" = length 64 for steps 1..2000,
+     * 128 up to 3500, then 256. Short sequences first make each early step cheap while the model
+     * finds the mechanism; the accuracy reported is at the evaluation lengths.
+     */
+    record Curriculum(int[] lengths, long[] until) {
+        static Curriculum parse(String spec) throws UsageException {
+            String[] parts = spec.split(",");
+            int[] lens = new int[parts.length];
+            long[] until = new long[parts.length];
+            for (int i = 0; i < parts.length; i++) {
+                String p = parts[i].trim();
+                int at = p.indexOf('@');
+                if ((at >= 0) == (i == parts.length - 1))
+                    throw new UsageException("--train: '" + spec + "' must be L or L@STEP,...,L (every length but the last names its last step)");
+                try {
+                    lens[i] = Integer.parseInt(at < 0 ? p : p.substring(0, at));
+                    until[i] = at < 0 ? Long.MAX_VALUE : Long.parseLong(p.substring(at + 1));
+                } catch (NumberFormatException e) {
+                    throw new UsageException("--train: '" + p + "' is not L or L@STEP");
+                }
+                if (lens[i] < 1 || (i > 0 && until[i] <= until[i - 1]))
+                    throw new UsageException("--train: lengths must be positive and steps increasing in '" + spec + "'");
+            }
+            return new Curriculum(lens, until);
+        }
+
+        int lengthAt(long step) {
+            for (int i = 0; i < lengths.length; i++) if (step <= until[i]) return lengths[i];
+            return lengths[lengths.length - 1];
+        }
+
+        int finalLength() {
+            return lengths[lengths.length - 1];
+        }
+
+        String spec() {
+            StringBuilder b = new StringBuilder();
+            for (int i = 0; i < lengths.length; i++) {
+                if (i > 0) b.append(',');
+                b.append(lengths[i]);
+                if (until[i] != Long.MAX_VALUE) b.append('@').append(until[i]);
+            }
+            return b.toString();
+        }
+    }
+
     record Variant(String name, boolean selective) {
         static Variant parse(String s) throws UsageException {
             return switch (s.trim()) {
@@ -82,7 +129,7 @@ final class SyntheticCommands {
 
         public Options options() {
             Options o = new Options()
-                    .addOption(optional("train", "L", "training sequence length (default " + defaultTrain + ")"))
+                    .addOption(optional("train", "L|L@S,...,L", "training length, or a curriculum: L1 until step S1, L2 until S2, ..., then the last (default " + defaultTrain + ")"))
                     .addOption(optional("eval", "L,L,...", "evaluation lengths (default " + defaultEval + ")"))
                     .addOption(optional("eval-samples", "N", "evaluation sequences per length (default: 512, fewer above 8k tokens)"))
                     .addOption(optional("variants", "V,V", "selective, non-selective or both (default selective)"))
@@ -96,7 +143,8 @@ final class SyntheticCommands {
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
             TrainCommands.OptimizerOptions opt = TrainCommands.OptimizerOptions.parse(cl, 2e-3, 32);
-            int trainLen = CommonOptions.positiveInt(cl, "train", defaultTrain);
+            Curriculum curriculum = Curriculum.parse(cl.getOptionValue("train", Integer.toString(defaultTrain)));
+            int trainLen = curriculum.finalLength();
             int[] evalLens = CommonOptions.intList("eval", cl.getOptionValue("eval", defaultEval));
             SyntheticTask task = name.equals("selective-copying")
                     ? new SelectiveCopying(CommonOptions.positiveInt(cl, "memorize", 16)) : new InductionHeads();
@@ -106,11 +154,11 @@ final class SyntheticCommands {
                     CommonOptions.positiveInt(cl, "d-state", 16), CommonOptions.positiveInt(cl, "layers", 2));
             // check every length before spending minutes on training
             for (int l : evalLens) task.example(new java.util.SplittableRandom(0), l, new int[l], new int[l], 0);
-            task.example(new java.util.SplittableRandom(0), trainLen, new int[trainLen], new int[trainLen], 0);
+            for (int l : curriculum.lengths()) task.example(new java.util.SplittableRandom(0), l, new int[l], new int[l], 0);
             Path outDir = cl.hasOption("out") ? Path.of(cl.getOptionValue("out")) : null;
 
             ObjectMapper mapper = new ObjectMapper();
-            ObjectNode results = mapper.createObjectNode().put("task", name).put("train_len", trainLen);
+            ObjectNode results = mapper.createObjectNode().put("task", name).put("train_len", trainLen).put("train", curriculum.spec());
             results.set("options", opt.run());
             ArrayNode rows = results.putArray("results");
             Charts.Lines accuracyPlot = new Charts.Lines("ssmtk synthetic " + name, "evaluation length", "accuracy").logX().markers();
@@ -121,10 +169,10 @@ final class SyntheticCommands {
                 for (Variant v : variants) {
                     MambaConfig config = base.withSelective(v.selective());
                     MambaModel model = MambaModel.load(backend, Initializer.reference(config, opt.seed()));
-                    BatchSource data = (step, micro) -> task.batch(BatchSource.random(opt.seed(), step, micro), opt.batch(), trainLen);
+                    BatchSource data = (step, micro) -> task.batch(BatchSource.random(opt.seed(), step, micro), opt.batch(), curriculum.lengthAt(step));
                     Path runDir = outDir == null ? null : outDir.resolve(v.selective() ? "selective" : "non-selective");
-                    err.printf(Locale.ROOT, "ssmtk synthetic %s: %s, %,d parameters, %d steps x %d x %d tokens%n", name, v.name(),
-                            ParameterSpec.count(config), opt.steps(), opt.batch() * opt.accumulate(), trainLen);
+                    err.printf(Locale.ROOT, "ssmtk synthetic %s: %s, %,d parameters, %d steps x %d sequences, length %s%n", name, v.name(),
+                            ParameterSpec.count(config), opt.steps(), opt.batch() * opt.accumulate(), curriculum.spec());
                     long t0 = System.nanoTime();
                     try (TrainingProgress progress = new TrainingProgress(err, name + " " + (v.selective() ? "S6" : "LTI"), opt.logEvery())) {
                         Trainer.train(model, data, Objective.languageModel(), opt.trainer(runDir, 0, 1, false, null), progress);

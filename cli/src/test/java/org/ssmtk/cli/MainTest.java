@@ -244,6 +244,13 @@ class MainTest {
         assertTrue(Files.readString(out.resolve("results.json")).contains("\"eval_len\" : 96"));
         assertTrue(Files.size(out.resolve("accuracy.png")) > 1000);
         assertTrue(Files.isRegularFile(out.resolve("non-selective/model/config.json")));
+        Result curriculum = run("synthetic", "induction-heads", "--train", "16@2,32", "--eval", "32", "--steps", "3", "--batch", "2",
+                "--eval-samples", "4", "--d-model", "16", "--threads", "1");
+        assertEquals(0, curriculum.code(), curriculum.err());
+        assertTrue(curriculum.err().contains("length 16@2,32"), curriculum.err());
+        Result badCurriculum = run("synthetic", "induction-heads", "--train", "16,32", "--steps", "1");
+        assertEquals(1, badCurriculum.code());
+        assertTrue(badCurriculum.err().contains("L@STEP"), badCurriculum.err());
         Result bad = run("synthetic", "induction-heads", "--steps", "1", "--eval", "3");
         assertEquals(1, bad.code());
         assertTrue(bad.err().contains("length >= 4"), bad.err());
