@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The cuda backend's check on a GPU machine: parity tests against the CPU backend and the
-# transformers fixtures, then the scan benchmark; its table is printed last.
+# transformers fixtures, the scan benchmark, then the end-to-end model benchmark (training and
+# generation tokens/s, a 1M-token forward); its table is printed last.
 #
 #   scripts/gpu-check.sh --pack   here, with JDK 25 and Maven: builds core-ssm and puts what a machine
 #                                 without Java or Maven needs into .device/ (a jlinked JRE, the jars)
 #   scripts/gpu-check.sh [BENCH_ROWS...]   on the GPU machine (rows like 8x2048; default: all three)
+#   SSMTK_MODEL_BENCH="train=130m:8x2048 ..."  ModelBench's arguments (empty: its defaults; "off": skip it)
 #
 # With Maven and a JDK present it builds instead of using .device/. Logs go to $OUT when set.
 set -euo pipefail
@@ -49,11 +51,18 @@ set +e
 tests=$?
 java "${jvm[@]}" -cp "$cp" org.ssmtk.core.backend.cuda.ScanBench "$@" > "$out/bench.log" 2>&1
 bench=$?
+model=0
+if [ "${SSMTK_MODEL_BENCH:-}" != off ]; then
+  # shellcheck disable=SC2086
+  java "${jvm[@]}" -Xmx32g -cp "$cp" org.ssmtk.core.backend.cuda.ModelBench ${SSMTK_MODEL_BENCH:-} > "$out/model.log" 2>&1
+  model=$?
+fi
 set -e
 grep -E '^parity' "$out/tests.log" > "$out/parity.log" || true
 echo "== parity: $(wc -l < "$out/parity.log") comparisons; the ten largest errors per tolerance:"
 for tol in 1e-05 1e-04; do sort -t'r' -k1 "$out/parity.log" | grep "tolerance ${tol/e-0/e-0}" | awk '{print $(NF-2), $0}' | sort -g | tail -5 | cut -d' ' -f2-; done
 grep -E 'tests (successful|failed|skipped)|containers failed|skipped|MethodSource|✘' "$out/tests.log" | grep -vE '^\s*$' | tail -25
-echo "== tests exit $tests, bench exit $bench"
+echo "== tests exit $tests, bench exit $bench, model bench exit $model"
 tail -8 "$out/bench.log"
-[ $tests -eq 0 ] && [ $bench -eq 0 ]
+[ -f "$out/model.log" ] && tail -10 "$out/model.log"
+[ $tests -eq 0 ] && [ $bench -eq 0 ] && [ $model -eq 0 ]

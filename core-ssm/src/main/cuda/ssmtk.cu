@@ -356,8 +356,8 @@ extern "C" __global__ void gemm_strided(float* C, const float* A, const float* B
 //   3. scan_chunk_output: each chunk again from its entering state writes y (and the final state).
 // The entering states are exactly what training keeps, so (2) writes them into chunkStates.
 // The backward is the same split run from the end: the adjoint dh_t = C_t dy_t + a_{t+1} dh_{t+1}
-// is the same kind of recurrence, whose per-chunk carries (scan_bwd_local) are combined in reverse;
-// then scan_bwd replays each chunk from its kept state and walks it back.
+// is the same kind of recurrence; scan_bwd gets each chunk's carry from the later chunks by a
+// decoupled look-back, replays the chunk from its kept state and walks it back.
 //
 // Staged B/C rows are zero past n and A's padding is zero, so padded states stay exactly zero
 // (exp2(0) h + 0 B) and add nothing to y: the inner loops need no k < n tests.
@@ -528,51 +528,6 @@ __device__ void scan_chunk_output(float* __restrict__ y, const float* __restrict
     }
 }
 
-// The adjoint carry each chunk passes to the one before it when nothing comes from after it.
-template <int NMAX>
-__device__ void scan_bwd_local(const float* __restrict__ dOut, const float* __restrict__ delta,
-                               const float* __restrict__ deltaBias, const float* __restrict__ A,
-                               const float* __restrict__ C, const float* __restrict__ z,
-                               float* __restrict__ localCarry, float* __restrict__ sumDt, int len, int ch, int n,
-                               int nChunks) {
-    __shared__ __align__(16) float sC[SCAN_CHUNK][NMAX];
-    int dBlocks = (ch + blockDim.x - 1) / blockDim.x;
-    int c = blockIdx.x / dBlocks, d = (blockIdx.x % dBlocks) * blockDim.x + threadIdx.x, b = blockIdx.y;
-    int t0 = c * SCAN_CHUNK, steps = min(len, t0 + SCAN_CHUNK) - t0;
-    i64 row0 = (i64)b * len + t0;
-    stage_rows<NMAX>(sC, C, row0, steps, n);
-    __syncthreads();
-    if (d >= ch) return;
-    float a2[NMAX], dh[NMAX];
-    load_a<NMAX>(a2, A, d, n);
-#pragma unroll
-    for (int k = 0; k < NMAX; k++) dh[k] = 0.f;
-    float bias = deltaBias ? deltaBias[d] : 0.f, sdt = 0.f;
-    const float* gp = dOut + row0 * ch + d;
-    const float* dp = delta + row0 * ch + d;
-    const float* zp = z ? z + row0 * ch + d : nullptr;
-#pragma unroll 4
-    for (int i = steps - 1; i >= 0; i--) {
-        i64 o = (i64)i * ch;
-        float dy = gp[o];
-        if (zp) {
-            float zv = zp[o];
-            dy *= zv * sigmoidf(zv);
-        }
-        float dt = softplusf(dp[o] + bias);
-        sdt += dt;
-        float Ct[NMAX];
-        lds<NMAX>(Ct, sC[i]);
-#pragma unroll
-        for (int k = 0; k < NMAX; k++) dh[k] = (dy * Ct[k] + dh[k]) * ex2(dt * a2[k]);
-    }
-    i64 cc = (i64)b * nChunks + c;
-#pragma unroll
-    for (int k = 0; k < NMAX; k++)
-        if (k < n) localCarry[(cc * ch + d) * n + k] = dh[k];
-    sumDt[cc * ch + d] = sdt;
-}
-
 // Sums V values over the warp's channels (lane bits 2..4; bits 0..1 are the four lanes of one
 // channel) by recursive halving: lane ends with the total of value (lane >> 2) >> (3 - log2 V) of
 // its own quarter, V - 1 shuffles where a plain reduction would take 3 V.
@@ -617,24 +572,34 @@ __host__ __device__ constexpr int log2c() { return V <= 1 ? 0 : 1 + log2c<V / 2>
 // into the slots their step's inputs came from and are added to memory in one coalesced sweep at
 // the end. Sums over the state (y, du, ddelta) are two shuffles; dB/dC are summed over the warp's 8
 // channels by recursive halving, over the block's warps through shared memory after each sub-chunk,
-// and over blocks in a partial buffer (per channel block and row) that scan_reduce_bc adds up.
-// Padded channels stage zeros, so everything they add is zero. dA goes per (b, chunk, d, n), dD and
-// dDeltaBias per (b, chunk, d).
+// and over channel blocks by atomic adds into dB/dC (a partial buffer per channel block was 48 x the
+// size of dB and dC, written and read again by a second kernel). Padded channels stage zeros, so
+// everything they add is zero. dA goes per (b, chunk, d, n), dD and dDeltaBias per (b, chunk, d).
+//
+// The adjoint entering a chunk from the later ones comes from a decoupled look-back rather than a
+// separate pass over dy, delta, z and C: the first replay already has each step's decay, so it also
+// sums the chunk's own carry psi = sum_t dy_t C_t prod_{s<=t} exp(dt_s A) (the carry from a zero
+// adjoint) and its sum of dt; the block publishes (psi, sum dt) with flag 1, walks the later chunks'
+// publications (flag 1: fold in and keep going; flag 2: their full carry, stop), and publishes its own
+// full carry psi + exp(A sum dt) carryIn with flag 2. Blocks take chunks last to first by an atomic
+// ticket, so every chunk a block waits for belongs to a block that is already running.
 // Dynamic shared memory, in floats (CudaBackend.scanBwdSharedBytes computes the same):
 // B and C rows 2 x SCAN_CHUNK x NMAX, five staged tiles 5 x SCAN_CHUNK x SCAN_BWD_CH, entering states
-// (SCAN_CHUNK / SCAN_SUB) x (NMAX / 4) x SCAN_BWD_THREADS, dB/dC sums SCAN_SUB x SCAN_BWD_THREADS.
+// (SCAN_CHUNK / SCAN_SUB) x (NMAX / 4) x SCAN_BWD_THREADS, dB/dC sums 2 x SCAN_SUB x SCAN_BWD_THREADS
+// (double-buffered, so one barrier per sub-chunk orders both their writes and their reads).
 template <int NMAX>
 __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, float* __restrict__ dz,
-                         float* __restrict__ partBC, float* __restrict__ partA, float* __restrict__ partD,
-                         float* __restrict__ partBias, const float* __restrict__ dOut, const float* __restrict__ u,
-                         const float* __restrict__ delta, const float* __restrict__ deltaBias,
-                         const float* __restrict__ A, const float* __restrict__ B, const float* __restrict__ C,
-                         const float* __restrict__ D, const float* __restrict__ z,
-                         const float* __restrict__ chunkStates, const float* __restrict__ carryIn, int len, int ch,
-                         int n, int nChunks) {
+                         float* __restrict__ dB, float* __restrict__ dC, float* __restrict__ partA,
+                         float* __restrict__ partD, float* __restrict__ partBias, const float* __restrict__ dOut,
+                         const float* __restrict__ u, const float* __restrict__ delta,
+                         const float* __restrict__ deltaBias, const float* __restrict__ A,
+                         const float* __restrict__ B, const float* __restrict__ C, const float* __restrict__ D,
+                         const float* __restrict__ z, const float* __restrict__ chunkStates, float* lbAgg,
+                         float* lbIncl, float* lbSdt, int* lbFlag, int len, int ch, int n, int nChunks) {
     constexpr int S = NMAX / 4, V = 2 * S, WARPS = SCAN_BWD_THREADS / 32, NSUB = SCAN_CHUNK / SCAN_SUB;
-    constexpr int SHIFT = 5 - log2c<V>(), CH = SCAN_BWD_CH;
+    constexpr int SHIFT = 5 - log2c<V>(), CH = SCAN_BWD_CH, T = SCAN_BWD_THREADS;
     extern __shared__ __align__(16) float smem[];
+    __shared__ int sTicket, sFlag;
     float(*sB)[NMAX] = reinterpret_cast<float(*)[NMAX]>(smem);
     float(*sC)[NMAX] = sB + SCAN_CHUNK;
     float(*tDt)[CH] = reinterpret_cast<float(*)[CH]>(smem + 2 * SCAN_CHUNK * NMAX);
@@ -642,12 +607,17 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
     float(*tU)[CH] = tSig + SCAN_CHUNK;   // u, then du
     float(*tDy)[CH] = tU + SCAN_CHUNK;
     float(*tDz)[CH] = tDy + SCAN_CHUNK;   // dz's factor, then dz
-    float(*ckpt)[S][SCAN_BWD_THREADS] = reinterpret_cast<float(*)[S][SCAN_BWD_THREADS]>(tDz + SCAN_CHUNK);
-    float(*red)[WARPS][32] = reinterpret_cast<float(*)[WARPS][32]>(ckpt + NSUB);
+    float(*ckpt)[S][T] = reinterpret_cast<float(*)[S][T]>(tDz + SCAN_CHUNK);
+    float(*red)[SCAN_SUB][WARPS][32] = reinterpret_cast<float(*)[SCAN_SUB][WARPS][32]>(ckpt + NSUB);
 
-    int gBlocks = (ch + CH - 1) / CH;
-    int g = blockIdx.x % gBlocks, c = blockIdx.x / gBlocks, b = blockIdx.y;
+    int gBlocks = (ch + CH - 1) / CH, batch = gridDim.y;
     int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, q = lane & 3, cl = tid >> 2;
+    if (tid == 0) sTicket = atomicAdd(lbFlag, 1);
+    __syncthreads();
+    int ticket = sTicket;
+    int g = ticket % gBlocks, b = (ticket / gBlocks) % batch, c = nChunks - 1 - ticket / (gBlocks * batch);
+    int* flags = lbFlag + 1;
+    i64 blk = ((i64)b * nChunks + c) * gBlocks + g;
     int d = g * CH + cl;
     bool active = d < ch;
     int dd = active ? d : 0;
@@ -656,7 +626,7 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
     stage_rows<NMAX>(sB, B, row0, steps, n);
     stage_rows<NMAX>(sC, C, row0, steps, n);
 #pragma unroll 4
-    for (int e = tid; e < SCAN_CHUNK * CH; e += SCAN_BWD_THREADS) {
+    for (int e = tid; e < SCAN_CHUNK * CH; e += T) {
         int i = e / CH, k = e % CH, dk = g * CH + k;
         float dt = 0.f, sg = 0.f, uv = 0.f, dy = 0.f, dzf = 0.f;
         if (i < steps && dk < ch) {
@@ -674,7 +644,7 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
         }
         tDt[i][k] = dt, tSig[i][k] = sg, tU[i][k] = uv, tDy[i][k] = dy, tDz[i][k] = dzf;
     }
-    float a2[S], h[S], dh[S], dAacc[S];
+    float a2[S], h[S], dh[S], dAacc[S], psi[S], pc[S];
     i64 cc = (i64)b * nChunks + c;
     i64 sBase = (cc * ch + dd) * n;
 #pragma unroll
@@ -683,10 +653,9 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
         bool in = k < n;
         a2[j] = in ? A[(i64)dd * n + k] * LOG2E : 0.f;
         h[j] = in ? chunkStates[sBase + k] : 0.f;
-        dh[j] = (carryIn && in) ? carryIn[sBase + k] : 0.f;
-        dAacc[j] = 0.f;
+        dAacc[j] = 0.f, psi[j] = 0.f, pc[j] = 1.f;
     }
-    float dskip = D ? D[dd] : 0.f;
+    float dskip = D ? D[dd] : 0.f, sdt = 0.f;
     __syncthreads();
 #pragma unroll 4
     for (int i = 0; i < steps; i++) {
@@ -694,16 +663,75 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
 #pragma unroll
             for (int j = 0; j < S; j++) ckpt[i / SCAN_SUB][j][tid] = h[j];
         }
-        float dt = tDt[i][cl], dtu = dt * tU[i][cl];
-        float Bk[S];
+        float dt = tDt[i][cl], dtu = dt * tU[i][cl], dy = tDy[i][cl];
+        sdt += dt;
+        float Bk[S], Ck[S];
         lds<S>(Bk, &sB[i][q * S]);
+        lds<S>(Ck, &sC[i][q * S]);
 #pragma unroll
-        for (int j = 0; j < S; j++) h[j] = ex2(dt * a2[j]) * h[j] + dtu * Bk[j];
+        for (int j = 0; j < S; j++) {
+            float a = ex2(dt * a2[j]);
+            h[j] = a * h[j] + dtu * Bk[j];
+            pc[j] *= a;
+            psi[j] = fmaf(dy * Ck[j], pc[j], psi[j]);
+        }
+    }
+    // ---- look-back: dh = the adjoint arriving from chunks c+1 .. nChunks-1
+    {
+        float* agg = lbAgg + blk * T * S;
+        float* incl = lbIncl + blk * T * S;
+#pragma unroll
+        for (int j = 0; j < S; j++) dh[j] = 0.f;
+        if (c == nChunks - 1) {
+#pragma unroll
+            for (int j = 0; j < S; j++) incl[j * T + tid] = psi[j];
+        } else {
+#pragma unroll
+            for (int j = 0; j < S; j++) agg[j * T + tid] = psi[j];
+            if (q == 0) lbSdt[blk * CH + cl] = sdt;
+        }
+        __threadfence();
+        __syncthreads();
+        if (tid == 0) atomicExch(&flags[blk], c == nChunks - 1 ? 2 : 1);
+        if (c < nChunks - 1) {
+            float mul[S];
+#pragma unroll
+            for (int j = 0; j < S; j++) mul[j] = 1.f;
+            i64 other = blk + gBlocks;
+            for (int cj = c + 1; cj < nChunks; cj++, other += gBlocks) {
+                if (tid == 0) {
+                    int f;
+                    while ((f = *reinterpret_cast<volatile int*>(&flags[other])) == 0) {}
+                    sFlag = f;
+                }
+                __syncthreads();
+                int f = sFlag;
+                __threadfence();
+                if (f == 2) {
+#pragma unroll
+                    for (int j = 0; j < S; j++) dh[j] = fmaf(mul[j], __ldcg(lbIncl + other * T * S + j * T + tid), dh[j]);
+                } else {
+                    float od = __ldcg(lbSdt + other * CH + cl);
+#pragma unroll
+                    for (int j = 0; j < S; j++) {
+                        dh[j] = fmaf(mul[j], __ldcg(lbAgg + other * T * S + j * T + tid), dh[j]);
+                        mul[j] *= ex2(a2[j] * od);
+                    }
+                }
+                __syncthreads();  // sFlag is read by all before the next poll overwrites it
+                if (f == 2) break;
+            }
+#pragma unroll
+            for (int j = 0; j < S; j++) incl[j * T + tid] = fmaf(pc[j], dh[j], psi[j]);
+            __threadfence();
+            __syncthreads();
+            if (tid == 0) atomicExch(&flags[blk], 2);
+        }
     }
     float dDacc = 0.f, dBiasAcc = 0.f;
-    i64 rows = (i64)gridDim.y * len;
     for (int s = (steps - 1) / SCAN_SUB; s >= 0; s--) {
         int i0 = s * SCAN_SUB, cnt = min(SCAN_SUB, steps - i0);
+        float(*rd)[WARPS][32] = red[s & 1];
         // hist[i] is the state entering step i0 + i
         // decay[i] is step i0 + i's exp(dt A), kept for the walk back
         float hist[SCAN_SUB + 1][S], decay[SCAN_SUB][S];
@@ -731,23 +759,25 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
                 float Bk[S], Ck[S];
                 lds<S>(Bk, &sB[r][q * S]);
                 lds<S>(Ck, &sC[r][q * S]);
-                float yq = 0.f, duq = 0.f, ddtq = 0.f;
+                // ddt = sum_k dh_k h_{k,prev} a_k A_k + u sum_k dh_k B_k and du = dt sum_k dh_k B_k share
+                // the second sum, so each state costs one product less per use
+                float yq = 0.f, sAq = 0.f, sBq = 0.f;
                 float v[V];
 #pragma unroll
                 for (int j = 0; j < S; j++) {
-                    float hk = hist[i + 1][j], hPrev = hist[i][j];
-                    yq += Ck[j] * hk;
-                    float a = decay[i][j];
-                    float dhk = dy * Ck[j] + dh[j];
-                    float dhPrevA = dhk * hPrev * a;
+                    float hk = hist[i + 1][j], a = decay[i][j];
+                    yq = fmaf(Ck[j], hk, yq);
+                    float dhk = fmaf(dy, Ck[j], dh[j]);
+                    float gA = dhk * hist[i][j] * a;
                     v[S + j] = dy * hk;
-                    ddtq += dhPrevA * (a2[j] * (1.f / LOG2E)) + dhk * uv * Bk[j];
-                    dAacc[j] += dhPrevA * dt;
+                    sAq = fmaf(gA, a2[j], sAq);
+                    dAacc[j] = fmaf(gA, dt, dAacc[j]);
                     v[j] = dhk * dtu;
-                    duq += dhk * dt * Bk[j];
+                    sBq = fmaf(dhk, Bk[j], sBq);
                     dh[j] = dhk * a;
                 }
-                float ddt = quad_sum(ddtq), duv = quad_sum(duq) + dy * dskip;
+                float sBs = quad_sum(sBq);
+                float ddt = fmaf(quad_sum(sAq), 1.f / LOG2E, uv * sBs), duv = fmaf(dt, sBs, dy * dskip);
                 float dDel = ddt * sg;
                 dDacc += dy * uv;
                 dBiasAcc += dDel;
@@ -755,24 +785,26 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
                 // the four lanes of this channel have read the step's slots
                 __syncwarp();
                 if (q == 0) tU[r][cl] = duv, tSig[r][cl] = dDel, tDz[r][cl] = dzv;
-                red[i][warp][lane] = reduce_scatter_channels<V>(v, lane);
+                rd[i][warp][lane] = reduce_scatter_channels<V>(v, lane);
             }
         }
+        // red[s & 1] is complete after this barrier; red[(s - 1) & 1] is next written only after the
+        // next sub-chunk's walk, which every thread starts after finishing the sums below
         __syncthreads();
-        for (int e = tid; e < cnt * 2 * n; e += SCAN_BWD_THREADS) {
+        for (int e = tid; e < cnt * 2 * n; e += T) {
             int i = e / (2 * n), qq = e % (2 * n);
             int k = qq < n ? qq : qq - n;
             int slot = (qq < n ? 0 : S) + k % S;
             int srcLane = (slot << SHIFT) | (k / S);
             float sum = 0.f;
 #pragma unroll
-            for (int w = 0; w < WARPS; w++) sum += red[i][w][srcLane];
-            partBC[((i64)g * rows + row0 + i0 + i) * 2 * n + qq] = sum;
+            for (int w = 0; w < WARPS; w++) sum += rd[i][w][srcLane];
+            atomicAdd((qq < n ? dB : dC) + (row0 + i0 + i) * n + k, sum);
         }
-        __syncthreads();
     }
+    __syncthreads();
 #pragma unroll 4
-    for (int e = tid; e < steps * CH; e += SCAN_BWD_THREADS) {
+    for (int e = tid; e < steps * CH; e += T) {
         int i = e / CH, k = e % CH, dk = g * CH + k;
         if (dk < ch) {
             i64 idx = (row0 + i) * ch + dk;
@@ -793,18 +825,6 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
     }
 }
 
-// dB[row, k] += sum over channel blocks, dC likewise.
-extern "C" __global__ void scan_reduce_bc(float* dB, float* dC, const float* partBC, int groups, i64 rows, int n) {
-    for (i64 e = gtid(); e < rows * 2 * n; e += gstride()) {
-        i64 row = e / (2 * n);
-        int q = (int)(e % (2 * n));
-        float s = 0.f;
-        for (int g = 0; g < groups; g++) s += partBC[((i64)g * rows + row) * 2 * n + q];
-        if (q < n) dB[row * n + q] += s;
-        else dC[row * n + q - n] += s;
-    }
-}
-
 #define SCAN_ENTRIES(NM)                                                                                             \
     extern "C" __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_local_##NM(                               \
         const float* u, const float* delta, const float* deltaBias, const float* A, const float* B,                  \
@@ -817,18 +837,13 @@ extern "C" __global__ void scan_reduce_bc(float* dB, float* dC, const float* par
         int n, int nChunks) {                                                                                        \
         scan_chunk_output<NM>(y, u, delta, deltaBias, A, B, C, D, z, enter, finalState, len, ch, n, nChunks);         \
     }                                                                                                                \
-    extern "C" __global__ void __launch_bounds__(SCAN_THREADS) scan_bwd_local_##NM(                                 \
-        const float* dOut, const float* delta, const float* deltaBias, const float* A, const float* C,               \
-        const float* z, float* localCarry, float* sumDt, int len, int ch, int n, int nChunks) {                       \
-        scan_bwd_local<NM>(dOut, delta, deltaBias, A, C, z, localCarry, sumDt, len, ch, n, nChunks);                  \
-    }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(SCAN_BWD_THREADS, SCAN_BWD_MINB) scan_bwd_##NM(                    \
-        float* du, float* dDelta, float* dz, float* partBC, float* partA, float* partD, float* partBias,             \
+        float* du, float* dDelta, float* dz, float* dB, float* dC, float* partA, float* partD, float* partBias,       \
         const float* dOut, const float* u, const float* delta, const float* deltaBias, const float* A,               \
-        const float* B, const float* C, const float* D, const float* z, const float* chunkStates,                    \
-        const float* carryIn, int len, int ch, int n, int nChunks) {                                                 \
-        scan_bwd<NM>(du, dDelta, dz, partBC, partA, partD, partBias, dOut, u, delta, deltaBias, A, B, C, D, z,         \
-                     chunkStates, carryIn, len, ch, n, nChunks);                                                     \
+        const float* B, const float* C, const float* D, const float* z, const float* chunkStates, float* lbAgg,      \
+        float* lbIncl, float* lbSdt, int* lbFlag, int len, int ch, int n, int nChunks) {                             \
+        scan_bwd<NM>(du, dDelta, dz, dB, dC, partA, partD, partBias, dOut, u, delta, deltaBias, A, B, C, D, z,         \
+                     chunkStates, lbAgg, lbIncl, lbSdt, lbFlag, len, ch, n, nChunks);                                \
     }
 
 SCAN_ENTRIES(4)

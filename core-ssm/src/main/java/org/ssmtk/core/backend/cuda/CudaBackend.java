@@ -409,7 +409,7 @@ public final class CudaBackend implements Backend {
     /** The backward's dynamic shared memory: the layout commented above scan_bwd in ssmtk.cu. */
     static int scanBwdSharedBytes(int nm) {
         return 4 * (2 * SCAN_CHUNK * nm + 5 * SCAN_CHUNK * SCAN_BWD_CH + SCAN_CHUNK / SCAN_SUB * (nm / 4) * SCAN_BWD_THREADS
-                + SCAN_SUB * SCAN_BWD_THREADS);
+                + 2 * SCAN_SUB * SCAN_BWD_THREADS);
     }
 
     /** A launch with dynamic shared memory; over 48 KB needs the function's limit raised first. */
@@ -642,25 +642,18 @@ public final class CudaBackend implements Backend {
         sameSize("scan backward dC", dC, C);
         current();
         if (batch == 0 || len == 0 || ch == 0) return;
-        long gx = scanGrid(ch, len);
         int groups = (ch + SCAN_BWD_CH - 1) / SCAN_BWD_CH;
-        long rows = (long) batch * len;
+        long blocks = (long) groups * nc * batch;
         try (Scratch s = new Scratch()) {
-            Tensor carry = null;
-            if (nc > 1) {
-                long states = (long) batch * nc * ch * n;
-                Tensor psi = scratchTensor(s, states), sumDt = scratchTensor(s, (long) batch * nc * ch);
-                carry = scratchTensor(s, states);
-                launch("scan_bwd_local_" + nm, gx, batch, SCAN_THREADS, 1, dOut, delta, deltaBias, A, C, z, psi, sumDt, len, ch, n, nc);
-                launch("scan_combine", ((long) ch * n + 127) / 128, batch, 128, 1, psi, sumDt, A, null, carry, ch, n, nc, 1);
-            }
-            Tensor partBC = scratchTensor(s, groups * rows * 2 * n);
+            // look-back publications per block (its lanes' states) and the ticket counter + flags, zeroed
+            Tensor lbAgg = scratchTensor(s, blocks * SCAN_BWD_THREADS * (nm / 4)), lbIncl = scratchTensor(s, blocks * SCAN_BWD_THREADS * (nm / 4));
+            Tensor lbSdt = scratchTensor(s, blocks * SCAN_BWD_CH), lbFlag = scratchTensor(s, blocks + 1);
+            fill(lbFlag, 0f);
             Tensor partA = scratchTensor(s, (long) batch * nc * ch * n);
             Tensor partD = D == null ? null : scratchTensor(s, (long) batch * nc * ch);
             Tensor partBias = deltaBias == null ? null : scratchTensor(s, (long) batch * nc * ch);
-            launchShared("scan_bwd_" + nm, (long) groups * nc, batch, SCAN_BWD_THREADS, scanBwdSharedBytes(nm), du, dDelta, dz, partBC, partA, partD, partBias,
-                    dOut, u, delta, deltaBias, A, B, C, D, z, chunkStates, carry, len, ch, n, nc);
-            launch1d("scan_reduce_bc", rows * 2 * n, dB, dC, partBC, groups, rows, n);
+            launchShared("scan_bwd_" + nm, (long) groups * nc, batch, SCAN_BWD_THREADS, scanBwdSharedBytes(nm), du, dDelta, dz, dB, dC, partA, partD, partBias,
+                    dOut, u, delta, deltaBias, A, B, C, D, z, chunkStates, lbAgg, lbIncl, lbSdt, lbFlag, len, ch, n, nc);
             columnSums(dA, partA, null, null, (long) batch * nc, ch * n);
             if (partD != null) columnSums(dD, partD, null, null, (long) batch * nc, ch);
             if (partBias != null) columnSums(dDeltaBias, partBias, null, null, (long) batch * nc, ch);

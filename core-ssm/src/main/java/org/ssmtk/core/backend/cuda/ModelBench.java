@@ -1,0 +1,192 @@
+package org.ssmtk.core.backend.cuda;
+
+import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.bench.ForwardBench;
+import org.ssmtk.core.config.MambaConfig;
+import org.ssmtk.core.nn.Initializer;
+import org.ssmtk.core.nn.MambaModel;
+import org.ssmtk.core.nn.MambaState;
+import org.ssmtk.core.tensor.Tensor;
+import org.ssmtk.core.train.AdamW;
+import org.ssmtk.core.train.Batch;
+import org.ssmtk.core.train.BatchSource;
+import org.ssmtk.core.train.LearningRateSchedule;
+import org.ssmtk.core.train.Objective;
+import org.ssmtk.core.train.Trainer;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * End-to-end numbers of the full model on the cuda backend, fp32 (the GEMMs are cuBLAS sgemm; no
+ * bf16 path exists): training tokens/s through {@link Trainer} (forward, loss, backward, clipping,
+ * AdamW), generation tokens/s with the recurrent step, and one long forward of the backbone with the
+ * LM head streamed in blocks. Prints one table last.
+ *
+ * <p>Run: java -cp ... org.ssmtk.core.backend.cuda.ModelBench [train=130m:8x2048] [gen=130m:1,64]
+ * [long=dna:1048576] [steps=N]; any backend name other than cuda in {@code device=cpu} runs the
+ * same code on the CPU, which is only meant for trying it at tiny sizes.
+ */
+public final class ModelBench {
+    private ModelBench() {}
+
+    public static void main(String[] args) throws IOException {
+        String train = "130m:8x2048", gen = "130m:1,64", lng = "dna:1048576", device = "cuda";
+        int trainSteps = 6, genSteps = 64;
+        for (String a : args) {
+            String[] kv = a.split("=", 2);
+            switch (kv[0]) {
+                case "train" -> train = kv[1];
+                case "gen" -> gen = kv[1];
+                case "long" -> lng = kv[1];
+                case "steps" -> trainSteps = Integer.parseInt(kv[1]);
+                case "gensteps" -> genSteps = Integer.parseInt(kv[1]);
+                case "device" -> device = kv[1];
+                default -> throw new IllegalArgumentException("unknown argument " + a);
+            }
+        }
+        List<String> table = new ArrayList<>();
+        table.add("| what                                   | model | shape          | seconds  | tokens/s   | GPU mem GiB |");
+        table.add("|----------------------------------------|-------|----------------|----------|------------|-------------|");
+        Backend backend = device.equals("cuda") ? CudaBackend.open() : org.ssmtk.core.backend.Backends.open(device, 0, s -> {});
+        try {
+            System.out.println(backend.describe());
+            if (!train.isEmpty()) table.add(train(backend, train, trainSteps));
+            System.gc();
+            if (!gen.isEmpty()) table.addAll(generate(backend, gen, genSteps));
+            System.gc();
+            if (!lng.isEmpty()) table.add(longForward(backend, lng));
+        } finally {
+            backend.close();
+        }
+        System.out.println();
+        System.out.println("end to end, fp32 (bf16 GEMMs are not implemented: no bf16 row); generation: tokens/s = batch x steps"
+                + " / seconds after warmup, each step's logits copied to the host and argmax-sampled there");
+        table.forEach(System.out::println);
+    }
+
+    /** "130m:8x2048": preset, batch, length. */
+    static String train(Backend backend, String spec, int steps) throws IOException {
+        String[] p = spec.split(":");
+        String[] bl = p[1].split("x");
+        int batch = Integer.parseInt(bl[0]), len = Integer.parseInt(bl[1]);
+        MambaConfig config = ForwardBench.preset(p[0]);
+        MambaModel model = MambaModel.load(backend, Initializer.reference(config, 1));
+        int vocab = config.vocabSize();
+        BatchSource data = (step, micro) -> {
+            SplittableRandom r = BatchSource.random(7, step, micro);
+            int[] ids = new int[batch * len];
+            for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt(vocab);
+            return Batch.nextToken(ids, batch, len);
+        };
+        // the first steps load kernels, create handles and fill the scratch pool: time the rest
+        int warm = Math.min(2, steps - 1);
+        long totalSteps = steps;
+        Trainer.Options o = new Trainer.Options(totalSteps, 1, 1.0, new LearningRateSchedule(6e-4, 6e-5, 0, steps),
+                AdamW.Settings.defaults(), 0, 1, 1, null, false, null);
+        List<Trainer.StepMetrics> seen = new ArrayList<>();
+        Trainer.train(model, data, Objective.languageModel(), o, new Trainer.Listener() {
+            @Override
+            public void onStep(Trainer.StepMetrics m) {
+                seen.add(m);
+                System.out.printf(Locale.ROOT, "train %s step %d loss %.4f grad norm %.3f elapsed %.3f s%n", spec, m.step(),
+                        m.loss(), m.gradNorm(), m.elapsedSeconds());
+            }
+        });
+        Trainer.StepMetrics a = seen.get(warm - 1 < 0 ? 0 : warm - 1), z = seen.getLast();
+        double seconds = warm == 0 ? z.elapsedSeconds() : z.elapsedSeconds() - a.elapsedSeconds();
+        long tokens = warm == 0 ? z.tokens() : z.tokens() - a.tokens();
+        return String.format(Locale.ROOT, "| %-38s | %-5s | %-14s | %8.4f | %10.0f | %11s |",
+                "train step (fwd+bwd+AdamW), per step", p[0], batch + "x" + len, seconds / (steps - warm),
+                tokens / seconds, memGib(backend));
+    }
+
+    /** "130m:1,64": preset, batches. One prompt token per sequence, then greedy recurrent steps. */
+    static List<String> generate(Backend backend, String spec, int steps) {
+        String[] p = spec.split(":");
+        MambaConfig config = ForwardBench.preset(p[0]);
+        MambaModel model = MambaModel.load(backend, Initializer.reference(config, 2));
+        int vocab = config.paddedVocabSize(), real = config.vocabSize();
+        List<String> rows = new ArrayList<>();
+        for (String bs : p[1].split(",")) {
+            int batch = Integer.parseInt(bs);
+            MambaState state = model.newState(batch);
+            int[] tokens = new int[batch];
+            SplittableRandom r = new SplittableRandom(batch);
+            for (int i = 0; i < batch; i++) tokens[i] = r.nextInt(real);
+            float[] logits = model.forward(tokens, batch, 1, state);
+            int warm = Math.max(8, steps / 8);
+            long t0 = 0;
+            for (int s = 0; s < warm + steps; s++) {
+                if (s == warm) t0 = System.nanoTime();
+                for (int i = 0; i < batch; i++) tokens[i] = argmax(logits, i * vocab, real);
+                logits = model.step(tokens, state);
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            rows.add(String.format(Locale.ROOT, "| %-38s | %-5s | %-14s | %8.5f | %10.0f | %11s |",
+                    "generation, recurrent step, per step", p[0], "batch " + batch, seconds / steps,
+                    (double) batch * steps / seconds, memGib(backend)));
+        }
+        return rows;
+    }
+
+    /** "dna:1048576": preset and length, batch 1; backbone on the whole length, LM head in blocks. */
+    static String longForward(Backend backend, String spec) {
+        String[] p = spec.split(":");
+        int len = Integer.parseInt(p[1]);
+        MambaConfig config = ForwardBench.preset(p[0]);
+        MambaModel model = MambaModel.load(backend, Initializer.reference(config, 3));
+        // warm up kernels and the scratch pool at a short length first
+        forward(backend, model, Math.min(len, 4096), 1);
+        System.gc();
+        long t0 = System.nanoTime();
+        double checksum = forward(backend, model, len, 2);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        System.out.printf(Locale.ROOT, "long forward %s: %.3f s, last logit block checksum %.6g%n", spec, seconds, checksum);
+        return String.format(Locale.ROOT, "| %-38s | %-5s | %-14s | %8.3f | %10.0f | %11s |",
+                "forward, backbone + streamed LM head", p[0], "1x" + len, seconds, len / seconds, memGib(backend));
+    }
+
+    private static double forward(Backend backend, MambaModel model, int len, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int[] ids = new int[len];
+        for (int i = 0; i < len; i++) ids[i] = r.nextInt(model.config().vocabSize());
+        Tensor hidden = model.backbone(ids, 1, len, null, null);
+        int blockRows = ForwardBench.LOGIT_BLOCK;
+        Tensor block = backend.allocate(Math.min(len, blockRows), model.config().paddedVocabSize());
+        int last = 0;
+        for (int from = 0; from < len; from += blockRows) {
+            int to = Math.min(len, from + blockRows);
+            model.logits(hidden.rows(from, to), block.rows(0, to - from));
+            last = to - from;
+        }
+        // reading a block back waits for all queued work and shows the values are finite
+        float[] host = backend.toHost(block.rows(0, last));
+        double sum = 0;
+        for (float v : host) sum += v;
+        if (!Double.isFinite(sum)) throw new IllegalStateException("long forward produced non-finite logits");
+        return sum;
+    }
+
+    private static int argmax(float[] logits, int offset, int n) {
+        int best = 0;
+        float bv = logits[offset];
+        for (int i = 1; i < n; i++) {
+            float v = logits[offset + i];
+            if (v > bv) {
+                bv = v;
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private static String memGib(Backend backend) {
+        if (!(backend instanceof CudaBackend gpu)) return "-";
+        long[] m = gpu.memory();
+        return String.format(Locale.ROOT, "%.1f", (m[1] - m[0]) / (double) (1L << 30));
+    }
+}
