@@ -342,6 +342,40 @@ extern "C" __global__ void gemm_strided(float* C, const float* A, const float* B
     }
 }
 
+// bf16 operands for the mixed-precision products (CudaBackend's --precision bf16): round to nearest
+// even, as torch.autocast does, so that the error stays an unbiased half ulp of bf16. The fp32
+// source may be a row view at any 4-byte offset; the bf16 destination is a fresh scratch buffer
+// (256-byte aligned), so only the source decides between 16-byte and single loads.
+__device__ __forceinline__ unsigned int bf16x2(float lo, float hi) {
+    unsigned int r;
+    // cvt.rn.bf16x2.f32 puts its first source in the upper half: the element at the higher address
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+}
+
+extern "C" __global__ void f32_to_bf16(unsigned short* __restrict__ out, const float* __restrict__ in, i64 n) {
+    if (((unsigned long long)in & 15) == 0) {
+        i64 quads = n >> 2;
+        const float4* in4 = (const float4*)in;
+        uint2* out4 = (uint2*)out;
+        for (i64 i = gtid(); i < quads; i += gstride()) {
+            float4 v = in4[i];
+            out4[i] = make_uint2(bf16x2(v.x, v.y), bf16x2(v.z, v.w));
+        }
+        for (i64 i = (quads << 2) + gtid(); i < n; i += gstride()) {
+            unsigned short h;
+            asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(in[i]));
+            out[i] = h;
+        }
+    } else {
+        for (i64 i = gtid(); i < n; i += gstride()) {
+            unsigned short h;
+            asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(in[i]));
+            out[i] = h;
+        }
+    }
+}
+
 // ---------------------------------------------------------------- selective scan
 //
 // Forward: one thread owns one (sequence b, chunk c of SCAN_CHUNK steps, channel d) and the whole

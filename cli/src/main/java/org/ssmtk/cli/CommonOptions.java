@@ -26,9 +26,11 @@ final class CommonOptions {
         return Option.builder().longOpt(longName).desc(description).build();
     }
 
-    /** --device and --threads, for every command that runs a model. */
+    /** --device, --precision and --threads, for every command that runs a model. */
     static Options withBackend(Options o) {
         o.addOption(optional("device", "cpu|cuda|auto", "where the model runs (default: cpu)"));
+        o.addOption(optional("precision", "bf16|fp32", "matrix products: fp32, or bf16 tensor cores with fp32"
+                + " accumulation and fp32 master weights (--device cuda only; default: fp32)"));
         o.addOption(optional("threads", "N", "CPU threads (default: SSMTK_THREADS or all processors)"));
         return o;
     }
@@ -36,7 +38,8 @@ final class CommonOptions {
     static Backend backend(CommandLine cl, PrintStream err) throws UsageException {
         int threads = cl.hasOption("threads") ? positiveInt(cl, "threads", 0) : 0;
         try {
-            return Backends.open(cl.getOptionValue("device", "cpu"), threads, err::println);
+            return Backends.open(cl.getOptionValue("device", "cpu"), threads, cl.getOptionValue("precision", "fp32"),
+                    err::println);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

@@ -9,25 +9,39 @@ import java.util.function.Consumer;
 public final class Backends {
     private Backends() {}
 
-    /**
-     * @param device  cpu, cuda or auto
-     * @param threads CPU threads, 0 for the default
-     * @param notice  receives the one line that says what auto picked
-     */
+    /** {@link #open(String, int, String, Consumer)} with fp32 matrix products. */
     public static Backend open(String device, int threads, Consumer<String> notice) {
+        return open(device, threads, "fp32", notice);
+    }
+
+    /**
+     * @param device    cpu, cuda or auto
+     * @param threads   CPU threads, 0 for the default
+     * @param precision fp32, or bf16 for bf16 tensor-core matrix products with fp32 accumulation and
+     *                  fp32 master weights (the cuda backend only)
+     * @param notice    receives the one line that says what auto picked
+     */
+    public static Backend open(String device, int threads, String precision, Consumer<String> notice) {
+        CudaBackend.Precision p = CudaBackend.Precision.parse(precision);
+        boolean bf16 = p == CudaBackend.Precision.BF16;
         return switch (device) {
-            case "cpu" -> cpu(threads);
+            case "cpu" -> {
+                // the CPU backend has no bf16 products; running fp32 instead would misreport the run
+                if (bf16) throw new IllegalArgumentException("--precision bf16 needs --device cuda");
+                yield cpu(threads);
+            }
             // CudaBackend.open turns every failure (no driver, no GPU, no JCuda natives) into one line
-            case "cuda" -> CudaBackend.open();
+            case "cuda" -> CudaBackend.open(p);
             case "auto" -> {
                 try {
-                    CudaBackend cuda = CudaBackend.open();
+                    CudaBackend cuda = CudaBackend.open(p);
                     notice.accept("ssmtk: --device auto: using the GPU, " + cuda.describe());
                     yield cuda;
                 } catch (IllegalArgumentException e) {
+                    String why = e.getMessage().replaceFirst("^--device cuda: ", "");
+                    if (bf16) throw new IllegalArgumentException("--precision bf16 needs --device cuda; --device auto found " + why);
                     CpuBackend cpu = cpu(threads);
-                    notice.accept("ssmtk: --device auto: " + e.getMessage().replaceFirst("^--device cuda: ", "")
-                            + "; running on " + cpu.describe());
+                    notice.accept("ssmtk: --device auto: " + why + "; running on " + cpu.describe());
                     yield cpu;
                 }
             }

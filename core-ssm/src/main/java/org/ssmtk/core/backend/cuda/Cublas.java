@@ -23,10 +23,17 @@ import java.util.stream.Stream;
  */
 final class Cublas implements AutoCloseable {
     static final int OP_N = 0, OP_T = 1;
+    /** cudaDataType_t (library_types.h): CUDA_R_32F, CUDA_R_16BF. */
+    static final int R_32F = 0, R_16BF = 14;
+    /** cublasComputeType_t CUBLAS_COMPUTE_32F: fp32 accumulation, tensor cores allowed for 16-bit inputs. */
+    static final int COMPUTE_32F = 68;
+    /** cublasGemmAlgo_t CUBLAS_GEMM_DEFAULT: the library's heuristic picks the kernel. */
+    private static final int GEMM_DEFAULT = -1;
 
     private final Arena arena = Arena.ofShared();
     private final String path;
     private final MethodHandle sgemm;
+    private final MethodHandle gemmEx;
     private final MethodHandle destroy;
     private final MemorySegment handle;
 
@@ -41,6 +48,8 @@ final class Cublas implements AutoCloseable {
         destroy = linker.downcallHandle(symbol(lib, "cublasDestroy_v2"), FunctionDescriptor.of(I, A));
         sgemm = linker.downcallHandle(symbol(lib, "cublasSgemm_v2"),
                 FunctionDescriptor.of(I, A, I, I, I, I, I, A, A, I, A, I, A, A, I));
+        gemmEx = linker.downcallHandle(symbol(lib, "cublasGemmEx"),
+                FunctionDescriptor.of(I, A, I, I, I, I, I, A, A, I, I, A, I, I, A, A, I, I, I, I));
         MemorySegment slot = arena.allocate(ValueLayout.ADDRESS);
         check((int) create.invokeExact(slot), "cublasCreate");
         handle = slot.get(ValueLayout.ADDRESS, 0);
@@ -71,6 +80,26 @@ final class Cublas implements AutoCloseable {
             int status = (int) sgemm.invokeExact(handle, transA, transB, m, n, k, al, MemorySegment.ofAddress(a), lda,
                     MemorySegment.ofAddress(b), ldb, be, MemorySegment.ofAddress(c), ldc);
             check(status, "cublasSgemm(" + m + "x" + n + "x" + k + ")");
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * C = alpha op(A) op(B) + beta C with A and B of type {@code abType} (R_16BF for the mixed-precision
+     * path), C fp32, accumulation fp32 (COMPUTE_32F); device addresses, column-major.
+     */
+    void gemmEx(int transA, int transB, int m, int n, int k, float alpha, long a, int lda, long b, int ldb, int abType,
+                float beta, long c, int ldc) {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment al = call.allocateFrom(ValueLayout.JAVA_FLOAT, alpha);
+            MemorySegment be = call.allocateFrom(ValueLayout.JAVA_FLOAT, beta);
+            int status = (int) gemmEx.invokeExact(handle, transA, transB, m, n, k, al, MemorySegment.ofAddress(a), abType,
+                    lda, MemorySegment.ofAddress(b), abType, ldb, be, MemorySegment.ofAddress(c), R_32F, ldc, COMPUTE_32F,
+                    GEMM_DEFAULT);
+            check(status, "cublasGemmEx(" + m + "x" + n + "x" + k + ", type " + abType + ")");
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

@@ -39,6 +39,30 @@ import static jcuda.driver.JCudaDriver.*;
  * a stream-ordered free), and all of it when the backend closes.
  */
 public final class CudaBackend implements Backend {
+    /**
+     * What the matrix products ({@link #linear}, {@link #linearBackward}) compute in. BF16 converts
+     * both operands to bf16 and runs cublasGemmEx on the tensor cores with fp32 accumulation and
+     * fp32 output; parameters (the master weights), activations, gradients, the scan, norms and the
+     * optimizer stay fp32 either way.
+     */
+    public enum Precision {
+        FP32, BF16;
+
+        /** "fp32" or "bf16", as given to --precision. */
+        public static Precision parse(String s) {
+            return switch (s == null ? "" : s.trim().toLowerCase(java.util.Locale.ROOT)) {
+                case "fp32" -> FP32;
+                case "bf16" -> BF16;
+                default -> throw new IllegalArgumentException("--precision must be bf16 or fp32, got '" + s + "'");
+            };
+        }
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
     /** Kept scan states every this many steps; the kernels' SCAN_CHUNK. */
     public static final int SCAN_CHUNK = 64;
     private static final int SCAN_THREADS = 128;
@@ -114,10 +138,11 @@ public final class CudaBackend implements Backend {
     private final Map<String, CUfunction> functions = new HashMap<>();
     private final java.util.Set<String> sharedRaised = new java.util.HashSet<>();
     private final Cublas cublas;
+    private final boolean bf16;
     private final String description;
     private final int sms;
 
-    private CudaBackend(int ordinal) {
+    private CudaBackend(int ordinal, Precision precision) {
         JCudaDriver.setExceptionsEnabled(true);
         cuInit(0);
         int[] count = {0};
@@ -136,6 +161,12 @@ public final class CudaBackend implements Backend {
         cuModuleLoadData(module, loadPtx());
         List<String> tried = new ArrayList<>();
         cublas = "0".equals(System.getenv("SSMTK_CUBLAS_ENABLE")) ? null : Cublas.open(stream.address(), tried);
+        bf16 = precision == Precision.BF16;
+        if (bf16 && cublas == null) {
+            close();
+            // the fallback kernel is fp32 only: running it would silently ignore the asked-for precision
+            throw new IllegalStateException("--precision bf16 needs cuBLAS, and none loaded (tried " + tried.size() + " paths)");
+        }
         sms = attribute(CUdevice_attribute_MULTIPROCESSOR_COUNT);
         byte[] name = new byte[256];
         cuDeviceGetName(name, name.length, device);
@@ -145,7 +176,9 @@ public final class CudaBackend implements Backend {
         description = "cuda: " + devName + " (sm_" + attribute(CUdevice_attribute_COMPUTE_CAPABILITY_MAJOR)
                 + attribute(CUdevice_attribute_COMPUTE_CAPABILITY_MINOR) + ", " + sms + " SMs, "
                 + (mem[0] >> 30) + " GiB), kernels: PTX compute_80 via JCuda driver API, GEMM: "
-                + (cublas != null ? "cuBLAS fp32 (" + cublas.path() + ", FFM)"
+                + (bf16 ? "cuBLAS bf16 tensor cores (cublasGemmEx, operands rounded to bf16 per call, fp32 accumulation"
+                + " and output; master weights, activations, scan, norms and optimizer fp32; " + cublas.path() + ", FFM)"
+                : cublas != null ? "cuBLAS fp32 (" + cublas.path() + ", FFM)"
                 : "fallback tiled fp32 kernel (no cuBLAS loaded; tried " + tried.size() + " paths)");
     }
 
@@ -169,11 +202,17 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /**
-     * Opens device 0 (SSMTK_CUDA_DEVICE picks another). Any failure, including a missing driver or
-     * JCuda's native library, is an IllegalArgumentException with a one-line reason.
-     */
+    /** Opens device 0 in fp32; see {@link #open(Precision)}. */
     public static CudaBackend open() {
+        return open(Precision.FP32);
+    }
+
+    /**
+     * Opens device 0 (SSMTK_CUDA_DEVICE picks another) with matrix products in the given precision.
+     * Any failure, including a missing driver or JCuda's native library, is an
+     * IllegalArgumentException with a one-line reason.
+     */
+    public static CudaBackend open(Precision precision) {
         String env = System.getenv("SSMTK_CUDA_DEVICE");
         int ordinal = 0;
         try {
@@ -182,7 +221,7 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("SSMTK_CUDA_DEVICE must be a device number, got '" + env + "'");
         }
         try {
-            return new CudaBackend(ordinal);
+            return new CudaBackend(ordinal, precision);
         } catch (Throwable t) {
             String why = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage().lines().findFirst().orElse("");
             throw new IllegalArgumentException("--device cuda: no usable CUDA GPU (" + why + ")", t);
@@ -197,6 +236,11 @@ public final class CudaBackend implements Backend {
     @Override
     public String describe() {
         return description;
+    }
+
+    /** The precision of the matrix products. */
+    public Precision precision() {
+        return bf16 ? Precision.BF16 : Precision.FP32;
     }
 
     /** Whether products go through cuBLAS (else through the fallback kernel). */
@@ -285,6 +329,14 @@ public final class CudaBackend implements Backend {
         long floats(long n) {
             DevPtr p = takeScratch(n * 4);
             ptrs.add(p);
+            return p.address();
+        }
+
+        /** n fp32 values of t rounded to bf16 in a scratch buffer; its address. */
+        long bf16(Tensor t) {
+            DevPtr p = takeScratch(t.size() * 2);
+            ptrs.add(p);
+            launch1d("f32_to_bf16", t.size(), p.address(), t, t.size());
             return p.address();
         }
 
@@ -445,6 +497,13 @@ public final class CudaBackend implements Backend {
         if (m == 0 || n == 0) return;
         if (k == 0) {
             fill(out, 0f);
+        } else if (bf16) {
+            // the operands are rounded anew at every call: weights change at every optimizer step, and
+            // a cache keyed on them would have to know when; the conversion is one pass over x and W
+            try (Scratch s = new Scratch()) {
+                long wb = s.bf16(w), xb = s.bf16(x);
+                cublas.gemmEx(Cublas.OP_T, Cublas.OP_N, n, m, k, 1f, wb, k, xb, k, Cublas.R_16BF, 0f, addr(out), n);
+            }
         } else if (cublas != null) {
             // row-major out (m, n) is column-major out^T (n, m) = W (x)^T with W^T stored as (k, n)
             cublas.sgemm(Cublas.OP_T, Cublas.OP_N, n, m, k, 1f, addr(w), k, addr(x), k, 0f, addr(out), n);
@@ -669,7 +728,15 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("linear backward: dy " + dy + ", x " + x + ", w " + w + ", dx " + dx + ", dw " + dw);
         current();
         if (m == 0 || n == 0 || k == 0) return;
-        if (cublas != null) {
+        if (bf16) {
+            // the same products as below on bf16 copies; dx and dW accumulate in fp32 (beta 1, fp32 C)
+            try (Scratch s = new Scratch()) {
+                long dyb = s.bf16(dy);
+                if (dx != null)
+                    cublas.gemmEx(Cublas.OP_N, Cublas.OP_N, k, m, n, 1f, s.bf16(w), k, dyb, n, Cublas.R_16BF, 1f, addr(dx), k);
+                cublas.gemmEx(Cublas.OP_N, Cublas.OP_T, k, n, m, 1f, s.bf16(x), k, dyb, n, Cublas.R_16BF, 1f, addr(dw), k);
+            }
+        } else if (cublas != null) {
             // dx^T (k, m) += W^T (k, n) dy^T (n, m); dW^T (k, n) += x^T (k, m) dy (m, n), all column-major views
             if (dx != null) cublas.sgemm(Cublas.OP_N, Cublas.OP_N, k, m, n, 1f, addr(w), k, addr(dy), n, 1f, addr(dx), k);
             cublas.sgemm(Cublas.OP_N, Cublas.OP_T, k, n, m, 1f, addr(x), k, addr(dy), n, 1f, addr(dw), k);

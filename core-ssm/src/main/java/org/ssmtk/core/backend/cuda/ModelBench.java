@@ -21,20 +21,22 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
- * End-to-end numbers of the full model on the cuda backend, fp32 (the GEMMs are cuBLAS sgemm; no
- * bf16 path exists): training tokens/s through {@link Trainer} (forward, loss, backward, clipping,
- * AdamW), generation tokens/s with the recurrent step, and one long forward of the backbone with the
- * LM head streamed in blocks. Prints one table last.
+ * End-to-end numbers of the full model on the cuda backend: training tokens/s through {@link Trainer}
+ * (forward, loss, backward, clipping, AdamW) once per precision (fp32: cuBLAS sgemm; bf16: bf16
+ * tensor-core products with fp32 accumulation and master weights), generation tokens/s with the
+ * recurrent step, and one long forward of the backbone with the LM head streamed in blocks (both
+ * in the first precision). Prints one table last.
  *
  * <p>Run: java -cp ... org.ssmtk.core.backend.cuda.ModelBench [train=130m:8x2048] [gen=130m:1,64]
- * [long=dna:1048576] [steps=N]; any backend name other than cuda in {@code device=cpu} runs the
- * same code on the CPU, which is only meant for trying it at tiny sizes.
+ * [long=dna:1048576] [steps=N] [precision=fp32,bf16]; any backend name other than cuda in
+ * {@code device=cpu} runs the same code on the CPU (fp32 only), which is only meant for trying it
+ * at tiny sizes.
  */
 public final class ModelBench {
     private ModelBench() {}
 
     public static void main(String[] args) throws IOException {
-        String train = "130m:8x2048", gen = "130m:1,64", lng = "dna:1048576", device = "cuda";
+        String train = "130m:8x2048", gen = "130m:1,64", lng = "dna:1048576", device = "cuda", precisions = "fp32,bf16";
         int trainSteps = 6, genSteps = 64;
         for (String a : args) {
             String[] kv = a.split("=", 2);
@@ -45,31 +47,41 @@ public final class ModelBench {
                 case "steps" -> trainSteps = Integer.parseInt(kv[1]);
                 case "gensteps" -> genSteps = Integer.parseInt(kv[1]);
                 case "device" -> device = kv[1];
+                case "precision" -> precisions = kv[1];
                 default -> throw new IllegalArgumentException("unknown argument " + a);
             }
         }
         List<String> table = new ArrayList<>();
         table.add("| what                                   | model | shape          | seconds  | tokens/s   | GPU mem GiB |");
         table.add("|----------------------------------------|-------|----------------|----------|------------|-------------|");
-        Backend backend = device.equals("cuda") ? CudaBackend.open() : org.ssmtk.core.backend.Backends.open(device, 0, s -> {});
-        try {
-            System.out.println(backend.describe());
-            if (!train.isEmpty()) table.add(train(backend, train, trainSteps));
+        String[] precisionList = device.equals("cuda") ? precisions.split(",") : new String[]{"fp32"};
+        for (int i = 0; i < precisionList.length; i++) {
+            CudaBackend.Precision precision = CudaBackend.Precision.parse(precisionList[i]);
+            // one backend at a time: the 8x2048 training run fills most of an 80 GB card
+            Backend backend = device.equals("cuda") ? CudaBackend.open(precision)
+                    : org.ssmtk.core.backend.Backends.open(device, 0, s -> {});
+            try {
+                System.out.println(backend.describe());
+                if (!train.isEmpty()) table.add(train(backend, train, trainSteps, precision));
+                System.gc();
+                if (i == 0 && !gen.isEmpty()) table.addAll(generate(backend, gen, genSteps));
+                System.gc();
+                if (i == 0 && !lng.isEmpty()) table.add(longForward(backend, lng));
+            } finally {
+                backend.close();
+            }
             System.gc();
-            if (!gen.isEmpty()) table.addAll(generate(backend, gen, genSteps));
-            System.gc();
-            if (!lng.isEmpty()) table.add(longForward(backend, lng));
-        } finally {
-            backend.close();
         }
         System.out.println();
-        System.out.println("end to end, fp32 (bf16 GEMMs are not implemented: no bf16 row); generation: tokens/s = batch x steps"
-                + " / seconds after warmup, each step's logits copied to the host and argmax-sampled there");
+        System.out.println("end to end; training rows name their GEMM precision (bf16: bf16 operands, fp32 accumulation,"
+                + " fp32 master weights, everything else fp32), the other rows run in " + precisionList[0]
+                + "; generation: tokens/s = batch x steps / seconds after warmup, each step's logits copied to the host"
+                + " and argmax-sampled there");
         table.forEach(System.out::println);
     }
 
     /** "130m:8x2048": preset, batch, length. */
-    static String train(Backend backend, String spec, int steps) throws IOException {
+    static String train(Backend backend, String spec, int steps, CudaBackend.Precision precision) throws IOException {
         String[] p = spec.split(":");
         String[] bl = p[1].split("x");
         int batch = Integer.parseInt(bl[0]), len = Integer.parseInt(bl[1]);
@@ -92,7 +104,7 @@ public final class ModelBench {
             @Override
             public void onStep(Trainer.StepMetrics m) {
                 seen.add(m);
-                System.out.printf(Locale.ROOT, "train %s step %d loss %.4f grad norm %.3f elapsed %.3f s%n", spec, m.step(),
+                System.out.printf(Locale.ROOT, "train %s %s step %d loss %.4f grad norm %.3f elapsed %.3f s%n", spec, precision, m.step(),
                         m.loss(), m.gradNorm(), m.elapsedSeconds());
             }
         });
@@ -100,7 +112,7 @@ public final class ModelBench {
         double seconds = warm == 0 ? z.elapsedSeconds() : z.elapsedSeconds() - a.elapsedSeconds();
         long tokens = warm == 0 ? z.tokens() : z.tokens() - a.tokens();
         return String.format(Locale.ROOT, "| %-38s | %-5s | %-14s | %8.4f | %10.0f | %11s |",
-                "train step (fwd+bwd+AdamW), per step", p[0], batch + "x" + len, seconds / (steps - warm),
+                "train step, fwd+bwd+AdamW, " + precision + " GEMMs", p[0], batch + "x" + len, seconds / (steps - warm),
                 tokens / seconds, memGib(backend));
     }
 

@@ -10,6 +10,7 @@ final class Gpu {
     private static CudaBackend backend;
     private static String reason;
     private static boolean tried;
+    private static CudaBackend bf16;
 
     private Gpu() {}
 
@@ -25,6 +26,16 @@ final class Gpu {
         }
         assumeTrue(backend != null, () -> "GPU test skipped, no CUDA GPU here: " + reason);
         return backend;
+    }
+
+    /** A second backend on the same GPU with bf16 products, for the mixed-precision tests. */
+    static synchronized CudaBackend bf16() {
+        backend();
+        if (bf16 == null) {
+            bf16 = CudaBackend.open(CudaBackend.Precision.BF16);
+            System.out.println("bf16 gpu tests on " + bf16.describe());
+        }
+        return bf16;
     }
 
     /** Asserts and prints the error, so that a GPU run's log carries every parity number. */
