@@ -178,7 +178,6 @@ final class SyntheticCommands {
                         Trainer.train(model, data, Objective.languageModel(), opt.trainer(runDir, 0, 1, false, null), progress);
                     }
                     double seconds = (System.nanoTime() - t0) / 1e9;
-                    if (runDir != null) TrainCommands.plotLoss(runDir, name + ", " + v.name());
                     double[] xs = new double[evalLens.length], ys = new double[evalLens.length];
                     for (int i = 0; i < evalLens.length; i++) {
                         int len = evalLens[i];
@@ -203,13 +202,14 @@ final class SyntheticCommands {
                         err.printf(Locale.ROOT, "ssmtk synthetic %s: %s at length %d: %.2f%% (%d/%d)%n", name, v.name(), len, 100 * acc, correct, total);
                     }
                     accuracyPlot.add(v.name(), xs, ys);
+                    if (runDir != null) TrainCommands.plotLoss(runDir, name + ", " + v.name(), err);
                 }
             }
             out.print(table);
             if (outDir != null) {
                 String json = mapper.writerWithDefaultPrettyPrinter().writeValueAsString(results);
                 AtomicFiles.write(outDir.resolve("results.json"), o -> o.write(json.getBytes(StandardCharsets.UTF_8)));
-                accuracyPlot.writePng(outDir.resolve("accuracy.png"));
+                TrainCommands.drawOrWarn(outDir.resolve("accuracy.png"), err, accuracyPlot::writePng);
             }
             return 0;
         }

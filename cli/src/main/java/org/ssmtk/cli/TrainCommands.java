@@ -109,8 +109,28 @@ final class TrainCommands {
         return (int) Math.min(1000, steps / 10);
     }
 
-    /** Draws OUT/loss.png from OUT/metrics.jsonl. */
-    static Path plotLoss(Path out, String title) throws IOException {
+    /**
+     * Draws a chart, or says in one line on stderr why it could not (a headless server without
+     * fonts, say): a missing picture must not cost the results of a run. Returns the file or null.
+     */
+    static Path drawOrWarn(Path file, PrintStream err, ChartWriter draw) {
+        try {
+            draw.write(file);
+            return file;
+        } catch (IOException | RuntimeException | LinkageError | InternalError e) {
+            err.println("ssmtk: could not draw " + file + " (" + (e.getMessage() == null ? e.toString() : e.getMessage()).replace('\n', ' ')
+                    + "); the data behind it is written");
+            return null;
+        }
+    }
+
+    @FunctionalInterface
+    interface ChartWriter {
+        void write(Path file) throws IOException;
+    }
+
+    /** Draws OUT/loss.png from OUT/metrics.jsonl (see {@link #drawOrWarn}). */
+    static Path plotLoss(Path out, String title, PrintStream err) throws IOException {
         Path metrics = out.resolve(Trainer.METRICS);
         if (!Files.exists(metrics)) return null;
         List<double[]> pts = new ArrayList<>();
@@ -121,9 +141,8 @@ final class TrainCommands {
             pts.add(new double[]{n.get("step").asDouble(), n.get("loss").asDouble()});
         }
         double[] x = pts.stream().mapToDouble(p -> p[0]).toArray(), y = pts.stream().mapToDouble(p -> p[1]).toArray();
-        Path png = out.resolve("loss.png");
-        new Charts.Lines(title, "step", "training loss (cross-entropy, nats)").add("loss", x, y).writePng(png);
-        return png;
+        return drawOrWarn(out.resolve("loss.png"), err,
+                png -> new Charts.Lines(title, "step", "training loss (cross-entropy, nats)").add("loss", x, y).writePng(png));
     }
 
     static final class Train implements Command {
@@ -195,7 +214,7 @@ final class TrainCommands {
                 MambaModel model = MambaModel.load(backend, start);
                 Trainer.Result r = Trainer.train(model, batches, Objective.languageModel(), opt.trainer(outDir, every, keep, resume, run), progress);
                 progress.close();
-                Path png = plotLoss(outDir, "ssmtk lm train: " + outDir.getFileName());
+                Path png = plotLoss(outDir, "ssmtk lm train: " + outDir.getFileName(), err);
                 out.printf(Locale.ROOT, "steps %d..%d  final loss %.4f  model %s  curve %s%n", r.firstStep(), r.lastStep(), r.finalLoss(),
                         outDir.resolve(Trainer.MODEL), png);
             }
