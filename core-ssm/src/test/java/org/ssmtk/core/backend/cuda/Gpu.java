@@ -22,6 +22,8 @@ final class Gpu {
                 System.out.println("gpu tests on " + backend.describe());
             } catch (IllegalArgumentException e) {
                 reason = e.getMessage();
+                // once, in the build log itself: surefire only counts skipped tests
+                System.err.println("[GPU tests] skipped: no CUDA GPU here (" + reason + ")");
             }
         }
         assumeTrue(backend != null, () -> "GPU test skipped, no CUDA GPU here: " + reason);
