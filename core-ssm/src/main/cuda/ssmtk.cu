@@ -17,6 +17,9 @@
 #define SCAN_BWD_THREADS 128
 #define SCAN_BWD_CH (SCAN_BWD_THREADS / 4)
 #define SCAN_SUB 8
+#ifndef SCAN_BWD_QT
+#define SCAN_BWD_QT 1
+#endif
 #ifndef SCAN_BWD_MINB
 #define SCAN_BWD_MINB 3
 #endif
@@ -593,6 +596,18 @@ __device__ __forceinline__ float quad_sum(float x) {
     return x + __shfl_xor_sync(FULL_MASK, x, 2);
 }
 
+// x[0..4) summed over the four lanes of a quad; lane q gets the sum of x[q].
+__device__ __forceinline__ float quad_transpose_sum(float (&x)[4], int q) {
+    bool up = (q & 2) != 0;
+    float k0 = up ? x[2] : x[0], k1 = up ? x[3] : x[1];
+    float s0 = up ? x[0] : x[2], s1 = up ? x[1] : x[3];
+    k0 += __shfl_xor_sync(FULL_MASK, s0, 2);
+    k1 += __shfl_xor_sync(FULL_MASK, s1, 2);
+    bool u1 = (q & 1) != 0;
+    float k = u1 ? k1 : k0, snd = u1 ? k0 : k1;
+    return k + __shfl_xor_sync(FULL_MASK, snd, 1);
+}
+
 template <int V>
 __host__ __device__ constexpr int log2c() { return V <= 1 ? 0 : 1 + log2c<V / 2>(); }
 
@@ -784,6 +799,62 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
                 }
             }
         }
+#if SCAN_BWD_QT
+        // The per-channel scalar work (ddt, du, ddelta, dz and the D/bias sums) is done for four steps
+        // at once, each lane of a channel taking one step: the three state sums of four steps are
+        // reduced and transposed across the quad in three shuffles per sum instead of eight.
+#pragma unroll
+        for (int gq = SCAN_SUB / 4 - 1; gq >= 0; gq--) {
+            float sA4[4], sB4[4], y4[4], myDt = 0.f, myU = 0.f, myDy = 0.f;
+#pragma unroll
+            for (int ii = 3; ii >= 0; ii--) {
+                int i = gq * 4 + ii;
+                sA4[ii] = 0.f, sB4[ii] = 0.f, y4[ii] = 0.f;
+                if (i < cnt) {
+                    int r = i0 + i;
+                    float dt = tDt[r][cl], uv = tU[r][cl], dy = tDy[r][cl];
+                    float dtu = dt * uv;
+                    if (q == ii) myDt = dt, myU = uv, myDy = dy;
+                    float Bk[S], Ck[S];
+                    lds<S>(Bk, &sB[r][q * S]);
+                    lds<S>(Ck, &sC[r][q * S]);
+                    float yq = 0.f, sAq = 0.f, sBq = 0.f;
+                    float v[V];
+#pragma unroll
+                    for (int j = 0; j < S; j++) {
+                        float hk = hist[i + 1][j];
+                        yq = fmaf(Ck[j], hk, yq);
+                        float dhk = fmaf(dy, Ck[j], dh[j]);
+                        float w = dhk * decay[i][j];
+                        float gA = w * hist[i][j];
+                        v[S + j] = dy * hk;
+                        sAq = fmaf(gA, a2[j], sAq);
+                        dAacc[j] = fmaf(gA, dt, dAacc[j]);
+                        v[j] = dhk * dtu;
+                        sBq = fmaf(dhk, Bk[j], sBq);
+                        dh[j] = w;
+                    }
+                    sA4[ii] = sAq, sB4[ii] = sBq, y4[ii] = yq;
+                    rd[i][warp][lane] = reduce_scatter_channels<V>(v, lane);
+                }
+            }
+            float sAs = quad_transpose_sum(sA4, q), sBs = quad_transpose_sum(sB4, q);
+            float yS = z ? quad_transpose_sum(y4, q) : 0.f;
+            int i = gq * 4 + q;
+            // the four lanes of this channel have read the group's slots
+            __syncwarp();
+            if (i < cnt) {
+                int r = i0 + i;
+                float sg = tSig[r][cl], dzf = tDz[r][cl];
+                float ddt = fmaf(sAs, 1.f / LOG2E, myU * sBs), duv = fmaf(myDt, sBs, myDy * dskip);
+                float dDel = ddt * sg;
+                dDacc += myDy * myU;
+                dBiasAcc += dDel;
+                float dzv = z ? (yS + dskip * myU) * dzf : 0.f;
+                tU[r][cl] = duv, tSig[r][cl] = dDel, tDz[r][cl] = dzv;
+            }
+        }
+#else
 #pragma unroll
         for (int i = SCAN_SUB - 1; i >= 0; i--) {
             if (i < cnt) {
@@ -822,6 +893,7 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
                 rd[i][warp][lane] = reduce_scatter_channels<V>(v, lane);
             }
         }
+#endif
         // red[s & 1] is complete after this barrier; red[(s - 1) & 1] is next written only after the
         // next sub-chunk's walk, which every thread starts after finishing the sums below
         __syncthreads();
@@ -847,6 +919,10 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
             if (z) dz[idx] += tDz[i][k];
         }
     }
+#if SCAN_BWD_QT
+    // each lane of a channel summed a quarter of its steps (before any lane returns: full-warp shuffles)
+    dDacc = quad_sum(dDacc), dBiasAcc = quad_sum(dBiasAcc);
+#endif
     if (!active) return;
 #pragma unroll
     for (int j = 0; j < S; j++) {
