@@ -35,5 +35,5 @@ ssmtk bench forward --models dna --lengths 1024,4096
 
 echo "== ssmtk synthetic induction-heads (a short training run; see README for the full ones)"
 rm -rf "$out/induction"
-ssmtk synthetic induction-heads --train 64 --eval 64,256,1024 --steps 150 --batch 16 --lr 3e-3 --log-every 50 --out "$out/induction"
+ssmtk synthetic induction-heads --train 64 --eval 64,256,1024 --steps 500 --batch 32 --lr 3e-3 --warmup 50 --weight-decay 0 --log-every 100 --out "$out/induction"
 echo "plots: $out/induction/accuracy.png $out/induction/selective/loss.png"

@@ -113,7 +113,7 @@ final class ModelCommands {
                     + "Output: logits (float32, (batch, L, vocab)) and, with --hidden-states, hidden_states.K\n"
                     + "(float32, (batch, L, hidden)) numbered as transformers numbers them: K < layers is the\n"
                     + "residual after layer K, K = layers is norm_f of the last. With --loss also loss (float32\n"
-                    + "scalar, mean next-token cross-entropy of logits[:, :-1] against input_ids[:, 1:], the fixtures'\n"
+                    + "(1), mean next-token cross-entropy of logits[:, :-1] against input_ids[:, 1:], the fixtures'\n"
                     + "definition); with --grads also grad.<parameter> (float32, the parameter's shape) for every\n"
                     + "parameter, d loss / d parameter. Written atomically.";
         }
@@ -190,7 +190,7 @@ final class ModelCommands {
         int count = batch * (len - 1);
         Tensor dLogits = backend.allocate(logits.shape());
         double sum = backend.crossEntropy(logits, targets, org.ssmtk.core.train.LanguageModelLoss.IGNORE, dLogits, 1f / count);
-        w.putF32("loss", new float[]{(float) (sum / count)});
+        w.putF32("loss", new float[]{(float) (sum / count)}, 1); // shape (1), as the fixtures store it
         if (!withGrads) return;
         org.ssmtk.core.nn.Gradients g = model.newGradients();
         Tensor dHidden = backend.allocate(act.hidden().shape());

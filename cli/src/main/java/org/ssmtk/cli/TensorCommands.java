@@ -61,13 +61,13 @@ final class TensorCommands {
             boolean ok = true;
             int shared = 0;
             try (SafeTensorsReader a = SafeTensorsReader.open(pa); SafeTensorsReader b = SafeTensorsReader.open(pb)) {
-                out.printf("%-40s %14s  %s%n", "tensor", "rel. error", "");
+                out.printf("%-52s %14s  %s%n", "tensor", "rel. error", "");
                 for (TensorInfo ta : a.tensors().values()) {
                     if (!b.contains(ta.name()) || !ta.dtype().isFloatingPoint()) continue;
                     TensorInfo tb = b.info(ta.name());
                     shared++;
                     if (!Arrays.equals(ta.shape(), tb.shape())) {
-                        out.printf("%-40s %14s  shapes %s vs %s%n", ta.name(), "-", ta.shapeString(), tb.shapeString());
+                        out.printf("%-52s %14s  shapes %s vs %s%n", ta.name(), "-", ta.shapeString(), tb.shapeString());
                         ok = false;
                         continue;
                     }
@@ -80,7 +80,7 @@ final class TensorCommands {
                     double rel = den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
                     boolean pass = rel <= tol; // NaN fails
                     ok &= pass;
-                    out.printf("%-40s %14.3e  %s%n", ta.name(), rel, pass ? "ok" : "FAIL");
+                    out.printf("%-52s %14.3e  %s%n", ta.name(), rel, pass ? "ok" : "FAIL");
                 }
             }
             if (shared == 0) throw new UsageException(pa + " and " + pb + " share no floating-point tensor");
