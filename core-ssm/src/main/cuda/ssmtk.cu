@@ -399,6 +399,25 @@ extern "C" __global__ void f32_to_bf16(unsigned short* __restrict__ out, const f
 // Staged B/C rows are zero past n and A's padding is zero, so padded states stay exactly zero
 // (exp2(0) h + 0 B) and add nothing to y: the inner loops need no k < n tests.
 
+// bf16-input variants (benchmark and parity test only, not the Backend): the scan templates take
+// their per-step inputs as T = float or bf16; ldf widens to fp32 in registers, so the state, the
+// arithmetic and the gradients stay fp32 and the two variants are one source.
+struct __align__(2) bf16 {
+    unsigned short v;
+};
+__device__ __forceinline__ float ldf(float x) { return x; }
+__device__ __forceinline__ float ldf(bf16 x) { return __uint_as_float((unsigned int)x.v << 16); }
+__device__ __forceinline__ void stf(float* p, float v) { *p = v; }
+__device__ __forceinline__ void stf(bf16* p, float v) {
+    unsigned short h;
+    asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(v));
+    p->v = h;
+}
+
+extern "C" __global__ void bf16_to_f32(float* __restrict__ out, const bf16* __restrict__ in, i64 n) {
+    for (i64 i = gtid(); i < n; i += gstride()) out[i] = ldf(in[i]);
+}
+
 template <int NMAX>
 __device__ __forceinline__ void load_a(float (&a2)[NMAX], const float* A, int d, int n) {
 #pragma unroll
@@ -406,11 +425,28 @@ __device__ __forceinline__ void load_a(float (&a2)[NMAX], const float* A, int d,
 }
 
 // Rows row0 .. row0+steps of a (rows, n) matrix into dst[steps][NMAX], zero-padded past n.
-template <int NMAX>
-__device__ __forceinline__ void stage_rows(float (*dst)[NMAX], const float* __restrict__ src, i64 row0, int steps,
+template <int NMAX, typename T>
+__device__ __forceinline__ void stage_rows(float (*dst)[NMAX], const T* __restrict__ src, i64 row0, int steps,
                                            int n) {
-    const float* s = src + row0 * n;
-    if (n == NMAX && (reinterpret_cast<unsigned long long>(s) & 15) == 0) {
+    const T* s = src + row0 * n;
+    if constexpr (sizeof(T) == 2) {
+        if (n == NMAX && (reinterpret_cast<unsigned long long>(s) & 7) == 0) {
+            // four bf16 (8 bytes) in, four floats (16 bytes) out
+            const uint2* s4 = reinterpret_cast<const uint2*>(s);
+            float4* d4 = reinterpret_cast<float4*>(&dst[0][0]);
+            for (int e = threadIdx.x; e < steps * NMAX / 4; e += blockDim.x) {
+                uint2 x = s4[e];
+                d4[e] = make_float4(__uint_as_float(x.x << 16), __uint_as_float(x.x & 0xffff0000u),
+                                    __uint_as_float(x.y << 16), __uint_as_float(x.y & 0xffff0000u));
+            }
+            return;
+        }
+        for (int e = threadIdx.x; e < steps * NMAX; e += blockDim.x) {
+            int i = e / NMAX, k = e % NMAX;
+            dst[i][k] = k < n ? ldf(s[(i64)i * n + k]) : 0.f;
+        }
+        return;
+    } else if (n == NMAX && (reinterpret_cast<unsigned long long>(s) & 15) == 0) {
         const float4* s4 = reinterpret_cast<const float4*>(s);
         float4* d4 = reinterpret_cast<float4*>(&dst[0][0]);
         for (int e = threadIdx.x; e < steps * NMAX / 4; e += blockDim.x) d4[e] = s4[e];
@@ -440,10 +476,10 @@ __device__ __forceinline__ void lds(float (&v)[S], const float* p) {
     }
 }
 
-template <int NMAX>
-__device__ void scan_chunk_local(const float* __restrict__ u, const float* __restrict__ delta,
+template <int NMAX, typename T>
+__device__ void scan_chunk_local(const T* __restrict__ u, const T* __restrict__ delta,
                                  const float* __restrict__ deltaBias, const float* __restrict__ A,
-                                 const float* __restrict__ B, float* __restrict__ localState,
+                                 const T* __restrict__ B, float* __restrict__ localState,
                                  float* __restrict__ sumDt, int len, int ch, int n, int nChunks) {
     __shared__ __align__(16) float sB[SCAN_CHUNK][NMAX];
     int dBlocks = (ch + blockDim.x - 1) / blockDim.x;
@@ -458,11 +494,11 @@ __device__ void scan_chunk_local(const float* __restrict__ u, const float* __res
 #pragma unroll
     for (int k = 0; k < NMAX; k++) h[k] = 0.f;
     float bias = deltaBias ? deltaBias[d] : 0.f, sdt = 0.f;
-    const float* up = u + row0 * ch + d;
-    const float* dp = delta + row0 * ch + d;
+    const T* up = u + row0 * ch + d;
+    const T* dp = delta + row0 * ch + d;
 #pragma unroll 4
     for (int i = 0; i < steps; i++) {
-        float dt = softplusf(dp[(i64)i * ch] + bias), dtu = dt * up[(i64)i * ch];
+        float dt = softplusf(ldf(dp[(i64)i * ch]) + bias), dtu = dt * ldf(up[(i64)i * ch]);
         sdt += dt;
         float Bt[NMAX];
         lds<NMAX>(Bt, sB[i]);
@@ -510,11 +546,11 @@ extern "C" __global__ void scan_combine(const float* __restrict__ local, const f
     }
 }
 
-template <int NMAX>
-__device__ void scan_chunk_output(float* __restrict__ y, const float* __restrict__ u, const float* __restrict__ delta,
+template <int NMAX, typename T>
+__device__ void scan_chunk_output(T* __restrict__ y, const T* __restrict__ u, const T* __restrict__ delta,
                                   const float* __restrict__ deltaBias, const float* __restrict__ A,
-                                  const float* __restrict__ B, const float* __restrict__ C,
-                                  const float* __restrict__ D, const float* __restrict__ z,
+                                  const T* __restrict__ B, const T* __restrict__ C,
+                                  const float* __restrict__ D, const T* __restrict__ z,
                                   const float* enter, float* finalState, int len, int ch, int n, int nChunks) {
     __shared__ __align__(16) float sB[SCAN_CHUNK][NMAX];
     __shared__ __align__(16) float sC[SCAN_CHUNK][NMAX];
@@ -533,16 +569,16 @@ __device__ void scan_chunk_output(float* __restrict__ y, const float* __restrict
 #pragma unroll
     for (int k = 0; k < NMAX; k++) h[k] = (enter && k < n) ? enter[(cc * ch + d) * n + k] : 0.f;
     float bias = deltaBias ? deltaBias[d] : 0.f, dskip = D ? D[d] : 0.f;
-    const float* up = u + row0 * ch + d;
-    const float* dp = delta + row0 * ch + d;
-    const float* zp = z ? z + row0 * ch + d : nullptr;
-    float* yp = y + row0 * ch + d;
+    const T* up = u + row0 * ch + d;
+    const T* dp = delta + row0 * ch + d;
+    const T* zp = z ? z + row0 * ch + d : nullptr;
+    T* yp = y + row0 * ch + d;
 #pragma unroll 4
     for (int i = 0; i < steps; i++) {
         i64 o = (i64)i * ch;
-        float uv = up[o];
-        float dt = softplusf(dp[o] + bias), dtu = dt * uv;
-        float zv = zp ? zp[o] : 0.f;
+        float uv = ldf(up[o]);
+        float dt = softplusf(ldf(dp[o]) + bias), dtu = dt * uv;
+        float zv = zp ? ldf(zp[o]) : 0.f;
         float Bt[NMAX], Ct[NMAX];
         lds<NMAX>(Bt, sB[i]);
         lds<NMAX>(Ct, sC[i]);
@@ -556,7 +592,7 @@ __device__ void scan_chunk_output(float* __restrict__ y, const float* __restrict
         }
         float acc = acc0 + acc1 + dskip * uv;
         if (zp) acc *= zv * sigmoidf(zv);
-        yp[o] = acc;
+        stf(yp + o, acc);
     }
     if (finalState && c == nChunks - 1) {
 #pragma unroll
@@ -636,14 +672,14 @@ __host__ __device__ constexpr int log2c() { return V <= 1 ? 0 : 1 + log2c<V / 2>
 // B and C rows 2 x SCAN_CHUNK x NMAX, five staged tiles 5 x SCAN_CHUNK x SCAN_BWD_CH, entering states
 // (SCAN_CHUNK / SCAN_SUB) x (NMAX / 4) x SCAN_BWD_THREADS, dB/dC sums 2 x SCAN_SUB x SCAN_BWD_THREADS
 // (double-buffered, so one barrier per sub-chunk orders both their writes and their reads).
-template <int NMAX>
+template <int NMAX, typename TIn>
 __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, float* __restrict__ dz,
                          float* __restrict__ dB, float* __restrict__ dC, float* __restrict__ partA,
-                         float* __restrict__ partD, float* __restrict__ partBias, const float* __restrict__ dOut,
-                         const float* __restrict__ u, const float* __restrict__ delta,
+                         float* __restrict__ partD, float* __restrict__ partBias, const TIn* __restrict__ dOut,
+                         const TIn* __restrict__ u, const TIn* __restrict__ delta,
                          const float* __restrict__ deltaBias, const float* __restrict__ A,
-                         const float* __restrict__ B, const float* __restrict__ C, const float* __restrict__ D,
-                         const float* __restrict__ z, const float* __restrict__ chunkStates, float* lbAgg,
+                         const TIn* __restrict__ B, const TIn* __restrict__ C, const float* __restrict__ D,
+                         const TIn* __restrict__ z, const float* __restrict__ chunkStates, float* lbAgg,
                          float* lbIncl, float* lbSdt, int* lbFlag, int len, int ch, int n, int nChunks) {
     constexpr int S = NMAX / 4, V = 2 * S, WARPS = SCAN_BWD_THREADS / 32, NSUB = SCAN_CHUNK / SCAN_SUB;
     constexpr int SHIFT = 5 - log2c<V>(), CH = SCAN_BWD_CH, T = SCAN_BWD_THREADS;
@@ -680,13 +716,13 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
         float dt = 0.f, sg = 0.f, uv = 0.f, dy = 0.f, dzf = 0.f;
         if (i < steps && dk < ch) {
             i64 idx = (row0 + i) * ch + dk;
-            float x = delta[idx] + (deltaBias ? deltaBias[dk] : 0.f);
+            float x = ldf(delta[idx]) + (deltaBias ? deltaBias[dk] : 0.f);
             dt = softplusf(x);
             sg = sigmoidf(x);
-            uv = u[idx];
-            dy = dOut[idx];
+            uv = ldf(u[idx]);
+            dy = ldf(dOut[idx]);
             if (z) {
-                float zv = z[idx], sz = sigmoidf(zv);
+                float zv = ldf(z[idx]), sz = sigmoidf(zv);
                 dzf = dy * sz * (1.f + zv * (1.f - sz));
                 dy *= zv * sz;
             }
@@ -935,26 +971,29 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
     }
 }
 
-#define SCAN_ENTRIES(NM)                                                                                             \
-    extern "C" __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_local_##NM(                               \
-        const float* u, const float* delta, const float* deltaBias, const float* A, const float* B,                  \
+#define SCAN_ENTRIES_T(NM, T, SUF)                                                                                             \
+    extern "C" __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_local_##SUF##NM(                               \
+        const T* u, const T* delta, const float* deltaBias, const float* A, const T* B,                  \
         float* localState, float* sumDt, int len, int ch, int n, int nChunks) {                                       \
-        scan_chunk_local<NM>(u, delta, deltaBias, A, B, localState, sumDt, len, ch, n, nChunks);                      \
+        scan_chunk_local<NM, T>(u, delta, deltaBias, A, B, localState, sumDt, len, ch, n, nChunks);                      \
     }                                                                                                                \
-    extern "C" __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_output_##NM(                              \
-        float* y, const float* u, const float* delta, const float* deltaBias, const float* A, const float* B,        \
-        const float* C, const float* D, const float* z, const float* enter, float* finalState, int len, int ch,      \
+    extern "C" __global__ void __launch_bounds__(SCAN_THREADS) scan_chunk_output_##SUF##NM(                              \
+        T* y, const T* u, const T* delta, const float* deltaBias, const float* A, const T* B,        \
+        const T* C, const float* D, const T* z, const float* enter, float* finalState, int len, int ch,      \
         int n, int nChunks) {                                                                                        \
-        scan_chunk_output<NM>(y, u, delta, deltaBias, A, B, C, D, z, enter, finalState, len, ch, n, nChunks);         \
+        scan_chunk_output<NM, T>(y, u, delta, deltaBias, A, B, C, D, z, enter, finalState, len, ch, n, nChunks);         \
     }                                                                                                                \
-    extern "C" __global__ void __launch_bounds__(SCAN_BWD_THREADS, SCAN_BWD_MINB) scan_bwd_##NM(                    \
+    extern "C" __global__ void __launch_bounds__(SCAN_BWD_THREADS, SCAN_BWD_MINB) scan_bwd_##SUF##NM(                    \
         float* du, float* dDelta, float* dz, float* dB, float* dC, float* partA, float* partD, float* partBias,       \
-        const float* dOut, const float* u, const float* delta, const float* deltaBias, const float* A,               \
-        const float* B, const float* C, const float* D, const float* z, const float* chunkStates, float* lbAgg,      \
+        const T* dOut, const T* u, const T* delta, const float* deltaBias, const float* A,               \
+        const T* B, const T* C, const float* D, const T* z, const float* chunkStates, float* lbAgg,      \
         float* lbIncl, float* lbSdt, int* lbFlag, int len, int ch, int n, int nChunks) {                             \
-        scan_bwd<NM>(du, dDelta, dz, dB, dC, partA, partD, partBias, dOut, u, delta, deltaBias, A, B, C, D, z,         \
+        scan_bwd<NM, T>(du, dDelta, dz, dB, dC, partA, partD, partBias, dOut, u, delta, deltaBias, A, B, C, D, z,         \
                      chunkStates, lbAgg, lbIncl, lbSdt, lbFlag, len, ch, n, nChunks);                                \
     }
+
+// fp32 entries (the Backend's): scan_chunk_local_16 ...; bf16 inputs (and y): scan_chunk_local_bf16_16 ...
+#define SCAN_ENTRIES(NM) SCAN_ENTRIES_T(NM, float, ) SCAN_ENTRIES_T(NM, bf16, bf16_)
 
 SCAN_ENTRIES(4)
 SCAN_ENTRIES(8)

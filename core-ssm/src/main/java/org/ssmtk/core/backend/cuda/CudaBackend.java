@@ -640,13 +640,20 @@ public final class CudaBackend implements Backend {
     private void scanForward(Tensor y, Tensor u, Tensor delta, Tensor deltaBias, Tensor A, Tensor B, Tensor C,
                              Tensor D, Tensor z, Tensor ssmState, Tensor chunkStates, int batch, int len) {
         checkScan(y, u, delta, A, B, C, z, ssmState, chunkStates, batch, len);
-        int ch = u.cols(), n = A.cols(), nm = nmax(n), nc = chunks(len);
+        scanForwardKernels("", y, u, delta, deltaBias, A, B, C, D, z, ssmState, chunkStates, batch, len, u.cols(), A.cols());
+    }
+
+    /** The forward's launches; kind "" runs the fp32 kernels, "bf16_" those with bf16 inputs and y. */
+    private void scanForwardKernels(String kind, Object y, Object u, Object delta, Tensor deltaBias, Tensor A, Object B,
+                                    Object C, Tensor D, Object z, Tensor ssmState, Tensor chunkStates, int batch, int len,
+                                    int ch, int n) {
+        int nm = nmax(n), nc = chunks(len);
         current();
         if (batch == 0 || len == 0 || ch == 0) return;
         long gx = scanGrid(ch, len);
         if (nc == 1) {
             if (chunkStates != null) fill(chunkStates, 0f);
-            launch("scan_chunk_output_" + nm, gx, batch, SCAN_THREADS, 1, y, u, delta, deltaBias, A, B, C, D, z,
+            launch("scan_chunk_output_" + kind + nm, gx, batch, SCAN_THREADS, 1, y, u, delta, deltaBias, A, B, C, D, z,
                     ssmState, ssmState, len, ch, n, nc);
             return;
         }
@@ -654,9 +661,9 @@ public final class CudaBackend implements Backend {
             long states = (long) batch * nc * ch * n;
             Tensor local = scratchTensor(s, states), sumDt = scratchTensor(s, (long) batch * nc * ch);
             Tensor enter = chunkStates != null ? chunkStates : scratchTensor(s, states);
-            launch("scan_chunk_local_" + nm, gx, batch, SCAN_THREADS, 1, u, delta, deltaBias, A, B, local, sumDt, len, ch, n, nc);
+            launch("scan_chunk_local_" + kind + nm, gx, batch, SCAN_THREADS, 1, u, delta, deltaBias, A, B, local, sumDt, len, ch, n, nc);
             launch("scan_combine", ((long) ch * n + 127) / 128, batch, 128, 1, local, sumDt, A, ssmState, enter, ch, n, nc, 0);
-            launch("scan_chunk_output_" + nm, gx, batch, SCAN_THREADS, 1, y, u, delta, deltaBias, A, B, C, D, z,
+            launch("scan_chunk_output_" + kind + nm, gx, batch, SCAN_THREADS, 1, y, u, delta, deltaBias, A, B, C, D, z,
                     enter, ssmState, len, ch, n, nc);
         }
     }
@@ -685,6 +692,70 @@ public final class CudaBackend implements Backend {
         return SCAN_CHUNK;
     }
 
+    // ---- the scan with bf16 inputs: for ScanBench and CudaScanBf16Test, not part of Backend. A bf16
+    // buffer is a Tensor whose fp32 storage holds two bf16 values per element (toBf16 makes one).
+
+    /** t's n values rounded to bf16 (nearest even) in a new buffer of ceil(n / 2) fp32-sized elements. */
+    Tensor toBf16(Tensor t) {
+        Tensor out = allocateUninitialized((int) Math.max(1, (t.size() + 1) / 2));
+        launch1d("f32_to_bf16", t.size(), out, t, t.size());
+        return out;
+    }
+
+    /** The n bf16 values of a toBf16 buffer widened to fp32, shaped. */
+    Tensor fromBf16(Tensor bf, int... shape) {
+        Tensor out = allocateUninitialized(shape);
+        launch1d("bf16_to_f32", out.size(), out, bf, out.size());
+        return out;
+    }
+
+    private static void checkBf16(String what, Tensor t, long elements) {
+        if (t != null && t.size() != Math.max(1, (elements + 1) / 2))
+            throw new IllegalArgumentException("bf16 scan: " + what + " holds " + t.size() + " pairs, not " + elements + " bf16 values");
+    }
+
+    /**
+     * selectiveScanTraining with u, delta, B, C, z (and y out) in bf16; A, D, the bias, the state and
+     * the arithmetic fp32. ch and n come from A (ch, n).
+     */
+    void selectiveScanTrainingBf16(Tensor y, Tensor u, Tensor delta, Tensor deltaBias, Tensor A, Tensor B, Tensor C,
+                                   Tensor D, Tensor z, Tensor chunkStates, int batch, int len) {
+        int ch = A.rows2d(), n = A.cols();
+        long rows = (long) batch * len;
+        checkBf16("y", y, rows * ch);
+        checkBf16("u", u, rows * ch);
+        checkBf16("delta", delta, rows * ch);
+        checkBf16("z", z, rows * ch);
+        checkBf16("B", B, rows * n);
+        checkBf16("C", C, rows * n);
+        if (chunkStates == null || chunkStates.size() != (long) batch * chunks(len) * ch * n)
+            throw new IllegalArgumentException("bf16 scan: chunk states " + chunkStates);
+        scanForwardKernels("bf16_", y, u, delta, deltaBias, A, B, C, D, z, null, chunkStates, batch, len, ch, n);
+    }
+
+    /** selectiveScanBackward with dOut, u, delta, B, C, z in bf16; every gradient fp32 and accumulated (+=). */
+    void selectiveScanBackwardBf16(Tensor du, Tensor dDelta, Tensor dDeltaBias, Tensor dA, Tensor dB, Tensor dC,
+                                   Tensor dD, Tensor dz, Tensor dOut, Tensor u, Tensor delta, Tensor deltaBias,
+                                   Tensor A, Tensor B, Tensor C, Tensor D, Tensor z, Tensor chunkStates,
+                                   int batch, int len) {
+        int ch = A.rows2d(), n = A.cols();
+        long rows = (long) batch * len;
+        checkBf16("dOut", dOut, rows * ch);
+        checkBf16("u", u, rows * ch);
+        checkBf16("delta", delta, rows * ch);
+        checkBf16("z", z, rows * ch);
+        checkBf16("B", B, rows * n);
+        checkBf16("C", C, rows * n);
+        if ((deltaBias == null) != (dDeltaBias == null) || (D == null) != (dD == null) || (z == null) != (dz == null))
+            throw new IllegalArgumentException("bf16 scan backward: gradient outputs must match the optional inputs");
+        if (du.size() != rows * ch || dDelta.size() != rows * ch || (dz != null && dz.size() != rows * ch)
+                || dA.size() != (long) ch * n || dB.size() != rows * n || dC.size() != rows * n
+                || chunkStates.size() != (long) batch * chunks(len) * ch * n)
+            throw new IllegalArgumentException("bf16 scan backward: inconsistent gradient or state sizes");
+        scanBackwardKernels("bf16_", du, dDelta, dDeltaBias, dA, dB, dC, dD, dz, dOut, u, delta, deltaBias, A, B, C, D, z,
+                chunkStates, batch, len, ch, n);
+    }
+
     @Override
     public void selectiveScanBackward(Tensor du, Tensor dDelta, Tensor dDeltaBias, Tensor dA, Tensor dB, Tensor dC,
                                       Tensor dD, Tensor dz, Tensor dOut, Tensor u, Tensor delta, Tensor deltaBias,
@@ -693,12 +764,22 @@ public final class CudaBackend implements Backend {
         checkScan(dOut, u, delta, A, B, C, z, null, chunkStates, batch, len);
         if ((deltaBias == null) != (dDeltaBias == null) || (D == null) != (dD == null) || (z == null) != (dz == null))
             throw new IllegalArgumentException("selective scan backward: gradient outputs must match the optional inputs");
-        int ch = u.cols(), n = A.cols(), nm = nmax(n), nc = chunks(len);
+        int ch = u.cols(), n = A.cols();
         sameSize("scan backward du", du, u);
         sameSize("scan backward dDelta", dDelta, u);
         sameSize("scan backward dA", dA, A);
         sameSize("scan backward dB", dB, B);
         sameSize("scan backward dC", dC, C);
+        scanBackwardKernels("", du, dDelta, dDeltaBias, dA, dB, dC, dD, dz, dOut, u, delta, deltaBias, A, B, C, D, z,
+                chunkStates, batch, len, ch, n);
+    }
+
+    /** The backward's launches; kind "" runs the fp32 kernel, "bf16_" the one with bf16 inputs (fp32 gradients). */
+    private void scanBackwardKernels(String kind, Tensor du, Tensor dDelta, Tensor dDeltaBias, Tensor dA, Tensor dB,
+                                     Tensor dC, Tensor dD, Tensor dz, Object dOut, Object u, Object delta, Tensor deltaBias,
+                                     Tensor A, Object B, Object C, Tensor D, Object z, Tensor chunkStates, int batch,
+                                     int len, int ch, int n) {
+        int nm = nmax(n), nc = chunks(len);
         current();
         if (batch == 0 || len == 0 || ch == 0) return;
         int groups = (ch + SCAN_BWD_CH - 1) / SCAN_BWD_CH;
@@ -711,7 +792,7 @@ public final class CudaBackend implements Backend {
             Tensor partA = scratchTensor(s, (long) batch * nc * ch * n);
             Tensor partD = D == null ? null : scratchTensor(s, (long) batch * nc * ch);
             Tensor partBias = deltaBias == null ? null : scratchTensor(s, (long) batch * nc * ch);
-            launchShared("scan_bwd_" + nm, (long) groups * nc, batch, SCAN_BWD_THREADS, scanBwdSharedBytes(nm), du, dDelta, dz, dB, dC, partA, partD, partBias,
+            launchShared("scan_bwd_" + kind + nm, (long) groups * nc, batch, SCAN_BWD_THREADS, scanBwdSharedBytes(nm), du, dDelta, dz, dB, dC, partA, partD, partBias,
                     dOut, u, delta, deltaBias, A, B, C, D, z, chunkStates, lbAgg, lbIncl, lbSdt, lbFlag, len, ch, n, nc);
             columnSums(dA, partA, null, null, (long) batch * nc, ch * n);
             if (partD != null) columnSums(dD, partD, null, null, (long) batch * nc, ch);
