@@ -1,0 +1,235 @@
+package org.ssmtk.genomics.io;
+
+import htsjdk.samtools.reference.FastaSequenceIndex;
+import htsjdk.samtools.reference.FastaSequenceIndexEntry;
+import htsjdk.samtools.reference.ReferenceSequence;
+import htsjdk.samtools.reference.ReferenceSequenceFile;
+import htsjdk.samtools.reference.ReferenceSequenceFileFactory;
+import htsjdk.samtools.util.IOUtil;
+
+import java.io.Closeable;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A FASTA reference read through HTSJDK: plain, gzip or bgzip, one record or many. With a
+ * {@code .fai} (and, for bgzip, a {@code .gzi}) beside it, contigs and sub-ranges are read on demand
+ * by random access; without, the file is read once, front to back, and kept in memory, which is
+ * the only thing a plain-gzip stream allows.
+ *
+ * <p>Bases come back upper-case in A, C, G, T and N (see {@link DnaSequence}, {@link BaseCounts}).
+ * Contig names end at the first whitespace, as in samtools faidx. Every failure is a
+ * {@link FastaException} whose message starts with the file.
+ */
+public final class FastaReference implements Closeable {
+    /** A contig's name and length in bases. */
+    public record Contig(String name, long length) {}
+
+    private final Path file;
+    private final ReferenceSequenceFile reader;
+    private final FastaSequenceIndex index;
+    private Map<String, DnaSequence> loaded;
+
+    private FastaReference(Path file, ReferenceSequenceFile reader, FastaSequenceIndex index) {
+        this.file = file;
+        this.reader = reader;
+        this.index = index;
+    }
+
+    /** Opens {@code file}, indexed when its index files are present. */
+    public static FastaReference open(Path file) throws FastaException {
+        if (!Files.exists(file)) throw new FastaException(file, "no such file");
+        if (!Files.isRegularFile(file)) throw new FastaException(file, "not a regular file");
+        try {
+            if (Files.size(file) == 0) throw new FastaException(file, "empty file (no FASTA records)");
+            checkCompressionMatchesName(file);
+        } catch (FastaException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new FastaException(file, "cannot read (" + e.getMessage() + ")", e);
+        }
+        ReferenceSequenceFile reader;
+        try {
+            reader = ReferenceSequenceFileFactory.getReferenceSequenceFile(file, true, true);
+        } catch (RuntimeException e) {
+            throw translate(file, "cannot open as FASTA", e);
+        }
+        FastaSequenceIndex index = null;
+        if (reader.isIndexed()) {
+            Path fai = ReferenceSequenceFileFactory.getFastaIndexFileName(file);
+            try {
+                index = new FastaSequenceIndex(fai);
+            } catch (RuntimeException e) {
+                closeQuietly(reader);
+                throw translate(fai, "malformed FASTA index", e);
+            }
+        }
+        return new FastaReference(file, reader, index);
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    /** True when contigs are read by random access through the index files. */
+    public boolean isIndexed() {
+        return index != null;
+    }
+
+    /** Contigs in file order (reads the whole file once when it has no index). */
+    public List<Contig> contigs() throws FastaException {
+        List<Contig> out = new ArrayList<>();
+        if (index != null) {
+            for (FastaSequenceIndexEntry e : index) out.add(new Contig(e.getContig(), e.getSize()));
+        } else {
+            for (DnaSequence s : loadAll().values()) out.add(new Contig(s.name(), s.length()));
+        }
+        return out;
+    }
+
+    /** The whole of one contig. */
+    public DnaSequence sequence(String contig) throws FastaException {
+        if (index == null) {
+            DnaSequence s = loadAll().get(contig);
+            if (s == null) throw unknown(contig);
+            return s;
+        }
+        return subsequence(contig, 0, length(contig));
+    }
+
+    /** Bases {@code [start, end)} of a contig, 0-based and half-open as in BED. */
+    public DnaSequence subsequence(String contig, long start, long end) throws FastaException {
+        long length = length(contig);
+        if (start < 0 || end < start || end > length)
+            throw new FastaException(file, "range [" + start + ", " + end + ") is outside contig '" + contig + "' of " + length + " bases");
+        if (end - start > Integer.MAX_VALUE - 8)
+            throw new FastaException(file, "range [" + start + ", " + end + ") of '" + contig + "' is longer than one array can hold");
+        byte[] raw;
+        if (index == null) {
+            DnaSequence s = loadAll().get(contig);
+            raw = java.util.Arrays.copyOfRange(s.bases(), (int) start, (int) end);
+            return new DnaSequence(contig, start, raw, recount(raw));
+        }
+        if (start == end) return new DnaSequence(contig, start, new byte[0], BaseCounts.ZERO);
+        try {
+            ReferenceSequence r = reader.getSubsequenceAt(contig, start + 1, end);
+            raw = r.getBases();
+        } catch (RuntimeException e) {
+            throw translate(file, "cannot read '" + contig + "':" + start + "-" + end, e);
+        }
+        // A file cut short after it was indexed gives fewer bases than the .fai promised.
+        if (raw.length != end - start)
+            throw new FastaException(file, "truncated: contig '" + contig + "' [" + start + ", " + end + ") gave " + raw.length
+                    + " bases where the index promises " + (end - start) + " (was the file changed after indexing?)");
+        BaseCounts counts = Bases.normalize(file, contig, start, raw);
+        return new DnaSequence(contig, start, raw, counts);
+    }
+
+    /** Every contig in file order. */
+    public List<DnaSequence> readAll() throws FastaException {
+        if (index == null) return List.copyOf(loadAll().values());
+        List<DnaSequence> out = new ArrayList<>();
+        for (Contig c : contigs()) out.add(sequence(c.name()));
+        return out;
+    }
+
+    private long length(String contig) throws FastaException {
+        if (index != null) {
+            if (!index.hasIndexEntry(contig)) throw unknown(contig);
+            return index.getIndexEntry(contig).getSize();
+        }
+        DnaSequence s = loadAll().get(contig);
+        if (s == null) throw unknown(contig);
+        return s.length();
+    }
+
+    private UnknownContigException unknown(String contig) throws FastaException {
+        return new UnknownContigException(file, contig, contigs().stream().map(Contig::name).toList());
+    }
+
+    private Map<String, DnaSequence> loadAll() throws FastaException {
+        if (loaded != null) return loaded;
+        Map<String, DnaSequence> all = new LinkedHashMap<>();
+        try {
+            reader.reset();
+            for (ReferenceSequence r; (r = reader.nextSequence()) != null; ) {
+                String name = r.getName();
+                if (name.isEmpty()) throw new FastaException(file, "record " + (all.size() + 1) + " has an empty name");
+                if (all.containsKey(name)) throw new FastaException(file, "contig '" + name + "' appears twice");
+                byte[] raw = r.getBases();
+                all.put(name, new DnaSequence(name, 0, raw, Bases.normalize(file, name, 0, raw)));
+            }
+        } catch (FastaException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw translate(file, "malformed FASTA", e);
+        }
+        if (all.isEmpty()) throw new FastaException(file, "no FASTA records");
+        loaded = all;
+        return all;
+    }
+
+    private static BaseCounts recount(byte[] normalized) {
+        long acgt = 0, n = 0;
+        for (byte b : normalized) if (b == 'N') n++; else acgt++;
+        // Soft-masking and IUPAC origin are gone once normalized; only the whole-contig counts keep them.
+        return new BaseCounts(acgt, n, 0, 0);
+    }
+
+    /**
+     * HTSJDK picks gzip by the name, so a compressed file named .fa would be read as garbage
+     * bases and a plain one named .gz fail deep inside the inflater: say so plainly instead.
+     */
+    private static void checkCompressionMatchesName(Path file) throws IOException {
+        boolean gzip;
+        try (InputStream in = Files.newInputStream(file)) {
+            gzip = in.read() == 0x1f && in.read() == 0x8b;
+        }
+        String name = file.getFileName().toString();
+        boolean gzName = name.endsWith(".gz") || name.endsWith(".bgz");
+        if (gzip && !gzName) throw new FastaException(file, "is gzip-compressed but not named *.gz; rename it (e.g. " + name + ".gz)");
+        if (!gzip && gzName) throw new FastaException(file, "is named *.gz but is not gzip-compressed");
+        if (gzip && Files.exists(ReferenceSequenceFileFactory.getFastaIndexFileName(file)) && !IOUtil.isBlockCompressed(file, true))
+            throw new FastaException(file, "has a .fai but is plain gzip, which cannot be read by random access; "
+                    + "compress it with bgzip (and index with samtools faidx) or remove the .fai");
+    }
+
+    /** HTSJDK's unchecked exceptions, reworded as one line that starts with the file. */
+    static FastaException translate(Path file, String what, RuntimeException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof EOFException || t instanceof htsjdk.samtools.FileTruncatedException
+                    || (t.getMessage() != null && t.getMessage().contains("Unexpected end of")))
+                return new FastaException(file, "truncated or corrupt compressed data (" + oneLine(t) + ")", e);
+        }
+        String msg = oneLine(e);
+        String path = file.toString();
+        // HTSJDK often names the file itself; do not say it twice.
+        msg = msg.replace(path, "").replace(file.toAbsolutePath().toString(), "").replaceAll("\\s+", " ").trim();
+        return new FastaException(file, what + ": " + msg, e);
+    }
+
+    private static String oneLine(Throwable t) {
+        String m = t.getMessage();
+        return (m == null ? t.getClass().getSimpleName() : m).replace('\n', ' ');
+    }
+
+    private static void closeQuietly(Closeable c) {
+        try {
+            c.close();
+        } catch (IOException ignored) {
+            // already failing with a better message
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        reader.close();
+    }
+}

@@ -1,0 +1,31 @@
+package org.ssmtk.genomics.sample;
+
+import org.ssmtk.genomics.io.DnaSequence;
+import org.ssmtk.genomics.tokenize.DnaVocabulary;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Splits every contig into a training part and a held-out tail: the last {@code fraction} of
+ * each contig. Holding out the tail of every contig (rather than whole contigs) keeps the
+ * evaluation meaningful on references with a single record, and contiguous tails keep training
+ * windows from overlapping held-out bases.
+ */
+public record HeldOutSplit(List<Region> train, List<Region> heldOut) {
+    public static HeldOutSplit tails(List<DnaSequence> contigs, double fraction) {
+        if (!(fraction >= 0 && fraction < 1)) throw new IllegalArgumentException("held-out fraction must be in [0, 1), got " + fraction);
+        List<Region> train = new ArrayList<>(), held = new ArrayList<>();
+        for (DnaSequence s : contigs) {
+            byte[] ids = DnaVocabulary.encode(s.bases());
+            int cut = ids.length - (int) Math.round(ids.length * fraction);
+            if (cut > 0) train.add(new Region(s.name(), ids, 0, cut));
+            if (cut < ids.length) held.add(new Region(s.name(), ids, cut, ids.length));
+        }
+        return new HeldOutSplit(List.copyOf(train), List.copyOf(held));
+    }
+
+    public static long bases(List<Region> regions) {
+        return regions.stream().mapToLong(Region::length).sum();
+    }
+}
