@@ -209,9 +209,10 @@ public final class FastaReference implements Closeable {
                 return new FastaException(file, "truncated or corrupt compressed data (" + oneLine(t) + ")", e);
         }
         String msg = oneLine(e);
-        String path = file.toString();
+        if (msg.contains("Expected > but saw"))
+            return new FastaException(file, what + ": a record does not start with a '>' header line (is this a FASTA file?)", e);
         // HTSJDK often names the file itself; do not say it twice.
-        msg = msg.replace(path, "").replace(file.toAbsolutePath().toString(), "").replaceAll("\\s+", " ").trim();
+        msg = msg.replace(file.toAbsolutePath().toString(), "").replace(file.toString(), "").replaceAll("\\s+", " ").trim();
         return new FastaException(file, what + ": " + msg, e);
     }
 
