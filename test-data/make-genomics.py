@@ -10,6 +10,7 @@ again reproduces the committed files byte for byte:
                       tandem repeats, so a model has something to learn beyond 2 bits per base.
   small.fa.fai        its samtools faidx index
   small.fa.gz         plain gzip (no random access; read front to back)
+  small.bed           two training intervals (chr1:0-3000, chr2:500-2500), BED's 0-based half-open
   small.bgzf.fa.gz    bgzip (BGZF, 4 KiB blocks), with .fai and .gzi as samtools faidx / bgzip -i write them
 
 Usage: python3 test-data/make-genomics.py   (from anywhere)
@@ -90,4 +91,5 @@ blocks, gzi = bgzf(bytes(text))
 write("small.bgzf.fa.gz", blocks)
 write("small.bgzf.fa.gz.fai", "".join(fai).encode())
 write("small.bgzf.fa.gz.gzi", gzi)
+write("small.bed", b"track name=small\nchr1\t0\t3000\tfirst-half\nchr2\t500\t2500\tmiddle\n")
 print("wrote", OUT)

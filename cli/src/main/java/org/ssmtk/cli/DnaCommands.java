@@ -14,6 +14,7 @@ import org.ssmtk.core.train.Objective;
 import org.ssmtk.core.train.Trainer;
 import org.ssmtk.genomics.eval.BitsPerBase;
 import org.ssmtk.genomics.io.BaseCounts;
+import org.ssmtk.genomics.io.BedIntervals;
 import org.ssmtk.genomics.io.DnaSequence;
 import org.ssmtk.genomics.io.FastaReference;
 import org.ssmtk.genomics.sample.HeldOutSplit;
@@ -52,8 +53,9 @@ final class DnaCommands {
                     + "counted. Ids: [PAD]=0 [BOS]=1 [EOS]=2 [MASK]=3 A=4 C=5 G=6 T=7 N=8 (written as model/"
                     + DnaVocabulary.FILE + ").\n"
                     + "The last --holdout fraction of every contig is held out: training windows of --seq-len bases are\n"
-                    + "drawn at random from the rest as a function of (seed, step), so --resume sees the same batches;\n"
-                    + "at the end the model's bits per base on the held-out tails (A/C/G/T targets) go to OUT/"
+                    + "drawn at random from the rest as a function of (seed, step), so --resume sees the same batches.\n"
+                    + "With --regions BED, training windows are drawn only inside the intervals (outside the tails).\n"
+                    + "At the end the model's bits per base on the held-out tails (A/C/G/T targets) go to OUT/"
                     + EVAL + ".\n"
                     + "Writes OUT/metrics.jsonl, OUT/loss.png, OUT/checkpoints/step-N/ and OUT/model (HuggingFace layout\n"
                     + "plus " + DnaVocabulary.FILE + "). The model starts from --model DIR, --config or --preset (default dna).\n\n"
@@ -67,6 +69,7 @@ final class DnaCommands {
                     .addOption(optional("config", "config.json", "start from a fresh model with this config"))
                     .addOption(optional("preset", "NAME", "start from a fresh preset model: dna (default), tiny, 130m"))
                     .addOption(optional("model", "DIR", "start from this model's weights"))
+                    .addOption(optional("regions", "BED", "draw training windows only inside these intervals"))
                     .addOption(optional("seq-len", "L", "bases per training window (default 1024)"))
                     .addOption(optional("holdout", "F", "fraction at the end of every contig held out for evaluation (default 0.05)"))
                     .addOption(optional("eval-windows", "N", "at most this many held-out windows are scored (default 64)"))
@@ -117,8 +120,14 @@ final class DnaCommands {
             try (FastaReference ref = FastaReference.open(fasta)) {
                 contigs = ref.readAll();
             }
+            List<BedIntervals.Interval> regions = null;
+            if (cl.hasOption("regions")) {
+                java.util.Map<String, Long> lengths = new java.util.HashMap<>();
+                for (DnaSequence s : contigs) lengths.put(s.name(), (long) s.length());
+                regions = BedIntervals.read(Path.of(cl.getOptionValue("regions")), lengths, fasta);
+            }
             BaseCounts counts = contigs.stream().map(DnaSequence::counts).reduce(BaseCounts.ZERO, BaseCounts::plus);
-            HeldOutSplit split = HeldOutSplit.tails(contigs, holdout);
+            HeldOutSplit split = HeldOutSplit.tails(contigs, holdout, regions);
             WindowSampler windows;
             try {
                 windows = WindowSampler.of(split.train(), seqLen, opt.batch(), opt.seed(), rc);
@@ -130,7 +139,8 @@ final class DnaCommands {
             err.printf(Locale.ROOT, "ssmtk dna pretrain: %,d bases for training, %,d held out; %s; %d steps x %d x %d x %d bases%n",
                     HeldOutSplit.bases(split.train()), HeldOutSplit.bases(split.heldOut()), origin, opt.steps(), opt.accumulate(), opt.batch(), seqLen);
             ObjectNode run = opt.run().put("seq_len", seqLen).put("fasta", fasta.toAbsolutePath().normalize().toString())
-                    .put("holdout", holdout).put("rc_augment", rc).put("vocabulary", DnaVocabulary.TYPE + " v" + DnaVocabulary.VERSION)
+                    .put("holdout", holdout).put("rc_augment", rc)
+                    .put("regions", cl.hasOption("regions") ? Path.of(cl.getOptionValue("regions")).toAbsolutePath().normalize().toString() : "").put("vocabulary", DnaVocabulary.TYPE + " v" + DnaVocabulary.VERSION)
                     .put("start", origin);
             try (Backend backend = CommonOptions.backend(cl, err);
                  TrainingProgress progress = new TrainingProgress(err, "dna pretrain", opt.logEvery())) {

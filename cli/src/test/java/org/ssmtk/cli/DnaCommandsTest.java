@@ -56,6 +56,18 @@ class DnaCommandsTest {
     }
 
     @Test
+    void regionsRestrictTraining() throws Exception {
+        Path out = dir.resolve("bed");
+        MainTest.Result r = MainTest.run(pretrain(DATA.resolve("small.fa.gz"), out, "--steps", "1", "--regions", DATA.resolve("small.bed").toString()));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("5,000 bases for training, 950 held out"), r.err());
+        Path bad = Files.writeString(dir.resolve("bad.bed"), "chrX\t0\t100\n");
+        r = MainTest.run(pretrain(DATA.resolve("small.fa.gz"), dir.resolve("bad"), "--steps", "1", "--regions", bad.toString()));
+        assertEquals(1, r.code());
+        assertEquals("ssmtk dna pretrain: " + bad + ": line 1: contig 'chrX' is not in " + DATA.resolve("small.fa.gz"), r.err().strip());
+    }
+
+    @Test
     void badInputsAreOneLineAndExitOne() throws Exception {
         byte[] gz = Files.readAllBytes(DATA.resolve("small.fa.gz"));
         Path cut = dir.resolve("cut.fa.gz");

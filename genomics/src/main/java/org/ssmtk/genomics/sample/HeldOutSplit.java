@@ -1,5 +1,6 @@
 package org.ssmtk.genomics.sample;
 
+import org.ssmtk.genomics.io.BedIntervals;
 import org.ssmtk.genomics.io.DnaSequence;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
 
@@ -14,6 +15,33 @@ import java.util.List;
  */
 public record HeldOutSplit(List<Region> train, List<Region> heldOut) {
     public static HeldOutSplit tails(List<DnaSequence> contigs, double fraction) {
+        return tails(contigs, fraction, null);
+    }
+
+    /**
+     * As {@link #tails(List, double)}, with the training part cut down to {@code intervals} (null:
+     * no restriction). The held-out tails stay whole, so the evaluation does not depend on the
+     * BED and a BED never moves held-out bases into training. Bases under overlapping intervals are drawn as often as they are covered:
+     * merge the BED first (bedtools merge) if that is not wanted.
+     */
+    public static HeldOutSplit tails(List<DnaSequence> contigs, double fraction, List<BedIntervals.Interval> intervals) {
+        HeldOutSplit whole = wholeTails(contigs, fraction);
+        if (intervals == null) return whole;
+        return new HeldOutSplit(intersect(whole.train(), intervals), whole.heldOut());
+    }
+
+    private static List<Region> intersect(List<Region> regions, List<BedIntervals.Interval> intervals) {
+        List<Region> out = new ArrayList<>();
+        for (BedIntervals.Interval iv : intervals)
+            for (Region r : regions) {
+                if (!r.contig().equals(iv.contig())) continue;
+                long s = Math.max(r.start(), iv.start()), e = Math.min(r.end(), iv.end());
+                if (s < e) out.add(new Region(r.contig(), r.ids(), (int) s, (int) e));
+            }
+        return List.copyOf(out);
+    }
+
+    private static HeldOutSplit wholeTails(List<DnaSequence> contigs, double fraction) {
         if (!(fraction >= 0 && fraction < 1)) throw new IllegalArgumentException("held-out fraction must be in [0, 1), got " + fraction);
         List<Region> train = new ArrayList<>(), held = new ArrayList<>();
         for (DnaSequence s : contigs) {
