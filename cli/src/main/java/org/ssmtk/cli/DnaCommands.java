@@ -37,7 +37,8 @@ final class DnaCommands {
     private DnaCommands() {}
 
     static CommandGroup group() {
-        return new CommandGroup("dna", "DNA models on FASTA references (pretraining)", List.of(new Pretrain()));
+        return new CommandGroup("dna", "DNA models on FASTA references (pretraining, classification)",
+                List.of(new Pretrain(), new DnaClassifierCommands.TrainClassifier(), new DnaClassifierCommands.Classify()));
     }
 
     static final String EVAL = "eval.json";

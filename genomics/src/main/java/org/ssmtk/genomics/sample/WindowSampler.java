@@ -56,15 +56,25 @@ public final class WindowSampler implements BatchSource {
     public Batch batch(long step, int micro) {
         SplittableRandom random = BatchSource.random(seed, step, micro);
         int[] ids = new int[batch * len];
-        for (int row = 0; row < batch; row++) {
-            long k = random.nextLong(windows());
-            int i = java.util.Arrays.binarySearch(cumulative, k + 1);
-            if (i < 0) i = -i - 1;
-            Region r = regions[i];
-            int start = r.start() + (int) (k - (i == 0 ? 0 : cumulative[i - 1]));
-            for (int t = 0; t < len; t++) ids[row * len + t] = r.ids()[start + t];
-            if (reverseComplement && random.nextBoolean()) DnaVocabulary.reverseComplement(ids, row * len, len);
-        }
+        for (int row = 0; row < batch; row++) draw(random, ids, row * len);
         return Batch.nextToken(ids, batch, len);
+    }
+
+    /**
+     * Writes one window drawn with {@code random} into {@code ids[offset, offset + len)}: the
+     * labelled sampler draws its rows through this so both kinds of training see the same windows.
+     */
+    public void draw(SplittableRandom random, int[] ids, int offset) {
+        long k = random.nextLong(windows());
+        int i = java.util.Arrays.binarySearch(cumulative, k + 1);
+        if (i < 0) i = -i - 1;
+        Region r = regions[i];
+        int start = r.start() + (int) (k - (i == 0 ? 0 : cumulative[i - 1]));
+        for (int t = 0; t < len; t++) ids[offset + t] = r.ids()[start + t];
+        if (reverseComplement && random.nextBoolean()) DnaVocabulary.reverseComplement(ids, offset, len);
+    }
+
+    public int length() {
+        return len;
     }
 }

@@ -1,0 +1,321 @@
+package org.ssmtk.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.bench.ForwardBench;
+import org.ssmtk.core.config.MambaConfig;
+import org.ssmtk.core.io.AtomicFiles;
+import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.Initializer;
+import org.ssmtk.core.nn.MambaModel;
+import org.ssmtk.core.train.Objective;
+import org.ssmtk.core.train.Trainer;
+import org.ssmtk.genomics.classify.ClassLabels;
+import org.ssmtk.genomics.classify.ClassifierHead;
+import org.ssmtk.genomics.classify.SequenceClassifier;
+import org.ssmtk.genomics.eval.ClassificationMetrics;
+import org.ssmtk.genomics.io.DnaSequence;
+import org.ssmtk.genomics.io.FastaReference;
+import org.ssmtk.genomics.sample.HeldOutSplit;
+import org.ssmtk.genomics.sample.LabeledWindowSampler;
+import org.ssmtk.genomics.sample.Region;
+import org.ssmtk.genomics.tokenize.DnaVocabulary;
+
+import java.io.PrintStream;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import static org.ssmtk.cli.CommonOptions.flag;
+import static org.ssmtk.cli.CommonOptions.optional;
+import static org.ssmtk.cli.CommonOptions.required;
+
+/** {@code ssmtk dna train-classifier} and {@code ssmtk dna classify}: sequence classification of DNA. */
+final class DnaClassifierCommands {
+    private DnaClassifierCommands() {}
+
+    static final class TrainClassifier implements Command {
+        public String name() { return "train-classifier"; }
+
+        public String summary() { return "train a DNA sequence classifier (from scratch or a pretrained DNA model) on one FASTA per class"; }
+
+        public String footer() {
+            return "Each --class NAME=FASTA names a class and its sequences (at least 2 classes; label order = option order).\n"
+                    + "Training windows of --seq-len bases are drawn at random as a function of (seed, step): each row's\n"
+                    + "class uniformly (balanced; --proportional: in proportion to each class's bases), then a window of\n"
+                    + "that class. The last --holdout fraction of every contig of every class is held out; at the end\n"
+                    + "non-overlapping windows tiling those tails are classified and OUT/" + DnaCommands.EVAL + " gets accuracy,\n"
+                    + "per-class precision/recall, the confusion matrix and, for 2 classes, ROC-AUC of the second class.\n"
+                    + "The model starts fresh from --preset (default dna) or --config with a classifier head added, or from\n"
+                    + "--model DIR (a pretrained DNA model, e.g. from dna pretrain): its weights plus a fresh head.\n"
+                    + "Writes OUT/metrics.jsonl, OUT/loss.png, OUT/checkpoints/ and OUT/model (HuggingFace layout plus\n"
+                    + DnaVocabulary.FILE + " and " + ClassLabels.FILE + ", the class names).\n\n"
+                    + "example: ssmtk dna train-classifier --class human=h.fa --class worm=w.fa --out run1 --steps 500 --seq-len 1024";
+        }
+
+        public Options options() {
+            Options o = new Options()
+                    .addOption(required("class", "NAME=FASTA", "a class and its FASTA; repeat for every class"))
+                    .addOption(required("out", "DIR", "run directory"))
+                    .addOption(optional("config", "config.json", "start from a fresh model with this config"))
+                    .addOption(optional("preset", "NAME", "start from a fresh preset model: dna (default), tiny, 130m"))
+                    .addOption(optional("model", "DIR", "fine-tune this DNA model's weights with a fresh classifier head"))
+                    .addOption(optional("pooling", "mean|last", "how a window's hidden states become one vector (default mean)"))
+                    .addOption(optional("seq-len", "L", "bases per window (default 1024)"))
+                    .addOption(optional("holdout", "F", "fraction at the end of every contig held out for evaluation (default 0.1)"))
+                    .addOption(optional("eval-windows", "N", "at most this many held-out windows per class are classified (default 256)"))
+                    .addOption(flag("rc-augment", "read each window from the reverse strand with probability 1/2"))
+                    .addOption(flag("proportional", "draw classes in proportion to their bases instead of uniformly"))
+                    .addOption(optional("checkpoint-every", "N", "checkpoint interval in steps, 0 = only at the end (default 500)"))
+                    .addOption(optional("keep", "K", "checkpoints to keep (default 3)"))
+                    .addOption(flag("resume", "continue from OUT's latest checkpoint"));
+            return CommonOptions.withBackend(TrainCommands.withOptimizer(o));
+        }
+
+        public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+            int sources = (cl.hasOption("config") ? 1 : 0) + (cl.hasOption("preset") ? 1 : 0) + (cl.hasOption("model") ? 1 : 0);
+            if (sources > 1) throw new UsageException("give at most one of --config, --preset and --model");
+            Map<String, Path> classes = classes(cl.getOptionValues("class"));
+            TrainCommands.OptimizerOptions opt = TrainCommands.OptimizerOptions.parse(cl, 1e-3, 8);
+            int seqLen = CommonOptions.positiveInt(cl, "seq-len", 1024);
+            double holdout = CommonOptions.number(cl, "holdout", 0.1);
+            if (!(holdout >= 0 && holdout < 1)) throw new UsageException("--holdout must be in [0, 1), got " + holdout);
+            int evalWindows = CommonOptions.positiveInt(cl, "eval-windows", 256);
+            int every = CommonOptions.integer(cl, "checkpoint-every", 500);
+            if (every < 0) throw new UsageException("--checkpoint-every must be >= 0, got " + every);
+            int keep = CommonOptions.positiveInt(cl, "keep", 3);
+            String pooling = cl.getOptionValue("pooling", MambaConfig.POOL_MEAN);
+            if (!pooling.equals(MambaConfig.POOL_MEAN) && !pooling.equals(MambaConfig.POOL_LAST))
+                throw new UsageException("--pooling must be mean or last, got " + pooling);
+            boolean rc = cl.hasOption("rc-augment"), balanced = !cl.hasOption("proportional");
+            Path outDir = Path.of(cl.getOptionValue("out"));
+            boolean resume = cl.hasOption("resume");
+            if (!resume && Files.isDirectory(outDir.resolve("checkpoints")))
+                throw new UsageException("--out " + outDir + " already holds a run; add --resume to continue it or choose another directory");
+            List<String> names = new ArrayList<>(classes.keySet());
+
+            MambaCheckpoint start;
+            String origin;
+            if (cl.hasOption("model")) {
+                Path dir = CommonOptions.existingDir(cl, "model");
+                DnaVocabulary.check(dir); // a model trained on other ids must not silently continue on these
+                start = ClassifierHead.attach(MambaCheckpoint.load(dir), names.size(), pooling, opt.seed());
+                origin = "model " + dir + " + a fresh " + names.size() + "-class head";
+            } else {
+                String preset = cl.getOptionValue("preset", "dna");
+                MambaConfig config = cl.hasOption("config") ? MambaConfig.read(CommonOptions.existingFile(cl, "config")) : preset(preset);
+                start = Initializer.reference(config.withClassifier(names.size(), pooling), opt.seed());
+                origin = cl.hasOption("config") ? "config " + cl.getOptionValue("config") : "preset " + preset;
+            }
+            if (start.config().vocabSize() < DnaVocabulary.SIZE)
+                throw new UsageException(origin + " has a vocabulary of " + start.config().vocabSize() + " ids; the DNA vocabulary needs "
+                        + DnaVocabulary.SIZE);
+
+            // Every class file is read before anything is written, so a bad one leaves no partial run.
+            List<List<Region>> train = new ArrayList<>(), held = new ArrayList<>();
+            ObjectNode run = opt.run().put("seq_len", seqLen).put("holdout", holdout).put("rc_augment", rc).put("balanced", balanced)
+                    .put("pooling", pooling).put("vocabulary", DnaVocabulary.TYPE + " v" + DnaVocabulary.VERSION).put("start", origin);
+            ObjectNode classNode = run.putObject("classes");
+            for (var e : classes.entrySet()) {
+                List<DnaSequence> contigs;
+                try (FastaReference ref = FastaReference.open(e.getValue())) {
+                    contigs = ref.readAll();
+                }
+                HeldOutSplit split = HeldOutSplit.tails(contigs, holdout);
+                train.add(split.train());
+                held.add(split.heldOut());
+                classNode.put(e.getKey(), e.getValue().toAbsolutePath().normalize().toString());
+                err.printf(Locale.ROOT, "ssmtk dna train-classifier: class %s: %s: %d contigs, %,d bases for training, %,d held out%n", e.getKey(),
+                        e.getValue(), contigs.size(), HeldOutSplit.bases(split.train()), HeldOutSplit.bases(split.heldOut()));
+            }
+            LabeledWindowSampler windows;
+            try {
+                windows = LabeledWindowSampler.of(train, seqLen, opt.batch(), opt.seed(), rc, balanced);
+            } catch (IllegalArgumentException e) {
+                String m = e.getMessage();
+                for (int c = 0; c < names.size(); c++)
+                    if (m.startsWith("class " + c + ": ")) m = "class " + names.get(c) + " (" + classes.get(names.get(c)) + "): " + m.substring(("class " + c + ": ").length());
+                throw new UsageException(m + "; lower --seq-len or --holdout");
+            }
+            err.printf(Locale.ROOT, "ssmtk dna train-classifier: %d classes (%s), %s; %s; %d steps x %d x %d x %d bases%n", names.size(),
+                    String.join(", ", names), balanced ? "balanced" : "proportional", origin, opt.steps(), opt.accumulate(), opt.batch(), seqLen);
+            try (Backend backend = CommonOptions.backend(cl, err);
+                 TrainingProgress progress = new TrainingProgress(err, "dna train-classifier", opt.logEvery())) {
+                MambaModel model = MambaModel.load(backend, start);
+                Trainer.Result r = Trainer.train(model, windows, Objective.sequenceClassification(), opt.trainer(outDir, every, keep, resume, run),
+                        progress);
+                progress.close();
+                Path modelDir = outDir.resolve(Trainer.MODEL);
+                DnaVocabulary.write(modelDir);
+                new ClassLabels(names, seqLen).write(modelDir);
+                ClassificationMetrics m = evaluate(model, names, held, seqLen, opt.batch(), evalWindows);
+                writeEval(outDir, classes, holdout, r.lastStep(), m);
+                Path png = TrainCommands.plotLoss(outDir, "ssmtk dna train-classifier: " + outDir.getFileName(), err);
+                String heldOut = m == null ? "no held-out windows (--holdout 0 or tails shorter than --seq-len)"
+                        : String.format(Locale.ROOT, "held-out accuracy %.4f (%d windows)%s", m.accuracy(), m.total(),
+                        Double.isNaN(m.rocAuc()) ? "" : String.format(Locale.ROOT, ", ROC-AUC %.4f", m.rocAuc()));
+                out.printf(Locale.ROOT, "steps %d..%d  final loss %.4f  %s  model %s  curve %s%n", r.firstStep(), r.lastStep(), r.finalLoss(),
+                        heldOut, modelDir, png);
+            }
+            return 0;
+        }
+
+        private static MambaConfig preset(String name) throws UsageException {
+            try {
+                return ForwardBench.preset(name);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+        }
+    }
+
+    /** NAME=FASTA pairs in option order; the files must exist. */
+    static Map<String, Path> classes(String[] values) throws UsageException {
+        Map<String, Path> classes = new LinkedHashMap<>();
+        for (String v : values == null ? new String[0] : values) {
+            int eq = v.indexOf('=');
+            if (eq <= 0 || eq == v.length() - 1) throw new UsageException("--class wants NAME=FASTA, got '" + v + "'");
+            String name = v.substring(0, eq);
+            if (!name.matches("[A-Za-z0-9_.+-]+"))
+                throw new UsageException("--class name '" + name + "' may hold only letters, digits and _ . + - (it becomes a TSV column)");
+            Path file = Path.of(v.substring(eq + 1));
+            if (!Files.isRegularFile(file)) throw new UsageException("--class " + v + ": " + file + ": no such file");
+            if (classes.put(name, file) != null) throw new UsageException("--class " + name + " is given twice");
+        }
+        if (classes.size() < 2) throw new UsageException("a classifier needs at least 2 classes (--class NAME=FASTA, repeated), got " + classes.size());
+        return classes;
+    }
+
+    private static ClassificationMetrics evaluate(MambaModel model, List<String> names, List<List<Region>> held, int len, int batch, int max) {
+        List<int[]> windows = new ArrayList<>();
+        List<Integer> truth = new ArrayList<>();
+        for (int c = 0; c < names.size(); c++) {
+            List<int[]> w = SequenceClassifier.tile(held.get(c), len, max);
+            windows.addAll(w);
+            for (int i = 0; i < w.size(); i++) truth.add(c);
+        }
+        if (windows.isEmpty()) return null;
+        double[][] p = SequenceClassifier.probabilities(model, windows, batch, false);
+        return ClassificationMetrics.of(names, truth.stream().mapToInt(Integer::intValue).toArray(), p);
+    }
+
+    private static void writeEval(Path outDir, Map<String, Path> classes, double holdout, long step, ClassificationMetrics m)
+            throws java.io.IOException {
+        ObjectNode n = new ObjectMapper().createObjectNode();
+        ObjectNode c = n.putObject("classes");
+        classes.forEach((k, v) -> c.put(k, v.toString()));
+        n.put("holdout", holdout).put("step", step)
+                .put("scored", "non-overlapping --seq-len windows tiling the last holdout fraction of every contig of every class");
+        if (m != null) n.setAll(m.toJson());
+        AtomicFiles.write(outDir.resolve(DnaCommands.EVAL), o -> new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(o, n));
+    }
+
+    static final class Classify implements Command {
+        public String name() { return "classify"; }
+
+        public String summary() { return "classify the records of a FASTA with a trained DNA classifier, to a TSV of class probabilities"; }
+
+        public String footer() {
+            return "A record no longer than --seq-len (default: the length the model was trained on, from " + ClassLabels.FILE + ")\n"
+                    + "is classified whole and its row's id is the record name. A longer record is cut into consecutive\n"
+                    + "windows of --seq-len bases (the last one shorter) and each gets a row with id NAME:START-END\n"
+                    + "(1-based, inclusive, as samtools writes regions). Columns: id, label (the most probable class),\n"
+                    + "p_<class> for every class. --rc-average averages forward and reverse-complement probabilities.\n"
+                    + "The TSV appears only when complete (temporary file, then rename).\n\n"
+                    + "example: ssmtk dna classify --model run1/model --fasta reads.fa --output calls.tsv --rc-average";
+        }
+
+        public Options options() {
+            Options o = new Options()
+                    .addOption(required("model", "DIR", "a classifier from dna train-classifier"))
+                    .addOption(required("fasta", "FILE", "sequences to classify (.fa, .fa.gz)"))
+                    .addOption(required("output", "TSV", "where the table goes"))
+                    .addOption(optional("seq-len", "L", "window length for long records (default: the training length)"))
+                    .addOption(optional("batch", "N", "windows per forward pass (default 16)"))
+                    .addOption(flag("rc-average", "average the forward and reverse-complement probabilities"));
+            return CommonOptions.withBackend(o);
+        }
+
+        public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+            Path dir = CommonOptions.existingDir(cl, "model");
+            Path fasta = Path.of(cl.getOptionValue("fasta"));
+            Path output = Path.of(cl.getOptionValue("output"));
+            int batch = CommonOptions.positiveInt(cl, "batch", 16);
+            boolean rc = cl.hasOption("rc-average");
+            MambaConfig config = MambaConfig.read(dir.resolve(MambaCheckpoint.CONFIG));
+            if (!config.hasClassifier())
+                throw new UsageException(dir + ": has no classification head (config.json has no ssmtk_classifier); train one with ssmtk dna train-classifier");
+            DnaVocabulary.check(dir);
+            ClassLabels labels = ClassLabels.read(dir, config.numLabels());
+            int seqLen = CommonOptions.positiveInt(cl, "seq-len", labels.seqLen() > 0 ? labels.seqLen() : 1024);
+            MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
+            List<DnaSequence> records;
+            try (FastaReference ref = FastaReference.open(fasta)) {
+                records = ref.readAll();
+            }
+            List<String> ids = new ArrayList<>();
+            List<int[]> windows = new ArrayList<>();
+            int split = 0;
+            for (DnaSequence s : records) {
+                byte[] enc = DnaVocabulary.encode(s.bases());
+                if (enc.length <= seqLen) {
+                    ids.add(s.name());
+                    windows.add(toInts(enc, 0, enc.length));
+                    continue;
+                }
+                split++;
+                for (int from = 0; from < enc.length; from += seqLen) {
+                    int to = Math.min(enc.length, from + seqLen);
+                    ids.add(s.name() + ":" + (s.start() + from + 1) + "-" + (s.start() + to));
+                    windows.add(toInts(enc, from, to));
+                }
+            }
+            double[][] p = new double[windows.size()][];
+            long t0 = System.nanoTime(), bases = 0;
+            try (Backend backend = CommonOptions.backend(cl, err)) {
+                MambaModel model = MambaModel.load(backend, checkpoint);
+                // One length per forward pass: records of many lengths are grouped, the output keeps file order.
+                Map<Integer, List<Integer>> byLength = new LinkedHashMap<>();
+                for (int i = 0; i < windows.size(); i++) byLength.computeIfAbsent(windows.get(i).length, k -> new ArrayList<>()).add(i);
+                for (List<Integer> group : byLength.values()) {
+                    List<int[]> w = group.stream().map(windows::get).toList();
+                    double[][] q = SequenceClassifier.probabilities(model, w, batch, rc);
+                    for (int i = 0; i < group.size(); i++) p[group.get(i)] = q[i];
+                }
+            }
+            for (int[] w : windows) bases += w.length;
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            List<String> names = labels.names();
+            AtomicFiles.write(output, o -> {
+                Writer wr = new java.io.OutputStreamWriter(o, StandardCharsets.UTF_8);
+                StringBuilder header = new StringBuilder("id\tlabel");
+                for (String n : names) header.append("\tp_").append(n);
+                wr.write(header.append('\n').toString());
+                for (int i = 0; i < ids.size(); i++) {
+                    StringBuilder line = new StringBuilder(ids.get(i)).append('\t').append(names.get(ClassificationMetrics.argmax(p[i])));
+                    for (double v : p[i]) line.append('\t').append(String.format(Locale.ROOT, "%.6g", v));
+                    wr.write(line.append('\n').toString());
+                }
+                wr.flush();
+            });
+            out.printf(Locale.ROOT, "%d records (%d cut into %d-base windows), %d rows, %,d bases in %.2f s (%,.0f bases/s)%s -> %s%n", records.size(),
+                    split, seqLen, ids.size(), bases, seconds, bases / Math.max(seconds, 1e-9), rc ? ", forward+RC averaged" : "", output);
+            return 0;
+        }
+
+        private static int[] toInts(byte[] ids, int from, int to) {
+            int[] w = new int[to - from];
+            for (int i = from; i < to; i++) w[i - from] = ids[i];
+            return w;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package org.ssmtk.genomics.classify;
+
+import org.ssmtk.core.nn.MambaModel;
+import org.ssmtk.genomics.tokenize.DnaVocabulary;
+
+import java.util.List;
+
+/** Class probabilities of DNA windows through a model's classification head. */
+public final class SequenceClassifier {
+    private SequenceClassifier() {}
+
+    /**
+     * Softmax probabilities (windows.size() x classes) of windows that all have one length, run
+     * {@code batch} at a time. With {@code rcAverage} each window's probabilities are the mean of its
+     * forward and reverse-complement readings: a sequence and its reverse complement are the same
+     * DNA, so the prediction should not depend on which strand the file happens to hold.
+     */
+    public static double[][] probabilities(MambaModel model, List<int[]> windows, int batch, boolean rcAverage) {
+        int k = model.config().numLabels();
+        double[][] out = new double[windows.size()][];
+        for (int from = 0; from < windows.size(); from += batch) {
+            int n = Math.min(batch, windows.size() - from), len = windows.get(from).length;
+            int[] ids = new int[n * len];
+            for (int i = 0; i < n; i++) {
+                int[] w = windows.get(from + i);
+                if (w.length != len) throw new IllegalArgumentException("windows of one call must share a length");
+                System.arraycopy(w, 0, ids, i * len, len);
+            }
+            double[][] p = softmax(model.classify(ids, n, len), n, k);
+            if (rcAverage) {
+                for (int i = 0; i < n; i++) DnaVocabulary.reverseComplement(ids, i * len, len);
+                double[][] q = softmax(model.classify(ids, n, len), n, k);
+                for (int i = 0; i < n; i++)
+                    for (int c = 0; c < k; c++) p[i][c] = (p[i][c] + q[i][c]) / 2;
+            }
+            System.arraycopy(p, 0, out, from, n);
+        }
+        return out;
+    }
+
+    static double[][] softmax(float[] logits, int n, int k) {
+        double[][] p = new double[n][k];
+        for (int i = 0; i < n; i++) {
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int c = 0; c < k; c++) max = Math.max(max, logits[i * k + c]);
+            for (int c = 0; c < k; c++) sum += p[i][c] = Math.exp(logits[i * k + c] - max);
+            for (int c = 0; c < k; c++) p[i][c] /= sum;
+        }
+        return p;
+    }
+
+    /**
+     * Consecutive, non-overlapping windows of {@code len} ids tiling {@code regions}, at most
+     * {@code max} of them spread evenly over all (so a capped evaluation still covers every contig).
+     */
+    public static List<int[]> tile(List<org.ssmtk.genomics.sample.Region> regions, int len, int max) {
+        List<int[]> all = new java.util.ArrayList<>();
+        for (var r : regions)
+            for (int s = r.start(); s + len <= r.end(); s += len) {
+                int[] w = new int[len];
+                for (int t = 0; t < len; t++) w[t] = r.ids()[s + t];
+                all.add(w);
+            }
+        if (all.size() <= max) return all;
+        List<int[]> picked = new java.util.ArrayList<>(max);
+        for (int i = 0; i < max; i++) picked.add(all.get((int) ((long) i * all.size() / max)));
+        return picked;
+    }
+}
