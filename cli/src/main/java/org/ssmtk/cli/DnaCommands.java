@@ -37,8 +37,9 @@ final class DnaCommands {
     private DnaCommands() {}
 
     static CommandGroup group() {
-        return new CommandGroup("dna", "DNA models on FASTA references (pretraining, classification)",
-                List.of(new Pretrain(), new DnaClassifierCommands.TrainClassifier(), new DnaClassifierCommands.Classify()));
+        return new CommandGroup("dna", "DNA models on FASTA references (pretraining, classification, scoring)",
+                List.of(new Pretrain(), new DnaClassifierCommands.TrainClassifier(), new DnaClassifierCommands.Classify(),
+                        new DnaScoreCommand()));
     }
 
     static final String EVAL = "eval.json";

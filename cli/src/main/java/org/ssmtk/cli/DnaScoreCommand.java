@@ -1,0 +1,134 @@
+package org.ssmtk.cli;
+
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.config.MambaConfig;
+import org.ssmtk.core.io.AtomicFiles;
+import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaModel;
+import org.ssmtk.genomics.io.BedIntervals;
+import org.ssmtk.genomics.io.FastaReference;
+import org.ssmtk.genomics.score.LikelihoodScorer;
+import org.ssmtk.genomics.score.WindowMeans;
+import org.ssmtk.genomics.tokenize.DnaVocabulary;
+
+import java.io.OutputStreamWriter;
+import java.io.PrintStream;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import static org.ssmtk.cli.CommonOptions.optional;
+import static org.ssmtk.cli.CommonOptions.required;
+
+/** {@code ssmtk dna score}: per-base log-likelihood of a DNA language model, streamed, to bedGraph. */
+final class DnaScoreCommand implements Command {
+    public String name() { return "score"; }
+
+    public String summary() { return "per-window log-likelihood of a DNA language model over a FASTA (or BED regions), to bedGraph"; }
+
+    public String footer() {
+        return "Score of a base: log2 p(base | the bases before it in the same interval), in bits (0 = certain,\n"
+                + "-2 = a uniform guess over A/C/G/T), under a model from dna pretrain. Intervals are whole contigs, or\n"
+                + "the --regions BED intervals (overlapping ones merged); each is streamed from its start in chunks\n"
+                + "of --chunk bases through the model's recurrent state, so memory stays constant however long the\n"
+                + "contig (with a .fai the FASTA is read chunk by chunk too) and the scores equal one full forward.\n"
+                + "Not scored: the first base of each interval (no context) and N/IUPAC bases, which are still fed to\n"
+                + "the model so later bases keep their context. Each bedGraph line is the mean over the scored bases\n"
+                + "of one --window (windows start at the interval start, the last one may be shorter); a window\n"
+                + "with no scored base is left out. Lines are 0-based half-open, contigs in FASTA order, positions\n"
+                + "ascending. The file appears only when complete (temporary file, then rename).\n\n"
+                + "example: ssmtk dna score --model run1/model --fasta ref.fa --output scores.bedGraph --window 100";
+    }
+
+    public Options options() {
+        Options o = new Options()
+                .addOption(required("model", "DIR", "a DNA language model from dna pretrain"))
+                .addOption(required("fasta", "FILE", "reference FASTA (.fa, .fa.gz; with .fai read chunk by chunk)"))
+                .addOption(required("output", "BEDGRAPH", "where the scores go"))
+                .addOption(optional("regions", "BED", "score only these intervals"))
+                .addOption(optional("window", "W", "bases averaged per bedGraph line (default 100; 1 = per base)"))
+                .addOption(optional("chunk", "C", "bases per forward pass through the recurrent state (default 4096)"))
+                .addOption(optional("name", "NAME", "track name (default: the model directory's name)"));
+        return CommonOptions.withBackend(o);
+    }
+
+    public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+        Path dir = CommonOptions.existingDir(cl, "model");
+        Path fasta = Path.of(cl.getOptionValue("fasta"));
+        Path output = Path.of(cl.getOptionValue("output"));
+        int window = CommonOptions.positiveInt(cl, "window", 100);
+        int chunk = CommonOptions.positiveInt(cl, "chunk", 4096);
+        if (!DnaVocabulary.check(dir))
+            throw new UsageException(dir + ": has no " + DnaVocabulary.FILE + "; score a model trained on DNA (ssmtk dna pretrain)");
+        MambaConfig config = MambaConfig.read(dir.resolve(MambaCheckpoint.CONFIG));
+        if (config.vocabSize() < DnaVocabulary.SIZE)
+            throw new UsageException(dir + ": a vocabulary of " + config.vocabSize() + " ids; the DNA vocabulary needs " + DnaVocabulary.SIZE);
+        Path absolute = dir.toAbsolutePath().normalize();
+        String name = cl.getOptionValue("name", absolute.getFileName() == null ? "ssmtk" : absolute.getFileName().toString());
+        if (name.contains("\"") || name.contains("\n")) throw new UsageException("--name may not hold quotes or newlines");
+        MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
+
+        long t0, fed = 0, scored = 0;
+        try (FastaReference ref = FastaReference.open(fasta)) {
+            List<FastaReference.Contig> contigs = ref.contigs();
+            List<BedIntervals.Interval> intervals = cl.hasOption("regions") ? regions(Path.of(cl.getOptionValue("regions")), contigs, fasta)
+                    : contigs.stream().filter(c -> c.length() > 0).map(c -> new BedIntervals.Interval(c.name(), 0, c.length())).toList();
+            long total = intervals.stream().mapToLong(BedIntervals.Interval::length).sum();
+            err.printf(Locale.ROOT, "ssmtk dna score: %s: %d intervals, %,d bases; window %d, chunk %d%n", fasta, intervals.size(), total, window, chunk);
+            long[] counts = new long[2];
+            t0 = System.nanoTime();
+            try (Backend backend = CommonOptions.backend(cl, err)) {
+                MambaModel model = MambaModel.load(backend, checkpoint);
+                LikelihoodScorer scorer = new LikelihoodScorer(model, chunk);
+                AtomicFiles.write(output, o -> {
+                    Writer w = new OutputStreamWriter(o, StandardCharsets.UTF_8);
+                    w.write("track type=bedGraph name=\"" + name + "\" description=\"" + name
+                            + ": mean log2 p(base | preceding bases), bits per base; first base of each interval and N not scored\"\n");
+                    for (BedIntervals.Interval iv : intervals) {
+                        WindowMeans means = new WindowMeans(iv.start(), iv.end(), window, (s, e, mean, n) ->
+                                w.write(iv.contig() + "\t" + s + "\t" + e + "\t" + String.format(Locale.ROOT, "%.6f", mean) + "\n"));
+                        counts[1] += scorer.score((from, to) -> DnaVocabulary.encode(ref.subsequence(iv.contig(), iv.start() + from, iv.start() + to).bases()),
+                                iv.length(), means);
+                        counts[0] += iv.length();
+                    }
+                    w.flush();
+                });
+            }
+            fed = counts[0];
+            scored = counts[1];
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        err.printf(Locale.ROOT, "ssmtk dna score: %,d bases (%,d scored) in %.2f s: %,.0f bases/s -> %s%n", fed, scored, seconds,
+                fed / Math.max(seconds, 1e-9), output);
+        return 0;
+    }
+
+    /** BED intervals checked against the FASTA, in FASTA order, overlapping ones merged so bedGraph lines never overlap. */
+    static List<BedIntervals.Interval> regions(Path bed, List<FastaReference.Contig> contigs, Path fasta) throws java.io.IOException {
+        Map<String, Long> lengths = new LinkedHashMap<>();
+        Map<String, Integer> order = new HashMap<>();
+        for (FastaReference.Contig c : contigs) {
+            lengths.put(c.name(), c.length());
+            order.put(c.name(), order.size());
+        }
+        List<BedIntervals.Interval> sorted = new ArrayList<>(BedIntervals.read(bed, lengths, fasta));
+        sorted.sort(Comparator.comparingInt((BedIntervals.Interval i) -> order.get(i.contig())).thenComparingLong(BedIntervals.Interval::start));
+        List<BedIntervals.Interval> merged = new ArrayList<>();
+        for (BedIntervals.Interval i : sorted) {
+            BedIntervals.Interval last = merged.isEmpty() ? null : merged.getLast();
+            if (last != null && last.contig().equals(i.contig()) && i.start() < last.end())
+                merged.set(merged.size() - 1, new BedIntervals.Interval(last.contig(), last.start(), Math.max(last.end(), i.end())));
+            else merged.add(i);
+        }
+        return merged;
+    }
+}
