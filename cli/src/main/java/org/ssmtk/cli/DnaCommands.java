@@ -37,9 +37,9 @@ final class DnaCommands {
     private DnaCommands() {}
 
     static CommandGroup group() {
-        return new CommandGroup("dna", "DNA models on FASTA references (pretraining, classification, scoring)",
+        return new CommandGroup("dna", "DNA models on FASTA references (pretraining, classification, scoring, embeddings)",
                 List.of(new Pretrain(), new DnaClassifierCommands.TrainClassifier(), new DnaClassifierCommands.Classify(),
-                        new DnaScoreCommand()));
+                        new DnaScoreCommand(), new DnaEmbedCommand()));
     }
 
     static final String EVAL = "eval.json";
