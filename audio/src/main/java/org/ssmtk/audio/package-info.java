@@ -1,5 +1,6 @@
 /**
- * Audio on ssmtk: WAV input through TarsosDSP, mu-law quantization, waveform language models and
- * clip classification ({@code ssmtk audio}). Being built under the audio issue; nothing here is usable yet.
+ * Audio on ssmtk: WAV input and output ({@code io}, resampling through TarsosDSP), 8-bit mu-law and
+ * linear quantization ({@code quantize}), clip windows and held-out scoring for waveform language
+ * models ({@code sample}), used by {@code ssmtk audio}.
  */
 package org.ssmtk.audio;

@@ -1,0 +1,91 @@
+package org.ssmtk.audio.io;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Decodes RIFF/WAVE files: PCM 8 (unsigned), 16, 24 and 32-bit (signed, little-endian) and IEEE
+ * float 32/64-bit, plain or WAVE_FORMAT_EXTENSIBLE, any channel count and sample rate. Channels are
+ * mixed to mono by averaging them, so that a stereo recording keeps its level and neither channel
+ * is preferred. Samples come out as floats in [-1, 1]. The RIFF chunks are parsed here rather than
+ * through javax.sound so that truncation and unsupported encodings are reported precisely, per file.
+ */
+public final class WavReader {
+    private WavReader() {}
+
+    private static final int PCM = 1, FLOAT = 3, EXTENSIBLE = 0xFFFE;
+
+    /** A decoded clip: mono samples at its own rate, and what it was stored as. */
+    public record Clip(float[] samples, int sampleRate, int channels, int bitsPerSample, boolean floating) {
+        public double seconds() {
+            return samples.length / (double) sampleRate;
+        }
+    }
+
+    public static Clip read(Path file) throws IOException {
+        byte[] bytes = Files.readAllBytes(file);
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        if (bytes.length < 12 || b.getInt(0) != 0x46464952 /* RIFF */ || b.getInt(8) != 0x45564157 /* WAVE */)
+            throw new WavException(file, "not a WAV file (no RIFF/WAVE header)");
+        int pos = 12, format = -1, channels = 0, rate = 0, bits = 0, blockAlign = 0;
+        int dataStart = -1, dataLength = 0;
+        while (pos + 8 <= bytes.length) {
+            int id = b.getInt(pos);
+            long size = b.getInt(pos + 4) & 0xFFFFFFFFL;
+            int body = pos + 8;
+            if (id == 0x20746d66) { // "fmt "
+                if (size < 16 || body + 16 > bytes.length) throw new WavException(file, "truncated WAV: fmt chunk is cut short");
+                format = b.getShort(body) & 0xFFFF;
+                channels = b.getShort(body + 2) & 0xFFFF;
+                rate = b.getInt(body + 4);
+                blockAlign = b.getShort(body + 12) & 0xFFFF;
+                bits = b.getShort(body + 14) & 0xFFFF;
+                if (format == EXTENSIBLE) {
+                    if (size < 40 || body + 26 > bytes.length) throw new WavException(file, "truncated WAV: extensible fmt chunk is cut short");
+                    format = b.getShort(body + 24) & 0xFFFF; // the sub-format GUID starts with the plain format code
+                }
+            } else if (id == 0x61746164) { // "data"
+                dataStart = body;
+                long available = bytes.length - (long) body;
+                if (size > available) throw new WavException(file, "truncated WAV: data chunk declares " + size + " bytes, " + available + " present");
+                dataLength = (int) size;
+                break;
+            }
+            pos = (int) Math.min(Integer.MAX_VALUE, body + size + (size & 1)); // chunks are padded to even sizes
+        }
+        if (format < 0) throw new WavException(file, "corrupt or truncated WAV: no fmt chunk");
+        if (dataStart < 0) throw new WavException(file, "corrupt or truncated WAV: no data chunk");
+        if (channels < 1) throw new WavException(file, "corrupt WAV: " + channels + " channels");
+        if (rate < 1) throw new WavException(file, "corrupt WAV: sample rate " + rate);
+        boolean floating;
+        if (format == PCM && (bits == 8 || bits == 16 || bits == 24 || bits == 32)) floating = false;
+        else if (format == FLOAT && (bits == 32 || bits == 64)) floating = true;
+        else throw new WavException(file, "unsupported WAV encoding (format code " + format + ", " + bits
+                + " bits); supported: PCM 8/16/24/32-bit and IEEE float 32/64-bit");
+        int bytesPerSample = bits / 8;
+        if (blockAlign != bytesPerSample * channels)
+            throw new WavException(file, "corrupt WAV: block align " + blockAlign + " for " + channels + " x " + bits + "-bit");
+        int frames = dataLength / blockAlign;
+        if (frames == 0) throw new WavException(file, "zero-length clip: the WAV holds no samples");
+        float[] mono = new float[frames];
+        for (int f = 0; f < frames; f++) {
+            double sum = 0;
+            for (int c = 0; c < channels; c++) sum += sample(b, dataStart + f * blockAlign + c * bytesPerSample, bits, floating);
+            mono[f] = (float) (sum / channels);
+        }
+        return new Clip(mono, rate, channels, bits, floating);
+    }
+
+    private static double sample(ByteBuffer b, int at, int bits, boolean floating) {
+        if (floating) return bits == 32 ? b.getFloat(at) : b.getDouble(at);
+        return switch (bits) {
+            case 8 -> ((b.get(at) & 0xFF) - 128) / 128.0; // 8-bit WAV is unsigned, centred on 128
+            case 16 -> b.getShort(at) / 32768.0;
+            case 24 -> ((b.get(at) & 0xFF) | (b.get(at + 1) & 0xFF) << 8 | b.get(at + 2) << 16) / 8388608.0;
+            default -> b.getInt(at) / 2147483648.0;
+        };
+    }
+}
