@@ -27,7 +27,7 @@ public final class Main {
     private Main() {}
 
     static List<CommandGroup> groups() {
-        return List.of(ModelCommands.group(), TrainCommands.group(), SyntheticCommands.group(), TensorCommands.group(), BenchCommands.group(), DnaCommands.group());
+        return List.of(ModelCommands.group(), TrainCommands.group(), SyntheticCommands.group(), TensorCommands.group(), BenchCommands.group(), DnaCommands.group(), AudioCommands.group());
     }
 
     public static void main(String[] args) {

@@ -1,0 +1,87 @@
+package org.ssmtk.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ssmtk.audio.AudioSettings;
+import org.ssmtk.audio.io.WavReader;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code ssmtk audio train-lm / generate} in-process on test-data/audio. */
+class AudioCommandsTest {
+    static final Path DATA = Path.of("..", "test-data", "audio").toAbsolutePath().normalize();
+    @TempDir
+    Path dir;
+
+    static String[] trainLm(Path input, Path out, String... more) {
+        String[] base = {"audio", "train-lm", "--input", input.toString(), "--out", out.toString(), "--sample-rate", "8000", "--d-model", "16",
+                "--layers", "1", "--seq-len", "64", "--batch", "2", "--eval-windows", "4", "--checkpoint-every", "2", "--threads", "2",
+                "--log-every", "1"};
+        String[] all = java.util.Arrays.copyOf(base, base.length + more.length);
+        System.arraycopy(more, 0, all, base.length, more.length);
+        return all;
+    }
+
+    @Test
+    void trainThenGenerateAWav() throws Exception {
+        Path out = dir.resolve("run");
+        MainTest.Result r = MainTest.run(trainLm(DATA, out, "--steps", "3"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("5 files"), r.err());
+        assertTrue(r.out().contains("bits/sample"), r.out());
+        Path model = out.resolve("model");
+        assertEquals(new AudioSettings(8000, "mu-law"), AudioSettings.read(model));
+        JsonNode eval = new ObjectMapper().readTree(out.resolve("eval.json").toFile());
+        double bps = eval.get("bits_per_sample").asDouble();
+        // An untrained 256-way softmax sits near 8 bits; three steps must not be wildly off.
+        assertTrue(bps > 2 && bps < 10, "bits per sample " + bps);
+
+        r = MainTest.run(trainLm(DATA, out, "--steps", "4", "--resume"));
+        assertEquals(0, r.code(), r.err());
+        assertEquals(4, new ObjectMapper().readTree(out.resolve("eval.json").toFile()).get("step").asInt());
+        r = MainTest.run(trainLm(DATA, out, "--steps", "5", "--resume", "--quantization", "linear"));
+        assertEquals(1, r.code(), "a resumed run refuses other audio settings");
+
+        Path wav = dir.resolve("gen.wav");
+        r = MainTest.run(new String[]{"audio", "generate", "--model", model.toString(), "--seconds", "0.1", "--output", wav.toString(),
+                "--seed", "3", "--top-k", "50", "--threads", "2"});
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("samples/s"), r.err());
+        WavReader.Clip c = WavReader.read(wav);
+        assertEquals(8000, c.sampleRate());
+        assertEquals(800, c.samples().length);
+        assertEquals(1, c.channels());
+
+        Path cont = dir.resolve("cont.wav");
+        r = MainTest.run(new String[]{"audio", "generate", "--model", model.toString(), "--seconds", "0.01", "--output", cont.toString(),
+                "--prompt", DATA.resolve("chirp-8k-8bit.wav").toString(), "--threads", "2"});
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("after a 4,000-sample prompt"), r.err());
+        assertEquals(80, WavReader.read(cont).samples().length);
+    }
+
+    @Test
+    void singleFileHoldsOutItsTailAndBadWavsNameTheFile() throws Exception {
+        MainTest.Result r = MainTest.run(trainLm(DATA.resolve("tone-16k-16bit.wav"), dir.resolve("one"), "--steps", "1"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("1 files, 4,000 samples at 8000 Hz"), r.err());
+        assertTrue(r.err().contains("400 held out"), r.err());
+
+        Path broken = dir.resolve("broken");
+        Files.createDirectories(broken);
+        Files.write(broken.resolve("cut.wav"), java.util.Arrays.copyOf(Files.readAllBytes(DATA.resolve("tone-16k-16bit.wav")), 500));
+        r = MainTest.run(trainLm(broken, dir.resolve("bad"), "--steps", "1"));
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("cut.wav: truncated WAV"), r.err());
+
+        r = MainTest.run(new String[]{"audio", "generate", "--model", DATA.toString(), "--seconds", "1", "--output", dir.resolve("x.wav").toString()});
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("audio.json"), r.err());
+    }
+}
