@@ -237,7 +237,7 @@ final class AudioCommands {
                 elapsed = (System.nanoTime() - t0) / 1e9;
             }
             WavWriter.write(output, q.decode(generated), settings.sampleRate());
-            err.printf(Locale.ROOT, "ssmtk audio generate: %,d samples (%.3f s at %d Hz) after a %,d-sample prompt in %.2f s: %,.0f samples/s%n",
+            err.printf(Locale.ROOT, "ssmtk audio generate: %,d samples (%.3f s at %d Hz) after a %,d-sample prompt in %.2f s (prompt forward included): %,.0f samples/s%n",
                     generated.length, generated.length / (double) settings.sampleRate(), settings.sampleRate(), prompt.length, elapsed,
                     generated.length / Math.max(elapsed, 1e-9));
             out.println(output);
