@@ -27,7 +27,7 @@ public final class Main {
     private Main() {}
 
     static List<CommandGroup> groups() {
-        return List.of(ModelCommands.group(), TrainCommands.group(), SyntheticCommands.group(), TensorCommands.group(), BenchCommands.group(), DnaCommands.group(), AudioCommands.group());
+        return List.of(ModelCommands.group(), TrainCommands.group(), SyntheticCommands.group(), TensorCommands.group(), BenchCommands.group(), DnaCommands.group(), AudioCommands.group(), WorkflowCommands.group());
     }
 
     public static void main(String[] args) {
@@ -79,7 +79,7 @@ public final class Main {
             } catch (ParseException e) {
                 return usage(err, prefix + e.getMessage());
             }
-            if (!cl.getArgList().isEmpty()) return usage(err, prefix + "unexpected argument '" + cl.getArgList().get(0) + "'");
+            if (!cl.getArgList().isEmpty() && !(command instanceof WorkflowCommands.TakesFile)) return usage(err, prefix + "unexpected argument '" + cl.getArgList().get(0) + "'");
             return command.run(cl, out, err);
         } catch (UsageException | IOException | IllegalArgumentException | org.ssmtk.core.train.TrainingDivergedException e) {
             err.println(prefix + oneLine(e));

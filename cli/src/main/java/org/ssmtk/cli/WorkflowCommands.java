@@ -1,0 +1,119 @@
+package org.ssmtk.cli;
+
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+import org.ssmtk.workflows.descriptor.Workflow;
+import org.ssmtk.workflows.descriptor.WorkflowException;
+import org.ssmtk.workflows.descriptor.WorkflowParser;
+import org.ssmtk.workflows.runner.WorkflowRunner;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+
+import static org.ssmtk.cli.CommonOptions.flag;
+import static org.ssmtk.cli.CommonOptions.optional;
+
+/** {@code ssmtk workflow run|validate|graph}: YAML descriptors that chain ssmtk commands. */
+final class WorkflowCommands {
+    static final String GROUP = "workflow";
+
+    private WorkflowCommands() {}
+
+    /** Commands that take the descriptor as a bare argument (Main rejects bare arguments for the rest). */
+    interface TakesFile extends Command {}
+
+    static CommandGroup group() {
+        return new CommandGroup(GROUP, "run, validate and draw YAML workflows that chain ssmtk commands",
+                java.util.List.of(new Run(), new Validate(), new Graph()));
+    }
+
+    static final String FORMAT = "A descriptor names steps; each runs one ssmtk command (op: group.command) with params as its\n"
+            + "options (key: value; a list repeats the option; true/false for flags) after the steps it needs:\n\n"
+            + "  name: demo\n"
+            + "  inputs: [../data]              # folders outside this one that steps may read\n"
+            + "  steps:\n"
+            + "    - id: train\n"
+            + "      op: dna.train-classifier\n"
+            + "      params: {class: [A=../data/a.fa, B=../data/b.fa], out: run, steps: 20}\n"
+            + "    - id: classify\n"
+            + "      op: dna.classify\n"
+            + "      needs: [train]\n"
+            + "      params:\n"
+            + "        model: ${train}/run/model   # a file in step train's work directory\n"
+            + "        fasta: ../data/a.fa\n"
+            + "        output: a.tsv\n\n"
+            + "Input paths resolve against the descriptor's folder and may not leave it unless under 'inputs';\n"
+            + "outputs (--out, --output) resolve inside WORK/ID.";
+
+    /** Reads the descriptor, turning its one-line problems into usage errors. */
+    static Workflow load(CommandLine cl) throws Exception {
+        if (cl.getArgList().size() != 1) throw new UsageException("give one descriptor FILE.yaml");
+        try {
+            return WorkflowParser.parse(Path.of(cl.getArgList().getFirst()), new WorkflowOps());
+        } catch (WorkflowException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    static final class Run implements TakesFile {
+        public String name() { return "run"; }
+
+        public String summary() { return "run FILE.yaml's steps in dependency order, caching each by op, params and input contents"; }
+
+        public String footer() {
+            return FORMAT + "\n\nStep ID logs to WORK/ID.log; WORK/" + WorkflowRunner.LOG + " records every step's start, end, status,\n"
+                    + "exit code, outputs and cache key. --resume skips steps whose key matches a completed record and\n"
+                    + "whose outputs exist. A failed step stops the run; what earlier steps wrote stays.\n\n"
+                    + "example: ssmtk workflow run workflows/examples/dna-classify.yaml --work wf-run --resume";
+        }
+
+        public Options options() {
+            return new Options()
+                    .addOption(optional("work", "DIR", "work directory: one folder per step, logs and " + WorkflowRunner.LOG + " (default ssmtk-work)"))
+                    .addOption(flag("resume", "skip steps already completed with the same op, params and inputs"));
+        }
+
+        public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+            Workflow wf = load(cl);
+            Path work = Path.of(cl.getOptionValue("work", "ssmtk-work"));
+            try {
+                var outcomes = new WorkflowRunner(wf, work, Main::run, err).run(cl.hasOption("resume"));
+                long cached = outcomes.stream().filter(o -> o.status() == WorkflowRunner.Status.CACHED).count();
+                out.println("workflow " + wf.name() + ": " + outcomes.size() + " steps done (" + cached + " cached); log: " + work.resolve(WorkflowRunner.LOG));
+                return Main.OK;
+            } catch (WorkflowException e) {
+                throw new UsageException(e.getMessage());
+            }
+        }
+    }
+
+    static final class Validate implements TakesFile {
+        public String name() { return "validate"; }
+
+        public String summary() { return "check FILE.yaml (keys, types, ops and their params, needs, cycles, paths) without running it"; }
+
+        public String footer() { return FORMAT; }
+
+        public Options options() { return new Options(); }
+
+        public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+            Workflow wf = load(cl);
+            out.println(cl.getArgList().getFirst() + ": ok, workflow " + wf.name() + ", " + wf.steps().size() + " steps: "
+                    + String.join(" -> ", wf.steps().stream().map(s -> s.id()).toList()));
+            return Main.OK;
+        }
+    }
+
+    static final class Graph implements TakesFile {
+        public String name() { return "graph"; }
+
+        public String summary() { return "print FILE.yaml's step graph as a Mermaid flowchart"; }
+
+        public Options options() { return new Options(); }
+
+        public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+            out.print(load(cl).mermaid());
+            return Main.OK;
+        }
+    }
+}

@@ -1,0 +1,83 @@
+package org.ssmtk.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code ssmtk workflow run|validate|graph} on workflows/examples/dna-classify.yaml, in-process. */
+class WorkflowCommandsTest {
+    static final Path EXAMPLE = DnaCommandsTest.DATA.resolve("../../workflows/examples/dna-classify.yaml").normalize();
+    @TempDir
+    Path dir;
+
+    @Test
+    void exampleRunsThenResumesFromCache() throws Exception {
+        Path work = dir.resolve("work");
+        MainTest.Result r = MainTest.run("workflow", "run", EXAMPLE.toString(), "--work", work.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("2 steps done (0 cached)"), r.out());
+        Path tsv = work.resolve("classify/class-b.tsv");
+        assertTrue(Files.readString(tsv).lines().count() > 1, "one row per record after the header");
+        assertTrue(Files.isDirectory(work.resolve("train/run/model")));
+        String table = Files.readString(tsv);
+
+        r = MainTest.run("workflow", "run", EXAMPLE.toString(), "--work", work.toString(), "--resume");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("2 steps done (2 cached)"), r.out());
+        assertTrue(r.err().contains("train (dna.train-classifier): cached, skipped"), r.err());
+        assertTrue(r.err().contains("classify (dna.classify): cached, skipped"), r.err());
+        assertEquals(table, Files.readString(tsv));
+        JsonNode log = new ObjectMapper().readTree(work.resolve("run.json").toFile());
+        for (JsonNode s : log.get("steps")) {
+            assertEquals("ok", s.get("status").asText());
+            assertTrue(s.get("cached").asBoolean());
+        }
+    }
+
+    @Test
+    void validateAndGraph() {
+        MainTest.Result r = MainTest.run("workflow", "validate", EXAMPLE.toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals(EXAMPLE + ": ok, workflow dna-classify, 2 steps: train -> classify", r.out().strip());
+        r = MainTest.run("workflow", "graph", EXAMPLE.toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals("""
+                flowchart TD
+                  s_train["train<br/>dna.train-classifier"]
+                  s_classify["classify<br/>dna.classify"]
+                  s_train --> s_classify
+                """, r.out());
+    }
+
+    @Test
+    void badDescriptorsAndFailedStepsGiveOneLine() throws Exception {
+        Path f = dir.resolve("bad.yaml");
+        Files.writeString(f, "steps:\n  - id: a\n    op: dna.train-classifer\n");
+        MainTest.Result r = MainTest.run("workflow", "validate", f.toString());
+        assertEquals(1, r.code());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().startsWith("ssmtk workflow validate: " + f + ":3:9: step 'a': unknown op 'dna.train-classifer' (known: "), r.err());
+        assertTrue(r.err().contains("dna.train-classifier") && !r.err().contains("workflow.run"), r.err());
+
+        Files.writeString(f, "steps:\n  - id: a\n    op: dna.classify\n    params: {model: nowhere, fasta: x.fa, output: o.tsv, rc-average: 1}\n");
+        r = MainTest.run("workflow", "validate", f.toString());
+        assertEquals("ssmtk workflow validate: " + f + ":4:70: step 'a': param 'rc-average' is a flag: give true or false, not '1'", r.err().strip());
+
+        // The step's own error, one line, naming the step.
+        Files.writeString(f, "steps:\n  - id: a\n    op: dna.classify\n    params: {model: nowhere, fasta: x.fa, output: o.tsv}\n");
+        Path work = dir.resolve("w");
+        r = MainTest.run("workflow", "run", f.toString(), "--work", work.toString());
+        assertEquals(1, r.code());
+        String last = r.err().strip().lines().reduce((x, y) -> y).orElseThrow();
+        assertTrue(last.startsWith("ssmtk workflow run: step 'a' (dna.classify) failed with exit code 1: ssmtk dna classify: --model "), last);
+        assertFalse(Files.exists(work.resolve("a/o.tsv")));
+    }
+}
