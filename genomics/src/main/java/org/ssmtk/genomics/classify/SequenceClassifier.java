@@ -66,4 +66,43 @@ public final class SequenceClassifier {
         for (int i = 0; i < max; i++) picked.add(all.get((int) ((long) i * all.size() / max)));
         return picked;
     }
+
+    /**
+     * Probabilities (seqs.size() x classes) of whole sequences of any length (DNA ids, as from
+     * {@link DnaVocabulary#encode}). A sequence of at most {@code seqLen} is read in one window; a
+     * longer one in windows of exactly {@code seqLen} tiling it, the last one ending at its end
+     * (overlapping its neighbour rather than being shorter: the model was trained on that length), and
+     * its probabilities are the mean of its windows'. Windows of one length share forward passes.
+     */
+    public static double[][] meanOverWindows(MambaModel model, List<byte[]> seqs, int seqLen, int batch, boolean rcAverage) {
+        if (seqLen < 1) throw new IllegalArgumentException("window length must be >= 1, got " + seqLen);
+        int k = model.config().numLabels();
+        java.util.Map<Integer, List<int[]>> byLength = new java.util.LinkedHashMap<>();
+        java.util.Map<Integer, List<Integer>> owners = new java.util.LinkedHashMap<>();
+        int[] windowsOf = new int[seqs.size()];
+        for (int i = 0; i < seqs.size(); i++) {
+            byte[] s = seqs.get(i);
+            if (s.length == 0) throw new IllegalArgumentException("sequence " + i + " is empty");
+            int len = Math.min(seqLen, s.length);
+            for (int from = 0; ; from += len) {
+                int start = Math.min(from, s.length - len);
+                int[] w = new int[len];
+                for (int t = 0; t < len; t++) w[t] = s[start + t];
+                byLength.computeIfAbsent(len, x -> new java.util.ArrayList<>()).add(w);
+                owners.computeIfAbsent(len, x -> new java.util.ArrayList<>()).add(i);
+                windowsOf[i]++;
+                if (start + len >= s.length) break;
+            }
+        }
+        double[][] out = new double[seqs.size()][k];
+        for (var e : byLength.entrySet()) {
+            double[][] p = probabilities(model, e.getValue(), batch, rcAverage);
+            List<Integer> own = owners.get(e.getKey());
+            for (int w = 0; w < p.length; w++)
+                for (int c = 0; c < k; c++) out[own.get(w)][c] += p[w][c];
+        }
+        for (int i = 0; i < out.length; i++)
+            for (int c = 0; c < k; c++) out[i][c] /= windowsOf[i];
+        return out;
+    }
 }

@@ -1,0 +1,220 @@
+package org.ssmtk.cli;
+
+import htsjdk.samtools.SAMException;
+import htsjdk.samtools.SAMFileHeader;
+import htsjdk.samtools.SAMFileWriter;
+import htsjdk.samtools.SAMFileWriterFactory;
+import htsjdk.samtools.SAMRecord;
+import htsjdk.samtools.SamInputResource;
+import htsjdk.samtools.SamReader;
+import htsjdk.samtools.SamReaderFactory;
+import htsjdk.samtools.ValidationStringency;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.config.MambaConfig;
+import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaModel;
+import org.ssmtk.genomics.classify.ClassLabels;
+import org.ssmtk.genomics.classify.SequenceClassifier;
+import org.ssmtk.genomics.eval.ClassificationMetrics;
+import org.ssmtk.genomics.tokenize.DnaVocabulary;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import static org.ssmtk.cli.CommonOptions.flag;
+import static org.ssmtk.cli.CommonOptions.optional;
+import static org.ssmtk.cli.CommonOptions.required;
+
+/** {@code ssmtk dna classify-reads}: classifies the reads of a SAM/BAM/CRAM, to a TSV and optionally a tagged BAM. */
+final class DnaClassifyReadsCommand implements Command {
+    /** Records held at once: enough to fill several batches, few enough that memory stays flat on any file size. */
+    private static final int CHUNK = 2048;
+
+    public String name() { return "classify-reads"; }
+
+    public String summary() { return "classify the reads of a SAM/BAM/CRAM with a trained DNA classifier, to a TSV (and a tagged BAM)"; }
+
+    public String footer() {
+        return "Reads are read through HTSJDK with validation stringency STRICT: the BAM written by --bam-out claims to\n"
+                + "hold every input record unchanged, so a malformed record is an error rather than silently passed on.\n"
+                + "--input - reads SAM from standard input. A CRAM needs --reference (the FASTA it was compressed against).\n"
+                + "A read is classified unless it is unmapped (kept with --include-unmapped; --min-mapq does not apply to it,\n"
+                + "its MAPQ means nothing), has MAPQ below --min-mapq (default 0), is secondary or supplementary with\n"
+                + "--primary-only, or stores no sequence (SEQ '*'). Its sequence is classified as stored in the file: for a\n"
+                + "mapped reverse-strand read that is the reverse complement of what was sequenced, i.e. the reference's\n"
+                + "forward strand, the strand the classifier's FASTA windows were drawn from; --rc-average makes the call\n"
+                + "independent of strand. A read longer than --seq-len (default: the training length) is cut into windows of\n"
+                + "--seq-len bases (the last one ending at the read's end) and its probabilities are their mean.\n"
+                + "The TSV has one row per classified read, in file order: read_name, flag, label, p_<class> per class.\n"
+                + "--bam-out writes every input record in input order (header and all fields as read), classified ones with\n"
+                + "tags XL:Z:<label> and XP:f:<probability of that label>. Outputs appear only when complete (temporary\n"
+                + "files, then rename); on any error neither is left behind.\n\n"
+                + "example: ssmtk dna classify-reads --model run1/model --input reads.bam --output calls.tsv --bam-out tagged.bam --primary-only";
+    }
+
+    public Options options() {
+        Options o = new Options()
+                .addOption(required("model", "DIR", "a classifier from dna train-classifier"))
+                .addOption(required("input", "READS", "SAM, BAM or CRAM; - reads SAM from standard input"))
+                .addOption(optional("reference", "FASTA", "the reference a CRAM was compressed against"))
+                .addOption(required("output", "TSV", "per-read class probabilities"))
+                .addOption(optional("bam-out", "BAM", "also write every record, classified ones tagged XL/XP"))
+                .addOption(optional("min-mapq", "Q", "skip mapped reads with MAPQ below Q (default 0)"))
+                .addOption(flag("primary-only", "skip secondary and supplementary alignments"))
+                .addOption(flag("include-unmapped", "classify unmapped reads too"))
+                .addOption(optional("seq-len", "L", "window length for long reads (default: the training length)"))
+                .addOption(optional("batch", "N", "windows per forward pass (default 16)"))
+                .addOption(flag("rc-average", "average the forward and reverse-complement probabilities"));
+        return CommonOptions.withBackend(o);
+    }
+
+    public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+        Path dir = CommonOptions.existingDir(cl, "model");
+        String input = cl.getOptionValue("input");
+        Path output = Path.of(cl.getOptionValue("output"));
+        Path bamOut = cl.hasOption("bam-out") ? Path.of(cl.getOptionValue("bam-out")) : null;
+        int batch = CommonOptions.positiveInt(cl, "batch", 16);
+        int minMapq = CommonOptions.integer(cl, "min-mapq", 0);
+        if (minMapq < 0 || minMapq > 255) throw new UsageException("--min-mapq must be in 0..255, got " + minMapq);
+        Filter filter = new Filter(minMapq, cl.hasOption("primary-only"), cl.hasOption("include-unmapped"));
+        boolean rc = cl.hasOption("rc-average");
+        MambaConfig config = MambaConfig.read(dir.resolve(MambaCheckpoint.CONFIG));
+        if (!config.hasClassifier())
+            throw new UsageException(dir + ": has no classification head (config.json has no ssmtk_classifier); train one with ssmtk dna train-classifier");
+        DnaVocabulary.check(dir);
+        ClassLabels labels = ClassLabels.read(dir, config.numLabels());
+        int seqLen = CommonOptions.positiveInt(cl, "seq-len", labels.seqLen() > 0 ? labels.seqLen() : 1024);
+        Path reference = cl.hasOption("reference") ? CommonOptions.existingFile(cl, "reference") : null;
+        SamInputResource resource;
+        if (input.equals("-")) {
+            resource = SamInputResource.of(System.in);
+        } else {
+            Path in = Path.of(input);
+            if (!Files.isRegularFile(in)) throw new UsageException("--input " + input + ": no such file");
+            if (reference == null && isCram(in))
+                throw new UsageException("--input " + input + " is CRAM; give --reference, the FASTA it was compressed against");
+            resource = SamInputResource.of(in);
+        }
+        MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
+
+        SamReaderFactory factory = SamReaderFactory.makeDefault().validationStringency(ValidationStringency.STRICT);
+        if (reference != null) factory = factory.referenceSequence(reference);
+        Path tsvTmp = temporary(output), bamTmp = bamOut == null ? null : temporary(bamOut);
+        boolean done = false;
+        long records = 0, classified = 0, bases = 0;
+        long t0 = System.nanoTime();
+        try {
+        try (Backend backend = CommonOptions.backend(cl, err);
+             SamReader reader = factory.open(resource);
+             BufferedWriter tsv = Files.newBufferedWriter(tsvTmp, StandardCharsets.UTF_8)) {
+            MambaModel model = MambaModel.load(backend, checkpoint);
+            SAMFileHeader header = reader.getFileHeader();
+            List<String> names = labels.names();
+            StringBuilder head = new StringBuilder("read_name\tflag\tlabel");
+            for (String n : names) head.append("\tp_").append(n);
+            tsv.write(head.append('\n').toString());
+            // presorted: records go out in input order whatever the header's sort order says.
+            try (SAMFileWriter bam = bamTmp == null ? null : new SAMFileWriterFactory().makeBAMWriter(header, true, bamTmp)) {
+                List<SAMRecord> chunk = new ArrayList<>(CHUNK);
+                var it = reader.iterator();
+                while (true) {
+                    boolean more = it.hasNext();
+                    if (more) {
+                        chunk.add(it.next());
+                        records++;
+                    }
+                    if (chunk.size() == CHUNK || (!more && !chunk.isEmpty())) {
+                        List<SAMRecord> picked = new ArrayList<>();
+                        List<byte[]> seqs = new ArrayList<>();
+                        for (SAMRecord r : chunk)
+                            if (filter.keep(r)) {
+                                picked.add(r);
+                                seqs.add(DnaVocabulary.encode(r.getReadBases()));
+                                bases += r.getReadLength();
+                            }
+                        double[][] p = SequenceClassifier.meanOverWindows(model, seqs, seqLen, batch, rc);
+                        for (int i = 0; i < picked.size(); i++) {
+                            SAMRecord r = picked.get(i);
+                            int best = ClassificationMetrics.argmax(p[i]);
+                            StringBuilder line = new StringBuilder(r.getReadName()).append('\t').append(r.getFlags()).append('\t').append(names.get(best));
+                            for (double v : p[i]) line.append('\t').append(String.format(Locale.ROOT, "%.6g", v));
+                            tsv.write(line.append('\n').toString());
+                            r.setAttribute("XL", names.get(best));
+                            r.setAttribute("XP", (float) p[i][best]);
+                        }
+                        classified += picked.size();
+                        if (bam != null) for (SAMRecord r : chunk) bam.addAlignment(r);
+                        chunk.clear();
+                    }
+                    if (!more) break;
+                }
+            }
+            tsv.flush();
+        } catch (SAMException e) {
+            // HTSJDK reports truncation and format errors unchecked; as IOExceptions they become one line, exit 1.
+            throw new IOException(input + ": " + rootMessage(e), e);
+        }
+            if (bamTmp != null) move(bamTmp, bamOut);
+            move(tsvTmp, output);
+            done = true;
+        } finally {
+            // Nothing partial survives a failure: the temporaries go, the targets were never touched.
+            if (!done) {
+                Files.deleteIfExists(tsvTmp);
+                if (bamTmp != null) Files.deleteIfExists(bamTmp);
+            }
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        out.printf(Locale.ROOT, "%d records, %d classified (%,d bases) in %.2f s (%,.0f reads/s)%s -> %s%s%n", records, classified, bases, seconds,
+                classified / Math.max(seconds, 1e-9), rc ? ", forward+RC averaged" : "", output, bamOut == null ? "" : " and " + bamOut);
+        return 0;
+    }
+
+    record Filter(int minMapq, boolean primaryOnly, boolean includeUnmapped) {
+        boolean keep(SAMRecord r) {
+            if (r.getReadLength() == 0) return false;
+            if (r.getReadUnmappedFlag()) return includeUnmapped;
+            if (primaryOnly && (r.isSecondaryOrSupplementary())) return false;
+            return r.getMappingQuality() >= minMapq;
+        }
+    }
+
+    private static boolean isCram(Path in) throws IOException {
+        try (InputStream s = Files.newInputStream(in)) {
+            byte[] magic = s.readNBytes(4);
+            return new String(magic, StandardCharsets.ISO_8859_1).equals("CRAM");
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        String m = e.getMessage();
+        for (Throwable c = e.getCause(); c != null; c = c.getCause()) if (c.getMessage() != null) m = m == null ? c.getMessage() : m;
+        return m == null ? e.toString() : m;
+    }
+
+    private static Path temporary(Path target) throws IOException {
+        Path abs = target.toAbsolutePath();
+        Files.createDirectories(abs.getParent());
+        return Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".partial");
+    }
+
+    private static void move(Path tmp, Path target) throws IOException {
+        try {
+            Files.move(tmp, target.toAbsolutePath(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, target.toAbsolutePath(), StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+}

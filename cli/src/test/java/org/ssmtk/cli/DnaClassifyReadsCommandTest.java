@@ -1,0 +1,204 @@
+package org.ssmtk.cli;
+
+import htsjdk.samtools.SAMFileHeader;
+import htsjdk.samtools.SAMFileWriter;
+import htsjdk.samtools.SAMFileWriterFactory;
+import htsjdk.samtools.SAMRecord;
+import htsjdk.samtools.SAMSequenceRecord;
+import htsjdk.samtools.SamReader;
+import htsjdk.samtools.SamReaderFactory;
+import htsjdk.samtools.ValidationStringency;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ssmtk.genomics.io.DnaSequence;
+import org.ssmtk.genomics.io.FastaReference;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code ssmtk dna classify-reads} on a BAM written here with HTSJDK from reads of
+ * test-data/genomics/class-a.fa (AT-rich) and class-b.fa (GC-rich), on both strands, plus unmapped,
+ * secondary and low-MAPQ records.
+ */
+class DnaClassifyReadsCommandTest {
+    static final Path DATA = DnaCommandsTest.DATA;
+    static final int PER_CLASS = 20;
+    @TempDir
+    Path dir;
+
+    /** Records: PER_CLASS reads per class (MAPQ 60, alternating strands, 40..150 bases), then 2 unmapped, 2 secondary, 2 MAPQ-3. */
+    static Path writeBam(Path bam) throws Exception {
+        SAMFileHeader header = new SAMFileHeader();
+        header.addSequence(new SAMSequenceRecord("chrA", 100_000));
+        header.setSortOrder(SAMFileHeader.SortOrder.unsorted);
+        Random rnd = new Random(7);
+        List<SAMRecord> records = new ArrayList<>();
+        String[] files = {"class-a.fa", "class-b.fa"}, prefixes = {"AT_", "GC_"};
+        for (int c = 0; c < 2; c++) {
+            List<DnaSequence> contigs;
+            try (FastaReference ref = FastaReference.open(DATA.resolve(files[c]))) {
+                contigs = ref.readAll();
+            }
+            for (int i = 0; i < PER_CLASS + 6; i++) {
+                DnaSequence s = contigs.get(i % contigs.size());
+                int len = 40 + rnd.nextInt(111), from = rnd.nextInt(s.length() - len);
+                byte[] b = Arrays.copyOfRange(s.bases(), from, from + len);
+                SAMRecord r = new SAMRecord(header);
+                r.setReadName(prefixes[c] + i);
+                r.setReadBases(b);
+                r.setBaseQualities(qualities(len, rnd));
+                r.setAttribute("RG", null);
+                r.setAttribute("NM", i % 3);
+                if (i < PER_CLASS + 2) {
+                    r.setReferenceName("chrA");
+                    r.setAlignmentStart(1 + rnd.nextInt(90_000));
+                    r.setCigarString(len + "M");
+                    r.setReadNegativeStrandFlag(i % 2 == 1);
+                    r.setMappingQuality(i < PER_CLASS ? 60 : 3);
+                } else if (i < PER_CLASS + 4) {
+                    r.setReadUnmappedFlag(true);
+                    r.setMappingQuality(0);
+                } else {
+                    r.setReferenceName("chrA");
+                    r.setAlignmentStart(1 + rnd.nextInt(90_000));
+                    r.setCigarString(len + "M");
+                    r.setSecondaryAlignment(true);
+                    r.setMappingQuality(60);
+                }
+                records.add(r);
+            }
+        }
+        try (SAMFileWriter w = new SAMFileWriterFactory().makeBAMWriter(header, true, bam)) {
+            // interleave the classes so order preservation is visible
+            for (int i = 0; i < PER_CLASS + 6; i++) {
+                w.addAlignment(records.get(i));
+                w.addAlignment(records.get(PER_CLASS + 6 + i));
+            }
+        }
+        return bam;
+    }
+
+    private static byte[] qualities(int len, Random rnd) {
+        byte[] q = new byte[len];
+        for (int i = 0; i < len; i++) q[i] = (byte) (20 + rnd.nextInt(20));
+        return q;
+    }
+
+    static List<SAMRecord> read(Path bam) throws Exception {
+        try (SamReader r = SamReaderFactory.makeDefault().validationStringency(ValidationStringency.STRICT).open(bam)) {
+            List<SAMRecord> all = new ArrayList<>();
+            r.forEach(all::add);
+            return all;
+        }
+    }
+
+    @Test
+    void classifiesFilteredReadsAndTagsACopyOfTheBamInOrder() throws Exception {
+        Path run = dir.resolve("run");
+        MainTest.Result r = MainTest.run(DnaClassifierCommandsTest.train(run, "--steps", "30", "--rc-augment"));
+        assertEquals(0, r.code(), r.err());
+        String model = run.resolve("model").toString();
+        Path bam = writeBam(dir.resolve("reads.bam")), tsv = dir.resolve("calls.tsv"), tagged = dir.resolve("tagged.bam");
+
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", bam.toString(), "--output", tsv.toString(), "--bam-out",
+                tagged.toString(), "--min-mapq", "10", "--primary-only", "--threads", "2", "--batch", "8");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("reads/s"), r.out());
+        List<String> lines = Files.readAllLines(tsv);
+        assertEquals("read_name\tflag\tlabel\tp_AT\tp_GC", lines.get(0));
+        List<String> rows = lines.subList(1, lines.size());
+        assertEquals(2 * PER_CLASS, rows.size(), String.join("\n", rows));
+        int correct = 0;
+        for (String row : rows) {
+            String[] f = row.split("\t");
+            double p = Double.parseDouble(f[3]), q = Double.parseDouble(f[4]);
+            assertEquals(1, p + q, 1e-5, row);
+            assertEquals(p >= q ? "AT" : "GC", f[2], row);
+            int i = Integer.parseInt(f[0].substring(3));
+            assertTrue(i < PER_CLASS, "filtered read classified: " + row);
+            if (f[0].startsWith(f[2] + "_")) correct++;
+        }
+        // Chance is 0.5; the classes differ in GC content (35% vs 65%), which 30 steps learn.
+        assertTrue(correct >= 0.8 * rows.size(), correct + " of " + rows.size() + " correct:\n" + String.join("\n", rows));
+        // both strands are present among the classified reads
+        assertTrue(rows.stream().anyMatch(x -> (Integer.parseInt(x.split("\t")[1]) & 16) != 0));
+
+        List<SAMRecord> in = read(bam), outRecs = read(tagged);
+        assertEquals(in.size(), outRecs.size());
+        java.util.Map<String, String> labelOf = new java.util.HashMap<>();
+        for (String row : rows) labelOf.put(row.split("\t")[0] + "/" + row.split("\t")[1], row.split("\t")[2]);
+        for (int i = 0; i < in.size(); i++) {
+            SAMRecord a = in.get(i), b = outRecs.get(i);
+            String key = a.getReadName() + "/" + a.getFlags();
+            Object label = b.getAttribute("XL");
+            if (labelOf.containsKey(key)) {
+                assertEquals(labelOf.get(key), label, key);
+                float xp = (Float) b.getAttribute("XP");
+                assertTrue(xp >= 0.5f && xp <= 1f, key + " XP " + xp);
+            } else {
+                assertNull(label, key);
+                assertNull(b.getAttribute("XP"), key);
+            }
+            b.setAttribute("XL", null);
+            b.setAttribute("XP", null);
+            assertEquals(a.getSAMString(), b.getSAMString(), "record " + i);
+            assertArrayEquals(a.getBaseQualities(), b.getBaseQualities());
+        }
+        assertEquals(read(bam).size(), (PER_CLASS + 6) * 2);
+
+        // without filters (but unmapped included) every record is classified
+        Path all = dir.resolve("all.tsv");
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", bam.toString(), "--output", all.toString(), "--include-unmapped",
+                "--rc-average", "--seq-len", "32", "--threads", "2");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(in.size(), Files.readAllLines(all).size() - 1);
+        // default: unmapped skipped, secondary and low MAPQ kept
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", bam.toString(), "--output", all.toString(), "--threads", "2");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(in.size() - 4, Files.readAllLines(all).size() - 1);
+
+        // errors: one line, exit 1, no outputs, no temporaries
+        Path bad = dir.resolve("bad");
+        Files.createDirectories(bad);
+        byte[] whole = Files.readAllBytes(bam);
+        Path truncated = Files.write(dir.resolve("truncated.bam"), Arrays.copyOf(whole, whole.length / 2));
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", truncated.toString(), "--output", bad.resolve("x.tsv").toString(),
+                "--bam-out", bad.resolve("x.bam").toString(), "--threads", "2");
+        assertEquals(1, r.code(), r.out() + r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        try (var s = Files.list(bad)) {
+            assertEquals(List.of(), s.toList());
+        }
+        Path cram = Files.write(dir.resolve("fake.cram"), "CRAM\3\0".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", cram.toString(), "--output", bad.resolve("x.tsv").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("--reference"), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        try (var s = Files.list(bad)) {
+            assertEquals(List.of(), s.toList());
+        }
+        // a model without a classification head
+        Path lm = dir.resolve("lm");
+        Files.createDirectories(lm);
+        Files.copy(run.resolve("model").resolve("config.json"), lm.resolve("config.json"));
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var cfg = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(lm.resolve("config.json").toFile());
+        cfg.remove("ssmtk_classifier");
+        json.writeValue(lm.resolve("config.json").toFile(), cfg);
+        r = MainTest.run("dna", "classify-reads", "--model", lm.toString(), "--input", bam.toString(), "--output", bad.resolve("x.tsv").toString());
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("no classification head"), r.err());
+        assertFalse(Files.exists(bad.resolve("x.tsv")));
+    }
+}
