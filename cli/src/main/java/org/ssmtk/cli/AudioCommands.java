@@ -38,8 +38,8 @@ final class AudioCommands {
     private AudioCommands() {}
 
     static CommandGroup group() {
-        return new CommandGroup("audio", "waveform models on WAV audio (8-bit mu-law language models, generation)",
-                List.of(new TrainLm(), new Generate()));
+        return new CommandGroup("audio", "waveform models on WAV audio (8-bit mu-law language models, generation, classification)",
+                List.of(new TrainLm(), new Generate(), new AudioClassifierCommands.TrainClassifier(), new AudioClassifierCommands.Classify()));
     }
 
     static final String EVAL = "eval.json";

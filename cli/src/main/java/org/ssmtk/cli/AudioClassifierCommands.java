@@ -1,0 +1,324 @@
+package org.ssmtk.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+import org.ssmtk.audio.AudioSettings;
+import org.ssmtk.audio.io.AudioInput;
+import org.ssmtk.audio.quantize.Quantizer;
+import org.ssmtk.audio.sample.HeldOut;
+import org.ssmtk.audio.sample.LabeledClipWindows;
+import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.config.MambaConfig;
+import org.ssmtk.core.io.AtomicFiles;
+import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.Initializer;
+import org.ssmtk.core.nn.MambaModel;
+import org.ssmtk.core.train.Objective;
+import org.ssmtk.core.train.Trainer;
+import org.ssmtk.genomics.classify.ClassLabels;
+import org.ssmtk.genomics.classify.ClassifierHead;
+import org.ssmtk.genomics.classify.SequenceClassifier;
+import org.ssmtk.genomics.eval.ClassificationMetrics;
+
+import java.io.PrintStream;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import static org.ssmtk.cli.CommonOptions.optional;
+import static org.ssmtk.cli.CommonOptions.required;
+
+/**
+ * {@code ssmtk audio train-classifier} and {@code ssmtk audio classify}: clip classification of WAV
+ * audio. Labels, heads and metrics are genomics' (ClassLabels, ClassifierHead, ClassificationMetrics):
+ * they are not DNA-specific, and only cli depends on both audio and genomics.
+ */
+final class AudioClassifierCommands {
+    private AudioClassifierCommands() {}
+
+    static final class TrainClassifier implements Command {
+        public String name() { return "train-classifier"; }
+
+        public String summary() { return "train a clip classifier (fresh or from an audio model) on one WAV or folder of WAVs per class"; }
+
+        public String footer() {
+            return "Each --class NAME=WAV|DIR names a class and its audio (at least 2 classes; label order = option order).\n"
+                    + "Audio is mixed to mono, resampled to --sample-rate and quantized as in train-lm. Training windows of\n"
+                    + "--seq-len samples are drawn as a function of (seed, step): each row's class uniformly (balanced),\n"
+                    + "then a window of that class. The last --holdout fraction of every file is held out; at the end\n"
+                    + "non-overlapping windows tiling those tails are classified and OUT/" + AudioCommands.EVAL + " gets accuracy,\n"
+                    + "per-class precision/recall, the confusion matrix and, for 2 classes, ROC-AUC of the second class.\n"
+                    + "The model starts fresh (--d-model x --layers, or --config) with a classifier head, or from --model DIR\n"
+                    + "(an audio model, e.g. from audio train-lm, at the same rate and quantization) plus a fresh head.\n"
+                    + "Writes OUT/metrics.jsonl, OUT/loss.png, OUT/checkpoints/ and OUT/model (with " + AudioSettings.FILE + " and "
+                    + ClassLabels.FILE + ").\n\n"
+                    + "example: ssmtk audio train-classifier --class dog=dogs/ --class cat=cats/ --out run1 --steps 500 --seq-len 4000";
+        }
+
+        public Options options() {
+            Options o = new Options()
+                    .addOption(required("class", "NAME=WAV|DIR", "a class and its WAV or folder of *.wav; repeat for every class"))
+                    .addOption(required("out", "DIR", "run directory"))
+                    .addOption(optional("sample-rate", "HZ", "model sample rate; inputs are resampled to it (default 16000)"))
+                    .addOption(optional("quantization", "Q", "mu-law (default) or linear, 256 levels"))
+                    .addOption(optional("config", "config.json", "start from a fresh model with this config (vocab >= 256)"))
+                    .addOption(optional("model", "DIR", "fine-tune this audio model's weights with a fresh classifier head"))
+                    .addOption(optional("d-model", "D", "hidden size of a fresh model (default 64)"))
+                    .addOption(optional("layers", "N", "layers of a fresh model (default 4)"))
+                    .addOption(optional("pooling", "mean|last", "how a window's hidden states become one vector (default mean)"))
+                    .addOption(optional("seq-len", "L", "samples per window (default 4096)"))
+                    .addOption(optional("holdout", "F", "fraction at the end of every file held out for evaluation (default 0.2)"))
+                    .addOption(optional("eval-windows", "N", "at most this many held-out windows per class are classified (default 256)"))
+                    .addOption(optional("checkpoint-every", "N", "checkpoint interval in steps, 0 = only at the end (default 500)"))
+                    .addOption(optional("keep", "K", "checkpoints to keep (default 3)"))
+                    .addOption(CommonOptions.flag("resume", "continue from OUT's latest checkpoint"));
+            return CommonOptions.withBackend(TrainCommands.withOptimizer(o));
+        }
+
+        public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+            if (cl.hasOption("config") && cl.hasOption("model")) throw new UsageException("give at most one of --config and --model");
+            Map<String, List<Path>> classes = classes(cl.getOptionValues("class"));
+            TrainCommands.OptimizerOptions opt = TrainCommands.OptimizerOptions.parse(cl, 1e-3, 8);
+            int rate = CommonOptions.positiveInt(cl, "sample-rate", 16000);
+            String quantization = cl.getOptionValue("quantization", "mu-law");
+            AudioSettings settings;
+            try {
+                settings = new AudioSettings(rate, quantization);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--quantization: " + e.getMessage());
+            }
+            int seqLen = CommonOptions.positiveInt(cl, "seq-len", 4096);
+            double holdout = CommonOptions.number(cl, "holdout", 0.2);
+            if (!(holdout >= 0 && holdout < 1)) throw new UsageException("--holdout must be in [0, 1), got " + holdout);
+            int evalWindows = CommonOptions.positiveInt(cl, "eval-windows", 256);
+            int every = CommonOptions.integer(cl, "checkpoint-every", 500);
+            if (every < 0) throw new UsageException("--checkpoint-every must be >= 0, got " + every);
+            int keep = CommonOptions.positiveInt(cl, "keep", 3);
+            String pooling = cl.getOptionValue("pooling", MambaConfig.POOL_MEAN);
+            if (!pooling.equals(MambaConfig.POOL_MEAN) && !pooling.equals(MambaConfig.POOL_LAST))
+                throw new UsageException("--pooling must be mean or last, got " + pooling);
+            Path outDir = Path.of(cl.getOptionValue("out"));
+            boolean resume = cl.hasOption("resume");
+            if (!resume && Files.isDirectory(outDir.resolve("checkpoints")))
+                throw new UsageException("--out " + outDir + " already holds a run; add --resume to continue it or choose another directory");
+            List<String> names = new ArrayList<>(classes.keySet());
+
+            MambaCheckpoint start;
+            String origin;
+            if (cl.hasOption("model")) {
+                Path dir = CommonOptions.existingDir(cl, "model");
+                AudioSettings theirs = AudioSettings.read(dir);
+                if (theirs != null && !theirs.equals(settings))
+                    throw new UsageException("--model " + dir + " was trained at " + theirs.sampleRate() + " Hz, " + theirs.quantization()
+                            + "; this run asks for " + rate + " Hz, " + quantization);
+                start = ClassifierHead.attach(MambaCheckpoint.load(dir), names.size(), pooling, opt.seed());
+                origin = "model " + dir + " + a fresh " + names.size() + "-class head";
+            } else {
+                MambaConfig config;
+                if (cl.hasOption("config")) {
+                    config = MambaConfig.read(CommonOptions.existingFile(cl, "config"));
+                    origin = "config " + cl.getOptionValue("config");
+                } else {
+                    int d = CommonOptions.positiveInt(cl, "d-model", 64), layers = CommonOptions.positiveInt(cl, "layers", 4);
+                    config = MambaConfig.of(AudioSettings.LEVELS, d, 16, layers);
+                    origin = "fresh d_model " + d + " x " + layers + " layers";
+                }
+                start = Initializer.reference(config.withClassifier(names.size(), pooling), opt.seed());
+            }
+            if (start.config().vocabSize() < AudioSettings.LEVELS)
+                throw new UsageException(origin + " has a vocabulary of " + start.config().vocabSize() + " ids; audio needs " + AudioSettings.LEVELS);
+
+            // Every class's audio is read before anything is written, so a bad file leaves no partial run.
+            Quantizer q = settings.quantizer();
+            List<List<int[]>> train = new ArrayList<>(), held = new ArrayList<>();
+            ObjectNode run = opt.run().put("seq_len", seqLen).put("holdout", holdout).put("balanced", true).put("pooling", pooling)
+                    .put("sample_rate", rate).put("quantization", quantization).put("start", origin);
+            ObjectNode classNode = run.putObject("classes");
+            for (var e : classes.entrySet()) {
+                List<int[]> codes = new ArrayList<>();
+                for (Path f : e.getValue()) codes.add(q.encode(AudioInput.read(f, rate).samples()));
+                HeldOut split = HeldOut.split(codes, 0, holdout);
+                train.add(split.train());
+                held.add(split.heldOut());
+                classNode.put(e.getKey(), e.getValue().size() + " files");
+                err.printf(Locale.ROOT, "ssmtk audio train-classifier: class %s: %d files, %,d samples for training, %,d held out%n", e.getKey(),
+                        e.getValue().size(), split.train().stream().mapToLong(c -> c.length).sum(), split.heldOut().stream().mapToLong(c -> c.length).sum());
+            }
+            LabeledClipWindows windows;
+            try {
+                windows = LabeledClipWindows.of(train, seqLen, opt.batch(), opt.seed());
+            } catch (IllegalArgumentException e) {
+                String m = e.getMessage();
+                for (int c = 0; c < names.size(); c++)
+                    if (m.startsWith("class " + c + ": ")) m = "class " + names.get(c) + ": " + m.substring(("class " + c + ": ").length());
+                throw new UsageException(m + "; lower --seq-len or --holdout");
+            }
+            err.printf(Locale.ROOT, "ssmtk audio train-classifier: %d classes (%s), balanced; %s; %d steps x %d x %d x %d samples%n", names.size(),
+                    String.join(", ", names), origin, opt.steps(), opt.accumulate(), opt.batch(), seqLen);
+            try (Backend backend = CommonOptions.backend(cl, err);
+                 TrainingProgress progress = new TrainingProgress(err, "audio train-classifier", opt.logEvery())) {
+                MambaModel model = MambaModel.load(backend, start);
+                Trainer.Result r = Trainer.train(model, windows, Objective.sequenceClassification(), opt.trainer(outDir, every, keep, resume, run),
+                        progress);
+                progress.close();
+                Path modelDir = outDir.resolve(Trainer.MODEL);
+                settings.write(modelDir);
+                new ClassLabels(names, seqLen).write(modelDir);
+                ClassificationMetrics m = evaluate(model, names, held, seqLen, opt.batch(), evalWindows);
+                ObjectNode n = new ObjectMapper().createObjectNode();
+                ObjectNode c = n.putObject("classes");
+                classes.forEach((k, v) -> c.put(k, v.size() + " files"));
+                n.put("sample_rate", rate).put("quantization", quantization).put("holdout", holdout).put("step", r.lastStep())
+                        .put("scored", "non-overlapping --seq-len windows tiling the last holdout fraction of every file of every class");
+                if (m != null) n.setAll(m.toJson());
+                AtomicFiles.write(outDir.resolve(AudioCommands.EVAL), o -> o.write(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(n)));
+                Path png = TrainCommands.plotLoss(outDir, "ssmtk audio train-classifier: " + outDir.getFileName(), err);
+                String heldOut = m == null ? "no held-out windows (--holdout 0 or tails shorter than --seq-len)"
+                        : String.format(Locale.ROOT, "held-out accuracy %.4f (%d windows)%s", m.accuracy(), m.total(),
+                        Double.isNaN(m.rocAuc()) ? "" : String.format(Locale.ROOT, ", ROC-AUC %.4f", m.rocAuc()));
+                out.printf(Locale.ROOT, "steps %d..%d  final loss %.4f  %s  model %s  curve %s%n", r.firstStep(), r.lastStep(), r.finalLoss(),
+                        heldOut, modelDir, png);
+            }
+            return 0;
+        }
+    }
+
+    /** NAME=WAV|DIR pairs in option order, each with its WAV files. */
+    static Map<String, List<Path>> classes(String[] values) throws UsageException {
+        Map<String, List<Path>> classes = new LinkedHashMap<>();
+        for (String v : values == null ? new String[0] : values) {
+            int eq = v.indexOf('=');
+            if (eq <= 0 || eq == v.length() - 1) throw new UsageException("--class wants NAME=WAV|DIR, got '" + v + "'");
+            String name = v.substring(0, eq);
+            if (!name.matches("[A-Za-z0-9_.+-]+"))
+                throw new UsageException("--class name '" + name + "' may hold only letters, digits and _ . + - (it becomes a TSV column)");
+            Path p = Path.of(v.substring(eq + 1));
+            if (!Files.exists(p)) throw new UsageException("--class " + v + ": " + p + ": no such file or folder");
+            List<Path> files;
+            try {
+                files = AudioInput.files(p);
+            } catch (java.io.IOException e) {
+                throw new UsageException("--class " + v + ": " + e.getMessage());
+            }
+            if (classes.put(name, files) != null) throw new UsageException("--class " + name + " is given twice");
+        }
+        if (classes.size() < 2) throw new UsageException("a classifier needs at least 2 classes (--class NAME=WAV|DIR, repeated), got " + classes.size());
+        return classes;
+    }
+
+    private static ClassificationMetrics evaluate(MambaModel model, List<String> names, List<List<int[]>> held, int len, int batch, int max) {
+        List<int[]> windows = new ArrayList<>();
+        List<Integer> truth = new ArrayList<>();
+        for (int c = 0; c < names.size(); c++) {
+            List<int[]> all = new ArrayList<>();
+            for (int[] clip : held.get(c))
+                for (int s = 0; s + len <= clip.length; s += len) all.add(java.util.Arrays.copyOfRange(clip, s, s + len));
+            List<int[]> w = all;
+            if (all.size() > max) {
+                w = new ArrayList<>(max);
+                for (int i = 0; i < max; i++) w.add(all.get((int) ((long) i * all.size() / max)));
+            }
+            windows.addAll(w);
+            for (int i = 0; i < w.size(); i++) truth.add(c);
+        }
+        if (windows.isEmpty()) return null;
+        double[][] p = SequenceClassifier.probabilities(model, windows, batch, false);
+        return ClassificationMetrics.of(names, truth.stream().mapToInt(Integer::intValue).toArray(), p);
+    }
+
+    static final class Classify implements Command {
+        public String name() { return "classify"; }
+
+        public String summary() { return "classify WAV files with a trained audio classifier, to a TSV of class probabilities"; }
+
+        public String footer() {
+            return "One row per file: path, label (the most probable class), p_<class> for every class. A file no longer\n"
+                    + "than --seq-len samples (default: the training length, from " + ClassLabels.FILE + ") is read whole; a longer\n"
+                    + "one in windows of exactly --seq-len tiling it (the last ending at its end) and its probabilities are\n"
+                    + "the mean of its windows'. The TSV appears only when complete (temporary file, then rename).\n\n"
+                    + "example: ssmtk audio classify --model run1/model --input clips/ --output calls.tsv";
+        }
+
+        public Options options() {
+            Options o = new Options()
+                    .addOption(required("model", "DIR", "a classifier from audio train-classifier"))
+                    .addOption(required("input", "WAV|DIR", "a WAV file or a folder of *.wav"))
+                    .addOption(required("output", "TSV", "where the table goes"))
+                    .addOption(optional("seq-len", "L", "window length for long files (default: the training length)"))
+                    .addOption(optional("batch", "N", "windows per forward pass (default 16)"));
+            return CommonOptions.withBackend(o);
+        }
+
+        public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+            Path dir = CommonOptions.existingDir(cl, "model");
+            Path output = Path.of(cl.getOptionValue("output"));
+            int batch = CommonOptions.positiveInt(cl, "batch", 16);
+            MambaConfig config = MambaConfig.read(dir.resolve(MambaCheckpoint.CONFIG));
+            if (!config.hasClassifier())
+                throw new UsageException(dir + ": has no classification head (config.json has no ssmtk_classifier); train one with ssmtk audio train-classifier");
+            AudioSettings settings = AudioSettings.read(dir);
+            if (settings == null) throw new UsageException("--model " + dir + " has no " + AudioSettings.FILE + "; it was not trained by ssmtk audio train-classifier");
+            ClassLabels labels = ClassLabels.read(dir, config.numLabels());
+            int seqLen = CommonOptions.positiveInt(cl, "seq-len", labels.seqLen() > 0 ? labels.seqLen() : 4096);
+            Path input = Path.of(cl.getOptionValue("input"));
+            if (!Files.exists(input)) throw new UsageException("--input " + input + ": no such file or folder");
+            Quantizer q = settings.quantizer();
+            List<AudioInput.Named> clips = AudioInput.readAll(input, settings.sampleRate());
+            int k = config.numLabels();
+            double[][] p = new double[clips.size()][k];
+            int[] count = new int[clips.size()];
+            Map<Integer, List<int[]>> byLength = new LinkedHashMap<>();
+            Map<Integer, List<Integer>> owners = new LinkedHashMap<>();
+            for (int i = 0; i < clips.size(); i++) {
+                int[] codes = q.encode(clips.get(i).samples());
+                if (codes.length == 0) throw new UsageException(clips.get(i).file() + ": no samples");
+                int len = Math.min(seqLen, codes.length);
+                for (int from = 0; ; from += len) {
+                    int s = Math.min(from, codes.length - len);
+                    byLength.computeIfAbsent(len, x -> new ArrayList<>()).add(java.util.Arrays.copyOfRange(codes, s, s + len));
+                    owners.computeIfAbsent(len, x -> new ArrayList<>()).add(i);
+                    count[i]++;
+                    if (s + len >= codes.length) break;
+                }
+            }
+            MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
+            long t0 = System.nanoTime();
+            try (Backend backend = CommonOptions.backend(cl, err)) {
+                MambaModel model = MambaModel.load(backend, checkpoint);
+                for (var e : byLength.entrySet()) {
+                    double[][] w = SequenceClassifier.probabilities(model, e.getValue(), batch, false);
+                    List<Integer> own = owners.get(e.getKey());
+                    for (int j = 0; j < w.length; j++)
+                        for (int c = 0; c < k; c++) p[own.get(j)][c] += w[j][c];
+                }
+            }
+            for (int i = 0; i < p.length; i++)
+                for (int c = 0; c < k; c++) p[i][c] /= count[i];
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            List<String> names = labels.names();
+            AtomicFiles.write(output, o -> {
+                Writer wr = new java.io.OutputStreamWriter(o, StandardCharsets.UTF_8);
+                StringBuilder header = new StringBuilder("path\tlabel");
+                for (String n : names) header.append("\tp_").append(n);
+                wr.write(header.append('\n').toString());
+                for (int i = 0; i < clips.size(); i++) {
+                    StringBuilder line = new StringBuilder(clips.get(i).file().toString()).append('\t').append(names.get(ClassificationMetrics.argmax(p[i])));
+                    for (double v : p[i]) line.append('\t').append(String.format(Locale.ROOT, "%.6g", v));
+                    wr.write(line.append('\n').toString());
+                }
+                wr.flush();
+            });
+            int windows = java.util.Arrays.stream(count).sum();
+            out.printf(Locale.ROOT, "%d files, %d windows of up to %d samples in %.2f s -> %s%n", clips.size(), windows, seqLen, seconds, output);
+            return 0;
+        }
+    }
+}
