@@ -76,10 +76,8 @@ final class AudioClassifierCommands {
                     .addOption(optional("pooling", "mean|last", "how a window's hidden states become one vector (default mean)"))
                     .addOption(optional("seq-len", "L", "samples per window (default 4096)"))
                     .addOption(optional("holdout", "F", "fraction at the end of every file held out for evaluation (default 0.2)"))
-                    .addOption(optional("eval-windows", "N", "at most this many held-out windows per class are classified (default 256)"))
-                    .addOption(optional("checkpoint-every", "N", "checkpoint interval in steps, 0 = only at the end (default 500)"))
-                    .addOption(optional("keep", "K", "checkpoints to keep (default 3)"))
-                    .addOption(CommonOptions.flag("resume", "continue from OUT's latest checkpoint"));
+                    .addOption(optional("eval-windows", "N", "at most this many held-out windows per class are classified (default 256)"));
+            TrainCommands.withRunDirectory(o);
             return CommonOptions.withBackend(TrainCommands.withOptimizer(o));
         }
 
@@ -99,16 +97,14 @@ final class AudioClassifierCommands {
             double holdout = CommonOptions.number(cl, "holdout", 0.2);
             if (!(holdout >= 0 && holdout < 1)) throw new UsageException("--holdout must be in [0, 1), got " + holdout);
             int evalWindows = CommonOptions.positiveInt(cl, "eval-windows", 256);
-            int every = CommonOptions.integer(cl, "checkpoint-every", 500);
-            if (every < 0) throw new UsageException("--checkpoint-every must be >= 0, got " + every);
-            int keep = CommonOptions.positiveInt(cl, "keep", 3);
+            TrainCommands.RunDirectory runDir = TrainCommands.RunDirectory.parse(cl);
+            int every = runDir.checkpointEvery(), keep = runDir.keep();
             String pooling = cl.getOptionValue("pooling", MambaConfig.POOL_MEAN);
             if (!pooling.equals(MambaConfig.POOL_MEAN) && !pooling.equals(MambaConfig.POOL_LAST))
                 throw new UsageException("--pooling must be mean or last, got " + pooling);
-            Path outDir = Path.of(cl.getOptionValue("out"));
-            boolean resume = cl.hasOption("resume");
-            if (!resume && Files.isDirectory(outDir.resolve("checkpoints")))
-                throw new UsageException("--out " + outDir + " already holds a run; add --resume to continue it or choose another directory");
+            runDir.refuseExistingRunUnlessResuming();
+            Path outDir = runDir.out();
+            boolean resume = runDir.resume();
             List<String> names = new ArrayList<>(classes.keySet());
 
             MambaCheckpoint start;

@@ -77,10 +77,8 @@ final class AudioCommands {
                     .addOption(optional("seq-len", "L", "samples per training window (default 4096)"))
                     .addOption(optional("holdout-files", "N", "files held out whole when there are more (default 1)"))
                     .addOption(optional("holdout", "F", "fraction at the end of every file held out otherwise (default 0.1)"))
-                    .addOption(optional("eval-windows", "N", "at most this many held-out windows are scored (default 64)"))
-                    .addOption(optional("checkpoint-every", "N", "checkpoint interval in steps, 0 = only at the end (default 500)"))
-                    .addOption(optional("keep", "K", "checkpoints to keep (default 3)"))
-                    .addOption(flag("resume", "continue from OUT's latest checkpoint"));
+                    .addOption(optional("eval-windows", "N", "at most this many held-out windows are scored (default 64)"));
+            TrainCommands.withRunDirectory(o);
             return CommonOptions.withBackend(TrainCommands.withOptimizer(o));
         }
 
@@ -102,14 +100,12 @@ final class AudioCommands {
             double holdout = CommonOptions.number(cl, "holdout", 0.1);
             if (!(holdout >= 0 && holdout < 1)) throw new UsageException("--holdout must be in [0, 1), got " + holdout);
             int evalWindows = CommonOptions.positiveInt(cl, "eval-windows", 64);
-            int every = CommonOptions.integer(cl, "checkpoint-every", 500);
-            if (every < 0) throw new UsageException("--checkpoint-every must be >= 0, got " + every);
-            int keep = CommonOptions.positiveInt(cl, "keep", 3);
+            TrainCommands.RunDirectory runDir = TrainCommands.RunDirectory.parse(cl);
+            int every = runDir.checkpointEvery(), keep = runDir.keep();
             Path input = Path.of(cl.getOptionValue("input"));
-            Path outDir = Path.of(cl.getOptionValue("out"));
-            boolean resume = cl.hasOption("resume");
-            if (!resume && Files.isDirectory(outDir.resolve("checkpoints")))
-                throw new UsageException("--out " + outDir + " already holds a run; add --resume to continue it or choose another directory");
+            runDir.refuseExistingRunUnlessResuming();
+            Path outDir = runDir.out();
+            boolean resume = runDir.resume();
 
             MambaCheckpoint start;
             String origin;

@@ -75,10 +75,8 @@ final class DnaCommands {
                     .addOption(optional("seq-len", "L", "bases per training window (default 1024)"))
                     .addOption(optional("holdout", "F", "fraction at the end of every contig held out for evaluation (default 0.05)"))
                     .addOption(optional("eval-windows", "N", "at most this many held-out windows are scored (default 64)"))
-                    .addOption(flag("rc-augment", "read each window from the reverse strand with probability 1/2"))
-                    .addOption(optional("checkpoint-every", "N", "checkpoint interval in steps, 0 = only at the end (default 500)"))
-                    .addOption(optional("keep", "K", "checkpoints to keep (default 3)"))
-                    .addOption(flag("resume", "continue from OUT's latest checkpoint"));
+                    .addOption(flag("rc-augment", "read each window from the reverse strand with probability 1/2"));
+            TrainCommands.withRunDirectory(o);
             return CommonOptions.withBackend(TrainCommands.withOptimizer(o));
         }
 
@@ -91,15 +89,13 @@ final class DnaCommands {
             double holdout = CommonOptions.number(cl, "holdout", 0.05);
             if (!(holdout >= 0 && holdout < 1)) throw new UsageException("--holdout must be in [0, 1), got " + holdout);
             int evalWindows = CommonOptions.positiveInt(cl, "eval-windows", 64);
-            int every = CommonOptions.integer(cl, "checkpoint-every", 500);
-            if (every < 0) throw new UsageException("--checkpoint-every must be >= 0, got " + every);
-            int keep = CommonOptions.positiveInt(cl, "keep", 3);
+            TrainCommands.RunDirectory runDir = TrainCommands.RunDirectory.parse(cl);
+            int every = runDir.checkpointEvery(), keep = runDir.keep();
             boolean rc = cl.hasOption("rc-augment");
             Path fasta = Path.of(cl.getOptionValue("fasta"));
-            Path outDir = Path.of(cl.getOptionValue("out"));
-            boolean resume = cl.hasOption("resume");
-            if (!resume && Files.isDirectory(outDir.resolve("checkpoints")))
-                throw new UsageException("--out " + outDir + " already holds a run; add --resume to continue it or choose another directory");
+            runDir.refuseExistingRunUnlessResuming();
+            Path outDir = runDir.out();
+            boolean resume = runDir.resume();
 
             MambaCheckpoint start;
             String origin;

@@ -53,6 +53,29 @@ final class TrainCommands {
                 .addOption(optional("log-every", "N", "write a metrics line every N steps (default 10)"));
     }
 
+    /** The run-directory options every trainer shares: --checkpoint-every, --keep, --resume (--out is the caller's). */
+    static Options withRunDirectory(Options o) {
+        return o.addOption(optional("checkpoint-every", "N", "checkpoint interval in steps, 0 = only at the end (default 500)"))
+                .addOption(optional("keep", "K", "checkpoints to keep (default 3)"))
+                .addOption(flag("resume", "continue from OUT's latest checkpoint"));
+    }
+
+    /** Parsed --out, --checkpoint-every, --keep and --resume. */
+    record RunDirectory(Path out, int checkpointEvery, int keep, boolean resume) {
+        static RunDirectory parse(CommandLine cl) throws UsageException {
+            int every = CommonOptions.integer(cl, "checkpoint-every", 500);
+            if (every < 0) throw new UsageException("--checkpoint-every must be >= 0, got " + every);
+            int keep = CommonOptions.positiveInt(cl, "keep", 3);
+            return new RunDirectory(Path.of(cl.getOptionValue("out")), every, keep, cl.hasOption("resume"));
+        }
+
+        /** A finished or interrupted run is only continued on purpose, never overwritten. */
+        void refuseExistingRunUnlessResuming() throws UsageException {
+            if (!resume && Files.isDirectory(out.resolve("checkpoints")))
+                throw new UsageException("--out " + out + " already holds a run; add --resume to continue it or choose another directory");
+        }
+    }
+
     /** Parsed optimizer options, and the subset a resumed run must share. */
     record OptimizerOptions(long steps, int batch, int accumulate, double lr, double minLr, int warmup, double weightDecay,
                             boolean decayAll, double clip, long seed, int logEvery) {
@@ -170,10 +193,8 @@ final class TrainCommands {
                     .addOption(required("data", "FILE", "training tokens"))
                     .addOption(optional("data-format", "FMT", "safetensors, u8 or u16 (default from the extension: .safetensors)"))
                     .addOption(required("out", "DIR", "run directory"))
-                    .addOption(optional("seq-len", "L", "tokens per training sequence (default 1024)"))
-                    .addOption(optional("checkpoint-every", "N", "checkpoint interval in steps, 0 = only at the end (default 500)"))
-                    .addOption(optional("keep", "K", "checkpoints to keep (default 3)"))
-                    .addOption(flag("resume", "continue from OUT's latest checkpoint"));
+                    .addOption(optional("seq-len", "L", "tokens per training sequence (default 1024)"));
+            TrainCommands.withRunDirectory(o);
             return CommonOptions.withBackend(withOptimizer(o));
         }
 
@@ -183,15 +204,13 @@ final class TrainCommands {
             OptimizerOptions opt = OptimizerOptions.parse(cl, 1e-3, 8);
             int seqLen = CommonOptions.positiveInt(cl, "seq-len", 1024);
             if (seqLen < 2) throw new UsageException("--seq-len must be at least 2");
-            int every = CommonOptions.integer(cl, "checkpoint-every", 500);
-            if (every < 0) throw new UsageException("--checkpoint-every must be >= 0, got " + every);
-            int keep = CommonOptions.positiveInt(cl, "keep", 3);
+            TrainCommands.RunDirectory runDir = TrainCommands.RunDirectory.parse(cl);
+            int every = runDir.checkpointEvery(), keep = runDir.keep();
             Path data = CommonOptions.existingFile(cl, "data");
             TokenStream.Format format = dataFormat(data, cl.getOptionValue("data-format"));
-            Path outDir = Path.of(cl.getOptionValue("out"));
-            boolean resume = cl.hasOption("resume");
-            if (!resume && Files.isDirectory(outDir.resolve("checkpoints")))
-                throw new UsageException("--out " + outDir + " already holds a run; add --resume to continue it or choose another directory");
+            runDir.refuseExistingRunUnlessResuming();
+            Path outDir = runDir.out();
+            boolean resume = runDir.resume();
 
             MambaCheckpoint start;
             String origin;
