@@ -190,23 +190,13 @@ final class AudioClassifierCommands {
     /** NAME=WAV|DIR pairs in option order, each with its WAV files. */
     static Map<String, List<Path>> classes(String[] values) throws UsageException {
         Map<String, List<Path>> classes = new LinkedHashMap<>();
-        for (String v : values == null ? new String[0] : values) {
-            int eq = v.indexOf('=');
-            if (eq <= 0 || eq == v.length() - 1) throw new UsageException("--class wants NAME=WAV|DIR, got '" + v + "'");
-            String name = v.substring(0, eq);
-            if (!name.matches("[A-Za-z0-9_.+-]+"))
-                throw new UsageException("--class name '" + name + "' may hold only letters, digits and _ . + - (it becomes a TSV column)");
-            Path p = Path.of(v.substring(eq + 1));
-            if (!Files.exists(p)) throw new UsageException("--class " + v + ": " + p + ": no such file or folder");
-            List<Path> files;
+        for (var e : CommonOptions.labeledPaths(values, "WAV|DIR", Files::exists, "no such file or folder").entrySet()) {
             try {
-                files = AudioInput.files(p);
-            } catch (java.io.IOException e) {
-                throw new UsageException("--class " + v + ": " + e.getMessage());
+                classes.put(e.getKey(), AudioInput.files(e.getValue()));
+            } catch (java.io.IOException ex) {
+                throw new UsageException("--class " + e.getKey() + "=" + e.getValue() + ": " + ex.getMessage());
             }
-            if (classes.put(name, files) != null) throw new UsageException("--class " + name + " is given twice");
         }
-        if (classes.size() < 2) throw new UsageException("a classifier needs at least 2 classes (--class NAME=WAV|DIR, repeated), got " + classes.size());
         return classes;
     }
 

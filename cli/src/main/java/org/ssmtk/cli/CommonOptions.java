@@ -107,4 +107,26 @@ final class CommonOptions {
         }
         return out;
     }
+
+    /**
+     * Repeated NAME=PATH values (classes of a classifier) in option order: names usable as TSV
+     * columns, each path passing {@code exists} (else "no such ..."), no name twice, at least 2.
+     */
+    static java.util.LinkedHashMap<String, Path> labeledPaths(String[] values, String form, java.util.function.Predicate<Path> exists,
+                                                              String missing) throws UsageException {
+        java.util.LinkedHashMap<String, Path> classes = new java.util.LinkedHashMap<>();
+        for (String v : values == null ? new String[0] : values) {
+            int eq = v.indexOf('=');
+            if (eq <= 0 || eq == v.length() - 1) throw new UsageException("--class wants NAME=" + form + ", got '" + v + "'");
+            String name = v.substring(0, eq);
+            if (!name.matches("[A-Za-z0-9_.+-]+"))
+                throw new UsageException("--class name '" + name + "' may hold only letters, digits and _ . + - (it becomes a TSV column)");
+            Path p = Path.of(v.substring(eq + 1));
+            if (!exists.test(p)) throw new UsageException("--class " + v + ": " + p + ": " + missing);
+            if (classes.put(name, p) != null) throw new UsageException("--class " + name + " is given twice");
+        }
+        if (classes.size() < 2)
+            throw new UsageException("a classifier needs at least 2 classes (--class NAME=" + form + ", repeated), got " + classes.size());
+        return classes;
+    }
 }

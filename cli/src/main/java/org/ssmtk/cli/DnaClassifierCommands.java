@@ -176,19 +176,7 @@ final class DnaClassifierCommands {
 
     /** NAME=FASTA pairs in option order; the files must exist. */
     static Map<String, Path> classes(String[] values) throws UsageException {
-        Map<String, Path> classes = new LinkedHashMap<>();
-        for (String v : values == null ? new String[0] : values) {
-            int eq = v.indexOf('=');
-            if (eq <= 0 || eq == v.length() - 1) throw new UsageException("--class wants NAME=FASTA, got '" + v + "'");
-            String name = v.substring(0, eq);
-            if (!name.matches("[A-Za-z0-9_.+-]+"))
-                throw new UsageException("--class name '" + name + "' may hold only letters, digits and _ . + - (it becomes a TSV column)");
-            Path file = Path.of(v.substring(eq + 1));
-            if (!Files.isRegularFile(file)) throw new UsageException("--class " + v + ": " + file + ": no such file");
-            if (classes.put(name, file) != null) throw new UsageException("--class " + name + " is given twice");
-        }
-        if (classes.size() < 2) throw new UsageException("a classifier needs at least 2 classes (--class NAME=FASTA, repeated), got " + classes.size());
-        return classes;
+        return CommonOptions.labeledPaths(values, "FASTA", Files::isRegularFile, "no such file");
     }
 
     private static ClassificationMetrics evaluate(MambaModel model, List<String> names, List<List<Region>> held, int len, int batch, int max) {
