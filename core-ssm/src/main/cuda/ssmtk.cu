@@ -20,6 +20,12 @@
 #ifndef SCAN_BWD_QT
 #define SCAN_BWD_QT 1
 #endif
+#ifndef SCAN_BWD_MLP
+#define SCAN_BWD_MLP 1
+#endif
+#ifndef SCAN_BWD_RED
+#define SCAN_BWD_RED 1
+#endif
 #ifndef SCAN_BWD_MINB
 #define SCAN_BWD_MINB 3
 #endif
@@ -414,6 +420,13 @@ __device__ __forceinline__ void stf(bf16* p, float v) {
     p->v = h;
 }
 
+template <typename T>
+__device__ __forceinline__ T zeroOf();
+template <>
+__device__ __forceinline__ float zeroOf<float>() { return 0.f; }
+template <>
+__device__ __forceinline__ bf16 zeroOf<bf16>() { bf16 b; b.v = 0; return b; }
+
 extern "C" __global__ void bf16_to_f32(float* __restrict__ out, const bf16* __restrict__ in, i64 n) {
     for (i64 i = gtid(); i < n; i += gstride()) out[i] = ldf(in[i]);
 }
@@ -601,6 +614,203 @@ __device__ void scan_chunk_output(T* __restrict__ y, const T* __restrict__ u, co
     }
 }
 
+__device__ __forceinline__ float quad_sum(float x) {
+    x += __shfl_xor_sync(FULL_MASK, x, 1);
+    return x + __shfl_xor_sync(FULL_MASK, x, 2);
+}
+
+// x[0..4) summed over the four lanes of a quad; lane q gets the sum of x[q].
+__device__ __forceinline__ float quad_transpose_sum(float (&x)[4], int q) {
+    bool up = (q & 2) != 0;
+    float k0 = up ? x[2] : x[0], k1 = up ? x[3] : x[1];
+    float s0 = up ? x[0] : x[2], s1 = up ? x[1] : x[3];
+    k0 += __shfl_xor_sync(FULL_MASK, s0, 2);
+    k1 += __shfl_xor_sync(FULL_MASK, s1, 2);
+    bool u1 = (q & 1) != 0;
+    float k = u1 ? k1 : k0, snd = u1 ? k0 : k1;
+    return k + __shfl_xor_sync(FULL_MASK, snd, 1);
+}
+
+// ---- the forward in one pass, for batches wide enough to fill the GPU without splitting time
+//
+// The chunked forward above reads u, delta and B twice and takes every step's decays twice (the
+// special-function unit's exp2 is what bounds it). When batch x channel groups alone give every SM
+// several blocks, a block can instead walk its channels' whole sequence once: SEQ_CH channels of one
+// sequence, four lanes per channel each holding NMAX / 4 of its states, so a warp is eight channels.
+// Tiles of SEQ_TILE steps arrive by cp.async into a double buffer while the previous tile is walked;
+// per tile the block converts its inputs once (dt = softplus(delta + bias) and dt u per (step,
+// channel), B and C rows as fp32), walks the steps with the state in registers, and leaves y in the
+// z slots it read the gate from, written back in one coalesced sweep. The sums over the state are
+// taken four steps at a time (quad_transpose_sum), so each lane finishes the output of one step.
+// The state entering every SCAN_CHUNK steps is written on the way (training keeps it), the state
+// entering the call comes from h0 and the last one goes to finalState (both may be one buffer).
+#define SEQ_TILE 32
+#define SEQ_CH 32
+#define SEQ_THREADS (SEQ_CH * 4)
+
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
+    unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(gmem));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_async_wait_one() { asm volatile("cp.async.wait_group 1;\n" ::); }
+
+// Rows [t0, t0 + steps) of the block's SEQ_CH columns (from column col0 of width cols) into dst, by
+// 16-byte cp.async when every row is whole and aligned (fast), else element by element, zero-filled.
+template <int W, typename T>
+__device__ __forceinline__ void seq_stage(T (*dst)[W], const T* __restrict__ src, i64 row0, int steps, int col0,
+                                          int cols, bool fast) {
+    constexpr int PER_ROW = W * (int)sizeof(T) / 16;
+    if constexpr (PER_ROW > 0) {
+        if (fast) {
+            for (int e = threadIdx.x; e < steps * PER_ROW; e += blockDim.x) {
+                int i = e / PER_ROW, p = e % PER_ROW;
+                cp_async16(reinterpret_cast<char*>(&dst[i][0]) + 16 * p,
+                           reinterpret_cast<const char*>(src + (row0 + i) * cols + col0) + 16 * p);
+            }
+            return;
+        }
+    }
+    {
+        for (int e = threadIdx.x; e < steps * W; e += blockDim.x) {
+            int i = e / W, k = e % W;
+            T v;
+            if (col0 + k < cols) v = src[(row0 + i) * cols + col0 + k];
+            else if constexpr (sizeof(T) == 2) v.v = 0;
+            else v = 0.f;
+            dst[i][k] = v;
+        }
+    }
+}
+
+template <int NMAX, typename T>
+__device__ void scan_seq(T* __restrict__ y, const T* __restrict__ u, const T* __restrict__ delta,
+                         const float* __restrict__ deltaBias, const float* __restrict__ A,
+                         const T* __restrict__ B, const T* __restrict__ C, const float* __restrict__ D,
+                         const T* __restrict__ z, const float* h0, float* finalState,
+                         float* __restrict__ chunkStates, int len, int ch, int n, int nChunks) {
+    constexpr int S = NMAX / 4;
+    __shared__ __align__(16) T rU[2][SEQ_TILE][SEQ_CH];
+    __shared__ __align__(16) T rDel[2][SEQ_TILE][SEQ_CH];
+    __shared__ __align__(16) T rZY[2][SEQ_TILE][SEQ_CH];  // z in, y out
+    __shared__ __align__(16) T rB[2][SEQ_TILE][NMAX];
+    __shared__ __align__(16) T rC[2][SEQ_TILE][NMAX];
+    __shared__ __align__(16) float2 tDt[SEQ_TILE][SEQ_CH];  // (dt, dt u)
+    __shared__ __align__(16) float fB[SEQ_TILE][NMAX];
+    __shared__ __align__(16) float fC[SEQ_TILE][NMAX];
+
+    int tid = threadIdx.x, q = tid & 3, cl = tid >> 2, b = blockIdx.y;
+    int col0 = blockIdx.x * SEQ_CH, d = col0 + cl;
+    bool active = d < ch;
+    int dd = active ? d : 0;
+    auto aligned = [](const void* p) { return (reinterpret_cast<unsigned long long>(p) & 15) == 0; };
+    bool fastCh = col0 + SEQ_CH <= ch && (ch * (int)sizeof(T)) % 16 == 0 && aligned(u) && aligned(delta)
+                  && aligned(y) && (z == nullptr || aligned(z));
+    bool fastBC = n == NMAX && (NMAX * sizeof(T)) % 16 == 0 && aligned(B) && aligned(C);
+    int tiles = (len + SEQ_TILE - 1) / SEQ_TILE;
+    i64 seqRow = (i64)b * len;
+
+    auto issue = [&](int tile) {
+        if (tile < tiles) {
+            int buf = tile & 1, t0 = tile * SEQ_TILE, steps = min(len, t0 + SEQ_TILE) - t0;
+            seq_stage<SEQ_CH>(rU[buf], u, seqRow + t0, steps, col0, ch, fastCh);
+            seq_stage<SEQ_CH>(rDel[buf], delta, seqRow + t0, steps, col0, ch, fastCh);
+            if (z) seq_stage<SEQ_CH>(rZY[buf], z, seqRow + t0, steps, col0, ch, fastCh);
+            seq_stage<NMAX>(rB[buf], B, seqRow + t0, steps, 0, n, fastBC);
+            seq_stage<NMAX>(rC[buf], C, seqRow + t0, steps, 0, n, fastBC);
+        }
+        cp_async_commit();  // an empty group past the end keeps wait_group 1's count right
+    };
+
+    float a2[S], h[S];
+#pragma unroll
+    for (int j = 0; j < S; j++) {
+        int k = q * S + j;
+        bool in = k < n;
+        a2[j] = in ? A[(i64)dd * n + k] * LOG2E : 0.f;
+        h[j] = (in && h0 && active) ? h0[((i64)b * ch + d) * n + k] : 0.f;
+    }
+    float dskip = D ? D[dd] : 0.f;
+    issue(0);
+    issue(1);
+    for (int tile = 0; tile < tiles; tile++) {
+        int buf = tile & 1, t0 = tile * SEQ_TILE, steps = min(len, t0 + SEQ_TILE) - t0;
+        cp_async_wait_one();
+        __syncthreads();
+        for (int e = tid; e < steps * SEQ_CH; e += SEQ_THREADS) {
+            int i = e / SEQ_CH, k = e % SEQ_CH, dk = min(col0 + k, ch - 1);
+            float dt = softplusf(ldf(rDel[buf][i][k]) + (deltaBias ? deltaBias[dk] : 0.f));
+            tDt[i][k] = make_float2(dt, dt * ldf(rU[buf][i][k]));
+        }
+        for (int e = tid; e < steps * NMAX; e += SEQ_THREADS) {
+            int i = e / NMAX, k = e % NMAX;
+            fB[i][k] = k < n ? ldf(rB[buf][i][k]) : 0.f;
+            fC[i][k] = k < n ? ldf(rC[buf][i][k]) : 0.f;
+        }
+        __syncthreads();
+        if (chunkStates && t0 % SCAN_CHUNK == 0 && active) {
+            i64 base = (((i64)b * nChunks + t0 / SCAN_CHUNK) * ch + d) * n;
+#pragma unroll
+            for (int j = 0; j < S; j++)
+                if (q * S + j < n) chunkStates[base + q * S + j] = h[j];
+        }
+#pragma unroll 2
+        for (int gq = 0; gq < SEQ_TILE / 4; gq++) {
+            float acc4[4];
+#pragma unroll
+            for (int ii = 0; ii < 4; ii++) {
+                int i = gq * 4 + ii;
+                acc4[ii] = 0.f;
+                if (i < steps) {
+                    float2 dtv = tDt[i][cl];
+                    float Bk[S], Ck[S];
+                    lds<S>(Bk, &fB[i][q * S]);
+                    lds<S>(Ck, &fC[i][q * S]);
+                    float acc0 = 0.f, acc1 = 0.f;
+#pragma unroll
+                    for (int j = 0; j < S; j++) {
+                        h[j] = ex2(dtv.x * a2[j]) * h[j] + dtv.y * Bk[j];
+                        if (j & 1) acc1 = fmaf(h[j], Ck[j], acc1);
+                        else acc0 = fmaf(h[j], Ck[j], acc0);
+                    }
+                    acc4[ii] = acc0 + acc1;
+                }
+            }
+            float tot = quad_transpose_sum(acc4, q);
+            int i = gq * 4 + q;
+            if (i < steps) {
+                float out = fmaf(dskip, ldf(rU[buf][i][cl]), tot);
+                if (z) {
+                    float zv = ldf(rZY[buf][i][cl]);
+                    out *= zv * sigmoidf(zv);
+                }
+                stf(&rZY[buf][i][cl], out);
+            }
+        }
+        __syncthreads();
+        if (fastCh) {
+            constexpr int PER_ROW = SEQ_CH * (int)sizeof(T) / 16;
+            for (int e = tid; e < steps * PER_ROW; e += SEQ_THREADS) {
+                int i = e / PER_ROW, p = e % PER_ROW;
+                reinterpret_cast<uint4*>(y + (seqRow + t0 + i) * ch + col0)[p] =
+                    reinterpret_cast<const uint4*>(&rZY[buf][i][0])[p];
+            }
+        } else {
+            for (int e = tid; e < steps * SEQ_CH; e += SEQ_THREADS) {
+                int i = e / SEQ_CH, k = e % SEQ_CH;
+                if (col0 + k < ch) y[(seqRow + t0 + i) * ch + col0 + k] = rZY[buf][i][k];
+            }
+        }
+        __syncthreads();
+        issue(tile + 2);
+    }
+    if (finalState && active) {
+#pragma unroll
+        for (int j = 0; j < S; j++)
+            if (q * S + j < n) finalState[((i64)b * ch + d) * n + q * S + j] = h[j];
+    }
+}
+
 // Sums V values over the warp's channels (lane bits 2..4; bits 0..1 are the four lanes of one
 // channel) by recursive halving: lane ends with the total of value (lane >> 2) >> (3 - log2 V) of
 // its own quarter, V - 1 shuffles where a plain reduction would take 3 V.
@@ -625,23 +835,6 @@ __device__ __forceinline__ float reduce_scatter_channels(float (&v)[V], int lane
         }
     }
     return v[0];
-}
-
-__device__ __forceinline__ float quad_sum(float x) {
-    x += __shfl_xor_sync(FULL_MASK, x, 1);
-    return x + __shfl_xor_sync(FULL_MASK, x, 2);
-}
-
-// x[0..4) summed over the four lanes of a quad; lane q gets the sum of x[q].
-__device__ __forceinline__ float quad_transpose_sum(float (&x)[4], int q) {
-    bool up = (q & 2) != 0;
-    float k0 = up ? x[2] : x[0], k1 = up ? x[3] : x[1];
-    float s0 = up ? x[0] : x[2], s1 = up ? x[1] : x[3];
-    k0 += __shfl_xor_sync(FULL_MASK, s0, 2);
-    k1 += __shfl_xor_sync(FULL_MASK, s1, 2);
-    bool u1 = (q & 1) != 0;
-    float k = u1 ? k1 : k0, snd = u1 ? k0 : k1;
-    return k + __shfl_xor_sync(FULL_MASK, snd, 1);
 }
 
 template <int V>
@@ -710,6 +903,44 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
     i64 row0 = (i64)b * len + t0;
     stage_rows<NMAX>(sB, B, row0, steps, n);
     stage_rows<NMAX>(sC, C, row0, steps, n);
+#if SCAN_BWD_MLP
+    // every load of the chunk is issued before the first use: one memory round trip, not one per
+    // unrolled group (the stage was the largest stall of the kernel)
+    {
+        constexpr int PER = SCAN_CHUNK * CH / T;
+        TIn rDel[PER], rU[PER], rDy[PER], rZ[PER];
+        float rBias[PER];
+#pragma unroll
+        for (int p = 0; p < PER; p++) {
+            int e = tid + p * T, i = e / CH, dk = g * CH + e % CH;
+            bool ok = i < steps && dk < ch;
+            i64 idx = (row0 + i) * ch + (ok ? dk : 0);
+            rDel[p] = ok ? delta[idx] : zeroOf<TIn>();
+            rU[p] = ok ? u[idx] : zeroOf<TIn>();
+            rDy[p] = ok ? dOut[idx] : zeroOf<TIn>();
+            rZ[p] = ok && z ? z[idx] : zeroOf<TIn>();
+            rBias[p] = ok && deltaBias ? deltaBias[dk] : 0.f;
+        }
+#pragma unroll
+        for (int p = 0; p < PER; p++) {
+            int e = tid + p * T, i = e / CH, k = e % CH, dk = g * CH + k;
+            float dt = 0.f, sg = 0.f, uv = 0.f, dy = 0.f, dzf = 0.f;
+            if (i < steps && dk < ch) {
+                float x = ldf(rDel[p]) + rBias[p];
+                dt = softplusf(x);
+                sg = sigmoidf(x);
+                uv = ldf(rU[p]);
+                dy = ldf(rDy[p]);
+                if (z) {
+                    float zv = ldf(rZ[p]), sz = sigmoidf(zv);
+                    dzf = dy * sz * (1.f + zv * (1.f - sz));
+                    dy *= zv * sz;
+                }
+            }
+            tDt[i][k] = dt, tSig[i][k] = sg, tU[i][k] = uv, tDy[i][k] = dy, tDz[i][k] = dzf;
+        }
+    }
+#else
 #pragma unroll 4
     for (int e = tid; e < SCAN_CHUNK * CH; e += T) {
         int i = e / CH, k = e % CH, dk = g * CH + k;
@@ -729,6 +960,7 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
         }
         tDt[i][k] = dt, tSig[i][k] = sg, tU[i][k] = uv, tDy[i][k] = dy, tDz[i][k] = dzf;
     }
+#endif
     float a2[S], h[S], dh[S], dAacc[S], psi[S], pc[S];
     i64 cc = (i64)b * nChunks + c;
     i64 sBase = (cc * ch + dd) * n;
@@ -950,9 +1182,17 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
         int i = e / CH, k = e % CH, dk = g * CH + k;
         if (dk < ch) {
             i64 idx = (row0 + i) * ch + dk;
+#if SCAN_BWD_RED
+            // one add per element either way (so the same bits), but a reduction is sent and not
+            // waited for, where += stalls on reading the old value (a fifth of the kernel's stalls)
+            atomicAdd(du + idx, tU[i][k]);
+            atomicAdd(dDelta + idx, tSig[i][k]);
+            if (z) atomicAdd(dz + idx, tDz[i][k]);
+#else
             du[idx] += tU[i][k];
             dDelta[idx] += tSig[i][k];
             if (z) dz[idx] += tDz[i][k];
+#endif
         }
     }
 #if SCAN_BWD_QT
@@ -982,6 +1222,12 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
         const T* C, const float* D, const T* z, const float* enter, float* finalState, int len, int ch,      \
         int n, int nChunks) {                                                                                        \
         scan_chunk_output<NM, T>(y, u, delta, deltaBias, A, B, C, D, z, enter, finalState, len, ch, n, nChunks);         \
+    }                                                                                                                \
+    extern "C" __global__ void __launch_bounds__(SEQ_THREADS) scan_seq_##SUF##NM(                                      \
+        T* y, const T* u, const T* delta, const float* deltaBias, const float* A, const T* B, const T* C,             \
+        const float* D, const T* z, const float* h0, float* finalState, float* chunkStates, int len, int ch, int n,   \
+        int nChunks) {                                                                                               \
+        scan_seq<NM, T>(y, u, delta, deltaBias, A, B, C, D, z, h0, finalState, chunkStates, len, ch, n, nChunks);       \
     }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(SCAN_BWD_THREADS, SCAN_BWD_MINB) scan_bwd_##SUF##NM(                    \
         float* du, float* dDelta, float* dz, float* dB, float* dC, float* partA, float* partD, float* partBias,       \

@@ -74,6 +74,17 @@ public final class CudaBackend implements Backend {
     private static final int SCAN_BWD_THREADS = 128;
     private static final int SCAN_BWD_CH = SCAN_BWD_THREADS / 4;
     private static final int SCAN_SUB = 8;
+    /** The one-pass forward's block: SEQ_CH channels, four lanes each (the kernels' SEQ_CH). */
+    private static final int SEQ_CH = 32;
+    private static final int SEQ_THREADS = SEQ_CH * 4;
+
+    /**
+     * Which forward scan runs. CHUNKED splits time into SCAN_CHUNK-step chunks run in parallel (three
+     * kernels, every decay taken twice); ONE_PASS walks each sequence once per block of channels, which
+     * is faster when batch x channel blocks alone fill the GPU and far slower when they do not. AUTO
+     * (the default; system property ssmtk.cuda.scanForward) picks by that count.
+     */
+    public enum ScanForward { AUTO, CHUNKED, ONE_PASS }
 
     /** A device pointer whose address we may read: the raw value is what cuBLAS and kernels take. */
     static final class DevPtr extends CUdeviceptr {
@@ -141,6 +152,8 @@ public final class CudaBackend implements Backend {
     private final boolean bf16;
     private final String description;
     private final int sms;
+    private volatile ScanForward scanForward = ScanForward.valueOf(
+            System.getProperty("ssmtk.cuda.scanForward", "auto").toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
 
     private CudaBackend(int ordinal, Precision precision) {
         JCudaDriver.setExceptionsEnabled(true);
@@ -633,6 +646,20 @@ public final class CudaBackend implements Backend {
                     + chunkStates + " for batch " + batch + " x len " + len);
     }
 
+    /** Sets which forward scan runs (tests run both; AUTO is the default). */
+    public void scanForward(ScanForward path) {
+        scanForward = java.util.Objects.requireNonNull(path);
+    }
+
+    /** Whether the forward takes one pass: batch x channel blocks give every SM at least two blocks. */
+    boolean onePassForward(int batch, int ch) {
+        return switch (scanForward) {
+            case ONE_PASS -> true;
+            case CHUNKED -> false;
+            case AUTO -> (long) batch * ((ch + SEQ_CH - 1) / SEQ_CH) >= 2L * sms;
+        };
+    }
+
     private long scanGrid(int ch, int len) {
         return (long) ((ch + SCAN_THREADS - 1) / SCAN_THREADS) * chunks(len);
     }
@@ -650,6 +677,12 @@ public final class CudaBackend implements Backend {
         int nm = nmax(n), nc = chunks(len);
         current();
         if (batch == 0 || len == 0 || ch == 0) return;
+        if (onePassForward(batch, ch)) {
+            // SCAN_CHUNK is a whole number of the kernel's tiles, so it writes every kept state itself
+            launch("scan_seq_" + kind + nm, (ch + SEQ_CH - 1) / SEQ_CH, batch, SEQ_THREADS, 1, y, u, delta, deltaBias, A, B, C,
+                    D, z, ssmState, ssmState, chunkStates, len, ch, n, nc);
+            return;
+        }
         long gx = scanGrid(ch, len);
         if (nc == 1) {
             if (chunkStates != null) fill(chunkStates, 0f);

@@ -12,6 +12,7 @@ import java.util.Locale;
  * d_inner 1536 and d_state 16 with softplus bias, D and z, fp32; prints one table. Inputs are drawn
  * on the device; then the same with bf16 inputs (u, delta, B, C, z, dout) and y, fp32 A, D, bias, state,
  * arithmetic and gradients (the scan_*_bf16_* kernels, which only this and CudaScanBf16Test reach).
+ * Rows whose forward took the one-pass kernel are marked 1p; the log also times the other forward kernel.
  * Run: java -cp ... org.ssmtk.core.backend.cuda.ScanBench [rows as BATCHxLEN or bf16:BATCHxLEN ...]
  */
 public final class ScanBench {
@@ -100,6 +101,7 @@ public final class ScanBench {
         Runnable fwd = () -> gpu.selectiveScanTraining(y, u, delta, bias, a, b, c, d, z, kept, batch, len);
         int reps = rows >= 1 << 20 ? 5 : 20;
         float fwdMs = timeMedian(gpu, fwd, reps);
+        otherForward(gpu, fwd, reps, batch, len, ch, fwdMs, "fp32");
         // the forward's y serves as dout: any values do, and it saves a tensor of this size
         Tensor du = gpu.allocate(rows, ch), dDelta = gpu.allocate(rows, ch), dz = gpu.allocate(rows, ch);
         Tensor dA = gpu.allocate(ch, n), dB = gpu.allocate(rows, n), dC = gpu.allocate(rows, n);
@@ -109,7 +111,7 @@ public final class ScanBench {
         float bwdMs = timeMedian(gpu, bwd, reps);
         double bld = (double) rows * ch, bln = (double) rows * n;
         double fwdBytes = 4 * (4 * bld + 2 * bln), bwdBytes = 4 * (7 * bld + 4 * bln);
-        return format(r, "", fwdMs, fwdBytes, bwdMs, bwdBytes);
+        return format(r, gpu.onePassForward(batch, ch) ? " 1p" : "", fwdMs, fwdBytes, bwdMs, bwdBytes);
     }
 
     static String format(Reference r, String tag, float fwdMs, double fwdBytes, float bwdMs, double bwdBytes) {
@@ -132,6 +134,7 @@ public final class ScanBench {
         Runnable fwd = () -> gpu.selectiveScanTrainingBf16(y, u, delta, bias, a, b, c, d, z, kept, batch, len);
         int reps = rows >= 1 << 20 ? 5 : 20;
         float fwdMs = timeMedian(gpu, fwd, reps);
+        otherForward(gpu, fwd, reps, batch, len, ch, fwdMs, "bf16");
         Tensor du = gpu.allocate(rows, ch), dDelta = gpu.allocate(rows, ch), dz = gpu.allocate(rows, ch);
         Tensor dA = gpu.allocate(ch, n), dB = gpu.allocate(rows, n), dC = gpu.allocate(rows, n);
         Tensor dD = gpu.allocate(ch), dBias = gpu.allocate(ch);
@@ -140,7 +143,20 @@ public final class ScanBench {
         float bwdMs = timeMedian(gpu, bwd, reps);
         double bld = (double) rows * ch, bln = (double) rows * n;
         double fwdBytes = 2 * (4 * bld + 2 * bln), bwdBytes = 2 * (4 * bld + 2 * bln) + 4 * (3 * bld + 2 * bln);
-        return format(r, " bf16", fwdMs, fwdBytes, bwdMs, bwdBytes);
+        return format(r, (gpu.onePassForward(batch, ch) ? " 1p" : "") + " bf16", fwdMs, fwdBytes, bwdMs, bwdBytes);
+    }
+
+    /** Times the forward path AUTO did not pick, so the log shows what the choice gained. */
+    static void otherForward(CudaBackend gpu, Runnable fwd, int reps, int batch, int len, int ch, float autoMs, String kind) {
+        boolean onePass = gpu.onePassForward(batch, ch);
+        gpu.scanForward(onePass ? CudaBackend.ScanForward.CHUNKED : CudaBackend.ScanForward.ONE_PASS);
+        try {
+            float other = timeMedian(gpu, fwd, reps);
+            System.out.printf(Locale.ROOT, "forward %s %dx%d: one-pass %.3f ms, chunked %.3f ms (auto took %s)%n", kind, batch,
+                    len, onePass ? autoMs : other, onePass ? other : autoMs, onePass ? "one-pass" : "chunked");
+        } finally {
+            gpu.scanForward(CudaBackend.ScanForward.AUTO);
+        }
     }
 
     static Tensor rand16(CudaBackend gpu, long seed, float lo, float hi, int... shape) {

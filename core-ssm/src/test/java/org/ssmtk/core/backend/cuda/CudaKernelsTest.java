@@ -10,6 +10,7 @@ import org.ssmtk.core.backend.cpu.CpuBackend;
 import org.ssmtk.core.tensor.Tensor;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -227,32 +228,41 @@ class CudaKernelsTest {
 
     @ParameterizedTest(name = "batch={0} len={1} ch={2} state={3} bias/D/z={4}")
     @CsvSource({"1,1,1,1,true", "2,5,3,4,true", "1,70,16,16,true", "3,9,13,7,false", "2,33,24,5,true",
-            "2,200,130,16,true", "1,129,300,8,false", "3,1,64,16,true", "1,1000,40,12,true", "2,64,129,16,true"})
+            "2,200,130,16,true", "1,129,300,8,false", "3,1,64,16,true", "1,1000,40,12,true", "2,64,129,16,true",
+            "2,200,96,16,true", "1,130,32,8,false"})
     void selectiveScanForwardBackward(int batch, int len, int ch, int n, boolean opt) {
         CudaBackend gpu = Gpu.backend();
         Scan s = Scan.random(gpu, batch, len, ch, n, opt);
         int rows = batch * len;
-        // inference, carrying a state in and out
-        Pair y = Pair.random(gpu, rows, ch), state = Pair.random(gpu, batch, ch, n);
-        s.run(cpu, true, y.c(), state.c());
-        s.run(gpu, false, y.g(), state.g());
-        y.check(gpu, "scan y " + s.name(), FWD);
-        state.check(gpu, "scan final state " + s.name(), FWD);
-        // and without a state
-        s.run(cpu, true, y.c(), null);
-        s.run(gpu, false, y.g(), null);
-        y.check(gpu, "scan y, zero state " + s.name(), FWD);
-
-        // training: outputs and the kept chunk states (both backends keep one per 64 steps)
         assertEquals(cpu.scanChunk(), gpu.scanChunk());
         int chunks = (len + gpu.scanChunk() - 1) / gpu.scanChunk();
-        Pair kept = Pair.random(gpu, batch, chunks, ch, n);
-        cpu.selectiveScanTraining(y.c(), s.u().c(), s.delta().c(), c(s.bias()), s.a().c(), s.b().c(), s.c().c(),
-                c(s.d()), c(s.z()), kept.c(), batch, len);
-        gpu.selectiveScanTraining(y.g(), s.u().g(), s.delta().g(), g(s.bias()), s.a().g(), s.b().g(), s.c().g(),
-                g(s.d()), g(s.z()), kept.g(), batch, len);
-        y.check(gpu, "scan training y " + s.name(), FWD);
-        kept.check(gpu, "scan training chunk states " + s.name(), FWD);
+        Pair y = Pair.random(gpu, rows, ch), kept = Pair.random(gpu, batch, chunks, ch, n);
+        // both forward kernels (AUTO picks by shape: these small shapes would always take the chunked one)
+        for (CudaBackend.ScanForward path : List.of(CudaBackend.ScanForward.ONE_PASS, CudaBackend.ScanForward.CHUNKED)) {
+            String name = s.name() + " " + path;
+            gpu.scanForward(path);
+            try {
+                // inference, carrying a state in and out
+                Pair state = Pair.random(gpu, batch, ch, n);
+                s.run(cpu, true, y.c(), state.c());
+                s.run(gpu, false, y.g(), state.g());
+                y.check(gpu, "scan y " + name, FWD);
+                state.check(gpu, "scan final state " + name, FWD);
+                // and without a state
+                s.run(cpu, true, y.c(), null);
+                s.run(gpu, false, y.g(), null);
+                y.check(gpu, "scan y, zero state " + name, FWD);
+                // training: outputs and the kept chunk states (both backends keep one per 64 steps)
+                cpu.selectiveScanTraining(y.c(), s.u().c(), s.delta().c(), c(s.bias()), s.a().c(), s.b().c(), s.c().c(),
+                        c(s.d()), c(s.z()), kept.c(), batch, len);
+                gpu.selectiveScanTraining(y.g(), s.u().g(), s.delta().g(), g(s.bias()), s.a().g(), s.b().g(), s.c().g(),
+                        g(s.d()), g(s.z()), kept.g(), batch, len);
+                y.check(gpu, "scan training y " + name, FWD);
+                kept.check(gpu, "scan training chunk states " + name, FWD);
+            } finally {
+                gpu.scanForward(CudaBackend.ScanForward.AUTO);
+            }
+        }
 
         Pair dOut = Pair.random(gpu, rows, ch);
         Pair du = Pair.random(gpu, rows, ch), dDelta = Pair.random(gpu, rows, ch), dA = Pair.random(gpu, ch, n);

@@ -52,7 +52,8 @@ class CudaScanBf16Test {
 
     @ParameterizedTest(name = "batch={0} len={1} ch={2} state={3} bias/D/z={4}")
     @CsvSource({"1,1,3,4,true", "2,70,16,16,true", "3,9,13,7,false", "2,200,130,16,true", "1,129,301,8,false",
-            "2,64,129,16,true", "1,1000,40,12,true"})
+            "2,64,129,16,true", "1,1000,40,12,true",
+            "2,200,96,16,true"})
     void bf16InputsMatchTheFp32CpuScan(int batch, int len, int ch, int n, boolean opt) {
         CudaBackend gpu = Gpu.backend();
         int rows = batch * len;
@@ -83,6 +84,16 @@ class CudaScanBf16Test {
         gpu.selectiveScanTrainingBf16(gy, gu, gdelta, gbias, ga, gb, gc, gd, gz, gkept, batch, len);
         close("bf16 scan y " + name, gpu.toHost(gpu.fromBf16(gy, rows, ch)), cpu.toHost(cy), TOL);
         close("bf16 scan chunk states " + name, gpu.toHost(gkept), cpu.toHost(ckept), TOL);
+        // and the one-pass forward (AUTO would pick the chunked one at these shapes)
+        gpu.scanForward(CudaBackend.ScanForward.ONE_PASS);
+        try {
+            Tensor gy1 = gpu.allocate((rows * ch + 1) / 2), gkept1 = gpu.allocate(batch, chunks, ch, n);
+            gpu.selectiveScanTrainingBf16(gy1, gu, gdelta, gbias, ga, gb, gc, gd, gz, gkept1, batch, len);
+            close("bf16 scan y, one pass " + name, gpu.toHost(gpu.fromBf16(gy1, rows, ch)), cpu.toHost(cy), TOL);
+            close("bf16 scan chunk states, one pass " + name, gpu.toHost(gkept1), cpu.toHost(ckept), TOL);
+        } finally {
+            gpu.scanForward(CudaBackend.ScanForward.AUTO);
+        }
 
         // gradients start from the same random values on both sides (accumulation is checked too)
         float[] du0 = random(rows * ch, 1f, 0f), dDelta0 = random(rows * ch, 1f, 0f), dA0 = random(ch * n, 1f, 0f);
