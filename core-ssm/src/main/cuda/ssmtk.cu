@@ -644,9 +644,28 @@ __device__ __forceinline__ float quad_transpose_sum(float (&x)[4], int q) {
 // taken four steps at a time (quad_transpose_sum), so each lane finishes the output of one step.
 // The state entering every SCAN_CHUNK steps is written on the way (training keeps it), the state
 // entering the call comes from h0 and the last one goes to finalState (both may be one buffer).
+#ifndef SEQ_TILE
 #define SEQ_TILE 32
+#endif
+#ifndef SEQ_FAST_SOFTPLUS
+#define SEQ_FAST_SOFTPLUS 1
+#endif
 #define SEQ_CH 32
 #define SEQ_THREADS (SEQ_CH * 4)
+
+// softplus with exp2 and log2 on the special-function unit: log1p(t) by its series below 1/16, where
+// 1 + t would round away t's low bits, and as log2(1 + t) above (relative error under 1e-6)
+__device__ __forceinline__ float softplus_fast(float x) {
+    float t = ex2(-fabsf(x) * LOG2E), l;
+    if (t < 0.0625f) {
+        l = t * (1.f + t * (-0.5f + t * (1.f / 3.f + t * (-0.25f + t * 0.2f))));
+    } else {
+        float r;
+        asm("lg2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(1.f + t));
+        l = r * 0.6931471805599453f;
+    }
+    return fmaxf(x, 0.f) + l;
+}
 
 __device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
     unsigned s = (unsigned)__cvta_generic_to_shared(smem);
@@ -737,15 +756,27 @@ __device__ void scan_seq(T* __restrict__ y, const T* __restrict__ u, const T* __
         int buf = tile & 1, t0 = tile * SEQ_TILE, steps = min(len, t0 + SEQ_TILE) - t0;
         cp_async_wait_one();
         __syncthreads();
-        for (int e = tid; e < steps * SEQ_CH; e += SEQ_THREADS) {
+        // steps past the end get dt = 0 and zero B, C: exp2(0) h + 0 leaves the state as it is, so the
+        // walk below needs no test per step and the compiler may overlap consecutive steps
+        for (int e = tid; e < SEQ_TILE * SEQ_CH; e += SEQ_THREADS) {
             int i = e / SEQ_CH, k = e % SEQ_CH, dk = min(col0 + k, ch - 1);
-            float dt = softplusf(ldf(rDel[buf][i][k]) + (deltaBias ? deltaBias[dk] : 0.f));
-            tDt[i][k] = make_float2(dt, dt * ldf(rU[buf][i][k]));
+            float2 v = make_float2(0.f, 0.f);
+            if (i < steps) {
+                float x = ldf(rDel[buf][i][k]) + (deltaBias ? deltaBias[dk] : 0.f);
+#if SEQ_FAST_SOFTPLUS
+                float dt = softplus_fast(x);
+#else
+                float dt = softplusf(x);
+#endif
+                v = make_float2(dt, dt * ldf(rU[buf][i][k]));
+            }
+            tDt[i][k] = v;
         }
-        for (int e = tid; e < steps * NMAX; e += SEQ_THREADS) {
+        for (int e = tid; e < SEQ_TILE * NMAX; e += SEQ_THREADS) {
             int i = e / NMAX, k = e % NMAX;
-            fB[i][k] = k < n ? ldf(rB[buf][i][k]) : 0.f;
-            fC[i][k] = k < n ? ldf(rC[buf][i][k]) : 0.f;
+            bool in = i < steps && k < n;
+            fB[i][k] = in ? ldf(rB[buf][i][k]) : 0.f;
+            fC[i][k] = in ? ldf(rC[buf][i][k]) : 0.f;
         }
         __syncthreads();
         if (chunkStates && t0 % SCAN_CHUNK == 0 && active) {
@@ -760,21 +791,18 @@ __device__ void scan_seq(T* __restrict__ y, const T* __restrict__ u, const T* __
 #pragma unroll
             for (int ii = 0; ii < 4; ii++) {
                 int i = gq * 4 + ii;
-                acc4[ii] = 0.f;
-                if (i < steps) {
-                    float2 dtv = tDt[i][cl];
-                    float Bk[S], Ck[S];
-                    lds<S>(Bk, &fB[i][q * S]);
-                    lds<S>(Ck, &fC[i][q * S]);
-                    float acc0 = 0.f, acc1 = 0.f;
+                float2 dtv = tDt[i][cl];
+                float Bk[S], Ck[S];
+                lds<S>(Bk, &fB[i][q * S]);
+                lds<S>(Ck, &fC[i][q * S]);
+                float acc0 = 0.f, acc1 = 0.f;
 #pragma unroll
-                    for (int j = 0; j < S; j++) {
-                        h[j] = ex2(dtv.x * a2[j]) * h[j] + dtv.y * Bk[j];
-                        if (j & 1) acc1 = fmaf(h[j], Ck[j], acc1);
-                        else acc0 = fmaf(h[j], Ck[j], acc0);
-                    }
-                    acc4[ii] = acc0 + acc1;
+                for (int j = 0; j < S; j++) {
+                    h[j] = ex2(dtv.x * a2[j]) * h[j] + dtv.y * Bk[j];
+                    if (j & 1) acc1 = fmaf(h[j], Ck[j], acc1);
+                    else acc0 = fmaf(h[j], Ck[j], acc0);
                 }
+                acc4[ii] = acc0 + acc1;
             }
             float tot = quad_transpose_sum(acc4, q);
             int i = gq * 4 + q;
