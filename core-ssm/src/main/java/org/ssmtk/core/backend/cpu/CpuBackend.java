@@ -4,6 +4,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.backend.Shapes;
 import org.ssmtk.core.scan.CpuSelectiveScan;
 import org.ssmtk.core.scan.CpuSelectiveScanBackward;
 import org.ssmtk.core.tensor.Storage;
@@ -121,7 +122,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void copy(Tensor dst, Tensor src) {
-        if (dst.size() != src.size()) throw new IllegalArgumentException("copy " + src + " into " + dst);
+        Shapes.copy(dst, src);
         System.arraycopy(data(src), off(src), data(dst), off(dst), (int) src.size());
     }
 
@@ -134,12 +135,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void linear(Tensor out, Tensor x, Tensor w, Tensor bias) {
+        Shapes.linear(out, x, w, bias);
         int m = x.rows2d(), k = x.cols(), n = w.dim(0);
-        if (w.rank() != 2 || w.dim(1) != k)
-            throw new IllegalArgumentException("linear: x " + x + " does not match weight " + w);
-        if (out.rows2d() != m || out.cols() != n)
-            throw new IllegalArgumentException("linear: out " + out + " is not (" + m + ", " + n + ")");
-        if (bias != null && bias.size() != n) throw new IllegalArgumentException("linear: bias " + bias + " for " + n + " outputs");
         Gemm.matmulTransposed(par, data(x), off(x), data(w), off(w), bias == null ? null : data(bias),
                 bias == null ? 0 : off(bias), data(out), off(out), m, n, k);
     }
@@ -147,8 +144,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void embedding(Tensor out, int[] ids, Tensor table) {
         int vocab = table.dim(0), h = table.dim(1);
-        if (out.rows2d() != ids.length || out.cols() != h)
-            throw new IllegalArgumentException("embedding: out " + out + " for " + ids.length + " ids of width " + h);
+        Shapes.embedding(out, ids, table);
         float[] t = data(table), o = data(out);
         for (int i = 0; i < ids.length; i++) {
             int id = ids[i];
@@ -196,14 +192,14 @@ public final class CpuBackend implements Backend {
     @Override
     public void broadcastRows(Tensor out, Tensor row) {
         int n = out.cols(), m = out.rows2d();
-        if (row.size() != n) throw new IllegalArgumentException("broadcast " + row + " into rows of " + out);
+        Shapes.broadcastRows(out, row);
         for (int r = 0; r < m; r++) System.arraycopy(data(row), off(row), data(out), off(out) + r * n, n);
     }
 
     @Override
     public void addColumnSums(Tensor out, Tensor m) {
         int n = m.cols(), rows = m.rows2d();
-        if (out.size() != n) throw new IllegalArgumentException("column sums of " + m + " into " + out);
+        Shapes.columnSums(out, m);
         float[] md = data(m), od = data(out);
         int mo = off(m), oo = off(out), block = 64;
         // rows in order for every column (the same sums whatever the threads), read row by row
@@ -227,10 +223,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void causalConv1dSilu(Tensor out, Tensor x, Tensor weight, Tensor bias, Tensor convState, int batch, int len) {
         int ch = x.cols(), width = weight.cols();
-        if (x.rows2d() != batch * len || out.rows2d() != batch * len || out.cols() != ch || weight.rows2d() != ch)
-            throw new IllegalArgumentException("conv1d: x " + x + ", out " + out + ", weight " + weight + " for batch " + batch + " x len " + len);
-        if (convState != null && convState.size() != (long) batch * (width - 1) * ch)
-            throw new IllegalArgumentException("conv1d: state " + convState + " is not (" + batch + ", " + (width - 1) + ", " + ch + ")");
+        Shapes.conv1d(out, x, weight, convState, batch, len);
         float[] xd = data(x), od = data(out), wd = data(weight), bd = bias == null ? null : data(bias);
         float[] sd = convState == null ? null : data(convState);
         int xo = off(x), oo = off(out), wo = off(weight), bo = bias == null ? 0 : off(bias), so = convState == null ? 0 : off(convState);
@@ -302,15 +295,7 @@ public final class CpuBackend implements Backend {
                                                           Tensor B, Tensor C, Tensor D, Tensor z, Tensor ssmState,
                                                           Tensor chunkStates, int batch, int len) {
         int ch = u.cols(), n = A.cols();
-        long rows = (long) batch * len;
-        if (u.rows2d() != rows || delta.rows2d() != rows || delta.cols() != ch || y.rows2d() != rows || y.cols() != ch
-                || A.rows2d() != ch || B.rows2d() != rows || B.cols() != n || C.rows2d() != rows || C.cols() != n
-                || (z != null && (z.rows2d() != rows || z.cols() != ch))
-                || (ssmState != null && ssmState.size() != (long) batch * ch * n)
-                || (chunkStates != null && chunkStates.size() != (long) batch * CpuSelectiveScan.chunks(len) * ch * n))
-            throw new IllegalArgumentException("selective scan: inconsistent shapes u " + u + ", delta " + delta + ", A " + A
-                    + ", B " + B + ", C " + C + ", y " + y + ", z " + z + ", state " + ssmState + ", chunk states "
-                    + chunkStates + " for batch " + batch + " x len " + len);
+        Shapes.scan(y, u, delta, A, B, C, z, ssmState, chunkStates, batch, len, CpuSelectiveScan.CHUNK);
         return new CpuSelectiveScan.Operands(data(y), off(y), data(u), off(u), data(delta), off(delta),
                 dataOrNull(deltaBias), offOrZero(deltaBias), data(A), off(A), data(B), off(B), data(C), off(C),
                 dataOrNull(D), offOrZero(D), dataOrNull(z), offOrZero(z), dataOrNull(ssmState), offOrZero(ssmState),
@@ -324,8 +309,7 @@ public final class CpuBackend implements Backend {
                                       int batch, int len) {
         Tensor y = dOut; // only its shape is checked: the backward never reads the forward's output
         var f = scanOperands(y, u, delta, deltaBias, A, B, C, D, z, null, chunkStates, batch, len);
-        if ((deltaBias == null) != (dDeltaBias == null) || (D == null) != (dD == null) || (z == null) != (dz == null))
-            throw new IllegalArgumentException("selective scan backward: gradient outputs must match the optional inputs");
+        Shapes.scanGradients(deltaBias, dDeltaBias, D, dD, z, dz);
         var o = new CpuSelectiveScanBackward.Operands(f, data(dOut), off(dOut), data(du), off(du), data(dDelta), off(dDelta),
                 dataOrNull(dz), offOrZero(dz), data(dA), off(dA), data(dB), off(dB), data(dC), off(dC),
                 dataOrNull(dD), offOrZero(dD), dataOrNull(dDeltaBias), offOrZero(dDeltaBias));
@@ -341,9 +325,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void linearBackward(Tensor dx, Tensor dw, Tensor dBias, Tensor dy, Tensor x, Tensor w) {
+        Shapes.linearBackward(dx, dw, dy, x, w);
         int m = x.rows2d(), k = x.cols(), n = w.dim(0);
-        if (dy.rows2d() != m || dy.cols() != n || dw.rows2d() != n || dw.cols() != k || (dx != null && (dx.rows2d() != m || dx.cols() != k)))
-            throw new IllegalArgumentException("linear backward: dy " + dy + ", x " + x + ", w " + w + ", dx " + dx + ", dw " + dw);
         if (dx != null) Gemm.matmul(par, data(dy), off(dy), data(w), off(w), data(dx), off(dx), m, k, n, true);
         Gemm.matmulTransposedA(par, data(dy), off(dy), data(x), off(x), data(dw), off(dw), m, n, k);
         if (dBias != null) addColumnSums(dBias, dy);

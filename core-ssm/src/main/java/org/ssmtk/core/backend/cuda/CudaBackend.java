@@ -12,6 +12,7 @@ import jcuda.driver.CUmodule;
 import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.backend.Shapes;
 import org.ssmtk.core.tensor.Storage;
 import org.ssmtk.core.tensor.Tensor;
 
@@ -420,7 +421,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void copy(Tensor dst, Tensor src) {
-        if (dst.size() != src.size()) throw new IllegalArgumentException("copy " + src + " into " + dst);
+        Shapes.copy(dst, src);
         current();
         if (src.size() > 0) cuMemcpyDtoDAsync(ptr(dst), ptr(src), src.size() * 4, dev.stream);
     }
@@ -500,12 +501,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void linear(Tensor out, Tensor x, Tensor w, Tensor bias) {
+        Shapes.linear(out, x, w, bias);
         int m = x.rows2d(), k = x.cols(), n = w.dim(0);
-        if (w.rank() != 2 || w.dim(1) != k)
-            throw new IllegalArgumentException("linear: x " + x + " does not match weight " + w);
-        if (out.rows2d() != m || out.cols() != n)
-            throw new IllegalArgumentException("linear: out " + out + " is not (" + m + ", " + n + ")");
-        if (bias != null && bias.size() != n) throw new IllegalArgumentException("linear: bias " + bias + " for " + n + " outputs");
         current();
         if (m == 0 || n == 0) return;
         if (k == 0) {
@@ -533,10 +530,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void embedding(Tensor out, int[] ids, Tensor table) {
         int vocab = table.dim(0), h = table.dim(1);
-        if (out.rows2d() != ids.length || out.cols() != h)
-            throw new IllegalArgumentException("embedding: out " + out + " for " + ids.length + " ids of width " + h);
-        for (int id : ids)
-            if (id < 0 || id >= vocab) throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + vocab + ")");
+        Shapes.embedding(out, ids, table);
         current();
         if (ids.length == 0) return;
         try (Scratch s = new Scratch()) {
@@ -562,9 +556,8 @@ public final class CudaBackend implements Backend {
         launch("rms_norm", m, 1, 256, 1, out, x, weight, h, eps);
     }
 
-    private void sameSize(String op, Tensor... ts) {
-        for (Tensor t : ts)
-            if (t.size() != ts[0].size()) throw new IllegalArgumentException(op + ": sizes differ: " + Arrays.toString(ts));
+    private static void sameSize(String op, Tensor... ts) {
+        Shapes.sameSize(op, ts);
     }
 
     @Override
@@ -577,14 +570,14 @@ public final class CudaBackend implements Backend {
     @Override
     public void broadcastRows(Tensor out, Tensor row) {
         int n = out.cols();
-        if (row.size() != n) throw new IllegalArgumentException("broadcast " + row + " into rows of " + out);
+        Shapes.broadcastRows(out, row);
         current();
         launch1d("broadcast_rows", out.size(), out, row, (long) out.rows2d(), n);
     }
 
     @Override
     public void addColumnSums(Tensor out, Tensor m) {
-        if (out.size() != m.cols()) throw new IllegalArgumentException("column sums of " + m + " into " + out);
+        Shapes.columnSums(out, m);
         current();
         columnSums(out, m, null, null, m.rows2d(), m.cols());
     }
@@ -608,10 +601,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void causalConv1dSilu(Tensor out, Tensor x, Tensor weight, Tensor bias, Tensor convState, int batch, int len) {
         int ch = x.cols(), width = weight.cols();
-        if (x.rows2d() != batch * len || out.rows2d() != batch * len || out.cols() != ch || weight.rows2d() != ch)
-            throw new IllegalArgumentException("conv1d: x " + x + ", out " + out + ", weight " + weight + " for batch " + batch + " x len " + len);
-        if (convState != null && convState.size() != (long) batch * (width - 1) * ch)
-            throw new IllegalArgumentException("conv1d: state " + convState + " is not (" + batch + ", " + (width - 1) + ", " + ch + ")");
+        Shapes.conv1d(out, x, weight, convState, batch, len);
         current();
         launch1d("conv1d_silu", (long) batch * len * ch, out, x, weight, bias, convState, batch, len, ch, width);
         if (convState != null && width > 1)
@@ -634,16 +624,7 @@ public final class CudaBackend implements Backend {
 
     private static void checkScan(Tensor y, Tensor u, Tensor delta, Tensor A, Tensor B, Tensor C, Tensor z,
                                   Tensor ssmState, Tensor chunkStates, int batch, int len) {
-        int ch = u.cols(), n = A.cols();
-        long rows = (long) batch * len;
-        if (u.rows2d() != rows || delta.rows2d() != rows || delta.cols() != ch || y.rows2d() != rows || y.cols() != ch
-                || A.rows2d() != ch || B.rows2d() != rows || B.cols() != n || C.rows2d() != rows || C.cols() != n
-                || (z != null && (z.rows2d() != rows || z.cols() != ch))
-                || (ssmState != null && ssmState.size() != (long) batch * ch * n)
-                || (chunkStates != null && chunkStates.size() != (long) batch * chunks(len) * ch * n))
-            throw new IllegalArgumentException("selective scan: inconsistent shapes u " + u + ", delta " + delta + ", A " + A
-                    + ", B " + B + ", C " + C + ", y " + y + ", z " + z + ", state " + ssmState + ", chunk states "
-                    + chunkStates + " for batch " + batch + " x len " + len);
+        Shapes.scan(y, u, delta, A, B, C, z, ssmState, chunkStates, batch, len, SCAN_CHUNK);
     }
 
     /** Sets which forward scan runs (tests run both; AUTO is the default). */
@@ -779,8 +760,7 @@ public final class CudaBackend implements Backend {
         checkBf16("z", z, rows * ch);
         checkBf16("B", B, rows * n);
         checkBf16("C", C, rows * n);
-        if ((deltaBias == null) != (dDeltaBias == null) || (D == null) != (dD == null) || (z == null) != (dz == null))
-            throw new IllegalArgumentException("bf16 scan backward: gradient outputs must match the optional inputs");
+        Shapes.scanGradients(deltaBias, dDeltaBias, D, dD, z, dz);
         if (du.size() != rows * ch || dDelta.size() != rows * ch || (dz != null && dz.size() != rows * ch)
                 || dA.size() != (long) ch * n || dB.size() != rows * n || dC.size() != rows * n
                 || chunkStates.size() != (long) batch * chunks(len) * ch * n)
@@ -795,8 +775,7 @@ public final class CudaBackend implements Backend {
                                       Tensor A, Tensor B, Tensor C, Tensor D, Tensor z, Tensor chunkStates,
                                       int batch, int len) {
         checkScan(dOut, u, delta, A, B, C, z, null, chunkStates, batch, len);
-        if ((deltaBias == null) != (dDeltaBias == null) || (D == null) != (dD == null) || (z == null) != (dz == null))
-            throw new IllegalArgumentException("selective scan backward: gradient outputs must match the optional inputs");
+        Shapes.scanGradients(deltaBias, dDeltaBias, D, dD, z, dz);
         int ch = u.cols(), n = A.cols();
         sameSize("scan backward du", du, u);
         sameSize("scan backward dDelta", dDelta, u);
@@ -837,9 +816,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void linearBackward(Tensor dx, Tensor dw, Tensor dBias, Tensor dy, Tensor x, Tensor w) {
+        Shapes.linearBackward(dx, dw, dy, x, w);
         int m = x.rows2d(), k = x.cols(), n = w.dim(0);
-        if (dy.rows2d() != m || dy.cols() != n || dw.rows2d() != n || dw.cols() != k || (dx != null && (dx.rows2d() != m || dx.cols() != k)))
-            throw new IllegalArgumentException("linear backward: dy " + dy + ", x " + x + ", w " + w + ", dx " + dx + ", dw " + dw);
         current();
         if (m == 0 || n == 0 || k == 0) return;
         if (bf16) {

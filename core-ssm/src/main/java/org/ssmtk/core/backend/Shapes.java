@@ -1,0 +1,98 @@
+package org.ssmtk.core.backend;
+
+import org.ssmtk.core.tensor.Tensor;
+
+import java.util.Arrays;
+
+/**
+ * The shape contracts of {@link Backend}'s operations, checked the same way by every backend before
+ * it touches memory: a mismatch is an IllegalArgumentException naming the operation and the tensors,
+ * never an out-of-bounds read on one backend and a silent wrong answer on another.
+ */
+public final class Shapes {
+    private Shapes() {}
+
+    /** Number of kept scan states for len steps kept every chunk steps (Backend.scanChunk()). */
+    public static long chunks(int len, int chunk) {
+        return (len + chunk - 1) / chunk;
+    }
+
+    public static void copy(Tensor dst, Tensor src) {
+        if (dst.size() != src.size()) throw new IllegalArgumentException("copy " + src + " into " + dst);
+    }
+
+    /** Every tensor as large as the first: element-wise operations. */
+    public static void sameSize(String op, Tensor... ts) {
+        for (Tensor t : ts)
+            if (t.size() != ts[0].size()) throw new IllegalArgumentException(op + ": sizes differ: " + Arrays.toString(ts));
+    }
+
+    public static void linear(Tensor out, Tensor x, Tensor w, Tensor bias) {
+        int m = x.rows2d(), k = x.cols(), n = w.dim(0);
+        if (w.rank() != 2 || w.dim(1) != k)
+            throw new IllegalArgumentException("linear: x " + x + " does not match weight " + w);
+        if (out.rows2d() != m || out.cols() != n)
+            throw new IllegalArgumentException("linear: out " + out + " is not (" + m + ", " + n + ")");
+        if (bias != null && bias.size() != n) throw new IllegalArgumentException("linear: bias " + bias + " for " + n + " outputs");
+    }
+
+    public static void linearBackward(Tensor dx, Tensor dw, Tensor dy, Tensor x, Tensor w) {
+        int m = x.rows2d(), k = x.cols(), n = w.dim(0);
+        if (dy.rows2d() != m || dy.cols() != n || dw.rows2d() != n || dw.cols() != k || (dx != null && (dx.rows2d() != m || dx.cols() != k)))
+            throw new IllegalArgumentException("linear backward: dy " + dy + ", x " + x + ", w " + w + ", dx " + dx + ", dw " + dw);
+    }
+
+    /** out is (ids, width) and every id indexes the table's rows. */
+    public static void embedding(Tensor out, int[] ids, Tensor table) {
+        int vocab = table.dim(0), h = table.dim(1);
+        if (out.rows2d() != ids.length || out.cols() != h)
+            throw new IllegalArgumentException("embedding: out " + out + " for " + ids.length + " ids of width " + h);
+        tokenIds(ids, vocab);
+    }
+
+    public static void tokenIds(int[] ids, int vocab) {
+        for (int id : ids)
+            if (id < 0 || id >= vocab) throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + vocab + ")");
+    }
+
+    public static void broadcastRows(Tensor out, Tensor row) {
+        if (row.size() != out.cols()) throw new IllegalArgumentException("broadcast " + row + " into rows of " + out);
+    }
+
+    public static void columnSums(Tensor out, Tensor m) {
+        if (out.size() != m.cols()) throw new IllegalArgumentException("column sums of " + m + " into " + out);
+    }
+
+    public static void conv1d(Tensor out, Tensor x, Tensor weight, Tensor convState, int batch, int len) {
+        int ch = x.cols(), width = weight.cols();
+        if (x.rows2d() != batch * len || out.rows2d() != batch * len || out.cols() != ch || weight.rows2d() != ch)
+            throw new IllegalArgumentException("conv1d: x " + x + ", out " + out + ", weight " + weight + " for batch " + batch + " x len " + len);
+        if (convState != null && convState.size() != (long) batch * (width - 1) * ch)
+            throw new IllegalArgumentException("conv1d: state " + convState + " is not (" + batch + ", " + (width - 1) + ", " + ch + ")");
+    }
+
+    /**
+     * The selective scan's operands: u, delta, y, z (batch x len, ch); A (ch, n); B, C (batch x len, n);
+     * the carried state (batch, ch, n); the kept states (batch, chunks, ch, n) for states kept every
+     * chunk steps.
+     */
+    public static void scan(Tensor y, Tensor u, Tensor delta, Tensor A, Tensor B, Tensor C, Tensor z, Tensor ssmState,
+                            Tensor chunkStates, int batch, int len, int chunk) {
+        int ch = u.cols(), n = A.cols();
+        long rows = (long) batch * len;
+        if (u.rows2d() != rows || delta.rows2d() != rows || delta.cols() != ch || y.rows2d() != rows || y.cols() != ch
+                || A.rows2d() != ch || B.rows2d() != rows || B.cols() != n || C.rows2d() != rows || C.cols() != n
+                || (z != null && (z.rows2d() != rows || z.cols() != ch))
+                || (ssmState != null && ssmState.size() != (long) batch * ch * n)
+                || (chunkStates != null && chunkStates.size() != (long) batch * chunks(len, chunk) * ch * n))
+            throw new IllegalArgumentException("selective scan: inconsistent shapes u " + u + ", delta " + delta + ", A " + A
+                    + ", B " + B + ", C " + C + ", y " + y + ", z " + z + ", state " + ssmState + ", chunk states "
+                    + chunkStates + " for batch " + batch + " x len " + len);
+    }
+
+    /** The backward's gradients exist exactly for the optional inputs that do. */
+    public static void scanGradients(Tensor deltaBias, Tensor dDeltaBias, Tensor D, Tensor dD, Tensor z, Tensor dz) {
+        if ((deltaBias == null) != (dDeltaBias == null) || (D == null) != (dD == null) || (z == null) != (dz == null))
+            throw new IllegalArgumentException("selective scan backward: gradient outputs must match the optional inputs");
+    }
+}
