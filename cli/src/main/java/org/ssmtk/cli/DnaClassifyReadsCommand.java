@@ -114,6 +114,7 @@ final class DnaClassifyReadsCommand implements Command {
         } else {
             Path in = Path.of(input);
             if (!Files.isRegularFile(in)) throw new UsageException("--input " + input + ": no such file");
+            if (Files.size(in) == 0) throw new UsageException("--input " + input + ": empty file (not SAM, BAM or CRAM)");
             if (reference == null && isCram(in))
                 throw new UsageException("--input " + input + " is CRAM; give --reference, the FASTA it was compressed against");
             resource = SamInputResource.of(in);
@@ -188,6 +189,8 @@ final class DnaClassifyReadsCommand implements Command {
             }
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
+        // A header-only file is valid (a pipeline may have no reads for a sample): say so rather than fail.
+        if (records == 0) err.println("ssmtk dna classify-reads: note: " + input + " holds no records" + (regionsBed == null ? "" : " in " + regionsBed));
         out.printf(Locale.ROOT, "%d records, %d classified (%,d bases) in %.2f s (%,.0f reads/s)%s -> %s%s%n", records, classified, bases, seconds,
                 classified / Math.max(seconds, 1e-9), rc ? ", forward+RC averaged" : "", output, bamOut == null ? "" : " and " + bamOut);
         return 0;

@@ -188,6 +188,16 @@ class DnaClassifyReadsCommandTest {
         try (var s = Files.list(bad)) {
             assertEquals(List.of(), s.toList());
         }
+        // an empty file is no SAM/BAM/CRAM; a header-only SAM is valid, no rows, and says so
+        Path empty = Files.createFile(dir.resolve("empty.bam"));
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", empty.toString(), "--output", bad.resolve("x.tsv").toString());
+        assertEquals(1, r.code());
+        assertEquals("ssmtk dna classify-reads: --input " + empty + ": empty file (not SAM, BAM or CRAM)", r.err().strip());
+        Path headerOnly = Files.writeString(dir.resolve("header.sam"), "@HD\tVN:1.6\tSO:unsorted\n@SQ\tSN:chrA\tLN:100000\n");
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", headerOnly.toString(), "--output", dir.resolve("h.tsv").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("holds no records"), r.err());
+        assertEquals(1, Files.readAllLines(dir.resolve("h.tsv")).size());
         // a model without a classification head
         Path lm = dir.resolve("lm");
         Files.createDirectories(lm);

@@ -153,6 +153,8 @@ class DnaLabeledInputsTest {
         fails(both + ": record 'b2' has no label in " + partial, train(out, "--fasta", both.toString(), "--labels", partial.toString()));
         Path oneColumn = Files.writeString(dir.resolve("one.tsv"), "a1\n");
         fails(oneColumn + ": line 1: wants record-id<TAB>label", train(out, "--fasta", both.toString(), "--labels", oneColumn.toString()));
+        Path emptyTsv = Files.writeString(dir.resolve("empty.tsv"), "id\tlabel\n");
+        fails(emptyTsv + ": no labels", train(out, "--fasta", both.toString(), "--labels", emptyTsv.toString()));
         Path noLabel = Files.writeString(dir.resolve("nolabel.bed"), "a1\t0\t3000\tAT\nb1\t0\t3000\n");
         fails(noLabel + ": line 2: no label in column 4", train(out, "--reference", both.toString(), "--labeled-bed", noLabel.toString()));
         Path otherContig = Files.writeString(dir.resolve("contig.bed"), "a1\t0\t3000\tAT\nchr7\t0\t100\tGC\n");
