@@ -91,14 +91,20 @@ public record ClassificationMetrics(List<String> classes, long[][] confusion, do
         return Double.isNaN(p) || Double.isNaN(r) || p + r == 0 ? Double.NaN : 2 * p * r / (p + r);
     }
 
-    /** Mean F1 over classes, a class with no F1 (never predicted, never true) counting 0: one rare class cannot hide. */
+    /**
+     * Mean F1 over the classes that occur (as truth or as prediction), as scikit-learn computes it: a
+     * class that occurs without an F1 (never predicted, or never right) counts 0, so one bad class cannot hide.
+     */
     public double macroF1() {
         double sum = 0;
+        int n = 0;
         for (int c = 0; c < classes.size(); c++) {
+            if (Double.isNaN(precision(c)) && Double.isNaN(recall(c))) continue;
             double f = f1(c);
             sum += Double.isNaN(f) ? 0 : f;
+            n++;
         }
-        return sum / classes.size();
+        return n == 0 ? Double.NaN : sum / n;
     }
 
     /** NaN becomes JSON null, so an undefined value is not mistaken for a number. */
