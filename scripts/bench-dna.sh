@@ -67,7 +67,7 @@ run() { # name preset parameters command...
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; printf "%.1f", s }' "$log.time")
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%s\t%s\n' "$name" "$preset" "$params" "$device" "$threads" "$b" "$(echo "$b $s" | awk '{ print $1 / $2 }')" \
     "$wall" "$rss" >> "$table"
-  echo "$name ($preset): $(tail -1 "$log.out")" >&2
+  echo "$name ($preset): $(cat "$log.out" "$log.err" | grep ' bases' | tail -1)" >&2
 }
 for preset in ${presets//,/ }; do
   m=$out/models-$preset

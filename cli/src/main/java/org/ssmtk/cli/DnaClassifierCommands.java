@@ -248,7 +248,7 @@ final class DnaClassifierCommands {
             Options o = new Options()
                     .addOption(required("model", "DIR", "a classifier from dna train-classifier"))
                     .addOption(optional("fasta", "FILE", "sequences to classify (.fa, .fa.gz)"))
-                    .addOption(optional("labels", "TSV", "true labels of --fasta's records (record id<TAB>label), for --metrics"))
+                    .addOption(optional("labels", "TSV_FILE", "true labels of --fasta's records (record id<TAB>label), for --metrics"))
                     .addOption(optional("reference", "FASTA", "with --labeled-bed: the reference its intervals lie on"))
                     .addOption(optional("labeled-bed", "BED", "classify these intervals of --reference; their label column is the truth"))
                     .addOption(optional("label-column", "N", "1-based BED column holding the label (default 4)"))
