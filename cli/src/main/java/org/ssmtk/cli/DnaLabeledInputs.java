@@ -46,7 +46,7 @@ record DnaLabeledInputs(List<String> names, List<List<Region>> regions, String f
     static final String HELP = "Labelled input, one of: --class NAME=FASTA (repeated, one FASTA per class); --fasta FILE --labels TSV\n"
             + "(record id<TAB>label for every record; an optional 'id<TAB>label' header); --reference FASTA --labeled-bed BED\n"
             + "(0-based intervals, the label in --label-column, default 4). Ids or contigs that are not in the FASTA,\n"
-            + "records without a label and lines without a label column are errors.\n";
+            + "records without a label, lines without a label column and overlapping intervals of two classes are errors.\n";
 
     static DnaLabeledInputs read(CommandLine cl) throws IOException, UsageException {
         boolean byClass = cl.hasOption("class"), byTsv = cl.hasOption("labels"), byBed = cl.hasOption("labeled-bed");
@@ -107,7 +107,9 @@ record DnaLabeledInputs(List<String> names, List<List<Region>> regions, String f
             Map<String, Long> lengths = new LinkedHashMap<>();
             for (FastaReference.Contig c : ref.contigs()) lengths.put(c.name(), c.length());
             Map<String, byte[]> ids = new HashMap<>();
-            for (BedIntervals.Labeled l : BedIntervals.readLabeled(bed, lengths, reference, column)) {
+            List<BedIntervals.Labeled> labeled = BedIntervals.readLabeled(bed, lengths, reference, column);
+            refuseOverlapsBetweenClasses(bed, labeled);
+            for (BedIntervals.Labeled l : labeled) {
                 BedIntervals.Interval iv = l.interval();
                 byte[] contig = ids.get(iv.contig());
                 if (contig == null) ids.put(iv.contig(), contig = DnaVocabulary.encode(ref.sequence(iv.contig()).bases()));
@@ -119,6 +121,29 @@ record DnaLabeledInputs(List<String> names, List<List<Region>> regions, String f
         sources.put("reference", reference.toAbsolutePath().normalize().toString());
         sources.put("labeled_bed", bed.toAbsolutePath().normalize().toString());
         return of(classes, "BED intervals with labels (column " + column + ")", sources, bed);
+    }
+
+    /** Bases under intervals of two classes would teach both labels for one sequence: an error, naming both intervals. */
+    static void refuseOverlapsBetweenClasses(Path bed, List<BedIntervals.Labeled> labeled) throws FastaException {
+        List<BedIntervals.Labeled> sorted = new ArrayList<>(labeled);
+        sorted.sort(java.util.Comparator.comparing((BedIntervals.Labeled l) -> l.interval().contig()).thenComparingLong(l -> l.interval().start()));
+        Map<String, BedIntervals.Labeled> reach = new HashMap<>(); // per label: the interval reaching furthest so far, per contig
+        String contig = null;
+        for (BedIntervals.Labeled l : sorted) {
+            if (!l.interval().contig().equals(contig)) {
+                reach.clear();
+                contig = l.interval().contig();
+            }
+            for (var e : reach.entrySet())
+                if (!e.getKey().equals(l.label()) && e.getValue().interval().end() > l.interval().start())
+                    throw new FastaException(bed, "intervals of two classes overlap: " + describe(e.getValue()) + " and " + describe(l));
+            BedIntervals.Labeled prev = reach.get(l.label());
+            if (prev == null || prev.interval().end() < l.interval().end()) reach.put(l.label(), l);
+        }
+    }
+
+    private static String describe(BedIntervals.Labeled l) {
+        return l.interval().contig() + ":" + l.interval().start() + "-" + l.interval().end() + " (" + l.label() + ")";
     }
 
     private static DnaLabeledInputs of(Map<String, List<Region>> classes, String form, Map<String, String> sources, Path labelFile)

@@ -159,6 +159,9 @@ class DnaLabeledInputsTest {
         fails(noLabel + ": line 2: no label in column 4", train(out, "--reference", both.toString(), "--labeled-bed", noLabel.toString()));
         Path otherContig = Files.writeString(dir.resolve("contig.bed"), "a1\t0\t3000\tAT\nchr7\t0\t100\tGC\n");
         fails(otherContig + ": line 2: contig 'chr7' is not in " + both, train(out, "--reference", both.toString(), "--labeled-bed", otherContig.toString()));
+        Path overlap = Files.writeString(dir.resolve("overlap.bed"), "a1\t0\t1000\tAT\na1\t2000\t3000\tAT\nb1\t0\t100\tGC\na1\t900\t1500\tGC\n");
+        fails(overlap + ": intervals of two classes overlap: a1:0-1000 (AT) and a1:900-1500 (GC)",
+                train(out, "--reference", both.toString(), "--labeled-bed", overlap.toString()));
         Path oneClass = Files.writeString(dir.resolve("oneclass.bed"), "a1\t0\t3000\tAT\n");
         fails("at least 2 classes", train(out, "--reference", both.toString(), "--labeled-bed", oneClass.toString()));
         fails("--labels needs --fasta", train(out, "--labels", labels.toString()));
