@@ -37,13 +37,14 @@ final class DnaKmerBaselineCommand implements Command {
 
     public String footer() {
         return DnaLabeledInputs.HELP
-                + "Takes train-classifier's inputs and --seq-len, --holdout, --eval-windows, --seed and --proportional: the\n"
-                + "held-out windows it scores are exactly the ones train-classifier scores, and its --train-windows training\n"
-                + "windows are drawn by the same sampler. Each window becomes its strand-symmetric k-mer frequencies (a k-mer\n"
-                + "and its reverse complement counted together, k-mers with N skipped, scaled so a uniform sequence gives 1);\n"
-                + "a softmax regression (weights + bias, L2 --l2) is fitted by full-batch Adam for --iterations.\n"
+                + "Takes train-classifier's inputs and --seq-len, --holdout, --eval-windows, --seed, --proportional:\n"
+                + "the held-out windows it scores are exactly those train-classifier scores, and its\n"
+                + "--train-windows training windows come from the same sampler. A window's features are its\n"
+                + "strand-symmetric k-mer frequencies (a k-mer and its reverse complement counted together, k-mers\n"
+                + "with N skipped, scaled so a uniform sequence gives 1); a softmax regression (weights + bias,\n"
+                + "L2 --l2) is fitted by full-batch Adam for --iterations.\n"
                 + "Writes OUT/" + DnaCommands.EVAL + " in train-classifier's format (plus \"method\").\n\n"
-                + "example: ssmtk dna kmer-baseline --class human=h.fa --class worm=w.fa --out base1 --k 6 --seq-len 1024";
+                + "example: ssmtk dna kmer-baseline --class human=h.fa --class worm=w.fa --out base1 --k 6";
     }
 
     public Options options() {

@@ -43,10 +43,11 @@ record DnaLabeledInputs(List<String> names, List<List<Region>> regions, String f
         return o;
     }
 
-    static final String HELP = "Labelled input, one of: --class NAME=FASTA (repeated, one FASTA per class); --fasta FILE --labels TSV\n"
-            + "(record id<TAB>label for every record; an optional 'id<TAB>label' header); --reference FASTA --labeled-bed BED\n"
-            + "(0-based intervals, the label in --label-column, default 4). Ids or contigs that are not in the FASTA,\n"
-            + "records without a label, lines without a label column and overlapping intervals of two classes are errors.\n";
+    static final String HELP = "Labelled input, one of: --class NAME=FASTA (repeated, one FASTA per class);\n"
+            + "--fasta FILE --labels TSV (record id<TAB>label for every record; optional 'id<TAB>label' header);\n"
+            + "--reference FASTA --labeled-bed BED (0-based intervals, the label in --label-column, default 4).\n"
+            + "Ids or contigs not in the FASTA, records without a label, lines without a label column and\n"
+            + "overlapping intervals of two classes are errors.\n";
 
     static DnaLabeledInputs read(CommandLine cl) throws IOException, UsageException {
         boolean byClass = cl.hasOption("class"), byTsv = cl.hasOption("labels"), byBed = cl.hasOption("labeled-bed");
