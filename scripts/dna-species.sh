@@ -19,6 +19,7 @@
 #   scripts/dna-species.sh [--device cpu|cuda|auto] [--threads N] [--lengths 1024,4096]
 #       [--steps N] [--tokens-per-step N] [--preset tiny] [--lr X] [--holdout F] [--eval-windows N]
 #       [--species ecoli,hpylori,saureus,vcholerae,kpneumoniae] [--cache DIR] [--out DIR]
+# Needs apt-get and dpkg-deb (Debian/Ubuntu) for the genomes, jq for the table, awk, column.
 # SSMTK=path/to/ssmtk picks the launcher (default bin/ssmtk of this checkout; copy the jar elsewhere
 # first if you rebuild while it runs).
 set -euo pipefail
@@ -58,6 +59,9 @@ source_of() {
   esac
 }
 
+for tool in jq dpkg-deb column; do
+  command -v "$tool" >/dev/null || { echo "dna-species.sh: needs $tool" >&2; exit 1; }
+done
 mkdir -p "$cache/debs" "$cache/extracted"
 for sp in ${species//,/ }; do
   read -r pkg path < <(source_of "$sp")
