@@ -49,10 +49,11 @@ final class DnaClassifierCommands {
         public String summary() { return "train a DNA sequence classifier (from scratch or a pretrained DNA model) on one FASTA per class"; }
 
         public String footer() {
-            return "Each --class NAME=FASTA names a class and its sequences (at least 2 classes; label order = option order).\n"
+            return DnaLabeledInputs.HELP
+                    + "At least 2 classes; label order = --class order, else order of first appearance.\n"
                     + "Training windows of --seq-len bases are drawn at random as a function of (seed, step): each row's\n"
                     + "class uniformly (balanced; --proportional: in proportion to each class's bases), then a window of\n"
-                    + "that class. The last --holdout fraction of every contig of every class is held out; at the end\n"
+                    + "that class. The last --holdout fraction of every contig (record, interval) of every class is held out; at the end\n"
                     + "non-overlapping windows tiling those tails are classified and OUT/" + DnaCommands.EVAL + " gets accuracy,\n"
                     + "per-class precision/recall, the confusion matrix and, for 2 classes, ROC-AUC of the second class.\n"
                     + "The model starts fresh from --preset (default dna) or --config with a classifier head added, or from\n"
@@ -64,7 +65,6 @@ final class DnaClassifierCommands {
 
         public Options options() {
             Options o = new Options()
-                    .addOption(required("class", "NAME=FASTA", "a class and its FASTA; repeat for every class"))
                     .addOption(required("out", "DIR", "run directory"))
                     .addOption(optional("config", "config.json", "start from a fresh model with this config"))
                     .addOption(optional("preset", "NAME", "start from a fresh preset model: dna (default), tiny, 130m"))
@@ -75,6 +75,7 @@ final class DnaClassifierCommands {
                     .addOption(optional("eval-windows", "N", "at most this many held-out windows per class are classified (default 256)"))
                     .addOption(flag("rc-augment", "read each window from the reverse strand with probability 1/2"))
                     .addOption(flag("proportional", "draw classes in proportion to their bases instead of uniformly"));
+            DnaLabeledInputs.with(o, true);
             TrainCommands.withRunDirectory(o);
             return CommonOptions.withBackend(TrainCommands.withOptimizer(o));
         }
@@ -82,7 +83,6 @@ final class DnaClassifierCommands {
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
             int sources = (cl.hasOption("config") ? 1 : 0) + (cl.hasOption("preset") ? 1 : 0) + (cl.hasOption("model") ? 1 : 0);
             if (sources > 1) throw new UsageException("give at most one of --config, --preset and --model");
-            Map<String, Path> classes = classes(cl.getOptionValues("class"));
             TrainCommands.OptimizerOptions opt = TrainCommands.OptimizerOptions.parse(cl, 1e-3, 8);
             int seqLen = CommonOptions.positiveInt(cl, "seq-len", 1024);
             double holdout = CommonOptions.number(cl, "holdout", 0.1);
@@ -97,7 +97,9 @@ final class DnaClassifierCommands {
             runDir.refuseExistingRunUnlessResuming();
             Path outDir = runDir.out();
             boolean resume = runDir.resume();
-            List<String> names = new ArrayList<>(classes.keySet());
+            // Every input is read before anything is written, so a bad one leaves no partial run.
+            DnaLabeledInputs inputs = DnaLabeledInputs.read(cl);
+            List<String> names = inputs.names();
 
             MambaCheckpoint start;
             String origin;
@@ -116,30 +118,17 @@ final class DnaClassifierCommands {
                 throw new UsageException(origin + " has a vocabulary of " + start.config().vocabSize() + " ids; the DNA vocabulary needs "
                         + DnaVocabulary.SIZE);
 
-            // Every class file is read before anything is written, so a bad one leaves no partial run.
             List<List<Region>> train = new ArrayList<>(), held = new ArrayList<>();
             ObjectNode run = opt.run().put("seq_len", seqLen).put("holdout", holdout).put("rc_augment", rc).put("balanced", balanced)
                     .put("pooling", pooling).put("vocabulary", DnaVocabulary.TYPE + " v" + DnaVocabulary.VERSION).put("start", origin);
-            ObjectNode classNode = run.putObject("classes");
-            for (var e : classes.entrySet()) {
-                List<DnaSequence> contigs;
-                try (FastaReference ref = FastaReference.open(e.getValue())) {
-                    contigs = ref.readAll();
-                }
-                HeldOutSplit split = HeldOutSplit.tails(contigs, holdout);
-                train.add(split.train());
-                held.add(split.heldOut());
-                classNode.put(e.getKey(), e.getValue().toAbsolutePath().normalize().toString());
-                err.printf(Locale.ROOT, "ssmtk dna train-classifier: class %s: %s: %d contigs, %,d bases for training, %,d held out%n", e.getKey(),
-                        e.getValue(), contigs.size(), HeldOutSplit.bases(split.train()), HeldOutSplit.bases(split.heldOut()));
-            }
+            splitAndDescribe(inputs, holdout, run, train, held, err, "dna train-classifier");
             LabeledWindowSampler windows;
             try {
                 windows = LabeledWindowSampler.of(train, seqLen, opt.batch(), opt.seed(), rc, balanced);
             } catch (IllegalArgumentException e) {
                 String m = e.getMessage();
                 for (int c = 0; c < names.size(); c++)
-                    if (m.startsWith("class " + c + ": ")) m = "class " + names.get(c) + " (" + classes.get(names.get(c)) + "): " + m.substring(("class " + c + ": ").length());
+                    if (m.startsWith("class " + c + ": ")) m = "class " + names.get(c) + ": " + m.substring(("class " + c + ": ").length());
                 throw new UsageException(m + "; lower --seq-len or --holdout");
             }
             err.printf(Locale.ROOT, "ssmtk dna train-classifier: %d classes (%s), %s; %s; %d steps x %d x %d x %d bases%n", names.size(),
@@ -154,7 +143,7 @@ final class DnaClassifierCommands {
                 DnaVocabulary.write(modelDir);
                 new ClassLabels(names, seqLen).write(modelDir);
                 ClassificationMetrics m = evaluate(model, names, held, seqLen, opt.batch(), evalWindows);
-                writeEval(outDir, classes, holdout, r.lastStep(), m);
+                writeEval(outDir, inputs, holdout, r.lastStep(), m);
                 Path png = TrainCommands.plotLoss(outDir, "ssmtk dna train-classifier: " + outDir.getFileName(), err);
                 String heldOut = m == null ? "no held-out windows (--holdout 0 or tails shorter than --seq-len)"
                         : String.format(Locale.ROOT, "held-out accuracy %.4f (%d windows)%s", m.accuracy(), m.total(),
@@ -179,26 +168,58 @@ final class DnaClassifierCommands {
         return CommonOptions.labeledPaths(values, "FASTA", Files::isRegularFile, "no such file");
     }
 
-    private static ClassificationMetrics evaluate(MambaModel model, List<String> names, List<List<Region>> held, int len, int batch, int max) {
+    /**
+     * Cuts every class's regions into training parts and held-out tails, records the inputs in the
+     * run's JSON ("classes": name to FASTA for --class, as runs always had; else "inputs" and
+     * "class_names") and reports each class on stderr.
+     */
+    static void splitAndDescribe(DnaLabeledInputs inputs, double holdout, ObjectNode run, List<List<Region>> train, List<List<Region>> held,
+                                 PrintStream err, String command) {
+        if (inputs.form().equals(DnaLabeledInputs.BY_CLASS)) {
+            ObjectNode c = run.putObject("classes");
+            inputs.sources().forEach(c::put);
+        } else {
+            ObjectNode i = run.putObject("inputs");
+            inputs.sources().forEach(i::put);
+            var a = run.putArray("class_names");
+            inputs.names().forEach(a::add);
+        }
+        for (int c = 0; c < inputs.names().size(); c++) {
+            List<Region> regions = inputs.regions().get(c);
+            HeldOutSplit split = HeldOutSplit.regionTails(regions, holdout);
+            train.add(split.train());
+            held.add(split.heldOut());
+            err.printf(Locale.ROOT, "ssmtk %s: class %s: %s: %d regions, %,d bases for training, %,d held out%n", command, inputs.names().get(c),
+                    inputs.sources().getOrDefault(inputs.names().get(c), inputs.form()), regions.size(), HeldOutSplit.bases(split.train()),
+                    HeldOutSplit.bases(split.heldOut()));
+        }
+    }
+
+    static List<int[]> heldOutWindows(List<List<Region>> held, int len, int max, List<Integer> truth) {
         List<int[]> windows = new ArrayList<>();
-        List<Integer> truth = new ArrayList<>();
-        for (int c = 0; c < names.size(); c++) {
+        for (int c = 0; c < held.size(); c++) {
             List<int[]> w = SequenceClassifier.tile(held.get(c), len, max);
             windows.addAll(w);
             for (int i = 0; i < w.size(); i++) truth.add(c);
         }
+        return windows;
+    }
+
+    private static ClassificationMetrics evaluate(MambaModel model, List<String> names, List<List<Region>> held, int len, int batch, int max) {
+        List<Integer> truth = new ArrayList<>();
+        List<int[]> windows = heldOutWindows(held, len, max, truth);
         if (windows.isEmpty()) return null;
         double[][] p = SequenceClassifier.probabilities(model, windows, batch, false);
         return ClassificationMetrics.of(names, truth.stream().mapToInt(Integer::intValue).toArray(), p);
     }
 
-    private static void writeEval(Path outDir, Map<String, Path> classes, double holdout, long step, ClassificationMetrics m)
+    static void writeEval(Path outDir, DnaLabeledInputs inputs, double holdout, long step, ClassificationMetrics m)
             throws java.io.IOException {
         ObjectNode n = new ObjectMapper().createObjectNode();
-        ObjectNode c = n.putObject("classes");
-        classes.forEach((k, v) -> c.put(k, v.toString()));
+        ObjectNode c = n.putObject(inputs.form().equals(DnaLabeledInputs.BY_CLASS) ? "classes" : "inputs");
+        inputs.sources().forEach(c::put);
         n.put("holdout", holdout).put("step", step)
-                .put("scored", "non-overlapping --seq-len windows tiling the last holdout fraction of every contig of every class");
+                .put("scored", "non-overlapping --seq-len windows tiling the last holdout fraction of every region of every class");
         if (m != null) n.setAll(m.toJson());
         AtomicFiles.write(outDir.resolve(DnaCommands.EVAL), o -> new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(o, n));
     }
@@ -214,6 +235,11 @@ final class DnaClassifierCommands {
                     + "windows of --seq-len bases (the last one shorter) and each gets a row with id NAME:START-END\n"
                     + "(1-based, inclusive, as samtools writes regions). Columns: id, label (the most probable class),\n"
                     + "p_<class> for every class. --rc-average averages forward and reverse-complement probabilities.\n"
+                    + "Instead of --fasta, --reference FASTA --labeled-bed BED classifies the BED's intervals (ids\n"
+                    + "CONTIG:START-END, 1-based, per window). With true labels (--fasta F --labels TSV, or --labeled-bed's\n"
+                    + "label column) --metrics JSON gets accuracy, macro-F1, per-class precision/recall/F1, the confusion\n"
+                    + "matrix and, for 2 classes, ROC-AUC (a window's truth is its record's or interval's label; every\n"
+                    + "label must be one of the model's classes).\n"
                     + "The TSV appears only when complete (temporary file, then rename).\n\n"
                     + "example: ssmtk dna classify --model run1/model --fasta reads.fa --output calls.tsv --rc-average";
         }
@@ -221,7 +247,12 @@ final class DnaClassifierCommands {
         public Options options() {
             Options o = new Options()
                     .addOption(required("model", "DIR", "a classifier from dna train-classifier"))
-                    .addOption(required("fasta", "FILE", "sequences to classify (.fa, .fa.gz)"))
+                    .addOption(optional("fasta", "FILE", "sequences to classify (.fa, .fa.gz)"))
+                    .addOption(optional("labels", "TSV_FILE", "true labels of --fasta's records (record id<TAB>label), for --metrics"))
+                    .addOption(optional("reference", "FASTA", "with --labeled-bed: the reference its intervals lie on"))
+                    .addOption(optional("labeled-bed", "BED", "classify these intervals of --reference; their label column is the truth"))
+                    .addOption(optional("label-column", "N", "1-based BED column holding the label (default 4)"))
+                    .addOption(optional("metrics", "JSON", "write accuracy, per-class metrics and the confusion matrix here (needs true labels)"))
                     .addOption(required("output", "TSV", "where the table goes"))
                     .addOption(optional("seq-len", "L", "window length for long records (default: the training length)"))
                     .addOption(optional("batch", "N", "windows per forward pass (default 16)"))
@@ -231,7 +262,6 @@ final class DnaClassifierCommands {
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
             Path dir = CommonOptions.existingDir(cl, "model");
-            Path fasta = Path.of(cl.getOptionValue("fasta"));
             Path output = Path.of(cl.getOptionValue("output"));
             int batch = CommonOptions.positiveInt(cl, "batch", 16);
             boolean rc = cl.hasOption("rc-average");
@@ -242,25 +272,30 @@ final class DnaClassifierCommands {
             ClassLabels labels = ClassLabels.read(dir, config.numLabels());
             int seqLen = CommonOptions.positiveInt(cl, "seq-len", labels.seqLen() > 0 ? labels.seqLen() : 1024);
             MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
-            List<DnaSequence> records;
-            try (FastaReference ref = FastaReference.open(fasta)) {
-                records = ref.readAll();
-            }
+            Path metricsFile = cl.hasOption("metrics") ? Path.of(cl.getOptionValue("metrics")) : null;
+            List<Item> items = items(cl, labels.names());
+            boolean truthKnown = items.stream().allMatch(i -> i.truth() >= 0);
+            if (metricsFile != null && !truthKnown)
+                throw new UsageException("--metrics needs true labels: --fasta with --labels TSV, or --reference with --labeled-bed");
             List<String> ids = new ArrayList<>();
             List<int[]> windows = new ArrayList<>();
+            List<Integer> truth = new ArrayList<>();
             int split = 0;
-            for (DnaSequence s : records) {
+            for (Item s : items) {
                 byte[] enc = DnaVocabulary.encode(s.bases());
-                if (enc.length <= seqLen) {
+                if (enc.length == 0) throw new UsageException(s.source() + ": " + s.name() + " has no bases");
+                if (enc.length <= seqLen && !s.interval()) {
                     ids.add(s.name());
                     windows.add(toInts(enc, 0, enc.length));
+                    truth.add(s.truth());
                     continue;
                 }
-                split++;
+                if (enc.length > seqLen) split++;
                 for (int from = 0; from < enc.length; from += seqLen) {
                     int to = Math.min(enc.length, from + seqLen);
                     ids.add(s.name() + ":" + (s.start() + from + 1) + "-" + (s.start() + to));
                     windows.add(toInts(enc, from, to));
+                    truth.add(s.truth());
                 }
             }
             double[][] p = new double[windows.size()][];
@@ -291,9 +326,81 @@ final class DnaClassifierCommands {
                 }
                 wr.flush();
             });
-            out.printf(Locale.ROOT, "%d records (%d cut into %d-base windows), %d rows, %,d bases in %.2f s (%,.0f bases/s)%s -> %s%n", records.size(),
-                    split, seqLen, ids.size(), bases, seconds, bases / Math.max(seconds, 1e-9), rc ? ", forward+RC averaged" : "", output);
+            String scored = "";
+            if (truthKnown) {
+                ClassificationMetrics m = ClassificationMetrics.of(names, truth.stream().mapToInt(Integer::intValue).toArray(), p);
+                scored = String.format(Locale.ROOT, "; accuracy %.4f, macro-F1 %.4f%s", m.accuracy(), m.macroF1(),
+                        Double.isNaN(m.rocAuc()) ? "" : String.format(Locale.ROOT, ", ROC-AUC %.4f", m.rocAuc()));
+                if (metricsFile != null) {
+                    ObjectNode n = new ObjectMapper().createObjectNode();
+                    n.put("model", dir.toAbsolutePath().normalize().toString()).put("seq_len", seqLen).put("rc_average", rc)
+                            .put("scored", "every row of " + output + ", its truth the label of its record or interval");
+                    n.setAll(m.toJson());
+                    AtomicFiles.write(metricsFile, o -> new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(o, n));
+                }
+            }
+            out.printf(Locale.ROOT, "%d %s (%d cut into %d-base windows), %d rows, %,d bases in %.2f s (%,.0f bases/s)%s%s -> %s%n", items.size(),
+                    items.stream().anyMatch(Item::interval) ? "intervals" : "records", split, seqLen, ids.size(), bases, seconds,
+                    bases / Math.max(seconds, 1e-9), rc ? ", forward+RC averaged" : "", scored, output);
             return 0;
+        }
+
+        /** A sequence to classify: a FASTA record or a BED interval, with its true class index (-1: unknown). */
+        record Item(String name, long start, byte[] bases, int truth, boolean interval, Path source) {}
+
+        private static List<Item> items(CommandLine cl, List<String> classes) throws Exception {
+            boolean bed = cl.hasOption("labeled-bed");
+            if (bed == cl.hasOption("fasta"))
+                throw new UsageException("give the sequences as either --fasta FILE [--labels TSV] or --reference FASTA --labeled-bed BED");
+            List<Item> items = new ArrayList<>();
+            if (!bed) {
+                if (cl.hasOption("reference")) throw new UsageException("--reference goes with --labeled-bed, not --fasta");
+                Path fasta = Path.of(cl.getOptionValue("fasta"));
+                Path tsv = cl.hasOption("labels") ? CommonOptions.existingFile(cl, "labels") : null;
+                Map<String, String> truth = tsv == null ? null : org.ssmtk.genomics.io.RecordLabels.read(tsv);
+                List<DnaSequence> records;
+                try (FastaReference ref = FastaReference.open(fasta)) {
+                    records = ref.readAll();
+                }
+                if (truth != null) {
+                    java.util.Set<String> names = new java.util.HashSet<>();
+                    for (DnaSequence s : records) names.add(s.name());
+                    for (String id : truth.keySet())
+                        if (!names.contains(id)) throw new org.ssmtk.genomics.io.FastaException(tsv, "record id '" + id + "' is not in " + fasta);
+                }
+                for (DnaSequence s : records) {
+                    int t = -1;
+                    if (truth != null) {
+                        String label = truth.get(s.name());
+                        if (label == null) throw new org.ssmtk.genomics.io.FastaException(fasta, "record '" + s.name() + "' has no label in " + tsv);
+                        t = classIndex(classes, label, tsv);
+                    }
+                    items.add(new Item(s.name(), s.start(), s.bases(), t, false, fasta));
+                }
+                return items;
+            }
+            if (cl.hasOption("labels")) throw new UsageException("--labels goes with --fasta; --labeled-bed carries its own labels");
+            if (!cl.hasOption("reference")) throw new UsageException("--labeled-bed needs --reference (the FASTA its intervals lie on)");
+            Path reference = CommonOptions.existingFile(cl, "reference"), bedFile = CommonOptions.existingFile(cl, "labeled-bed");
+            int column = CommonOptions.integer(cl, "label-column", 4);
+            if (column < 4) throw new UsageException("--label-column must be 4 or more (columns 1-3 are contig, start, end), got " + column);
+            try (FastaReference ref = FastaReference.open(reference)) {
+                Map<String, Long> lengths = new LinkedHashMap<>();
+                for (FastaReference.Contig c : ref.contigs()) lengths.put(c.name(), c.length());
+                for (org.ssmtk.genomics.io.BedIntervals.Labeled l : org.ssmtk.genomics.io.BedIntervals.readLabeled(bedFile, lengths, reference, column)) {
+                    var iv = l.interval();
+                    items.add(new Item(iv.contig(), iv.start(), ref.subsequence(iv.contig(), iv.start(), iv.end()).bases(),
+                            classIndex(classes, l.label(), bedFile), true, bedFile));
+                }
+            }
+            return items;
+        }
+
+        private static int classIndex(List<String> classes, String label, Path file) throws org.ssmtk.genomics.io.FastaException {
+            int i = classes.indexOf(label);
+            if (i < 0)
+                throw new org.ssmtk.genomics.io.FastaException(file, "label '" + label + "' is not one of the model's classes (" + String.join(", ", classes) + ")");
+            return i;
         }
 
         private static int[] toInts(byte[] ids, int from, int to) {

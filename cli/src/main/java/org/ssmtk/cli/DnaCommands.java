@@ -18,6 +18,7 @@ import org.ssmtk.genomics.io.BedIntervals;
 import org.ssmtk.genomics.io.DnaSequence;
 import org.ssmtk.genomics.io.FastaReference;
 import org.ssmtk.genomics.sample.HeldOutSplit;
+import org.ssmtk.genomics.sample.SequenceLengthWarmup;
 import org.ssmtk.genomics.sample.WindowSampler;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
 
@@ -38,7 +39,7 @@ final class DnaCommands {
 
     static CommandGroup group() {
         return new CommandGroup("dna", "DNA models on FASTA references (pretraining, classification, scoring, embeddings)",
-                List.of(new Pretrain(), new DnaClassifierCommands.TrainClassifier(), new DnaClassifierCommands.Classify(), new DnaClassifyReadsCommand(),
+                List.of(new Pretrain(), new DnaClassifierCommands.TrainClassifier(), new DnaClassifierCommands.Classify(), new DnaKmerBaselineCommand(), new DnaClassifyReadsCommand(),
                         new DnaScoreCommand(), new DnaEmbedCommand()));
     }
 
@@ -57,6 +58,11 @@ final class DnaCommands {
                     + "The last --holdout fraction of every contig is held out: training windows of --seq-len bases are\n"
                     + "drawn at random from the rest as a function of (seed, step), so --resume sees the same batches.\n"
                     + "With --regions BED, training windows are drawn only inside the intervals (outside the tails).\n"
+                    + "Sequence-length warmup (as the Mamba paper trains long DNA contexts): --seq-len-warmup START\n"
+                    + "--seq-len-warmup-steps W starts on windows of START bases and doubles the length stage by stage\n"
+                    + "(START, 2 START, 4 START, ... below --seq-len) over the first W steps, which the short stages share\n"
+                    + "equally; from step W + 1 on windows have --seq-len bases. A stage of length l draws\n"
+                    + "batch x seq-len / l windows, so every step sees about the same number of bases.\n"
                     + "At the end the model's bits per base on the held-out tails (A/C/G/T targets) go to OUT/"
                     + EVAL + ".\n"
                     + "Writes OUT/metrics.jsonl, OUT/loss.png, OUT/checkpoints/step-N/ and OUT/model (HuggingFace layout\n"
@@ -75,12 +81,18 @@ final class DnaCommands {
                     .addOption(optional("seq-len", "L", "bases per training window (default 1024)"))
                     .addOption(optional("holdout", "F", "fraction at the end of every contig held out for evaluation (default 0.05)"))
                     .addOption(optional("eval-windows", "N", "at most this many held-out windows are scored (default 64)"))
-                    .addOption(flag("rc-augment", "read each window from the reverse strand with probability 1/2"));
+                    .addOption(flag("rc-augment", "read each window from the reverse strand with probability 1/2"))
+                    .addOption(optional("seq-len-warmup", "START", "sequence-length warmup: first window length, doubled up to --seq-len"))
+                    .addOption(optional("seq-len-warmup-steps", "W", "steps the warmup's short stages share (needed with --seq-len-warmup)"));
             TrainCommands.withRunDirectory(o);
             return CommonOptions.withBackend(TrainCommands.withOptimizer(o));
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+            int slwStart = cl.hasOption("seq-len-warmup") ? CommonOptions.positiveInt(cl, "seq-len-warmup", 0) : 0;
+            if (slwStart > 0 != cl.hasOption("seq-len-warmup-steps"))
+                throw new UsageException("--seq-len-warmup START and --seq-len-warmup-steps W go together");
+            int slwSteps = slwStart > 0 ? CommonOptions.positiveInt(cl, "seq-len-warmup-steps", 0) : 0;
             int sources = (cl.hasOption("config") ? 1 : 0) + (cl.hasOption("preset") ? 1 : 0) + (cl.hasOption("model") ? 1 : 0);
             if (sources > 1) throw new UsageException("give at most one of --config, --preset and --model");
             TrainCommands.OptimizerOptions opt = TrainCommands.OptimizerOptions.parse(cl, 1e-3, 8);
@@ -126,20 +138,33 @@ final class DnaCommands {
             }
             BaseCounts counts = contigs.stream().map(DnaSequence::counts).reduce(BaseCounts.ZERO, BaseCounts::plus);
             HeldOutSplit split = HeldOutSplit.tails(contigs, holdout, regions);
-            WindowSampler windows;
+            org.ssmtk.core.train.BatchSource windows;
+            SequenceLengthWarmup warmup = null;
             try {
                 windows = WindowSampler.of(split.train(), seqLen, opt.batch(), opt.seed(), rc);
             } catch (IllegalArgumentException e) {
                 throw new UsageException(fasta + ": " + e.getMessage() + "; lower --seq-len or --holdout");
             }
+            if (slwStart > 0) {
+                try {
+                    windows = warmup = SequenceLengthWarmup.of(split.train(), slwStart, seqLen, opt.batch(), slwSteps, opt.seed(), rc);
+                } catch (IllegalArgumentException e) {
+                    throw new UsageException("--seq-len-warmup: " + e.getMessage());
+                }
+            }
             err.printf(Locale.ROOT, "ssmtk dna pretrain: %s: %d contigs, %,d bases (%,d A/C/G/T, %,d N, %,d IUPAC codes read as N, %,d soft-masked)%n",
                     fasta, contigs.size(), counts.total(), counts.acgt(), counts.n(), counts.iupac(), counts.softMasked());
             err.printf(Locale.ROOT, "ssmtk dna pretrain: %,d bases for training, %,d held out; %s; %d steps x %d x %d x %d bases%n",
                     HeldOutSplit.bases(split.train()), HeldOutSplit.bases(split.heldOut()), origin, opt.steps(), opt.accumulate(), opt.batch(), seqLen);
+            if (warmup != null)
+                for (SequenceLengthWarmup.Stage st : warmup.stages())
+                    err.printf(Locale.ROOT, "ssmtk dna pretrain: sequence-length warmup: %,d bases x %d windows at steps %d..%s%n", st.length(), st.batch(),
+                            st.firstStep(), st.lastStep() == Long.MAX_VALUE ? "end" : Long.toString(st.lastStep()));
             ObjectNode run = opt.run().put("seq_len", seqLen).put("fasta", fasta.toAbsolutePath().normalize().toString())
                     .put("holdout", holdout).put("rc_augment", rc)
                     .put("regions", cl.hasOption("regions") ? Path.of(cl.getOptionValue("regions")).toAbsolutePath().normalize().toString() : "").put("vocabulary", DnaVocabulary.TYPE + " v" + DnaVocabulary.VERSION)
                     .put("start", origin);
+            if (warmup != null) run.put("seq_len_warmup", slwStart).put("seq_len_warmup_steps", slwSteps); // runs without it resume as before
             try (Backend backend = CommonOptions.backend(cl, err);
                  TrainingProgress progress = new TrainingProgress(err, "dna pretrain", opt.logEvery())) {
                 MambaModel model = MambaModel.load(backend, start);

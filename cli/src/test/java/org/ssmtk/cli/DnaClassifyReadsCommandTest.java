@@ -188,6 +188,16 @@ class DnaClassifyReadsCommandTest {
         try (var s = Files.list(bad)) {
             assertEquals(List.of(), s.toList());
         }
+        // an empty file is no SAM/BAM/CRAM; a header-only SAM is valid, no rows, and says so
+        Path empty = Files.createFile(dir.resolve("empty.bam"));
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", empty.toString(), "--output", bad.resolve("x.tsv").toString());
+        assertEquals(1, r.code());
+        assertEquals("ssmtk dna classify-reads: --input " + empty + ": empty file (not SAM, BAM or CRAM)", r.err().strip());
+        Path headerOnly = Files.writeString(dir.resolve("header.sam"), "@HD\tVN:1.6\tSO:unsorted\n@SQ\tSN:chrA\tLN:100000\n");
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", headerOnly.toString(), "--output", dir.resolve("h.tsv").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("holds no records"), r.err());
+        assertEquals(1, Files.readAllLines(dir.resolve("h.tsv")).size());
         // a model without a classification head
         Path lm = dir.resolve("lm");
         Files.createDirectories(lm);
@@ -200,5 +210,48 @@ class DnaClassifyReadsCommandTest {
         assertEquals(1, r.code(), r.err());
         assertTrue(r.err().contains("no classification head"), r.err());
         assertFalse(Files.exists(bad.resolve("x.tsv")));
+    }
+
+    @Test
+    void regionsReadOnlyOverlappingRecordsThroughTheIndexAndNeedOne() throws Exception {
+        Path run = dir.resolve("run");
+        MainTest.Result r = MainTest.run(DnaClassifierCommandsTest.train(run, "--steps", "2"));
+        assertEquals(0, r.code(), r.err());
+        String model = run.resolve("model").toString();
+        // The test BAM, coordinate-sorted and indexed by HTSJDK.
+        List<SAMRecord> records = read(writeBam(dir.resolve("unsorted.bam")));
+        SAMFileHeader header = records.get(0).getHeader().clone();
+        header.setSortOrder(SAMFileHeader.SortOrder.coordinate);
+        Path sorted = dir.resolve("sorted.bam");
+        try (SAMFileWriter w = new SAMFileWriterFactory().setCreateIndex(true).makeBAMWriter(header, false, sorted)) {
+            for (SAMRecord rec : records) w.addAlignment(rec);
+        }
+        Path bai = dir.resolve("sorted.bai");
+        assertTrue(Files.exists(bai), "HTSJDK wrote the index");
+        Path bed = Files.writeString(dir.resolve("r.bed"), "chrA\t10000\t40000\nchrA\t30000\t50000\n");
+        long expected = records.stream().filter(x -> !x.getReadUnmappedFlag() && x.getAlignmentEnd() > 10000 && x.getAlignmentStart() <= 50000).count();
+        assertTrue(expected > 3 && expected < records.size() - 4, "the region holds some but not all mapped reads: " + expected);
+        Path tsv = dir.resolve("regions.tsv"), tagged = dir.resolve("regions.bam");
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", sorted.toString(), "--regions", bed.toString(), "--output", tsv.toString(),
+                "--bam-out", tagged.toString(), "--threads", "2");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(expected, Files.readAllLines(tsv).size() - 1, "each overlapping read once (the intervals overlap)");
+        assertEquals(expected, read(tagged).size());
+
+        Path chrZ = Files.writeString(dir.resolve("z.bed"), "chrZ\t0\t100\n");
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", sorted.toString(), "--regions", chrZ.toString(), "--output", tsv.toString());
+        assertEquals(1, r.code());
+        assertEquals(chrZ + ": line 1: contig 'chrZ' is not in " + sorted, r.err().strip().replace("ssmtk dna classify-reads: ", ""));
+
+        Files.delete(bai);
+        Files.delete(tsv);
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", sorted.toString(), "--regions", bed.toString(), "--output", tsv.toString());
+        assertEquals(1, r.code());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains("has no index") && r.err().contains("samtools index"), r.err());
+        assertFalse(Files.exists(tsv));
+        try (var s = Files.list(dir)) {
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().endsWith(".partial")), "no temporaries left");
+        }
     }
 }

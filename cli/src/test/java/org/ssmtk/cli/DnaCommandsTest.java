@@ -56,6 +56,28 @@ class DnaCommandsTest {
     }
 
     @Test
+    void sequenceLengthWarmupDoublesTheWindowAtConstantBasesPerStep() throws Exception {
+        Path out = dir.resolve("slw");
+        MainTest.Result r = MainTest.run(pretrain(DATA.resolve("small.fa"), out, "--steps", "6", "--seq-len-warmup", "16", "--seq-len-warmup-steps", "4"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("sequence-length warmup: 16 bases x 8 windows at steps 1..2"), r.err());
+        assertTrue(r.err().contains("sequence-length warmup: 32 bases x 4 windows at steps 3..4"), r.err());
+        assertTrue(r.err().contains("sequence-length warmup: 64 bases x 2 windows at steps 5..end"), r.err());
+        // 2 x 64 bases every step, whatever the stage's length.
+        java.util.List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl"));
+        for (int i = 0; i < lines.size(); i++)
+            assertEquals(128L * (i + 1), new ObjectMapper().readTree(lines.get(i)).get("tokens").asLong(), lines.get(i));
+
+        r = MainTest.run(pretrain(DATA.resolve("small.fa"), dir.resolve("slw2"), "--steps", "6", "--seq-len-warmup", "16"));
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("go together"), r.err());
+        r = MainTest.run(pretrain(DATA.resolve("small.fa"), dir.resolve("slw3"), "--steps", "6", "--seq-len-warmup", "64", "--seq-len-warmup-steps", "2"));
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("must be below the target length"), r.err());
+        assertFalse(Files.exists(dir.resolve("slw3").resolve("model")));
+    }
+
+    @Test
     void regionsRestrictTraining() throws Exception {
         Path out = dir.resolve("bed");
         MainTest.Result r = MainTest.run(pretrain(DATA.resolve("small.fa.gz"), out, "--steps", "1", "--regions", DATA.resolve("small.bed").toString()));

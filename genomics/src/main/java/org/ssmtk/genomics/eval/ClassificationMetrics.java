@@ -85,17 +85,41 @@ public record ClassificationMetrics(List<String> classes, long[][] confusion, do
         return actual == 0 ? Double.NaN : (double) confusion[c][c] / actual;
     }
 
+    /** F1 of class c: the harmonic mean of its precision and recall (NaN when both are undefined or zero). */
+    public double f1(int c) {
+        double p = precision(c), r = recall(c);
+        return Double.isNaN(p) || Double.isNaN(r) || p + r == 0 ? Double.NaN : 2 * p * r / (p + r);
+    }
+
+    /**
+     * Mean F1 over the classes that occur (as truth or as prediction), as scikit-learn computes it: a
+     * class that occurs without an F1 (never predicted, or never right) counts 0, so one bad class cannot hide.
+     */
+    public double macroF1() {
+        double sum = 0;
+        int n = 0;
+        for (int c = 0; c < classes.size(); c++) {
+            if (Double.isNaN(precision(c)) && Double.isNaN(recall(c))) continue;
+            double f = f1(c);
+            sum += Double.isNaN(f) ? 0 : f;
+            n++;
+        }
+        return n == 0 ? Double.NaN : sum / n;
+    }
+
     /** NaN becomes JSON null, so an undefined value is not mistaken for a number. */
     public ObjectNode toJson() {
         ObjectNode n = new ObjectMapper().createObjectNode();
         n.put("examples", total());
         number(n, "accuracy", accuracy());
+        number(n, "macro_f1", macroF1());
         ObjectNode per = n.putObject("per_class");
         for (int c = 0; c < classes.size(); c++) {
             ObjectNode o = per.putObject(classes.get(c));
             o.put("examples", Arrays.stream(confusion[c]).sum());
             number(o, "precision", precision(c));
             number(o, "recall", recall(c));
+            number(o, "f1", f1(c));
         }
         ObjectNode cm = n.putObject("confusion_matrix");
         classes.forEach(cm.putArray("classes")::add);

@@ -32,9 +32,25 @@ public final class BedIntervals {
      * @param contigLengths the reference's contigs, name to length
      */
     public static List<Interval> read(Path bed, Map<String, Long> contigLengths, Path reference) throws IOException {
+        return parse(bed, contigLengths, reference, 0).stream().map(Labeled::interval).toList();
+    }
+
+    /** An interval and the class label a column of its BED line gives it. */
+    public record Labeled(Interval interval, String label) {}
+
+    /**
+     * Intervals with a label from column {@code labelColumn} (1-based; BED's name column is 4), as
+     * {@link #read} checks them; a line without that column, or with an empty one, is an error.
+     */
+    public static List<Labeled> readLabeled(Path bed, Map<String, Long> contigLengths, Path reference, int labelColumn) throws IOException {
+        if (labelColumn < 4) throw new IllegalArgumentException("the label column must be 4 or later (1-based), got " + labelColumn);
+        return parse(bed, contigLengths, reference, labelColumn);
+    }
+
+    private static List<Labeled> parse(Path bed, Map<String, Long> contigLengths, Path reference, int labelColumn) throws IOException {
         if (!Files.isRegularFile(bed)) throw new FastaException(bed, Files.exists(bed) ? "not a regular file" : "no such file");
         BEDCodec codec = new BEDCodec(BEDCodec.StartOffset.ZERO);
-        List<Interval> out = new ArrayList<>();
+        List<Labeled> out = new ArrayList<>();
         try (BufferedReader in = IOUtil.openFileForBufferedReading(bed)) {
             int lineNo = 0;
             for (String line; (line = in.readLine()) != null; ) {
@@ -57,7 +73,14 @@ public final class BedIntervals {
                 if (end > length)
                     throw new FastaException(bed, "line " + lineNo + ": " + contig + ":" + start + "-" + end + " runs past the contig's end ("
                             + length + " bases in " + reference + ")");
-                out.add(new Interval(contig, start, end));
+                String label = null;
+                if (labelColumn > 0) {
+                    String[] cols = line.split("\t");
+                    if (cols.length < labelColumn || cols[labelColumn - 1].isBlank())
+                        throw new FastaException(bed, "line " + lineNo + ": no label in column " + labelColumn + " (" + cols.length + " columns)");
+                    label = cols[labelColumn - 1].trim();
+                }
+                out.add(new Labeled(new Interval(contig, start, end), label));
             }
         }
         if (out.isEmpty()) throw new FastaException(bed, "no intervals");

@@ -53,6 +53,21 @@ public record HeldOutSplit(List<Region> train, List<Region> heldOut) {
         return new HeldOutSplit(List.copyOf(train), List.copyOf(held));
     }
 
+    /**
+     * The last {@code fraction} of every region held out, the rest for training: for labelled
+     * inputs that are regions already (BED intervals, labelled records), cut as contigs are.
+     */
+    public static HeldOutSplit regionTails(List<Region> regions, double fraction) {
+        if (!(fraction >= 0 && fraction < 1)) throw new IllegalArgumentException("held-out fraction must be in [0, 1), got " + fraction);
+        List<Region> train = new ArrayList<>(), held = new ArrayList<>();
+        for (Region r : regions) {
+            int cut = r.end() - (int) Math.round(r.length() * fraction);
+            if (cut > r.start()) train.add(new Region(r.contig(), r.ids(), r.start(), cut));
+            if (cut < r.end()) held.add(new Region(r.contig(), r.ids(), cut, r.end()));
+        }
+        return new HeldOutSplit(List.copyOf(train), List.copyOf(held));
+    }
+
     public static long bases(List<Region> regions) {
         return regions.stream().mapToLong(Region::length).sum();
     }

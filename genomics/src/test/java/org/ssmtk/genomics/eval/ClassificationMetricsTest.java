@@ -23,6 +23,20 @@ class ClassificationMetricsTest {
         // positives score 0.6, 0.8; negatives 0.1, 0.4, 0.7: 5 of 6 pairs ordered right
         assertEquals(5 / 6.0, m.rocAuc(), 1e-12);
         assertEquals("y", m.toJson().get("roc_auc_positive_class").asText());
+        // F1: x = 2 * 1 * 2/3 / (5/3) = 0.8; y = 2 * 2/3 * 1 / (5/3) = 0.8
+        assertEquals(0.8, m.f1(0), 1e-12);
+        assertEquals(0.8, m.macroF1(), 1e-12);
+        assertEquals(0.8, m.toJson().get("macro_f1").asDouble(), 1e-12);
+    }
+
+    @Test
+    void macroF1AveragesTheClassesThatOccurAndCountsAMissedOneAsZero() {
+        // a: precision 2/3, recall 1 -> F1 0.8; b (called a) recall 0 -> counts 0; c never occurs -> left out.
+        ClassificationMetrics m = ClassificationMetrics.of(List.of("a", "b", "c"), new int[]{0, 0, 1},
+                new double[][]{{1, 0, 0}, {1, 0, 0}, {1, 0, 0}});
+        assertEquals(0.8, m.f1(0), 1e-12);
+        assertTrue(Double.isNaN(m.f1(1)));
+        assertEquals(0.4, m.macroF1(), 1e-12);
     }
 
     @Test

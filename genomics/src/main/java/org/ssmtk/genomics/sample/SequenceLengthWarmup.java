@@ -1,0 +1,97 @@
+package org.ssmtk.genomics.sample;
+
+import org.ssmtk.core.train.Batch;
+import org.ssmtk.core.train.BatchSource;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Sequence-length warmup for next-base pretraining, as the Mamba paper trains its long-context DNA
+ * models (after HyenaDNA): training starts on short windows and the length doubles, stage by
+ * stage, up to the target. The warmup's steps are shared equally by the short stages (stage i of
+ * S short ones covers steps {@code (i*W/S, (i+1)*W/S]}); every step after the warmup uses the
+ * target length. Bases per step stay (about) constant: a stage of length l has
+ * {@code batch * target / l} rows, so the learning-rate schedule sees the same amount of data per
+ * step throughout. A pure function of (seed, step, micro) like {@link WindowSampler}.
+ */
+public final class SequenceLengthWarmup implements BatchSource {
+    private final int[] lengths, batches;
+    private final WindowSampler[] samplers;
+    private final long warmupSteps;
+
+    /** One stage: its window length, rows per batch, and the steps (1-based, inclusive) it covers. */
+    public record Stage(int length, int batch, long firstStep, long lastStep) {}
+
+    private SequenceLengthWarmup(int[] lengths, int[] batches, WindowSampler[] samplers, long warmupSteps) {
+        this.lengths = lengths;
+        this.batches = batches;
+        this.samplers = samplers;
+        this.warmupSteps = warmupSteps;
+    }
+
+    /**
+     * @param start       the first stage's window length (less than {@code target})
+     * @param warmupSteps steps before the target length is reached (at least one per short stage)
+     * @throws IllegalArgumentException on a schedule that cannot run, or regions too short for the target
+     */
+    public static SequenceLengthWarmup of(List<Region> regions, int start, int target, int batch, long warmupSteps, long seed,
+                                          boolean reverseComplement) {
+        int[] lengths = lengths(start, target);
+        int shortStages = lengths.length - 1;
+        if (warmupSteps < shortStages)
+            throw new IllegalArgumentException("a warmup from " + start + " to " + target + " bases has " + shortStages
+                    + " short stages and needs at least that many steps, got " + warmupSteps);
+        int[] batches = new int[lengths.length];
+        WindowSampler[] samplers = new WindowSampler[lengths.length];
+        for (int i = 0; i < lengths.length; i++) {
+            batches[i] = (int) Math.max(batch, (long) batch * target / lengths[i]);
+            samplers[i] = WindowSampler.of(regions, lengths[i], batches[i], seed, reverseComplement);
+        }
+        return new SequenceLengthWarmup(lengths, batches, samplers, warmupSteps);
+    }
+
+    /** start, 2 start, 4 start, ... below target, then target. */
+    static int[] lengths(int start, int target) {
+        if (start < 2) throw new IllegalArgumentException("the warmup's first length must be at least 2 bases, got " + start);
+        if (start >= target) throw new IllegalArgumentException("the warmup's first length (" + start + ") must be below the target length (" + target + ")");
+        List<Integer> out = new ArrayList<>();
+        for (long l = start; l < target; l *= 2) out.add((int) l);
+        out.add(target);
+        return out.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** The stage index of a (1-based) step. */
+    int stage(long step) {
+        if (step > warmupSteps) return lengths.length - 1;
+        int shortStages = lengths.length - 1;
+        return (int) Math.min(shortStages - 1, (Math.max(step, 1) - 1) * shortStages / warmupSteps);
+    }
+
+    public int lengthAt(long step) {
+        return lengths[stage(step)];
+    }
+
+    public int batchAt(long step) {
+        return batches[stage(step)];
+    }
+
+    /** The whole schedule, for reports. */
+    public List<Stage> stages() {
+        List<Stage> out = new ArrayList<>();
+        long first = 1;
+        for (int i = 0; i < lengths.length; i++) {
+            long last = first;
+            if (i == lengths.length - 1) last = Long.MAX_VALUE;
+            else while (last + 1 <= warmupSteps && stage(last + 1) == i) last++;
+            out.add(new Stage(lengths[i], batches[i], first, last));
+            first = last + 1;
+        }
+        return out;
+    }
+
+    @Override
+    public Batch batch(long step, int micro) {
+        return samplers[stage(step)].batch(step, micro);
+    }
+}
