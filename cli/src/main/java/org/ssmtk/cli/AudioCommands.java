@@ -42,7 +42,7 @@ final class AudioCommands {
     static CommandGroup group() {
         return new CommandGroup("audio", "waveform models on WAV audio (8-bit mu-law language models, generation, classification)",
                 List.of(new TrainLm(), new Generate(), new AudioClassifierCommands.TrainClassifier(), new AudioClassifierCommands.Classify(),
-                        new AudioBaselineCommands.MfccBaseline()));
+                        new AudioScoreCommands.Score(), new AudioScoreCommands.Plot(), new AudioBaselineCommands.MfccBaseline()));
     }
 
     static final String EVAL = "eval.json";
@@ -236,7 +236,8 @@ final class AudioCommands {
                     .addOption(optional("prompt", "WAV", "continue this clip"))
                     .addOption(optional("temperature", "T", "softmax temperature, 0 = greedy (default 1)"))
                     .addOption(optional("top-k", "K", "sample among the K most likely codes, 0 = all (default 0)"))
-                    .addOption(optional("seed", "S", "sampling seed (default 0)"));
+                    .addOption(optional("seed", "S", "sampling seed (default 0)"))
+                    .addOption(flag("plot", "also draw OUT.waveform.png and OUT.spectrogram.png (OUT = --output without .wav)"));
             return CommonOptions.withBackend(o);
         }
 
@@ -269,7 +270,13 @@ final class AudioCommands {
                 generated = new Generator(model).generate(prompt, (int) n, sampler, -1, null);
                 elapsed = (System.nanoTime() - t0) / 1e9;
             }
-            WavWriter.write(output, q.decode(generated), settings.sampleRate());
+            float[] wave = q.decode(generated);
+            WavWriter.write(output, wave, settings.sampleRate());
+            if (cl.hasOption("plot")) {
+                String o = output.toString();
+                Path prefix = Path.of(o.toLowerCase(Locale.ROOT).endsWith(".wav") ? o.substring(0, o.length() - 4) : o);
+                AudioScoreCommands.draw(prefix, "generated: " + output.getFileName(), wave, settings.sampleRate(), err);
+            }
             err.printf(Locale.ROOT, "ssmtk audio generate: %,d samples (%.3f s at %d Hz) after a %,d-sample prompt in %.2f s (prompt forward included): %,.0f samples/s%n",
                     generated.length, generated.length / (double) settings.sampleRate(), settings.sampleRate(), prompt.length, elapsed,
                     generated.length / Math.max(elapsed, 1e-9));
