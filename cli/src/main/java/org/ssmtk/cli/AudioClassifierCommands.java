@@ -51,7 +51,9 @@ final class AudioClassifierCommands {
         public String summary() { return "train a clip classifier (fresh or from an audio model) on one WAV or folder of WAVs per class"; }
 
         public String footer() {
-            return "Each --class NAME=WAV|DIR names a class and its audio (at least 2 classes; label order = option order).\n"
+            return "Each --class NAME=WAV|DIR names a class and its audio (at least 2 classes; label order = option order);\n"
+                    + "or --manifest TSV lists clips with labels (path, label [, start, end]; label order = first appearance),\n"
+                    + "and --test-manifest TSV the clips to evaluate on, whole (no file tails are held out then).\n"
                     + "Audio is mixed to mono, resampled to --sample-rate and quantized as in train-lm. Training windows of\n"
                     + "--seq-len samples are drawn as a function of (seed, step): each row's class uniformly (balanced),\n"
                     + "then a window of that class. The last --holdout fraction of every file is held out; at the end\n"
@@ -318,7 +320,9 @@ final class AudioClassifierCommands {
             return "One row per file: path, label (the most probable class), p_<class> for every class. A file no longer\n"
                     + "than --seq-len samples (default: the training length, from " + ClassLabels.FILE + ") is read whole; a longer\n"
                     + "one in windows of exactly --seq-len tiling it (the last ending at its end) and its probabilities are\n"
-                    + "the mean of its windows'. The TSV appears only when complete (temporary file, then rename).\n\n"
+                    + "the mean of its windows'. The TSV appears only when complete (temporary file, then rename).\n"
+                    + "--manifest TSV reads the clips of a manifest instead (segments are named PATH:START-END); with\n"
+                    + "--metrics JSON its labels are scored: accuracy, macro-F1, per-class precision/recall, confusion matrix.\n\n"
                     + "example: ssmtk audio classify --model run1/model --input clips/ --output calls.tsv";
         }
 

@@ -68,14 +68,17 @@ final class AudioCommands {
         public String summary() { return "train (or continue training) an autoregressive model over quantized waveform samples"; }
 
         public String footer() {
-            return "Input: one WAV or a folder of *.wav (sorted, not recursive): PCM 8/16/24/32-bit or IEEE float,\n"
+            return "Input: one WAV, a folder of *.wav (sorted, not recursive) or --manifest TSV (path [label [start end]],\n"
+                    + "paths relative to the manifest, start/end in seconds): PCM 8/16/24/32-bit or IEEE float,\n"
                     + "any channel count (mixed to mono by averaging the channels) and sample rate (resampled to\n"
                     + "--sample-rate with TarsosDSP's band-limited resampler). Each sample becomes one token: its\n"
                     + "8-bit mu-law code (or linear, --quantization linear), so the model's vocabulary is 256.\n"
                     + "With several files the last --holdout-files are held out whole; with one file (or\n"
-                    + "--holdout-files 0) the last --holdout fraction of every file is. Training windows of --seq-len\n"
+                    + "--holdout-files 0) the last --holdout fraction of every file is; --test-manifest TSV holds out those\n"
+                    + "clips instead (and trains on every input clip). Training windows of --seq-len\n"
                     + "samples are drawn at random as a function of (seed, step), so --resume sees the same batches.\n"
-                    + "At the end the held-out bits per sample go to OUT/" + EVAL + " (8 bits = no compression).\n"
+                    + "At the end the held-out bits per sample go to OUT/" + EVAL + " (8 bits = no compression), with an add-one\n"
+                    + "unigram and bigram of the codes (fitted on the training samples, scored on the same windows) as floors.\n"
                     + "Writes OUT/metrics.jsonl, OUT/loss.png, OUT/checkpoints/step-N/ and OUT/model (HuggingFace layout\n"
                     + "plus " + AudioSettings.FILE + ": sample rate and quantization). The model starts from --model DIR,\n"
                     + "--config, or a fresh one of --d-model x --layers.\n\n"
