@@ -84,6 +84,9 @@ def main():
     ap.add_argument("--out", default=os.path.expanduser("~/.cache/ssmtk/audio-digits"))
     ap.add_argument("--rate", type=int, default=8000)
     ap.add_argument("--seconds", type=float, default=1.0)
+    ap.add_argument("--no-pad", action="store_true",
+                    help="keep each trimmed word as it is (variable length, no silence around it): for waveform LMs, "
+                         "whose bits per sample would otherwise be dominated by the padding's digital silence")
     ap.add_argument("--accents", default=",".join(ACCENTS), help="comma-separated espeak-ng English voices")
     ap.add_argument("--variants", type=int, default=0, help="use only this many voice variants (0 = all)")
     ap.add_argument("--accents-per-variant", type=int, default=4, help="accents each variant speaks with (random, per variant)")
@@ -129,9 +132,12 @@ def main():
                         start = (len(x) - clip_len) // 2
                         x = x[start:start + clip_len]
                     level = rng.uniform(0.3, 0.9) / np.max(np.abs(x))
-                    clip = np.zeros(clip_len)
-                    off = rng.randint(0, clip_len - len(x))
-                    clip[off:off + len(x)] = x * level
+                    if a.no_pad:
+                        clip = x * level
+                    else:
+                        clip = np.zeros(clip_len)
+                        off = rng.randint(0, clip_len - len(x))
+                        clip[off:off + len(x)] = x * level
                     rel = os.path.join("wav", split[variant], f"{digit}-{accent}-{variant}.wav")
                     write_wav(os.path.join(a.out, rel), clip, a.rate)
                     rows[split[variant]].append((rel, digit, accent, variant, speed, pitch))
@@ -151,7 +157,7 @@ def main():
             for r in rows[s]:
                 f.write("\t".join(map(str, r)) + "\n")
     print(f"make-audio-digits: {len(rows['train'])} train clips ({len(names) - n_test} voice variants), {len(rows['test'])} test clips "
-          f"({n_test} unseen variants), {a.rate} Hz, {a.seconds} s each, {cut} cut to fit -> {a.out}", file=sys.stderr)
+          f"({n_test} unseen variants), {a.rate} Hz, {'unpadded' if a.no_pad else str(a.seconds) + ' s each'}, {cut} cut to fit -> {a.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":
