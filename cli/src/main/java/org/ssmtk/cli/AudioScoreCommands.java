@@ -129,7 +129,9 @@ final class AudioScoreCommands {
                 if (clips.size() > plotClips)
                     err.printf(Locale.ROOT, "ssmtk audio score: %s shows the first %d of %d clips (--plot-clips); all are in %s%n", plot, plotClips, clips.size(),
                             frames != null ? frames : output);
-                AudioPlots.nll(plot, "NLL over time, " + frameMs + " ms frames: " + dir.getFileName(), series, err);
+                Path abs = dir.toAbsolutePath().normalize();
+                String name = abs.getParent() == null ? abs.toString() : abs.getParent().getFileName() + "/" + abs.getFileName();
+                AudioPlots.nll(plot, "NLL over time, " + frameMs + " ms frames: " + name, series, err);
             }
             err.printf(Locale.ROOT, "ssmtk audio score: %d clips, %,d samples in %.2f s (%,.0f samples/s)%n", clips.size(), total, seconds,
                     total / Math.max(seconds, 1e-9));
