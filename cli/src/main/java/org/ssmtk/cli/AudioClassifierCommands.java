@@ -207,7 +207,7 @@ final class AudioClassifierCommands {
                 AtomicFiles.write(outDir.resolve(AudioCommands.EVAL), o -> o.write(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(n)));
                 Path png = TrainCommands.plotLoss(outDir, "ssmtk audio train-classifier: " + outDir.getFileName(), err);
                 String heldOut = m == null ? "no held-out windows (--holdout 0 or tails shorter than --seq-len)"
-                        : String.format(Locale.ROOT, "held-out accuracy %.4f (%d windows)%s", m.accuracy(), m.total(),
+                        : String.format(Locale.ROOT, "held-out accuracy %.4f (%d %s)%s", m.accuracy(), m.total(), testManifest != null ? "test clips" : "windows",
                         Double.isNaN(m.rocAuc()) ? "" : String.format(Locale.ROOT, ", ROC-AUC %.4f", m.rocAuc()));
                 out.printf(Locale.ROOT, "steps %d..%d  final loss %.4f  %s  model %s  curve %s%n", r.firstStep(), r.lastStep(), r.finalLoss(),
                         heldOut, modelDir, png);

@@ -36,6 +36,7 @@ class AudioManifestCommandsTest {
                 "--steps", "3", "--checkpoint-every", "0", "--threads", "2");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("10 classes (zero, one, two"), r.err());
+        assertTrue(r.out().contains("held-out accuracy") && r.out().contains("(10 test clips)"), r.out());
         JsonNode eval = json(out.resolve("eval.json"));
         assertEquals(10, eval.get("examples").asInt(), eval.toString());
         assertEquals(10, eval.get("confusion_matrix").get("counts").size());
