@@ -6,6 +6,7 @@ import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 import org.ssmtk.audio.AudioSettings;
 import org.ssmtk.audio.io.AudioInput;
+import org.ssmtk.audio.io.Manifest;
 import org.ssmtk.audio.quantize.Quantizer;
 import org.ssmtk.audio.sample.HeldOut;
 import org.ssmtk.audio.sample.LabeledClipWindows;
@@ -50,7 +51,9 @@ final class AudioClassifierCommands {
         public String summary() { return "train a clip classifier (fresh or from an audio model) on one WAV or folder of WAVs per class"; }
 
         public String footer() {
-            return "Each --class NAME=WAV|DIR names a class and its audio (at least 2 classes; label order = option order).\n"
+            return "Each --class NAME=WAV|DIR names a class and its audio (at least 2 classes; label order = option order);\n"
+                    + "or --manifest TSV lists clips with labels (path, label [, start, end]; label order = first appearance),\n"
+                    + "and --test-manifest TSV the clips to evaluate on, whole (no file tails are held out then).\n"
                     + "Audio is mixed to mono, resampled to --sample-rate and quantized as in train-lm. Training windows of\n"
                     + "--seq-len samples are drawn as a function of (seed, step): each row's class uniformly (balanced),\n"
                     + "then a window of that class. The last --holdout fraction of every file is held out; at the end\n"
@@ -65,7 +68,9 @@ final class AudioClassifierCommands {
 
         public Options options() {
             Options o = new Options()
-                    .addOption(required("class", "NAME=WAV|DIR", "a class and its WAV or folder of *.wav; repeat for every class"))
+                    .addOption(optional("class", "NAME=WAV|DIR", "a class and its WAV or folder of *.wav; repeat for every class"))
+                    .addOption(optional("manifest", "TSV", "labelled clips (path, label [, start, end]) instead of --class"))
+                    .addOption(optional("test-manifest", "TSV", "labelled clips to evaluate on, whole, instead of the files' tails"))
                     .addOption(required("out", "DIR", "run directory"))
                     .addOption(optional("sample-rate", "HZ", "model sample rate; inputs are resampled to it (default 16000)"))
                     .addOption(optional("quantization", "Q", "mu-law (default) or linear, 256 levels"))
@@ -83,7 +88,10 @@ final class AudioClassifierCommands {
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
             if (cl.hasOption("config") && cl.hasOption("model")) throw new UsageException("give at most one of --config and --model");
-            Map<String, List<Path>> classes = classes(cl.getOptionValues("class"));
+            if (cl.hasOption("class") == cl.hasOption("manifest")) throw new UsageException("give either --class (repeated) or --manifest");
+            Map<String, List<ClipRef>> classes = cl.hasOption("manifest") ? classes(Manifest.read(CommonOptions.existingFile(cl, "manifest")))
+                    : classes(cl.getOptionValues("class"));
+            Manifest testManifest = cl.hasOption("test-manifest") ? Manifest.read(CommonOptions.existingFile(cl, "test-manifest")).requireLabels() : null;
             TrainCommands.OptimizerOptions opt = TrainCommands.OptimizerOptions.parse(cl, 1e-3, 8);
             int rate = CommonOptions.positiveInt(cl, "sample-rate", 16000);
             String quantization = cl.getOptionValue("quantization", "mu-law");
@@ -94,7 +102,7 @@ final class AudioClassifierCommands {
                 throw new UsageException("--quantization: " + e.getMessage());
             }
             int seqLen = CommonOptions.positiveInt(cl, "seq-len", 4096);
-            double holdout = CommonOptions.number(cl, "holdout", 0.2);
+            double holdout = CommonOptions.number(cl, "holdout", testManifest != null ? 0 : 0.2);
             if (!(holdout >= 0 && holdout < 1)) throw new UsageException("--holdout must be in [0, 1), got " + holdout);
             int evalWindows = CommonOptions.positiveInt(cl, "eval-windows", 256);
             TrainCommands.RunDirectory runDir = TrainCommands.RunDirectory.parse(cl);
@@ -106,6 +114,8 @@ final class AudioClassifierCommands {
             Path outDir = runDir.out();
             boolean resume = runDir.resume();
             List<String> names = new ArrayList<>(classes.keySet());
+            List<int[]> testClips = new ArrayList<>();
+            int[] testTruth = null;
 
             MambaCheckpoint start;
             String origin;
@@ -140,13 +150,25 @@ final class AudioClassifierCommands {
             ObjectNode classNode = run.putObject("classes");
             for (var e : classes.entrySet()) {
                 List<int[]> codes = new ArrayList<>();
-                for (Path f : e.getValue()) codes.add(q.encode(AudioInput.read(f, rate).samples()));
+                for (ClipRef f : e.getValue()) codes.add(q.encode(f.read(rate).samples()));
                 HeldOut split = HeldOut.split(codes, 0, holdout);
                 train.add(split.train());
                 held.add(split.heldOut());
                 classNode.put(e.getKey(), e.getValue().size() + " files");
                 err.printf(Locale.ROOT, "ssmtk audio train-classifier: class %s: %d files, %,d samples for training, %,d held out%n", e.getKey(),
                         e.getValue().size(), split.train().stream().mapToLong(c -> c.length).sum(), split.heldOut().stream().mapToLong(c -> c.length).sum());
+            }
+            if (testManifest != null) {
+                testTruth = new int[testManifest.entries().size()];
+                for (int i = 0; i < testTruth.length; i++) {
+                    Manifest.Entry e = testManifest.entries().get(i);
+                    testTruth[i] = names.indexOf(e.label());
+                    if (testTruth[i] < 0) throw new Manifest.ManifestException(e.where(), "label '" + e.label() + "' is not one of the training classes " + names);
+                    int[] codes = q.encode(AudioInput.read(e, rate).samples());
+                    if (codes.length == 0) throw new Manifest.ManifestException(e.where(), "no samples");
+                    testClips.add(codes);
+                }
+                err.printf(Locale.ROOT, "ssmtk audio train-classifier: %d test clips from %s%n", testClips.size(), testManifest.file());
             }
             LabeledClipWindows windows;
             try {
@@ -168,17 +190,24 @@ final class AudioClassifierCommands {
                 Path modelDir = outDir.resolve(Trainer.MODEL);
                 settings.write(modelDir);
                 new ClassLabels(names, seqLen).write(modelDir);
-                ClassificationMetrics m = evaluate(model, names, held, seqLen, opt.batch(), evalWindows);
+                ClassificationMetrics m = testManifest != null
+                        ? ClassificationMetrics.of(names, testTruth, clipProbabilities(model, testClips, seqLen, opt.batch(), names.size()))
+                        : evaluate(model, names, held, seqLen, opt.batch(), evalWindows);
                 ObjectNode n = new ObjectMapper().createObjectNode();
                 ObjectNode c = n.putObject("classes");
                 classes.forEach((k, v) -> c.put(k, v.size() + " files"));
                 n.put("sample_rate", rate).put("quantization", quantization).put("holdout", holdout).put("step", r.lastStep())
-                        .put("scored", "non-overlapping --seq-len windows tiling the last holdout fraction of every file of every class");
-                if (m != null) n.setAll(m.toJson());
+                        .put("scored", testManifest != null ? "every clip of --test-manifest " + testManifest.file()
+                                + " (probabilities averaged over --seq-len windows tiling it)"
+                                : "non-overlapping --seq-len windows tiling the last holdout fraction of every file of every class");
+                if (m != null) {
+                    n.setAll(m.toJson());
+                    n.put("macro_f1", macroF1(m));
+                }
                 AtomicFiles.write(outDir.resolve(AudioCommands.EVAL), o -> o.write(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(n)));
                 Path png = TrainCommands.plotLoss(outDir, "ssmtk audio train-classifier: " + outDir.getFileName(), err);
                 String heldOut = m == null ? "no held-out windows (--holdout 0 or tails shorter than --seq-len)"
-                        : String.format(Locale.ROOT, "held-out accuracy %.4f (%d windows)%s", m.accuracy(), m.total(),
+                        : String.format(Locale.ROOT, "held-out accuracy %.4f (%d %s)%s", m.accuracy(), m.total(), testManifest != null ? "test clips" : "windows",
                         Double.isNaN(m.rocAuc()) ? "" : String.format(Locale.ROOT, ", ROC-AUC %.4f", m.rocAuc()));
                 out.printf(Locale.ROOT, "steps %d..%d  final loss %.4f  %s  model %s  curve %s%n", r.firstStep(), r.lastStep(), r.finalLoss(),
                         heldOut, modelDir, png);
@@ -187,17 +216,79 @@ final class AudioClassifierCommands {
         }
     }
 
+    /** One clip of a class, read at a given rate when the whole input is known to be well-formed. */
+    interface ClipRef {
+        AudioInput.Named read(int rate) throws java.io.IOException;
+    }
+
     /** NAME=WAV|DIR pairs in option order, each with its WAV files. */
-    static Map<String, List<Path>> classes(String[] values) throws UsageException {
-        Map<String, List<Path>> classes = new LinkedHashMap<>();
+    static Map<String, List<ClipRef>> classes(String[] values) throws UsageException {
+        Map<String, List<ClipRef>> classes = new LinkedHashMap<>();
         for (var e : CommonOptions.labeledPaths(values, "WAV|DIR", Files::exists, "no such file or folder").entrySet()) {
             try {
-                classes.put(e.getKey(), AudioInput.files(e.getValue()));
+                List<ClipRef> refs = new ArrayList<>();
+                for (Path f : AudioInput.files(e.getValue())) refs.add(rate -> AudioInput.read(f, rate));
+                classes.put(e.getKey(), refs);
             } catch (java.io.IOException ex) {
                 throw new UsageException("--class " + e.getKey() + "=" + e.getValue() + ": " + ex.getMessage());
             }
         }
         return classes;
+    }
+
+    /** A labelled manifest's clips by label, labels in order of first appearance. */
+    static Map<String, List<ClipRef>> classes(Manifest m) throws java.io.IOException {
+        m.requireLabels();
+        Map<String, List<ClipRef>> classes = new LinkedHashMap<>();
+        for (Manifest.Entry e : m.entries()) {
+            if (!e.label().matches("[A-Za-z0-9_.+-]+"))
+                throw new Manifest.ManifestException(e.where(), "label '" + e.label() + "' may hold only letters, digits and _ . + - (it becomes a TSV column)");
+            classes.computeIfAbsent(e.label(), k -> new ArrayList<>()).add(rate -> AudioInput.read(e, rate));
+        }
+        if (classes.size() < 2) throw new Manifest.ManifestException(m.file().toString(), "a classifier needs at least 2 labels, got " + classes.keySet());
+        return classes;
+    }
+
+    /** Unweighted mean over classes of F1 = 2PR/(P+R); a class never predicted or never seen counts 0. */
+    static double macroF1(ClassificationMetrics m) {
+        double sum = 0;
+        int k = m.classes().size();
+        for (int c = 0; c < k; c++) {
+            double p = m.precision(c), r = m.recall(c);
+            sum += Double.isNaN(p) || Double.isNaN(r) || p + r == 0 ? 0 : 2 * p * r / (p + r);
+        }
+        return sum / k;
+    }
+
+    /**
+     * Class probabilities of whole clips: a clip no longer than len is one window; a longer one is
+     * tiled by windows of exactly len (the last ending at its end) whose probabilities are averaged.
+     */
+    static double[][] clipProbabilities(MambaModel model, List<int[]> clips, int len, int batch, int k) {
+        double[][] p = new double[clips.size()][k];
+        int[] count = new int[clips.size()];
+        Map<Integer, List<int[]>> byLength = new LinkedHashMap<>();
+        Map<Integer, List<Integer>> owners = new LinkedHashMap<>();
+        for (int i = 0; i < clips.size(); i++) {
+            int[] codes = clips.get(i);
+            int w = Math.min(len, codes.length);
+            for (int from = 0; ; from += w) {
+                int s = Math.min(from, codes.length - w);
+                byLength.computeIfAbsent(w, x -> new ArrayList<>()).add(java.util.Arrays.copyOfRange(codes, s, s + w));
+                owners.computeIfAbsent(w, x -> new ArrayList<>()).add(i);
+                count[i]++;
+                if (s + w >= codes.length) break;
+            }
+        }
+        for (var e : byLength.entrySet()) {
+            double[][] w = SequenceClassifier.probabilities(model, e.getValue(), batch, false);
+            List<Integer> own = owners.get(e.getKey());
+            for (int j = 0; j < w.length; j++)
+                for (int c = 0; c < k; c++) p[own.get(j)][c] += w[j][c];
+        }
+        for (int i = 0; i < p.length; i++)
+            for (int c = 0; c < k; c++) p[i][c] /= count[i];
+        return p;
     }
 
     private static ClassificationMetrics evaluate(MambaModel model, List<String> names, List<List<int[]>> held, int len, int batch, int max) {
@@ -229,14 +320,18 @@ final class AudioClassifierCommands {
             return "One row per file: path, label (the most probable class), p_<class> for every class. A file no longer\n"
                     + "than --seq-len samples (default: the training length, from " + ClassLabels.FILE + ") is read whole; a longer\n"
                     + "one in windows of exactly --seq-len tiling it (the last ending at its end) and its probabilities are\n"
-                    + "the mean of its windows'. The TSV appears only when complete (temporary file, then rename).\n\n"
+                    + "the mean of its windows'. The TSV appears only when complete (temporary file, then rename).\n"
+                    + "--manifest TSV reads the clips of a manifest instead (segments are named PATH:START-END); with\n"
+                    + "--metrics JSON its labels are scored: accuracy, macro-F1, per-class precision/recall, confusion matrix.\n\n"
                     + "example: ssmtk audio classify --model run1/model --input clips/ --output calls.tsv";
         }
 
         public Options options() {
             Options o = new Options()
                     .addOption(required("model", "DIR", "a classifier from audio train-classifier"))
-                    .addOption(required("input", "WAV|DIR", "a WAV file or a folder of *.wav"))
+                    .addOption(optional("input", "WAV|DIR", "a WAV file or a folder of *.wav"))
+                    .addOption(optional("manifest", "TSV", "clips listed in a manifest instead of --input; labels, when every line has one, are scored"))
+                    .addOption(optional("metrics", "JSON", "with a labelled --manifest: accuracy, macro-F1, confusion matrix here"))
                     .addOption(required("output", "TSV", "where the table goes"))
                     .addOption(optional("seq-len", "L", "window length for long files (default: the training length)"))
                     .addOption(optional("batch", "N", "windows per forward pass (default 16)"));
@@ -254,56 +349,60 @@ final class AudioClassifierCommands {
             if (settings == null) throw new UsageException("--model " + dir + " has no " + AudioSettings.FILE + "; it was not trained by ssmtk audio train-classifier");
             ClassLabels labels = ClassLabels.read(dir, config.numLabels());
             int seqLen = CommonOptions.positiveInt(cl, "seq-len", labels.seqLen() > 0 ? labels.seqLen() : 4096);
-            Path input = Path.of(cl.getOptionValue("input"));
-            if (!Files.exists(input)) throw new UsageException("--input " + input + ": no such file or folder");
+            AudioCommands.Inputs inputs = AudioCommands.Inputs.parse(cl);
+            Path metricsOut = cl.hasOption("metrics") ? Path.of(cl.getOptionValue("metrics")) : null;
+            List<String> names = labels.names();
             Quantizer q = settings.quantizer();
-            List<AudioInput.Named> clips = AudioInput.readAll(input, settings.sampleRate());
-            int k = config.numLabels();
-            double[][] p = new double[clips.size()][k];
-            int[] count = new int[clips.size()];
-            Map<Integer, List<int[]>> byLength = new LinkedHashMap<>();
-            Map<Integer, List<Integer>> owners = new LinkedHashMap<>();
-            for (int i = 0; i < clips.size(); i++) {
-                int[] codes = q.encode(clips.get(i).samples());
-                if (codes.length == 0) throw new UsageException(clips.get(i).file() + ": no samples");
-                int len = Math.min(seqLen, codes.length);
-                for (int from = 0; ; from += len) {
-                    int s = Math.min(from, codes.length - len);
-                    byLength.computeIfAbsent(len, x -> new ArrayList<>()).add(java.util.Arrays.copyOfRange(codes, s, s + len));
-                    owners.computeIfAbsent(len, x -> new ArrayList<>()).add(i);
-                    count[i]++;
-                    if (s + len >= codes.length) break;
+            List<AudioInput.Named> clips = inputs.read(settings.sampleRate());
+            int[] truth = null;
+            if (metricsOut != null) {
+                if (!inputs.manifest()) throw new UsageException("--metrics needs a labelled --manifest");
+                Manifest m = Manifest.read(inputs.path()).requireLabels();
+                truth = new int[clips.size()];
+                for (int i = 0; i < truth.length; i++) {
+                    Manifest.Entry e = m.entries().get(i);
+                    truth[i] = names.indexOf(e.label());
+                    if (truth[i] < 0) throw new Manifest.ManifestException(e.where(), "label '" + e.label() + "' is not one of the model's classes " + names);
                 }
+            }
+            int k = config.numLabels();
+            List<int[]> codes = new ArrayList<>();
+            int windows = 0;
+            for (AudioInput.Named c : clips) {
+                int[] x = q.encode(c.samples());
+                if (x.length == 0) throw new UsageException(c.id() + ": no samples");
+                codes.add(x);
+                windows += x.length <= seqLen ? 1 : (x.length + seqLen - 1) / seqLen;
             }
             MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
             long t0 = System.nanoTime();
+            double[][] p;
             try (Backend backend = CommonOptions.backend(cl, err)) {
-                MambaModel model = MambaModel.load(backend, checkpoint);
-                for (var e : byLength.entrySet()) {
-                    double[][] w = SequenceClassifier.probabilities(model, e.getValue(), batch, false);
-                    List<Integer> own = owners.get(e.getKey());
-                    for (int j = 0; j < w.length; j++)
-                        for (int c = 0; c < k; c++) p[own.get(j)][c] += w[j][c];
-                }
+                p = clipProbabilities(MambaModel.load(backend, checkpoint), codes, seqLen, batch, k);
             }
-            for (int i = 0; i < p.length; i++)
-                for (int c = 0; c < k; c++) p[i][c] /= count[i];
             double seconds = (System.nanoTime() - t0) / 1e9;
-            List<String> names = labels.names();
             AtomicFiles.write(output, o -> {
                 Writer wr = new java.io.OutputStreamWriter(o, StandardCharsets.UTF_8);
                 StringBuilder header = new StringBuilder("path\tlabel");
                 for (String n : names) header.append("\tp_").append(n);
                 wr.write(header.append('\n').toString());
                 for (int i = 0; i < clips.size(); i++) {
-                    StringBuilder line = new StringBuilder(clips.get(i).file().toString()).append('\t').append(names.get(ClassificationMetrics.argmax(p[i])));
+                    StringBuilder line = new StringBuilder(clips.get(i).id()).append('\t').append(names.get(ClassificationMetrics.argmax(p[i])));
                     for (double v : p[i]) line.append('\t').append(String.format(Locale.ROOT, "%.6g", v));
                     wr.write(line.append('\n').toString());
                 }
                 wr.flush();
             });
-            int windows = java.util.Arrays.stream(count).sum();
-            out.printf(Locale.ROOT, "%d files, %d windows of up to %d samples in %.2f s -> %s%n", clips.size(), windows, seqLen, seconds, output);
+            out.printf(Locale.ROOT, "%d clips, %d windows of up to %d samples in %.2f s -> %s%n", clips.size(), windows, seqLen, seconds, output);
+            if (metricsOut != null) {
+                ClassificationMetrics m = ClassificationMetrics.of(names, truth, p);
+                ObjectNode n = new ObjectMapper().createObjectNode();
+                n.put("manifest", inputs.path().toString()).put("model", dir.toString());
+                n.setAll(m.toJson());
+                n.put("macro_f1", macroF1(m));
+                AtomicFiles.write(metricsOut, o -> o.write(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(n)));
+                out.printf(Locale.ROOT, "accuracy %.4f  macro-F1 %.4f (%d clips) -> %s%n", m.accuracy(), macroF1(m), m.total(), metricsOut);
+            }
             return 0;
         }
     }

@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 import org.ssmtk.audio.AudioSettings;
+import org.ssmtk.audio.baseline.CodeNgram;
 import org.ssmtk.audio.io.AudioInput;
+import org.ssmtk.audio.io.Manifest;
 import org.ssmtk.audio.io.WavWriter;
 import org.ssmtk.audio.quantize.Quantizer;
 import org.ssmtk.audio.sample.BitsPerSample;
@@ -39,10 +41,26 @@ final class AudioCommands {
 
     static CommandGroup group() {
         return new CommandGroup("audio", "waveform models on WAV audio (8-bit mu-law language models, generation, classification)",
-                List.of(new TrainLm(), new Generate(), new AudioClassifierCommands.TrainClassifier(), new AudioClassifierCommands.Classify()));
+                List.of(new TrainLm(), new Generate(), new AudioClassifierCommands.TrainClassifier(), new AudioClassifierCommands.Classify(),
+                        new AudioScoreCommands.Score(), new AudioScoreCommands.Plot(), new AudioBaselineCommands.MfccBaseline()));
     }
 
     static final String EVAL = "eval.json";
+
+    /** --input WAV|DIR or --manifest TSV (exactly one), read at one rate. */
+    record Inputs(Path path, boolean manifest) {
+        static Inputs parse(CommandLine cl) throws UsageException {
+            if (cl.hasOption("input") == cl.hasOption("manifest")) throw new UsageException("give exactly one of --input and --manifest");
+            if (cl.hasOption("manifest")) return new Inputs(CommonOptions.existingFile(cl, "manifest"), true);
+            Path p = Path.of(cl.getOptionValue("input"));
+            if (!Files.exists(p)) throw new UsageException("--input " + p + ": no such file or folder");
+            return new Inputs(p, false);
+        }
+
+        List<AudioInput.Named> read(int rate) throws java.io.IOException {
+            return manifest ? AudioInput.read(Manifest.read(path), rate) : AudioInput.readAll(path, rate);
+        }
+    }
 
     static final class TrainLm implements Command {
         public String name() { return "train-lm"; }
@@ -50,14 +68,17 @@ final class AudioCommands {
         public String summary() { return "train (or continue training) an autoregressive model over quantized waveform samples"; }
 
         public String footer() {
-            return "Input: one WAV or a folder of *.wav (sorted, not recursive): PCM 8/16/24/32-bit or IEEE float,\n"
+            return "Input: one WAV, a folder of *.wav (sorted, not recursive) or --manifest TSV (path [label [start end]],\n"
+                    + "paths relative to the manifest, start/end in seconds): PCM 8/16/24/32-bit or IEEE float,\n"
                     + "any channel count (mixed to mono by averaging the channels) and sample rate (resampled to\n"
                     + "--sample-rate with TarsosDSP's band-limited resampler). Each sample becomes one token: its\n"
                     + "8-bit mu-law code (or linear, --quantization linear), so the model's vocabulary is 256.\n"
                     + "With several files the last --holdout-files are held out whole; with one file (or\n"
-                    + "--holdout-files 0) the last --holdout fraction of every file is. Training windows of --seq-len\n"
+                    + "--holdout-files 0) the last --holdout fraction of every file is; --test-manifest TSV holds out those\n"
+                    + "clips instead (and trains on every input clip). Training windows of --seq-len\n"
                     + "samples are drawn at random as a function of (seed, step), so --resume sees the same batches.\n"
-                    + "At the end the held-out bits per sample go to OUT/" + EVAL + " (8 bits = no compression).\n"
+                    + "At the end the held-out bits per sample go to OUT/" + EVAL + " (8 bits = no compression), with an add-one\n"
+                    + "unigram and bigram of the codes (fitted on the training samples, scored on the same windows) as floors.\n"
                     + "Writes OUT/metrics.jsonl, OUT/loss.png, OUT/checkpoints/step-N/ and OUT/model (HuggingFace layout\n"
                     + "plus " + AudioSettings.FILE + ": sample rate and quantization). The model starts from --model DIR,\n"
                     + "--config, or a fresh one of --d-model x --layers.\n\n"
@@ -66,7 +87,9 @@ final class AudioCommands {
 
         public Options options() {
             Options o = new Options()
-                    .addOption(required("input", "WAV|DIR", "a WAV file or a folder of *.wav"))
+                    .addOption(optional("input", "WAV|DIR", "a WAV file or a folder of *.wav"))
+                    .addOption(optional("manifest", "TSV", "clips listed in a manifest (path [label [start end]]), instead of --input"))
+                    .addOption(optional("test-manifest", "TSV", "held-out clips: score these (whole) instead of holding out part of the input"))
                     .addOption(required("out", "DIR", "run directory"))
                     .addOption(optional("sample-rate", "HZ", "model sample rate; inputs are resampled to it (default 16000)"))
                     .addOption(optional("quantization", "Q", "mu-law (default) or linear, 256 levels"))
@@ -102,7 +125,9 @@ final class AudioCommands {
             int evalWindows = CommonOptions.positiveInt(cl, "eval-windows", 64);
             TrainCommands.RunDirectory runDir = TrainCommands.RunDirectory.parse(cl);
             int every = runDir.checkpointEvery(), keep = runDir.keep();
-            Path input = Path.of(cl.getOptionValue("input"));
+            Inputs inputs = Inputs.parse(cl);
+            Path input = inputs.path();
+            Path testManifest = cl.hasOption("test-manifest") ? CommonOptions.existingFile(cl, "test-manifest") : null;
             runDir.refuseExistingRunUnlessResuming();
             Path outDir = runDir.out();
             boolean resume = runDir.resume();
@@ -130,14 +155,21 @@ final class AudioCommands {
                 throw new UsageException(origin + " has a vocabulary of " + start.config().vocabSize() + " ids; audio needs " + AudioSettings.LEVELS);
 
             Quantizer q = settings.quantizer();
-            List<AudioInput.Named> clips = AudioInput.readAll(input, rate);
+            List<AudioInput.Named> clips = inputs.read(rate);
             List<int[]> codes = new ArrayList<>();
             long samples = 0;
             for (AudioInput.Named c : clips) {
                 codes.add(q.encode(c.samples()));
                 samples += c.samples().length;
             }
-            HeldOut split = HeldOut.split(codes, holdoutFiles, holdout);
+            HeldOut split;
+            if (testManifest != null) {
+                List<int[]> test = new ArrayList<>();
+                for (AudioInput.Named c : AudioInput.read(Manifest.read(testManifest), rate)) test.add(q.encode(c.samples()));
+                split = new HeldOut(codes, test);
+            } else {
+                split = HeldOut.split(codes, holdoutFiles, holdout);
+            }
             ClipWindows windows;
             try {
                 windows = ClipWindows.of(split.train(), seqLen, opt.batch(), opt.seed());
@@ -160,10 +192,14 @@ final class AudioCommands {
                 settings.write(modelDir);
                 BitsPerSample.Result eval = split.heldOut().isEmpty() ? null
                         : BitsPerSample.evaluate(model, split.heldOut(), seqLen, opt.batch(), evalWindows);
-                writeEval(outDir, input, settings, r.lastStep(), eval);
+                // The floor any waveform model should beat, on exactly the windows scored above.
+                CodeNgram.Score floor = eval == null ? null
+                        : CodeNgram.fit(split.train(), AudioSettings.LEVELS).score(BitsPerSample.windows(split.heldOut(), seqLen, evalWindows));
+                writeEval(outDir, input, settings, r.lastStep(), eval, floor);
                 Path png = TrainCommands.plotLoss(outDir, "ssmtk audio train-lm: " + outDir.getFileName(), err);
                 String heldText = eval == null ? "no held-out samples"
-                        : String.format(Locale.ROOT, "held-out %.4f bits/sample (%,d samples, %d windows)", eval.bitsPerSample(), eval.samples(), eval.windows());
+                        : String.format(Locale.ROOT, "held-out %.4f bits/sample (%,d samples, %d windows; add-one unigram %.4f, bigram %.4f)",
+                        eval.bitsPerSample(), eval.samples(), eval.windows(), floor.unigramBitsPerSample(), floor.bigramBitsPerSample());
                 out.printf(Locale.ROOT, "steps %d..%d  final loss %.4f  %s  model %s  curve %s%n", r.firstStep(), r.lastStep(), r.finalLoss(),
                         heldText, modelDir, png);
             }
@@ -171,10 +207,14 @@ final class AudioCommands {
         }
     }
 
-    private static void writeEval(Path outDir, Path input, AudioSettings s, long step, BitsPerSample.Result eval) throws java.io.IOException {
+    private static void writeEval(Path outDir, Path input, AudioSettings s, long step, BitsPerSample.Result eval, CodeNgram.Score floor)
+            throws java.io.IOException {
         ObjectNode n = new ObjectMapper().createObjectNode();
         n.put("input", input.toString()).put("sample_rate", s.sampleRate()).put("quantization", s.quantization()).put("step", step);
         if (eval != null) n.put("bits_per_sample", eval.bitsPerSample()).put("samples", eval.samples()).put("windows", eval.windows());
+        if (floor != null)
+            n.put("unigram_bits_per_sample", floor.unigramBitsPerSample()).put("bigram_bits_per_sample", floor.bigramBitsPerSample())
+                    .put("baselines", "add-one smoothed code unigram/bigram fitted on the training samples, scored on the same windows");
         AtomicFiles.write(outDir.resolve(EVAL), o -> o.write(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(n)));
     }
 
@@ -199,7 +239,8 @@ final class AudioCommands {
                     .addOption(optional("prompt", "WAV", "continue this clip"))
                     .addOption(optional("temperature", "T", "softmax temperature, 0 = greedy (default 1)"))
                     .addOption(optional("top-k", "K", "sample among the K most likely codes, 0 = all (default 0)"))
-                    .addOption(optional("seed", "S", "sampling seed (default 0)"));
+                    .addOption(optional("seed", "S", "sampling seed (default 0)"))
+                    .addOption(flag("plot", "also draw OUT.waveform.png and OUT.spectrogram.png (OUT = --output without .wav)"));
             return CommonOptions.withBackend(o);
         }
 
@@ -232,7 +273,13 @@ final class AudioCommands {
                 generated = new Generator(model).generate(prompt, (int) n, sampler, -1, null);
                 elapsed = (System.nanoTime() - t0) / 1e9;
             }
-            WavWriter.write(output, q.decode(generated), settings.sampleRate());
+            float[] wave = q.decode(generated);
+            WavWriter.write(output, wave, settings.sampleRate());
+            if (cl.hasOption("plot")) {
+                String o = output.toString();
+                Path prefix = Path.of(o.toLowerCase(Locale.ROOT).endsWith(".wav") ? o.substring(0, o.length() - 4) : o);
+                AudioScoreCommands.draw(prefix, "generated: " + output.getFileName(), wave, settings.sampleRate(), err);
+            }
             err.printf(Locale.ROOT, "ssmtk audio generate: %,d samples (%.3f s at %d Hz) after a %,d-sample prompt in %.2f s (prompt forward included): %,.0f samples/s%n",
                     generated.length, generated.length / (double) settings.sampleRate(), settings.sampleRate(), prompt.length, elapsed,
                     generated.length / Math.max(elapsed, 1e-9));
