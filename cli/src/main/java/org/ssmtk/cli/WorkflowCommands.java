@@ -5,6 +5,7 @@ import org.apache.commons.cli.Options;
 import org.ssmtk.workflows.descriptor.Workflow;
 import org.ssmtk.workflows.descriptor.WorkflowException;
 import org.ssmtk.workflows.descriptor.WorkflowParser;
+import org.ssmtk.workflows.nextflow.NextflowExport;
 import org.ssmtk.workflows.runner.WorkflowRunner;
 
 import java.io.PrintStream;
@@ -24,7 +25,7 @@ final class WorkflowCommands {
 
     static CommandGroup group() {
         return new CommandGroup(GROUP, "run, validate and draw YAML workflows that chain ssmtk commands",
-                java.util.List.of(new Run(), new Validate(), new Graph()));
+                java.util.List.of(new Run(), new Validate(), new Graph(), new Export()));
     }
 
     static final String FORMAT = "A descriptor names steps; each runs one ssmtk command (op: group.command) with params as its\n"
@@ -113,6 +114,37 @@ final class WorkflowCommands {
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
             out.print(load(cl).mermaid());
+            return Main.OK;
+        }
+    }
+
+    static final class Export implements TakesFile {
+        public String name() { return "export"; }
+
+        public String summary() { return "write FILE.yaml as a Nextflow DSL2 pipeline that calls ssmtk (one module per step)"; }
+
+        public String footer() {
+            return "DIR gets main.nf, nextflow.config (every descriptor value as a param: --<step>_<param> overrides it)\n"
+                    + "and modules/local/<step>/main.nf (nf-core style: meta map, versions.yml, stub block). Input paths\n"
+                    + "become absolute params; ${ID}/path references become joins on step ID's output channel.\n\n"
+                    + "example: ssmtk workflow export --nextflow nf-dna workflows/examples/dna-classify.yaml\n"
+                    + "         nextflow run nf-dna -stub-run && nextflow run nf-dna --outdir results";
+        }
+
+        public Options options() {
+            return new Options().addOption(CommonOptions.required("nextflow", "DIR", "folder to write the pipeline to (must not exist or be empty)"));
+        }
+
+        public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+            Workflow wf = load(cl);
+            Path dir = Path.of(cl.getOptionValue("nextflow"));
+            try {
+                NextflowExport.write(wf, dir, Main.version());
+            } catch (WorkflowException e) {
+                throw new UsageException(e.getMessage());
+            }
+            out.println("workflow " + wf.name() + ": Nextflow pipeline with " + wf.steps().size() + " modules written to " + dir
+                    + " (nextflow run " + dir + " -stub-run for a dry run)");
             return Main.OK;
         }
     }
