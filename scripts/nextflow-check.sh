@@ -60,4 +60,9 @@ nextflow run "$root/modules/ssmtk/tests/main.nf" -stub-run --outdir "$out/module
 echo "nextflow-check: modules/ssmtk: -stub-run ok ($(grep -c 'Submitted process' "$out/modules-stub.log") tasks)"
 nextflow run "$root/modules/ssmtk/tests/main.nf" --outdir "$out/modules-real" --testdata "$root/test-data" > "$out/modules-real.log" 2>&1 \
   || { cat "$out/modules-real.log"; fail "modules/ssmtk: real run failed"; }
-echo "nextflow-check: modules/ssmtk: real run ok ($(grep -c 'Submitted process' "$out/modules-real.log") tasks)"
+for f in ssmtk_dnapretrain/small/model/model.safetensors ssmtk_dnascore/small.bedGraph ssmtk_dnaclassify/class_b.tsv \
+         ssmtk_audiogenerate/tones.wav ssmtk_reporthtml/report.html ssmtk_reporthtml/report_mqc.json; do
+  [ -s "$out/modules-real/$f" ] || fail "modules/ssmtk: real run published no $f"
+done
+[ "$(grep -c '"SSMTK_' "$out/modules-real/pipeline_info/versions.yml")" -eq 7 ] || fail "modules/ssmtk: versions.yml lacks a module"
+echo "nextflow-check: modules/ssmtk: real run ok ($(grep -c 'Submitted process' "$out/modules-real.log") tasks, outputs checked)"

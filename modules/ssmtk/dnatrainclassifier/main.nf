@@ -21,8 +21,9 @@ process SSMTK_DNATRAINCLASSIFIER {
     def args = task.ext.args ?: ''
     prefix = task.ext.prefix ?: "${meta.id}"
     def files = fastas instanceof List ? fastas : [fastas]
-    if (labels.size() != files.size()) error "SSMTK_DNATRAINCLASSIFIER: ${labels.size()} labels for ${files.size()} FASTA files"
-    def classes = [labels, files].transpose().collect { l, f -> "--class ${l}=${f}" }.join(' ')
+    def names = labels instanceof List ? labels : [labels]
+    if (names.size() != files.size()) error "SSMTK_DNATRAINCLASSIFIER: ${names.size()} labels for ${files.size()} FASTA files"
+    def classes = (0..<files.size()).collect { i -> "--class ${names[i]}=${files[i]}" }.join(' ')
     def model = pretrained ? "--model ${pretrained}" : ''
     """
     ssmtk dna train-classifier \\
