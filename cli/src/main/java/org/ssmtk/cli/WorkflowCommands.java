@@ -46,11 +46,15 @@ final class WorkflowCommands {
             + "Input paths resolve against the descriptor's folder and may not leave it unless under 'inputs';\n"
             + "outputs (--out, --output) resolve inside WORK/ID.";
 
+    static final org.apache.commons.cli.Option PARAM = optional("param", "STEP.PARAM=VALUE",
+            "override a step's param (repeat; several for one param make a list; flags take true/false)");
+
     /** Reads the descriptor, turning its one-line problems into usage errors. */
     static Workflow load(CommandLine cl) throws Exception {
         if (cl.getArgList().size() != 1) throw new UsageException("give one descriptor FILE.yaml");
         try {
-            return WorkflowParser.parse(Path.of(cl.getArgList().getFirst()), new WorkflowOps());
+            String[] params = cl.getOptionValues("param");
+            return WorkflowParser.parse(Path.of(cl.getArgList().getFirst()), new WorkflowOps(), params == null ? java.util.List.of() : java.util.List.of(params));
         } catch (WorkflowException e) {
             throw new UsageException(e.getMessage());
         }
@@ -71,14 +75,17 @@ final class WorkflowCommands {
         public Options options() {
             return new Options()
                     .addOption(optional("work", "DIR", "work directory: one folder per step, logs and " + WorkflowRunner.LOG + " (default ssmtk-work)"))
-                    .addOption(flag("resume", "skip steps already completed with the same op, params and inputs"));
+                    .addOption(flag("resume", "skip steps already completed with the same op, params and inputs"))
+                    .addOption(optional("cpus", "N", "CPU slots for steps running at once; a step takes as many as its threads param (default 1)"))
+                    .addOption(PARAM);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
             Workflow wf = load(cl);
             Path work = Path.of(cl.getOptionValue("work", "ssmtk-work"));
             try {
-                var outcomes = new WorkflowRunner(wf, work, Main::run, err).run(cl.hasOption("resume"));
+                int cpus = cl.hasOption("cpus") ? CommonOptions.positiveInt(cl, "cpus", 1) : 1;
+                var outcomes = new WorkflowRunner(wf, work, Main::run, err).run(cl.hasOption("resume"), cpus);
                 long cached = outcomes.stream().filter(o -> o.status() == WorkflowRunner.Status.CACHED).count();
                 out.println("workflow " + wf.name() + ": " + outcomes.size() + " steps done (" + cached + " cached); log: " + work.resolve(WorkflowRunner.LOG));
                 return Main.OK;
@@ -95,7 +102,7 @@ final class WorkflowCommands {
 
         public String footer() { return FORMAT; }
 
-        public Options options() { return new Options(); }
+        public Options options() { return new Options().addOption(PARAM); }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
             Workflow wf = load(cl);
@@ -108,12 +115,25 @@ final class WorkflowCommands {
     static final class Graph implements TakesFile {
         public String name() { return "graph"; }
 
-        public String summary() { return "print FILE.yaml's step graph as a Mermaid flowchart"; }
+        public String summary() { return "print FILE.yaml's step graph as Mermaid or DOT text, and/or draw it to a PNG"; }
 
-        public Options options() { return new Options(); }
+        public String footer() {
+            return "example: ssmtk workflow graph workflows/examples/dna-species.yaml --format dot --png dag.png";
+        }
+
+        public Options options() {
+            return new Options()
+                    .addOption(optional("format", "mermaid|dot", "text printed on stdout (default mermaid)"))
+                    .addOption(optional("png", "OUT.png", "also draw the graph to this PNG (Java2D; no Graphviz needed)"))
+                    .addOption(PARAM);
+        }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            out.print(load(cl).mermaid());
+            String format = cl.getOptionValue("format", "mermaid");
+            if (!format.equals("mermaid") && !format.equals("dot")) throw new UsageException("--format must be mermaid or dot, not '" + format + "'");
+            Workflow wf = load(cl);
+            if (cl.hasOption("png")) org.ssmtk.workflows.report.GraphImage.writePng(wf, Path.of(cl.getOptionValue("png")));
+            out.print(format.equals("dot") ? wf.dot() : wf.mermaid());
             return Main.OK;
         }
     }
@@ -132,7 +152,8 @@ final class WorkflowCommands {
         }
 
         public Options options() {
-            return new Options().addOption(CommonOptions.required("nextflow", "DIR", "folder to write the pipeline to (must not exist or be empty)"));
+            return new Options().addOption(CommonOptions.required("nextflow", "DIR", "folder to write the pipeline to (must not exist or be empty)"))
+                    .addOption(PARAM);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {

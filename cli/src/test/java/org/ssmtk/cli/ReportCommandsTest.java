@@ -55,7 +55,9 @@ class ReportCommandsTest {
         assertEquals(0, r.code(), r.err());
         String page = Files.readString(html);
         assertTrue(page.contains("<title>test &lt;report&gt;</title>"), "title escaped");
-        for (String s : List.of("Training curve: cls/run", "Held-out evaluation: cls/run", "Confusion matrix", "ROC: AT vs GC", "Calls: b.tsv", "Score track: s.bedGraph", "Audio: tone-16k-16bit.wav"))
+        String here = dir.getFileName() + "/";
+        for (String s : List.of("Training curve: cls/run", "Held-out evaluation: cls/run", "Confusion matrix", "ROC: AT vs GC", "Calls: " + here + "b.tsv",
+                "Score track: " + here + "s.bedGraph", "Audio: audio/tone-16k-16bit.wav"))
             assertTrue(page.contains(s), s);
         assertFalse(page.matches("(?s).*(src|href)=\"(?!data:)[^\"]+\".*"), "self-contained: no external src or href");
         // ROC-AUC of the truth calls: p_GC of GC {0.8, 0.35, 0.9} against AT {0.1, 0.4, 0.7}: 7 of 9 pairs ordered

@@ -116,8 +116,8 @@ public final class NextflowExport {
             if (spec.get(e.getKey()).kind() != Kind.OUTPUT) continue;
             for (Object o : (List<?>) e.getValue()) {
                 String path = Path.of((String) o).normalize().toString();
-                // --out names a run folder, every other output option a file
-                out.add(new Output(path, identifier(path), e.getKey().equals("out")));
+                // ssmtk's --out names a run folder, every other output option a file; a name with an extension is a file anyway
+                out.add(new Output(path, identifier(path), e.getKey().equals("out") && !Path.of(path).getFileName().toString().contains(".")));
             }
         }
         for (int i = 0; i < out.size(); i++)
@@ -143,7 +143,7 @@ public final class NextflowExport {
                     label = v.substring(0, v.indexOf('='));
                     v = v.substring(v.indexOf('=') + 1);
                 }
-                String var = identifier(e.getKey()) + (list.size() > 1 ? "_" + (i + 1) : "");
+                String var = variable(identifier(e.getKey()) + (list.size() > 1 ? "_" + (i + 1) : ""));
                 String where = wf.file() + ":" + s.line() + ": step '" + s.id() + "': param '" + e.getKey() + "' ";
                 Matcher m = WorkflowParser.REF.matcher(v);
                 if (m.matches()) {
@@ -315,6 +315,16 @@ public final class NextflowExport {
 
     private static String dirName(Step s) {
         return s.id().toLowerCase(Locale.ROOT);
+    }
+
+    /** Groovy keywords and names a process body already uses cannot name an input. */
+    private static final java.util.Set<String> TAKEN = java.util.Set.of("in", "as", "def", "if", "else", "for", "while", "do", "class", "return", "new",
+            "null", "true", "false", "this", "super", "switch", "case", "default", "try", "catch", "finally", "throw", "import", "package",
+            "interface", "trait", "enum", "instanceof", "var", "assert", "break", "continue", "goto", "const", "task", "params", "meta", "args",
+            "workflow", "file", "path", "val", "env", "stdout", "tuple", "each", "prefix", "projectDir", "launchDir", "baseDir", "moduleDir");
+
+    private static String variable(String id) {
+        return TAKEN.contains(id) ? id + "_file" : id;
     }
 
     /** A Groovy/Nextflow identifier from an option name or path: letters, digits and '_'. */

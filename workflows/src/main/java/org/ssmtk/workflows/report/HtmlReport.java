@@ -60,7 +60,7 @@ public final class HtmlReport {
         for (List<Path> l : truth.values()) for (Path p : l) if (!Files.isRegularFile(p)) throw new IOException(p + ": no such file (a --truth calls TSV)");
         List<Path[]> files = new ArrayList<>(); // {root, file}
         for (Path in : inputs) {
-            if (Files.isRegularFile(in)) files.add(new Path[]{in, in}); // a file given alone is named by itself
+            if (Files.isRegularFile(in)) files.add(new Path[]{in, in}); // a file given alone is named by its folder and itself
             else try (Stream<Path> w = Files.walk(in, MAX_DEPTH)) {
                 for (Path f : w.filter(Files::isRegularFile).sorted().toList()) files.add(new Path[]{in, f});
             }
@@ -94,7 +94,7 @@ public final class HtmlReport {
     }
 
     private static String fileLabel(Path[] rf) {
-        if (rf[0] == rf[1]) return rf[1].getFileName().toString();
+        if (rf[0] == rf[1]) return label(rf) + "/" + rf[1].getFileName(); // in a workflow: STEP/file
         String l = label(rf);
         return (l.isEmpty() ? "" : l + "/") + rf[1].getFileName();
     }
