@@ -25,7 +25,7 @@ final class WorkflowCommands {
 
     static CommandGroup group() {
         return new CommandGroup(GROUP, "run, validate and draw YAML workflows that chain ssmtk commands",
-                java.util.List.of(new Run(), new Validate(), new Graph(), new Export()));
+                java.util.List.of(new Run(), new Validate(), new Graph(), new Export(), new Schema()));
     }
 
     static final String FORMAT = "A descriptor names steps; each runs one ssmtk command (op: group.command) with params as its\n"
@@ -166,6 +166,26 @@ final class WorkflowCommands {
             }
             out.println("workflow " + wf.name() + ": Nextflow pipeline with " + wf.steps().size() + " modules written to " + dir
                     + " (nextflow run " + dir + " -stub-run for a dry run)");
+            return Main.OK;
+        }
+    }
+
+    static final class Schema implements Command {
+        public String name() { return "schema"; }
+
+        public String summary() { return "print the descriptors' JSON Schema with every op and its params (for editors and CI)"; }
+
+        public String footer() {
+            return "The structure is workflows/src/main/resources" + org.ssmtk.workflows.descriptor.DescriptorSchema.RESOURCE + "; this adds the ops\n"
+                    + "of this ssmtk build. validate, run, graph and export check descriptors against the same schema.\n\n"
+                    + "example: ssmtk workflow schema > workflow.schema.json   (YAML language server: # yaml-language-server: $schema=workflow.schema.json)";
+        }
+
+        public Options options() { return new Options(); }
+
+        public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+            out.println(new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter()
+                    .writeValueAsString(org.ssmtk.workflows.descriptor.DescriptorSchema.full(new WorkflowOps())));
             return Main.OK;
         }
     }

@@ -119,6 +119,7 @@ public final class WorkflowParser {
             throw new WorkflowException(file + ": invalid YAML: " + String.valueOf(e.getMessage()).replace('\n', ' '));
         }
         if (root == null) throw new WorkflowException(file + ": empty descriptor");
+        new DescriptorSchema(catalog).validate(root, file.toString());
         Map<String, NodeTuple> top = mapping(root, "the descriptor", TOP_KEYS);
         String name = top.containsKey("name") ? scalar(top.get("name").getValueNode(), "name") : "workflow";
         Path folder = file.toAbsolutePath().getParent().normalize();
