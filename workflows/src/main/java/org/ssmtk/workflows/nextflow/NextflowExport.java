@@ -195,6 +195,13 @@ public final class NextflowExport {
         }
         StringBuilder outDecl = new StringBuilder();
         for (Output o : outputs) outDecl.append("    tuple val(meta), path('").append(o.path()).append("'), emit: ").append(o.emit()).append('\n');
+        // report.html writes its MultiQC files beside the page; publish them too (MultiQC picks up *_mqc.json)
+        boolean report = s.op().equals("report.html") && outputs.size() == 1;
+        String mqc = report ? outputs.getFirst().path().replaceFirst("\\.html?$", "") + "*_mqc.json" : null;
+        if (report) {
+            outDecl.append("    tuple val(meta), path('").append(mqc).append("'), emit: mqc\n");
+            stub.append("    touch ").append(mqc.replace("*", "")).append('\n');
+        }
         String versions = """
                     cat <<-END_VERSIONS > versions.yml
                     "${task.process}":

@@ -61,7 +61,7 @@ public final class HtmlReport {
         List<Path[]> files = new ArrayList<>(); // {root, file}
         for (Path in : inputs) {
             if (Files.isRegularFile(in)) files.add(new Path[]{in, in}); // a file given alone is named by its folder and itself
-            else try (Stream<Path> w = Files.walk(in, MAX_DEPTH)) {
+            else try (Stream<Path> w = Files.walk(in, MAX_DEPTH, java.nio.file.FileVisitOption.FOLLOW_LINKS)) { // Nextflow stages inputs as links
                 for (Path f : w.filter(Files::isRegularFile).sorted().toList()) files.add(new Path[]{in, f});
             }
         }
