@@ -6,6 +6,7 @@ process SSMTK_AUDIOGENERATE {
     input:
     tuple val(meta), path(model)   // an audio train-lm model folder
     path prompt                    // a WAV to continue, or []
+    val seconds                    // how much audio to generate
 
     output:
     tuple val(meta), path("${prefix}.wav"), emit: wav
@@ -22,6 +23,7 @@ process SSMTK_AUDIOGENERATE {
     ssmtk audio generate \\
         --model ${model} \\
         ${continue_from} \\
+        --seconds ${seconds} \\
         --output ${prefix}.wav \\
         --threads ${task.cpus} \\
         $args

@@ -5,6 +5,7 @@ process SSMTK_AUDIOTRAINLM {
 
     input:
     tuple val(meta), path(wavs, stageAs: 'input/*')
+    val steps            // optimizer steps
 
     output:
     tuple val(meta), path("${prefix}/model")        , emit: model
@@ -22,6 +23,7 @@ process SSMTK_AUDIOTRAINLM {
     """
     ssmtk audio train-lm \\
         --input input \\
+        --steps ${steps} \\
         --out ${prefix} \\
         --threads ${task.cpus} \\
         $args

@@ -5,6 +5,7 @@ process SSMTK_DNAPRETRAIN {
 
     input:
     tuple val(meta), path(fasta)
+    val steps           // optimizer steps
     path regions        // BED of training regions, or [] for whole contigs
 
     output:
@@ -25,6 +26,7 @@ process SSMTK_DNAPRETRAIN {
     ssmtk dna pretrain \\
         --fasta ${fasta} \\
         ${bed} \\
+        --steps ${steps} \\
         --out ${prefix} \\
         --threads ${task.cpus} \\
         $args

@@ -5,6 +5,7 @@ process SSMTK_DNATRAINCLASSIFIER {
 
     input:
     tuple val(meta), val(labels), path(fastas, stageAs: 'class_?/*')
+    val steps           // optimizer steps
     path pretrained     // a dna pretrain model folder to fine-tune, or [] to start fresh
 
     output:
@@ -29,6 +30,7 @@ process SSMTK_DNATRAINCLASSIFIER {
     ssmtk dna train-classifier \\
         ${classes} \\
         ${model} \\
+        --steps ${steps} \\
         --out ${prefix} \\
         --threads ${task.cpus} \\
         $args

@@ -16,15 +16,15 @@ workflow {
     def g = "${params.testdata}/genomics"
     def a = "${params.testdata}/audio"
 
-    SSMTK_DNAPRETRAIN(Channel.of([[id: 'small'], file("${g}/small.fa", checkIfExists: true)]), file("${g}/small.bed", checkIfExists: true))
+    SSMTK_DNAPRETRAIN(Channel.of([[id: 'small'], file("${g}/small.fa", checkIfExists: true)]), 5, file("${g}/small.bed", checkIfExists: true))
     SSMTK_DNASCORE(Channel.of([[id: 'small'], file("${g}/small.fa", checkIfExists: true)]), SSMTK_DNAPRETRAIN.out.model, [])
 
     SSMTK_DNATRAINCLASSIFIER(
-        Channel.of([[id: 'at_gc'], ['AT', 'GC'], [file("${g}/class-a.fa", checkIfExists: true), file("${g}/class-b.fa", checkIfExists: true)]]), [])
+        Channel.of([[id: 'at_gc'], ['AT', 'GC'], [file("${g}/class-a.fa", checkIfExists: true), file("${g}/class-b.fa", checkIfExists: true)]]), 5, [])
     SSMTK_DNACLASSIFY(Channel.of([[id: 'class_b'], file("${g}/class-b.fa", checkIfExists: true)]), SSMTK_DNATRAINCLASSIFIER.out.model)
 
-    SSMTK_AUDIOTRAINLM(Channel.of([[id: 'tones'], [file("${a}/tone-16k-16bit.wav", checkIfExists: true), file("${a}/chirp-16k-float.wav", checkIfExists: true)]]))
-    SSMTK_AUDIOGENERATE(SSMTK_AUDIOTRAINLM.out.model, [])
+    SSMTK_AUDIOTRAINLM(Channel.of([[id: 'tones'], [file("${a}/tone-16k-16bit.wav", checkIfExists: true), file("${a}/chirp-16k-float.wav", checkIfExists: true)]]), 5)
+    SSMTK_AUDIOGENERATE(SSMTK_AUDIOTRAINLM.out.model, [], 0.1)
 
     // One report over the run folders of both trainers
     SSMTK_REPORTHTML(
