@@ -104,6 +104,17 @@ class WorkflowFeaturesTest {
         assertTrue(progress.toString().contains("[1/4 done] running: b, c"), progress.toString());
         assertTrue(progress.toString().contains("[4/4] d (t.copy): done in"), progress.toString());
 
+        // A slow step is reported as still running while nothing finishes.
+        ByteArrayOutputStream slow = new ByteArrayOutputStream();
+        StepExecutor sleepy = (args, out, err) -> {
+            List<String> a = Arrays.asList(args);
+            if (a.get(a.indexOf("--out") + 1).endsWith("a.txt")) Thread.sleep(2500);
+            Files.writeString(Path.of(a.get(a.indexOf("--out") + 1)), "x");
+            return 0;
+        };
+        new WorkflowRunner(wf, dir.resolve("work2"), sleepy, new PrintStream(slow, true)).heartbeat(1).run(false, 2);
+        assertTrue(slow.toString().contains("[0/4 done] still running: a ("), slow.toString());
+
         // One CPU: never two steps at once.
         AtomicInteger max1 = new AtomicInteger();
         CountDownLatch open = new CountDownLatch(0);

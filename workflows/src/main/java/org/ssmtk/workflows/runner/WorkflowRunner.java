@@ -109,7 +109,10 @@ public final class WorkflowRunner {
                             + String.join(", ", running.values().stream().map(Step::id).sorted().toList()));
                 java.util.concurrent.Future<Outcome> f;
                 try {
-                    f = done.take();
+                    // a long step still says it is alive: a heartbeat line when nothing finished for a while
+                    while ((f = done.poll(heartbeatSeconds, java.util.concurrent.TimeUnit.SECONDS)) == null)
+                        progress.println("workflow: [" + outcomes.size() + "/" + total + " done] still running: "
+                                + String.join(", ", running.values().stream().map(st -> st.id() + " (" + since(st) + ")").sorted().toList()));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new WorkflowException("interrupted while steps were running: " + running.values().stream().map(Step::id).toList());
@@ -146,6 +149,21 @@ public final class WorkflowRunner {
     }
 
     private final Map<String, ObjectNode> records = new java.util.concurrent.ConcurrentHashMap<>();
+    private long heartbeatSeconds = 30;
+
+    /** How long the progress display waits, with nothing finishing, before it repeats what is running (default 30 s). */
+    public WorkflowRunner heartbeat(long seconds) {
+        if (seconds < 1) throw new IllegalArgumentException("heartbeat must be at least 1 s");
+        heartbeatSeconds = seconds;
+        return this;
+    }
+
+    private String since(Step s) {
+        ObjectNode r = records.get(s.id());
+        if (r == null || !r.has("start")) return "starting";
+        long secs = java.time.Duration.between(Instant.parse(r.get("start").asText()), Instant.now()).toSeconds();
+        return secs >= 60 ? secs / 60 + "m" + String.format("%02d", secs % 60) + "s" : secs + "s";
+    }
     private Instant started;
 
     /** CPU slots a step takes: its threads param when it has one, else 1, at most all of them. */
