@@ -54,13 +54,14 @@ nextflow run "$out/dna-classify" --outdir "$out/dna-classify-real" --train_steps
 rows=$(tail -n +2 "$out/dna-classify-real/classify/class-b.tsv" | wc -l)
 [ "$rows" -gt 0 ] || fail "dna-classify: classify wrote no rows"
 echo "nextflow-check: dna-classify: real run ok ($rows classified windows)"
-for name in dna-species audio-generate; do
+for name in dna-species audio-generate dna-score; do
   nextflow run "$out/$name" --outdir "$out/$name-real" > "$out/$name-real.log" 2>&1 || { cat "$out/$name-real.log"; fail "$name: real run failed"; }
   grep -q '<h2>Training curve: run' "$out/$name-real/report/report.html" || fail "$name: report.html has no training curve"
   [ -s "$out/$name-real/report/report_mqc.json" ] || fail "$name: no MultiQC file published"
   echo "nextflow-check: $name: real run ok (report.html with $(grep -c '<section' "$out/$name-real/report/report.html") sections, report_mqc.json)"
 done
 grep -q '<h2>ROC: AT vs GC' "$out/dna-species-real/report/report.html" || fail "dna-species: report.html has no ROC curve"
+grep -q '<h2>Score track: ' "$out/dna-score-real/report/report.html" || fail "dna-score: report.html has no score track"
 
 # The shipped nf-core-style modules, wired on the test data.
 nextflow run "$root/modules/ssmtk/tests/main.nf" -stub-run --outdir "$out/modules-stub" --testdata "$root/test-data" > "$out/modules-stub.log" 2>&1 \

@@ -81,14 +81,14 @@ class WorkflowCommandsTest {
         assertFalse(Files.exists(work.resolve("a/o.tsv")));
     }
 
-    /** The two end-to-end examples: every step runs and each writes its report and MultiQC table. */
+    /** The end-to-end examples: every step runs and each writes its report and MultiQC table. */
     @Test
     void examplesRunEndToEndWithReports() throws Exception {
-        for (String name : java.util.List.of("dna-species", "audio-generate")) {
+        for (String name : java.util.List.of("dna-species", "audio-generate", "dna-score")) {
             Path yaml = EXAMPLE.resolveSibling(name + ".yaml"), work = dir.resolve(name);
             MainTest.Result r = MainTest.run("workflow", "run", yaml.toString(), "--work", work.toString(), "--cpus", "2");
             assertEquals(0, r.code(), r.err());
-            assertTrue(r.out().contains("4 steps done (0 cached)"), r.out());
+            assertTrue(r.out().contains((name.equals("dna-score") ? 3 : 4) + " steps done (0 cached)"), r.out());
             String page = Files.readString(work.resolve("report/report.html"));
             assertTrue(page.contains("Training curve: run") && page.contains("Held-out evaluation: run"), name);
             JsonNode mqc = new ObjectMapper().readTree(work.resolve("report/report_mqc.json").toFile());
@@ -98,5 +98,6 @@ class WorkflowCommandsTest {
         assertTrue(species.contains("ROC: AT vs GC") && species.contains("Confusion matrix"));
         String audio = Files.readString(dir.resolve("audio-generate/report/report.html"));
         assertTrue(audio.contains("Audio: generate-1/gen.wav") && audio.contains("Audio: generate-2/gen.wav"));
+        assertTrue(Files.readString(dir.resolve("dna-score/report/report.html")).contains("Score track: score/small.bedGraph"));
     }
 }
