@@ -41,7 +41,10 @@ cd "$out"
 nextflow -version 2>&1 | grep -m1 -o 'version [0-9.]*' | sed 's/^/nextflow-check: nextflow /'
 for yaml in "$root"/workflows/examples/*.yaml; do
   name=$(basename "$yaml" .yaml)
-  ssmtk workflow export --nextflow "$out/$name" "$yaml"
+  extra=()
+  # a value with a quote must reach the command intact through ext.args and the shell
+  [ "$name" = dna-species ] && extra=(--param "report.title=AT vs GC: it's real")
+  ssmtk workflow export --nextflow "$out/$name" "${extra[@]}" "$yaml"
   nextflow run "$out/$name" -stub-run --outdir "$out/$name-stub" > "$out/$name-stub.log" 2>&1 || { cat "$out/$name-stub.log"; fail "$name: -stub-run failed"; }
   grep -q 'ssmtk:' "$out/$name-stub/pipeline_info/ssmtk_versions.yml" || fail "$name: no versions collected"
   echo "nextflow-check: $name: -stub-run ok ($(grep -c 'Submitted process' "$out/$name-stub.log") tasks)"
@@ -61,6 +64,7 @@ for name in dna-species audio-generate dna-score; do
   echo "nextflow-check: $name: real run ok (report.html with $(grep -c '<section' "$out/$name-real/report/report.html") sections, report_mqc.json)"
 done
 grep -q '<h2>ROC: AT vs GC' "$out/dna-species-real/report/report.html" || fail "dna-species: report.html has no ROC curve"
+grep -q "<title>AT vs GC: it's real</title>" "$out/dna-species-real/report/report.html" || fail "dna-species: --param title with a quote did not arrive intact"
 grep -q '<h2>Score track: ' "$out/dna-score-real/report/report.html" || fail "dna-score: report.html has no score track"
 
 # The shipped nf-core-style modules, wired on the test data.

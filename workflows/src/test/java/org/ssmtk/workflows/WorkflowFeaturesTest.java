@@ -209,6 +209,10 @@ class WorkflowFeaturesTest {
         assertTrue(main.contains(".map { it + [file(params.a_in_file, checkIfExists: true)] }"), main);
         String config = files.get("nextflow.config");
         assertTrue(config.contains("a_in_file = '" + dir.resolve("wf/seed.txt") + "'"), config);
+        // values reach the shell single-quoted, a ' inside closed, escaped and reopened (checked for real in nextflow-check)
+        Workflow quoted = WorkflowParser.parse(diamond(""), FakeOps.INSTANCE, List.of("a.n=it's"));
+        String qc = NextflowExport.files(quoted, "1").get("nextflow.config");
+        assertTrue(qc.contains("a_n = 'it\\'s'") && qc.contains("\"--n '${params.a_n.toString().replace(\"'\", \"'\\\\''\")}'\""), qc);
 
         // A reference to something that is not a declared output cannot cross Nextflow tasks.
         Path f = diamond("");

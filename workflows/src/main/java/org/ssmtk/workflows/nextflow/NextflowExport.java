@@ -249,7 +249,8 @@ public final class NextflowExport {
                 for (int i = 0; i < list.size(); i++) {
                     String name = paramName(s, identifier(e.getKey()) + (list.size() > 1 ? "_" + (i + 1) : ""));
                     params.append("    ").append(name).append(" = ").append(groovy((String) list.get(i))).append('\n');
-                    args.add("\"--" + e.getKey() + " '${params." + name + "}'\"");
+                    // single-quoted for the shell, with any ' in the value closed, escaped and reopened
+                    args.add("\"--" + e.getKey() + " '${params." + name + ".toString().replace(\"'\", \"'\\\\''\")}'\"");
                 }
             }
         }
