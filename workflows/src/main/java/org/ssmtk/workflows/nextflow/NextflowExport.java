@@ -37,8 +37,12 @@ public final class NextflowExport {
     private final String version;
     private final Map<String, String> paramNames = new HashMap<>(); // Nextflow name -> step.param it came from
 
-    /** One path a step reads: a params entry (file) or an upstream output (ref), staged under its own folder. */
-    private record Slot(String option, String var, String label, String param, String upstream, String emit, String rest) {}
+    /**
+     * One path a step reads, staged under its own folder {@code var}: a file (a params entry {@code param}
+     * holding the absolute path {@code value}) or an upstream output ({@code upstream}'s channel
+     * {@code emit}, plus {@code rest} below it).
+     */
+    private record Slot(String option, String var, String label, String param, String value, String upstream, String emit, String rest) {}
 
     /** One path a step writes: its name in the task folder and the channel it is emitted on. */
     private record Output(String path, String emit, boolean directory) {}
@@ -95,18 +99,12 @@ public final class NextflowExport {
         for (Step s : wf.steps()) {
             files.put("modules/local/" + dirName(s) + "/main.nf", module(s, slots.get(s.id()), outputs.get(s.id())));
             for (Slot slot : slots.get(s.id()))
-                if (slot.param() != null) params.append("    ").append(slot.param()).append(" = ").append(groovy(input(s, slot))).append('\n');
+                if (slot.param() != null) params.append("    ").append(slot.param()).append(" = ").append(groovy(slot.value())).append('\n');
             process.append(processConfig(s, params));
         }
         files.put("main.nf", main(slots));
         files.put("nextflow.config", config(params.toString(), process.toString()));
         return files;
-    }
-
-    private final Map<String, Map<String, String>> inputValues = new HashMap<>(); // step -> param var -> absolute path
-
-    private String input(Step s, Slot slot) {
-        return inputValues.get(s.id()).get(slot.param());
     }
 
     private List<Output> outputs(Step s) throws WorkflowException {
@@ -130,8 +128,6 @@ public final class NextflowExport {
 
     private List<Slot> slots(Step s, Map<String, List<Output>> outputs) throws WorkflowException {
         List<Slot> out = new ArrayList<>();
-        Map<String, String> values = new LinkedHashMap<>();
-        inputValues.put(s.id(), values);
         Map<String, ParamSpec> spec = wf.specs().get(s.op());
         for (Map.Entry<String, Object> e : s.params().entrySet()) {
             ParamSpec p = spec.get(e.getKey());
@@ -154,11 +150,10 @@ public final class NextflowExport {
                     if (from == null)
                         throw new WorkflowException(where + "'" + v + "' is not inside an output (--out/--output) of step '" + up
                                 + "'; Nextflow can only pass declared outputs between steps");
-                    out.add(new Slot(e.getKey(), var, label, null, up, from.emit(), rest.substring(from.path().length())));
+                    out.add(new Slot(e.getKey(), var, label, null, null, up, from.emit(), rest.substring(from.path().length())));
                 } else {
-                    String name = paramName(s, var);
-                    values.put(name, WorkflowParser.resolveInput(wf, s, v, where, null).toString());
-                    out.add(new Slot(e.getKey(), var, label, name, null, null, ""));
+                    String absolute = WorkflowParser.resolveInput(wf, s, v, where, null).toString();
+                    out.add(new Slot(e.getKey(), var, label, paramName(s, var), absolute, null, null, ""));
                 }
             }
         }
