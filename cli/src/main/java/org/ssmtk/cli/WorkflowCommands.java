@@ -68,8 +68,10 @@ final class WorkflowCommands {
         public String footer() {
             return FORMAT + "\n\nStep ID logs to WORK/ID.log; WORK/" + WorkflowRunner.LOG + " records every step's start, end, status,\n"
                     + "exit code, outputs and cache key. --resume skips steps whose key matches a completed record and\n"
-                    + "whose outputs exist. A failed step stops the run; what earlier steps wrote stays.\n\n"
-                    + "example: ssmtk workflow run workflows/examples/dna-classify.yaml --work wf-run --resume";
+                    + "whose outputs exist. A failed step stops the run; what earlier steps wrote stays. --cpus N runs\n"
+                    + "independent steps at once (a step takes as many CPUs as its threads param); --param STEP.PARAM=VALUE\n"
+                    + "overrides a descriptor value. Descriptors are checked against the JSON Schema (ssmtk workflow schema).\n\n"
+                    + "example: ssmtk workflow run workflows/examples/dna-species.yaml --work wf-run --cpus 2 --resume";
         }
 
         public Options options() {

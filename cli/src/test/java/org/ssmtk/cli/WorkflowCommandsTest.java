@@ -100,4 +100,39 @@ class WorkflowCommandsTest {
         assertTrue(audio.contains("Audio: generate-1/gen.wav") && audio.contains("Audio: generate-2/gen.wav"));
         assertTrue(Files.readString(dir.resolve("dna-score/report/report.html")).contains("Score track: score/small.bedGraph"));
     }
+
+    @Test
+    void graphSchemaExportAndParamsThroughTheCli() throws Exception {
+        Path species = EXAMPLE.resolveSibling("dna-species.yaml"), png = dir.resolve("dag.png");
+        MainTest.Result r = MainTest.run("workflow", "graph", species.toString(), "--format", "dot", "--png", png.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("digraph \"dna-species\" {") && r.out().contains("\"classify-at\" -> \"report\";"), r.out());
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(png.toFile());
+        assertTrue(img.getHeight() >= 3 * 52, "3 rows of boxes: " + img.getHeight());
+        r = MainTest.run("workflow", "graph", species.toString(), "--format", "svg");
+        assertEquals("ssmtk workflow graph: --format must be mermaid or dot, not 'svg'", r.err().strip());
+
+        r = MainTest.run("workflow", "schema");
+        assertEquals(0, r.code(), r.err());
+        JsonNode schema = new ObjectMapper().readTree(r.out());
+        java.util.List<String> ops = new java.util.ArrayList<>();
+        schema.at("/$defs/step/properties/op/enum").forEach(n -> ops.add(n.asText()));
+        assertTrue(ops.contains("dna.train-classifier") && ops.contains("report.html") && !ops.contains("workflow.run"), ops.toString());
+
+        r = MainTest.run("workflow", "validate", species.toString(), "--param", "train.steps=5", "--param", "classify-at.rc-average=false");
+        assertEquals(0, r.code(), r.err());
+        r = MainTest.run("workflow", "validate", species.toString(), "--param", "train.stepz=5");
+        assertEquals(1, r.code());
+        assertTrue(r.err().startsWith("ssmtk workflow validate: --param train.stepz: step 'train' (dna.train-classifier) has no param 'stepz' (known: "), r.err());
+
+        Path nf = dir.resolve("nf");
+        r = MainTest.run("workflow", "export", "--nextflow", nf.toString(), species.toString(), "--param", "train.steps=7");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.readString(nf.resolve("nextflow.config")).contains("train_steps = '7'"));
+        for (String f : java.util.List.of("main.nf", "modules/local/train/main.nf", "modules/local/classify-at/main.nf", "modules/local/report/main.nf"))
+            assertTrue(Files.isRegularFile(nf.resolve(f)), f);
+        r = MainTest.run("workflow", "export", "--nextflow", nf.toString(), species.toString());
+        assertEquals(1, r.code());
+        assertEquals("ssmtk workflow export: " + nf.toAbsolutePath() + ": folder is not empty (export writes a fresh pipeline)", r.err().strip());
+    }
 }
