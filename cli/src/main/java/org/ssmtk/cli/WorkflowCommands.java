@@ -5,6 +5,7 @@ import org.apache.commons.cli.Options;
 import org.ssmtk.workflows.descriptor.Workflow;
 import org.ssmtk.workflows.descriptor.WorkflowException;
 import org.ssmtk.workflows.descriptor.WorkflowParser;
+import org.ssmtk.workflows.nextflow.NextflowExport;
 import org.ssmtk.workflows.runner.WorkflowRunner;
 
 import java.io.PrintStream;
@@ -24,7 +25,7 @@ final class WorkflowCommands {
 
     static CommandGroup group() {
         return new CommandGroup(GROUP, "run, validate and draw YAML workflows that chain ssmtk commands",
-                java.util.List.of(new Run(), new Validate(), new Graph()));
+                java.util.List.of(new Run(), new Validate(), new Graph(), new Export(), new Schema()));
     }
 
     static final String FORMAT = "A descriptor names steps; each runs one ssmtk command (op: group.command) with params as its\n"
@@ -45,11 +46,15 @@ final class WorkflowCommands {
             + "Input paths resolve against the descriptor's folder and may not leave it unless under 'inputs';\n"
             + "outputs (--out, --output) resolve inside WORK/ID.";
 
+    static final org.apache.commons.cli.Option PARAM = optional("param", "STEP.PARAM=VALUE",
+            "override a step's param (repeat; several for one param make a list; flags take true/false)");
+
     /** Reads the descriptor, turning its one-line problems into usage errors. */
     static Workflow load(CommandLine cl) throws Exception {
         if (cl.getArgList().size() != 1) throw new UsageException("give one descriptor FILE.yaml");
         try {
-            return WorkflowParser.parse(Path.of(cl.getArgList().getFirst()), new WorkflowOps());
+            String[] params = cl.getOptionValues("param");
+            return WorkflowParser.parse(Path.of(cl.getArgList().getFirst()), new WorkflowOps(), params == null ? java.util.List.of() : java.util.List.of(params));
         } catch (WorkflowException e) {
             throw new UsageException(e.getMessage());
         }
@@ -63,21 +68,26 @@ final class WorkflowCommands {
         public String footer() {
             return FORMAT + "\n\nStep ID logs to WORK/ID.log; WORK/" + WorkflowRunner.LOG + " records every step's start, end, status,\n"
                     + "exit code, outputs and cache key. --resume skips steps whose key matches a completed record and\n"
-                    + "whose outputs exist. A failed step stops the run; what earlier steps wrote stays.\n\n"
-                    + "example: ssmtk workflow run workflows/examples/dna-classify.yaml --work wf-run --resume";
+                    + "whose outputs exist. A failed step stops the run; what earlier steps wrote stays. --cpus N runs\n"
+                    + "independent steps at once (a step takes as many CPUs as its threads param); --param STEP.PARAM=VALUE\n"
+                    + "overrides a descriptor value. Descriptors are checked against the JSON Schema (ssmtk workflow schema).\n\n"
+                    + "example: ssmtk workflow run workflows/examples/dna-species.yaml --work wf-run --cpus 2 --resume";
         }
 
         public Options options() {
             return new Options()
                     .addOption(optional("work", "DIR", "work directory: one folder per step, logs and " + WorkflowRunner.LOG + " (default ssmtk-work)"))
-                    .addOption(flag("resume", "skip steps already completed with the same op, params and inputs"));
+                    .addOption(flag("resume", "skip steps already completed with the same op, params and inputs"))
+                    .addOption(optional("cpus", "N", "CPU slots for steps running at once; a step takes as many as its threads param (default 1)"))
+                    .addOption(PARAM);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
             Workflow wf = load(cl);
             Path work = Path.of(cl.getOptionValue("work", "ssmtk-work"));
             try {
-                var outcomes = new WorkflowRunner(wf, work, Main::run, err).run(cl.hasOption("resume"));
+                int cpus = cl.hasOption("cpus") ? CommonOptions.positiveInt(cl, "cpus", 1) : 1;
+                var outcomes = new WorkflowRunner(wf, work, Main::run, err).run(cl.hasOption("resume"), cpus);
                 long cached = outcomes.stream().filter(o -> o.status() == WorkflowRunner.Status.CACHED).count();
                 out.println("workflow " + wf.name() + ": " + outcomes.size() + " steps done (" + cached + " cached); log: " + work.resolve(WorkflowRunner.LOG));
                 return Main.OK;
@@ -94,7 +104,7 @@ final class WorkflowCommands {
 
         public String footer() { return FORMAT; }
 
-        public Options options() { return new Options(); }
+        public Options options() { return new Options().addOption(PARAM); }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
             Workflow wf = load(cl);
@@ -107,12 +117,77 @@ final class WorkflowCommands {
     static final class Graph implements TakesFile {
         public String name() { return "graph"; }
 
-        public String summary() { return "print FILE.yaml's step graph as a Mermaid flowchart"; }
+        public String summary() { return "print FILE.yaml's step graph as Mermaid or DOT text, and/or draw it to a PNG"; }
+
+        public String footer() {
+            return "example: ssmtk workflow graph workflows/examples/dna-species.yaml --format dot --png dag.png";
+        }
+
+        public Options options() {
+            return new Options()
+                    .addOption(optional("format", "mermaid|dot", "text printed on stdout (default mermaid)"))
+                    .addOption(optional("png", "OUT.png", "also draw the graph to this PNG (Java2D; no Graphviz needed)"))
+                    .addOption(PARAM);
+        }
+
+        public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+            String format = cl.getOptionValue("format", "mermaid");
+            if (!format.equals("mermaid") && !format.equals("dot")) throw new UsageException("--format must be mermaid or dot, not '" + format + "'");
+            Workflow wf = load(cl);
+            if (cl.hasOption("png")) org.ssmtk.workflows.report.GraphImage.writePng(wf, Path.of(cl.getOptionValue("png")));
+            out.print(format.equals("dot") ? wf.dot() : wf.mermaid());
+            return Main.OK;
+        }
+    }
+
+    static final class Export implements TakesFile {
+        public String name() { return "export"; }
+
+        public String summary() { return "write FILE.yaml as a Nextflow DSL2 pipeline that calls ssmtk (one module per step)"; }
+
+        public String footer() {
+            return "DIR gets main.nf, nextflow.config (every descriptor value as a param: --<step>_<param> overrides it)\n"
+                    + "and modules/local/<step>/main.nf (nf-core style: meta map, versions.yml, stub block). Input paths\n"
+                    + "become absolute params; ${ID}/path references become joins on step ID's output channel.\n\n"
+                    + "example: ssmtk workflow export --nextflow nf-dna workflows/examples/dna-classify.yaml\n"
+                    + "         nextflow run nf-dna -stub-run && nextflow run nf-dna --outdir results";
+        }
+
+        public Options options() {
+            return new Options().addOption(CommonOptions.required("nextflow", "DIR", "folder to write the pipeline to (must not exist or be empty)"))
+                    .addOption(PARAM);
+        }
+
+        public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+            Workflow wf = load(cl);
+            Path dir = Path.of(cl.getOptionValue("nextflow"));
+            try {
+                NextflowExport.write(wf, dir, Main.version());
+            } catch (WorkflowException e) {
+                throw new UsageException(e.getMessage());
+            }
+            out.println("workflow " + wf.name() + ": Nextflow pipeline with " + wf.steps().size() + " modules written to " + dir
+                    + " (nextflow run " + dir + " -stub-run for a dry run)");
+            return Main.OK;
+        }
+    }
+
+    static final class Schema implements Command {
+        public String name() { return "schema"; }
+
+        public String summary() { return "print the descriptors' JSON Schema with every op and its params (for editors and CI)"; }
+
+        public String footer() {
+            return "The structure is workflows/src/main/resources" + org.ssmtk.workflows.descriptor.DescriptorSchema.RESOURCE + "; this adds the ops\n"
+                    + "of this ssmtk build. validate, run, graph and export check descriptors against the same schema.\n\n"
+                    + "example: ssmtk workflow schema > workflow.schema.json   (YAML language server: # yaml-language-server: $schema=workflow.schema.json)";
+        }
 
         public Options options() { return new Options(); }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            out.print(load(cl).mermaid());
+            out.println(new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter()
+                    .writeValueAsString(org.ssmtk.workflows.descriptor.DescriptorSchema.full(new WorkflowOps())));
             return Main.OK;
         }
     }

@@ -80,4 +80,59 @@ class WorkflowCommandsTest {
         assertTrue(last.startsWith("ssmtk workflow run: step 'a' (dna.classify) failed with exit code 1: ssmtk dna classify: --model "), last);
         assertFalse(Files.exists(work.resolve("a/o.tsv")));
     }
+
+    /** The end-to-end examples: every step runs and each writes its report and MultiQC table. */
+    @Test
+    void examplesRunEndToEndWithReports() throws Exception {
+        for (String name : java.util.List.of("dna-species", "audio-generate", "dna-score")) {
+            Path yaml = EXAMPLE.resolveSibling(name + ".yaml"), work = dir.resolve(name);
+            MainTest.Result r = MainTest.run("workflow", "run", yaml.toString(), "--work", work.toString(), "--cpus", "2");
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.out().contains((name.equals("dna-score") ? 3 : 4) + " steps done (0 cached)"), r.out());
+            String page = Files.readString(work.resolve("report/report.html"));
+            assertTrue(page.contains("Training curve: run") && page.contains("Held-out evaluation: run"), name);
+            JsonNode mqc = new ObjectMapper().readTree(work.resolve("report/report_mqc.json").toFile());
+            assertEquals(40, mqc.at("/data/run/steps").asInt(), name);
+        }
+        String species = Files.readString(dir.resolve("dna-species/report/report.html"));
+        assertTrue(species.contains("ROC: AT vs GC") && species.contains("Confusion matrix"));
+        String audio = Files.readString(dir.resolve("audio-generate/report/report.html"));
+        assertTrue(audio.contains("Audio: generate-1/gen.wav") && audio.contains("Audio: generate-2/gen.wav"));
+        assertTrue(Files.readString(dir.resolve("dna-score/report/report.html")).contains("Score track: score/small.bedGraph"));
+    }
+
+    @Test
+    void graphSchemaExportAndParamsThroughTheCli() throws Exception {
+        Path species = EXAMPLE.resolveSibling("dna-species.yaml"), png = dir.resolve("dag.png");
+        MainTest.Result r = MainTest.run("workflow", "graph", species.toString(), "--format", "dot", "--png", png.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("digraph \"dna-species\" {") && r.out().contains("\"classify-at\" -> \"report\";"), r.out());
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(png.toFile());
+        assertTrue(img.getHeight() >= 3 * 52, "3 rows of boxes: " + img.getHeight());
+        r = MainTest.run("workflow", "graph", species.toString(), "--format", "svg");
+        assertEquals("ssmtk workflow graph: --format must be mermaid or dot, not 'svg'", r.err().strip());
+
+        r = MainTest.run("workflow", "schema");
+        assertEquals(0, r.code(), r.err());
+        JsonNode schema = new ObjectMapper().readTree(r.out());
+        java.util.List<String> ops = new java.util.ArrayList<>();
+        schema.at("/$defs/step/properties/op/enum").forEach(n -> ops.add(n.asText()));
+        assertTrue(ops.contains("dna.train-classifier") && ops.contains("report.html") && !ops.contains("workflow.run"), ops.toString());
+
+        r = MainTest.run("workflow", "validate", species.toString(), "--param", "train.steps=5", "--param", "classify-at.rc-average=false");
+        assertEquals(0, r.code(), r.err());
+        r = MainTest.run("workflow", "validate", species.toString(), "--param", "train.stepz=5");
+        assertEquals(1, r.code());
+        assertTrue(r.err().startsWith("ssmtk workflow validate: --param train.stepz: step 'train' (dna.train-classifier) has no param 'stepz' (known: "), r.err());
+
+        Path nf = dir.resolve("nf");
+        r = MainTest.run("workflow", "export", "--nextflow", nf.toString(), species.toString(), "--param", "train.steps=7");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.readString(nf.resolve("nextflow.config")).contains("train_steps = '7'"));
+        for (String f : java.util.List.of("main.nf", "modules/local/train/main.nf", "modules/local/classify-at/main.nf", "modules/local/report/main.nf"))
+            assertTrue(Files.isRegularFile(nf.resolve(f)), f);
+        r = MainTest.run("workflow", "export", "--nextflow", nf.toString(), species.toString());
+        assertEquals(1, r.code());
+        assertEquals("ssmtk workflow export: " + nf.toAbsolutePath() + ": folder is not empty (export writes a fresh pipeline)", r.err().strip());
+    }
 }

@@ -60,7 +60,7 @@ class WorkflowParserTest {
 
     @Test
     void unknownKeysNameLineAndColumn() throws Exception {
-        assertEquals("F:3:5: unknown key 'opp' in a step (allowed: id, needs, op, params)",
+        assertEquals("F:3:5: unknown key 'opp' in step 'a' (allowed: id, needs, op, params)",
                 error("steps:\n  - id: a\n    opp: t.make\n"));
         assertEquals("F:1:1: unknown key 'step' in the descriptor (allowed: inputs, name, steps)", error("step: []\n"));
         assertEquals("F:4:22: step 'a': unknown param 'outt' for t.make (known: fail, in, label, n, out)",

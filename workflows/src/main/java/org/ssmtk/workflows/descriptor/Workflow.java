@@ -32,6 +32,21 @@ public record Workflow(String name, Path file, Path folder, List<Path> inputs, L
         return b.toString();
     }
 
+    /** The DAG as Graphviz DOT (node ids quoted, so any step id is safe). */
+    public String dot() {
+        StringBuilder b = new StringBuilder("digraph \"" + name.replace("\"", "\\\"") + "\" {\n  rankdir=TB;\n  node [shape=box, style=rounded];\n");
+        for (Step s : steps) b.append("  \"").append(s.id()).append("\" [label=\"").append(s.id()).append("\\n").append(s.op()).append("\"];\n");
+        for (Step s : steps) for (String n : s.needs()) b.append("  \"").append(n).append("\" -> \"").append(s.id()).append("\";\n");
+        return b.append("}\n").toString();
+    }
+
+    /** Each step's depth: 0 for steps that need nothing, else one more than the deepest step it needs. */
+    public Map<String, Integer> depths() {
+        Map<String, Integer> d = new java.util.LinkedHashMap<>();
+        for (Step s : steps) d.put(s.id(), s.needs().stream().mapToInt(n -> d.get(n) + 1).max().orElse(0)); // topological order: needs come first
+        return d;
+    }
+
     // Mermaid reserves a few words ("end") and reads '-' specially in some positions; a prefix avoids both.
     private static String node(String id) {
         return "s_" + id.replace('-', '_');

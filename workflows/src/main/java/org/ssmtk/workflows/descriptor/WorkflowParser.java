@@ -57,8 +57,12 @@ public final class WorkflowParser {
     /** ${ID} at the start of a path: a file in another step's work directory. */
     public static final Pattern REF = Pattern.compile("^\\$\\{([^}]*)}(/.*)?$");
 
+    /** A command-line override: STEP.PARAM=VALUE. */
+    static final Pattern OVERRIDE = Pattern.compile("^([A-Za-z][A-Za-z0-9_-]*)\\.([A-Za-z0-9][A-Za-z0-9_-]*)=(.*)$");
+
     private final Path file;
     private final OpCatalog catalog;
+    private final Map<String, Map<String, List<String>>> overrides = new LinkedHashMap<>(); // step -> param -> values
 
     private WorkflowParser(Path file, OpCatalog catalog) {
         this.file = file;
@@ -66,13 +70,32 @@ public final class WorkflowParser {
     }
 
     public static Workflow parse(Path file, OpCatalog catalog) throws WorkflowException, IOException {
+        return parse(file, catalog, List.of());
+    }
+
+    /**
+     * Reads a descriptor with {@code STEP.PARAM=VALUE} overrides applied (as {@code --param} on the
+     * command line): they replace the descriptor's value, several for one param make a list, and they
+     * are checked like the descriptor's own values (a flag takes true or false; paths may not escape).
+     */
+    public static Workflow parse(Path file, OpCatalog catalog, List<String> params) throws WorkflowException, IOException {
+        WorkflowParser p = new WorkflowParser(file, catalog);
+        for (String o : params) {
+            Matcher m = OVERRIDE.matcher(o);
+            if (!m.matches()) throw new WorkflowException("--param '" + o + "': expected STEP.PARAM=VALUE (e.g. train.steps=100)");
+            p.overrides.computeIfAbsent(m.group(1), k -> new LinkedHashMap<>()).computeIfAbsent(m.group(2), k -> new ArrayList<>()).add(m.group(3));
+        }
+        return p.readFile();
+    }
+
+    private Workflow readFile() throws WorkflowException, IOException {
         String text;
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
             throw new WorkflowException(file + ": no such file");
         }
-        return new WorkflowParser(file, catalog).read(new java.io.StringReader(text));
+        return read(new java.io.StringReader(text));
     }
 
     private WorkflowException err(Node at, String message) {
@@ -96,6 +119,7 @@ public final class WorkflowParser {
             throw new WorkflowException(file + ": invalid YAML: " + String.valueOf(e.getMessage()).replace('\n', ' '));
         }
         if (root == null) throw new WorkflowException(file + ": empty descriptor");
+        new DescriptorSchema(catalog).validate(root, file.toString());
         Map<String, NodeTuple> top = mapping(root, "the descriptor", TOP_KEYS);
         String name = top.containsKey("name") ? scalar(top.get("name").getValueNode(), "name") : "workflow";
         Path folder = file.toAbsolutePath().getParent().normalize();
@@ -134,10 +158,15 @@ public final class WorkflowParser {
                 Node pn = m.get("params").getValueNode();
                 for (Map.Entry<String, NodeTuple> e : mapping(pn, "'params'", null).entrySet()) params.put(e.getKey(), param(id, op, spec, e.getValue()));
             }
+            override(id, op, spec, params);
             for (ParamSpec p : spec.values())
                 if (p.required() && !params.containsKey(p.name())) throw err(sn, "step '" + id + "' (" + op + ") is missing required param '" + p.name() + "'");
             steps.put(id, new Step(id, op, params, needs, sn.getStartMark().getLine() + 1));
         }
+        for (String id : overrides.keySet())
+            if (!steps.containsKey(id))
+                throw new WorkflowException("--param " + id + "." + overrides.get(id).keySet().iterator().next() + ": " + file + " has no step '" + id
+                        + "' (steps: " + String.join(", ", steps.keySet()) + ")");
         for (Step s : steps.values())
             for (String n : s.needs()) {
                 if (!steps.containsKey(n)) throw err(needNodes.get(s.id()), "step '" + s.id() + "' needs unknown step '" + n + "'");
@@ -147,6 +176,23 @@ public final class WorkflowParser {
         Workflow wf = new Workflow(name, file, folder, inputs, order, specs);
         for (Step s : order) checkPaths(wf, s, stepNodes);
         return wf;
+    }
+
+    private void override(String id, String op, Map<String, ParamSpec> spec, Map<String, Object> params) throws WorkflowException {
+        for (Map.Entry<String, List<String>> e : overrides.getOrDefault(id, Map.of()).entrySet()) {
+            String where = "--param " + id + "." + e.getKey() + ": ";
+            ParamSpec p = spec.get(e.getKey());
+            if (p == null) throw new WorkflowException(where + "step '" + id + "' (" + op + ") has no param '" + e.getKey() + "' (known: " + String.join(", ", new TreeSet<>(spec.keySet())) + ")");
+            if (p.kind() == ParamSpec.Kind.FLAG) {
+                String v = e.getValue().getLast().toLowerCase(java.util.Locale.ROOT);
+                if (e.getValue().size() > 1 || !(v.equals("true") || v.equals("false")))
+                    throw new WorkflowException(where + "'" + e.getKey() + "' is a flag: give true or false, not '" + String.join("', '", e.getValue()) + "'");
+                params.put(e.getKey(), Boolean.parseBoolean(v));
+            } else {
+                for (String v : e.getValue()) if (v.isBlank()) throw new WorkflowException(where + "empty value");
+                params.put(e.getKey(), List.copyOf(e.getValue()));
+            }
+        }
     }
 
     private Object param(String id, String op, Map<String, ParamSpec> spec, NodeTuple t) throws WorkflowException {

@@ -50,20 +50,30 @@ public final class Charts {
         public Lines markers() { markers = true; return this; }
 
         public void writePng(Path file) throws IOException {
-            XYChart chart = new XYChartBuilder().width(900).height(540).title(title).xAxisTitle(xLabel).yAxisTitle(yLabel).build();
+            byte[] png = png();
+            AtomicFiles.write(file, out -> out.write(png));
+        }
+
+        /** The chart as PNG bytes (for embedding, e.g. base64 in a self-contained HTML report). */
+        public byte[] png() throws IOException {
+            return png(900, 540);
+        }
+
+        public byte[] png(int width, int height) throws IOException {
+            XYChart chart = new XYChartBuilder().width(width).height(height).title(title).xAxisTitle(xLabel).yAxisTitle(yLabel).build();
             chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
             chart.getStyler().setXAxisLogarithmic(logX);
             chart.getStyler().setYAxisLogarithmic(logY);
             chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
             chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
             chart.getStyler().setLegendVisible(series.size() > 1);
+            chart.getStyler().setDecimalPattern("#,##0.####"); // ticks, not data values, need no 15 digits
             for (var e : series.entrySet()) {
                 if (e.getValue()[0].length == 0) continue;
                 XYSeries s = chart.addSeries(e.getKey(), e.getValue()[0], e.getValue()[1]);
                 s.setMarker(markers ? SeriesMarkers.CIRCLE : SeriesMarkers.NONE);
             }
-            byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
-            AtomicFiles.write(file, out -> out.write(png));
+            return BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
         }
     }
 }

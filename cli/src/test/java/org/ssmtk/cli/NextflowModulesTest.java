@@ -1,0 +1,79 @@
+package org.ssmtk.cli;
+
+import org.junit.jupiter.api.Test;
+import org.ssmtk.workflows.descriptor.ParamSpec;
+import org.yaml.snakeyaml.Yaml;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The shipped nf-core-style modules (modules/ssmtk) against this build's commands, so a renamed
+ * command or option fails here rather than on someone's cluster: every `ssmtk group command` a module
+ * runs exists, every --option it passes is one of that command's, its process name follows nf-core's
+ * TOOL_SUBTOOL form, and meta.yml names the same outputs the process emits. (scripts/nextflow-check.sh
+ * runs them with real Nextflow.)
+ */
+class NextflowModulesTest {
+    static final Path MODULES = DnaCommandsTest.DATA.resolve("../../modules/ssmtk").normalize();
+    static final Pattern COMMAND = Pattern.compile("\\bssmtk ([a-z]+) ([a-z-]+)\\b");
+    static final Pattern OPTION = Pattern.compile("(?<![\\w-])--([a-z][a-z0-9-]*)");
+    static final Pattern EMIT = Pattern.compile("emit:\\s*(\\w+)");
+
+    @Test
+    void modulesCallRealCommandsWithRealOptions() throws Exception {
+        WorkflowOps ops = new WorkflowOps();
+        List<Path> modules;
+        try (Stream<Path> s = Files.list(MODULES)) {
+            modules = s.filter(p -> Files.isRegularFile(p.resolve("meta.yml"))).sorted().toList(); // tests/ is a pipeline, not a module
+        }
+        assertTrue(modules.size() >= 7, "modules: " + modules);
+        Set<String> seen = new LinkedHashSet<>();
+        for (Path m : modules) {
+            String nf = Files.readString(m.resolve("main.nf"));
+            String script = nf.substring(nf.indexOf("script:"), nf.indexOf("stub:"));
+            Matcher c = COMMAND.matcher(script);
+            assertTrue(c.find(), m + ": runs no ssmtk command");
+            String op = c.group(1) + "." + c.group(2);
+            Map<String, ParamSpec> params = ops.params(op);
+            assertNotNull(params, m + ": ssmtk " + c.group(1) + " " + c.group(2) + " is not a command");
+            assertEquals(m.getFileName().toString(), (c.group(1) + c.group(2)).replace("-", ""), m + ": folder should be <group><command> without dashes");
+            assertTrue(nf.contains("process SSMTK_" + m.getFileName().toString().toUpperCase() + " {"), m + ": process name");
+            // the command, and the Groovy lines before it that build optional arguments; not the versions heredoc
+            String command = script.substring(0, script.indexOf("cat <<-END_VERSIONS"));
+            Matcher o = OPTION.matcher(command);
+            List<String> used = new ArrayList<>();
+            while (o.find()) used.add(o.group(1));
+            for (String opt : used) assertTrue(params.containsKey(opt), m + ": ssmtk " + op + " has no --" + opt + " (has " + params.keySet() + ")");
+            for (ParamSpec p : params.values())
+                if (p.required()) assertTrue(used.contains(p.name()), m + ": required --" + p.name() + " is not passed");
+
+            Matcher e = EMIT.matcher(nf);
+            List<String> emits = new ArrayList<>();
+            while (e.find()) emits.add(e.group(1));
+            Map<String, Object> meta = new Yaml().load(Files.readString(m.resolve("meta.yml")));
+            assertEquals("ssmtk_" + m.getFileName(), meta.get("name"));
+            List<String> declared = new ArrayList<>();
+            for (Object out : (List<?>) meta.get("output")) declared.addAll(((Map<String, ?>) out).keySet());
+            assertEquals(emits, declared, m + ": meta.yml outputs vs emit: names");
+            assertTrue(emits.contains("versions"));
+            assertFalse(nf.substring(nf.indexOf("stub:")).contains("ssmtk " + c.group(1)), m + ": a stub must not run the tool");
+            seen.add(op);
+        }
+        for (String op : List.of("dna.train-classifier", "dna.classify", "dna.score", "audio.train-lm", "audio.generate", "report.html"))
+            assertTrue(seen.contains(op), "no module for " + op);
+    }
+}

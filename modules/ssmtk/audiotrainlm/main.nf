@@ -1,0 +1,48 @@
+// ssmtk audio train-lm: a mu-law waveform language model on a WAV file or a folder of them.
+process SSMTK_AUDIOTRAINLM {
+    tag "$meta.id"
+    label 'process_high'
+
+    input:
+    tuple val(meta), path(wavs, stageAs: 'input/*')
+    val steps            // optimizer steps
+
+    output:
+    tuple val(meta), path("${prefix}/model")        , emit: model
+    tuple val(meta), path("${prefix}/eval.json")    , emit: eval
+    tuple val(meta), path("${prefix}/metrics.jsonl"), emit: metrics
+    tuple val(meta), path("${prefix}/loss.png")     , emit: loss_png
+    path "versions.yml"                             , emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: "${meta.id}"
+    """
+    ssmtk audio train-lm \\
+        --input input \\
+        --steps ${steps} \\
+        --out ${prefix} \\
+        --threads ${task.cpus} \\
+        $args
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        ssmtk: \$(ssmtk --version | sed 's/^ssmtk //')
+    END_VERSIONS
+    """
+
+    stub:
+    prefix = task.ext.prefix ?: "${meta.id}"
+    """
+    mkdir -p ${prefix}/model
+    touch ${prefix}/eval.json ${prefix}/metrics.jsonl ${prefix}/loss.png
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        ssmtk: stub
+    END_VERSIONS
+    """
+}

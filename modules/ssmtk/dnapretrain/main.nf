@@ -1,0 +1,51 @@
+// ssmtk dna pretrain: a DNA language model on a reference FASTA (ssmtk's README, "DNA").
+process SSMTK_DNAPRETRAIN {
+    tag "$meta.id"
+    label 'process_high'
+
+    input:
+    tuple val(meta), path(fasta)
+    val steps           // optimizer steps
+    path regions        // BED of training regions, or [] for whole contigs
+
+    output:
+    tuple val(meta), path("${prefix}/model")        , emit: model
+    tuple val(meta), path("${prefix}/eval.json")    , emit: eval
+    tuple val(meta), path("${prefix}/metrics.jsonl"), emit: metrics
+    tuple val(meta), path("${prefix}/loss.png")     , emit: loss_png
+    path "versions.yml"                             , emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: "${meta.id}"
+    def bed = regions ? "--regions ${regions}" : ''
+    """
+    ssmtk dna pretrain \\
+        --fasta ${fasta} \\
+        ${bed} \\
+        --steps ${steps} \\
+        --out ${prefix} \\
+        --threads ${task.cpus} \\
+        $args
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        ssmtk: \$(ssmtk --version | sed 's/^ssmtk //')
+    END_VERSIONS
+    """
+
+    stub:
+    prefix = task.ext.prefix ?: "${meta.id}"
+    """
+    mkdir -p ${prefix}/model
+    touch ${prefix}/eval.json ${prefix}/metrics.jsonl ${prefix}/loss.png
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        ssmtk: stub
+    END_VERSIONS
+    """
+}

@@ -1,0 +1,47 @@
+// ssmtk dna score: per-window mean log2 likelihood of every base as a bedGraph.
+process SSMTK_DNASCORE {
+    tag "$meta.id"
+    label 'process_medium'
+
+    input:
+    tuple val(meta), path(fasta)
+    tuple val(meta2), path(model)   // a dna pretrain model folder
+    path regions                    // BED, or [] for whole contigs
+
+    output:
+    tuple val(meta), path("${prefix}.bedGraph"), emit: bedgraph
+    path "versions.yml"                       , emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
+
+    script:
+    def args = task.ext.args ?: ''
+    prefix = task.ext.prefix ?: "${meta.id}"
+    def bed = regions ? "--regions ${regions}" : ''
+    """
+    ssmtk dna score \\
+        --model ${model} \\
+        --fasta ${fasta} \\
+        ${bed} \\
+        --output ${prefix}.bedGraph \\
+        --threads ${task.cpus} \\
+        $args
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        ssmtk: \$(ssmtk --version | sed 's/^ssmtk //')
+    END_VERSIONS
+    """
+
+    stub:
+    prefix = task.ext.prefix ?: "${meta.id}"
+    """
+    touch ${prefix}.bedGraph
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        ssmtk: stub
+    END_VERSIONS
+    """
+}

@@ -1,0 +1,351 @@
+package org.ssmtk.workflows.nextflow;
+
+import org.ssmtk.workflows.descriptor.ParamSpec;
+import org.ssmtk.workflows.descriptor.ParamSpec.Kind;
+import org.ssmtk.workflows.descriptor.Step;
+import org.ssmtk.workflows.descriptor.Workflow;
+import org.ssmtk.workflows.descriptor.WorkflowException;
+import org.ssmtk.workflows.descriptor.WorkflowParser;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.stream.Stream;
+
+/**
+ * Writes a descriptor as a Nextflow DSL2 pipeline that calls the {@code ssmtk} CLI, so the same steps
+ * run on any Nextflow executor. The layout follows nf-core: {@code main.nf} wires the steps,
+ * {@code modules/local/<step>/main.nf} holds one process per step (a {@code meta} map travels with
+ * every file, each task writes {@code versions.yml}, and a {@code stub:} block makes {@code -stub-run}
+ * dry runs possible), and {@code nextflow.config} carries the descriptor's values as {@code params}
+ * (overridable with {@code --<step>_<param>}) that reach the command through {@code ext.args}, as
+ * nf-core's modules.config does. Paths become params holding absolute paths; {@code ${ID}/rest}
+ * references become channel joins on the upstream process's output.
+ */
+public final class NextflowExport {
+    private final Workflow wf;
+    private final String version;
+    private final Map<String, String> paramNames = new HashMap<>(); // Nextflow name -> step.param it came from
+
+    /**
+     * One path a step reads, staged under its own folder {@code var}: a file (a params entry {@code param}
+     * holding the absolute path {@code value}) or an upstream output ({@code upstream}'s channel
+     * {@code emit}, plus {@code rest} below it).
+     */
+    private record Slot(String option, String var, String label, String param, String value, String upstream, String emit, String rest) {}
+
+    /** One path a step writes: its name in the task folder and the channel it is emitted on. */
+    private record Output(String path, String emit, boolean directory) {}
+
+    private NextflowExport(Workflow wf, String version) {
+        this.wf = wf;
+        this.version = version;
+    }
+
+    /**
+     * Writes the pipeline to {@code dir}, which must not exist or be empty; everything is written to a
+     * sibling temporary folder first and renamed, so a failure leaves no half pipeline behind.
+     */
+    public static void write(Workflow wf, Path dir, String ssmtkVersion) throws WorkflowException, IOException {
+        Map<String, String> files = new NextflowExport(wf, ssmtkVersion).files();
+        Path target = dir.toAbsolutePath().normalize();
+        if (Files.exists(target)) {
+            if (!Files.isDirectory(target)) throw new WorkflowException(target + ": exists and is not a folder");
+            try (Stream<Path> s = Files.list(target)) {
+                if (s.findAny().isPresent()) throw new WorkflowException(target + ": folder is not empty (export writes a fresh pipeline)");
+            }
+        }
+        Files.createDirectories(target.getParent());
+        Path tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".");
+        boolean done = false;
+        try {
+            for (Map.Entry<String, String> e : files.entrySet()) {
+                Path f = tmp.resolve(e.getKey());
+                Files.createDirectories(f.getParent());
+                Files.writeString(f, e.getValue(), StandardCharsets.UTF_8);
+            }
+            Files.deleteIfExists(target);
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            done = true;
+        } finally {
+            if (!done) deleteTree(tmp);
+        }
+    }
+
+    /** The pipeline's files by relative path. */
+    public static Map<String, String> files(Workflow wf, String ssmtkVersion) throws WorkflowException {
+        return new NextflowExport(wf, ssmtkVersion).files();
+    }
+
+    private Map<String, String> files() throws WorkflowException {
+        Map<String, List<Slot>> slots = new LinkedHashMap<>();
+        Map<String, List<Output>> outputs = new LinkedHashMap<>();
+        for (Step s : wf.steps()) outputs.put(s.id(), outputs(s));
+        for (Step s : wf.steps()) slots.put(s.id(), slots(s, outputs));
+
+        Map<String, String> files = new LinkedHashMap<>();
+        StringBuilder params = new StringBuilder();
+        StringBuilder process = new StringBuilder();
+        for (Step s : wf.steps()) {
+            files.put("modules/local/" + dirName(s) + "/main.nf", module(s, slots.get(s.id()), outputs.get(s.id())));
+            for (Slot slot : slots.get(s.id()))
+                if (slot.param() != null) params.append("    ").append(slot.param()).append(" = ").append(groovy(slot.value())).append('\n');
+            process.append(processConfig(s, params));
+        }
+        files.put("main.nf", main(slots));
+        files.put("nextflow.config", config(params.toString(), process.toString()));
+        return files;
+    }
+
+    private List<Output> outputs(Step s) throws WorkflowException {
+        List<Output> out = new ArrayList<>();
+        Map<String, ParamSpec> spec = wf.specs().get(s.op());
+        for (Map.Entry<String, Object> e : s.params().entrySet()) {
+            if (spec.get(e.getKey()).kind() != Kind.OUTPUT) continue;
+            for (Object o : (List<?>) e.getValue()) {
+                String path = Path.of((String) o).normalize().toString();
+                // ssmtk's --out names a run folder, every other output option a file; a name with an extension is a file anyway
+                out.add(new Output(path, identifier(path), e.getKey().equals("out") && !Path.of(path).getFileName().toString().contains(".")));
+            }
+        }
+        for (int i = 0; i < out.size(); i++)
+            for (int j = 0; j < i; j++)
+                if (out.get(i).emit().equals(out.get(j).emit()))
+                    throw new WorkflowException(wf.file() + ":" + s.line() + ": step '" + s.id() + "': outputs '" + out.get(j).path() + "' and '"
+                            + out.get(i).path() + "' would both be emitted as '" + out.get(i).emit() + "' in Nextflow; rename one");
+        return out;
+    }
+
+    private List<Slot> slots(Step s, Map<String, List<Output>> outputs) throws WorkflowException {
+        List<Slot> out = new ArrayList<>();
+        Map<String, ParamSpec> spec = wf.specs().get(s.op());
+        for (Map.Entry<String, Object> e : s.params().entrySet()) {
+            ParamSpec p = spec.get(e.getKey());
+            if (p.kind() != Kind.INPUT && p.kind() != Kind.LABELED_INPUT) continue;
+            List<?> list = (List<?>) e.getValue();
+            for (int i = 0; i < list.size(); i++) {
+                String v = (String) list.get(i), label = null;
+                if (p.kind() == Kind.LABELED_INPUT) {
+                    label = v.substring(0, v.indexOf('='));
+                    v = v.substring(v.indexOf('=') + 1);
+                }
+                String var = variable(identifier(e.getKey()) + (list.size() > 1 ? "_" + (i + 1) : ""));
+                String where = wf.file() + ":" + s.line() + ": step '" + s.id() + "': param '" + e.getKey() + "' ";
+                Matcher m = WorkflowParser.REF.matcher(v);
+                if (m.matches()) {
+                    String up = m.group(1), rest = m.group(2) == null ? "" : Path.of(m.group(2).substring(1)).normalize().toString();
+                    Output from = null;
+                    for (Output o : outputs.get(up))
+                        if (rest.equals(o.path()) || rest.startsWith(o.path() + "/")) from = o;
+                    if (from == null)
+                        throw new WorkflowException(where + "'" + v + "' is not inside an output (--out/--output) of step '" + up
+                                + "'; Nextflow can only pass declared outputs between steps");
+                    out.add(new Slot(e.getKey(), var, label, null, null, up, from.emit(), rest.substring(from.path().length())));
+                } else {
+                    String absolute = WorkflowParser.resolveInput(wf, s, v, where, null).toString();
+                    out.add(new Slot(e.getKey(), var, label, paramName(s, var), absolute, null, null, ""));
+                }
+            }
+        }
+        return out;
+    }
+
+    private String paramName(Step s, String var) throws WorkflowException {
+        String name = identifier(s.id()) + "_" + var;
+        String before = paramNames.putIfAbsent(name, s.id() + "." + var);
+        if (before != null && !before.equals(s.id() + "." + var))
+            throw new WorkflowException(wf.file() + ":" + s.line() + ": step '" + s.id() + "': its Nextflow parameter '" + name + "' clashes with "
+                    + before + "'s; rename one of the steps");
+        return name;
+    }
+
+    private String module(Step s, List<Slot> slots, List<Output> outputs) {
+        String[] op = s.op().split("\\.", 2);
+        Map<String, ParamSpec> spec = wf.specs().get(s.op());
+        StringBuilder in = new StringBuilder("tuple val(meta)");
+        for (Slot slot : slots) in.append(", path(").append(slot.var()).append(", stageAs: '").append(slot.var()).append("/*')");
+        StringBuilder cmd = new StringBuilder("ssmtk ").append(op[0]).append(' ').append(op[1]).append(" \\\\\n");
+        for (Slot slot : slots) {
+            cmd.append("        --").append(slot.option()).append(' ').append(slot.label() == null ? "" : slot.label() + "=")
+                    .append("${").append(slot.var()).append('}').append(slot.rest()).append(" \\\\\n");
+        }
+        for (Output o : outputs) cmd.append("        --").append(outputParam(s, o)).append(' ').append(o.path()).append(" \\\\\n");
+        if (spec.containsKey("threads")) cmd.append("        --threads ${task.cpus} \\\\\n");
+        cmd.append("        $args");
+        StringBuilder prepare = new StringBuilder(), stub = new StringBuilder();
+        for (Output o : outputs) {
+            Path parent = Path.of(o.path()).getParent();
+            if (parent != null) prepare.append("    mkdir -p ").append(parent).append('\n');
+            stub.append(o.directory() ? "    mkdir -p " + o.path() + "\n" : "    mkdir -p " + (parent == null ? "." : parent) + " && touch " + o.path() + "\n");
+        }
+        StringBuilder outDecl = new StringBuilder();
+        for (Output o : outputs) outDecl.append("    tuple val(meta), path('").append(o.path()).append("'), emit: ").append(o.emit()).append('\n');
+        // report.html writes its MultiQC files beside the page; publish them too (MultiQC picks up *_mqc.json)
+        boolean report = s.op().equals("report.html") && outputs.size() == 1;
+        String mqc = report ? outputs.getFirst().path().replaceFirst("\\.html?$", "") + "*_mqc.json" : null;
+        if (report) {
+            outDecl.append("    tuple val(meta), path('").append(mqc).append("'), emit: mqc\n");
+            stub.append("    touch ").append(mqc.replace("*", "")).append('\n');
+        }
+        String versions = """
+                    cat <<-END_VERSIONS > versions.yml
+                    "${task.process}":
+                        ssmtk: \\$(ssmtk --version | sed 's/^ssmtk //')
+                    END_VERSIONS
+                """;
+        return "// step '" + s.id() + "' of " + wf.file().getFileName() + ": ssmtk " + op[0] + " " + op[1] + ". Generated by ssmtk " + version + " (workflow export --nextflow).\n"
+                + "process " + processName(s) + " {\n"
+                + "    tag \"${meta.id}\"\n"
+                + "    label 'process_ssmtk'\n\n"
+                + "    input:\n    " + in + "\n\n"
+                + "    output:\n" + outDecl
+                + "    path 'versions.yml', emit: versions\n\n"
+                + "    when:\n    task.ext.when == null || task.ext.when\n\n"
+                + "    script:\n    def args = task.ext.args ?: ''\n    \"\"\"\n" + prepare + "    " + cmd + "\n\n" + versions + "    \"\"\"\n\n"
+                + "    stub:\n    \"\"\"\n" + stub + "\n" + versions.replace("\\$(ssmtk --version | sed 's/^ssmtk //')", version) + "    \"\"\"\n"
+                + "}\n";
+    }
+
+    private String outputParam(Step s, Output o) {
+        Map<String, ParamSpec> spec = wf.specs().get(s.op());
+        for (Map.Entry<String, Object> e : s.params().entrySet())
+            if (spec.get(e.getKey()).kind() == Kind.OUTPUT)
+                for (Object v : (List<?>) e.getValue()) if (Path.of((String) v).normalize().toString().equals(o.path())) return e.getKey();
+        throw new IllegalStateException(o.path());
+    }
+
+    /** withName block: cpus from the descriptor's threads, ext.args from its values and flags (through params). */
+    private String processConfig(Step s, StringBuilder params) throws WorkflowException {
+        Map<String, ParamSpec> spec = wf.specs().get(s.op());
+        List<String> args = new ArrayList<>();
+        String cpus = "1";
+        for (Map.Entry<String, Object> e : s.params().entrySet()) {
+            ParamSpec p = spec.get(e.getKey());
+            if (e.getKey().equals("threads")) {
+                cpus = ((List<?>) e.getValue()).getFirst().toString();
+                continue;
+            }
+            if (p.kind() == Kind.FLAG) {
+                String name = paramName(s, identifier(e.getKey()));
+                params.append("    ").append(name).append(" = ").append(e.getValue()).append('\n');
+                args.add("params." + name + " ? '--" + e.getKey() + "' : ''");
+            } else if (p.kind() == Kind.VALUE) {
+                List<?> list = (List<?>) e.getValue();
+                for (int i = 0; i < list.size(); i++) {
+                    String name = paramName(s, identifier(e.getKey()) + (list.size() > 1 ? "_" + (i + 1) : ""));
+                    params.append("    ").append(name).append(" = ").append(groovy((String) list.get(i))).append('\n');
+                    // single-quoted for the shell, with any ' in the value closed, escaped and reopened
+                    args.add("\"--" + e.getKey() + " '${params." + name + ".toString().replace(\"'\", \"'\\\\''\")}'\"");
+                }
+            }
+        }
+        if (!cpus.matches("[1-9][0-9]*")) cpus = "1";
+        return "    withName: '" + processName(s) + "' {\n"
+                + "        cpus = " + cpus + "\n"
+                + "        ext.args = { [" + String.join(", ", args) + "].findAll().join(' ') }\n"
+                + "    }\n";
+    }
+
+    private String main(Map<String, List<Slot>> slots) {
+        StringBuilder b = new StringBuilder();
+        b.append("#!/usr/bin/env nextflow\n");
+        b.append("// ").append(wf.name()).append(": exported from ").append(wf.file().getFileName()).append(" by ssmtk ").append(version)
+                .append(" (ssmtk workflow export --nextflow).\n");
+        b.append("// Run: nextflow run . [-profile ...] [--outdir results] [--<step>_<param> value]; dry run: -stub-run\n");
+        b.append("nextflow.enable.dsl = 2\n\n");
+        for (Step s : wf.steps())
+            b.append("include { ").append(processName(s)).append(" } from './modules/local/").append(dirName(s)).append("/main.nf'\n");
+        b.append("\nworkflow {\n");
+        b.append("    def meta = [id: params.id]\n");
+        b.append("    ch_versions = Channel.empty()\n\n");
+        for (Step s : wf.steps()) {
+            b.append("    // ").append(s.id()).append(": ").append(s.op()).append('\n');
+            b.append("    ").append(processName(s)).append("(\n        Channel.of([meta])");
+            for (Slot slot : slots.get(s.id())) {
+                if (slot.upstream() != null)
+                    b.append("\n            .join(").append(processName(wf.step(slot.upstream()))).append(".out.").append(slot.emit()).append(")");
+                else b.append("\n            .map { it + [file(params.").append(slot.param()).append(", checkIfExists: true)] }");
+            }
+            b.append("\n    )\n");
+            b.append("    ch_versions = ch_versions.mix(").append(processName(s)).append(".out.versions)\n\n");
+        }
+        b.append("    ch_versions.unique().collectFile(name: 'ssmtk_versions.yml', storeDir: \"${params.outdir}/pipeline_info\", sort: true)\n");
+        b.append("}\n");
+        return b.toString();
+    }
+
+    private String config(String params, String process) {
+        return "// " + wf.name() + ": exported from " + wf.file().getFileName() + " by ssmtk " + version + ".\n"
+                + "// Every descriptor value is a param: override with --<step>_<param> on the nextflow command line.\n"
+                + "manifest {\n"
+                + "    name = " + groovy(wf.name()) + "\n"
+                + "    description = " + groovy("ssmtk workflow " + wf.name() + " (exported from " + wf.file().getFileName() + ")") + "\n"
+                + "    mainScript = 'main.nf'\n"
+                + "    nextflowVersion = '>=23.04.0'\n"
+                + "}\n\n"
+                + "params {\n"
+                + "    id = " + groovy(wf.name()) + "\n"
+                + "    outdir = 'results'\n"
+                + "    container = null   // an image with ssmtk on PATH, for -profile docker/singularity\n"
+                + params
+                + "}\n\n"
+                + "process {\n"
+                + "    cpus = 1\n"
+                + "    publishDir = [path: { \"${params.outdir}/${task.process.tokenize(':')[-1].toLowerCase()}\" }, mode: 'copy',\n"
+                + "                  saveAs: { f -> f == 'versions.yml' ? null : f }]\n"
+                + process
+                + "}\n\n"
+                + "profiles {\n"
+                + "    // ssmtk on PATH is the default; in a container that holds it: -profile docker --container IMAGE\n"
+                + "    docker { docker.enabled = true; process.container = params.container }\n"
+                + "    singularity { singularity.enabled = true; process.container = params.container }\n"
+                + "}\n";
+    }
+
+    private static String processName(Step s) {
+        return s.id().toUpperCase(Locale.ROOT).replace('-', '_');
+    }
+
+    private static String dirName(Step s) {
+        return s.id().toLowerCase(Locale.ROOT);
+    }
+
+    /** Groovy keywords and names a process body already uses cannot name an input. */
+    private static final java.util.Set<String> TAKEN = java.util.Set.of("in", "as", "def", "if", "else", "for", "while", "do", "class", "return", "new",
+            "null", "true", "false", "this", "super", "switch", "case", "default", "try", "catch", "finally", "throw", "import", "package",
+            "interface", "trait", "enum", "instanceof", "var", "assert", "break", "continue", "goto", "const", "task", "params", "meta", "args",
+            "workflow", "file", "path", "val", "env", "stdout", "tuple", "each", "prefix", "projectDir", "launchDir", "baseDir", "moduleDir");
+
+    private static String variable(String id) {
+        return TAKEN.contains(id) ? id + "_file" : id;
+    }
+
+    /** A Groovy/Nextflow identifier from an option name or path: letters, digits and '_'. */
+    static String identifier(String s) {
+        String id = s.replaceAll("[^A-Za-z0-9]+", "_").replaceAll("^_+|_+$", "").toLowerCase(Locale.ROOT);
+        if (id.isEmpty() || Character.isDigit(id.charAt(0))) id = "p_" + id;
+        return id;
+    }
+
+    /** A single-quoted Groovy string (no interpolation). */
+    static String groovy(String s) {
+        return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'";
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
+        }
+    }
+}
