@@ -21,7 +21,7 @@ import org.ssmtk.core.train.Trainer;
 import org.ssmtk.genomics.classify.ClassLabels;
 import org.ssmtk.genomics.classify.ClassifierHead;
 import org.ssmtk.genomics.classify.SequenceClassifier;
-import org.ssmtk.genomics.eval.ClassificationMetrics;
+import org.ssmtk.core.eval.ClassificationMetrics;
 
 import java.io.PrintStream;
 import java.io.Writer;
@@ -39,7 +39,7 @@ import static org.ssmtk.cli.CommonOptions.required;
 
 /**
  * {@code ssmtk audio train-classifier} and {@code ssmtk audio classify}: clip classification of WAV
- * audio. Labels, heads and metrics are genomics' (ClassLabels, ClassifierHead, ClassificationMetrics):
+ * audio. Labels and heads are genomics' (ClassLabels, ClassifierHead), metrics core's ClassificationMetrics:
  * they are not DNA-specific, and only cli depends on both audio and genomics.
  */
 final class AudioClassifierCommands {
@@ -202,7 +202,6 @@ final class AudioClassifierCommands {
                                 : "non-overlapping --seq-len windows tiling the last holdout fraction of every file of every class");
                 if (m != null) {
                     n.setAll(m.toJson());
-                    n.put("macro_f1", macroF1(m));
                 }
                 AtomicFiles.write(outDir.resolve(AudioCommands.EVAL), o -> o.write(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(n)));
                 Path png = TrainCommands.plotLoss(outDir, "ssmtk audio train-classifier: " + outDir.getFileName(), err);
@@ -247,17 +246,6 @@ final class AudioClassifierCommands {
         }
         if (classes.size() < 2) throw new Manifest.ManifestException(m.file().toString(), "a classifier needs at least 2 labels, got " + classes.keySet());
         return classes;
-    }
-
-    /** Unweighted mean over classes of F1 = 2PR/(P+R); a class never predicted or never seen counts 0. */
-    static double macroF1(ClassificationMetrics m) {
-        double sum = 0;
-        int k = m.classes().size();
-        for (int c = 0; c < k; c++) {
-            double p = m.precision(c), r = m.recall(c);
-            sum += Double.isNaN(p) || Double.isNaN(r) || p + r == 0 ? 0 : 2 * p * r / (p + r);
-        }
-        return sum / k;
     }
 
     /**
@@ -399,9 +387,8 @@ final class AudioClassifierCommands {
                 ObjectNode n = new ObjectMapper().createObjectNode();
                 n.put("manifest", inputs.path().toString()).put("model", dir.toString());
                 n.setAll(m.toJson());
-                n.put("macro_f1", macroF1(m));
                 AtomicFiles.write(metricsOut, o -> o.write(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(n)));
-                out.printf(Locale.ROOT, "accuracy %.4f  macro-F1 %.4f (%d clips) -> %s%n", m.accuracy(), macroF1(m), m.total(), metricsOut);
+                out.printf(Locale.ROOT, "accuracy %.4f  macro-F1 %.4f (%d clips) -> %s%n", m.accuracy(), m.macroF1(), m.total(), metricsOut);
             }
             return 0;
         }

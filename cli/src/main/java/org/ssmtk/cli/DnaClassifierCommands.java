@@ -16,7 +16,7 @@ import org.ssmtk.core.train.Trainer;
 import org.ssmtk.genomics.classify.ClassLabels;
 import org.ssmtk.genomics.classify.ClassifierHead;
 import org.ssmtk.genomics.classify.SequenceClassifier;
-import org.ssmtk.genomics.eval.ClassificationMetrics;
+import org.ssmtk.core.eval.ClassificationMetrics;
 import org.ssmtk.genomics.io.DnaSequence;
 import org.ssmtk.genomics.io.FastaReference;
 import org.ssmtk.genomics.sample.HeldOutSplit;

@@ -19,10 +19,11 @@ import org.ssmtk.core.io.MambaCheckpoint;
 import org.ssmtk.core.nn.MambaModel;
 import org.ssmtk.genomics.classify.ClassLabels;
 import org.ssmtk.genomics.classify.SequenceClassifier;
-import org.ssmtk.genomics.eval.ClassificationMetrics;
+import org.ssmtk.core.eval.ClassificationMetrics;
 import org.ssmtk.genomics.io.BedIntervals;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
 
+import org.ssmtk.core.io.AtomicFiles;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.InputStream;
@@ -233,7 +234,7 @@ final class DnaClassifyReadsCommand implements Command {
     private static Path temporary(Path target) throws IOException {
         Path abs = target.toAbsolutePath();
         Files.createDirectories(abs.getParent());
-        return Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".partial");
+        return AtomicFiles.temporaryFile(abs.getParent(), "." + abs.getFileName() + ".", ".partial");
     }
 
     private static void move(Path tmp, Path target) throws IOException {

@@ -7,8 +7,8 @@ import org.apache.commons.cli.Options;
 import org.ssmtk.core.io.AtomicFiles;
 import org.ssmtk.core.train.Batch;
 import org.ssmtk.genomics.baseline.KmerFeatures;
-import org.ssmtk.genomics.baseline.SoftmaxRegression;
-import org.ssmtk.genomics.eval.ClassificationMetrics;
+import org.ssmtk.core.eval.SoftmaxRegression;
+import org.ssmtk.core.eval.ClassificationMetrics;
 import org.ssmtk.genomics.sample.LabeledWindowSampler;
 import org.ssmtk.genomics.sample.Region;
 
@@ -97,7 +97,7 @@ final class DnaKmerBaselineCommand implements Command {
             throw new UsageException(m + "; lower --seq-len or --holdout");
         }
         KmerFeatures features = new KmerFeatures(k);
-        List<KmerFeatures.Sparse> x = new ArrayList<>(trainWindows);
+        List<SoftmaxRegression.Features> x = new ArrayList<>(trainWindows);
         int[] y = new int[trainWindows];
         for (long step = 0; x.size() < trainWindows; step++) {
             Batch b = sampler.batch(step, 0);

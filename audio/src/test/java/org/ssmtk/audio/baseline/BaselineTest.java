@@ -1,6 +1,7 @@
 package org.ssmtk.audio.baseline;
 
 import org.junit.jupiter.api.Test;
+import org.ssmtk.core.eval.SoftmaxRegression;
 
 import java.util.List;
 import java.util.SplittableRandom;
@@ -50,17 +51,21 @@ class BaselineTest {
             // class c is centred at (3c, -3c) with a large constant offset and scale: standardization must cope
             x[i] = new double[]{1000 + 100 * (3 * y[i] + r.nextGaussian()), -3 * y[i] + r.nextGaussian(), 7};
         }
-        SoftmaxRegression m = SoftmaxRegression.fit(x, y, 3, 1e-3, 500);
+        Standardizer st = Standardizer.fit(x);
+        java.util.List<SoftmaxRegression.Features> z = new java.util.ArrayList<>();
+        for (double[] row : x) z.add(st.apply(row));
+        SoftmaxRegression m = SoftmaxRegression.fit(z, y, 3, st.dimensions(), 500, 0.05, 1e-3, null);
         int right = 0;
         for (int i = 0; i < n; i++) {
-            double[] p = m.probabilities(x[i]);
+            double[] p = m.probabilities(st.apply(x[i]));
             assertEquals(1, p[0] + p[1] + p[2], 1e-9);
             int best = p[0] >= p[1] && p[0] >= p[2] ? 0 : p[1] >= p[2] ? 1 : 2;
             if (best == y[i]) right++;
         }
         assertTrue(right > 0.9 * n, right + " of " + n);
-        double[] mid = m.probabilities(new double[]{1000 + 100 * 1.5, -1.5, 7});
+        double[] mid = m.probabilities(st.apply(new double[]{1000 + 100 * 1.5, -1.5, 7}));
         assertTrue(Math.abs(mid[0] - mid[1]) < 0.2 && mid[2] < 0.2, "halfway between classes 0 and 1: " + java.util.Arrays.toString(mid));
-        assertThrows(IllegalArgumentException.class, () -> SoftmaxRegression.fit(x, new int[n], 1, 0, 1));
+        assertThrows(IllegalArgumentException.class, () -> SoftmaxRegression.fit(z, new int[n], 1, st.dimensions(), 1, 0.05, 0, null));
+        assertEquals(0, st.scale()[2], "a constant feature is dropped, not divided by zero");
     }
 }

@@ -37,7 +37,7 @@ public final class AtomicFiles {
         Path absolute = target.toAbsolutePath();
         Path dir = absolute.getParent();
         if (dir != null) Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + absolute.getFileName() + ".", ".partial");
+        Path tmp = temporaryFile(dir, "." + absolute.getFileName() + ".", ".partial");
         boolean done = false;
         try {
             writer.writeTo(tmp);
@@ -50,5 +50,29 @@ public final class AtomicFiles {
         } finally {
             if (!done) Files.deleteIfExists(tmp);
         }
+    }
+
+    private static final boolean POSIX = java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
+    private static final java.nio.file.attribute.FileAttribute<?>[] FILE_MODE = POSIX
+            ? new java.nio.file.attribute.FileAttribute<?>[]{java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"))}
+            : new java.nio.file.attribute.FileAttribute<?>[0];
+    private static final java.nio.file.attribute.FileAttribute<?>[] DIR_MODE = POSIX
+            ? new java.nio.file.attribute.FileAttribute<?>[]{java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"))}
+            : new java.nio.file.attribute.FileAttribute<?>[0];
+
+    /**
+     * A new temporary file in dir that will be renamed into place. Java's temporary files are
+     * private (0600), which would make every output unreadable to the rest of a pipeline's users; the
+     * mode asked for here is 0666, so the process umask decides, as it does for samtools' outputs.
+     */
+    public static Path temporaryFile(Path dir, String prefix, String suffix) throws IOException {
+        return Files.createTempFile(dir, prefix, suffix, FILE_MODE);
+    }
+
+    /** A new temporary folder in parent (0777 before the umask, for the same reason). */
+    public static Path temporaryDirectory(Path parent, String prefix) throws IOException {
+        return Files.createTempDirectory(parent, prefix, DIR_MODE);
     }
 }

@@ -151,7 +151,7 @@ public final class Trainer {
         model.parameters().forEach((k, t) -> host.put(k, new HostTensor(model.backend().toHost(t), t.shape())));
         Path parent = dir.toAbsolutePath().getParent();
         Files.createDirectories(parent);
-        Path tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".");
+        Path tmp = AtomicFiles.temporaryDirectory(parent, "." + dir.getFileName() + ".");
         try {
             new MambaCheckpoint(model.config(), host).save(tmp);
             Path old = null;

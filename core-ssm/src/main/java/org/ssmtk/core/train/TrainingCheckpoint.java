@@ -48,7 +48,7 @@ public final class TrainingCheckpoint {
         Path dir = checkpointsDir(out);
         Files.createDirectories(dir);
         String name = String.format("step-%08d", state.step());
-        Path tmp = Files.createTempDirectory(dir, "." + name + ".");
+        Path tmp = AtomicFiles.temporaryDirectory(dir, "." + name + ".");
         try {
             Backend b = model.backend();
             Map<String, HostTensor> host = new LinkedHashMap<>();

@@ -1,5 +1,6 @@
 package org.ssmtk.genomics.baseline;
 
+import org.ssmtk.core.eval.SoftmaxRegression;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
 
 /**
@@ -27,11 +28,8 @@ public final class KmerFeatures {
         return dims;
     }
 
-    /** A sparse vector: feature indices in increasing order and their values. */
-    public record Sparse(int[] index, float[] value) {}
-
     /** Features of {@code ids[from, from + len)}; a window with no whole k-mer gives an empty vector. */
-    public Sparse of(int[] ids, int from, int len) {
+    public SoftmaxRegression.Features of(int[] ids, int from, int len) {
         int[] counts = new int[dims];
         int mask = dims - 1, fwd = 0, rev = 0, valid = 0, total = 0;
         int shift = 2 * (k - 1);
@@ -59,11 +57,11 @@ public final class KmerFeatures {
                 index[n] = j;
                 value[n++] = (float) (counts[j] * scale);
             }
-        return new Sparse(index, value);
+        return new SoftmaxRegression.Features(index, value);
     }
 
     /** Features of a whole window. */
-    public Sparse of(int[] ids) {
+    public SoftmaxRegression.Features of(int[] ids) {
         return of(ids, 0, ids.length);
     }
 

@@ -1,6 +1,7 @@
 package org.ssmtk.genomics.baseline;
 
 import org.junit.jupiter.api.Test;
+import org.ssmtk.core.eval.SoftmaxRegression;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
 
 import java.nio.charset.StandardCharsets;
@@ -20,7 +21,7 @@ class KmerFeaturesTest {
         return out;
     }
 
-    static double value(KmerFeatures f, KmerFeatures.Sparse v, String kmer) {
+    static double value(KmerFeatures f, SoftmaxRegression.Features v, String kmer) {
         for (int j = 0; j < v.index().length; j++) if (f.kmer(v.index()[j]).equals(kmer)) return v.value()[j];
         return 0;
     }
@@ -29,7 +30,7 @@ class KmerFeaturesTest {
     void countsEachKmerWithItsReverseComplementScaledToOneForUniform() {
         KmerFeatures f = new KmerFeatures(2);
         // AACG: 2-mers AA, AC, CG; with reverse complements TT, GT, CG: 6 counts over 16 features.
-        KmerFeatures.Sparse v = f.of(ids("AACG"));
+        SoftmaxRegression.Features v = f.of(ids("AACG"));
         assertEquals(16.0 / 6, value(f, v, "AA"), 1e-6);
         assertEquals(16.0 / 6, value(f, v, "TT"), 1e-6);
         assertEquals(16.0 / 6, value(f, v, "AC"), 1e-6);
@@ -47,7 +48,7 @@ class KmerFeaturesTest {
         int[] w = ids("ACGGTTACGATCCGATNNACGTTAGC");
         int[] rc = w.clone();
         DnaVocabulary.reverseComplement(rc, 0, rc.length);
-        KmerFeatures.Sparse a = f.of(w), b = f.of(rc);
+        SoftmaxRegression.Features a = f.of(w), b = f.of(rc);
         assertArrayEquals(a.index(), b.index());
         assertArrayEquals(a.value(), b.value());
         assertEquals(0, f.of(ids("ACGNACGN")).index().length); // no whole 4-mer
@@ -58,7 +59,7 @@ class KmerFeaturesTest {
     void softmaxRegressionSeparatesCompositionClassesAndIsDeterministic() {
         KmerFeatures f = new KmerFeatures(2);
         SplittableRandom r = new SplittableRandom(1);
-        List<KmerFeatures.Sparse> x = new ArrayList<>();
+        List<SoftmaxRegression.Features> x = new ArrayList<>();
         int[] y = new int[200];
         for (int i = 0; i < y.length; i++) {
             y[i] = i % 2;

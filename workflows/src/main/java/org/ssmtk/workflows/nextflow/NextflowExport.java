@@ -7,6 +7,7 @@ import org.ssmtk.workflows.descriptor.Workflow;
 import org.ssmtk.workflows.descriptor.WorkflowException;
 import org.ssmtk.workflows.descriptor.WorkflowParser;
 
+import org.ssmtk.core.io.AtomicFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -66,7 +67,7 @@ public final class NextflowExport {
             }
         }
         Files.createDirectories(target.getParent());
-        Path tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".");
+        Path tmp = AtomicFiles.temporaryDirectory(target.getParent(), "." + target.getFileName() + ".");
         boolean done = false;
         try {
             for (Map.Entry<String, String> e : files.entrySet()) {

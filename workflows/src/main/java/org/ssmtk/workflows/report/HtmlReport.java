@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.ssmtk.audio.io.WavReader;
 import org.ssmtk.core.io.AtomicFiles;
-import org.ssmtk.genomics.eval.ClassificationMetrics;
+import org.ssmtk.core.eval.ClassificationMetrics;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

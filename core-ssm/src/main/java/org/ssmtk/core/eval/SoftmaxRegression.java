@@ -1,11 +1,12 @@
-package org.ssmtk.genomics.baseline;
+package org.ssmtk.core.eval;
 
 import java.util.List;
 
 /**
  * Multinomial logistic regression (softmax over classes, weights + bias, L2 on the weights) on
  * sparse feature vectors, fitted by full-batch Adam on the mean cross-entropy. Deterministic: the
- * weights start at zero and every sum runs in a fixed order. A baseline, so deliberately plain.
+ * weights start at zero and every sum runs in a fixed order. The baseline every domain's learned
+ * classifier is measured against (DNA k-mer counts, audio MFCC statistics), so deliberately plain.
  */
 public final class SoftmaxRegression {
     private final int classes, dims;
@@ -19,6 +20,20 @@ public final class SoftmaxRegression {
         this.bias = new double[classes];
     }
 
+    /** A feature vector: the values at the given indices, every other feature zero. */
+    public record Features(int[] index, float[] value) {
+        /** All of v, as one index per element. */
+        public static Features dense(double[] v) {
+            int[] index = new int[v.length];
+            float[] value = new float[v.length];
+            for (int i = 0; i < v.length; i++) {
+                index[i] = i;
+                value[i] = (float) v[i];
+            }
+            return new Features(index, value);
+        }
+    }
+
     /** One fitting iteration's result, for progress reports. */
     public interface Progress {
         void iteration(int iteration, double loss);
@@ -29,7 +44,7 @@ public final class SoftmaxRegression {
      * @param y      their classes in [0, classes)
      * @param l2     weight decay: the loss adds l2/2 * |W|^2
      */
-    public static SoftmaxRegression fit(List<KmerFeatures.Sparse> x, int[] y, int classes, int dims, int iterations, double lr, double l2,
+    public static SoftmaxRegression fit(List<Features> x, int[] y, int classes, int dims, int iterations, double lr, double l2,
                                         Progress progress) {
         if (x.size() != y.length) throw new IllegalArgumentException(x.size() + " vectors but " + y.length + " labels");
         if (x.isEmpty()) throw new IllegalArgumentException("no training vectors");
@@ -43,7 +58,7 @@ public final class SoftmaxRegression {
             java.util.Arrays.fill(grad, 0);
             double loss = 0;
             for (int i = 0; i < x.size(); i++) {
-                KmerFeatures.Sparse v = x.get(i);
+                Features v = x.get(i);
                 m.logits(v, p);
                 loss += softmaxInPlace(p, y[i]);
                 p[y[i]] -= 1; // d loss / d logit
@@ -71,7 +86,7 @@ public final class SoftmaxRegression {
         return m;
     }
 
-    private void logits(KmerFeatures.Sparse v, double[] out) {
+    private void logits(Features v, double[] out) {
         for (int c = 0; c < classes; c++) {
             double s = bias[c];
             int row = c * dims;
@@ -91,7 +106,7 @@ public final class SoftmaxRegression {
     }
 
     /** Class probabilities of one vector. */
-    public double[] probabilities(KmerFeatures.Sparse v) {
+    public double[] probabilities(Features v) {
         double[] p = new double[classes];
         logits(v, p);
         softmaxInPlace(p, -1);

@@ -1,4 +1,4 @@
-package org.ssmtk.genomics.eval;
+package org.ssmtk.core.eval;
 
 import org.junit.jupiter.api.Test;
 

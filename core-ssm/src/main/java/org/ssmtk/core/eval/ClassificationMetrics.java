@@ -1,4 +1,4 @@
-package org.ssmtk.genomics.eval;
+package org.ssmtk.core.eval;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;

@@ -1,0 +1,42 @@
+package org.ssmtk.core.io;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+class AtomicFilesTest {
+    @Test
+    void aFailedWriteLeavesNeitherTheTargetNorATemporaryFile(@TempDir Path dir) throws IOException {
+        Path target = dir.resolve("out.tsv");
+        assertThrows(IOException.class, () -> AtomicFiles.write(target, o -> {
+            o.write("half".getBytes(StandardCharsets.UTF_8));
+            throw new IOException("input ended early");
+        }));
+        assertFalse(Files.exists(target));
+        try (var files = Files.list(dir)) {
+            assertEquals(0, files.count());
+        }
+    }
+
+    @Test
+    void outputsGetTheModeAnyOtherToolWouldGiveThemNotAPrivateOne(@TempDir Path dir) throws IOException {
+        assumeTrue(FileSystems.getDefault().supportedFileAttributeViews().contains("posix"), "no POSIX permissions here");
+        // a plainly created file and folder get 0666 / 0777 less the umask: outputs must match them
+        Path plainFile = Files.createFile(dir.resolve("plain")), plainDir = Files.createDirectory(dir.resolve("plain-dir"));
+        Path target = dir.resolve("out.tsv");
+        AtomicFiles.write(target, o -> o.write('x'));
+        assertEquals(Files.getPosixFilePermissions(plainFile), Files.getPosixFilePermissions(target));
+        Path tmpDir = AtomicFiles.temporaryDirectory(dir, ".run.");
+        assertEquals(Files.getPosixFilePermissions(plainDir), Files.getPosixFilePermissions(tmpDir));
+    }
+}
