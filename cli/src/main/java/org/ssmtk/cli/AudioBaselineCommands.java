@@ -21,6 +21,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
+import static org.ssmtk.cli.CommonOptions.requiredOutput;
+import static org.ssmtk.cli.CommonOptions.requiredInput;
 import static org.ssmtk.cli.CommonOptions.optional;
 import static org.ssmtk.cli.CommonOptions.required;
 
@@ -45,9 +47,9 @@ final class AudioBaselineCommands {
 
         public Options options() {
             return new Options()
-                    .addOption(required("manifest", "TSV", "labelled training clips (path, label [, start, end])"))
-                    .addOption(required("test-manifest", "TSV", "labelled clips to score"))
-                    .addOption(required("out", "DIR", "output folder (must not exist or be empty)"))
+                    .addOption(requiredInput("manifest", "TSV", "labelled training clips (path, label [, start, end])"))
+                    .addOption(requiredInput("test-manifest", "TSV", "labelled clips to score"))
+                    .addOption(requiredOutput("out", "DIR", "output folder (must not exist or be empty)"))
                     .addOption(optional("sample-rate", "HZ", "clips are resampled to this rate first (default 16000)"))
                     .addOption(optional("l2", "LAMBDA", "L2 penalty on the weights (default 0.001)"))
                     .addOption(optional("iterations", "N", "full-batch Adam iterations (default 1000)"))

@@ -34,6 +34,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import static org.ssmtk.cli.CommonOptions.requiredOutput;
+import static org.ssmtk.cli.CommonOptions.requiredInput;
+import static org.ssmtk.cli.CommonOptions.optionalOutput;
+import static org.ssmtk.cli.CommonOptions.optionalInput;
 import static org.ssmtk.cli.CommonOptions.optional;
 import static org.ssmtk.cli.CommonOptions.required;
 
@@ -68,14 +72,14 @@ final class AudioClassifierCommands {
 
         public Options options() {
             Options o = new Options()
-                    .addOption(optional("class", "NAME=WAV|DIR", "a class and its WAV or folder of *.wav; repeat for every class"))
-                    .addOption(optional("manifest", "TSV", "labelled clips (path, label [, start, end]) instead of --class"))
-                    .addOption(optional("test-manifest", "TSV", "labelled clips to evaluate on, whole, instead of the files' tails"))
-                    .addOption(required("out", "DIR", "run directory"))
+                    .addOption(optionalInput("class", "NAME=WAV|DIR", "a class and its WAV or folder of *.wav; repeat for every class"))
+                    .addOption(optionalInput("manifest", "TSV", "labelled clips (path, label [, start, end]) instead of --class"))
+                    .addOption(optionalInput("test-manifest", "TSV", "labelled clips to evaluate on, whole, instead of the files' tails"))
+                    .addOption(requiredOutput("out", "DIR", "run directory"))
                     .addOption(optional("sample-rate", "HZ", "model sample rate; inputs are resampled to it (default 16000)"))
                     .addOption(optional("quantization", "Q", "mu-law (default) or linear, 256 levels"))
-                    .addOption(optional("config", "config.json", "start from a fresh model with this config (vocab >= 256)"))
-                    .addOption(optional("model", "DIR", "fine-tune this audio model's weights with a fresh classifier head"))
+                    .addOption(optionalInput("config", "config.json", "start from a fresh model with this config (vocab >= 256)"))
+                    .addOption(optionalInput("model", "DIR", "fine-tune this audio model's weights with a fresh classifier head"))
                     .addOption(optional("d-model", "D", "hidden size of a fresh model (default 64)"))
                     .addOption(optional("layers", "N", "layers of a fresh model (default 4)"))
                     .addOption(optional("pooling", "mean|last", "how a window's hidden states become one vector (default mean)"))
@@ -316,11 +320,11 @@ final class AudioClassifierCommands {
 
         public Options options() {
             Options o = new Options()
-                    .addOption(required("model", "DIR", "a classifier from audio train-classifier"))
-                    .addOption(optional("input", "WAV|DIR", "a WAV file or a folder of *.wav"))
-                    .addOption(optional("manifest", "TSV", "clips listed in a manifest instead of --input; labels, when every line has one, are scored"))
-                    .addOption(optional("metrics", "JSON", "with a labelled --manifest: accuracy, macro-F1, confusion matrix here"))
-                    .addOption(required("output", "TSV", "where the table goes"))
+                    .addOption(requiredInput("model", "DIR", "a classifier from audio train-classifier"))
+                    .addOption(optionalInput("input", "WAV|DIR", "a WAV file or a folder of *.wav"))
+                    .addOption(optionalInput("manifest", "TSV", "clips listed in a manifest instead of --input; labels, when every line has one, are scored"))
+                    .addOption(optionalOutput("metrics", "JSON", "with a labelled --manifest: accuracy, macro-F1, confusion matrix here"))
+                    .addOption(requiredOutput("output", "TSV", "where the table goes"))
                     .addOption(optional("seq-len", "L", "window length for long files (default: the training length)"))
                     .addOption(optional("batch", "N", "windows per forward pass (default 16)"));
             return CommonOptions.withBackend(o);

@@ -31,6 +31,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
+import static org.ssmtk.cli.CommonOptions.requiredOutput;
+import static org.ssmtk.cli.CommonOptions.requiredInput;
+import static org.ssmtk.cli.CommonOptions.optionalInput;
 import static org.ssmtk.cli.CommonOptions.flag;
 import static org.ssmtk.cli.CommonOptions.optional;
 import static org.ssmtk.cli.CommonOptions.required;
@@ -87,14 +90,14 @@ final class AudioCommands {
 
         public Options options() {
             Options o = new Options()
-                    .addOption(optional("input", "WAV|DIR", "a WAV file or a folder of *.wav"))
-                    .addOption(optional("manifest", "TSV", "clips listed in a manifest (path [label [start end]]), instead of --input"))
-                    .addOption(optional("test-manifest", "TSV", "held-out clips: score these (whole) instead of holding out part of the input"))
-                    .addOption(required("out", "DIR", "run directory"))
+                    .addOption(optionalInput("input", "WAV|DIR", "a WAV file or a folder of *.wav"))
+                    .addOption(optionalInput("manifest", "TSV", "clips listed in a manifest (path [label [start end]]), instead of --input"))
+                    .addOption(optionalInput("test-manifest", "TSV", "held-out clips: score these (whole) instead of holding out part of the input"))
+                    .addOption(requiredOutput("out", "DIR", "run directory"))
                     .addOption(optional("sample-rate", "HZ", "model sample rate; inputs are resampled to it (default 16000)"))
                     .addOption(optional("quantization", "Q", "mu-law (default) or linear, 256 levels"))
-                    .addOption(optional("config", "config.json", "start from a fresh model with this config (vocab >= 256)"))
-                    .addOption(optional("model", "DIR", "start from this audio model's weights"))
+                    .addOption(optionalInput("config", "config.json", "start from a fresh model with this config (vocab >= 256)"))
+                    .addOption(optionalInput("model", "DIR", "start from this audio model's weights"))
                     .addOption(optional("d-model", "D", "hidden size of a fresh model (default 64)"))
                     .addOption(optional("layers", "N", "layers of a fresh model (default 4)"))
                     .addOption(optional("seq-len", "L", "samples per training window (default 4096)"))
@@ -233,10 +236,10 @@ final class AudioCommands {
 
         public Options options() {
             Options o = new Options()
-                    .addOption(required("model", "DIR", "audio model directory (with " + AudioSettings.FILE + ")"))
+                    .addOption(requiredInput("model", "DIR", "audio model directory (with " + AudioSettings.FILE + ")"))
                     .addOption(required("seconds", "S", "seconds of audio to generate"))
-                    .addOption(required("output", "OUT.wav", "WAV to write"))
-                    .addOption(optional("prompt", "WAV", "continue this clip"))
+                    .addOption(requiredOutput("output", "OUT.wav", "WAV to write"))
+                    .addOption(optionalInput("prompt", "WAV", "continue this clip"))
                     .addOption(optional("temperature", "T", "softmax temperature, 0 = greedy (default 1)"))
                     .addOption(optional("top-k", "K", "sample among the K most likely codes, 0 = all (default 0)"))
                     .addOption(optional("seed", "S", "sampling seed (default 0)"))

@@ -25,6 +25,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
+import static org.ssmtk.cli.CommonOptions.requiredOutput;
+import static org.ssmtk.cli.CommonOptions.requiredInput;
+import static org.ssmtk.cli.CommonOptions.optionalOutput;
+import static org.ssmtk.cli.CommonOptions.optionalInput;
 import static org.ssmtk.cli.CommonOptions.optional;
 import static org.ssmtk.cli.CommonOptions.required;
 
@@ -52,15 +56,15 @@ final class AudioScoreCommands {
 
         public Options options() {
             Options o = new Options()
-                    .addOption(required("model", "DIR", "an audio LM (from audio train-lm)"))
-                    .addOption(optional("input", "WAV|DIR", "a WAV file or a folder of *.wav"))
-                    .addOption(optional("manifest", "TSV", "clips listed in a manifest instead of --input"))
-                    .addOption(required("output", "TSV", "per-clip table"))
-                    .addOption(optional("frames", "TSV", "per-frame table"))
+                    .addOption(requiredInput("model", "DIR", "an audio LM (from audio train-lm)"))
+                    .addOption(optionalInput("input", "WAV|DIR", "a WAV file or a folder of *.wav"))
+                    .addOption(optionalInput("manifest", "TSV", "clips listed in a manifest instead of --input"))
+                    .addOption(requiredOutput("output", "TSV", "per-clip table"))
+                    .addOption(optionalOutput("frames", "TSV", "per-frame table"))
                     .addOption(optional("frame-ms", "MS", "frame length for --frames and --plot (default 20)"))
                     .addOption(optional("context", "L", "reset the state every L samples (default 0: the whole clip is context)"))
                     .addOption(optional("chunk", "C", "samples per forward pass through the state (default 4096)"))
-                    .addOption(optional("plot", "PNG", "NLL over time"))
+                    .addOption(optionalOutput("plot", "PNG", "NLL over time"))
                     .addOption(optional("plot-clips", "N", "clips drawn in --plot (default 8)"));
             return CommonOptions.withBackend(o);
         }
@@ -175,9 +179,9 @@ final class AudioScoreCommands {
 
         public Options options() {
             return new Options()
-                    .addOption(optional("input", "WAV|DIR", "a WAV file or a folder of *.wav"))
-                    .addOption(optional("manifest", "TSV", "clips listed in a manifest instead of --input"))
-                    .addOption(required("out", "DIR", "folder for the PNGs (created)"))
+                    .addOption(optionalInput("input", "WAV|DIR", "a WAV file or a folder of *.wav"))
+                    .addOption(optionalInput("manifest", "TSV", "clips listed in a manifest instead of --input"))
+                    .addOption(requiredOutput("out", "DIR", "folder for the PNGs (created)"))
                     .addOption(optional("sample-rate", "HZ", "resample to this rate first (default: each file's own)"));
         }
 

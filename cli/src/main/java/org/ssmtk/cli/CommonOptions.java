@@ -22,6 +22,42 @@ final class CommonOptions {
         return Option.builder().longOpt(longName).hasArg().argName(arg).desc(description).build();
     }
 
+    /** Marker type of an option whose argument is a file or folder the command reads. */
+    static final class InputPath {
+        private InputPath() {}
+    }
+
+    /** Marker type of an option whose argument is a file or folder the command writes. */
+    static final class OutputPath {
+        private OutputPath() {}
+    }
+
+    /**
+     * Path options say what they are, so that a workflow knows which arguments to hash and resolve
+     * against the descriptor (inputs) and which to place in the step's folder and track (outputs),
+     * without guessing from argument names.
+     */
+    static Option requiredInput(String longName, String arg, String description) {
+        return typed(required(longName, arg, description), InputPath.class);
+    }
+
+    static Option optionalInput(String longName, String arg, String description) {
+        return typed(optional(longName, arg, description), InputPath.class);
+    }
+
+    static Option requiredOutput(String longName, String arg, String description) {
+        return typed(required(longName, arg, description), OutputPath.class);
+    }
+
+    static Option optionalOutput(String longName, String arg, String description) {
+        return typed(optional(longName, arg, description), OutputPath.class);
+    }
+
+    private static Option typed(Option o, Class<?> type) {
+        o.setType(type);
+        return o;
+    }
+
     static Option flag(String longName, String description) {
         return Option.builder().longOpt(longName).desc(description).build();
     }

@@ -35,6 +35,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import static org.ssmtk.cli.CommonOptions.requiredOutput;
+import static org.ssmtk.cli.CommonOptions.requiredInput;
+import static org.ssmtk.cli.CommonOptions.optionalOutput;
+import static org.ssmtk.cli.CommonOptions.optionalInput;
 import static org.ssmtk.cli.CommonOptions.flag;
 import static org.ssmtk.cli.CommonOptions.optional;
 import static org.ssmtk.cli.CommonOptions.required;
@@ -65,10 +69,10 @@ final class DnaClassifierCommands {
 
         public Options options() {
             Options o = new Options()
-                    .addOption(required("out", "DIR", "run directory"))
-                    .addOption(optional("config", "config.json", "start from a fresh model with this config"))
+                    .addOption(requiredOutput("out", "DIR", "run directory"))
+                    .addOption(optionalInput("config", "config.json", "start from a fresh model with this config"))
                     .addOption(optional("preset", "NAME", "start from a fresh preset model: dna (default), tiny, 130m"))
-                    .addOption(optional("model", "DIR", "fine-tune this DNA model's weights with a fresh classifier head"))
+                    .addOption(optionalInput("model", "DIR", "fine-tune this DNA model's weights with a fresh classifier head"))
                     .addOption(optional("pooling", "mean|last", "how a window's hidden states become one vector (default mean)"))
                     .addOption(optional("seq-len", "L", "bases per window (default 1024)"))
                     .addOption(optional("holdout", "F", "fraction at the end of every contig held out for evaluation (default 0.1)"))
@@ -246,14 +250,14 @@ final class DnaClassifierCommands {
 
         public Options options() {
             Options o = new Options()
-                    .addOption(required("model", "DIR", "a classifier from dna train-classifier"))
-                    .addOption(optional("fasta", "FILE", "sequences to classify (.fa, .fa.gz)"))
-                    .addOption(optional("labels", "TSV_FILE", "true labels of --fasta's records (record id<TAB>label), for --metrics"))
-                    .addOption(optional("reference", "FASTA", "with --labeled-bed: the reference its intervals lie on"))
-                    .addOption(optional("labeled-bed", "BED", "classify these intervals of --reference; their label column is the truth"))
+                    .addOption(requiredInput("model", "DIR", "a classifier from dna train-classifier"))
+                    .addOption(optionalInput("fasta", "FILE", "sequences to classify (.fa, .fa.gz)"))
+                    .addOption(optionalInput("labels", "TSV_FILE", "true labels of --fasta's records (record id<TAB>label), for --metrics"))
+                    .addOption(optionalInput("reference", "FASTA", "with --labeled-bed: the reference its intervals lie on"))
+                    .addOption(optionalInput("labeled-bed", "BED", "classify these intervals of --reference; their label column is the truth"))
                     .addOption(optional("label-column", "N", "1-based BED column holding the label (default 4)"))
-                    .addOption(optional("metrics", "JSON", "write accuracy, per-class metrics and the confusion matrix here (needs true labels)"))
-                    .addOption(required("output", "TSV", "where the table goes"))
+                    .addOption(optionalOutput("metrics", "JSON", "write accuracy, per-class metrics and the confusion matrix here (needs true labels)"))
+                    .addOption(requiredOutput("output", "TSV", "where the table goes"))
                     .addOption(optional("seq-len", "L", "window length for long records (default: the training length)"))
                     .addOption(optional("batch", "N", "windows per forward pass (default 16)"))
                     .addOption(flag("rc-average", "average the forward and reverse-complement probabilities"));

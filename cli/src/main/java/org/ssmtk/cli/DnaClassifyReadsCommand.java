@@ -39,6 +39,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import static org.ssmtk.cli.CommonOptions.requiredOutput;
+import static org.ssmtk.cli.CommonOptions.requiredInput;
+import static org.ssmtk.cli.CommonOptions.optionalOutput;
+import static org.ssmtk.cli.CommonOptions.optionalInput;
 import static org.ssmtk.cli.CommonOptions.flag;
 import static org.ssmtk.cli.CommonOptions.optional;
 import static org.ssmtk.cli.CommonOptions.required;
@@ -75,12 +79,12 @@ final class DnaClassifyReadsCommand implements Command {
 
     public Options options() {
         Options o = new Options()
-                .addOption(required("model", "DIR", "a classifier from dna train-classifier"))
-                .addOption(required("input", "READS", "SAM, BAM or CRAM; - reads SAM from standard input"))
-                .addOption(optional("reference", "FASTA", "the reference a CRAM was compressed against"))
-                .addOption(required("output", "TSV", "per-read class probabilities"))
-                .addOption(optional("bam-out", "BAM", "also write every record, classified ones tagged XL/XP"))
-                .addOption(optional("regions", "BED", "only records overlapping these intervals (needs an indexed input)"))
+                .addOption(requiredInput("model", "DIR", "a classifier from dna train-classifier"))
+                .addOption(requiredInput("input", "READS", "SAM, BAM or CRAM; - reads SAM from standard input"))
+                .addOption(optionalInput("reference", "FASTA", "the reference a CRAM was compressed against"))
+                .addOption(requiredOutput("output", "TSV", "per-read class probabilities"))
+                .addOption(optionalOutput("bam-out", "BAM", "also write every record, classified ones tagged XL/XP"))
+                .addOption(optionalInput("regions", "BED", "only records overlapping these intervals (needs an indexed input)"))
                 .addOption(optional("min-mapq", "Q", "skip mapped reads with MAPQ below Q (default 0)"))
                 .addOption(flag("primary-only", "skip secondary and supplementary alignments"))
                 .addOption(flag("include-unmapped", "classify unmapped reads too"))

@@ -29,6 +29,9 @@ import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Locale;
 
+import static org.ssmtk.cli.CommonOptions.requiredOutput;
+import static org.ssmtk.cli.CommonOptions.requiredInput;
+import static org.ssmtk.cli.CommonOptions.optionalInput;
 import static org.ssmtk.cli.CommonOptions.flag;
 import static org.ssmtk.cli.CommonOptions.optional;
 import static org.ssmtk.cli.CommonOptions.required;
@@ -72,12 +75,12 @@ final class DnaCommands {
 
         public Options options() {
             Options o = new Options()
-                    .addOption(required("fasta", "FILE", "reference FASTA (.fa, .fa.gz; bgzip with .fai/.gzi for random access)"))
-                    .addOption(required("out", "DIR", "run directory"))
-                    .addOption(optional("config", "config.json", "start from a fresh model with this config"))
+                    .addOption(requiredInput("fasta", "FILE", "reference FASTA (.fa, .fa.gz; bgzip with .fai/.gzi for random access)"))
+                    .addOption(requiredOutput("out", "DIR", "run directory"))
+                    .addOption(optionalInput("config", "config.json", "start from a fresh model with this config"))
                     .addOption(optional("preset", "NAME", "start from a fresh preset model: dna (default), tiny, 130m"))
-                    .addOption(optional("model", "DIR", "start from this model's weights"))
-                    .addOption(optional("regions", "BED", "draw training windows only inside these intervals"))
+                    .addOption(optionalInput("model", "DIR", "start from this model's weights"))
+                    .addOption(optionalInput("regions", "BED", "draw training windows only inside these intervals"))
                     .addOption(optional("seq-len", "L", "bases per training window (default 1024)"))
                     .addOption(optional("holdout", "F", "fraction at the end of every contig held out for evaluation (default 0.05)"))
                     .addOption(optional("eval-windows", "N", "at most this many held-out windows are scored (default 64)"))

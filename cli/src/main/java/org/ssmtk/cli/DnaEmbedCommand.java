@@ -22,6 +22,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
+import static org.ssmtk.cli.CommonOptions.requiredOutput;
+import static org.ssmtk.cli.CommonOptions.requiredInput;
 import static org.ssmtk.cli.CommonOptions.optional;
 import static org.ssmtk.cli.CommonOptions.required;
 
@@ -46,9 +48,9 @@ final class DnaEmbedCommand implements Command {
 
     public Options options() {
         Options o = new Options()
-                .addOption(required("model", "DIR", "a DNA model (dna pretrain or dna train-classifier)"))
-                .addOption(required("fasta", "FILE", "sequences to embed (.fa, .fa.gz)"))
-                .addOption(required("output", "FILE", "OUT.safetensors or OUT.tsv"))
+                .addOption(requiredInput("model", "DIR", "a DNA model (dna pretrain or dna train-classifier)"))
+                .addOption(requiredInput("fasta", "FILE", "sequences to embed (.fa, .fa.gz)"))
+                .addOption(requiredOutput("output", "FILE", "OUT.safetensors or OUT.tsv"))
                 .addOption(optional("seq-len", "L", "window length for long records (default 1024)"))
                 .addOption(optional("pooling", "mean|last", "how a window's hidden states become one vector (default mean)"));
         return CommonOptions.withBackend(o);

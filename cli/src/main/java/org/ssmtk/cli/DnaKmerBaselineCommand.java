@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
+import static org.ssmtk.cli.CommonOptions.requiredOutput;
 import static org.ssmtk.cli.CommonOptions.flag;
 import static org.ssmtk.cli.CommonOptions.optional;
 import static org.ssmtk.cli.CommonOptions.required;
@@ -49,7 +50,7 @@ final class DnaKmerBaselineCommand implements Command {
 
     public Options options() {
         Options o = new Options()
-                .addOption(required("out", "DIR", "where eval.json goes (created; must not hold an eval.json yet)"))
+                .addOption(requiredOutput("out", "DIR", "where eval.json goes (created; must not hold an eval.json yet)"))
                 .addOption(optional("k", "K", "k-mer length, 1..10 (default 6: 4,096 features)"))
                 .addOption(optional("seq-len", "L", "bases per window (default 1024)"))
                 .addOption(optional("holdout", "F", "fraction at the end of every region held out for evaluation (default 0.1)"))

@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static org.ssmtk.cli.CommonOptions.optionalInput;
 import static org.ssmtk.cli.CommonOptions.optional;
 
 /**
@@ -34,11 +35,11 @@ record DnaLabeledInputs(List<String> names, List<List<Region>> regions, String f
 
     /** The options of the three forms; {@code withFasta} false where the command declares --fasta itself. */
     static Options with(Options o, boolean withFasta) {
-        o.addOption(optional("class", "NAME=FASTA", "a class and its FASTA; repeat for every class"));
-        if (withFasta) o.addOption(optional("fasta", "FILE", "sequences whose record ids --labels labels"));
-        o.addOption(optional("labels", "TSV_FILE", "record id<TAB>label for every record of --fasta"));
-        o.addOption(optional("reference", "FASTA", "the reference --labeled-bed's intervals lie on"));
-        o.addOption(optional("labeled-bed", "BED", "intervals with a class label in --label-column"));
+        o.addOption(optionalInput("class", "NAME=FASTA", "a class and its FASTA; repeat for every class"));
+        if (withFasta) o.addOption(optionalInput("fasta", "FILE", "sequences whose record ids --labels labels"));
+        o.addOption(optionalInput("labels", "TSV_FILE", "record id<TAB>label for every record of --fasta"));
+        o.addOption(optionalInput("reference", "FASTA", "the reference --labeled-bed's intervals lie on"));
+        o.addOption(optionalInput("labeled-bed", "BED", "intervals with a class label in --label-column"));
         o.addOption(optional("label-column", "N", "1-based BED column holding the label (default 4, the name column)"));
         return o;
     }

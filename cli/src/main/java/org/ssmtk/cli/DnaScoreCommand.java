@@ -26,6 +26,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import static org.ssmtk.cli.CommonOptions.requiredOutput;
+import static org.ssmtk.cli.CommonOptions.requiredInput;
+import static org.ssmtk.cli.CommonOptions.optionalInput;
 import static org.ssmtk.cli.CommonOptions.optional;
 import static org.ssmtk.cli.CommonOptions.required;
 
@@ -51,10 +54,10 @@ final class DnaScoreCommand implements Command {
 
     public Options options() {
         Options o = new Options()
-                .addOption(required("model", "DIR", "a DNA language model from dna pretrain"))
-                .addOption(required("fasta", "FILE", "reference FASTA (.fa, .fa.gz; with .fai read chunk by chunk)"))
-                .addOption(required("output", "BEDGRAPH", "where the scores go"))
-                .addOption(optional("regions", "BED", "score only these intervals"))
+                .addOption(requiredInput("model", "DIR", "a DNA language model from dna pretrain"))
+                .addOption(requiredInput("fasta", "FILE", "reference FASTA (.fa, .fa.gz; with .fai read chunk by chunk)"))
+                .addOption(requiredOutput("output", "BEDGRAPH", "where the scores go"))
+                .addOption(optionalInput("regions", "BED", "score only these intervals"))
                 .addOption(optional("window", "W", "bases averaged per bedGraph line (default 100; 1 = per base)"))
                 .addOption(optional("chunk", "C", "bases per forward pass through the recurrent state (default 4096)"))
                 .addOption(optional("name", "NAME", "track name (default: the model directory's name)"));

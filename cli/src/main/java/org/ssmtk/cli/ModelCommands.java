@@ -20,6 +20,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.StringJoiner;
 
+import static org.ssmtk.cli.CommonOptions.requiredOutput;
+import static org.ssmtk.cli.CommonOptions.requiredInput;
+import static org.ssmtk.cli.CommonOptions.optionalInput;
 import static org.ssmtk.cli.CommonOptions.flag;
 import static org.ssmtk.cli.CommonOptions.optional;
 import static org.ssmtk.cli.CommonOptions.required;
@@ -39,7 +42,7 @@ final class ModelCommands {
         public String summary() { return "print a checkpoint's config, parameter count and tensors"; }
 
         public Options options() {
-            return new Options().addOption(required("model", "DIR", "model directory (config.json + model.safetensors)"));
+            return new Options().addOption(requiredInput("model", "DIR", "model directory (config.json + model.safetensors)"));
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -83,9 +86,9 @@ final class ModelCommands {
 
         public Options options() {
             return new Options()
-                    .addOption(optional("config", "config.json", "model hyper-parameters"))
+                    .addOption(optionalInput("config", "config.json", "model hyper-parameters"))
                     .addOption(optional("preset", "NAME", "130m, dna or tiny instead of --config"))
-                    .addOption(required("out", "DIR", "directory to write config.json and model.safetensors to"))
+                    .addOption(requiredOutput("out", "DIR", "directory to write config.json and model.safetensors to"))
                     .addOption(optional("seed", "S", "random seed (default 0)"));
         }
 
@@ -120,9 +123,9 @@ final class ModelCommands {
 
         public Options options() {
             Options o = new Options()
-                    .addOption(required("model", "DIR", "model directory"))
-                    .addOption(required("input", "IDS.safetensors", "token ids in tensor input_ids"))
-                    .addOption(required("output", "OUT.safetensors", "where to write logits"))
+                    .addOption(requiredInput("model", "DIR", "model directory"))
+                    .addOption(requiredInput("input", "IDS.safetensors", "token ids in tensor input_ids"))
+                    .addOption(requiredOutput("output", "OUT.safetensors", "where to write logits"))
                     .addOption(flag("hidden-states", "also write every hidden state"))
                     .addOption(flag("loss", "also write the mean next-token cross-entropy"))
                     .addOption(flag("grads", "also write the gradient of the loss for every parameter (implies --loss)"));
@@ -212,7 +215,7 @@ final class ModelCommands {
 
         public Options options() {
             Options o = new Options()
-                    .addOption(required("model", "DIR", "model directory"))
+                    .addOption(requiredInput("model", "DIR", "model directory"))
                     .addOption(required("prompt-ids", "ID,ID,...", "prompt token ids"))
                     .addOption(required("max-new", "N", "number of tokens to generate"))
                     .addOption(optional("temperature", "T", "sampling temperature, 0 = greedy (default 0)"))

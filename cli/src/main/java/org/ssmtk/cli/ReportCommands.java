@@ -11,6 +11,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static org.ssmtk.cli.CommonOptions.requiredOutput;
+import static org.ssmtk.cli.CommonOptions.requiredInput;
+import static org.ssmtk.cli.CommonOptions.optionalInput;
 import static org.ssmtk.cli.CommonOptions.optional;
 import static org.ssmtk.cli.CommonOptions.required;
 
@@ -39,10 +42,10 @@ final class ReportCommands {
 
         public Options options() {
             return new Options()
-                    .addOption(required("input", "DIR|FILE", "a run folder or output file to report on (repeat for more)"))
-                    .addOption(optional("truth", "NAME=FILE", "calls TSV of sequences of known class NAME, for a ROC curve (repeat)"))
+                    .addOption(requiredInput("input", "DIR|FILE", "a run folder or output file to report on (repeat for more)"))
+                    .addOption(optionalInput("truth", "NAME=FILE", "calls TSV of sequences of known class NAME, for a ROC curve (repeat)"))
                     .addOption(optional("title", "TEXT", "page title (default: ssmtk report)"))
-                    .addOption(required("output", "OUT.html", "the HTML file to write"));
+                    .addOption(requiredOutput("output", "OUT.html", "the HTML file to write"));
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {

@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
+import static org.ssmtk.cli.CommonOptions.optionalOutput;
 import static org.ssmtk.cli.CommonOptions.optional;
 
 /**
@@ -136,7 +137,7 @@ final class SyntheticCommands {
                     .addOption(optional("d-model", "D", "model width (default 64)"))
                     .addOption(optional("layers", "N", "Mamba layers (default 2)"))
                     .addOption(optional("d-state", "N", "SSM state size (default 16)"))
-                    .addOption(optional("out", "DIR", "write models, metrics, results.json and plots here"));
+                    .addOption(optionalOutput("out", "DIR", "write models, metrics, results.json and plots here"));
             if (name.equals("selective-copying")) o.addOption(optional("memorize", "N", "tokens to copy (default 16)"));
             return CommonOptions.withBackend(TrainCommands.withOptimizer(o));
         }

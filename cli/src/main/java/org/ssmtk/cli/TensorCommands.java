@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 
+import static org.ssmtk.cli.CommonOptions.requiredInput;
 import static org.ssmtk.cli.CommonOptions.optional;
 import static org.ssmtk.cli.CommonOptions.required;
 
@@ -27,7 +28,7 @@ final class TensorCommands {
         public String summary() { return "print every tensor's name, dtype and shape (validates the file)"; }
 
         public Options options() {
-            return new Options().addOption(required("file", "F.safetensors", "file to list"));
+            return new Options().addOption(requiredInput("file", "F.safetensors", "file to list"));
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -50,8 +51,8 @@ final class TensorCommands {
 
         public Options options() {
             return new Options()
-                    .addOption(required("a", "A.safetensors", "the file to check"))
-                    .addOption(required("b", "B.safetensors", "the reference"))
+                    .addOption(requiredInput("a", "A.safetensors", "the file to check"))
+                    .addOption(requiredInput("b", "B.safetensors", "the reference"))
                     .addOption(optional("tolerance", "T", "largest accepted relative error (default 1e-5)"));
         }
 

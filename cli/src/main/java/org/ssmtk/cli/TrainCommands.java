@@ -26,6 +26,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
+import static org.ssmtk.cli.CommonOptions.requiredOutput;
+import static org.ssmtk.cli.CommonOptions.requiredInput;
+import static org.ssmtk.cli.CommonOptions.optionalInput;
 import static org.ssmtk.cli.CommonOptions.flag;
 import static org.ssmtk.cli.CommonOptions.optional;
 import static org.ssmtk.cli.CommonOptions.required;
@@ -187,12 +190,12 @@ final class TrainCommands {
 
         public Options options() {
             Options o = new Options()
-                    .addOption(optional("config", "config.json", "start from a fresh model with this config"))
+                    .addOption(optionalInput("config", "config.json", "start from a fresh model with this config"))
                     .addOption(optional("preset", "NAME", "start from a fresh preset model: 130m, dna, tiny"))
-                    .addOption(optional("model", "DIR", "start from this model's weights"))
-                    .addOption(required("data", "FILE", "training tokens"))
+                    .addOption(optionalInput("model", "DIR", "start from this model's weights"))
+                    .addOption(requiredInput("data", "FILE", "training tokens"))
                     .addOption(optional("data-format", "FMT", "safetensors, u8 or u16 (default from the extension: .safetensors)"))
-                    .addOption(required("out", "DIR", "run directory"))
+                    .addOption(requiredOutput("out", "DIR", "run directory"))
                     .addOption(optional("seq-len", "L", "tokens per training sequence (default 1024)"));
             TrainCommands.withRunDirectory(o);
             return CommonOptions.withBackend(withOptimizer(o));

@@ -11,6 +11,7 @@ import org.ssmtk.workflows.runner.WorkflowRunner;
 import java.io.PrintStream;
 import java.nio.file.Path;
 
+import static org.ssmtk.cli.CommonOptions.optionalOutput;
 import static org.ssmtk.cli.CommonOptions.flag;
 import static org.ssmtk.cli.CommonOptions.optional;
 
@@ -76,7 +77,7 @@ final class WorkflowCommands {
 
         public Options options() {
             return new Options()
-                    .addOption(optional("work", "DIR", "work directory: one folder per step, logs and " + WorkflowRunner.LOG + " (default ssmtk-work)"))
+                    .addOption(optionalOutput("work", "DIR", "work directory: one folder per step, logs and " + WorkflowRunner.LOG + " (default ssmtk-work)"))
                     .addOption(flag("resume", "skip steps already completed with the same op, params and inputs"))
                     .addOption(optional("cpus", "N", "CPU slots for steps running at once; a step takes as many as its threads param (default 1)"))
                     .addOption(PARAM);
@@ -126,7 +127,7 @@ final class WorkflowCommands {
         public Options options() {
             return new Options()
                     .addOption(optional("format", "mermaid|dot", "text printed on stdout (default mermaid)"))
-                    .addOption(optional("png", "OUT.png", "also draw the graph to this PNG (Java2D; no Graphviz needed)"))
+                    .addOption(optionalOutput("png", "OUT.png", "also draw the graph to this PNG (Java2D; no Graphviz needed)"))
                     .addOption(PARAM);
         }
 
@@ -154,7 +155,7 @@ final class WorkflowCommands {
         }
 
         public Options options() {
-            return new Options().addOption(CommonOptions.required("nextflow", "DIR", "folder to write the pipeline to (must not exist or be empty)"))
+            return new Options().addOption(CommonOptions.requiredOutput("nextflow", "DIR", "folder to write the pipeline to (must not exist or be empty)"))
                     .addOption(PARAM);
         }
 

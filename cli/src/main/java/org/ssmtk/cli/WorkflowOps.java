@@ -9,17 +9,15 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.regex.Pattern;
 
 /**
  * The workflow ops: every registered {@code group.command} except the workflow group itself (a step
  * that runs a workflow could recurse). Each option's kind comes from its commons-cli declaration, so a
- * new command is usable from descriptors without listing it twice: no argument is a flag; --out and
- * --output are written; an argument named like a file (DIR, FILE, FASTA, BED, WAV, *.json) is read, and
- * NAME=... is a labelled read.
+ * new command is usable from descriptors without listing it twice: no argument is a flag; options made
+ * by CommonOptions' *Output factories are written, those made by its *Input factories are read
+ * (NAME=... a labelled read), and every other argument is a plain value.
  */
 final class WorkflowOps implements OpCatalog {
-    private static final Pattern PATH_ARG = Pattern.compile(".*(DIR|FILE|FASTA|BED|WAV|\\.json).*");
     private final Map<String, Map<String, ParamSpec>> ops = new LinkedHashMap<>();
 
     WorkflowOps() {
@@ -34,12 +32,12 @@ final class WorkflowOps implements OpCatalog {
         }
     }
 
+    /** What the option declares itself to be (CommonOptions' input and output options). */
     static Kind kind(Option o) {
         if (!o.hasArg()) return Kind.FLAG;
-        if (o.getLongOpt().equals("out") || o.getLongOpt().equals("output")) return Kind.OUTPUT;
-        String arg = o.getArgName() == null ? "" : o.getArgName();
-        if (!PATH_ARG.matcher(arg).matches()) return Kind.VALUE;
-        return arg.startsWith("NAME=") ? Kind.LABELED_INPUT : Kind.INPUT;
+        if (o.getType() == CommonOptions.OutputPath.class) return Kind.OUTPUT;
+        if (o.getType() != CommonOptions.InputPath.class) return Kind.VALUE;
+        return o.getArgName() != null && o.getArgName().startsWith("NAME=") ? Kind.LABELED_INPUT : Kind.INPUT;
     }
 
     public Set<String> ops() {
