@@ -11,6 +11,8 @@ import htsjdk.samtools.SamInputResource;
 import htsjdk.samtools.SamReader;
 import htsjdk.samtools.SamReaderFactory;
 import htsjdk.samtools.ValidationStringency;
+import htsjdk.samtools.fastq.FastqReader;
+import htsjdk.samtools.fastq.FastqRecord;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 import org.ssmtk.core.backend.Backend;
@@ -47,14 +49,14 @@ import static org.ssmtk.cli.CommonOptions.flag;
 import static org.ssmtk.cli.CommonOptions.optional;
 import static org.ssmtk.cli.CommonOptions.required;
 
-/** {@code ssmtk dna classify-reads}: classifies the reads of a SAM/BAM/CRAM, to a TSV and optionally a tagged BAM. */
+/** {@code ssmtk dna classify-reads}: classifies the reads of a SAM/BAM/CRAM or FASTQ, to a TSV and optionally a tagged BAM. */
 final class DnaClassifyReadsCommand implements Command {
     /** Records held at once: enough to fill several batches, few enough that memory stays flat on any file size. */
     private static final int CHUNK = 2048;
 
     public String name() { return "classify-reads"; }
 
-    public String summary() { return "classify the reads of a SAM/BAM/CRAM with a trained DNA classifier, to a TSV (and a tagged BAM)"; }
+    public String summary() { return "classify the reads of a SAM/BAM/CRAM or FASTQ with a trained DNA classifier, to a TSV (and a tagged BAM)"; }
 
     public String footer() {
         return "Reads are read through HTSJDK with validation stringency STRICT: the BAM written by --bam-out claims to\n"
@@ -73,14 +75,18 @@ final class DnaClassifyReadsCommand implements Command {
                 + "files, then rename); on any error neither is left behind.\n"
                 + "--regions BED reads only the records overlapping its intervals (each once, in file order) through the\n"
                 + "input's index (.bai/.csi, .crai for CRAM; samtools index makes one): an input without an index, or a BED\n"
-                + "contig missing from the input's header, is an error. --bam-out then holds those records.\n\n"
+                + "contig missing from the input's header, is an error. --bam-out then holds those records.\n"
+                + "FASTQ input (.fq, .fastq, optionally .gz) is read through HTSJDK's FastqReader, which refuses malformed\n"
+                + "records: every read is classified (the alignment filters, --regions, --reference and --bam-out apply to\n"
+                + "SAM/BAM/CRAM only and are refused), its name cut at the first white space as in SAM, its flag written as 4\n"
+                + "(unmapped), as an unaligned BAM would hold it.\n\n"
                 + "example: ssmtk dna classify-reads --model run1/model --input reads.bam --output calls.tsv --bam-out tagged.bam --primary-only";
     }
 
     public Options options() {
         Options o = new Options()
                 .addOption(requiredInput("model", "DIR", "a classifier from dna train-classifier"))
-                .addOption(requiredInput("input", "READS", "SAM, BAM or CRAM; - reads SAM from standard input"))
+                .addOption(requiredInput("input", "READS", "SAM, BAM, CRAM or FASTQ (.fq/.fastq[.gz]); - reads SAM from standard input"))
                 .addOption(optionalInput("reference", "FASTA", "the reference a CRAM was compressed against"))
                 .addOption(requiredOutput("output", "TSV", "per-read class probabilities"))
                 .addOption(optionalOutput("bam-out", "BAM", "also write every record, classified ones tagged XL/XP"))
@@ -119,6 +125,10 @@ final class DnaClassifyReadsCommand implements Command {
         } else {
             Path in = Path.of(input);
             if (!Files.isRegularFile(in)) throw new UsageException("--input " + input + ": no such file");
+            if (isFastq(in)) {
+                if (Files.size(in) == 0) throw new UsageException("--input " + input + ": empty file (no FASTQ records)");
+                return classifyFastq(cl, in, dir, labels, output, seqLen, batch, rc, out, err);
+            }
             if (Files.size(in) == 0) throw new UsageException("--input " + input + ": empty file (not SAM, BAM or CRAM)");
             if (reference == null && isCram(in))
                 throw new UsageException("--input " + input + " is CRAM; give --reference, the FASTA it was compressed against");
@@ -139,9 +149,7 @@ final class DnaClassifyReadsCommand implements Command {
             MambaModel model = MambaModel.load(backend, checkpoint);
             SAMFileHeader header = reader.getFileHeader();
             List<String> names = labels.names();
-            StringBuilder head = new StringBuilder("read_name\tflag\tlabel");
-            for (String n : names) head.append("\tp_").append(n);
-            tsv.write(head.append('\n').toString());
+            writeHeader(tsv, names);
             // presorted: records go out in input order whatever the header's sort order says.
             try (SAMFileWriter bam = bamTmp == null ? null : new SAMFileWriterFactory().makeBAMWriter(header, true, bamTmp)) {
                 List<SAMRecord> chunk = new ArrayList<>(CHUNK);
@@ -164,10 +172,7 @@ final class DnaClassifyReadsCommand implements Command {
                         double[][] p = SequenceClassifier.meanOverWindows(model, seqs, seqLen, batch, rc);
                         for (int i = 0; i < picked.size(); i++) {
                             SAMRecord r = picked.get(i);
-                            int best = ClassificationMetrics.argmax(p[i]);
-                            StringBuilder line = new StringBuilder(r.getReadName()).append('\t').append(r.getFlags()).append('\t').append(names.get(best));
-                            for (double v : p[i]) line.append('\t').append(String.format(Locale.ROOT, "%.6g", v));
-                            tsv.write(line.append('\n').toString());
+                            int best = writeRow(tsv, names, r.getReadName(), r.getFlags(), p[i]);
                             r.setAttribute("XL", names.get(best));
                             r.setAttribute("XP", (float) p[i][best]);
                         }
@@ -199,6 +204,83 @@ final class DnaClassifyReadsCommand implements Command {
         out.printf(Locale.ROOT, "%d records, %d classified (%,d bases) in %.2f s (%,.0f reads/s)%s -> %s%s%n", records, classified, bases, seconds,
                 classified / Math.max(seconds, 1e-9), rc ? ", forward+RC averaged" : "", output, bamOut == null ? "" : " and " + bamOut);
         return 0;
+    }
+
+    static boolean isFastq(Path p) {
+        String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (n.endsWith(".gz")) n = n.substring(0, n.length() - 3);
+        return n.endsWith(".fq") || n.endsWith(".fastq");
+    }
+
+    /** FASTQ reads, streamed in chunks like records: every read classified, rows in file order. */
+    private static int classifyFastq(CommandLine cl, Path in, Path dir, ClassLabels labels, Path output, int seqLen, int batch,
+                                     boolean rc, PrintStream out, PrintStream err) throws Exception {
+        for (String o : List.of("bam-out", "regions", "reference", "min-mapq", "primary-only", "include-unmapped"))
+            if (cl.hasOption(o))
+                throw new UsageException("--" + o + " applies to SAM/BAM/CRAM input; " + in + " is FASTQ (every read is classified)");
+        MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
+        Path tsvTmp = temporary(output);
+        boolean done = false;
+        long reads = 0, bases = 0;
+        long t0 = System.nanoTime();
+        try {
+            try (Backend backend = CommonOptions.backend(cl, err);
+                 FastqReader reader = new FastqReader(in.toFile());
+                 BufferedWriter tsv = Files.newBufferedWriter(tsvTmp, StandardCharsets.UTF_8)) {
+                MambaModel model = MambaModel.load(backend, checkpoint);
+                List<String> names = labels.names();
+                writeHeader(tsv, names);
+                List<String> ids = new ArrayList<>(CHUNK);
+                List<byte[]> seqs = new ArrayList<>(CHUNK);
+                var it = reader.iterator();
+                while (true) {
+                    boolean more = it.hasNext();
+                    if (more) {
+                        FastqRecord r = it.next();
+                        String id = r.getReadName();
+                        int ws = id.indexOf(' '), tab = id.indexOf('\t');
+                        int cut = ws < 0 ? tab : tab < 0 ? ws : Math.min(ws, tab);
+                        ids.add(cut < 0 ? id : id.substring(0, cut));
+                        seqs.add(DnaVocabulary.encode(r.getReadBases()));
+                        bases += r.length();
+                    }
+                    if (ids.size() == CHUNK || (!more && !ids.isEmpty())) {
+                        double[][] p = SequenceClassifier.meanOverWindows(model, seqs, seqLen, batch, rc);
+                        for (int i = 0; i < ids.size(); i++) writeRow(tsv, names, ids.get(i), 4, p[i]);
+                        reads += ids.size();
+                        ids.clear();
+                        seqs.clear();
+                    }
+                    if (!more) break;
+                }
+                tsv.flush();
+            } catch (SAMException e) { // RuntimeIOException (a truncated gzip) is one too
+                throw new IOException(in + ": " + rootMessage(e), e);
+            }
+            move(tsvTmp, output);
+            done = true;
+        } finally {
+            if (!done) Files.deleteIfExists(tsvTmp);
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        out.printf(Locale.ROOT, "%d FASTQ reads classified (%,d bases) in %.2f s (%,.0f reads/s)%s -> %s%n", reads, bases, seconds,
+                reads / Math.max(seconds, 1e-9), rc ? ", forward+RC averaged" : "", output);
+        return 0;
+    }
+
+    private static void writeHeader(BufferedWriter tsv, List<String> names) throws IOException {
+        StringBuilder head = new StringBuilder("read_name\tflag\tlabel");
+        for (String n : names) head.append("\tp_").append(n);
+        tsv.write(head.append('\n').toString());
+    }
+
+    /** One TSV row; returns the most probable class. */
+    private static int writeRow(BufferedWriter tsv, List<String> names, String read, int flag, double[] p) throws IOException {
+        int best = ClassificationMetrics.argmax(p);
+        StringBuilder line = new StringBuilder(read).append('\t').append(flag).append('\t').append(names.get(best));
+        for (double v : p) line.append('\t').append(String.format(Locale.ROOT, "%.6g", v));
+        tsv.write(line.append('\n').toString());
+        return best;
     }
 
     /** The BED's intervals as HTSJDK queries (sorted, merged), checked against the input's header. */

@@ -89,6 +89,13 @@ public final class Main {
             err.println(prefix + "out of memory (" + e.getMessage() + "); raise -Xmx through SSMTK_JAVA_OPTS or use shorter inputs");
             return INTERNAL;
         } catch (Throwable e) {
+            if (String.valueOf(e.getMessage()).contains("CUDA_ERROR_OUT_OF_MEMORY")) {
+                // the GPU's memory, not the JVM's: the model's activations grow with batch x length
+                err.println(prefix + "out of GPU memory; use a smaller --batch or --seq-len (training keeps every layer's"
+                        + " activations: about 110 KB per token for the dna preset), or --device cpu");
+                if (debug()) e.printStackTrace(err);
+                return INTERNAL;
+            }
             err.println(prefix + "internal error: " + e + (debug() ? "" : " (SSMTK_DEBUG=1 shows the stack trace)"));
             if (debug()) e.printStackTrace(err);
             return INTERNAL;

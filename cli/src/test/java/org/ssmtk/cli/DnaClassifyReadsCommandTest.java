@@ -254,4 +254,52 @@ class DnaClassifyReadsCommandTest {
             assertTrue(s.noneMatch(p -> p.getFileName().toString().endsWith(".partial")), "no temporaries left");
         }
     }
+
+    @Test
+    void fastqReadsGetTheSameCallsAsTheSameReadsInABam() throws Exception {
+        Path run = dir.resolve("run");
+        MainTest.Result r = MainTest.run(DnaClassifierCommandsTest.train(run, "--steps", "10"));
+        assertEquals(0, r.code(), r.err());
+        String model = run.resolve("model").toString();
+        Path bam = writeBam(dir.resolve("reads.bam"));
+        // every record as FASTQ (gzipped), with a comment after the name that SAM would not carry
+        Path fq = dir.resolve("reads.fq.gz");
+        try (var w = new java.io.PrintWriter(new java.util.zip.GZIPOutputStream(Files.newOutputStream(fq)), false, java.nio.charset.StandardCharsets.US_ASCII)) {
+            for (SAMRecord rec : read(bam))
+                w.print("@" + rec.getReadName() + " comment\n" + rec.getReadString() + "\n+\n" + rec.getBaseQualityString() + "\n");
+        }
+        Path fromBam = dir.resolve("bam.tsv"), fromFq = dir.resolve("fq.tsv");
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", bam.toString(), "--output", fromBam.toString(), "--include-unmapped", "--threads", "2");
+        assertEquals(0, r.code(), r.err());
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", fq.toString(), "--output", fromFq.toString(), "--threads", "2");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("FASTQ reads classified"), r.out());
+        List<String> a = Files.readAllLines(fromBam), b = Files.readAllLines(fromFq);
+        assertEquals(a.size(), b.size());
+        assertEquals(a.get(0), b.get(0));
+        for (int i = 1; i < a.size(); i++) {
+            String[] x = a.get(i).split("\t"), y = b.get(i).split("\t");
+            assertEquals(x[0], y[0], "read names, comment cut");
+            assertEquals("4", y[1], "a FASTQ read is unaligned");
+            assertEquals(String.join("\t", Arrays.copyOfRange(x, 2, x.length)), String.join("\t", Arrays.copyOfRange(y, 2, y.length)), x[0]);
+        }
+        // errors: one line, exit 1, no output
+        Path bad = Files.createDirectories(dir.resolve("bad"));
+        Path broken = Files.writeString(dir.resolve("broken.fastq"), "@r1\nACGT\n+\nIII\n");
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", broken.toString(), "--output", bad.resolve("x.tsv").toString());
+        assertEquals(1, r.code(), r.out() + r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains(broken.toString()), r.err());
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", fq.toString(), "--output", bad.resolve("x.tsv").toString(),
+                "--bam-out", bad.resolve("x.bam").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("--bam-out applies to SAM/BAM/CRAM input"), r.err());
+        Path empty = Files.createFile(dir.resolve("empty.fq"));
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", empty.toString(), "--output", bad.resolve("x.tsv").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("empty file (no FASTQ records)"), r.err());
+        try (var s = Files.list(bad)) {
+            assertEquals(List.of(), s.toList());
+        }
+    }
 }
