@@ -24,6 +24,7 @@ import org.ssmtk.genomics.sample.LabeledWindowSampler;
 import org.ssmtk.genomics.sample.Region;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -277,59 +278,57 @@ final class DnaClassifierCommands {
             int seqLen = CommonOptions.positiveInt(cl, "seq-len", labels.seqLen() > 0 ? labels.seqLen() : 1024);
             MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
             Path metricsFile = cl.hasOption("metrics") ? Path.of(cl.getOptionValue("metrics")) : null;
-            List<Item> items = items(cl, labels.names());
-            boolean truthKnown = items.stream().allMatch(i -> i.truth() >= 0);
+            boolean truthKnown = cl.hasOption("labeled-bed") || cl.hasOption("labels");
             if (metricsFile != null && !truthKnown)
                 throw new UsageException("--metrics needs true labels: --fasta with --labels TSV, or --reference with --labeled-bed");
-            List<String> ids = new ArrayList<>();
-            List<int[]> windows = new ArrayList<>();
+            List<String> names = labels.names();
+            // Streamed: one record (or interval) at a time is read, cut and classified, and its rows are
+            // written as they come; only each row's probabilities stay (for the metrics), so a genome
+            // costs memory for its largest record, not for all of it.
+            List<double[]> probabilities = new ArrayList<>();
             List<Integer> truth = new ArrayList<>();
-            int split = 0;
-            for (Item s : items) {
-                byte[] enc = DnaVocabulary.encode(s.bases());
-                if (enc.length == 0) throw new UsageException(s.source() + ": " + s.name() + " has no bases");
-                if (enc.length <= seqLen && !s.interval()) {
-                    ids.add(s.name());
-                    windows.add(toInts(enc, 0, enc.length));
-                    truth.add(s.truth());
-                    continue;
-                }
-                if (enc.length > seqLen) split++;
-                for (int from = 0; from < enc.length; from += seqLen) {
-                    int to = Math.min(enc.length, from + seqLen);
-                    ids.add(s.name() + ":" + (s.start() + from + 1) + "-" + (s.start() + to));
-                    windows.add(toInts(enc, from, to));
-                    truth.add(s.truth());
-                }
-            }
-            double[][] p = new double[windows.size()][];
-            long t0 = System.nanoTime(), bases = 0;
+            long[] counts = new long[4]; // items, split, rows, bases
+            boolean[] intervals = {false};
+            long t0 = System.nanoTime();
             try (Backend backend = CommonOptions.backend(cl, err)) {
                 MambaModel model = MambaModel.load(backend, checkpoint);
-                // One length per forward pass: records of many lengths are grouped, the output keeps file order.
-                Map<Integer, List<Integer>> byLength = new LinkedHashMap<>();
-                for (int i = 0; i < windows.size(); i++) byLength.computeIfAbsent(windows.get(i).length, k -> new ArrayList<>()).add(i);
-                for (List<Integer> group : byLength.values()) {
-                    List<int[]> w = group.stream().map(windows::get).toList();
-                    double[][] q = SequenceClassifier.probabilities(model, w, batch, rc);
-                    for (int i = 0; i < group.size(); i++) p[group.get(i)] = q[i];
-                }
+                AtomicFiles.write(output, o -> {
+                    Writer wr = new java.io.BufferedWriter(new java.io.OutputStreamWriter(o, StandardCharsets.UTF_8));
+                    StringBuilder header = new StringBuilder("id\tlabel");
+                    for (String n : names) header.append("\tp_").append(n);
+                    wr.write(header.append('\n').toString());
+                    Pending pending = new Pending();
+                    try {
+                        forEachItem(cl, names, s -> {
+                            byte[] enc = DnaVocabulary.encode(s.bases());
+                            if (enc.length == 0) throw new UsageException(s.source() + ": " + s.name() + " has no bases");
+                            counts[0]++;
+                            intervals[0] |= s.interval();
+                            if (enc.length <= seqLen && !s.interval()) {
+                                pending.add(s.name(), toInts(enc, 0, enc.length), s.truth());
+                            } else {
+                                if (enc.length > seqLen) counts[1]++;
+                                for (int from = 0; from < enc.length; from += seqLen) {
+                                    int to = Math.min(enc.length, from + seqLen);
+                                    pending.add(s.name() + ":" + (s.start() + from + 1) + "-" + (s.start() + to), toInts(enc, from, to), s.truth());
+                                    if (pending.size() >= 64 * batch) pending.flush(model, batch, rc, names, wr, probabilities, truth, counts);
+                                }
+                            }
+                            if (pending.size() >= 64 * batch) pending.flush(model, batch, rc, names, wr, probabilities, truth, counts);
+                        });
+                        pending.flush(model, batch, rc, names, wr, probabilities, truth, counts);
+                    } catch (IOException e) {
+                        throw e;
+                    } catch (Exception e) {
+                        throw new WrappedFailure(e);
+                    }
+                    wr.flush();
+                });
+            } catch (WrappedFailure e) {
+                throw e.cause;
             }
-            for (int[] w : windows) bases += w.length;
             double seconds = (System.nanoTime() - t0) / 1e9;
-            List<String> names = labels.names();
-            AtomicFiles.write(output, o -> {
-                Writer wr = new java.io.OutputStreamWriter(o, StandardCharsets.UTF_8);
-                StringBuilder header = new StringBuilder("id\tlabel");
-                for (String n : names) header.append("\tp_").append(n);
-                wr.write(header.append('\n').toString());
-                for (int i = 0; i < ids.size(); i++) {
-                    StringBuilder line = new StringBuilder(ids.get(i)).append('\t').append(names.get(ClassificationMetrics.argmax(p[i])));
-                    for (double v : p[i]) line.append('\t').append(String.format(Locale.ROOT, "%.6g", v));
-                    wr.write(line.append('\n').toString());
-                }
-                wr.flush();
-            });
+            double[][] p = probabilities.toArray(double[][]::new);
             String scored = "";
             if (truthKnown) {
                 ClassificationMetrics m = ClassificationMetrics.of(names, truth.stream().mapToInt(Integer::intValue).toArray(), p);
@@ -343,45 +342,99 @@ final class DnaClassifierCommands {
                     AtomicFiles.write(metricsFile, o -> new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(o, n));
                 }
             }
-            out.printf(Locale.ROOT, "%d %s (%d cut into %d-base windows), %d rows, %,d bases in %.2f s (%,.0f bases/s)%s%s -> %s%n", items.size(),
-                    items.stream().anyMatch(Item::interval) ? "intervals" : "records", split, seqLen, ids.size(), bases, seconds,
-                    bases / Math.max(seconds, 1e-9), rc ? ", forward+RC averaged" : "", scored, output);
+            out.printf(Locale.ROOT, "%d %s (%d cut into %d-base windows), %d rows, %,d bases in %.2f s (%,.0f bases/s)%s%s -> %s%n", counts[0],
+                    intervals[0] ? "intervals" : "records", counts[1], seqLen, counts[2], counts[3], seconds,
+                    counts[3] / Math.max(seconds, 1e-9), rc ? ", forward+RC averaged" : "", scored, output);
             return 0;
         }
 
         /** A sequence to classify: a FASTA record or a BED interval, with its true class index (-1: unknown). */
         record Item(String name, long start, byte[] bases, int truth, boolean interval, Path source) {}
 
-        private static List<Item> items(CommandLine cl, List<String> classes) throws Exception {
+        /** Rows waiting for a forward pass, in file order; flushed in groups of one length at a time. */
+        private static final class Pending {
+            final List<String> ids = new ArrayList<>();
+            final List<int[]> windows = new ArrayList<>();
+            final List<Integer> truth = new ArrayList<>();
+
+            void add(String id, int[] window, int t) {
+                ids.add(id);
+                windows.add(window);
+                truth.add(t);
+            }
+
+            int size() {
+                return ids.size();
+            }
+
+            void flush(MambaModel model, int batch, boolean rc, List<String> names, Writer wr, List<double[]> allP, List<Integer> allTruth,
+                       long[] counts) throws IOException {
+                if (ids.isEmpty()) return;
+                double[][] p = new double[windows.size()][];
+                // one length per forward pass: windows of many lengths are grouped, the rows keep file order
+                Map<Integer, List<Integer>> byLength = new LinkedHashMap<>();
+                for (int i = 0; i < windows.size(); i++) byLength.computeIfAbsent(windows.get(i).length, k -> new ArrayList<>()).add(i);
+                for (List<Integer> group : byLength.values()) {
+                    double[][] q = SequenceClassifier.probabilities(model, group.stream().map(windows::get).toList(), batch, rc);
+                    for (int i = 0; i < group.size(); i++) p[group.get(i)] = q[i];
+                }
+                for (int i = 0; i < ids.size(); i++) {
+                    StringBuilder line = new StringBuilder(ids.get(i)).append('\t').append(names.get(ClassificationMetrics.argmax(p[i])));
+                    for (double v : p[i]) line.append('\t').append(String.format(Locale.ROOT, "%.6g", v));
+                    wr.write(line.append('\n').toString());
+                    allP.add(p[i]);
+                    allTruth.add(truth.get(i));
+                    counts[2]++;
+                    counts[3] += windows.get(i).length;
+                }
+                ids.clear();
+                windows.clear();
+                truth.clear();
+            }
+        }
+
+        /** Carries a checked failure out of AtomicFiles' writer, whose callback may throw only IOException. */
+        private static final class WrappedFailure extends IOException {
+            final Exception cause;
+
+            WrappedFailure(Exception cause) {
+                super(cause.getMessage(), cause);
+                this.cause = cause;
+            }
+        }
+
+        private interface ItemSink {
+            void accept(Item item) throws Exception;
+        }
+
+        /** The sequences to classify, one at a time in file order: FASTA records, or BED intervals over a reference. */
+        private static void forEachItem(CommandLine cl, List<String> classes, ItemSink sink) throws Exception {
             boolean bed = cl.hasOption("labeled-bed");
             if (bed == cl.hasOption("fasta"))
                 throw new UsageException("give the sequences as either --fasta FILE [--labels TSV] or --reference FASTA --labeled-bed BED");
-            List<Item> items = new ArrayList<>();
             if (!bed) {
                 if (cl.hasOption("reference")) throw new UsageException("--reference goes with --labeled-bed, not --fasta");
                 Path fasta = Path.of(cl.getOptionValue("fasta"));
                 Path tsv = cl.hasOption("labels") ? CommonOptions.existingFile(cl, "labels") : null;
                 Map<String, String> truth = tsv == null ? null : org.ssmtk.genomics.io.RecordLabels.read(tsv);
-                List<DnaSequence> records;
+                java.util.Set<String> seen = new java.util.HashSet<>();
                 try (FastaReference ref = FastaReference.open(fasta)) {
-                    records = ref.readAll();
+                    ref.forEachRecord(s -> {
+                        int t = -1;
+                        if (truth != null) {
+                            String label = truth.get(s.name());
+                            if (label == null) throw new org.ssmtk.genomics.io.FastaException(fasta, "record '" + s.name() + "' has no label in " + tsv);
+                            t = classIndex(classes, label, tsv);
+                            seen.add(s.name());
+                        }
+                        sink.accept(new Item(s.name(), s.start(), s.bases(), t, false, fasta));
+                    });
                 }
-                if (truth != null) {
-                    java.util.Set<String> names = new java.util.HashSet<>();
-                    for (DnaSequence s : records) names.add(s.name());
+                // known only once the file is read; the output is not in place yet, so nothing is left behind
+                if (truth != null)
                     for (String id : truth.keySet())
-                        if (!names.contains(id)) throw new org.ssmtk.genomics.io.FastaException(tsv, "record id '" + id + "' is not in " + fasta);
-                }
-                for (DnaSequence s : records) {
-                    int t = -1;
-                    if (truth != null) {
-                        String label = truth.get(s.name());
-                        if (label == null) throw new org.ssmtk.genomics.io.FastaException(fasta, "record '" + s.name() + "' has no label in " + tsv);
-                        t = classIndex(classes, label, tsv);
-                    }
-                    items.add(new Item(s.name(), s.start(), s.bases(), t, false, fasta));
-                }
-                return items;
+                        if (!seen.contains(id)) throw new org.ssmtk.genomics.io.FastaException(tsv, "record id '" + id + "' is not in " + fasta);
+                return;
             }
             if (cl.hasOption("labels")) throw new UsageException("--labels goes with --fasta; --labeled-bed carries its own labels");
             if (!cl.hasOption("reference")) throw new UsageException("--labeled-bed needs --reference (the FASTA its intervals lie on)");
@@ -393,11 +446,10 @@ final class DnaClassifierCommands {
                 for (FastaReference.Contig c : ref.contigs()) lengths.put(c.name(), c.length());
                 for (org.ssmtk.genomics.io.BedIntervals.Labeled l : org.ssmtk.genomics.io.BedIntervals.readLabeled(bedFile, lengths, reference, column)) {
                     var iv = l.interval();
-                    items.add(new Item(iv.contig(), iv.start(), ref.subsequence(iv.contig(), iv.start(), iv.end()).bases(),
+                    sink.accept(new Item(iv.contig(), iv.start(), ref.subsequence(iv.contig(), iv.start(), iv.end()).bases(),
                             classIndex(classes, l.label(), bedFile), true, bedFile));
                 }
             }
-            return items;
         }
 
         private static int classIndex(List<String> classes, String label, Path file) throws org.ssmtk.genomics.io.FastaException {

@@ -140,6 +140,44 @@ public final class FastaReference implements Closeable {
         return out;
     }
 
+    /** Receives records one at a time. */
+    public interface RecordSink {
+        void accept(DnaSequence record) throws Exception;
+    }
+
+    /**
+     * Every contig in file order, one at a time and nothing kept: memory holds one record, however
+     * many the file has. Checks as {@link #readAll()} does (names, duplicates, at least one record).
+     */
+    public void forEachRecord(RecordSink sink) throws Exception {
+        if (index != null || loaded != null) {
+            for (Contig c : contigs()) sink.accept(sequence(c.name()));
+            return;
+        }
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        try {
+            reader.reset();
+        } catch (RuntimeException e) {
+            throw translate(file, "malformed FASTA", e);
+        }
+        while (true) {
+            ReferenceSequence r;
+            try {
+                r = reader.nextSequence();
+            } catch (RuntimeException e) {
+                throw translate(file, "malformed FASTA", e);
+            }
+            if (r == null) break;
+            String name = r.getName();
+            if (name.isEmpty()) throw new FastaException(file, "record " + (seen.size() + 1) + " has an empty name");
+            if (!seen.add(name)) throw new FastaException(file, "contig '" + name + "' appears twice");
+            byte[] raw = r.getBases();
+            // the sink's own failures pass through as they are: they are not this file's
+            sink.accept(new DnaSequence(name, 0, raw, Bases.normalize(file, name, 0, raw)));
+        }
+        if (seen.isEmpty()) throw new FastaException(file, "no FASTA records");
+    }
+
     private long length(String contig) throws FastaException {
         if (index != null) {
             if (!index.hasIndexEntry(contig)) throw unknown(contig);

@@ -198,4 +198,30 @@ class FastaReferenceTest {
         return bos.toByteArray();
     }
 
+
+    @Test
+    void recordsStreamOneAtATimeAsReadAllGivesThemAndTheSinksFailuresPassThrough(@TempDir Path tmp) throws Exception {
+        Path fa = Files.writeString(tmp.resolve("three.fa"), ">a\nACGTN\n>b desc\nacgt\nRYK\n>c\nGG\n");
+        List<DnaSequence> streamed = new java.util.ArrayList<>();
+        try (FastaReference ref = FastaReference.open(fa)) {
+            ref.forEachRecord(streamed::add);
+            List<DnaSequence> all = ref.readAll();
+            assertEquals(all.size(), streamed.size());
+            for (int i = 0; i < all.size(); i++) {
+                assertEquals(all.get(i).name(), streamed.get(i).name());
+                org.junit.jupiter.api.Assertions.assertArrayEquals(all.get(i).bases(), streamed.get(i).bases());
+            }
+        }
+        // an error of the consumer is the consumer's, not "malformed FASTA"
+        try (FastaReference ref = FastaReference.open(fa)) {
+            IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> ref.forEachRecord(r -> { throw new IllegalStateException("model failed on " + r.name()); }));
+            assertEquals("model failed on a", e.getMessage());
+        }
+        Path dup = Files.writeString(tmp.resolve("dup.fa"), ">a\nAC\n>a\nGT\n");
+        try (FastaReference ref = FastaReference.open(dup)) {
+            FastaException e = org.junit.jupiter.api.Assertions.assertThrows(FastaException.class, () -> ref.forEachRecord(r -> {}));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("appears twice"), e.getMessage());
+        }
+    }
 }
