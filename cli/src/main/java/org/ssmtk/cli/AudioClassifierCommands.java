@@ -188,7 +188,7 @@ final class AudioClassifierCommands {
             try (Backend backend = CommonOptions.backend(cl, err);
                  TrainingProgress progress = new TrainingProgress(err, "audio train-classifier", opt.logEvery())) {
                 MambaModel model = MambaModel.load(backend, start);
-                Trainer.Result r = Trainer.train(model, windows, Objective.sequenceClassification(), opt.trainer(outDir, every, keep, resume, run),
+                Trainer.Result r = Trainer.train(opt.prepare(model), windows, Objective.sequenceClassification(), opt.trainer(outDir, every, keep, resume, run),
                         progress);
                 progress.close();
                 Path modelDir = outDir.resolve(Trainer.MODEL);

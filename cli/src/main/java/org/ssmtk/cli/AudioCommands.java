@@ -189,7 +189,7 @@ final class AudioCommands {
             try (Backend backend = CommonOptions.backend(cl, err);
                  TrainingProgress progress = new TrainingProgress(err, "audio train-lm", opt.logEvery())) {
                 MambaModel model = MambaModel.load(backend, start);
-                Trainer.Result r = Trainer.train(model, windows, Objective.languageModel(), opt.trainer(outDir, every, keep, resume, run), progress);
+                Trainer.Result r = Trainer.train(opt.prepare(model), windows, Objective.languageModel(), opt.trainer(outDir, every, keep, resume, run), progress);
                 progress.close();
                 Path modelDir = outDir.resolve(Trainer.MODEL);
                 settings.write(modelDir);

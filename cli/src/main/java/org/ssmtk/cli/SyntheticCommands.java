@@ -176,7 +176,7 @@ final class SyntheticCommands {
                             ParameterSpec.count(config), opt.steps(), opt.batch() * opt.accumulate(), curriculum.spec());
                     long t0 = System.nanoTime();
                     try (TrainingProgress progress = new TrainingProgress(err, name + " " + (v.selective() ? "S6" : "LTI"), opt.logEvery())) {
-                        Trainer.train(model, data, Objective.languageModel(), opt.trainer(runDir, 0, 1, false, null), progress);
+                        Trainer.train(opt.prepare(model), data, Objective.languageModel(), opt.trainer(runDir, 0, 1, false, null), progress);
                     }
                     double seconds = (System.nanoTime() - t0) / 1e9;
                     double[] xs = new double[evalLens.length], ys = new double[evalLens.length];

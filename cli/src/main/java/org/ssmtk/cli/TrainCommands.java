@@ -53,7 +53,9 @@ final class TrainCommands {
                 .addOption(flag("decay-all", "also decay A_log, D, biases, norms and embeddings"))
                 .addOption(optional("clip", "NORM", "clip gradients to this global norm, 0 = off (default 1.0)"))
                 .addOption(optional("seed", "S", "seed of the initialization and of the data order (default 0)"))
-                .addOption(optional("log-every", "N", "write a metrics line every N steps (default 10)"));
+                .addOption(optional("log-every", "N", "write a metrics line every N steps (default 10)"))
+                .addOption(flag("recompute-activations", "keep only each layer's input and run its forward again in the backward:"
+                        + " one layer's activations in memory for one more forward per step (long contexts; same gradients)"));
     }
 
     /** The run-directory options every trainer shares: --checkpoint-every, --keep, --resume (--out is the caller's). */
@@ -81,7 +83,7 @@ final class TrainCommands {
 
     /** Parsed optimizer options, and the subset a resumed run must share. */
     record OptimizerOptions(long steps, int batch, int accumulate, double lr, double minLr, int warmup, double weightDecay,
-                            boolean decayAll, double clip, long seed, int logEvery) {
+                            boolean decayAll, double clip, long seed, int logEvery, boolean recomputeActivations) {
         static OptimizerOptions parse(CommandLine cl, double defaultLr, int defaultBatch) throws UsageException {
             long steps = CommonOptions.longValue(cl, "steps", 0);
             if (steps < 1) throw new UsageException("--steps must be a positive integer, got " + steps);
@@ -98,7 +100,8 @@ final class TrainCommands {
             double clip = CommonOptions.number(cl, "clip", 1.0);
             if (clip < 0) throw new UsageException("--clip must be >= 0, got " + clip);
             return new OptimizerOptions(steps, batch, accumulate, lr, minLr, warmup, wd, cl.hasOption("decay-all"), clip,
-                    CommonOptions.longValue(cl, "seed", 0), CommonOptions.positiveInt(cl, "log-every", 10));
+                    CommonOptions.longValue(cl, "seed", 0), CommonOptions.positiveInt(cl, "log-every", 10),
+                    cl.hasOption("recompute-activations"));
         }
 
         /** What must not change when a run resumes (everything but the step count and logging). */
@@ -107,6 +110,15 @@ final class TrainCommands {
             n.put("steps", steps).put("batch", batch).put("accumulate", accumulate).put("lr", lr).put("min_lr", minLr)
                     .put("warmup", warmup).put("weight_decay", weightDecay).put("decay_all", decayAll).put("clip", clip).put("seed", seed);
             return n;
+        }
+
+        /**
+         * The model set up as these options say; recomputing activations changes memory and time, not
+         * results, so it is not part of {@link #run()} and may differ between a run and its resumption.
+         */
+        MambaModel prepare(MambaModel model) {
+            model.recomputeActivations(recomputeActivations);
+            return model;
         }
 
         Trainer.Options trainer(Path out, int checkpointEvery, int keep, boolean resume, ObjectNode run) {
@@ -234,7 +246,7 @@ final class TrainCommands {
             try (Backend backend = CommonOptions.backend(cl, err);
                  TrainingProgress progress = new TrainingProgress(err, "lm train", opt.logEvery())) {
                 MambaModel model = MambaModel.load(backend, start);
-                Trainer.Result r = Trainer.train(model, batches, Objective.languageModel(), opt.trainer(outDir, every, keep, resume, run), progress);
+                Trainer.Result r = Trainer.train(opt.prepare(model), batches, Objective.languageModel(), opt.trainer(outDir, every, keep, resume, run), progress);
                 progress.close();
                 Path png = plotLoss(outDir, "ssmtk lm train: " + outDir.getFileName(), err);
                 out.printf(Locale.ROOT, "steps %d..%d  final loss %.4f  model %s  curve %s%n", r.firstStep(), r.lastStep(), r.finalLoss(),

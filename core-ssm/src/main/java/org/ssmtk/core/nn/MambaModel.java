@@ -51,6 +51,7 @@ public final class MambaModel {
     private final Tensor normF;
     private final Tensor lmHead;
     private final Layer[] layers;
+    private boolean recomputeActivations;
 
     public MambaModel(Backend backend, MambaConfig config, Map<String, HostTensor> hostParameters) {
         this.backend = backend;
@@ -221,9 +222,24 @@ public final class MambaModel {
     // ---------------------------------------------------------------------------------------------
     // Training: a forward that keeps what the backward needs, and the backward, layer by layer.
 
-    /** What one layer's forward keeps for its backward. */
+    /** What one layer's forward keeps for its backward (only residualIn when activations are recomputed). */
     private record LayerActivations(Tensor residualIn, Tensor x, Tensor z, Tensor xc, Tensor dtLow, Tensor b,
-                                    Tensor c, Tensor dt, Tensor a, Tensor y, Tensor chunkStates) {}
+                                    Tensor c, Tensor dt, Tensor a, Tensor y, Tensor chunkStates) {
+        boolean kept() {
+            return x != null;
+        }
+    }
+
+    /**
+     * Activation checkpointing per layer: the training forward keeps only each layer's input
+     * residual, and the backward runs that layer's forward again just before its backward. Memory for
+     * activations drops from every layer's to one layer's plus a residual per layer (for the dna
+     * preset, about 110 KB per token to about 15), for one more forward per step. The gradients are
+     * the same bits, since the recomputed forward is the same arithmetic on the same inputs.
+     */
+    public void recomputeActivations(boolean on) {
+        recomputeActivations = on;
+    }
 
     /**
      * The tensors a training forward keeps: per layer its input residual, the pre-conv x, z, the
@@ -266,37 +282,45 @@ public final class MambaModel {
     public Activations forwardTraining(int[] ids, int batch, int len) {
         if (ids.length != (long) batch * len)
             throw new IllegalArgumentException(ids.length + " ids for batch " + batch + " x len " + len);
-        int rows = batch * len, h = config.hiddenSize(), di = config.intermediateSize(), n = config.stateSize();
+        int rows = batch * len, h = config.hiddenSize();
         float eps = (float) config.layerNormEpsilon();
         Activations act = new Activations(ids, batch, len, layers.length);
         Tensor residual = backend.allocate(rows, h);
         backend.embedding(residual, ids, embeddings);
         Tensor normed = backend.allocate(rows, h);
-        int chunks = (len + backend.scanChunk() - 1) / backend.scanChunk();
         for (int i = 0; i < layers.length; i++) {
             Layer l = layers[i];
-            LayerActivations la = new LayerActivations(residual, backend.allocate(rows, di), backend.allocate(rows, di),
-                    backend.allocate(rows, di), backend.allocate(rows, config.timeStepRank()), backend.allocate(rows, n),
-                    backend.allocate(rows, n), backend.allocate(rows, di), backend.allocate(di, n), backend.allocate(rows, di),
-                    backend.allocate(batch, chunks, di, n));
-            backend.rmsNorm(normed, residual, l.norm(), eps);
-            backend.linear(la.x(), normed, l.inX(), l.inBiasX());
-            backend.linear(la.z(), normed, l.inZ(), l.inBiasZ());
-            backend.causalConv1dSilu(la.xc(), la.x(), l.convWeight(), l.convBias(), null, batch, len);
-            selection(l, la.xc(), la.dtLow(), la.b(), la.c(), la.dt());
-            backend.negExp(la.a(), l.aLog());
-            backend.selectiveScanTraining(la.y(), la.xc(), la.dt(), l.dtBias(), la.a(), la.b(), la.c(), l.d(), la.z(),
-                    la.chunkStates(), batch, len);
+            LayerActivations la = layerForward(l, residual, normed, batch, len);
             Tensor next = backend.allocate(rows, h);
             backend.linear(next, la.y(), l.outWeight(), l.outBias());
             backend.add(next, next, residual);
-            act.layers[i] = la;
+            act.layers[i] = recomputeActivations
+                    ? new LayerActivations(residual, null, null, null, null, null, null, null, null, null, null) : la;
             residual = next;
         }
         act.residualOut = residual;
         act.hidden = backend.allocate(rows, h);
         backend.rmsNorm(act.hidden, residual, normF, eps);
         return act;
+    }
+
+    /** One layer's mixer forward from its input residual, keeping everything its backward reads. */
+    private LayerActivations layerForward(Layer l, Tensor residual, Tensor normed, int batch, int len) {
+        int rows = batch * len, di = config.intermediateSize(), n = config.stateSize();
+        int chunks = (len + backend.scanChunk() - 1) / backend.scanChunk();
+        LayerActivations la = new LayerActivations(residual, backend.allocate(rows, di), backend.allocate(rows, di),
+                backend.allocate(rows, di), backend.allocate(rows, config.timeStepRank()), backend.allocate(rows, n),
+                backend.allocate(rows, n), backend.allocate(rows, di), backend.allocate(di, n), backend.allocate(rows, di),
+                backend.allocate(batch, chunks, di, n));
+        backend.rmsNorm(normed, residual, l.norm(), (float) config.layerNormEpsilon());
+        backend.linear(la.x(), normed, l.inX(), l.inBiasX());
+        backend.linear(la.z(), normed, l.inZ(), l.inBiasZ());
+        backend.causalConv1dSilu(la.xc(), la.x(), l.convWeight(), l.convBias(), null, batch, len);
+        selection(l, la.xc(), la.dtLow(), la.b(), la.c(), la.dt());
+        backend.negExp(la.a(), l.aLog());
+        backend.selectiveScanTraining(la.y(), la.xc(), la.dt(), l.dtBias(), la.a(), la.b(), la.c(), l.d(), la.z(),
+                la.chunkStates(), batch, len);
+        return la;
     }
 
     /** The LM head's backward: dHidden += dLogits head, d(head) += dLogits^T hidden. */
@@ -379,6 +403,7 @@ public final class MambaModel {
         for (int i = layers.length - 1; i >= 0; i--) {
             Layer l = layers[i];
             LayerActivations la = act.layers[i];
+            if (!la.kept()) la = layerForward(l, la.residualIn(), normed, act.batch, act.len);
             for (Tensor t : new Tensor[]{dNormed, dY, dXc, dX, dZ, dDelta, dDtLow, dB, dC, dA}) backend.fill(t, 0f);
             // residual_out = residual_in + out_proj(y): dResidual flows through unchanged and into out_proj
             backend.linearBackward(dY, g(grads, i, "mixer.out_proj.weight"), config.useBias() ? g(grads, i, "mixer.out_proj.bias") : null,
