@@ -91,8 +91,8 @@ public final class Main {
         } catch (Throwable e) {
             if (String.valueOf(e.getMessage()).contains("CUDA_ERROR_OUT_OF_MEMORY")) {
                 // the GPU's memory, not the JVM's: the model's activations grow with batch x length
-                err.println(prefix + "out of GPU memory; use a smaller --batch or --seq-len (training keeps every layer's"
-                        + " activations: about 110 KB per token for the dna preset), or --device cpu");
+                err.println(prefix + "out of GPU memory; training: add --recompute-activations (keeps one layer's activations,"
+                        + " not all), or use a smaller --batch or --seq-len; or --device cpu");
                 if (debug()) e.printStackTrace(err);
                 return INTERNAL;
             }
