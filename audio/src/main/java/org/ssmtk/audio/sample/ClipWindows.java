@@ -2,6 +2,7 @@ package org.ssmtk.audio.sample;
 
 import org.ssmtk.core.train.Batch;
 import org.ssmtk.core.train.BatchSource;
+import org.ssmtk.core.train.WindowStarts;
 
 import java.util.List;
 import java.util.SplittableRandom;
@@ -13,13 +14,13 @@ import java.util.SplittableRandom;
  */
 public final class ClipWindows implements BatchSource {
     private final int[][] clips;
-    private final long[] cumulative;
+    private final WindowStarts starts;
     private final int len, batch;
     private final long seed;
 
-    private ClipWindows(int[][] clips, long[] cumulative, int len, int batch, long seed) {
+    private ClipWindows(int[][] clips, int len, int batch, long seed) {
         this.clips = clips;
-        this.cumulative = cumulative;
+        this.starts = new WindowStarts(java.util.Arrays.stream(clips).mapToInt(c -> c.length).toArray(), len);
         this.len = len;
         this.batch = batch;
         this.seed = seed;
@@ -34,14 +35,11 @@ public final class ClipWindows implements BatchSource {
             int longest = clips.stream().mapToInt(c -> c.length).max().orElse(0);
             throw new IllegalArgumentException("no training clip holds a window of " + len + " samples (the longest has " + longest + ")");
         }
-        long[] cum = new long[usable.size()];
-        long total = 0;
-        for (int i = 0; i < cum.length; i++) cum[i] = total += usable.get(i).length - len + 1;
-        return new ClipWindows(usable.toArray(int[][]::new), cum, len, batch, seed);
+        return new ClipWindows(usable.toArray(int[][]::new), len, batch, seed);
     }
 
     public long windows() {
-        return cumulative[cumulative.length - 1];
+        return starts.count();
     }
 
     @Override
@@ -49,11 +47,8 @@ public final class ClipWindows implements BatchSource {
         SplittableRandom random = BatchSource.random(seed, step, micro);
         int[] ids = new int[batch * len];
         for (int row = 0; row < batch; row++) {
-            long k = random.nextLong(windows());
-            int i = java.util.Arrays.binarySearch(cumulative, k + 1);
-            if (i < 0) i = -i - 1;
-            int start = (int) (k - (i == 0 ? 0 : cumulative[i - 1]));
-            System.arraycopy(clips[i], start, ids, row * len, len);
+            WindowStarts.Start w = starts.draw(random);
+            System.arraycopy(clips[w.piece()], w.offset(), ids, row * len, len);
         }
         return Batch.nextToken(ids, batch, len);
     }

@@ -2,6 +2,7 @@ package org.ssmtk.genomics.sample;
 
 import org.ssmtk.core.train.Batch;
 import org.ssmtk.core.train.BatchSource;
+import org.ssmtk.core.train.WindowStarts;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
 
 import java.util.List;
@@ -16,14 +17,14 @@ import java.util.SplittableRandom;
  */
 public final class WindowSampler implements BatchSource {
     private final Region[] regions;
-    private final long[] cumulative; // window starts in regions[0..i], inclusive
+    private final WindowStarts starts;
     private final int len, batch;
     private final long seed;
     private final boolean reverseComplement;
 
-    private WindowSampler(Region[] regions, long[] cumulative, int len, int batch, long seed, boolean reverseComplement) {
+    private WindowSampler(Region[] regions, int len, int batch, long seed, boolean reverseComplement) {
         this.regions = regions;
-        this.cumulative = cumulative;
+        this.starts = new WindowStarts(java.util.Arrays.stream(regions).mapToInt(Region::length).toArray(), len);
         this.len = len;
         this.batch = batch;
         this.seed = seed;
@@ -41,15 +42,12 @@ public final class WindowSampler implements BatchSource {
             int longest = regions.stream().mapToInt(Region::length).max().orElse(0);
             throw new IllegalArgumentException("no training region holds a window of " + len + " bases (the longest has " + longest + ")");
         }
-        long[] cum = new long[usable.size()];
-        long total = 0;
-        for (int i = 0; i < cum.length; i++) cum[i] = total += usable.get(i).length() - len + 1;
-        return new WindowSampler(usable.toArray(Region[]::new), cum, len, batch, seed, reverseComplement);
+        return new WindowSampler(usable.toArray(Region[]::new), len, batch, seed, reverseComplement);
     }
 
     /** Number of distinct windows (start positions) to draw from. */
     public long windows() {
-        return cumulative[cumulative.length - 1];
+        return starts.count();
     }
 
     @Override
@@ -65,11 +63,9 @@ public final class WindowSampler implements BatchSource {
      * labelled sampler draws its rows through this so both kinds of training see the same windows.
      */
     public void draw(SplittableRandom random, int[] ids, int offset) {
-        long k = random.nextLong(windows());
-        int i = java.util.Arrays.binarySearch(cumulative, k + 1);
-        if (i < 0) i = -i - 1;
-        Region r = regions[i];
-        int start = r.start() + (int) (k - (i == 0 ? 0 : cumulative[i - 1]));
+        WindowStarts.Start w = starts.draw(random);
+        Region r = regions[w.piece()];
+        int start = r.start() + w.offset();
         for (int t = 0; t < len; t++) ids[offset + t] = r.ids()[start + t];
         if (reverseComplement && random.nextBoolean()) DnaVocabulary.reverseComplement(ids, offset, len);
     }
