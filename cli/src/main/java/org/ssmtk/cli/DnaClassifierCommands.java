@@ -285,8 +285,8 @@ final class DnaClassifierCommands {
             // Streamed: one record (or interval) at a time is read, cut and classified, and its rows are
             // written as they come; only each row's probabilities stay (for the metrics), so a genome
             // costs memory for its largest record, not for all of it.
-            List<double[]> probabilities = new ArrayList<>();
-            List<Integer> truth = new ArrayList<>();
+            List<double[]> probabilities = truthKnown ? new ArrayList<>() : null;
+            List<Integer> truth = truthKnown ? new ArrayList<>() : null;
             long[] counts = new long[4]; // items, split, rows, bases
             boolean[] intervals = {false};
             long t0 = System.nanoTime();
@@ -328,9 +328,9 @@ final class DnaClassifierCommands {
                 throw e.cause;
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
-            double[][] p = probabilities.toArray(double[][]::new);
             String scored = "";
             if (truthKnown) {
+                double[][] p = probabilities.toArray(double[][]::new);
                 ClassificationMetrics m = ClassificationMetrics.of(names, truth.stream().mapToInt(Integer::intValue).toArray(), p);
                 scored = String.format(Locale.ROOT, "; accuracy %.4f, macro-F1 %.4f%s", m.accuracy(), m.macroF1(),
                         Double.isNaN(m.rocAuc()) ? "" : String.format(Locale.ROOT, ", ROC-AUC %.4f", m.rocAuc()));
@@ -382,8 +382,10 @@ final class DnaClassifierCommands {
                     StringBuilder line = new StringBuilder(ids.get(i)).append('\t').append(names.get(ClassificationMetrics.argmax(p[i])));
                     for (double v : p[i]) line.append('\t').append(String.format(Locale.ROOT, "%.6g", v));
                     wr.write(line.append('\n').toString());
-                    allP.add(p[i]);
-                    allTruth.add(truth.get(i));
+                    if (allP != null) { // kept only when there is truth to score against
+                        allP.add(p[i]);
+                        allTruth.add(truth.get(i));
+                    }
                     counts[2]++;
                     counts[3] += windows.get(i).length;
                 }

@@ -723,6 +723,17 @@ public final class CudaBackend implements Backend {
         return out;
     }
 
+    /** The bf16 operands both scan directions share: y or dOut, u, delta, z (rows, ch); B, C (rows, n). */
+    private static void checkBf16Inputs(String yName, Tensor yOrDOut, Tensor u, Tensor delta, Tensor z, Tensor B, Tensor C,
+                                        long rows, int ch, int n) {
+        checkBf16(yName, yOrDOut, rows * ch);
+        checkBf16("u", u, rows * ch);
+        checkBf16("delta", delta, rows * ch);
+        checkBf16("z", z, rows * ch);
+        checkBf16("B", B, rows * n);
+        checkBf16("C", C, rows * n);
+    }
+
     private static void checkBf16(String what, Tensor t, long elements) {
         if (t != null && t.size() != Math.max(1, (elements + 1) / 2))
             throw new IllegalArgumentException("bf16 scan: " + what + " holds " + t.size() + " pairs, not " + elements + " bf16 values");
@@ -736,12 +747,7 @@ public final class CudaBackend implements Backend {
                                    Tensor D, Tensor z, Tensor chunkStates, int batch, int len) {
         int ch = A.rows2d(), n = A.cols();
         long rows = (long) batch * len;
-        checkBf16("y", y, rows * ch);
-        checkBf16("u", u, rows * ch);
-        checkBf16("delta", delta, rows * ch);
-        checkBf16("z", z, rows * ch);
-        checkBf16("B", B, rows * n);
-        checkBf16("C", C, rows * n);
+        checkBf16Inputs("y", y, u, delta, z, B, C, rows, ch, n);
         if (chunkStates == null || chunkStates.size() != (long) batch * chunks(len) * ch * n)
             throw new IllegalArgumentException("bf16 scan: chunk states " + chunkStates);
         scanForwardKernels("bf16_", y, u, delta, deltaBias, A, B, C, D, z, null, chunkStates, batch, len, ch, n);
@@ -754,12 +760,7 @@ public final class CudaBackend implements Backend {
                                    int batch, int len) {
         int ch = A.rows2d(), n = A.cols();
         long rows = (long) batch * len;
-        checkBf16("dOut", dOut, rows * ch);
-        checkBf16("u", u, rows * ch);
-        checkBf16("delta", delta, rows * ch);
-        checkBf16("z", z, rows * ch);
-        checkBf16("B", B, rows * n);
-        checkBf16("C", C, rows * n);
+        checkBf16Inputs("dOut", dOut, u, delta, z, B, C, rows, ch, n);
         Shapes.scanGradients(deltaBias, dDeltaBias, D, dD, z, dz);
         if (du.size() != rows * ch || dDelta.size() != rows * ch || (dz != null && dz.size() != rows * ch)
                 || dA.size() != (long) ch * n || dB.size() != rows * n || dC.size() != rows * n
