@@ -59,7 +59,7 @@ fi
 model=0
 if [ "${SSMTK_MODEL_BENCH:-}" != off ]; then
   # shellcheck disable=SC2086
-  java "${jvm[@]}" -Xmx32g -cp "$cp" org.ssmtk.core.backend.cuda.ModelBench ${SSMTK_MODEL_BENCH:-} > "$out/model.log" 2>&1
+  java "${jvm[@]}" -Xmx32g -cp "$cp" org.ssmtk.core.bench.ModelBench ${SSMTK_MODEL_BENCH:-} > "$out/model.log" 2>&1
   model=$?
 fi
 set -e

@@ -13,7 +13,7 @@ import org.ssmtk.audio.sample.LabeledClipWindows;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.io.AtomicFiles;
-import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.nn.Initializer;
 import org.ssmtk.core.nn.MambaModel;
 import org.ssmtk.core.train.Objective;

@@ -9,7 +9,7 @@ import org.ssmtk.audio.quantize.Quantizer;
 import org.ssmtk.audio.score.SampleScorer;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.io.AtomicFiles;
-import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.nn.MambaModel;
 
 import java.io.PrintStream;

@@ -1,6 +1,7 @@
 package org.ssmtk.cli;
 
 import org.apache.commons.cli.CommandLine;
+import org.ssmtk.core.config.Presets;
 import org.apache.commons.cli.Options;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.bench.ForwardBench;
@@ -43,7 +44,7 @@ final class BenchCommands {
             for (int l : lengths) if (l < 1) throw new UsageException("--lengths must be positive, got " + l);
             for (String m : models) {
                 try {
-                    ForwardBench.preset(m.trim());
+                    Presets.get(m.trim());
                 } catch (IllegalArgumentException e) {
                     throw new UsageException("--models: " + e.getMessage());
                 }

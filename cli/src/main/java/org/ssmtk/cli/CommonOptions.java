@@ -4,7 +4,7 @@ import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 import org.ssmtk.core.backend.Backend;
-import org.ssmtk.core.backend.Backends;
+import org.ssmtk.core.device.Backends;
 
 import java.io.PrintStream;
 import java.nio.file.Files;

@@ -1,14 +1,14 @@
 package org.ssmtk.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.ssmtk.core.config.Presets;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 import org.ssmtk.core.backend.Backend;
-import org.ssmtk.core.bench.ForwardBench;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.io.AtomicFiles;
-import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.nn.Initializer;
 import org.ssmtk.core.nn.MambaModel;
 import org.ssmtk.core.train.Objective;
@@ -161,7 +161,7 @@ final class DnaClassifierCommands {
 
         private static MambaConfig preset(String name) throws UsageException {
             try {
-                return ForwardBench.preset(name);
+                return Presets.get(name);
             } catch (IllegalArgumentException e) {
                 throw new UsageException(e.getMessage());
             }

@@ -17,7 +17,7 @@ import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.config.MambaConfig;
-import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.nn.MambaModel;
 import org.ssmtk.genomics.classify.ClassLabels;
 import org.ssmtk.genomics.classify.SequenceClassifier;

@@ -5,7 +5,7 @@ import org.apache.commons.cli.Options;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.io.AtomicFiles;
-import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.nn.MambaModel;
 import org.ssmtk.genomics.io.BedIntervals;
 import org.ssmtk.genomics.io.FastaReference;

@@ -4,7 +4,7 @@ import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.config.MambaConfig;
-import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.io.SafeTensorsReader;
 import org.ssmtk.core.io.SafeTensorsWriter;
 import org.ssmtk.core.io.TensorInfo;
@@ -96,7 +96,7 @@ final class ModelCommands {
             if (cl.hasOption("config") == cl.hasOption("preset")) throw new UsageException("give exactly one of --config and --preset");
             MambaConfig config;
             if (cl.hasOption("config")) config = MambaConfig.read(CommonOptions.existingFile(cl, "config"));
-            else config = org.ssmtk.core.bench.ForwardBench.preset(cl.getOptionValue("preset"));
+            else config = org.ssmtk.core.config.Presets.get(cl.getOptionValue("preset"));
             Path dir = Path.of(cl.getOptionValue("out"));
             if (Files.exists(dir.resolve(MambaCheckpoint.WEIGHTS)))
                 throw new UsageException("--out " + dir + " already holds a model; remove it first");

@@ -1,13 +1,13 @@
 package org.ssmtk.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.ssmtk.core.config.Presets;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 import org.ssmtk.core.backend.Backend;
-import org.ssmtk.core.bench.ForwardBench;
 import org.ssmtk.core.config.MambaConfig;
-import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.nn.Initializer;
 import org.ssmtk.core.nn.MambaModel;
 import org.ssmtk.core.train.AdamW;
@@ -234,7 +234,7 @@ final class TrainCommands {
                 origin = "model " + cl.getOptionValue("model");
             } else {
                 MambaConfig config = cl.hasOption("config") ? MambaConfig.read(CommonOptions.existingFile(cl, "config"))
-                        : ForwardBench.preset(cl.getOptionValue("preset"));
+                        : Presets.get(cl.getOptionValue("preset"));
                 start = Initializer.reference(config, opt.seed());
                 origin = cl.hasOption("config") ? "config " + cl.getOptionValue("config") : "preset " + cl.getOptionValue("preset");
             }

@@ -1,7 +1,7 @@
 package org.ssmtk.core;
 
 import org.ssmtk.core.config.MambaConfig;
-import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.nn.ParameterSpec;
 import org.ssmtk.core.tensor.HostTensor;
 

@@ -95,4 +95,36 @@ public final class Shapes {
         if ((deltaBias == null) != (dDeltaBias == null) || (D == null) != (dD == null) || (z == null) != (dz == null))
             throw new IllegalArgumentException("selective scan backward: gradient outputs must match the optional inputs");
     }
+
+    /** out and x are (rows, h), weight (h). */
+    public static void rmsNorm(Tensor out, Tensor x, Tensor weight) {
+        if (weight.size() != x.cols() || out.rows2d() != x.rows2d() || out.cols() != x.cols())
+            throw new IllegalArgumentException("rmsNorm: out " + out + ", x " + x + ", weight " + weight);
+    }
+
+    public static void rmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight) {
+        rmsNorm(dy, x, weight);
+        rmsNorm(dx, x, dWeight);
+    }
+
+    /** dOut is (ids, width) of the table's width, and every id indexes the table's rows. */
+    public static void embeddingBackward(Tensor dTable, int[] ids, Tensor dOut) {
+        embedding(dOut, ids, dTable);
+    }
+
+    public static void conv1dBackward(Tensor dx, Tensor dWeight, Tensor dBias, Tensor dOut, Tensor x, Tensor weight,
+                                      Tensor bias, int batch, int len) {
+        conv1d(dOut, x, weight, null, batch, len);
+        sameSize("conv1d backward: dx", dx, x);
+        sameSize("conv1d backward: dWeight", dWeight, weight);
+        if ((bias == null) != (dBias == null) || (bias != null && bias.size() != dBias.size()))
+            throw new IllegalArgumentException("conv1d backward: bias " + bias + " and its gradient " + dBias);
+    }
+
+    /** One target per row of logits; dLogits as large as logits. */
+    public static void crossEntropy(Tensor logits, int[] targets, Tensor dLogits) {
+        if (targets.length != logits.rows2d())
+            throw new IllegalArgumentException(targets.length + " targets for " + logits.rows2d() + " rows of logits");
+        if (dLogits != null) sameSize("crossEntropy", logits, dLogits);
+    }
 }

@@ -2,6 +2,7 @@ package org.ssmtk.core.bench;
 
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.config.MambaConfig;
+import org.ssmtk.core.config.Presets;
 import org.ssmtk.core.nn.Initializer;
 import org.ssmtk.core.nn.MambaModel;
 import org.ssmtk.core.tensor.Tensor;
@@ -26,20 +27,10 @@ public final class ForwardBench {
 
     public static final int LOGIT_BLOCK = 2048;
 
-    /** The shapes the foundation issue asks about; vocabularies are GPT-NeoX's and a DNA alphabet's. */
-    public static MambaConfig preset(String name) {
-        return switch (name) {
-            case "130m" -> MambaConfig.of(50280, 768, 16, 24);
-            case "dna" -> MambaConfig.of(16, 256, 16, 8);
-            case "tiny" -> MambaConfig.of(16, 64, 16, 2);
-            default -> throw new IllegalArgumentException("unknown model preset '" + name + "' (130m, dna, tiny)");
-        };
-    }
-
     private ForwardBench() {}
 
     public static List<Row> run(Backend backend, String presetName, int[] lengths, Consumer<String> progress) {
-        MambaConfig config = preset(presetName);
+        MambaConfig config = Presets.get(presetName);
         gc();
         long before = heapUsed();
         MambaModel model = MambaModel.load(backend, Initializer.reference(config, 1));

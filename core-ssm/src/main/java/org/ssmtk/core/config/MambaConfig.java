@@ -44,10 +44,13 @@ public record MambaConfig(
         int eosTokenId,
         boolean selective,
         int numLabels,
-        String pooling) {
+        String pooling,
+        String modelType) {
 
     /** Pooling of a sequence-classification head: the mean over positions, or the last position. */
     public static final String POOL_MEAN = "mean", POOL_LAST = "last";
+    /** config.json's model_type of Mamba-1 (transformers' MambaConfig); the default when absent. */
+    public static final String MAMBA = "mamba";
 
     public MambaConfig {
         require(vocabSize > 0, "vocab_size must be positive");
@@ -60,6 +63,7 @@ public record MambaConfig(
         require(intermediateSize > 0, "intermediate_size must be positive");
         require(layerNormEpsilon > 0, "layer_norm_epsilon must be positive");
         require(padVocabSizeMultiple >= 1, "pad_vocab_size_multiple must be at least 1");
+        require(modelType != null && !modelType.isEmpty(), "model_type must be a non-empty string");
         require(numLabels >= 0, "ssmtk_classifier.num_labels must be >= 0");
         require(numLabels == 0 || POOL_MEAN.equals(pooling) || POOL_LAST.equals(pooling),
                 "ssmtk_classifier.pooling must be \"mean\" or \"last\", got " + pooling);
@@ -72,7 +76,7 @@ public record MambaConfig(
     /** A config with transformers' defaults for everything but the shape. */
     public static MambaConfig of(int vocabSize, int hiddenSize, int stateSize, int numHiddenLayers) {
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, 2, 4, autoRank(hiddenSize),
-                2 * hiddenSize, false, true, 1e-5, true, 1, true, 0.1, 1.0, 0.001, 0.1, 1e-4, "random", false, 0, 0, 0, true, 0, POOL_MEAN);
+                2 * hiddenSize, false, true, 1e-5, true, 1, true, 0.1, 1.0, 0.001, 0.1, 1e-4, "random", false, 0, 0, 0, true, 0, POOL_MEAN, MAMBA);
     }
 
     public static int autoRank(int hiddenSize) {
@@ -88,14 +92,14 @@ public record MambaConfig(
         return new MambaConfig(vocabSize, hiddenSize, stateSize, layers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType);
     }
 
     public MambaConfig withBiasesAndHead(boolean useBias, boolean useConvBias, boolean tied) {
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tied, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType);
     }
 
     /**
@@ -108,7 +112,7 @@ public record MambaConfig(
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType);
     }
 
     /**
@@ -120,7 +124,7 @@ public record MambaConfig(
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType);
     }
 
     public boolean hasClassifier() {
@@ -131,7 +135,7 @@ public record MambaConfig(
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType);
     }
 
     public static MambaConfig read(Path file) throws IOException {
@@ -192,7 +196,8 @@ public record MambaConfig(
                 intField(n, 0, "eos_token_id"),
                 n.path("ssmtk_selective").asBoolean(true),
                 classifierLabels(n.path("ssmtk_classifier")),
-                n.path("ssmtk_classifier").path("pooling").asText(POOL_MEAN));
+                n.path("ssmtk_classifier").path("pooling").asText(POOL_MEAN),
+                n.path("model_type").asText(MAMBA));
     }
 
     private static int classifierLabels(JsonNode c) {
@@ -218,7 +223,7 @@ public record MambaConfig(
     public ObjectNode toJson() {
         ObjectNode o = new ObjectMapper().createObjectNode();
         o.putArray("architectures").add("MambaForCausalLM");
-        o.put("model_type", "mamba");
+        o.put("model_type", modelType);
         o.put("vocab_size", vocabSize);
         o.put("hidden_size", hiddenSize);
         o.put("state_size", stateSize);

@@ -6,16 +6,27 @@ import org.ssmtk.core.tensor.Tensor;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** One gradient tensor per parameter, same names and shapes, accumulated by backward passes. */
+/**
+ * One gradient tensor per parameter, same names and shapes, accumulated by backward passes. The
+ * backward reads them through {@link #weights()}: the model's own {@link ModelWeights} type bound
+ * over these tensors, so a layer's gradients have its parameters' type (llm.c's ParameterTensors).
+ */
 public final class Gradients {
     private final Backend backend;
     private final Map<String, Tensor> byName = new LinkedHashMap<>();
+    private final ModelWeights weights;
 
-    public Gradients(Backend backend, Map<String, Tensor> parameters) {
+    Gradients(Backend backend, Map<String, Tensor> parameters, java.util.function.Function<Map<String, Tensor>, ModelWeights> bind) {
         this.backend = backend;
         parameters.forEach((name, p) -> byName.put(name, backend.allocate(p.shape())));
+        this.weights = bind.apply(byName);
     }
 
+    ModelWeights weights() {
+        return weights;
+    }
+
+    /** The gradient of a parameter by its checkpoint name (optimizer, checkpoints, tests). */
     public Tensor get(String name) {
         Tensor t = byName.get(name);
         if (t == null) throw new IllegalArgumentException("no gradient for " + name);

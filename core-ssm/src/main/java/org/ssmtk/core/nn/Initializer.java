@@ -1,7 +1,6 @@
 package org.ssmtk.core.nn;
 
 import org.ssmtk.core.config.MambaConfig;
-import org.ssmtk.core.io.MambaCheckpoint;
 import org.ssmtk.core.tensor.HostTensor;
 
 import java.util.LinkedHashMap;

@@ -1,31 +1,20 @@
 package org.ssmtk.core.nn;
 
-import org.ssmtk.core.backend.Backend;
-import org.ssmtk.core.config.MambaConfig;
-import org.ssmtk.core.tensor.Tensor;
-
 /**
- * What a Mamba model remembers of the tokens it has consumed, per layer: the last conv_kernel - 1
- * inputs of the causal conv (batch, width - 1, d_inner) and the SSM state h (batch, d_inner,
- * d_state). Its size does not depend on how many tokens were consumed, which is what makes
- * streaming and generation O(1) in memory per token.
+ * What a model remembers of the tokens it has consumed: one {@link Mixer.State} per layer (for
+ * Mamba-1 the last conv_kernel - 1 conv inputs and the SSM state h). Its size does not depend on how
+ * many tokens were consumed, which is what makes streaming and generation O(1) in memory per token.
  */
 public final class MambaState {
     private final int batch;
-    private final Tensor[] conv;
-    private final Tensor[] ssm;
+    private final Mixer.State[] layers;
     private long position;
 
-    MambaState(Backend backend, MambaConfig c, int batch) {
+    MambaState(Mixer[] mixers, int batch) {
         if (batch < 1) throw new IllegalArgumentException("batch must be at least 1");
         this.batch = batch;
-        int layers = c.numHiddenLayers(), di = c.intermediateSize();
-        conv = new Tensor[layers];
-        ssm = new Tensor[layers];
-        for (int i = 0; i < layers; i++) {
-            conv[i] = backend.allocate(batch, c.convKernel() - 1, di);
-            ssm[i] = backend.allocate(batch, di, c.stateSize());
-        }
+        layers = new Mixer.State[mixers.length];
+        for (int i = 0; i < mixers.length; i++) layers[i] = mixers[i].newState(batch);
     }
 
     public int batch() {
@@ -41,18 +30,14 @@ public final class MambaState {
         position += tokens;
     }
 
-    Tensor conv(int layer) {
-        return conv[layer];
-    }
-
-    Tensor ssm(int layer) {
-        return ssm[layer];
+    Mixer.State layer(int i) {
+        return layers[i];
     }
 
     /** Bytes of state per sequence, summed over layers. */
     public long bytesPerSequence() {
         long n = 0;
-        for (int i = 0; i < conv.length; i++) n += conv[i].size() + ssm[i].size();
+        for (Mixer.State s : layers) for (var t : s.tensors()) n += t.size();
         return n * Float.BYTES / batch;
     }
 }

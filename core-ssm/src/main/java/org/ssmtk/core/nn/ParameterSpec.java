@@ -7,8 +7,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The parameters of a Mamba causal LM in HuggingFace's names and shapes, derived from a config:
- * the single place that knows the checkpoint layout.
+ * The parameters of a model of the Mamba family in HuggingFace's names and shapes, derived from a
+ * config: the shared stack's names here, each layer's mixer's from its {@link ModelFamily}.
  */
 public final class ParameterSpec {
     public record Entry(String name, int[] shape) {
@@ -38,27 +38,13 @@ public final class ParameterSpec {
 
     /** Every parameter the config implies, in the order transformers names them. */
     public static List<Entry> of(MambaConfig c) {
-        int h = c.hiddenSize(), di = c.intermediateSize(), n = c.stateSize(), r = c.timeStepRank(), k = c.convKernel();
+        ModelFamily family = ModelFamily.of(c.modelType());
+        int h = c.hiddenSize();
         List<Entry> e = new ArrayList<>();
         e.add(new Entry(EMBEDDINGS, new int[]{c.paddedVocabSize(), h}));
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             e.add(new Entry(layer(i, "norm.weight"), new int[]{h}));
-            e.add(new Entry(layer(i, "mixer.A_log"), new int[]{di, n}));
-            e.add(new Entry(layer(i, "mixer.D"), new int[]{di}));
-            e.add(new Entry(layer(i, "mixer.conv1d.weight"), new int[]{di, 1, k}));
-            if (c.useConvBias()) e.add(new Entry(layer(i, "mixer.conv1d.bias"), new int[]{di}));
-            e.add(new Entry(layer(i, "mixer.in_proj.weight"), new int[]{2 * di, h}));
-            if (c.useBias()) e.add(new Entry(layer(i, "mixer.in_proj.bias"), new int[]{2 * di}));
-            if (c.selective()) {
-                e.add(new Entry(layer(i, "mixer.x_proj.weight"), new int[]{r + 2 * n, di}));
-                e.add(new Entry(layer(i, "mixer.dt_proj.weight"), new int[]{di, r}));
-            } else {
-                e.add(new Entry(layer(i, "mixer.B_const"), new int[]{n}));
-                e.add(new Entry(layer(i, "mixer.C_const"), new int[]{n}));
-            }
-            e.add(new Entry(layer(i, "mixer.dt_proj.bias"), new int[]{di}));
-            e.add(new Entry(layer(i, "mixer.out_proj.weight"), new int[]{h, di}));
-            if (c.useBias()) e.add(new Entry(layer(i, "mixer.out_proj.bias"), new int[]{h}));
+            e.addAll(family.mixerParameters(c, layer(i, "mixer.")));
         }
         e.add(new Entry(NORM_F, new int[]{h}));
         if (!c.tieWordEmbeddings()) e.add(new Entry(LM_HEAD, new int[]{c.paddedVocabSize(), h}));

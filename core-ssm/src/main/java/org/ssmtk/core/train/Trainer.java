@@ -3,7 +3,7 @@ package org.ssmtk.core.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.ssmtk.core.io.AtomicFiles;
-import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.io.ModelFormatException;
 import org.ssmtk.core.nn.Gradients;
 import org.ssmtk.core.nn.MambaModel;

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.io.AtomicFiles;
-import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.io.ModelFormatException;
 import org.ssmtk.core.io.SafeTensorsReader;
 import org.ssmtk.core.io.SafeTensorsWriter;

@@ -4,7 +4,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.ssmtk.core.Fixtures;
 import org.ssmtk.core.backend.cpu.CpuBackend;
-import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.io.SafeTensorsReader;
 import org.ssmtk.core.nn.Gradients;
 import org.ssmtk.core.nn.MambaModel;

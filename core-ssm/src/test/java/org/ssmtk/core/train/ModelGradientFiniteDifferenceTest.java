@@ -5,7 +5,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.ssmtk.core.RandomModels;
 import org.ssmtk.core.backend.cpu.CpuBackend;
 import org.ssmtk.core.config.MambaConfig;
-import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.nn.Gradients;
 import org.ssmtk.core.nn.MambaModel;
 import org.ssmtk.core.tensor.HostTensor;

@@ -1,6 +1,6 @@
 package org.ssmtk.genomics.classify;
 
-import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.nn.Initializer;
 import org.ssmtk.core.nn.ParameterSpec;
 import org.ssmtk.core.tensor.HostTensor;

@@ -2,7 +2,7 @@ package org.ssmtk.genomics.classify;
 
 import org.junit.jupiter.api.Test;
 import org.ssmtk.core.config.MambaConfig;
-import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.nn.Initializer;
 import org.ssmtk.core.nn.ParameterSpec;
 import org.ssmtk.genomics.sample.LabeledWindowSampler;

@@ -5,8 +5,6 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.backend.Shapes;
-import org.ssmtk.core.scan.CpuSelectiveScan;
-import org.ssmtk.core.scan.CpuSelectiveScanBackward;
 import org.ssmtk.core.tensor.Storage;
 import org.ssmtk.core.tensor.Tensor;
 
@@ -155,6 +153,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void rmsNorm(Tensor out, Tensor x, Tensor weight, float eps) {
+        Shapes.rmsNorm(out, x, weight);
         int m = x.rows2d(), h = x.cols();
         float[] xd = data(x), od = data(out), wd = data(weight);
         int xo = off(x), oo = off(out), wo = off(weight);
@@ -216,6 +215,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void negExp(Tensor out, Tensor x) {
+        Shapes.sameSize("negExp", out, x);
         float[] xd = data(x), od = data(out);
         for (int i = 0; i < x.size(); i++) od[off(out) + i] = (float) -Math.exp(xd[off(x) + i]);
     }
@@ -334,6 +334,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void embeddingBackward(Tensor dTable, int[] ids, Tensor dOut) {
+        Shapes.embeddingBackward(dTable, ids, dOut);
         int h = dTable.cols();
         float[] t = data(dTable), o = data(dOut);
         int to = off(dTable), oo = off(dOut);
@@ -351,6 +352,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void rmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, float eps) {
+        Shapes.rmsNormBackward(dx, dWeight, dy, x, weight);
         int m = x.rows2d(), h = x.cols();
         float[] xd = data(x), dyd = data(dy), dxd = data(dx), wd = data(weight);
         int xo = off(x), dyo = off(dy), dxo = off(dx), wo = off(weight);
@@ -383,6 +385,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void causalConv1dSiluBackward(Tensor dx, Tensor dWeight, Tensor dBias, Tensor dOut, Tensor x, Tensor weight,
                                          Tensor bias, int batch, int len) {
+        Shapes.conv1dBackward(dx, dWeight, dBias, dOut, x, weight, bias, batch, len);
         int ch = x.cols(), width = weight.cols();
         float[] xd = data(x), wd = data(weight), bd = bias == null ? null : data(bias), god = data(dOut), dxd = data(dx);
         float[] dwd = data(dWeight), dbd = dBias == null ? null : data(dBias);
@@ -422,14 +425,15 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void addProduct(Tensor out, Tensor a, Tensor b) {
+        Shapes.sameSize("addProduct", out, a, b);
         float[] od = data(out), ad = data(a), bd = data(b);
         for (int i = 0; i < out.size(); i++) od[off(out) + i] += ad[off(a) + i] * bd[off(b) + i];
     }
 
     @Override
     public double crossEntropy(Tensor logits, int[] targets, int ignoreIndex, Tensor dLogits, float scale) {
+        Shapes.crossEntropy(logits, targets, dLogits);
         int m = logits.rows2d(), v = logits.cols();
-        if (targets.length != m) throw new IllegalArgumentException(targets.length + " targets for " + m + " rows of logits");
         float[] ld = data(logits), gd = data(dLogits);
         int lo = off(logits), go = off(dLogits);
         double[] losses = new double[m];
@@ -476,6 +480,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
                       float weightDecay, float bc1, float bc2) {
+        Shapes.sameSize("adamW", param, grad, m, v);
         float[] p = data(param), g = data(grad), md = data(m), vd = data(v);
         int po = off(param), go = off(grad), mo = off(m), vo = off(v);
         int n = (int) param.size();

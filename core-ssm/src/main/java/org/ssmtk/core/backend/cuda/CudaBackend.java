@@ -974,7 +974,7 @@ public final class CudaBackend implements Backend {
     }
 
     /** Free and total device memory in bytes. */
-    long[] memory() {
+    public long[] memory() {
         current();
         long[] free = {0}, total = {0};
         cuMemGetInfo(free, total);

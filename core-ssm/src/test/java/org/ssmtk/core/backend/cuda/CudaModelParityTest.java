@@ -2,7 +2,7 @@ package org.ssmtk.core.backend.cuda;
 
 import org.junit.jupiter.api.Test;
 import org.ssmtk.core.Fixtures;
-import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.io.SafeTensorsReader;
 import org.ssmtk.core.nn.Gradients;
 import org.ssmtk.core.nn.MambaModel;

@@ -1,9 +1,13 @@
-package org.ssmtk.core.io;
+package org.ssmtk.core.nn;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.ssmtk.core.config.MambaConfig;
-import org.ssmtk.core.nn.ParameterSpec;
+import org.ssmtk.core.io.ModelFormatException;
+import org.ssmtk.core.io.SafeTensorsFormatException;
+import org.ssmtk.core.io.SafeTensorsReader;
+import org.ssmtk.core.io.SafeTensorsWriter;
+import org.ssmtk.core.io.TensorInfo;
 import org.ssmtk.core.tensor.HostTensor;
 
 import java.io.IOException;
@@ -80,7 +84,13 @@ public record MambaCheckpoint(MambaConfig config, Map<String, HostTensor> parame
             throws ModelFormatException {
         Map<String, HostTensor> ordered = new LinkedHashMap<>();
         List<String> problems = new ArrayList<>();
-        for (ParameterSpec.Entry e : ParameterSpec.of(config)) {
+        List<ParameterSpec.Entry> expected;
+        try {
+            expected = ParameterSpec.of(config);
+        } catch (IllegalArgumentException e) { // a model_type this build does not know
+            throw new ModelFormatException(dir.resolve(CONFIG) + ": " + e.getMessage());
+        }
+        for (ParameterSpec.Entry e : expected) {
             HostTensor t = found.remove(e.name());
             if (t == null) problems.add("missing " + e);
             else if (!Arrays.equals(t.shape(), e.shape()))

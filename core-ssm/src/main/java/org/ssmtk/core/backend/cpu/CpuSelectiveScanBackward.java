@@ -1,14 +1,13 @@
-package org.ssmtk.core.scan;
+package org.ssmtk.core.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import org.ssmtk.core.backend.cpu.VectorMath;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-import static org.ssmtk.core.scan.CpuSelectiveScan.CHUNK;
-import static org.ssmtk.core.scan.CpuSelectiveScan.LANES;
-import static org.ssmtk.core.scan.CpuSelectiveScan.chunks;
+import static org.ssmtk.core.backend.cpu.CpuSelectiveScan.CHUNK;
+import static org.ssmtk.core.backend.cpu.CpuSelectiveScan.LANES;
+import static org.ssmtk.core.backend.cpu.CpuSelectiveScan.chunks;
 
 /**
  * Backward of the fused selective scan, with the paper's recomputation: from the state kept at each

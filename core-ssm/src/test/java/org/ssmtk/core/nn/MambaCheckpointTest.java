@@ -1,11 +1,11 @@
-package org.ssmtk.core.io;
+package org.ssmtk.core.nn;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.ssmtk.core.Fixtures;
 import org.ssmtk.core.RandomModels;
 import org.ssmtk.core.config.MambaConfig;
-import org.ssmtk.core.nn.ParameterSpec;
+import org.ssmtk.core.io.*;
 import org.ssmtk.core.tensor.HostTensor;
 
 import java.io.IOException;

@@ -1,8 +1,7 @@
-package org.ssmtk.core.scan;
+package org.ssmtk.core.backend.cpu;
 
 import org.junit.jupiter.api.Test;
 import org.ssmtk.core.Fixtures;
-import org.ssmtk.core.backend.cpu.CpuBackend;
 import org.ssmtk.core.io.SafeTensorsReader;
 import org.ssmtk.core.tensor.Tensor;
 

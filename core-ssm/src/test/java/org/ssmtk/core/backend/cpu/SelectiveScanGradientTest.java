@@ -1,13 +1,12 @@
-package org.ssmtk.core.scan;
+package org.ssmtk.core.backend.cpu;
 
 import org.junit.jupiter.api.Test;
 import org.ssmtk.core.Fixtures;
-import org.ssmtk.core.backend.cpu.CpuBackend;
 import org.ssmtk.core.io.SafeTensorsReader;
 import org.ssmtk.core.tensor.Tensor;
 
 import static org.ssmtk.core.Fixtures.assertClose;
-import static org.ssmtk.core.scan.SelectiveScanReferenceTest.toTokenMajor;
+import static org.ssmtk.core.backend.cpu.SelectiveScanReferenceTest.toTokenMajor;
 
 /** The scan's backward against the reference input gradients of fixtures/scan-small. */
 class SelectiveScanGradientTest {

@@ -1,7 +1,9 @@
-package org.ssmtk.core.backend.cuda;
+package org.ssmtk.core.bench;
+
+import org.ssmtk.core.backend.cuda.CudaBackend;
 
 import org.ssmtk.core.backend.Backend;
-import org.ssmtk.core.bench.ForwardBench;
+import org.ssmtk.core.config.Presets;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.nn.Initializer;
 import org.ssmtk.core.nn.MambaModel;
@@ -59,7 +61,7 @@ public final class ModelBench {
             CudaBackend.Precision precision = CudaBackend.Precision.parse(precisionList[i]);
             // one backend at a time: the 8x2048 training run fills most of an 80 GB card
             Backend backend = device.equals("cuda") ? CudaBackend.open(precision)
-                    : org.ssmtk.core.backend.Backends.open(device, 0, s -> {});
+                    : org.ssmtk.core.device.Backends.open(device, 0, s -> {});
             try {
                 System.out.println(backend.describe());
                 if (!train.isEmpty()) table.add(train(backend, train, trainSteps, precision));
@@ -85,7 +87,7 @@ public final class ModelBench {
         String[] p = spec.split(":");
         String[] bl = p[1].split("x");
         int batch = Integer.parseInt(bl[0]), len = Integer.parseInt(bl[1]);
-        MambaConfig config = ForwardBench.preset(p[0]);
+        MambaConfig config = Presets.get(p[0]);
         MambaModel model = MambaModel.load(backend, Initializer.reference(config, 1));
         int vocab = config.vocabSize();
         BatchSource data = (step, micro) -> {
@@ -119,7 +121,7 @@ public final class ModelBench {
     /** "130m:1,64": preset, batches. One prompt token per sequence, then greedy recurrent steps. */
     static List<String> generate(Backend backend, String spec, int steps) {
         String[] p = spec.split(":");
-        MambaConfig config = ForwardBench.preset(p[0]);
+        MambaConfig config = Presets.get(p[0]);
         MambaModel model = MambaModel.load(backend, Initializer.reference(config, 2));
         int vocab = config.paddedVocabSize(), real = config.vocabSize();
         List<String> rows = new ArrayList<>();
@@ -149,7 +151,7 @@ public final class ModelBench {
     static String longForward(Backend backend, String spec) {
         String[] p = spec.split(":");
         int len = Integer.parseInt(p[1]);
-        MambaConfig config = ForwardBench.preset(p[0]);
+        MambaConfig config = Presets.get(p[0]);
         MambaModel model = MambaModel.load(backend, Initializer.reference(config, 3));
         // warm up kernels and the scratch pool at a short length first
         forward(backend, model, Math.min(len, 4096), 1);

@@ -1,7 +1,6 @@
-package org.ssmtk.core.scan;
+package org.ssmtk.core.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import org.ssmtk.core.backend.cpu.VectorMath;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;

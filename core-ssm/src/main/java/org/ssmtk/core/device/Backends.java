@@ -1,4 +1,6 @@
-package org.ssmtk.core.backend;
+package org.ssmtk.core.device;
+
+import org.ssmtk.core.backend.Backend;
 
 import org.ssmtk.core.backend.cpu.CpuBackend;
 import org.ssmtk.core.backend.cuda.CudaBackend;

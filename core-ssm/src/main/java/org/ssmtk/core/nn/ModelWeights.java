@@ -1,0 +1,36 @@
+package org.ssmtk.core.nn;
+
+import org.ssmtk.core.config.MambaConfig;
+import org.ssmtk.core.tensor.Tensor;
+
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A model's tensors by role rather than by name: the parameters, or (bound over the gradient
+ * tensors) their gradients. {@link #bind} is the only place the stack's checkpoint names are read;
+ * each mixer's names are read by its {@link ModelFamily}.
+ *
+ * @param lmHead     (padded vocab, hidden); the embeddings themselves when tied
+ * @param classifier the sequence-classification head's weight (labels, hidden), or null
+ */
+record ModelWeights(Tensor embeddings, Block[] blocks, Tensor normF, Tensor lmHead, Tensor classifier,
+                    Tensor classifierBias) {
+
+    /** One residual block: its RMSNorm weight (hidden) and its mixer's tensors. */
+    record Block(Tensor norm, Mixer.Weights mixer) {}
+
+    static ModelWeights bind(ModelFamily family, MambaConfig c, Map<String, Tensor> byName) {
+        java.util.function.Function<String, Tensor> get =
+                name -> Objects.requireNonNull(byName.get(name), () -> "no tensor " + name);
+        Block[] blocks = new Block[c.numHiddenLayers()];
+        for (int i = 0; i < blocks.length; i++)
+            blocks[i] = new Block(get.apply(ParameterSpec.layer(i, "norm.weight")),
+                    family.bind(c, get, ParameterSpec.layer(i, "mixer.")));
+        Tensor embeddings = get.apply(ParameterSpec.EMBEDDINGS);
+        return new ModelWeights(embeddings, blocks, get.apply(ParameterSpec.NORM_F),
+                c.tieWordEmbeddings() ? embeddings : get.apply(ParameterSpec.LM_HEAD),
+                c.hasClassifier() ? get.apply(ParameterSpec.CLASSIFIER_WEIGHT) : null,
+                c.hasClassifier() ? get.apply(ParameterSpec.CLASSIFIER_BIAS) : null);
+    }
+}
