@@ -3,7 +3,6 @@ package org.ssmtk.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Options;
 import org.ssmtk.audio.baseline.Standardizer;
 import org.ssmtk.audio.features.Mfcc;
 import org.ssmtk.audio.io.AudioInput;
@@ -21,10 +20,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-import static org.ssmtk.cli.CommonOptions.requiredOutput;
-import static org.ssmtk.cli.CommonOptions.requiredInput;
-import static org.ssmtk.cli.CommonOptions.optional;
-import static org.ssmtk.cli.CommonOptions.required;
 
 /** {@code ssmtk audio mfcc-baseline}: the classical reference a waveform classifier is compared with. */
 final class AudioBaselineCommands {
@@ -45,29 +40,29 @@ final class AudioBaselineCommands {
                     + "example: ssmtk audio mfcc-baseline --manifest digits/train.tsv --test-manifest digits/test.tsv --out mfcc --sample-rate 8000";
         }
 
-        public Options options() {
-            return new Options()
-                    .addOption(requiredInput("manifest", "TSV", "labelled training clips (path, label [, start, end])"))
-                    .addOption(requiredInput("test-manifest", "TSV", "labelled clips to score"))
-                    .addOption(requiredOutput("out", "DIR", "output folder (must not exist or be empty)"))
-                    .addOption(optional("sample-rate", "HZ", "clips are resampled to this rate first (default 16000)"))
-                    .addOption(optional("l2", "LAMBDA", "L2 penalty on the weights (default 0.001)"))
-                    .addOption(optional("iterations", "N", "full-batch Adam iterations (default 1000)"))
-                    .addOption(optional("lr", "X", "Adam learning rate (default 0.05)"));
+        static final Opt<Path> MANIFEST = Opt.input("manifest", "TSV", "labelled training clips (path, label [, start, end])").existingFile()
+                .required();
+        static final Opt<Path> TEST_MANIFEST = Opt.input("test-manifest", "TSV", "labelled clips to score").existingFile().required();
+        static final Opt<Path> OUT = Opt.output("out", "DIR", "output folder (must not exist or be empty)").required();
+        static final Opt<Integer> SAMPLE_RATE = Opt.positiveInt("sample-rate", "HZ", "clips are resampled to this rate first").byDefault(16000);
+        static final Opt<Double> L2 = Opt.number("l2", "LAMBDA", "L2 penalty on the weights").check(v -> v >= 0, "must be >= 0").byDefault(1e-3);
+        static final Opt<Integer> ITERATIONS = Opt.positiveInt("iterations", "N", "full-batch Adam iterations").byDefault(1000);
+        static final Opt<Double> LR = Opt.number("lr", "X", "Adam learning rate").check(v -> v > 0, "must be positive").byDefault(0.05);
+
+        public List<Opt<?>> options() {
+            return Opt.list(MANIFEST, TEST_MANIFEST, OUT, SAMPLE_RATE, L2, ITERATIONS, LR);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            Manifest train = Manifest.read(CommonOptions.existingFile(cl, "manifest")).requireLabels();
-            Manifest test = Manifest.read(CommonOptions.existingFile(cl, "test-manifest")).requireLabels();
-            Path outDir = Path.of(cl.getOptionValue("out"));
+            Manifest train = Manifest.read(MANIFEST.get(cl)).requireLabels();
+            Manifest test = Manifest.read(TEST_MANIFEST.get(cl)).requireLabels();
+            Path outDir = OUT.get(cl);
             if (Files.isRegularFile(outDir) || (Files.isDirectory(outDir) && Files.list(outDir).findAny().isPresent()))
                 throw new UsageException("--out " + outDir + ": exists and is not an empty folder");
-            int rate = CommonOptions.positiveInt(cl, "sample-rate", 16000);
-            double l2 = CommonOptions.number(cl, "l2", 1e-3);
-            if (!(l2 >= 0)) throw new UsageException("--l2 must be >= 0, got " + l2);
-            int iterations = CommonOptions.positiveInt(cl, "iterations", 1000);
-            double lr = CommonOptions.number(cl, "lr", 0.05);
-            if (!(lr > 0)) throw new UsageException("--lr must be positive, got " + lr);
+            int rate = SAMPLE_RATE.get(cl);
+            double l2 = L2.get(cl);
+            int iterations = ITERATIONS.get(cl);
+            double lr = LR.get(cl);
             List<String> names = train.labels();
             if (names.size() < 2) throw new UsageException(train.file() + ": a classifier needs at least 2 labels, got " + names);
             Mfcc mfcc = Mfcc.standard(rate);

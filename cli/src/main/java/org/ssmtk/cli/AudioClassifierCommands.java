@@ -3,7 +3,6 @@ package org.ssmtk.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Options;
 import org.ssmtk.audio.AudioSettings;
 import org.ssmtk.audio.io.AudioInput;
 import org.ssmtk.audio.io.Manifest;
@@ -34,12 +33,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-import static org.ssmtk.cli.CommonOptions.requiredOutput;
-import static org.ssmtk.cli.CommonOptions.requiredInput;
-import static org.ssmtk.cli.CommonOptions.optionalOutput;
-import static org.ssmtk.cli.CommonOptions.optionalInput;
-import static org.ssmtk.cli.CommonOptions.optional;
-import static org.ssmtk.cli.CommonOptions.required;
 
 /**
  * {@code ssmtk audio train-classifier} and {@code ssmtk audio classify}: clip classification of WAV
@@ -70,50 +63,46 @@ final class AudioClassifierCommands {
                     + "example: ssmtk audio train-classifier --class dog=dogs/ --class cat=cats/ --out run1 --steps 500 --seq-len 4000";
         }
 
-        public Options options() {
-            Options o = new Options()
-                    .addOption(optionalInput("class", "NAME=WAV|DIR", "a class and its WAV or folder of *.wav; repeat for every class"))
-                    .addOption(optionalInput("manifest", "TSV", "labelled clips (path, label [, start, end]) instead of --class"))
-                    .addOption(optionalInput("test-manifest", "TSV", "labelled clips to evaluate on, whole, instead of the files' tails"))
-                    .addOption(requiredOutput("out", "DIR", "run directory"))
-                    .addOption(optional("sample-rate", "HZ", "model sample rate; inputs are resampled to it (default 16000)"))
-                    .addOption(optional("quantization", "Q", "mu-law (default) or linear, 256 levels"))
-                    .addOption(optionalInput("config", "config.json", "start from a fresh model with this config (vocab >= 256)"))
-                    .addOption(optionalInput("model", "DIR", "fine-tune this audio model's weights with a fresh classifier head"))
-                    .addOption(optional("d-model", "D", "hidden size of a fresh model (default 64)"))
-                    .addOption(optional("layers", "N", "layers of a fresh model (default 4)"))
-                    .addOption(optional("pooling", "mean|last", "how a window's hidden states become one vector (default mean)"))
-                    .addOption(optional("seq-len", "L", "samples per window (default 4096)"))
-                    .addOption(optional("holdout", "F", "fraction at the end of every file held out for evaluation (default 0.2)"))
-                    .addOption(optional("eval-windows", "N", "at most this many held-out windows per class are classified (default 256)"));
-            TrainCommands.withRunDirectory(o);
-            return CommonOptions.withBackend(TrainCommands.withOptimizer(o));
+        static final Opt<String> CLASS = Opt.labeledInput("class", "NAME=WAV|DIR", "a class and its WAV or folder of *.wav; repeat for every class");
+        static final Opt<Path> MANIFEST = AudioCommands.manifest("labelled clips (path, label [, start, end]) instead of --class");
+        static final Opt<Path> TEST_MANIFEST = Opt.input("test-manifest", "TSV", "labelled clips to evaluate on, whole, instead of the files' tails")
+                .existingFile();
+        static final Opt<Path> MODEL = Opt.input("model", "DIR", "fine-tune this audio model's weights with a fresh classifier head").existingDir();
+        static final Opt<Integer> SEQ_LEN = Opt.positiveInt("seq-len", "L", "samples per window").byDefault(4096);
+        static final Opt<Double> HOLDOUT = Opt.number("holdout", "F", "fraction at the end of every file held out for evaluation")
+                .check(v -> v >= 0 && v < 1, "must be in [0, 1)").defaultIs("0.2; 0 with --test-manifest");
+        static final Opt<Integer> EVAL_WINDOWS = Opt.positiveInt("eval-windows", "N", "at most this many held-out windows per class are classified")
+                .byDefault(256);
+        private final TrainCommands.Optimizer optimizer = new TrainCommands.Optimizer(1e-3, 8);
+
+        public List<Opt<?>> options() {
+            return Opt.list(CLASS, MANIFEST, TEST_MANIFEST, TrainCommands.OUT, AudioCommands.TrainLm.SAMPLE_RATE, AudioCommands.TrainLm.QUANTIZATION,
+                    AudioCommands.TrainLm.CONFIG, MODEL, AudioCommands.TrainLm.D_MODEL, AudioCommands.TrainLm.LAYERS, CommonOptions.POOLING, SEQ_LEN,
+                    HOLDOUT, EVAL_WINDOWS, TrainCommands.CHECKPOINT_EVERY, TrainCommands.KEEP, TrainCommands.RESUME, optimizer.options(),
+                    CommonOptions.BACKEND);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            if (cl.hasOption("config") && cl.hasOption("model")) throw new UsageException("give at most one of --config and --model");
-            if (cl.hasOption("class") == cl.hasOption("manifest")) throw new UsageException("give either --class (repeated) or --manifest");
-            Map<String, List<ClipRef>> classes = cl.hasOption("manifest") ? classes(Manifest.read(CommonOptions.existingFile(cl, "manifest")))
-                    : classes(cl.getOptionValues("class"));
-            Manifest testManifest = cl.hasOption("test-manifest") ? Manifest.read(CommonOptions.existingFile(cl, "test-manifest")).requireLabels() : null;
-            TrainCommands.OptimizerOptions opt = TrainCommands.OptimizerOptions.parse(cl, 1e-3, 8);
-            int rate = CommonOptions.positiveInt(cl, "sample-rate", 16000);
-            String quantization = cl.getOptionValue("quantization", "mu-law");
+            Opt<Path> config0 = AudioCommands.TrainLm.CONFIG;
+            if (config0.given(cl) && MODEL.given(cl)) throw new UsageException("give at most one of --config and --model");
+            if (CLASS.given(cl) == MANIFEST.given(cl)) throw new UsageException("give either --class (repeated) or --manifest");
+            Map<String, List<ClipRef>> classes = MANIFEST.given(cl) ? classes(Manifest.read(MANIFEST.get(cl))) : classes(CLASS.all(cl));
+            Manifest testManifest = TEST_MANIFEST.given(cl) ? Manifest.read(TEST_MANIFEST.get(cl)).requireLabels() : null;
+            TrainCommands.OptimizerOptions opt = optimizer.parse(cl);
+            int rate = AudioCommands.TrainLm.SAMPLE_RATE.get(cl);
+            String quantization = AudioCommands.TrainLm.QUANTIZATION.get(cl);
             AudioSettings settings;
             try {
                 settings = new AudioSettings(rate, quantization);
             } catch (IllegalArgumentException e) {
                 throw new UsageException("--quantization: " + e.getMessage());
             }
-            int seqLen = CommonOptions.positiveInt(cl, "seq-len", 4096);
-            double holdout = CommonOptions.number(cl, "holdout", testManifest != null ? 0 : 0.2);
-            if (!(holdout >= 0 && holdout < 1)) throw new UsageException("--holdout must be in [0, 1), got " + holdout);
-            int evalWindows = CommonOptions.positiveInt(cl, "eval-windows", 256);
+            int seqLen = SEQ_LEN.get(cl);
+            double holdout = HOLDOUT.get(cl, testManifest != null ? 0 : 0.2);
+            int evalWindows = EVAL_WINDOWS.get(cl);
             TrainCommands.RunDirectory runDir = TrainCommands.RunDirectory.parse(cl);
             int every = runDir.checkpointEvery(), keep = runDir.keep();
-            String pooling = cl.getOptionValue("pooling", MambaConfig.POOL_MEAN);
-            if (!pooling.equals(MambaConfig.POOL_MEAN) && !pooling.equals(MambaConfig.POOL_LAST))
-                throw new UsageException("--pooling must be mean or last, got " + pooling);
+            String pooling = CommonOptions.POOLING.get(cl);
             runDir.refuseExistingRunUnlessResuming();
             Path outDir = runDir.out();
             boolean resume = runDir.resume();
@@ -123,8 +112,8 @@ final class AudioClassifierCommands {
 
             MambaCheckpoint start;
             String origin;
-            if (cl.hasOption("model")) {
-                Path dir = CommonOptions.existingDir(cl, "model");
+            if (MODEL.given(cl)) {
+                Path dir = MODEL.get(cl);
                 AudioSettings theirs = AudioSettings.read(dir);
                 if (theirs != null && !theirs.equals(settings))
                     throw new UsageException("--model " + dir + " was trained at " + theirs.sampleRate() + " Hz, " + theirs.quantization()
@@ -133,11 +122,11 @@ final class AudioClassifierCommands {
                 origin = "model " + dir + " + a fresh " + names.size() + "-class head";
             } else {
                 MambaConfig config;
-                if (cl.hasOption("config")) {
-                    config = MambaConfig.read(CommonOptions.existingFile(cl, "config"));
-                    origin = "config " + cl.getOptionValue("config");
+                if (config0.given(cl)) {
+                    config = MambaConfig.read(config0.get(cl));
+                    origin = "config " + config0.get(cl);
                 } else {
-                    int d = CommonOptions.positiveInt(cl, "d-model", 64), layers = CommonOptions.positiveInt(cl, "layers", 4);
+                    int d = AudioCommands.TrainLm.D_MODEL.get(cl), layers = AudioCommands.TrainLm.LAYERS.get(cl);
                     config = MambaConfig.of(AudioSettings.LEVELS, d, 16, layers);
                     origin = "fresh d_model " + d + " x " + layers + " layers";
                 }
@@ -225,7 +214,7 @@ final class AudioClassifierCommands {
     }
 
     /** NAME=WAV|DIR pairs in option order, each with its WAV files. */
-    static Map<String, List<ClipRef>> classes(String[] values) throws UsageException {
+    static Map<String, List<ClipRef>> classes(List<String> values) throws UsageException {
         Map<String, List<ClipRef>> classes = new LinkedHashMap<>();
         for (var e : CommonOptions.labeledPaths(values, "WAV|DIR", Files::exists, "no such file or folder").entrySet()) {
             try {
@@ -310,7 +299,7 @@ final class AudioClassifierCommands {
 
         public String footer() {
             return "One row per file: path, label (the most probable class), p_<class> for every class. A file no longer\n"
-                    + "than --seq-len samples (default: the training length, from " + ClassLabels.FILE + ") is read whole; a longer\n"
+                    + "than --seq-len samples (default: " + SEQ_LEN.defaultText() + ", from " + ClassLabels.FILE + ") is read whole; a longer\n"
                     + "one in windows of exactly --seq-len tiling it (the last ending at its end) and its probabilities are\n"
                     + "the mean of its windows'. The TSV appears only when complete (temporary file, then rename).\n"
                     + "--manifest TSV reads the clips of a manifest instead (segments are named PATH:START-END); with\n"
@@ -318,31 +307,30 @@ final class AudioClassifierCommands {
                     + "example: ssmtk audio classify --model run1/model --input clips/ --output calls.tsv";
         }
 
-        public Options options() {
-            Options o = new Options()
-                    .addOption(requiredInput("model", "DIR", "a classifier from audio train-classifier"))
-                    .addOption(optionalInput("input", "WAV|DIR", "a WAV file or a folder of *.wav"))
-                    .addOption(optionalInput("manifest", "TSV", "clips listed in a manifest instead of --input; labels, when every line has one, are scored"))
-                    .addOption(optionalOutput("metrics", "JSON", "with a labelled --manifest: accuracy, macro-F1, confusion matrix here"))
-                    .addOption(requiredOutput("output", "TSV", "where the table goes"))
-                    .addOption(optional("seq-len", "L", "window length for long files (default: the training length)"))
-                    .addOption(optional("batch", "N", "windows per forward pass (default 16)"));
-            return CommonOptions.withBackend(o);
+        static final Opt<Path> MODEL = Opt.input("model", "DIR", "a classifier from audio train-classifier").existingDir().required();
+        static final Opt<Path> MANIFEST = AudioCommands.manifest("clips listed in a manifest instead of --input; labels, when every line has one, are scored");
+        static final Opt<Path> METRICS = Opt.output("metrics", "JSON", "with a labelled --manifest: accuracy, macro-F1, confusion matrix here");
+        static final Opt<Path> OUTPUT = Opt.output("output", "TSV", "where the table goes").required();
+        static final Opt<Integer> SEQ_LEN = Opt.positiveInt("seq-len", "L", "window length for long files").defaultIs("the training length");
+        static final Opt<Integer> BATCH = Opt.positiveInt("batch", "N", "windows per forward pass").byDefault(16);
+
+        public List<Opt<?>> options() {
+            return Opt.list(MODEL, AudioCommands.INPUT, MANIFEST, METRICS, OUTPUT, SEQ_LEN, BATCH, CommonOptions.BACKEND);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            Path dir = CommonOptions.existingDir(cl, "model");
-            Path output = Path.of(cl.getOptionValue("output"));
-            int batch = CommonOptions.positiveInt(cl, "batch", 16);
+            Path dir = MODEL.get(cl);
+            Path output = OUTPUT.get(cl);
+            int batch = BATCH.get(cl);
             MambaConfig config = MambaConfig.read(dir.resolve(MambaCheckpoint.CONFIG));
             if (!config.hasClassifier())
                 throw new UsageException(dir + ": has no classification head (config.json has no ssmtk_classifier); train one with ssmtk audio train-classifier");
             AudioSettings settings = AudioSettings.read(dir);
             if (settings == null) throw new UsageException("--model " + dir + " has no " + AudioSettings.FILE + "; it was not trained by ssmtk audio train-classifier");
             ClassLabels labels = ClassLabels.read(dir, config.numLabels());
-            int seqLen = CommonOptions.positiveInt(cl, "seq-len", labels.seqLen() > 0 ? labels.seqLen() : 4096);
-            AudioCommands.Inputs inputs = AudioCommands.Inputs.parse(cl);
-            Path metricsOut = cl.hasOption("metrics") ? Path.of(cl.getOptionValue("metrics")) : null;
+            int seqLen = SEQ_LEN.get(cl, labels.seqLen() > 0 ? labels.seqLen() : 4096);
+            AudioCommands.Inputs inputs = AudioCommands.Inputs.parse(cl, MANIFEST);
+            Path metricsOut = METRICS.get(cl);
             List<String> names = labels.names();
             Quantizer q = settings.quantizer();
             List<AudioInput.Named> clips = inputs.read(settings.sampleRate());

@@ -3,7 +3,6 @@ package org.ssmtk.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Options;
 import org.ssmtk.audio.AudioSettings;
 import org.ssmtk.audio.baseline.CodeNgram;
 import org.ssmtk.audio.io.AudioInput;
@@ -31,12 +30,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-import static org.ssmtk.cli.CommonOptions.requiredOutput;
-import static org.ssmtk.cli.CommonOptions.requiredInput;
-import static org.ssmtk.cli.CommonOptions.optionalInput;
-import static org.ssmtk.cli.CommonOptions.flag;
-import static org.ssmtk.cli.CommonOptions.optional;
-import static org.ssmtk.cli.CommonOptions.required;
 
 /** {@code ssmtk audio ...}: autoregressive waveform models on quantized WAV samples. */
 final class AudioCommands {
@@ -50,14 +43,20 @@ final class AudioCommands {
 
     static final String EVAL = "eval.json";
 
+    /** --input of the commands that read audio as one WAV or a folder of them. */
+    static final Opt<Path> INPUT = Opt.input("input", "WAV|DIR", "a WAV file or a folder of *.wav").existing();
+
+    /** A --manifest TSV (each command says what it does with it). */
+    static Opt<Path> manifest(String help) {
+        return Opt.input("manifest", "TSV", help).existingFile();
+    }
+
     /** --input WAV|DIR or --manifest TSV (exactly one), read at one rate. */
     record Inputs(Path path, boolean manifest) {
-        static Inputs parse(CommandLine cl) throws UsageException {
-            if (cl.hasOption("input") == cl.hasOption("manifest")) throw new UsageException("give exactly one of --input and --manifest");
-            if (cl.hasOption("manifest")) return new Inputs(CommonOptions.existingFile(cl, "manifest"), true);
-            Path p = Path.of(cl.getOptionValue("input"));
-            if (!Files.exists(p)) throw new UsageException("--input " + p + ": no such file or folder");
-            return new Inputs(p, false);
+        static Inputs parse(CommandLine cl, Opt<Path> manifest) throws UsageException {
+            if (INPUT.given(cl) == manifest.given(cl)) throw new UsageException("give exactly one of --input and --manifest");
+            if (manifest.given(cl)) return new Inputs(manifest.get(cl), true);
+            return new Inputs(INPUT.get(cl), false);
         }
 
         List<AudioInput.Named> read(int rate) throws java.io.IOException {
@@ -88,57 +87,60 @@ final class AudioCommands {
                     + "example: ssmtk audio train-lm --input clips/ --out run1 --steps 1000 --seq-len 16000";
         }
 
-        public Options options() {
-            Options o = new Options()
-                    .addOption(optionalInput("input", "WAV|DIR", "a WAV file or a folder of *.wav"))
-                    .addOption(optionalInput("manifest", "TSV", "clips listed in a manifest (path [label [start end]]), instead of --input"))
-                    .addOption(optionalInput("test-manifest", "TSV", "held-out clips: score these (whole) instead of holding out part of the input"))
-                    .addOption(requiredOutput("out", "DIR", "run directory"))
-                    .addOption(optional("sample-rate", "HZ", "model sample rate; inputs are resampled to it (default 16000)"))
-                    .addOption(optional("quantization", "Q", "mu-law (default) or linear, 256 levels"))
-                    .addOption(optionalInput("config", "config.json", "start from a fresh model with this config (vocab >= 256)"))
-                    .addOption(optionalInput("model", "DIR", "start from this audio model's weights"))
-                    .addOption(optional("d-model", "D", "hidden size of a fresh model (default 64)"))
-                    .addOption(optional("layers", "N", "layers of a fresh model (default 4)"))
-                    .addOption(optional("seq-len", "L", "samples per training window (default 4096)"))
-                    .addOption(optional("holdout-files", "N", "files held out whole when there are more (default 1)"))
-                    .addOption(optional("holdout", "F", "fraction at the end of every file held out otherwise (default 0.1)"))
-                    .addOption(optional("eval-windows", "N", "at most this many held-out windows are scored (default 64)"));
-            TrainCommands.withRunDirectory(o);
-            return CommonOptions.withBackend(TrainCommands.withOptimizer(o));
+        static final Opt<Path> MANIFEST = manifest("clips listed in a manifest (path [label [start end]]), instead of --input");
+        static final Opt<Path> TEST_MANIFEST = Opt.input("test-manifest", "TSV",
+                "held-out clips: score these (whole) instead of holding out part of the input").existingFile();
+        static final Opt<Integer> SAMPLE_RATE = Opt.positiveInt("sample-rate", "HZ", "model sample rate; inputs are resampled to it")
+                .byDefault(16000);
+        static final Opt<String> QUANTIZATION = Opt.string("quantization", "Q", "mu-law or linear, 256 levels").byDefault("mu-law");
+        static final Opt<Path> CONFIG = Opt.input("config", "config.json", "start from a fresh model with this config (vocab >= 256)")
+                .existingFile();
+        static final Opt<Path> MODEL = Opt.input("model", "DIR", "start from this audio model's weights").existingDir();
+        static final Opt<Integer> D_MODEL = Opt.positiveInt("d-model", "D", "hidden size of a fresh model").byDefault(64);
+        static final Opt<Integer> LAYERS = Opt.positiveInt("layers", "N", "layers of a fresh model").byDefault(4);
+        static final Opt<Integer> SEQ_LEN = Opt.positiveInt("seq-len", "L", "samples per training window")
+                .check(v -> v >= 2, "must be at least 2").byDefault(4096);
+        static final Opt<Integer> HOLDOUT_FILES = Opt.integer("holdout-files", "N", "files held out whole when there are more")
+                .check(v -> v >= 0, "must be >= 0").byDefault(1);
+        static final Opt<Double> HOLDOUT = Opt.number("holdout", "F", "fraction at the end of every file held out otherwise")
+                .check(v -> v >= 0 && v < 1, "must be in [0, 1)").byDefault(0.1);
+        static final Opt<Integer> EVAL_WINDOWS = Opt.positiveInt("eval-windows", "N", "at most this many held-out windows are scored")
+                .byDefault(64);
+        private final TrainCommands.Optimizer optimizer = new TrainCommands.Optimizer(1e-3, 8);
+
+        public List<Opt<?>> options() {
+            return Opt.list(INPUT, MANIFEST, TEST_MANIFEST, SAMPLE_RATE, QUANTIZATION, CONFIG, MODEL, D_MODEL, LAYERS, SEQ_LEN, HOLDOUT_FILES,
+                    HOLDOUT, EVAL_WINDOWS, TrainCommands.RUN_DIRECTORY, optimizer.options(), CommonOptions.BACKEND);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            if (cl.hasOption("config") && cl.hasOption("model")) throw new UsageException("give at most one of --config and --model");
-            TrainCommands.OptimizerOptions opt = TrainCommands.OptimizerOptions.parse(cl, 1e-3, 8);
-            int rate = CommonOptions.positiveInt(cl, "sample-rate", 16000);
-            String quantization = cl.getOptionValue("quantization", "mu-law");
+            if (CONFIG.given(cl) && MODEL.given(cl)) throw new UsageException("give at most one of --config and --model");
+            TrainCommands.OptimizerOptions opt = optimizer.parse(cl);
+            int rate = SAMPLE_RATE.get(cl);
+            String quantization = QUANTIZATION.get(cl);
             AudioSettings settings;
             try {
                 settings = new AudioSettings(rate, quantization);
             } catch (IllegalArgumentException e) {
                 throw new UsageException("--quantization: " + e.getMessage());
             }
-            int seqLen = CommonOptions.positiveInt(cl, "seq-len", 4096);
-            if (seqLen < 2) throw new UsageException("--seq-len must be at least 2");
-            int holdoutFiles = CommonOptions.integer(cl, "holdout-files", 1);
-            if (holdoutFiles < 0) throw new UsageException("--holdout-files must be >= 0, got " + holdoutFiles);
-            double holdout = CommonOptions.number(cl, "holdout", 0.1);
-            if (!(holdout >= 0 && holdout < 1)) throw new UsageException("--holdout must be in [0, 1), got " + holdout);
-            int evalWindows = CommonOptions.positiveInt(cl, "eval-windows", 64);
+            int seqLen = SEQ_LEN.get(cl);
+            int holdoutFiles = HOLDOUT_FILES.get(cl);
+            double holdout = HOLDOUT.get(cl);
+            int evalWindows = EVAL_WINDOWS.get(cl);
             TrainCommands.RunDirectory runDir = TrainCommands.RunDirectory.parse(cl);
             int every = runDir.checkpointEvery(), keep = runDir.keep();
-            Inputs inputs = Inputs.parse(cl);
+            Inputs inputs = Inputs.parse(cl, MANIFEST);
             Path input = inputs.path();
-            Path testManifest = cl.hasOption("test-manifest") ? CommonOptions.existingFile(cl, "test-manifest") : null;
+            Path testManifest = TEST_MANIFEST.get(cl);
             runDir.refuseExistingRunUnlessResuming();
             Path outDir = runDir.out();
             boolean resume = runDir.resume();
 
             MambaCheckpoint start;
             String origin;
-            if (cl.hasOption("model")) {
-                Path dir = CommonOptions.existingDir(cl, "model");
+            if (MODEL.given(cl)) {
+                Path dir = MODEL.get(cl);
                 AudioSettings theirs = AudioSettings.read(dir);
                 // A model trained on other codes or at another rate must not silently continue on these.
                 if (theirs != null && !theirs.equals(settings))
@@ -146,11 +148,11 @@ final class AudioCommands {
                             + "; this run asks for " + rate + " Hz, " + quantization);
                 start = MambaCheckpoint.load(dir);
                 origin = "model " + dir;
-            } else if (cl.hasOption("config")) {
-                start = Initializer.reference(MambaConfig.read(CommonOptions.existingFile(cl, "config")), opt.seed());
-                origin = "config " + cl.getOptionValue("config");
+            } else if (CONFIG.given(cl)) {
+                start = Initializer.reference(MambaConfig.read(CONFIG.get(cl)), opt.seed());
+                origin = "config " + CONFIG.get(cl);
             } else {
-                int d = CommonOptions.positiveInt(cl, "d-model", 64), layers = CommonOptions.positiveInt(cl, "layers", 4);
+                int d = D_MODEL.get(cl), layers = LAYERS.get(cl);
                 start = Initializer.reference(MambaConfig.of(AudioSettings.LEVELS, d, 16, layers), opt.seed());
                 origin = "fresh d_model " + d + " x " + layers + " layers";
             }
@@ -234,35 +236,36 @@ final class AudioCommands {
                     + "example: ssmtk audio generate --model run1/model --seconds 2 --output gen.wav --temperature 1 --seed 1";
         }
 
-        public Options options() {
-            Options o = new Options()
-                    .addOption(requiredInput("model", "DIR", "audio model directory (with " + AudioSettings.FILE + ")"))
-                    .addOption(required("seconds", "S", "seconds of audio to generate"))
-                    .addOption(requiredOutput("output", "OUT.wav", "WAV to write"))
-                    .addOption(optionalInput("prompt", "WAV", "continue this clip"))
-                    .addOption(optional("temperature", "T", "softmax temperature, 0 = greedy (default 1)"))
-                    .addOption(optional("top-k", "K", "sample among the K most likely codes, 0 = all (default 0)"))
-                    .addOption(optional("seed", "S", "sampling seed (default 0)"))
-                    .addOption(flag("plot", "also draw OUT.waveform.png and OUT.spectrogram.png (OUT = --output without .wav)"));
-            return CommonOptions.withBackend(o);
+        static final Opt<Path> MODEL = Opt.input("model", "DIR", "audio model directory (with " + AudioSettings.FILE + ")").existingDir()
+                .required();
+        static final Opt<Double> SECONDS = Opt.number("seconds", "S", "seconds of audio to generate").check(v -> v > 0, "must be positive")
+                .required();
+        static final Opt<Path> OUTPUT = Opt.output("output", "OUT.wav", "WAV to write").required();
+        static final Opt<Path> PROMPT = Opt.input("prompt", "WAV", "continue this clip").existingFile();
+        static final Opt<Double> TEMPERATURE = Opt.number("temperature", "T", "softmax temperature, 0 = greedy")
+                .check(v -> v >= 0, "must be >= 0").byDefault(1.0);
+        static final Opt<Integer> TOP_K = Opt.integer("top-k", "K", "sample among the K most likely codes, 0 = all")
+                .check(v -> v >= 0, "must be >= 0").byDefault(0);
+        static final Opt<Long> SEED = Opt.longInt("seed", "S", "sampling seed").byDefault(0L);
+        static final Opt<Boolean> PLOT = Opt.flag("plot", "also draw OUT.waveform.png and OUT.spectrogram.png (OUT = --output without .wav)");
+
+        public List<Opt<?>> options() {
+            return Opt.list(MODEL, SECONDS, OUTPUT, PROMPT, TEMPERATURE, TOP_K, SEED, PLOT, CommonOptions.BACKEND);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            Path dir = CommonOptions.existingDir(cl, "model");
-            double seconds = CommonOptions.number(cl, "seconds", 0);
-            if (!(seconds > 0)) throw new UsageException("--seconds must be positive, got " + seconds);
-            double temperature = CommonOptions.number(cl, "temperature", 1);
-            if (temperature < 0) throw new UsageException("--temperature must be >= 0, got " + temperature);
-            int topK = CommonOptions.integer(cl, "top-k", 0);
-            if (topK < 0) throw new UsageException("--top-k must be >= 0, got " + topK);
-            long seed = CommonOptions.longValue(cl, "seed", 0);
-            Path output = Path.of(cl.getOptionValue("output"));
+            Path dir = MODEL.get(cl);
+            double seconds = SECONDS.get(cl);
+            double temperature = TEMPERATURE.get(cl);
+            int topK = TOP_K.get(cl);
+            long seed = SEED.get(cl);
+            Path output = OUTPUT.get(cl);
             AudioSettings settings = AudioSettings.read(dir);
             if (settings == null) throw new UsageException("--model " + dir + " has no " + AudioSettings.FILE + "; it was not trained by ssmtk audio train-lm");
             Quantizer q = settings.quantizer();
             long n = Math.round(seconds * settings.sampleRate());
             if (n < 1 || n > Integer.MAX_VALUE - 8) throw new UsageException("--seconds " + seconds + " gives " + n + " samples");
-            int[] prompt = cl.hasOption("prompt") ? q.encode(AudioInput.read(CommonOptions.existingFile(cl, "prompt"), settings.sampleRate()).samples())
+            int[] prompt = PROMPT.given(cl) ? q.encode(AudioInput.read(PROMPT.get(cl), settings.sampleRate()).samples())
                     : new int[]{q.encode(0f)};
             MambaCheckpoint ckpt = MambaCheckpoint.load(dir);
             int[] generated;
@@ -278,7 +281,7 @@ final class AudioCommands {
             }
             float[] wave = q.decode(generated);
             WavWriter.write(output, wave, settings.sampleRate());
-            if (cl.hasOption("plot")) {
+            if (PLOT.get(cl)) {
                 String o = output.toString();
                 Path prefix = Path.of(o.toLowerCase(Locale.ROOT).endsWith(".wav") ? o.substring(0, o.length() - 4) : o);
                 AudioScoreCommands.draw(prefix, "generated: " + output.getFileName(), wave, settings.sampleRate(), err);

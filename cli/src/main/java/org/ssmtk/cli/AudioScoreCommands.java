@@ -1,7 +1,6 @@
 package org.ssmtk.cli;
 
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Options;
 import org.ssmtk.audio.AudioSettings;
 import org.ssmtk.audio.io.AudioInput;
 import org.ssmtk.audio.io.WavReader;
@@ -25,12 +24,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
-import static org.ssmtk.cli.CommonOptions.requiredOutput;
-import static org.ssmtk.cli.CommonOptions.requiredInput;
-import static org.ssmtk.cli.CommonOptions.optionalOutput;
-import static org.ssmtk.cli.CommonOptions.optionalInput;
-import static org.ssmtk.cli.CommonOptions.optional;
-import static org.ssmtk.cli.CommonOptions.required;
 
 /** {@code ssmtk audio score} (per-clip and per-frame NLL) and {@code ssmtk audio plot} (waveform and spectrogram PNGs). */
 final class AudioScoreCommands {
@@ -54,37 +47,36 @@ final class AudioScoreCommands {
                     + "example: ssmtk audio score --model run1/model --input clips/ --output clips.tsv --frames frames.tsv --plot nll.png";
         }
 
-        public Options options() {
-            Options o = new Options()
-                    .addOption(requiredInput("model", "DIR", "an audio LM (from audio train-lm)"))
-                    .addOption(optionalInput("input", "WAV|DIR", "a WAV file or a folder of *.wav"))
-                    .addOption(optionalInput("manifest", "TSV", "clips listed in a manifest instead of --input"))
-                    .addOption(requiredOutput("output", "TSV", "per-clip table"))
-                    .addOption(optionalOutput("frames", "TSV", "per-frame table"))
-                    .addOption(optional("frame-ms", "MS", "frame length for --frames and --plot (default 20)"))
-                    .addOption(optional("context", "L", "reset the state every L samples (default 0: the whole clip is context)"))
-                    .addOption(optional("chunk", "C", "samples per forward pass through the state (default 4096)"))
-                    .addOption(optionalOutput("plot", "PNG", "NLL over time"))
-                    .addOption(optional("plot-clips", "N", "clips drawn in --plot (default 8)"));
-            return CommonOptions.withBackend(o);
+        static final Opt<Path> MODEL = Opt.input("model", "DIR", "an audio LM (from audio train-lm)").existingDir().required();
+        static final Opt<Path> MANIFEST = AudioCommands.manifest("clips listed in a manifest instead of --input");
+        static final Opt<Path> OUTPUT = Opt.output("output", "TSV", "per-clip table").required();
+        static final Opt<Path> FRAMES = Opt.output("frames", "TSV", "per-frame table");
+        static final Opt<Double> FRAME_MS = Opt.number("frame-ms", "MS", "frame length for --frames and --plot").byDefault(20.0);
+        static final Opt<Integer> CONTEXT = Opt.integer("context", "L", "reset the state every L samples; 0: the whole clip is context")
+                .check(v -> v == 0 || v >= 2, "must be 0 (whole clip) or at least 2").byDefault(0);
+        static final Opt<Integer> CHUNK = Opt.positiveInt("chunk", "C", "samples per forward pass through the state").byDefault(4096);
+        static final Opt<Path> PLOT = Opt.output("plot", "PNG", "NLL over time");
+        static final Opt<Integer> PLOT_CLIPS = Opt.positiveInt("plot-clips", "N", "clips drawn in --plot").byDefault(8);
+
+        public List<Opt<?>> options() {
+            return Opt.list(MODEL, AudioCommands.INPUT, MANIFEST, OUTPUT, FRAMES, FRAME_MS, CONTEXT, CHUNK, PLOT, PLOT_CLIPS, CommonOptions.BACKEND);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            Path dir = CommonOptions.existingDir(cl, "model");
+            Path dir = MODEL.get(cl);
             AudioSettings settings = AudioSettings.read(dir);
             if (settings == null) throw new UsageException("--model " + dir + " has no " + AudioSettings.FILE + "; it was not trained by ssmtk audio train-lm");
-            Path output = Path.of(cl.getOptionValue("output"));
-            Path frames = cl.hasOption("frames") ? Path.of(cl.getOptionValue("frames")) : null;
-            Path plot = cl.hasOption("plot") ? Path.of(cl.getOptionValue("plot")) : null;
-            double frameMs = CommonOptions.number(cl, "frame-ms", 20);
+            Path output = OUTPUT.get(cl);
+            Path frames = FRAMES.get(cl);
+            Path plot = PLOT.get(cl);
+            double frameMs = FRAME_MS.get(cl);
             int rate = settings.sampleRate();
             int frame = (int) Math.round(frameMs * rate / 1000);
             if (!(frameMs > 0) || frame < 1) throw new UsageException("--frame-ms " + frameMs + " is less than one sample at " + rate + " Hz");
-            int context = CommonOptions.integer(cl, "context", 0);
-            if (context < 0 || context == 1) throw new UsageException("--context must be 0 (whole clip) or at least 2, got " + context);
-            int chunk = CommonOptions.positiveInt(cl, "chunk", 4096);
-            int plotClips = CommonOptions.positiveInt(cl, "plot-clips", 8);
-            AudioCommands.Inputs inputs = AudioCommands.Inputs.parse(cl);
+            int context = CONTEXT.get(cl);
+            int chunk = CHUNK.get(cl);
+            int plotClips = PLOT_CLIPS.get(cl);
+            AudioCommands.Inputs inputs = AudioCommands.Inputs.parse(cl, MANIFEST);
             Quantizer q = settings.quantizer();
             List<AudioInput.Named> clips = inputs.read(rate);
             for (AudioInput.Named c : clips) if (c.samples().length == 0) throw new UsageException(c.id() + ": no samples at " + rate + " Hz");
@@ -177,19 +169,19 @@ final class AudioScoreCommands {
                     + "example: ssmtk audio plot --input gen.wav --out pictures/";
         }
 
-        public Options options() {
-            return new Options()
-                    .addOption(optionalInput("input", "WAV|DIR", "a WAV file or a folder of *.wav"))
-                    .addOption(optionalInput("manifest", "TSV", "clips listed in a manifest instead of --input"))
-                    .addOption(requiredOutput("out", "DIR", "folder for the PNGs (created)"))
-                    .addOption(optional("sample-rate", "HZ", "resample to this rate first (default: each file's own)"));
+        static final Opt<Path> MANIFEST = AudioCommands.manifest("clips listed in a manifest instead of --input");
+        static final Opt<Path> OUT = Opt.output("out", "DIR", "folder for the PNGs (created)").required();
+        static final Opt<Integer> SAMPLE_RATE = Opt.positiveInt("sample-rate", "HZ", "resample to this rate first").defaultIs("each file's own");
+
+        public List<Opt<?>> options() {
+            return Opt.list(AudioCommands.INPUT, MANIFEST, OUT, SAMPLE_RATE);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            AudioCommands.Inputs inputs = AudioCommands.Inputs.parse(cl);
-            Path outDir = Path.of(cl.getOptionValue("out"));
+            AudioCommands.Inputs inputs = AudioCommands.Inputs.parse(cl, MANIFEST);
+            Path outDir = OUT.get(cl);
             if (Files.exists(outDir) && !Files.isDirectory(outDir)) throw new UsageException("--out " + outDir + ": exists and is not a folder");
-            Integer rate = cl.hasOption("sample-rate") ? CommonOptions.positiveInt(cl, "sample-rate", 16000) : null;
+            Integer rate = SAMPLE_RATE.get(cl);
             List<AudioInput.Named> clips = new ArrayList<>();
             if (inputs.manifest()) {
                 for (var e : org.ssmtk.audio.io.Manifest.read(inputs.path()).entries()) {

@@ -2,7 +2,6 @@ package org.ssmtk.cli;
 
 import org.apache.commons.cli.CommandLine;
 import org.ssmtk.core.config.Presets;
-import org.apache.commons.cli.Options;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.bench.ForwardBench;
 
@@ -10,7 +9,6 @@ import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 
-import static org.ssmtk.cli.CommonOptions.optional;
 
 /** {@code ssmtk bench forward}: throughput and memory tables. */
 final class BenchCommands {
@@ -32,16 +30,17 @@ final class BenchCommands {
                     + "(SSMTK_JAVA_OPTS) for the longest length.";
         }
 
-        public Options options() {
-            return CommonOptions.withBackend(new Options()
-                    .addOption(optional("models", "LIST", "presets, comma-separated (default 130m,dna)"))
-                    .addOption(optional("lengths", "LIST", "sequence lengths (default 1024,4096,16384,65536)")));
+        static final Opt<String> MODELS = Opt.string("models", "LIST", "presets, comma-separated").byDefault("130m,dna");
+        static final Opt<int[]> LENGTHS = Opt.intList("lengths", "LIST", "sequence lengths")
+                .check(v -> java.util.Arrays.stream(v).allMatch(l -> l >= 1), "must all be positive").byDefault(new int[]{1024, 4096, 16384, 65536});
+
+        public List<Opt<?>> options() {
+            return Opt.list(MODELS, LENGTHS, CommonOptions.BACKEND);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            String[] models = cl.getOptionValue("models", "130m,dna").split(",");
-            int[] lengths = CommonOptions.intList("lengths", cl.getOptionValue("lengths", "1024,4096,16384,65536"));
-            for (int l : lengths) if (l < 1) throw new UsageException("--lengths must be positive, got " + l);
+            String[] models = MODELS.get(cl).split(",");
+            int[] lengths = LENGTHS.get(cl);
             for (String m : models) {
                 try {
                     Presets.get(m.trim());

@@ -1,9 +1,9 @@
 package org.ssmtk.cli;
 
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Options;
 
 import java.io.PrintStream;
+import java.util.List;
 
 /** One leaf of {@code ssmtk <group> <command>}. */
 public interface Command {
@@ -17,7 +17,8 @@ public interface Command {
         return "";
     }
 
-    Options options();
+    /** Every option, declared once each ({@link Opt}): parsing, --help and workflows' param kinds all read these. */
+    List<Opt<?>> options();
 
     /** Runs the command; returns the exit code (0 on success). */
     int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception;

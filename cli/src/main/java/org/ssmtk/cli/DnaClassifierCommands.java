@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.ssmtk.core.config.Presets;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Options;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.io.AtomicFiles;
@@ -36,13 +35,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-import static org.ssmtk.cli.CommonOptions.requiredOutput;
-import static org.ssmtk.cli.CommonOptions.requiredInput;
-import static org.ssmtk.cli.CommonOptions.optionalOutput;
-import static org.ssmtk.cli.CommonOptions.optionalInput;
-import static org.ssmtk.cli.CommonOptions.flag;
-import static org.ssmtk.cli.CommonOptions.optional;
-import static org.ssmtk.cli.CommonOptions.required;
 
 /** {@code ssmtk dna train-classifier} and {@code ssmtk dna classify}: sequence classification of DNA. */
 final class DnaClassifierCommands {
@@ -61,44 +53,42 @@ final class DnaClassifierCommands {
                     + "that class. The last --holdout fraction of every contig (record, interval) of every class is held out; at the end\n"
                     + "non-overlapping windows tiling those tails are classified and OUT/" + DnaCommands.EVAL + " gets accuracy,\n"
                     + "per-class precision/recall, the confusion matrix and, for 2 classes, ROC-AUC of the second class.\n"
-                    + "The model starts fresh from --preset (default dna) or --config with a classifier head added, or from\n"
+                    + "The model starts fresh from --preset (default " + PRESET.defaultText() + ") or --config with a classifier head added, or from\n"
                     + "--model DIR (a pretrained DNA model, e.g. from dna pretrain): its weights plus a fresh head.\n"
                     + "Writes OUT/metrics.jsonl, OUT/loss.png, OUT/checkpoints/ and OUT/model (HuggingFace layout plus\n"
                     + DnaVocabulary.FILE + " and " + ClassLabels.FILE + ", the class names).\n\n"
                     + "example: ssmtk dna train-classifier --class human=h.fa --class worm=w.fa --out run1 --steps 500 --seq-len 1024";
         }
 
-        public Options options() {
-            Options o = new Options()
-                    .addOption(requiredOutput("out", "DIR", "run directory"))
-                    .addOption(optionalInput("config", "config.json", "start from a fresh model with this config"))
-                    .addOption(optional("preset", "NAME", "start from a fresh preset model: dna (default), tiny, 130m"))
-                    .addOption(optionalInput("model", "DIR", "fine-tune this DNA model's weights with a fresh classifier head"))
-                    .addOption(optional("pooling", "mean|last", "how a window's hidden states become one vector (default mean)"))
-                    .addOption(optional("seq-len", "L", "bases per window (default 1024)"))
-                    .addOption(optional("holdout", "F", "fraction at the end of every contig held out for evaluation (default 0.1)"))
-                    .addOption(optional("eval-windows", "N", "at most this many held-out windows per class are classified (default 256)"))
-                    .addOption(flag("rc-augment", "read each window from the reverse strand with probability 1/2"))
-                    .addOption(flag("proportional", "draw classes in proportion to their bases instead of uniformly"));
-            DnaLabeledInputs.with(o, true);
-            TrainCommands.withRunDirectory(o);
-            return CommonOptions.withBackend(TrainCommands.withOptimizer(o));
+        static final Opt<Path> CONFIG = Opt.input("config", "config.json", "start from a fresh model with this config").existingFile();
+        static final Opt<String> PRESET = Opt.string("preset", "NAME", "start from a fresh preset model: dna, tiny, 130m").byDefault("dna");
+        static final Opt<Path> MODEL = Opt.input("model", "DIR", "fine-tune this DNA model's weights with a fresh classifier head").existingDir();
+        static final Opt<Integer> SEQ_LEN = Opt.positiveInt("seq-len", "L", "bases per window").byDefault(1024);
+        static final Opt<Double> HOLDOUT = Opt.number("holdout", "F", "fraction at the end of every contig held out for evaluation")
+                .check(v -> v >= 0 && v < 1, "must be in [0, 1)").byDefault(0.1);
+        static final Opt<Integer> EVAL_WINDOWS = Opt.positiveInt("eval-windows", "N", "at most this many held-out windows per class are classified")
+                .byDefault(256);
+        static final Opt<Boolean> RC_AUGMENT = Opt.flag("rc-augment", "read each window from the reverse strand with probability 1/2");
+        static final Opt<Boolean> PROPORTIONAL = Opt.flag("proportional", "draw classes in proportion to their bases instead of uniformly");
+        private final TrainCommands.Optimizer optimizer = new TrainCommands.Optimizer(1e-3, 8);
+
+        public List<Opt<?>> options() {
+            return Opt.list(TrainCommands.OUT, CONFIG, PRESET, MODEL, CommonOptions.POOLING, SEQ_LEN, HOLDOUT, EVAL_WINDOWS, RC_AUGMENT, PROPORTIONAL,
+                    DnaLabeledInputs.OPTIONS, TrainCommands.CHECKPOINT_EVERY, TrainCommands.KEEP, TrainCommands.RESUME, optimizer.options(),
+                    CommonOptions.BACKEND);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            int sources = (cl.hasOption("config") ? 1 : 0) + (cl.hasOption("preset") ? 1 : 0) + (cl.hasOption("model") ? 1 : 0);
+            int sources = (CONFIG.given(cl) ? 1 : 0) + (PRESET.given(cl) ? 1 : 0) + (MODEL.given(cl) ? 1 : 0);
             if (sources > 1) throw new UsageException("give at most one of --config, --preset and --model");
-            TrainCommands.OptimizerOptions opt = TrainCommands.OptimizerOptions.parse(cl, 1e-3, 8);
-            int seqLen = CommonOptions.positiveInt(cl, "seq-len", 1024);
-            double holdout = CommonOptions.number(cl, "holdout", 0.1);
-            if (!(holdout >= 0 && holdout < 1)) throw new UsageException("--holdout must be in [0, 1), got " + holdout);
-            int evalWindows = CommonOptions.positiveInt(cl, "eval-windows", 256);
+            TrainCommands.OptimizerOptions opt = optimizer.parse(cl);
+            int seqLen = SEQ_LEN.get(cl);
+            double holdout = HOLDOUT.get(cl);
+            int evalWindows = EVAL_WINDOWS.get(cl);
             TrainCommands.RunDirectory runDir = TrainCommands.RunDirectory.parse(cl);
             int every = runDir.checkpointEvery(), keep = runDir.keep();
-            String pooling = cl.getOptionValue("pooling", MambaConfig.POOL_MEAN);
-            if (!pooling.equals(MambaConfig.POOL_MEAN) && !pooling.equals(MambaConfig.POOL_LAST))
-                throw new UsageException("--pooling must be mean or last, got " + pooling);
-            boolean rc = cl.hasOption("rc-augment"), balanced = !cl.hasOption("proportional");
+            String pooling = CommonOptions.POOLING.get(cl);
+            boolean rc = RC_AUGMENT.get(cl), balanced = !PROPORTIONAL.get(cl);
             runDir.refuseExistingRunUnlessResuming();
             Path outDir = runDir.out();
             boolean resume = runDir.resume();
@@ -108,16 +98,16 @@ final class DnaClassifierCommands {
 
             MambaCheckpoint start;
             String origin;
-            if (cl.hasOption("model")) {
-                Path dir = CommonOptions.existingDir(cl, "model");
+            if (MODEL.given(cl)) {
+                Path dir = MODEL.get(cl);
                 DnaVocabulary.check(dir); // a model trained on other ids must not silently continue on these
                 start = ClassifierHead.attach(MambaCheckpoint.load(dir), names.size(), pooling, opt.seed());
                 origin = "model " + dir + " + a fresh " + names.size() + "-class head";
             } else {
-                String preset = cl.getOptionValue("preset", "dna");
-                MambaConfig config = cl.hasOption("config") ? MambaConfig.read(CommonOptions.existingFile(cl, "config")) : preset(preset);
+                String preset = PRESET.get(cl);
+                MambaConfig config = CONFIG.given(cl) ? MambaConfig.read(CONFIG.get(cl)) : preset(preset);
                 start = Initializer.reference(config.withClassifier(names.size(), pooling), opt.seed());
-                origin = cl.hasOption("config") ? "config " + cl.getOptionValue("config") : "preset " + preset;
+                origin = CONFIG.given(cl) ? "config " + CONFIG.get(cl) : "preset " + preset;
             }
             if (start.config().vocabSize() < DnaVocabulary.SIZE)
                 throw new UsageException(origin + " has a vocabulary of " + start.config().vocabSize() + " ids; the DNA vocabulary needs "
@@ -169,7 +159,7 @@ final class DnaClassifierCommands {
     }
 
     /** NAME=FASTA pairs in option order; the files must exist. */
-    static Map<String, Path> classes(String[] values) throws UsageException {
+    static Map<String, Path> classes(List<String> values) throws UsageException {
         return CommonOptions.labeledPaths(values, "FASTA", Files::isRegularFile, "no such file");
     }
 
@@ -235,7 +225,7 @@ final class DnaClassifierCommands {
         public String summary() { return "classify the records of a FASTA with a trained DNA classifier, to a TSV of class probabilities"; }
 
         public String footer() {
-            return "A record no longer than --seq-len (default: the length the model was trained on, from " + ClassLabels.FILE + ")\n"
+            return "A record no longer than --seq-len (default: " + SEQ_LEN.defaultText() + ", from " + ClassLabels.FILE + ")\n"
                     + "is classified whole and its row's id is the record name. A longer record is cut into consecutive\n"
                     + "windows of --seq-len bases (the last one shorter) and each gets a row with id NAME:START-END\n"
                     + "(1-based, inclusive, as samtools writes regions). Columns: id, label (the most probable class),\n"
@@ -249,36 +239,39 @@ final class DnaClassifierCommands {
                     + "example: ssmtk dna classify --model run1/model --fasta reads.fa --output calls.tsv --rc-average";
         }
 
-        public Options options() {
-            Options o = new Options()
-                    .addOption(requiredInput("model", "DIR", "a classifier from dna train-classifier"))
-                    .addOption(optionalInput("fasta", "FILE", "sequences to classify (.fa, .fa.gz)"))
-                    .addOption(optionalInput("labels", "TSV_FILE", "true labels of --fasta's records (record id<TAB>label), for --metrics"))
-                    .addOption(optionalInput("reference", "FASTA", "with --labeled-bed: the reference its intervals lie on"))
-                    .addOption(optionalInput("labeled-bed", "BED", "classify these intervals of --reference; their label column is the truth"))
-                    .addOption(optional("label-column", "N", "1-based BED column holding the label (default 4)"))
-                    .addOption(optionalOutput("metrics", "JSON", "write accuracy, per-class metrics and the confusion matrix here (needs true labels)"))
-                    .addOption(requiredOutput("output", "TSV", "where the table goes"))
-                    .addOption(optional("seq-len", "L", "window length for long records (default: the training length)"))
-                    .addOption(optional("batch", "N", "windows per forward pass (default 16)"))
-                    .addOption(flag("rc-average", "average the forward and reverse-complement probabilities"));
-            return CommonOptions.withBackend(o);
+        static final Opt<Path> MODEL = Opt.input("model", "DIR", "a classifier from dna train-classifier").existingDir().required();
+        static final Opt<Path> FASTA = Opt.input("fasta", "FILE", "sequences to classify (.fa, .fa.gz)");
+        static final Opt<Path> LABELS = Opt.input("labels", "TSV_FILE", "true labels of --fasta's records (record id<TAB>label), for --metrics")
+                .existingFile();
+        static final Opt<Path> REFERENCE = Opt.input("reference", "FASTA", "with --labeled-bed: the reference its intervals lie on").existingFile();
+        static final Opt<Path> LABELED_BED = Opt.input("labeled-bed", "BED", "classify these intervals of --reference; their label column is the truth")
+                .existingFile();
+        static final Opt<Path> METRICS = Opt.output("metrics", "JSON",
+                "write accuracy, per-class metrics and the confusion matrix here (needs true labels)");
+        static final Opt<Path> OUTPUT = Opt.output("output", "TSV", "where the table goes").required();
+        static final Opt<Integer> SEQ_LEN = Opt.positiveInt("seq-len", "L", "window length for long records").defaultIs("the training length");
+        static final Opt<Integer> BATCH = Opt.positiveInt("batch", "N", "windows per forward pass").byDefault(16);
+        static final Opt<Boolean> RC_AVERAGE = Opt.flag("rc-average", "average the forward and reverse-complement probabilities");
+
+        public List<Opt<?>> options() {
+            return Opt.list(MODEL, FASTA, LABELS, REFERENCE, LABELED_BED, DnaLabeledInputs.LABEL_COLUMN, METRICS, OUTPUT, SEQ_LEN, BATCH, RC_AVERAGE,
+                    CommonOptions.BACKEND);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            Path dir = CommonOptions.existingDir(cl, "model");
-            Path output = Path.of(cl.getOptionValue("output"));
-            int batch = CommonOptions.positiveInt(cl, "batch", 16);
-            boolean rc = cl.hasOption("rc-average");
+            Path dir = MODEL.get(cl);
+            Path output = OUTPUT.get(cl);
+            int batch = BATCH.get(cl);
+            boolean rc = RC_AVERAGE.get(cl);
             MambaConfig config = MambaConfig.read(dir.resolve(MambaCheckpoint.CONFIG));
             if (!config.hasClassifier())
                 throw new UsageException(dir + ": has no classification head (config.json has no ssmtk_classifier); train one with ssmtk dna train-classifier");
             DnaVocabulary.check(dir);
             ClassLabels labels = ClassLabels.read(dir, config.numLabels());
-            int seqLen = CommonOptions.positiveInt(cl, "seq-len", labels.seqLen() > 0 ? labels.seqLen() : 1024);
+            int seqLen = SEQ_LEN.get(cl, labels.seqLen() > 0 ? labels.seqLen() : 1024);
             MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
-            Path metricsFile = cl.hasOption("metrics") ? Path.of(cl.getOptionValue("metrics")) : null;
-            boolean truthKnown = cl.hasOption("labeled-bed") || cl.hasOption("labels");
+            Path metricsFile = METRICS.get(cl);
+            boolean truthKnown = LABELED_BED.given(cl) || LABELS.given(cl);
             if (metricsFile != null && !truthKnown)
                 throw new UsageException("--metrics needs true labels: --fasta with --labels TSV, or --reference with --labeled-bed");
             List<String> names = labels.names();
@@ -411,13 +404,13 @@ final class DnaClassifierCommands {
 
         /** The sequences to classify, one at a time in file order: FASTA records, or BED intervals over a reference. */
         private static void forEachItem(CommandLine cl, List<String> classes, ItemSink sink) throws Exception {
-            boolean bed = cl.hasOption("labeled-bed");
-            if (bed == cl.hasOption("fasta"))
+            boolean bed = LABELED_BED.given(cl);
+            if (bed == FASTA.given(cl))
                 throw new UsageException("give the sequences as either --fasta FILE [--labels TSV] or --reference FASTA --labeled-bed BED");
             if (!bed) {
-                if (cl.hasOption("reference")) throw new UsageException("--reference goes with --labeled-bed, not --fasta");
-                Path fasta = Path.of(cl.getOptionValue("fasta"));
-                Path tsv = cl.hasOption("labels") ? CommonOptions.existingFile(cl, "labels") : null;
+                if (REFERENCE.given(cl)) throw new UsageException("--reference goes with --labeled-bed, not --fasta");
+                Path fasta = FASTA.get(cl);
+                Path tsv = LABELS.get(cl);
                 Map<String, String> truth = tsv == null ? null : org.ssmtk.genomics.io.RecordLabels.read(tsv);
                 java.util.Set<String> seen = new java.util.HashSet<>();
                 try (FastaReference ref = FastaReference.open(fasta)) {
@@ -438,11 +431,10 @@ final class DnaClassifierCommands {
                         if (!seen.contains(id)) throw new org.ssmtk.genomics.io.FastaException(tsv, "record id '" + id + "' is not in " + fasta);
                 return;
             }
-            if (cl.hasOption("labels")) throw new UsageException("--labels goes with --fasta; --labeled-bed carries its own labels");
-            if (!cl.hasOption("reference")) throw new UsageException("--labeled-bed needs --reference (the FASTA its intervals lie on)");
-            Path reference = CommonOptions.existingFile(cl, "reference"), bedFile = CommonOptions.existingFile(cl, "labeled-bed");
-            int column = CommonOptions.integer(cl, "label-column", 4);
-            if (column < 4) throw new UsageException("--label-column must be 4 or more (columns 1-3 are contig, start, end), got " + column);
+            if (LABELS.given(cl)) throw new UsageException("--labels goes with --fasta; --labeled-bed carries its own labels");
+            if (!REFERENCE.given(cl)) throw new UsageException("--labeled-bed needs --reference (the FASTA its intervals lie on)");
+            Path reference = REFERENCE.get(cl), bedFile = LABELED_BED.get(cl);
+            int column = DnaLabeledInputs.LABEL_COLUMN.get(cl);
             try (FastaReference ref = FastaReference.open(reference)) {
                 Map<String, Long> lengths = new LinkedHashMap<>();
                 for (FastaReference.Contig c : ref.contigs()) lengths.put(c.name(), c.length());

@@ -14,7 +14,6 @@ import htsjdk.samtools.ValidationStringency;
 import htsjdk.samtools.fastq.FastqReader;
 import htsjdk.samtools.fastq.FastqRecord;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Options;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.nn.MambaCheckpoint;
@@ -41,13 +40,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-import static org.ssmtk.cli.CommonOptions.requiredOutput;
-import static org.ssmtk.cli.CommonOptions.requiredInput;
-import static org.ssmtk.cli.CommonOptions.optionalOutput;
-import static org.ssmtk.cli.CommonOptions.optionalInput;
-import static org.ssmtk.cli.CommonOptions.flag;
-import static org.ssmtk.cli.CommonOptions.optional;
-import static org.ssmtk.cli.CommonOptions.required;
 
 /** {@code ssmtk dna classify-reads}: classifies the reads of a SAM/BAM/CRAM or FASTQ, to a TSV and optionally a tagged BAM. */
 final class DnaClassifyReadsCommand implements Command {
@@ -63,11 +55,11 @@ final class DnaClassifyReadsCommand implements Command {
                 + "hold every input record unchanged, so a malformed record is an error rather than silently passed on.\n"
                 + "--input - reads SAM from standard input. A CRAM needs --reference (the FASTA it was compressed against).\n"
                 + "A read is classified unless it is unmapped (kept with --include-unmapped; --min-mapq does not apply to it,\n"
-                + "its MAPQ means nothing), has MAPQ below --min-mapq (default 0), is secondary or supplementary with\n"
+                + "its MAPQ means nothing), has MAPQ below --min-mapq (default " + MIN_MAPQ.defaultText() + "), is secondary or supplementary with\n"
                 + "--primary-only, or stores no sequence (SEQ '*'). Its sequence is classified as stored in the file: for a\n"
                 + "mapped reverse-strand read that is the reverse complement of what was sequenced, i.e. the reference's\n"
                 + "forward strand, the strand the classifier's FASTA windows were drawn from; --rc-average makes the call\n"
-                + "independent of strand. A read longer than --seq-len (default: the training length) is cut into windows of\n"
+                + "independent of strand. A read longer than --seq-len (default: " + SEQ_LEN.defaultText() + ") is cut into windows of\n"
                 + "--seq-len bases (the last one ending at the read's end) and its probabilities are their mean.\n"
                 + "The TSV has one row per classified read, in file order: read_name, flag, label, p_<class> per class.\n"
                 + "--bam-out writes every input record in input order (header and all fields as read), classified ones with\n"
@@ -83,42 +75,44 @@ final class DnaClassifyReadsCommand implements Command {
                 + "example: ssmtk dna classify-reads --model run1/model --input reads.bam --output calls.tsv --bam-out tagged.bam --primary-only";
     }
 
-    public Options options() {
-        Options o = new Options()
-                .addOption(requiredInput("model", "DIR", "a classifier from dna train-classifier"))
-                .addOption(requiredInput("input", "READS", "SAM, BAM, CRAM or FASTQ (.fq/.fastq[.gz]); - reads SAM from standard input"))
-                .addOption(optionalInput("reference", "FASTA", "the reference a CRAM was compressed against"))
-                .addOption(requiredOutput("output", "TSV", "per-read class probabilities"))
-                .addOption(optionalOutput("bam-out", "BAM", "also write every record, classified ones tagged XL/XP"))
-                .addOption(optionalInput("regions", "BED", "only records overlapping these intervals (needs an indexed input)"))
-                .addOption(optional("min-mapq", "Q", "skip mapped reads with MAPQ below Q (default 0)"))
-                .addOption(flag("primary-only", "skip secondary and supplementary alignments"))
-                .addOption(flag("include-unmapped", "classify unmapped reads too"))
-                .addOption(optional("seq-len", "L", "window length for long reads (default: the training length)"))
-                .addOption(optional("batch", "N", "windows per forward pass (default 16)"))
-                .addOption(flag("rc-average", "average the forward and reverse-complement probabilities"));
-        return CommonOptions.withBackend(o);
+    static final Opt<Path> MODEL = Opt.input("model", "DIR", "a classifier from dna train-classifier").existingDir().required();
+    static final Opt<Path> INPUT = Opt.input("input", "READS", "SAM, BAM, CRAM or FASTQ (.fq/.fastq[.gz]); - reads SAM from standard input")
+            .required();
+    static final Opt<Path> REFERENCE = Opt.input("reference", "FASTA", "the reference a CRAM was compressed against").existingFile();
+    static final Opt<Path> OUTPUT = Opt.output("output", "TSV", "per-read class probabilities").required();
+    static final Opt<Path> BAM_OUT = Opt.output("bam-out", "BAM", "also write every record, classified ones tagged XL/XP");
+    static final Opt<Path> REGIONS = Opt.input("regions", "BED", "only records overlapping these intervals (needs an indexed input)");
+    static final Opt<Integer> MIN_MAPQ = Opt.integer("min-mapq", "Q", "skip mapped reads with MAPQ below Q")
+            .check(v -> v >= 0 && v <= 255, "must be in 0..255").byDefault(0);
+    static final Opt<Boolean> PRIMARY_ONLY = Opt.flag("primary-only", "skip secondary and supplementary alignments");
+    static final Opt<Boolean> INCLUDE_UNMAPPED = Opt.flag("include-unmapped", "classify unmapped reads too");
+    static final Opt<Integer> SEQ_LEN = Opt.positiveInt("seq-len", "L", "window length for long reads").defaultIs("the training length");
+    static final Opt<Integer> BATCH = Opt.positiveInt("batch", "N", "windows per forward pass").byDefault(16);
+    static final Opt<Boolean> RC_AVERAGE = Opt.flag("rc-average", "average the forward and reverse-complement probabilities");
+
+    public List<Opt<?>> options() {
+        return Opt.list(MODEL, INPUT, REFERENCE, OUTPUT, BAM_OUT, REGIONS, MIN_MAPQ, PRIMARY_ONLY, INCLUDE_UNMAPPED, SEQ_LEN, BATCH, RC_AVERAGE,
+                CommonOptions.BACKEND);
     }
 
     public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-        Path dir = CommonOptions.existingDir(cl, "model");
-        String input = cl.getOptionValue("input");
-        Path output = Path.of(cl.getOptionValue("output"));
-        Path bamOut = cl.hasOption("bam-out") ? Path.of(cl.getOptionValue("bam-out")) : null;
-        int batch = CommonOptions.positiveInt(cl, "batch", 16);
-        int minMapq = CommonOptions.integer(cl, "min-mapq", 0);
-        if (minMapq < 0 || minMapq > 255) throw new UsageException("--min-mapq must be in 0..255, got " + minMapq);
-        Filter filter = new Filter(minMapq, cl.hasOption("primary-only"), cl.hasOption("include-unmapped"));
-        boolean rc = cl.hasOption("rc-average");
+        Path dir = MODEL.get(cl);
+        String input = INPUT.get(cl).toString();
+        Path output = OUTPUT.get(cl);
+        Path bamOut = BAM_OUT.get(cl);
+        int batch = BATCH.get(cl);
+        int minMapq = MIN_MAPQ.get(cl);
+        Filter filter = new Filter(minMapq, PRIMARY_ONLY.get(cl), INCLUDE_UNMAPPED.get(cl));
+        boolean rc = RC_AVERAGE.get(cl);
         MambaConfig config = MambaConfig.read(dir.resolve(MambaCheckpoint.CONFIG));
         if (!config.hasClassifier())
             throw new UsageException(dir + ": has no classification head (config.json has no ssmtk_classifier); train one with ssmtk dna train-classifier");
         DnaVocabulary.check(dir);
         ClassLabels labels = ClassLabels.read(dir, config.numLabels());
-        int seqLen = CommonOptions.positiveInt(cl, "seq-len", labels.seqLen() > 0 ? labels.seqLen() : 1024);
-        Path reference = cl.hasOption("reference") ? CommonOptions.existingFile(cl, "reference") : null;
+        int seqLen = SEQ_LEN.get(cl, labels.seqLen() > 0 ? labels.seqLen() : 1024);
+        Path reference = REFERENCE.get(cl);
         SamInputResource resource;
-        Path regionsBed = cl.hasOption("regions") ? Path.of(cl.getOptionValue("regions")) : null;
+        Path regionsBed = REGIONS.get(cl);
         if (regionsBed != null && input.equals("-")) throw new UsageException("--regions needs an indexed file, not standard input");
         if (input.equals("-")) {
             resource = SamInputResource.of(System.in);
@@ -215,9 +209,9 @@ final class DnaClassifyReadsCommand implements Command {
     /** FASTQ reads, streamed in chunks like records: every read classified, rows in file order. */
     private static int classifyFastq(CommandLine cl, Path in, Path dir, ClassLabels labels, Path output, int seqLen, int batch,
                                      boolean rc, PrintStream out, PrintStream err) throws Exception {
-        for (String o : List.of("bam-out", "regions", "reference", "min-mapq", "primary-only", "include-unmapped"))
-            if (cl.hasOption(o))
-                throw new UsageException("--" + o + " applies to SAM/BAM/CRAM input; " + in + " is FASTQ (every read is classified)");
+        for (Opt<?> o : List.of(BAM_OUT, REGIONS, REFERENCE, MIN_MAPQ, PRIMARY_ONLY, INCLUDE_UNMAPPED))
+            if (o.given(cl))
+                throw new UsageException("--" + o.name() + " applies to SAM/BAM/CRAM input; " + in + " is FASTQ (every read is classified)");
         MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
         Path tsvTmp = temporary(output);
         boolean done = false;

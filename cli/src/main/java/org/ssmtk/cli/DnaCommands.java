@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.ssmtk.core.config.Presets;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Options;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.nn.MambaCheckpoint;
@@ -29,12 +28,6 @@ import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Locale;
 
-import static org.ssmtk.cli.CommonOptions.requiredOutput;
-import static org.ssmtk.cli.CommonOptions.requiredInput;
-import static org.ssmtk.cli.CommonOptions.optionalInput;
-import static org.ssmtk.cli.CommonOptions.flag;
-import static org.ssmtk.cli.CommonOptions.optional;
-import static org.ssmtk.cli.CommonOptions.required;
 
 /** {@code ssmtk dna ...}: DNA language models on FASTA references. */
 final class DnaCommands {
@@ -69,61 +62,63 @@ final class DnaCommands {
                     + "At the end the model's bits per base on the held-out tails (A/C/G/T targets) go to OUT/"
                     + EVAL + ".\n"
                     + "Writes OUT/metrics.jsonl, OUT/loss.png, OUT/checkpoints/step-N/ and OUT/model (HuggingFace layout\n"
-                    + "plus " + DnaVocabulary.FILE + "). The model starts from --model DIR, --config or --preset (default dna).\n\n"
+                    + "plus " + DnaVocabulary.FILE + "). The model starts from --model DIR, --config or --preset (default " + PRESET.defaultText() + ").\n\n"
                     + "example: ssmtk dna pretrain --fasta ref.fa --out run1 --steps 1000 --seq-len 1024";
         }
 
-        public Options options() {
-            Options o = new Options()
-                    .addOption(requiredInput("fasta", "FILE", "reference FASTA (.fa, .fa.gz; bgzip with .fai/.gzi for random access)"))
-                    .addOption(requiredOutput("out", "DIR", "run directory"))
-                    .addOption(optionalInput("config", "config.json", "start from a fresh model with this config"))
-                    .addOption(optional("preset", "NAME", "start from a fresh preset model: dna (default), tiny, 130m"))
-                    .addOption(optionalInput("model", "DIR", "start from this model's weights"))
-                    .addOption(optionalInput("regions", "BED", "draw training windows only inside these intervals"))
-                    .addOption(optional("seq-len", "L", "bases per training window (default 1024)"))
-                    .addOption(optional("holdout", "F", "fraction at the end of every contig held out for evaluation (default 0.05)"))
-                    .addOption(optional("eval-windows", "N", "at most this many held-out windows are scored (default 64)"))
-                    .addOption(flag("rc-augment", "read each window from the reverse strand with probability 1/2"))
-                    .addOption(optional("seq-len-warmup", "START", "sequence-length warmup: first window length, doubled up to --seq-len"))
-                    .addOption(optional("seq-len-warmup-steps", "W", "steps the warmup's short stages share (needed with --seq-len-warmup)"));
-            TrainCommands.withRunDirectory(o);
-            return CommonOptions.withBackend(TrainCommands.withOptimizer(o));
+        static final Opt<Path> FASTA = Opt.input("fasta", "FILE", "reference FASTA (.fa, .fa.gz; bgzip with .fai/.gzi for random access)").required();
+        static final Opt<Path> CONFIG = Opt.input("config", "config.json", "start from a fresh model with this config").existingFile();
+        static final Opt<String> PRESET = Opt.string("preset", "NAME", "start from a fresh preset model: dna, tiny, 130m").byDefault("dna");
+        static final Opt<Path> MODEL = Opt.input("model", "DIR", "start from this model's weights").existingDir();
+        static final Opt<Path> REGIONS = Opt.input("regions", "BED", "draw training windows only inside these intervals");
+        static final Opt<Integer> SEQ_LEN = Opt.positiveInt("seq-len", "L", "bases per training window").check(v -> v >= 2, "must be at least 2")
+                .byDefault(1024);
+        static final Opt<Double> HOLDOUT = Opt.number("holdout", "F", "fraction at the end of every contig held out for evaluation")
+                .check(v -> v >= 0 && v < 1, "must be in [0, 1)").byDefault(0.05);
+        static final Opt<Integer> EVAL_WINDOWS = Opt.positiveInt("eval-windows", "N", "at most this many held-out windows are scored").byDefault(64);
+        static final Opt<Integer> SLW_START = Opt.positiveInt("seq-len-warmup", "START",
+                "sequence-length warmup: first window length, doubled up to --seq-len");
+        static final Opt<Integer> SLW_STEPS = Opt.positiveInt("seq-len-warmup-steps", "W",
+                "steps the warmup's short stages share (needed with --seq-len-warmup)");
+        private final TrainCommands.Optimizer optimizer = new TrainCommands.Optimizer(1e-3, 8);
+
+        public List<Opt<?>> options() {
+            return Opt.list(FASTA, TrainCommands.OUT, CONFIG, PRESET, MODEL, REGIONS, SEQ_LEN, HOLDOUT, EVAL_WINDOWS,
+                    DnaClassifierCommands.TrainClassifier.RC_AUGMENT, SLW_START, SLW_STEPS, TrainCommands.CHECKPOINT_EVERY, TrainCommands.KEEP,
+                    TrainCommands.RESUME, optimizer.options(), CommonOptions.BACKEND);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            int slwStart = cl.hasOption("seq-len-warmup") ? CommonOptions.positiveInt(cl, "seq-len-warmup", 0) : 0;
-            if (slwStart > 0 != cl.hasOption("seq-len-warmup-steps"))
+            int slwStart = SLW_START.get(cl, 0);
+            if (slwStart > 0 != SLW_STEPS.given(cl))
                 throw new UsageException("--seq-len-warmup START and --seq-len-warmup-steps W go together");
-            int slwSteps = slwStart > 0 ? CommonOptions.positiveInt(cl, "seq-len-warmup-steps", 0) : 0;
-            int sources = (cl.hasOption("config") ? 1 : 0) + (cl.hasOption("preset") ? 1 : 0) + (cl.hasOption("model") ? 1 : 0);
+            int slwSteps = slwStart > 0 ? SLW_STEPS.get(cl) : 0;
+            int sources = (CONFIG.given(cl) ? 1 : 0) + (PRESET.given(cl) ? 1 : 0) + (MODEL.given(cl) ? 1 : 0);
             if (sources > 1) throw new UsageException("give at most one of --config, --preset and --model");
-            TrainCommands.OptimizerOptions opt = TrainCommands.OptimizerOptions.parse(cl, 1e-3, 8);
-            int seqLen = CommonOptions.positiveInt(cl, "seq-len", 1024);
-            if (seqLen < 2) throw new UsageException("--seq-len must be at least 2");
-            double holdout = CommonOptions.number(cl, "holdout", 0.05);
-            if (!(holdout >= 0 && holdout < 1)) throw new UsageException("--holdout must be in [0, 1), got " + holdout);
-            int evalWindows = CommonOptions.positiveInt(cl, "eval-windows", 64);
+            TrainCommands.OptimizerOptions opt = optimizer.parse(cl);
+            int seqLen = SEQ_LEN.get(cl);
+            double holdout = HOLDOUT.get(cl);
+            int evalWindows = EVAL_WINDOWS.get(cl);
             TrainCommands.RunDirectory runDir = TrainCommands.RunDirectory.parse(cl);
             int every = runDir.checkpointEvery(), keep = runDir.keep();
-            boolean rc = cl.hasOption("rc-augment");
-            Path fasta = Path.of(cl.getOptionValue("fasta"));
+            boolean rc = DnaClassifierCommands.TrainClassifier.RC_AUGMENT.get(cl);
+            Path fasta = FASTA.get(cl);
             runDir.refuseExistingRunUnlessResuming();
             Path outDir = runDir.out();
             boolean resume = runDir.resume();
 
             MambaCheckpoint start;
             String origin;
-            if (cl.hasOption("model")) {
-                Path dir = CommonOptions.existingDir(cl, "model");
+            if (MODEL.given(cl)) {
+                Path dir = MODEL.get(cl);
                 DnaVocabulary.check(dir); // a model trained on other ids must not silently continue on these
                 start = MambaCheckpoint.load(dir);
                 origin = "model " + dir;
             } else {
-                String preset = cl.getOptionValue("preset", "dna");
-                MambaConfig config = cl.hasOption("config") ? MambaConfig.read(CommonOptions.existingFile(cl, "config")) : Presets.get(preset);
+                String preset = PRESET.get(cl);
+                MambaConfig config = CONFIG.given(cl) ? MambaConfig.read(CONFIG.get(cl)) : Presets.get(preset);
                 start = Initializer.reference(config, opt.seed());
-                origin = cl.hasOption("config") ? "config " + cl.getOptionValue("config") : "preset " + preset;
+                origin = CONFIG.given(cl) ? "config " + CONFIG.get(cl) : "preset " + preset;
             }
             if (start.config().vocabSize() < DnaVocabulary.SIZE)
                 throw new UsageException(origin + " has a vocabulary of " + start.config().vocabSize() + " ids; the DNA vocabulary needs "
@@ -134,10 +129,10 @@ final class DnaCommands {
                 contigs = ref.readAll();
             }
             List<BedIntervals.Interval> regions = null;
-            if (cl.hasOption("regions")) {
+            if (REGIONS.given(cl)) {
                 java.util.Map<String, Long> lengths = new java.util.HashMap<>();
                 for (DnaSequence s : contigs) lengths.put(s.name(), (long) s.length());
-                regions = BedIntervals.read(Path.of(cl.getOptionValue("regions")), lengths, fasta);
+                regions = BedIntervals.read(REGIONS.get(cl), lengths, fasta);
             }
             BaseCounts counts = contigs.stream().map(DnaSequence::counts).reduce(BaseCounts.ZERO, BaseCounts::plus);
             HeldOutSplit split = HeldOutSplit.tails(contigs, holdout, regions);
@@ -165,7 +160,7 @@ final class DnaCommands {
                             st.firstStep(), st.lastStep() == Long.MAX_VALUE ? "end" : Long.toString(st.lastStep()));
             ObjectNode run = opt.run().put("seq_len", seqLen).put("fasta", fasta.toAbsolutePath().normalize().toString())
                     .put("holdout", holdout).put("rc_augment", rc)
-                    .put("regions", cl.hasOption("regions") ? Path.of(cl.getOptionValue("regions")).toAbsolutePath().normalize().toString() : "").put("vocabulary", DnaVocabulary.TYPE + " v" + DnaVocabulary.VERSION)
+                    .put("regions", REGIONS.given(cl) ? REGIONS.get(cl).toAbsolutePath().normalize().toString() : "").put("vocabulary", DnaVocabulary.TYPE + " v" + DnaVocabulary.VERSION)
                     .put("start", origin);
             if (warmup != null) run.put("seq_len_warmup", slwStart).put("seq_len_warmup_steps", slwSteps); // runs without it resume as before
             try (Backend backend = CommonOptions.backend(cl, err);

@@ -2,7 +2,6 @@ package org.ssmtk.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Options;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.io.AtomicFiles;
@@ -22,10 +21,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-import static org.ssmtk.cli.CommonOptions.requiredOutput;
-import static org.ssmtk.cli.CommonOptions.requiredInput;
-import static org.ssmtk.cli.CommonOptions.optional;
-import static org.ssmtk.cli.CommonOptions.required;
 
 /** {@code ssmtk dna embed}: one vector per FASTA record (or window), norm_f's output pooled. */
 final class DnaEmbedCommand implements Command {
@@ -46,25 +41,22 @@ final class DnaEmbedCommand implements Command {
                 + "example: ssmtk dna embed --model run1/model --fasta genes.fa --output genes.safetensors";
     }
 
-    public Options options() {
-        Options o = new Options()
-                .addOption(requiredInput("model", "DIR", "a DNA model (dna pretrain or dna train-classifier)"))
-                .addOption(requiredInput("fasta", "FILE", "sequences to embed (.fa, .fa.gz)"))
-                .addOption(requiredOutput("output", "FILE", "OUT.safetensors or OUT.tsv"))
-                .addOption(optional("seq-len", "L", "window length for long records (default 1024)"))
-                .addOption(optional("pooling", "mean|last", "how a window's hidden states become one vector (default mean)"));
-        return CommonOptions.withBackend(o);
+    static final Opt<Path> MODEL = Opt.input("model", "DIR", "a DNA model (dna pretrain or dna train-classifier)").existingDir().required();
+    static final Opt<Path> FASTA = Opt.input("fasta", "FILE", "sequences to embed (.fa, .fa.gz)").required();
+    static final Opt<Path> OUTPUT = Opt.output("output", "FILE", "OUT.safetensors or OUT.tsv").required();
+    static final Opt<Integer> SEQ_LEN = Opt.positiveInt("seq-len", "L", "window length for long records").byDefault(1024);
+
+    public List<Opt<?>> options() {
+        return Opt.list(MODEL, FASTA, OUTPUT, SEQ_LEN, CommonOptions.POOLING, CommonOptions.BACKEND);
     }
 
     public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-        Path dir = CommonOptions.existingDir(cl, "model");
-        Path fasta = Path.of(cl.getOptionValue("fasta"));
-        Path output = Path.of(cl.getOptionValue("output"));
+        Path dir = MODEL.get(cl);
+        Path fasta = FASTA.get(cl);
+        Path output = OUTPUT.get(cl);
         boolean tsv = output.getFileName().toString().endsWith(".tsv");
-        int seqLen = CommonOptions.positiveInt(cl, "seq-len", 1024);
-        String pooling = cl.getOptionValue("pooling", MambaConfig.POOL_MEAN);
-        if (!pooling.equals(MambaConfig.POOL_MEAN) && !pooling.equals(MambaConfig.POOL_LAST))
-            throw new UsageException("--pooling must be mean or last, got " + pooling);
+        int seqLen = SEQ_LEN.get(cl);
+        String pooling = CommonOptions.POOLING.get(cl);
         if (!DnaVocabulary.check(dir))
             throw new UsageException(dir + ": has no " + DnaVocabulary.FILE + "; embed with a model trained on DNA (ssmtk dna pretrain)");
         MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);

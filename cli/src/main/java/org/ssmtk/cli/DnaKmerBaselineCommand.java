@@ -3,7 +3,6 @@ package org.ssmtk.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Options;
 import org.ssmtk.core.io.AtomicFiles;
 import org.ssmtk.core.train.Batch;
 import org.ssmtk.genomics.baseline.KmerFeatures;
@@ -19,10 +18,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-import static org.ssmtk.cli.CommonOptions.requiredOutput;
-import static org.ssmtk.cli.CommonOptions.flag;
-import static org.ssmtk.cli.CommonOptions.optional;
-import static org.ssmtk.cli.CommonOptions.required;
 
 /**
  * {@code ssmtk dna kmer-baseline}: logistic regression on k-mer frequencies, trained and evaluated on
@@ -48,38 +43,34 @@ final class DnaKmerBaselineCommand implements Command {
                 + "example: ssmtk dna kmer-baseline --class human=h.fa --class worm=w.fa --out base1 --k 6";
     }
 
-    public Options options() {
-        Options o = new Options()
-                .addOption(requiredOutput("out", "DIR", "where eval.json goes (created; must not hold an eval.json yet)"))
-                .addOption(optional("k", "K", "k-mer length, 1..10 (default 6: 4,096 features)"))
-                .addOption(optional("seq-len", "L", "bases per window (default 1024)"))
-                .addOption(optional("holdout", "F", "fraction at the end of every region held out for evaluation (default 0.1)"))
-                .addOption(optional("eval-windows", "N", "at most this many held-out windows per class are classified (default 256)"))
-                .addOption(optional("train-windows", "N", "random training windows (default 4096)"))
-                .addOption(optional("iterations", "N", "full-batch Adam iterations (default 300)"))
-                .addOption(optional("lr", "X", "Adam learning rate (default 0.05)"))
-                .addOption(optional("l2", "X", "L2 weight penalty (default 1e-4)"))
-                .addOption(optional("seed", "N", "sampling seed (default 0, as train-classifier)"))
-                .addOption(flag("proportional", "draw classes in proportion to their bases instead of uniformly"));
-        return DnaLabeledInputs.with(o, true);
+    static final Opt<Path> OUT = Opt.output("out", "DIR", "where eval.json goes (created; must not hold an eval.json yet)").required();
+    static final Opt<Integer> K = Opt.positiveInt("k", "K", "k-mer length, 1..10 (6: 4,096 features)").check(v -> v <= 10, "must be at most 10 (4^k features)")
+            .byDefault(6);
+    static final Opt<Integer> SEQ_LEN = Opt.positiveInt("seq-len", "L", "bases per window").check(v -> v >= 2, "must be at least 2").byDefault(1024);
+    static final Opt<Double> HOLDOUT = Opt.number("holdout", "F", "fraction at the end of every region held out for evaluation")
+            .check(v -> v >= 0 && v < 1, "must be in [0, 1)").byDefault(0.1);
+    static final Opt<Integer> TRAIN_WINDOWS = Opt.positiveInt("train-windows", "N", "random training windows").byDefault(4096);
+    static final Opt<Integer> ITERATIONS = Opt.positiveInt("iterations", "N", "full-batch Adam iterations").byDefault(300);
+    static final Opt<Double> LR = Opt.number("lr", "X", "Adam learning rate").check(v -> v > 0, "must be positive").byDefault(0.05);
+    static final Opt<Double> L2 = Opt.number("l2", "X", "L2 weight penalty").check(v -> v >= 0, "must be >= 0").byDefault(1e-4);
+    static final Opt<Long> SEED = Opt.longInt("seed", "N", "sampling seed (as train-classifier's)").byDefault(0L);
+
+    public List<Opt<?>> options() {
+        return Opt.list(OUT, K, SEQ_LEN, HOLDOUT, DnaClassifierCommands.TrainClassifier.EVAL_WINDOWS, TRAIN_WINDOWS, ITERATIONS, LR, L2, SEED,
+                DnaClassifierCommands.TrainClassifier.PROPORTIONAL, DnaLabeledInputs.OPTIONS);
     }
 
     public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-        Path outDir = Path.of(cl.getOptionValue("out"));
-        int k = CommonOptions.positiveInt(cl, "k", 6);
-        if (k > 10) throw new UsageException("--k must be at most 10 (4^k features), got " + k);
-        int seqLen = CommonOptions.positiveInt(cl, "seq-len", 1024);
-        if (seqLen < 2) throw new UsageException("--seq-len must be at least 2");
-        double holdout = CommonOptions.number(cl, "holdout", 0.1);
-        if (!(holdout >= 0 && holdout < 1)) throw new UsageException("--holdout must be in [0, 1), got " + holdout);
-        int evalWindows = CommonOptions.positiveInt(cl, "eval-windows", 256);
-        int trainWindows = CommonOptions.positiveInt(cl, "train-windows", 4096);
-        int iterations = CommonOptions.positiveInt(cl, "iterations", 300);
-        double lr = CommonOptions.number(cl, "lr", 0.05), l2 = CommonOptions.number(cl, "l2", 1e-4);
-        if (!(lr > 0)) throw new UsageException("--lr must be positive, got " + lr);
-        if (!(l2 >= 0)) throw new UsageException("--l2 must be >= 0, got " + l2);
-        long seed = CommonOptions.longValue(cl, "seed", 0);
-        boolean balanced = !cl.hasOption("proportional");
+        Path outDir = OUT.get(cl);
+        int k = K.get(cl);
+        int seqLen = SEQ_LEN.get(cl);
+        double holdout = HOLDOUT.get(cl);
+        int evalWindows = DnaClassifierCommands.TrainClassifier.EVAL_WINDOWS.get(cl);
+        int trainWindows = TRAIN_WINDOWS.get(cl);
+        int iterations = ITERATIONS.get(cl);
+        double lr = LR.get(cl), l2 = L2.get(cl);
+        long seed = SEED.get(cl);
+        boolean balanced = !DnaClassifierCommands.TrainClassifier.PROPORTIONAL.get(cl);
         Path evalFile = outDir.resolve(DnaCommands.EVAL);
         if (Files.exists(evalFile)) throw new UsageException(evalFile + " exists already; give a new --out");
 

@@ -2,7 +2,6 @@ package org.ssmtk.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Options;
 import org.ssmtk.genomics.io.BedIntervals;
 import org.ssmtk.genomics.io.DnaSequence;
 import org.ssmtk.genomics.io.FastaException;
@@ -19,8 +18,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import static org.ssmtk.cli.CommonOptions.optionalInput;
-import static org.ssmtk.cli.CommonOptions.optional;
 
 /**
  * Labelled DNA in the three forms people have it: one FASTA per class ({@code --class NAME=FASTA}),
@@ -33,16 +30,16 @@ record DnaLabeledInputs(List<String> names, List<List<Region>> regions, String f
     static final String NAME_PATTERN = "[A-Za-z0-9_.+-]+";
     static final String BY_CLASS = "one FASTA per class";
 
-    /** The options of the three forms; {@code withFasta} false where the command declares --fasta itself. */
-    static Options with(Options o, boolean withFasta) {
-        o.addOption(optionalInput("class", "NAME=FASTA", "a class and its FASTA; repeat for every class"));
-        if (withFasta) o.addOption(optionalInput("fasta", "FILE", "sequences whose record ids --labels labels"));
-        o.addOption(optionalInput("labels", "TSV_FILE", "record id<TAB>label for every record of --fasta"));
-        o.addOption(optionalInput("reference", "FASTA", "the reference --labeled-bed's intervals lie on"));
-        o.addOption(optionalInput("labeled-bed", "BED", "intervals with a class label in --label-column"));
-        o.addOption(optional("label-column", "N", "1-based BED column holding the label (default 4, the name column)"));
-        return o;
-    }
+    static final Opt<String> CLASS = Opt.labeledInput("class", "NAME=FASTA", "a class and its FASTA; repeat for every class");
+    static final Opt<Path> FASTA = Opt.input("fasta", "FILE", "sequences whose record ids --labels labels").existingFile();
+    static final Opt<Path> LABELS = Opt.input("labels", "TSV_FILE", "record id<TAB>label for every record of --fasta").existingFile();
+    static final Opt<Path> REFERENCE = Opt.input("reference", "FASTA", "the reference --labeled-bed's intervals lie on").existingFile();
+    static final Opt<Path> LABELED_BED = Opt.input("labeled-bed", "BED", "intervals with a class label in --label-column").existingFile();
+    static final Opt<Integer> LABEL_COLUMN = Opt.integer("label-column", "N", "1-based BED column holding the label (4: the name column)")
+            .check(v -> v >= 4, "must be 4 or more (columns 1-3 are contig, start, end)").byDefault(4);
+
+    /** The options of the three forms. */
+    static final List<Opt<?>> OPTIONS = List.of(CLASS, FASTA, LABELS, REFERENCE, LABELED_BED, LABEL_COLUMN);
 
     static final String HELP = "Labelled input, one of: --class NAME=FASTA (repeated, one FASTA per class);\n"
             + "--fasta FILE --labels TSV (record id<TAB>label for every record; optional 'id<TAB>label' header);\n"
@@ -51,19 +48,18 @@ record DnaLabeledInputs(List<String> names, List<List<Region>> regions, String f
             + "overlapping intervals of two classes are errors.\n";
 
     static DnaLabeledInputs read(CommandLine cl) throws IOException, UsageException {
-        boolean byClass = cl.hasOption("class"), byTsv = cl.hasOption("labels"), byBed = cl.hasOption("labeled-bed");
+        boolean byClass = CLASS.given(cl), byTsv = LABELS.given(cl), byBed = LABELED_BED.given(cl);
         if ((byClass ? 1 : 0) + (byTsv ? 1 : 0) + (byBed ? 1 : 0) != 1)
             throw new UsageException("give the labelled input as exactly one of --class NAME=FASTA (repeated), --fasta F --labels TSV, "
                     + "--reference F --labeled-bed BED");
-        if (byClass) return byClass(DnaClassifierCommands.classes(cl.getOptionValues("class")));
+        if (byClass) return byClass(DnaClassifierCommands.classes(CLASS.all(cl)));
         if (byTsv) {
-            if (!cl.hasOption("fasta")) throw new UsageException("--labels needs --fasta (the FASTA whose record ids it labels)");
-            return byTsv(CommonOptions.existingFile(cl, "fasta"), CommonOptions.existingFile(cl, "labels"));
+            if (!FASTA.given(cl)) throw new UsageException("--labels needs --fasta (the FASTA whose record ids it labels)");
+            return byTsv(FASTA.get(cl), LABELS.get(cl));
         }
-        if (!cl.hasOption("reference")) throw new UsageException("--labeled-bed needs --reference (the FASTA its intervals lie on)");
-        int column = CommonOptions.integer(cl, "label-column", 4);
-        if (column < 4) throw new UsageException("--label-column must be 4 or more (columns 1-3 are contig, start, end), got " + column);
-        return byBed(CommonOptions.existingFile(cl, "reference"), CommonOptions.existingFile(cl, "labeled-bed"), column);
+        if (!REFERENCE.given(cl)) throw new UsageException("--labeled-bed needs --reference (the FASTA its intervals lie on)");
+        int column = LABEL_COLUMN.get(cl);
+        return byBed(REFERENCE.get(cl), LABELED_BED.get(cl), column);
     }
 
     static DnaLabeledInputs byClass(Map<String, Path> classes) throws IOException {

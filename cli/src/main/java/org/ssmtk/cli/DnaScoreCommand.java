@@ -1,7 +1,6 @@
 package org.ssmtk.cli;
 
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Options;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.io.AtomicFiles;
@@ -26,11 +25,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-import static org.ssmtk.cli.CommonOptions.requiredOutput;
-import static org.ssmtk.cli.CommonOptions.requiredInput;
-import static org.ssmtk.cli.CommonOptions.optionalInput;
-import static org.ssmtk.cli.CommonOptions.optional;
-import static org.ssmtk.cli.CommonOptions.required;
 
 /** {@code ssmtk dna score}: per-base log-likelihood of a DNA language model, streamed, to bedGraph. */
 final class DnaScoreCommand implements Command {
@@ -52,38 +46,38 @@ final class DnaScoreCommand implements Command {
                 + "example: ssmtk dna score --model run1/model --fasta ref.fa --output scores.bedGraph --window 100";
     }
 
-    public Options options() {
-        Options o = new Options()
-                .addOption(requiredInput("model", "DIR", "a DNA language model from dna pretrain"))
-                .addOption(requiredInput("fasta", "FILE", "reference FASTA (.fa, .fa.gz; with .fai read chunk by chunk)"))
-                .addOption(requiredOutput("output", "BEDGRAPH", "where the scores go"))
-                .addOption(optionalInput("regions", "BED", "score only these intervals"))
-                .addOption(optional("window", "W", "bases averaged per bedGraph line (default 100; 1 = per base)"))
-                .addOption(optional("chunk", "C", "bases per forward pass through the recurrent state (default 4096)"))
-                .addOption(optional("name", "NAME", "track name (default: the model directory's name)"));
-        return CommonOptions.withBackend(o);
+    static final Opt<Path> MODEL = Opt.input("model", "DIR", "a DNA language model from dna pretrain").existingDir().required();
+    static final Opt<Path> FASTA = Opt.input("fasta", "FILE", "reference FASTA (.fa, .fa.gz; with .fai read chunk by chunk)").required();
+    static final Opt<Path> OUTPUT = Opt.output("output", "BEDGRAPH", "where the scores go").required();
+    static final Opt<Path> REGIONS = Opt.input("regions", "BED", "score only these intervals");
+    static final Opt<Integer> WINDOW = Opt.positiveInt("window", "W", "bases averaged per bedGraph line; 1 = per base").byDefault(100);
+    static final Opt<Integer> CHUNK = Opt.positiveInt("chunk", "C", "bases per forward pass through the recurrent state").byDefault(4096);
+    static final Opt<String> NAME = Opt.string("name", "NAME", "track name").defaultIs("the model directory's name");
+
+    public List<Opt<?>> options() {
+        return Opt.list(MODEL, FASTA, OUTPUT, REGIONS, WINDOW, CHUNK, NAME, CommonOptions.BACKEND);
     }
 
     public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-        Path dir = CommonOptions.existingDir(cl, "model");
-        Path fasta = Path.of(cl.getOptionValue("fasta"));
-        Path output = Path.of(cl.getOptionValue("output"));
-        int window = CommonOptions.positiveInt(cl, "window", 100);
-        int chunk = CommonOptions.positiveInt(cl, "chunk", 4096);
+        Path dir = MODEL.get(cl);
+        Path fasta = FASTA.get(cl);
+        Path output = OUTPUT.get(cl);
+        int window = WINDOW.get(cl);
+        int chunk = CHUNK.get(cl);
         if (!DnaVocabulary.check(dir))
             throw new UsageException(dir + ": has no " + DnaVocabulary.FILE + "; score a model trained on DNA (ssmtk dna pretrain)");
         MambaConfig config = MambaConfig.read(dir.resolve(MambaCheckpoint.CONFIG));
         if (config.vocabSize() < DnaVocabulary.SIZE)
             throw new UsageException(dir + ": a vocabulary of " + config.vocabSize() + " ids; the DNA vocabulary needs " + DnaVocabulary.SIZE);
         Path absolute = dir.toAbsolutePath().normalize();
-        String name = cl.getOptionValue("name", absolute.getFileName() == null ? "ssmtk" : absolute.getFileName().toString());
+        String name = NAME.get(cl, absolute.getFileName() == null ? "ssmtk" : absolute.getFileName().toString());
         if (name.contains("\"") || name.contains("\n")) throw new UsageException("--name may not hold quotes or newlines");
         MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
 
         long t0, fed = 0, scored = 0;
         try (FastaReference ref = FastaReference.open(fasta)) {
             List<FastaReference.Contig> contigs = ref.contigs();
-            List<BedIntervals.Interval> intervals = cl.hasOption("regions") ? regions(Path.of(cl.getOptionValue("regions")), contigs, fasta)
+            List<BedIntervals.Interval> intervals = REGIONS.given(cl) ? regions(REGIONS.get(cl), contigs, fasta)
                     : contigs.stream().filter(c -> c.length() > 0).map(c -> new BedIntervals.Interval(c.name(), 0, c.length())).toList();
             long total = intervals.stream().mapToLong(BedIntervals.Interval::length).sum();
             err.printf(Locale.ROOT, "ssmtk dna score: %s: %d intervals, %,d bases; window %d, chunk %d%n", fasta, intervals.size(), total, window, chunk);

@@ -72,13 +72,14 @@ public final class Main {
         try {
             CommandLine cl;
             try {
-                cl = new DefaultParser().parse(command.options(), rest);
+                cl = new DefaultParser().parse(Opt.options(command.options()), rest);
             } catch (MissingOptionException e) {
                 return usage(err, prefix + "missing required option" + (e.getMissingOptions().size() > 1 ? "s " : " ")
                         + e.getMissingOptions().stream().map(o -> "--" + o).reduce((a, b) -> a + ", " + b).orElse(""));
             } catch (ParseException e) {
                 return usage(err, prefix + e.getMessage());
             }
+            Opt.refuseRepeats(command.options(), cl);
             if (!cl.getArgList().isEmpty() && !(command instanceof WorkflowCommands.TakesFile)) return usage(err, prefix + "unexpected argument '" + cl.getArgList().get(0) + "'");
             return command.run(cl, out, err);
         } catch (UsageException | IOException | IllegalArgumentException | org.ssmtk.core.train.TrainingDivergedException e) {
@@ -147,7 +148,7 @@ public final class Main {
     private static void commandHelp(CommandGroup g, Command c, PrintStream out) {
         HelpFormatter f = HelpFormatter.builder().get();
         PrintWriter w = new PrintWriter(out);
-        Options o = c.options();
+        Options o = Opt.options(c.options());
         f.printHelp(w, 100, "ssmtk " + g.name() + " " + c.name() + " [options]", c.summary(), o, 2, 2, c.footer().isEmpty() ? null : "\n" + c.footer());
         w.flush();
     }

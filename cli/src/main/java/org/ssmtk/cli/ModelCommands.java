@@ -1,7 +1,6 @@
 package org.ssmtk.cli;
 
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Options;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.nn.MambaCheckpoint;
@@ -20,12 +19,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.StringJoiner;
 
-import static org.ssmtk.cli.CommonOptions.requiredOutput;
-import static org.ssmtk.cli.CommonOptions.requiredInput;
-import static org.ssmtk.cli.CommonOptions.optionalInput;
-import static org.ssmtk.cli.CommonOptions.flag;
-import static org.ssmtk.cli.CommonOptions.optional;
-import static org.ssmtk.cli.CommonOptions.required;
 
 /** {@code ssmtk model info|forward|generate}: a checkpoint directory in HuggingFace layout. */
 final class ModelCommands {
@@ -41,12 +34,14 @@ final class ModelCommands {
 
         public String summary() { return "print a checkpoint's config, parameter count and tensors"; }
 
-        public Options options() {
-            return new Options().addOption(requiredInput("model", "DIR", "model directory (config.json + model.safetensors)"));
+        static final Opt<Path> MODEL = Opt.input("model", "DIR", "model directory (config.json + model.safetensors)").existingDir().required();
+
+        public List<Opt<?>> options() {
+            return List.of(MODEL);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            Path dir = CommonOptions.existingDir(cl, "model");
+            Path dir = MODEL.get(cl);
             MambaCheckpoint ckpt = MambaCheckpoint.load(dir); // validates everything before printing anything
             MambaConfig c = ckpt.config();
             out.printf("model            %s%n", dir);
@@ -84,23 +79,24 @@ final class ModelCommands {
                     + "preset: 130m, dna, tiny. The output directory loads in ssmtk and in transformers.";
         }
 
-        public Options options() {
-            return new Options()
-                    .addOption(optionalInput("config", "config.json", "model hyper-parameters"))
-                    .addOption(optional("preset", "NAME", "130m, dna or tiny instead of --config"))
-                    .addOption(requiredOutput("out", "DIR", "directory to write config.json and model.safetensors to"))
-                    .addOption(optional("seed", "S", "random seed (default 0)"));
+        static final Opt<Path> CONFIG = Opt.input("config", "config.json", "model hyper-parameters").existingFile();
+        static final Opt<String> PRESET = Opt.string("preset", "NAME", "130m, dna or tiny instead of --config");
+        static final Opt<Path> OUT = Opt.output("out", "DIR", "directory to write config.json and model.safetensors to").required();
+        static final Opt<Long> SEED = Opt.longInt("seed", "S", "random seed").byDefault(0L);
+
+        public List<Opt<?>> options() {
+            return List.of(CONFIG, PRESET, OUT, SEED);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            if (cl.hasOption("config") == cl.hasOption("preset")) throw new UsageException("give exactly one of --config and --preset");
+            if (CONFIG.given(cl) == PRESET.given(cl)) throw new UsageException("give exactly one of --config and --preset");
             MambaConfig config;
-            if (cl.hasOption("config")) config = MambaConfig.read(CommonOptions.existingFile(cl, "config"));
-            else config = org.ssmtk.core.config.Presets.get(cl.getOptionValue("preset"));
-            Path dir = Path.of(cl.getOptionValue("out"));
+            if (CONFIG.given(cl)) config = MambaConfig.read(CONFIG.get(cl));
+            else config = org.ssmtk.core.config.Presets.get(PRESET.get(cl));
+            Path dir = OUT.get(cl);
             if (Files.exists(dir.resolve(MambaCheckpoint.WEIGHTS)))
                 throw new UsageException("--out " + dir + " already holds a model; remove it first");
-            org.ssmtk.core.nn.Initializer.reference(config, CommonOptions.longValue(cl, "seed", 0)).save(dir);
+            org.ssmtk.core.nn.Initializer.reference(config, SEED.get(cl)).save(dir);
             err.printf("ssmtk model init: wrote %s (%,d parameters)%n", dir, ParameterSpec.count(config));
             return 0;
         }
@@ -121,21 +117,21 @@ final class ModelCommands {
                     + "parameter, d loss / d parameter. Written atomically.";
         }
 
-        public Options options() {
-            Options o = new Options()
-                    .addOption(requiredInput("model", "DIR", "model directory"))
-                    .addOption(requiredInput("input", "IDS.safetensors", "token ids in tensor input_ids"))
-                    .addOption(requiredOutput("output", "OUT.safetensors", "where to write logits"))
-                    .addOption(flag("hidden-states", "also write every hidden state"))
-                    .addOption(flag("loss", "also write the mean next-token cross-entropy"))
-                    .addOption(flag("grads", "also write the gradient of the loss for every parameter (implies --loss)"));
-            return CommonOptions.withBackend(o);
+        static final Opt<Path> MODEL = Opt.input("model", "DIR", "model directory").existingDir().required();
+        static final Opt<Path> INPUT = Opt.input("input", "IDS.safetensors", "token ids in tensor input_ids").existingFile().required();
+        static final Opt<Path> OUTPUT = Opt.output("output", "OUT.safetensors", "where to write logits").required();
+        static final Opt<Boolean> HIDDEN_STATES = Opt.flag("hidden-states", "also write every hidden state");
+        static final Opt<Boolean> LOSS = Opt.flag("loss", "also write the mean next-token cross-entropy");
+        static final Opt<Boolean> GRADS = Opt.flag("grads", "also write the gradient of the loss for every parameter (implies --loss)");
+
+        public List<Opt<?>> options() {
+            return Opt.list(MODEL, INPUT, OUTPUT, HIDDEN_STATES, LOSS, GRADS, CommonOptions.BACKEND);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            Path dir = CommonOptions.existingDir(cl, "model");
-            Path input = CommonOptions.existingFile(cl, "input");
-            Path output = Path.of(cl.getOptionValue("output"));
+            Path dir = MODEL.get(cl);
+            Path input = INPUT.get(cl);
+            Path output = OUTPUT.get(cl);
             if (Files.exists(output) && Files.isSameFile(output, input))
                 throw new UsageException("--output " + output + " is the input file");
             int batch, len;
@@ -165,8 +161,8 @@ final class ModelCommands {
             SafeTensorsWriter w = new SafeTensorsWriter().metadata("producer", "ssmtk " + Main.version());
             try (Backend backend = CommonOptions.backend(cl, err)) {
                 MambaModel model = MambaModel.load(backend, ckpt);
-                boolean keepHidden = cl.hasOption("hidden-states");
-                boolean grads = cl.hasOption("grads"), loss = grads || cl.hasOption("loss");
+                boolean keepHidden = HIDDEN_STATES.get(cl);
+                boolean grads = GRADS.get(cl), loss = grads || LOSS.get(cl);
                 int b = batch, l = len;
                 if (!loss || keepHidden) {
                     Tensor last = model.backbone(ids, batch, len, null, keepHidden
@@ -213,29 +209,28 @@ final class ModelCommands {
                     + "the top-k (0 = all) logits, seeded by --seed.";
         }
 
-        public Options options() {
-            Options o = new Options()
-                    .addOption(requiredInput("model", "DIR", "model directory"))
-                    .addOption(required("prompt-ids", "ID,ID,...", "prompt token ids"))
-                    .addOption(required("max-new", "N", "number of tokens to generate"))
-                    .addOption(optional("temperature", "T", "sampling temperature, 0 = greedy (default 0)"))
-                    .addOption(optional("top-k", "K", "sample among the K most likely tokens, 0 = all (default 0)"))
-                    .addOption(optional("seed", "S", "random seed (default 0)"))
-                    .addOption(optional("stop-token", "ID", "stop after generating this id"));
-            return CommonOptions.withBackend(o);
+        static final Opt<Path> MODEL = Opt.input("model", "DIR", "model directory").existingDir().required();
+        static final Opt<int[]> PROMPT_IDS = Opt.intList("prompt-ids", "ID,ID,...", "prompt token ids").required();
+        static final Opt<Integer> MAX_NEW = Opt.integer("max-new", "N", "number of tokens to generate").check(v -> v >= 0, "must be >= 0").required();
+        static final Opt<Double> TEMPERATURE = Opt.number("temperature", "T", "sampling temperature, 0 = greedy").check(v -> v >= 0, "must be >= 0")
+                .byDefault(0.0);
+        static final Opt<Integer> TOP_K = Opt.integer("top-k", "K", "sample among the K most likely tokens, 0 = all").check(v -> v >= 0, "must be >= 0")
+                .byDefault(0);
+        static final Opt<Long> SEED = Opt.longInt("seed", "S", "random seed").byDefault(0L);
+        static final Opt<Integer> STOP_TOKEN = Opt.integer("stop-token", "ID", "stop after generating this id");
+
+        public List<Opt<?>> options() {
+            return Opt.list(MODEL, PROMPT_IDS, MAX_NEW, TEMPERATURE, TOP_K, SEED, STOP_TOKEN, CommonOptions.BACKEND);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            Path dir = CommonOptions.existingDir(cl, "model");
-            int[] prompt = CommonOptions.intList("prompt-ids", cl.getOptionValue("prompt-ids"));
-            int maxNew = CommonOptions.integer(cl, "max-new", 0);
-            if (maxNew < 0) throw new UsageException("--max-new must be >= 0, got " + maxNew);
-            double temperature = CommonOptions.number(cl, "temperature", 0);
-            if (temperature < 0) throw new UsageException("--temperature must be >= 0, got " + temperature);
-            int topK = CommonOptions.integer(cl, "top-k", 0);
-            if (topK < 0) throw new UsageException("--top-k must be >= 0, got " + topK);
-            long seed = CommonOptions.longValue(cl, "seed", 0);
-            int stop = cl.hasOption("stop-token") ? CommonOptions.integer(cl, "stop-token", -1) : -1;
+            Path dir = MODEL.get(cl);
+            int[] prompt = PROMPT_IDS.get(cl);
+            int maxNew = MAX_NEW.get(cl);
+            double temperature = TEMPERATURE.get(cl);
+            int topK = TOP_K.get(cl);
+            long seed = SEED.get(cl);
+            int stop = STOP_TOKEN.get(cl, -1);
             MambaCheckpoint ckpt = MambaCheckpoint.load(dir);
             int vocab = ckpt.config().vocabSize();
             for (int id : prompt)

@@ -1,7 +1,6 @@
 package org.ssmtk.cli;
 
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Options;
 import org.ssmtk.workflows.report.HtmlReport;
 
 import java.io.PrintStream;
@@ -11,11 +10,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import static org.ssmtk.cli.CommonOptions.requiredOutput;
-import static org.ssmtk.cli.CommonOptions.requiredInput;
-import static org.ssmtk.cli.CommonOptions.optionalInput;
-import static org.ssmtk.cli.CommonOptions.optional;
-import static org.ssmtk.cli.CommonOptions.required;
 
 /** {@code ssmtk report html}: one self-contained HTML page (plus MultiQC files) over what runs wrote. */
 final class ReportCommands {
@@ -40,27 +34,27 @@ final class ReportCommands {
                     + "example: ssmtk report html --input runs/cls --input calls.tsv --output report.html";
         }
 
-        public Options options() {
-            return new Options()
-                    .addOption(requiredInput("input", "DIR|FILE", "a run folder or output file to report on (repeat for more)"))
-                    .addOption(optionalInput("truth", "NAME=FILE", "calls TSV of sequences of known class NAME, for a ROC curve (repeat)"))
-                    .addOption(optional("title", "TEXT", "page title (default: ssmtk report)"))
-                    .addOption(requiredOutput("output", "OUT.html", "the HTML file to write"));
+        static final Opt<Path> INPUT = Opt.input("input", "DIR|FILE", "a run folder or output file to report on (repeat for more)").required()
+                .repeatable();
+        static final Opt<String> TRUTH = Opt.labeledInput("truth", "NAME=FILE", "calls TSV of sequences of known class NAME, for a ROC curve (repeat)");
+        static final Opt<String> TITLE = Opt.string("title", "TEXT", "page title").byDefault("ssmtk report");
+        static final Opt<Path> OUTPUT = Opt.output("output", "OUT.html", "the HTML file to write").required();
+
+        public List<Opt<?>> options() {
+            return List.of(INPUT, TRUTH, TITLE, OUTPUT);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            Path output = Path.of(cl.getOptionValue("output"));
+            Path output = OUTPUT.get(cl);
             if (!output.getFileName().toString().matches(".*\\.html?")) throw new UsageException("--output " + output + ": name it *.html");
-            List<Path> inputs = new ArrayList<>();
-            for (String v : cl.getOptionValues("input")) inputs.add(Path.of(v));
+            List<Path> inputs = new ArrayList<>(INPUT.all(cl));
             Map<String, List<Path>> truth = new LinkedHashMap<>();
-            if (cl.getOptionValues("truth") != null)
-                for (String v : cl.getOptionValues("truth")) {
-                    int eq = v.indexOf('=');
-                    if (eq <= 0 || eq == v.length() - 1) throw new UsageException("--truth wants NAME=FILE, got '" + v + "'");
-                    truth.computeIfAbsent(v.substring(0, eq), k -> new ArrayList<>()).add(Path.of(v.substring(eq + 1)));
-                }
-            HtmlReport.Summary s = HtmlReport.write(cl.getOptionValue("title", "ssmtk report"), inputs, truth, output, Main.version());
+            for (String v : TRUTH.all(cl)) {
+                int eq = v.indexOf('=');
+                if (eq <= 0 || eq == v.length() - 1) throw new UsageException("--truth wants NAME=FILE, got '" + v + "'");
+                truth.computeIfAbsent(v.substring(0, eq), k -> new ArrayList<>()).add(Path.of(v.substring(eq + 1)));
+            }
+            HtmlReport.Summary s = HtmlReport.write(TITLE.get(cl), inputs, truth, output, Main.version());
             out.println("report: " + output + " (" + s.sections() + " sections, " + s.charts() + " charts; MultiQC: "
                     + output.getFileName().toString().replaceFirst("\\.html?$", "") + "_mqc.json)");
             return Main.OK;

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Options;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.io.AtomicFiles;
@@ -26,8 +25,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-import static org.ssmtk.cli.CommonOptions.optionalOutput;
-import static org.ssmtk.cli.CommonOptions.optional;
 
 /**
  * {@code ssmtk synthetic selective-copying|induction-heads}: the synthetic tasks of Gu and Dao
@@ -109,6 +106,10 @@ final class SyntheticCommands {
             this.summary = summary;
             this.defaultTrain = defaultTrain;
             this.defaultEval = defaultEval;
+            train = Opt.string("train", "L|L@S,...,L", "training length, or a curriculum: L1 until step S1, L2 until S2, ..., then the last")
+                    .byDefault(Integer.toString(defaultTrain));
+            eval = Opt.intList("eval", "L,L,...", "evaluation lengths")
+                    .byDefault(java.util.Arrays.stream(defaultEval.split(",")).mapToInt(Integer::parseInt).toArray());
         }
 
         public String name() { return name; }
@@ -128,35 +129,37 @@ final class SyntheticCommands {
                     + " --steps 2000 --variants selective,non-selective --out runs/" + name;
         }
 
-        public Options options() {
-            Options o = new Options()
-                    .addOption(optional("train", "L|L@S,...,L", "training length, or a curriculum: L1 until step S1, L2 until S2, ..., then the last (default " + defaultTrain + ")"))
-                    .addOption(optional("eval", "L,L,...", "evaluation lengths (default " + defaultEval + ")"))
-                    .addOption(optional("eval-samples", "N", "evaluation sequences per length (default: 512, fewer above 8k tokens)"))
-                    .addOption(optional("variants", "V,V", "selective, non-selective or both (default selective)"))
-                    .addOption(optional("d-model", "D", "model width (default 64)"))
-                    .addOption(optional("layers", "N", "Mamba layers (default 2)"))
-                    .addOption(optional("d-state", "N", "SSM state size (default 16)"))
-                    .addOption(optionalOutput("out", "DIR", "write models, metrics, results.json and plots here"));
-            if (name.equals("selective-copying")) o.addOption(optional("memorize", "N", "tokens to copy (default 16)"));
-            return CommonOptions.withBackend(TrainCommands.withOptimizer(o));
+        private final TrainCommands.Optimizer optimizer = new TrainCommands.Optimizer(2e-3, 32);
+        private final Opt<String> train;
+        private final Opt<int[]> eval;
+        static final Opt<Integer> EVAL_SAMPLES = Opt.positiveInt("eval-samples", "N", "evaluation sequences per length")
+                .defaultIs("512, fewer above 8k tokens");
+        static final Opt<String> VARIANTS = Opt.string("variants", "V,V", "selective, non-selective or both").byDefault("selective");
+        static final Opt<Integer> D_MODEL = Opt.positiveInt("d-model", "D", "model width").byDefault(64);
+        static final Opt<Integer> LAYERS = Opt.positiveInt("layers", "N", "Mamba layers").byDefault(2);
+        static final Opt<Integer> D_STATE = Opt.positiveInt("d-state", "N", "SSM state size").byDefault(16);
+        static final Opt<Path> OUT = Opt.output("out", "DIR", "write models, metrics, results.json and plots here");
+        static final Opt<Integer> MEMORIZE = Opt.positiveInt("memorize", "N", "tokens to copy").byDefault(16);
+
+        public List<Opt<?>> options() {
+            return Opt.list(train, eval, EVAL_SAMPLES, VARIANTS, D_MODEL, LAYERS, D_STATE, OUT,
+                    name.equals("selective-copying") ? List.of(MEMORIZE) : List.of(), optimizer.options(), CommonOptions.BACKEND);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            TrainCommands.OptimizerOptions opt = TrainCommands.OptimizerOptions.parse(cl, 2e-3, 32);
-            Curriculum curriculum = Curriculum.parse(cl.getOptionValue("train", Integer.toString(defaultTrain)));
+            TrainCommands.OptimizerOptions opt = optimizer.parse(cl);
+            Curriculum curriculum = Curriculum.parse(train.get(cl));
             int trainLen = curriculum.finalLength();
-            int[] evalLens = CommonOptions.intList("eval", cl.getOptionValue("eval", defaultEval));
+            int[] evalLens = eval.get(cl);
             SyntheticTask task = name.equals("selective-copying")
-                    ? new SelectiveCopying(CommonOptions.positiveInt(cl, "memorize", 16)) : new InductionHeads();
+                    ? new SelectiveCopying(MEMORIZE.get(cl)) : new InductionHeads();
             List<Variant> variants = new ArrayList<>();
-            for (String v : cl.getOptionValue("variants", "selective").split(",")) variants.add(Variant.parse(v));
-            MambaConfig base = MambaConfig.of(SyntheticTask.VOCAB, CommonOptions.positiveInt(cl, "d-model", 64),
-                    CommonOptions.positiveInt(cl, "d-state", 16), CommonOptions.positiveInt(cl, "layers", 2));
+            for (String v : VARIANTS.get(cl).split(",")) variants.add(Variant.parse(v));
+            MambaConfig base = MambaConfig.of(SyntheticTask.VOCAB, D_MODEL.get(cl), D_STATE.get(cl), LAYERS.get(cl));
             // check every length before spending minutes on training
             for (int l : evalLens) task.example(new java.util.SplittableRandom(0), l, new int[l], new int[l], 0);
             for (int l : curriculum.lengths()) task.example(new java.util.SplittableRandom(0), l, new int[l], new int[l], 0);
-            Path outDir = cl.hasOption("out") ? Path.of(cl.getOptionValue("out")) : null;
+            Path outDir = OUT.get(cl);
 
             ObjectMapper mapper = new ObjectMapper();
             ObjectNode results = mapper.createObjectNode().put("task", name).put("train_len", trainLen).put("train", curriculum.spec());
@@ -182,8 +185,7 @@ final class SyntheticCommands {
                     double[] xs = new double[evalLens.length], ys = new double[evalLens.length];
                     for (int i = 0; i < evalLens.length; i++) {
                         int len = evalLens[i];
-                        int samples = cl.hasOption("eval-samples") ? CommonOptions.positiveInt(cl, "eval-samples", 512)
-                                : (int) Math.max(16, Math.min(512, (1L << 22) / len));
+                        int samples = EVAL_SAMPLES.get(cl, (int) Math.max(16, Math.min(512, (1L << 22) / len)));
                         var rnd = new java.util.SplittableRandom(opt.seed() ^ 0x5EEDL * (len + 1));
                         long correct = 0, total = 0;
                         int per = (int) Math.max(1, Math.min(samples, (1L << 20) / len));

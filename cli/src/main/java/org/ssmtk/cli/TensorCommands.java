@@ -1,7 +1,6 @@
 package org.ssmtk.cli;
 
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Options;
 import org.ssmtk.core.io.SafeTensorsReader;
 import org.ssmtk.core.io.TensorInfo;
 
@@ -10,9 +9,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 
-import static org.ssmtk.cli.CommonOptions.requiredInput;
-import static org.ssmtk.cli.CommonOptions.optional;
-import static org.ssmtk.cli.CommonOptions.required;
 
 /** {@code ssmtk tensors list|diff}: look into safetensors files. */
 final class TensorCommands {
@@ -27,12 +23,14 @@ final class TensorCommands {
 
         public String summary() { return "print every tensor's name, dtype and shape (validates the file)"; }
 
-        public Options options() {
-            return new Options().addOption(requiredInput("file", "F.safetensors", "file to list"));
+        static final Opt<Path> FILE = Opt.input("file", "F.safetensors", "file to list").existingFile().required();
+
+        public List<Opt<?>> options() {
+            return List.of(FILE);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            try (SafeTensorsReader r = SafeTensorsReader.open(CommonOptions.existingFile(cl, "file"))) {
+            try (SafeTensorsReader r = SafeTensorsReader.open(FILE.get(cl))) {
                 r.metadata().forEach((k, v) -> out.printf("# %s = %s%n", k, v));
                 for (TensorInfo t : r.tensors().values()) out.printf("%-48s %-5s %s%n", t.name(), t.dtype(), t.shapeString());
             }
@@ -49,16 +47,17 @@ final class TensorCommands {
             return "Exit code 0 when every shared tensor is within --tolerance, 1 otherwise.";
         }
 
-        public Options options() {
-            return new Options()
-                    .addOption(requiredInput("a", "A.safetensors", "the file to check"))
-                    .addOption(requiredInput("b", "B.safetensors", "the reference"))
-                    .addOption(optional("tolerance", "T", "largest accepted relative error (default 1e-5)"));
+        static final Opt<Path> A = Opt.input("a", "A.safetensors", "the file to check").existingFile().required();
+        static final Opt<Path> B = Opt.input("b", "B.safetensors", "the reference").existingFile().required();
+        static final Opt<Double> TOLERANCE = Opt.number("tolerance", "T", "largest accepted relative error").byDefault(1e-5);
+
+        public List<Opt<?>> options() {
+            return List.of(A, B, TOLERANCE);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            Path pa = CommonOptions.existingFile(cl, "a"), pb = CommonOptions.existingFile(cl, "b");
-            double tol = CommonOptions.number(cl, "tolerance", 1e-5);
+            Path pa = A.get(cl), pb = B.get(cl);
+            double tol = TOLERANCE.get(cl);
             boolean ok = true;
             int shared = 0;
             try (SafeTensorsReader a = SafeTensorsReader.open(pa); SafeTensorsReader b = SafeTensorsReader.open(pb)) {

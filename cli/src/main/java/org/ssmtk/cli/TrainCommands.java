@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.ssmtk.core.config.Presets;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Options;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.nn.MambaCheckpoint;
@@ -26,12 +25,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-import static org.ssmtk.cli.CommonOptions.requiredOutput;
-import static org.ssmtk.cli.CommonOptions.requiredInput;
-import static org.ssmtk.cli.CommonOptions.optionalInput;
-import static org.ssmtk.cli.CommonOptions.flag;
-import static org.ssmtk.cli.CommonOptions.optional;
-import static org.ssmtk.cli.CommonOptions.required;
 
 /** {@code ssmtk lm train}: causal language-model training on token files. */
 final class TrainCommands {
@@ -41,37 +34,61 @@ final class TrainCommands {
         return new CommandGroup("lm", "train causal language models on token files", List.of(new Train()));
     }
 
-    /** The optimizer and schedule options every trainer shares (lm train, synthetic, genomics, audio). */
-    static Options withOptimizer(Options o) {
-        return o.addOption(required("steps", "N", "optimizer steps in total (a resumed run may raise it)"))
-                .addOption(optional("batch", "B", "sequences per micro-batch (default 8)"))
-                .addOption(optional("accumulate", "K", "micro-batches per optimizer step (default 1)"))
-                .addOption(optional("lr", "LR", "peak learning rate (default 1e-3)"))
-                .addOption(optional("min-lr", "LR", "learning rate at the end of the cosine decay (default lr / 10)"))
-                .addOption(optional("warmup", "N", "linear warmup steps (default min(1000, steps / 10))"))
-                .addOption(optional("weight-decay", "W", "decoupled weight decay of the projection matrices (default 0.1)"))
-                .addOption(flag("decay-all", "also decay A_log, D, biases, norms and embeddings"))
-                .addOption(optional("clip", "NORM", "clip gradients to this global norm, 0 = off (default 1.0)"))
-                .addOption(optional("seed", "S", "seed of the initialization and of the data order (default 0)"))
-                .addOption(optional("log-every", "N", "write a metrics line every N steps (default 10)"))
-                .addOption(flag("recompute-activations", "keep only each layer's input and run its forward again in the backward:"
-                        + " one layer's activations in memory for one more forward per step (long contexts; same gradients)"));
+    /**
+     * The optimizer and schedule options every trainer shares (lm train, synthetic, genomics, audio);
+     * the peak learning rate and the batch default differ by task, so each command holds its own.
+     */
+    static final class Optimizer {
+        final Opt<Long> steps = Opt.longInt("steps", "N", "optimizer steps in total (a resumed run may raise it)")
+                .check(v -> v >= 1, "must be a positive integer").required();
+        final Opt<Integer> batch;
+        final Opt<Integer> accumulate = Opt.positiveInt("accumulate", "K", "micro-batches per optimizer step").byDefault(1);
+        final Opt<Double> lr;
+        final Opt<Double> minLr = Opt.number("min-lr", "LR", "learning rate at the end of the cosine decay").defaultIs("lr / 10");
+        final Opt<Integer> warmup = Opt.integer("warmup", "N", "linear warmup steps").check(v -> v >= 0, "must be >= 0")
+                .defaultIs("min(1000, steps / 10); a resumed run keeps its own");
+        final Opt<Double> weightDecay = Opt.number("weight-decay", "W", "decoupled weight decay of the projection matrices")
+                .check(v -> v >= 0, "must be >= 0").byDefault(0.1);
+        final Opt<Boolean> decayAll = Opt.flag("decay-all", "also decay A_log, D, biases, norms and embeddings");
+        final Opt<Double> clip = Opt.number("clip", "NORM", "clip gradients to this global norm, 0 = off").check(v -> v >= 0, "must be >= 0")
+                .byDefault(1.0);
+        final Opt<Long> seed = Opt.longInt("seed", "S", "seed of the initialization and of the data order").byDefault(0L);
+        final Opt<Integer> logEvery = Opt.positiveInt("log-every", "N", "write a metrics line every N steps").byDefault(10);
+        final Opt<Boolean> recompute = Opt.flag("recompute-activations", "keep only each layer's input and run its forward again in the"
+                + " backward: one layer's activations in memory for one more forward per step (long contexts; same gradients)");
+
+        Optimizer(double defaultLr, int defaultBatch) {
+            batch = Opt.positiveInt("batch", "B", "sequences per micro-batch").byDefault(defaultBatch);
+            lr = Opt.number("lr", "LR", "peak learning rate").check(v -> v > 0, "must be positive").byDefault(defaultLr);
+        }
+
+        List<Opt<?>> options() {
+            return Opt.list(steps, batch, accumulate, lr, minLr, warmup, weightDecay, decayAll, clip, seed, logEvery, recompute);
+        }
+
+        OptimizerOptions parse(CommandLine cl) throws UsageException {
+            long n = steps.get(cl);
+            double peak = lr.get(cl);
+            double min = minLr.get(cl, peak / 10);
+            if (min < 0 || min > peak) throw new UsageException("--min-lr must be in [0, lr], got " + min);
+            int w = warmup.given(cl) ? warmup.get(cl) : defaultWarmup(cl, n);
+            return new OptimizerOptions(n, batch.get(cl), accumulate.get(cl), peak, min, w, weightDecay.get(cl), decayAll.get(cl), clip.get(cl),
+                    seed.get(cl), logEvery.get(cl), recompute.get(cl));
+        }
     }
 
-    /** The run-directory options every trainer shares: --checkpoint-every, --keep, --resume (--out is the caller's). */
-    static Options withRunDirectory(Options o) {
-        return o.addOption(optional("checkpoint-every", "N", "checkpoint interval in steps, 0 = only at the end (default 500)"))
-                .addOption(optional("keep", "K", "checkpoints to keep (default 3)"))
-                .addOption(flag("resume", "continue from OUT's latest checkpoint"));
-    }
+    /** The run-directory options every trainer shares: --out, --checkpoint-every, --keep, --resume. */
+    static final Opt<Path> OUT = Opt.output("out", "DIR", "run directory").required();
+    static final Opt<Integer> CHECKPOINT_EVERY = Opt.integer("checkpoint-every", "N", "checkpoint interval in steps, 0 = only at the end")
+            .check(v -> v >= 0, "must be >= 0").byDefault(500);
+    static final Opt<Integer> KEEP = Opt.positiveInt("keep", "K", "checkpoints to keep").byDefault(3);
+    static final Opt<Boolean> RESUME = Opt.flag("resume", "continue from OUT's latest checkpoint");
+    static final List<Opt<?>> RUN_DIRECTORY = List.of(OUT, CHECKPOINT_EVERY, KEEP, RESUME);
 
     /** Parsed --out, --checkpoint-every, --keep and --resume. */
     record RunDirectory(Path out, int checkpointEvery, int keep, boolean resume) {
         static RunDirectory parse(CommandLine cl) throws UsageException {
-            int every = CommonOptions.integer(cl, "checkpoint-every", 500);
-            if (every < 0) throw new UsageException("--checkpoint-every must be >= 0, got " + every);
-            int keep = CommonOptions.positiveInt(cl, "keep", 3);
-            return new RunDirectory(Path.of(cl.getOptionValue("out")), every, keep, cl.hasOption("resume"));
+            return new RunDirectory(OUT.get(cl), CHECKPOINT_EVERY.get(cl), KEEP.get(cl), RESUME.get(cl));
         }
 
         /** A finished or interrupted run is only continued on purpose, never overwritten. */
@@ -84,26 +101,6 @@ final class TrainCommands {
     /** Parsed optimizer options, and the subset a resumed run must share. */
     record OptimizerOptions(long steps, int batch, int accumulate, double lr, double minLr, int warmup, double weightDecay,
                             boolean decayAll, double clip, long seed, int logEvery, boolean recomputeActivations) {
-        static OptimizerOptions parse(CommandLine cl, double defaultLr, int defaultBatch) throws UsageException {
-            long steps = CommonOptions.longValue(cl, "steps", 0);
-            if (steps < 1) throw new UsageException("--steps must be a positive integer, got " + steps);
-            int batch = CommonOptions.positiveInt(cl, "batch", defaultBatch);
-            int accumulate = CommonOptions.positiveInt(cl, "accumulate", 1);
-            double lr = CommonOptions.number(cl, "lr", defaultLr);
-            if (!(lr > 0)) throw new UsageException("--lr must be positive, got " + lr);
-            double minLr = CommonOptions.number(cl, "min-lr", lr / 10);
-            if (minLr < 0 || minLr > lr) throw new UsageException("--min-lr must be in [0, lr], got " + minLr);
-            int warmup = CommonOptions.integer(cl, "warmup", defaultWarmup(cl, steps));
-            if (warmup < 0) throw new UsageException("--warmup must be >= 0, got " + warmup);
-            double wd = CommonOptions.number(cl, "weight-decay", 0.1);
-            if (wd < 0) throw new UsageException("--weight-decay must be >= 0, got " + wd);
-            double clip = CommonOptions.number(cl, "clip", 1.0);
-            if (clip < 0) throw new UsageException("--clip must be >= 0, got " + clip);
-            return new OptimizerOptions(steps, batch, accumulate, lr, minLr, warmup, wd, cl.hasOption("decay-all"), clip,
-                    CommonOptions.longValue(cl, "seed", 0), CommonOptions.positiveInt(cl, "log-every", 10),
-                    cl.hasOption("recompute-activations"));
-        }
-
         /** What must not change when a run resumes (everything but the step count and logging). */
         ObjectNode run() {
             ObjectNode n = new ObjectMapper().createObjectNode();
@@ -133,9 +130,9 @@ final class TrainCommands {
      * given more steps, so that extending a run does not change its past schedule.
      */
     static int defaultWarmup(CommandLine cl, long steps) throws UsageException {
-        if (cl.hasOption("resume") && cl.hasOption("out")) {
+        if (RESUME.get(cl) && OUT.given(cl)) {
             try {
-                Path latest = org.ssmtk.core.train.TrainingCheckpoint.latest(Path.of(cl.getOptionValue("out")));
+                Path latest = org.ssmtk.core.train.TrainingCheckpoint.latest(OUT.get(cl));
                 if (latest != null) {
                     var saved = org.ssmtk.core.train.TrainingCheckpoint.readState(latest).options();
                     if (saved != null && saved.has("warmup")) return saved.get("warmup").asInt();
@@ -200,43 +197,43 @@ final class TrainCommands {
                     + "example: ssmtk lm train --preset tiny --data tokens.bin --data-format u16 --out run1 --steps 1000";
         }
 
-        public Options options() {
-            Options o = new Options()
-                    .addOption(optionalInput("config", "config.json", "start from a fresh model with this config"))
-                    .addOption(optional("preset", "NAME", "start from a fresh preset model: 130m, dna, tiny"))
-                    .addOption(optionalInput("model", "DIR", "start from this model's weights"))
-                    .addOption(requiredInput("data", "FILE", "training tokens"))
-                    .addOption(optional("data-format", "FMT", "safetensors, u8 or u16 (default from the extension: .safetensors)"))
-                    .addOption(requiredOutput("out", "DIR", "run directory"))
-                    .addOption(optional("seq-len", "L", "tokens per training sequence (default 1024)"));
-            TrainCommands.withRunDirectory(o);
-            return CommonOptions.withBackend(withOptimizer(o));
+        static final Opt<Path> CONFIG = Opt.input("config", "config.json", "start from a fresh model with this config").existingFile();
+        static final Opt<String> PRESET = Opt.string("preset", "NAME", "start from a fresh preset model: 130m, dna, tiny");
+        static final Opt<Path> MODEL = Opt.input("model", "DIR", "start from this model's weights").existingDir();
+        static final Opt<Path> DATA = Opt.input("data", "FILE", "training tokens").existingFile().required();
+        static final Opt<String> DATA_FORMAT = Opt.choice("data-format", "token file format (u8, u16: raw little-endian ids)", "safetensors", "u8", "u16", "uint8", "uint16")
+                .defaultIs("from the extension: .safetensors");
+        static final Opt<Integer> SEQ_LEN = Opt.positiveInt("seq-len", "L", "tokens per training sequence")
+                .check(v -> v >= 2, "must be at least 2").byDefault(1024);
+        private final Optimizer optimizer = new Optimizer(1e-3, 8);
+
+        public List<Opt<?>> options() {
+            return Opt.list(CONFIG, PRESET, MODEL, DATA, DATA_FORMAT, OUT, SEQ_LEN, CHECKPOINT_EVERY, KEEP, RESUME, optimizer.options(),
+                    CommonOptions.BACKEND);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            int sources = (cl.hasOption("config") ? 1 : 0) + (cl.hasOption("preset") ? 1 : 0) + (cl.hasOption("model") ? 1 : 0);
+            int sources = (CONFIG.given(cl) ? 1 : 0) + (PRESET.given(cl) ? 1 : 0) + (MODEL.given(cl) ? 1 : 0);
             if (sources != 1) throw new UsageException("give exactly one of --config, --preset and --model");
-            OptimizerOptions opt = OptimizerOptions.parse(cl, 1e-3, 8);
-            int seqLen = CommonOptions.positiveInt(cl, "seq-len", 1024);
-            if (seqLen < 2) throw new UsageException("--seq-len must be at least 2");
+            OptimizerOptions opt = optimizer.parse(cl);
+            int seqLen = SEQ_LEN.get(cl);
             TrainCommands.RunDirectory runDir = TrainCommands.RunDirectory.parse(cl);
             int every = runDir.checkpointEvery(), keep = runDir.keep();
-            Path data = CommonOptions.existingFile(cl, "data");
-            TokenStream.Format format = dataFormat(data, cl.getOptionValue("data-format"));
+            Path data = DATA.get(cl);
+            TokenStream.Format format = dataFormat(data, DATA_FORMAT.get(cl));
             runDir.refuseExistingRunUnlessResuming();
             Path outDir = runDir.out();
             boolean resume = runDir.resume();
 
             MambaCheckpoint start;
             String origin;
-            if (cl.hasOption("model")) {
-                start = MambaCheckpoint.load(CommonOptions.existingDir(cl, "model"));
-                origin = "model " + cl.getOptionValue("model");
+            if (MODEL.given(cl)) {
+                start = MambaCheckpoint.load(MODEL.get(cl));
+                origin = "model " + MODEL.get(cl);
             } else {
-                MambaConfig config = cl.hasOption("config") ? MambaConfig.read(CommonOptions.existingFile(cl, "config"))
-                        : Presets.get(cl.getOptionValue("preset"));
+                MambaConfig config = CONFIG.given(cl) ? MambaConfig.read(CONFIG.get(cl)) : Presets.get(PRESET.get(cl));
                 start = Initializer.reference(config, opt.seed());
-                origin = cl.hasOption("config") ? "config " + cl.getOptionValue("config") : "preset " + cl.getOptionValue("preset");
+                origin = CONFIG.given(cl) ? "config " + CONFIG.get(cl) : "preset " + PRESET.get(cl);
             }
             TokenStream tokens = TokenStream.read(data, format, start.config().paddedVocabSize());
             BatchSource batches = tokens.windows(opt.batch(), seqLen, opt.seed());
@@ -264,8 +261,7 @@ final class TrainCommands {
         return switch (given) {
             case "safetensors" -> TokenStream.Format.SAFETENSORS;
             case "u8", "uint8" -> TokenStream.Format.U8;
-            case "u16", "uint16" -> TokenStream.Format.U16;
-            default -> throw new UsageException("--data-format must be safetensors, u8 or u16, got '" + given + "'");
+            default -> TokenStream.Format.U16;
         };
     }
 }

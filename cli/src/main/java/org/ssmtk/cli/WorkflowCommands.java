@@ -1,7 +1,6 @@
 package org.ssmtk.cli;
 
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Options;
 import org.ssmtk.workflows.descriptor.Workflow;
 import org.ssmtk.workflows.descriptor.WorkflowException;
 import org.ssmtk.workflows.descriptor.WorkflowParser;
@@ -10,10 +9,8 @@ import org.ssmtk.workflows.runner.WorkflowRunner;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.List;
 
-import static org.ssmtk.cli.CommonOptions.optionalOutput;
-import static org.ssmtk.cli.CommonOptions.flag;
-import static org.ssmtk.cli.CommonOptions.optional;
 
 /** {@code ssmtk workflow run|validate|graph}: YAML descriptors that chain ssmtk commands. */
 final class WorkflowCommands {
@@ -26,7 +23,7 @@ final class WorkflowCommands {
 
     static CommandGroup group() {
         return new CommandGroup(GROUP, "run, validate and draw YAML workflows that chain ssmtk commands",
-                java.util.List.of(new Run(), new Validate(), new Graph(), new Export(), new Schema()));
+                List.of(new Run(), new Validate(), new Graph(), new Export(), new Schema()));
     }
 
     static final String FORMAT = "A descriptor names steps; each runs one ssmtk command (op: group.command) with params as its\n"
@@ -47,15 +44,14 @@ final class WorkflowCommands {
             + "Input paths resolve against the descriptor's folder and may not leave it unless under 'inputs';\n"
             + "outputs (--out, --output) resolve inside WORK/ID.";
 
-    static final org.apache.commons.cli.Option PARAM = optional("param", "STEP.PARAM=VALUE",
-            "override a step's param (repeat; several for one param make a list; flags take true/false)");
+    static final Opt<String> PARAM = Opt.string("param", "STEP.PARAM=VALUE",
+            "override a step's param (repeat; several for one param make a list; flags take true/false)").repeatable();
 
     /** Reads the descriptor, turning its one-line problems into usage errors. */
     static Workflow load(CommandLine cl) throws Exception {
         if (cl.getArgList().size() != 1) throw new UsageException("give one descriptor FILE.yaml");
         try {
-            String[] params = cl.getOptionValues("param");
-            return WorkflowParser.parse(Path.of(cl.getArgList().getFirst()), new WorkflowOps(), params == null ? java.util.List.of() : java.util.List.of(params));
+            return WorkflowParser.parse(Path.of(cl.getArgList().getFirst()), new WorkflowOps(), PARAM.all(cl));
         } catch (WorkflowException e) {
             throw new UsageException(e.getMessage());
         }
@@ -75,20 +71,22 @@ final class WorkflowCommands {
                     + "example: ssmtk workflow run workflows/examples/dna-species.yaml --work wf-run --cpus 2 --resume";
         }
 
-        public Options options() {
-            return new Options()
-                    .addOption(optionalOutput("work", "DIR", "work directory: one folder per step, logs and " + WorkflowRunner.LOG + " (default ssmtk-work)"))
-                    .addOption(flag("resume", "skip steps already completed with the same op, params and inputs"))
-                    .addOption(optional("cpus", "N", "CPU slots for steps running at once; a step takes as many as its threads param (default 1)"))
-                    .addOption(PARAM);
+        static final Opt<Path> WORK = Opt.output("work", "DIR", "work directory: one folder per step, logs and " + WorkflowRunner.LOG)
+                .byDefault(Path.of("ssmtk-work"));
+        static final Opt<Boolean> RESUME = Opt.flag("resume", "skip steps already completed with the same op, params and inputs");
+        static final Opt<Integer> CPUS = Opt.positiveInt("cpus", "N", "CPU slots for steps running at once; a step takes as many as its threads param")
+                .byDefault(1);
+
+        public List<Opt<?>> options() {
+            return List.of(WORK, RESUME, CPUS, PARAM);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
             Workflow wf = load(cl);
-            Path work = Path.of(cl.getOptionValue("work", "ssmtk-work"));
+            Path work = WORK.get(cl);
             try {
-                int cpus = cl.hasOption("cpus") ? CommonOptions.positiveInt(cl, "cpus", 1) : 1;
-                var outcomes = new WorkflowRunner(wf, work, Main::run, err).run(cl.hasOption("resume"), cpus);
+                int cpus = CPUS.get(cl);
+                var outcomes = new WorkflowRunner(wf, work, Main::run, err).run(RESUME.get(cl), cpus);
                 long cached = outcomes.stream().filter(o -> o.status() == WorkflowRunner.Status.CACHED).count();
                 out.println("workflow " + wf.name() + ": " + outcomes.size() + " steps done (" + cached + " cached); log: " + work.resolve(WorkflowRunner.LOG));
                 return Main.OK;
@@ -105,7 +103,7 @@ final class WorkflowCommands {
 
         public String footer() { return FORMAT; }
 
-        public Options options() { return new Options().addOption(PARAM); }
+        public List<Opt<?>> options() { return List.of(PARAM); }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
             Workflow wf = load(cl);
@@ -124,18 +122,18 @@ final class WorkflowCommands {
             return "example: ssmtk workflow graph workflows/examples/dna-species.yaml --format dot --png dag.png";
         }
 
-        public Options options() {
-            return new Options()
-                    .addOption(optional("format", "mermaid|dot", "text printed on stdout (default mermaid)"))
-                    .addOption(optionalOutput("png", "OUT.png", "also draw the graph to this PNG (Java2D; no Graphviz needed)"))
-                    .addOption(PARAM);
+        static final Opt<String> FORMAT_OPT = Opt.string("format", "mermaid|dot", "text printed on stdout").byDefault("mermaid");
+        static final Opt<Path> PNG = Opt.output("png", "OUT.png", "also draw the graph to this PNG (Java2D; no Graphviz needed)");
+
+        public List<Opt<?>> options() {
+            return List.of(FORMAT_OPT, PNG, PARAM);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            String format = cl.getOptionValue("format", "mermaid");
+            String format = FORMAT_OPT.get(cl);
             if (!format.equals("mermaid") && !format.equals("dot")) throw new UsageException("--format must be mermaid or dot, not '" + format + "'");
             Workflow wf = load(cl);
-            if (cl.hasOption("png")) org.ssmtk.workflows.report.GraphImage.writePng(wf, Path.of(cl.getOptionValue("png")));
+            if (PNG.given(cl)) org.ssmtk.workflows.report.GraphImage.writePng(wf, PNG.get(cl));
             out.print(format.equals("dot") ? wf.dot() : wf.mermaid());
             return Main.OK;
         }
@@ -154,14 +152,15 @@ final class WorkflowCommands {
                     + "         nextflow run nf-dna -stub-run && nextflow run nf-dna --outdir results";
         }
 
-        public Options options() {
-            return new Options().addOption(CommonOptions.requiredOutput("nextflow", "DIR", "folder to write the pipeline to (must not exist or be empty)"))
-                    .addOption(PARAM);
+        static final Opt<Path> NEXTFLOW = Opt.output("nextflow", "DIR", "folder to write the pipeline to (must not exist or be empty)").required();
+
+        public List<Opt<?>> options() {
+            return List.of(NEXTFLOW, PARAM);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
             Workflow wf = load(cl);
-            Path dir = Path.of(cl.getOptionValue("nextflow"));
+            Path dir = NEXTFLOW.get(cl);
             try {
                 NextflowExport.write(wf, dir, Main.version());
             } catch (WorkflowException e) {
@@ -184,7 +183,7 @@ final class WorkflowCommands {
                     + "example: ssmtk workflow schema > workflow.schema.json   (YAML language server: # yaml-language-server: $schema=workflow.schema.json)";
         }
 
-        public Options options() { return new Options(); }
+        public List<Opt<?>> options() { return List.of(); }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
             out.println(new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter()
