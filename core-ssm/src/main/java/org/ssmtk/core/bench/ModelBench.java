@@ -1,10 +1,11 @@
 package org.ssmtk.core.bench;
 
-import org.ssmtk.core.backend.cuda.CudaBackend;
-
 import org.ssmtk.core.backend.Backend;
-import org.ssmtk.core.config.Presets;
+import org.ssmtk.core.backend.Precision;
+import org.ssmtk.core.backend.cuda.CudaBackend;
 import org.ssmtk.core.config.MambaConfig;
+import org.ssmtk.core.config.Presets;
+import org.ssmtk.core.device.Backends;
 import org.ssmtk.core.nn.Initializer;
 import org.ssmtk.core.nn.MambaModel;
 import org.ssmtk.core.nn.MambaState;
@@ -29,7 +30,7 @@ import java.util.SplittableRandom;
  * recurrent step, and one long forward of the backbone with the LM head streamed in blocks (both
  * in the first precision). Prints one table last.
  *
- * <p>Run: java -cp ... org.ssmtk.core.backend.cuda.ModelBench [train=130m:8x2048] [gen=130m:1,64]
+ * <p>Run: java -cp ... org.ssmtk.core.bench.ModelBench [train=130m:8x2048] [gen=130m:1,64]
  * [long=dna:1048576] [steps=N] [precision=fp32,bf16]; any backend name other than cuda in
  * {@code device=cpu} runs the same code on the CPU (fp32 only), which is only meant for trying it
  * at tiny sizes.
@@ -58,10 +59,10 @@ public final class ModelBench {
         table.add("|----------------------------------------|-------|----------------|----------|------------|-------------|");
         String[] precisionList = device.equals("cuda") ? precisions.split(",") : new String[]{"fp32"};
         for (int i = 0; i < precisionList.length; i++) {
-            CudaBackend.Precision precision = CudaBackend.Precision.parse(precisionList[i]);
+            Precision precision = Precision.parse(precisionList[i]);
             // one backend at a time: the 8x2048 training run fills most of an 80 GB card
             Backend backend = device.equals("cuda") ? CudaBackend.open(precision)
-                    : org.ssmtk.core.device.Backends.open(device, 0, s -> {});
+                    : Backends.open(device, 0, s -> {});
             try {
                 System.out.println(backend.describe());
                 if (!train.isEmpty()) table.add(train(backend, train, trainSteps, precision));
@@ -83,7 +84,7 @@ public final class ModelBench {
     }
 
     /** "130m:8x2048": preset, batch, length. */
-    static String train(Backend backend, String spec, int steps, CudaBackend.Precision precision) throws IOException {
+    static String train(Backend backend, String spec, int steps, Precision precision) throws IOException {
         String[] p = spec.split(":");
         String[] bl = p[1].split("x");
         int batch = Integer.parseInt(bl[0]), len = Integer.parseInt(bl[1]);

@@ -1,6 +1,7 @@
 package org.ssmtk.core.device;
 
 import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.backend.Precision;
 
 import org.ssmtk.core.backend.cpu.CpuBackend;
 import org.ssmtk.core.backend.cuda.CudaBackend;
@@ -24,8 +25,8 @@ public final class Backends {
      * @param notice    receives the one line that says what auto picked
      */
     public static Backend open(String device, int threads, String precision, Consumer<String> notice) {
-        CudaBackend.Precision p = CudaBackend.Precision.parse(precision);
-        boolean bf16 = p == CudaBackend.Precision.BF16;
+        Precision p = Precision.parse(precision);
+        boolean bf16 = p == Precision.BF16;
         return switch (device) {
             case "cpu" -> {
                 // the CPU backend has no bf16 products; running fp32 instead would misreport the run

@@ -2,11 +2,13 @@ package org.ssmtk.core.backend.cuda;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.ssmtk.core.Fixtures;
 import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.backend.Precision;
 import org.ssmtk.core.device.Backends;
 import org.ssmtk.core.backend.cpu.CpuBackend;
 import org.ssmtk.core.config.MambaConfig;
@@ -38,15 +40,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * mantissa, so a product of rounded operands lands near 2^-9 relative error per term; 1e-2 is the
  * tolerance for bf16 operands (fp32 paths are held to 1e-5 and 1e-4 elsewhere).
  */
+@ExtendWith(Seeds.class)
 class CudaBf16Test {
     static final double BF16 = 1e-2;
     static CpuBackend cpu;
-    static long seed = System.nanoTime();
 
     @BeforeAll
     static void open() {
         cpu = new CpuBackend(2);
-        System.out.println("cuda bf16 tests, seed " + seed);
     }
 
     @AfterAll
@@ -55,7 +56,7 @@ class CudaBf16Test {
     }
 
     static float[] random(int n) {
-        SplittableRandom r = new SplittableRandom(seed++);
+        SplittableRandom r = new SplittableRandom(Seeds.next());
         float[] v = new float[n];
         for (int i = 0; i < n; i++) v[i] = (float) r.nextGaussian();
         return v;
@@ -82,12 +83,12 @@ class CudaBf16Test {
     @Test
     void linearOnRandomShapes() {
         CudaBackend gpu = Gpu.bf16();
-        SplittableRandom r = new SplittableRandom(seed++);
+        SplittableRandom r = new SplittableRandom(Seeds.next());
         for (int i = 0; i < 6; i++) check(gpu, 1 + r.nextInt(600), 1 + r.nextInt(600), 1 + r.nextInt(600), r.nextBoolean());
     }
 
     private static void check(CudaBackend gpu, int m, int n, int k, boolean withBias) {
-        assertEquals(CudaBackend.Precision.BF16, gpu.precision());
+        assertEquals(Precision.BF16, gpu.precision());
         String s = m + "x" + n + "x" + k;
         float[] xv = random(m * k), bigv = random((n + 3) * k), bv = random(n), outv = random(m * n);
         Tensor xc = cpu.fromHost(xv, m, k), xg = gpu.fromHost(xv, m, k);

@@ -2,6 +2,7 @@ package org.ssmtk.core.backend.cuda;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -22,15 +23,14 @@ import static org.ssmtk.core.backend.cuda.Gpu.close;
  * error, gradients within 1e-4. Gradient outputs start from random values, not zeros, so that
  * accumulation (+=) and every written element are checked. Skips where no GPU works.
  */
+@ExtendWith(Seeds.class)
 class CudaKernelsTest {
     static final double FWD = 1e-5, GRAD = 1e-4;
     static CpuBackend cpu;
-    static long seed = System.nanoTime();
 
     @BeforeAll
     static void open() {
         cpu = new CpuBackend(2);
-        System.out.println("cuda kernel tests, seed " + seed);
     }
 
     @AfterAll
@@ -39,7 +39,7 @@ class CudaKernelsTest {
     }
 
     static float[] random(int n) {
-        SplittableRandom r = new SplittableRandom(seed++);
+        SplittableRandom r = new SplittableRandom(Seeds.next());
         float[] v = new float[n];
         for (int i = 0; i < n; i++) v[i] = (float) r.nextGaussian();
         return v;
@@ -136,7 +136,7 @@ class CudaKernelsTest {
         close("fill " + s, filled, want, 1e-12);
         assertEquals(cpu.sumOfSquares(x.c()), gpu.sumOfSquares(x.g()), 1e-9 * cpu.sumOfSquares(x.c()), "sumOfSquares " + s);
 
-        int[] ids = new SplittableRandom(seed++).ints(rows, 0, 17).toArray();
+        int[] ids = new SplittableRandom(Seeds.next()).ints(rows, 0, 17).toArray();
         Pair table = Pair.random(gpu, 17, h);
         cpu.embedding(out.c(), ids, table.c());
         gpu.embedding(out.g(), ids, table.g());
@@ -170,7 +170,7 @@ class CudaKernelsTest {
     void crossEntropy(int rows, int vocab) {
         CudaBackend gpu = Gpu.backend();
         Pair logits = Pair.random(gpu, rows, vocab), dc = Pair.random(gpu, rows, vocab);
-        int[] targets = new SplittableRandom(seed++).ints(rows, 0, vocab).toArray();
+        int[] targets = new SplittableRandom(Seeds.next()).ints(rows, 0, vocab).toArray();
         if (rows > 2) targets[1] = -100;
         double lc = cpu.crossEntropy(logits.c(), targets, -100, dc.c(), 0.25f);
         double lg = gpu.crossEntropy(logits.g(), targets, -100, dc.g(), 0.25f);
@@ -238,9 +238,9 @@ class CudaKernelsTest {
         int chunks = (len + gpu.scanChunk() - 1) / gpu.scanChunk();
         Pair y = Pair.random(gpu, rows, ch), kept = Pair.random(gpu, batch, chunks, ch, n);
         // both forward kernels (AUTO picks by shape: these small shapes would always take the chunked one)
-        for (CudaBackend.ScanForward path : List.of(CudaBackend.ScanForward.ONE_PASS, CudaBackend.ScanForward.CHUNKED)) {
+        for (CudaScan.Forward path : List.of(CudaScan.Forward.ONE_PASS, CudaScan.Forward.CHUNKED)) {
             String name = s.name() + " " + path;
-            gpu.scanForward(path);
+            gpu.scan().forward(path);
             try {
                 // inference, carrying a state in and out
                 Pair state = Pair.random(gpu, batch, ch, n);
@@ -260,7 +260,7 @@ class CudaKernelsTest {
                 y.check(gpu, "scan training y " + name, FWD);
                 kept.check(gpu, "scan training chunk states " + name, FWD);
             } finally {
-                gpu.scanForward(CudaBackend.ScanForward.AUTO);
+                gpu.scan().forward(CudaScan.Forward.AUTO);
             }
         }
 

@@ -2,6 +2,7 @@ package org.ssmtk.core.backend.cuda;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.ssmtk.core.backend.cpu.CpuBackend;
@@ -16,15 +17,14 @@ import static org.ssmtk.core.backend.cuda.Gpu.close;
  * CPU scan on the same inputs rounded to bf16: y (written as bf16) and every gradient (fp32,
  * accumulated into random values) within 1e-2 relative error. Skips where no GPU works.
  */
+@ExtendWith(Seeds.class)
 class CudaScanBf16Test {
     static final double TOL = 1e-2;
     static CpuBackend cpu;
-    static long seed = System.nanoTime();
 
     @BeforeAll
     static void open() {
         cpu = new CpuBackend(2);
-        System.out.println("cuda bf16 scan tests, seed " + seed);
     }
 
     @AfterAll
@@ -33,7 +33,7 @@ class CudaScanBf16Test {
     }
 
     static float[] random(int n, float scale, float shift) {
-        SplittableRandom r = new SplittableRandom(seed++);
+        SplittableRandom r = new SplittableRandom(Seeds.next());
         float[] v = new float[n];
         for (int i = 0; i < n; i++) v[i] = (float) r.nextGaussian() * scale + shift;
         return v;
@@ -81,18 +81,18 @@ class CudaScanBf16Test {
         Tensor cy = cpu.allocate(rows, ch), ckept = cpu.allocate(batch, chunks, ch, n);
         Tensor gy = gpu.allocate((rows * ch + 1) / 2), gkept = gpu.allocate(batch, chunks, ch, n);
         cpu.selectiveScanTraining(cy, cu, cdelta, cbias, ca, cb, cc, cd, cz, ckept, batch, len);
-        gpu.selectiveScanTrainingBf16(gy, gu, gdelta, gbias, ga, gb, gc, gd, gz, gkept, batch, len);
+        gpu.scan().trainingBf16(gy, gu, gdelta, gbias, ga, gb, gc, gd, gz, gkept, batch, len);
         close("bf16 scan y " + name, gpu.toHost(gpu.fromBf16(gy, rows, ch)), cpu.toHost(cy), TOL);
         close("bf16 scan chunk states " + name, gpu.toHost(gkept), cpu.toHost(ckept), TOL);
         // and the one-pass forward (AUTO would pick the chunked one at these shapes)
-        gpu.scanForward(CudaBackend.ScanForward.ONE_PASS);
+        gpu.scan().forward(CudaScan.Forward.ONE_PASS);
         try {
             Tensor gy1 = gpu.allocate((rows * ch + 1) / 2), gkept1 = gpu.allocate(batch, chunks, ch, n);
-            gpu.selectiveScanTrainingBf16(gy1, gu, gdelta, gbias, ga, gb, gc, gd, gz, gkept1, batch, len);
+            gpu.scan().trainingBf16(gy1, gu, gdelta, gbias, ga, gb, gc, gd, gz, gkept1, batch, len);
             close("bf16 scan y, one pass " + name, gpu.toHost(gpu.fromBf16(gy1, rows, ch)), cpu.toHost(cy), TOL);
             close("bf16 scan chunk states, one pass " + name, gpu.toHost(gkept1), cpu.toHost(ckept), TOL);
         } finally {
-            gpu.scanForward(CudaBackend.ScanForward.AUTO);
+            gpu.scan().forward(CudaScan.Forward.AUTO);
         }
 
         // gradients start from the same random values on both sides (accumulation is checked too)
@@ -110,7 +110,7 @@ class CudaScanBf16Test {
         cpu.selectiveScanBackward(cdu, cdDelta, cdBias, cdA, cdB, cdC, cdD, cdz, cdOut, cu, cdelta, cbias, ca, cb, cc, cd, cz,
                 ckept, batch, len);
         // the GPU replays from its own kept states (what training would do)
-        gpu.selectiveScanBackwardBf16(gdu, gdDelta, gdBias, gdA, gdB, gdC, gdD, gdz, gdOut, gu, gdelta, gbias, ga, gb, gc, gd,
+        gpu.scan().backwardBf16(gdu, gdDelta, gdBias, gdA, gdB, gdC, gdD, gdz, gdOut, gu, gdelta, gbias, ga, gb, gc, gd,
                 gz, gkept, batch, len);
         close("bf16 scan backward du " + name, gpu.toHost(gdu), cpu.toHost(cdu), TOL);
         close("bf16 scan backward ddelta " + name, gpu.toHost(gdDelta), cpu.toHost(cdDelta), TOL);

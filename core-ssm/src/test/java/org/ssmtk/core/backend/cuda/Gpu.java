@@ -1,6 +1,7 @@
 package org.ssmtk.core.backend.cuda;
 
 import org.ssmtk.core.Fixtures;
+import org.ssmtk.core.backend.Precision;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -34,7 +35,7 @@ final class Gpu {
     static synchronized CudaBackend bf16() {
         backend();
         if (bf16 == null) {
-            bf16 = CudaBackend.open(CudaBackend.Precision.BF16);
+            bf16 = CudaBackend.open(Precision.BF16);
             System.out.println("bf16 gpu tests on " + bf16.describe());
         }
         return bf16;

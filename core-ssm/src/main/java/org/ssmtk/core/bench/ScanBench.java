@@ -1,5 +1,7 @@
-package org.ssmtk.core.backend.cuda;
+package org.ssmtk.core.bench;
 
+import org.ssmtk.core.backend.cuda.CudaBackend;
+import org.ssmtk.core.backend.cuda.CudaScan;
 import org.ssmtk.core.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -13,7 +15,7 @@ import java.util.Locale;
  * on the device; then the same with bf16 inputs (u, delta, B, C, z, dout) and y, fp32 A, D, bias, state,
  * arithmetic and gradients (the scan_*_bf16_* kernels, which only this and CudaScanBf16Test reach).
  * Rows whose forward took the one-pass kernel are marked 1p; the log also times the other forward kernel.
- * Run: java -cp ... org.ssmtk.core.backend.cuda.ScanBench [rows as BATCHxLEN or bf16:BATCHxLEN ...]
+ * Run: java -cp ... org.ssmtk.core.bench.ScanBench [rows as BATCHxLEN or bf16:BATCHxLEN ...]
  */
 public final class ScanBench {
     private ScanBench() {}
@@ -97,7 +99,7 @@ public final class ScanBench {
         Tensor z = rand(gpu, seed++, -2f, 2f, rows, ch), y = gpu.allocateUninitialized(rows, ch);
         Tensor bias = rand(gpu, seed++, -1f, 0f, ch), a = rand(gpu, seed++, -2f, -0.05f, ch, n), d = rand(gpu, seed++, -1f, 1f, ch);
         Tensor b = rand(gpu, seed++, -1f, 1f, rows, n), c = rand(gpu, seed++, -1f, 1f, rows, n);
-        Tensor kept = gpu.allocateUninitialized(batch, CudaBackend.chunks(len), ch, n);
+        Tensor kept = gpu.allocateUninitialized(batch, gpu.scan().chunks(len), ch, n);
         Runnable fwd = () -> gpu.selectiveScanTraining(y, u, delta, bias, a, b, c, d, z, kept, batch, len);
         int reps = rows >= 1 << 20 ? 5 : 20;
         float fwdMs = timeMedian(gpu, fwd, reps);
@@ -111,7 +113,7 @@ public final class ScanBench {
         float bwdMs = timeMedian(gpu, bwd, reps);
         double bld = (double) rows * ch, bln = (double) rows * n;
         double fwdBytes = 4 * (4 * bld + 2 * bln), bwdBytes = 4 * (7 * bld + 4 * bln);
-        return format(r, gpu.onePassForward(batch, ch) ? " 1p" : "", fwdMs, fwdBytes, bwdMs, bwdBytes);
+        return format(r, gpu.scan().onePass(batch, ch) ? " 1p" : "", fwdMs, fwdBytes, bwdMs, bwdBytes);
     }
 
     static String format(Reference r, String tag, float fwdMs, double fwdBytes, float bwdMs, double bwdBytes) {
@@ -130,32 +132,32 @@ public final class ScanBench {
         Tensor z = rand16(gpu, seed++, -2f, 2f, rows, ch), y = gpu.allocateUninitialized((int) (((long) rows * ch + 1) / 2));
         Tensor bias = rand(gpu, seed++, -1f, 0f, ch), a = rand(gpu, seed++, -2f, -0.05f, ch, n), d = rand(gpu, seed++, -1f, 1f, ch);
         Tensor b = rand16(gpu, seed++, -1f, 1f, rows, n), c = rand16(gpu, seed++, -1f, 1f, rows, n);
-        Tensor kept = gpu.allocateUninitialized(batch, CudaBackend.chunks(len), ch, n);
-        Runnable fwd = () -> gpu.selectiveScanTrainingBf16(y, u, delta, bias, a, b, c, d, z, kept, batch, len);
+        Tensor kept = gpu.allocateUninitialized(batch, gpu.scan().chunks(len), ch, n);
+        Runnable fwd = () -> gpu.scan().trainingBf16(y, u, delta, bias, a, b, c, d, z, kept, batch, len);
         int reps = rows >= 1 << 20 ? 5 : 20;
         float fwdMs = timeMedian(gpu, fwd, reps);
         otherForward(gpu, fwd, reps, batch, len, ch, fwdMs, "bf16");
         Tensor du = gpu.allocate(rows, ch), dDelta = gpu.allocate(rows, ch), dz = gpu.allocate(rows, ch);
         Tensor dA = gpu.allocate(ch, n), dB = gpu.allocate(rows, n), dC = gpu.allocate(rows, n);
         Tensor dD = gpu.allocate(ch), dBias = gpu.allocate(ch);
-        Runnable bwd = () -> gpu.selectiveScanBackwardBf16(du, dDelta, dBias, dA, dB, dC, dD, dz, y, u, delta, bias, a, b, c,
+        Runnable bwd = () -> gpu.scan().backwardBf16(du, dDelta, dBias, dA, dB, dC, dD, dz, y, u, delta, bias, a, b, c,
                 d, z, kept, batch, len);
         float bwdMs = timeMedian(gpu, bwd, reps);
         double bld = (double) rows * ch, bln = (double) rows * n;
         double fwdBytes = 2 * (4 * bld + 2 * bln), bwdBytes = 2 * (4 * bld + 2 * bln) + 4 * (3 * bld + 2 * bln);
-        return format(r, (gpu.onePassForward(batch, ch) ? " 1p" : "") + " bf16", fwdMs, fwdBytes, bwdMs, bwdBytes);
+        return format(r, (gpu.scan().onePass(batch, ch) ? " 1p" : "") + " bf16", fwdMs, fwdBytes, bwdMs, bwdBytes);
     }
 
     /** Times the forward path AUTO did not pick, so the log shows what the choice gained. */
     static void otherForward(CudaBackend gpu, Runnable fwd, int reps, int batch, int len, int ch, float autoMs, String kind) {
-        boolean onePass = gpu.onePassForward(batch, ch);
-        gpu.scanForward(onePass ? CudaBackend.ScanForward.CHUNKED : CudaBackend.ScanForward.ONE_PASS);
+        boolean onePass = gpu.scan().onePass(batch, ch);
+        gpu.scan().forward(onePass ? CudaScan.Forward.CHUNKED : CudaScan.Forward.ONE_PASS);
         try {
             float other = timeMedian(gpu, fwd, reps);
             System.out.printf(Locale.ROOT, "forward %s %dx%d: one-pass %.3f ms, chunked %.3f ms (auto took %s)%n", kind, batch,
                     len, onePass ? autoMs : other, onePass ? other : autoMs, onePass ? "one-pass" : "chunked");
         } finally {
-            gpu.scanForward(CudaBackend.ScanForward.AUTO);
+            gpu.scan().forward(CudaScan.Forward.AUTO);
         }
     }
 

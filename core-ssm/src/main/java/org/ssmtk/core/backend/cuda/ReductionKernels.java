@@ -1,0 +1,68 @@
+package org.ssmtk.core.backend.cuda;
+
+import static org.ssmtk.core.backend.cuda.Kernel.Param.F32;
+import static org.ssmtk.core.backend.cuda.Kernel.Param.I32;
+import static org.ssmtk.core.backend.cuda.Kernel.Param.I64;
+import static org.ssmtk.core.backend.cuda.Kernel.Param.PTR;
+
+/**
+ * Typed launches of reduce.cu (beside this file): column sums, the sum of squares, RMSNorm and the
+ * cross-entropy loss. Row kernels take one block of ROW_THREADS per row.
+ */
+final class ReductionKernels {
+    static final String MODULE = "reduce.ptx";
+    static final Kernel COLUMN_SUMS = Kernel.of(MODULE, "column_sums", PTR, PTR, PTR, PTR, I64, I32, I64);
+    static final Kernel SUM_OF_SQUARES = Kernel.of(MODULE, "sum_of_squares", PTR, I64, PTR);
+    static final Kernel RMS_NORM = Kernel.of(MODULE, "rms_norm", PTR, PTR, PTR, I32, F32);
+    static final Kernel RMS_NORM_BACKWARD = Kernel.of(MODULE, "rms_norm_backward", PTR, PTR, PTR, PTR, PTR, I32, F32);
+    static final Kernel CROSS_ENTROPY = Kernel.of(MODULE, "cross_entropy", PTR, PTR, I32, PTR, F32, PTR, I32);
+    /** Threads per row of the row kernels: any multiple of 32 up to 1024 works (block_sum's 32 warps). */
+    private static final int ROW_THREADS = 256;
+
+    private final Launcher gpu;
+    private final int colsumCols, colsumRows;
+
+    ReductionKernels(Launcher gpu) {
+        this.gpu = gpu;
+        PtxModule m = gpu.module(MODULE);
+        colsumCols = m.constant("COLSUM_COLS");
+        colsumRows = m.constant("COLSUM_ROWS");
+    }
+
+    /**
+     * out[j] += sum over rows r of m[r, j] * (m2 ? m2[r, j] : 1) * (rowScale ? rowScale[r] : 1); a
+     * pointer of 0 is absent. Rows are cut into slices (meeting in atomics) so that the grid fills the
+     * device.
+     */
+    void columnSums(long out, long m, long m2, long rowScale, long rows, int n) {
+        if (rows == 0 || n == 0) return;
+        int gx = (n + colsumCols - 1) / colsumCols;
+        long slices = Math.max(1, Math.min((4L * gpu.multiprocessors() + gx - 1) / gx, (rows + 255) / 256));
+        long per = (rows + slices - 1) / slices;
+        slices = (rows + per - 1) / per;
+        gpu.launch(gx, Math.toIntExact(slices), colsumCols, colsumRows, 0,
+                COLUMN_SUMS.args().ptr(out).ptr(m).ptr(m2).ptr(rowScale).i64(rows).i32(n).i64(per));
+    }
+
+    /** acc (one double, zeroed by the caller) += the sum of squares of n floats at x. */
+    void sumOfSquares(long x, long n, long acc) {
+        gpu.launch1d(n, SUM_OF_SQUARES.args().ptr(x).i64(n).ptr(acc));
+    }
+
+    /** out = w * x / rms(x) per row of h. */
+    void rmsNorm(long out, long x, long w, int rows, int h, float eps) {
+        gpu.launch(rows, 1, ROW_THREADS, 1, 0, RMS_NORM.args().ptr(out).ptr(x).ptr(w).i32(h).f32(eps));
+    }
+
+    /** dx += the input gradient; invOut[r] = 1 / rms of row r, for the weight gradient. */
+    void rmsNormBackward(long dx, long invOut, long dy, long x, long w, int rows, int h, float eps) {
+        gpu.launch(rows, 1, ROW_THREADS, 1, 0,
+                RMS_NORM_BACKWARD.args().ptr(dx).ptr(invOut).ptr(dy).ptr(x).ptr(w).i32(h).f32(eps));
+    }
+
+    /** dLogits = scale (softmax - onehot) and loss[r] (doubles) per row of v logits; ignored rows get 0. */
+    void crossEntropy(long logits, long targets, int ignoreIndex, long dLogits, float scale, long loss, int rows, int v) {
+        gpu.launch(rows, 1, ROW_THREADS, 1, 0,
+                CROSS_ENTROPY.args().ptr(logits).ptr(targets).i32(ignoreIndex).ptr(dLogits).f32(scale).ptr(loss).i32(v));
+    }
+}
