@@ -3,8 +3,9 @@
 # transformers fixtures, the scan benchmark, then the end-to-end model benchmark (training and
 # generation tokens/s, a 1M-token forward); its table is printed last.
 #
-#   scripts/gpu-check.sh --pack   here, with JDK 25 and Maven: builds core-ssm and puts what a machine
-#                                 without Java or Maven needs into .device/ (a jlinked JRE, the jars)
+#   scripts/gpu-check.sh --pack   here, with JDK 25 and Maven: compiles core-ssm (no install: ~/.m2 is
+#                                 shared) and puts what a machine without Java or Maven needs into
+#                                 .device/ (a jlinked JRE, the jars); carry .device and core-ssm/target
 #   scripts/gpu-check.sh [BENCH_ROWS...]   on the GPU machine (rows like 8x2048; default: all three)
 #   SSMTK_MODEL_BENCH="train=130m:8x2048 ..."  ModelBench's arguments (empty: its defaults, which train
 #                                 in fp32 and in bf16; "off": skip it)
@@ -19,7 +20,7 @@ junit_version=1.11.4
 if [ "${1:-}" = "--pack" ]; then
   . scripts/java-env.sh
   ssmtk_select_jdk
-  nice -n 19 mvn -B -q install -DskipTests -pl core-ssm
+  nice -n 19 mvn -B -q -pl core-ssm test-compile
   rm -rf "$dev/lib" && mkdir -p "$dev/lib"
   nice -n 19 mvn -B -q -pl core-ssm dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$PWD/$dev/lib"
   nice -n 19 mvn -B -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:$junit_version \
@@ -53,7 +54,7 @@ set +e
 tests=$?
 bench=0
 if [ "${SSMTK_SCAN_BENCH:-}" != off ]; then
-  java "${jvm[@]}" -cp "$cp" org.ssmtk.core.backend.cuda.ScanBench "$@" > "$out/bench.log" 2>&1
+  java "${jvm[@]}" -cp "$cp" org.ssmtk.core.bench.ScanBench "$@" > "$out/bench.log" 2>&1
   bench=$?
 fi
 model=0

@@ -13,8 +13,9 @@ import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Collections;
 import java.util.HashMap;
-import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,8 +50,9 @@ final class CudaContext implements Launcher, AutoCloseable {
     final RawStream stream;
     private final Map<String, CUmodule> modules = new LinkedHashMap<>();
     private final Map<String, PtxModule> ptx = new HashMap<>();
-    private final Map<Kernel, CUfunction> functions = new HashMap<>();
-    private final Set<Kernel> sharedRaised = new HashSet<>();
+    // by identity: each Kernel is a launcher's constant, and a record's hashCode walks its parameters
+    private final Map<Kernel, CUfunction> functions = new IdentityHashMap<>();
+    private final Set<Kernel> sharedRaised = Collections.newSetFromMap(new IdentityHashMap<>());
     private final int sms;
     /** Set under this object's lock; the memory's Cleaner actions read it under the same lock. */
     private boolean closed;

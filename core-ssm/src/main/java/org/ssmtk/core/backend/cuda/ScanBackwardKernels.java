@@ -16,15 +16,18 @@ final class ScanBackwardKernels {
             PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32);
 
     private final Launcher gpu;
-    private final PtxModule module;
     /** Threads and channels of a block. */
     final int threads, channels;
+    /** Dynamic shared memory of a block per padded width (ScanForwardKernels.WIDTHS). */
+    private final int[] sharedBytes = new int[ScanForwardKernels.WIDTHS.length];
 
     ScanBackwardKernels(Launcher gpu) {
         this.gpu = gpu;
-        module = gpu.module(MODULE);
+        PtxModule module = gpu.module(MODULE);
         threads = module.constant("SCAN_BWD_THREADS");
         channels = module.constant("SCAN_BWD_CH");
+        for (int w = 0; w < sharedBytes.length; w++)
+            sharedBytes[w] = module.constant("SCAN_BWD_SMEM_BYTES_" + ScanForwardKernels.WIDTHS[w]);
         if (module.constant("SCAN_CHUNK") != gpu.module(ScanForwardKernels.MODULE).constant("SCAN_CHUNK"))
             throw new IllegalStateException("scan_forward.ptx and scan_backward.ptx disagree on SCAN_CHUNK: rebuild both");
     }
@@ -41,7 +44,8 @@ final class ScanBackwardKernels {
 
     /** Dynamic shared memory of one block for padded width nm. */
     int sharedBytes(int nm) {
-        return module.constant("SCAN_BWD_SMEM_BYTES_" + nm);
+        for (int w = 0; w < sharedBytes.length; w++) if (ScanForwardKernels.WIDTHS[w] == nm) return sharedBytes[w];
+        throw new IllegalArgumentException("no scan kernel for padded d_state " + nm);
     }
 
     /**
