@@ -3,10 +3,13 @@ package org.ssmtk.core.backend.cuda;
 import java.util.Arrays;
 
 /**
- * The arguments of one launch, added in the kernel's parameter order through typed methods (a
- * double cannot reach {@link #f32} without a cast, an int address cannot reach {@link #ptr}). Each
+ * The arguments of one launch, added in the kernel's parameter order through typed methods. Each
  * addition is checked against the kernel's declaration, so a launcher that passes the wrong kind or
- * number of arguments fails at its first launch with the kernel's name, not inside the kernel.
+ * number of arguments fails at its first launch with the kernel's name, not inside the kernel (and
+ * in CudaPtxSignatureTest, which drives every launcher without a GPU). Java would widen an int or
+ * long to float, and a double cannot narrow by itself but a cast hides it: the overloads of
+ * {@link #f32} for those types and of {@link #ptr} for int refuse, so only a float reaches a float
+ * parameter and only a long an address.
  */
 final class Args {
     private final Kernel kernel;
@@ -37,6 +40,27 @@ final class Args {
 
     Args f32(float v) {
         return add(Kernel.Param.F32, Float.floatToRawIntBits(v));
+    }
+
+    Args f32(double v) {
+        throw refused("a double", "float");
+    }
+
+    Args f32(int v) {
+        throw refused("an int", "float");
+    }
+
+    Args f32(long v) {
+        throw refused("a long", "float");
+    }
+
+    Args ptr(int v) {
+        throw refused("an int", "device address (long)");
+    }
+
+    private IllegalStateException refused(String given, String wanted) {
+        return new IllegalStateException(kernel.name() + " parameter " + count + ": " + given + " given where a " + wanted
+                + " is taken; convert it explicitly");
     }
 
     private Args add(Kernel.Param kind, long value) {
