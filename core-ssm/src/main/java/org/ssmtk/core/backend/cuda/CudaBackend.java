@@ -257,9 +257,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void embeddingBackward(Tensor dTable, int[] ids, Tensor dOut) {
-        int h = dTable.cols(), vocab = dTable.dim(0);
-        for (int id : ids)
-            if (id < 0 || id >= vocab) throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + vocab + ")");
+        int h = dTable.cols();
+        Shapes.embeddingBackward(dTable, ids, dOut);
         context.current();
         if (ids.length == 0) return;
         try (DeviceMemory.Scratch s = memory.scratch()) {
@@ -270,7 +269,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void rmsNorm(Tensor out, Tensor x, Tensor weight, float eps) {
         int m = x.rows2d(), h = x.cols();
-        if (out.size() != x.size() || weight.size() != h) throw new IllegalArgumentException("rmsNorm: " + out + ", " + x + ", " + weight);
+        Shapes.rmsNorm(out, x, weight);
         context.current();
         reduce.rmsNorm(addr(out), addr(x), addr(weight), m, h, eps);
     }
@@ -278,7 +277,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void rmsNormBackward(Tensor dx, Tensor dWeight, Tensor dy, Tensor x, Tensor weight, float eps) {
         int m = x.rows2d(), h = x.cols();
-        Shapes.sameSize("rmsNorm backward", dx, dy, x);
+        Shapes.rmsNormBackward(dx, dWeight, dy, x, weight);
         context.current();
         if (m == 0) return;
         try (DeviceMemory.Scratch s = memory.scratch()) {
@@ -302,7 +301,7 @@ public final class CudaBackend implements Backend {
         int ch = x.cols(), width = weight.cols();
         if (width > conv.maxWidth())
             throw new IllegalArgumentException("cuda conv1d backward: width " + width + " is over " + conv.maxWidth());
-        Shapes.sameSize("conv1d backward", dx, dOut, x);
+        Shapes.conv1dBackward(dx, dWeight, dBias, dOut, x, weight, bias, batch, len);
         context.current();
         long rows = (long) batch * len;
         if (rows == 0 || ch == 0) return;
@@ -381,10 +380,9 @@ public final class CudaBackend implements Backend {
     @Override
     public double crossEntropy(Tensor logits, int[] targets, int ignoreIndex, Tensor dLogits, float scale) {
         int m = logits.rows2d(), v = logits.cols();
-        if (targets.length != m) throw new IllegalArgumentException(targets.length + " targets for " + m + " rows of logits");
+        Shapes.crossEntropy(logits, targets, dLogits);
         for (int t : targets)
             if (t != ignoreIndex && (t < 0 || t >= v)) throw new IllegalArgumentException("target " + t + " is outside [0, " + v + ")");
-        Shapes.sameSize("crossEntropy", logits, dLogits);
         context.current();
         if (m == 0) return 0;
         double[] losses = new double[m];
