@@ -105,7 +105,7 @@ final class DnaClassifierCommands {
                 origin = "model " + dir + " + a fresh " + names.size() + "-class head";
             } else {
                 String preset = PRESET.get(cl);
-                MambaConfig config = CONFIG.given(cl) ? MambaConfig.read(CONFIG.get(cl)) : preset(preset);
+                MambaConfig config = CONFIG.given(cl) ? MambaConfig.read(CONFIG.get(cl)) : CommonOptions.preset(preset);
                 start = Initializer.reference(config.withClassifier(names.size(), pooling), opt.seed());
                 origin = CONFIG.given(cl) ? "config " + CONFIG.get(cl) : "preset " + preset;
             }
@@ -147,14 +147,6 @@ final class DnaClassifierCommands {
                         heldOut, modelDir, png);
             }
             return 0;
-        }
-
-        private static MambaConfig preset(String name) throws UsageException {
-            try {
-                return ForwardBench.preset(name);
-            } catch (IllegalArgumentException e) {
-                throw new UsageException(e.getMessage());
-            }
         }
     }
 

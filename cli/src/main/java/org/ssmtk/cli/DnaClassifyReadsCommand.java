@@ -160,7 +160,7 @@ final class DnaClassifyReadsCommand implements Command {
                         for (SAMRecord r : chunk)
                             if (filter.keep(r)) {
                                 picked.add(r);
-                                seqs.add(DnaVocabulary.encode(r.getReadBases()));
+                                seqs.add(readIds(input, r.getReadName(), r.getReadBases()));
                                 bases += r.getReadLength();
                             }
                         double[][] p = SequenceClassifier.meanOverWindows(model, seqs, seqLen, batch, rc);
@@ -200,6 +200,16 @@ final class DnaClassifyReadsCommand implements Command {
         return 0;
     }
 
+    /** A read's bases as ids; a letter the vocabulary lacks is the input's problem, named with the file and the read. */
+    static byte[] readIds(String input, String read, byte[] bases) throws UsageException {
+        try {
+            return DnaVocabulary.encode(bases);
+        } catch (IllegalArgumentException e) {
+            // encode's only failure: a byte that is not a base letter
+            throw new UsageException(input + ": read " + read + ": " + e.getMessage());
+        }
+    }
+
     static boolean isFastq(Path p) {
         String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
         if (n.endsWith(".gz")) n = n.substring(0, n.length() - 3);
@@ -235,7 +245,7 @@ final class DnaClassifyReadsCommand implements Command {
                         int ws = id.indexOf(' '), tab = id.indexOf('\t');
                         int cut = ws < 0 ? tab : tab < 0 ? ws : Math.min(ws, tab);
                         ids.add(cut < 0 ? id : id.substring(0, cut));
-                        seqs.add(DnaVocabulary.encode(r.getReadBases()));
+                        seqs.add(readIds(in.toString(), id, r.getReadBases()));
                         bases += r.length();
                     }
                     if (ids.size() == CHUNK || (!more && !ids.isEmpty())) {

@@ -116,7 +116,7 @@ final class DnaCommands {
                 origin = "model " + dir;
             } else {
                 String preset = PRESET.get(cl);
-                MambaConfig config = CONFIG.given(cl) ? MambaConfig.read(CONFIG.get(cl)) : ForwardBench.preset(preset);
+                MambaConfig config = CONFIG.given(cl) ? MambaConfig.read(CONFIG.get(cl)) : CommonOptions.preset(preset);
                 start = Initializer.reference(config, opt.seed());
                 origin = CONFIG.given(cl) ? "config " + CONFIG.get(cl) : "preset " + preset;
             }

@@ -92,7 +92,7 @@ final class ModelCommands {
             if (CONFIG.given(cl) == PRESET.given(cl)) throw new UsageException("give exactly one of --config and --preset");
             MambaConfig config;
             if (CONFIG.given(cl)) config = MambaConfig.read(CONFIG.get(cl));
-            else config = org.ssmtk.core.bench.ForwardBench.preset(PRESET.get(cl));
+            else config = CommonOptions.preset(PRESET.get(cl));
             Path dir = OUT.get(cl);
             if (Files.exists(dir.resolve(MambaCheckpoint.WEIGHTS)))
                 throw new UsageException("--out " + dir + " already holds a model; remove it first");

@@ -134,9 +134,7 @@ class MainTest {
         Result missing = run("model", "forward", "--model", model.toString());
         assertEquals(1, missing.code());
         assertTrue(missing.err().contains("missing required options --input, --output"), missing.err());
-        Result cuda = run("model", "generate", "--model", model.toString(), "--prompt-ids", "1", "--max-new", "1", "--device", "cuda");
-        assertEquals(1, cuda.code());
-        assertTrue(cuda.err().contains("--device cuda"), cuda.err());
+        // --device cuda: ExitCodesTest.deviceCudaRunsOnAGpuAndIsRefusedWithoutOne (the answer depends on the host)
         Result threads = run("model", "generate", "--model", model.toString(), "--prompt-ids", "1", "--max-new", "1", "--threads", "zero");
         assertEquals(1, threads.code());
     }
