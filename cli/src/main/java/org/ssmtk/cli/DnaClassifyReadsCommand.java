@@ -30,10 +30,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -322,16 +320,10 @@ final class DnaClassifyReadsCommand implements Command {
     }
 
     private static Path temporary(Path target) throws IOException {
-        Path abs = target.toAbsolutePath();
-        Files.createDirectories(abs.getParent());
-        return AtomicFiles.temporaryFile(abs.getParent(), "." + abs.getFileName() + ".", ".partial");
+        return AtomicFiles.temporaryFor(target);
     }
 
     private static void move(Path tmp, Path target) throws IOException {
-        try {
-            Files.move(tmp, target.toAbsolutePath(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, target.toAbsolutePath(), StandardCopyOption.REPLACE_EXISTING);
-        }
+        AtomicFiles.commit(tmp, target);
     }
 }
