@@ -182,6 +182,19 @@ class MainTest {
         }
     }
 
+    @Test
+    void forwardWithLossAloneMatchesTheReferenceAndWritesNoGradients() throws Exception {
+        Path out = dir.resolve("loss.safetensors");
+        Result r = run("model", "forward", "--model", model.toString(), "--input", model.resolve("reference.safetensors").toString(),
+                "--output", out.toString(), "--loss", "--threads", "2");
+        assertEquals(0, r.code(), r.err());
+        try (SafeTensorsReader ours = SafeTensorsReader.open(out); SafeTensorsReader ref = SafeTensorsReader.open(model.resolve("reference.safetensors"))) {
+            assertEquals(ref.doubles("loss")[0], ours.floats("loss")[0], 1e-5 * Math.abs(ref.doubles("loss")[0]));
+            assertTrue(relativeError(ours.floats("logits"), ref.doubles("logits")) < 1e-5);
+            assertFalse(ours.tensors().keySet().stream().anyMatch(n -> n.startsWith("grad.")), ours.tensors().keySet().toString());
+        }
+    }
+
     /** A token file of a learnable pattern (counting mod 11 with strides 1 and 2). */
     Path countingTokens(String name) throws Exception {
         byte[] b = new byte[4000];
