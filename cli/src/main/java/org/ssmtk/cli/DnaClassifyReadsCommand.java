@@ -18,8 +18,9 @@ import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.io.MambaCheckpoint;
 import org.ssmtk.core.nn.MambaModel;
-import org.ssmtk.genomics.classify.ClassLabels;
-import org.ssmtk.genomics.classify.SequenceClassifier;
+import org.ssmtk.core.classify.ClassLabels;
+import org.ssmtk.core.classify.SequenceClassifier;
+import org.ssmtk.genomics.classify.DnaClassifierData;
 import org.ssmtk.core.eval.ClassificationMetrics;
 import org.ssmtk.genomics.io.BedIntervals;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
@@ -161,7 +162,7 @@ final class DnaClassifyReadsCommand implements Command {
                                 seqs.add(readIds(input, r.getReadName(), r.getReadBases()));
                                 bases += r.getReadLength();
                             }
-                        double[][] p = SequenceClassifier.meanOverWindows(model, seqs, seqLen, batch, rc);
+                        double[][] p = classify(model, seqs, seqLen, batch, rc);
                         for (int i = 0; i < picked.size(); i++) {
                             SAMRecord r = picked.get(i);
                             int best = writeRow(tsv, names, r.getReadName(), r.getFlags(), p[i]);
@@ -196,6 +197,12 @@ final class DnaClassifyReadsCommand implements Command {
         out.printf(Locale.ROOT, "%d records, %d classified (%,d bases) in %.2f s (%,.0f reads/s)%s -> %s%s%n", records, classified, bases, seconds,
                 classified / Math.max(seconds, 1e-9), rc ? ", forward+RC averaged" : "", output, bamOut == null ? "" : " and " + bamOut);
         return 0;
+    }
+
+    /** Mean probabilities over each read's windows (DNA ids as bytes), forward and reverse complement averaged with rc. */
+    private static double[][] classify(MambaModel model, List<byte[]> reads, int seqLen, int batch, boolean rc) {
+        return SequenceClassifier.meanOverWindows(model, reads.stream().map(DnaClassifierData::tokens).toList(), seqLen, batch,
+                rc ? DnaClassifierData.REVERSE_COMPLEMENT : null);
     }
 
     /** A read's bases as ids; a letter the vocabulary lacks is the input's problem, named with the file and the read. */
@@ -247,7 +254,7 @@ final class DnaClassifyReadsCommand implements Command {
                         bases += r.length();
                     }
                     if (ids.size() == CHUNK || (!more && !ids.isEmpty())) {
-                        double[][] p = SequenceClassifier.meanOverWindows(model, seqs, seqLen, batch, rc);
+                        double[][] p = classify(model, seqs, seqLen, batch, rc);
                         for (int i = 0; i < ids.size(); i++) writeRow(tsv, names, ids.get(i), 4, p[i]);
                         reads += ids.size();
                         ids.clear();
