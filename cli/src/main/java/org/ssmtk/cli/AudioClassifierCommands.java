@@ -8,18 +8,16 @@ import org.ssmtk.audio.io.AudioInput;
 import org.ssmtk.audio.io.Manifest;
 import org.ssmtk.audio.quantize.Quantizer;
 import org.ssmtk.audio.sample.HeldOut;
-import org.ssmtk.audio.sample.LabeledClipWindows;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.io.AtomicFiles;
 import org.ssmtk.core.nn.MambaCheckpoint;
-import org.ssmtk.core.nn.Initializer;
 import org.ssmtk.core.nn.MambaModel;
-import org.ssmtk.core.train.Objective;
-import org.ssmtk.core.train.Trainer;
-import org.ssmtk.genomics.classify.ClassLabels;
-import org.ssmtk.genomics.classify.ClassifierHead;
-import org.ssmtk.genomics.classify.SequenceClassifier;
+import org.ssmtk.audio.sample.AudioClassifierData;
+import org.ssmtk.core.classify.ClassLabels;
+import org.ssmtk.core.classify.ClassifierTraining;
+import org.ssmtk.core.classify.SequenceClassifier;
+import org.ssmtk.core.train.BatchSource;
 import org.ssmtk.core.eval.ClassificationMetrics;
 
 import java.io.PrintStream;
@@ -36,8 +34,8 @@ import java.util.Map;
 
 /**
  * {@code ssmtk audio train-classifier} and {@code ssmtk audio classify}: clip classification of WAV
- * audio. Labels and heads are genomics' (ClassLabels, ClassifierHead), metrics core's ClassificationMetrics:
- * they are not DNA-specific, and only cli depends on both audio and genomics.
+ * audio, through core's classifier flow ({@code org.ssmtk.core.classify}) with audio's
+ * {@link AudioClassifierData} as the data.
  */
 final class AudioClassifierCommands {
     private AudioClassifierCommands() {}
@@ -101,16 +99,14 @@ final class AudioClassifierCommands {
             double holdout = HOLDOUT.get(cl, testManifest != null ? 0 : 0.2);
             int evalWindows = EVAL_WINDOWS.get(cl);
             TrainCommands.RunDirectory runDir = TrainCommands.RunDirectory.parse(cl);
-            int every = runDir.checkpointEvery(), keep = runDir.keep();
             String pooling = CommonOptions.POOLING.get(cl);
             runDir.refuseExistingRunUnlessResuming();
-            Path outDir = runDir.out();
-            boolean resume = runDir.resume();
             List<String> names = new ArrayList<>(classes.keySet());
             List<int[]> testClips = new ArrayList<>();
             int[] testTruth = null;
 
-            MambaCheckpoint start;
+            MambaCheckpoint pretrained = null;
+            MambaConfig config = null;
             String origin;
             if (MODEL.given(cl)) {
                 Path dir = MODEL.get(cl);
@@ -118,10 +114,9 @@ final class AudioClassifierCommands {
                 if (theirs != null && !theirs.equals(settings))
                     throw new UsageException("--model " + dir + " was trained at " + theirs.sampleRate() + " Hz, " + theirs.quantization()
                             + "; this run asks for " + rate + " Hz, " + quantization);
-                start = ClassifierHead.attach(MambaCheckpoint.load(dir), names.size(), pooling, opt.seed());
+                pretrained = MambaCheckpoint.load(dir);
                 origin = "model " + dir + " + a fresh " + names.size() + "-class head";
             } else {
-                MambaConfig config;
                 if (config0.given(cl)) {
                     config = MambaConfig.read(config0.get(cl));
                     origin = "config " + config0.get(cl);
@@ -130,8 +125,8 @@ final class AudioClassifierCommands {
                     config = MambaConfig.of(AudioSettings.LEVELS, d, 16, layers);
                     origin = "fresh d_model " + d + " x " + layers + " layers";
                 }
-                start = Initializer.reference(config.withClassifier(names.size(), pooling), opt.seed());
             }
+            MambaCheckpoint start = ClassifierTraining.start(pretrained, config, names.size(), pooling, opt.seed());
             if (start.config().vocabSize() < AudioSettings.LEVELS)
                 throw new UsageException(origin + " has a vocabulary of " + start.config().vocabSize() + " ids; audio needs " + AudioSettings.LEVELS);
 
@@ -163,48 +158,18 @@ final class AudioClassifierCommands {
                 }
                 err.printf(Locale.ROOT, "ssmtk audio train-classifier: %d test clips from %s%n", testClips.size(), testManifest.file());
             }
-            LabeledClipWindows windows;
-            try {
-                windows = LabeledClipWindows.of(train, seqLen, opt.batch(), opt.seed());
-            } catch (IllegalArgumentException e) {
-                String m = e.getMessage();
-                for (int c = 0; c < names.size(); c++)
-                    if (m.startsWith("class " + c + ": ")) m = "class " + names.get(c) + ": " + m.substring(("class " + c + ": ").length());
-                throw new UsageException(m + "; lower --seq-len or --holdout");
-            }
+            AudioClassifierData data = new AudioClassifierData(names, train, held, settings, testManifest == null ? null : testClips, testTruth,
+                    testManifest == null ? null : "every clip of --test-manifest " + testManifest.file()
+                            + " (probabilities averaged over --seq-len windows tiling it)");
+            BatchSource windows = ClassifierCommands.trainingWindows(data, seqLen, opt.batch(), opt.seed());
             err.printf(Locale.ROOT, "ssmtk audio train-classifier: %d classes (%s), balanced; %s; %d steps x %d x %d x %d samples%n", names.size(),
                     String.join(", ", names), origin, opt.steps(), opt.accumulate(), opt.batch(), seqLen);
-            try (Backend backend = CommonOptions.backend(cl, err);
-                 TrainingProgress progress = new TrainingProgress(err, "audio train-classifier", opt.logEvery())) {
-                MambaModel model = MambaModel.load(backend, start);
-                Trainer.Result r = Trainer.train(opt.prepare(model), windows, Objective.sequenceClassification(), opt.trainer(outDir, every, keep, resume, run),
-                        progress);
-                progress.close();
-                Path modelDir = outDir.resolve(Trainer.MODEL);
-                settings.write(modelDir);
-                new ClassLabels(names, seqLen).write(modelDir);
-                ClassificationMetrics m = testManifest != null
-                        ? ClassificationMetrics.of(names, testTruth, clipProbabilities(model, testClips, seqLen, opt.batch(), names.size()))
-                        : evaluate(model, names, held, seqLen, opt.batch(), evalWindows);
-                ObjectNode n = new ObjectMapper().createObjectNode();
-                ObjectNode c = n.putObject("classes");
-                classes.forEach((k, v) -> c.put(k, v.size() + " files"));
-                n.put("sample_rate", rate).put("quantization", quantization).put("holdout", holdout).put("step", r.lastStep())
-                        .put("scored", testManifest != null ? "every clip of --test-manifest " + testManifest.file()
-                                + " (probabilities averaged over --seq-len windows tiling it)"
-                                : "non-overlapping --seq-len windows tiling the last holdout fraction of every file of every class");
-                if (m != null) {
-                    n.setAll(m.toJson());
-                }
-                AtomicFiles.write(outDir.resolve(AudioCommands.EVAL), o -> o.write(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(n)));
-                Path png = TrainCommands.plotLoss(outDir, "ssmtk audio train-classifier: " + outDir.getFileName(), err);
-                String heldOut = m == null ? "no held-out windows (--holdout 0 or tails shorter than --seq-len)"
-                        : String.format(Locale.ROOT, "held-out accuracy %.4f (%d %s)%s", m.accuracy(), m.total(), testManifest != null ? "test clips" : "windows",
-                        Double.isNaN(m.rocAuc()) ? "" : String.format(Locale.ROOT, ", ROC-AUC %.4f", m.rocAuc()));
-                out.printf(Locale.ROOT, "steps %d..%d  final loss %.4f  %s  model %s  curve %s%n", r.firstStep(), r.lastStep(), r.finalLoss(),
-                        heldOut, modelDir, png);
-            }
-            return 0;
+            ObjectNode header = new ObjectMapper().createObjectNode();
+            ObjectNode c = header.putObject("classes");
+            classes.forEach((k, v) -> c.put(k, v.size() + " files"));
+            header.put("sample_rate", rate).put("quantization", quantization).put("holdout", holdout);
+            return ClassifierCommands.train(new ClassifierCommands.Run("audio train-classifier", start, data, windows, opt, runDir, run, seqLen,
+                    evalWindows, header), cl, out, err);
         }
     }
 
@@ -239,57 +204,6 @@ final class AudioClassifierCommands {
         }
         if (classes.size() < 2) throw new Manifest.ManifestException(m.file().toString(), "a classifier needs at least 2 labels, got " + classes.keySet());
         return classes;
-    }
-
-    /**
-     * Class probabilities of whole clips: a clip no longer than len is one window; a longer one is
-     * tiled by windows of exactly len (the last ending at its end) whose probabilities are averaged.
-     */
-    static double[][] clipProbabilities(MambaModel model, List<int[]> clips, int len, int batch, int k) {
-        double[][] p = new double[clips.size()][k];
-        int[] count = new int[clips.size()];
-        Map<Integer, List<int[]>> byLength = new LinkedHashMap<>();
-        Map<Integer, List<Integer>> owners = new LinkedHashMap<>();
-        for (int i = 0; i < clips.size(); i++) {
-            int[] codes = clips.get(i);
-            int w = Math.min(len, codes.length);
-            for (int from = 0; ; from += w) {
-                int s = Math.min(from, codes.length - w);
-                byLength.computeIfAbsent(w, x -> new ArrayList<>()).add(java.util.Arrays.copyOfRange(codes, s, s + w));
-                owners.computeIfAbsent(w, x -> new ArrayList<>()).add(i);
-                count[i]++;
-                if (s + w >= codes.length) break;
-            }
-        }
-        for (var e : byLength.entrySet()) {
-            double[][] w = SequenceClassifier.probabilities(model, e.getValue(), batch, false);
-            List<Integer> own = owners.get(e.getKey());
-            for (int j = 0; j < w.length; j++)
-                for (int c = 0; c < k; c++) p[own.get(j)][c] += w[j][c];
-        }
-        for (int i = 0; i < p.length; i++)
-            for (int c = 0; c < k; c++) p[i][c] /= count[i];
-        return p;
-    }
-
-    private static ClassificationMetrics evaluate(MambaModel model, List<String> names, List<List<int[]>> held, int len, int batch, int max) {
-        List<int[]> windows = new ArrayList<>();
-        List<Integer> truth = new ArrayList<>();
-        for (int c = 0; c < names.size(); c++) {
-            List<int[]> all = new ArrayList<>();
-            for (int[] clip : held.get(c))
-                for (int s = 0; s + len <= clip.length; s += len) all.add(java.util.Arrays.copyOfRange(clip, s, s + len));
-            List<int[]> w = all;
-            if (all.size() > max) {
-                w = new ArrayList<>(max);
-                for (int i = 0; i < max; i++) w.add(all.get((int) ((long) i * all.size() / max)));
-            }
-            windows.addAll(w);
-            for (int i = 0; i < w.size(); i++) truth.add(c);
-        }
-        if (windows.isEmpty()) return null;
-        double[][] p = SequenceClassifier.probabilities(model, windows, batch, false);
-        return ClassificationMetrics.of(names, truth.stream().mapToInt(Integer::intValue).toArray(), p);
     }
 
     static final class Classify implements Command {
@@ -358,7 +272,7 @@ final class AudioClassifierCommands {
             long t0 = System.nanoTime();
             double[][] p;
             try (Backend backend = CommonOptions.backend(cl, err)) {
-                p = clipProbabilities(MambaModel.load(backend, checkpoint), codes, seqLen, batch, k);
+                p = SequenceClassifier.meanOverWindows(MambaModel.load(backend, checkpoint), codes, seqLen, batch, null);
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
             AtomicFiles.write(output, o -> {

@@ -3,6 +3,9 @@ package org.ssmtk.cli;
 import org.apache.commons.cli.CommandLine;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.device.Backends;
+import org.ssmtk.core.backend.BackendUnavailableException;
+import org.ssmtk.core.config.MambaConfig;
+import org.ssmtk.core.config.Presets;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -29,8 +32,18 @@ final class CommonOptions {
     static Backend backend(CommandLine cl, PrintStream err) throws UsageException {
         try {
             return Backends.open(DEVICE.get(cl), THREADS.get(cl, 0), PRECISION.get(cl), err::println);
-        } catch (IllegalArgumentException e) {
+        } catch (BackendUnavailableException e) {
             throw new UsageException(e.getMessage());
+        }
+    }
+
+    /** A preset model config by name; an unknown name is the user's to fix. */
+    static MambaConfig preset(String name) throws UsageException {
+        try {
+            return Presets.get(name);
+        } catch (IllegalArgumentException e) {
+            // preset() is a lookup by name: its only failure is a name it does not know
+            throw new UsageException("--preset: " + e.getMessage());
         }
     }
 

@@ -8,18 +8,15 @@ import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.io.AtomicFiles;
 import org.ssmtk.core.nn.MambaCheckpoint;
-import org.ssmtk.core.nn.Initializer;
 import org.ssmtk.core.nn.MambaModel;
-import org.ssmtk.core.train.Objective;
-import org.ssmtk.core.train.Trainer;
-import org.ssmtk.genomics.classify.ClassLabels;
-import org.ssmtk.genomics.classify.ClassifierHead;
-import org.ssmtk.genomics.classify.SequenceClassifier;
+import org.ssmtk.core.classify.ClassLabels;
+import org.ssmtk.core.classify.ClassifierTraining;
+import org.ssmtk.core.classify.SequenceClassifier;
+import org.ssmtk.core.train.BatchSource;
+import org.ssmtk.genomics.classify.DnaClassifierData;
 import org.ssmtk.core.eval.ClassificationMetrics;
-import org.ssmtk.genomics.io.DnaSequence;
 import org.ssmtk.genomics.io.FastaReference;
 import org.ssmtk.genomics.sample.HeldOutSplit;
-import org.ssmtk.genomics.sample.LabeledWindowSampler;
 import org.ssmtk.genomics.sample.Region;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
 
@@ -86,29 +83,27 @@ final class DnaClassifierCommands {
             double holdout = HOLDOUT.get(cl);
             int evalWindows = EVAL_WINDOWS.get(cl);
             TrainCommands.RunDirectory runDir = TrainCommands.RunDirectory.parse(cl);
-            int every = runDir.checkpointEvery(), keep = runDir.keep();
             String pooling = CommonOptions.POOLING.get(cl);
             boolean rc = RC_AUGMENT.get(cl), balanced = !PROPORTIONAL.get(cl);
             runDir.refuseExistingRunUnlessResuming();
-            Path outDir = runDir.out();
-            boolean resume = runDir.resume();
             // Every input is read before anything is written, so a bad one leaves no partial run.
             DnaLabeledInputs inputs = DnaLabeledInputs.read(cl);
             List<String> names = inputs.names();
 
-            MambaCheckpoint start;
+            MambaCheckpoint pretrained = null;
+            MambaConfig config = null;
             String origin;
             if (MODEL.given(cl)) {
                 Path dir = MODEL.get(cl);
                 DnaVocabulary.check(dir); // a model trained on other ids must not silently continue on these
-                start = ClassifierHead.attach(MambaCheckpoint.load(dir), names.size(), pooling, opt.seed());
+                pretrained = MambaCheckpoint.load(dir);
                 origin = "model " + dir + " + a fresh " + names.size() + "-class head";
             } else {
                 String preset = PRESET.get(cl);
-                MambaConfig config = CONFIG.given(cl) ? MambaConfig.read(CONFIG.get(cl)) : preset(preset);
-                start = Initializer.reference(config.withClassifier(names.size(), pooling), opt.seed());
+                config = CONFIG.given(cl) ? MambaConfig.read(CONFIG.get(cl)) : CommonOptions.preset(preset);
                 origin = CONFIG.given(cl) ? "config " + CONFIG.get(cl) : "preset " + preset;
             }
+            MambaCheckpoint start = ClassifierTraining.start(pretrained, config, names.size(), pooling, opt.seed());
             if (start.config().vocabSize() < DnaVocabulary.SIZE)
                 throw new UsageException(origin + " has a vocabulary of " + start.config().vocabSize() + " ids; the DNA vocabulary needs "
                         + DnaVocabulary.SIZE);
@@ -117,44 +112,12 @@ final class DnaClassifierCommands {
             ObjectNode run = opt.run().put("seq_len", seqLen).put("holdout", holdout).put("rc_augment", rc).put("balanced", balanced)
                     .put("pooling", pooling).put("vocabulary", DnaVocabulary.TYPE + " v" + DnaVocabulary.VERSION).put("start", origin);
             splitAndDescribe(inputs, holdout, run, train, held, err, "dna train-classifier");
-            LabeledWindowSampler windows;
-            try {
-                windows = LabeledWindowSampler.of(train, seqLen, opt.batch(), opt.seed(), rc, balanced);
-            } catch (IllegalArgumentException e) {
-                String m = e.getMessage();
-                for (int c = 0; c < names.size(); c++)
-                    if (m.startsWith("class " + c + ": ")) m = "class " + names.get(c) + ": " + m.substring(("class " + c + ": ").length());
-                throw new UsageException(m + "; lower --seq-len or --holdout");
-            }
+            DnaClassifierData data = new DnaClassifierData(names, train, held, rc, balanced);
+            BatchSource windows = ClassifierCommands.trainingWindows(data, seqLen, opt.batch(), opt.seed());
             err.printf(Locale.ROOT, "ssmtk dna train-classifier: %d classes (%s), %s; %s; %d steps x %d x %d x %d bases%n", names.size(),
                     String.join(", ", names), balanced ? "balanced" : "proportional", origin, opt.steps(), opt.accumulate(), opt.batch(), seqLen);
-            try (Backend backend = CommonOptions.backend(cl, err);
-                 TrainingProgress progress = new TrainingProgress(err, "dna train-classifier", opt.logEvery())) {
-                MambaModel model = MambaModel.load(backend, start);
-                Trainer.Result r = Trainer.train(opt.prepare(model), windows, Objective.sequenceClassification(), opt.trainer(outDir, every, keep, resume, run),
-                        progress);
-                progress.close();
-                Path modelDir = outDir.resolve(Trainer.MODEL);
-                DnaVocabulary.write(modelDir);
-                new ClassLabels(names, seqLen).write(modelDir);
-                ClassificationMetrics m = evaluate(model, names, held, seqLen, opt.batch(), evalWindows);
-                writeEval(outDir, inputs, holdout, r.lastStep(), m);
-                Path png = TrainCommands.plotLoss(outDir, "ssmtk dna train-classifier: " + outDir.getFileName(), err);
-                String heldOut = m == null ? "no held-out windows (--holdout 0 or tails shorter than --seq-len)"
-                        : String.format(Locale.ROOT, "held-out accuracy %.4f (%d windows)%s", m.accuracy(), m.total(),
-                        Double.isNaN(m.rocAuc()) ? "" : String.format(Locale.ROOT, ", ROC-AUC %.4f", m.rocAuc()));
-                out.printf(Locale.ROOT, "steps %d..%d  final loss %.4f  %s  model %s  curve %s%n", r.firstStep(), r.lastStep(), r.finalLoss(),
-                        heldOut, modelDir, png);
-            }
-            return 0;
-        }
-
-        private static MambaConfig preset(String name) throws UsageException {
-            try {
-                return Presets.get(name);
-            } catch (IllegalArgumentException e) {
-                throw new UsageException(e.getMessage());
-            }
+            return ClassifierCommands.train(new ClassifierCommands.Run("dna train-classifier", start, data, windows, opt, runDir, run, seqLen,
+                    evalWindows, evalHeader(inputs, holdout)), cl, out, err);
         }
     }
 
@@ -190,33 +153,12 @@ final class DnaClassifierCommands {
         }
     }
 
-    static List<int[]> heldOutWindows(List<List<Region>> held, int len, int max, List<Integer> truth) {
-        List<int[]> windows = new ArrayList<>();
-        for (int c = 0; c < held.size(); c++) {
-            List<int[]> w = SequenceClassifier.tile(held.get(c), len, max);
-            windows.addAll(w);
-            for (int i = 0; i < w.size(); i++) truth.add(c);
-        }
-        return windows;
-    }
-
-    private static ClassificationMetrics evaluate(MambaModel model, List<String> names, List<List<Region>> held, int len, int batch, int max) {
-        List<Integer> truth = new ArrayList<>();
-        List<int[]> windows = heldOutWindows(held, len, max, truth);
-        if (windows.isEmpty()) return null;
-        double[][] p = SequenceClassifier.probabilities(model, windows, batch, false);
-        return ClassificationMetrics.of(names, truth.stream().mapToInt(Integer::intValue).toArray(), p);
-    }
-
-    static void writeEval(Path outDir, DnaLabeledInputs inputs, double holdout, long step, ClassificationMetrics m)
-            throws java.io.IOException {
+    /** eval.json's first keys: the inputs ("classes" for --class, else "inputs") and the held-out fraction. */
+    static ObjectNode evalHeader(DnaLabeledInputs inputs, double holdout) {
         ObjectNode n = new ObjectMapper().createObjectNode();
         ObjectNode c = n.putObject(inputs.form().equals(DnaLabeledInputs.BY_CLASS) ? "classes" : "inputs");
         inputs.sources().forEach(c::put);
-        n.put("holdout", holdout).put("step", step)
-                .put("scored", "non-overlapping --seq-len windows tiling the last holdout fraction of every region of every class");
-        if (m != null) n.setAll(m.toJson());
-        AtomicFiles.write(outDir.resolve(DnaCommands.EVAL), o -> new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(o, n));
+        return n.put("holdout", holdout);
     }
 
     static final class Classify implements Command {
@@ -368,7 +310,8 @@ final class DnaClassifierCommands {
                 Map<Integer, List<Integer>> byLength = new LinkedHashMap<>();
                 for (int i = 0; i < windows.size(); i++) byLength.computeIfAbsent(windows.get(i).length, k -> new ArrayList<>()).add(i);
                 for (List<Integer> group : byLength.values()) {
-                    double[][] q = SequenceClassifier.probabilities(model, group.stream().map(windows::get).toList(), batch, rc);
+                    double[][] q = SequenceClassifier.probabilities(model, group.stream().map(windows::get).toList(), batch,
+                            rc ? DnaClassifierData.REVERSE_COMPLEMENT : null);
                     for (int i = 0; i < group.size(); i++) p[group.get(i)] = q[i];
                 }
                 for (int i = 0; i < ids.size(); i++) {

@@ -18,8 +18,9 @@ import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.nn.MambaModel;
-import org.ssmtk.genomics.classify.ClassLabels;
-import org.ssmtk.genomics.classify.SequenceClassifier;
+import org.ssmtk.core.classify.ClassLabels;
+import org.ssmtk.core.classify.SequenceClassifier;
+import org.ssmtk.genomics.classify.DnaClassifierData;
 import org.ssmtk.core.eval.ClassificationMetrics;
 import org.ssmtk.genomics.io.BedIntervals;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
@@ -30,10 +31,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -160,10 +159,10 @@ final class DnaClassifyReadsCommand implements Command {
                         for (SAMRecord r : chunk)
                             if (filter.keep(r)) {
                                 picked.add(r);
-                                seqs.add(DnaVocabulary.encode(r.getReadBases()));
+                                seqs.add(readIds(input, r.getReadName(), r.getReadBases()));
                                 bases += r.getReadLength();
                             }
-                        double[][] p = SequenceClassifier.meanOverWindows(model, seqs, seqLen, batch, rc);
+                        double[][] p = classify(model, seqs, seqLen, batch, rc);
                         for (int i = 0; i < picked.size(); i++) {
                             SAMRecord r = picked.get(i);
                             int best = writeRow(tsv, names, r.getReadName(), r.getFlags(), p[i]);
@@ -198,6 +197,22 @@ final class DnaClassifyReadsCommand implements Command {
         out.printf(Locale.ROOT, "%d records, %d classified (%,d bases) in %.2f s (%,.0f reads/s)%s -> %s%s%n", records, classified, bases, seconds,
                 classified / Math.max(seconds, 1e-9), rc ? ", forward+RC averaged" : "", output, bamOut == null ? "" : " and " + bamOut);
         return 0;
+    }
+
+    /** Mean probabilities over each read's windows (DNA ids as bytes), forward and reverse complement averaged with rc. */
+    private static double[][] classify(MambaModel model, List<byte[]> reads, int seqLen, int batch, boolean rc) {
+        return SequenceClassifier.meanOverWindows(model, reads.stream().map(DnaClassifierData::tokens).toList(), seqLen, batch,
+                rc ? DnaClassifierData.REVERSE_COMPLEMENT : null);
+    }
+
+    /** A read's bases as ids; a letter the vocabulary lacks is the input's problem, named with the file and the read. */
+    static byte[] readIds(String input, String read, byte[] bases) throws UsageException {
+        try {
+            return DnaVocabulary.encode(bases);
+        } catch (IllegalArgumentException e) {
+            // encode's only failure: a byte that is not a base letter
+            throw new UsageException(input + ": read " + read + ": " + e.getMessage());
+        }
     }
 
     static boolean isFastq(Path p) {
@@ -235,11 +250,11 @@ final class DnaClassifyReadsCommand implements Command {
                         int ws = id.indexOf(' '), tab = id.indexOf('\t');
                         int cut = ws < 0 ? tab : tab < 0 ? ws : Math.min(ws, tab);
                         ids.add(cut < 0 ? id : id.substring(0, cut));
-                        seqs.add(DnaVocabulary.encode(r.getReadBases()));
+                        seqs.add(readIds(in.toString(), id, r.getReadBases()));
                         bases += r.length();
                     }
                     if (ids.size() == CHUNK || (!more && !ids.isEmpty())) {
-                        double[][] p = SequenceClassifier.meanOverWindows(model, seqs, seqLen, batch, rc);
+                        double[][] p = classify(model, seqs, seqLen, batch, rc);
                         for (int i = 0; i < ids.size(); i++) writeRow(tsv, names, ids.get(i), 4, p[i]);
                         reads += ids.size();
                         ids.clear();
@@ -312,16 +327,10 @@ final class DnaClassifyReadsCommand implements Command {
     }
 
     private static Path temporary(Path target) throws IOException {
-        Path abs = target.toAbsolutePath();
-        Files.createDirectories(abs.getParent());
-        return AtomicFiles.temporaryFile(abs.getParent(), "." + abs.getFileName() + ".", ".partial");
+        return AtomicFiles.temporaryFor(target);
     }
 
     private static void move(Path tmp, Path target) throws IOException {
-        try {
-            Files.move(tmp, target.toAbsolutePath(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, target.toAbsolutePath(), StandardCopyOption.REPLACE_EXISTING);
-        }
+        AtomicFiles.commit(tmp, target);
     }
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.commons.cli.CommandLine;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.config.MambaConfig;
+import org.ssmtk.core.io.AtomicFiles;
 import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.nn.Initializer;
 import org.ssmtk.core.nn.MambaModel;
@@ -24,7 +25,6 @@ import org.ssmtk.genomics.tokenize.DnaVocabulary;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Locale;
 
@@ -116,7 +116,7 @@ final class DnaCommands {
                 origin = "model " + dir;
             } else {
                 String preset = PRESET.get(cl);
-                MambaConfig config = CONFIG.given(cl) ? MambaConfig.read(CONFIG.get(cl)) : Presets.get(preset);
+                MambaConfig config = CONFIG.given(cl) ? MambaConfig.read(CONFIG.get(cl)) : CommonOptions.preset(preset);
                 start = Initializer.reference(config, opt.seed());
                 origin = CONFIG.given(cl) ? "config " + CONFIG.get(cl) : "preset " + preset;
             }
@@ -189,8 +189,6 @@ final class DnaCommands {
                 .put("scored", "A/C/G/T targets in the last holdout fraction of every contig");
         if (eval != null) n.put("bits_per_base", eval.bitsPerBase()).put("perplexity", eval.perplexity()).put("bases", eval.bases())
                 .put("windows", eval.windows());
-        Path tmp = outDir.resolve(EVAL + ".tmp");
-        new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), n);
-        Files.move(tmp, outDir.resolve(EVAL), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.write(outDir.resolve(EVAL), o -> new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(o, n));
     }
 }

@@ -8,7 +8,8 @@ import org.ssmtk.core.train.Batch;
 import org.ssmtk.genomics.baseline.KmerFeatures;
 import org.ssmtk.core.eval.SoftmaxRegression;
 import org.ssmtk.core.eval.ClassificationMetrics;
-import org.ssmtk.genomics.sample.LabeledWindowSampler;
+import org.ssmtk.core.train.BatchSource;
+import org.ssmtk.genomics.classify.DnaClassifierData;
 import org.ssmtk.genomics.sample.Region;
 
 import java.io.PrintStream;
@@ -79,15 +80,9 @@ final class DnaKmerBaselineCommand implements Command {
         List<List<Region>> train = new ArrayList<>(), held = new ArrayList<>();
         ObjectNode run = new ObjectMapper().createObjectNode();
         DnaClassifierCommands.splitAndDescribe(inputs, holdout, run, train, held, err, "dna kmer-baseline");
-        LabeledWindowSampler sampler;
-        try {
-            sampler = LabeledWindowSampler.of(train, seqLen, WINDOWS_PER_DRAW, seed, false, balanced);
-        } catch (IllegalArgumentException e) {
-            String m = e.getMessage();
-            for (int c = 0; c < names.size(); c++)
-                if (m.startsWith("class " + c + ": ")) m = "class " + names.get(c) + ": " + m.substring(("class " + c + ": ").length());
-            throw new UsageException(m + "; lower --seq-len or --holdout");
-        }
+        // train-classifier's data without reverse-strand reads: the same windows it draws and scores
+        DnaClassifierData data = new DnaClassifierData(names, train, held, false, balanced);
+        BatchSource sampler = ClassifierCommands.trainingWindows(data, seqLen, WINDOWS_PER_DRAW, seed);
         KmerFeatures features = new KmerFeatures(k);
         List<SoftmaxRegression.Features> x = new ArrayList<>(trainWindows);
         int[] y = new int[trainWindows];
@@ -106,19 +101,19 @@ final class DnaKmerBaselineCommand implements Command {
         });
         double seconds = (System.nanoTime() - t0) / 1e9;
 
-        List<Integer> truth = new ArrayList<>();
-        List<int[]> windows = DnaClassifierCommands.heldOutWindows(held, seqLen, evalWindows, truth);
+        org.ssmtk.core.classify.ClassifierData.Examples scored = data.heldOut(seqLen, evalWindows);
+        List<int[]> windows = scored.sequences();
         ObjectNode n = new ObjectMapper().createObjectNode();
         n.put("method", k + "-mer frequencies (both strands), softmax regression").put("k", k).put("seq_len", seqLen)
                 .put("train_windows", trainWindows).put("iterations", iterations).put("lr", lr).put("l2", l2).put("seed", seed)
                 .put("holdout", holdout)
-                .put("scored", "non-overlapping --seq-len windows tiling the last holdout fraction of every region of every class");
+                .put("scored", scored.scored());
         n.setAll(run);
         ClassificationMetrics m = null;
         if (!windows.isEmpty()) {
             double[][] p = new double[windows.size()][];
             for (int i = 0; i < p.length; i++) p[i] = model.probabilities(features.of(windows.get(i)));
-            m = ClassificationMetrics.of(names, truth.stream().mapToInt(Integer::intValue).toArray(), p);
+            m = ClassificationMetrics.of(names, scored.truth(), p);
             n.setAll(m.toJson());
         }
         Files.createDirectories(outDir);

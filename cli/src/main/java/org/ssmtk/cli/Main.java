@@ -6,6 +6,8 @@ import org.apache.commons.cli.HelpFormatter;
 import org.apache.commons.cli.MissingOptionException;
 import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
+import org.ssmtk.core.backend.BackendUnavailableException;
+import org.ssmtk.core.train.TrainingDivergedException;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -68,7 +70,15 @@ public final class Main {
             commandHelp(group, command, out);
             return OK;
         }
-        String prefix = "ssmtk " + group.name() + " " + command.name() + ": ";
+        return execute("ssmtk " + group.name() + " " + command.name() + ": ", command, rest, out, err);
+    }
+
+    /**
+     * Parses {@code rest} and runs the command, mapping failures to exit codes: the user's (bad
+     * options, input files, an unavailable device, a diverged run) exit 1, anything else is a bug
+     * and exits 2 saying so.
+     */
+    static int execute(String prefix, Command command, String[] rest, PrintStream out, PrintStream err) {
         try {
             CommandLine cl;
             try {
@@ -82,7 +92,8 @@ public final class Main {
             Opt.refuseRepeats(command.options(), cl);
             if (!cl.getArgList().isEmpty() && !(command instanceof WorkflowCommands.TakesFile)) return usage(err, prefix + "unexpected argument '" + cl.getArgList().get(0) + "'");
             return command.run(cl, out, err);
-        } catch (UsageException | IOException | IllegalArgumentException | org.ssmtk.core.train.TrainingDivergedException e) {
+        } catch (UsageException | IOException | BackendUnavailableException | TrainingDivergedException e) {
+            // the user's to fix: options, input files, the device asked for, a run that diverged
             err.println(prefix + oneLine(e));
             if (debug()) e.printStackTrace(err);
             return BAD_INPUT;
@@ -97,7 +108,9 @@ public final class Main {
                 if (debug()) e.printStackTrace(err);
                 return INTERNAL;
             }
-            err.println(prefix + "internal error: " + e + (debug() ? "" : " (SSMTK_DEBUG=1 shows the stack trace)"));
+            // IllegalArgumentException, IllegalStateException and the rest are bugs, not the user's input
+            err.println(prefix + "internal error (a bug in ssmtk, not a problem with your input): " + e
+                    + (debug() ? "" : " (SSMTK_DEBUG=1 shows the stack trace)"));
             if (debug()) e.printStackTrace(err);
             return INTERNAL;
         }

@@ -8,10 +8,12 @@ import org.ssmtk.core.io.SafeTensorsReader;
 import org.ssmtk.core.io.SafeTensorsWriter;
 import org.ssmtk.core.io.TensorInfo;
 import org.ssmtk.core.nn.Generator;
+import org.ssmtk.core.nn.Gradients;
 import org.ssmtk.core.nn.MambaModel;
 import org.ssmtk.core.nn.ParameterSpec;
 import org.ssmtk.core.nn.Sampler;
 import org.ssmtk.core.tensor.Tensor;
+import org.ssmtk.core.train.LanguageModelLoss;
 
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -92,7 +94,7 @@ final class ModelCommands {
             if (CONFIG.given(cl) == PRESET.given(cl)) throw new UsageException("give exactly one of --config and --preset");
             MambaConfig config;
             if (CONFIG.given(cl)) config = MambaConfig.read(CONFIG.get(cl));
-            else config = org.ssmtk.core.config.Presets.get(PRESET.get(cl));
+            else config = CommonOptions.preset(PRESET.get(cl));
             Path dir = OUT.get(cl);
             if (Files.exists(dir.resolve(MambaCheckpoint.WEIGHTS)))
                 throw new UsageException("--out " + dir + " already holds a model; remove it first");
@@ -179,23 +181,15 @@ final class ModelCommands {
         }
     }
 
-    /** Training forward, logits, next-token loss and, when asked, the backward into grad.<name>. */
+    /** Training forward, logits, next-token loss and, when asked, the backward into grad.<name>: the trainers' own loss. */
     static void writeLossAndGradients(MambaModel model, int[] ids, int batch, int len, boolean withGrads, SafeTensorsWriter w) {
         Backend backend = model.backend();
-        MambaModel.Activations act = model.forwardTraining(ids, batch, len);
-        Tensor logits = model.logits(act.hidden());
-        w.putF32("logits", backend.toHost(logits), batch, len, model.config().paddedVocabSize());
-        int[] targets = org.ssmtk.core.train.LanguageModelLoss.nextTokenTargets(ids, batch, len, org.ssmtk.core.train.LanguageModelLoss.IGNORE);
-        int count = batch * (len - 1);
-        Tensor dLogits = backend.allocate(logits.shape());
-        double sum = backend.crossEntropy(logits, targets, org.ssmtk.core.train.LanguageModelLoss.IGNORE, dLogits, 1f / count);
-        w.putF32("loss", new float[]{(float) (sum / count)}, 1); // shape (1), as the fixtures store it
-        if (!withGrads) return;
-        org.ssmtk.core.nn.Gradients g = model.newGradients();
-        Tensor dHidden = backend.allocate(act.hidden().shape());
-        model.logitsBackward(act, dLogits, dHidden, g);
-        model.backward(act, dHidden, g);
-        g.all().forEach((name, t) -> w.putF32("grad." + name, backend.toHost(t), t.shape()));
+        Gradients g = withGrads ? model.newGradients() : null;
+        LanguageModelLoss.Result r = LanguageModelLoss.lossAndGradients(model, ids, LanguageModelLoss.nextTokenTargets(ids, batch, len,
+                LanguageModelLoss.IGNORE), batch, len, g, 1f, logits -> w.putF32("logits", backend.toHost(logits), batch, len,
+                model.config().paddedVocabSize()));
+        w.putF32("loss", new float[]{(float) r.loss()}, 1); // shape (1), as the fixtures store it
+        if (g != null) g.all().forEach((name, t) -> w.putF32("grad." + name, backend.toHost(t), t.shape()));
     }
 
     static final class Generate implements Command {

@@ -97,6 +97,18 @@ final class SyntheticCommands {
         }
     }
 
+    /** The tasks refuse lengths too short for them (IllegalArgumentException from example): the user's lengths. */
+    private static void checkLengths(SyntheticTask task, String option, int[] lengths) throws UsageException {
+        for (int l : lengths) {
+            if (l < 1) throw new UsageException("--" + option + " lengths must be positive, got " + l);
+            try {
+                task.example(new java.util.SplittableRandom(0), l, new int[l], new int[l], 0);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--" + option + ": " + e.getMessage());
+            }
+        }
+    }
+
     static final class Run implements Command {
         private final String name, summary, defaultEval;
         private final int defaultTrain;
@@ -157,8 +169,8 @@ final class SyntheticCommands {
             for (String v : VARIANTS.get(cl).split(",")) variants.add(Variant.parse(v));
             MambaConfig base = MambaConfig.of(SyntheticTask.VOCAB, D_MODEL.get(cl), D_STATE.get(cl), LAYERS.get(cl));
             // check every length before spending minutes on training
-            for (int l : evalLens) task.example(new java.util.SplittableRandom(0), l, new int[l], new int[l], 0);
-            for (int l : curriculum.lengths()) task.example(new java.util.SplittableRandom(0), l, new int[l], new int[l], 0);
+            checkLengths(task, eval.name(), evalLens);
+            checkLengths(task, train.name(), curriculum.lengths());
             Path outDir = OUT.get(cl);
 
             ObjectMapper mapper = new ObjectMapper();

@@ -231,7 +231,7 @@ final class TrainCommands {
                 start = MambaCheckpoint.load(MODEL.get(cl));
                 origin = "model " + MODEL.get(cl);
             } else {
-                MambaConfig config = CONFIG.given(cl) ? MambaConfig.read(CONFIG.get(cl)) : Presets.get(PRESET.get(cl));
+                MambaConfig config = CONFIG.given(cl) ? MambaConfig.read(CONFIG.get(cl)) : CommonOptions.preset(PRESET.get(cl));
                 start = Initializer.reference(config, opt.seed());
                 origin = CONFIG.given(cl) ? "config " + CONFIG.get(cl) : "preset " + PRESET.get(cl);
             }

@@ -41,7 +41,27 @@ class AudioManifestCommandsTest {
         assertEquals(10, eval.get("examples").asInt(), eval.toString());
         assertEquals(10, eval.get("confusion_matrix").get("counts").size());
         double f1 = eval.get("macro_f1").asDouble();
-        assertTrue(f1 >= 0 && f1 <= 1, eval.toString());
+        // accuracy and macro-F1 recomputed from the confusion matrix written beside them (scikit-learn's
+        // definition: F1 = 2TP / (2TP + FP + FN) over the classes that occur as truth or prediction)
+        JsonNode counts = eval.get("confusion_matrix").get("counts");
+        long total = 0, right = 0;
+        double f1Sum = 0;
+        int occurring = 0;
+        for (int c = 0; c < counts.size(); c++) {
+            long tp = counts.get(c).get(c).asLong(), fn = -tp, fp = -tp;
+            for (int j = 0; j < counts.size(); j++) {
+                fn += counts.get(c).get(j).asLong();
+                fp += counts.get(j).get(c).asLong();
+                total += counts.get(c).get(j).asLong();
+            }
+            right += tp;
+            if (tp + fn + fp == 0) continue;
+            occurring++;
+            f1Sum += 2.0 * tp / (2.0 * tp + fp + fn);
+        }
+        assertEquals(10, total);
+        assertEquals((double) right / total, eval.get("accuracy").asDouble(), 1e-12, eval.toString());
+        assertEquals(f1Sum / occurring, f1, 1e-12, eval.toString());
 
         // classify on the same clips at the training length gives the same probabilities, hence the same accuracy
         Path tsv = dir.resolve("calls.tsv"), metrics = dir.resolve("m.json");

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.ssmtk.core.nn.MambaCheckpoint;
-import org.ssmtk.genomics.classify.ClassLabels;
+import org.ssmtk.core.classify.ClassLabels;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
 
 import java.nio.file.Files;

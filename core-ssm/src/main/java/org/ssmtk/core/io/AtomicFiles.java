@@ -34,21 +34,67 @@ public final class AtomicFiles {
     }
 
     public static void writePath(Path target, PathWriter writer) throws IOException {
-        Path absolute = target.toAbsolutePath();
-        Path dir = absolute.getParent();
-        if (dir != null) Files.createDirectories(dir);
-        Path tmp = temporaryFile(dir, "." + absolute.getFileName() + ".", ".partial");
+        Path tmp = temporaryFor(target);
         boolean done = false;
         try {
             writer.writeTo(tmp);
-            try {
-                Files.move(tmp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, absolute, StandardCopyOption.REPLACE_EXISTING);
-            }
+            commit(tmp, target);
             done = true;
         } finally {
             if (!done) Files.deleteIfExists(tmp);
+        }
+    }
+
+    /**
+     * A temporary file beside {@code target} (its folder created), for outputs that are written
+     * together and each put in place with {@link #commit} once all are complete.
+     */
+    public static Path temporaryFor(Path target) throws IOException {
+        Path absolute = target.toAbsolutePath();
+        Path dir = absolute.getParent();
+        if (dir != null) Files.createDirectories(dir);
+        return temporaryFile(dir, "." + absolute.getFileName() + ".", ".partial");
+    }
+
+    /** Renames a complete temporary file from {@link #temporaryFor} over {@code target}: atomic where the file system can. */
+    public static void commit(Path temporary, Path target) throws IOException {
+        Path absolute = target.toAbsolutePath();
+        try {
+            Files.move(temporary, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(temporary, absolute, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /**
+     * Writes a folder ({@code writer} fills a temporary sibling) and puts it in place of
+     * {@code target}: a folder already there is moved aside first and deleted only once the new
+     * one is in place, so readers see the old folder or the complete new one. On failure the
+     * temporary folder is removed and the target is untouched.
+     */
+    public static void writeDirectory(Path target, PathWriter writer) throws IOException {
+        Path absolute = target.toAbsolutePath().normalize();
+        Path parent = absolute.getParent();
+        Files.createDirectories(parent);
+        Path tmp = temporaryDirectory(parent, "." + absolute.getFileName() + ".");
+        try {
+            writer.writeTo(tmp);
+            Path old = null;
+            if (Files.exists(absolute, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                old = parent.resolve("." + absolute.getFileName() + ".old-" + System.nanoTime());
+                Files.move(absolute, old);
+            }
+            Files.move(tmp, absolute, StandardCopyOption.ATOMIC_MOVE);
+            if (old != null) deleteTree(old);
+        } finally {
+            if (Files.exists(tmp)) deleteTree(tmp);
+        }
+    }
+
+    /** Deletes a file or a folder and everything in it. */
+    public static void deleteTree(Path p) throws IOException {
+        try (java.util.stream.Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
         }
     }
 

@@ -36,14 +36,25 @@ public final class LanguageModelLoss {
     }
 
     public static Result lossAndGradients(MambaModel model, int[] ids, int[] targets, int batch, int len, Gradients grads, float scale) {
+        return lossAndGradients(model, ids, targets, batch, len, grads, scale, null);
+    }
+
+    /**
+     * As above, also handing the logits the loss was computed from to {@code logitsSeen} (when not
+     * null); with {@code grads} null the loss alone is computed, without the backward.
+     */
+    public static Result lossAndGradients(MambaModel model, int[] ids, int[] targets, int batch, int len, Gradients grads, float scale,
+                                          java.util.function.Consumer<Tensor> logitsSeen) {
         Backend backend = model.backend();
         MambaModel.Activations act = model.forwardTraining(ids, batch, len);
         Tensor logits = model.logits(act.hidden());
+        if (logitsSeen != null) logitsSeen.accept(logits);
         int count = 0;
         for (int t : targets) if (t != IGNORE) count++;
         if (count == 0) throw new IllegalArgumentException("no targets to learn from: sequences of length 1 have no next token");
         Tensor dLogits = backend.allocate(logits.shape());
         double sum = backend.crossEntropy(logits, targets, IGNORE, dLogits, scale / count);
+        if (grads == null) return new Result(sum / count, count);
         Tensor dHidden = backend.allocate(act.hidden().shape());
         model.logitsBackward(act, dLogits, dHidden, grads);
         model.backward(act, dHidden, grads);

@@ -149,21 +149,7 @@ public final class Trainer {
     public static void saveModel(MambaModel model, Path dir) throws IOException {
         Map<String, HostTensor> host = new java.util.LinkedHashMap<>();
         model.parameters().forEach((k, t) -> host.put(k, new HostTensor(model.backend().toHost(t), t.shape())));
-        Path parent = dir.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Path tmp = AtomicFiles.temporaryDirectory(parent, "." + dir.getFileName() + ".");
-        try {
-            new MambaCheckpoint(model.config(), host).save(tmp);
-            Path old = null;
-            if (Files.exists(dir)) {
-                old = parent.resolve("." + dir.getFileName() + ".old-" + System.nanoTime());
-                Files.move(dir, old);
-            }
-            Files.move(tmp, dir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            if (old != null) TrainingCheckpoint.deleteTree(old);
-        } finally {
-            if (Files.exists(tmp)) TrainingCheckpoint.deleteTree(tmp);
-        }
+        AtomicFiles.writeDirectory(dir, tmp -> new MambaCheckpoint(model.config(), host).save(tmp));
     }
 
     private static void loadParameters(MambaModel model, Path ckpt) throws IOException {

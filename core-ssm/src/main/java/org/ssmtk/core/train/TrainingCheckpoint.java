@@ -48,8 +48,8 @@ public final class TrainingCheckpoint {
         Path dir = checkpointsDir(out);
         Files.createDirectories(dir);
         String name = String.format("step-%08d", state.step());
-        Path tmp = AtomicFiles.temporaryDirectory(dir, "." + name + ".");
-        try {
+        Path target = dir.resolve(name);
+        AtomicFiles.writeDirectory(target, tmp -> {
             Backend b = model.backend();
             Map<String, HostTensor> host = new LinkedHashMap<>();
             model.parameters().forEach((k, t) -> host.put(k, new HostTensor(b.toHost(t), t.shape())));
@@ -64,15 +64,10 @@ public final class TrainingCheckpoint {
             json.set("options", state.options());
             byte[] bytes = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(json);
             Files.write(tmp.resolve(STATE), bytes);
-            Path target = dir.resolve(name);
-            if (Files.exists(target)) deleteTree(target);
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            AtomicFiles.write(dir.resolve(LATEST), o -> o.write((name + "\n").getBytes()));
-            prune(dir, keep, name);
-            return target;
-        } finally {
-            if (Files.exists(tmp)) deleteTree(tmp);
-        }
+        });
+        AtomicFiles.write(dir.resolve(LATEST), o -> o.write((name + "\n").getBytes()));
+        prune(dir, keep, name);
+        return target;
     }
 
     /** The checkpoint that {@code latest} names, or null when the directory has none. */
@@ -130,8 +125,6 @@ public final class TrainingCheckpoint {
     }
 
     static void deleteTree(Path p) throws IOException {
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
-        }
+        AtomicFiles.deleteTree(p);
     }
 }

@@ -29,6 +29,27 @@ class AtomicFilesTest {
     }
 
     @Test
+    void aFolderIsReplacedWholeOrNotAtAll(@TempDir Path dir) throws IOException {
+        Path target = dir.resolve("model");
+        AtomicFiles.writeDirectory(target, tmp -> Files.writeString(tmp.resolve("a"), "old"));
+        assertEquals("old", Files.readString(target.resolve("a")));
+        // a failed rewrite keeps the old folder and leaves nothing beside it
+        assertThrows(IOException.class, () -> AtomicFiles.writeDirectory(target, tmp -> {
+            Files.writeString(tmp.resolve("a"), "half");
+            throw new IOException("disk full");
+        }));
+        assertEquals("old", Files.readString(target.resolve("a")));
+        // a complete rewrite replaces every file: nothing of the old folder stays
+        Files.writeString(target.resolve("stale"), "x");
+        AtomicFiles.writeDirectory(target, tmp -> Files.writeString(tmp.resolve("a"), "new"));
+        assertEquals("new", Files.readString(target.resolve("a")));
+        assertFalse(Files.exists(target.resolve("stale")));
+        try (var files = Files.list(dir)) {
+            assertEquals(java.util.List.of(target), files.toList());
+        }
+    }
+
+    @Test
     void outputsGetTheModeAnyOtherToolWouldGiveThemNotAPrivateOne(@TempDir Path dir) throws IOException {
         assumeTrue(FileSystems.getDefault().supportedFileAttributeViews().contains("posix"), "no POSIX permissions here");
         // a plainly created file and folder get 0666 / 0777 less the umask: outputs must match them

@@ -99,10 +99,7 @@ public final class DnaVocabulary {
     }
 
     public static void write(Path modelDir) throws IOException {
-        Files.createDirectories(modelDir);
-        Path tmp = modelDir.resolve(FILE + ".tmp");
-        new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), toJson());
-        Files.move(tmp, modelDir.resolve(FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        org.ssmtk.core.io.AtomicFiles.write(modelDir.resolve(FILE), o -> new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(o, toJson()));
     }
 
     /**

@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -66,21 +65,13 @@ public final class NextflowExport {
                 if (s.findAny().isPresent()) throw new WorkflowException(target + ": folder is not empty (export writes a fresh pipeline)");
             }
         }
-        Files.createDirectories(target.getParent());
-        Path tmp = AtomicFiles.temporaryDirectory(target.getParent(), "." + target.getFileName() + ".");
-        boolean done = false;
-        try {
+        AtomicFiles.writeDirectory(target, tmp -> {
             for (Map.Entry<String, String> e : files.entrySet()) {
                 Path f = tmp.resolve(e.getKey());
                 Files.createDirectories(f.getParent());
                 Files.writeString(f, e.getValue(), StandardCharsets.UTF_8);
             }
-            Files.deleteIfExists(target);
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            done = true;
-        } finally {
-            if (!done) deleteTree(tmp);
-        }
+        });
     }
 
     /** The pipeline's files by relative path. */
@@ -341,12 +332,5 @@ public final class NextflowExport {
     /** A single-quoted Groovy string (no interpolation). */
     static String groovy(String s) {
         return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'";
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) return;
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
-        }
     }
 }

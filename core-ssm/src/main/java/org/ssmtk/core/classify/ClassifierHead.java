@@ -1,4 +1,4 @@
-package org.ssmtk.genomics.classify;
+package org.ssmtk.core.classify;
 
 import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.nn.Initializer;

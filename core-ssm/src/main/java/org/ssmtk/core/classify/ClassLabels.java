@@ -1,4 +1,4 @@
-package org.ssmtk.genomics.classify;
+package org.ssmtk.core.classify;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,0 +1,115 @@
+package org.ssmtk.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.backend.BackendUnavailableException;
+import org.ssmtk.core.device.Backends;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Exit 1 for what the user must fix, exit 2 (named an internal error) for bugs, whatever their exception type. */
+class ExitCodesTest {
+    @TempDir
+    Path dir;
+
+    /** A command whose run throws what {@code failure} throws. */
+    private static MainTest.Result failing(Callable<Exception> failure) {
+        Command c = new Command() {
+            public String name() { return "fails"; }
+
+            public String summary() { return "throws"; }
+
+            public List<Opt<?>> options() { return List.of(); }
+
+            public int run(org.apache.commons.cli.CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+                throw failure.call();
+            }
+        };
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int code = Main.execute("ssmtk test fails: ", c, new String[0], new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new MainTest.Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void bugsExitTwoAndSaySo() {
+        for (RuntimeException bug : List.of(new IllegalArgumentException("shapes (2, 3) and (3, 2) differ"),
+                new IllegalStateException("no value for parameter x"), new ArithmeticException("integer overflow"))) {
+            MainTest.Result r = failing(() -> bug);
+            assertEquals(Main.INTERNAL, r.code(), r.err());
+            assertTrue(r.err().startsWith("ssmtk test fails: internal error"), r.err());
+            assertTrue(r.err().contains(bug.getClass().getName()) && r.err().contains(bug.getMessage()), r.err());
+            assertEquals(1, r.err().lines().count(), r.err());
+        }
+    }
+
+    @Test
+    void theUsersProblemsExitOneWithTheirMessage() {
+        assertEquals(new MainTest.Result(Main.BAD_INPUT, "", "ssmtk test fails: --x must be positive\n"),
+                failing(() -> new UsageException("--x must be positive")));
+        assertEquals(new MainTest.Result(Main.BAD_INPUT, "", "ssmtk test fails: a.fa: no such file\n"),
+                failing(() -> new NoSuchFileException("a.fa")));
+        assertEquals(new MainTest.Result(Main.BAD_INPUT, "", "ssmtk test fails: --device cuda: no usable CUDA GPU (none)\n"),
+                failing(() -> new BackendUnavailableException("--device cuda: no usable CUDA GPU (none)")));
+    }
+
+    @Test
+    void inputThatLowerLayersRefuseWithIllegalArgumentStillExitsOne() throws Exception {
+        // a preset name the lookup does not know
+        MainTest.Result preset = MainTest.run("model", "init", "--preset", "huge", "--out", dir.resolve("m").toString());
+        assertEquals(1, preset.code(), preset.err());
+        assertTrue(preset.err().contains("--preset: unknown model preset 'huge'"), preset.err());
+        // a length the synthetic task cannot use
+        MainTest.Result len = MainTest.run("synthetic", "induction-heads", "--steps", "1", "--train", "3", "--eval", "16");
+        assertEquals(1, len.code(), len.err());
+        assertTrue(len.err().contains("--train: induction heads needs length >= 4"), len.err());
+        // bf16 on the CPU
+        Path model = Path.of("..", "test-data", "fixtures", "tiny-mamba").toAbsolutePath().normalize();
+        MainTest.Result bf16 = MainTest.run("model", "generate", "--model", model.toString(), "--prompt-ids", "1", "--max-new", "1",
+                "--precision", "bf16");
+        assertEquals(1, bf16.code(), bf16.err());
+        assertTrue(bf16.err().contains("--precision bf16 needs --device cuda"), bf16.err());
+        // a read with a byte that is no base letter
+        assertEquals("r.fq: read r1: '!' is not A, C, G, T or N",
+                assertThrowsUsage(() -> DnaClassifyReadsCommand.readIds("r.fq", "r1", "AC!T".getBytes(StandardCharsets.US_ASCII))));
+    }
+
+    private static String assertThrowsUsage(org.junit.jupiter.api.function.Executable e) {
+        return org.junit.jupiter.api.Assertions.assertThrows(UsageException.class, e).getMessage();
+    }
+
+    /** --device cuda must run where a GPU opens and be refused in one line (exit 1) where none does. */
+    @Test
+    void deviceCudaRunsOnAGpuAndIsRefusedWithoutOne() {
+        boolean gpu;
+        try (Backend b = Backends.open("cuda", 0, s -> {})) {
+            gpu = true;
+        } catch (BackendUnavailableException e) {
+            gpu = false;
+        }
+        Path model = Path.of("..", "test-data", "fixtures", "tiny-mamba").toAbsolutePath().normalize();
+        MainTest.Result r = MainTest.run("model", "generate", "--model", model.toString(), "--prompt-ids", "1", "--max-new", "3", "--device", "cuda");
+        MainTest.Result cpu = MainTest.run("model", "generate", "--model", model.toString(), "--prompt-ids", "1", "--max-new", "3", "--threads", "1");
+        assertEquals(0, cpu.code(), cpu.err());
+        if (gpu) {
+            assertEquals(0, r.code(), r.err());
+            assertEquals(3, r.out().strip().split(",").length, r.out());
+        } else {
+            assertEquals(1, r.code(), r.err());
+            assertTrue(r.err().startsWith("ssmtk model generate: --device cuda: "), r.err());
+            assertEquals(1, r.err().lines().count(), r.err());
+            assertFalse(r.err().contains("internal error"), r.err());
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package org.ssmtk.core.classify;
+
+import org.ssmtk.core.nn.MambaModel;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Class probabilities of token windows through a model's classification head, whatever the tokens stand for. */
+public final class SequenceClassifier {
+    private SequenceClassifier() {}
+
+    /**
+     * A second reading of the same sequence that must get the same class, rewriting ids in place
+     * (DNA: the reverse complement, since a sequence and its reverse complement are the same
+     * molecule). Probabilities are averaged over both readings.
+     */
+    @FunctionalInterface
+    public interface Reading {
+        void rewrite(int[] ids, int from, int len);
+    }
+
+    /**
+     * Softmax probabilities (windows.size() x classes) of windows that all have one length, run
+     * {@code batch} at a time; with {@code twin} (null: none) each window's probabilities are the mean
+     * of its own and its twin reading's.
+     */
+    public static double[][] probabilities(MambaModel model, List<int[]> windows, int batch, Reading twin) {
+        int k = model.config().numLabels();
+        double[][] out = new double[windows.size()][];
+        for (int from = 0; from < windows.size(); from += batch) {
+            int n = Math.min(batch, windows.size() - from), len = windows.get(from).length;
+            int[] ids = new int[n * len];
+            for (int i = 0; i < n; i++) {
+                int[] w = windows.get(from + i);
+                if (w.length != len) throw new IllegalArgumentException("windows of one call must share a length");
+                System.arraycopy(w, 0, ids, i * len, len);
+            }
+            double[][] p = softmax(model.classify(ids, n, len), n, k);
+            if (twin != null) {
+                for (int i = 0; i < n; i++) twin.rewrite(ids, i * len, len);
+                double[][] q = softmax(model.classify(ids, n, len), n, k);
+                for (int i = 0; i < n; i++)
+                    for (int c = 0; c < k; c++) p[i][c] = (p[i][c] + q[i][c]) / 2;
+            }
+            System.arraycopy(p, 0, out, from, n);
+        }
+        return out;
+    }
+
+    static double[][] softmax(float[] logits, int n, int k) {
+        double[][] p = new double[n][k];
+        for (int i = 0; i < n; i++) {
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int c = 0; c < k; c++) max = Math.max(max, logits[i * k + c]);
+            for (int c = 0; c < k; c++) sum += p[i][c] = Math.exp(logits[i * k + c] - max);
+            for (int c = 0; c < k; c++) p[i][c] /= sum;
+        }
+        return p;
+    }
+
+    /**
+     * Probabilities (seqs.size() x classes) of whole sequences of any length. A sequence of at most
+     * {@code seqLen} is read in one window; a longer one in windows of exactly {@code seqLen} tiling
+     * it, the last one ending at its end (overlapping its neighbour rather than being shorter: the
+     * model was trained on that length), and its probabilities are the mean of its windows'. Windows
+     * of one length share forward passes.
+     */
+    public static double[][] meanOverWindows(MambaModel model, List<int[]> seqs, int seqLen, int batch, Reading twin) {
+        if (seqLen < 1) throw new IllegalArgumentException("window length must be >= 1, got " + seqLen);
+        int k = model.config().numLabels();
+        Map<Integer, List<int[]>> byLength = new LinkedHashMap<>();
+        Map<Integer, List<Integer>> owners = new LinkedHashMap<>();
+        int[] windowsOf = new int[seqs.size()];
+        for (int i = 0; i < seqs.size(); i++) {
+            int[] s = seqs.get(i);
+            if (s.length == 0) throw new IllegalArgumentException("sequence " + i + " is empty");
+            int len = Math.min(seqLen, s.length);
+            for (int from = 0; ; from += len) {
+                int start = Math.min(from, s.length - len);
+                byLength.computeIfAbsent(len, x -> new ArrayList<>()).add(java.util.Arrays.copyOfRange(s, start, start + len));
+                owners.computeIfAbsent(len, x -> new ArrayList<>()).add(i);
+                windowsOf[i]++;
+                if (start + len >= s.length) break;
+            }
+        }
+        double[][] out = new double[seqs.size()][k];
+        for (var e : byLength.entrySet()) {
+            double[][] p = probabilities(model, e.getValue(), batch, twin);
+            List<Integer> own = owners.get(e.getKey());
+            for (int w = 0; w < p.length; w++)
+                for (int c = 0; c < k; c++) out[own.get(w)][c] += p[w][c];
+        }
+        for (int i = 0; i < out.length; i++)
+            for (int c = 0; c < k; c++) out[i][c] /= windowsOf[i];
+        return out;
+    }
+
+    /**
+     * At most {@code max} of {@code all}, spread evenly (so a capped evaluation still covers every
+     * contig or file), in order.
+     */
+    public static List<int[]> spread(List<int[]> all, int max) {
+        if (all.size() <= max) return all;
+        List<int[]> picked = new ArrayList<>(max);
+        for (int i = 0; i < max; i++) picked.add(all.get((int) ((long) i * all.size() / max)));
+        return picked;
+    }
+}
