@@ -5,21 +5,28 @@ import jdk.incubator.vector.VectorSpecies;
 import org.ssmtk.core.backend.SsdShape;
 
 /**
- * Mamba-2's SSD scan on the CPU, forward, computed chunk by chunk as in the paper's SSD algorithm
- * (Dao and Gu 2024, section 6). Per (sequence, head) task, for each chunk of Q steps with the state
- * H (head_dim x state) entering it, l_t the cumulative sum of dt_s A over the chunk up to t:
+ * Mamba-2's SSD scan on the CPU, forward, by the paper's SSD algorithm (Dao and Gu 2024, section
+ * 6). Per chunk of Q steps and head, with l_t the cumulative sum of dt_s A over the chunk up to t
+ * and H the state entering the chunk (head_dim x state):
  * <pre>
- *   y_t  = sum_{s<=t} (C_t . B_s) exp(l_t - l_s) dt_s x_s      the quadratic, attention-like form
- *        + exp(l_t) H C_t                                       the state entering the chunk
- *        + D x_t
- *   H   <- exp(l_last) H + sum_s exp(l_last - l_s) dt_s x_s B_s^T   state passing to the next chunk
+ *   y_t  = sum_{s<=t} (C_t . B_s) exp(l_t - l_s) dt_s x_s  + D x_t     the chunk's own inputs: a masked quadratic form
+ *        + exp(l_t) H C_t                                              the state entering the chunk
+ *   H   <- exp(l_last) H + S,  S = sum_s exp(l_last - l_s) dt_s x_s B_s^T   state passing to the next chunk
  * </pre>
- * The cumulative sums are taken in double so that exp(l_t - l_s) keeps its precision over long
- * chunks. SIMD lanes run along head_dim (the products with x and y) and along the state (dot
- * products with B and C), both contiguous in memory. Nothing of size (len, head_dim, state) is formed.
+ * Chunks are taken a window at a time in two passes. {@link #diagonal}, per (sequence, chunk,
+ * group) for every chunk of the window at once: the quadratic form, with the Gram matrix C_t . B_s
+ * computed once for all heads of the group, and each head's chunk-local state S into a window
+ * buffer. {@link #pass}, per (sequence, head), chunk after chunk: the entering state's contribution
+ * and the state passing. The window bounds the local states' memory whatever the length; nothing of
+ * size (len, head_dim, state) is formed. The cumulative sums are taken in double so that
+ * exp(l_t - l_s) keeps its precision over long chunks. SIMD lanes run along head_dim (products with
+ * x and y) and along the state (products with B and C), both contiguous in memory.
  */
 public final class CpuSsd {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    /** Chunks per window, and the floats of local states a window may hold (64 MB) whatever the batch and width. */
+    static final int WINDOW = 64, LOCAL_FLOATS = 1 << 24;
 
     /**
      * Array views of one SSD call; offsets in elements. x, y (rows, heads * headDim), dt (rows,
@@ -34,51 +41,94 @@ public final class CpuSsd {
 
     private CpuSsd() {}
 
-    public static int tasks(Operands o) {
-        return o.batch() * o.shape().heads();
+    /** The scratch of one call: each (sequence, head)'s running state, and a window of chunk-local states. */
+    record Scratch(float[] running, float[] local, int window) {
+        static Scratch of(Operands o) {
+            SsdShape sh = o.shape();
+            int pn = sh.headDim() * sh.stateSize();
+            long perChunk = (long) o.batch() * sh.heads() * pn;
+            int window = (int) Math.max(1, Math.min(Math.min(WINDOW, sh.chunks(o.len())), LOCAL_FLOATS / perChunk));
+            float[] running = new float[Math.toIntExact((long) o.batch() * sh.heads() * pn)];
+            if (o.state() != null) System.arraycopy(o.state(), o.stateOff(), running, 0, running.length);
+            return new Scratch(running, new float[Math.toIntExact((long) o.batch() * window * sh.heads() * pn)], window);
+        }
     }
 
-    /** One (sequence, head) task: all chunks of it in order, the state carried in a small scratch. */
-    public static void run(Operands o, int task) {
+    /** Runs the whole scan: windows of chunks, each in two parallel passes. */
+    static void run(Parallel par, Operands o) {
         SsdShape sh = o.shape();
-        int heads = sh.heads(), p = sh.headDim(), n = sh.stateSize(), di = sh.channels(), gn = sh.groupStates();
-        int seq = task / heads, h = task % heads, g = h / sh.headsPerGroup();
-        int q = Math.min(sh.chunk(), o.len());
-        float[] state = new float[p * n];
-        if (o.state() != null) System.arraycopy(o.state(), o.stateOff() + (seq * heads + h) * p * n, state, 0, p * n);
-        float[] w = new float[q], acc = new float[p];
-        double[] l = new double[q];
-        float a = o.a()[o.aOff() + h], dSkip = o.d()[o.dOff() + h], bias = o.dtBias()[o.dtBiasOff() + h];
+        Scratch s = Scratch.of(o);
         int chunks = sh.chunks(o.len());
-        for (int c = 0; c < chunks; c++) {
-            if (o.chunkStates() != null)
-                System.arraycopy(state, 0, o.chunkStates(), o.chunkStatesOff() + ((seq * chunks + c) * heads + h) * p * n, p * n);
-            int t0 = c * sh.chunk(), lc = Math.min(sh.chunk(), o.len() - t0), row0 = seq * o.len() + t0;
-            timeSteps(o.dt(), o.dtOff(), row0, lc, heads, h, bias, a, sh, w, l, null);
+        for (int c0 = 0; c0 < chunks; c0 += s.window()) {
+            int from = c0, n = Math.min(s.window(), chunks - c0);
+            par.forEach(o.batch() * n * sh.nGroups(), task -> diagonal(o, s, from, n, task));
+            par.forEach(o.batch() * sh.heads(), task -> pass(o, s, from, n, task));
+        }
+        if (o.state() != null) System.arraycopy(s.running(), 0, o.state(), o.stateOff(), s.running().length);
+    }
+
+    /** Pass 1 for one (sequence, chunk of the window, group): y = D x + the quadratic form; local states. */
+    static void diagonal(Operands o, Scratch scratch, int c0, int n, int task) {
+        SsdShape sh = o.shape();
+        int heads = sh.heads(), p = sh.headDim(), ns = sh.stateSize(), di = sh.channels(), gn = sh.groupStates();
+        int groups = sh.nGroups();
+        int seq = task / (n * groups), k = (task / groups) % n, g = task % groups, c = c0 + k;
+        int t0 = c * sh.chunk(), lc = Math.min(sh.chunk(), o.len() - t0), row0 = seq * o.len() + t0;
+        float[] gram = new float[lc * lc];
+        for (int t = 0; t < lc; t++)
+            for (int s = 0; s <= t; s++)
+                gram[t * lc + s] = dot(o.c(), o.cOff() + (row0 + t) * gn + g * ns, o.b(), o.bOff() + (row0 + s) * gn + g * ns, ns);
+        float[] w = new float[lc], acc = new float[p];
+        double[] l = new double[lc];
+        for (int hk = 0; hk < sh.headsPerGroup(); hk++) {
+            int h = g * sh.headsPerGroup() + hk;
+            float dSkip = o.d()[o.dOff() + h];
+            timeSteps(o.dt(), o.dtOff(), row0, lc, heads, h, o.dtBias()[o.dtBiasOff() + h], o.a()[o.aOff() + h], sh, w, l, null);
             for (int t = 0; t < lc; t++) {
-                int row = row0 + t, xRow = o.xOff() + row * di + h * p, cRow = o.cOff() + row * gn + g * n;
-                float eOut = (float) Math.exp(l[t]);
-                // the state entering the chunk, read by C_t and decayed to t
-                for (int i = 0; i < p; i++)
-                    acc[i] = eOut * dot(o.c(), cRow, state, i * n, n) + dSkip * o.x()[xRow + i];
-                // the chunk's own inputs up to t: the masked quadratic form
+                int xRow = o.xOff() + (row0 + t) * di + h * p;
+                for (int i = 0; i < p; i++) acc[i] = dSkip * o.x()[xRow + i];
                 for (int s = 0; s <= t; s++) {
-                    int sRow = row0 + s;
-                    float m = dot(o.c(), cRow, o.b(), o.bOff() + sRow * gn + g * n, n) * (float) Math.exp(l[t] - l[s]) * w[s];
-                    axpy(m, o.x(), o.xOff() + sRow * di + h * p, acc, 0, p);
+                    float m = gram[t * lc + s] * (float) Math.exp(l[t] - l[s]) * w[s];
+                    axpy(m, o.x(), o.xOff() + (row0 + s) * di + h * p, acc, 0, p);
                 }
-                System.arraycopy(acc, 0, o.y(), o.yOff() + row * di + h * p, p);
+                System.arraycopy(acc, 0, o.y(), o.yOff() + (row0 + t) * di + h * p, p);
             }
-            // state passing: decay the entering state over the whole chunk, add the chunk's inputs
+            // the chunk's own contribution to the state leaving it
+            int at = ((seq * scratch.window() + k) * heads + h) * p * ns;
+            java.util.Arrays.fill(scratch.local(), at, at + p * ns, 0f);
             double last = l[lc - 1];
-            scale(state, (float) Math.exp(last), p * n);
             for (int s = 0; s < lc; s++) {
-                int sRow = row0 + s, xRow = o.xOff() + sRow * di + h * p, bRow = o.bOff() + sRow * gn + g * n;
+                int xRow = o.xOff() + (row0 + s) * di + h * p, bRow = o.bOff() + (row0 + s) * gn + g * ns;
                 float qs = (float) Math.exp(last - l[s]) * w[s];
-                for (int i = 0; i < p; i++) axpy(qs * o.x()[xRow + i], o.b(), bRow, state, i * n, n);
+                for (int i = 0; i < p; i++) axpy(qs * o.x()[xRow + i], o.b(), bRow, scratch.local(), at + i * ns, ns);
             }
         }
-        if (o.state() != null) System.arraycopy(state, 0, o.state(), o.stateOff() + (seq * heads + h) * p * n, p * n);
+    }
+
+    /** Pass 2 for one (sequence, head), the window's chunks in order: the entering state's outputs, then state passing. */
+    static void pass(Operands o, Scratch scratch, int c0, int n, int task) {
+        SsdShape sh = o.shape();
+        int heads = sh.heads(), p = sh.headDim(), ns = sh.stateSize(), di = sh.channels(), gn = sh.groupStates(), pn = p * ns;
+        int seq = task / heads, h = task % heads, g = h / sh.headsPerGroup();
+        int chunks = sh.chunks(o.len()), q = Math.min(sh.chunk(), o.len());
+        float[] w = new float[q], run = scratch.running();
+        double[] l = new double[q];
+        int at = (seq * heads + h) * pn;
+        for (int k = 0; k < n; k++) {
+            int c = c0 + k;
+            if (o.chunkStates() != null)
+                System.arraycopy(run, at, o.chunkStates(), o.chunkStatesOff() + ((seq * chunks + c) * heads + h) * pn, pn);
+            int t0 = c * sh.chunk(), lc = Math.min(sh.chunk(), o.len() - t0), row0 = seq * o.len() + t0;
+            timeSteps(o.dt(), o.dtOff(), row0, lc, heads, h, o.dtBias()[o.dtBiasOff() + h], o.a()[o.aOff() + h], sh, w, l, null);
+            for (int t = 0; t < lc; t++) {
+                int yRow = o.yOff() + (row0 + t) * di + h * p, cRow = o.cOff() + (row0 + t) * gn + g * ns;
+                float e = (float) Math.exp(l[t]);
+                for (int i = 0; i < p; i++) o.y()[yRow + i] += e * dot(o.c(), cRow, run, at + i * ns, ns);
+            }
+            float decay = (float) Math.exp(l[lc - 1]);
+            int local = ((seq * scratch.window() + k) * heads + h) * pn;
+            for (int i = 0; i < pn; i++) run[at + i] = decay * run[at + i] + scratch.local()[local + i];
+        }
     }
 
     /**

@@ -28,7 +28,7 @@ final class CpuSsdOps {
     static void scan(Parallel par, Tensor y, Tensor x, Tensor dt, Tensor dtBias, Tensor A, Tensor B, Tensor C, Tensor D,
                      Tensor ssmState, Tensor chunkStates, int batch, int len, SsdShape s) {
         var o = operands(y, x, dt, dtBias, A, B, C, D, ssmState, chunkStates, batch, len, s);
-        par.forEach(CpuSsd.tasks(o), task -> CpuSsd.run(o, task));
+        CpuSsd.run(par, o);
     }
 
     static void scanBackward(Parallel par, Tensor dx, Tensor dDt, Tensor dDtBias, Tensor dA, Tensor dB, Tensor dC, Tensor dD,

@@ -42,7 +42,9 @@ class SsdScanTest {
                 new Case(3, 29, 6, 3, 2, 5, 4, 0f, inf),       // several groups, odd widths (SIMD tails)
                 new Case(2, 48, 4, 8, 2, 9, 16, 0f, inf),      // a multiple of the chunk
                 new Case(1, 23, 2, 17, 1, 33, 32, 0f, inf),    // one partial chunk, widths past one vector
-                new Case(2, 19, 4, 4, 4, 4, 5, 0.3f, 1.2f));   // time_step_limit clamps some dt at both ends
+                new Case(2, 19, 4, 4, 4, 4, 5, 0.3f, 1.2f),    // time_step_limit clamps some dt at both ends
+                new Case(2, 70, 2, 4, 1, 3, 1, 0f, inf),       // chunks of one step, more chunks than one window (CpuSsd.WINDOW)
+                new Case(1, 150, 4, 8, 2, 8, 2, 0f, inf));     // 75 chunks: a second, partial window
     }
 
     /** Random inputs of one case, in double (the reference reads them as they are, the kernel as floats). */
