@@ -78,7 +78,7 @@ public final class CpuSsd {
         for (int t = 0; t < lc; t++)
             for (int s = 0; s <= t; s++)
                 gram[t * lc + s] = dot(o.c(), o.cOff() + (row0 + t) * gn + g * ns, o.b(), o.bOff() + (row0 + s) * gn + g * ns, ns);
-        float[] w = new float[lc], acc = new float[p];
+        float[] w = new float[lc], acc = new float[p], arg = new float[padded(lc)], decay = new float[padded(lc)];
         double[] l = new double[lc];
         for (int hk = 0; hk < sh.headsPerGroup(); hk++) {
             int h = g * sh.headsPerGroup() + hk;
@@ -87,8 +87,9 @@ public final class CpuSsd {
             for (int t = 0; t < lc; t++) {
                 int xRow = o.xOff() + (row0 + t) * di + h * p;
                 for (int i = 0; i < p; i++) acc[i] = dSkip * o.x()[xRow + i];
+                decays(l, t, arg, decay);
                 for (int s = 0; s <= t; s++) {
-                    float m = gram[t * lc + s] * (float) Math.exp(l[t] - l[s]) * w[s];
+                    float m = gram[t * lc + s] * decay[s] * w[s];
                     axpy(m, o.x(), o.xOff() + (row0 + s) * di + h * p, acc, 0, p);
                 }
                 System.arraycopy(acc, 0, o.y(), o.yOff() + (row0 + t) * di + h * p, p);
@@ -96,10 +97,10 @@ public final class CpuSsd {
             // the chunk's own contribution to the state leaving it
             int at = ((seq * scratch.window() + k) * heads + h) * p * ns;
             java.util.Arrays.fill(scratch.local(), at, at + p * ns, 0f);
-            double last = l[lc - 1];
+            decays(l, lc - 1, arg, decay);
             for (int s = 0; s < lc; s++) {
                 int xRow = o.xOff() + (row0 + s) * di + h * p, bRow = o.bOff() + (row0 + s) * gn + g * ns;
-                float qs = (float) Math.exp(last - l[s]) * w[s];
+                float qs = decay[s] * w[s];
                 for (int i = 0; i < p; i++) axpy(qs * o.x()[xRow + i], o.b(), bRow, scratch.local(), at + i * ns, ns);
             }
         }
@@ -147,6 +148,22 @@ public final class CpuSsd {
             l[t] = sum;
             if (grad != null) grad[t] = sp < sh.dtMin() || sp > sh.dtMax() ? 0f : pre > 20f ? 1f : (float) (1 / (1 + Math.exp(-pre)));
         }
+    }
+
+    /** n rounded up to whole vectors. */
+    static int padded(int n) {
+        return (n + S.length() - 1) / S.length() * S.length();
+    }
+
+    /**
+     * decay[s] = exp(l[t] - l[s]) for s in [0, t], a vector at a time (VectorMath.exp: the same bits
+     * in every JIT tier); entries past t are exp(0). arg and decay hold padded(t + 1) floats.
+     */
+    static void decays(double[] l, int t, float[] arg, float[] decay) {
+        int n = t + 1, end = padded(n);
+        for (int s = 0; s < n; s++) arg[s] = (float) (l[t] - l[s]);
+        java.util.Arrays.fill(arg, n, end, 0f);
+        for (int s = 0; s < end; s += S.length()) VectorMath.exp(FloatVector.fromArray(S, arg, s)).intoArray(decay, s);
     }
 
     /** softplus as PyTorch computes it: x itself above 20. */

@@ -90,6 +90,7 @@ public final class CpuSsdBackward {
             for (int s = 0; s <= t; s++)
                 gram[t * lc + s] = dot(f.c(), f.cOff() + (row0 + t) * gn + g * n, f.b(), f.bOff() + (row0 + s) * gn + g * n, n);
         float[] w = new float[lc], dwdPre = new float[lc], h0 = new float[p * n], v = new float[p];
+        float[] arg = new float[CpuSsd.padded(lc)], decays = new float[CpuSsd.padded(lc)];
         double[] l = new double[lc], dl = new double[lc], dw = new double[lc];
         for (int k = 0; k < sh.headsPerGroup(); k++) {
             int h = g * sh.headsPerGroup() + k;
@@ -116,9 +117,10 @@ public final class CpuSsdBackward {
                 }
                 dl[t] += e * dlOff;
                 // the quadratic form
+                CpuSsd.decays(l, t, arg, decays);
                 for (int s = 0; s <= t; s++) {
                     int sRow = row0 + s, sCol = sRow * di + h * p, bRow = sRow * gn + g * n;
-                    float decay = (float) Math.exp(l[t] - l[s]);
+                    float decay = decays[s];
                     float gts = gram[t * lc + s];
                     float m = gts * decay * w[s];
                     float dM = dot(o.dOut(), dy, f.x(), f.xOff() + sCol, p);
@@ -138,9 +140,10 @@ public final class CpuSsdBackward {
             double held = 0;
             for (int i = 0; i < p * n; i++) held += (double) carries[stateAt + i] * h0[i];
             dl[last] += Math.exp(l[last]) * held;
+            CpuSsd.decays(l, last, arg, decays);
             for (int s = 0; s < lc; s++) {
                 int sRow = row0 + s, sCol = sRow * di + h * p, bRow = sRow * gn + g * n;
-                float decay = (float) Math.exp(l[last] - l[s]);
+                float decay = decays[s];
                 float qs = decay * w[s];
                 double dq = 0;
                 for (int i = 0; i < p; i++) {
