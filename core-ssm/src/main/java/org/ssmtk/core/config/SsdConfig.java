@@ -27,11 +27,6 @@ public record SsdConfig(int numHeads, int headDim, int nGroups, int chunkSize, d
         if (!ok) throw new IllegalArgumentException(message);
     }
 
-    /** Heads of 64, one group, chunks of 256, no dt clamp: the shape of the public Mamba-2 checkpoints. */
-    public static SsdConfig of(int intermediateSize) {
-        return new SsdConfig(intermediateSize / 64, 64, 1, 256, 0.0, Double.POSITIVE_INFINITY);
-    }
-
     /** transformers' Mamba2Config keys, with its defaults for absent ones. */
     static SsdConfig fromJson(JsonNode n) {
         JsonNode limit = n.get("time_step_limit");
