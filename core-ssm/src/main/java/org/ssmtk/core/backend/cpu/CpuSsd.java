@@ -41,16 +41,19 @@ public final class CpuSsd {
 
     private CpuSsd() {}
 
-    /** The scratch of one call: each (sequence, head)'s running state, and a window of chunk-local states. */
-    record Scratch(float[] running, float[] local, int window) {
+    /**
+     * The scratch of one call: each (sequence, head)'s running state (the caller's state itself when
+     * there is one, so a decoding step copies nothing), and a window of chunk-local states.
+     */
+    record Scratch(float[] running, int runningOff, float[] local, int window) {
         static Scratch of(Operands o) {
             SsdShape sh = o.shape();
             int pn = sh.headDim() * sh.stateSize();
             long perChunk = (long) o.batch() * sh.heads() * pn;
             int window = (int) Math.max(1, Math.min(Math.min(WINDOW, sh.chunks(o.len())), LOCAL_FLOATS / perChunk));
-            float[] running = new float[Math.toIntExact((long) o.batch() * sh.heads() * pn)];
-            if (o.state() != null) System.arraycopy(o.state(), o.stateOff(), running, 0, running.length);
-            return new Scratch(running, new float[Math.toIntExact((long) o.batch() * window * sh.heads() * pn)], window);
+            float[] local = new float[Math.toIntExact((long) o.batch() * window * sh.heads() * pn)];
+            if (o.state() != null) return new Scratch(o.state(), o.stateOff(), local, window);
+            return new Scratch(new float[Math.toIntExact((long) o.batch() * sh.heads() * pn)], 0, local, window);
         }
     }
 
@@ -64,7 +67,6 @@ public final class CpuSsd {
             par.forEach(o.batch() * n * sh.nGroups(), task -> diagonal(o, s, from, n, task));
             par.forEach(o.batch() * sh.heads(), task -> pass(o, s, from, n, task));
         }
-        if (o.state() != null) System.arraycopy(s.running(), 0, o.state(), o.stateOff(), s.running().length);
     }
 
     /** Pass 1 for one (sequence, chunk of the window, group): y = D x + the quadratic form; local states. */
@@ -114,7 +116,7 @@ public final class CpuSsd {
         int chunks = sh.chunks(o.len()), q = Math.min(sh.chunk(), o.len());
         float[] w = new float[q], run = scratch.running();
         double[] l = new double[q];
-        int at = (seq * heads + h) * pn;
+        int at = scratch.runningOff() + (seq * heads + h) * pn;
         for (int k = 0; k < n; k++) {
             int c = c0 + k;
             if (o.chunkStates() != null)
