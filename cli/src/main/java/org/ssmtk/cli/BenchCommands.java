@@ -25,7 +25,9 @@ final class BenchCommands {
 
         public String footer() {
             return "Presets: 130m (d_model 768, 24 layers, d_state 16, vocab 50280), dna (d_model 256,\n"
-                    + "8 layers, vocab 16), tiny (d_model 64, 2 layers). Batch 1; the LM head runs over blocks of\n"
+                    + "8 layers, vocab 16), tiny (d_model 64, 2 layers), and Mamba-2 (SSD) beside them: 130m-mamba2\n"
+                    + "(24 heads of 64, d_state 128) and dna-mamba2 (d_model 256, 8 heads of 64, d_state 64), e.g.\n"
+                    + "--models dna,dna-mamba2. Batch 1; the LM head runs over blocks of\n"
                     + ForwardBench.LOGIT_BLOCK + " rows. Give the JVM enough -Xmx\n"
                     + "(SSMTK_JAVA_OPTS) for the longest length.";
         }
@@ -55,10 +57,10 @@ final class BenchCommands {
                 for (String m : models) rows.addAll(ForwardBench.run(backend, m.trim(), lengths, s -> err.println("bench: " + s)));
             }
             out.println("# " + describe + "; " + Runtime.version() + "; max heap " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB");
-            out.printf("%-6s %12s %8s %10s %12s %12s %12s %14s %15s%n", "model", "params", "L", "seconds", "tokens/s", "us/token",
+            out.printf("%-11s %12s %8s %10s %12s %12s %12s %14s %15s%n", "model", "params", "L", "seconds", "tokens/s", "us/token",
                     "weights MiB", "activ. MiB", "JVM peak MiB");
             for (ForwardBench.Row r : rows) {
-                out.printf("%-6s %12s %8d %10.3f %12.1f %12.1f %12.1f %14.1f %15.1f%n", r.model(), String.format("%,d", r.parameters()),
+                out.printf("%-11s %12s %8d %10.3f %12.1f %12.1f %12.1f %14.1f %15.1f%n", r.model(), String.format("%,d", r.parameters()),
                         r.length(), r.seconds(), r.tokensPerSecond(), 1e6 / r.tokensPerSecond(), r.modelBytes() / 1048576.0,
                         r.activationBytes() / 1048576.0, r.peakHeapBytes() / 1048576.0);
             }

@@ -2,10 +2,10 @@ package org.ssmtk.cli;
 
 import org.apache.commons.cli.CommandLine;
 import org.ssmtk.core.backend.Backend;
-import org.ssmtk.core.device.Backends;
-import org.ssmtk.core.backend.BackendUnavailableException;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.config.Presets;
+import org.ssmtk.core.device.BackendUnavailableException;
+import org.ssmtk.core.device.Backends;
 
 import java.io.PrintStream;
 import java.nio.file.Path;

@@ -1,7 +1,6 @@
 package org.ssmtk.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.ssmtk.core.config.Presets;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.commons.cli.CommandLine;
 import org.ssmtk.core.backend.Backend;

@@ -6,7 +6,7 @@ import org.apache.commons.cli.HelpFormatter;
 import org.apache.commons.cli.MissingOptionException;
 import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
-import org.ssmtk.core.backend.BackendUnavailableException;
+import org.ssmtk.core.device.BackendUnavailableException;
 import org.ssmtk.core.train.TrainingDivergedException;
 
 import java.io.IOException;

@@ -47,13 +47,21 @@ final class ModelCommands {
             MambaCheckpoint ckpt = MambaCheckpoint.load(dir); // validates everything before printing anything
             MambaConfig c = ckpt.config();
             out.printf("model            %s%n", dir);
+            out.printf("architecture     %s%n", c.isMamba2() ? "Mamba-2 (SSD; model_type mamba2)" : "Mamba (selective scan; model_type mamba)");
             out.printf("vocab_size       %d%s%n", c.vocabSize(), c.paddedVocabSize() != c.vocabSize() ? " (padded to " + c.paddedVocabSize() + ")" : "");
             out.printf("hidden_size      %d%n", c.hiddenSize());
             out.printf("layers           %d%n", c.numHiddenLayers());
             out.printf("intermediate     %d (expand %d)%n", c.intermediateSize(), c.expand());
             out.printf("state_size       %d%n", c.stateSize());
             out.printf("conv_kernel      %d%n", c.convKernel());
-            out.printf("time_step_rank   %d%n", c.timeStepRank());
+            if (c.isMamba2()) {
+                var s = c.ssd();
+                out.printf("heads            %d of head_dim %d, n_groups %d%n", s.numHeads(), s.headDim(), s.nGroups());
+                out.printf("chunk_size       %d%n", s.chunkSize());
+                out.printf("time_step_limit  [%s, %s]%n", s.timeStepLimitLow(), s.timeStepLimitHigh());
+            } else {
+                out.printf("time_step_rank   %d%n", c.timeStepRank());
+            }
             out.printf("biases           in/out_proj %s, conv %s%n", c.useBias(), c.useConvBias());
             out.printf("lm_head          %s%n", c.tieWordEmbeddings() ? "tied to embeddings" : "separate");
             out.printf("parameters       %,d%n", ParameterSpec.count(c));
@@ -78,11 +86,11 @@ final class ModelCommands {
 
         public String footer() {
             return "The config is a HuggingFace config.json (missing keys take transformers' defaults) or a\n"
-                    + "preset: 130m, dna, tiny. The output directory loads in ssmtk and in transformers.";
+                    + "preset: " + String.join(", ", org.ssmtk.core.config.Presets.NAMES) + ". The output directory loads in ssmtk and in transformers.";
         }
 
         static final Opt<Path> CONFIG = Opt.input("config", "config.json", "model hyper-parameters").existingFile();
-        static final Opt<String> PRESET = Opt.string("preset", "NAME", "130m, dna or tiny instead of --config");
+        static final Opt<String> PRESET = Opt.string("preset", "NAME", "a shipped config (" + String.join(", ", org.ssmtk.core.config.Presets.NAMES) + ") instead of --config");
         static final Opt<Path> OUT = Opt.output("out", "DIR", "directory to write config.json and model.safetensors to").required();
         static final Opt<Long> SEED = Opt.longInt("seed", "S", "random seed").byDefault(0L);
 

@@ -87,13 +87,23 @@ final class SyntheticCommands {
         }
     }
 
-    record Variant(String name, boolean selective) {
+    /** name for tables, key for folders and results.json, label for progress lines. */
+    record Variant(String name, String key, String label) {
         static Variant parse(String s) throws UsageException {
             return switch (s.trim()) {
-                case "selective", "s6", "mamba" -> new Variant("selective (S6)", true);
-                case "non-selective", "s4", "lti" -> new Variant("non-selective", false);
-                default -> throw new UsageException("--variants: unknown variant '" + s.trim() + "' (selective, non-selective)");
+                case "selective", "s6", "mamba" -> new Variant("selective (S6)", "selective", "S6");
+                case "non-selective", "s4", "lti" -> new Variant("non-selective", "non-selective", "LTI");
+                case "mamba2", "ssd" -> new Variant("Mamba-2 (SSD)", "mamba2", "SSD");
+                default -> throw new UsageException("--variants: unknown variant '" + s.trim() + "' (selective, non-selective, mamba2)");
             };
+        }
+
+        /** The model of this variant with base's width, depth and state. */
+        MambaConfig config(MambaConfig base, int headDim) throws UsageException {
+            if (!key.equals("mamba2")) return base.withSelective(!key.equals("non-selective"));
+            if (base.intermediateSize() % headDim != 0)
+                throw new UsageException("--head-dim " + headDim + " does not divide 2 x --d-model = " + base.intermediateSize());
+            return MambaConfig.mamba2(base.vocabSize(), base.hiddenSize(), base.stateSize(), base.numHiddenLayers(), headDim, 64);
         }
     }
 
@@ -134,7 +144,8 @@ final class SyntheticCommands {
                     + "length. Induction heads: random tokens 2..15 with one trigger (1) followed by the answer,\n"
                     + "and the trigger again at the end, where the model must output the answer.\n"
                     + "--variants non-selective trains the ablation: the same model with Δ, B, C input-independent\n"
-                    + "(learned constants), as the paper's S4 comparison. Accuracy = argmax hits over scored\n"
+                    + "(learned constants), as the paper's S4 comparison; --variants mamba2 a Mamba-2 (SSD) model of the\n"
+                    + "same width, depth and state size. Accuracy = argmax hits over scored\n"
                     + "positions of freshly drawn evaluation sequences. With --out: OUT/<variant>/{model,metrics.jsonl,\n"
                     + "loss.png}, OUT/results.json and OUT/accuracy.png.\n\n"
                     + "example: ssmtk synthetic " + name + " --train " + defaultTrain + " --eval " + defaultEval
@@ -146,7 +157,8 @@ final class SyntheticCommands {
         private final Opt<int[]> eval;
         static final Opt<Integer> EVAL_SAMPLES = Opt.positiveInt("eval-samples", "N", "evaluation sequences per length")
                 .defaultIs("512, fewer above 8k tokens");
-        static final Opt<String> VARIANTS = Opt.string("variants", "V,V", "selective, non-selective or both").byDefault("selective");
+        static final Opt<String> VARIANTS = Opt.string("variants", "V,V", "selective, non-selective, mamba2, comma-separated").byDefault("selective");
+        static final Opt<Integer> HEAD_DIM = Opt.positiveInt("head-dim", "P", "the mamba2 variant's head width (SSD chunks of 64)").byDefault(32);
         static final Opt<Integer> D_MODEL = Opt.positiveInt("d-model", "D", "model width").byDefault(64);
         static final Opt<Integer> LAYERS = Opt.positiveInt("layers", "N", "Mamba layers").byDefault(2);
         static final Opt<Integer> D_STATE = Opt.positiveInt("d-state", "N", "SSM state size").byDefault(16);
@@ -154,7 +166,7 @@ final class SyntheticCommands {
         static final Opt<Integer> MEMORIZE = Opt.positiveInt("memorize", "N", "tokens to copy").byDefault(16);
 
         public List<Opt<?>> options() {
-            return Opt.list(train, eval, EVAL_SAMPLES, VARIANTS, D_MODEL, LAYERS, D_STATE, OUT,
+            return Opt.list(train, eval, EVAL_SAMPLES, VARIANTS, HEAD_DIM, D_MODEL, LAYERS, D_STATE, OUT,
                     name.equals("selective-copying") ? List.of(MEMORIZE) : List.of(), optimizer.options(), CommonOptions.BACKEND);
         }
 
@@ -183,14 +195,14 @@ final class SyntheticCommands {
                     "train-s", "eval-len", "accuracy"));
             try (Backend backend = CommonOptions.backend(cl, err)) {
                 for (Variant v : variants) {
-                    MambaConfig config = base.withSelective(v.selective());
+                    MambaConfig config = v.config(base, HEAD_DIM.get(cl));
                     MambaModel model = MambaModel.load(backend, Initializer.reference(config, opt.seed()));
                     BatchSource data = (step, micro) -> task.batch(BatchSource.random(opt.seed(), step, micro), opt.batch(), curriculum.lengthAt(step));
-                    Path runDir = outDir == null ? null : outDir.resolve(v.selective() ? "selective" : "non-selective");
+                    Path runDir = outDir == null ? null : outDir.resolve(v.key());
                     err.printf(Locale.ROOT, "ssmtk synthetic %s: %s, %,d parameters, %d steps x %d sequences, length %s%n", name, v.name(),
                             ParameterSpec.count(config), opt.steps(), opt.batch() * opt.accumulate(), curriculum.spec());
                     long t0 = System.nanoTime();
-                    try (TrainingProgress progress = new TrainingProgress(err, name + " " + (v.selective() ? "S6" : "LTI"), opt.logEvery())) {
+                    try (TrainingProgress progress = new TrainingProgress(err, name + " " + v.label(), opt.logEvery())) {
                         Trainer.train(opt.prepare(model), data, Objective.languageModel(), opt.trainer(runDir, 0, 1, false, null), progress);
                     }
                     double seconds = (System.nanoTime() - t0) / 1e9;
@@ -211,7 +223,7 @@ final class SyntheticCommands {
                         ys[i] = acc;
                         table.append(String.format(Locale.ROOT, "%-18s %-16s %9d %7d %10.1f %10d %8.2f%%%n", name, v.name(), trainLen,
                                 opt.steps(), seconds, len, 100 * acc));
-                        rows.addObject().put("variant", v.selective() ? "selective" : "non-selective").put("eval_len", len)
+                        rows.addObject().put("variant", v.key()).put("eval_len", len)
                                 .put("accuracy", acc).put("correct", correct).put("scored", total).put("train_seconds", seconds)
                                 .put("steps", opt.steps());
                         err.printf(Locale.ROOT, "ssmtk synthetic %s: %s at length %d: %.2f%% (%d/%d)%n", name, v.name(), len, 100 * acc, correct, total);

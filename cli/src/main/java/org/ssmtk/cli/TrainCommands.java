@@ -198,7 +198,7 @@ final class TrainCommands {
         }
 
         static final Opt<Path> CONFIG = Opt.input("config", "config.json", "start from a fresh model with this config").existingFile();
-        static final Opt<String> PRESET = Opt.string("preset", "NAME", "start from a fresh preset model: 130m, dna, tiny");
+        static final Opt<String> PRESET = Opt.string("preset", "NAME", "start from a fresh preset model: " + String.join(", ", Presets.NAMES));
         static final Opt<Path> MODEL = Opt.input("model", "DIR", "start from this model's weights").existingDir();
         static final Opt<Path> DATA = Opt.input("data", "FILE", "training tokens").existingFile().required();
         static final Opt<String> DATA_FORMAT = Opt.choice("data-format", "token file format (u8, u16: raw little-endian ids)", "safetensors", "u8", "u16", "uint8", "uint16")

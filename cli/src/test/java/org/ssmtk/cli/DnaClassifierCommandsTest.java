@@ -71,11 +71,16 @@ class DnaClassifierCommandsTest {
         assertEquals("GC", lines.get(2).split("\t")[1]);
     }
 
-    @Test
-    void fineTunesAPretrainedDnaModelWithAFreshHead() throws Exception {
-        Path pt = dir.resolve("pt");
-        MainTest.Result r = MainTest.run("dna", "pretrain", "--fasta", DATA.resolve("small.fa").toString(), "--out", pt.toString(), "--preset", "tiny",
-                "--seq-len", "32", "--batch", "2", "--steps", "2", "--eval-windows", "2", "--threads", "2");
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"mamba", "mamba2"})
+    void fineTunesAPretrainedDnaModelWithAFreshHead(String modelType) throws Exception {
+        Path pt = dir.resolve("pt"), config = dir.resolve("config.json");
+        // the tiny preset's shape, or a Mamba-2 as wide (4 heads of 32, two groups, SSD chunks of 16)
+        Files.writeString(config, modelType.equals("mamba") ? org.ssmtk.core.config.Presets.get("tiny").toJson().toString()
+                : "{\"model_type\": \"mamba2\", \"vocab_size\": 16, \"hidden_size\": 64, \"state_size\": 16, \"num_hidden_layers\": 2,"
+                + " \"num_heads\": 4, \"head_dim\": 32, \"n_groups\": 2, \"chunk_size\": 16, \"tie_word_embeddings\": true}");
+        MainTest.Result r = MainTest.run("dna", "pretrain", "--fasta", DATA.resolve("small.fa").toString(), "--out", pt.toString(),
+                "--config", config.toString(), "--seq-len", "32", "--batch", "2", "--steps", "2", "--eval-windows", "2", "--threads", "2");
         assertEquals(0, r.code(), r.err());
         MambaCheckpoint lm = MambaCheckpoint.load(pt.resolve("model"));
         r = MainTest.run("dna", "train-classifier", "--class", A, "--class", B, "--model", pt.resolve("model").toString(), "--out",
@@ -83,6 +88,7 @@ class DnaClassifierCommandsTest {
         assertEquals(0, r.code(), r.err());
         MambaCheckpoint ft = MambaCheckpoint.load(dir.resolve("ft").resolve("model"));
         assertEquals(2, ft.config().numLabels());
+        assertEquals(modelType, ft.config().modelType());
         assertEquals(lm.parameters().size() + 2, ft.parameters().size());
         // The backbone is the pretrained one (one step at lr 1e-9 moves it by less than this).
         float[] before = lm.parameters().get("backbone.embeddings.weight").data(), after = ft.parameters().get("backbone.embeddings.weight").data();

@@ -3,7 +3,7 @@ package org.ssmtk.cli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.ssmtk.core.backend.Backend;
-import org.ssmtk.core.backend.BackendUnavailableException;
+import org.ssmtk.core.device.BackendUnavailableException;
 import org.ssmtk.core.device.Backends;
 
 import java.io.ByteArrayOutputStream;

@@ -37,6 +37,20 @@ public final class RandomModels {
         return MambaConfig.of(23, 24, 5, 3).withBiasesAndHead(true, true, false);
     }
 
+    /**
+     * A small Mamba-2 with biases everywhere, an untied head, three groups of B and C (two heads
+     * each) and chunks of 16, unlike the reference fixture.
+     */
+    public static MambaConfig smallUntiedMamba2() {
+        try {
+            return MambaConfig.parse("{\"model_type\": \"mamba2\", \"vocab_size\": 23, \"hidden_size\": 24, \"state_size\": 5,"
+                    + " \"num_hidden_layers\": 3, \"num_heads\": 6, \"head_dim\": 8, \"n_groups\": 3, \"chunk_size\": 16,"
+                    + " \"use_bias\": true, \"use_conv_bias\": true, \"tie_word_embeddings\": false}");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     public static int[] randomIds(int n, int vocab, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         int[] ids = new int[n];

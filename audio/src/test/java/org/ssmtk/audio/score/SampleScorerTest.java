@@ -16,7 +16,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SampleScorerTest {
     @Test
     void streamedChunksEqualOneForwardAndContextReproducesBitsPerSample() {
-        MambaConfig config = MambaConfig.of(256, 16, 16, 2);
+        streamedChunksEqualOneForwardAndContextReproducesBitsPerSample(MambaConfig.of(256, 16, 16, 2));
+    }
+
+    /** The same through a Mamba-2's recurrent state (SSD chunks of 16). */
+    @Test
+    void aMamba2StreamsTheSameWay() {
+        streamedChunksEqualOneForwardAndContextReproducesBitsPerSample(MambaConfig.mamba2(256, 16, 16, 2, 8, 16));
+    }
+
+    private static void streamedChunksEqualOneForwardAndContextReproducesBitsPerSample(MambaConfig config) {
         try (CpuBackend cpu = new CpuBackend(2)) {
             MambaModel model = MambaModel.load(cpu, Initializer.reference(config, 4));
             SplittableRandom r = new SplittableRandom(2);

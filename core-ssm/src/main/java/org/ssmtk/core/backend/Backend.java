@@ -137,6 +137,60 @@ public interface Backend extends AutoCloseable {
     void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
                float weightDecay, float bc1, float bc2);
 
+    // ---- Mamba-2 (SSD). Backends without these operations keep the defaults, which refuse with a
+    // ---- message naming the backend: a Mamba-2 model checks supportsSsd() when it is built.
+
+    /** Whether this backend implements the Mamba-2 operations below. */
+    default boolean supportsSsd() {
+        return false;
+    }
+
+    /**
+     * Mamba-2's SSD scan, for every sequence, head h (x and y columns [h P, (h + 1) P) for P =
+     * headDim), channel p and state n, with g = h / (heads / nGroups) the group whose B, C columns
+     * [g N, (g + 1) N) head h reads:
+     * <pre>
+     *   dt_t   = clamp(softplus(dt[t, h] + dtBias[h]), dtMin, dtMax)
+     *   H_t    = exp(dt_t A[h]) H_{t-1} + dt_t x_t B_t^T          (H: headDim x state per head)
+     *   y[t]   = H_t C_t + D[h] x_t
+     * </pre>
+     * x, y (batch * len, heads * headDim); dt (batch * len, heads); A, D, dtBias (heads); B, C
+     * (batch * len, nGroups * stateSize). ssmState, when not null, is (batch, heads, headDim,
+     * stateSize): H before the first step on entry, after the last on exit. chunkStates, when not
+     * null, receives the state entering every chunk of shape.chunk() steps, (batch, chunks, heads,
+     * headDim, stateSize), for {@link #ssdScanBackward}.
+     */
+    default void ssdScan(Tensor y, Tensor x, Tensor dt, Tensor dtBias, Tensor A, Tensor B, Tensor C, Tensor D,
+                         Tensor ssmState, Tensor chunkStates, int batch, int len, SsdShape shape) {
+        throw ssdUnsupported("the SSD scan");
+    }
+
+    /** Of {@link #ssdScan} from a zero state, with the chunkStates it kept; every gradient accumulates. */
+    default void ssdScanBackward(Tensor dx, Tensor dDt, Tensor dDtBias, Tensor dA, Tensor dB, Tensor dC, Tensor dD,
+                                 Tensor dOut, Tensor x, Tensor dt, Tensor dtBias, Tensor A, Tensor B, Tensor C, Tensor D,
+                                 Tensor chunkStates, int batch, int len, SsdShape shape) {
+        throw ssdUnsupported("the SSD scan backward");
+    }
+
+    /**
+     * Mamba-2's gated RMSNorm: g = x * silu(z); each run of groupSize features of a row is divided
+     * by its root mean square: out = weight * g / sqrt(mean_group(g^2) + eps). x, z, out (rows, width).
+     */
+    default void gatedRmsNorm(Tensor out, Tensor x, Tensor z, Tensor weight, int groupSize, float eps) {
+        throw ssdUnsupported("the gated RMSNorm");
+    }
+
+    /** Of {@link #gatedRmsNorm}: dx, dz and dWeight accumulate. */
+    default void gatedRmsNormBackward(Tensor dx, Tensor dz, Tensor dWeight, Tensor dOut, Tensor x, Tensor z, Tensor weight,
+                                      int groupSize, float eps) {
+        throw ssdUnsupported("the gated RMSNorm backward");
+    }
+
+    private UnsupportedOperationException ssdUnsupported(String what) {
+        return new UnsupportedOperationException("the " + name() + " backend has no Mamba-2 kernels (" + what
+                + "): Mamba-2 runs on the CPU only in this version (--device cpu)");
+    }
+
     @Override
     void close();
 }

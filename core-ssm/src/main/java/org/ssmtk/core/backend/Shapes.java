@@ -127,4 +127,42 @@ public final class Shapes {
             throw new IllegalArgumentException(targets.length + " targets for " + logits.rows2d() + " rows of logits");
         if (dLogits != null) sameSize("crossEntropy", logits, dLogits);
     }
+
+    /**
+     * The SSD scan's operands (Backend#ssdScan): x, y (batch x len, heads x headDim); dt (batch x
+     * len, heads); A, D, dtBias (heads); B, C (batch x len, groups x state); the carried state
+     * (batch, heads, headDim, state); the kept states (batch, chunks, heads, headDim, state).
+     */
+    public static void ssd(Tensor y, Tensor x, Tensor dt, Tensor dtBias, Tensor A, Tensor B, Tensor C, Tensor D,
+                           Tensor ssmState, Tensor chunkStates, int batch, int len, SsdShape s) {
+        long rows = (long) batch * len, state = (long) s.channels() * s.stateSize();
+        if (batch < 1 || len < 1 || x.rows2d() != rows || x.cols() != s.channels() || y.rows2d() != rows || y.cols() != s.channels()
+                || dt.rows2d() != rows || dt.cols() != s.heads() || dtBias.size() != s.heads() || A.size() != s.heads()
+                || D.size() != s.heads() || B.rows2d() != rows || B.cols() != s.groupStates()
+                || C.rows2d() != rows || C.cols() != s.groupStates()
+                || (ssmState != null && ssmState.size() != batch * state)
+                || (chunkStates != null && chunkStates.size() != batch * s.chunks(len) * state))
+            throw new IllegalArgumentException("SSD scan: inconsistent shapes x " + x + ", y " + y + ", dt " + dt + ", dt_bias "
+                    + dtBias + ", A " + A + ", B " + B + ", C " + C + ", D " + D + ", state " + ssmState + ", chunk states "
+                    + chunkStates + " for batch " + batch + " x len " + len + " and " + s);
+    }
+
+    /** The SSD backward's gradients have their inputs' shapes. */
+    public static void ssdGradients(Tensor dx, Tensor x, Tensor dDt, Tensor dt, Tensor dB, Tensor B, Tensor dC, Tensor C,
+                                    Tensor dA, Tensor dD, Tensor dDtBias, Tensor dOut, int heads) {
+        if (dx.size() != x.size() || dDt.size() != dt.size() || dB.size() != B.size() || dC.size() != C.size()
+                || dOut.size() != x.size() || dA.size() != heads || dD.size() != heads || dDtBias.size() != heads)
+            throw new IllegalArgumentException("SSD scan backward: gradient shapes dx " + dx + ", d dt " + dDt + ", dB " + dB
+                    + ", dC " + dC + ", dA " + dA + ", dD " + dD + ", d dt_bias " + dDtBias + ", dy " + dOut
+                    + " do not match the inputs");
+    }
+
+    /** Gated RMSNorm: x, z, out (and their gradients) alike, weight (width), width a multiple of groupSize. */
+    public static void gatedRmsNorm(Tensor out, Tensor x, Tensor z, Tensor weight, int groupSize) {
+        int width = x.cols();
+        if (out.rows2d() != x.rows2d() || out.cols() != width || z.rows2d() != x.rows2d() || z.cols() != width
+                || weight.size() != width || groupSize < 1 || width % groupSize != 0)
+            throw new IllegalArgumentException("gated RMSNorm: out " + out + ", x " + x + ", z " + z + ", weight " + weight
+                    + ", group size " + groupSize);
+    }
 }

@@ -45,12 +45,15 @@ public record MambaConfig(
         boolean selective,
         int numLabels,
         String pooling,
-        String modelType) {
+        String modelType,
+        SsdConfig ssd) {
 
     /** Pooling of a sequence-classification head: the mean over positions, or the last position. */
     public static final String POOL_MEAN = "mean", POOL_LAST = "last";
     /** config.json's model_type of Mamba-1 (transformers' MambaConfig); the default when absent. */
     public static final String MAMBA = "mamba";
+    /** config.json's model_type of Mamba-2 (transformers' Mamba2Config): the SSD mixer, settings in {@link #ssd}. */
+    public static final String MAMBA2 = "mamba2";
 
     public MambaConfig {
         require(vocabSize > 0, "vocab_size must be positive");
@@ -65,6 +68,13 @@ public record MambaConfig(
         require(padVocabSizeMultiple >= 1, "pad_vocab_size_multiple must be at least 1");
         require(modelType != null && !modelType.isEmpty(), "model_type must be a non-empty string");
         require(numLabels >= 0, "ssmtk_classifier.num_labels must be >= 0");
+        require(MAMBA2.equals(modelType) == (ssd != null), "the SSD settings go with model_type mamba2 and only with it");
+        if (ssd != null) {
+            require((long) ssd.numHeads() * ssd.headDim() == intermediateSize,
+                    "num_heads * head_dim (" + ssd.numHeads() + " * " + ssd.headDim() + ") must equal expand * hidden_size ("
+                            + intermediateSize + ")");
+            require(selective, "a Mamba-2 model is selective (ssmtk_selective applies to Mamba only)");
+        }
         require(numLabels == 0 || POOL_MEAN.equals(pooling) || POOL_LAST.equals(pooling),
                 "ssmtk_classifier.pooling must be \"mean\" or \"last\", got " + pooling);
     }
@@ -76,7 +86,21 @@ public record MambaConfig(
     /** A config with transformers' defaults for everything but the shape. */
     public static MambaConfig of(int vocabSize, int hiddenSize, int stateSize, int numHiddenLayers) {
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, 2, 4, autoRank(hiddenSize),
-                2 * hiddenSize, false, true, 1e-5, true, 1, true, 0.1, 1.0, 0.001, 0.1, 1e-4, "random", false, 0, 0, 0, true, 0, POOL_MEAN, MAMBA);
+                2 * hiddenSize, false, true, 1e-5, true, 1, true, 0.1, 1.0, 0.001, 0.1, 1e-4, "random", false, 0, 0, 0, true, 0, POOL_MEAN, MAMBA, null);
+    }
+
+    /**
+     * A Mamba-2 config with transformers' defaults for everything but the shape: d_inner = 2 hidden
+     * in heads of headDim, one group of B and C, a tied head.
+     */
+    public static MambaConfig mamba2(int vocabSize, int hiddenSize, int stateSize, int numHiddenLayers, int headDim, int chunkSize) {
+        return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, 2, 4, autoRank(hiddenSize),
+                2 * hiddenSize, false, true, 1e-5, true, 1, true, 0.1, 1.0, 0.001, 0.1, 1e-4, "random", false, 0, 0, 0, true, 0,
+                POOL_MEAN, MAMBA2, new SsdConfig(2 * hiddenSize / headDim, headDim, 1, chunkSize, 0.0, Double.POSITIVE_INFINITY));
+    }
+
+    public boolean isMamba2() {
+        return ssd != null;
     }
 
     public static int autoRank(int hiddenSize) {
@@ -92,14 +116,14 @@ public record MambaConfig(
         return new MambaConfig(vocabSize, hiddenSize, stateSize, layers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, ssd);
     }
 
     public MambaConfig withBiasesAndHead(boolean useBias, boolean useConvBias, boolean tied) {
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tied, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, ssd);
     }
 
     /**
@@ -112,7 +136,7 @@ public record MambaConfig(
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, ssd);
     }
 
     /**
@@ -124,7 +148,7 @@ public record MambaConfig(
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, ssd);
     }
 
     public boolean hasClassifier() {
@@ -135,7 +159,7 @@ public record MambaConfig(
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, ssd);
     }
 
     public static MambaConfig read(Path file) throws IOException {
@@ -154,6 +178,7 @@ public record MambaConfig(
     }
 
     public static MambaConfig fromJson(JsonNode n) {
+        if (MAMBA2.equals(n.path("model_type").asText(MAMBA))) return fromMamba2Json(n);
         JsonNode ssm = n.path("ssm_cfg");
         int hidden = intField(n, 768, "hidden_size", "d_model");
         int expand = intField(n, 2, "expand");
@@ -197,7 +222,48 @@ public record MambaConfig(
                 n.path("ssmtk_selective").asBoolean(true),
                 classifierLabels(n.path("ssmtk_classifier")),
                 n.path("ssmtk_classifier").path("pooling").asText(POOL_MEAN),
-                n.path("model_type").asText(MAMBA));
+                n.path("model_type").asText(MAMBA),
+                null);
+    }
+
+    /** transformers' Mamba2Config: its own defaults (not MambaConfig's) and no Mamba-1-only keys. */
+    private static MambaConfig fromMamba2Json(JsonNode n) {
+        String act = n.path("hidden_act").asText("silu");
+        if (!act.equals("silu") && !act.equals("swish"))
+            throw new IllegalArgumentException("hidden_act '" + act + "' is not supported (Mamba-2 uses silu)");
+        if (!n.path("rms_norm").asBoolean(true))
+            throw new IllegalArgumentException("rms_norm = false is not supported (every Mamba-2 checkpoint has the gated RMSNorm)");
+        int hidden = intField(n, 4096, "hidden_size"), expand = intField(n, 2, "expand");
+        return new MambaConfig(
+                intField(n, 32768, "vocab_size"),
+                hidden,
+                intField(n, 128, "state_size"),
+                intField(n, 64, "num_hidden_layers"),
+                expand,
+                intField(n, 4, "conv_kernel"),
+                autoRank(hidden), // transformers reads time_step_rank but Mamba-2 has no dt projection to use it
+                expand * hidden,
+                n.path("use_bias").asBoolean(false),
+                n.path("use_conv_bias").asBoolean(true),
+                n.path("layer_norm_epsilon").asDouble(1e-5),
+                n.path("tie_word_embeddings").asBoolean(false),
+                1,
+                n.path("residual_in_fp32").asBoolean(true),
+                n.path("initializer_range").asDouble(0.1),
+                1.0,
+                n.path("time_step_min").asDouble(0.001),
+                n.path("time_step_max").asDouble(0.1),
+                n.path("time_step_floor").asDouble(1e-4),
+                "random",
+                n.path("rescale_prenorm_residual").asBoolean(false),
+                intField(n, 1, "pad_token_id"),
+                intField(n, 0, "bos_token_id"),
+                intField(n, 2, "eos_token_id"),
+                true,
+                classifierLabels(n.path("ssmtk_classifier")),
+                n.path("ssmtk_classifier").path("pooling").asText(POOL_MEAN),
+                MAMBA2,
+                SsdConfig.fromJson(n));
     }
 
     private static int classifierLabels(JsonNode c) {
@@ -221,6 +287,7 @@ public record MambaConfig(
 
     /** The config as transformers writes it, so that the directory loads in transformers too. */
     public ObjectNode toJson() {
+        if (ssd != null) return toMamba2Json();
         ObjectNode o = new ObjectMapper().createObjectNode();
         o.putArray("architectures").add("MambaForCausalLM");
         o.put("model_type", modelType);
@@ -250,6 +317,36 @@ public record MambaConfig(
         o.put("bos_token_id", bosTokenId);
         o.put("eos_token_id", eosTokenId);
         if (!selective) o.put("ssmtk_selective", false);
+        if (numLabels > 0) o.putObject("ssmtk_classifier").put("num_labels", numLabels).put("pooling", pooling);
+        return o;
+    }
+
+    /** transformers' Mamba2Config layout (Mamba2ForCausalLM): only the keys it defines, plus ssmtk's classifier. */
+    private ObjectNode toMamba2Json() {
+        ObjectNode o = new ObjectMapper().createObjectNode();
+        o.putArray("architectures").add("Mamba2ForCausalLM");
+        o.put("model_type", MAMBA2);
+        o.put("vocab_size", vocabSize);
+        o.put("hidden_size", hiddenSize);
+        o.put("state_size", stateSize);
+        o.put("num_hidden_layers", numHiddenLayers);
+        o.put("expand", expand);
+        o.put("conv_kernel", convKernel);
+        ssd.toJson(o);
+        o.put("use_bias", useBias);
+        o.put("use_conv_bias", useConvBias);
+        o.put("layer_norm_epsilon", layerNormEpsilon);
+        o.put("tie_word_embeddings", tieWordEmbeddings);
+        o.put("residual_in_fp32", residualInFp32);
+        o.put("hidden_act", "silu");
+        o.put("initializer_range", initializerRange);
+        o.put("time_step_min", timeStepMin);
+        o.put("time_step_max", timeStepMax);
+        o.put("time_step_floor", timeStepFloor);
+        o.put("rescale_prenorm_residual", rescalePrenormResidual);
+        o.put("pad_token_id", padTokenId);
+        o.put("bos_token_id", bosTokenId);
+        o.put("eos_token_id", eosTokenId);
         if (numLabels > 0) o.putObject("ssmtk_classifier").put("num_labels", numLabels).put("pooling", pooling);
         return o;
     }

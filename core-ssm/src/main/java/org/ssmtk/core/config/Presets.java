@@ -11,11 +11,12 @@ import java.util.List;
  * Named model shapes that commands offer with {@code --preset}: config.json files shipped in this
  * jar under {@code org/ssmtk/core/config/presets/NAME.json}, so a preset is read exactly as a user's
  * {@code --config} would be. 130m is the Mamba-130M shape (GPT-NeoX vocabulary); dna and tiny have a
- * DNA-sized vocabulary.
+ * DNA-sized vocabulary. 130m-mamba2 is the shape of state-spaces/mamba2-130m (24 heads of 64, state
+ * 128, one group); dna-mamba2 is a Mamba-2 as wide as dna (8 heads of 64, state 64).
  */
 public final class Presets {
     /** The shipped presets, in the order help texts list them. */
-    public static final List<String> NAMES = List.of("130m", "dna", "tiny");
+    public static final List<String> NAMES = List.of("130m", "dna", "tiny", "130m-mamba2", "dna-mamba2");
 
     private Presets() {}
 

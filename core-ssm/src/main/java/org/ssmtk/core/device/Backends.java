@@ -1,7 +1,6 @@
 package org.ssmtk.core.device;
 
 import org.ssmtk.core.backend.Backend;
-import org.ssmtk.core.backend.BackendUnavailableException;
 import org.ssmtk.core.backend.Precision;
 
 import org.ssmtk.core.backend.cpu.CpuBackend;

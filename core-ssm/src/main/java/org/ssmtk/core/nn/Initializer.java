@@ -13,7 +13,9 @@ import java.util.SplittableRandom;
  * [time_step_min, time_step_max] floored at time_step_floor, dt_proj weight uniform in
  * +-time_step_rank^-0.5 * time_step_scale, embeddings N(0, initializer_range), other linears and the
  * conv as PyTorch's defaults (kaiming-uniform, a = sqrt 5, i.e. U(+-1/sqrt(fan_in))), linear biases
- * zero, and out_proj divided by sqrt(num_layers) when rescale_prenorm_residual.
+ * zero, and out_proj divided by sqrt(num_layers) when rescale_prenorm_residual. Mamba-2 as transformers'
+ * Mamba2PreTrainedModel: A_log = log(1..num_heads), dt_bias as dt_proj's bias above, the gated
+ * norm 1, conv biases zero; in_proj kaiming-uniform as in mamba_ssm.
  *
  * <p>Each parameter draws from its own stream, seeded by the run seed and the parameter's name,
  * so adding a parameter does not change the others.
@@ -29,10 +31,12 @@ public final class Initializer {
             String n = e.name();
             int[] s = e.shape();
             if (n.endsWith("mixer.A_log")) {
-                for (int i = 0; i < v.length; i++) v[i] = (float) Math.log(1 + i % s[1]);
+                // Mamba: log(1..d_state) in every channel; Mamba-2: one A per head, log(1..num_heads)
+                int period = s.length == 2 ? s[1] : v.length;
+                for (int i = 0; i < v.length; i++) v[i] = (float) Math.log(1 + i % period);
             } else if (n.endsWith("mixer.D") || n.endsWith("norm.weight") || n.equals(ParameterSpec.NORM_F)) {
                 java.util.Arrays.fill(v, 1f);
-            } else if (n.endsWith("dt_proj.bias")) {
+            } else if (n.endsWith("dt_proj.bias") || n.endsWith("mixer.dt_bias")) {
                 double lo = Math.log(c.timeStepMin()), hi = Math.log(c.timeStepMax());
                 for (int i = 0; i < v.length; i++) {
                     double dt = Math.max(Math.exp(lo + rnd.nextDouble() * (hi - lo)), c.timeStepFloor());
@@ -47,6 +51,8 @@ public final class Initializer {
                 for (int i = 0; i < v.length; i++) v[i] = (float) rnd.nextGaussian();
             } else if (n.equals(ParameterSpec.EMBEDDINGS)) {
                 for (int i = 0; i < v.length; i++) v[i] = (float) (rnd.nextGaussian() * c.initializerRange());
+            } else if (c.isMamba2() && n.endsWith("conv1d.bias")) {
+                // transformers' Mamba2PreTrainedModel zeroes the conv bias
             } else if (n.endsWith("conv1d.weight") || n.endsWith("conv1d.bias")) {
                 uniform(v, 1 / Math.sqrt(c.convKernel()), rnd);
             } else if (n.endsWith(".bias")) {

@@ -42,6 +42,7 @@ public final class MambaModel {
         this.backend = backend;
         this.config = config;
         this.family = ModelFamily.of(config.modelType());
+        family.checkBackend(backend);
         this.parameters = new LinkedHashMap<>();
         for (ParameterSpec.Entry e : ParameterSpec.of(config)) {
             HostTensor t = Objects.requireNonNull(hostParameters.get(e.name()), () -> "no value for parameter " + e.name());

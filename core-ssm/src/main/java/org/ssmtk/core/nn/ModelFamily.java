@@ -25,8 +25,14 @@ public interface ModelFamily {
 
     Mixer mixer(Backend backend, MambaConfig config, Mixer.Weights weights);
 
+    /**
+     * Refuses, in one line, a backend that lacks this family's operations: called before any
+     * parameter is placed on the backend.
+     */
+    default void checkBackend(Backend backend) {}
+
     /** The families this build knows, by model_type. */
-    List<ModelFamily> KNOWN = List.of(new MambaFamily());
+    List<ModelFamily> KNOWN = List.of(new MambaFamily(), new Mamba2Family());
 
     static ModelFamily of(String modelType) {
         for (ModelFamily f : KNOWN) if (f.modelType().equals(modelType)) return f;

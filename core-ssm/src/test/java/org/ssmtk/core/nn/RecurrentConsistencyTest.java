@@ -13,15 +13,18 @@ import static org.ssmtk.core.Fixtures.assertClose;
 
 /** Step mode, chunked streaming and batching all compute what one full forward computes. */
 class RecurrentConsistencyTest {
-    static final MambaConfig CONFIG = RandomModels.smallUntied();
+    /** The model every test runs; Mamba2RecurrentConsistencyTest runs them all on a Mamba-2. */
+    MambaConfig config() {
+        return RandomModels.smallUntied();
+    }
 
     @ParameterizedTest(name = "length {0}")
-    @ValueSource(ints = {1, 2, 3, 7, 31, 53})
+    @ValueSource(ints = {1, 2, 3, 7, 16, 31, 53})
     void stepByStepEqualsFullForward(int len) {
         try (CpuBackend cpu = new CpuBackend(2)) {
-            MambaModel model = MambaModel.load(cpu, RandomModels.create(CONFIG, 7));
-            int vocab = CONFIG.paddedVocabSize();
-            int[] ids = RandomModels.randomIds(len, CONFIG.vocabSize(), len);
+            MambaModel model = MambaModel.load(cpu, RandomModels.create(config(), 7));
+            int vocab = config().paddedVocabSize();
+            int[] ids = RandomModels.randomIds(len, config().vocabSize(), len);
             float[] full = model.forward(ids, 1, len);
             MambaState state = model.newState(1);
             float[] stepped = new float[full.length];
@@ -33,10 +36,10 @@ class RecurrentConsistencyTest {
     @Test
     void chunksOfAnySizeContinueTheSequence() {
         try (CpuBackend cpu = new CpuBackend(2)) {
-            MambaModel model = MambaModel.load(cpu, RandomModels.create(CONFIG, 8));
-            int vocab = CONFIG.paddedVocabSize();
+            MambaModel model = MambaModel.load(cpu, RandomModels.create(config(), 8));
+            int vocab = config().paddedVocabSize();
             int len = 41;
-            int[] ids = RandomModels.randomIds(2 * len, CONFIG.vocabSize(), 9);
+            int[] ids = RandomModels.randomIds(2 * len, config().vocabSize(), 9);
             float[] full = model.forward(ids, 2, len);
             MambaState state = model.newState(2);
             float[] chunked = new float[full.length];
@@ -55,10 +58,10 @@ class RecurrentConsistencyTest {
     @Test
     void eachRowOfABatchEqualsItsOwnBatchOfOne() {
         try (CpuBackend cpu = new CpuBackend(2)) {
-            MambaModel model = MambaModel.load(cpu, RandomModels.create(CONFIG, 10));
-            int vocab = CONFIG.paddedVocabSize();
+            MambaModel model = MambaModel.load(cpu, RandomModels.create(config(), 10));
+            int vocab = config().paddedVocabSize();
             int batch = 5, len = 29;
-            int[] ids = RandomModels.randomIds(batch * len, CONFIG.vocabSize(), 11);
+            int[] ids = RandomModels.randomIds(batch * len, config().vocabSize(), 11);
             float[] all = model.forward(ids, batch, len);
             for (int b = 0; b < batch; b++) {
                 float[] one = model.forward(Arrays.copyOfRange(ids, b * len, (b + 1) * len), 1, len);
@@ -69,13 +72,13 @@ class RecurrentConsistencyTest {
 
     @Test
     void resultsAreBitForBitReproducibleForAThreadCount() {
-        int[] ids = RandomModels.randomIds(3 * 37, CONFIG.vocabSize(), 12);
+        int[] ids = RandomModels.randomIds(3 * 37, config().vocabSize(), 12);
         float[] first, second;
         try (CpuBackend cpu = new CpuBackend(3)) {
-            first = MambaModel.load(cpu, RandomModels.create(CONFIG, 13)).forward(ids, 3, 37);
+            first = MambaModel.load(cpu, RandomModels.create(config(), 13)).forward(ids, 3, 37);
         }
         try (CpuBackend cpu = new CpuBackend(3)) {
-            second = MambaModel.load(cpu, RandomModels.create(CONFIG, 13)).forward(ids, 3, 37);
+            second = MambaModel.load(cpu, RandomModels.create(config(), 13)).forward(ids, 3, 37);
         }
         org.junit.jupiter.api.Assertions.assertArrayEquals(first, second);
     }

@@ -35,7 +35,16 @@ class LikelihoodScorerTest {
 
     @Test
     void streamedChunksEqualOneFullForward() throws Exception {
-        MambaConfig config = MambaConfig.of(DnaVocabulary.SIZE, 32, 16, 2);
+        streamedChunksEqualOneFullForward(MambaConfig.of(DnaVocabulary.SIZE, 32, 16, 2));
+    }
+
+    /** The same through a Mamba-2's recurrent state: SSD chunks of 16 that the streamed chunks cut anywhere. */
+    @Test
+    void streamedChunksOfAMamba2EqualOneFullForward() throws Exception {
+        streamedChunksEqualOneFullForward(MambaConfig.mamba2(DnaVocabulary.SIZE, 32, 16, 2, 16, 16));
+    }
+
+    private static void streamedChunksEqualOneFullForward(MambaConfig config) throws Exception {
         try (CpuBackend cpu = new CpuBackend(2)) {
             MambaModel model = MambaModel.load(cpu, Initializer.reference(config, 3));
             byte[] ids = sequence(203, 5);

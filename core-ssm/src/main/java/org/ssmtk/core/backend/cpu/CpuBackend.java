@@ -5,6 +5,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.backend.Shapes;
+import org.ssmtk.core.backend.SsdShape;
 import org.ssmtk.core.tensor.Storage;
 import org.ssmtk.core.tensor.Tensor;
 
@@ -496,6 +497,38 @@ public final class CpuBackend implements Backend {
                 p[po + i] = pi - lr * ((mi / bc1) / ((float) Math.sqrt(vi / bc2) + eps) + weightDecay * pi);
             }
         });
+    }
+
+    // ---- Mamba-2: the kernels and their glue live in CpuSsdOps
+
+    @Override
+    public boolean supportsSsd() {
+        return true;
+    }
+
+    @Override
+    public void ssdScan(Tensor y, Tensor x, Tensor dt, Tensor dtBias, Tensor A, Tensor B, Tensor C, Tensor D,
+                        Tensor ssmState, Tensor chunkStates, int batch, int len, SsdShape shape) {
+        CpuSsdOps.scan(par, y, x, dt, dtBias, A, B, C, D, ssmState, chunkStates, batch, len, shape);
+    }
+
+    @Override
+    public void ssdScanBackward(Tensor dx, Tensor dDt, Tensor dDtBias, Tensor dA, Tensor dB, Tensor dC, Tensor dD,
+                                Tensor dOut, Tensor x, Tensor dt, Tensor dtBias, Tensor A, Tensor B, Tensor C, Tensor D,
+                                Tensor chunkStates, int batch, int len, SsdShape shape) {
+        CpuSsdOps.scanBackward(par, dx, dDt, dDtBias, dA, dB, dC, dD, dOut, x, dt, dtBias, A, B, C, D, chunkStates,
+                batch, len, shape);
+    }
+
+    @Override
+    public void gatedRmsNorm(Tensor out, Tensor x, Tensor z, Tensor weight, int groupSize, float eps) {
+        CpuSsdOps.gatedRmsNorm(par, out, x, z, weight, groupSize, eps);
+    }
+
+    @Override
+    public void gatedRmsNormBackward(Tensor dx, Tensor dz, Tensor dWeight, Tensor dOut, Tensor x, Tensor z, Tensor weight,
+                                     int groupSize, float eps) {
+        CpuSsdOps.gatedRmsNormBackward(par, dx, dz, dWeight, dOut, x, z, weight, groupSize, eps);
     }
 
     @Override

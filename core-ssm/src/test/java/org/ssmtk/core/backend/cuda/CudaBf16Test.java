@@ -64,9 +64,9 @@ class CudaBf16Test {
 
     @Test
     void bf16IsRefusedOffTheGpu() {
-        var e = assertThrows(org.ssmtk.core.backend.BackendUnavailableException.class, () -> Backends.open("cpu", 1, "bf16", s -> {}));
+        var e = assertThrows(org.ssmtk.core.device.BackendUnavailableException.class, () -> Backends.open("cpu", 1, "bf16", s -> {}));
         assertEquals("--precision bf16 needs --device cuda", e.getMessage());
-        var bad = assertThrows(org.ssmtk.core.backend.BackendUnavailableException.class, () -> Backends.open("cpu", 1, "fp16", s -> {}));
+        var bad = assertThrows(org.ssmtk.core.device.BackendUnavailableException.class, () -> Backends.open("cpu", 1, "fp16", s -> {}));
         assertEquals("--precision must be bf16 or fp32, got 'fp16'", bad.getMessage());
         try (Backend b = Backends.open("cpu", 1, "fp32", s -> {})) {
             assertEquals("cpu", b.name());

@@ -1,4 +1,4 @@
-package org.ssmtk.core.backend;
+package org.ssmtk.core.device;
 
 /**
  * The backend asked for cannot run here: no usable GPU for {@code cuda}, a precision the device does
