@@ -1,0 +1,108 @@
+package org.ssmtk.cli;
+
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.config.MambaConfig;
+import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaModel;
+import org.ssmtk.genomics.io.FastaReference;
+import org.ssmtk.genomics.tokenize.DnaVocabulary;
+import org.ssmtk.genomics.variant.CausalWindowScorer;
+import org.ssmtk.genomics.variant.CheckRef;
+import org.ssmtk.genomics.variant.VcfVariantScorer;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+import static org.ssmtk.cli.CommonOptions.flag;
+import static org.ssmtk.cli.CommonOptions.optional;
+import static org.ssmtk.cli.CommonOptions.requiredInput;
+import static org.ssmtk.cli.CommonOptions.requiredOutput;
+
+/** {@code ssmtk dna score-variants}: a log-likelihood ratio per ALT allele of a VCF under a causal DNA model. */
+final class DnaScoreVariantsCommand implements Command {
+    public String name() { return "score-variants"; }
+
+    public String summary() { return "log-likelihood ratio of each ALT allele of a VCF under a DNA language model, to a bgzipped, indexed VCF"; }
+
+    public String footer() {
+        return "For each record, the REF window is --window bases of the FASTA around POS (start = max(0, pos0 - W/2),\n"
+                + "end = min(contig length, start + W), then start = max(0, end - W)) and each ALT window the same bases\n"
+                + "with REF replaced by the ALT (an indel changes its length). INFO/SSMTK_LLR (Number=A) is\n"
+                + "ln P(ALT window) - ln P(REF window), where ln P sums ln p(base | the bases before it in the window)\n"
+                + "over every base after the first (natural log; negative: the model finds the ALT less likely).\n"
+                + "--rc-average averages it with the same difference on the reverse-complement strand.\n"
+                + "Every record is written in input order with only SSMTK_LLR added (a header line names the model and\n"
+                + "window); symbolic ALTs (<DEL>, *, breakends) get a missing value. --check-ref decides what a REF\n"
+                + "that contradicts the FASTA does, as in bcftools norm: e = error (default), w = warn and keep with\n"
+                + "missing values, x = leave the record out. A contig missing from the FASTA is an error. The input\n"
+                + "must be sorted (the output gets a tabix index); OUT and OUT.tbi appear together when complete.\n"
+                + "Records are read, scored --batch windows per forward and written as they go: memory does not grow\n"
+                + "with the number of records. Variants/s go to stderr.\n\n"
+                + "example: ssmtk dna score-variants --model run1/model --fasta ref.fa --vcf calls.vcf.gz --out scored.vcf.gz";
+    }
+
+    public Options options() {
+        Options o = new Options()
+                .addOption(requiredInput("model", "DIR", "a DNA language model from dna pretrain"))
+                .addOption(requiredInput("fasta", "FILE", "reference FASTA (.fa, .fa.gz; with a .fai read window by window)"))
+                .addOption(requiredInput("vcf", "VCF", "variants (.vcf, .vcf.gz), sorted"))
+                .addOption(requiredOutput("out", "OUT.vcf.gz", "the scored VCF, bgzipped, with OUT.vcf.gz.tbi"))
+                .addOption(optional("window", "W", "bases of reference context per variant (default 1024, dna pretrain's --seq-len)"))
+                .addOption(flag("rc-average", "average the forward and reverse-complement strands' ratios"))
+                .addOption(optional("check-ref", "e|w|x", "REF contradicting the FASTA: error (default), warn and keep, or exclude"))
+                .addOption(optional("batch", "N", "windows per forward pass (default 32; larger on a GPU)"));
+        return CommonOptions.withBackend(o);
+    }
+
+    public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+        Path dir = CommonOptions.existingDir(cl, "model");
+        Path fasta = Path.of(cl.getOptionValue("fasta"));
+        Path vcf = CommonOptions.existingFile(cl, "vcf");
+        Path output = Path.of(cl.getOptionValue("out"));
+        String outName = output.getFileName() == null ? "" : output.getFileName().toString();
+        if (!outName.endsWith(".vcf.gz") && !outName.endsWith(".vcf.bgz"))
+            throw new UsageException("--out " + output + ": must end in .vcf.gz (the output is bgzipped and tabix-indexed)");
+        if (Files.exists(output) && Files.isSameFile(output, vcf))
+            throw new UsageException("--out " + output + " is the input --vcf");
+        int window = CommonOptions.positiveInt(cl, "window", 1024);
+        if (window < 2) throw new UsageException("--window must be at least 2, got " + window);
+        int batch = CommonOptions.positiveInt(cl, "batch", 32);
+        CheckRef checkRef;
+        try {
+            checkRef = CheckRef.parse(cl.getOptionValue("check-ref", "e"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        if (!DnaVocabulary.check(dir))
+            throw new UsageException(dir + ": has no " + DnaVocabulary.FILE + "; score with a model trained on DNA (ssmtk dna pretrain)");
+        MambaConfig config = MambaConfig.read(dir.resolve(MambaCheckpoint.CONFIG));
+        if (config.vocabSize() < DnaVocabulary.SIZE)
+            throw new UsageException(dir + ": a vocabulary of " + config.vocabSize() + " ids; the DNA vocabulary needs " + DnaVocabulary.SIZE);
+        MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
+        String modelName = dir.toAbsolutePath().normalize().toString();
+        if (modelName.contains("\n") || modelName.contains(";")) throw new UsageException("--model " + dir + ": a path with ';' or a newline cannot go into the header line");
+        boolean rc = cl.hasOption("rc-average");
+
+        VcfVariantScorer.Summary s;
+        long t0;
+        try (FastaReference ref = FastaReference.open(fasta); Backend backend = CommonOptions.backend(cl, err)) {
+            MambaModel model = MambaModel.load(backend, checkpoint);
+            err.printf(Locale.ROOT, "ssmtk dna score-variants: %s against %s; window %d, batch %d%s, check-ref %s%n", vcf, fasta, window, batch,
+                    rc ? ", reverse-complement averaged" : "", checkRef.code());
+            t0 = System.nanoTime();
+            VcfVariantScorer scorer = new VcfVariantScorer(new CausalWindowScorer(model, batch),
+                    new VcfVariantScorer.Settings(window, rc, checkRef, batch, modelName));
+            s = scorer.score(vcf, ref, output, line -> err.println("ssmtk dna score-variants: warning: " + line));
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        err.printf(Locale.ROOT, "ssmtk dna score-variants: %,d records (%,d written, %,d excluded), %,d ALT values (%,d scored, %,d symbolic,"
+                        + " %,d REF mismatches) in %.2f s: %,.1f variants/s, %,d windows, %,.0f bases/s -> %s%n",
+                s.records(), s.written(), s.excluded(), s.values(), s.scored(), s.symbolic(), s.refMismatches(), seconds,
+                s.records() / Math.max(seconds, 1e-9), s.windows(), s.bases() / Math.max(seconds, 1e-9), output);
+        return 0;
+    }
+}
