@@ -29,20 +29,22 @@ final class DnaScoreVariantsCommand implements Command {
     public String summary() { return "log-likelihood ratio of each ALT allele of a VCF under a DNA language model, to a bgzipped, indexed VCF"; }
 
     public String footer() {
-        return "For each record, the REF window is --window bases of the FASTA around POS (start = max(0, pos0 - W/2),\n"
-                + "end = min(contig length, start + W), then start = max(0, end - W)) and each ALT window the same bases\n"
-                + "with REF replaced by the ALT (an indel changes its length). INFO/SSMTK_LLR (Number=A) is\n"
-                + "ln P(ALT window) - ln P(REF window), where ln P sums ln p(base | the bases before it in the window)\n"
-                + "over every base after the first (natural log; negative: the model finds the ALT less likely).\n"
-                + "--rc-average averages it with the same difference on the reverse-complement strand.\n"
-                + "Every record is written in input order with only SSMTK_LLR added (a header line names the model and\n"
-                + "window); symbolic ALTs (<DEL>, *, breakends) get a missing value. --check-ref decides what a REF\n"
-                + "that contradicts the FASTA does, as in bcftools norm: e = error (default), w = warn and keep with\n"
-                + "missing values, x = leave the record out. A contig missing from the FASTA is an error. The input\n"
-                + "must be sorted (the output gets a tabix index); OUT and OUT.tbi appear together when complete.\n"
-                + "Records are read, scored --batch windows per forward and written as they go: memory does not grow\n"
-                + "with the number of records. Variants/s go to stderr.\n\n"
-                + "example: ssmtk dna score-variants --model run1/model --fasta ref.fa --vcf calls.vcf.gz --out scored.vcf.gz";
+        return "For each record the REF window is --window (W) bases of the FASTA around POS:\n"
+                + "  start = max(0, pos0 - W/2), end = min(contig length, start + W), then start = max(0, end - W)\n"
+                + "(pos0: the 0-based position of REF's first base); each ALT window is the same bases with REF\n"
+                + "replaced by the ALT (an indel changes its length). INFO/SSMTK_LLR (Number=A) is\n"
+                + "ln P(ALT window) - ln P(REF window), where ln P sums ln p(base | the bases before it in the\n"
+                + "window) over every base after the first (natural log; below 0: the model finds the ALT less\n"
+                + "likely). --rc-average averages it with the same difference on the reverse-complement strand.\n"
+                + "Every record is written in input order with only SSMTK_LLR added (a header line names the\n"
+                + "model and window); symbolic ALTs (<DEL>, *, breakends) get a missing value. --check-ref says\n"
+                + "what a REF that contradicts the FASTA does, as in bcftools norm: e = error (default), w = warn\n"
+                + "and keep with missing values, x = leave the record out. A contig missing from the FASTA is an\n"
+                + "error. The input must be sorted (the output gets a tabix index); OUT and OUT.tbi appear\n"
+                + "together, when complete. Records are read, scored --batch windows per forward and written as\n"
+                + "they go: memory does not grow with the number of records. Variants/s go to stderr.\n\n"
+                + "example: ssmtk dna score-variants --model run1/model --fasta ref.fa --vcf in.vcf.gz \\\n"
+                + "    --out scored.vcf.gz";
     }
 
     public Options options() {
@@ -91,8 +93,6 @@ final class DnaScoreVariantsCommand implements Command {
         long t0;
         try (FastaReference ref = FastaReference.open(fasta); Backend backend = CommonOptions.backend(cl, err)) {
             MambaModel model = MambaModel.load(backend, checkpoint);
-            err.printf(Locale.ROOT, "ssmtk dna score-variants: %s against %s; window %d, batch %d%s, check-ref %s%n", vcf, fasta, window, batch,
-                    rc ? ", reverse-complement averaged" : "", checkRef.code());
             t0 = System.nanoTime();
             VcfVariantScorer scorer = new VcfVariantScorer(new CausalWindowScorer(model, batch),
                     new VcfVariantScorer.Settings(window, rc, checkRef, batch, modelName));
@@ -100,9 +100,9 @@ final class DnaScoreVariantsCommand implements Command {
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         err.printf(Locale.ROOT, "ssmtk dna score-variants: %,d records (%,d written, %,d excluded), %,d ALT values (%,d scored, %,d symbolic,"
-                        + " %,d REF mismatches) in %.2f s: %,.1f variants/s, %,d windows, %,.0f bases/s -> %s%n",
+                        + " %,d REF mismatches) in %.2f s: %,.1f variants/s, %,d windows of %d bases%s, %,.0f bases/s -> %s%n",
                 s.records(), s.written(), s.excluded(), s.values(), s.scored(), s.symbolic(), s.refMismatches(), seconds,
-                s.records() / Math.max(seconds, 1e-9), s.windows(), s.bases() / Math.max(seconds, 1e-9), output);
+                s.records() / Math.max(seconds, 1e-9), s.windows(), window, rc ? " (both strands)" : "", s.bases() / Math.max(seconds, 1e-9), output);
         return 0;
     }
 }
