@@ -1,10 +1,9 @@
 package org.ssmtk.cli;
 
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.Options;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.config.MambaConfig;
-import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.nn.MambaModel;
 import org.ssmtk.genomics.io.FastaReference;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
@@ -15,12 +14,9 @@ import org.ssmtk.genomics.variant.VcfVariantScorer;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 
-import static org.ssmtk.cli.CommonOptions.flag;
-import static org.ssmtk.cli.CommonOptions.optional;
-import static org.ssmtk.cli.CommonOptions.requiredInput;
-import static org.ssmtk.cli.CommonOptions.requiredOutput;
 
 /** {@code ssmtk dna score-variants}: a log-likelihood ratio per ALT allele of a VCF under a causal DNA model. */
 final class DnaScoreVariantsCommand implements Command {
@@ -47,38 +43,33 @@ final class DnaScoreVariantsCommand implements Command {
                 + "    --out scored.vcf.gz";
     }
 
-    public Options options() {
-        Options o = new Options()
-                .addOption(requiredInput("model", "DIR", "a DNA language model from dna pretrain"))
-                .addOption(requiredInput("fasta", "FILE", "reference FASTA (.fa, .fa.gz; with a .fai read window by window)"))
-                .addOption(requiredInput("vcf", "VCF", "variants (.vcf, .vcf.gz), sorted"))
-                .addOption(requiredOutput("out", "OUT.vcf.gz", "the scored VCF, bgzipped, with OUT.vcf.gz.tbi"))
-                .addOption(optional("window", "W", "bases of reference context per variant (default 1024, dna pretrain's --seq-len)"))
-                .addOption(flag("rc-average", "average the forward and reverse-complement strands' ratios"))
-                .addOption(optional("check-ref", "e|w|x", "REF contradicting the FASTA: error (default), warn and keep, or exclude"))
-                .addOption(optional("batch", "N", "windows per forward pass (default 32; larger on a GPU)"));
-        return CommonOptions.withBackend(o);
+    static final Opt<Path> MODEL = Opt.input("model", "DIR", "a DNA language model from dna pretrain").existingDir().required();
+    static final Opt<Path> FASTA = Opt.input("fasta", "FILE", "reference FASTA (.fa, .fa.gz; with a .fai read window by window)").required();
+    static final Opt<Path> VCF = Opt.input("vcf", "VCF", "variants (.vcf, .vcf.gz), sorted").existingFile().required();
+    static final Opt<Path> OUT = Opt.output("out", "OUT.vcf.gz", "the scored VCF, bgzipped, with OUT.vcf.gz.tbi").required()
+            .check(p -> p.getFileName() != null && (p.getFileName().toString().endsWith(".vcf.gz") || p.getFileName().toString().endsWith(".vcf.bgz")),
+                    "must end in .vcf.gz (the output is bgzipped and tabix-indexed)");
+    static final Opt<Integer> WINDOW = Opt.integer("window", "W", "bases of reference context per variant (dna pretrain's --seq-len default)")
+            .check(w -> w >= 2, "must be at least 2").byDefault(1024);
+    static final Opt<Boolean> RC_AVERAGE = Opt.flag("rc-average", "average the forward and reverse-complement strands' ratios");
+    static final Opt<String> CHECK_REF = Opt.choice("check-ref", "REF contradicting the FASTA: error, warn and keep, or exclude", "e", "w", "x")
+            .byDefault("e");
+    static final Opt<Integer> BATCH = Opt.positiveInt("batch", "N", "windows per forward pass (larger on a GPU)").byDefault(32);
+
+    public List<Opt<?>> options() {
+        return Opt.list(MODEL, FASTA, VCF, OUT, WINDOW, RC_AVERAGE, CHECK_REF, BATCH, CommonOptions.BACKEND);
     }
 
     public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-        Path dir = CommonOptions.existingDir(cl, "model");
-        Path fasta = Path.of(cl.getOptionValue("fasta"));
-        Path vcf = CommonOptions.existingFile(cl, "vcf");
-        Path output = Path.of(cl.getOptionValue("out"));
-        String outName = output.getFileName() == null ? "" : output.getFileName().toString();
-        if (!outName.endsWith(".vcf.gz") && !outName.endsWith(".vcf.bgz"))
-            throw new UsageException("--out " + output + ": must end in .vcf.gz (the output is bgzipped and tabix-indexed)");
+        Path dir = MODEL.get(cl);
+        Path fasta = FASTA.get(cl);
+        Path vcf = VCF.get(cl);
+        Path output = OUT.get(cl);
         if (Files.exists(output) && Files.isSameFile(output, vcf))
             throw new UsageException("--out " + output + " is the input --vcf");
-        int window = CommonOptions.positiveInt(cl, "window", 1024);
-        if (window < 2) throw new UsageException("--window must be at least 2, got " + window);
-        int batch = CommonOptions.positiveInt(cl, "batch", 32);
-        CheckRef checkRef;
-        try {
-            checkRef = CheckRef.parse(cl.getOptionValue("check-ref", "e"));
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
+        int window = WINDOW.get(cl);
+        int batch = BATCH.get(cl);
+        CheckRef checkRef = CheckRef.parse(CHECK_REF.get(cl));
         if (!DnaVocabulary.check(dir))
             throw new UsageException(dir + ": has no " + DnaVocabulary.FILE + "; score with a model trained on DNA (ssmtk dna pretrain)");
         MambaConfig config = MambaConfig.read(dir.resolve(MambaCheckpoint.CONFIG));
@@ -87,7 +78,7 @@ final class DnaScoreVariantsCommand implements Command {
         MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
         String modelName = dir.toAbsolutePath().normalize().toString();
         if (modelName.contains("\n") || modelName.contains(";")) throw new UsageException("--model " + dir + ": a path with ';' or a newline cannot go into the header line");
-        boolean rc = cl.hasOption("rc-average");
+        boolean rc = RC_AVERAGE.get(cl);
 
         VcfVariantScorer.Summary s;
         long t0;

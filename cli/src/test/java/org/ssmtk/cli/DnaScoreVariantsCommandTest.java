@@ -5,7 +5,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.ssmtk.core.backend.cpu.CpuBackend;
-import org.ssmtk.core.io.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.nn.MambaModel;
 import org.ssmtk.genomics.io.FastaReference;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
