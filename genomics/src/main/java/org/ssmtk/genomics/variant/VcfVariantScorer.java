@@ -40,8 +40,8 @@ import java.util.function.Consumer;
  * <p>
  * Streams: records are read, scored and written a block at a time (a few batches of windows), so
  * memory does not grow with the number of records. Records come out in input order, each as HTSJDK
- * read it with SSMTK_LLR set (HTSJDK's encoder writes INFO keys sorted and QUAL in its own number
- * format; values, samples and every other field are kept). The output is bgzipped with a tabix index
+ * read it with SSMTK_LLR set (HTSJDK's encoder writes header lines and INFO keys sorted and QUAL in
+ * its own number format; values, samples and every other field are kept). The output is bgzipped with a tabix index
  * built on the fly, both written through {@link AtomicFiles#writeWithCompanions}, which is why the
  * input must be sorted (checked as it is read, before tabix would fail on it).
  * <p>
