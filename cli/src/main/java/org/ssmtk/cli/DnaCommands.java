@@ -36,7 +36,7 @@ final class DnaCommands {
     static CommandGroup group() {
         return new CommandGroup("dna", "DNA models on FASTA references (pretraining, classification, scoring, embeddings)",
                 List.of(new Pretrain(), new DnaClassifierCommands.TrainClassifier(), new DnaClassifierCommands.Classify(), new DnaKmerBaselineCommand(), new DnaClassifyReadsCommand(),
-                        new DnaScoreCommand(), new DnaEmbedCommand()));
+                        new DnaScoreCommand(), new DnaScoreVariantsCommand(), new DnaEmbedCommand()));
     }
 
     static final String EVAL = "eval.json";

@@ -98,6 +98,45 @@ public final class AtomicFiles {
         }
     }
 
+    /**
+     * Writes a file and the companions a library derives from its name (an index such as
+     * {@code X.vcf.gz.tbi}) so that they appear together: the writer gets a path in a temporary folder
+     * beside the target, with the target's file name, and every {@code name + suffix} must be there
+     * when it returns. Then the old target is removed, the companions are renamed into place and the
+     * target last; if that last rename fails the new companions are removed again. A reader never sees
+     * a new file with an old companion or an old file with a new one: before the swap it sees the old
+     * pair, during it (at worst) no target, after it the new pair. A failure leaves no new file.
+     */
+    public static void writeWithCompanions(Path target, java.util.List<String> suffixes, PathWriter writer) throws IOException {
+        Path absolute = target.toAbsolutePath();
+        Path dir = absolute.getParent();
+        if (dir != null) Files.createDirectories(dir);
+        String name = absolute.getFileName().toString();
+        Path tmpDir = temporaryDirectory(dir, "." + name + ".");
+        java.util.List<Path> placed = new java.util.ArrayList<>();
+        boolean done = false;
+        try {
+            writer.writeTo(tmpDir.resolve(name));
+            for (String suffix : suffixes)
+                if (!Files.isRegularFile(tmpDir.resolve(name + suffix)))
+                    throw new IOException(absolute + suffix + ": was not written (internal error)");
+            Files.deleteIfExists(absolute);
+            for (String suffix : suffixes) {
+                Path companion = absolute.resolveSibling(name + suffix);
+                commit(tmpDir.resolve(name + suffix), companion);
+                placed.add(companion);
+            }
+            commit(tmpDir.resolve(name), absolute);
+            done = true;
+        } finally {
+            if (!done) for (Path p : placed) Files.deleteIfExists(p);
+            try (var left = Files.list(tmpDir)) {
+                for (Path p : (Iterable<Path>) left::iterator) Files.deleteIfExists(p);
+            }
+            Files.deleteIfExists(tmpDir);
+        }
+    }
+
     private static final boolean POSIX = java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
     private static final java.nio.file.attribute.FileAttribute<?>[] FILE_MODE = POSIX
             ? new java.nio.file.attribute.FileAttribute<?>[]{java.nio.file.attribute.PosixFilePermissions.asFileAttribute(

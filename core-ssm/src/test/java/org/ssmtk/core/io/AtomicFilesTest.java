@@ -60,4 +60,30 @@ class AtomicFilesTest {
         Path tmpDir = AtomicFiles.temporaryDirectory(dir, ".run.");
         assertEquals(Files.getPosixFilePermissions(plainDir), Files.getPosixFilePermissions(tmpDir));
     }
+
+    @Test
+    void aFileAndItsIndexAppearTogetherOrNotAtAll(@TempDir Path dir) throws IOException {
+        Path target = dir.resolve("out.vcf.gz");
+        Files.writeString(target, "old");
+        Files.writeString(dir.resolve("out.vcf.gz.tbi"), "old index");
+        // the writer fails after writing the file but before its index: the old pair stays, nothing new appears
+        assertThrows(IOException.class, () -> AtomicFiles.writeWithCompanions(target, java.util.List.of(".tbi"), p -> {
+            Files.writeString(p, "new");
+            throw new IOException("input ended early");
+        }));
+        assertEquals("old", Files.readString(target));
+        assertEquals("old index", Files.readString(dir.resolve("out.vcf.gz.tbi")));
+        // a writer that forgets the index is an error too, not a file without its index
+        assertThrows(IOException.class, () -> AtomicFiles.writeWithCompanions(target, java.util.List.of(".tbi"), p -> Files.writeString(p, "new")));
+        assertEquals("old", Files.readString(target));
+        AtomicFiles.writeWithCompanions(target, java.util.List.of(".tbi"), p -> {
+            Files.writeString(p, "new");
+            Files.writeString(p.resolveSibling(p.getFileName() + ".tbi"), "new index");
+        });
+        assertEquals("new", Files.readString(target));
+        assertEquals("new index", Files.readString(dir.resolve("out.vcf.gz.tbi")));
+        try (var files = Files.list(dir)) {
+            assertEquals(2, files.count(), "no temporary folder left behind");
+        }
+    }
 }

@@ -1,0 +1,99 @@
+package org.ssmtk.cli;
+
+import org.apache.commons.cli.CommandLine;
+import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.config.MambaConfig;
+import org.ssmtk.core.nn.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaModel;
+import org.ssmtk.genomics.io.FastaReference;
+import org.ssmtk.genomics.tokenize.DnaVocabulary;
+import org.ssmtk.genomics.variant.CausalWindowScorer;
+import org.ssmtk.genomics.variant.CheckRef;
+import org.ssmtk.genomics.variant.VcfVariantScorer;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+
+/** {@code ssmtk dna score-variants}: a log-likelihood ratio per ALT allele of a VCF under a causal DNA model. */
+final class DnaScoreVariantsCommand implements Command {
+    public String name() { return "score-variants"; }
+
+    public String summary() { return "log-likelihood ratio of each ALT allele of a VCF under a DNA language model, to a bgzipped, indexed VCF"; }
+
+    public String footer() {
+        return "For each record the REF window is --window (W) bases of the FASTA around POS:\n"
+                + "  start = max(0, pos0 - W/2), end = min(contig length, start + W), then start = max(0, end - W)\n"
+                + "(pos0: the 0-based position of REF's first base); each ALT window is the same bases with REF\n"
+                + "replaced by the ALT (an indel changes its length). INFO/SSMTK_LLR (Number=A) is\n"
+                + "ln P(ALT window) - ln P(REF window), where ln P sums ln p(base | the bases before it in the\n"
+                + "window) over every base after the first (natural log; below 0: the model finds the ALT less\n"
+                + "likely). --rc-average averages it with the same difference on the reverse-complement strand.\n"
+                + "Every record is written in input order with only SSMTK_LLR added (a header line names the\n"
+                + "model and window); symbolic ALTs (<DEL>, *, breakends) get a missing value. --check-ref says\n"
+                + "what a REF that contradicts the FASTA does, as in bcftools norm: e = error (default), w = warn\n"
+                + "and keep with missing values, x = leave the record out. A contig missing from the FASTA is an\n"
+                + "error. The input must be sorted (the output gets a tabix index); OUT and OUT.tbi appear\n"
+                + "together, when complete. Records are read, scored --batch windows per forward and written as\n"
+                + "they go: memory does not grow with the number of records. Variants/s go to stderr.\n\n"
+                + "example: ssmtk dna score-variants --model run1/model --fasta ref.fa --vcf in.vcf.gz \\\n"
+                + "    --out scored.vcf.gz";
+    }
+
+    static final Opt<Path> MODEL = Opt.input("model", "DIR", "a DNA language model from dna pretrain").existingDir().required();
+    static final Opt<Path> FASTA = Opt.input("fasta", "FILE", "reference FASTA (.fa, .fa.gz; with a .fai read window by window)").required();
+    static final Opt<Path> VCF = Opt.input("vcf", "VCF", "variants (.vcf, .vcf.gz), sorted").existingFile().required();
+    static final Opt<Path> OUT = Opt.output("out", "OUT.vcf.gz", "the scored VCF, bgzipped, with OUT.vcf.gz.tbi").required()
+            .check(p -> p.getFileName() != null && (p.getFileName().toString().endsWith(".vcf.gz") || p.getFileName().toString().endsWith(".vcf.bgz")),
+                    "must end in .vcf.gz (the output is bgzipped and tabix-indexed)");
+    static final Opt<Integer> WINDOW = Opt.integer("window", "W", "bases of reference context per variant (dna pretrain's --seq-len default)")
+            .check(w -> w >= 2, "must be at least 2").byDefault(1024);
+    static final Opt<Boolean> RC_AVERAGE = Opt.flag("rc-average", "average the forward and reverse-complement strands' ratios");
+    static final Opt<String> CHECK_REF = Opt.choice("check-ref", "REF contradicting the FASTA: error, warn and keep, or exclude", "e", "w", "x")
+            .byDefault("e");
+    static final Opt<Integer> BATCH = Opt.positiveInt("batch", "N", "windows per forward pass (larger on a GPU)").byDefault(32);
+
+    public List<Opt<?>> options() {
+        return Opt.list(MODEL, FASTA, VCF, OUT, WINDOW, RC_AVERAGE, CHECK_REF, BATCH, CommonOptions.BACKEND);
+    }
+
+    public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+        Path dir = MODEL.get(cl);
+        Path fasta = FASTA.get(cl);
+        Path vcf = VCF.get(cl);
+        Path output = OUT.get(cl);
+        if (Files.exists(output) && Files.isSameFile(output, vcf))
+            throw new UsageException("--out " + output + " is the input --vcf");
+        int window = WINDOW.get(cl);
+        int batch = BATCH.get(cl);
+        CheckRef checkRef = CheckRef.parse(CHECK_REF.get(cl));
+        if (!DnaVocabulary.check(dir))
+            throw new UsageException(dir + ": has no " + DnaVocabulary.FILE + "; score with a model trained on DNA (ssmtk dna pretrain)");
+        MambaConfig config = MambaConfig.read(dir.resolve(MambaCheckpoint.CONFIG));
+        if (config.vocabSize() < DnaVocabulary.SIZE)
+            throw new UsageException(dir + ": a vocabulary of " + config.vocabSize() + " ids; the DNA vocabulary needs " + DnaVocabulary.SIZE);
+        MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
+        String modelName = dir.toAbsolutePath().normalize().toString();
+        if (modelName.contains("\n") || modelName.contains(";")) throw new UsageException("--model " + dir + ": a path with ';' or a newline cannot go into the header line");
+        boolean rc = RC_AVERAGE.get(cl);
+
+        VcfVariantScorer.Summary s;
+        long t0;
+        try (FastaReference ref = FastaReference.open(fasta); Backend backend = CommonOptions.backend(cl, err)) {
+            MambaModel model = MambaModel.load(backend, checkpoint);
+            t0 = System.nanoTime();
+            VcfVariantScorer scorer = new VcfVariantScorer(new CausalWindowScorer(model, batch),
+                    new VcfVariantScorer.Settings(window, rc, checkRef, batch, modelName));
+            s = scorer.score(vcf, ref, output, line -> err.println("ssmtk dna score-variants: warning: " + line));
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        err.printf(Locale.ROOT, "ssmtk dna score-variants: %,d records (%,d written, %,d excluded), %,d ALT values (%,d scored, %,d symbolic,"
+                        + " %,d REF mismatches) in %.2f s: %,.1f variants/s, %,d windows of %d bases%s, %,.0f bases/s -> %s%n",
+                s.records(), s.written(), s.excluded(), s.values(), s.scored(), s.symbolic(), s.refMismatches(), seconds,
+                s.records() / Math.max(seconds, 1e-9), s.windows(), window, rc ? " (both strands)" : "", s.bases() / Math.max(seconds, 1e-9), output);
+        return 0;
+    }
+}

@@ -1,0 +1,338 @@
+package org.ssmtk.genomics.variant;
+
+import htsjdk.samtools.util.CloseableIterator;
+import htsjdk.tribble.TribbleException;
+import htsjdk.variant.variantcontext.Allele;
+import htsjdk.variant.variantcontext.VariantContext;
+import htsjdk.variant.variantcontext.VariantContextBuilder;
+import htsjdk.variant.variantcontext.writer.Options;
+import htsjdk.variant.variantcontext.writer.VariantContextWriter;
+import htsjdk.variant.variantcontext.writer.VariantContextWriterBuilder;
+import htsjdk.variant.vcf.VCFFileReader;
+import htsjdk.variant.vcf.VCFHeader;
+import htsjdk.variant.vcf.VCFHeaderLine;
+import htsjdk.variant.vcf.VCFHeaderLineCount;
+import htsjdk.variant.vcf.VCFHeaderLineType;
+import htsjdk.variant.vcf.VCFInfoHeaderLine;
+import org.ssmtk.core.io.AtomicFiles;
+import org.ssmtk.genomics.io.FastaReference;
+import org.ssmtk.genomics.tokenize.DnaVocabulary;
+
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * Scores every variant of a VCF with a causal DNA model and writes the VCF back with INFO/SSMTK_LLR:
+ * per ALT, ln P(ALT window) - ln P(REF window) ({@link VariantWindow}, {@link CausalWindowScorer}),
+ * optionally averaged with the same difference on the reverse-complement strand.
+ * <p>
+ * Streams: records are read, scored and written a block at a time (a few batches of windows), so
+ * memory does not grow with the number of records. Records come out in input order, each as HTSJDK
+ * read it with SSMTK_LLR set (HTSJDK's encoder writes header lines and INFO keys sorted and QUAL in
+ * its own number format; values, samples and every other field are kept). The output is bgzipped with a tabix index
+ * built on the fly, both written through {@link AtomicFiles#writeWithCompanions}, which is why the
+ * input must be sorted (checked as it is read, before tabix would fail on it).
+ * <p>
+ * Missing values ('.'): symbolic ALTs ({@code <DEL>}, {@code *}, breakends), a REF that reaches past
+ * the window (REF longer than about half the window), and, with {@link CheckRef#WARN}, a REF that
+ * contradicts the FASTA. A contig missing from the FASTA is an error whatever the mode.
+ */
+public final class VcfVariantScorer {
+    public static final String INFO_KEY = "SSMTK_LLR";
+    public static final String HEADER_KEY = "ssmtk_score_variants";
+    /** Warnings printed one by one before only counting. */
+    static final int WARNINGS_SHOWN = 10;
+    /** Windows gathered before they are scored: several forwards' worth, so the last one of a block is rarely small. */
+    private static final int BLOCK_BATCHES = 4;
+
+    /** The run's settings. {@code modelName} goes into the header line. */
+    public record Settings(int window, boolean rcAverage, CheckRef checkRef, int batch, String modelName) {
+        public Settings {
+            if (window < 2) throw new IllegalArgumentException("--window must be at least 2, got " + window);
+            if (batch < 1) throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
+            if (modelName.contains("\n")) throw new IllegalArgumentException("model name may not hold a newline");
+        }
+    }
+
+    /** What a run did. {@code values}: ALT values written, {@code scored} of which have a number. */
+    public record Summary(long records, long written, long values, long scored, long symbolic, long refMismatches,
+                          long excluded, long refPastWindow, long windows, long bases) {}
+
+    private final CausalWindowScorer scorer;
+    private final Settings settings;
+
+    public VcfVariantScorer(CausalWindowScorer scorer, Settings settings) {
+        this.scorer = scorer;
+        this.settings = settings;
+    }
+
+    /** One record on its way through: its windows' places in the block, or -1 where an ALT has no score. */
+    private record Pending(VariantContext vc, int refWindow, int[] altWindows) {}
+
+    /** Reads {@code vcf} against {@code fasta}, writes {@code out} (.vcf.gz) and {@code out}.tbi together. */
+    public Summary score(Path vcf, FastaReference fasta, Path out, Consumer<String> warn) throws IOException {
+        Map<String, Long> lengths = new HashMap<>();
+        List<String> names = new ArrayList<>();
+        for (FastaReference.Contig c : fasta.contigs()) {
+            lengths.put(c.name(), c.length());
+            names.add(c.name());
+        }
+        Run run = new Run(vcf, fasta, lengths, names, warn);
+        AtomicFiles.writeWithCompanions(out, List.of(".tbi"), tmp -> {
+            try (VCFFileReader reader = open(vcf); CloseableIterator<VariantContext> it = reader.iterator();
+                 VariantContextWriter writer = writer(tmp)) {
+                writer.writeHeader(header(reader.getFileHeader()));
+                run.writer = writer;
+                while (true) {
+                    VariantContext vc;
+                    try {
+                        if (!it.hasNext()) break;
+                        vc = it.next();
+                    } catch (TribbleException | IllegalArgumentException | IllegalStateException e) {
+                        throw new VariantInputException(vcf, "malformed VCF (" + oneLine(e) + ")", e);
+                    }
+                    run.add(vc);
+                }
+                run.flush();
+            } catch (TribbleException e) {
+                throw new VariantInputException(vcf, "cannot read as VCF (" + oneLine(e) + ")", e);
+            } catch (htsjdk.samtools.util.RuntimeIOException e) {
+                throw e.getCause() instanceof IOException io ? io : new IOException(oneLine(e), e);
+            }
+        });
+        if (run.mismatches > WARNINGS_SHOWN)
+            warn.accept(run.mismatches + " records in all had a REF that contradicts the FASTA");
+        if (run.pastWindow > 0)
+            warn.accept(run.pastWindow + " records have a REF longer than fits in the window after its start (about half of --window "
+                    + settings.window() + "): missing values; a larger --window scores them");
+        return new Summary(run.records, run.written, run.values, run.scored, run.symbolic, run.mismatches, run.excluded, run.pastWindow,
+                run.windowCount, scorer.bases());
+    }
+
+    private static VCFFileReader open(Path vcf) throws VariantInputException {
+        try {
+            return new VCFFileReader(vcf, false);
+        } catch (TribbleException | IllegalArgumentException | htsjdk.samtools.util.RuntimeIOException e) {
+            throw new VariantInputException(vcf, "cannot read as VCF (" + oneLine(e) + ")", e);
+        }
+    }
+
+    private static VariantContextWriter writer(Path tmp) {
+        // Fields absent from the header are written as they were read (an input's, not ours to judge);
+        // trailing missing FORMAT values are kept, so sample columns stay as they came.
+        return new VariantContextWriterBuilder().setOutputPath(tmp)
+                .setOutputFileType(VariantContextWriterBuilder.OutputType.BLOCK_COMPRESSED_VCF)
+                .setOptions(EnumSet.of(Options.INDEX_ON_THE_FLY, Options.ALLOW_MISSING_FIELDS_IN_HEADER, Options.WRITE_FULL_FORMAT_FIELD))
+                .build();
+    }
+
+    /** The input's header with our INFO line and provenance line (replacing those of an earlier run). */
+    VCFHeader header(VCFHeader in) {
+        Set<VCFHeaderLine> lines = new LinkedHashSet<>();
+        for (VCFHeaderLine l : in.getMetaDataInInputOrder()) {
+            if (l instanceof VCFInfoHeaderLine info && info.getID().equals(INFO_KEY)) continue;
+            if (l.getKey().equals(HEADER_KEY)) continue;
+            lines.add(l);
+        }
+        lines.add(new VCFInfoHeaderLine(INFO_KEY, VCFHeaderLineCount.A, VCFHeaderLineType.Float,
+                "ln P(ALT window) - ln P(REF window) under a causal DNA model (nats; model and window in ##" + HEADER_KEY
+                        + "); missing for symbolic ALTs"));
+        lines.add(new VCFHeaderLine(HEADER_KEY, "model=" + settings.modelName() + ";window=" + settings.window()
+                + ";rc_average=" + settings.rcAverage() + ";check_ref=" + settings.checkRef().code()));
+        return new VCFHeader(lines, in.getGenotypeSamples());
+    }
+
+    /** The state of one pass: the block of pending records, the order check and the counts. */
+    private final class Run {
+        final Path vcf;
+        final FastaReference fasta;
+        final Map<String, Long> lengths;
+        final List<String> names;
+        final Consumer<String> warn;
+        VariantContextWriter writer;
+        final List<Pending> pending = new ArrayList<>();
+        final List<byte[]> windows = new ArrayList<>();
+        final Set<String> finishedContigs = new HashSet<>();
+        String contig;
+        long lastStart;
+        long records, written, values, scored, symbolic, mismatches, excluded, pastWindow, windowCount;
+
+        Run(Path vcf, FastaReference fasta, Map<String, Long> lengths, List<String> names, Consumer<String> warn) {
+            this.vcf = vcf;
+            this.fasta = fasta;
+            this.lengths = lengths;
+            this.names = names;
+            this.warn = warn;
+        }
+
+        void add(VariantContext vc) throws IOException {
+            records++;
+            String where = vc.getContig() + ":" + vc.getStart();
+            checkOrder(vc, where);
+            Long length = lengths.get(vc.getContig());
+            if (length == null)
+                throw new VariantInputException(vcf, where + ": contig '" + vc.getContig() + "' is not in " + fasta.file() + " (it has "
+                        + names.size() + ": " + String.join(", ", names.subList(0, Math.min(5, names.size()))) + (names.size() > 5 ? ", ..." : "") + ")");
+            long pos0 = vc.getStart() - 1L;
+            byte[] ref = upper(vc.getReference().getBases());
+            String mismatch = refMismatch(vc.getContig(), pos0, ref, length);
+            int alts = vc.getAlternateAlleles().size();
+            int[] altWindows = new int[alts];
+            Arrays.fill(altWindows, -1);
+            if (mismatch != null) {
+                String line = where + ": REF " + new String(ref, java.nio.charset.StandardCharsets.US_ASCII) + " " + mismatch;
+                switch (settings.checkRef()) {
+                    case ERROR -> throw new VariantInputException(vcf, line + " (--check-ref w keeps such records with missing values, x leaves them out)");
+                    case WARN -> {
+                        if (++mismatches <= WARNINGS_SHOWN) warn.accept(vcf + ": " + line + ": kept, scores missing");
+                        enqueue(new Pending(vc, -1, altWindows));
+                    }
+                    case EXCLUDE -> {
+                        mismatches++;
+                        excluded++;
+                    }
+                }
+                return;
+            }
+            List<byte[]> altBases = new ArrayList<>(alts);
+            boolean any = false;
+            for (Allele a : vc.getAlternateAlleles()) {
+                byte[] b = scorable(a) ? upper(a.getBases()) : null;
+                if (b == null) symbolic++;
+                any |= b != null;
+                altBases.add(b);
+            }
+            if (!any) {
+                enqueue(new Pending(vc, -1, altWindows));
+                return;
+            }
+            VariantWindow w = VariantWindow.around(pos0, length, settings.window());
+            if (!w.holds(pos0, ref.length)) {
+                pastWindow++;
+                enqueue(new Pending(vc, -1, altWindows));
+                return;
+            }
+            byte[] refWindow = DnaVocabulary.encode(fasta.subsequence(vc.getContig(), w.start(), w.end()).bases());
+            int refIndex = addWindow(refWindow);
+            int offset = (int) (pos0 - w.start());
+            for (int i = 0; i < alts; i++) {
+                if (altBases.get(i) == null) continue;
+                altWindows[i] = addWindow(VariantWindow.substitute(refWindow, offset, ref.length, DnaVocabulary.encode(altBases.get(i))));
+            }
+            enqueue(new Pending(vc, refIndex, altWindows));
+        }
+
+        /** Adds a window (and, with --rc-average, its reverse complement right after it); returns its index. */
+        int addWindow(byte[] ids) {
+            windows.add(ids);
+            if (settings.rcAverage()) {
+                byte[] rc = new byte[ids.length];
+                for (int i = 0; i < ids.length; i++) rc[i] = (byte) DnaVocabulary.complement(ids[ids.length - 1 - i]);
+                windows.add(rc);
+            }
+            return windows.size() - (settings.rcAverage() ? 2 : 1);
+        }
+
+        void enqueue(Pending p) throws IOException {
+            pending.add(p);
+            if (windows.size() >= BLOCK_BATCHES * settings.batch() || pending.size() >= BLOCK_BATCHES * settings.batch()) flush();
+        }
+
+        void flush() throws IOException {
+            double[] logP = scorer.logLikelihoods(windows);
+            windowCount += windows.size();
+            for (Pending p : pending) {
+                VariantContext vc = p.vc();
+                VariantContextBuilder b = new VariantContextBuilder(vc);
+                if (p.altWindows().length == 0) b.rmAttribute(INFO_KEY);
+                else {
+                    List<String> v = new ArrayList<>(p.altWindows().length);
+                    for (int a : p.altWindows()) {
+                        values++;
+                        double llr = a < 0 ? Double.NaN : logP[a] - logP[p.refWindow()];
+                        if (a >= 0 && settings.rcAverage()) llr = 0.5 * (llr + logP[a + 1] - logP[p.refWindow() + 1]);
+                        if (Double.isFinite(llr)) scored++;
+                        v.add(format(llr));
+                    }
+                    b.attribute(INFO_KEY, v);
+                }
+                try {
+                    writer.add(b.make());
+                } catch (htsjdk.tribble.TribbleException | IllegalArgumentException | IllegalStateException e) {
+                    throw new VariantInputException(vcf, vc.getContig() + ":" + vc.getStart() + ": cannot be written (" + oneLine(e) + ")", e);
+                }
+                written++;
+            }
+            pending.clear();
+            windows.clear();
+        }
+
+        /** Tabix needs records grouped by contig and ascending within one: say so before it fails deep inside. */
+        void checkOrder(VariantContext vc, String where) throws VariantInputException {
+            if (vc.getContig().equals(contig)) {
+                if (vc.getStart() < lastStart)
+                    throw new VariantInputException(vcf, where + ": not sorted (after " + contig + ":" + lastStart
+                            + "); the tabix index needs a sorted VCF (bcftools sort)");
+            } else {
+                if (finishedContigs.contains(vc.getContig()))
+                    throw new VariantInputException(vcf, where + ": not sorted (contig '" + vc.getContig()
+                            + "' appeared before another contig); the tabix index needs a sorted VCF (bcftools sort)");
+                if (contig != null) finishedContigs.add(contig);
+                contig = vc.getContig();
+            }
+            lastStart = vc.getStart();
+        }
+
+        /** Null when REF equals the FASTA's bases at pos0 (upper case; the FASTA reads IUPAC codes as N), else why not. */
+        String refMismatch(String contig, long pos0, byte[] ref, long length) throws IOException {
+            if (pos0 + ref.length > length) return "reaches past the end of '" + contig + "' (" + length + " bases) in " + fasta.file();
+            byte[] actual = fasta.subsequence(contig, pos0, pos0 + ref.length).bases();
+            if (Arrays.equals(actual, ref)) return null;
+            return "does not match " + fasta.file() + " (" + new String(actual, java.nio.charset.StandardCharsets.US_ASCII) + ")";
+        }
+    }
+
+    /** An ALT of plain bases (A, C, G, T, N); symbolic alleles, '*' and breakends are not. */
+    static boolean scorable(Allele a) {
+        if (a.isSymbolic() || a.isNoCall() || a.isBreakpoint() || a.isSingleBreakend()) return false;
+        byte[] b = a.getBases();
+        if (b.length == 0) return false;
+        for (byte x : b) {
+            switch (Character.toUpperCase((char) x)) {
+                case 'A', 'C', 'G', 'T', 'N' -> {}
+                default -> { return false; }
+            }
+        }
+        return true;
+    }
+
+    private static byte[] upper(byte[] bases) {
+        byte[] out = bases.clone();
+        for (int i = 0; i < out.length; i++) out[i] = (byte) Character.toUpperCase((char) out[i]);
+        return out;
+    }
+
+    /** Six significant digits without an exponent ("." when there is no number): plenty for a log ratio. */
+    static String format(double v) {
+        if (!Double.isFinite(v)) return ".";
+        if (v == 0) return "0";
+        return new BigDecimal(v).round(new MathContext(6)).stripTrailingZeros().toPlainString();
+    }
+
+    private static String oneLine(Throwable e) {
+        String m = e.getMessage();
+        return (m == null ? e.getClass().getSimpleName() : m).replace('\n', ' ').trim();
+    }
+}
