@@ -45,6 +45,18 @@ public interface Backend extends AutoCloseable {
     /** out = a + b, element-wise (out may alias a or b). */
     void add(Tensor out, Tensor a, Tensor b);
 
+    /**
+     * out[b * len + t, :] = in[b * len + (len - 1 - t), :] for every sequence b, with each row's
+     * columns reversed too when {@code reverseColumns}: the flips of the bidirectional and
+     * reverse-complement models (Caduceus). out must not alias in. Its own adjoint, so the backward
+     * is the same call on the gradients (into a zeroed or scratch buffer, then added).
+     * A default that refuses, for backends that lack it.
+     */
+    default void reverseSequences(Tensor out, Tensor in, int batch, int len, boolean reverseColumns) {
+        throw new UnsupportedOperationException("the " + name() + " backend has no reverseSequences yet"
+                + " (needed by Caduceus models); use --device cpu");
+    }
+
     /** Every row of out (rows, n) = row (n). */
     void broadcastRows(Tensor out, Tensor row);
 

@@ -45,12 +45,15 @@ public record MambaConfig(
         boolean selective,
         int numLabels,
         String pooling,
-        String modelType) {
+        String modelType,
+        CaduceusSettings caduceus) {
 
     /** Pooling of a sequence-classification head: the mean over positions, or the last position. */
     public static final String POOL_MEAN = "mean", POOL_LAST = "last";
     /** config.json's model_type of Mamba-1 (transformers' MambaConfig); the default when absent. */
     public static final String MAMBA = "mamba";
+    /** config.json's model_type of Caduceus (kuleshov-group's CaduceusConfig): settings in {@link #caduceus}. */
+    public static final String CADUCEUS = "caduceus";
 
     public MambaConfig {
         require(vocabSize > 0, "vocab_size must be positive");
@@ -65,6 +68,10 @@ public record MambaConfig(
         require(padVocabSizeMultiple >= 1, "pad_vocab_size_multiple must be at least 1");
         require(modelType != null && !modelType.isEmpty(), "model_type must be a non-empty string");
         require(numLabels >= 0, "ssmtk_classifier.num_labels must be >= 0");
+        require(CADUCEUS.equals(modelType) == (caduceus != null), "the Caduceus settings go with model_type caduceus and only with it");
+        int padded = (vocabSize + padVocabSizeMultiple - 1) / padVocabSizeMultiple * padVocabSizeMultiple;
+        require(caduceus == null || caduceus.complementMap().length == padded,
+                "complement_map must cover the padded vocabulary (" + padded + " ids)");
         require(numLabels == 0 || POOL_MEAN.equals(pooling) || POOL_LAST.equals(pooling),
                 "ssmtk_classifier.pooling must be \"mean\" or \"last\", got " + pooling);
     }
@@ -76,7 +83,7 @@ public record MambaConfig(
     /** A config with transformers' defaults for everything but the shape. */
     public static MambaConfig of(int vocabSize, int hiddenSize, int stateSize, int numHiddenLayers) {
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, 2, 4, autoRank(hiddenSize),
-                2 * hiddenSize, false, true, 1e-5, true, 1, true, 0.1, 1.0, 0.001, 0.1, 1e-4, "random", false, 0, 0, 0, true, 0, POOL_MEAN, MAMBA);
+                2 * hiddenSize, false, true, 1e-5, true, 1, true, 0.1, 1.0, 0.001, 0.1, 1e-4, "random", false, 0, 0, 0, true, 0, POOL_MEAN, MAMBA, null);
     }
 
     public static int autoRank(int hiddenSize) {
@@ -92,14 +99,14 @@ public record MambaConfig(
         return new MambaConfig(vocabSize, hiddenSize, stateSize, layers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, caduceus);
     }
 
     public MambaConfig withBiasesAndHead(boolean useBias, boolean useConvBias, boolean tied) {
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tied, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, caduceus);
     }
 
     /**
@@ -112,7 +119,7 @@ public record MambaConfig(
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, caduceus);
     }
 
     /**
@@ -124,7 +131,7 @@ public record MambaConfig(
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, caduceus);
     }
 
     public boolean hasClassifier() {
@@ -135,7 +142,7 @@ public record MambaConfig(
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, caduceus);
     }
 
     public static MambaConfig read(Path file) throws IOException {
@@ -154,6 +161,7 @@ public record MambaConfig(
     }
 
     public static MambaConfig fromJson(JsonNode n) {
+        if (CADUCEUS.equals(n.path("model_type").asText(MAMBA))) return CaduceusSettings.fromJson(n);
         JsonNode ssm = n.path("ssm_cfg");
         int hidden = intField(n, 768, "hidden_size", "d_model");
         int expand = intField(n, 2, "expand");
@@ -197,7 +205,8 @@ public record MambaConfig(
                 n.path("ssmtk_selective").asBoolean(true),
                 classifierLabels(n.path("ssmtk_classifier")),
                 n.path("ssmtk_classifier").path("pooling").asText(POOL_MEAN),
-                n.path("model_type").asText(MAMBA));
+                n.path("model_type").asText(MAMBA),
+                null);
     }
 
     private static int classifierLabels(JsonNode c) {
@@ -209,7 +218,7 @@ public record MambaConfig(
         return k.asInt();
     }
 
-    private static int intField(JsonNode n, int fallback, String... names) {
+    static int intField(JsonNode n, int fallback, String... names) {
         for (String name : names) {
             JsonNode v = n.get(name);
             if (v == null || v.isNull()) continue;
@@ -221,6 +230,7 @@ public record MambaConfig(
 
     /** The config as transformers writes it, so that the directory loads in transformers too. */
     public ObjectNode toJson() {
+        if (caduceus != null) return caduceus.toJson(this);
         ObjectNode o = new ObjectMapper().createObjectNode();
         o.putArray("architectures").add("MambaForCausalLM");
         o.put("model_type", modelType);
