@@ -28,6 +28,13 @@ public final class MambaModel {
     @FunctionalInterface
     public interface HiddenStateSink {
         void accept(int index, Tensor hidden);
+
+        /**
+         * What enters layer i as mamba_ssm's Block numbers it (Caduceus' hidden_states): the
+         * embeddings for layer 0, else layer i - 1's mixer output, not the residual stream. Rows in
+         * the stack's order (with two strands, strand-major and the second strand in its own order).
+         */
+        default void layerInput(int layer, Tensor hidden) {}
     }
 
     private final MambaConfig config;
@@ -112,6 +119,7 @@ public final class MambaModel {
         Mixer.Activations scratch = mixers[0].newActivations(stackBatch, len, false);
         backend.embedding(residual, strands.ids(ids, batch, len), weights.embeddings());
         for (int i = 0; i < mixers.length; i++) {
+            if (sink != null) sink.layerInput(i, i == 0 ? residual : normed); // normed holds the last mixer output
             if (strands.swapsEachLayer()) {
                 strands.swap(backend, normed, residual, batch, len);
                 backend.copy(residual, normed);
