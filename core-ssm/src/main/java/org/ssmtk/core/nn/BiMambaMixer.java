@@ -122,7 +122,8 @@ final class BiMambaMixer implements Mixer {
     @Override
     public Mixer.State newState(int batch) {
         if (rev == null) return fwd.newState(batch);
-        throw new UnsupportedOperationException("a bidirectional Caduceus reads whole sequences; it keeps no recurrent state");
+        throw new IllegalArgumentException("a bidirectional Caduceus reads whole sequences and keeps no recurrent state:"
+                + " it cannot stream a sequence in pieces or generate");
     }
 
     @Override

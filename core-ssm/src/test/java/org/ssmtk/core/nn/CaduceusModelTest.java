@@ -110,6 +110,16 @@ class CaduceusModelTest {
         assertTrue(phErr > 1e-2, "Caduceus-Ph passed the RC check: " + phErr);
     }
 
+    @Test
+    void aBidirectionalModelRefusesRecurrentStateInOneLine() {
+        MambaConfig c = config(false, true, CaduceusSettings.ADD, true, DNA);
+        try (CpuBackend cpu = new CpuBackend(1)) {
+            MambaModel m = MambaModel.load(cpu, RandomModels.create(c, 1));
+            var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> m.newState(1));
+            assertTrue(e.getMessage().contains("no recurrent state"), e.getMessage());
+        }
+    }
+
     /** The reverse Mamba's own tensors set equal to the forward one's. */
     static Map<String, HostTensor> mirrored(Map<String, HostTensor> p) {
         Map<String, HostTensor> out = new LinkedHashMap<>(p);
