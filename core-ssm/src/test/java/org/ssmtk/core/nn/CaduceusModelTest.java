@@ -90,6 +90,7 @@ class CaduceusModelTest {
         for (String strategy : new String[]{CaduceusSettings.ADD, CaduceusSettings.EW_MULTIPLY}) {
             MambaConfig c = config(true, fused, strategy, true, DNA);
             double err = equivarianceError(c, lively(c, 11).parameters(), DNA);
+            System.out.printf("PS fused=%s %s: RC-equivariance error %.2e%n", fused, strategy, err);
             assertTrue(err < 1e-5, strategy + ": RC-equivariance error " + err);
         }
     }
@@ -103,10 +104,12 @@ class CaduceusModelTest {
         Map<String, HostTensor> p = lively(c, 11).parameters();
         assertTrue(equivarianceError(c, p, broken) < 1e-5, "equivariant under its own map");
         double err = equivarianceError(c, p, DNA);
+        System.out.printf("broken complement map: RC-equivariance error %.2e%n", err);
         assertTrue(err > 1e-2, "a model with a broken complement map passed the DNA check: " + err);
         // and Caduceus-Ph, which shares nothing between strands, is not equivariant at all
         MambaConfig ph = config(false, true, CaduceusSettings.ADD, true, DNA);
         double phErr = equivarianceError(ph, lively(ph, 11).parameters(), DNA);
+        System.out.printf("Caduceus-Ph: RC-equivariance error %.2e%n", phErr);
         assertTrue(phErr > 1e-2, "Caduceus-Ph passed the RC check: " + phErr);
     }
 
