@@ -202,6 +202,17 @@ final class DnaCommands {
     }
 
     /**
+     * Commands that read ssmtk's DNA ids (or stream through a recurrent state) refuse a Caduceus
+     * checkpoint in one line rather than feed it ids it does not know.
+     */
+    static void refuseCaduceus(Path dir, String command) throws java.io.IOException, UsageException {
+        Path config = dir.resolve(MambaCheckpoint.CONFIG);
+        if (Files.isRegularFile(config) && MambaConfig.CADUCEUS.equals(MambaConfig.read(config).modelType()))
+            throw new UsageException(dir + ": a Caduceus model; dna " + command + " does not take Caduceus models yet"
+                    + " (dna pretrain and dna embed do)");
+    }
+
+    /**
      * A fresh Caduceus of a Mamba config's shape (d_model, n_layer, d_state, d_conv, expand, dt_rank)
      * over Caduceus' character vocabulary: bidirectional, add, tied in/out projections, fused
      * add+norm (as the released checkpoints), RC parameter sharing for caduceus-ps.

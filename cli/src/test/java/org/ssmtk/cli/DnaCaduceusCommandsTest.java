@@ -84,5 +84,10 @@ class DnaCaduceusCommandsTest {
                 "--model", run.resolve("model").toString(), "--arch", "caduceus-ps", "--steps", "1");
         assertEquals(1, r.code(), r.err());
         assertTrue(r.err().contains("--arch"), r.err());
+        // commands that read ssmtk's ids refuse a Caduceus in one line
+        r = MainTest.run("dna", "score", "--model", run.resolve("model").toString(), "--fasta", DnaScoreCommandTest.SMALL.toString(),
+                "--output", dir.resolve("s.bedGraph").toString());
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("a Caduceus model; dna score does not take"), r.err());
     }
 }
