@@ -3,6 +3,7 @@ package org.ssmtk.core.nn;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.ssmtk.core.Fixtures;
+import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.backend.cpu.CpuBackend;
 import org.ssmtk.core.io.SafeTensorsReader;
 import org.ssmtk.core.tensor.Tensor;
@@ -43,6 +44,40 @@ class CaduceusParityTest {
                 }
             }
         return out;
+    }
+
+    /**
+     * Backend's default reverseSequences (a gather through embedding: what a backend without its own
+     * kernel, CUDA included, runs) on the CPU's other ops: the same logits and gradients as the
+     * CPU's own kernel, which the reference checks above.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"caduceus-ph-ewm", "caduceus-ps-add"})
+    void theDefaultReversalGivesTheSameResults(String name) throws Exception {
+        Path dir = Fixtures.dir(name);
+        MambaCheckpoint ck = MambaCheckpoint.load(dir);
+        try (SafeTensorsReader ref = SafeTensorsReader.open(dir.resolve("reference.safetensors"));
+             CpuBackend cpu = new CpuBackend(2)) {
+            Backend gather = (Backend) java.lang.reflect.Proxy.newProxyInstance(Backend.class.getClassLoader(),
+                    new Class<?>[]{Backend.class}, (proxy, m, args) -> {
+                        if (m.getName().equals("reverseSequences")) return java.lang.reflect.InvocationHandler.invokeDefault(proxy, m, args);
+                        try {
+                            return m.invoke(cpu, args);
+                        } catch (java.lang.reflect.InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    });
+            int[] shape = ref.info("input_ids").intShape();
+            int[] ids = Fixtures.toInts(ref.longs("input_ids")), targets = Fixtures.toInts(ref.longs("labels"));
+            for (int i = 0; i < targets.length; i++) if (targets[i] == ck.config().padTokenId()) targets[i] = LanguageModelLoss.IGNORE;
+            MambaModel own = MambaModel.load(cpu, ck), viaGather = MambaModel.load(gather, ck);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(own.forward(ids, shape[0], shape[1]), viaGather.forward(ids, shape[0], shape[1]));
+            Gradients a = own.newGradients(), b = viaGather.newGradients();
+            LanguageModelLoss.lossAndGradients(own, ids, targets, shape[0], shape[1], a, 1f);
+            LanguageModelLoss.lossAndGradients(viaGather, ids, targets, shape[0], shape[1], b, 1f);
+            for (var e : a.all().entrySet())
+                org.junit.jupiter.api.Assertions.assertArrayEquals(cpu.toHost(e.getValue()), cpu.toHost(b.get(e.getKey())), e.getKey());
+        }
     }
 
     @ParameterizedTest(name = "{0}")
