@@ -94,6 +94,7 @@ final class DnaClassifierCommands {
             String origin;
             if (MODEL.given(cl)) {
                 Path dir = MODEL.get(cl);
+                DnaCommands.refuseCaduceus(dir, "train-classifier");
                 DnaVocabulary.check(dir); // a model trained on other ids must not silently continue on these
                 pretrained = MambaCheckpoint.load(dir);
                 origin = "model " + dir + " + a fresh " + names.size() + "-class head";

@@ -21,6 +21,10 @@ import org.ssmtk.genomics.sample.HeldOutSplit;
 import org.ssmtk.genomics.sample.SequenceLengthWarmup;
 import org.ssmtk.genomics.sample.WindowSampler;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
+import org.ssmtk.genomics.tokenize.CaduceusVocabulary;
+import org.ssmtk.genomics.sample.MaskedWindows;
+import org.ssmtk.genomics.eval.MaskedBitsPerBase;
+import org.ssmtk.core.config.CaduceusSettings;
 
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -76,6 +80,10 @@ final class DnaCommands {
         static final Opt<Double> HOLDOUT = Opt.number("holdout", "F", "fraction at the end of every contig held out for evaluation")
                 .check(v -> v >= 0 && v < 1, "must be in [0, 1)").byDefault(0.05);
         static final Opt<Integer> EVAL_WINDOWS = Opt.positiveInt("eval-windows", "N", "at most this many held-out windows are scored").byDefault(64);
+        static final Opt<String> ARCH = Opt.choice("arch",
+                "model family of a fresh model: mamba (next-base LM) or Caduceus, bidirectional (caduceus-ph) or also"
+                        + " reverse-complement equivariant (caduceus-ps), trained as masked LMs", "mamba", "caduceus-ph", "caduceus-ps")
+                .byDefault("mamba");
         static final Opt<Integer> SLW_START = Opt.positiveInt("seq-len-warmup", "START",
                 "sequence-length warmup: first window length, doubled up to --seq-len");
         static final Opt<Integer> SLW_STEPS = Opt.positiveInt("seq-len-warmup-steps", "W",
@@ -83,7 +91,7 @@ final class DnaCommands {
         private final TrainCommands.Optimizer optimizer = new TrainCommands.Optimizer(1e-3, 8);
 
         public List<Opt<?>> options() {
-            return Opt.list(FASTA, TrainCommands.OUT, CONFIG, PRESET, MODEL, REGIONS, SEQ_LEN, HOLDOUT, EVAL_WINDOWS,
+            return Opt.list(FASTA, TrainCommands.OUT, CONFIG, PRESET, ARCH, MODEL, REGIONS, SEQ_LEN, HOLDOUT, EVAL_WINDOWS,
                     DnaClassifierCommands.TrainClassifier.RC_AUGMENT, SLW_START, SLW_STEPS, TrainCommands.CHECKPOINT_EVERY, TrainCommands.KEEP,
                     TrainCommands.RESUME, optimizer.options(), CommonOptions.BACKEND);
         }
@@ -111,15 +119,25 @@ final class DnaCommands {
             String origin;
             if (MODEL.given(cl)) {
                 Path dir = MODEL.get(cl);
+                if (ARCH.given(cl)) throw new UsageException("--arch chooses the family of a fresh model; --model continues " + dir + " as it is");
                 DnaVocabulary.check(dir); // a model trained on other ids must not silently continue on these
                 start = MambaCheckpoint.load(dir);
                 origin = "model " + dir;
             } else {
                 String preset = PRESET.get(cl);
                 MambaConfig config = CONFIG.given(cl) ? MambaConfig.read(CONFIG.get(cl)) : CommonOptions.preset(preset);
+                if (ARCH.given(cl) && !ARCH.get(cl).equals("mamba")) {
+                    if (CONFIG.given(cl) && MambaConfig.CADUCEUS.equals(config.modelType()))
+                        throw new UsageException("--arch builds a Caduceus from a Mamba config's shape; " + CONFIG.get(cl)
+                                + " is already a Caduceus config: leave --arch out");
+                    config = caduceus(config, ARCH.get(cl).equals("caduceus-ps"));
+                }
                 start = Initializer.reference(config, opt.seed());
-                origin = CONFIG.given(cl) ? "config " + CONFIG.get(cl) : "preset " + preset;
+                origin = (CONFIG.given(cl) ? "config " + CONFIG.get(cl) : "preset " + preset)
+                        + (MambaConfig.CADUCEUS.equals(config.modelType()) ? " as " + ARCH.get(cl) : "");
             }
+            if (MambaConfig.CADUCEUS.equals(start.config().modelType()))
+                return pretrainMasked(cl, out, err, start, origin, opt, runDir);
             if (start.config().vocabSize() < DnaVocabulary.SIZE)
                 throw new UsageException(origin + " has a vocabulary of " + start.config().vocabSize() + " ids; the DNA vocabulary needs "
                         + DnaVocabulary.SIZE);
@@ -181,6 +199,87 @@ final class DnaCommands {
             }
             return 0;
         }
+    }
+
+    /**
+     * Commands that read ssmtk's DNA ids (or stream through a recurrent state) refuse a Caduceus
+     * checkpoint in one line rather than feed it ids it does not know.
+     */
+    static void refuseCaduceus(Path dir, String command) throws java.io.IOException, UsageException {
+        Path config = dir.resolve(MambaCheckpoint.CONFIG);
+        if (Files.isRegularFile(config) && MambaConfig.CADUCEUS.equals(MambaConfig.read(config).modelType()))
+            throw new UsageException(dir + ": a Caduceus model; dna " + command + " does not take Caduceus models yet"
+                    + " (dna pretrain and dna embed do)");
+    }
+
+    /**
+     * A fresh Caduceus of a Mamba config's shape (d_model, n_layer, d_state, d_conv, expand, dt_rank)
+     * over Caduceus' character vocabulary: bidirectional, add, tied in/out projections, fused
+     * add+norm (as the released checkpoints), RC parameter sharing for caduceus-ps.
+     */
+    static MambaConfig caduceus(MambaConfig shape, boolean rcps) {
+        CaduceusVocabulary v = CaduceusVocabulary.standard();
+        int padded = (v.size() + 7) / 8 * 8;
+        MambaConfig c = CaduceusSettings.config(v.size(), shape.hiddenSize(), shape.stateSize(), shape.numHiddenLayers(), 8,
+                new CaduceusSettings(true, CaduceusSettings.ADD, true, rcps, true, v.complementMap(padded)));
+        return new MambaConfig(c.vocabSize(), c.hiddenSize(), c.stateSize(), c.numHiddenLayers(), shape.expand(), shape.convKernel(),
+                shape.timeStepRank(), shape.expand() * shape.hiddenSize(), false, true, c.layerNormEpsilon(), true,
+                c.padVocabSizeMultiple(), c.residualInFp32(), c.initializerRange(), c.timeStepScale(), c.timeStepMin(),
+                c.timeStepMax(), c.timeStepFloor(), c.timeStepInitScheme(), c.rescalePrenormResidual(), CaduceusVocabulary.PAD,
+                c.bosTokenId(), c.eosTokenId(), true, 0, c.pooling(), c.modelType(), null, c.caduceus());
+    }
+
+    /** dna pretrain for a Caduceus: the masked-LM objective, bits per masked base on the held-out tails. */
+    private static int pretrainMasked(CommandLine cl, PrintStream out, PrintStream err, MambaCheckpoint start, String origin,
+                                      TrainCommands.OptimizerOptions opt, TrainCommands.RunDirectory runDir) throws Exception {
+        if (Pretrain.SLW_START.given(cl) || Pretrain.REGIONS.given(cl))
+            throw new UsageException("--seq-len-warmup and --regions are for next-base models; a Caduceus trains on whole windows");
+        CaduceusVocabulary vocab = Pretrain.MODEL.given(cl) ? CaduceusVocabulary.read(Pretrain.MODEL.get(cl), start.config())
+                : CaduceusVocabulary.standard();
+        Path fasta = Pretrain.FASTA.get(cl);
+        int seqLen = Pretrain.SEQ_LEN.get(cl);
+        double holdout = Pretrain.HOLDOUT.get(cl);
+        boolean rc = DnaClassifierCommands.TrainClassifier.RC_AUGMENT.get(cl);
+        List<DnaSequence> contigs;
+        try (FastaReference ref = FastaReference.open(fasta)) {
+            contigs = ref.readAll();
+        }
+        HeldOutSplit split = HeldOutSplit.tails(contigs, holdout, null);
+        org.ssmtk.core.train.BatchSource windows;
+        try {
+            windows = new MaskedWindows(WindowSampler.of(split.train(), seqLen, opt.batch(), opt.seed(), rc), vocab, opt.seed());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(fasta + ": " + e.getMessage() + "; lower --seq-len or --holdout");
+        }
+        Path outDir = runDir.out();
+        err.printf(Locale.ROOT, "ssmtk dna pretrain: %s: %d contigs; %,d bases for training, %,d held out; %s; masked LM (%.0f%% of positions;"
+                        + " 80/10/10 mask/random/keep); %d steps x %d x %d x %d bases%n", fasta, contigs.size(), HeldOutSplit.bases(split.train()),
+                HeldOutSplit.bases(split.heldOut()), origin, MaskedWindows.MASK_FRACTION * 100, opt.steps(), opt.accumulate(), opt.batch(), seqLen);
+        ObjectNode run = opt.run().put("seq_len", seqLen).put("fasta", fasta.toAbsolutePath().normalize().toString())
+                .put("holdout", holdout).put("rc_augment", rc).put("objective", "masked-lm").put("start", origin);
+        try (Backend backend = CommonOptions.backend(cl, err);
+             TrainingProgress progress = new TrainingProgress(err, "dna pretrain", opt.logEvery())) {
+            MambaModel model = MambaModel.load(backend, start);
+            Trainer.Result r = Trainer.train(opt.prepare(model), windows, Objective.languageModel(),
+                    opt.trainer(outDir, runDir.checkpointEvery(), runDir.keep(), runDir.resume(), run), progress);
+            progress.close();
+            Path modelDir = outDir.resolve(Trainer.MODEL);
+            vocab.write(modelDir, seqLen);
+            BitsPerBase.Result eval = split.heldOut().isEmpty() ? null
+                    : MaskedBitsPerBase.evaluate(model, vocab, split.heldOut(), seqLen, Pretrain.EVAL_WINDOWS.get(cl), opt.seed());
+            ObjectNode n = new ObjectMapper().createObjectNode();
+            n.put("fasta", fasta.toString()).put("holdout", holdout).put("step", r.lastStep())
+                    .put("scored", "masked A/C/G/T positions (15%, fixed seed) in the last holdout fraction of every contig");
+            if (eval != null) n.put("masked_bits_per_base", eval.bitsPerBase()).put("bases", eval.bases()).put("windows", eval.windows());
+            byte[] json = new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(n);
+            org.ssmtk.core.io.AtomicFiles.write(outDir.resolve(EVAL), o -> o.write(json));
+            Path png = TrainCommands.plotLoss(outDir, "ssmtk dna pretrain: " + outDir.getFileName(), err);
+            String held = eval == null ? "no held-out bases (--holdout 0)"
+                    : String.format(Locale.ROOT, "held-out %.4f bits per masked base (%,d bases, %d windows)", eval.bitsPerBase(), eval.bases(), eval.windows());
+            out.printf(Locale.ROOT, "steps %d..%d  final loss %.4f  %s  model %s  curve %s%n", r.firstStep(), r.lastStep(), r.finalLoss(),
+                    held, modelDir, png);
+        }
+        return 0;
     }
 
     private static void writeEval(Path outDir, Path fasta, double holdout, long step, BitsPerBase.Result eval) throws java.io.IOException {

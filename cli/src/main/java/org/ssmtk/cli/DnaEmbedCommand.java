@@ -10,6 +10,7 @@ import org.ssmtk.core.io.SafeTensorsWriter;
 import org.ssmtk.core.nn.MambaModel;
 import org.ssmtk.genomics.io.DnaSequence;
 import org.ssmtk.genomics.io.FastaReference;
+import org.ssmtk.genomics.tokenize.CaduceusVocabulary;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
 
 import java.io.OutputStreamWriter;
@@ -35,6 +36,10 @@ final class DnaEmbedCommand implements Command {
                 + "consecutive windows of --seq-len bases (the last one shorter), one row each, id NAME:START-END\n"
                 + "(1-based, inclusive), as dna classify does. A row is the model's final normalized hidden states\n"
                 + "(norm_f output) over the window, averaged over positions (--pooling mean) or the last one (last).\n"
+                + "A Caduceus model (model_type caduceus) reads bases with its own tokenizer's ids (tokenizer_config.json's\n"
+                + "characters, checked against config.json's complement_map); Caduceus-PS gives each position two halves,\n"
+                + "the forward strand's and the reverse complement's, which are averaged (the convention of Caduceus'\n"
+                + "own sequence classifier), so a row has d_model values either way.\n"
                 + "OUTPUT ending in .tsv: columns id, e0 .. e<hidden-1>. Otherwise safetensors: tensor '" + EMBEDDINGS + "'\n"
                 + "float32 (rows, hidden), and the row ids as a JSON array in the metadata key 'ids'.\n"
                 + "The file appears only when complete (temporary file, then rename).\n\n"
@@ -57,9 +62,11 @@ final class DnaEmbedCommand implements Command {
         boolean tsv = output.getFileName().toString().endsWith(".tsv");
         int seqLen = SEQ_LEN.get(cl);
         String pooling = CommonOptions.POOLING.get(cl);
-        if (!DnaVocabulary.check(dir))
-            throw new UsageException(dir + ": has no " + DnaVocabulary.FILE + "; embed with a model trained on DNA (ssmtk dna pretrain)");
         MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
+        boolean caduceus = MambaConfig.CADUCEUS.equals(checkpoint.config().modelType());
+        if (!caduceus && !DnaVocabulary.check(dir))
+            throw new UsageException(dir + ": has no " + DnaVocabulary.FILE + "; embed with a model trained on DNA (ssmtk dna pretrain)");
+        CaduceusVocabulary tokens = caduceus ? CaduceusVocabulary.read(dir, checkpoint.config()) : null;
         List<DnaSequence> records;
         try (FastaReference ref = FastaReference.open(fasta)) {
             records = ref.readAll();
@@ -73,7 +80,7 @@ final class DnaEmbedCommand implements Command {
                 int to = Math.min(enc.length, from + seqLen);
                 ids.add(enc.length <= seqLen ? s.name() : s.name() + ":" + (s.start() + from + 1) + "-" + (s.start() + to));
                 int[] w = new int[to - from];
-                for (int i = from; i < to; i++) w[i - from] = enc[i];
+                for (int i = from; i < to; i++) w[i - from] = tokens == null ? enc[i] : tokens.id(enc[i]);
                 windows.add(w);
             }
         }
@@ -85,6 +92,8 @@ final class DnaEmbedCommand implements Command {
             for (int r = 0; r < windows.size(); r++) {
                 int[] w = windows.get(r);
                 float[] hidden = backend.toHost(model.backbone(w, 1, w.length, null, null));
+                if (model.strands() == 2) // Caduceus-PS: average the forward and reverse-complement halves of each position
+                    for (int i = 0; i < w.length * h; i++) hidden[i] = (hidden[i] + hidden[w.length * h + i]) / 2;
                 if (pooling.equals(MambaConfig.POOL_LAST)) {
                     System.arraycopy(hidden, (w.length - 1) * h, emb, r * h, h);
                 } else {

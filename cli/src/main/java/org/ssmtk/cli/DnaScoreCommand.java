@@ -64,6 +64,7 @@ final class DnaScoreCommand implements Command {
         Path output = OUTPUT.get(cl);
         int window = WINDOW.get(cl);
         int chunk = CHUNK.get(cl);
+        DnaCommands.refuseCaduceus(dir, "score");
         if (!DnaVocabulary.check(dir))
             throw new UsageException(dir + ": has no " + DnaVocabulary.FILE + "; score a model trained on DNA (ssmtk dna pretrain)");
         MambaConfig config = MambaConfig.read(dir.resolve(MambaCheckpoint.CONFIG));

@@ -22,7 +22,8 @@ public final class RandomModels {
             for (int i = 0; i < v.length; i++) {
                 double g = rnd.nextGaussian();
                 if (n.endsWith("A_log")) v[i] = (float) (Math.log(1 + i % config.stateSize()) + 0.1 * g);
-                else if (n.endsWith(".D") || n.endsWith("norm.weight") || n.endsWith("norm_f.weight")) v[i] = (float) (1 + 0.1 * g);
+                else if (n.endsWith(".D") || n.endsWith("norm.weight") || n.endsWith("norm_f.weight")
+                        || n.endsWith("norm.submodule.weight") || n.endsWith("norm_f.submodule.weight")) v[i] = (float) (1 + 0.1 * g);
                 else if (n.endsWith("dt_proj.bias")) v[i] = (float) (-4 + 0.5 * g);
                 else if (n.endsWith("bias")) v[i] = (float) (0.1 * g);
                 else v[i] = (float) (0.2 * g);

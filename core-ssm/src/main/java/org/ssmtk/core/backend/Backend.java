@@ -45,6 +45,34 @@ public interface Backend extends AutoCloseable {
     /** out = a + b, element-wise (out may alias a or b). */
     void add(Tensor out, Tensor a, Tensor b);
 
+    /**
+     * out[b * len + t, :] = in[b * len + (len - 1 - t), :] for every sequence b, with each row's
+     * columns reversed too when {@code reverseColumns}: the flips of the bidirectional and
+     * reverse-complement models (Caduceus). out must not alias in. Its own adjoint, so the backward
+     * is the same call on the gradients (into a zeroed or scratch buffer, then added).
+     *
+     * <p>The default is {@link #embedding} used as a gather (exact, and therefore right wherever
+     * embedding is): over rows, with one id per row; with reversed columns, over single elements,
+     * with one id per element, which a backend that runs Caduceus at scale should replace by a
+     * kernel (the CPU does).
+     */
+    default void reverseSequences(Tensor out, Tensor in, int batch, int len, boolean reverseColumns) {
+        int n = in.cols(), rows = batch * len;
+        if (in.rows2d() != rows || out.rows2d() != rows || out.cols() != n)
+            throw new IllegalArgumentException("reverseSequences: " + out + " from " + in + " for batch " + batch + " x len " + len);
+        if (!reverseColumns) {
+            int[] ids = new int[rows];
+            for (int b = 0; b < batch; b++) for (int t = 0; t < len; t++) ids[b * len + t] = b * len + len - 1 - t;
+            embedding(out, ids, in);
+            return;
+        }
+        int[] ids = new int[Math.multiplyExact(rows, n)];
+        for (int b = 0; b < batch; b++)
+            for (int t = 0; t < len; t++)
+                for (int k = 0; k < n; k++) ids[(b * len + t) * n + k] = (b * len + len - 1 - t) * n + n - 1 - k;
+        embedding(out.reshape(rows * n, 1), ids, in.reshape(rows * n, 1));
+    }
+
     /** Every row of out (rows, n) = row (n). */
     void broadcastRows(Tensor out, Tensor row);
 

@@ -46,7 +46,8 @@ public record MambaConfig(
         int numLabels,
         String pooling,
         String modelType,
-        SsdConfig ssd) {
+        SsdConfig ssd,
+        CaduceusSettings caduceus) {
 
     /** Pooling of a sequence-classification head: the mean over positions, or the last position. */
     public static final String POOL_MEAN = "mean", POOL_LAST = "last";
@@ -54,6 +55,8 @@ public record MambaConfig(
     public static final String MAMBA = "mamba";
     /** config.json's model_type of Mamba-2 (transformers' Mamba2Config): the SSD mixer, settings in {@link #ssd}. */
     public static final String MAMBA2 = "mamba2";
+    /** config.json's model_type of Caduceus (kuleshov-group's CaduceusConfig): settings in {@link #caduceus}. */
+    public static final String CADUCEUS = "caduceus";
 
     public MambaConfig {
         require(vocabSize > 0, "vocab_size must be positive");
@@ -75,6 +78,10 @@ public record MambaConfig(
                             + intermediateSize + ")");
             require(selective, "a Mamba-2 model is selective (ssmtk_selective applies to Mamba only)");
         }
+        require(CADUCEUS.equals(modelType) == (caduceus != null), "the Caduceus settings go with model_type caduceus and only with it");
+        int padded = (vocabSize + padVocabSizeMultiple - 1) / padVocabSizeMultiple * padVocabSizeMultiple;
+        require(caduceus == null || caduceus.complementMap().length == padded,
+                "complement_map must cover the padded vocabulary (" + padded + " ids)");
         require(numLabels == 0 || POOL_MEAN.equals(pooling) || POOL_LAST.equals(pooling),
                 "ssmtk_classifier.pooling must be \"mean\" or \"last\", got " + pooling);
     }
@@ -86,7 +93,7 @@ public record MambaConfig(
     /** A config with transformers' defaults for everything but the shape. */
     public static MambaConfig of(int vocabSize, int hiddenSize, int stateSize, int numHiddenLayers) {
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, 2, 4, autoRank(hiddenSize),
-                2 * hiddenSize, false, true, 1e-5, true, 1, true, 0.1, 1.0, 0.001, 0.1, 1e-4, "random", false, 0, 0, 0, true, 0, POOL_MEAN, MAMBA, null);
+                2 * hiddenSize, false, true, 1e-5, true, 1, true, 0.1, 1.0, 0.001, 0.1, 1e-4, "random", false, 0, 0, 0, true, 0, POOL_MEAN, MAMBA, null, null);
     }
 
     /**
@@ -96,7 +103,7 @@ public record MambaConfig(
     public static MambaConfig mamba2(int vocabSize, int hiddenSize, int stateSize, int numHiddenLayers, int headDim, int chunkSize) {
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, 2, 4, autoRank(hiddenSize),
                 2 * hiddenSize, false, true, 1e-5, true, 1, true, 0.1, 1.0, 0.001, 0.1, 1e-4, "random", false, 0, 0, 0, true, 0,
-                POOL_MEAN, MAMBA2, new SsdConfig(2 * hiddenSize / headDim, headDim, 1, chunkSize, 0.0, Double.POSITIVE_INFINITY));
+                POOL_MEAN, MAMBA2, new SsdConfig(2 * hiddenSize / headDim, headDim, 1, chunkSize, 0.0, Double.POSITIVE_INFINITY), null);
     }
 
     public boolean isMamba2() {
@@ -116,14 +123,14 @@ public record MambaConfig(
         return new MambaConfig(vocabSize, hiddenSize, stateSize, layers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, ssd);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, ssd, caduceus);
     }
 
     public MambaConfig withBiasesAndHead(boolean useBias, boolean useConvBias, boolean tied) {
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tied, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, ssd);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, ssd, caduceus);
     }
 
     /**
@@ -136,7 +143,7 @@ public record MambaConfig(
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, ssd);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, ssd, caduceus);
     }
 
     /**
@@ -148,7 +155,7 @@ public record MambaConfig(
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, ssd);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, ssd, caduceus);
     }
 
     public boolean hasClassifier() {
@@ -159,7 +166,7 @@ public record MambaConfig(
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
                 residualInFp32, initializerRange, timeStepScale, timeStepMin, timeStepMax, timeStepFloor,
-                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, ssd);
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, ssd, caduceus);
     }
 
     public static MambaConfig read(Path file) throws IOException {
@@ -179,6 +186,7 @@ public record MambaConfig(
 
     public static MambaConfig fromJson(JsonNode n) {
         if (MAMBA2.equals(n.path("model_type").asText(MAMBA))) return fromMamba2Json(n);
+        if (CADUCEUS.equals(n.path("model_type").asText(MAMBA))) return CaduceusSettings.fromJson(n);
         JsonNode ssm = n.path("ssm_cfg");
         int hidden = intField(n, 768, "hidden_size", "d_model");
         int expand = intField(n, 2, "expand");
@@ -223,6 +231,7 @@ public record MambaConfig(
                 classifierLabels(n.path("ssmtk_classifier")),
                 n.path("ssmtk_classifier").path("pooling").asText(POOL_MEAN),
                 n.path("model_type").asText(MAMBA),
+                null,
                 null);
     }
 
@@ -263,7 +272,8 @@ public record MambaConfig(
                 classifierLabels(n.path("ssmtk_classifier")),
                 n.path("ssmtk_classifier").path("pooling").asText(POOL_MEAN),
                 MAMBA2,
-                SsdConfig.fromJson(n));
+                SsdConfig.fromJson(n),
+                null);
     }
 
     private static int classifierLabels(JsonNode c) {
@@ -275,7 +285,7 @@ public record MambaConfig(
         return k.asInt();
     }
 
-    private static int intField(JsonNode n, int fallback, String... names) {
+    static int intField(JsonNode n, int fallback, String... names) {
         for (String name : names) {
             JsonNode v = n.get(name);
             if (v == null || v.isNull()) continue;
@@ -288,6 +298,7 @@ public record MambaConfig(
     /** The config as transformers writes it, so that the directory loads in transformers too. */
     public ObjectNode toJson() {
         if (ssd != null) return toMamba2Json();
+        if (caduceus != null) return caduceus.toJson(this);
         ObjectNode o = new ObjectMapper().createObjectNode();
         o.putArray("architectures").add("MambaForCausalLM");
         o.put("model_type", modelType);

@@ -25,16 +25,18 @@ public final class Initializer {
 
     public static MambaCheckpoint reference(MambaConfig c, long seed) {
         Map<String, HostTensor> out = new LinkedHashMap<>();
+        StackNames names = ModelFamily.of(c.modelType()).stackNames(c);
         for (ParameterSpec.Entry e : ParameterSpec.of(c)) {
             SplittableRandom rnd = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + e.name().hashCode());
             float[] v = new float[Math.toIntExact(e.size())];
             String n = e.name();
             int[] s = e.shape();
-            if (n.endsWith("mixer.A_log")) {
+            boolean norm = n.equals(names.normF()) || (n.startsWith(names.layers()) && n.endsWith("." + names.layerNorm()));
+            if (n.endsWith(".A_log")) {
                 // Mamba: log(1..d_state) in every channel; Mamba-2: one A per head, log(1..num_heads)
                 int period = s.length == 2 ? s[1] : v.length;
                 for (int i = 0; i < v.length; i++) v[i] = (float) Math.log(1 + i % period);
-            } else if (n.endsWith("mixer.D") || n.endsWith("norm.weight") || n.equals(ParameterSpec.NORM_F)) {
+            } else if (n.endsWith(".D") || norm) {
                 java.util.Arrays.fill(v, 1f);
             } else if (n.endsWith("dt_proj.bias") || n.endsWith("mixer.dt_bias")) {
                 double lo = Math.log(c.timeStepMin()), hi = Math.log(c.timeStepMax());
@@ -49,7 +51,7 @@ public final class Initializer {
             } else if (n.endsWith("mixer.B_const") || n.endsWith("mixer.C_const")) {
                 // the ablation's input-independent B and C: unit-scale, like x_proj's outputs at init
                 for (int i = 0; i < v.length; i++) v[i] = (float) rnd.nextGaussian();
-            } else if (n.equals(ParameterSpec.EMBEDDINGS)) {
+            } else if (n.equals(names.embeddings())) {
                 for (int i = 0; i < v.length; i++) v[i] = (float) (rnd.nextGaussian() * c.initializerRange());
             } else if (c.isMamba2() && n.endsWith("conv1d.bias")) {
                 // transformers' Mamba2PreTrainedModel zeroes the conv bias

@@ -39,6 +39,12 @@ public record MambaCheckpoint(MambaConfig config, Map<String, HostTensor> parame
         if (!Files.isRegularFile(configFile)) throw new ModelFormatException(dir + ": no " + CONFIG);
         MambaConfig config = MambaConfig.read(configFile);
         List<Path> files = weightFiles(dir);
+        Set<String> buffers;
+        try {
+            buffers = ModelFamily.of(config.modelType()).buffers(config);
+        } catch (IllegalArgumentException e) { // a model_type this build does not know
+            throw new ModelFormatException(configFile + ": " + e.getMessage());
+        }
         Map<String, HostTensor> found = new LinkedHashMap<>();
         Map<String, Path> origin = new LinkedHashMap<>();
         for (Path f : files) {
@@ -46,6 +52,7 @@ public record MambaCheckpoint(MambaConfig config, Map<String, HostTensor> parame
                 for (TensorInfo t : r.tensors().values()) {
                     if (origin.containsKey(t.name()))
                         throw new ModelFormatException(f + ": tensor '" + t.name() + "' also appears in " + origin.get(t.name()));
+                    if (!t.dtype().isFloatingPoint() && buffers.contains(t.name())) continue;
                     if (!t.dtype().isFloatingPoint())
                         throw new SafeTensorsFormatException(f, t.name(), "is " + t.dtype() + ", expected a floating-point parameter");
                     found.put(t.name(), new HostTensor(r.floats(t.name()), t.intShape()));
@@ -97,13 +104,17 @@ public record MambaCheckpoint(MambaConfig config, Map<String, HostTensor> parame
                 problems.add(e.name() + " has shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(e.shape()));
             else ordered.put(e.name(), t);
         }
-        // Some writers store the tied head anyway; it is harmless when it is the embedding itself.
-        HostTensor head = found.remove(ParameterSpec.LM_HEAD);
-        if (head != null) {
-            HostTensor emb = ordered.get(ParameterSpec.EMBEDDINGS);
-            if (emb == null || !Arrays.equals(head.data(), emb.data()))
-                problems.add("unexpected " + ParameterSpec.LM_HEAD + " in a model with tie_word_embeddings=true that differs from the embeddings");
+        // Some writers store tied tensors twice (the head tied to the embeddings; Caduceus' reverse
+        // Mamba's projections tied to the forward one's): harmless when equal to the parameter.
+        ModelFamily family = ModelFamily.of(config.modelType());
+        for (var tie : family.tiedCopies(config).entrySet()) {
+            HostTensor copy = found.remove(tie.getKey());
+            if (copy == null) continue;
+            HostTensor p = ordered.get(tie.getValue());
+            if (p == null || !Arrays.equals(copy.data(), p.data()))
+                problems.add("unexpected " + tie.getKey() + " that differs from " + tie.getValue() + ", which it is tied to");
         }
+        found.keySet().removeAll(family.buffers(config));
         for (String name : found.keySet()) problems.add("unexpected tensor " + name);
         if (!problems.isEmpty())
             throw new ModelFormatException(dir + ": checkpoint does not match config.json: " + String.join("; ", problems));

@@ -28,6 +28,13 @@ public final class MambaModel {
     @FunctionalInterface
     public interface HiddenStateSink {
         void accept(int index, Tensor hidden);
+
+        /**
+         * What enters layer i as mamba_ssm's Block numbers it (Caduceus' hidden_states): the
+         * embeddings for layer 0, else layer i - 1's mixer output, not the residual stream. Rows in
+         * the stack's order (with two strands, strand-major and the second strand in its own order).
+         */
+        default void layerInput(int layer, Tensor hidden) {}
     }
 
     private final MambaConfig config;
@@ -36,6 +43,7 @@ public final class MambaModel {
     private final Map<String, Tensor> parameters;
     private final ModelWeights weights;
     private final Mixer[] mixers;
+    private final Strands strands;
     private boolean recomputeActivations;
 
     public MambaModel(Backend backend, MambaConfig config, Map<String, HostTensor> hostParameters) {
@@ -43,6 +51,7 @@ public final class MambaModel {
         this.config = config;
         this.family = ModelFamily.of(config.modelType());
         family.checkBackend(backend);
+        this.strands = family.strands(config);
         this.parameters = new LinkedHashMap<>();
         for (ParameterSpec.Entry e : ParameterSpec.of(config)) {
             HostTensor t = Objects.requireNonNull(hostParameters.get(e.name()), () -> "no value for parameter " + e.name());
@@ -75,11 +84,22 @@ public final class MambaModel {
     }
 
     /**
+     * How many strands the stack reads per sequence: 1, or 2 when the model shares parameters
+     * between a sequence and its reverse complement (Caduceus-PS). With 2, {@link #backbone} and
+     * {@link Activations#hidden()} return 2 * batch * len rows: the forward strand, then the
+     * reverse-complement strand aligned to forward positions ({@link Strands}); {@link #logits}
+     * takes them and gives batch * len rows.
+     */
+    public int strands() {
+        return strands.count();
+    }
+
+    /**
      * Bytes of activation buffers one forward allocates per token (batch * len rows), whatever the
      * depth: what grows with L. The weights, the state and LM-head buffers come on top.
      */
     public long forwardBytesPerToken() {
-        return (long) Float.BYTES * 3L * config.hiddenSize() + mixers[0].activationBytesPerToken();
+        return strands.count() * ((long) Float.BYTES * 3L * config.hiddenSize() + mixers[0].activationBytesPerToken());
     }
 
     /**
@@ -93,16 +113,27 @@ public final class MambaModel {
         checkIds(ids, batch, len);
         if (state != null && state.batch() != batch)
             throw new IllegalArgumentException("state holds " + state.batch() + " sequences, input has " + batch);
-        int rows = batch * len;
+        if (state != null && strands.count() > 1)
+            throw new IllegalArgumentException("a reverse-complement-sharing model reads whole sequences; it takes no state");
+        int stackBatch = batch * strands.count(), rows = stackBatch * len;
         Tensor residual = backend.allocate(rows, config.hiddenSize()), normed = backend.allocate(rows, config.hiddenSize());
-        Mixer.Activations scratch = mixers[0].newActivations(batch, len, false);
-        backend.embedding(residual, ids, weights.embeddings());
+        Mixer.Activations scratch = mixers[0].newActivations(stackBatch, len, false);
+        backend.embedding(residual, strands.ids(ids, batch, len), weights.embeddings());
         for (int i = 0; i < mixers.length; i++) {
-            blockForward(i, residual, residual, normed, normed, batch, len, scratch, state == null ? null : state.layer(i));
+            if (sink != null) sink.layerInput(i, i == 0 ? residual : normed); // normed holds the last mixer output
+            if (strands.swapsEachLayer()) {
+                strands.swap(backend, normed, residual, batch, len);
+                backend.copy(residual, normed);
+            }
+            blockForward(i, residual, residual, normed, normed, stackBatch, len, scratch, state == null ? null : state.layer(i));
             if (sink != null) sink.accept(i, residual);
         }
         Tensor out = backend.allocate(rows, config.hiddenSize());
         backend.rmsNorm(out, residual, weights.normF(), eps());
+        if (strands.count() > 1) {
+            strands.alignStrands(backend, normed, out, batch, len);
+            out = normed;
+        }
         if (sink != null) sink.accept(mixers.length, out);
         if (state != null) state.advance(len);
         return out;
@@ -129,16 +160,20 @@ public final class MambaModel {
             throw new IllegalArgumentException(ids.length + " ids for batch " + batch + " x len " + len);
     }
 
-    /** LM head over hidden rows: (rows, hidden) to (rows, padded vocab). */
+    /**
+     * LM head over hidden rows: (rows, hidden) to (rows, padded vocab); with two strands, (2 rows,
+     * hidden) from {@link #backbone} to (rows, padded vocab), both strands of a position summed.
+     */
     public Tensor logits(Tensor hidden) {
-        Tensor out = backend.allocate(hidden.rows2d(), config.paddedVocabSize());
-        backend.linear(out, hidden, weights.lmHead(), null);
+        Tensor out = backend.allocate(hidden.rows2d() / strands.count(), config.paddedVocabSize());
+        logits(hidden, out);
         return out;
     }
 
     /** LM head into a caller's buffer (rows, padded vocab): stream logits of long inputs block by block. */
     public void logits(Tensor hidden, Tensor out) {
-        backend.linear(out, hidden, weights.lmHead(), null);
+        if (strands.count() > 1) strands.logits(backend, out, hidden, weights.lmHead());
+        else backend.linear(out, hidden, weights.lmHead(), null);
     }
 
     /** The full causal LM: logits (batch * len, padded vocab) on the host. */
@@ -177,20 +212,23 @@ public final class MambaModel {
     public static final class Activations {
         final int[] ids;
         final int batch, len;
+        /** Sequences the stack ran: batch times the strand count; ids holds all of them. */
+        final int stackBatch;
         final Tensor[] residualIn;
         final Mixer.Activations[] mixer;
         Tensor residualOut;
         Tensor hidden;
 
-        Activations(int[] ids, int batch, int len, int layerCount) {
+        Activations(int[] ids, int batch, int stackBatch, int len, int layerCount) {
             this.ids = ids;
             this.batch = batch;
+            this.stackBatch = stackBatch;
             this.len = len;
             this.residualIn = new Tensor[layerCount];
             this.mixer = new Mixer.Activations[layerCount];
         }
 
-        /** The final normalized hidden states (batch * len, hidden_size), input of any head. */
+        /** The final normalized hidden states (strands * batch * len, hidden_size), input of any head. */
         public Tensor hidden() {
             return hidden;
         }
@@ -211,15 +249,20 @@ public final class MambaModel {
     /** The forward of {@link #backbone} from an empty state, keeping activations for {@link #backward}. */
     public Activations forwardTraining(int[] ids, int batch, int len) {
         checkIds(ids, batch, len);
-        int rows = batch * len, h = config.hiddenSize();
-        Activations act = new Activations(ids, batch, len, mixers.length);
+        int stackBatch = batch * strands.count(), rows = stackBatch * len, h = config.hiddenSize();
+        Activations act = new Activations(strands.ids(ids, batch, len), batch, stackBatch, len, mixers.length);
         Tensor residual = backend.allocate(rows, h);
-        backend.embedding(residual, ids, weights.embeddings());
+        backend.embedding(residual, act.ids, weights.embeddings());
         Tensor normed = backend.allocate(rows, h);
         for (int i = 0; i < mixers.length; i++) {
-            Mixer.Activations ma = mixers[i].newActivations(batch, len, true);
+            if (strands.swapsEachLayer()) { // the layer's input is the exchanged strands; the backward starts from it
+                Tensor swapped = backend.allocate(rows, h);
+                strands.swap(backend, swapped, residual, batch, len);
+                residual = swapped;
+            }
+            Mixer.Activations ma = mixers[i].newActivations(stackBatch, len, true);
             Tensor next = backend.allocate(rows, h);
-            blockForward(i, next, residual, normed, next, batch, len, ma, null);
+            blockForward(i, next, residual, normed, next, stackBatch, len, ma, null);
             act.residualIn[i] = residual;
             act.mixer[i] = recomputeActivations ? null : ma;
             residual = next;
@@ -227,48 +270,61 @@ public final class MambaModel {
         act.residualOut = residual;
         act.hidden = backend.allocate(rows, h);
         backend.rmsNorm(act.hidden, residual, weights.normF(), eps());
+        if (strands.count() > 1) {
+            strands.alignStrands(backend, normed, act.hidden, batch, len);
+            act.hidden = normed;
+        }
         return act;
     }
 
     /** The LM head's backward: dHidden += dLogits head, d(head) += dLogits^T hidden. */
     public void logitsBackward(Activations act, Tensor dLogits, Tensor dHidden, Gradients grads) {
-        backend.linearBackward(dHidden, grads.weights().lmHead(), null, dLogits, act.hidden, weights.lmHead());
+        if (strands.count() > 1)
+            strands.logitsBackward(backend, dHidden, grads.weights().lmHead(), dLogits, act.hidden, weights.lmHead());
+        else backend.linearBackward(dHidden, grads.weights().lmHead(), null, dLogits, act.hidden, weights.lmHead());
     }
 
     // ---- the sequence-classification head: pool the final hidden states of each sequence (mean
     // ---- over positions, or the last position), then classifier.weight / classifier.bias.
 
-    /** Pooled (batch, hidden) from hidden (batch * len, hidden). */
+    /**
+     * Pooled (batch, hidden) from hidden (strands * batch * len, hidden). With two strands the pool
+     * is the mean of both strands' pools (Caduceus-PS' convention of averaging the forward and
+     * reverse-complement halves).
+     */
     public Tensor pool(Tensor hidden, int batch, int len) {
         requireClassifier();
-        int h = config.hiddenSize();
+        int h = config.hiddenSize(), n = strands.count();
         Tensor pooled = backend.allocate(batch, h);
-        for (int b = 0; b < batch; b++) {
-            Tensor seq = hidden.rows(b * len, (b + 1) * len), out = pooled.rows(b, b + 1);
-            if (MambaConfig.POOL_LAST.equals(config.pooling())) {
-                backend.copy(out, seq.rows(len - 1, len));
-            } else {
-                backend.addColumnSums(out.reshape(h), seq);
-                backend.scale(out, 1f / len);
+        for (int s = 0; s < n; s++)
+            for (int b = 0; b < batch; b++) {
+                int first = (s * batch + b) * len;
+                Tensor seq = hidden.rows(first, first + len), out = pooled.rows(b, b + 1);
+                if (MambaConfig.POOL_LAST.equals(config.pooling())) backend.add(out, out, seq.rows(len - 1, len));
+                else backend.addColumnSums(out.reshape(h), seq);
             }
-        }
+        backend.scale(pooled, MambaConfig.POOL_LAST.equals(config.pooling()) ? 1f / n : 1f / (n * len));
         return pooled;
     }
 
     /** Backward of {@link #pool}: dHidden (batch * len, hidden) += d(pooled) spread over positions. */
     public void poolBackward(Tensor dPooled, Tensor dHidden, int batch, int len) {
-        int h = config.hiddenSize();
-        Tensor spread = backend.allocate(len, h);
-        for (int b = 0; b < batch; b++) {
-            Tensor seq = dHidden.rows(b * len, (b + 1) * len), g = dPooled.rows(b, b + 1);
-            if (MambaConfig.POOL_LAST.equals(config.pooling())) {
-                backend.add(seq.rows(len - 1, len), seq.rows(len - 1, len), g);
-            } else {
-                backend.broadcastRows(spread, g.reshape(h));
-                backend.scale(spread, 1f / len);
-                backend.add(seq, seq, spread);
+        int h = config.hiddenSize(), n = strands.count();
+        boolean last = MambaConfig.POOL_LAST.equals(config.pooling());
+        Tensor g = backend.allocate(batch, h), spread = backend.allocate(len, h);
+        backend.copy(g, dPooled);
+        backend.scale(g, last ? 1f / n : 1f / (n * len));
+        for (int s = 0; s < n; s++)
+            for (int b = 0; b < batch; b++) {
+                int first = (s * batch + b) * len;
+                Tensor seq = dHidden.rows(first, first + len), gb = g.rows(b, b + 1);
+                if (last) {
+                    backend.add(seq.rows(len - 1, len), seq.rows(len - 1, len), gb);
+                } else {
+                    backend.broadcastRows(spread, gb.reshape(h));
+                    backend.add(seq, seq, spread);
+                }
             }
-        }
     }
 
     /** Class logits (batch, num_labels) of pooled hidden states. */
@@ -297,24 +353,32 @@ public final class MambaModel {
 
     /** Backpropagates dHidden (gradient of the final normalized hidden states) into grads (+=). */
     public void backward(Activations act, Tensor dHidden, Gradients grads) {
-        int rows = act.batch * act.len, h = config.hiddenSize();
+        int sb = act.stackBatch, rows = sb * act.len, h = config.hiddenSize();
         ModelWeights g = grads.weights();
         Tensor dResidual = backend.allocate(rows, h);
-        backend.rmsNormBackward(dResidual, g.normF(), dHidden, act.residualOut, weights.normF(), eps());
         Tensor normed = backend.allocate(rows, h), dNormed = backend.allocate(rows, h);
-        Mixer.BackwardScratch scratch = mixers[0].newBackwardScratch(act.batch, act.len);
+        if (strands.count() > 1) { // back from forward positions to the stack's order
+            strands.alignStrands(backend, dNormed, dHidden, act.batch, act.len);
+            dHidden = dNormed;
+        }
+        backend.rmsNormBackward(dResidual, g.normF(), dHidden, act.residualOut, weights.normF(), eps());
+        Mixer.BackwardScratch scratch = mixers[0].newBackwardScratch(sb, act.len);
         for (int i = mixers.length - 1; i >= 0; i--) {
             Mixer.Activations ma = act.mixer[i];
             backend.rmsNorm(normed, act.residualIn[i], weights.blocks()[i].norm(), eps());
             if (ma == null) { // recomputed: the same mixer forward on the same input, without its output
-                ma = mixers[i].newActivations(act.batch, act.len, true);
-                mixers[i].forward(null, normed, act.batch, act.len, ma, null);
+                ma = mixers[i].newActivations(sb, act.len, true);
+                mixers[i].forward(null, normed, sb, act.len, ma, null);
             }
             backend.fill(dNormed, 0f);
             // residual_out = residual_in + mixer(norm(residual_in)): dResidual flows through unchanged and into the mixer
-            mixers[i].backward(dNormed, dResidual, normed, act.batch, act.len, ma, g.blocks()[i].mixer(), scratch);
+            mixers[i].backward(dNormed, dResidual, normed, sb, act.len, ma, g.blocks()[i].mixer(), scratch);
             backend.rmsNormBackward(dResidual, g.blocks()[i].norm(), dNormed, act.residualIn[i],
                     weights.blocks()[i].norm(), eps());
+            if (strands.swapsEachLayer()) { // the exchange is its own inverse and transpose
+                strands.swap(backend, dNormed, dResidual, act.batch, act.len);
+                backend.copy(dResidual, dNormed);
+            }
         }
         backend.embeddingBackward(g.embeddings(), act.ids, dResidual);
     }

@@ -5,6 +5,8 @@ import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.tensor.Tensor;
 
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -31,8 +33,37 @@ public interface ModelFamily {
      */
     default void checkBackend(Backend backend) {}
 
+
+    /** Where this family's checkpoints keep the shared stack's tensors. */
+    default StackNames stackNames(MambaConfig config) {
+        return StackNames.MAMBA;
+    }
+
+    /**
+     * Names a checkpoint may hold that are copies of a parameter (tied tensors that some writers store
+     * twice), each mapped to the parameter it must equal. Loading accepts equal copies and drops
+     * them; saving writes each parameter once, as transformers' save_pretrained does.
+     */
+    default Map<String, String> tiedCopies(MambaConfig config) {
+        StackNames n = stackNames(config);
+        return config.tieWordEmbeddings() ? Map.of(n.lmHead(), n.embeddings()) : Map.of();
+    }
+
+    /** Non-parameter tensors (buffers) a checkpoint may carry and loading ignores. */
+    default Set<String> buffers(MambaConfig config) {
+        return Set.of();
+    }
+
+    /**
+     * How the stack reads a sequence: as itself ({@link Strands#ONE}, every family but one), or as
+     * itself and its reverse complement through shared weights (Caduceus-PS).
+     */
+    default Strands strands(MambaConfig config) {
+        return Strands.ONE;
+    }
+
     /** The families this build knows, by model_type. */
-    List<ModelFamily> KNOWN = List.of(new MambaFamily(), new Mamba2Family());
+    List<ModelFamily> KNOWN = List.of(new MambaFamily(), new Mamba2Family(), new CaduceusFamily());
 
     static ModelFamily of(String modelType) {
         for (ModelFamily f : KNOWN) if (f.modelType().equals(modelType)) return f;

@@ -23,13 +23,13 @@ record ModelWeights(Tensor embeddings, Block[] blocks, Tensor normF, Tensor lmHe
     static ModelWeights bind(ModelFamily family, MambaConfig c, Map<String, Tensor> byName) {
         java.util.function.Function<String, Tensor> get =
                 name -> Objects.requireNonNull(byName.get(name), () -> "no tensor " + name);
+        StackNames names = family.stackNames(c);
         Block[] blocks = new Block[c.numHiddenLayers()];
         for (int i = 0; i < blocks.length; i++)
-            blocks[i] = new Block(get.apply(ParameterSpec.layer(i, "norm.weight")),
-                    family.bind(c, get, ParameterSpec.layer(i, "mixer.")));
-        Tensor embeddings = get.apply(ParameterSpec.EMBEDDINGS);
-        return new ModelWeights(embeddings, blocks, get.apply(ParameterSpec.NORM_F),
-                c.tieWordEmbeddings() ? embeddings : get.apply(ParameterSpec.LM_HEAD),
+            blocks[i] = new Block(get.apply(names.layerNorm(i)), family.bind(c, get, names.mixer(i)));
+        Tensor embeddings = get.apply(names.embeddings());
+        return new ModelWeights(embeddings, blocks, get.apply(names.normF()),
+                c.tieWordEmbeddings() ? embeddings : get.apply(names.lmHead()),
                 c.hasClassifier() ? get.apply(ParameterSpec.CLASSIFIER_WEIGHT) : null,
                 c.hasClassifier() ? get.apply(ParameterSpec.CLASSIFIER_BIAS) : null);
     }

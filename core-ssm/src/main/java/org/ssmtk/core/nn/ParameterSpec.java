@@ -36,18 +36,19 @@ public final class ParameterSpec {
         return "backbone.layers." + i + "." + suffix;
     }
 
-    /** Every parameter the config implies, in the order transformers names them. */
+    /** Every parameter the config implies, in the order transformers names them (the family's names). */
     public static List<Entry> of(MambaConfig c) {
         ModelFamily family = ModelFamily.of(c.modelType());
+        StackNames names = family.stackNames(c);
         int h = c.hiddenSize();
         List<Entry> e = new ArrayList<>();
-        e.add(new Entry(EMBEDDINGS, new int[]{c.paddedVocabSize(), h}));
+        e.add(new Entry(names.embeddings(), new int[]{c.paddedVocabSize(), h}));
         for (int i = 0; i < c.numHiddenLayers(); i++) {
-            e.add(new Entry(layer(i, "norm.weight"), new int[]{h}));
-            e.addAll(family.mixerParameters(c, layer(i, "mixer.")));
+            e.add(new Entry(names.layerNorm(i), new int[]{h}));
+            e.addAll(family.mixerParameters(c, names.mixer(i)));
         }
-        e.add(new Entry(NORM_F, new int[]{h}));
-        if (!c.tieWordEmbeddings()) e.add(new Entry(LM_HEAD, new int[]{c.paddedVocabSize(), h}));
+        e.add(new Entry(names.normF(), new int[]{h}));
+        if (!c.tieWordEmbeddings()) e.add(new Entry(names.lmHead(), new int[]{c.paddedVocabSize(), h}));
         if (c.hasClassifier()) {
             e.add(new Entry(CLASSIFIER_WEIGHT, new int[]{c.numLabels(), h}));
             e.add(new Entry(CLASSIFIER_BIAS, new int[]{c.numLabels()}));

@@ -190,6 +190,24 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void reverseSequences(Tensor out, Tensor in, int batch, int len, boolean reverseColumns) {
+        int n = in.cols();
+        if (in.rows2d() != batch * len || out.rows2d() != batch * len || out.cols() != n)
+            throw new IllegalArgumentException("reverseSequences: " + out + " from " + in + " for batch " + batch + " x len " + len);
+        float[] id = data(in), od = data(out);
+        int io = off(in), oo = off(out), size = (int) in.size();
+        if (id == od && io < oo + size && oo < io + size)
+            throw new IllegalArgumentException("reverseSequences: out overlaps in");
+        par.forEach(batch, b -> {
+            for (int t = 0; t < len; t++) {
+                int src = io + (b * len + len - 1 - t) * n, dst = oo + (b * len + t) * n;
+                if (!reverseColumns) System.arraycopy(id, src, od, dst, n);
+                else for (int c = 0; c < n; c++) od[dst + c] = id[src + n - 1 - c];
+            }
+        });
+    }
+
+    @Override
     public void broadcastRows(Tensor out, Tensor row) {
         int n = out.cols(), m = out.rows2d();
         Shapes.broadcastRows(out, row);
