@@ -31,6 +31,14 @@ public interface Backend extends AutoCloseable {
 
     void fill(Tensor t, float value);
 
+    /**
+     * Says that t's storage is dead: t and every view of the same storage will not be used again.
+     * A backend may free the memory at once instead of when the tensor becomes unreachable (the CUDA
+     * backend does, in stream order, and fails any later use); the default leaves it to the garbage
+     * collector. Callers release only buffers they allocated themselves and no one else holds.
+     */
+    default void release(Tensor t) {}
+
     // ---- layers
 
     /** out[m, n] = sum_k x[m, k] * w[n, k] + bias[n] (bias may be null): PyTorch's Linear. */
@@ -121,6 +129,25 @@ public interface Backend extends AutoCloseable {
      * summed loss over counted rows.
      */
     double crossEntropy(Tensor logits, int[] targets, int ignoreIndex, Tensor dLogits, float scale);
+
+    // ---- decoding
+
+    /**
+     * One token per row of logits (rows, cols), among the first vocabSize columns, by
+     * {@link TokenSampling#pick}'s rule with uniforms[r] as row r's draw (unused, and may be null,
+     * at temperature 0). Only the ids come back to the host. The default reads the logits back and
+     * picks on the host; the CUDA backend picks on the device (the same tokens but where a draw lies
+     * within double rounding of a boundary between two tokens).
+     */
+    default int[] sample(Tensor logits, int vocabSize, double temperature, int topK, double[] uniforms) {
+        int rows = logits.rows2d(), cols = logits.cols();
+        TokenSampling.check(rows, cols, vocabSize, temperature, topK, uniforms);
+        float[] host = toHost(logits);
+        int[] out = new int[rows];
+        for (int r = 0; r < rows; r++)
+            out[r] = TokenSampling.pick(host, r * cols, vocabSize, temperature, topK, temperature == 0 ? 0 : uniforms[r]);
+        return out;
+    }
 
     // ---- optimizer support
 

@@ -105,6 +105,10 @@ public final class MambaModel {
         backend.rmsNorm(out, residual, weights.normF(), eps());
         if (sink != null) sink.accept(mixers.length, out);
         if (state != null) state.advance(len);
+        // the sink copies what it keeps while it is called: these buffers are dead now
+        backend.release(residual);
+        backend.release(normed);
+        releaseAll(scratch.tensors());
         return out;
     }
 
@@ -143,12 +147,17 @@ public final class MambaModel {
 
     /** The full causal LM: logits (batch * len, padded vocab) on the host. */
     public float[] forward(int[] ids, int batch, int len) {
-        return backend.toHost(logits(backbone(ids, batch, len, null, null)));
+        return forward(ids, batch, len, null);
     }
 
     /** Continues the sequences in state by len tokens each and returns the logits of every position. */
     public float[] forward(int[] ids, int batch, int len, MambaState state) {
-        return backend.toHost(logits(backbone(ids, batch, len, state, null)));
+        Tensor hidden = backbone(ids, batch, len, state, null);
+        Tensor logits = logits(hidden);
+        backend.release(hidden);
+        float[] out = backend.toHost(logits);
+        backend.release(logits);
+        return out;
     }
 
     /** One recurrent step: one token per sequence, returns (batch, padded vocab) logits. */
@@ -222,17 +231,44 @@ public final class MambaModel {
             blockForward(i, next, residual, normed, next, batch, len, ma, null);
             act.residualIn[i] = residual;
             act.mixer[i] = recomputeActivations ? null : ma;
+            if (recomputeActivations) releaseAll(ma.tensors());
             residual = next;
         }
         act.residualOut = residual;
         act.hidden = backend.allocate(rows, h);
         backend.rmsNorm(act.hidden, residual, weights.normF(), eps());
+        backend.release(normed);
         return act;
     }
 
     /** The LM head's backward: dHidden += dLogits head, d(head) += dLogits^T hidden. */
     public void logitsBackward(Activations act, Tensor dLogits, Tensor dHidden, Gradients grads) {
         backend.linearBackward(dHidden, grads.weights().lmHead(), null, dLogits, act.hidden, weights.lmHead());
+    }
+
+    /**
+     * The same for hidden rows [from, to) only, dLogits being those rows' logits' gradient: a loss
+     * that takes the logits block by block never holds the whole (tokens, vocab) matrix.
+     */
+    public void logitsBackward(Activations act, int from, int to, Tensor dLogits, Tensor dHidden, Gradients grads) {
+        backend.linearBackward(dHidden.rows(from, to), grads.weights().lmHead(), null, dLogits, act.hidden.rows(from, to),
+                weights.lmHead());
+    }
+
+    /**
+     * Frees what a training forward kept (see {@link Backend#release}); act must not be used again.
+     * Losses call it after {@link #backward}, so that a step's activations are gone before the next
+     * step allocates its own instead of whenever the garbage collector finds them.
+     */
+    public void release(Activations act) {
+        for (Tensor t : act.residualIn) backend.release(t);
+        for (Mixer.Activations ma : act.mixer) if (ma != null) releaseAll(ma.tensors());
+        backend.release(act.residualOut);
+        backend.release(act.hidden);
+    }
+
+    private void releaseAll(Tensor[] tensors) {
+        for (Tensor t : tensors) if (t != null) backend.release(t);
     }
 
     // ---- the sequence-classification head: pool the final hidden states of each sequence (mean
@@ -313,9 +349,12 @@ public final class MambaModel {
             backend.fill(dNormed, 0f);
             // residual_out = residual_in + mixer(norm(residual_in)): dResidual flows through unchanged and into the mixer
             mixers[i].backward(dNormed, dResidual, normed, act.batch, act.len, ma, g.blocks()[i].mixer(), scratch);
+            if (act.mixer[i] == null) releaseAll(ma.tensors());
             backend.rmsNormBackward(dResidual, g.blocks()[i].norm(), dNormed, act.residualIn[i],
                     weights.blocks()[i].norm(), eps());
         }
         backend.embeddingBackward(g.embeddings(), act.ids, dResidual);
+        releaseAll(scratch.tensors());
+        releaseAll(new Tensor[]{dResidual, normed, dNormed});
     }
 }

@@ -4,6 +4,7 @@ import jcuda.Pointer;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.backend.Precision;
 import org.ssmtk.core.backend.Shapes;
+import org.ssmtk.core.backend.TokenSampling;
 import org.ssmtk.core.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -151,6 +152,11 @@ public final class CudaBackend implements Backend {
         cuStreamSynchronize(context.stream);
         if (out.length > 0) cuMemcpyDtoH(Pointer.to(out), ptr(t), t.size() * 4);
         return out;
+    }
+
+    @Override
+    public void release(Tensor t) {
+        if (t != null) memory.release(t);
     }
 
     @Override
@@ -399,6 +405,20 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public int[] sample(Tensor logits, int vocabSize, double temperature, int topK, double[] uniforms) {
+        int rows = logits.rows2d(), cols = logits.cols();
+        TokenSampling.check(rows, cols, vocabSize, temperature, topK, uniforms);
+        context.current();
+        if (rows == 0) return new int[0];
+        try (DeviceMemory.Scratch s = memory.scratch()) {
+            long u = temperature == 0 ? 0 : s.upload(uniforms);
+            long ids = s.floats(rows);
+            reduce.sample(addr(logits), cols, rows, vocabSize, Double.doubleToRawLongBits(temperature), topK, u, ids);
+            return s.downloadInts(ids, rows);
+        }
+    }
+
+    @Override
     public double sumOfSquares(Tensor t) {
         context.current();
         double[] out = new double[1];
@@ -441,6 +461,52 @@ public final class CudaBackend implements Backend {
     /** Free and total device memory in bytes. */
     public long[] memory() {
         return context.memory();
+    }
+
+    /**
+     * Where device memory goes, in bytes. {@code deviceUsed}: cuMemGetInfo's total - free now (this
+     * process' context, cuBLAS' workspace and the pool's reservation, seen by the driver);
+     * {@code deviceUsedPeak}: the same at the pool's high watermark (what the device held at the
+     * peak: the memory outside the pool does not move while it runs); {@code poolReserved*}: what the
+     * pool held from the system; {@code poolUsedPeak}: the most it had handed out at once;
+     * {@code tensorsPeak}, {@code scratchPeak}: the most tensor storage and call scratch live at once.
+     * Peaks count from {@link #resetMemoryPeaks}. Pool figures are -1 where the pool is not bound.
+     */
+    public record MemoryStats(long deviceTotal, long deviceUsed, long deviceUsedPeak, long poolReserved,
+                              long poolReservedPeak, long poolUsedPeak, long tensorsLive, long tensorsPeak,
+                              long scratchPeak) {}
+
+    /** Memory now and at the peaks since the last {@link #resetMemoryPeaks}; waits for queued work first. */
+    public MemoryStats memoryStats() {
+        synchronize();
+        long[] m = context.memory();
+        long used = m[1] - m[0];
+        MemPool pool = memory.pool;
+        long reserved = pool == null ? -1 : pool.reservedBytes(), reservedPeak = pool == null ? -1 : pool.reservedPeakBytes();
+        return new MemoryStats(m[1], used, pool == null ? used : used - reserved + reservedPeak, reserved, reservedPeak,
+                pool == null ? -1 : pool.usedPeakBytes(), memory.liveBytes(), memory.livePeakBytes(), memory.scratchPeakBytes());
+    }
+
+    /** Restarts every peak of {@link #memoryStats} from the current values. */
+    public void resetMemoryPeaks() {
+        synchronize();
+        memory.resetPeaks();
+    }
+
+    /**
+     * Hands what the pool keeps beyond the live tensors back to the system (unreachable tensors are
+     * collected first), so that cuMemGetInfo shows what is in use; for a process that leaves a
+     * large step behind, and between benchmark rows.
+     */
+    public void trimMemory() {
+        System.gc();
+        try {
+            Thread.sleep(100); // the Cleaner's thread queues the frees of what the collection found
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        synchronize();
+        if (memory.pool != null) memory.pool.trim(0);
     }
 
     @Override
