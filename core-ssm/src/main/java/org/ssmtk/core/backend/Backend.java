@@ -149,6 +149,28 @@ public interface Backend extends AutoCloseable {
         return out;
     }
 
+    /** Backend work recorded once by {@link #record}, replayed without the host's per-operation cost. */
+    interface Replay extends AutoCloseable {
+        /** Queues the recorded work again, reading the recording's int[] inputs as they are now. */
+        void run();
+
+        @Override
+        void close();
+    }
+
+    /**
+     * Records the work that body queues, for {@link Replay#run} to repeat in one launch (the CUDA
+     * backend: a CUDA graph, so that a decoding step of hundreds of small kernels costs the host one
+     * call). body runs once, now, and what it queues is recorded, not executed: the first run()
+     * executes it. body may read host ints only from the arrays in inputs (each run() reads their
+     * contents anew), must not read results back, and must release every buffer it allocates; the
+     * tensors it writes that outlive it must exist before. Returns null where the backend does not
+     * record (the default): the caller then runs body itself each time.
+     */
+    default Replay record(Runnable body, int[]... inputs) {
+        return null;
+    }
+
     // ---- optimizer support
 
     /** Sum of squares of all elements, in double. */

@@ -6,9 +6,11 @@ import org.ssmtk.core.backend.cuda.CudaBackend;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.config.Presets;
 import org.ssmtk.core.device.Backends;
+import org.ssmtk.core.nn.Generator;
 import org.ssmtk.core.nn.Initializer;
 import org.ssmtk.core.nn.MambaModel;
 import org.ssmtk.core.nn.MambaState;
+import org.ssmtk.core.nn.Sampler;
 import org.ssmtk.core.tensor.Tensor;
 import org.ssmtk.core.train.AdamW;
 import org.ssmtk.core.train.Batch;
@@ -83,8 +85,8 @@ public final class ModelBench {
         System.out.println();
         System.out.println("end to end; training rows name their GEMM precision (bf16: bf16 operands, fp32 accumulation,"
                 + " fp32 master weights, everything else fp32), the other rows run in " + precisionList[0]
-                + "; generation: tokens/s = batch x steps / seconds after warmup, each step's logits copied to the host"
-                + " and argmax-sampled there");
+                + "; generation: tokens/s = batch x steps / seconds after warmup, greedy, picked on the device (only"
+                + " the ids come back), the step replayed as a CUDA graph or queued op by op");
         System.out.println("GPU mem GiB: device memory in use at the row's peak (cuMemGetInfo at the memory pool's high"
                 + " watermark; the pool is trimmed and its peaks reset before every row)");
         table.forEach(System.out::println);
@@ -173,32 +175,40 @@ public final class ModelBench {
                 tokens / seconds, peak);
     }
 
-    /** "130m:1,64": preset, batches. One prompt token per sequence, then greedy recurrent steps. */
+    /**
+     * "130m:1,64": preset, batches. One random token per sequence, then greedy recurrent steps
+     * sampled on the device (only the ids come back), once replaying a CUDA graph of the step and
+     * once operation by operation.
+     */
     static List<String> generate(Backend backend, String spec, int steps) {
         String[] p = spec.split(":");
         MambaConfig config = Presets.get(p[0]);
         MambaModel model = MambaModel.load(backend, Initializer.reference(config, 2));
-        int vocab = config.paddedVocabSize(), real = config.vocabSize();
+        int real = config.vocabSize();
         List<String> rows = new ArrayList<>();
-        for (String bs : p[1].split(",")) {
-            int batch = Integer.parseInt(bs);
-            MambaState state = model.newState(batch);
-            int[] tokens = new int[batch];
-            SplittableRandom r = new SplittableRandom(batch);
-            for (int i = 0; i < batch; i++) tokens[i] = r.nextInt(real);
-            float[] logits = model.forward(tokens, batch, 1, state);
-            int warm = Math.max(8, steps / 8);
-            long t0 = 0;
-            for (int s = 0; s < warm + steps; s++) {
-                if (s == warm) t0 = System.nanoTime();
-                for (int i = 0; i < batch; i++) tokens[i] = argmax(logits, i * vocab, real);
-                logits = model.step(tokens, state);
+        for (String bs : p[1].split(","))
+            for (boolean record : new boolean[]{true, false}) {
+                int batch = Integer.parseInt(bs);
+                MambaState state = model.newState(batch);
+                int[] tokens = new int[batch];
+                SplittableRandom r = new SplittableRandom(batch);
+                for (int i = 0; i < batch; i++) tokens[i] = r.nextInt(real);
+                int warm = Math.max(8, steps / 8);
+                long t0 = 0;
+                boolean graph;
+                try (Generator.Decoder d = new Generator.Decoder(model, state, tokens, new Sampler(real, 0, 0, 1), record)) {
+                    for (int s = 0; s < warm + steps; s++) {
+                        if (s == warm) t0 = System.nanoTime();
+                        d.step();
+                    }
+                    graph = d.recorded();
+                }
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                rows.add(String.format(Locale.ROOT, "| %-38s | %-5s | %-14s | %8.5f | %10.0f | %11s |",
+                        "generation, per step, " + (graph ? "CUDA graph" : "op by op"), p[0], "batch " + batch,
+                        seconds / steps, (double) batch * steps / seconds, memGib(backend)));
+                System.out.println(rows.getLast());
             }
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            rows.add(String.format(Locale.ROOT, "| %-38s | %-5s | %-14s | %8.5f | %10.0f | %11s |",
-                    "generation, recurrent step, per step", p[0], "batch " + batch, seconds / steps,
-                    (double) batch * steps / seconds, memGib(backend)));
-        }
         return rows;
     }
 
@@ -238,19 +248,6 @@ public final class ModelBench {
         for (float v : host) sum += v;
         if (!Double.isFinite(sum)) throw new IllegalStateException("long forward produced non-finite logits");
         return sum;
-    }
-
-    private static int argmax(float[] logits, int offset, int n) {
-        int best = 0;
-        float bv = logits[offset];
-        for (int i = 1; i < n; i++) {
-            float v = logits[offset + i];
-            if (v > bv) {
-                bv = v;
-                best = i;
-            }
-        }
-        return best;
     }
 
     /** The device memory in use at the peak since the row started, GiB. */

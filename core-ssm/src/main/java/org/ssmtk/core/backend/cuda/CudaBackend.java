@@ -35,6 +35,9 @@ public final class CudaBackend implements Backend {
     private final Cublas cublas;
     private final boolean bf16;
     private final String description;
+    /** The recording under way on this backend's stream, if any (see {@link #record}). */
+    private volatile CudaReplay recording;
+    private static final boolean GRAPHS = !"false".equals(System.getProperty("ssmtk.cuda.graphs"));
 
     private CudaBackend(CudaContext context, Precision precision) {
         this.context = context;
@@ -256,9 +259,24 @@ public final class CudaBackend implements Backend {
         Shapes.embedding(out, ids, table);
         context.current();
         if (ids.length == 0) return;
+        CudaReplay rec = recording;
         try (DeviceMemory.Scratch s = memory.scratch()) {
-            elementwise.embedding(addr(out), s.upload(ids), addr(table), ids.length, h);
+            // recorded: the ids come from the replay's pinned copy of the array at each launch
+            long dIds = rec == null ? s.upload(ids) : s.uploadAsync(rec.pinned(ids), ids.length * 4L);
+            elementwise.embedding(addr(out), dIds, addr(table), ids.length, h);
         }
+    }
+
+    /**
+     * A CUDA graph of body's work (see {@link Backend#record}); null when the system property
+     * ssmtk.cuda.graphs is false. An operation that must wait for the device inside body (a read
+     * back, a host copy) fails the capture, and record throws with the driver's reason.
+     */
+    @Override
+    public Replay record(Runnable body, int[]... inputs) {
+        if (!GRAPHS) return null;
+        context.current();
+        return CudaReplay.record(context, memory, body, inputs, r -> recording = r);
     }
 
     @Override

@@ -55,12 +55,26 @@ final class DeviceMemory {
     }
 
     /** The Cleaner's action: it holds the memory object and the pointer, never the storage or the backend. */
-    private record Free(DeviceMemory memory, DevPtr ptr, long bytes, long id) implements Runnable {
+    private static final class Free implements Runnable {
+        final DeviceMemory memory;
+        final DevPtr ptr;
+        final long bytes, id;
+        /** Set for memory a CUDA graph allocated: the graph's own free node returns it, never this action. */
+        volatile boolean graphOwned;
+
+        Free(DeviceMemory memory, DevPtr ptr, long bytes, long id) {
+            this.memory = memory;
+            this.ptr = ptr;
+            this.bytes = bytes;
+            this.id = id;
+        }
+
         @Override
         public void run() {
             memory.live.remove(id);
+            memory.frees.remove(id);
             memory.liveBytes.addAndGet(-bytes);
-            memory.context.freeAsync(ptr);
+            if (!graphOwned) memory.context.freeAsync(ptr);
         }
     }
 
@@ -68,6 +82,9 @@ final class DeviceMemory {
     /** The default pool with its release threshold raised; null where libcuda could not be bound (the driver's defaults then). */
     final MemPool pool;
     private final Map<Long, Cleaner.Cleanable> live = new ConcurrentHashMap<>();
+    private final Map<Long, Free> frees = new ConcurrentHashMap<>();
+    /** Ids of the storage allocated while a graph is being recorded (null when none is). */
+    private volatile List<Long> recorded;
     private final AtomicLong ids = new AtomicLong();
     private final AtomicLong liveBytes = new AtomicLong(), livePeak = new AtomicLong();
     private final AtomicLong scratchBytes = new AtomicLong(), scratchPeak = new AtomicLong();
@@ -128,8 +145,12 @@ final class DeviceMemory {
         long id = ids.incrementAndGet();
         raise(liveBytes, livePeak, bytes);
         CudaStorage s = new CudaStorage(p, elements);
-        s.cleanable = CLEANER.register(s, new Free(this, p, bytes, id));
+        Free free = new Free(this, p, bytes, id);
+        s.cleanable = CLEANER.register(s, free);
         live.put(id, s.cleanable);
+        frees.put(id, free);
+        List<Long> rec = recorded;
+        if (rec != null) rec.add(id);
         return s;
     }
 
@@ -162,6 +183,30 @@ final class DeviceMemory {
         livePeak.set(liveBytes.get());
         scratchPeak.set(scratchBytes.get());
         if (pool != null) pool.resetPeaks();
+    }
+
+    /** Starts noting the storage allocated: a stream capture begins. */
+    void startRecording() {
+        recorded = new ArrayList<>();
+    }
+
+    /**
+     * Ends the noting; returns how many of the noted storages are still live. Those belong to the
+     * graph (its allocation nodes), so their Cleaner actions will not free them: a recording that
+     * leaves any is refused by the caller.
+     */
+    int stopRecording() {
+        List<Long> rec = recorded;
+        recorded = null;
+        int left = 0;
+        for (long id : rec) {
+            Free f = frees.get(id);
+            if (f != null) {
+                f.graphOwned = true;
+                left++;
+            }
+        }
+        return left;
     }
 
     /** Frees every live storage (closing the backend). */
@@ -205,6 +250,13 @@ final class DeviceMemory {
             long a = floats(values.length);
             cuStreamSynchronize(context.stream);
             cuMemcpyHtoD(ptrs.getLast(), Pointer.to(values), values.length * 4L);
+            return a;
+        }
+
+        /** n bytes copied in stream order from pinned host memory (a recorded graph's input); their address. */
+        long uploadAsync(Pointer pinned, long n) {
+            long a = bytes(n);
+            cuMemcpyHtoDAsync(ptrs.getLast(), pinned, n, context.stream);
             return a;
         }
 
