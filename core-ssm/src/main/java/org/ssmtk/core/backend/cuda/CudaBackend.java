@@ -23,6 +23,8 @@ import static org.ssmtk.core.backend.cuda.DeviceMemory.ptr;
  * {@link ScanForwardKernels}, {@link ScanBackwardKernels}), {@link CudaScan} (the scan's kernel
  * choice and scratch) and {@link Cublas} (matrix products through cuBLAS, bound with FFM; where
  * none loads, {@link GemmKernel} runs). Everything is queued on one stream; {@link #toHost} waits.
+ * It is over 500 lines because it is the one place where each of Backend's ~45 operations checks
+ * its shapes and picks its launches, a few lines each; what is bigger lives in the classes above.
  */
 public final class CudaBackend implements Backend {
     private final CudaContext context;
