@@ -31,6 +31,14 @@ public interface Backend extends AutoCloseable {
 
     void fill(Tensor t, float value);
 
+    /**
+     * Says that t's storage is dead: t and every view of the same storage will not be used again.
+     * A backend may free the memory at once instead of when the tensor becomes unreachable (the CUDA
+     * backend does, in stream order, and fails any later use); the default leaves it to the garbage
+     * collector. Callers release only buffers they allocated themselves and no one else holds.
+     */
+    default void release(Tensor t) {}
+
     // ---- layers
 
     /** out[m, n] = sum_k x[m, k] * w[n, k] + bias[n] (bias may be null): PyTorch's Linear. */
@@ -149,6 +157,47 @@ public interface Backend extends AutoCloseable {
      * summed loss over counted rows.
      */
     double crossEntropy(Tensor logits, int[] targets, int ignoreIndex, Tensor dLogits, float scale);
+
+    // ---- decoding
+
+    /**
+     * One token per row of logits (rows, cols), among the first vocabSize columns, by
+     * {@link TokenSampling#pick}'s rule with uniforms[r] as row r's draw (unused, and may be null,
+     * at temperature 0). Only the ids come back to the host. The default reads the logits back and
+     * picks on the host; the CUDA backend picks on the device (the same tokens but where a draw lies
+     * within double rounding of a boundary between two tokens).
+     */
+    default int[] sample(Tensor logits, int vocabSize, double temperature, int topK, double[] uniforms) {
+        int rows = logits.rows2d(), cols = logits.cols();
+        TokenSampling.check(rows, cols, vocabSize, temperature, topK, uniforms);
+        float[] host = toHost(logits);
+        int[] out = new int[rows];
+        for (int r = 0; r < rows; r++)
+            out[r] = TokenSampling.pick(host, r * cols, vocabSize, temperature, topK, temperature == 0 ? 0 : uniforms[r]);
+        return out;
+    }
+
+    /** Backend work recorded once by {@link #record}, replayed without the host's per-operation cost. */
+    interface Replay extends AutoCloseable {
+        /** Queues the recorded work again, reading the recording's int[] inputs as they are now. */
+        void run();
+
+        @Override
+        void close();
+    }
+
+    /**
+     * Records the work that body queues, for {@link Replay#run} to repeat in one launch (the CUDA
+     * backend: a CUDA graph, so that a decoding step of hundreds of small kernels costs the host one
+     * call). body runs once, now, and what it queues is recorded, not executed: the first run()
+     * executes it. body may read host ints only from the arrays in inputs (each run() reads their
+     * contents anew), must not read results back, and must release every buffer it allocates; the
+     * tensors it writes that outlive it must exist before. Returns null where the backend does not
+     * record (the default): the caller then runs body itself each time.
+     */
+    default Replay record(Runnable body, int[]... inputs) {
+        return null;
+    }
 
     // ---- optimizer support
 

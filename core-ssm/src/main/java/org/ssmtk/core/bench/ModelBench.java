@@ -6,13 +6,16 @@ import org.ssmtk.core.backend.cuda.CudaBackend;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.config.Presets;
 import org.ssmtk.core.device.Backends;
+import org.ssmtk.core.nn.Generator;
 import org.ssmtk.core.nn.Initializer;
 import org.ssmtk.core.nn.MambaModel;
 import org.ssmtk.core.nn.MambaState;
+import org.ssmtk.core.nn.Sampler;
 import org.ssmtk.core.tensor.Tensor;
 import org.ssmtk.core.train.AdamW;
 import org.ssmtk.core.train.Batch;
 import org.ssmtk.core.train.BatchSource;
+import org.ssmtk.core.train.LanguageModelLoss;
 import org.ssmtk.core.train.LearningRateSchedule;
 import org.ssmtk.core.train.Objective;
 import org.ssmtk.core.train.Trainer;
@@ -30,7 +33,7 @@ import java.util.SplittableRandom;
  * recurrent step, and one long forward of the backbone with the LM head streamed in blocks (both
  * in the first precision). Prints one table last.
  *
- * <p>Run: java -cp ... org.ssmtk.core.bench.ModelBench [train=130m:8x2048] [gen=130m:1,64]
+ * <p>Run: java -cp ... org.ssmtk.core.bench.ModelBench [train=130m:8x2048,dna:8x16384] [gen=130m:1,64]
  * [long=dna:1048576] [steps=N] [precision=fp32,bf16]; any backend name other than cuda in
  * {@code device=cpu} runs the same code on the CPU (fp32 only), which is only meant for trying it
  * at tiny sizes.
@@ -39,7 +42,7 @@ public final class ModelBench {
     private ModelBench() {}
 
     public static void main(String[] args) throws IOException {
-        String train = "130m:8x2048", gen = "130m:1,64", lng = "dna:1048576", device = "cuda", precisions = "fp32,bf16";
+        String train = "130m:8x2048,dna:8x16384", gen = "130m:1,64", lng = "dna:1048576", device = "cuda", precisions = "fp32,bf16";
         int trainSteps = 6, genSteps = 64;
         for (String a : args) {
             String[] kv = a.split("=", 2);
@@ -60,15 +63,19 @@ public final class ModelBench {
         String[] precisionList = device.equals("cuda") ? precisions.split(",") : new String[]{"fp32"};
         for (int i = 0; i < precisionList.length; i++) {
             Precision precision = Precision.parse(precisionList[i]);
-            // one backend at a time: the 8x2048 training run fills most of an 80 GB card
+            // one backend per precision, closed before the next opens
             Backend backend = device.equals("cuda") ? CudaBackend.open(precision)
                     : Backends.open(device, 0, s -> {});
             try {
                 System.out.println(backend.describe());
-                if (!train.isEmpty()) table.add(train(backend, train, trainSteps, precision));
-                System.gc();
+                if (!train.isEmpty())
+                    for (String spec : train.split(",")) {
+                        startRow(backend);
+                        table.add(train(backend, spec, trainSteps, precision));
+                    }
+                startRow(backend);
                 if (i == 0 && !gen.isEmpty()) table.addAll(generate(backend, gen, genSteps));
-                System.gc();
+                startRow(backend);
                 if (i == 0 && !lng.isEmpty()) table.add(longForward(backend, lng));
             } finally {
                 backend.close();
@@ -78,9 +85,36 @@ public final class ModelBench {
         System.out.println();
         System.out.println("end to end; training rows name their GEMM precision (bf16: bf16 operands, fp32 accumulation,"
                 + " fp32 master weights, everything else fp32), the other rows run in " + precisionList[0]
-                + "; generation: tokens/s = batch x steps / seconds after warmup, each step's logits copied to the host"
-                + " and argmax-sampled there");
+                + "; generation: tokens/s = batch x steps / seconds after warmup, greedy, picked on the device (only"
+                + " the ids come back), the step replayed as a CUDA graph or queued op by op");
+        System.out.println("GPU mem GiB: device memory in use at the row's peak (cuMemGetInfo at the memory pool's high"
+                + " watermark; the pool is trimmed and its peaks reset before every row)");
         table.forEach(System.out::println);
+    }
+
+    /** Frees what the previous row left, so that each row's peak is its own. */
+    private static void startRow(Backend backend) {
+        if (!(backend instanceof CudaBackend gpu)) return;
+        gpu.trimMemory();
+        gpu.resetMemoryPeaks();
+    }
+
+    private static String gib(long bytes) {
+        return String.format(Locale.ROOT, "%.2f", bytes / (double) (1L << 30));
+    }
+
+    /**
+     * One training forward outside the timed run, to measure what it keeps (tensor storage live
+     * after it minus before, per layer); released again before training starts.
+     */
+    private static long keptByForward(Backend backend, MambaModel model, int batch, int len) {
+        if (!(backend instanceof CudaBackend gpu)) return -1;
+        int[] ids = new int[batch * len];
+        long before = gpu.memoryStats().tensorsLive();
+        MambaModel.Activations act = model.forwardTraining(ids, batch, len);
+        long kept = gpu.memoryStats().tensorsLive() - before;
+        model.release(act);
+        return kept;
     }
 
     /** "130m:8x2048": preset, batch, length. */
@@ -97,9 +131,11 @@ public final class ModelBench {
             for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt(vocab);
             return Batch.nextToken(ids, batch, len);
         };
-        // the first steps load kernels, create handles and fill the scratch pool: time the rest
+        // the first steps load kernels, create handles and fill the memory pool: time the rest
         int warm = Math.min(2, steps - 1);
         long totalSteps = steps;
+        long kept = keptByForward(backend, model, batch, len);
+        if (backend instanceof CudaBackend gpu) gpu.resetMemoryPeaks();
         Trainer.Options o = new Trainer.Options(totalSteps, 1, 1.0, new LearningRateSchedule(6e-4, 6e-5, 0, steps),
                 AdamW.Settings.defaults(), 0, 1, 1, null, false, null);
         List<Trainer.StepMetrics> seen = new ArrayList<>();
@@ -114,37 +150,65 @@ public final class ModelBench {
         Trainer.StepMetrics a = seen.get(warm - 1 < 0 ? 0 : warm - 1), z = seen.getLast();
         double seconds = warm == 0 ? z.elapsedSeconds() : z.elapsedSeconds() - a.elapsedSeconds();
         long tokens = warm == 0 ? z.tokens() : z.tokens() - a.tokens();
+        String peak = "-";
+        if (backend instanceof CudaBackend gpu) {
+            CudaBackend.MemoryStats m = gpu.memoryStats();
+            long params = 0;
+            for (Tensor t : model.parameters().values()) params += 4 * t.size();
+            int padded = config.paddedVocabSize(), rows = batch * len;
+            long logitBlocks = 2L * 4 * padded * Math.min(rows, LanguageModelLoss.blockRows(padded));
+            int layers = config.numHiddenLayers();
+            System.out.printf(Locale.ROOT, "memory %s %s (GiB): weights %s, gradients %s, AdamW m+v %s, activations kept by the"
+                            + " forward %s (%s per layer), logits + dLogits blocks %s (%d rows), backward buffers + call scratch"
+                            + " %s (rest of the tensors' peak), call scratch at peak %s; tensors at peak %s; pool: handed out at"
+                            + " peak %s, reserved at peak %s (kept but free: %s); device in use at the peak %s (cuMemGetInfo;"
+                            + " outside the pool: context, modules, cuBLAS %s), in use now %s of %s%n",
+                    spec, precision, gib(params), gib(params), gib(2 * params), gib(kept), gib(kept / layers),
+                    gib(logitBlocks), Math.min(rows, LanguageModelLoss.blockRows(padded)),
+                    gib(m.tensorsPeak() - 4 * params - kept - logitBlocks), gib(m.scratchPeak()), gib(m.tensorsPeak()),
+                    gib(m.poolUsedPeak()), gib(m.poolReservedPeak()), gib(m.poolReservedPeak() - m.poolUsedPeak()),
+                    gib(m.deviceUsedPeak()), gib(m.deviceUsed() - m.poolReserved()), gib(m.deviceUsed()), gib(m.deviceTotal()));
+            peak = String.format(Locale.ROOT, "%.1f", m.deviceUsedPeak() / (double) (1L << 30));
+        }
         return String.format(Locale.ROOT, "| %-38s | %-5s | %-14s | %8.4f | %10.0f | %11s |",
                 "train step, fwd+bwd+AdamW, " + precision + " GEMMs", p[0], batch + "x" + len, seconds / (steps - warm),
-                tokens / seconds, memGib(backend));
+                tokens / seconds, peak);
     }
 
-    /** "130m:1,64": preset, batches. One prompt token per sequence, then greedy recurrent steps. */
+    /**
+     * "130m:1,64": preset, batches. One random token per sequence, then greedy recurrent steps
+     * sampled on the device (only the ids come back), once replaying a CUDA graph of the step and
+     * once operation by operation.
+     */
     static List<String> generate(Backend backend, String spec, int steps) {
         String[] p = spec.split(":");
         MambaConfig config = Presets.get(p[0]);
         MambaModel model = MambaModel.load(backend, Initializer.reference(config, 2));
-        int vocab = config.paddedVocabSize(), real = config.vocabSize();
+        int real = config.vocabSize();
         List<String> rows = new ArrayList<>();
-        for (String bs : p[1].split(",")) {
-            int batch = Integer.parseInt(bs);
-            MambaState state = model.newState(batch);
-            int[] tokens = new int[batch];
-            SplittableRandom r = new SplittableRandom(batch);
-            for (int i = 0; i < batch; i++) tokens[i] = r.nextInt(real);
-            float[] logits = model.forward(tokens, batch, 1, state);
-            int warm = Math.max(8, steps / 8);
-            long t0 = 0;
-            for (int s = 0; s < warm + steps; s++) {
-                if (s == warm) t0 = System.nanoTime();
-                for (int i = 0; i < batch; i++) tokens[i] = argmax(logits, i * vocab, real);
-                logits = model.step(tokens, state);
+        for (String bs : p[1].split(","))
+            for (boolean record : new boolean[]{true, false}) {
+                int batch = Integer.parseInt(bs);
+                MambaState state = model.newState(batch);
+                int[] tokens = new int[batch];
+                SplittableRandom r = new SplittableRandom(batch);
+                for (int i = 0; i < batch; i++) tokens[i] = r.nextInt(real);
+                int warm = Math.max(8, steps / 8);
+                long t0 = 0;
+                boolean graph;
+                try (Generator.Decoder d = new Generator.Decoder(model, state, tokens, new Sampler(real, 0, 0, 1), record)) {
+                    for (int s = 0; s < warm + steps; s++) {
+                        if (s == warm) t0 = System.nanoTime();
+                        d.step();
+                    }
+                    graph = d.recorded();
+                }
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                rows.add(String.format(Locale.ROOT, "| %-38s | %-5s | %-14s | %8.5f | %10.0f | %11s |",
+                        "generation, per step, " + (graph ? "CUDA graph" : "op by op"), p[0], "batch " + batch,
+                        seconds / steps, (double) batch * steps / seconds, memGib(backend)));
+                System.out.println(rows.getLast());
             }
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            rows.add(String.format(Locale.ROOT, "| %-38s | %-5s | %-14s | %8.5f | %10.0f | %11s |",
-                    "generation, recurrent step, per step", p[0], "batch " + batch, seconds / steps,
-                    (double) batch * steps / seconds, memGib(backend)));
-        }
         return rows;
     }
 
@@ -186,22 +250,9 @@ public final class ModelBench {
         return sum;
     }
 
-    private static int argmax(float[] logits, int offset, int n) {
-        int best = 0;
-        float bv = logits[offset];
-        for (int i = 1; i < n; i++) {
-            float v = logits[offset + i];
-            if (v > bv) {
-                bv = v;
-                best = i;
-            }
-        }
-        return best;
-    }
-
+    /** The device memory in use at the peak since the row started, GiB. */
     private static String memGib(Backend backend) {
         if (!(backend instanceof CudaBackend gpu)) return "-";
-        long[] m = gpu.memory();
-        return String.format(Locale.ROOT, "%.1f", (m[1] - m[0]) / (double) (1L << 30));
+        return String.format(Locale.ROOT, "%.1f", gpu.memoryStats().deviceUsedPeak() / (double) (1L << 30));
     }
 }

@@ -1,10 +1,17 @@
 package org.ssmtk.core.nn;
 
+import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.tensor.Tensor;
+
+import java.util.Arrays;
 import java.util.function.IntConsumer;
 
 /**
  * Autoregressive generation with the recurrent state: the prompt is consumed in one parallel
- * forward, then each new token costs one {@link MambaModel#step}, whatever the length so far.
+ * forward, then each new token costs one recurrent step, whatever the length so far. Tokens are
+ * picked on the backend ({@link Sampler#sample(Backend, Tensor)}), so only their ids cross to the
+ * host; where the backend records ({@link Backend#record}: a CUDA graph) the step is recorded once
+ * and replayed, which takes the host's cost per kernel out of every token.
  */
 public final class Generator {
     private final MambaModel model;
@@ -20,20 +27,103 @@ public final class Generator {
     public int[] generate(int[] prompt, int maxNew, Sampler sampler, int stopToken, IntConsumer onToken) {
         if (prompt.length == 0) throw new IllegalArgumentException("the prompt needs at least one token");
         if (maxNew < 0) throw new IllegalArgumentException("max-new must be >= 0");
-        int vocab = model.config().paddedVocabSize();
-        MambaState state = model.newState(1);
-        float[] logits = model.forward(prompt, 1, prompt.length, state);
         int[] out = new int[maxNew];
+        if (maxNew == 0) return out;
+        Backend backend = model.backend();
+        MambaState state = model.newState(1);
+        Tensor hidden = model.backbone(prompt, 1, prompt.length, state, null);
+        Tensor last = model.logits(hidden.rows(prompt.length - 1, prompt.length));
+        backend.release(hidden);
+        int next = sampler.sample(backend, last)[0];
+        backend.release(last);
         int produced = 0;
-        int offset = (prompt.length - 1) * vocab;
-        while (produced < maxNew) {
-            int next = sampler.sample(logits, offset);
-            out[produced++] = next;
-            if (onToken != null) onToken.accept(next);
-            if (next == stopToken || produced == maxNew) break;
-            logits = model.step(new int[]{next}, state);
-            offset = 0;
+        try (Decoder decoder = new Decoder(model, state, new int[]{next}, sampler)) {
+            while (true) {
+                out[produced++] = next;
+                if (onToken != null) onToken.accept(next);
+                if (next == stopToken || produced == maxNew) break;
+                next = decoder.step()[0];
+            }
         }
-        return java.util.Arrays.copyOf(out, produced);
+        return Arrays.copyOf(out, produced);
+    }
+
+    /**
+     * One recurrent step after another for a batch of sequences: each {@link #step} feeds the
+     * current token of every sequence through the model, continuing the state, and replaces it by
+     * the sampled next one. The step is recorded on the first call where the backend records
+     * (the same work as the plain step, so the same tokens), and run as is elsewhere.
+     */
+    public static final class Decoder implements AutoCloseable {
+        private final MambaModel model;
+        private final Backend backend;
+        private final MambaState state;
+        private final int[] tokens;
+        private final Sampler sampler;
+        private final Tensor logits;
+        private final Runnable body;
+        private final boolean record;
+        private Backend.Replay replay;
+        private boolean tried;
+
+        /** tokens: the current token of each sequence (the array is kept and updated in place). */
+        public Decoder(MambaModel model, MambaState state, int[] tokens, Sampler sampler) {
+            this(model, state, tokens, sampler, true);
+        }
+
+        /** record false: never records, every step runs operation by operation (for comparisons). */
+        public Decoder(MambaModel model, MambaState state, int[] tokens, Sampler sampler, boolean record) {
+            if (state.batch() != tokens.length)
+                throw new IllegalArgumentException(tokens.length + " tokens for a state of " + state.batch() + " sequences");
+            this.model = model;
+            this.backend = model.backend();
+            this.state = state;
+            this.tokens = tokens;
+            this.sampler = sampler;
+            this.record = record;
+            this.logits = backend.allocate(tokens.length, model.config().paddedVocabSize());
+            this.body = () -> {
+                Tensor h = model.backbone(tokens, tokens.length, 1, state, null);
+                model.logits(h, logits);
+                backend.release(h);
+            };
+        }
+
+        /** Advances every sequence by its current token; returns the next tokens (also the array's new contents). */
+        public int[] step() {
+            if (!tried && record) {
+                tried = true;
+                // recording runs the body's host side once (the state's position moves), queuing nothing
+                replay = backend.record(body, tokens);
+                if (replay != null) {
+                    replay.run();
+                    return sample();
+                }
+            }
+            if (replay != null) {
+                replay.run();
+                state.advance(1);
+            } else {
+                body.run();
+            }
+            return sample();
+        }
+
+        private int[] sample() {
+            int[] next = sampler.sample(backend, logits);
+            System.arraycopy(next, 0, tokens, 0, tokens.length);
+            return next;
+        }
+
+        /** Whether the steps replay a recording. */
+        public boolean recorded() {
+            return replay != null;
+        }
+
+        @Override
+        public void close() {
+            if (replay != null) replay.close();
+            backend.release(logits);
+        }
     }
 }

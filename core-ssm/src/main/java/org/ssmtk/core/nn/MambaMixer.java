@@ -58,7 +58,12 @@ final class MambaMixer implements Mixer {
      * Inference writes y into x (dead after the conv) and keeps no chunk states.
      */
     record Activations(Tensor x, Tensor z, Tensor xc, Tensor dtLow, Tensor b, Tensor c, Tensor dt, Tensor a,
-                       Tensor y, Tensor chunkStates) implements Mixer.Activations {}
+                       Tensor y, Tensor chunkStates) implements Mixer.Activations {
+        @Override
+        public Tensor[] tensors() {
+            return new Tensor[]{x, z, xc, dtLow, b, c, dt, a, y, chunkStates};
+        }
+    }
 
     /** The last kernel - 1 conv inputs (batch, kernel - 1, d_inner) and the SSM state (batch, d_inner, d_state). */
     record State(Tensor conv, Tensor ssm) implements Mixer.State {
@@ -70,7 +75,8 @@ final class MambaMixer implements Mixer {
 
     record BackwardScratch(Tensor dY, Tensor dXc, Tensor dX, Tensor dZ, Tensor dDelta, Tensor dDtLow, Tensor dB,
                            Tensor dC, Tensor dA) implements Mixer.BackwardScratch {
-        Tensor[] all() {
+        @Override
+        public Tensor[] tensors() {
             return new Tensor[]{dY, dXc, dX, dZ, dDelta, dDtLow, dB, dC, dA};
         }
     }
@@ -159,7 +165,7 @@ final class MambaMixer implements Mixer {
         Activations a = (Activations) activations;
         Weights g = (Weights) gradients;
         BackwardScratch d = (BackwardScratch) scratch;
-        for (Tensor t : d.all()) backend.fill(t, 0f);
+        for (Tensor t : d.tensors()) backend.fill(t, 0f);
         backend.linearBackward(d.dY(), g.outWeight(), g.outBias(), dOut, a.y(), w.outWeight());
         backend.selectiveScanBackward(d.dXc(), d.dDelta(), g.dtBias(), d.dA(), d.dB(), d.dC(), g.d(), d.dZ(),
                 d.dY(), a.xc(), a.dt(), w.dtBias(), a.a(), a.b(), a.c(), w.d(), a.z(), a.chunkStates(), batch, len);

@@ -130,12 +130,17 @@ public final class MambaModel {
         }
         Tensor out = backend.allocate(rows, config.hiddenSize());
         backend.rmsNorm(out, residual, weights.normF(), eps());
-        if (strands.count() > 1) {
+        if (strands.count() > 1) { // both strands' rows aligned into normed, which is returned
             strands.alignStrands(backend, normed, out, batch, len);
+            backend.release(out);
             out = normed;
         }
         if (sink != null) sink.accept(mixers.length, out);
         if (state != null) state.advance(len);
+        // the sink copies what it keeps while it is called: these buffers are dead now
+        backend.release(residual);
+        if (out != normed) backend.release(normed);
+        releaseAll(scratch.tensors());
         return out;
     }
 
@@ -178,12 +183,17 @@ public final class MambaModel {
 
     /** The full causal LM: logits (batch * len, padded vocab) on the host. */
     public float[] forward(int[] ids, int batch, int len) {
-        return backend.toHost(logits(backbone(ids, batch, len, null, null)));
+        return forward(ids, batch, len, null);
     }
 
     /** Continues the sequences in state by len tokens each and returns the logits of every position. */
     public float[] forward(int[] ids, int batch, int len, MambaState state) {
-        return backend.toHost(logits(backbone(ids, batch, len, state, null)));
+        Tensor hidden = backbone(ids, batch, len, state, null);
+        Tensor logits = logits(hidden);
+        backend.release(hidden);
+        float[] out = backend.toHost(logits);
+        backend.release(logits);
+        return out;
     }
 
     /** One recurrent step: one token per sequence, returns (batch, padded vocab) logits. */
@@ -265,14 +275,18 @@ public final class MambaModel {
             blockForward(i, next, residual, normed, next, stackBatch, len, ma, null);
             act.residualIn[i] = residual;
             act.mixer[i] = recomputeActivations ? null : ma;
+            if (recomputeActivations) releaseAll(ma.tensors());
             residual = next;
         }
         act.residualOut = residual;
         act.hidden = backend.allocate(rows, h);
         backend.rmsNorm(act.hidden, residual, weights.normF(), eps());
-        if (strands.count() > 1) {
+        if (strands.count() > 1) { // both strands' rows become one sequence's: normed is free to take them
             strands.alignStrands(backend, normed, act.hidden, batch, len);
+            backend.release(act.hidden);
             act.hidden = normed;
+        } else {
+            backend.release(normed);
         }
         return act;
     }
@@ -282,6 +296,52 @@ public final class MambaModel {
         if (strands.count() > 1)
             strands.logitsBackward(backend, dHidden, grads.weights().lmHead(), dLogits, act.hidden, weights.lmHead());
         else backend.linearBackward(dHidden, grads.weights().lmHead(), null, dLogits, act.hidden, weights.lmHead());
+    }
+
+    /**
+     * The same for hidden rows [from, to) only, dLogits being those rows' logits' gradient: a loss
+     * that takes the logits block by block never holds the whole (tokens, vocab) matrix.
+     */
+    public void logitsBackward(Activations act, int from, int to, Tensor dLogits, Tensor dHidden, Gradients grads) {
+        if (strands.count() > 1) { // both strands of a position meet in its logits: the head takes every row at once
+            requireAllRows(act, from, to);
+            logitsBackward(act, dLogits, dHidden, grads);
+            return;
+        }
+        backend.linearBackward(dHidden.rows(from, to), grads.weights().lmHead(), null, dLogits, act.hidden.rows(from, to),
+                weights.lmHead());
+    }
+
+    /** Logits of a training forward's positions [from, to) into out (a two-strand model takes them all at once). */
+    public void logits(Activations act, int from, int to, Tensor out) {
+        if (strands.count() > 1) {
+            requireAllRows(act, from, to);
+            logits(act.hidden, out);
+        } else {
+            logits(act.hidden.rows(from, to), out);
+        }
+    }
+
+    private void requireAllRows(Activations act, int from, int to) {
+        if (from != 0 || to != act.batch * act.len)
+            throw new IllegalArgumentException("a reverse-complement-sharing model's head takes all " + act.batch * act.len
+                    + " positions at once, not [" + from + ", " + to + ")");
+    }
+
+    /**
+     * Frees what a training forward kept (see {@link Backend#release}); act must not be used again.
+     * Losses call it after {@link #backward}, so that a step's activations are gone before the next
+     * step allocates its own instead of whenever the garbage collector finds them.
+     */
+    public void release(Activations act) {
+        for (Tensor t : act.residualIn) backend.release(t);
+        for (Mixer.Activations ma : act.mixer) if (ma != null) releaseAll(ma.tensors());
+        backend.release(act.residualOut);
+        backend.release(act.hidden);
+    }
+
+    private void releaseAll(Tensor[] tensors) {
+        for (Tensor t : tensors) if (t != null) backend.release(t);
     }
 
     // ---- the sequence-classification head: pool the final hidden states of each sequence (mean
@@ -373,6 +433,7 @@ public final class MambaModel {
             backend.fill(dNormed, 0f);
             // residual_out = residual_in + mixer(norm(residual_in)): dResidual flows through unchanged and into the mixer
             mixers[i].backward(dNormed, dResidual, normed, sb, act.len, ma, g.blocks()[i].mixer(), scratch);
+            if (act.mixer[i] == null) releaseAll(ma.tensors());
             backend.rmsNormBackward(dResidual, g.blocks()[i].norm(), dNormed, act.residualIn[i],
                     weights.blocks()[i].norm(), eps());
             if (strands.swapsEachLayer()) { // the exchange is its own inverse and transpose
@@ -381,5 +442,7 @@ public final class MambaModel {
             }
         }
         backend.embeddingBackward(g.embeddings(), act.ids, dResidual);
+        releaseAll(scratch.tensors());
+        releaseAll(new Tensor[]{dResidual, normed, dNormed});
     }
 }

@@ -20,10 +20,20 @@ public interface Mixer {
     interface Weights {}
 
     /** The buffers one forward writes: inference scratch, or what a training backward reads. */
-    interface Activations {}
+    interface Activations {
+        /** Every buffer, for releasing them once dead (none listed: the garbage collector frees them). */
+        default Tensor[] tensors() {
+            return new Tensor[0];
+        }
+    }
 
     /** Gradient buffers one backward reuses for every layer (zeroed by the mixer before each use). */
-    interface BackwardScratch {}
+    interface BackwardScratch {
+        /** Every buffer, for releasing them once dead (none listed: the garbage collector frees them). */
+        default Tensor[] tensors() {
+            return new Tensor[0];
+        }
+    }
 
     /** What the mixer remembers of consumed tokens, per sequence; constant size whatever was consumed. */
     interface State {

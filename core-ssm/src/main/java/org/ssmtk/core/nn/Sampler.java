@@ -1,6 +1,9 @@
 package org.ssmtk.core.nn;
 
-import java.util.Arrays;
+import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.backend.TokenSampling;
+import org.ssmtk.core.tensor.Tensor;
+
 import java.util.SplittableRandom;
 
 /**
@@ -25,34 +28,21 @@ public final class Sampler {
 
     /** Samples from logits[offset .. offset + vocabSize). */
     public int sample(float[] logits, int offset) {
-        if (temperature == 0) {
-            int best = 0;
-            for (int i = 1; i < vocabSize; i++) if (logits[offset + i] > logits[offset + best]) best = i;
-            return best;
+        return TokenSampling.pick(logits, offset, vocabSize, temperature, topK, temperature == 0 ? 0 : random.nextDouble());
+    }
+
+    /**
+     * Samples one token per row of logits on their backend ({@link Backend#sample}): the same
+     * draws, row after row, as {@link #sample(float[], int)} on each row in turn, so that only the
+     * ids cross to the host.
+     */
+    public int[] sample(Backend backend, Tensor logits) {
+        int rows = logits.rows2d();
+        double[] u = null;
+        if (temperature != 0) {
+            u = new double[rows];
+            for (int r = 0; r < rows; r++) u[r] = random.nextDouble();
         }
-        float threshold = Float.NEGATIVE_INFINITY;
-        if (topK > 0 && topK < vocabSize) {
-            float[] sorted = Arrays.copyOfRange(logits, offset, offset + vocabSize);
-            Arrays.sort(sorted);
-            threshold = sorted[vocabSize - topK];
-        }
-        double max = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < vocabSize; i++) if (logits[offset + i] >= threshold) max = Math.max(max, logits[offset + i]);
-        double[] p = new double[vocabSize];
-        double sum = 0;
-        for (int i = 0; i < vocabSize; i++) {
-            float l = logits[offset + i];
-            p[i] = l >= threshold ? Math.exp((l - max) / temperature) : 0;
-            sum += p[i];
-        }
-        double u = random.nextDouble() * sum;
-        int last = 0;
-        for (int i = 0; i < vocabSize; i++) {
-            if (p[i] == 0) continue;
-            last = i;
-            u -= p[i];
-            if (u < 0) return i;
-        }
-        return last;
+        return backend.sample(logits, vocabSize, temperature, topK, u);
     }
 }

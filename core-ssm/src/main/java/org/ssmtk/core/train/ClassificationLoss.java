@@ -33,6 +33,8 @@ public final class ClassificationLoss {
         Tensor dHidden = backend.allocate(act.hidden().shape());
         model.poolBackward(dPooled, dHidden, batch, len);
         model.backward(act, dHidden, grads);
+        for (Tensor t : new Tensor[]{pooled, logits, dLogits, dPooled, dHidden}) backend.release(t);
+        model.release(act);
         return new LanguageModelLoss.Result(sum / count, count);
     }
 }

@@ -4,6 +4,7 @@ import jcuda.Pointer;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.backend.Precision;
 import org.ssmtk.core.backend.Shapes;
+import org.ssmtk.core.backend.TokenSampling;
 import org.ssmtk.core.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -22,6 +23,8 @@ import static org.ssmtk.core.backend.cuda.DeviceMemory.ptr;
  * {@link ScanForwardKernels}, {@link ScanBackwardKernels}), {@link CudaScan} (the scan's kernel
  * choice and scratch) and {@link Cublas} (matrix products through cuBLAS, bound with FFM; where
  * none loads, {@link GemmKernel} runs). Everything is queued on one stream; {@link #toHost} waits.
+ * It is over 500 lines because it is the one place where each of Backend's ~45 operations checks
+ * its shapes and picks its launches, a few lines each; what is bigger lives in the classes above.
  */
 public final class CudaBackend implements Backend {
     private final CudaContext context;
@@ -34,6 +37,9 @@ public final class CudaBackend implements Backend {
     private final Cublas cublas;
     private final boolean bf16;
     private final String description;
+    /** The recording under way on this backend's stream, if any (see {@link #record}). */
+    private volatile CudaReplay recording;
+    private static final boolean GRAPHS = !"false".equals(System.getProperty("ssmtk.cuda.graphs"));
 
     private CudaBackend(CudaContext context, Precision precision) {
         this.context = context;
@@ -154,6 +160,11 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void release(Tensor t) {
+        if (t != null) memory.release(t);
+    }
+
+    @Override
     public void copy(Tensor dst, Tensor src) {
         Shapes.copy(dst, src);
         context.current();
@@ -250,9 +261,24 @@ public final class CudaBackend implements Backend {
         Shapes.embedding(out, ids, table);
         context.current();
         if (ids.length == 0) return;
+        CudaReplay rec = recording;
         try (DeviceMemory.Scratch s = memory.scratch()) {
-            elementwise.embedding(addr(out), s.upload(ids), addr(table), ids.length, h);
+            // recorded: the ids come from the replay's pinned copy of the array at each launch
+            long dIds = rec == null ? s.upload(ids) : s.uploadAsync(rec.pinned(ids), ids.length * 4L);
+            elementwise.embedding(addr(out), dIds, addr(table), ids.length, h);
         }
+    }
+
+    /**
+     * A CUDA graph of body's work (see {@link Backend#record}); null when the system property
+     * ssmtk.cuda.graphs is false. An operation that must wait for the device inside body (a read
+     * back, a host copy) fails the capture, and record throws with the driver's reason.
+     */
+    @Override
+    public Replay record(Runnable body, int[]... inputs) {
+        if (!GRAPHS) return null;
+        context.current();
+        return CudaReplay.record(context, memory, body, inputs, r -> recording = r);
     }
 
     @Override
@@ -399,6 +425,20 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public int[] sample(Tensor logits, int vocabSize, double temperature, int topK, double[] uniforms) {
+        int rows = logits.rows2d(), cols = logits.cols();
+        TokenSampling.check(rows, cols, vocabSize, temperature, topK, uniforms);
+        context.current();
+        if (rows == 0) return new int[0];
+        try (DeviceMemory.Scratch s = memory.scratch()) {
+            long u = temperature == 0 ? 0 : s.upload(uniforms);
+            long ids = s.floats(rows);
+            reduce.sample(addr(logits), cols, rows, vocabSize, Double.doubleToRawLongBits(temperature), topK, u, ids);
+            return s.downloadInts(ids, rows);
+        }
+    }
+
+    @Override
     public double sumOfSquares(Tensor t) {
         context.current();
         double[] out = new double[1];
@@ -441,6 +481,52 @@ public final class CudaBackend implements Backend {
     /** Free and total device memory in bytes. */
     public long[] memory() {
         return context.memory();
+    }
+
+    /**
+     * Where device memory goes, in bytes. {@code deviceUsed}: cuMemGetInfo's total - free now (this
+     * process' context, cuBLAS' workspace and the pool's reservation, seen by the driver);
+     * {@code deviceUsedPeak}: the same at the pool's high watermark (what the device held at the
+     * peak: the memory outside the pool does not move while it runs); {@code poolReserved*}: what the
+     * pool held from the system; {@code poolUsedPeak}: the most it had handed out at once;
+     * {@code tensorsPeak}, {@code scratchPeak}: the most tensor storage and call scratch live at once.
+     * Peaks count from {@link #resetMemoryPeaks}. Pool figures are -1 where the pool is not bound.
+     */
+    public record MemoryStats(long deviceTotal, long deviceUsed, long deviceUsedPeak, long poolReserved,
+                              long poolReservedPeak, long poolUsedPeak, long tensorsLive, long tensorsPeak,
+                              long scratchPeak) {}
+
+    /** Memory now and at the peaks since the last {@link #resetMemoryPeaks}; waits for queued work first. */
+    public MemoryStats memoryStats() {
+        synchronize();
+        long[] m = context.memory();
+        long used = m[1] - m[0];
+        MemPool pool = memory.pool;
+        long reserved = pool == null ? -1 : pool.reservedBytes(), reservedPeak = pool == null ? -1 : pool.reservedPeakBytes();
+        return new MemoryStats(m[1], used, pool == null ? used : used - reserved + reservedPeak, reserved, reservedPeak,
+                pool == null ? -1 : pool.usedPeakBytes(), memory.liveBytes(), memory.livePeakBytes(), memory.scratchPeakBytes());
+    }
+
+    /** Restarts every peak of {@link #memoryStats} from the current values. */
+    public void resetMemoryPeaks() {
+        synchronize();
+        memory.resetPeaks();
+    }
+
+    /**
+     * Hands what the pool keeps beyond the live tensors back to the system (unreachable tensors are
+     * collected first), so that cuMemGetInfo shows what is in use; for a process that leaves a
+     * large step behind, and between benchmark rows.
+     */
+    public void trimMemory() {
+        System.gc();
+        try {
+            Thread.sleep(100); // the Cleaner's thread queues the frees of what the collection found
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        synchronize();
+        if (memory.pool != null) memory.pool.trim(0);
     }
 
     @Override

@@ -45,6 +45,7 @@ final class CudaContext implements Launcher, AutoCloseable {
     private static final int CUdevice_attribute_COMPUTE_CAPABILITY_MAJOR = 75;
     private static final int CUdevice_attribute_COMPUTE_CAPABILITY_MINOR = 76;
 
+    final int ordinal;
     final CUdevice device;
     final CUcontext ctx;
     final RawStream stream;
@@ -63,6 +64,7 @@ final class CudaContext implements Launcher, AutoCloseable {
         int[] count = {0};
         cuDeviceGetCount(count);
         if (count[0] <= ordinal) throw new IllegalStateException("no CUDA device " + ordinal + " (" + count[0] + " found)");
+        this.ordinal = ordinal;
         device = new CUdevice();
         cuDeviceGet(device, ordinal);
         ctx = new CUcontext();

@@ -8,7 +8,6 @@ import org.ssmtk.core.tensor.Tensor;
 
 import java.lang.ref.Cleaner;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -17,9 +16,12 @@ import java.util.concurrent.atomic.AtomicLong;
 import static jcuda.driver.JCudaDriver.*;
 
 /**
- * Device memory of one context: tensor storage, freed in stream order when the storage becomes
- * unreachable (a Cleaner) and all of it at {@link #freeAll}, and a pool of scratch buffers that the
- * calls borrow through {@link Scratch}.
+ * Device memory of one context: tensor storage, freed in stream order either by {@link #release}
+ * (the training step frees its activations, loss blocks and backward buffers so, the moment they
+ * are dead) or, for what nobody releases, when the storage becomes unreachable (a Cleaner, which
+ * runs only after a garbage collection: device memory the Java heap does not see). Scratch of one
+ * call comes through {@link Scratch} and goes back at its close. Everything is drawn from the
+ * device's default pool ({@link MemPool}), which keeps what is freed for the next allocation.
  */
 final class DeviceMemory {
     private static final Cleaner CLEANER = Cleaner.create();
@@ -36,6 +38,9 @@ final class DeviceMemory {
         final DevPtr ptr;
         final long address;
         final long capacity;
+        /** Frees the memory once (release or Cleaner, whichever comes first); null for scratch views. */
+        private Cleaner.Cleanable cleanable;
+        private volatile boolean released;
 
         CudaStorage(DevPtr ptr, long capacity) {
             this.ptr = ptr;
@@ -49,33 +54,51 @@ final class DeviceMemory {
         }
     }
 
-    /** The Cleaner's action: it holds the context and the pointer, never the storage or the backend. */
-    private record Free(CudaContext context, Map<Long, Cleaner.Cleanable> live, DevPtr ptr, long id) implements Runnable {
+    /** The Cleaner's action: it holds the memory object and the pointer, never the storage or the backend. */
+    private static final class Free implements Runnable {
+        final DeviceMemory memory;
+        final DevPtr ptr;
+        final long bytes, id;
+        /** Set for memory a CUDA graph allocated: the graph's own free node returns it, never this action. */
+        volatile boolean graphOwned;
+
+        Free(DeviceMemory memory, DevPtr ptr, long bytes, long id) {
+            this.memory = memory;
+            this.ptr = ptr;
+            this.bytes = bytes;
+            this.id = id;
+        }
+
         @Override
         public void run() {
-            live.remove(id);
-            context.freeAsync(ptr);
+            memory.live.remove(id);
+            memory.frees.remove(id);
+            memory.liveBytes.addAndGet(-bytes);
+            if (!graphOwned) memory.context.freeAsync(ptr);
         }
     }
 
     private final CudaContext context;
+    /** The default pool with its release threshold raised; null where libcuda could not be bound (the driver's defaults then). */
+    final MemPool pool;
     private final Map<Long, Cleaner.Cleanable> live = new ConcurrentHashMap<>();
+    private final Map<Long, Free> frees = new ConcurrentHashMap<>();
+    /** Ids of the storage allocated while a graph is being recorded (null when none is). */
+    private volatile List<Long> recorded;
     private final AtomicLong ids = new AtomicLong();
-    /**
-     * Scratch buffers of finished calls, for reuse. The driver's stream-ordered pool would return
-     * freed memory to the system at every synchronization (JCuda 12.6 cannot raise its release
-     * threshold), making each scratch allocation a real one; one stream orders the reuse.
-     */
-    private final List<DevPtr> idle = new ArrayList<>();
-    private final Map<DevPtr, Long> idleBytes = new HashMap<>();
+    private final AtomicLong liveBytes = new AtomicLong(), livePeak = new AtomicLong();
+    private final AtomicLong scratchBytes = new AtomicLong(), scratchPeak = new AtomicLong();
 
     DeviceMemory(CudaContext context) {
         this.context = context;
+        context.current();
+        this.pool = MemPool.open(context.ordinal);
     }
 
     static CudaStorage storage(Tensor t) {
         if (!(t.storage() instanceof CudaStorage s))
             throw new IllegalArgumentException("tensor " + t + " does not live on the cuda backend");
+        if (s.released) throw new IllegalStateException("tensor " + t + " was released and is used again");
         return s;
     }
 
@@ -109,63 +132,104 @@ final class DeviceMemory {
         }
     }
 
-    /** Uninitialized storage of n floats, freed when it becomes unreachable. */
+    private static void raise(AtomicLong current, AtomicLong peak, long delta) {
+        long now = current.addAndGet(delta);
+        peak.accumulateAndGet(now, Math::max);
+    }
+
+    /** Uninitialized storage of n floats, freed by {@link #release} or when it becomes unreachable. */
     CudaStorage newStorage(long elements) {
         context.current();
-        DevPtr p = rawAlloc(elements * 4);
-        CudaStorage s = new CudaStorage(p, elements);
+        long bytes = Math.max(4, elements * 4);
+        DevPtr p = rawAlloc(bytes);
         long id = ids.incrementAndGet();
-        live.put(id, CLEANER.register(s, new Free(context, live, p, id)));
+        raise(liveBytes, livePeak, bytes);
+        CudaStorage s = new CudaStorage(p, elements);
+        Free free = new Free(this, p, bytes, id);
+        s.cleanable = CLEANER.register(s, free);
+        live.put(id, s.cleanable);
+        frees.put(id, free);
+        List<Long> rec = recorded;
+        if (rec != null) rec.add(id);
         return s;
     }
 
-    private synchronized DevPtr takeScratch(long bytes) {
-        DevPtr best = null;
-        for (DevPtr p : idle) {
-            long cap = idleBytes.get(p);
-            if (cap >= bytes && (best == null || cap < idleBytes.get(best))) best = p;
-        }
-        if (best != null) {
-            idle.remove(best);
-            return best;
-        }
-        DevPtr p;
-        try {
-            p = rawAlloc(bytes);
-        } catch (CudaException e) {
-            releaseIdle();
-            p = rawAlloc(bytes);
-        }
-        idleBytes.put(p, Math.max(4, bytes));
-        return p;
+    /**
+     * Frees t's whole storage now, in stream order: kernels already queued still read it, later
+     * ones may not (every view of it then fails at its next use). Scratch views are not released here.
+     */
+    void release(Tensor t) {
+        if (!(t.storage() instanceof CudaStorage s) || s.cleanable == null) return;
+        s.released = true;
+        s.cleanable.clean();
     }
 
-    private synchronized void releaseIdle() {
-        for (DevPtr p : idle) {
-            cuMemFreeAsync(p, context.stream);
-            idleBytes.remove(p);
-        }
-        idle.clear();
+    /** Bytes of tensor storage not yet freed, and the most since {@link #resetPeaks}. */
+    long liveBytes() {
+        return liveBytes.get();
     }
 
-    /** Frees every live storage and the scratch pool (closing the backend). */
+    long livePeakBytes() {
+        return livePeak.get();
+    }
+
+    /** Bytes of call scratch in use, and the most since {@link #resetPeaks}. */
+    long scratchPeakBytes() {
+        return scratchPeak.get();
+    }
+
+    /** Restarts the peaks (ours and the pool's) from now. */
+    void resetPeaks() {
+        livePeak.set(liveBytes.get());
+        scratchPeak.set(scratchBytes.get());
+        if (pool != null) pool.resetPeaks();
+    }
+
+    /** Starts noting the storage allocated: a stream capture begins. */
+    void startRecording() {
+        recorded = new ArrayList<>();
+    }
+
+    /**
+     * Ends the noting; returns how many of the noted storages are still live. Those belong to the
+     * graph (its allocation nodes), so their Cleaner actions will not free them: a recording that
+     * leaves any is refused by the caller.
+     */
+    int stopRecording() {
+        List<Long> rec = recorded;
+        recorded = null;
+        int left = 0;
+        for (long id : rec) {
+            Free f = frees.get(id);
+            if (f != null) {
+                f.graphOwned = true;
+                left++;
+            }
+        }
+        return left;
+    }
+
+    /** Frees every live storage (closing the backend). */
     void freeAll() {
         for (Cleaner.Cleanable c : List.copyOf(live.values())) c.clean();
-        releaseIdle();
     }
 
     Scratch scratch() {
         return new Scratch();
     }
 
-    /** Scratch of one call, handed back in stream order once the call's kernels are queued. */
+    /** Scratch of one call, freed in stream order once the call's kernels are queued (the pool keeps it for the next call). */
     final class Scratch implements AutoCloseable {
         private final List<DevPtr> ptrs = new ArrayList<>();
+        private long bytes;
 
         /** n bytes; their address. */
         long bytes(long n) {
-            DevPtr p = takeScratch(n);
+            long b = Math.max(4, n);
+            DevPtr p = rawAlloc(b);
             ptrs.add(p);
+            bytes += b;
+            raise(scratchBytes, scratchPeak, b);
             return p.address();
         }
 
@@ -189,11 +253,39 @@ final class DeviceMemory {
             return a;
         }
 
+        /** n bytes copied in stream order from pinned host memory (a recorded graph's input); their address. */
+        long uploadAsync(Pointer pinned, long n) {
+            long a = bytes(n);
+            cuMemcpyHtoDAsync(ptrs.getLast(), pinned, n, context.stream);
+            return a;
+        }
+
+        /** The doubles on the device; their address. */
+        long upload(double[] values) {
+            long a = bytes(values.length * 8L);
+            cuStreamSynchronize(context.stream);
+            cuMemcpyHtoD(ptrs.getLast(), Pointer.to(values), values.length * 8L);
+            return a;
+        }
+
+        /** The n ints at the start of the buffer at address (one of this scratch's), once the queued work is done. */
+        int[] downloadInts(long address, int n) {
+            int[] out = new int[n];
+            for (DevPtr p : ptrs)
+                if (p.address() == address) {
+                    cuStreamSynchronize(context.stream);
+                    if (n > 0) cuMemcpyDtoH(Pointer.to(out), p, n * 4L);
+                    return out;
+                }
+            throw new IllegalArgumentException("address " + address + " is not this scratch's");
+        }
+
         @Override
         public void close() {
-            synchronized (DeviceMemory.this) {
-                idle.addAll(ptrs);
-            }
+            for (DevPtr p : ptrs) context.freeAsync(p);
+            scratchBytes.addAndGet(-bytes);
+            ptrs.clear();
+            bytes = 0;
         }
     }
 }

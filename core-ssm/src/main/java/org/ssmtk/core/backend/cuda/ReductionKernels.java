@@ -16,17 +16,19 @@ final class ReductionKernels {
     static final Kernel RMS_NORM = Kernel.of(MODULE, "rms_norm", PTR, PTR, PTR, I32, F32);
     static final Kernel RMS_NORM_BACKWARD = Kernel.of(MODULE, "rms_norm_backward", PTR, PTR, PTR, PTR, PTR, I32, F32);
     static final Kernel CROSS_ENTROPY = Kernel.of(MODULE, "cross_entropy", PTR, PTR, I32, PTR, F32, PTR, I32);
+    static final Kernel SAMPLE_ROWS = Kernel.of(MODULE, "sample_rows", PTR, I64, I32, I64, I32, PTR, PTR);
     /** Threads per row of the row kernels: any multiple of 32 up to 1024 works (block_sum's 32 warps). */
     private static final int ROW_THREADS = 256;
 
     private final Launcher gpu;
-    private final int colsumCols, colsumRows;
+    private final int colsumCols, colsumRows, sampleThreads;
 
     ReductionKernels(Launcher gpu) {
         this.gpu = gpu;
         PtxModule m = gpu.module(MODULE);
         colsumCols = m.constant("COLSUM_COLS");
         colsumRows = m.constant("COLSUM_ROWS");
+        sampleThreads = m.constant("SAMPLE_THREADS");
     }
 
     /**
@@ -64,5 +66,15 @@ final class ReductionKernels {
     void crossEntropy(long logits, long targets, int ignoreIndex, long dLogits, float scale, long loss, int rows, int v) {
         gpu.launch(rows, 1, ROW_THREADS, 1, 0,
                 CROSS_ENTROPY.args().ptr(logits).ptr(targets).i32(ignoreIndex).ptr(dLogits).f32(scale).ptr(loss).i32(v));
+    }
+
+    /**
+     * ids[r] = the token sample_rows picks from row r of logits (row stride ld) among the first
+     * vocab; the temperature as its double's bits (the kernel weighs in double, as the host does);
+     * u: one double per row (0 at temperature 0, where it is not read).
+     */
+    void sample(long logits, long ld, int rows, int vocab, long temperatureBits, int topK, long u, long ids) {
+        gpu.launch(rows, 1, sampleThreads, 1, 0, SAMPLE_ROWS.args().ptr(logits).i64(ld).i32(vocab)
+                .i64(temperatureBits).i32(topK).ptr(u).ptr(ids));
     }
 }

@@ -123,3 +123,144 @@ extern "C" __global__ void cross_entropy(const float* logits, const int* targets
         dLogits[base + j] = scale * expf(logits[base + j] - logZ) - (j == target ? scale : 0.f);
     if (threadIdx.x == 0) loss[blockIdx.x] = (double)logZ - (double)logits[base + target];
 }
+// sample_rows: one block of SAMPLE_THREADS per row of logits (row stride ld), candidates [0, vocab).
+// temperature 0 (its double's bits): the first index of the largest logit. Otherwise the candidates
+// are the logits >= the topK-th largest (topK 0 or >= vocab: all), weighted exp((l - max) / T) in
+// double, and the pick is the first candidate whose running weight exceeds u[r] * total, as the host
+// Sampler walks them; the running sums here are per-thread slices then a scan, so a u within double
+// rounding of a boundary may land on the neighbour. ids[r] gets the pick.
+#define SAMPLE_THREADS 1024
+SSMTK_EXPORT(SAMPLE_THREADS)
+
+// order-preserving map of a float's bits onto unsigned ints (larger float, larger key)
+__device__ __forceinline__ unsigned int float_key(float f) {
+    unsigned int b = __float_as_uint(f);
+    return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+
+extern "C" __global__ void sample_rows(const float* logits, i64 ld, int vocab, i64 temperatureBits, int topK,
+                                       const double* u, int* ids) {
+    __shared__ float bestV[SAMPLE_THREADS / 32];
+    __shared__ int bestI[SAMPLE_THREADS / 32];
+    __shared__ unsigned int hist[256];
+    __shared__ unsigned int prefixKey, prefixMask;
+    __shared__ int remaining;
+    __shared__ double scan[SAMPLE_THREADS];
+    __shared__ int pick;
+    const float* row = logits + (i64)blockIdx.x * ld;
+    double temperature = __longlong_as_double(temperatureBits);
+    int t = threadIdx.x, lane = t & 31, warp = t >> 5, warps = blockDim.x >> 5;
+    if (temperature == 0.0) {
+        float bv = -INFINITY;
+        int bi = 0x7fffffff;
+        for (int i = t; i < vocab; i += blockDim.x) {
+            float v = row[i];
+            if (v > bv || (v == bv && i < bi)) { bv = v; bi = i; }
+        }
+        for (int o = 16; o > 0; o >>= 1) {
+            float ov = __shfl_xor_sync(FULL_MASK, bv, o);
+            int oi = __shfl_xor_sync(FULL_MASK, bi, o);
+            if (ov > bv || (ov == bv && oi < bi)) { bv = ov; bi = oi; }
+        }
+        if (lane == 0) { bestV[warp] = bv; bestI[warp] = bi; }
+        __syncthreads();
+        if (warp == 0) {
+            bv = lane < warps ? bestV[lane] : -INFINITY;
+            bi = lane < warps ? bestI[lane] : 0x7fffffff;
+            for (int o = 16; o > 0; o >>= 1) {
+                float ov = __shfl_xor_sync(FULL_MASK, bv, o);
+                int oi = __shfl_xor_sync(FULL_MASK, bi, o);
+                if (ov > bv || (ov == bv && oi < bi)) { bv = ov; bi = oi; }
+            }
+            // all -inf (or NaN) rows: the host keeps index 0
+            if (lane == 0) ids[blockIdx.x] = bi == 0x7fffffff ? 0 : bi;
+        }
+        return;
+    }
+    // the topK-th largest key, a byte at a time from the top (radix select)
+    float threshold = -INFINITY;
+    if (topK > 0 && topK < vocab) {
+        if (t == 0) { prefixKey = 0; prefixMask = 0; remaining = topK; }
+        for (int shift = 24; shift >= 0; shift -= 8) {
+            for (int b = t; b < 256; b += blockDim.x) hist[b] = 0;
+            __syncthreads();
+            unsigned int pk = prefixKey, pm = prefixMask;
+            for (int i = t; i < vocab; i += blockDim.x) {
+                unsigned int k = float_key(row[i]);
+                if ((k & pm) == pk) atomicAdd(&hist[(k >> shift) & 255u], 1u);
+            }
+            __syncthreads();
+            if (t == 0) {
+                int need = remaining;
+                int b = 255;
+                for (; b > 0; b--) {
+                    if ((int)hist[b] >= need) break;
+                    need -= hist[b];
+                }
+                remaining = need;
+                prefixKey = pk | ((unsigned int)b << shift);
+                prefixMask = pm | (255u << shift);
+            }
+            __syncthreads();
+        }
+        unsigned int k = prefixKey;
+        threshold = __uint_as_float((k & 0x80000000u) ? (k & 0x7fffffffu) : ~k);
+    }
+    float mx = -INFINITY;
+    for (int i = t; i < vocab; i += blockDim.x) {
+        float v = row[i];
+        if (v >= threshold) mx = fmaxf(mx, v);
+    }
+    mx = block_max(mx);
+    double dmax = (double)mx;
+    // each thread owns a contiguous slice, so that a scan of the slice sums orders the running weight
+    int per = (vocab + blockDim.x - 1) / blockDim.x, lo = min(vocab, t * per), hi = min(vocab, lo + per);
+    double s = 0.0;
+    for (int i = lo; i < hi; i++) {
+        float v = row[i];
+        if (v >= threshold) s += exp(((double)v - dmax) / temperature);
+    }
+    scan[t] = s;
+    if (t == 0) pick = 0x7fffffff;
+    __syncthreads();
+    for (int o = 1; o < blockDim.x; o <<= 1) {  // inclusive Hillis-Steele scan
+        double add = t >= o ? scan[t - o] : 0.0;
+        __syncthreads();
+        scan[t] += add;
+        __syncthreads();
+    }
+    double total = scan[blockDim.x - 1], target = u[blockIdx.x] * total;
+    double acc = scan[t] - s;
+    if (acc <= target && scan[t] > target) {
+        int last = -1;
+        for (int i = lo; i < hi; i++) {
+            float v = row[i];
+            if (v < threshold) continue;
+            double p = exp(((double)v - dmax) / temperature);
+            if (p == 0.0) continue;
+            last = i;
+            acc += p;
+            if (acc > target) break;
+        }
+        // the slice's own walk may round short of the target: its last weighted index then
+        if (last >= 0) atomicMin(&pick, last);
+    }
+    __syncthreads();
+    if (pick == 0x7fffffff) {  // rounding left the target past the last weight: the last candidate, as the host
+        int last = 0;
+        for (int i = t; i < vocab; i += blockDim.x) {
+            float v = row[i];
+            if (v >= threshold && exp(((double)v - dmax) / temperature) != 0.0) last = max(last, i);
+        }
+        for (int o = 16; o > 0; o >>= 1) last = max(last, __shfl_xor_sync(FULL_MASK, last, o));
+        if (lane == 0) bestI[warp] = last;
+        __syncthreads();
+        if (t == 0) {
+            int m = 0;
+            for (int w = 0; w < warps; w++) m = max(m, bestI[w]);
+            ids[blockIdx.x] = m;
+        }
+        return;
+    }
+    if (t == 0) ids[blockIdx.x] = pick;
+}

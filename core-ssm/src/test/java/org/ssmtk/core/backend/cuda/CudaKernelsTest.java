@@ -327,4 +327,30 @@ class CudaKernelsTest {
                 () -> gpu.selectiveScan(x, x, x, null, a, bc, bc, null, null, null, 1, 4));
         System.out.println("refused: " + e.getMessage());
     }
+
+    /**
+     * Device sampling against the CPU's (the host rule): greedy with planted ties and top-k with
+     * temperature, over a padded vocabulary as wide as the 130M model's, the same draws on both.
+     */
+    @Test
+    void sampleOnTheDevicePicksTheHostsTokens() {
+        CudaBackend gpu = Gpu.backend();
+        int rows = 64, cols = 50288, vocab = 50280;
+        float[] l = random(rows * cols);
+        SplittableRandom r = new SplittableRandom(Seeds.next());
+        for (int row = 0; row < rows; row += 3) { // ties: the first index of the largest must win
+            int a = r.nextInt(vocab / 2), b = a + 1 + r.nextInt(vocab / 2 - 1);
+            l[row * cols + a] = l[row * cols + b] = 9f;
+        }
+        for (int row = 1; row < rows; row += 5) l[row * cols + vocab + 2] = 99f; // padding is never a candidate
+        Tensor c = cpu.fromHost(l, rows, cols), g = gpu.fromHost(l, rows, cols);
+        assertEquals(Arrays.toString(cpu.sample(c, vocab, 0, 0, null)), Arrays.toString(gpu.sample(g, vocab, 0, 0, null)), "greedy");
+        for (double temperature : new double[]{0.6, 1.0})
+            for (int topK : new int[]{0, 1, 40, 1000}) {
+                double[] u = new double[rows];
+                for (int i = 0; i < rows; i++) u[i] = r.nextDouble();
+                assertEquals(Arrays.toString(cpu.sample(c, vocab, temperature, topK, u)),
+                        Arrays.toString(gpu.sample(g, vocab, temperature, topK, u)), "T " + temperature + " top-k " + topK);
+            }
+    }
 }
