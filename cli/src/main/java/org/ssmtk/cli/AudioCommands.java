@@ -250,7 +250,7 @@ final class AudioCommands {
         static final Opt<Boolean> PLOT = Opt.flag("plot", "also draw OUT.waveform.png and OUT.spectrogram.png (OUT = --output without .wav)");
 
         public List<Opt<?>> options() {
-            return Opt.list(MODEL, SECONDS, OUTPUT, PROMPT, TEMPERATURE, TOP_K, SEED, PLOT, CommonOptions.BACKEND);
+            return Opt.list(MODEL, SECONDS, OUTPUT, PROMPT, TEMPERATURE, TOP_K, SEED, PLOT, CommonOptions.INFERENCE);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -272,7 +272,7 @@ final class AudioCommands {
             long t0;
             double elapsed;
             try (Backend backend = CommonOptions.backend(cl, err)) {
-                MambaModel model = MambaModel.load(backend, ckpt);
+                MambaModel model = CommonOptions.loadForInference(cl, backend, ckpt);
                 // Only the 256 codes are candidates: a padded vocabulary's extra rows have no sound.
                 Sampler sampler = new Sampler(AudioSettings.LEVELS, temperature, topK, seed);
                 t0 = System.nanoTime();

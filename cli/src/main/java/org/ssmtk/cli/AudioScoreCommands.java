@@ -59,7 +59,7 @@ final class AudioScoreCommands {
         static final Opt<Integer> PLOT_CLIPS = Opt.positiveInt("plot-clips", "N", "clips drawn in --plot").byDefault(8);
 
         public List<Opt<?>> options() {
-            return Opt.list(MODEL, AudioCommands.INPUT, MANIFEST, OUTPUT, FRAMES, FRAME_MS, CONTEXT, CHUNK, PLOT, PLOT_CLIPS, CommonOptions.BACKEND);
+            return Opt.list(MODEL, AudioCommands.INPUT, MANIFEST, OUTPUT, FRAMES, FRAME_MS, CONTEXT, CHUNK, PLOT, PLOT_CLIPS, CommonOptions.INFERENCE);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -84,7 +84,7 @@ final class AudioScoreCommands {
             List<double[]> bits = new ArrayList<>();
             long t0 = System.nanoTime(), total = 0;
             try (Backend backend = CommonOptions.backend(cl, err)) {
-                SampleScorer scorer = new SampleScorer(MambaModel.load(backend, ckpt), chunk, context);
+                SampleScorer scorer = new SampleScorer(CommonOptions.loadForInference(cl, backend, ckpt), chunk, context);
                 for (AudioInput.Named c : clips) {
                     bits.add(scorer.score(q.encode(c.samples())));
                     total += c.samples().length;

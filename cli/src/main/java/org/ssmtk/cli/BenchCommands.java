@@ -15,7 +15,7 @@ final class BenchCommands {
     private BenchCommands() {}
 
     static CommandGroup group() {
-        return new CommandGroup("bench", "measure speed and memory", List.of(new Forward()));
+        return new CommandGroup("bench", "measure speed and memory", List.of(new Forward(), new ModelRun()));
     }
 
     static final class Forward implements Command {
@@ -66,6 +66,39 @@ final class BenchCommands {
             }
             out.println("# activ. = activation buffers of one forward (exact, linear in L); JVM peak = sum of heap-pool");
             out.println("# peaks since the run began (weights, activations and not-yet-collected garbage: an upper bound)");
+            return 0;
+        }
+    }
+
+    /** {@code ssmtk bench model}: one checkpoint's prompt and decode speed, as the llama.cpp peer driver measures it. */
+    static final class ModelRun implements Command {
+        public String name() { return "model"; }
+
+        public String summary() { return "prompt-processing and decoding speed of a checkpoint (batch 1)"; }
+
+        public String footer() {
+            return "Prints one line per repeat, 'pp SECONDS tg SECONDS_PER_TOKEN', the format of\n"
+                    + "bench/peers/llama_mamba.c, after at least 3 s of warm-up. scripts/bench-cpu.sh runs both.";
+        }
+
+        static final Opt<java.nio.file.Path> MODEL = Opt.input("model", "DIR", "model directory").existingDir().required();
+        static final Opt<Integer> PROMPT = Opt.positiveInt("prompt", "L", "prompt length").byDefault(1024);
+        static final Opt<Integer> DECODE = Opt.positiveInt("decode", "N", "tokens decoded one at a time").byDefault(64);
+        static final Opt<Integer> REPEATS = Opt.positiveInt("repeats", "R", "measured repeats").byDefault(3);
+
+        public List<Opt<?>> options() {
+            return Opt.list(MODEL, PROMPT, DECODE, REPEATS, CommonOptions.INFERENCE);
+        }
+
+        public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+            org.ssmtk.core.nn.MambaCheckpoint ckpt = org.ssmtk.core.nn.MambaCheckpoint.load(MODEL.get(cl));
+            try (Backend backend = CommonOptions.backend(cl, err)) {
+                var model = CommonOptions.loadForInference(cl, backend, ckpt);
+                out.println("# " + backend.describe() + "; weights " + model.weightFormat() + "; " + Runtime.version());
+                for (var r : org.ssmtk.core.bench.ModelTiming.run(model, PROMPT.get(cl), DECODE.get(cl), REPEATS.get(cl),
+                        s -> err.println("bench model: " + s)))
+                    out.printf(java.util.Locale.ROOT, "pp %.6f tg %.6f%n", r.promptSeconds(), r.secondsPerToken());
+            }
             return 0;
         }
     }

@@ -6,6 +6,9 @@ import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.config.Presets;
 import org.ssmtk.core.device.BackendUnavailableException;
 import org.ssmtk.core.device.Backends;
+import org.ssmtk.core.nn.MambaCheckpoint;
+import org.ssmtk.core.nn.MambaModel;
+import org.ssmtk.core.nn.WeightFormat;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -28,6 +31,22 @@ final class CommonOptions {
 
     /** --device, --precision and --threads, for every command that runs a model. */
     static final List<Opt<?>> BACKEND = List.of(DEVICE, PRECISION, THREADS);
+
+    static final Opt<String> WEIGHTS = Opt.choice("weights", "how the linear layers' weights are held: fp32, or int8"
+            + " (32-value blocks with one scale each, a quarter of the memory; --device cpu; inference only)", "fp32", "int8").byDefault("fp32");
+
+    /** BACKEND plus --weights, for commands that only run a model forward (no training). */
+    static final List<Opt<?>> INFERENCE = List.of(DEVICE, PRECISION, THREADS, WEIGHTS);
+
+    /** The checkpoint on the backend, its linear weights held as --weights says. */
+    static MambaModel loadForInference(CommandLine cl, Backend backend, MambaCheckpoint checkpoint) throws UsageException {
+        WeightFormat format = WeightFormat.valueOf(WEIGHTS.get(cl).toUpperCase(java.util.Locale.ROOT));
+        try {
+            return MambaModel.load(backend, checkpoint, format);
+        } catch (UnsupportedOperationException e) { // int8 on a backend without int8 products
+            throw new UsageException(e.getMessage());
+        }
+    }
 
     static Backend backend(CommandLine cl, PrintStream err) throws UsageException {
         try {

@@ -91,7 +91,7 @@ final class DnaClassifyReadsCommand implements Command {
 
     public List<Opt<?>> options() {
         return Opt.list(MODEL, INPUT, REFERENCE, OUTPUT, BAM_OUT, REGIONS, MIN_MAPQ, PRIMARY_ONLY, INCLUDE_UNMAPPED, SEQ_LEN, BATCH, RC_AVERAGE,
-                CommonOptions.BACKEND);
+                CommonOptions.INFERENCE);
     }
 
     public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -139,7 +139,7 @@ final class DnaClassifyReadsCommand implements Command {
         try (Backend backend = CommonOptions.backend(cl, err);
              SamReader reader = factory.open(resource);
              BufferedWriter tsv = Files.newBufferedWriter(tsvTmp, StandardCharsets.UTF_8)) {
-            MambaModel model = MambaModel.load(backend, checkpoint);
+            MambaModel model = CommonOptions.loadForInference(cl, backend, checkpoint);
             SAMFileHeader header = reader.getFileHeader();
             List<String> names = labels.names();
             writeHeader(tsv, names);
@@ -236,7 +236,7 @@ final class DnaClassifyReadsCommand implements Command {
             try (Backend backend = CommonOptions.backend(cl, err);
                  FastqReader reader = new FastqReader(in.toFile());
                  BufferedWriter tsv = Files.newBufferedWriter(tsvTmp, StandardCharsets.UTF_8)) {
-                MambaModel model = MambaModel.load(backend, checkpoint);
+                MambaModel model = CommonOptions.loadForInference(cl, backend, checkpoint);
                 List<String> names = labels.names();
                 writeHeader(tsv, names);
                 List<String> ids = new ArrayList<>(CHUNK);

@@ -52,7 +52,7 @@ final class DnaEmbedCommand implements Command {
     static final Opt<Integer> SEQ_LEN = Opt.positiveInt("seq-len", "L", "window length for long records").byDefault(1024);
 
     public List<Opt<?>> options() {
-        return Opt.list(MODEL, FASTA, OUTPUT, SEQ_LEN, CommonOptions.POOLING, CommonOptions.BACKEND);
+        return Opt.list(MODEL, FASTA, OUTPUT, SEQ_LEN, CommonOptions.POOLING, CommonOptions.INFERENCE);
     }
 
     public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -88,7 +88,7 @@ final class DnaEmbedCommand implements Command {
         float[] emb = new float[Math.multiplyExact(windows.size(), h)];
         long t0 = System.nanoTime(), bases = 0;
         try (Backend backend = CommonOptions.backend(cl, err)) {
-            MambaModel model = MambaModel.load(backend, checkpoint);
+            MambaModel model = CommonOptions.loadForInference(cl, backend, checkpoint);
             for (int r = 0; r < windows.size(); r++) {
                 int[] w = windows.get(r);
                 float[] hidden = backend.toHost(model.backbone(w, 1, w.length, null, null));

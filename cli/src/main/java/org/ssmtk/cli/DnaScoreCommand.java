@@ -55,7 +55,7 @@ final class DnaScoreCommand implements Command {
     static final Opt<String> NAME = Opt.string("name", "NAME", "track name").defaultIs("the model directory's name");
 
     public List<Opt<?>> options() {
-        return Opt.list(MODEL, FASTA, OUTPUT, REGIONS, WINDOW, CHUNK, NAME, CommonOptions.BACKEND);
+        return Opt.list(MODEL, FASTA, OUTPUT, REGIONS, WINDOW, CHUNK, NAME, CommonOptions.INFERENCE);
     }
 
     public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -85,7 +85,7 @@ final class DnaScoreCommand implements Command {
             long[] counts = new long[2];
             t0 = System.nanoTime();
             try (Backend backend = CommonOptions.backend(cl, err)) {
-                MambaModel model = MambaModel.load(backend, checkpoint);
+                MambaModel model = CommonOptions.loadForInference(cl, backend, checkpoint);
                 LikelihoodScorer scorer = new LikelihoodScorer(model, chunk);
                 AtomicFiles.write(output, o -> {
                     Writer w = new OutputStreamWriter(o, StandardCharsets.UTF_8);

@@ -28,7 +28,7 @@ final class ModelCommands {
 
     static CommandGroup group() {
         return new CommandGroup("model", "inspect and run Mamba checkpoints (HuggingFace layout)",
-                List.of(new Info(), new Init(), new Forward(), new Generate()));
+                List.of(new Info(), new Init(), new Forward(), new Generate(), new ModelExportCommand()));
     }
 
     static final class Info implements Command {
@@ -135,7 +135,7 @@ final class ModelCommands {
         static final Opt<Boolean> GRADS = Opt.flag("grads", "also write the gradient of the loss for every parameter (implies --loss)");
 
         public List<Opt<?>> options() {
-            return Opt.list(MODEL, INPUT, OUTPUT, HIDDEN_STATES, LOSS, GRADS, CommonOptions.BACKEND);
+            return Opt.list(MODEL, INPUT, OUTPUT, HIDDEN_STATES, LOSS, GRADS, CommonOptions.INFERENCE);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -169,8 +169,10 @@ final class ModelCommands {
                 if (ids[i] >= vocab)
                     throw new UsageException(input + ": input_ids[" + i + "] = " + ids[i] + " is outside the model's vocabulary of " + vocab);
             SafeTensorsWriter w = new SafeTensorsWriter().metadata("producer", "ssmtk " + Main.version());
+            if ((GRADS.get(cl) || LOSS.get(cl)) && !"fp32".equals(CommonOptions.WEIGHTS.get(cl)))
+                throw new UsageException("--loss and --grads need --weights fp32 (int8 weights are for inference)");
             try (Backend backend = CommonOptions.backend(cl, err)) {
-                MambaModel model = MambaModel.load(backend, ckpt);
+                MambaModel model = CommonOptions.loadForInference(cl, backend, ckpt);
                 boolean keepHidden = HIDDEN_STATES.get(cl);
                 boolean grads = GRADS.get(cl), loss = grads || LOSS.get(cl);
                 int b = batch, l = len;
@@ -222,7 +224,7 @@ final class ModelCommands {
         static final Opt<Integer> STOP_TOKEN = Opt.integer("stop-token", "ID", "stop after generating this id");
 
         public List<Opt<?>> options() {
-            return Opt.list(MODEL, PROMPT_IDS, MAX_NEW, TEMPERATURE, TOP_K, SEED, STOP_TOKEN, CommonOptions.BACKEND);
+            return Opt.list(MODEL, PROMPT_IDS, MAX_NEW, TEMPERATURE, TOP_K, SEED, STOP_TOKEN, CommonOptions.INFERENCE);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -240,7 +242,7 @@ final class ModelCommands {
                     throw new UsageException("--prompt-ids: " + id + " is outside the model's vocabulary of " + vocab);
             int[] generated;
             try (Backend backend = CommonOptions.backend(cl, err)) {
-                MambaModel model = MambaModel.load(backend, ckpt);
+                MambaModel model = CommonOptions.loadForInference(cl, backend, ckpt);
                 generated = new Generator(model).generate(prompt, maxNew, new Sampler(vocab, temperature, topK, seed), stop, null);
             }
             StringJoiner j = new StringJoiner(",");

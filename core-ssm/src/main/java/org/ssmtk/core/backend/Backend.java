@@ -44,6 +44,15 @@ public interface Backend extends AutoCloseable {
     /** out[m, n] = sum_k x[m, k] * w[n, k] + bias[n] (bias may be null): PyTorch's Linear. */
     void linear(Tensor out, Tensor x, Tensor w, Tensor bias);
 
+    /**
+     * A copy of the (rows, k) weight matrix w stored as block-scaled int8 ({@code Q8Blocks}: k a
+     * multiple of 32), usable only as {@link #linear}'s weight (and row views of it): inference with a
+     * quarter of the weight bytes. Backends without int8 products refuse.
+     */
+    default Tensor quantizeInt8(Tensor w) {
+        throw new UnsupportedOperationException("--weights int8 runs on the CPU backend only (" + name() + " has no int8 products)");
+    }
+
     /** out[i, :] = table[ids[i], :]. Ids outside the table are an IllegalArgumentException. */
     void embedding(Tensor out, int[] ids, Tensor table);
 

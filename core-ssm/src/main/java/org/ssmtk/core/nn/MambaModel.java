@@ -44,10 +44,17 @@ public final class MambaModel {
     private final ModelWeights weights;
     private final Mixer[] mixers;
     private final Strands strands;
+    private final WeightFormat format;
     private boolean recomputeActivations;
 
     public MambaModel(Backend backend, MambaConfig config, Map<String, HostTensor> hostParameters) {
+        this(backend, config, hostParameters, WeightFormat.FP32);
+    }
+
+    /** With {@link WeightFormat#INT8} the linear layers' weights are quantized as they are uploaded (inference only). */
+    public MambaModel(Backend backend, MambaConfig config, Map<String, HostTensor> hostParameters, WeightFormat format) {
         this.backend = backend;
+        this.format = format;
         this.config = config;
         this.family = ModelFamily.of(config.modelType());
         family.checkBackend(backend);
@@ -55,15 +62,29 @@ public final class MambaModel {
         this.parameters = new LinkedHashMap<>();
         for (ParameterSpec.Entry e : ParameterSpec.of(config)) {
             HostTensor t = Objects.requireNonNull(hostParameters.get(e.name()), () -> "no value for parameter " + e.name());
-            parameters.put(e.name(), backend.fromHost(t.data(), e.shape()));
+            Tensor p = backend.fromHost(t.data(), e.shape());
+            boolean quantize = format == WeightFormat.INT8 && WeightFormat.isLinearWeight(e.name())
+                    && org.ssmtk.core.tensor.Q8Blocks.fits(e.shape()[e.shape().length - 1]);
+            parameters.put(e.name(), quantize ? backend.quantizeInt8(p) : p);
         }
-        weights = ModelWeights.bind(family, config, parameters);
+        ModelWeights bound = ModelWeights.bind(family, config, parameters);
+        if (format == WeightFormat.INT8 && config.tieWordEmbeddings() && org.ssmtk.core.tensor.Q8Blocks.fits(config.hiddenSize()))
+            bound = bound.withLmHead(backend.quantizeInt8(bound.embeddings())); // the lookup keeps the fp32 table
+        weights = bound;
         mixers = new Mixer[config.numHiddenLayers()];
         for (int i = 0; i < mixers.length; i++) mixers[i] = family.mixer(backend, config, weights.blocks()[i].mixer());
     }
 
     public static MambaModel load(Backend backend, MambaCheckpoint checkpoint) {
         return new MambaModel(backend, checkpoint.config(), checkpoint.parameters());
+    }
+
+    public static MambaModel load(Backend backend, MambaCheckpoint checkpoint, WeightFormat format) {
+        return new MambaModel(backend, checkpoint.config(), checkpoint.parameters(), format);
+    }
+
+    public WeightFormat weightFormat() {
+        return format;
     }
 
     public MambaConfig config() {
@@ -154,6 +175,11 @@ public final class MambaModel {
         backend.rmsNorm(normed, residualIn, weights.blocks()[i].norm(), eps());
         mixers[i].forward(mixerOut, normed, batch, len, act, state);
         backend.add(residualOut, mixerOut, residualIn);
+    }
+
+    private void requireTrainable() {
+        if (format != WeightFormat.FP32)
+            throw new IllegalStateException("a model with " + format + " weights is for inference; training needs FP32");
     }
 
     private float eps() {
@@ -253,11 +279,13 @@ public final class MambaModel {
     }
 
     public Gradients newGradients() {
+        requireTrainable();
         return new Gradients(backend, parameters, byName -> ModelWeights.bind(family, config, byName));
     }
 
     /** The forward of {@link #backbone} from an empty state, keeping activations for {@link #backward}. */
     public Activations forwardTraining(int[] ids, int batch, int len) {
+        requireTrainable();
         checkIds(ids, batch, len);
         int stackBatch = batch * strands.count(), rows = stackBatch * len, h = config.hiddenSize();
         Activations act = new Activations(strands.ids(ids, batch, len), batch, stackBatch, len, mixers.length);

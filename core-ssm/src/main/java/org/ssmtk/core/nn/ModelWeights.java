@@ -17,6 +17,11 @@ import java.util.Objects;
 record ModelWeights(Tensor embeddings, Block[] blocks, Tensor normF, Tensor lmHead, Tensor classifier,
                     Tensor classifierBias) {
 
+    /** The same tensors with another LM head (an int8 copy of tied embeddings, which the lookup keeps in fp32). */
+    ModelWeights withLmHead(Tensor head) {
+        return new ModelWeights(embeddings, blocks, normF, head, classifier, classifierBias);
+    }
+
     /** One residual block: its RMSNorm weight (hidden) and its mixer's tensors. */
     record Block(Tensor norm, Mixer.Weights mixer) {}
 

@@ -136,8 +136,20 @@ public final class CpuBackend implements Backend {
     public void linear(Tensor out, Tensor x, Tensor w, Tensor bias) {
         Shapes.linear(out, x, w, bias);
         int m = x.rows2d(), k = x.cols(), n = w.dim(0);
+        if (w.storage() instanceof Q8Gemm.Q8Storage q) {
+            Q8Gemm.matmulTransposed(par, data(x), off(x), q, off(w), bias == null ? null : data(bias),
+                    bias == null ? 0 : off(bias), data(out), off(out), m, n, k);
+            return;
+        }
         Gemm.matmulTransposed(par, data(x), off(x), data(w), off(w), bias == null ? null : data(bias),
                 bias == null ? 0 : off(bias), data(out), off(out), m, n, k);
+    }
+
+    @Override
+    public Tensor quantizeInt8(Tensor w) {
+        if (w.rank() != 2 || !org.ssmtk.core.tensor.Q8Blocks.fits(w.cols()))
+            throw new IllegalArgumentException("int8 weights need a matrix with rows of whole 32-value blocks, got " + w);
+        return new Tensor(Q8Gemm.quantize(data(w), off(w), w.dim(0), w.cols()), 0, w.shape());
     }
 
     @Override

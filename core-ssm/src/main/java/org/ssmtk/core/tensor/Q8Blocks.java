@@ -1,0 +1,45 @@
+package org.ssmtk.core.tensor;
+
+/**
+ * Block-scaled int8 (the Q8_0 layout of ggml): each run of {@link #BLOCK} consecutive values of a
+ * row is stored as 32 signed bytes and one scale, value = q * scale. The scale is amax / 127 rounded
+ * to IEEE half precision (as Q8_0 stores it), and q = round-half-away-from-zero(x / scale), so a
+ * matrix quantized here and one written to a GGUF Q8_0 tensor hold the same numbers bit for bit.
+ */
+public final class Q8Blocks {
+    public static final int BLOCK = 32;
+
+    private Q8Blocks() {}
+
+    /** Whether rows of this length split into whole blocks (otherwise the matrix stays float). */
+    public static boolean fits(int rowLength) {
+        return rowLength > 0 && rowLength % BLOCK == 0;
+    }
+
+    /**
+     * Quantizes {@code k} values of {@code src} from {@code srcOff} into {@code q} from {@code qOff}
+     * and their k / 32 scales (as half-precision bits) into {@code scales} from {@code scaleOff}.
+     */
+    public static void quantize(float[] src, int srcOff, int k, byte[] q, int qOff, short[] scales, int scaleOff) {
+        if (!fits(k)) throw new IllegalArgumentException("a row of " + k + " values is not whole blocks of " + BLOCK);
+        for (int b = 0; b < k / BLOCK; b++) {
+            int base = srcOff + b * BLOCK;
+            float amax = 0;
+            for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(src[base + j]));
+            float d = amax / 127f;
+            float inv = d != 0 ? 1f / d : 0f;
+            scales[scaleOff + b] = Float.floatToFloat16(d);
+            for (int j = 0; j < BLOCK; j++) q[qOff + b * BLOCK + j] = (byte) roundHalfAway(src[base + j] * inv);
+        }
+    }
+
+    /** C's roundf: halves go away from zero (Java's Math.round sends -0.5 to 0). */
+    static int roundHalfAway(float v) {
+        return (int) Math.copySign(Math.floor(Math.abs(v) + 0.5f), v);
+    }
+
+    /** The value a quantized element stands for. */
+    public static float dequantize(byte q, short scaleBits) {
+        return q * Float.float16ToFloat(scaleBits);
+    }
+}
