@@ -59,6 +59,8 @@ public final class MambaModel {
         this.family = ModelFamily.of(config.modelType());
         family.checkBackend(backend);
         this.strands = family.strands(config);
+        if (format == WeightFormat.INT8 && strands.count() > 1) // its head is also read row-permuted, which int8 storage cannot serve
+            throw new UnsupportedOperationException("--weights int8 does not run reverse-complement-sharing models (Caduceus-PS); use fp32");
         this.parameters = new LinkedHashMap<>();
         for (ParameterSpec.Entry e : ParameterSpec.of(config)) {
             HostTensor t = Objects.requireNonNull(hostParameters.get(e.name()), () -> "no value for parameter " + e.name());
