@@ -4,11 +4,11 @@
 # with apt-get download as scripts/dna-species.sh does), holding out the last 10% of the chromosome,
 # then scores the held-out tail with `dna score` twice, fp32 and int8 weights, and prints the
 # length-weighted mean bits/base of each.
-#   scripts/int8-accuracy.sh [PRESET] [STEPS]        defaults: dna 300
+#   scripts/int8-accuracy.sh [PRESET] [STEPS]        defaults: dna 200
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=${1:-dna}
-steps=${2:-300}
+steps=${2:-200}
 out=out/int8-accuracy; mkdir -p "$out"
 cache=${SSMTK_CACHE:-$HOME/.cache/ssmtk/genomes}
 [ -f cli/target/ssmtk.jar ] || scripts/build.sh
@@ -24,7 +24,7 @@ awk '/^>/ { if (name != "") print name "\t" n; name = substr($1, 2); n = 0; next
   | awk -F'\t' '{ s = int($2 * 0.9); print $1 "\t" s "\t" $2 }' > "$out/heldout.bed"
 if [ ! -f "$out/run/model/model.safetensors" ]; then
   bin/ssmtk dna pretrain --fasta "$fa" --out "$out/run" --preset "$preset" --steps "$steps" --holdout 0.1 \
-    --seq-len 1024 --batch 8 --lr 2e-3 --seed 1 --checkpoint-every 0
+    --seq-len 512 --batch 8 --lr 2e-3 --seed 1 --checkpoint-every 0
 fi
 for w in fp32 int8; do
   bin/ssmtk dna score --model "$out/run/model" --fasta "$fa" --regions "$out/heldout.bed" --window 10000 \
