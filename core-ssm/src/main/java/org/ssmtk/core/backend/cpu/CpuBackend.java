@@ -12,9 +12,11 @@ import org.ssmtk.core.tensor.Tensor;
 import java.util.Arrays;
 
 /**
- * The CPU backend: float32 Java arrays, a fixed thread pool, and Vector API kernels for the
- * products and the scan. Work is split into tasks whose outputs do not overlap, so results are
- * the same for every run with the same thread count.
+ * The CPU backend: float32 Java arrays, a fixed thread team, and Vector API kernels for the
+ * products and the scans. Work is split into tasks whose outputs do not overlap, so results are
+ * the same for every run with the same thread count. It is over 500 lines because it is the one
+ * place where each of Backend's operations (Mamba-1, Mamba-2, Caduceus, int8) checks its shapes and
+ * dispatches to its kernel; the kernels themselves live in their own classes.
  */
 public final class CpuBackend implements Backend {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
