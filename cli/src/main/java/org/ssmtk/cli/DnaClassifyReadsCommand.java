@@ -131,7 +131,8 @@ final class DnaClassifyReadsCommand implements Command {
 
         SamReaderFactory factory = SamReaderFactory.makeDefault().validationStringency(ValidationStringency.STRICT);
         if (reference != null) factory = factory.referenceSequence(reference);
-        Path tsvTmp = temporary(output), bamTmp = bamOut == null ? null : temporary(bamOut);
+        AtomicFiles.Pending tsvOut = AtomicFiles.begin(output), bamPending = bamOut == null ? null : AtomicFiles.begin(bamOut);
+        Path tsvTmp = tsvOut.temporary(), bamTmp = bamPending == null ? null : bamPending.temporary();
         boolean done = false;
         long records = 0, classified = 0, bases = 0;
         long t0 = System.nanoTime();
@@ -181,14 +182,14 @@ final class DnaClassifyReadsCommand implements Command {
             // HTSJDK reports truncation and format errors unchecked; as IOExceptions they become one line, exit 1.
             throw new IOException(input + ": " + rootMessage(e), e);
         }
-            if (bamTmp != null) move(bamTmp, bamOut);
-            move(tsvTmp, output);
+            if (bamPending != null) bamPending.commit();
+            tsvOut.commit();
             done = true;
         } finally {
             // Nothing partial survives a failure: the temporaries go, the targets were never touched.
             if (!done) {
-                Files.deleteIfExists(tsvTmp);
-                if (bamTmp != null) Files.deleteIfExists(bamTmp);
+                tsvOut.abort();
+                if (bamPending != null) bamPending.abort();
             }
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
@@ -228,7 +229,8 @@ final class DnaClassifyReadsCommand implements Command {
             if (o.given(cl))
                 throw new UsageException("--" + o.name() + " applies to SAM/BAM/CRAM input; " + in + " is FASTQ (every read is classified)");
         MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
-        Path tsvTmp = temporary(output);
+        AtomicFiles.Pending tsvOut = AtomicFiles.begin(output);
+        Path tsvTmp = tsvOut.temporary();
         boolean done = false;
         long reads = 0, bases = 0;
         long t0 = System.nanoTime();
@@ -266,10 +268,10 @@ final class DnaClassifyReadsCommand implements Command {
             } catch (SAMException e) { // RuntimeIOException (a truncated gzip) is one too
                 throw new IOException(in + ": " + rootMessage(e), e);
             }
-            move(tsvTmp, output);
+            tsvOut.commit();
             done = true;
         } finally {
-            if (!done) Files.deleteIfExists(tsvTmp);
+            if (!done) tsvOut.abort();
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         out.printf(Locale.ROOT, "%d FASTQ reads classified (%,d bases) in %.2f s (%,.0f reads/s)%s -> %s%n", reads, bases, seconds,
@@ -326,11 +328,4 @@ final class DnaClassifyReadsCommand implements Command {
         return m == null ? e.toString() : m;
     }
 
-    private static Path temporary(Path target) throws IOException {
-        return AtomicFiles.temporaryFor(target);
-    }
-
-    private static void move(Path tmp, Path target) throws IOException {
-        AtomicFiles.commit(tmp, target);
-    }
 }

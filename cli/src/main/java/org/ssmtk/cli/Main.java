@@ -8,6 +8,7 @@ import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
 import org.ssmtk.core.device.BackendUnavailableException;
 import org.ssmtk.core.train.TrainingDivergedException;
+import org.ssmtk.core.io.InputOutputGuard;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -91,6 +92,7 @@ public final class Main {
             }
             Opt.refuseRepeats(command.options(), cl);
             if (!cl.getArgList().isEmpty() && !(command instanceof WorkflowCommands.TakesFile)) return usage(err, prefix + "unexpected argument '" + cl.getArgList().get(0) + "'");
+            guardPaths(command, cl);
             return command.run(cl, out, err);
         } catch (UsageException | IOException | BackendUnavailableException | TrainingDivergedException e) {
             // the user's to fix: options, input files, the device asked for, a run that diverged
@@ -114,6 +116,41 @@ public final class Main {
             if (debug()) e.printStackTrace(err);
             return INTERNAL;
         }
+    }
+
+    /**
+     * Every command, before it reads or writes anything: no output may be one of its inputs or another
+     * output (core's InputOutputGuard). Which options are which comes from their declarations, the
+     * same kinds workflows use; a workflow command's FILE argument is an input.
+     */
+    static void guardPaths(Command command, CommandLine cl) throws IOException, UsageException {
+        try {
+            guardPathsOf(command, cl);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new UsageException("'" + e.getInput().replaceAll("\\p{Cntrl}", "?") + "' is not a valid path (" + e.getReason() + ")");
+        }
+    }
+
+    private static void guardPathsOf(Command command, CommandLine cl) throws IOException {
+        List<InputOutputGuard.Arg> inputs = new java.util.ArrayList<>(), outputs = new java.util.ArrayList<>();
+        for (Opt<?> o : command.options()) {
+            String[] values = cl.getOptionValues(o.name());
+            if (values == null) continue;
+            for (String v : values) {
+                switch (o.kind()) {
+                    case INPUT -> inputs.add(new InputOutputGuard.Arg("--" + o.name(), java.nio.file.Path.of(v)));
+                    case LABELED_INPUT -> {
+                        int eq = v.indexOf('=');
+                        if (eq > 0) inputs.add(new InputOutputGuard.Arg("--" + o.name(), java.nio.file.Path.of(v.substring(eq + 1))));
+                    }
+                    case OUTPUT -> outputs.add(new InputOutputGuard.Arg("--" + o.name(), java.nio.file.Path.of(v)));
+                    default -> { }
+                }
+            }
+        }
+        if (command instanceof WorkflowCommands.TakesFile)
+            for (String a : cl.getArgList()) inputs.add(new InputOutputGuard.Arg("FILE", java.nio.file.Path.of(a)));
+        InputOutputGuard.check(inputs, outputs);
     }
 
     private static String oneLine(Throwable e) {

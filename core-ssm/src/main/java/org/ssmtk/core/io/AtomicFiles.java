@@ -1,16 +1,25 @@
 package org.ssmtk.core.io;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 
 /**
  * Writes an output file so that readers only ever see the old file or the complete new one: the
  * content goes to a temporary file in the target's directory, which is renamed over the target
  * once it is fully written. A failure removes the temporary file and leaves the target untouched.
+ *
+ * <p>A rename replaces whatever sits at the path, so it is kept for regular files (and new paths)
+ * only. A symbolic link is written through: the content is completed in a temporary file, then
+ * copied into the file the link names (the link, and a shell's redirection behind
+ * {@code /dev/stdout -> /proc/self/fd/1 -> file}, keep their file). A FIFO, a character device
+ * ({@code /dev/null}, a terminal) or any other special file is streamed into, as samtools does.
  */
 public final class AtomicFiles {
     private AtomicFiles() {}
@@ -25,9 +34,36 @@ public final class AtomicFiles {
         void writeTo(Path temporary) throws IOException;
     }
 
+    /** How an output path is written: see the class comment. */
+    public enum Mode {
+        /** a regular file or a new path: temporary file, then rename */
+        RENAME,
+        /** a symbolic link to a regular file (or to nothing yet): temporary file, then copied through the link */
+        THROUGH_LINK,
+        /** a FIFO, device or other special file (possibly behind links): written into as a stream */
+        STREAM
+    }
+
+    public static Mode mode(Path target) {
+        if (Files.isSymbolicLink(target)) {
+            if (!Files.exists(target)) return Mode.THROUGH_LINK; // dangling: the link's target is created
+            return Files.isRegularFile(target) ? Mode.THROUGH_LINK : Files.isDirectory(target) ? Mode.RENAME : Mode.STREAM;
+        }
+        if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS)) return Mode.RENAME;
+        return Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS) || Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)
+                ? Mode.RENAME : Mode.STREAM;
+    }
+
     public static void write(Path target, StreamWriter writer) throws IOException {
+        if (mode(target) == Mode.STREAM) {
+            // A pipe's reader sees the bytes as they come; nothing is left behind on a pipe.
+            try (OutputStream out = new java.io.BufferedOutputStream(named(openThrough(target), target), 1 << 20)) {
+                writer.writeTo(out);
+            }
+            return;
+        }
         writePath(target, tmp -> {
-            try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
+            try (OutputStream out = new java.io.BufferedOutputStream(named(Files.newOutputStream(tmp), target), 1 << 20)) {
                 writer.writeTo(out);
             }
         });
@@ -46,24 +82,138 @@ public final class AtomicFiles {
     }
 
     /**
-     * A temporary file beside {@code target} (its folder created), for outputs that are written
-     * together and each put in place with {@link #commit} once all are complete.
+     * A temporary file for {@code target} (its folder created), for outputs that are written together
+     * and each put in place with {@link #commit} once all are complete: beside a regular target (the
+     * rename stays on one file system), beside the file a link names, else in the system's temporary
+     * folder (for a FIFO or device, whose folder is often not writable).
      */
     public static Path temporaryFor(Path target) throws IOException {
         Path absolute = target.toAbsolutePath();
-        Path dir = absolute.getParent();
-        if (dir != null) Files.createDirectories(dir);
+        Mode mode = mode(absolute);
+        Path dir;
+        if (mode == Mode.RENAME) {
+            dir = absolute.getParent();
+            if (dir != null) Files.createDirectories(dir);
+        } else {
+            Path real = mode == Mode.THROUGH_LINK ? linkTarget(absolute) : null;
+            dir = real != null && real.getParent() != null && Files.isWritable(real.getParent()) ? real.getParent()
+                    : Path.of(System.getProperty("java.io.tmpdir"));
+        }
         return temporaryFile(dir, "." + absolute.getFileName() + ".", ".partial");
     }
 
-    /** Renames a complete temporary file from {@link #temporaryFor} over {@code target}: atomic where the file system can. */
+    /**
+     * Puts a complete temporary file from {@link #temporaryFor} in place of {@code target}: renamed
+     * over a regular file (atomic where the file system can), copied through a link or into a
+     * special file (then removed).
+     */
     public static void commit(Path temporary, Path target) throws IOException {
         Path absolute = target.toAbsolutePath();
-        try {
-            Files.move(temporary, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(temporary, absolute, StandardCopyOption.REPLACE_EXISTING);
+        if (mode(absolute) == Mode.RENAME) {
+            try {
+                Files.move(temporary, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(temporary, absolute, StandardCopyOption.REPLACE_EXISTING);
+            }
+            return;
         }
+        try (InputStream in = Files.newInputStream(temporary); OutputStream out = named(openThrough(absolute), absolute)) {
+            in.transferTo(out);
+        } finally {
+            Files.deleteIfExists(temporary);
+        }
+    }
+
+    /** An output being written, for commands that commit several outputs only when all are complete. */
+    public static final class Pending {
+        private final Path target, temporary;
+
+        private Pending(Path target, Path temporary) {
+            this.target = target;
+            this.temporary = temporary;
+        }
+
+        public Path temporary() {
+            return temporary;
+        }
+
+        public Path target() {
+            return target;
+        }
+
+        public void commit() throws IOException {
+            AtomicFiles.commit(temporary, target);
+        }
+
+        public void abort() throws IOException {
+            Files.deleteIfExists(temporary);
+        }
+    }
+
+    /** Starts an output at target: its temporary file exists (empty) when this returns. */
+    public static Pending begin(Path target) throws IOException {
+        return new Pending(target.toAbsolutePath(), temporaryFor(target));
+    }
+
+    private static Path linkTarget(Path link) {
+        try {
+            return Files.exists(link) ? link.toRealPath() : link.getParent().resolve(Files.readSymbolicLink(link));
+        } catch (IOException | UnsupportedOperationException e) {
+            return null;
+        }
+    }
+
+    /**
+     * out, whose write failures (a full disk: "No space left on device") name the output they were
+     * writing; the writer's own exceptions (about its inputs) pass through as they are.
+     */
+    public static OutputStream named(OutputStream out, Path target) {
+        return new java.io.FilterOutputStream(out) {
+            @Override
+            public void write(int b) throws IOException {
+                try {
+                    out.write(b);
+                } catch (IOException e) {
+                    throw failed(e);
+                }
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                try {
+                    out.write(b, off, len);
+                } catch (IOException e) {
+                    throw failed(e);
+                }
+            }
+
+            @Override
+            public void flush() throws IOException {
+                try {
+                    out.flush();
+                } catch (IOException e) {
+                    throw failed(e);
+                }
+            }
+
+            @Override
+            public void close() throws IOException {
+                try {
+                    out.close();
+                } catch (IOException e) {
+                    throw failed(e);
+                }
+            }
+
+            private IOException failed(IOException e) {
+                return new IOException(target + ": cannot write: " + e.getMessage(), e);
+            }
+        };
+    }
+
+    /** The file behind target opened for writing without replacing it (a dangling link's file is created). */
+    private static OutputStream openThrough(Path target) throws IOException {
+        return Files.newOutputStream(target, StandardOpenOption.WRITE, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING);
     }
 
     /**
