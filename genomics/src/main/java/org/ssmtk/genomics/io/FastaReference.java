@@ -70,6 +70,15 @@ public final class FastaReference implements Closeable {
                 closeQuietly(reader);
                 throw translate(fai, "malformed FASTA index", e);
             }
+            try {
+                FastaIndexCheck.verify(file, fai, index, IOUtil.isBlockCompressed(file, true));
+            } catch (FastaException e) {
+                closeQuietly(reader);
+                throw e;
+            } catch (IOException e) {
+                closeQuietly(reader);
+                throw new FastaException(file, "cannot read (" + e.getMessage() + ")", e);
+            }
         }
         return new FastaReference(file, reader, index);
     }

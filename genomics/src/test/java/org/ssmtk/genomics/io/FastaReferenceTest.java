@@ -160,11 +160,9 @@ class FastaReferenceTest {
         Path shortFa = dir.resolve("short.fa");
         Files.write(shortFa, java.util.Arrays.copyOf(fa, fa.length - 200));
         Files.copy(data.resolve("small.fa.fai"), dir.resolve("short.fa.fai"));
-        try (FastaReference ref = FastaReference.open(shortFa)) {
-            assertTrue(ref.isIndexed());
-            e = assertThrows(FastaException.class, () -> ref.sequence("chrM"));
-            assertTrue(e.getMessage().startsWith(shortFa + ": "), e.getMessage());
-        }
+        // (found when it is opened: the index no longer matches the file)
+        e = assertThrows(FastaException.class, () -> FastaReference.open(shortFa).close());
+        assertTrue(e.getMessage().startsWith(shortFa + ": its index "), e.getMessage());
 
         // Indexed bgzip cut in the middle.
         byte[] bgz = Files.readAllBytes(data.resolve("small.bgzf.fa.gz"));
@@ -223,5 +221,47 @@ class FastaReferenceTest {
             FastaException e = org.junit.jupiter.api.Assertions.assertThrows(FastaException.class, () -> ref.forEachRecord(r -> {}));
             org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("appears twice"), e.getMessage());
         }
+    }
+
+    // Issue 15: a stale .fai was trusted (contigs silently halved or renamed).
+
+    private Path copyWithIndex(String fasta, String fai) throws IOException {
+        Path fa = Files.copy(data.resolve("small.fa"), dir.resolve(fasta));
+        Files.writeString(dir.resolve(fasta + ".fai"), fai);
+        return fa;
+    }
+
+    @Test
+    void aStaleIndexIsAnErrorNamingBothFiles() throws IOException {
+        String good = Files.readString(data.resolve("small.fa.fai"));
+        Path renamed = copyWithIndex("renamed.fa", good.replace("chr2\t", "chrX\t"));
+        Path halved = copyWithIndex("halved.fa", good.replace("chr1\t6000", "chr1\t3000"));
+        Path longer = copyWithIndex("longer.fa", good.replace("chrM\t500", "chrM\t560"));
+        Path moved = copyWithIndex("moved.fa", good.replace("6181", "6180"));
+        for (Path fa : List.of(renamed, halved, longer, moved)) {
+            FastaException e = assertThrows(FastaException.class, () -> {
+                try (FastaReference r = FastaReference.open(fa)) {
+                    r.readAll();
+                }
+            }, fa.toString());
+            assertTrue(e.getMessage().startsWith(fa + ": its index " + fa + ".fai does not match it: contig '"), e.getMessage());
+            assertTrue(e.getMessage().contains("samtools faidx"), e.getMessage());
+        }
+        // the right index still opens (and so does the bgzip one, through its .gzi)
+        try (FastaReference r = FastaReference.open(copyWithIndex("fine.fa", good))) {
+            assertEquals(3, r.readAll().size());
+        }
+        try (FastaReference r = FastaReference.open(data.resolve("small.bgzf.fa.gz"))) {
+            assertTrue(r.isIndexed());
+        }
+    }
+
+    @Test
+    void aStaleIndexOfABgzipFastaIsAnErrorToo() throws IOException {
+        Path fa = Files.copy(data.resolve("small.bgzf.fa.gz"), dir.resolve("s.fa.gz"));
+        Files.copy(data.resolve("small.bgzf.fa.gz.gzi"), dir.resolve("s.fa.gz.gzi"));
+        Files.writeString(dir.resolve("s.fa.gz.fai"), Files.readString(data.resolve("small.bgzf.fa.gz.fai")).replace("chr1\t6000", "chr1\t3000"));
+        FastaException e = assertThrows(FastaException.class, () -> FastaReference.open(fa).close());
+        assertTrue(e.getMessage().contains("does not match it: contig 'chr1' is longer than the index's 3000 bases"), e.getMessage());
     }
 }
