@@ -22,6 +22,7 @@ import org.ssmtk.core.classify.ClassLabels;
 import org.ssmtk.core.classify.SequenceClassifier;
 import org.ssmtk.genomics.classify.DnaClassifierData;
 import org.ssmtk.core.eval.ClassificationMetrics;
+import org.ssmtk.genomics.io.AlignmentFileCheck;
 import org.ssmtk.genomics.io.BedIntervals;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
 
@@ -125,6 +126,8 @@ final class DnaClassifyReadsCommand implements Command {
             if (Files.size(in) == 0) throw new UsageException("--input " + input + ": empty file (not SAM, BAM or CRAM)");
             if (reference == null && isCram(in))
                 throw new UsageException("--input " + input + " is CRAM; give --reference, the FASTA it was compressed against");
+            // HTSJDK reads a BAM cut in its first block as "no records", one without its EOF block as complete
+            AlignmentFileCheck.checkComplete(in);
             resource = SamInputResource.of(in);
         }
         MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
@@ -298,6 +301,7 @@ final class DnaClassifyReadsCommand implements Command {
     private static QueryInterval[] queryIntervals(Path bed, SAMFileHeader header, String input, boolean indexed) throws IOException, UsageException {
         if (!indexed)
             throw new UsageException("--input " + input + " has no index (.bai/.csi, or .crai for CRAM); --regions needs one: samtools index " + input);
+        AlignmentFileCheck.checkIndex(Path.of(input), header); // a stale index answers with another file's records
         Map<String, Long> lengths = new LinkedHashMap<>();
         for (SAMSequenceRecord r : header.getSequenceDictionary().getSequences()) lengths.put(r.getSequenceName(), (long) r.getSequenceLength());
         List<QueryInterval> q = new ArrayList<>();

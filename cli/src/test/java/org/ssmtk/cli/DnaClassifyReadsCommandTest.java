@@ -308,4 +308,72 @@ class DnaClassifyReadsCommandTest {
             assertEquals(List.of(), s.toList());
         }
     }
+
+    /** Issue 15: broken BAMs and stale indexes were read as valid (no records, exit 0). */
+    @Test
+    void brokenBamsAndStaleIndexesAreErrorsNotEmptyResults() throws Exception {
+        Path run = dir.resolve("run");
+        MainTest.Result r = MainTest.run(DnaClassifierCommandsTest.train(run, "--steps", "2"));
+        assertEquals(0, r.code(), r.err());
+        String model = run.resolve("model").toString();
+        Path bam = writeBam(dir.resolve("reads.bam")), out = dir.resolve("out");
+        Files.createDirectories(out);
+        byte[] whole = Files.readAllBytes(bam);
+        // BGZF: BSIZE (block size - 1) at bytes 16..17 of each block. Cut in the middle of the first
+        // block that holds records (the one after the header's, or the only one before the EOF block).
+        List<Integer> starts = new ArrayList<>();
+        for (int at = 0; at < whole.length - 28; at += ((whole[at + 16] & 0xff) | (whole[at + 17] & 0xff) << 8) + 1) starts.add(at);
+        int block = starts.size() > 1 ? 1 : 0, blockEnd = block + 1 < starts.size() ? starts.get(block + 1) : whole.length - 28;
+        Path cutInFirstDataBlock = Files.write(dir.resolve("cut.bam"), Arrays.copyOf(whole, (starts.get(block) + blockEnd) / 2));
+        Path cutInFirstBlock = Files.write(dir.resolve("cut0.bam"), Arrays.copyOf(whole, (starts.size() > 1 ? starts.get(1) : whole.length - 28) / 2));
+        Path noEof = Files.write(dir.resolve("noeof.bam"), Arrays.copyOf(whole, whole.length - 28));
+        // cut where the records begin: what remains is a valid header, which reads as "no records"
+        Path headerOnly = Files.write(dir.resolve("headeronly.bam"), Arrays.copyOf(whole, starts.size() > 1 ? starts.get(1) : 0));
+        for (Path broken : starts.size() > 1 ? List.of(headerOnly, cutInFirstBlock, cutInFirstDataBlock, noEof) : List.of(cutInFirstBlock, cutInFirstDataBlock, noEof)) {
+            r = MainTest.run("dna", "classify-reads", "--model", model, "--input", broken.toString(), "--output", out.resolve("x.tsv").toString(),
+                    "--bam-out", out.resolve("x.bam").toString());
+            assertEquals(1, r.code(), broken + ": " + r.out() + r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().contains(broken + ": "), r.err());
+            try (var s = Files.list(out)) {
+                assertEquals(List.of(), s.toList());
+            }
+        }
+        assertTrue(r.err().contains("no BGZF end-of-file block"), r.err());
+
+        // a stale index: the BAM was rewritten (other records) after it was indexed
+        List<SAMRecord> records = read(bam);
+        SAMFileHeader header = records.get(0).getHeader().clone();
+        header.setSortOrder(SAMFileHeader.SortOrder.coordinate);
+        Path sorted = dir.resolve("sorted.bam");
+        try (SAMFileWriter w = new SAMFileWriterFactory().setCreateIndex(true).makeBAMWriter(header, false, sorted)) {
+            for (SAMRecord rec : records) w.addAlignment(rec);
+        }
+        Path bai = dir.resolve("sorted.bai");
+        Path fresh = Files.copy(sorted, dir.resolve("fresh.bam"));
+        Path bed = Files.writeString(dir.resolve("r.bed"), "chrA\t10000\t40000\n");
+        try (SAMFileWriter w = new SAMFileWriterFactory().makeBAMWriter(header, false, sorted)) {
+            for (SAMRecord rec : records.subList(records.size() / 2, records.size())) w.addAlignment(rec);
+        }
+        Files.setLastModifiedTime(bai, java.nio.file.attribute.FileTime.fromMillis(Files.getLastModifiedTime(sorted).toMillis() - 60_000));
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", sorted.toString(), "--regions", bed.toString(),
+                "--output", out.resolve("x.tsv").toString());
+        assertEquals(1, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("its index " + bai + " is older than the file"), r.err());
+        // the same stale index with a newer time (copied, touched): its offsets point past the shorter file
+        Files.setLastModifiedTime(bai, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 60_000));
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", sorted.toString(), "--regions", bed.toString(),
+                "--output", out.resolve("x.tsv").toString());
+        assertEquals(1, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("does not match it"), r.err());
+        try (var s = Files.list(out)) {
+            assertEquals(List.of(), s.toList());
+        }
+        // its own index still works
+        Files.copy(bai, dir.resolve("fresh.bai"));
+        Files.setLastModifiedTime(fresh, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 120_000));
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", fresh.toString(), "--regions", bed.toString(),
+                "--output", out.resolve("x.tsv").toString());
+        assertEquals(0, r.code(), r.err());
+    }
 }
