@@ -74,6 +74,10 @@ public final class WavReader {
         for (int f = 0; f < frames; f++) {
             double sum = 0;
             for (int c = 0; c < channels; c++) sum += sample(b, dataStart + f * blockAlign + c * bytesPerSample, bits, floating);
+            // a float WAV can hold NaN or infinities, which every score would turn into NaN: refuse them
+            if (floating && !Double.isFinite(sum))
+                throw new WavException(file, "sample " + f + " (at " + String.format(java.util.Locale.ROOT, "%.3f", f / (double) rate)
+                        + " s) is not a finite number (NaN or infinity in a float WAV)");
             mono[f] = (float) (sum / channels);
         }
         return new Clip(mono, rate, channels, bits, floating);

@@ -116,4 +116,19 @@ class WavIoTest {
         assertEquals(8000, clips.get(1).samples().length); // 0.5 s at 8 kHz, now at 16 kHz
         assertArrayEquals(clips.get(0).original().samples(), clips.get(0).samples());
     }
+
+    /** Issue 15: NaN samples in a float WAV were scored as if fine. */
+    @Test
+    void nonFiniteSamplesInAFloatWavAreAnErrorNamingTheFile() throws Exception {
+        for (float bad : new float[]{Float.NaN, Float.POSITIVE_INFINITY}) {
+            int frames = 100;
+            ByteBuffer b = ByteBuffer.allocate(44 + 4 * frames).order(ByteOrder.LITTLE_ENDIAN);
+            b.put("RIFF".getBytes()).putInt(36 + 4 * frames).put("WAVE".getBytes()).put("fmt ".getBytes()).putInt(16)
+                    .putShort((short) 3).putShort((short) 1).putInt(8000).putInt(8000 * 4).putShort((short) 4).putShort((short) 32)
+                    .put("data".getBytes()).putInt(4 * frames);
+            for (int i = 0; i < frames; i++) b.putFloat(i == 50 ? bad : (float) Math.sin(i / 5.0) * 0.5f);
+            Path f = Files.write(dir.resolve("nan-" + bad + ".wav"), b.array());
+            assertProblem(f, "sample 50 (at 0.006 s) is not a finite number");
+        }
+    }
 }

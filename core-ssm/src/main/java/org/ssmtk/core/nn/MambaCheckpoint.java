@@ -55,7 +55,13 @@ public record MambaCheckpoint(MambaConfig config, Map<String, HostTensor> parame
                     if (!t.dtype().isFloatingPoint() && buffers.contains(t.name())) continue;
                     if (!t.dtype().isFloatingPoint())
                         throw new SafeTensorsFormatException(f, t.name(), "is " + t.dtype() + ", expected a floating-point parameter");
-                    found.put(t.name(), new HostTensor(r.floats(t.name()), t.intShape()));
+                    float[] values = r.floats(t.name());
+                    // NaN or infinite weights give all-NaN logits, which every command would pass on as numbers
+                    for (int i = 0; i < values.length; i++)
+                        if (!Float.isFinite(values[i]))
+                            throw new SafeTensorsFormatException(f, t.name(), "holds " + values[i] + " at element " + i + " of " + values.length
+                                    + " (a diverged or corrupt checkpoint; weights must be finite)");
+                    found.put(t.name(), new HostTensor(values, t.intShape()));
                     origin.put(t.name(), f);
                 }
             }

@@ -88,4 +88,25 @@ class MambaCheckpointTest {
         Files.delete(d.resolve("config.json"));
         assertTrue(failure(d).contains("no config.json"));
     }
+
+    /** Issue 15: NaN/Inf weights loaded silently; every logit came out NaN and generate printed zeros, exit 0. */
+    @Test
+    void nonFiniteWeightsAreRefusedAtLoadNamingTheTensor() throws IOException {
+        MambaConfig config = RandomModels.smallUntied();
+        for (float bad : new float[]{Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+            Map<String, HostTensor> t = new LinkedHashMap<>(RandomModels.create(config, 4).parameters());
+            float[] w = t.get("backbone.layers.1.mixer.out_proj.weight").data().clone();
+            w[7] = bad;
+            t.put("backbone.layers.1.mixer.out_proj.weight", new HostTensor(w, t.get("backbone.layers.1.mixer.out_proj.weight").shape()));
+            Path d = withTensors(config, t);
+            SafeTensorsFormatException e = assertThrows(SafeTensorsFormatException.class, () -> MambaCheckpoint.load(d));
+            assertTrue(e.getMessage().startsWith(d.resolve("model.safetensors").toString()), e.getMessage());
+            assertTrue(e.getMessage().contains("backbone.layers.1.mixer.out_proj.weight") && e.getMessage().contains("holds " + bad + " at element 7"),
+                    e.getMessage());
+            try (var files = Files.list(d)) {
+                files.forEach(f -> f.toFile().delete());
+            }
+            Files.delete(d);
+        }
+    }
 }
