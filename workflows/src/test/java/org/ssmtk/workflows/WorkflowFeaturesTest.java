@@ -202,8 +202,9 @@ class WorkflowFeaturesTest {
         assertTrue(d.contains("process D {"), d);
         assertTrue(d.contains("tuple val(meta), path(in_file, stageAs: 'in_file/*'), path(label, stageAs: 'label/*')"), d);
         assertTrue(d.contains("tuple val(meta), path('d.txt'), emit: d_txt"), d);
-        assertTrue(d.contains("ssmtk t copy \\\\\n        --in ${in_file} \\\\\n        --label X=${label} \\\\\n        --out d.txt \\\\\n        $args"), d);
-        assertTrue(d.contains("path 'versions.yml', emit: versions") && d.contains("stub:") && d.contains("touch d.txt") && d.contains("ssmtk: 9.9"), d);
+        assertTrue(d.contains("ssmtk t copy \\\\\n        --in '${in_file.toString().replace(\"'\", \"'\\\\''\")}' \\\\\n"
+                + "        --label 'X=${label.toString().replace(\"'\", \"'\\\\''\")}' \\\\\n        --out 'd.txt' \\\\\n        $args"), d);
+        assertTrue(d.contains("path 'versions.yml', emit: versions") && d.contains("stub:") && d.contains("touch 'd.txt'") && d.contains("ssmtk: 9.9"), d);
         String main = files.get("main.nf");
         assertTrue(main.contains("D(\n        Channel.of([meta])\n            .join(B.out.b_txt)\n            .join(C.out.c_txt)\n    )"), main);
         assertTrue(main.contains(".map { it + [file(params.a_in_file, checkIfExists: true)] }"), main);
@@ -225,5 +226,37 @@ class WorkflowFeaturesTest {
         NextflowExport.write(wf, out, "1");
         assertTrue(Files.isRegularFile(out.resolve("modules/local/a/main.nf")));
         assertTrue(assertThrows(WorkflowException.class, () -> NextflowExport.write(wf, out, "1")).getMessage().endsWith("folder is not empty (export writes a fresh pipeline)"));
+    }
+
+    /** Issue 15: `output: "r.html; touch /tmp/x"` passed validate and was pasted unquoted into script: and stub:. */
+    @Test
+    void valuesThatAreNotFileNamesFailValidationAndEveryShellWordIsQuoted() throws Exception {
+        Path f = diamond("");
+        String yaml = Files.readString(f);
+        for (String[] bad : new String[][]{{"out: a.txt", "out: \"a.txt; touch /tmp/x\"", "';'"}, {"out: a.txt", "out: \"$(id).txt\"", "'$'"},
+                {"in: seed.txt", "in: \"seed.txt`id`\"", "'`'"}, {"out: a.txt", "out: \"a\\nb.txt\"", "'\\u000a'"},
+                {"label: [\"X=${c}/c.txt\"]", "label: [\"X;id=${c}/c.txt\"]", "NAME in NAME=PATH"}}) {
+            assertTrue(yaml.contains(bad[0]), bad[0]);
+            Files.writeString(f, yaml.replace(bad[0], bad[1]));
+            WorkflowException e = assertThrows(WorkflowException.class, () -> WorkflowParser.parse(f, FakeOps.INSTANCE), bad[1]);
+            assertTrue(e.getMessage().contains(bad[2]), e.getMessage());
+            assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+        }
+        // --param overrides are checked the same way
+        Files.writeString(f, yaml);
+        assertThrows(WorkflowException.class, () -> WorkflowParser.parse(f, FakeOps.INSTANCE, List.of("a.out=x.txt;reboot")));
+
+        // a legitimate name with a space, quoted wherever it reaches the shell: bash gives back the name itself
+        Files.writeString(f, yaml.replace("out: a.txt", "out: my dir/a b.txt").replace("${a}/a.txt", "${a}/my dir/a b.txt"));
+        Map<String, String> files = NextflowExport.files(WorkflowParser.parse(f, FakeOps.INSTANCE), "1");
+        String a = files.get("modules/local/a/main.nf");
+        assertTrue(a.contains("--out 'my dir/a b.txt' \\\\\n") && a.contains("    mkdir -p 'my dir'\n") && a.contains("touch 'my dir/a b.txt'"), a);
+        assertTrue(a.contains("path('my dir/a b.txt'), emit: "), a);
+        assertTrue(files.get("modules/local/b/main.nf").contains("--in '${in_file.toString().replace(\"'\", \"'\\\\''\")}' \\\\\n"), files.get("modules/local/b/main.nf"));
+        String word = NextflowExport.shellWord("it's a $x \\ \"y\"");
+        // what Groovy's \"\"\" string makes of the word, then what bash makes of that
+        String afterGroovy = word.replace("\\$", "$").replace("\\\"", "\"").replace("\\\\", "\\");
+        Process bash = new ProcessBuilder("bash", "-c", "printf '%s' " + afterGroovy).redirectErrorStream(true).start();
+        assertEquals("it's a $x \\ \"y\"", new String(bash.getInputStream().readAllBytes()));
     }
 }

@@ -269,6 +269,7 @@ public final class WorkflowParser {
                 String where = file + ":" + s.line() + ": step '" + s.id() + "': param '" + p.name() + "' ";
                 switch (p.kind()) {
                     case OUTPUT -> {
+                        fileName(where, v, v);
                         Path rel = Path.of(v), base = Path.of("/work/step"), n = base.resolve(rel).normalize();
                         if (rel.isAbsolute() || !n.startsWith(base) || n.equals(base))
                             throw new WorkflowException(where + "'" + v + "': an output must be a relative path inside the step's work directory");
@@ -279,12 +280,32 @@ public final class WorkflowParser {
                             int eq = v.indexOf('=');
                             if (eq < 0) throw new WorkflowException(where + "'" + v + "' must be NAME=PATH");
                             path = v.substring(eq + 1);
+                            if (!v.substring(0, eq).matches("[A-Za-z0-9_.+-]+"))
+                                throw new WorkflowException(where + "'" + v + "': the NAME in NAME=PATH may hold only letters, digits and _ . + -");
                         }
+                        Matcher ref = REF.matcher(path);
+                        fileName(where, v, ref.matches() ? (ref.group(2) == null ? "" : ref.group(2)) : path);
                         resolveInput(wf, s, path, where);
                     }
                     default -> {}
                 }
             }
+        }
+    }
+
+    /**
+     * A path value must be a plain file name: letters, digits, space and {@code . _ - + = , @ % : ~ /}.
+     * Anything else (; | & $ ` ' " \\ < > ( ) { } * ? [ ] ! # and control characters) is refused: it
+     * would mean something to the shell of an exported Nextflow module or to a glob, and no sensible
+     * data file is named with it.
+     */
+    static void fileName(String where, String value, String path) throws WorkflowException {
+        for (int i = 0; i < path.length(); i++) {
+            char c = path.charAt(i);
+            if (Character.isLetterOrDigit(c) || " ._-+=,@%:~/".indexOf(c) >= 0) continue;
+            String shown = Character.isISOControl(c) ? String.format("\\u%04x", (int) c) : String.valueOf(c);
+            throw new WorkflowException(where + "'" + value.replaceAll("\\p{Cntrl}", "?") + "': '" + shown + "' cannot be part of a file name here"
+                    + " (paths may hold letters, digits, space and . _ - + = , @ % : ~ /)");
         }
     }
 

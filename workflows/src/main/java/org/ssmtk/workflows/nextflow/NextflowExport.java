@@ -166,28 +166,32 @@ public final class NextflowExport {
         Map<String, ParamSpec> spec = wf.specs().get(s.op());
         StringBuilder in = new StringBuilder("tuple val(meta)");
         for (Slot slot : slots) in.append(", path(").append(slot.var()).append(", stageAs: '").append(slot.var()).append("/*')");
+        // Every word that reaches the shell is single-quoted: descriptor values are checked to be plain
+        // file names, but staged names come from whatever files params point to at run time.
         StringBuilder cmd = new StringBuilder("ssmtk ").append(op[0]).append(' ').append(op[1]).append(" \\\\\n");
         for (Slot slot : slots) {
-            cmd.append("        --").append(slot.option()).append(' ').append(slot.label() == null ? "" : slot.label() + "=")
-                    .append("${").append(slot.var()).append('}').append(slot.rest()).append(" \\\\\n");
+            cmd.append("        --").append(slot.option()).append(" '").append(script(shellInQuotes((slot.label() == null ? "" : slot.label() + "="))))
+                    .append("${").append(slot.var()).append(".toString().replace(\"'\", \"'\\\\''\")}")
+                    .append(script(shellInQuotes(slot.rest()))).append("' \\\\\n");
         }
-        for (Output o : outputs) cmd.append("        --").append(outputParam(s, o)).append(' ').append(o.path()).append(" \\\\\n");
+        for (Output o : outputs) cmd.append("        --").append(outputParam(s, o)).append(' ').append(shellWord(o.path())).append(" \\\\\n");
         if (spec.containsKey("threads")) cmd.append("        --threads ${task.cpus} \\\\\n");
         cmd.append("        $args");
         StringBuilder prepare = new StringBuilder(), stub = new StringBuilder();
         for (Output o : outputs) {
             Path parent = Path.of(o.path()).getParent();
-            if (parent != null) prepare.append("    mkdir -p ").append(parent).append('\n');
-            stub.append(o.directory() ? "    mkdir -p " + o.path() + "\n" : "    mkdir -p " + (parent == null ? "." : parent) + " && touch " + o.path() + "\n");
+            if (parent != null) prepare.append("    mkdir -p ").append(shellWord(parent.toString())).append('\n');
+            stub.append(o.directory() ? "    mkdir -p " + shellWord(o.path()) + "\n"
+                    : "    mkdir -p " + shellWord(parent == null ? "." : parent.toString()) + " && touch " + shellWord(o.path()) + "\n");
         }
         StringBuilder outDecl = new StringBuilder();
-        for (Output o : outputs) outDecl.append("    tuple val(meta), path('").append(o.path()).append("'), emit: ").append(o.emit()).append('\n');
+        for (Output o : outputs) outDecl.append("    tuple val(meta), path(").append(groovy(o.path())).append("), emit: ").append(o.emit()).append('\n');
         // report.html writes its MultiQC files beside the page; publish them too (MultiQC picks up *_mqc.json)
         boolean report = s.op().equals("report.html") && outputs.size() == 1;
         String mqc = report ? outputs.getFirst().path().replaceFirst("\\.html?$", "") + "*_mqc.json" : null;
         if (report) {
-            outDecl.append("    tuple val(meta), path('").append(mqc).append("'), emit: mqc\n");
-            stub.append("    touch ").append(mqc.replace("*", "")).append('\n');
+            outDecl.append("    tuple val(meta), path(").append(groovy(mqc)).append("), emit: mqc\n");
+            stub.append("    touch ").append(shellWord(mqc.replace("*", ""))).append('\n');
         }
         String versions = """
                     cat <<-END_VERSIONS > versions.yml
@@ -327,6 +331,21 @@ public final class NextflowExport {
         String id = s.replaceAll("[^A-Za-z0-9]+", "_").replaceAll("^_+|_+$", "").toLowerCase(Locale.ROOT);
         if (id.isEmpty() || Character.isDigit(id.charAt(0))) id = "p_" + id;
         return id;
+    }
+
+    /** s as one shell word inside a script block: single-quoted for the shell, escaped for Groovy's \"\"\" string. */
+    public static String shellWord(String s) {
+        return "'" + script(shellInQuotes(s)) + "'";
+    }
+
+    /** s for inside shell single quotes: each ' closes the quote, is escaped, and reopens it. */
+    private static String shellInQuotes(String s) {
+        return s.replace("'", "'\\''");
+    }
+
+    /** Literal text inside a Groovy \"\"\" GString: no $ interpolation, backslashes and quotes kept. */
+    private static String script(String s) {
+        return s.replace("\\", "\\\\").replace("$", "\\$").replace("\"", "\\\"");
     }
 
     /** A single-quoted Groovy string (no interpolation). */
