@@ -3,6 +3,7 @@ package org.ssmtk.core.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.ssmtk.core.io.AtomicFiles;
+import org.ssmtk.core.io.RunLock;
 import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.io.ModelFormatException;
 import org.ssmtk.core.nn.Gradients;
@@ -80,12 +81,27 @@ public final class Trainer {
 
     public static Result train(MambaModel model, BatchSource data, Objective objective, Options o, Listener listener)
             throws IOException {
+        if (o.out() == null) return trainLocked(model, data, objective, o, listener);
+        try (RunLock lock = RunLock.acquire(o.out())) {
+            return trainLocked(model, data, objective, o, listener);
+        }
+    }
+
+    private static Result trainLocked(MambaModel model, BatchSource data, Objective objective, Options o, Listener listener)
+            throws IOException {
         AdamW optimizer = new AdamW(model.backend(), model.parameters(), o.adam());
         long step = 0, tokens = 0;
         if (o.out() != null) Files.createDirectories(o.out());
         if (o.resume() && o.out() != null) {
             Path ckpt = TrainingCheckpoint.latest(o.out());
             if (ckpt == null) {
+                // checkpoints without the pointer that names the good one: guessing could resume a half-written
+                // or diverged one, restarting would silently write over them
+                List<String> orphans = TrainingCheckpoint.list(o.out());
+                if (!orphans.isEmpty())
+                    throw new ModelFormatException("cannot resume: " + TrainingCheckpoint.checkpointsDir(o.out()) + " holds " + String.join(", ", orphans)
+                            + " but no '" + TrainingCheckpoint.LATEST + "' file naming the one to resume from; write that name into "
+                            + TrainingCheckpoint.checkpointsDir(o.out()).resolve(TrainingCheckpoint.LATEST) + ", or start afresh in another --out");
                 listener.onMessage("no checkpoint under " + o.out() + ": starting from step 0");
             } else {
                 TrainingCheckpoint.State state = TrainingCheckpoint.readState(ckpt);
@@ -121,7 +137,7 @@ public final class Trainer {
                 double norm = grads.globalNorm();
                 if (!Double.isFinite(loss) || !Double.isFinite(norm))
                     throw new TrainingDivergedException("training diverged at step " + step + ": loss " + loss + ", gradient norm "
-                            + norm + (o.out() == null ? "" : "; the last good checkpoint is " + TrainingCheckpoint.latest(o.out())));
+                            + norm + lastGood(o.out()));
                 if (o.clipNorm() > 0 && norm > o.clipNorm()) grads.scale((float) (o.clipNorm() / norm));
                 double lr = o.schedule().at(step);
                 optimizer.update(grads, lr);
@@ -135,6 +151,11 @@ public final class Trainer {
                     metrics.flush();
                 }
                 if (o.out() != null && ((o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0) || step == o.steps())) {
+                    // a finite loss does not make finite weights (an update can overflow): never keep those as "good"
+                    String bad = firstNonFinite(model);
+                    if (bad != null)
+                        throw new TrainingDivergedException("training diverged at step " + step + ": parameter " + bad
+                                + " is no longer finite after the update" + lastGood(o.out()));
                     Path dir = TrainingCheckpoint.save(o.out(), model, optimizer, new TrainingCheckpoint.State(step, tokens, o.run()),
                             o.keepCheckpoints());
                     listener.onCheckpoint(dir);
@@ -143,6 +164,20 @@ public final class Trainer {
         }
         if (o.out() != null) saveModel(model, o.out().resolve(MODEL));
         return new Result(first, o.steps(), history);
+    }
+
+    private static String lastGood(Path out) throws IOException {
+        if (out == null) return "";
+        Path last = TrainingCheckpoint.latest(out);
+        return last == null ? "; no checkpoint was written before it (lower --lr, or checkpoint more often with --checkpoint-every)"
+                : "; the last good checkpoint is " + last + " (resume from it with --resume and a lower --lr)";
+    }
+
+    /** The name of the first parameter holding NaN or an infinity, or null. */
+    static String firstNonFinite(MambaModel model) {
+        for (var e : model.parameters().entrySet())
+            for (float v : model.backend().toHost(e.getValue())) if (!Float.isFinite(v)) return e.getKey();
+        return null;
     }
 
     /** Writes the trained model in HuggingFace layout, replacing any previous one only when complete. */

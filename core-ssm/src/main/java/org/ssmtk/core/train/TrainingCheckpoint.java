@@ -113,6 +113,16 @@ public final class TrainingCheckpoint {
         }
     }
 
+    /** The names of the checkpoints under out (step-NNNNNNNN folders), oldest first; empty when there are none. */
+    public static List<String> list(Path out) throws IOException {
+        Path dir = checkpointsDir(out);
+        if (!Files.isDirectory(dir)) return List.of();
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().startsWith("step-") && Files.isDirectory(p))
+                    .map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
     private static void prune(Path dir, int keep, String newest) throws IOException {
         if (keep < 1) return;
         List<Path> all;

@@ -164,4 +164,72 @@ class TrainerTest {
         assertTrue(!AdamW.decays("backbone.layers.0.norm.weight"));
         assertTrue(!AdamW.decays("backbone.embeddings.weight"));
     }
+
+    // Issue 15, races and ambiguity.
+
+    @Test
+    void aSecondRunIntoTheSameOutFolderFailsAtOnceWhileTheFirstRuns() throws Exception {
+        var atStep2 = new java.util.concurrent.CountDownLatch(1);
+        var release = new java.util.concurrent.CountDownLatch(1);
+        var first = java.util.concurrent.Executors.newSingleThreadExecutor().submit(() -> {
+            try (CpuBackend cpu = new CpuBackend(1)) {
+                MambaModel model = MambaModel.load(cpu, Initializer.reference(CONFIG, 3));
+                return Trainer.train(model, patterns(4, 19), Objective.languageModel(), options(4, dir, false), new Trainer.Listener() {
+                    public void onStep(Trainer.StepMetrics m) {
+                        if (m.step() != 2) return;
+                        atStep2.countDown();
+                        try {
+                            release.await();
+                        } catch (InterruptedException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }
+                });
+            }
+        });
+        assertTrue(atStep2.await(60, java.util.concurrent.TimeUnit.SECONDS));
+        try (CpuBackend cpu = new CpuBackend(1)) {
+            MambaModel model = MambaModel.load(cpu, Initializer.reference(CONFIG, 4));
+            var e = assertThrows(java.io.IOException.class,
+                    () -> Trainer.train(model, patterns(4, 19), Objective.languageModel(), options(4, dir, false), new Trainer.Listener() {}));
+            assertTrue(e.getMessage().startsWith(dir + ": another ssmtk run is writing to this folder"), e.getMessage());
+        } finally {
+            release.countDown();
+        }
+        assertEquals(4, first.get(60, java.util.concurrent.TimeUnit.SECONDS).history().getLast().step());
+        assertTrue(Files.notExists(dir.resolve(org.ssmtk.core.io.RunLock.FILE)), "the lock goes with the run");
+        // and the folder is free again
+        try (CpuBackend cpu = new CpuBackend(1)) {
+            Trainer.train(MambaModel.load(cpu, Initializer.reference(CONFIG, 4)), patterns(4, 19), Objective.languageModel(),
+                    options(5, dir, true), new Trainer.Listener() {});
+        }
+    }
+
+    @Test
+    void resumeWithoutALatestPointerOverExistingCheckpointsIsRefused() throws Exception {
+        try (CpuBackend cpu = new CpuBackend(1)) {
+            MambaModel model = MambaModel.load(cpu, Initializer.reference(CONFIG, 3));
+            Trainer.train(model, patterns(4, 19), Objective.languageModel(), options(4, dir, false), new Trainer.Listener() {});
+            Files.delete(TrainingCheckpoint.checkpointsDir(dir).resolve(TrainingCheckpoint.LATEST));
+            var e = assertThrows(org.ssmtk.core.io.ModelFormatException.class,
+                    () -> Trainer.train(model, patterns(4, 19), Objective.languageModel(), options(6, dir, true), new Trainer.Listener() {}));
+            assertTrue(e.getMessage().contains("holds step-00000003, step-00000004 but no 'latest' file"), e.getMessage());
+        }
+    }
+
+    @Test
+    void weightsThatOverflowAreNeverKeptAsTheLastGoodCheckpoint() throws Exception {
+        try (CpuBackend cpu = new CpuBackend(1)) {
+            MambaModel model = MambaModel.load(cpu, Initializer.reference(CONFIG, 3));
+            // a learning rate beyond float range: loss and gradients of step 1 are finite, the weights after it are not
+            var o = new Trainer.Options(4, 1, 0, new LearningRateSchedule(1e39, 1e39, 0, 4), AdamW.Settings.defaults(), 1, 2, 1, dir, false,
+                    new ObjectMapper().createObjectNode());
+            var e = assertThrows(TrainingDivergedException.class,
+                    () -> Trainer.train(model, patterns(4, 19), Objective.languageModel(), o, new Trainer.Listener() {}));
+            assertTrue(e.getMessage().contains("at step 1: parameter ") && e.getMessage().contains("is no longer finite"), e.getMessage());
+            assertTrue(e.getMessage().endsWith("no checkpoint was written before it (lower --lr, or checkpoint more often with --checkpoint-every)"),
+                    e.getMessage());
+            assertTrue(TrainingCheckpoint.list(dir).isEmpty(), "no diverged checkpoint kept");
+        }
+    }
 }
