@@ -138,6 +138,7 @@ final class DnaClassifyReadsCommand implements Command {
         Path tsvTmp = tsvOut.temporary(), bamTmp = bamPending == null ? null : bamPending.temporary();
         boolean done = false;
         long records = 0, classified = 0, bases = 0;
+        long[] iupac = {0};
         long t0 = System.nanoTime();
         try {
         try (Backend backend = CommonOptions.backend(cl, err);
@@ -163,7 +164,7 @@ final class DnaClassifyReadsCommand implements Command {
                         for (SAMRecord r : chunk)
                             if (filter.keep(r)) {
                                 picked.add(r);
-                                seqs.add(readIds(input, r.getReadName(), r.getReadBases()));
+                                seqs.add(readIds(input, r.getReadName(), r.getReadBases(), iupac));
                                 bases += r.getReadLength();
                             }
                         double[][] p = classify(model, seqs, seqLen, batch, rc);
@@ -198,6 +199,7 @@ final class DnaClassifyReadsCommand implements Command {
         double seconds = (System.nanoTime() - t0) / 1e9;
         // A header-only file is valid (a pipeline may have no reads for a sample): say so rather than fail.
         if (records == 0) err.println("ssmtk dna classify-reads: note: " + input + " holds no records" + (regionsBed == null ? "" : " in " + regionsBed));
+        noteIupac(err, iupac[0], input);
         out.printf(Locale.ROOT, "%d records, %d classified (%,d bases) in %.2f s (%,.0f reads/s)%s -> %s%s%n", records, classified, bases, seconds,
                 classified / Math.max(seconds, 1e-9), rc ? ", forward+RC averaged" : "", output, bamOut == null ? "" : " and " + bamOut);
         return 0;
@@ -210,15 +212,6 @@ final class DnaClassifyReadsCommand implements Command {
     }
 
     /** A read's bases as ids; a letter the vocabulary lacks is the input's problem, named with the file and the read. */
-    static byte[] readIds(String input, String read, byte[] bases) throws UsageException {
-        try {
-            return DnaVocabulary.encode(bases);
-        } catch (IllegalArgumentException e) {
-            // encode's only failure: a byte that is not a base letter
-            throw new UsageException(input + ": read " + read + ": " + e.getMessage());
-        }
-    }
-
     static boolean isFastq(Path p) {
         String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
         if (n.endsWith(".gz")) n = n.substring(0, n.length() - 3);
@@ -236,6 +229,7 @@ final class DnaClassifyReadsCommand implements Command {
         Path tsvTmp = tsvOut.temporary();
         boolean done = false;
         long reads = 0, bases = 0;
+        long[] iupac = {0};
         long t0 = System.nanoTime();
         try {
             try (Backend backend = CommonOptions.backend(cl, err);
@@ -255,7 +249,7 @@ final class DnaClassifyReadsCommand implements Command {
                         int ws = id.indexOf(' '), tab = id.indexOf('\t');
                         int cut = ws < 0 ? tab : tab < 0 ? ws : Math.min(ws, tab);
                         ids.add(cut < 0 ? id : id.substring(0, cut));
-                        seqs.add(readIds(in.toString(), id, r.getReadBases()));
+                        seqs.add(readIds(in.toString(), id, r.getReadBases(), iupac));
                         bases += r.length();
                     }
                     if (ids.size() == CHUNK || (!more && !ids.isEmpty())) {
@@ -277,9 +271,24 @@ final class DnaClassifyReadsCommand implements Command {
             if (!done) tsvOut.abort();
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
+        noteIupac(err, iupac[0], in.toString());
         out.printf(Locale.ROOT, "%d FASTQ reads classified (%,d bases) in %.2f s (%,.0f reads/s)%s -> %s%n", reads, bases, seconds,
                 reads / Math.max(seconds, 1e-9), rc ? ", forward+RC averaged" : "", output);
         return 0;
+    }
+
+    /** A read's ids; IUPAC codes (and SAM's '=' '.') are read as N and counted, as the FASTA commands do. */
+    static byte[] readIds(String file, String read, byte[] bases, long[] iupac) throws UsageException {
+        try {
+            return DnaVocabulary.encodeRead(bases, iupac);
+        } catch (IllegalArgumentException e) {
+            // encodeRead's only failure: a byte that is no SAM/FASTQ base letter
+            throw new UsageException(file + ": read " + read + ": " + e.getMessage());
+        }
+    }
+
+    private static void noteIupac(PrintStream err, long count, String file) {
+        if (count > 0) err.printf(Locale.ROOT, "ssmtk dna classify-reads: note: %,d bases of %s were IUPAC codes (or '=' '.'), read as N%n", count, file);
     }
 
     private static void writeHeader(BufferedWriter tsv, List<String> names) throws IOException {

@@ -376,4 +376,31 @@ class DnaClassifyReadsCommandTest {
                 "--output", out.resolve("x.tsv").toString());
         assertEquals(0, r.code(), r.err());
     }
+
+    /** Issue 15: one IUPAC base in a read aborted the run ("'R' is not A, C, G, T or N", naming no file or read). */
+    @Test
+    void iupacBasesInReadsAreReadAsNAndCounted() throws Exception {
+        Path run = dir.resolve("run");
+        MainTest.Result r = MainTest.run(DnaClassifierCommandsTest.train(run, "--steps", "2"));
+        assertEquals(0, r.code(), r.err());
+        String model = run.resolve("model").toString();
+        Path sam = Files.writeString(dir.resolve("iupac.sam"), "@HD\tVN:1.6\tSO:unsorted\n@SQ\tSN:chrA\tLN:1000\n"
+                + "r1\t4\t*\t0\t0\t*\t*\t0\t0\tACGTRYACGTkmACGT\t*\n"
+                + "r2\t4\t*\t0\t0\t*\t*\t0\t0\tACGTACGT=ACGT.ACGT\t*\n");
+        Path fq = Files.writeString(dir.resolve("iupac.fq"), "@q1\nACGTNNSWACGT\n+\nIIIIIIIIIIII\n");
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", sam.toString(), "--output", dir.resolve("s.tsv").toString(),
+                "--include-unmapped");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(3, Files.readAllLines(dir.resolve("s.tsv")).size());
+        // R Y k m '=' (HTSJDK's SAM parser itself turns '.' into N)
+        assertTrue(r.err().contains("note: 5 bases of " + sam + " were IUPAC codes (or '=' '.'), read as N"), r.err());
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", fq.toString(), "--output", dir.resolve("f.tsv").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("note: 2 bases of " + fq), r.err());
+        // a character that is no base at all still fails, naming the file and the read
+        Path bad = Files.writeString(dir.resolve("bad.fq"), "@q1\nACGT5CGT\n+\nIIIIIIII\n");
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", bad.toString(), "--output", dir.resolve("b.tsv").toString());
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains(bad + ": read q1: base 5 is '5'"), r.err());
+    }
 }

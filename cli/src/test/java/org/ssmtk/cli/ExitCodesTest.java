@@ -81,8 +81,8 @@ class ExitCodesTest {
         assertEquals(1, bf16.code(), bf16.err());
         assertTrue(bf16.err().contains("--precision bf16 needs --device cuda"), bf16.err());
         // a read with a byte that is no base letter
-        assertEquals("r.fq: read r1: '!' is not A, C, G, T or N",
-                assertThrowsUsage(() -> DnaClassifyReadsCommand.readIds("r.fq", "r1", "AC!T".getBytes(StandardCharsets.US_ASCII))));
+        assertEquals("r.fq: read r1: base 3 is '!', not a SAM/FASTQ base letter",
+                assertThrowsUsage(() -> DnaClassifyReadsCommand.readIds("r.fq", "r1", "AC!T".getBytes(StandardCharsets.US_ASCII), new long[1])));
     }
 
     private static String assertThrowsUsage(org.junit.jupiter.api.function.Executable e) {

@@ -57,9 +57,11 @@ public final class FastaReference implements Closeable {
         }
         ReferenceSequenceFile reader;
         try {
-            reader = ReferenceSequenceFileFactory.getReferenceSequenceFile(file, true, true);
+            reader = hasFastaExtension(file) ? ReferenceSequenceFileFactory.getReferenceSequenceFile(file, true, true) : openAnyName(file);
         } catch (RuntimeException e) {
             throw translate(file, "cannot open as FASTA", e);
+        } catch (IOException e) {
+            throw new FastaException(file, "cannot open as FASTA (" + e.getMessage() + ")", e);
         }
         FastaSequenceIndex index = null;
         if (reader.isIndexed()) {
@@ -228,6 +230,86 @@ public final class FastaReference implements Closeable {
         for (byte b : normalized) if (b == 'N') n++; else acgt++;
         // Soft-masking and IUPAC origin are gone once normalized; only the whole-contig counts keep them.
         return new BaseCounts(acgt, n, 0, 0);
+    }
+
+    private static boolean hasFastaExtension(Path file) {
+        String name = file.getFileName().toString();
+        return ReferenceSequenceFileFactory.FASTA_EXTENSIONS.stream().anyMatch(name::endsWith);
+    }
+
+    /**
+     * HTSJDK's factory accepts only the usual extensions (.fa, .fasta, .fna, ... and their .gz), but
+     * references come named otherwise (Ensembl's and Debian's {@code .dna.gz}, {@code .seq}): the
+     * content decides here. The compression was checked against the name already, so HTSJDK's
+     * readers, which pick gzip by a .gz/.bgz suffix, read it right.
+     */
+    private static ReferenceSequenceFile openAnyName(Path file) throws IOException {
+        Path fai = ReferenceSequenceFileFactory.getFastaIndexFileName(file);
+        // (no dictionary: HTSJDK would look for one by cutting a known extension off the name)
+        if (!Files.isRegularFile(fai)) return new htsjdk.samtools.reference.FastaSequenceFile(file.toString(), new Rewinding(file), null, true);
+        FastaSequenceIndex index = new FastaSequenceIndex(fai);
+        var stream = new htsjdk.samtools.seekablestream.SeekableFileStream(file.toFile());
+        if (!IOUtil.isBlockCompressed(file, true))
+            return new htsjdk.samtools.reference.IndexedFastaSequenceFile(file.toString(), stream, index, null);
+        return new htsjdk.samtools.reference.BlockCompressedIndexedFastaSequenceFile(file.toString(), stream, index, null,
+                htsjdk.samtools.util.GZIIndex.loadIndex(htsjdk.samtools.util.GZIIndex.resolveIndexNameForBgzipFile(file)));
+    }
+
+    /** The file's (decompressed) bytes as a stream that can go back to the start, which is all a front-to-back read needs. */
+    private static final class Rewinding extends htsjdk.samtools.seekablestream.SeekableStream {
+        private final Path file;
+        private java.io.PushbackInputStream in;
+        private long position;
+
+        Rewinding(Path file) throws IOException {
+            this.file = file;
+            this.in = new java.io.PushbackInputStream(IOUtil.openFileForReading(file), 1);
+        }
+
+        public long length() {
+            return -1;
+        }
+
+        public long position() {
+            return position;
+        }
+
+        public void seek(long to) throws IOException {
+            if (to < position) {
+                in.close();
+                in = new java.io.PushbackInputStream(IOUtil.openFileForReading(file), 1);
+                position = 0;
+            }
+            in.skipNBytes(to - position);
+            position = to;
+        }
+
+        public int read() throws IOException {
+            int b = in.read();
+            if (b >= 0) position++;
+            return b;
+        }
+
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = in.read(b, off, len);
+            if (n > 0) position += n;
+            return n;
+        }
+
+        public void close() throws IOException {
+            in.close();
+        }
+
+        public boolean eof() throws IOException {
+            int b = in.read();
+            if (b < 0) return true;
+            in.unread(b);
+            return false;
+        }
+
+        public String getSource() {
+            return file.toString();
+        }
     }
 
     /**

@@ -59,6 +59,28 @@ public final class DnaVocabulary {
         return ids;
     }
 
+    /**
+     * Ids of a read's stored bases, which SAM and FASTQ allow to be any of {@code [A-Za-z=.]}: A, C, G, T
+     * and N map as in {@link #encode}; IUPAC codes, '=' and '.' become N (the vocabulary has no other
+     * "some base"), counted in {@code otherCodes[0]}. Anything else (a digit, '*' in the middle of a
+     * sequence) is not a base: an IllegalArgumentException naming the character and position.
+     */
+    public static byte[] encodeRead(byte[] bases, long[] otherCodes) {
+        byte[] ids = new byte[bases.length];
+        for (int i = 0; i < bases.length; i++) {
+            int b = bases[i] & 0xff, id = BASE_TO_ID[b];
+            if (id < 0) {
+                if (!(Character.isLetter(b) && b < 0x80) && b != '=' && b != '.')
+                    throw new IllegalArgumentException("base " + (i + 1) + " is " + (b >= 0x20 && b < 0x7f ? "'" + (char) b + "'" : String.format("byte 0x%02x", b))
+                            + ", not a SAM/FASTQ base letter");
+                id = N;
+                otherCodes[0]++;
+            }
+            ids[i] = (byte) id;
+        }
+        return ids;
+    }
+
     /** Bases of ids; specials become '?' since they have no base. */
     public static String decode(int[] ids) {
         StringBuilder sb = new StringBuilder(ids.length);

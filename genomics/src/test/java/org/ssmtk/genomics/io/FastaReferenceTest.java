@@ -264,4 +264,24 @@ class FastaReferenceTest {
         FastaException e = assertThrows(FastaException.class, () -> FastaReference.open(fa).close());
         assertTrue(e.getMessage().contains("does not match it: contig 'chr1' is longer than the index's 3000 bases"), e.getMessage());
     }
+
+    /** Issue 15: Debian's and Ensembl's `.dna.gz` was refused with a message cut after "file type:". */
+    @Test
+    void unusualExtensionsAreReadByContent() throws IOException {
+        var want = expected();
+        Path dnaGz = Files.copy(data.resolve("small.fa.gz"), dir.resolve("genome.dna.gz"));
+        Path seq = Files.copy(data.resolve("small.fa"), dir.resolve("genome.seq"));
+        Path indexed = Files.copy(data.resolve("small.fa"), dir.resolve("indexed.dna"));
+        Files.copy(data.resolve("small.fa.fai"), dir.resolve("indexed.dna.fai"));
+        Path bgz = Files.copy(data.resolve("small.bgzf.fa.gz"), dir.resolve("b.dna.gz"));
+        Files.copy(data.resolve("small.bgzf.fa.gz.fai"), dir.resolve("b.dna.gz.fai"));
+        Files.copy(data.resolve("small.bgzf.fa.gz.gzi"), dir.resolve("b.dna.gz.gzi"));
+        for (Path p : List.of(dnaGz, seq, indexed, bgz)) {
+            try (FastaReference ref = FastaReference.open(p)) {
+                assertEquals(p == indexed || p == bgz, ref.isIndexed(), p.toString());
+                for (DnaSequence s : ref.readAll())
+                    assertEquals(normalized(want.get(s.name())), new String(s.bases(), StandardCharsets.US_ASCII), p + " " + s.name());
+            }
+        }
+    }
 }
