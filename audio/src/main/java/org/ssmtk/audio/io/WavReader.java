@@ -30,12 +30,14 @@ public final class WavReader {
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         if (bytes.length < 12 || b.getInt(0) != 0x46464952 /* RIFF */ || b.getInt(8) != 0x45564157 /* WAVE */)
             throw new WavException(file, "not a WAV file (no RIFF/WAVE header)");
-        int pos = 12, format = -1, channels = 0, rate = 0, bits = 0, blockAlign = 0;
+        int format = -1, channels = 0, rate = 0, bits = 0, blockAlign = 0;
         int dataStart = -1, dataLength = 0;
+        // long: a chunk size near 4 GiB must end the walk, not wrap the position around (found by ParserFuzzTest)
+        long pos = 12;
         while (pos + 8 <= bytes.length) {
-            int id = b.getInt(pos);
-            long size = b.getInt(pos + 4) & 0xFFFFFFFFL;
-            int body = pos + 8;
+            int id = b.getInt((int) pos);
+            long size = b.getInt((int) pos + 4) & 0xFFFFFFFFL;
+            int body = (int) pos + 8;
             if (id == 0x20746d66) { // "fmt "
                 if (size < 16 || body + 16 > bytes.length) throw new WavException(file, "truncated WAV: fmt chunk is cut short");
                 format = b.getShort(body) & 0xFFFF;
@@ -54,7 +56,7 @@ public final class WavReader {
                 dataLength = (int) size;
                 break;
             }
-            pos = (int) Math.min(Integer.MAX_VALUE, body + size + (size & 1)); // chunks are padded to even sizes
+            pos = body + size + (size & 1); // chunks are padded to even sizes
         }
         if (format < 0) throw new WavException(file, "corrupt or truncated WAV: no fmt chunk");
         if (dataStart < 0) throw new WavException(file, "corrupt or truncated WAV: no data chunk");

@@ -131,4 +131,13 @@ class WavIoTest {
             assertProblem(f, "sample 50 (at 0.006 s) is not a finite number");
         }
     }
+
+    /** Found by ParserFuzzTest: a chunk size near 4 GiB wrapped the chunk walk around (IndexOutOfBoundsException, exit 2). */
+    @Test
+    void aHugeChunkSizeIsAnErrorNotACrash() throws Exception {
+        ByteBuffer b = ByteBuffer.allocate(44).order(ByteOrder.LITTLE_ENDIAN);
+        b.put("RIFF".getBytes()).putInt(36).put("WAVE".getBytes()).put("LIST".getBytes()).putInt(0x7ffffff8).put(new byte[24]);
+        Path f = Files.write(dir.resolve("huge-chunk.wav"), b.array());
+        assertProblem(f, "no fmt chunk");
+    }
 }
