@@ -23,6 +23,7 @@ import org.ssmtk.core.classify.SequenceClassifier;
 import org.ssmtk.genomics.classify.DnaClassifierData;
 import org.ssmtk.core.eval.ClassificationMetrics;
 import org.ssmtk.genomics.io.AlignmentFileCheck;
+import org.ssmtk.genomics.io.ReadFidelity;
 import org.ssmtk.genomics.io.BedIntervals;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
 
@@ -132,6 +133,10 @@ final class DnaClassifyReadsCommand implements Command {
         }
         MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
 
+        boolean cramOut = bamOut != null && bamOut.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".cram");
+        if (cramOut && reference == null)
+            throw new UsageException("--bam-out " + bamOut + " is CRAM (by its name); give --reference, the FASTA to compress it against");
+        if (reference != null) ReadFidelity.ensureFastaIndex(reference, err);
         SamReaderFactory factory = SamReaderFactory.makeDefault().validationStringency(ValidationStringency.STRICT);
         if (reference != null) factory = factory.referenceSequence(reference);
         AtomicFiles.Pending tsvOut = AtomicFiles.begin(output), bamPending = bamOut == null ? null : AtomicFiles.begin(bamOut);
@@ -148,8 +153,13 @@ final class DnaClassifyReadsCommand implements Command {
             SAMFileHeader header = reader.getFileHeader();
             List<String> names = labels.names();
             writeHeader(tsv, names);
+            boolean cramIn = !input.equals("-") && isCram(Path.of(input));
+            SAMFileHeader outHeader = bamTmp == null ? null : ReadFidelity.withProgramRecord(header, Main.version(), commandLine(cl));
             // presorted: records go out in input order whatever the header's sort order says.
-            try (SAMFileWriter bam = bamTmp == null ? null : new SAMFileWriterFactory().makeBAMWriter(header, true, bamTmp)) {
+            try (SAMFileWriter bam = bamTmp == null ? null : cramOut
+                    ? new SAMFileWriterFactory().makeCRAMWriter(outHeader, true, bamTmp, reference)
+                    : new SAMFileWriterFactory().makeBAMWriter(outHeader, true, bamTmp);
+                 ReadFidelity.NmMd nmMd = cramIn && bamTmp != null ? new ReadFidelity.NmMd(reference) : null) {
                 List<SAMRecord> chunk = new ArrayList<>(CHUNK);
                 var it = regionsBed == null ? reader.iterator() : reader.query(queryIntervals(regionsBed, header, input, reader.hasIndex()), false);
                 while (true) {
@@ -161,12 +171,15 @@ final class DnaClassifyReadsCommand implements Command {
                     if (chunk.size() == CHUNK || (!more && !chunk.isEmpty())) {
                         List<SAMRecord> picked = new ArrayList<>();
                         List<byte[]> seqs = new ArrayList<>();
-                        for (SAMRecord r : chunk)
-                            if (filter.keep(r)) {
+                        boolean[] kept = new boolean[chunk.size()];
+                        for (int c = 0; c < chunk.size(); c++) {
+                            SAMRecord r = chunk.get(c);
+                            if (kept[c] = filter.keep(r)) {
                                 picked.add(r);
                                 seqs.add(readIds(input, r.getReadName(), r.getReadBases(), iupac));
                                 bases += r.getReadLength();
                             }
+                        }
                         double[][] p = classify(model, seqs, seqLen, batch, rc);
                         for (int i = 0; i < picked.size(); i++) {
                             SAMRecord r = picked.get(i);
@@ -175,7 +188,16 @@ final class DnaClassifyReadsCommand implements Command {
                             r.setAttribute("XP", (float) p[i][best]);
                         }
                         classified += picked.size();
-                        if (bam != null) for (SAMRecord r : chunk) bam.addAlignment(r);
+                        if (bam != null)
+                            for (int c = 0; c < chunk.size(); c++) {
+                                SAMRecord r = chunk.get(c);
+                                if (!kept[c]) { // a skipped record keeps no call from an earlier run or model
+                                    r.setAttribute("XL", null);
+                                    r.setAttribute("XP", null);
+                                }
+                                if (nmMd != null) nmMd.restore(r);
+                                bam.addAlignment(r);
+                            }
                         chunk.clear();
                     }
                     if (!more) break;
@@ -275,6 +297,16 @@ final class DnaClassifyReadsCommand implements Command {
         out.printf(Locale.ROOT, "%d FASTQ reads classified (%,d bases) in %.2f s (%,.0f reads/s)%s -> %s%n", reads, bases, seconds,
                 reads / Math.max(seconds, 1e-9), rc ? ", forward+RC averaged" : "", output);
         return 0;
+    }
+
+    /** The command as given, for the @PG line's CL (options in declaration order, as parsed). */
+    private static String commandLine(CommandLine cl) {
+        StringBuilder b = new StringBuilder("ssmtk dna classify-reads");
+        for (org.apache.commons.cli.Option o : cl.getOptions()) {
+            b.append(" --").append(o.getLongOpt());
+            if (o.getValues() != null) for (String v : o.getValues()) b.append(' ').append(v);
+        }
+        return b.toString();
     }
 
     /** A read's ids; IUPAC codes (and SAM's '=' '.') are read as N and counted, as the FASTA commands do. */

@@ -403,4 +403,86 @@ class DnaClassifyReadsCommandTest {
         assertEquals(1, r.code(), r.err());
         assertTrue(r.err().contains(bad + ": read q1: base 5 is '5'"), r.err());
     }
+
+    /**
+     * Issue 15, data dropped on the way through: --bam-out adds a chained @PG, drops an earlier run's
+     * XL/XP from the records it skips, writes CRAM when named .cram, and restores the NM/MD a CRAM input
+     * keeps implicit (checked here against NM counted by hand).
+     */
+    @Test
+    void bamOutAddsAProgramLineKeepsNoStaleCallsAndRoundTripsCram() throws Exception {
+        Path run = dir.resolve("run");
+        MainTest.Result r = MainTest.run(DnaClassifierCommandsTest.train(run, "--steps", "2"));
+        assertEquals(0, r.code(), r.err());
+        String model = run.resolve("model").toString();
+        Random rnd = new Random(3);
+        byte[] refBases = new byte[100_000];
+        for (int i = 0; i < refBases.length; i++) refBases[i] = (byte) "ACGT".charAt(rnd.nextInt(4));
+        StringBuilder fa = new StringBuilder(">chrA\n");
+        for (int i = 0; i < refBases.length; i += 60) fa.append(new String(refBases, i, Math.min(60, refBases.length - i), java.nio.charset.StandardCharsets.US_ASCII)).append('\n');
+        Path ref = Files.writeString(dir.resolve("ref.fa"), fa); // no .fai: a CRAM reference gets one built
+        List<SAMRecord> records = read(writeBam(dir.resolve("plain.bam")));
+        SAMFileHeader header = records.get(0).getHeader().clone();
+        htsjdk.samtools.SAMProgramRecord bwa = new htsjdk.samtools.SAMProgramRecord("bwa");
+        bwa.setProgramName("bwa");
+        header.addProgramRecord(bwa);
+        Path old = dir.resolve("old.bam");
+        try (SAMFileWriter w = new SAMFileWriterFactory().makeBAMWriter(header, true, old)) {
+            for (SAMRecord rec : records) {
+                rec.setHeader(header);
+                rec.setAttribute("XL", "OLD");
+                rec.setAttribute("XP", 0.99f);
+                rec.setAttribute("NM", null); // to be restored from the reference after a CRAM round trip
+                w.addAlignment(rec);
+            }
+        }
+        Path out1 = dir.resolve("out1.bam"), out2 = dir.resolve("out2.bam");
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", old.toString(), "--output", dir.resolve("1.tsv").toString(),
+                "--bam-out", out1.toString(), "--min-mapq", "10");
+        assertEquals(0, r.code(), r.err());
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", out1.toString(), "--output", dir.resolve("2.tsv").toString(),
+                "--bam-out", out2.toString(), "--primary-only");
+        assertEquals(0, r.code(), r.err());
+        SAMFileHeader h1, h2;
+        try (SamReader a = SamReaderFactory.makeDefault().open(out1); SamReader b = SamReaderFactory.makeDefault().open(out2)) {
+            h1 = a.getFileHeader();
+            h2 = b.getFileHeader();
+        }
+        assertEquals("bwa", h1.getProgramRecord("ssmtk").getPreviousProgramGroupId());
+        assertTrue(h1.getProgramRecord("ssmtk").getCommandLine().startsWith("ssmtk dna classify-reads "), h1.getProgramRecord("ssmtk").getCommandLine());
+        assertEquals("ssmtk", h2.getProgramRecord("ssmtk.1").getPreviousProgramGroupId(), "a second run chains after the first");
+        List<SAMRecord> second = read(out2);
+        for (SAMRecord rec : second) {
+            boolean classified = !rec.getReadUnmappedFlag() && !rec.isSecondaryOrSupplementary();
+            assertEquals(classified, rec.getAttribute("XL") != null, rec.getSAMString());
+            assertTrue(!"OLD".equals(rec.getAttribute("XL")), "stale call kept: " + rec.getSAMString());
+        }
+        // CRAM out, by the name; then CRAM in -> BAM: NM and MD as the reference says
+        Path cram = dir.resolve("out.cram"), back = dir.resolve("back.bam");
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", old.toString(), "--output", dir.resolve("3.tsv").toString(),
+                "--bam-out", cram.toString(), "--reference", ref.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("built " + ref + ".fai"), r.err());
+        assertEquals("CRAM", new String(Arrays.copyOf(Files.readAllBytes(cram), 4), java.nio.charset.StandardCharsets.ISO_8859_1));
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", cram.toString(), "--output", dir.resolve("4.tsv").toString(),
+                "--bam-out", back.toString(), "--reference", ref.toString());
+        assertEquals(0, r.code(), r.err());
+        List<SAMRecord> fromCram = read(back);
+        assertEquals(records.size(), fromCram.size());
+        int checked = 0;
+        for (SAMRecord rec : fromCram) {
+            if (rec.getReadUnmappedFlag()) continue;
+            int nm = 0;
+            byte[] b = rec.getReadBases();
+            for (int i = 0; i < b.length; i++) if (b[i] != refBases[rec.getAlignmentStart() - 1 + i]) nm++;
+            assertEquals(nm, rec.getIntegerAttribute("NM"), rec.getSAMString());
+            assertTrue(rec.getStringAttribute("MD") != null, rec.getSAMString());
+            checked++;
+        }
+        assertTrue(checked > 10);
+        r = MainTest.run("dna", "classify-reads", "--model", model, "--input", old.toString(), "--output", dir.resolve("5.tsv").toString(),
+                "--bam-out", dir.resolve("x.cram").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("is CRAM (by its name); give --reference"), r.err());
+    }
 }
