@@ -95,6 +95,12 @@ class DnaClassifyReadsCommandTest {
         return q;
     }
 
+    /** Copies what classify-reads wrote to cli/target/written-alignments/, for scripts/real-clients-check.sh (samtools, Picard in CI). */
+    static void keepForRealClients(Path... files) throws java.io.IOException {
+        Path keep = Files.createDirectories(Path.of("target", "written-alignments"));
+        for (Path p : files) Files.copy(p, keep.resolve(p.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
     static List<SAMRecord> read(Path bam) throws Exception {
         try (SamReader r = SamReaderFactory.makeDefault().validationStringency(ValidationStringency.STRICT).open(bam)) {
             List<SAMRecord> all = new ArrayList<>();
@@ -134,6 +140,7 @@ class DnaClassifyReadsCommandTest {
         // both strands are present among the classified reads
         assertTrue(rows.stream().anyMatch(x -> (Integer.parseInt(x.split("\t")[1]) & 16) != 0));
 
+        keepForRealClients(tagged);
         List<SAMRecord> in = read(bam), outRecs = read(tagged);
         assertEquals(in.size(), outRecs.size());
         java.util.Map<String, String> labelOf = new java.util.HashMap<>();
@@ -243,6 +250,7 @@ class DnaClassifyReadsCommandTest {
         assertEquals(0, r.code(), r.err());
         assertEquals(expected, Files.readAllLines(tsv).size() - 1, "each overlapping read once (the intervals overlap)");
         assertEquals(expected, read(tagged).size());
+        keepForRealClients(tagged);
 
         Path chrZ = Files.writeString(dir.resolve("z.bed"), "chrZ\t0\t100\n");
         r = MainTest.run("dna", "classify-reads", "--model", model, "--input", sorted.toString(), "--regions", chrZ.toString(), "--output", tsv.toString());
@@ -480,6 +488,7 @@ class DnaClassifyReadsCommandTest {
             checked++;
         }
         assertTrue(checked > 10);
+        keepForRealClients(old, out1, out2, cram, back, ref, Path.of(ref + ".fai"));
         r = MainTest.run("dna", "classify-reads", "--model", model, "--input", old.toString(), "--output", dir.resolve("5.tsv").toString(),
                 "--bam-out", dir.resolve("x.cram").toString());
         assertEquals(1, r.code());
