@@ -133,10 +133,13 @@ public final class Main {
 
     private static void guardPathsOf(Command command, CommandLine cl) throws IOException {
         List<InputOutputGuard.Arg> inputs = new java.util.ArrayList<>(), outputs = new java.util.ArrayList<>();
-        for (Opt<?> o : command.options()) {
-            String[] values = cl.getOptionValues(o.name());
-            if (values == null) continue;
-            for (String v : values) {
+        java.util.Map<String, Opt<?>> declared = new java.util.HashMap<>();
+        for (Opt<?> o : command.options()) declared.put(o.name(), o);
+        // the raw texts as given (a path need not parse as the option's value type to be compared)
+        for (org.apache.commons.cli.Option given : cl.getOptions()) {
+            Opt<?> o = declared.get(given.getLongOpt());
+            if (o == null || given.getValues() == null) continue;
+            for (String v : given.getValues()) {
                 switch (o.kind()) {
                     case INPUT -> inputs.add(new InputOutputGuard.Arg("--" + o.name(), java.nio.file.Path.of(v)));
                     case LABELED_INPUT -> {
