@@ -9,6 +9,7 @@ import org.ssmtk.core.device.Backends;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
@@ -110,6 +111,22 @@ class ExitCodesTest {
             assertTrue(r.err().startsWith("ssmtk model generate: --device cuda: "), r.err());
             assertEquals(1, r.err().lines().count(), r.err());
             assertFalse(r.err().contains("internal error"), r.err());
+        }
+    }
+
+    /** Issue 15: a huge config value overflowed an int deep in the initializer (exit 2); it is the config's fault. */
+    @Test
+    void hugeConfigValuesAreBadInputNamingTheFields() throws Exception {
+        String[][] cases = {{"\"vocab_size\": 2000000000", "vocab_size x hidden_size (the embeddings) is 128000000000 elements"},
+                {"\"hidden_size\": 99999999999", "hidden_size is 99999999999, more than a 32-bit integer holds"},
+                {"\"intermediate_size\": 1500000000", "2 x intermediate_size x hidden_size (in_proj)"},
+                {"\"state_size\": 4000000000", "state_size is 4000000000"}};
+        for (String[] c : cases) {
+            Path cfg = Files.writeString(dir.resolve("c.json"), "{\"hidden_size\": 64, \"num_hidden_layers\": 1, \"vocab_size\": 16, " + c[0] + "}");
+            MainTest.Result r = MainTest.run("model", "init", "--config", cfg.toString(), "--out", dir.resolve("m").toString());
+            assertEquals(1, r.code(), r.err());
+            assertTrue(r.err().contains(c[1]), r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
         }
     }
 }

@@ -84,6 +84,21 @@ public record MambaConfig(
                 "complement_map must cover the padded vocabulary (" + padded + " ids)");
         require(numLabels == 0 || POOL_MEAN.equals(pooling) || POOL_LAST.equals(pooling),
                 "ssmtk_classifier.pooling must be \"mean\" or \"last\", got " + pooling);
+        // Every parameter is one Java array: a shape whose element count passes 2^31 would overflow an
+        // int deep in the initializer or the loader (an internal error); say which fields make it here.
+        fits("vocab_size x hidden_size (the embeddings)", (long) vocabSize * hiddenSize);
+        fits("vocab_size rounded up to pad_vocab_size_multiple", vocabSize + (long) padVocabSizeMultiple - 1);
+        fits("2 x intermediate_size x hidden_size (in_proj)", 2L * intermediateSize * hiddenSize);
+        fits("intermediate_size x (time_step_rank + 2 x state_size) (x_proj)", (long) intermediateSize * (timeStepRank + 2L * stateSize));
+        fits("intermediate_size x state_size (A_log)", (long) intermediateSize * stateSize);
+        fits("intermediate_size x conv_kernel (conv1d)", (long) intermediateSize * convKernel);
+        fits("intermediate_size x time_step_rank (dt_proj)", (long) intermediateSize * timeStepRank);
+        fits("ssmtk_classifier.num_labels x hidden_size (the classifier)", (long) numLabels * hiddenSize);
+    }
+
+    private static void fits(String what, long elements) {
+        if (elements > Integer.MAX_VALUE - 8)
+            throw new IllegalArgumentException(what + " is " + elements + " elements, more than one tensor can hold here (2^31 - 1)");
     }
 
     private static void require(boolean ok, String message) {
@@ -190,17 +205,17 @@ public record MambaConfig(
         JsonNode ssm = n.path("ssm_cfg");
         int hidden = intField(n, 768, "hidden_size", "d_model");
         int expand = intField(n, 2, "expand");
-        if (ssm.has("expand")) expand = ssm.get("expand").asInt();
+        if (ssm.has("expand")) expand = intField(ssm, expand, "expand");
         JsonNode rank = n.has("time_step_rank") ? n.get("time_step_rank") : ssm.path("dt_rank");
         int timeStepRank;
         if (rank.isMissingNode() || rank.isNull() || "auto".equals(rank.asText())) timeStepRank = autoRank(hidden);
-        else if (rank.isIntegralNumber()) timeStepRank = rank.asInt();
+        else if (rank.isIntegralNumber() && rank.canConvertToInt()) timeStepRank = rank.asInt();
         else throw new IllegalArgumentException("time_step_rank must be an integer or \"auto\", got " + rank);
         String act = n.path("hidden_act").asText("silu");
         if (!act.equals("silu") && !act.equals("swish"))
             throw new IllegalArgumentException("hidden_act '" + act + "' is not supported (Mamba uses silu)");
-        int stateSize = n.has("state_size") ? n.get("state_size").asInt() : ssm.path("d_state").asInt(16);
-        int convKernel = n.has("conv_kernel") ? n.get("conv_kernel").asInt() : ssm.path("d_conv").asInt(4);
+        int stateSize = n.has("state_size") ? intField(n, 16, "state_size") : intField(ssm, 16, "d_state");
+        int convKernel = n.has("conv_kernel") ? intField(n, 4, "conv_kernel") : intField(ssm, 4, "d_conv");
         boolean tie = n.has("tie_word_embeddings") ? n.get("tie_word_embeddings").asBoolean() : n.path("tie_embeddings").asBoolean(true);
         return new MambaConfig(
                 intField(n, 50280, "vocab_size"),
@@ -210,7 +225,7 @@ public record MambaConfig(
                 expand,
                 convKernel,
                 timeStepRank,
-                intField(n, expand * hidden, "intermediate_size"),
+                intField(n, (int) Math.min(Integer.MAX_VALUE, (long) expand * hidden), "intermediate_size"),
                 n.has("use_bias") ? n.get("use_bias").asBoolean() : ssm.path("bias").asBoolean(false),
                 n.has("use_conv_bias") ? n.get("use_conv_bias").asBoolean() : ssm.path("conv_bias").asBoolean(true),
                 n.path("layer_norm_epsilon").asDouble(1e-5),
@@ -280,7 +295,7 @@ public record MambaConfig(
         if (c.isMissingNode() || c.isNull()) return 0;
         if (!c.isObject()) throw new IllegalArgumentException("ssmtk_classifier must be an object {\"num_labels\": K, \"pooling\": ...}");
         JsonNode k = c.get("num_labels");
-        if (k == null || !k.isIntegralNumber() || k.asInt() < 1)
+        if (k == null || !k.isIntegralNumber() || !k.canConvertToInt() || k.asInt() < 1)
             throw new IllegalArgumentException("ssmtk_classifier.num_labels must be a positive integer, got " + k);
         return k.asInt();
     }
@@ -290,6 +305,7 @@ public record MambaConfig(
             JsonNode v = n.get(name);
             if (v == null || v.isNull()) continue;
             if (!v.isIntegralNumber()) throw new IllegalArgumentException(name + " must be an integer, got " + v);
+            if (!v.canConvertToInt()) throw new IllegalArgumentException(name + " is " + v + ", more than a 32-bit integer holds");
             return v.asInt();
         }
         return fallback;
