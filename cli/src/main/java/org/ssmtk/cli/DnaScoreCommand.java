@@ -53,9 +53,11 @@ final class DnaScoreCommand implements Command {
     static final Opt<Integer> WINDOW = Opt.positiveInt("window", "W", "bases averaged per bedGraph line; 1 = per base").byDefault(100);
     static final Opt<Integer> CHUNK = Opt.positiveInt("chunk", "C", "bases per forward pass through the recurrent state").byDefault(4096);
     static final Opt<String> NAME = Opt.string("name", "NAME", "track name").defaultIs("the model directory's name");
+    static final Opt<Integer> SKIP_AFTER_N = Opt.integer("skip-after-n", "K", "leave the K bases after each N unscored (fed, not scored):"
+            + " a model that never saw N scores the base after a gap far lower than any other").check(v -> v >= 0, "must be >= 0").byDefault(0);
 
     public List<Opt<?>> options() {
-        return Opt.list(MODEL, FASTA, OUTPUT, REGIONS, WINDOW, CHUNK, NAME, CommonOptions.INFERENCE);
+        return Opt.list(MODEL, FASTA, OUTPUT, REGIONS, WINDOW, CHUNK, NAME, SKIP_AFTER_N, CommonOptions.INFERENCE);
     }
 
     public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -63,7 +65,7 @@ final class DnaScoreCommand implements Command {
         Path fasta = FASTA.get(cl);
         Path output = OUTPUT.get(cl);
         int window = WINDOW.get(cl);
-        int chunk = CHUNK.get(cl);
+        int chunk = CHUNK.get(cl), skipAfterN = SKIP_AFTER_N.get(cl);
         DnaCommands.refuseCaduceus(dir, "score");
         if (!DnaVocabulary.check(dir))
             throw new UsageException(dir + ": has no " + DnaVocabulary.FILE + "; score a model trained on DNA (ssmtk dna pretrain)");
@@ -75,18 +77,18 @@ final class DnaScoreCommand implements Command {
         if (name.contains("\"") || name.contains("\n")) throw new UsageException("--name may not hold quotes or newlines");
         MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
 
-        long t0, fed = 0, scored = 0;
+        long t0, fed = 0, scored = 0, afterN = 0;
         try (FastaReference ref = FastaReference.open(fasta)) {
             List<FastaReference.Contig> contigs = ref.contigs();
             List<BedIntervals.Interval> intervals = REGIONS.given(cl) ? regions(REGIONS.get(cl), contigs, fasta)
                     : contigs.stream().filter(c -> c.length() > 0).map(c -> new BedIntervals.Interval(c.name(), 0, c.length())).toList();
             long total = intervals.stream().mapToLong(BedIntervals.Interval::length).sum();
             err.printf(Locale.ROOT, "ssmtk dna score: %s: %d intervals, %,d bases; window %d, chunk %d%n", fasta, intervals.size(), total, window, chunk);
-            long[] counts = new long[2];
+            long[] counts = new long[3];
             t0 = System.nanoTime();
             try (Backend backend = CommonOptions.backend(cl, err)) {
                 MambaModel model = CommonOptions.loadForInference(cl, backend, checkpoint);
-                LikelihoodScorer scorer = new LikelihoodScorer(model, chunk);
+                LikelihoodScorer scorer = new LikelihoodScorer(model, chunk, skipAfterN);
                 AtomicFiles.write(output, o -> {
                     Writer w = new OutputStreamWriter(o, StandardCharsets.UTF_8);
                     w.write("track type=bedGraph name=\"" + name + "\" description=\"" + name
@@ -100,13 +102,19 @@ final class DnaScoreCommand implements Command {
                     }
                     w.flush();
                 });
+                counts[2] = scorer.scoredRightAfterN();
             }
             fed = counts[0];
             scored = counts[1];
+            afterN = counts[2];
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         err.printf(Locale.ROOT, "ssmtk dna score: %,d bases (%,d scored) in %.2f s: %,.0f bases/s -> %s%n", fed, scored, seconds,
                 fed / Math.max(seconds, 1e-9), output);
+        if (afterN > 0)
+            err.printf(Locale.ROOT, "ssmtk dna score: warning: %,d scored bases directly follow an N (a gap); a model that never saw N in"
+                    + " training scores them far lower than any other, so each gap shows as a dip: --skip-after-n K leaves K bases after"
+                    + " each N unscored%n", afterN);
         return 0;
     }
 

@@ -35,12 +35,29 @@ public final class LikelihoodScorer {
 
     private static final double LN2 = Math.log(2);
     private final MambaModel model;
-    private final int chunk;
+    private final int chunk, skipAfterN;
+    private long afterN;
 
     public LikelihoodScorer(MambaModel model, int chunk) {
+        this(model, chunk, 0);
+    }
+
+    /**
+     * @param skipAfterN bases left unscored (but fed) after each N: a model that never saw N in
+     *                   training gives the bases after a gap -11 to -15 bits, so every assembly gap
+     *                   would read as a dip
+     */
+    public LikelihoodScorer(MambaModel model, int chunk, int skipAfterN) {
         if (chunk < 1) throw new IllegalArgumentException("chunk must be >= 1, got " + chunk);
+        if (skipAfterN < 0) throw new IllegalArgumentException("skipAfterN must be >= 0, got " + skipAfterN);
         this.model = model;
         this.chunk = chunk;
+        this.skipAfterN = skipAfterN;
+    }
+
+    /** Scored bases so far (every interval) that directly follow an N: the ones a caller may want to warn about. */
+    public long scoredRightAfterN() {
+        return afterN;
     }
 
     /** Streams an interval of {@code length} bases and returns how many were scored. */
@@ -50,7 +67,7 @@ public final class LikelihoodScorer {
         double[] out = new double[(int) Math.min(chunk, Math.max(length, 1))];
         // The last logits row of a chunk predicts the first base of the next one.
         float[] carried = null;
-        long scored = 0;
+        long scored = 0, sinceN = Long.MAX_VALUE; // bases since the last N, across chunks
         for (long from = 0; from < length; from += chunk) {
             int n = (int) Math.min(chunk, length - from);
             byte[] enc = source.ids(from, from + n);
@@ -60,11 +77,15 @@ public final class LikelihoodScorer {
             float[] logits = model.backend().toHost(model.logits(model.backbone(ids, 1, n, state, null)));
             for (int i = 0; i < n; i++) {
                 int target = ids[i];
-                if (target < DnaVocabulary.A || target > DnaVocabulary.T || (i == 0 && carried == null)) {
+                boolean base = target >= DnaVocabulary.A && target <= DnaVocabulary.T;
+                long gap = sinceN;
+                sinceN = target == DnaVocabulary.N ? 0 : sinceN == Long.MAX_VALUE ? sinceN : sinceN + 1;
+                if (!base || (i == 0 && carried == null) || gap < skipAfterN) {
                     out[i] = Double.NaN;
                     continue;
                 }
                 out[i] = i == 0 ? log2Softmax(carried, 0, stride, target) : log2Softmax(logits, (i - 1) * stride, stride, target);
+                if (gap == 0) afterN++;
                 scored++;
             }
             carried = Arrays.copyOfRange(logits, (n - 1) * stride, n * stride);

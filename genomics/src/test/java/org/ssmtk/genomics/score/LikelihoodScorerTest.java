@@ -82,4 +82,30 @@ class LikelihoodScorerTest {
         w.accept(13, Arrays.copyOfRange(v, 13, 25), 12);
         assertEquals(List.of("100-110:-2.0/9", "120-125:-2.4/5"), got);
     }
+
+    /** Issue 15: every base after an N was scored (-11 to -15 bits with a model that never saw N); now skippable, and counted. */
+    @Test
+    void basesAfterAnNAreSkippedOnRequestAndCounted() throws Exception {
+        MambaConfig config = MambaConfig.of(DnaVocabulary.SIZE, 32, 16, 2);
+        try (CpuBackend cpu = new CpuBackend(2)) {
+            MambaModel model = MambaModel.load(cpu, Initializer.reference(config, 3));
+            byte[] ids = sequence(120, 9);
+            for (int p : new int[]{20, 21, 22, 60, 118}) ids[p] = (byte) DnaVocabulary.N; // runs end at 22, 60, 118
+            for (int p = 0; p < ids.length; p++) if (ids[p] == DnaVocabulary.N && !java.util.Set.of(7, 20, 21, 22, 60, 118).contains(p)) ids[p] = (byte) DnaVocabulary.A;
+            for (int chunk : new int[]{1, 5, 64}) {
+                double[] plain = new double[ids.length], skipped = new double[ids.length];
+                LikelihoodScorer all = new LikelihoodScorer(model, chunk), skip3 = new LikelihoodScorer(model, chunk, 3);
+                long n0 = all.score((f, t) -> Arrays.copyOfRange(ids, (int) f, (int) t), ids.length, (o, v, n) -> System.arraycopy(v, 0, plain, (int) o, n));
+                long n3 = skip3.score((f, t) -> Arrays.copyOfRange(ids, (int) f, (int) t), ids.length, (o, v, n) -> System.arraycopy(v, 0, skipped, (int) o, n));
+                // N at 7 (from sequence()), 20..22, 60, 118; bases right after them: 8, 23, 61, 119
+                assertEquals(4, all.scoredRightAfterN(), "chunk " + chunk);
+                assertEquals(0, skip3.scoredRightAfterN());
+                for (int p : new int[]{8, 9, 10, 23, 24, 25, 61, 62, 63, 119}) {
+                    assertTrue(!Double.isNaN(plain[p]) && Double.isNaN(skipped[p]), "chunk " + chunk + " pos " + p);
+                }
+                for (int p : new int[]{11, 26, 64}) assertEquals(plain[p], skipped[p], 0.0, "fed, so later bases score the same: pos " + p);
+                assertEquals(n0 - 10, n3);
+            }
+        }
+    }
 }
