@@ -190,10 +190,14 @@ final class DnaCommands {
                 DnaVocabulary.write(modelDir);
                 BitsPerBase.Result eval = split.heldOut().isEmpty() ? null
                         : BitsPerBase.evaluate(model, split.heldOut(), seqLen, opt.batch(), evalWindows);
-                writeEval(outDir, fasta, holdout, r.lastStep(), eval);
+                // the same windows and targets, scored by order-k Markov chains fitted on the training part
+                List<org.ssmtk.genomics.baseline.MarkovFloor.Result> floors = eval == null ? List.of()
+                        : org.ssmtk.genomics.baseline.MarkovFloor.evaluate(split.train(), split.heldOut(), seqLen, evalWindows, MARKOV_ORDERS);
+                writeEval(outDir, fasta, holdout, r.lastStep(), eval, floors);
                 Path png = TrainCommands.plotLoss(outDir, "ssmtk dna pretrain: " + outDir.getFileName(), err);
                 String held = eval == null ? "no held-out bases (--holdout 0)"
-                        : String.format(Locale.ROOT, "held-out %.4f bits/base (%,d bases, %d windows)", eval.bitsPerBase(), eval.bases(), eval.windows());
+                        : String.format(Locale.ROOT, "held-out %.4f bits/base (%,d bases, %d windows; order-%d Markov floor %.4f)", eval.bitsPerBase(),
+                        eval.bases(), eval.windows(), floors.getLast().order(), floors.getLast().bitsPerBase());
                 out.printf(Locale.ROOT, "steps %d..%d  final loss %.4f  %s  model %s  curve %s%n", r.firstStep(), r.lastStep(), r.finalLoss(),
                         held, modelDir, png);
             }
@@ -282,12 +286,18 @@ final class DnaCommands {
         return 0;
     }
 
-    private static void writeEval(Path outDir, Path fasta, double holdout, long step, BitsPerBase.Result eval) throws java.io.IOException {
+    /** Orders of the Markov floors in eval.json (the last one is printed). */
+    static final int[] MARKOV_ORDERS = {2, 4, 6};
+
+    private static void writeEval(Path outDir, Path fasta, double holdout, long step, BitsPerBase.Result eval,
+                                  List<org.ssmtk.genomics.baseline.MarkovFloor.Result> floors) throws java.io.IOException {
         ObjectNode n = new ObjectMapper().createObjectNode();
         n.put("fasta", fasta.toString()).put("holdout", holdout).put("step", step)
                 .put("scored", "A/C/G/T targets in the last holdout fraction of every contig");
         if (eval != null) n.put("bits_per_base", eval.bitsPerBase()).put("perplexity", eval.perplexity()).put("bases", eval.bases())
                 .put("windows", eval.windows());
+        var markov = n.putArray("markov_floors");
+        for (var f : floors) markov.addObject().put("order", f.order()).put("bits_per_base", f.bitsPerBase()).put("bases", f.bases());
         AtomicFiles.write(outDir.resolve(EVAL), o -> new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(o, n));
     }
 }

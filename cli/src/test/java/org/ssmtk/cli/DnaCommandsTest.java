@@ -43,6 +43,15 @@ class DnaCommandsTest {
         // An untrained 16-way softmax sits near log2(16) = 4 bits; a few steps must not be wildly off.
         assertTrue(bpb > 1 && bpb < 6, "bits per base " + bpb);
         assertEquals(4, eval.get("windows").asInt());
+        // issue 15: the Markov floors, on the same held-out targets as the model's number
+        JsonNode floors = eval.get("markov_floors");
+        assertEquals(3, floors.size(), eval.toString());
+        for (JsonNode f : floors) {
+            assertEquals(eval.get("bases").asLong(), f.get("bases").asLong(), f.toString());
+            assertTrue(f.get("bits_per_base").asDouble() > 0.5 && f.get("bits_per_base").asDouble() < 2.5, f.toString());
+        }
+        assertEquals(6, floors.get(2).get("order").asInt());
+        assertTrue(r.out().contains("order-6 Markov floor"), r.out());
 
         // Resuming continues the same run.
         r = MainTest.run(pretrain(DATA.resolve("small.bgzf.fa.gz"), out, "--steps", "4", "--rc-augment", "--resume"));
