@@ -9,6 +9,7 @@ import org.ssmtk.core.nn.MambaModel;
 import org.ssmtk.genomics.io.BedIntervals;
 import org.ssmtk.genomics.io.FastaReference;
 import org.ssmtk.genomics.score.LikelihoodScorer;
+import org.ssmtk.genomics.score.ScoreShard;
 import org.ssmtk.genomics.score.WindowMeans;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
 
@@ -42,7 +43,10 @@ final class DnaScoreCommand implements Command {
                 + "the model so later bases keep their context. Each bedGraph line is the mean over the scored bases\n"
                 + "of one --window (windows start at the interval start, the last one may be shorter); a window\n"
                 + "with no scored base is left out. Lines are 0-based half-open, contigs in FASTA order, positions\n"
-                + "ascending. The file appears only when complete (temporary file, then rename).\n\n"
+                + "ascending. The file appears only when complete (temporary file, then rename).\n"
+                + "Scattered runs (workflow export --scatter): --shard CONTIG:START-END (0-based half-open) writes only\n"
+                + "the windows starting inside it, each interval still streamed from its start so the values equal an\n"
+                + "unsplit run's byte for byte; concatenating the shards' lines in order (one track line) gives its file.\n\n"
                 + "example: ssmtk dna score --model run1/model --fasta ref.fa --output scores.bedGraph --window 100";
     }
 
@@ -56,8 +60,10 @@ final class DnaScoreCommand implements Command {
     static final Opt<Integer> SKIP_AFTER_N = Opt.integer("skip-after-n", "K", "leave the K bases after each N unscored (fed, not scored):"
             + " a model that never saw N scores the base after a gap far lower than any other").check(v -> v >= 0, "must be >= 0").byDefault(0);
 
+    static final Opt<String> SHARD = Opt.string("shard", "CONTIG:START-END", "write only the windows starting in this range (a scattered job's part)");
+
     public List<Opt<?>> options() {
-        return Opt.list(MODEL, FASTA, OUTPUT, REGIONS, WINDOW, CHUNK, NAME, SKIP_AFTER_N, CommonOptions.INFERENCE);
+        return Opt.list(MODEL, FASTA, OUTPUT, REGIONS, WINDOW, CHUNK, NAME, SKIP_AFTER_N, SHARD, CommonOptions.INFERENCE);
     }
 
     public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -75,11 +81,19 @@ final class DnaScoreCommand implements Command {
         Path absolute = dir.toAbsolutePath().normalize();
         String name = NAME.get(cl, absolute.getFileName() == null ? "ssmtk" : absolute.getFileName().toString());
         if (name.contains("\"") || name.contains("\n")) throw new UsageException("--name may not hold quotes or newlines");
+        ScoreShard shard;
+        try {
+            shard = SHARD.given(cl) ? ScoreShard.parse(SHARD.get(cl)) : null;
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--shard: " + e.getMessage());
+        }
         MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
 
         long t0, fed = 0, scored = 0, afterN = 0;
         try (FastaReference ref = FastaReference.open(fasta)) {
             List<FastaReference.Contig> contigs = ref.contigs();
+            if (shard != null && contigs.stream().noneMatch(c -> c.name().equals(shard.contig())))
+                throw new UsageException("--shard " + shard + ": " + fasta + " has no contig '" + shard.contig() + "'");
             List<BedIntervals.Interval> intervals = REGIONS.given(cl) ? regions(REGIONS.get(cl), contigs, fasta)
                     : contigs.stream().filter(c -> c.length() > 0).map(c -> new BedIntervals.Interval(c.name(), 0, c.length())).toList();
             long total = intervals.stream().mapToLong(BedIntervals.Interval::length).sum();
@@ -94,11 +108,16 @@ final class DnaScoreCommand implements Command {
                     w.write("track type=bedGraph name=\"" + name + "\" description=\"" + name
                             + ": mean log2 p(base | preceding bases), bits per base; first base of each interval and N not scored\"\n");
                     for (BedIntervals.Interval iv : intervals) {
-                        WindowMeans means = new WindowMeans(iv.start(), iv.end(), window, (s, e, mean, n) ->
-                                w.write(iv.contig() + "\t" + s + "\t" + e + "\t" + String.format(Locale.ROOT, "%.6f", mean) + "\n"));
+                        long feed = shard == null ? iv.length() : shard.feed(iv.contig(), iv.start(), iv.end(), window, chunk);
+                        if (feed == 0) continue;
+                        WindowMeans means = new WindowMeans(iv.start(), iv.end(), window, (s, e, mean, n) -> {
+                            if (shard == null || shard.owns(iv.contig(), s))
+                                w.write(iv.contig() + "\t" + s + "\t" + e + "\t" + String.format(Locale.ROOT, "%.6f", mean) + "\n");
+                        });
                         counts[1] += scorer.score((from, to) -> DnaVocabulary.encode(ref.subsequence(iv.contig(), iv.start() + from, iv.start() + to).bases()),
-                                iv.length(), means);
-                        counts[0] += iv.length();
+                                feed, means);
+                        means.finish();
+                        counts[0] += feed;
                     }
                     w.flush();
                 });

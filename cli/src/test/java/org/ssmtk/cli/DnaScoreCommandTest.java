@@ -118,6 +118,74 @@ class DnaScoreCommandTest {
         }
     }
 
+    /** Shards' outputs concatenated in shard order, one track line: what the exported pipeline's gather does. */
+    static String gather(List<Path> parts) throws Exception {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < parts.size(); i++) {
+            List<String> lines = Files.readAllLines(parts.get(i));
+            for (String l : i == 0 ? lines : lines.subList(1, lines.size())) b.append(l).append('\n');
+        }
+        return b.toString();
+    }
+
+    /** Scores every shard of {@code size} bases (0 = one per contig) and gathers them. */
+    String scatter(int size, String... extra) throws Exception {
+        List<Path> parts = new ArrayList<>();
+        try (FastaReference ref = FastaReference.open(SMALL)) {
+            for (FastaReference.Contig c : ref.contigs()) {
+                long step = size == 0 ? c.length() : size;
+                for (long s = 0; s < c.length(); s += step) {
+                    Path part = dir.resolve("part-" + size + "-" + parts.size() + ".bedGraph");
+                    List<String> args = new ArrayList<>(List.of("dna", "score", "--model", model.toString(), "--fasta", SMALL.toString(),
+                            "--output", part.toString(), "--shard", c.name() + ":" + s + "-" + Math.min(c.length(), s + step), "--threads", "2"));
+                    args.addAll(List.of(extra));
+                    MainTest.Result r = MainTest.run(args.toArray(String[]::new));
+                    assertEquals(0, r.code(), r.err());
+                    parts.add(part);
+                }
+            }
+        }
+        return gather(parts);
+    }
+
+    @Test
+    void scatteredShardsGatherToTheUnsplitFileByteForByte() throws Exception {
+        String[] opts = {"--window", "50", "--chunk", "256"};
+        Path whole = dir.resolve("whole.bedGraph");
+        List<String> args = new ArrayList<>(List.of("dna", "score", "--model", model.toString(), "--fasta", SMALL.toString(), "--output", whole.toString(), "--threads", "2"));
+        args.addAll(List.of(opts));
+        assertEquals(0, MainTest.run(args.toArray(String[]::new)).code());
+        String expected = Files.readString(whole);
+        // by contig; by 1000 bases (on the window grid, off the chunk grid); by 777 (windows straddle shard edges)
+        assertEquals(expected, scatter(0, opts));
+        assertEquals(expected, scatter(1000, opts));
+        assertEquals(expected, scatter(777, opts));
+
+        // BED regions: a shard scores the parts of the intervals it holds, each still fed from the interval's start
+        Path bed = Files.writeString(dir.resolve("s.bed"), "chr1\t130\t2900\nchr2\t0\t3000\n");
+        Path regions = dir.resolve("regions.bedGraph");
+        assertEquals(0, MainTest.run("dna", "score", "--model", model.toString(), "--fasta", SMALL.toString(), "--regions", bed.toString(),
+                "--output", regions.toString(), "--threads", "2", "--window", "50", "--chunk", "256").code());
+        assertEquals(Files.readString(regions), scatter(1000, "--regions", bed.toString(), "--window", "50", "--chunk", "256"));
+    }
+
+    @Test
+    void aShardStartedColdWouldChangeValues() throws Exception {
+        // What the warm-up is for: scoring chr1's second 1000 bases as their own interval (no context
+        // before them) gives other numbers than the shard of the genome-wide run does.
+        Path warm = dir.resolve("warm.bedGraph"), cold = dir.resolve("cold.bedGraph");
+        Path bed = Files.writeString(dir.resolve("cold.bed"), "chr1\t1000\t2000\n");
+        assertEquals(0, MainTest.run("dna", "score", "--model", model.toString(), "--fasta", SMALL.toString(), "--output", warm.toString(),
+                "--shard", "chr1:1000-2000", "--window", "50", "--threads", "2").code());
+        assertEquals(0, MainTest.run("dna", "score", "--model", model.toString(), "--fasta", SMALL.toString(), "--output", cold.toString(),
+                "--regions", bed.toString(), "--window", "50", "--threads", "2").code());
+        List<Line> w = parse(warm), c = parse(cold);
+        assertEquals(20, w.size());
+        assertEquals(w.size(), c.size());
+        assertEquals(w.getFirst().start(), c.getFirst().start());
+        assertFalse(w.getFirst().value() == c.getFirst().value(), "the first window of a cold start lacks its context");
+    }
+
     @Test
     void regionsRestrictScoringAndStartTheirOwnContext() throws Exception {
         Path bed = Files.writeString(dir.resolve("r.bed"), "chr2\t100\t400\n" + "chr1\t10\t130\n" + "chr1\t100\t200\n");
@@ -152,6 +220,12 @@ class DnaScoreCommandTest {
         assertEquals(1, r.code());
         assertTrue(r.err().contains("dna_vocab.json"), r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());
+        for (String bad : new String[]{"chr9:0-10", "chr1:10-5", "chr1"}) {
+            r = MainTest.run("dna", "score", "--model", model.toString(), "--fasta", SMALL.toString(), "--output", out.toString(), "--shard", bad);
+            assertEquals(1, r.code(), bad);
+            assertTrue(r.err().contains("--shard"), r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+        }
         assertFalse(Files.exists(out));
         try (var files = Files.list(dir)) {
             assertTrue(files.noneMatch(p -> p.getFileName().toString().contains("partial")));

@@ -44,6 +44,14 @@ public final class WindowMeans implements LikelihoodScorer.Sink {
         if (origin + offset + n >= end) flush();
     }
 
+    /**
+     * Emits the window in progress when streaming stopped before the interval's end (a scattered
+     * job's shard ends there); a no-op once the interval's end has been reached.
+     */
+    public void finish() throws IOException {
+        if (windowStart < end) flush();
+    }
+
     private void flush() throws IOException {
         long windowEnd = Math.min(end, windowStart + width);
         if (count > 0) emitter.window(windowStart, windowEnd, sum / count, count);
