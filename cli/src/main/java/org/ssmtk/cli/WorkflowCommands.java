@@ -147,22 +147,28 @@ final class WorkflowCommands {
         public String footer() {
             return "DIR gets main.nf, nextflow.config (every descriptor value as a param: --<step>_<param> overrides it)\n"
                     + "and modules/local/<step>/main.nf (nf-core style: meta map, versions.yml, stub block). Input paths\n"
-                    + "become absolute params; ${ID}/path references become joins on step ID's output channel.\n\n"
+                    + "become absolute params; ${ID}/path references become joins on step ID's output channel.\n"
+                    + "--scatter runs each dna score step as one task per shard of its FASTA (planned from FASTA.fai: one per\n"
+                    + "contig, or N-base pieces) and gathers them into the bedGraph one task writes, byte for byte.\n\n"
                     + "example: ssmtk workflow export --nextflow nf-dna workflows/examples/dna-classify.yaml\n"
                     + "         nextflow run nf-dna -stub-run && nextflow run nf-dna --outdir results";
         }
 
         static final Opt<Path> NEXTFLOW = Opt.output("nextflow", "DIR", "folder to write the pipeline to (must not exist or be empty)").required();
+        static final Opt<String> SCATTER = Opt.string("scatter", "contigs|N", "split dna score steps into one task per contig or per N bases");
 
         public List<Opt<?>> options() {
-            return List.of(NEXTFLOW, PARAM);
+            return List.of(NEXTFLOW, PARAM, SCATTER);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
             Workflow wf = load(cl);
             Path dir = NEXTFLOW.get(cl);
             try {
-                NextflowExport.write(wf, dir, Main.version());
+                String scatter = SCATTER.given(cl) ? SCATTER.get(cl) : null;
+                if (scatter != null && !scatter.equals("contigs") && !scatter.matches("[1-9][0-9]{0,17}"))
+                    throw new UsageException("--scatter: '" + scatter + "' is not 'contigs' or a positive number of bases");
+                NextflowExport.write(wf, dir, Main.version(), scatter);
             } catch (WorkflowException e) {
                 throw new UsageException(e.getMessage());
             }

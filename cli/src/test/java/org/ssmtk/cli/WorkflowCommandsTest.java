@@ -135,4 +135,31 @@ class WorkflowCommandsTest {
         assertEquals(1, r.code());
         assertEquals("ssmtk workflow export: " + nf.toAbsolutePath() + ": folder is not empty (export writes a fresh pipeline)", r.err().strip());
     }
+
+    @Test
+    void exportScattersDnaScoreIntoShardsAndAGather() throws Exception {
+        Path yaml = EXAMPLE.resolveSibling("dna-score.yaml");
+        Path nf = dir.resolve("scattered");
+        MainTest.Result r = MainTest.run("workflow", "export", "--nextflow", nf.toString(), "--scatter", "2000", yaml.toString());
+        assertEquals(0, r.code(), r.err());
+        String main = Files.readString(nf.resolve("main.nf")), config = Files.readString(nf.resolve("nextflow.config"));
+        String score = Files.readString(nf.resolve("modules/local/score/main.nf")), gather = Files.readString(nf.resolve("modules/local/score_gather/main.nf"));
+        // shards planned from the FASTA's .fai, one task each, gathered in shard order; later steps read the gathered file
+        assertTrue(main.contains("def score_shards = ssmtkShards(file(params.score_fasta + '.fai', checkIfExists: true), params.score_scatter)"), main);
+        assertTrue(main.contains("score_shards.withIndex().collect { sh, i -> [t[0] + [shard: sh, shard_index: i]] + t.drop(1) }"), main);
+        assertTrue(main.contains(".join(SCORE_GATHER.out.small_bedgraph)") && !main.contains(".join(SCORE.out"), main);
+        assertTrue(score.contains("--shard '${meta.shard") && score.contains("tag \"${meta.id}${meta.shard ? ' ' + meta.shard : ''}\""), score);
+        assertTrue(gather.contains("head -n 1 ${files[0]}; for f in ${files.join(' ')}; do tail -n +2 \\$f; done; } > small.bedGraph.tmp"), gather);
+        assertTrue(config.contains("score_scatter = 2000") && config.contains("publishDir = [enabled: false]"), config);
+        // without --scatter nothing is split
+        Path plain = dir.resolve("plain");
+        assertEquals(0, MainTest.run("workflow", "export", "--nextflow", plain.toString(), yaml.toString()).code());
+        assertFalse(Files.exists(plain.resolve("modules/local/score_gather")));
+        assertFalse(Files.readString(plain.resolve("modules/local/score/main.nf")).contains("--shard"));
+
+        r = MainTest.run("workflow", "export", "--nextflow", dir.resolve("bad").toString(), "--scatter", "0", yaml.toString());
+        assertEquals(1, r.code());
+        assertEquals("ssmtk workflow export: --scatter: '0' is not 'contigs' or a positive number of bases", r.err().strip());
+        assertFalse(Files.exists(dir.resolve("bad")));
+    }
 }

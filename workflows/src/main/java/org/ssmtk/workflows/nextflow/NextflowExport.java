@@ -36,6 +36,10 @@ public final class NextflowExport {
     private final Workflow wf;
     private final String version;
     private final Map<String, String> paramNames = new HashMap<>(); // Nextflow name -> step.param it came from
+    /** null: one task per step; "contigs" or a number of bases: scatterable steps run one task per shard. */
+    private final String scatter;
+    /** Ops that can run as shards of the genome (their command takes --shard), and how their shards are gathered. */
+    static final Map<String, String> SCATTERABLE = Map.of("dna.score", "bedgraph");
 
     /**
      * One path a step reads, staged under its own folder {@code var}: a file (a params entry {@code param}
@@ -47,9 +51,12 @@ public final class NextflowExport {
     /** One path a step writes: its name in the task folder and the channel it is emitted on. */
     private record Output(String path, String emit, boolean directory) {}
 
-    private NextflowExport(Workflow wf, String version) {
+    private NextflowExport(Workflow wf, String version, String scatter) {
+        if (scatter != null && !scatter.equals("contigs") && !scatter.matches("[1-9][0-9]{0,17}"))
+            throw new IllegalArgumentException("scatter must be 'contigs' or a number of bases, got '" + scatter + "'");
         this.wf = wf;
         this.version = version;
+        this.scatter = scatter;
     }
 
     /**
@@ -57,7 +64,17 @@ public final class NextflowExport {
      * sibling temporary folder first and renamed, so a failure leaves no half pipeline behind.
      */
     public static void write(Workflow wf, Path dir, String ssmtkVersion) throws WorkflowException, IOException {
-        Map<String, String> files = new NextflowExport(wf, ssmtkVersion).files();
+        write(wf, dir, ssmtkVersion, null);
+    }
+
+    /**
+     * As {@link #write(Workflow, Path, String)}, with the scatterable steps ({@link #SCATTERABLE}) split
+     * into one task per shard of their FASTA ({@code "contigs"}: one per contig; a number: shards of
+     * that many bases, from the FASTA's .fai) and their outputs gathered into the file an unsplit task
+     * writes; {@code null}: no scatter.
+     */
+    public static void write(Workflow wf, Path dir, String ssmtkVersion, String scatter) throws WorkflowException, IOException {
+        Map<String, String> files = new NextflowExport(wf, ssmtkVersion, scatter).files();
         Path target = dir.toAbsolutePath().normalize();
         if (Files.exists(target)) {
             if (!Files.isDirectory(target)) throw new WorkflowException(target + ": exists and is not a folder");
@@ -76,7 +93,21 @@ public final class NextflowExport {
 
     /** The pipeline's files by relative path. */
     public static Map<String, String> files(Workflow wf, String ssmtkVersion) throws WorkflowException {
-        return new NextflowExport(wf, ssmtkVersion).files();
+        return files(wf, ssmtkVersion, null);
+    }
+
+    /** The pipeline's files by relative path, scattered as in {@link #write(Workflow, Path, String, String)}. */
+    public static Map<String, String> files(Workflow wf, String ssmtkVersion, String scatter) throws WorkflowException {
+        return new NextflowExport(wf, ssmtkVersion, scatter).files();
+    }
+
+    private boolean scattered(Step s) {
+        return scatter != null && SCATTERABLE.containsKey(s.op());
+    }
+
+    /** The process whose output channels later steps read: the gather of a scattered step. */
+    private String producer(Step s) {
+        return processName(s) + (scattered(s) ? "_GATHER" : "");
     }
 
     private Map<String, String> files() throws WorkflowException {
@@ -90,6 +121,15 @@ public final class NextflowExport {
         StringBuilder process = new StringBuilder();
         for (Step s : wf.steps()) {
             files.put("modules/local/" + dirName(s) + "/main.nf", module(s, slots.get(s.id()), outputs.get(s.id())));
+            if (scattered(s)) {
+                Slot fasta = slots.get(s.id()).stream().filter(x -> x.option().equals("fasta")).findFirst().orElse(null);
+                if (fasta == null || fasta.param() == null)
+                    throw new WorkflowException(wf.file() + ":" + s.line() + ": step '" + s.id() + "': --scatter needs its fasta as a file "
+                            + "(the shards are planned from FASTA.fai before any task runs), not another step's output");
+                files.put("modules/local/" + dirName(s) + "_gather/main.nf", gatherModule(s, outputs.get(s.id())));
+                params.append("    ").append(identifier(s.id())).append("_scatter = ")
+                        .append(scatter.equals("contigs") ? "'contigs'" : scatter).append("   // 'contigs' or bases per shard\n");
+            }
             for (Slot slot : slots.get(s.id()))
                 if (slot.param() != null) params.append("    ").append(slot.param()).append(" = ").append(groovy(slot.value())).append('\n');
             process.append(processConfig(s, params));
@@ -176,6 +216,7 @@ public final class NextflowExport {
         }
         for (Output o : outputs) cmd.append("        --").append(outputParam(s, o)).append(' ').append(shellWord(o.path())).append(" \\\\\n");
         if (spec.containsKey("threads")) cmd.append("        --threads ${task.cpus} \\\\\n");
+        if (scattered(s)) cmd.append("        ${meta.shard ? \"--shard '${meta.shard.replace(\"'\", \"'\\\\''\")}'\" : ''} \\\\\n");
         cmd.append("        $args");
         StringBuilder prepare = new StringBuilder(), stub = new StringBuilder();
         for (Output o : outputs) {
@@ -201,7 +242,7 @@ public final class NextflowExport {
                 """;
         return "// step '" + s.id() + "' of " + wf.file().getFileName() + ": ssmtk " + op[0] + " " + op[1] + ". Generated by ssmtk " + version + " (workflow export --nextflow).\n"
                 + "process " + processName(s) + " {\n"
-                + "    tag \"${meta.id}\"\n"
+                + "    tag \"${meta.id}" + (scattered(s) ? "${meta.shard ? ' ' + meta.shard : ''}" : "") + "\"\n"
                 + "    label 'process_ssmtk'\n\n"
                 + "    input:\n    " + in + "\n\n"
                 + "    output:\n" + outDecl
@@ -209,6 +250,35 @@ public final class NextflowExport {
                 + "    when:\n    task.ext.when == null || task.ext.when\n\n"
                 + "    script:\n    def args = task.ext.args ?: ''\n    \"\"\"\n" + prepare + "    " + cmd + "\n\n" + versions + "    \"\"\"\n\n"
                 + "    stub:\n    \"\"\"\n" + stub + "\n" + versions.replace("\\$(ssmtk --version | sed 's/^ssmtk //')", version) + "    \"\"\"\n"
+                + "}\n";
+    }
+
+    /**
+     * The process that gathers a scattered step's shards into the file an unsplit task writes: the
+     * bedGraph of the first shard whole (its track line), then every later shard's lines without
+     * theirs, in shard order, which is FASTA order with positions ascending.
+     */
+    private String gatherModule(Step s, List<Output> outputs) throws WorkflowException {
+        if (outputs.size() != 1 || outputs.getFirst().directory())
+            throw new WorkflowException(wf.file() + ":" + s.line() + ": step '" + s.id() + "': --scatter gathers exactly one output file");
+        Output o = outputs.getFirst();
+        Path parent = Path.of(o.path()).getParent();
+        return "// step '" + s.id() + "' of " + wf.file().getFileName() + ", scattered: its shards' bedGraphs joined in shard order under one track line."
+                + " Generated by ssmtk " + version + " (workflow export --nextflow --scatter).\n"
+                + "process " + producer(s) + " {\n"
+                + "    tag \"${meta.id}\"\n"
+                + "    label 'process_single'\n\n"
+                + "    input:\n    tuple val(meta), path(parts, stageAs: 'shards/?????.part')\n\n"
+                + "    output:\n    tuple val(meta), path('" + o.path() + "'), emit: " + o.emit() + "\n"
+                + "    path 'versions.yml', emit: versions\n\n"
+                + "    script:\n"
+                + "    def files = parts instanceof List ? parts : [parts]   // one shard arrives as a single path\n"
+                + "    \"\"\"\n"
+                + (parent == null ? "" : "    mkdir -p " + parent + "\n")
+                + "    { head -n 1 ${files[0]}; for f in ${files.join(' ')}; do tail -n +2 \\$f; done; } > " + o.path() + ".tmp\n"
+                + "    mv " + o.path() + ".tmp " + o.path() + "\n\n"
+                + "    cat <<-END_VERSIONS > versions.yml\n    \"${task.process}\":\n        coreutils: \\$(tail --version | head -n 1 | sed 's/.* //')\n    END_VERSIONS\n"
+                + "    \"\"\"\n"
                 + "}\n";
     }
 
@@ -246,34 +316,77 @@ public final class NextflowExport {
             }
         }
         if (!cpus.matches("[1-9][0-9]*")) cpus = "1";
-        return "    withName: '" + processName(s) + "' {\n"
+        String block = "    withName: '" + processName(s) + "' {\n"
                 + "        cpus = " + cpus + "\n"
                 + "        ext.args = { [" + String.join(", ", args) + "].findAll().join(' ') }\n"
+                + (scattered(s) ? "        publishDir = [enabled: false]   // shards: only the gathered file is a result\n" : "")
                 + "    }\n";
+        if (scattered(s))
+            block += "    withName: '" + producer(s) + "' {\n"
+                    + "        publishDir = [path: { \"${params.outdir}/" + processName(s).toLowerCase(Locale.ROOT) + "\" }, mode: 'copy',\n"
+                    + "                      saveAs: { f -> f == 'versions.yml' ? null : f }]\n"
+                    + "    }\n";
+        return block;
     }
 
-    private String main(Map<String, List<Slot>> slots) {
+    private String main(Map<String, List<Slot>> slots) throws WorkflowException {
         StringBuilder b = new StringBuilder();
         b.append("#!/usr/bin/env nextflow\n");
         b.append("// ").append(wf.name()).append(": exported from ").append(wf.file().getFileName()).append(" by ssmtk ").append(version)
                 .append(" (ssmtk workflow export --nextflow).\n");
         b.append("// Run: nextflow run . [-profile ...] [--outdir results] [--<step>_<param> value]; dry run: -stub-run\n");
         b.append("nextflow.enable.dsl = 2\n\n");
-        for (Step s : wf.steps())
+        for (Step s : wf.steps()) {
             b.append("include { ").append(processName(s)).append(" } from './modules/local/").append(dirName(s)).append("/main.nf'\n");
+            if (scattered(s))
+                b.append("include { ").append(producer(s)).append(" } from './modules/local/").append(dirName(s)).append("_gather/main.nf'\n");
+        }
+        if (wf.steps().stream().anyMatch(this::scattered))
+            b.append("""
+
+                    // Shards of a FASTA, from its .fai: 'contigs' gives one per contig, a number N shards of N bases;
+                    // each is CONTIG:START-END (0-based half-open) for ssmtk's --shard, in FASTA order.
+                    def ssmtkShards(fai, scatter) {
+                        def shards = []
+                        fai.eachLine { line ->
+                            def f = line.split('\\t')
+                            long len = f[1] as long
+                            long step = scatter == 'contigs' ? len : (scatter as long)
+                            for (long s = 0; s < len; s += step) shards << "${f[0]}:${s}-${Math.min(len, s + step)}".toString()
+                        }
+                        return shards
+                    }
+                    """);
         b.append("\nworkflow {\n");
         b.append("    def meta = [id: params.id]\n");
         b.append("    ch_versions = Channel.empty()\n\n");
         for (Step s : wf.steps()) {
-            b.append("    // ").append(s.id()).append(": ").append(s.op()).append('\n');
+            String id = identifier(s.id());
+            b.append("    // ").append(s.id()).append(": ").append(s.op())
+                    .append(scattered(s) ? ", one task per shard of its FASTA (--" + id + "_scatter), gathered in order" : "").append('\n');
+            if (scattered(s)) {
+                String fasta = slots.get(s.id()).stream().filter(x -> x.option().equals("fasta")).findFirst().orElseThrow().param();
+                b.append("    def ").append(id).append("_shards = ssmtkShards(file(params.").append(fasta).append(" + '.fai', checkIfExists: true), params.")
+                        .append(id).append("_scatter)\n");
+            }
             b.append("    ").append(processName(s)).append("(\n        Channel.of([meta])");
             for (Slot slot : slots.get(s.id())) {
                 if (slot.upstream() != null)
-                    b.append("\n            .join(").append(processName(wf.step(slot.upstream()))).append(".out.").append(slot.emit()).append(")");
+                    b.append("\n            .join(").append(producer(wf.step(slot.upstream()))).append(".out.").append(slot.emit()).append(")");
                 else b.append("\n            .map { it + [file(params.").append(slot.param()).append(", checkIfExists: true)] }");
             }
+            if (scattered(s))
+                b.append("\n            .flatMap { t -> ").append(id).append("_shards.withIndex().collect { sh, i -> [t[0] + [shard: sh, shard_index: i]] + t.drop(1) } }");
             b.append("\n    )\n");
-            b.append("    ch_versions = ch_versions.mix(").append(processName(s)).append(".out.versions)\n\n");
+            b.append("    ch_versions = ch_versions.mix(").append(processName(s)).append(".out.versions)\n");
+            if (scattered(s)) {
+                b.append("    ").append(producer(s)).append("(\n        ").append(processName(s)).append(".out.").append(outputs(s).getFirst().emit())
+                        .append("\n            .map { m, f -> [m.findAll { k, v -> k != 'shard' && k != 'shard_index' }, [m.shard_index, f]] }")
+                        .append("\n            .groupTuple()")
+                        .append("\n            .map { m, parts -> [m, parts.sort { it[0] }.collect { it[1] }] }\n    )\n");
+                b.append("    ch_versions = ch_versions.mix(").append(producer(s)).append(".out.versions)\n");
+            }
+            b.append('\n');
         }
         b.append("    ch_versions.unique().collectFile(name: 'ssmtk_versions.yml', storeDir: \"${params.outdir}/pipeline_info\", sort: true)\n");
         b.append("}\n");
@@ -293,6 +406,7 @@ public final class NextflowExport {
                 + "    id = " + groovy(wf.name()) + "\n"
                 + "    outdir = 'results'\n"
                 + "    container = null   // an image with ssmtk on PATH, for -profile docker/singularity\n"
+                + "    queue = null       // the partition or queue of -profile slurm/awsbatch\n"
                 + params
                 + "}\n\n"
                 + "process {\n"
@@ -305,6 +419,11 @@ public final class NextflowExport {
                 + "    // ssmtk on PATH is the default; in a container that holds it: -profile docker --container IMAGE\n"
                 + "    docker { docker.enabled = true; process.container = params.container }\n"
                 + "    singularity { singularity.enabled = true; process.container = params.container }\n"
+                + "    // schedulers: -profile slurm [--queue PARTITION] (ssmtk on PATH of the nodes); awsbatch and k8s run the\n"
+                + "    // image given with --container (awsbatch also needs a work dir on S3: -work-dir s3://...)\n"
+                + "    slurm { process.executor = 'slurm'; process.queue = params.queue }\n"
+                + "    awsbatch { process.executor = 'awsbatch'; process.queue = params.queue; process.container = params.container }\n"
+                + "    k8s { process.executor = 'k8s'; process.container = params.container }\n"
                 + "}\n";
     }
 
