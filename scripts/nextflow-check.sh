@@ -11,30 +11,7 @@ root=$(pwd)
 out=${NF_CHECK_DIR:-$root/target/nextflow-check}
 rm -rf "$out" && mkdir -p "$out"
 
-nf_java=""
-for candidate in "${NF_JAVA_HOME:-}" /usr/lib/jvm/*; do
-  [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] || continue
-  v=$("$candidate/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
-  if [ -n "$v" ] && [ "${v%%.*}" -ge 17 ] && [ "${v%%.*}" -le 23 ]; then nf_java=$candidate/bin/java; break; fi
-done
-if [ -z "$nf_java" ]; then echo "nextflow-check: no JDK 17..23 for Nextflow (set NF_JAVA_HOME or install openjdk-17-jre-headless)" >&2; exit 1; fi
-
-. scripts/java-env.sh
-ssmtk_select_jdk
-lib=$root/workflows/nextflow/target/lib
-if [ ! -f "$lib/nextflow-24.10.0.jar" ]; then
-  mvn -B -q -f workflows/nextflow/pom.xml dependency:copy-dependencies -DoutputDirectory="$lib"
-fi
-# What Nextflow's own launcher opens to its libraries (Kryo, leveldb) on Java 17+.
-opens=()
-for p in java.lang java.io java.nio java.net java.util java.util.concurrent java.util.concurrent.locks \
-         java.util.concurrent.atomic java.util.regex java.text java.time sun.nio.ch sun.nio.fs \
-         sun.net.www.protocol.http sun.net.www.protocol.https sun.net.www.protocol.ftp sun.net.www.protocol.file; do
-  opens+=("--add-opens=java.base/$p=ALL-UNNAMED")
-done
-export NXF_HOME=$out/nxf-home NXF_OFFLINE=true NXF_DISABLE_CHECK_LATEST=true NXF_ANSI_LOG=false
-export PATH="$root/bin:$PATH"   # the modules call ssmtk from PATH
-nextflow() { "$nf_java" "${opens[@]}" -cp "$lib/*" nextflow.cli.Launcher "$@"; }
+. scripts/nextflow-env.sh
 fail() { echo "nextflow-check: $*" >&2; exit 1; }
 
 cd "$out"
