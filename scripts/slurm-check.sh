@@ -82,3 +82,22 @@ ssmtk dna score --model results/pretrain/run/model --fasta "$root/test-data/geno
 cmp results/score/small.bedGraph single.bedGraph || fail "gathered bedGraph differs from the single-job run"
 [ ! -e results/score/shards ] || fail "shards were published"
 say "gathered bedGraph ($(($(wc -l < single.bedGraph) - 1)) windows from 6 shards) equals the single-job run byte for byte"
+
+# MultiQC (Debian's 1.14) reads the finished pipeline's results: its parsed tables must hold ssmtk's
+# custom-content sections with the numbers of this run (checked against the published files, not our JSON).
+multiqc -q -f results -o multiqc > multiqc.log 2>&1 || { cat multiqc.log; fail "multiqc failed"; }
+table=multiqc/multiqc_data/multiqc_ssmtk_summary_table.txt
+[ -s "$table" ] || fail "MultiQC found no ssmtk summary table ($(ls multiqc/multiqc_data | paste -sd' '))"
+col() { awk -F'\t' -v row="$1" -v key="$2" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $1 == row { print $c[key] }' "$table"; }
+[ "$(col run steps)" = 40 ] || fail "MultiQC's table: run steps '$(col run steps)', not 40"
+want=$(awk -F'\t' 'NR > 1 { s += $4; n++ } END { printf "%.9f", s / n }' results/score/small.bedGraph)
+awk -v a="$(col small.bedGraph mean_score_bits)" -v b="$want" 'BEGIN { d = a - b; exit !(a != "" && d < 1e-9 && d > -1e-9) }' \
+  || fail "MultiQC's mean score $(col small.bedGraph mean_score_bits) is not the bedGraph's mean $want"
+points=$(awk -F'\t' '$1 == "run" { print NF - 1 }' multiqc/multiqc_data/multiqc_ssmtk_loss_plot.txt)
+[ "${points:-0}" -ge 2 ] || fail "MultiQC's loss plot has no curve for run"
+plot10=$(awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $1 == "run" { print $c["10"] }' multiqc/multiqc_data/multiqc_ssmtk_loss_plot.txt)
+loss10=$(sed -n 's/^{"step":10,"loss":\([^,]*\),.*/\1/p' results/pretrain/run/metrics.jsonl)
+awk -v a="$plot10" -v b="$loss10" 'BEGIN { d = a - b; exit !(a != "" && b != "" && d < 1e-12 && d > -1e-12) }' \
+  || fail "MultiQC's loss at step 10 ($plot10) is not metrics.jsonl's ($loss10)"
+grep -q 'ssmtk training loss' multiqc/multiqc_report.html || fail "multiqc_report.html has no ssmtk loss section"
+say "MultiQC $(multiqc --version 2>&1 | grep -o '[0-9][0-9.]*$'): ssmtk table (run: 40 steps; small.bedGraph: mean $want bits) and loss plot ($points points) parsed from multiqc_data/"
