@@ -76,6 +76,12 @@ killed_name=$(tasks trace1.txt | awk -F'\t' -v id="$killed" '$3 == id { print $1
 grep -qxF "$killed_name" redone2 || fail "the cancelled task '$killed_name' was not rerun"
 say "SLURM jobs: $(grep -c '^JobId=' "$jobcomp") in the completion log; run 1 completed $(wc -l < done1) tasks, run 2 took those from the cache and ran $(wc -l < redone2) ($(paste -sd, redone2))"
 
+# Each score task had the FASTA's .fai staged beside it, and its JVM heap from task.memory (4 GB -> 5/6).
+for d in $(grep -l 'ssmtk dna score' work/*/*/.command.sh | xargs -n 1 dirname); do
+  [ "$(cat "$d/.exitcode" 2>/dev/null)" = 0 ] || continue   # tasks that ran to the end
+  [ -e "$d/fasta/small.fa.fai" ] || fail "$d: small.fa.fai not staged beside the FASTA"
+  grep -q "SSMTK_JAVA_OPTS='-Xmx3413m'" "$d/.command.sh" || fail "$d: no -Xmx from task.memory"
+done
 # The gathered scores equal one unsplit job's with the same model.
 ssmtk dna score --model results/pretrain/run/model --fasta "$root/test-data/genomics/small.fa" --window 50 --threads 2 \
   --output single.bedGraph 2> single.log

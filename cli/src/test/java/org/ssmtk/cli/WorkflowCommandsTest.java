@@ -128,7 +128,7 @@ class WorkflowCommandsTest {
         Path nf = dir.resolve("nf");
         r = MainTest.run("workflow", "export", "--nextflow", nf.toString(), species.toString(), "--param", "train.steps=7");
         assertEquals(0, r.code(), r.err());
-        assertTrue(Files.readString(nf.resolve("nextflow.config")).contains("train_steps = '7'"));
+        assertTrue(Files.readString(nf.resolve("nextflow.config")).contains("train_steps = 7\n"));
         for (String f : java.util.List.of("main.nf", "modules/local/train/main.nf", "modules/local/classify-at/main.nf", "modules/local/report/main.nf"))
             assertTrue(Files.isRegularFile(nf.resolve(f)), f);
         r = MainTest.run("workflow", "export", "--nextflow", nf.toString(), species.toString());

@@ -207,12 +207,23 @@ class WorkflowFeaturesTest {
         assertTrue(d.contains("path 'versions.yml', emit: versions") && d.contains("stub:") && d.contains("touch 'd.txt'") && d.contains("ssmtk: 9.9"), d);
         String main = files.get("main.nf");
         assertTrue(main.contains("D(\n        Channel.of([meta])\n            .join(B.out.b_txt)\n            .join(C.out.c_txt)\n    )"), main);
-        assertTrue(main.contains(".map { it + [file(params.a_in_file, checkIfExists: true)] }"), main);
+        // a file param travels with whichever of its indexes exist, staged beside it
+        assertTrue(main.contains(".map { it + [file(params.a_in_file, checkIfExists: true), ssmtkIndexes(params.a_in_file)] }"), main);
+        assertTrue(main.contains("def ssmtkIndexes(path) {"), main);
+        assertTrue(files.get("modules/local/a/main.nf").contains("path(in_file, stageAs: 'in_file/*'), path(in_file_index, stageAs: 'in_file/*')"),
+                files.get("modules/local/a/main.nf"));
+        // the JVM heap follows task.memory
+        assertTrue(d.contains("export SSMTK_JAVA_OPTS='-Xmx${(task.memory.toMega() * 5 / 6) as long}m'"), d);
         String config = files.get("nextflow.config");
         assertTrue(config.contains("a_in_file = '" + dir.resolve("wf/seed.txt") + "'"), config);
         // values reach the shell single-quoted, a ' inside closed, escaped and reopened (checked for real in nextflow-check)
         Workflow quoted = WorkflowParser.parse(diamond(""), FakeOps.INSTANCE, List.of("a.n=it's"));
         String qc = NextflowExport.files(quoted, "1").get("nextflow.config");
+        // numbers are typed (no octal: a leading zero stays a string), everything else a string
+        assertEquals("12", NextflowExport.typed("12"));
+        assertEquals("-3e-3", NextflowExport.typed("-3e-3"));
+        assertEquals("'007'", NextflowExport.typed("007"));
+        assertEquals("'1.5x'", NextflowExport.typed("1.5x"));
         assertTrue(qc.contains("a_n = 'it\\'s'") && qc.contains("\"--n '${params.a_n.toString().replace(\"'\", \"'\\\\''\")}'\""), qc);
 
         // A reference to something that is not a declared output cannot cross Nextflow tasks.

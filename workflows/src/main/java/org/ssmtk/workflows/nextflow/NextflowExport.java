@@ -206,6 +206,9 @@ public final class NextflowExport {
         Map<String, ParamSpec> spec = wf.specs().get(s.op());
         StringBuilder in = new StringBuilder("tuple val(meta)");
         for (Slot slot : slots) in.append(", path(").append(slot.var()).append(", stageAs: '").append(slot.var()).append("/*')");
+        // a file param's indexes (.fai, .gzi, .bai, .crai, ...: whichever exist) land in the same folder, beside it
+        for (Slot slot : slots)
+            if (slot.param() != null) in.append(", path(").append(slot.var()).append("_index, stageAs: '").append(slot.var()).append("/*')");
         // Every word that reaches the shell is single-quoted: descriptor values are checked to be plain
         // file names, but staged names come from whatever files params point to at run time.
         StringBuilder cmd = new StringBuilder("ssmtk ").append(op[0]).append(' ').append(op[1]).append(" \\\\\n");
@@ -248,7 +251,10 @@ public final class NextflowExport {
                 + "    output:\n" + outDecl
                 + "    path 'versions.yml', emit: versions\n\n"
                 + "    when:\n    task.ext.when == null || task.ext.when\n\n"
-                + "    script:\n    def args = task.ext.args ?: ''\n    \"\"\"\n" + prepare + "    " + cmd + "\n\n" + versions + "    \"\"\"\n\n"
+                + "    script:\n    def args = task.ext.args ?: ''\n"
+                + "    // the JVM's heap from the task's memory, leaving a sixth for the JVM itself and native buffers\n"
+                + "    def heap = task.memory ? \"export SSMTK_JAVA_OPTS='-Xmx${(task.memory.toMega() * 5 / 6) as long}m'\" : ''\n"
+                + "    \"\"\"\n    ${heap}\n" + prepare + "    " + cmd + "\n\n" + versions + "    \"\"\"\n\n"
                 + "    stub:\n    \"\"\"\n" + stub + "\n" + versions.replace("\\$(ssmtk --version | sed 's/^ssmtk //')", version) + "    \"\"\"\n"
                 + "}\n";
     }
@@ -309,7 +315,7 @@ public final class NextflowExport {
                 List<?> list = (List<?>) e.getValue();
                 for (int i = 0; i < list.size(); i++) {
                     String name = paramName(s, identifier(e.getKey()) + (list.size() > 1 ? "_" + (i + 1) : ""));
-                    params.append("    ").append(name).append(" = ").append(groovy((String) list.get(i))).append('\n');
+                    params.append("    ").append(name).append(" = ").append(typed((String) list.get(i))).append('\n');
                     // single-quoted for the shell, with any ' in the value closed, escaped and reopened
                     args.add("\"--" + e.getKey() + " '${params." + name + ".toString().replace(\"'\", \"'\\\\''\")}'\"");
                 }
@@ -341,6 +347,14 @@ public final class NextflowExport {
             if (scattered(s))
                 b.append("include { ").append(producer(s)).append(" } from './modules/local/").append(dirName(s)).append("_gather/main.nf'\n");
         }
+        b.append("""
+
+                // The index files beside a file param (FASTA .fai/.gzi, BAM .bai, CRAM .crai, VCF .tbi/.csi) that exist,
+                // staged next to it so readers find them (a CRAM also needs its FASTA's .fai).
+                def ssmtkIndexes(path) {
+                    ['.fai', '.gzi', '.bai', '.crai', '.csi', '.tbi'].collect { file(path + it) }.findAll { it.exists() }
+                }
+                """);
         if (wf.steps().stream().anyMatch(this::scattered))
             b.append("""
 
@@ -373,7 +387,8 @@ public final class NextflowExport {
             for (Slot slot : slots.get(s.id())) {
                 if (slot.upstream() != null)
                     b.append("\n            .join(").append(producer(wf.step(slot.upstream()))).append(".out.").append(slot.emit()).append(")");
-                else b.append("\n            .map { it + [file(params.").append(slot.param()).append(", checkIfExists: true)] }");
+                else b.append("\n            .map { it + [file(params.").append(slot.param()).append(", checkIfExists: true), ssmtkIndexes(params.")
+                        .append(slot.param()).append(")] }");
             }
             if (scattered(s))
                 b.append("\n            .flatMap { t -> ").append(id).append("_shards.withIndex().collect { sh, i -> [t[0] + [shard: sh, shard_index: i]] + t.drop(1) } }");
@@ -411,6 +426,7 @@ public final class NextflowExport {
                 + "}\n\n"
                 + "process {\n"
                 + "    cpus = 1\n"
+                + "    withLabel: 'process_ssmtk' { memory = '4 GB' }   // -Xmx from task.memory; override per step with withName\n"
                 + "    publishDir = [path: { \"${params.outdir}/${task.process.tokenize(':')[-1].toLowerCase()}\" }, mode: 'copy',\n"
                 + "                  saveAs: { f -> f == 'versions.yml' ? null : f }]\n"
                 + process
@@ -465,6 +481,17 @@ public final class NextflowExport {
     /** Literal text inside a Groovy \"\"\" GString: no $ interpolation, backslashes and quotes kept. */
     private static String script(String s) {
         return s.replace("\\", "\\\\").replace("$", "\\$").replace("\"", "\\\"");
+    }
+
+    private static final java.util.regex.Pattern NUMBER = java.util.regex.Pattern.compile("-?(0|[1-9][0-9]{0,17})(\\.[0-9]+)?([eE][-+]?[0-9]{1,3})?");
+
+    /**
+     * A value as a typed Groovy literal: a number as a number (so --step_param 10 on the command line and
+     * the default have one type, and nextflow_schema-style checks see numbers), anything else a string.
+     * Only decimal forms Groovy reads the same way are numbers: a leading 0 would be octal there.
+     */
+    public static String typed(String v) {
+        return NUMBER.matcher(v).matches() ? v : groovy(v);
     }
 
     /** A single-quoted Groovy string (no interpolation). */
