@@ -54,5 +54,6 @@ for f in ssmtk_dnapretrain/small/model/model.safetensors ssmtk_dnascore/small.be
          ssmtk_audiogenerate/tones.wav ssmtk_reporthtml/report.html ssmtk_reporthtml/report_mqc.json; do
   [ -s "$out/modules-real/$f" ] || fail "modules/ssmtk: real run published no $f"
 done
-[ "$(grep -c '"SSMTK_' "$out/modules-real/pipeline_info/versions.yml")" -eq 7 ] || fail "modules/ssmtk: versions.yml lacks a module"
+[ "$(grep -c '^"SSMTK_.*":$' "$out/modules-real/pipeline_info/versions.yml")" -eq 7 ] || fail "modules/ssmtk: versions.yml (from the versions topic) lacks a module"
+grep -q '^    ssmtk: [0-9]' "$out/modules-real/pipeline_info/versions.yml" || fail "modules/ssmtk: the versions topic carried no ssmtk version"
 echo "nextflow-check: modules/ssmtk: real run ok ($(grep -c 'Submitted process' "$out/modules-real.log") tasks, outputs checked)"

@@ -10,7 +10,7 @@ process SSMTK_AUDIOGENERATE {
 
     output:
     tuple val(meta), path("${prefix}.wav"), emit: wav
-    path "versions.yml"                  , emit: versions
+    tuple val("${task.process}"), val('ssmtk'), eval('ssmtk --version | sed "s/^ssmtk //"'), emit: versions_ssmtk, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -27,21 +27,11 @@ process SSMTK_AUDIOGENERATE {
         --output ${prefix}.wav \\
         --threads ${task.cpus} \\
         $args
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        ssmtk: \$(ssmtk --version | sed 's/^ssmtk //')
-    END_VERSIONS
     """
 
     stub:
     prefix = task.ext.prefix ?: "${meta.id}"
     """
     touch ${prefix}.wav
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        ssmtk: stub
-    END_VERSIONS
     """
 }

@@ -9,7 +9,7 @@ process SSMTK_DNACLASSIFY {
 
     output:
     tuple val(meta), path("${prefix}.tsv"), emit: tsv
-    path "versions.yml"                  , emit: versions
+    tuple val("${task.process}"), val('ssmtk'), eval('ssmtk --version | sed "s/^ssmtk //"'), emit: versions_ssmtk, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -24,21 +24,11 @@ process SSMTK_DNACLASSIFY {
         --output ${prefix}.tsv \\
         --threads ${task.cpus} \\
         $args
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        ssmtk: \$(ssmtk --version | sed 's/^ssmtk //')
-    END_VERSIONS
     """
 
     stub:
     prefix = task.ext.prefix ?: "${meta.id}"
     """
     touch ${prefix}.tsv
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        ssmtk: stub
-    END_VERSIONS
     """
 }

@@ -13,7 +13,7 @@ process SSMTK_DNAPRETRAIN {
     tuple val(meta), path("${prefix}/eval.json")    , emit: eval
     tuple val(meta), path("${prefix}/metrics.jsonl"), emit: metrics
     tuple val(meta), path("${prefix}/loss.png")     , emit: loss_png
-    path "versions.yml"                             , emit: versions
+    tuple val("${task.process}"), val('ssmtk'), eval('ssmtk --version | sed "s/^ssmtk //"'), emit: versions_ssmtk, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -30,11 +30,6 @@ process SSMTK_DNAPRETRAIN {
         --out ${prefix} \\
         --threads ${task.cpus} \\
         $args
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        ssmtk: \$(ssmtk --version | sed 's/^ssmtk //')
-    END_VERSIONS
     """
 
     stub:
@@ -42,10 +37,5 @@ process SSMTK_DNAPRETRAIN {
     """
     mkdir -p ${prefix}/model
     touch ${prefix}/eval.json ${prefix}/metrics.jsonl ${prefix}/loss.png
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        ssmtk: stub
-    END_VERSIONS
     """
 }

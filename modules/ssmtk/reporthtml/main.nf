@@ -9,7 +9,7 @@ process SSMTK_REPORTHTML {
     output:
     tuple val(meta), path("${prefix}.html")   , emit: html
     tuple val(meta), path("${prefix}*_mqc.json"), emit: mqc
-    path "versions.yml"                      , emit: versions
+    tuple val("${task.process}"), val('ssmtk'), eval('ssmtk --version | sed "s/^ssmtk //"'), emit: versions_ssmtk, topic: versions
 
     when:
     task.ext.when == null || task.ext.when
@@ -23,21 +23,11 @@ process SSMTK_REPORTHTML {
         ${files} \\
         --output ${prefix}.html \\
         $args
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        ssmtk: \$(ssmtk --version | sed 's/^ssmtk //')
-    END_VERSIONS
     """
 
     stub:
     prefix = task.ext.prefix ?: "${meta.id}"
     """
     touch ${prefix}.html ${prefix}_mqc.json
-
-    cat <<-END_VERSIONS > versions.yml
-    "${task.process}":
-        ssmtk: stub
-    END_VERSIONS
     """
 }

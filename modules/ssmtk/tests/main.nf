@@ -3,6 +3,7 @@
 // scripts/nextflow-check.sh can run them with -stub-run and for real:
 //   nextflow run modules/ssmtk/tests/main.nf --testdata test-data --outdir out [-stub-run]
 nextflow.enable.dsl = 2
+nextflow.preview.topic = true   // the modules emit versions on the 'versions' topic (Nextflow 24.04+)
 
 include { SSMTK_DNAPRETRAIN        } from '../dnapretrain/main.nf'
 include { SSMTK_DNATRAINCLASSIFIER } from '../dnatrainclassifier/main.nf'
@@ -31,7 +32,8 @@ workflow {
         SSMTK_DNATRAINCLASSIFIER.out.eval.join(SSMTK_DNATRAINCLASSIFIER.out.metrics)
             .map { meta, ev, metrics -> [[id: 'report'], [ev, metrics]] })
 
-    SSMTK_DNAPRETRAIN.out.versions.mix(SSMTK_DNASCORE.out.versions, SSMTK_DNATRAINCLASSIFIER.out.versions, SSMTK_DNACLASSIFY.out.versions,
-            SSMTK_AUDIOTRAINLM.out.versions, SSMTK_AUDIOGENERATE.out.versions, SSMTK_REPORTHTML.out.versions)
-        .unique().collectFile(name: 'versions.yml', storeDir: "${params.outdir}/pipeline_info", sort: true)
+    // every module's (process, tool, version) arrives on the versions topic
+    Channel.topic('versions').unique()
+        .map { process, tool, version -> "\"${process}\":\n    ${tool}: ${version}\n" }
+        .collectFile(name: 'versions.yml', storeDir: "${params.outdir}/pipeline_info", sort: true)
 }

@@ -52,8 +52,8 @@ class NextflowModulesTest {
             assertNotNull(params, m + ": ssmtk " + c.group(1) + " " + c.group(2) + " is not a command");
             assertEquals(m.getFileName().toString(), (c.group(1) + c.group(2)).replace("-", ""), m + ": folder should be <group><command> without dashes");
             assertTrue(nf.contains("process SSMTK_" + m.getFileName().toString().toUpperCase() + " {"), m + ": process name");
-            // the command, and the Groovy lines before it that build optional arguments; not the versions heredoc
-            String command = script.substring(0, script.indexOf("cat <<-END_VERSIONS"));
+            // the command, and the Groovy lines before it that build optional arguments (versions come from the output's eval)
+            String command = script;
             Matcher o = OPTION.matcher(command);
             List<String> used = new ArrayList<>();
             while (o.find()) used.add(o.group(1));
@@ -69,7 +69,15 @@ class NextflowModulesTest {
             List<String> declared = new ArrayList<>();
             for (Object out : (List<?>) meta.get("output")) declared.addAll(((Map<String, ?>) out).keySet());
             assertEquals(emits, declared, m + ": meta.yml outputs vs emit: names");
-            assertTrue(emits.contains("versions"));
+            // nf-core's topic-channel versions: the tool's version evaluated by Nextflow, no versions.yml heredoc
+            assertTrue(emits.contains("versions_ssmtk"), m + ": no versions_ssmtk");
+            assertTrue(nf.contains("eval('ssmtk --version | sed \"s/^ssmtk //\"'), emit: versions_ssmtk, topic: versions"), m + ": versions topic");
+            assertFalse(nf.contains("END_VERSIONS"), m + ": versions.yml heredoc left");
+            assertTrue(meta.containsKey("topics"), m + ": meta.yml has no topics");
+            // every file input and output names its EDAM format
+            String yml = Files.readString(m.resolve("meta.yml"));
+            int files = yml.split("type: file", -1).length - 1, edam = yml.split("- edam: \"http://edamontology.org/format_", -1).length - 1;
+            assertEquals(files, edam, m + ": a file in meta.yml without an EDAM format");
             assertFalse(nf.substring(nf.indexOf("stub:")).contains("ssmtk " + c.group(1)), m + ": a stub must not run the tool");
             seen.add(op);
         }
