@@ -196,7 +196,8 @@ class WorkflowFeaturesTest {
     void nextflowExportWiresChannelsParamsAndStubs() throws Exception {
         Workflow wf = WorkflowParser.parse(diamond(""), FakeOps.INSTANCE);
         Map<String, String> files = NextflowExport.files(wf, "9.9");
-        assertEquals(List.of("modules/local/a/main.nf", "modules/local/b/main.nf", "modules/local/c/main.nf", "modules/local/d/main.nf", "main.nf", "nextflow.config"),
+        assertEquals(List.of("modules/local/a/main.nf", "modules/local/b/main.nf", "modules/local/c/main.nf", "modules/local/d/main.nf", "main.nf", "nextflow.config",
+                        "nextflow_schema.json"),
                 List.copyOf(files.keySet()));
         String d = files.get("modules/local/d/main.nf");
         assertTrue(d.contains("process D {"), d);
@@ -225,6 +226,18 @@ class WorkflowFeaturesTest {
         assertEquals("'007'", NextflowExport.typed("007"));
         assertEquals("'1.5x'", NextflowExport.typed("1.5x"));
         assertTrue(qc.contains("a_n = 'it\\'s'") && qc.contains("\"--n '${params.a_n.toString().replace(\"'\", \"'\\\\''\")}'\""), qc);
+
+        // nextflow_schema.json: each param with its type and default; typed values and paths checked by a real validator
+        Workflow typedWf = WorkflowParser.parse(diamond(""), FakeOps.INSTANCE, List.of("a.n=12"));
+        var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        var schemaJson = mapper.readTree(NextflowExport.files(typedWf, "1").get("nextflow_schema.json"));
+        assertEquals("integer", schemaJson.at("/properties/a_n/type").asText(), schemaJson.toString());
+        assertEquals(12, schemaJson.at("/properties/a_n/default").asInt());
+        assertEquals("file-path", schemaJson.at("/properties/a_in_file/format").asText());
+        assertEquals("results", schemaJson.at("/properties/outdir/default").asText());
+        var validator = com.networknt.schema.JsonSchemaFactory.getInstance(com.networknt.schema.SpecVersion.VersionFlag.V202012).getSchema(schemaJson);
+        assertTrue(validator.validate(mapper.readTree("{\"a_n\": 7, \"outdir\": \"out\"}")).isEmpty());
+        assertFalse(validator.validate(mapper.readTree("{\"a_n\": \"seven\"}")).isEmpty(), "a string for a number param");
 
         // A reference to something that is not a declared output cannot cross Nextflow tasks.
         Path f = diamond("");

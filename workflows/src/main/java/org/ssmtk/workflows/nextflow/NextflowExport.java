@@ -135,7 +135,13 @@ public final class NextflowExport {
             process.append(processConfig(s, params));
         }
         files.put("main.nf", main(slots));
-        files.put("nextflow.config", config(params.toString(), process.toString()));
+        String config = config(params.toString(), process.toString());
+        files.put("nextflow.config", config);
+        java.util.Set<String> fileParams = new java.util.HashSet<>();
+        for (List<Slot> l : slots.values()) for (Slot slot : l) if (slot.param() != null) fileParams.add(slot.param());
+        String block = config.substring(config.indexOf("params {\n") + 9, config.indexOf("\n}\n", config.indexOf("params {\n")));
+        files.put("nextflow_schema.json", NextflowSchema.of(wf.name(), "ssmtk workflow " + wf.name() + " (exported from " + wf.file().getFileName() + ")",
+                block, fileParams));
         return files;
     }
 
