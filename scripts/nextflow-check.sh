@@ -27,6 +27,19 @@ for yaml in "$root"/workflows/examples/*.yaml; do
   echo "nextflow-check: $name: -stub-run ok ($(grep -c 'Submitted process' "$out/$name-stub.log") tasks)"
 done
 
+# A samplesheet fans the scattered dna-score pipeline out per sample (stub run): s2's FASTA is the bgzip
+# one, whose .fai and .gzi must be staged beside it; each sample's results land in its own folder.
+ssmtk workflow export --nextflow "$out/dna-score-scattered" --scatter 2000 "$root/workflows/examples/dna-score.yaml" > /dev/null
+printf 'sample,score_fasta\ns1,\ns2,%s\n' "$root/test-data/genomics/small.bgzf.fa.gz" > "$out/samples.csv"
+nextflow run "$out/dna-score-scattered" -stub-run --input "$out/samples.csv" --outdir "$out/samples-stub" > "$out/samples-stub.log" 2>&1 \
+  || { cat "$out/samples-stub.log"; fail "dna-score --scatter with a samplesheet: -stub-run failed"; }
+for f in s1/score/small.bedGraph s2/score/small.bedGraph s1/report/report.html s2/report/report.html; do
+  [ -e "$out/samples-stub/$f" ] || fail "samplesheet run: no $f"
+done
+[ "$(grep -c 'Submitted process > SCORE (s[12] ' "$out/samples-stub.log")" -eq 12 ] || fail "samplesheet run: not 2 samples x 6 score shards"
+[ "$(ls work/*/*/fasta/small.bgzf.fa.gz.gzi 2>/dev/null | wc -l)" -eq 6 ] || fail "samplesheet run: the .gzi was not staged beside s2's FASTA"
+echo "nextflow-check: dna-score --scatter 2000 with a 2-sample samplesheet: -stub-run ok (12 score shards, indexes staged, per-sample results)"
+
 # Real runs through Nextflow's local executor: each example end to end, outputs checked.
 nextflow run "$out/dna-classify" --outdir "$out/dna-classify-real" --train_steps 10 > "$out/dna-classify-real.log" 2>&1 \
   || { cat "$out/dna-classify-real.log"; fail "dna-classify: real run failed"; }

@@ -207,9 +207,12 @@ class WorkflowFeaturesTest {
                 + "        --label 'X=${label.toString().replace(\"'\", \"'\\\\''\")}' \\\\\n        --out 'd.txt' \\\\\n        $args"), d);
         assertTrue(d.contains("path 'versions.yml', emit: versions") && d.contains("stub:") && d.contains("touch 'd.txt'") && d.contains("ssmtk: 9.9"), d);
         String main = files.get("main.nf");
-        assertTrue(main.contains("D(\n        Channel.of([meta])\n            .join(B.out.b_txt)\n            .join(C.out.c_txt)\n    )"), main);
+        assertTrue(main.contains("D(\n        ch_samples\n            .join(B.out.b_txt)\n            .join(C.out.c_txt)\n            .map { it[0..0] + it.drop(2) }\n    )"), main);
+        // one run per samplesheet row; a row's column sets that sample's file param, else the param's default
+        assertTrue(main.contains("Channel.fromPath(params.input, checkIfExists: true).splitCsv(header: true, strip: true).map { row -> ssmtkSample(row) }"), main);
+        assertTrue(main.contains("def known = ['a_in_file']"), main);
         // a file param travels with whichever of its indexes exist, staged beside it
-        assertTrue(main.contains(".map { it + [file(params.a_in_file, checkIfExists: true), ssmtkIndexes(params.a_in_file)] }"), main);
+        assertTrue(main.contains(".map { it + [file(it[1].a_in_file ?: params.a_in_file, checkIfExists: true), ssmtkIndexes(it[1].a_in_file ?: params.a_in_file)] }"), main);
         assertTrue(main.contains("def ssmtkIndexes(path) {"), main);
         assertTrue(files.get("modules/local/a/main.nf").contains("path(in_file, stageAs: 'in_file/*'), path(in_file_index, stageAs: 'in_file/*')"),
                 files.get("modules/local/a/main.nf"));

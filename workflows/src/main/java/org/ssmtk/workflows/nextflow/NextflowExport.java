@@ -290,6 +290,11 @@ public final class NextflowExport {
                 + "    { head -n 1 ${files[0]}; for f in ${files.join(' ')}; do tail -n +2 \\$f; done; } > " + o.path() + ".tmp\n"
                 + "    mv " + o.path() + ".tmp " + o.path() + "\n\n"
                 + "    cat <<-END_VERSIONS > versions.yml\n    \"${task.process}\":\n        coreutils: \\$(tail --version | head -n 1 | sed 's/.* //')\n    END_VERSIONS\n"
+                + "    \"\"\"\n\n"
+                + "    stub:\n    \"\"\"\n"
+                + (parent == null ? "" : "    mkdir -p " + parent + "\n")
+                + "    touch " + o.path() + "\n"
+                + "    printf '\"%s\":\\\\n    coreutils: stub\\\\n' \"${task.process}\" > versions.yml\n"
                 + "    \"\"\"\n"
                 + "}\n";
     }
@@ -335,7 +340,7 @@ public final class NextflowExport {
                 + "    }\n";
         if (scattered(s))
             block += "    withName: '" + producer(s) + "' {\n"
-                    + "        publishDir = [path: { \"${params.outdir}/" + processName(s).toLowerCase(Locale.ROOT) + "\" }, mode: 'copy',\n"
+                    + "        publishDir = [path: { \"${params.outdir}/${params.input ? meta.id + '/' : ''}" + processName(s).toLowerCase(Locale.ROOT) + "\" }, mode: 'copy',\n"
                     + "                      saveAs: { f -> f == 'versions.yml' ? null : f }]\n"
                     + "    }\n";
         return block;
@@ -377,27 +382,43 @@ public final class NextflowExport {
                         return shards
                     }
                     """);
+        List<String> fileParams = new ArrayList<>();
+        for (List<Slot> l : slots.values()) for (Slot slot : l) if (slot.param() != null && !fileParams.contains(slot.param())) fileParams.add(slot.param());
+        b.append("""
+
+                // A samplesheet row: 'sample' names the run (meta.id); any other column is a file param set for that sample.
+                def ssmtkSample(row) {
+                    def known = %s
+                    if (!row.sample) error "${params.input}: a row without a 'sample' value: ${row}"
+                    def unknown = row.keySet() - ['sample'] - known
+                    if (unknown) error "${params.input}: unknown column(s) ${unknown}; the columns are sample and any of ${known}"
+                    return [[id: row.sample], row.findAll { k, v -> k != 'sample' && v }]
+                }
+                """.formatted(fileParams.stream().map(NextflowExport::groovy).toList().toString()));
         b.append("\nworkflow {\n");
-        b.append("    def meta = [id: params.id]\n");
+        b.append("    // one run per row of --input (CSV with a header); without it one run named params.id with the params' files\n");
+        b.append("    ch_samples = params.input\n");
+        b.append("        ? Channel.fromPath(params.input, checkIfExists: true).splitCsv(header: true, strip: true).map { row -> ssmtkSample(row) }\n");
+        b.append("        : Channel.of([[id: params.id], [:]])\n");
         b.append("    ch_versions = Channel.empty()\n\n");
         for (Step s : wf.steps()) {
             String id = identifier(s.id());
             b.append("    // ").append(s.id()).append(": ").append(s.op())
                     .append(scattered(s) ? ", one task per shard of its FASTA (--" + id + "_scatter), gathered in order" : "").append('\n');
-            if (scattered(s)) {
-                String fasta = slots.get(s.id()).stream().filter(x -> x.option().equals("fasta")).findFirst().orElseThrow().param();
-                b.append("    def ").append(id).append("_shards = ssmtkShards(file(params.").append(fasta).append(" + '.fai', checkIfExists: true), params.")
-                        .append(id).append("_scatter)\n");
-            }
-            b.append("    ").append(processName(s)).append("(\n        Channel.of([meta])");
+            // [meta, row] first; each file param from the sample's row or the param; the row is dropped at the end
+            b.append("    ").append(processName(s)).append("(\n        ch_samples");
             for (Slot slot : slots.get(s.id())) {
                 if (slot.upstream() != null)
                     b.append("\n            .join(").append(producer(wf.step(slot.upstream()))).append(".out.").append(slot.emit()).append(")");
-                else b.append("\n            .map { it + [file(params.").append(slot.param()).append(", checkIfExists: true), ssmtkIndexes(params.")
-                        .append(slot.param()).append(")] }");
+                else b.append("\n            .map { it + [file(it[1].").append(slot.param()).append(" ?: params.").append(slot.param())
+                        .append(", checkIfExists: true), ssmtkIndexes(it[1].").append(slot.param()).append(" ?: params.").append(slot.param()).append(")] }");
             }
-            if (scattered(s))
-                b.append("\n            .flatMap { t -> ").append(id).append("_shards.withIndex().collect { sh, i -> [t[0] + [shard: sh, shard_index: i]] + t.drop(1) } }");
+            if (scattered(s)) {
+                String fasta = slots.get(s.id()).stream().filter(x -> x.option().equals("fasta")).findFirst().orElseThrow().param();
+                b.append("\n            .flatMap { t -> ssmtkShards(file((t[1].").append(fasta).append(" ?: params.").append(fasta)
+                        .append(") + '.fai', checkIfExists: true), params.").append(id).append("_scatter)")
+                        .append("\n                .withIndex().collect { sh, i -> [t[0] + [shard: sh, shard_index: i]] + t.drop(2) } }");
+            } else b.append("\n            .map { it[0..0] + it.drop(2) }");
             b.append("\n    )\n");
             b.append("    ch_versions = ch_versions.mix(").append(processName(s)).append(".out.versions)\n");
             if (scattered(s)) {
@@ -425,6 +446,7 @@ public final class NextflowExport {
                 + "}\n\n"
                 + "params {\n"
                 + "    id = " + groovy(wf.name()) + "\n"
+                + "    input = null       // samplesheet CSV: sample,<file param>... one run per row (see main.nf)\n"
                 + "    outdir = 'results'\n"
                 + "    container = null   // an image with ssmtk on PATH, for -profile docker/singularity\n"
                 + "    queue = null       // the partition or queue of -profile slurm/awsbatch\n"
@@ -433,7 +455,8 @@ public final class NextflowExport {
                 + "process {\n"
                 + "    cpus = 1\n"
                 + "    withLabel: 'process_ssmtk' { memory = '4 GB' }   // -Xmx from task.memory; override per step with withName\n"
-                + "    publishDir = [path: { \"${params.outdir}/${task.process.tokenize(':')[-1].toLowerCase()}\" }, mode: 'copy',\n"
+                + "    // one folder per step; with a samplesheet (--input) one per sample, then per step\n"
+                + "    publishDir = [path: { \"${params.outdir}/${params.input ? meta.id + '/' : ''}${task.process.tokenize(':')[-1].toLowerCase()}\" }, mode: 'copy',\n"
                 + "                  saveAs: { f -> f == 'versions.yml' ? null : f }]\n"
                 + process
                 + "}\n\n"
