@@ -131,6 +131,10 @@ class WorkflowCommandsTest {
         assertTrue(Files.readString(nf.resolve("nextflow.config")).contains("train_steps = 7\n"));
         for (String f : java.util.List.of("main.nf", "modules/local/train/main.nf", "modules/local/classify-at/main.nf", "modules/local/report/main.nf"))
             assertTrue(Files.isRegularFile(nf.resolve(f)), f);
+        // main.nf sends each file then its indexes, so the inputs must be declared in that order (two --class files here)
+        String train = Files.readString(nf.resolve("modules/local/train/main.nf"));
+        assertTrue(train.contains("path(class_1, stageAs: 'class_1/*'), path(class_1_index, stageAs: 'class_1/*'), path(class_2, stageAs: 'class_2/*'), "
+                + "path(class_2_index, stageAs: 'class_2/*')"), train);
         r = MainTest.run("workflow", "export", "--nextflow", nf.toString(), species.toString());
         assertEquals(1, r.code());
         assertEquals("ssmtk workflow export: " + nf.toAbsolutePath() + ": folder is not empty (export writes a fresh pipeline)", r.err().strip());

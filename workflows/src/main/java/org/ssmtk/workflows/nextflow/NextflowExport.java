@@ -211,10 +211,12 @@ public final class NextflowExport {
         String[] op = s.op().split("\\.", 2);
         Map<String, ParamSpec> spec = wf.specs().get(s.op());
         StringBuilder in = new StringBuilder("tuple val(meta)");
-        for (Slot slot : slots) in.append(", path(").append(slot.var()).append(", stageAs: '").append(slot.var()).append("/*')");
-        // a file param's indexes (.fai, .gzi, .bai, .crai, ...: whichever exist) land in the same folder, beside it
-        for (Slot slot : slots)
+        for (Slot slot : slots) {
+            in.append(", path(").append(slot.var()).append(", stageAs: '").append(slot.var()).append("/*')");
+            // a file param's indexes (.fai, .gzi, .bai, .crai, ...: whichever exist) land in the same folder, beside it;
+            // main.nf sends them right after the file, so the declaration follows it too
             if (slot.param() != null) in.append(", path(").append(slot.var()).append("_index, stageAs: '").append(slot.var()).append("/*')");
+        }
         // Every word that reaches the shell is single-quoted: descriptor values are checked to be plain
         // file names, but staged names come from whatever files params point to at run time.
         StringBuilder cmd = new StringBuilder("ssmtk ").append(op[0]).append(' ').append(op[1]).append(" \\\\\n");
