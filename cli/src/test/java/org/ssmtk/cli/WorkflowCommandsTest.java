@@ -153,7 +153,7 @@ class WorkflowCommandsTest {
         assertTrue(main.contains(".withIndex().collect { sh, i -> [t[0] + [shard: sh, shard_index: i]] + t.drop(2) } }"), main);
         assertTrue(main.contains(".join(SCORE_GATHER.out.small_bedgraph)") && !main.contains(".join(SCORE.out"), main);
         assertTrue(score.contains("--shard '${meta.shard") && score.contains("tag \"${meta.id}${meta.shard ? ' ' + meta.shard : ''}\""), score);
-        assertTrue(gather.contains("head -n 1 ${files[0]}; for f in ${files.join(' ')}; do tail -n +2 \\$f; done; } > small.bedGraph.tmp"), gather);
+        assertTrue(gather.contains("head -n 1 ${files[0]}; for f in ${files.join(' ')}; do tail -n +2 \\$f; done; } > 'small.bedGraph.tmp'"), gather);
         assertTrue(config.contains("score_scatter = 2000") && config.contains("publishDir = [enabled: false]"), config);
         // without --scatter nothing is split
         Path plain = dir.resolve("plain");

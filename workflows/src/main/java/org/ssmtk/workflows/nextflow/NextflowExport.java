@@ -283,19 +283,19 @@ public final class NextflowExport {
                 + "    tag \"${meta.id}\"\n"
                 + "    label 'process_single'\n\n"
                 + "    input:\n    tuple val(meta), path(parts, stageAs: 'shards/?????.part')\n\n"
-                + "    output:\n    tuple val(meta), path('" + o.path() + "'), emit: " + o.emit() + "\n"
+                + "    output:\n    tuple val(meta), path(" + groovy(o.path()) + "), emit: " + o.emit() + "\n"
                 + "    path 'versions.yml', emit: versions\n\n"
                 + "    script:\n"
                 + "    def files = parts instanceof List ? parts : [parts]   // one shard arrives as a single path\n"
                 + "    \"\"\"\n"
-                + (parent == null ? "" : "    mkdir -p " + parent + "\n")
-                + "    { head -n 1 ${files[0]}; for f in ${files.join(' ')}; do tail -n +2 \\$f; done; } > " + o.path() + ".tmp\n"
-                + "    mv " + o.path() + ".tmp " + o.path() + "\n\n"
+                + (parent == null ? "" : "    mkdir -p " + shellWord(parent.toString()) + "\n")
+                + "    { head -n 1 ${files[0]}; for f in ${files.join(' ')}; do tail -n +2 \\$f; done; } > " + shellWord(o.path() + ".tmp") + "\n"
+                + "    mv " + shellWord(o.path() + ".tmp") + " " + shellWord(o.path()) + "\n\n"
                 + "    cat <<-END_VERSIONS > versions.yml\n    \"${task.process}\":\n        coreutils: \\$(tail --version | head -n 1 | sed 's/.* //')\n    END_VERSIONS\n"
                 + "    \"\"\"\n\n"
                 + "    stub:\n    \"\"\"\n"
-                + (parent == null ? "" : "    mkdir -p " + parent + "\n")
-                + "    touch " + o.path() + "\n"
+                + (parent == null ? "" : "    mkdir -p " + shellWord(parent.toString()) + "\n")
+                + "    touch " + shellWord(o.path()) + "\n"
                 + "    printf '\"%s\":\\\\n    coreutils: stub\\\\n' \"${task.process}\" > versions.yml\n"
                 + "    \"\"\"\n"
                 + "}\n";
