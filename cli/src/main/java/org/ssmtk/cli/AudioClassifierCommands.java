@@ -229,7 +229,7 @@ final class AudioClassifierCommands {
         static final Opt<Integer> BATCH = Opt.positiveInt("batch", "N", "windows per forward pass").byDefault(16);
 
         public List<Opt<?>> options() {
-            return Opt.list(MODEL, AudioCommands.INPUT, MANIFEST, METRICS, OUTPUT, SEQ_LEN, BATCH, CommonOptions.BACKEND);
+            return Opt.list(MODEL, AudioCommands.INPUT, MANIFEST, METRICS, OUTPUT, SEQ_LEN, BATCH, CommonOptions.INFERENCE);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -272,7 +272,7 @@ final class AudioClassifierCommands {
             long t0 = System.nanoTime();
             double[][] p;
             try (Backend backend = CommonOptions.backend(cl, err)) {
-                p = SequenceClassifier.meanOverWindows(MambaModel.load(backend, checkpoint), codes, seqLen, batch, null);
+                p = SequenceClassifier.meanOverWindows(CommonOptions.loadForInference(cl, backend, checkpoint), codes, seqLen, batch, null);
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
             AtomicFiles.write(output, o -> {

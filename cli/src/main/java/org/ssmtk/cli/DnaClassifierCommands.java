@@ -197,7 +197,7 @@ final class DnaClassifierCommands {
 
         public List<Opt<?>> options() {
             return Opt.list(MODEL, FASTA, LABELS, REFERENCE, LABELED_BED, DnaLabeledInputs.LABEL_COLUMN, METRICS, OUTPUT, SEQ_LEN, BATCH, RC_AVERAGE,
-                    CommonOptions.BACKEND);
+                    CommonOptions.INFERENCE);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -226,7 +226,7 @@ final class DnaClassifierCommands {
             boolean[] intervals = {false};
             long t0 = System.nanoTime();
             try (Backend backend = CommonOptions.backend(cl, err)) {
-                MambaModel model = MambaModel.load(backend, checkpoint);
+                MambaModel model = CommonOptions.loadForInference(cl, backend, checkpoint);
                 AtomicFiles.write(output, o -> {
                     Writer wr = new java.io.BufferedWriter(new java.io.OutputStreamWriter(o, StandardCharsets.UTF_8));
                     StringBuilder header = new StringBuilder("id\tlabel");

@@ -57,7 +57,7 @@ final class DnaScoreVariantsCommand implements Command {
     static final Opt<Integer> BATCH = Opt.positiveInt("batch", "N", "windows per forward pass (larger on a GPU)").byDefault(32);
 
     public List<Opt<?>> options() {
-        return Opt.list(MODEL, FASTA, VCF, OUT, WINDOW, RC_AVERAGE, CHECK_REF, BATCH, CommonOptions.BACKEND);
+        return Opt.list(MODEL, FASTA, VCF, OUT, WINDOW, RC_AVERAGE, CHECK_REF, BATCH, CommonOptions.INFERENCE);
     }
 
     public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -83,7 +83,7 @@ final class DnaScoreVariantsCommand implements Command {
         VcfVariantScorer.Summary s;
         long t0;
         try (FastaReference ref = FastaReference.open(fasta); Backend backend = CommonOptions.backend(cl, err)) {
-            MambaModel model = MambaModel.load(backend, checkpoint);
+            MambaModel model = CommonOptions.loadForInference(cl, backend, checkpoint);
             t0 = System.nanoTime();
             VcfVariantScorer scorer = new VcfVariantScorer(new CausalWindowScorer(model, batch),
                     new VcfVariantScorer.Settings(window, rc, checkRef, batch, modelName));
