@@ -188,10 +188,11 @@ final class AudioCommands {
             ObjectNode run = opt.run().put("seq_len", seqLen).put("input", input.toAbsolutePath().normalize().toString())
                     .put("sample_rate", rate).put("quantization", quantization).put("holdout_files", holdoutFiles).put("holdout", holdout)
                     .put("start", origin);
-            try (Backend backend = CommonOptions.backend(cl, err);
+            try (org.ssmtk.core.device.TrainingDevices devices = CommonOptions.trainingDevices(cl, err, opt.gpus());
                  TrainingProgress progress = new TrainingProgress(err, "audio train-lm", opt.logEvery())) {
-                MambaModel model = MambaModel.load(backend, start);
-                Trainer.Result r = Trainer.train(opt.prepare(model), windows, Objective.languageModel(), opt.trainer(outDir, every, keep, resume, run), progress);
+                org.ssmtk.core.train.Replicas replicas = devices.load(start, opt::prepare);
+                MambaModel model = replicas.lead();
+                Trainer.Result r = Trainer.train(replicas, windows, Objective.languageModel(), opt.trainer(outDir, every, keep, resume, run), progress);
                 progress.close();
                 Path modelDir = outDir.resolve(Trainer.MODEL);
                 settings.write(modelDir);

@@ -48,10 +48,11 @@ final class ClassifierCommands {
     /** Trains, writes OUT/model and OUT/eval.json through core's flow, draws OUT/loss.png and prints the summary line. */
     static int train(Run r, CommandLine cl, PrintStream out, PrintStream err) throws Exception {
         Path outDir = r.dir().out();
-        try (Backend backend = CommonOptions.backend(cl, err);
+        try (org.ssmtk.core.device.TrainingDevices devices = CommonOptions.trainingDevices(cl, err, r.opt().gpus());
              TrainingProgress progress = new TrainingProgress(err, r.command(), r.opt().logEvery())) {
-            MambaModel model = MambaModel.load(backend, r.start());
-            Trainer.Result t = ClassifierTraining.train(r.opt().prepare(model), r.windows(),
+            org.ssmtk.core.train.Replicas replicas = devices.load(r.start(), r.opt()::prepare);
+            MambaModel model = replicas.lead();
+            Trainer.Result t = ClassifierTraining.train(replicas, r.windows(),
                     r.opt().trainer(outDir, r.dir().checkpointEvery(), r.dir().keep(), r.dir().resume(), r.options()), progress);
             progress.close();
             ClassifierTraining.Scored scored = ClassifierTraining.finish(model, r.data(), r.seqLen(), r.opt().batch(), r.evalWindows(), outDir,

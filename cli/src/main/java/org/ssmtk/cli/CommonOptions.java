@@ -56,6 +56,15 @@ final class CommonOptions {
         }
     }
 
+    /** The devices of a trainer: the backend of --device, or with --gpus N, N GPUs bound by NCCL. */
+    static org.ssmtk.core.device.TrainingDevices trainingDevices(CommandLine cl, PrintStream err, int gpus) throws UsageException {
+        try {
+            return org.ssmtk.core.device.TrainingDevices.open(DEVICE.get(cl), THREADS.get(cl, 0), PRECISION.get(cl), gpus, err::println);
+        } catch (BackendUnavailableException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
     /** A preset model config by name; an unknown name is the user's to fix. */
     static MambaConfig preset(String name) throws UsageException {
         try {

@@ -181,10 +181,11 @@ final class DnaCommands {
                     .put("regions", REGIONS.given(cl) ? REGIONS.get(cl).toAbsolutePath().normalize().toString() : "").put("vocabulary", DnaVocabulary.TYPE + " v" + DnaVocabulary.VERSION)
                     .put("start", origin);
             if (warmup != null) run.put("seq_len_warmup", slwStart).put("seq_len_warmup_steps", slwSteps); // runs without it resume as before
-            try (Backend backend = CommonOptions.backend(cl, err);
+            try (org.ssmtk.core.device.TrainingDevices devices = CommonOptions.trainingDevices(cl, err, opt.gpus());
                  TrainingProgress progress = new TrainingProgress(err, "dna pretrain", opt.logEvery())) {
-                MambaModel model = MambaModel.load(backend, start);
-                Trainer.Result r = Trainer.train(opt.prepare(model), windows, Objective.languageModel(), opt.trainer(outDir, every, keep, resume, run), progress);
+                org.ssmtk.core.train.Replicas replicas = devices.load(start, opt::prepare);
+                MambaModel model = replicas.lead();
+                Trainer.Result r = Trainer.train(replicas, windows, Objective.languageModel(), opt.trainer(outDir, every, keep, resume, run), progress);
                 progress.close();
                 Path modelDir = outDir.resolve(Trainer.MODEL);
                 DnaVocabulary.write(modelDir);
@@ -261,10 +262,11 @@ final class DnaCommands {
                 HeldOutSplit.bases(split.heldOut()), origin, MaskedWindows.MASK_FRACTION * 100, opt.steps(), opt.accumulate(), opt.batch(), seqLen);
         ObjectNode run = opt.run().put("seq_len", seqLen).put("fasta", fasta.toAbsolutePath().normalize().toString())
                 .put("holdout", holdout).put("rc_augment", rc).put("objective", "masked-lm").put("start", origin);
-        try (Backend backend = CommonOptions.backend(cl, err);
+        try (org.ssmtk.core.device.TrainingDevices devices = CommonOptions.trainingDevices(cl, err, opt.gpus());
              TrainingProgress progress = new TrainingProgress(err, "dna pretrain", opt.logEvery())) {
-            MambaModel model = MambaModel.load(backend, start);
-            Trainer.Result r = Trainer.train(opt.prepare(model), windows, Objective.languageModel(),
+            org.ssmtk.core.train.Replicas replicas = devices.load(start, opt::prepare);
+            MambaModel model = replicas.lead();
+            Trainer.Result r = Trainer.train(replicas, windows, Objective.languageModel(),
                     opt.trainer(outDir, runDir.checkpointEvery(), runDir.keep(), runDir.resume(), run), progress);
             progress.close();
             Path modelDir = outDir.resolve(Trainer.MODEL);

@@ -193,17 +193,19 @@ final class SyntheticCommands {
             StringBuilder table = new StringBuilder();
             table.append(String.format(Locale.ROOT, "%-18s %-16s %9s %7s %10s %10s %9s%n", "task", "variant", "train-len", "steps",
                     "train-s", "eval-len", "accuracy"));
-            try (Backend backend = CommonOptions.backend(cl, err)) {
+            try (org.ssmtk.core.device.TrainingDevices devices = CommonOptions.trainingDevices(cl, err, opt.gpus())) {
+                Backend backend = devices.lead();
                 for (Variant v : variants) {
                     MambaConfig config = v.config(base, HEAD_DIM.get(cl));
-                    MambaModel model = MambaModel.load(backend, Initializer.reference(config, opt.seed()));
+                    org.ssmtk.core.train.Replicas replicas = devices.load(Initializer.reference(config, opt.seed()), opt::prepare);
+                    MambaModel model = replicas.lead();
                     BatchSource data = (step, micro) -> task.batch(BatchSource.random(opt.seed(), step, micro), opt.batch(), curriculum.lengthAt(step));
                     Path runDir = outDir == null ? null : outDir.resolve(v.key());
                     err.printf(Locale.ROOT, "ssmtk synthetic %s: %s, %,d parameters, %d steps x %d sequences, length %s%n", name, v.name(),
                             ParameterSpec.count(config), opt.steps(), opt.batch() * opt.accumulate(), curriculum.spec());
                     long t0 = System.nanoTime();
                     try (TrainingProgress progress = new TrainingProgress(err, name + " " + v.label(), opt.logEvery())) {
-                        Trainer.train(opt.prepare(model), data, Objective.languageModel(), opt.trainer(runDir, 0, 1, false, null), progress);
+                        Trainer.train(replicas, data, Objective.languageModel(), opt.trainer(runDir, 0, 1, false, null), progress);
                     }
                     double seconds = (System.nanoTime() - t0) / 1e9;
                     double[] xs = new double[evalLens.length], ys = new double[evalLens.length];

@@ -57,13 +57,17 @@ final class TrainCommands {
         final Opt<Boolean> recompute = Opt.flag("recompute-activations", "keep only each layer's input and run its forward again in the"
                 + " backward: one layer's activations in memory for one more forward per step (long contexts; same gradients)");
 
+        final Opt<Integer> gpus = Opt.positiveInt("gpus", "N", "train data-parallel on GPUs 0..N-1 (--device cuda): each takes"
+                + " --accumulate / N of a step's micro-batches and the gradients are summed through NCCL, so the run follows one"
+                + " GPU accumulating them all; --accumulate then defaults to N").byDefault(1);
+
         Optimizer(double defaultLr, int defaultBatch) {
             batch = Opt.positiveInt("batch", "B", "sequences per micro-batch").byDefault(defaultBatch);
             lr = Opt.number("lr", "LR", "peak learning rate").check(v -> v > 0, "must be positive").byDefault(defaultLr);
         }
 
         List<Opt<?>> options() {
-            return Opt.list(steps, batch, accumulate, lr, minLr, warmup, weightDecay, decayAll, clip, seed, logEvery, recompute);
+            return Opt.list(steps, batch, accumulate, lr, minLr, warmup, weightDecay, decayAll, clip, seed, logEvery, recompute, gpus);
         }
 
         OptimizerOptions parse(CommandLine cl) throws UsageException {
@@ -72,8 +76,13 @@ final class TrainCommands {
             double min = minLr.get(cl, peak / 10);
             if (min < 0 || min > peak) throw new UsageException("--min-lr must be in [0, lr], got " + min);
             int w = warmup.given(cl) ? warmup.get(cl) : defaultWarmup(cl, n);
-            return new OptimizerOptions(n, batch.get(cl), accumulate.get(cl), peak, min, w, weightDecay.get(cl), decayAll.get(cl), clip.get(cl),
-                    seed.get(cl), logEvery.get(cl), recompute.get(cl));
+            int devices = gpus.get(cl);
+            int micro = accumulate.given(cl) ? accumulate.get(cl) : devices;
+            if (micro % devices != 0)
+                throw new UsageException("--accumulate " + micro + " must be a multiple of --gpus " + devices
+                        + ": each GPU takes the same number of each step's micro-batches");
+            return new OptimizerOptions(n, batch.get(cl), micro, peak, min, w, weightDecay.get(cl), decayAll.get(cl), clip.get(cl),
+                    seed.get(cl), logEvery.get(cl), recompute.get(cl), devices);
         }
     }
 
@@ -100,8 +109,11 @@ final class TrainCommands {
 
     /** Parsed optimizer options, and the subset a resumed run must share. */
     record OptimizerOptions(long steps, int batch, int accumulate, double lr, double minLr, int warmup, double weightDecay,
-                            boolean decayAll, double clip, long seed, int logEvery, boolean recomputeActivations) {
-        /** What must not change when a run resumes (everything but the step count and logging). */
+                            boolean decayAll, double clip, long seed, int logEvery, boolean recomputeActivations, int gpus) {
+        /**
+         * What must not change when a run resumes (everything but the step count, logging and the number of
+         * GPUs, which shares out the same micro-batches).
+         */
         ObjectNode run() {
             ObjectNode n = new ObjectMapper().createObjectNode();
             n.put("steps", steps).put("batch", batch).put("accumulate", accumulate).put("lr", lr).put("min_lr", minLr)
@@ -240,10 +252,11 @@ final class TrainCommands {
             ObjectNode run = opt.run().put("seq_len", seqLen).put("data", data.toAbsolutePath().normalize().toString()).put("start", origin);
             err.printf(Locale.ROOT, "ssmtk lm train: %,d tokens from %s; %s; %d steps x %d x %d x %d tokens%n", tokens.size(), data, origin,
                     opt.steps(), opt.accumulate(), opt.batch(), seqLen);
-            try (Backend backend = CommonOptions.backend(cl, err);
+            try (org.ssmtk.core.device.TrainingDevices devices = CommonOptions.trainingDevices(cl, err, opt.gpus());
                  TrainingProgress progress = new TrainingProgress(err, "lm train", opt.logEvery())) {
-                MambaModel model = MambaModel.load(backend, start);
-                Trainer.Result r = Trainer.train(opt.prepare(model), batches, Objective.languageModel(), opt.trainer(outDir, every, keep, resume, run), progress);
+                org.ssmtk.core.train.Replicas replicas = devices.load(start, opt::prepare);
+                MambaModel model = replicas.lead();
+                Trainer.Result r = Trainer.train(replicas, batches, Objective.languageModel(), opt.trainer(outDir, every, keep, resume, run), progress);
                 progress.close();
                 Path png = plotLoss(outDir, "ssmtk lm train: " + outDir.getFileName(), err);
                 out.printf(Locale.ROOT, "steps %d..%d  final loss %.4f  model %s  curve %s%n", r.firstStep(), r.lastStep(), r.finalLoss(),

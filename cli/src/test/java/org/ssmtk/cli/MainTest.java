@@ -244,6 +244,28 @@ class MainTest {
     }
 
     @Test
+    void gpusIsCheckedInOneLine() throws Exception {
+        Path data = dir.resolve("d.bin");
+        Files.write(data, new byte[]{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+        Result cpu = run("lm", "train", "--preset", "tiny", "--data", data.toString(), "--data-format", "u8", "--out", dir.resolve("a").toString(),
+                "--steps", "1", "--seq-len", "4", "--gpus", "2");
+        assertEquals(1, cpu.code(), cpu.err());
+        assertTrue(cpu.err().contains("--gpus 2") && cpu.err().contains("--device cuda"), cpu.err());
+        Result uneven = run("lm", "train", "--preset", "tiny", "--data", data.toString(), "--data-format", "u8", "--out", dir.resolve("b").toString(),
+                "--steps", "1", "--seq-len", "4", "--gpus", "2", "--accumulate", "3", "--device", "cuda");
+        assertEquals(1, uneven.code(), uneven.err());
+        assertTrue(uneven.err().contains("--accumulate 3 must be a multiple of --gpus 2"), uneven.err());
+        // on a machine without GPUs: says so in one line (and on one with fewer than asked, how many it has)
+        Result many = run("lm", "train", "--preset", "tiny", "--data", data.toString(), "--data-format", "u8", "--out", dir.resolve("c").toString(),
+                "--steps", "1", "--seq-len", "4", "--gpus", "64", "--device", "cuda");
+        assertEquals(1, many.code(), many.err());
+        // the run's one header line, then the error in one line
+        assertEquals(1, many.err().lines().filter(l -> l.contains("--gpus 64:")).count(), many.err());
+        assertTrue(many.err().strip().lines().count() <= 2, many.err());
+        assertFalse(Files.exists(dir.resolve("c/model")));
+    }
+
+    @Test
     void syntheticTasksPrintATableAndWriteResults() throws Exception {
         Path out = dir.resolve("sc");
         Result r = run("synthetic", "selective-copying", "--train", "48", "--eval", "48,96", "--memorize", "4", "--steps", "3",

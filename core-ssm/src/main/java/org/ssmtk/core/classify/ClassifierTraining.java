@@ -41,6 +41,12 @@ public final class ClassifierTraining {
         return Trainer.train(model, windows, Objective.sequenceClassification(), options, listener);
     }
 
+    /** The same, data-parallel over replicas (see {@link Trainer#train(org.ssmtk.core.train.Replicas, BatchSource, Objective, Trainer.Options, Trainer.Listener)}). */
+    public static Trainer.Result train(org.ssmtk.core.train.Replicas replicas, BatchSource windows, Trainer.Options options,
+                                       Trainer.Listener listener) throws IOException {
+        return Trainer.train(replicas, windows, Objective.sequenceClassification(), options, listener);
+    }
+
     /**
      * After training: writes {@code out/model}'s domain files and labels.json, scores the held-out
      * examples and writes {@code out/eval.json} as {@code header} (the run's inputs, in the domain's

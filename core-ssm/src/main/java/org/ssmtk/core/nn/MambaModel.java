@@ -46,6 +46,8 @@ public final class MambaModel {
     private final Strands strands;
     private final WeightFormat format;
     private boolean recomputeActivations;
+    /** Told each layer's index once the backward has finished that layer's gradients; null when nobody listens. */
+    private java.util.function.IntConsumer layerGradientsDone;
 
     public MambaModel(Backend backend, MambaConfig config, Map<String, HostTensor> hostParameters) {
         this(backend, config, hostParameters, WeightFormat.FP32);
@@ -241,6 +243,15 @@ public final class MambaModel {
      */
     public void recomputeActivations(boolean on) {
         recomputeActivations = on;
+    }
+
+    /**
+     * Has {@link #backward} call {@code done.accept(i)} as soon as layer i's parameter gradients
+     * (its norm and mixer) are complete, layers in backward order; null stops it. Data-parallel
+     * training sums those gradients across GPUs while the backward goes on to the layers below.
+     */
+    public void onLayerGradientsDone(java.util.function.IntConsumer done) {
+        layerGradientsDone = done;
     }
 
     /**
@@ -466,6 +477,7 @@ public final class MambaModel {
             if (act.mixer[i] == null) releaseAll(ma.tensors());
             backend.rmsNormBackward(dResidual, g.blocks()[i].norm(), dNormed, act.residualIn[i],
                     weights.blocks()[i].norm(), eps());
+            if (layerGradientsDone != null) layerGradientsDone.accept(i);
             if (strands.swapsEachLayer()) { // the exchange is its own inverse and transpose
                 strands.swap(backend, dNormed, dResidual, act.batch, act.len);
                 backend.copy(dResidual, dNormed);

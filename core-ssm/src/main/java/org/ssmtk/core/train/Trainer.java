@@ -81,15 +81,37 @@ public final class Trainer {
 
     public static Result train(MambaModel model, BatchSource data, Objective objective, Options o, Listener listener)
             throws IOException {
-        if (o.out() == null) return trainLocked(model, data, objective, o, listener);
+        return train(Replicas.of(model), data, objective, o, listener);
+    }
+
+    /**
+     * Data-parallel training: each step's {@code accumulation} micro-batches are shared out, replica
+     * r taking micro-batches r k .. r k + k - 1 (k = accumulation / replicas) of the same
+     * {@link BatchSource}, so that the run sees the batches, and follows the loss curve, of one device
+     * accumulating them all (to summation order), and may resume on another number of devices.
+     * Gradients are summed across replicas layer by layer during the last micro-batch's backward; each
+     * replica then clips with replica 0's norm and takes the same AdamW step. Replica 0 logs and writes
+     * checkpoints; on resume every replica loads the checkpoint. Each replica runs in its own thread.
+     */
+    public static Result train(Replicas replicas, BatchSource data, Objective objective, Options o, Listener listener)
+            throws IOException {
+        if (o.accumulation() % replicas.size() != 0)
+            throw new IllegalArgumentException("gradient accumulation " + o.accumulation() + " must be a multiple of the "
+                    + replicas.size() + " devices, which share each step's micro-batches");
+        if (o.out() == null) return trainLocked(replicas, data, objective, o, listener);
         try (RunLock lock = RunLock.acquire(o.out())) {
-            return trainLocked(model, data, objective, o, listener);
+            return trainLocked(replicas, data, objective, o, listener);
         }
     }
 
-    private static Result trainLocked(MambaModel model, BatchSource data, Objective objective, Options o, Listener listener)
+    private static Result trainLocked(Replicas replicas, BatchSource data, Objective objective, Options o, Listener listener)
             throws IOException {
-        AdamW optimizer = new AdamW(model.backend(), model.parameters(), o.adam());
+        int n = replicas.size();
+        AdamW[] optimizers = new AdamW[n];
+        for (int r = 0; r < n; r++) {
+            MambaModel m = replicas.models().get(r);
+            optimizers[r] = new AdamW(m.backend(), m.parameters(), o.adam());
+        }
         long step = 0, tokens = 0;
         if (o.out() != null) Files.createDirectories(o.out());
         if (o.resume() && o.out() != null) {
@@ -106,8 +128,11 @@ public final class Trainer {
             } else {
                 TrainingCheckpoint.State state = TrainingCheckpoint.readState(ckpt);
                 checkCompatible(ckpt, state.options(), o.run());
-                loadParameters(model, ckpt);
-                TrainingCheckpoint.restoreOptimizer(ckpt, optimizer, model.backend());
+                for (int r = 0; r < n; r++) {
+                    MambaModel m = replicas.models().get(r);
+                    loadParameters(m, ckpt);
+                    TrainingCheckpoint.restoreOptimizer(ckpt, optimizers[r], m.backend());
+                }
                 step = state.step();
                 tokens = state.tokens();
                 truncateMetrics(o.out().resolve(METRICS), step);
@@ -116,33 +141,144 @@ public final class Trainer {
         } else if (o.out() != null) {
             Files.deleteIfExists(o.out().resolve(METRICS));
         }
-        Gradients grads = model.newGradients();
-        List<StepMetrics> history = new ArrayList<>();
         long first = step + 1;
         listener.onStart(first, o.steps());
-        long t0 = System.nanoTime();
-        long tokensAtStart = tokens;
+        Run run = new Run(replicas, optimizers, data, objective, o, listener, step, tokens);
         try (BufferedWriter metrics = o.out() == null ? null : Files.newBufferedWriter(o.out().resolve(METRICS),
                 StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+            run.metrics = metrics;
+            run.go();
+        }
+        if (o.out() != null) saveModel(replicas.lead(), o.out().resolve(MODEL));
+        return new Result(first, o.steps(), run.history);
+    }
+
+    /** One training run's shared state: what the replicas' threads exchange each step, and replica 0's log. */
+    private static final class Run {
+        final Replicas replicas;
+        final AdamW[] optimizers;
+        final BatchSource data;
+        final Objective objective;
+        final Options o;
+        final Listener listener;
+        final long startStep, startTokens;
+        final List<StepMetrics> history = new ArrayList<>();
+        BufferedWriter metrics;
+        // each replica's part of a step, by step parity: a replica can be at most one step ahead of another
+        final double[][] lossParts, norms;
+        final long[][] tokenParts;
+        /** The step's rendezvous; terminated for good when a replica fails, so that no other waits on it. */
+        final java.util.concurrent.Phaser stepDone;
+
+        Run(Replicas replicas, AdamW[] optimizers, BatchSource data, Objective objective, Options o, Listener listener,
+            long startStep, long startTokens) {
+            this.replicas = replicas;
+            this.optimizers = optimizers;
+            this.data = data;
+            this.objective = objective;
+            this.o = o;
+            this.listener = listener;
+            this.startStep = startStep;
+            this.startTokens = startTokens;
+            int n = replicas.size();
+            lossParts = new double[2][n];
+            norms = new double[2][n];
+            tokenParts = new long[2][n];
+            stepDone = new java.util.concurrent.Phaser(n);
+        }
+
+        /** Runs every replica to the last step; the first failure of any replica is thrown, the others stopped. */
+        void go() throws IOException {
+            int n = replicas.size();
+            if (n == 1) {
+                replica(0);
+                return;
+            }
+            List<Thread> threads = new ArrayList<>();
+            // the first replica to fail has the cause; the others then fail because it did
+            java.util.concurrent.atomic.AtomicReference<Throwable> first = new java.util.concurrent.atomic.AtomicReference<>();
+            for (int r = 0; r < n; r++) {
+                int rank = r;
+                threads.add(Thread.ofPlatform().name("ssmtk-replica-" + r).start(() -> {
+                    try {
+                        replica(rank);
+                    } catch (Throwable t) {
+                        // wake the others: blocked at the step barrier, or on a sum this replica will never join
+                        if (first.compareAndSet(null, t)) {
+                            stepDone.forceTermination();
+                            for (var c : replicas.collectives()) c.abort();
+                        }
+                    }
+                }));
+            }
+            for (Thread t : threads) {
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while training", e);
+                }
+            }
+            Throwable cause = first.get();
+            if (cause == null) return;
+            if (cause instanceof IOException e) throw e;
+            if (cause instanceof RuntimeException e) throw e;
+            if (cause instanceof Error e) throw e;
+            throw new IllegalStateException(cause);
+        }
+
+        private void replica(int rank) throws IOException {
+            MambaModel model = replicas.models().get(rank);
+            var collective = replicas.collectives().get(rank);
+            AdamW optimizer = optimizers[rank];
+            int n = replicas.size(), perReplica = o.accumulation() / n;
+            Gradients grads = model.newGradients();
+            GradientBuckets buckets = new GradientBuckets(grads);
+            boolean lead = rank == 0;
+            long step = startStep, tokens = startTokens;
+            long t0 = System.nanoTime();
             while (step < o.steps()) {
                 step++;
                 grads.zero();
                 double loss = 0;
-                for (int micro = 0; micro < o.accumulation(); micro++) {
-                    Batch b = data.batch(step, micro);
-                    LanguageModelLoss.Result r = objective.lossAndGradients(model, b, grads, 1f / o.accumulation());
-                    loss += r.loss() / o.accumulation();
-                    tokens += (long) b.batch() * b.len();
+                long stepTokensHere = 0;
+                for (int micro = 0; micro < perReplica; micro++) {
+                    Batch b = data.batch(step, rank * perReplica + micro);
+                    // sums of the layers' gradients start as the last micro-batch's backward finishes each layer
+                    if (micro == perReplica - 1) model.onLayerGradientsDone(i -> collective.allReduceSum(buckets.layer(i)));
+                    try {
+                        LanguageModelLoss.Result r = objective.lossAndGradients(model, b, grads, 1f / o.accumulation());
+                        loss += r.loss() / o.accumulation();
+                    } finally {
+                        model.onLayerGradientsDone(null);
+                    }
+                    stepTokensHere += (long) b.batch() * b.len();
                 }
-                double norm = grads.globalNorm();
+                collective.allReduceSum(buckets.rest());
+                collective.join();
+                int parity = (int) (step & 1);
+                lossParts[parity][rank] = loss;
+                tokenParts[parity][rank] = stepTokensHere;
+                norms[parity][rank] = grads.globalNorm();
+                awaitStep();
+                // every replica adds the parts in rank order: the same loss everywhere; the norm is replica 0's
+                loss = 0;
+                stepTokensHere = 0;
+                for (int r = 0; r < n; r++) {
+                    loss += lossParts[parity][r];
+                    stepTokensHere += tokenParts[parity][r];
+                }
+                double norm = norms[parity][0];
+                tokens += stepTokensHere;
                 if (!Double.isFinite(loss) || !Double.isFinite(norm))
                     throw new TrainingDivergedException("training diverged at step " + step + ": loss " + loss + ", gradient norm "
                             + norm + lastGood(o.out()));
                 if (o.clipNorm() > 0 && norm > o.clipNorm()) grads.scale((float) (o.clipNorm() / norm));
                 double lr = o.schedule().at(step);
                 optimizer.update(grads, lr);
+                if (!lead) continue;
                 double elapsed = (System.nanoTime() - t0) / 1e9;
-                StepMetrics m = new StepMetrics(step, loss, lr, norm, (tokens - tokensAtStart) / Math.max(1e-9, elapsed), tokens, elapsed);
+                StepMetrics m = new StepMetrics(step, loss, lr, norm, (tokens - startTokens) / Math.max(1e-9, elapsed), tokens, elapsed);
                 history.add(m);
                 listener.onStep(m);
                 if (metrics != null && (step % o.logEvery() == 0 || step == o.steps())) {
@@ -162,8 +298,48 @@ public final class Trainer {
                 }
             }
         }
-        if (o.out() != null) saveModel(model, o.out().resolve(MODEL));
-        return new Result(first, o.steps(), history);
+
+        private void awaitStep() {
+            if (stepDone.arriveAndAwaitAdvance() < 0) throw new StoppedByPeer();
+        }
+    }
+
+    /** A replica stopped because another one failed; the other one's error is the one reported. */
+    private static final class StoppedByPeer extends RuntimeException {
+        StoppedByPeer() {
+            super("stopped: another replica failed");
+        }
+    }
+
+    /**
+     * The gradient tensors grouped as the all-reduce sends them: one group per layer (names with
+     * {@code layers.N.}), complete as soon as the backward has left that layer, and the rest
+     * (embeddings, final norm, heads), complete only at the end of the backward.
+     */
+    static final class GradientBuckets {
+        private static final java.util.regex.Pattern LAYER = java.util.regex.Pattern.compile("(?:^|\\.)layers\\.(\\d+)\\.");
+        private final Map<Integer, List<Tensor>> layers = new java.util.HashMap<>();
+        private final List<Tensor> rest = new ArrayList<>();
+
+        GradientBuckets(Gradients grads) {
+            grads.all().forEach((name, t) -> {
+                java.util.regex.Matcher m = LAYER.matcher(name);
+                if (m.find()) layers.computeIfAbsent(Integer.parseInt(m.group(1)), k -> new ArrayList<>()).add(t);
+                else rest.add(t);
+            });
+        }
+
+        List<Tensor> layer(int i) {
+            return layers.getOrDefault(i, List.of());
+        }
+
+        List<Tensor> rest() {
+            return rest;
+        }
+
+        int tensors() {
+            return rest.size() + layers.values().stream().mapToInt(List::size).sum();
+        }
     }
 
     private static String lastGood(Path out) throws IOException {

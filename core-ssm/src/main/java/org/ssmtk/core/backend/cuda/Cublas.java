@@ -9,12 +9,7 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Optional;
-import java.util.Set;
-import java.util.stream.Stream;
 
 /**
  * cuBLAS through the FFM API. JCublas 12.6 links against libcublas.so.12 and fails to load where
@@ -152,42 +147,8 @@ final class Cublas implements AutoCloseable {
         }
     }
 
-    /** SSMTK_CUBLAS, then the loader's own search, then CUDA_HOME, LD_LIBRARY_PATH, CUDA installs, pip wheels. */
+    /** SSMTK_CUBLAS, then the loader's own search, then the folders of {@link CudaLibraries#candidates}. */
     static List<String> candidates() {
-        Set<String> out = new LinkedHashSet<>();
-        Optional.ofNullable(System.getenv("SSMTK_CUBLAS")).filter(s -> !s.isBlank()).ifPresent(out::add);
-        String[] names = {"libcublas.so.13", "libcublas.so.12"};
-        for (String n : names) out.add(n);
-        List<Path> dirs = new ArrayList<>();
-        for (String env : new String[]{"CUDA_HOME", "CUDA_PATH"}) {
-            String v = System.getenv(env);
-            if (v != null && !v.isBlank()) {
-                dirs.add(Path.of(v, "lib64"));
-                dirs.add(Path.of(v, "lib"));
-            }
-        }
-        String ld = System.getenv("LD_LIBRARY_PATH");
-        if (ld != null) for (String d : ld.split(":")) if (!d.isBlank()) dirs.add(Path.of(d));
-        dirs.add(Path.of("/usr/local/cuda/lib64"));
-        dirs.addAll(glob(Path.of("/usr/local"), "cuda-", "lib64"));
-        dirs.add(Path.of("/usr/lib/x86_64-linux-gnu"));
-        for (Path root : List.of(Path.of("/usr/local/lib"), Path.of("/usr/lib"), Path.of("/opt/conda/lib"),
-                Path.of(System.getProperty("user.home"), ".local/lib")))
-            for (Path py : glob(root, "python3", ""))
-                for (String site : new String[]{"site-packages", "dist-packages"})
-                    dirs.add(py.resolve(site).resolve("nvidia/cublas/lib"));
-        for (Path d : dirs)
-            for (String n : names) out.add(d.resolve(n).toString());
-        return new ArrayList<>(out);
-    }
-
-    private static List<Path> glob(Path dir, String prefix, String sub) {
-        if (!Files.isDirectory(dir)) return List.of();
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> p.getFileName().toString().startsWith(prefix)).sorted()
-                    .map(p -> sub.isEmpty() ? p : p.resolve(sub)).toList().reversed();
-        } catch (Exception e) {
-            return List.of();
-        }
+        return CudaLibraries.candidates("SSMTK_CUBLAS", List.of("libcublas.so.13", "libcublas.so.12"), "nvidia/cublas/lib");
     }
 }

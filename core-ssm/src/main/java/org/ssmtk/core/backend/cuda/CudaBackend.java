@@ -82,12 +82,39 @@ public final class CudaBackend implements Backend {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("SSMTK_CUDA_DEVICE must be a device number, got '" + env + "'");
         }
+        return open(precision, ordinal);
+    }
+
+    /** Opens device ordinal; failures as in {@link #open(Precision)}. */
+    public static CudaBackend open(Precision precision, int ordinal) {
         try {
             return new CudaBackend(CudaContext.open(ordinal), precision);
         } catch (Throwable t) {
             String why = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage().lines().findFirst().orElse("");
             throw new IllegalArgumentException("--device cuda: no usable CUDA GPU (" + why + ")", t);
         }
+    }
+
+    /**
+     * How many CUDA devices this machine has; an IllegalArgumentException with a one-line reason
+     * where there is no driver or JCuda cannot load.
+     */
+    public static int deviceCount() {
+        try {
+            return CudaContext.deviceCount();
+        } catch (Throwable t) {
+            String why = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage().lines().findFirst().orElse("");
+            throw new IllegalArgumentException("--device cuda: no usable CUDA GPU (" + why + ")", t);
+        }
+    }
+
+    /** The device ordinal this backend runs on. */
+    public int ordinal() {
+        return context.ordinal;
+    }
+
+    CudaContext context() {
+        return context;
     }
 
     @Override

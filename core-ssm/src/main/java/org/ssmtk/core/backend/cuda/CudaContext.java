@@ -76,6 +76,38 @@ final class CudaContext implements Launcher, AutoCloseable {
         sms = attribute(CUdevice_attribute_MULTIPROCESSOR_COUNT);
     }
 
+    /** Devices the driver sees. */
+    static int deviceCount() {
+        JCudaDriver.setExceptionsEnabled(true);
+        cuInit(0);
+        int[] count = {0};
+        cuDeviceGetCount(count);
+        return count[0];
+    }
+
+    /** A second stream in this context (collectives run on one, beside the compute stream). */
+    RawStream newStream() {
+        current();
+        RawStream s = new RawStream();
+        cuStreamCreate(s, 0);
+        return s;
+    }
+
+    /** An event without timing, for ordering one stream behind another. */
+    CUevent newEvent() {
+        current();
+        CUevent e = new CUevent();
+        cuEventCreate(e, jcuda.driver.CUevent_flags.CU_EVENT_DISABLE_TIMING);
+        return e;
+    }
+
+    /** Work queued on {@code waiter} from now on starts after everything queued on {@code first} so far. */
+    void order(CUstream waiter, CUstream first, CUevent via) {
+        current();
+        cuEventRecord(via, first);
+        cuStreamWaitEvent(waiter, via, 0);
+    }
+
     /** Device ordinal's context with every kernel module loaded. */
     static CudaContext open(int ordinal) {
         CudaContext c = new CudaContext(ordinal);
