@@ -25,6 +25,9 @@ if [ "${1:-}" = "--pack" ]; then
   nice -n 19 mvn -B -q -pl core-ssm dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$PWD/$dev/lib"
   nice -n 19 mvn -B -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:$junit_version \
     -DoutputDirectory="$PWD/$dev/lib"
+  # JCuda's PTX-compiler natives are most of the jar's size and never load (the driver loads our PTX): the job's
+  # files must stay under the device tool's 64 MiB
+  for j in "$dev"/lib/jcuda-natives-*.jar; do zip -q -d "$j" 'lib/libJNvPTXCompiler*' || true; done
   ../shared/tools/device-jre.sh "$dev" 2>/dev/null || JRE_MODULES=java.base,java.logging,java.management,java.xml,jdk.unsupported,jdk.incubator.vector "${SSMTK_DEVICE_JRE:-../shared/tools/device-jre.sh}" "$dev"
   du -sh "$dev" core-ssm/target/classes core-ssm/target/test-classes
   echo "gpu-check: packed; carry $dev and core-ssm/target, run scripts/gpu-check.sh there"
