@@ -38,14 +38,13 @@ for n in ${gpus//,/ }; do
     "$out/reference-ddp-$n.json" 2>&1 | grep -vE '^(W|I)[0-9]{4}|OMP_NUM_THREADS|\*\*\*\*' | tee "$out/reference-ddp-$n.log" || true
 done
 echo "== reference (state-spaces/mamba, torch DDP)"
-cat "$out"/reference-ddp-*.json 2>/dev/null | python3 -c '
-import json, sys
-text = sys.stdin.read().replace("}{", "}\n{")
-for doc in text.split("\n{"):
-    doc = doc if doc.startswith("{") else "{" + doc
-    try: d = json.loads(doc)
-    except Exception: continue
-    for r in d["rows"]: print(r["model"], r["precision"], "gpus", r["gpus"], "micro", r["micro_batch"], "x", r["L"], "tokens/s", r["tokens_per_s"], "s/step", r["s_per_step"], "peak GiB/GPU", r["peak_GiB_per_gpu"])
-' || true
+python3 - "$out" <<'PY' || true
+import glob, json, sys
+for f in sorted(glob.glob(sys.argv[1] + "/reference-ddp-*.json")):
+    d = json.load(open(f))
+    for r in d["rows"]:
+        print(f"{r['model']} {r['precision']} gpus {r['gpus']} micro-batch {r['micro_batch']}x{r['L']}: {r['tokens_per_s']} tokens/s,"
+              f" {r['s_per_step']} s/step, peak {r['peak_GiB_per_gpu']} GiB/GPU (NCCL {d['nccl']})")
+PY
 echo "== ssmtk"
 sed -n '/^| model/,$p' "$out/ssmtk-scaling.log"
