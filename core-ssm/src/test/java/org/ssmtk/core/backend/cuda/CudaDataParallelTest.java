@@ -30,7 +30,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Data-parallel training through NCCL: the all-reduce itself, one GPU through NCCL against plain
- * training, and (where the machine has two GPUs) two GPUs against one GPU accumulating the same
+ * training (to 1e-6: the GPU backward is not bit-reproducible run to run), and (where the machine has two GPUs) two GPUs against one GPU accumulating the same
  * micro-batches over 50 steps, within 1e-4 relative.
  */
 class CudaDataParallelTest {
@@ -78,7 +78,7 @@ class CudaDataParallelTest {
 
     @Test
     @Timeout(300)
-    void oneGpuThroughNcclIsPlainTrainingBitForBit() throws Exception {
+    void oneGpuThroughNcclIsPlainTraining() throws Exception {
         CudaBackend gpu = Gpu.backend();
         MambaCheckpoint start = Initializer.reference(CONFIG, 5);
         Trainer.Result plain = Trainer.train(MambaModel.load(gpu, start), data(4, 64), Objective.languageModel(), options(10, 2),
@@ -87,8 +87,11 @@ class CudaDataParallelTest {
         try {
             Trainer.Result viaNccl = Trainer.train(new Replicas(List.of(MambaModel.load(gpu, start)), group), data(4, 64),
                     Objective.languageModel(), options(10, 2), new Trainer.Listener() {});
+            // not to the bit: the GPU's backward adds some gradients with atomics, in no fixed order (seen: 5e-9 at step 2)
             for (int i = 0; i < 10; i++)
-                assertEquals(plain.history().get(i).loss(), viaNccl.history().get(i).loss(), 0.0, "loss at step " + (i + 1));
+                assertEquals(plain.history().get(i).loss(), viaNccl.history().get(i).loss(), 1e-6 * plain.history().get(i).loss(),
+                        "loss at step " + (i + 1));
+            assertEquals(plain.history().get(0).loss(), viaNccl.history().get(0).loss(), 0.0, "the first step's loss, before any update");
         } finally {
             group.get(0).close();
         }
