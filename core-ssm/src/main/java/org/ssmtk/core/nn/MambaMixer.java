@@ -55,7 +55,10 @@ final class MambaMixer implements Mixer {
      * x, z (in_proj outputs), xc (conv output), dt_low, B, C, Δ (pre-bias), A = -exp(A_log), the
      * gated scan output y, and for training the scan's state entering every chunk,
      * (batch, chunks, d_inner, d_state), from which the backward replays the per-step states.
-     * Inference writes y into x (dead after the conv) and keeps no chunk states.
+     * Inference writes y into x (dead after the conv) and keeps no chunk states. Training keeps no
+     * xc and Δ (null here): the forward holds them only while the layer runs, and the backward
+     * recomputes them from x and dt_low (a conv and a rank-r product; 2 of the 5 d_inner-wide
+     * tensors a token would otherwise keep per layer).
      */
     record Activations(Tensor x, Tensor z, Tensor xc, Tensor dtLow, Tensor b, Tensor c, Tensor dt, Tensor a,
                        Tensor y, Tensor chunkStates) implements Mixer.Activations {
@@ -73,10 +76,15 @@ final class MambaMixer implements Mixer {
         }
     }
 
+    /** The backward's buffers, shared by every layer: the gradients it forms, and xc and Δ recomputed. */
     record BackwardScratch(Tensor dY, Tensor dXc, Tensor dX, Tensor dZ, Tensor dDelta, Tensor dDtLow, Tensor dB,
-                           Tensor dC, Tensor dA) implements Mixer.BackwardScratch {
+                           Tensor dC, Tensor dA, Tensor xc, Tensor dt) implements Mixer.BackwardScratch {
         @Override
         public Tensor[] tensors() {
+            return new Tensor[]{dY, dXc, dX, dZ, dDelta, dDtLow, dB, dC, dA, xc, dt};
+        }
+
+        Tensor[] gradients() {
             return new Tensor[]{dY, dXc, dX, dZ, dDelta, dDtLow, dB, dC, dA};
         }
     }
@@ -100,9 +108,9 @@ final class MambaMixer implements Mixer {
             int chunks = (len + backend.scanChunk() - 1) / backend.scanChunk();
             chunkStates = backend.allocate(batch, chunks, di, n);
         }
-        return new Activations(x, backend.allocate(rows, di), backend.allocate(rows, di),
+        return new Activations(x, backend.allocate(rows, di), training ? null : backend.allocate(rows, di),
                 backend.allocate(rows, config.timeStepRank()), backend.allocate(rows, n), backend.allocate(rows, n),
-                backend.allocate(rows, di), backend.allocate(di, n), training ? backend.allocate(rows, di) : x, chunkStates);
+                training ? null : backend.allocate(rows, di), backend.allocate(di, n), training ? backend.allocate(rows, di) : x, chunkStates);
     }
 
     @Override
@@ -125,30 +133,44 @@ final class MambaMixer implements Mixer {
             throw new IllegalArgumentException("a training forward starts every sequence empty; it takes no state");
         backend.linear(a.x(), in, w.inX(), w.inBiasX());
         backend.linear(a.z(), in, w.inZ(), w.inBiasZ());
-        backend.causalConv1dSilu(a.xc(), a.x(), w.convWeight(), w.convBias(), s == null ? null : s.conv(), batch, len);
-        selection(a);
+        boolean recomputed = a.xc() == null; // training: xc and Δ live only while this layer runs
+        int rows = batch * len, di = config.intermediateSize();
+        Tensor xc = recomputed ? backend.allocate(rows, di) : a.xc(), dt = recomputed ? backend.allocate(rows, di) : a.dt();
+        backend.causalConv1dSilu(xc, a.x(), w.convWeight(), w.convBias(), s == null ? null : s.conv(), batch, len);
+        selection(xc, a.dtLow(), a.b(), a.c(), dt);
         backend.negExp(a.a(), w.aLog());
         if (a.chunkStates() != null)
-            backend.selectiveScanTraining(a.y(), a.xc(), a.dt(), w.dtBias(), a.a(), a.b(), a.c(), w.d(), a.z(),
+            backend.selectiveScanTraining(a.y(), xc, dt, w.dtBias(), a.a(), a.b(), a.c(), w.d(), a.z(),
                     a.chunkStates(), batch, len);
         else
-            backend.selectiveScan(a.y(), a.xc(), a.dt(), w.dtBias(), a.a(), a.b(), a.c(), w.d(), a.z(),
+            backend.selectiveScan(a.y(), xc, dt, w.dtBias(), a.a(), a.b(), a.c(), w.d(), a.z(),
                     s == null ? null : s.ssm(), batch, len);
+        if (recomputed) {
+            backend.release(xc);
+            backend.release(dt);
+        }
         if (out != null) backend.linear(out, a.y(), w.outWeight(), w.outBias());
     }
 
-    /** Δ (before bias and softplus), B and C from the conv output: the selection mechanism. */
-    private void selection(Activations a) {
+    /** Δ (before bias and softplus), B and C from the conv output xc: the selection mechanism. */
+    private void selection(Tensor xc, Tensor dtLow, Tensor b, Tensor c, Tensor dt) {
         if (w.xProjDt() == null) { // the non-selective ablation: the same Δ, B, C at every step
-            backend.fill(a.dt(), 0f);
-            backend.broadcastRows(a.b(), w.bConst());
-            backend.broadcastRows(a.c(), w.cConst());
+            backend.fill(dt, 0f);
+            backend.broadcastRows(b, w.bConst());
+            backend.broadcastRows(c, w.cConst());
             return;
         }
-        backend.linear(a.dtLow(), a.xc(), w.xProjDt(), null);
-        backend.linear(a.b(), a.xc(), w.xProjB(), null);
-        backend.linear(a.c(), a.xc(), w.xProjC(), null);
-        backend.linear(a.dt(), a.dtLow(), w.dtWeight(), null);
+        backend.linear(dtLow, xc, w.xProjDt(), null);
+        backend.linear(b, xc, w.xProjB(), null);
+        backend.linear(c, xc, w.xProjC(), null);
+        backend.linear(dt, dtLow, w.dtWeight(), null);
+    }
+
+    /** xc and Δ as the training forward computed them (the same operations on the same inputs: the same values). */
+    private void recompute(Activations a, Tensor xc, Tensor dt, int batch, int len) {
+        backend.causalConv1dSilu(xc, a.x(), w.convWeight(), w.convBias(), null, batch, len);
+        if (w.xProjDt() == null) backend.fill(dt, 0f);
+        else backend.linear(dt, a.dtLow(), w.dtWeight(), null);
     }
 
     @Override
@@ -156,7 +178,8 @@ final class MambaMixer implements Mixer {
         int rows = batch * len, di = config.intermediateSize(), n = config.stateSize();
         return new BackwardScratch(backend.allocate(rows, di), backend.allocate(rows, di), backend.allocate(rows, di),
                 backend.allocate(rows, di), backend.allocate(rows, di), backend.allocate(rows, config.timeStepRank()),
-                backend.allocate(rows, n), backend.allocate(rows, n), backend.allocate(di, n));
+                backend.allocate(rows, n), backend.allocate(rows, n), backend.allocate(di, n),
+                backend.allocate(rows, di), backend.allocate(rows, di));
     }
 
     @Override
@@ -165,16 +188,18 @@ final class MambaMixer implements Mixer {
         Activations a = (Activations) activations;
         Weights g = (Weights) gradients;
         BackwardScratch d = (BackwardScratch) scratch;
-        for (Tensor t : d.tensors()) backend.fill(t, 0f);
+        for (Tensor t : d.gradients()) backend.fill(t, 0f);
+        Tensor xc = a.xc() != null ? a.xc() : d.xc(), dt = a.dt() != null ? a.dt() : d.dt();
+        if (a.xc() == null) recompute(a, xc, dt, batch, len);
         backend.linearBackward(d.dY(), g.outWeight(), g.outBias(), dOut, a.y(), w.outWeight());
         backend.selectiveScanBackward(d.dXc(), d.dDelta(), g.dtBias(), d.dA(), d.dB(), d.dC(), g.d(), d.dZ(),
-                d.dY(), a.xc(), a.dt(), w.dtBias(), a.a(), a.b(), a.c(), w.d(), a.z(), a.chunkStates(), batch, len);
+                d.dY(), xc, dt, w.dtBias(), a.a(), a.b(), a.c(), w.d(), a.z(), a.chunkStates(), batch, len);
         backend.addProduct(g.aLog(), d.dA(), a.a()); // A = -exp(A_log): dA/dA_log = A
         if (w.xProjDt() != null) {
             backend.linearBackward(d.dDtLow(), g.dtWeight(), null, d.dDelta(), a.dtLow(), w.dtWeight());
-            backend.linearBackward(d.dXc(), g.xProjDt(), null, d.dDtLow(), a.xc(), w.xProjDt());
-            backend.linearBackward(d.dXc(), g.xProjB(), null, d.dB(), a.xc(), w.xProjB());
-            backend.linearBackward(d.dXc(), g.xProjC(), null, d.dC(), a.xc(), w.xProjC());
+            backend.linearBackward(d.dXc(), g.xProjDt(), null, d.dDtLow(), xc, w.xProjDt());
+            backend.linearBackward(d.dXc(), g.xProjB(), null, d.dB(), xc, w.xProjB());
+            backend.linearBackward(d.dXc(), g.xProjC(), null, d.dC(), xc, w.xProjC());
         } else {
             backend.addColumnSums(g.bConst(), d.dB());
             backend.addColumnSums(g.cConst(), d.dC());
