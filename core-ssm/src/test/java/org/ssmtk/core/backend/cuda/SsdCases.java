@@ -53,7 +53,8 @@ final class SsdCases {
                 new Case(2, 70, 2, 4, 1, 3, 1, 0f, inf),       // chunks of one step
                 new Case(1, 150, 4, 8, 2, 8, 2, 0f, inf),      // 75 chunks
                 new Case(1, 300, 3, 8, 1, 16, 256, 0f, inf),   // a preset's chunk: 16 output tiles, a partial second chunk
-                new Case(2, 100, 2, 64, 1, 32, 64, 0f, inf));  // 64-channel heads (the presets'), 32 states
+                new Case(2, 100, 2, 64, 1, 32, 64, 0f, inf),   // 64-channel heads (the presets'), 32 states
+                new Case(1, 600, 2, 64, 1, 128, 512, 0f, inf)); // 130m-mamba2's state; the backward's blocks take over 48 KB of shared memory
     }
 
     /** Random inputs of one case as floats: x, dt, dtBias, A (negative), B, C, D. */
