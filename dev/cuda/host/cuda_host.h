@@ -1,7 +1,7 @@
 // Just enough of CUDA to run a kernel file's source on the host, with real threads: a block's threads
 // are std::threads that meet at __syncthreads on a std::barrier, shared memory is one buffer per launch
 // (refilled with NaN bytes before every block, so a read of what no thread of the block wrote shows),
-// warp shuffles go through a block-wide exchange (every caller here calls them with the whole block),
+// warp shuffles go through an exchange with one barrier per warp of 32 threads (blocks must be whole warps),
 // atomics take a lock. Blocks of a launch run one after another. scripts/ssd-host-check.sh includes
 // ssd.cu through this header (its `extern __shared__` arrays rewritten to point at the buffer) to run
 // the production kernels themselves on a machine without a GPU. Not a CUDA emulator: no warps, no
@@ -14,6 +14,7 @@
 #include <cstring>
 #include <functional>
 #include <math.h>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -24,6 +25,7 @@ struct dim3 {
 inline thread_local dim3 threadIdx, blockIdx;
 inline dim3 blockDim, gridDim;
 inline std::barrier<>* g_barrier;
+inline std::vector<std::barrier<>*> g_warp_barriers;
 inline unsigned char* g_smem;
 inline std::mutex g_atomic;
 
@@ -43,15 +45,17 @@ T* host_exchange() {
     return b.data();
 }
 
-// every thread of the block calls it (as ssd_block_sum does): lane t reads lane t ^ o of its warp
+// every lane of the warp calls it (FULL_MASK): lane t reads lane t ^ o, through the warp's own slots
+// and barrier, so warps that loop different numbers of times do not wait for each other
 template <typename T>
 T __shfl_xor_sync(unsigned, T v, int o) {
     T* b = host_exchange<T>();
     unsigned t = threadIdx.x;
+    std::barrier<>* warp = g_warp_barriers[t / 32];
     b[t] = v;
-    __syncthreads();
+    warp->arrive_and_wait();
     T r = b[t ^ (unsigned)o];
-    __syncthreads();
+    warp->arrive_and_wait();
     return r;
 }
 
@@ -78,6 +82,12 @@ inline void host_launch(unsigned gx, unsigned gy, unsigned bx, size_t smemBytes,
     std::vector<unsigned char> smem(std::max<size_t>(smemBytes, 16) + 16);
     std::barrier<> bar((std::ptrdiff_t)bx);
     g_barrier = &bar;
+    std::vector<std::unique_ptr<std::barrier<>>> warps;
+    g_warp_barriers.clear();
+    for (unsigned w = 0; w < (bx + 31) / 32; w++) {
+        warps.push_back(std::make_unique<std::barrier<>>(32));
+        g_warp_barriers.push_back(warps.back().get());
+    }
     g_smem = smem.data();
     std::vector<std::thread> threads;
     for (unsigned t = 0; t < bx; t++)

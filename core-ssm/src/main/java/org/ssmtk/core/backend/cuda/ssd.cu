@@ -40,6 +40,31 @@ __device__ T ssd_block_sum(T v) {
     return v;
 }
 
+// Sums over a warp: the dots whose operands are rows (x_s . dy_t over channels, C_t . B_s over states)
+// run a warp per dot with the lanes along the row, so that each load is one coalesced row segment; a
+// thread per dot would read 32 different rows per load.
+__device__ __forceinline__ float ssd_warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
+    return v;
+}
+
+// G[tl][s] (row stride Q) = C_{r0 + tl} . B_s for the tile's rows and s <= t, 0 above: a warp per pair.
+__device__ void ssd_gram_rows(float* G, const float* B, const float* C, i64 row0, int r0, int rows, int cols, int gn, int g,
+                              int N, int Q) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    for (int i = warp; i < rows * cols; i += warps) {
+        int tl = i / cols, s = i % cols, t = r0 + tl;
+        float acc = 0.f;
+        if (s <= t) {
+            const float* cr = C + (row0 + t) * gn + g * N;
+            const float* br = B + (row0 + s) * gn + g * N;
+            for (int j = lane; j < N; j += 32) acc += cr[j] * br[j];
+            acc = ssd_warp_sum(acc);
+        }
+        if (lane == 0) G[tl * Q + s] = acc;
+    }
+}
+
 // One thread per (sequence, chunk, head) walks its chunk: w, l and (if gw) d w / d pre.
 extern "C" __global__ void ssd_time_steps(float* w, double* l, float* gw, const float* dt, const float* dtBias,
                                           const float* A, int batch, int len, int heads, int Q, float dtMin, float dtMax) {
@@ -168,16 +193,8 @@ extern "C" __global__ void ssd_chunk_output(float* y, const float* x, const floa
     int r1 = min(lc, r0 + SSD_TILE), rows = r1 - r0, cols = r1;
     int hpg = heads / groups, di = heads * P, gn = groups * N;
     i64 row0 = (i64)b * len + t0c;
-    for (int i = threadIdx.x; i < rows * cols; i += blockDim.x) {
-        int tl = i / cols, s = i % cols, t = r0 + tl;
-        float acc = 0.f;
-        if (s <= t) {
-            const float* cr = C + (row0 + t) * gn + g * N;
-            const float* br = B + (row0 + s) * gn + g * N;
-            for (int j = 0; j < N; j++) acc += cr[j] * br[j];
-        }
-        G[tl * Q + s] = acc;
-    }
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    ssd_gram_rows(G, B, C, row0, r0, rows, cols, gn, g, N, Q);
     __syncthreads();
     for (int hk = 0; hk < hpg; hk++) {
         int h = g * hpg + hk;
@@ -191,20 +208,25 @@ extern "C" __global__ void ssd_chunk_output(float* y, const float* x, const floa
             M[tl * Q + s] = m;
         }
         __syncthreads();
-        const float* H0 = states ? states + ((i64)bc * heads + h) * P * N : nullptr;
         float dSkip = D[h];
         for (int i = threadIdx.x; i < rows * P; i += blockDim.x) {
             int tl = i / P, p = i % P, t = r0 + tl;
             i64 xt = (row0 + t) * di + h * P + p;
             float acc = dSkip * x[xt];
             for (int s = 0; s <= t; s++) acc += M[tl * Q + s] * x[(row0 + s) * di + h * P + p];
-            if (H0) {
+            y[xt] = acc;
+        }
+        if (states) {
+            __syncthreads();  // the y just written gets the entering state's part: a warp per (t, p)
+            const float* H0 = states + ((i64)bc * heads + h) * P * N;
+            for (int i = warp; i < rows * P; i += warps) {
+                int tl = i / P, p = i % P, t = r0 + tl;
                 const float* cr = C + (row0 + t) * gn + g * N;
                 float off = 0.f;
-                for (int j = 0; j < N; j++) off += cr[j] * H0[p * N + j];
-                acc += expf((float)l[(row0 + t) * heads + h]) * off;
+                for (int j = lane; j < N; j += 32) off += cr[j] * H0[p * N + j];
+                off = ssd_warp_sum(off);
+                if (lane == 0) y[(row0 + t) * di + h * P + p] += expf((float)l[(row0 + t) * heads + h]) * off;
             }
-            y[xt] = acc;
         }
         __syncthreads();  // M is the next head's
     }
@@ -264,45 +286,41 @@ extern "C" __global__ void ssd_bwd_rows(float* dC, double* dl, const float* dy, 
     int r1 = min(lc, r0 + SSD_BWD_TILE), rows = r1 - r0, cols = r1;
     int hpg = heads / groups, di = heads * P, gn = groups * N;
     i64 row0 = (i64)b * len + t0c;
-    for (int i = threadIdx.x; i < rows * cols; i += blockDim.x) {
-        int tl = i / cols, s = i % cols, t = r0 + tl;
-        float a = 0.f;
-        if (s <= t) {
-            const float* cr = C + (row0 + t) * gn + g * N;
-            const float* br = B + (row0 + s) * gn + g * N;
-            for (int j = 0; j < N; j++) a += cr[j] * br[j];
-        }
-        G[tl * Q + s] = a;
-    }
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    ssd_gram_rows(G, B, C, row0, r0, rows, cols, gn, g, N, Q);
     for (int i = threadIdx.x; i < rows * N; i += blockDim.x) acc[i] = 0.f;
     for (int hk = 0; hk < hpg; hk++) {
         int h = g * hpg + hk;
         if (threadIdx.x < rows) dlRow[threadIdx.x] = 0.0;
         __syncthreads();
-        for (int i = threadIdx.x; i < rows * cols; i += blockDim.x) {
+        // a warp per pair (t, s): dM = dy_t . x_s along the channels
+        for (int i = warp; i < rows * cols; i += warps) {
             int tl = i / cols, s = i % cols, t = r0 + tl;
             float dg = 0.f;
             if (s <= t) {
-                double lt = l[(row0 + t) * heads + h], ls = l[(row0 + s) * heads + h];
-                float e = expf((float)(lt - ls)), ws = w[(row0 + s) * heads + h];
-                float m = G[tl * Q + s] * e * ws;
                 const float* dyr = dy + (row0 + t) * di + h * P;
                 const float* xr = x + (row0 + s) * di + h * P;
                 float dm = 0.f;
-                for (int p = 0; p < P; p++) dm += dyr[p] * xr[p];
+                for (int p = lane; p < P; p += 32) dm += dyr[p] * xr[p];
+                dm = ssd_warp_sum(dm);
+                double lt = l[(row0 + t) * heads + h], ls = l[(row0 + s) * heads + h];
+                float e = expf((float)(lt - ls)), ws = w[(row0 + s) * heads + h];
+                float m = G[tl * Q + s] * e * ws;
                 dg = dm * e * ws;
-                atomicAdd(&dlRow[tl], (double)dm * m);
+                if (lane == 0) atomicAdd(&dlRow[tl], (double)dm * m);
             }
-            dG[tl * Q + s] = dg;
+            if (lane == 0) dG[tl * Q + s] = dg;
         }
+        // a warp per (t, p): (H0 C_t)[p] along the states
         const float* H0 = states + ((i64)bc * heads + h) * P * N;
-        for (int i = threadIdx.x; i < rows * P; i += blockDim.x) {
+        for (int i = warp; i < rows * P; i += warps) {
             int tl = i / P, p = i % P, t = r0 + tl;
             const float* cr = C + (row0 + t) * gn + g * N;
             float hc = 0.f;
-            for (int j = 0; j < N; j++) hc += cr[j] * H0[p * N + j];
+            for (int j = lane; j < N; j += 32) hc += cr[j] * H0[p * N + j];
+            hc = ssd_warp_sum(hc);
             float et = expf((float)l[(row0 + t) * heads + h]);
-            atomicAdd(&dlRow[tl], (double)et * dy[(row0 + t) * di + h * P + p] * hc);
+            if (lane == 0) atomicAdd(&dlRow[tl], (double)et * dy[(row0 + t) * di + h * P + p] * hc);
         }
         __syncthreads();
         for (int i = threadIdx.x; i < rows * N; i += blockDim.x) {
@@ -344,15 +362,18 @@ extern "C" __global__ void ssd_bwd_cols(float* dx, float* dB, double* dl, double
     int ncols = min(lc, c0 + SSD_BWD_TILE) - c0;
     int hpg = heads / groups, di = heads * P, gn = groups * N;
     i64 row0 = (i64)b * len + t0c;
-    for (int i = threadIdx.x; i < ncols * lc; i += blockDim.x) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    // G[sl][t] = C_t . B_s for t >= s: a warp per pair
+    for (int i = warp; i < ncols * lc; i += warps) {
         int sl = i / lc, t = i % lc, s = c0 + sl;
         float a = 0.f;
         if (t >= s) {
             const float* cr = C + (row0 + t) * gn + g * N;
             const float* br = B + (row0 + s) * gn + g * N;
-            for (int j = 0; j < N; j++) a += cr[j] * br[j];
+            for (int j = lane; j < N; j += 32) a += cr[j] * br[j];
+            a = ssd_warp_sum(a);
         }
-        G[sl * Q + t] = a;
+        if (lane == 0) G[sl * Q + t] = a;
     }
     for (int i = threadIdx.x; i < ncols * N; i += blockDim.x) acc[i] = 0.f;
     for (int hk = 0; hk < hpg; hk++) {
@@ -360,23 +381,29 @@ extern "C" __global__ void ssd_bwd_cols(float* dx, float* dB, double* dl, double
         if (threadIdx.x < ncols) dlCol[threadIdx.x] = dwS[threadIdx.x] = dqS[threadIdx.x] = 0.0;
         __syncthreads();
         double lLast = l[(row0 + lc - 1) * heads + h];
-        for (int i = threadIdx.x; i < ncols * lc; i += blockDim.x) {
+        // a warp per pair (t, s): dM = dy_t . x_s along the channels
+        for (int i = warp; i < ncols * lc; i += warps) {
             int sl = i / lc, t = i % lc, s = c0 + sl;
             float m = 0.f, dg = 0.f;
             if (t >= s) {
-                double lt = l[(row0 + t) * heads + h], ls = l[(row0 + s) * heads + h];
-                float e = expf((float)(lt - ls)), ws = w[(row0 + s) * heads + h], gts = G[sl * Q + t];
-                m = gts * e * ws;
                 const float* dyr = dy + (row0 + t) * di + h * P;
                 const float* xr = x + (row0 + s) * di + h * P;
                 float dm = 0.f;
-                for (int p = 0; p < P; p++) dm += dyr[p] * xr[p];
+                for (int p = lane; p < P; p += 32) dm += dyr[p] * xr[p];
+                dm = ssd_warp_sum(dm);
+                double lt = l[(row0 + t) * heads + h], ls = l[(row0 + s) * heads + h];
+                float e = expf((float)(lt - ls)), ws = w[(row0 + s) * heads + h], gts = G[sl * Q + t];
+                m = gts * e * ws;
                 dg = dm * e * ws;
-                atomicAdd(&dwS[sl], (double)dm * gts * e);
-                atomicAdd(&dlCol[sl], (double)dm * m);
+                if (lane == 0) {
+                    atomicAdd(&dwS[sl], (double)dm * gts * e);
+                    atomicAdd(&dlCol[sl], (double)dm * m);
+                }
             }
-            M[sl * Q + t] = m;
-            dG[sl * Q + t] = dg;
+            if (lane == 0) {
+                M[sl * Q + t] = m;
+                dG[sl * Q + t] = dg;
+            }
         }
         __syncthreads();
         const float* carry = carries + ((i64)bc * heads + h) * P * N;
@@ -386,14 +413,22 @@ extern "C" __global__ void ssd_bwd_cols(float* dx, float* dB, double* dl, double
             i64 xs = (row0 + s) * di + h * P + p;
             float a = dSkip * dy[xs];
             for (int t = s; t < lc; t++) a += M[sl * Q + t] * dy[(row0 + t) * di + h * P + p];
+            dx[xs] += a;
+        }
+        __syncthreads();  // the dx just written gets the carry's part: a warp per (s, p), v = carry[p] . B_s
+        for (int i = warp; i < ncols * P; i += warps) {
+            int sl = i / P, p = i % P, s = c0 + sl;
+            i64 xs = (row0 + s) * di + h * P + p;
             const float* br = B + (row0 + s) * gn + g * N;
             float v = 0.f;
-            for (int j = 0; j < N; j++) v += carry[p * N + j] * br[j];
-            double ls = l[(row0 + s) * heads + h];
-            float qs = expf((float)(lLast - ls)) * w[(row0 + s) * heads + h];
-            a += qs * v;
-            atomicAdd(&dqS[sl], (double)x[xs] * v);
-            dx[xs] += a;
+            for (int j = lane; j < N; j += 32) v += carry[p * N + j] * br[j];
+            v = ssd_warp_sum(v);
+            if (lane == 0) {
+                double ls = l[(row0 + s) * heads + h];
+                float qs = expf((float)(lLast - ls)) * w[(row0 + s) * heads + h];
+                atomicAdd(&dqS[sl], (double)x[xs] * v);
+                dx[xs] += qs * v;
+            }
         }
         for (int i = threadIdx.x; i < ncols * N; i += blockDim.x) {
             int sl = i / N, j = i % N, s = c0 + sl;

@@ -8,9 +8,10 @@ import org.ssmtk.core.backend.SsdShape;
  * (SsdKernelModelTest, against CpuBackend). Each method is one kernel: its blocks run one after
  * another, and each phase between two __syncthreads is one loop over what the block's threads share
  * out by striding (the order of a strided loop's iterations does not matter inside a phase; shared
- * atomics become plain adds). The tile sizes are those the committed PTX exports. What this cannot
- * check is the CUDA itself: a missing barrier, a wrong launch bound, the device's float functions.
- * Keep it in step with ssd.cu, kernel by kernel.
+ * atomics become plain adds; a dot that a warp shares out along its lanes is a plain sum). The tile
+ * sizes are those the committed PTX exports. What this cannot check is the CUDA itself (a missing
+ * barrier, a wrong launch bound, the device's float functions): scripts/ssd-host-check.sh runs the
+ * .cu on the host for that. Keep it in step with ssd.cu, kernel by kernel.
  */
 final class SsdKernelModel {
     final int tile, bwdTile;
@@ -164,20 +165,23 @@ final class SsdKernelModel {
                         }
                         M[tl * q + s] = m;
                     }
-                    int h0 = (bc * heads + h) * p * n;
                     float dSkip = D[h];
                     for (int i = 0; i < rows * p; i++) {
                         int tl = i / p, pp = i % p, t = r0 + tl;
                         int xt = (row0 + t) * di + h * p + pp;
                         float acc = dSkip * x[xt];
                         for (int s = 0; s <= t; s++) acc += M[tl * q + s] * x[(row0 + s) * di + h * p + pp];
-                        if (states != null) {
+                        y[xt] = acc;
+                    }
+                    if (states != null) {
+                        int h0 = (bc * heads + h) * p * n;
+                        for (int i = 0; i < rows * p; i++) {  // a warp per (t, p) on the GPU
+                            int tl = i / p, pp = i % p, t = r0 + tl;
                             int cr = (row0 + t) * gn + g * n;
                             float off = 0f;
                             for (int j = 0; j < n; j++) off += C[cr + j] * states[h0 + pp * n + j];
-                            acc += expf((float) l[(row0 + t) * heads + h]) * off;
+                            y[(row0 + t) * di + h * p + pp] += expf((float) l[(row0 + t) * heads + h]) * off;
                         }
-                        y[xt] = acc;
                     }
                 }
             }
@@ -324,14 +328,18 @@ final class SsdKernelModel {
                         int xs = (row0 + s) * di + h * p + pp;
                         float a = dSkip * dy[xs];
                         for (int t = s; t < lc; t++) a += M[sl * q + t] * dy[(row0 + t) * di + h * p + pp];
+                        dx[xs] += a;
+                    }
+                    for (int i = 0; i < ncols * p; i++) {  // a warp per (s, p) on the GPU
+                        int sl = i / p, pp = i % p, s = c0 + sl;
+                        int xs = (row0 + s) * di + h * p + pp;
                         int br = (row0 + s) * gn + g * n;
                         float v = 0f;
                         for (int j = 0; j < n; j++) v += carries[carry + pp * n + j] * B[br + j];
                         double ls = l[(row0 + s) * heads + h];
                         float qs = expf((float) (lLast - ls)) * w[(row0 + s) * heads + h];
-                        a += qs * v;
                         dqS[sl] += (double) x[xs] * v;
-                        dx[xs] += a;
+                        dx[xs] += qs * v;
                     }
                     for (int i = 0; i < ncols * n; i++) {
                         int sl = i / n, j = i % n, s = c0 + sl;
