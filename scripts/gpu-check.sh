@@ -10,6 +10,8 @@
 #   SSMTK_MODEL_BENCH="train=130m:8x2048 ..."  ModelBench's arguments (empty: its defaults, which train
 #                                 in fp32 and in bf16; "off": skip it)
 #   SSMTK_SCAN_BENCH=off          skips ScanBench (for runs about the GEMM path alone)
+#   SSMTK_GPU_TESTS="CudaSsdTest CudaMamba2ParityTest"  runs only these test classes of the GPU
+#                                 package (default: the whole package org.ssmtk.core.backend.cuda)
 #
 # With Maven and a JDK present it builds instead of using .device/. Logs go to $OUT when set.
 set -euo pipefail
@@ -50,9 +52,14 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=c
 
 cp="core-ssm/target/classes:core-ssm/target/test-classes:$(ls $dev/lib/*.jar | grep -v console-standalone | tr '\n' ':')"
 jvm=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss8m -Xmx16g)
+select=(--select-package org.ssmtk.core.backend.cuda)
+if [ -n "${SSMTK_GPU_TESTS:-}" ]; then
+  select=()
+  for c in $SSMTK_GPU_TESTS; do select+=(--select-class "org.ssmtk.core.backend.cuda.$c"); done
+fi
 set +e
 (cd core-ssm && java "${jvm[@]}" -jar ../$dev/lib/junit-platform-console-standalone-$junit_version.jar execute \
-  --class-path "$(echo "$cp" | sed 's#core-ssm/##g; s#\.device#../.device#g')" --select-package org.ssmtk.core.backend.cuda \
+  --class-path "$(echo "$cp" | sed 's#core-ssm/##g; s#\.device#../.device#g')" "${select[@]}" \
   --details=tree --disable-banner) > "$out/tests.log" 2>&1
 tests=$?
 bench=0
