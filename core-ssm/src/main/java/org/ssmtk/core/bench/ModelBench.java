@@ -33,8 +33,8 @@ import java.util.SplittableRandom;
  * recurrent step, and one long forward of the backbone with the LM head streamed in blocks (both
  * in the first precision). Prints one table last.
  *
- * <p>Run: java -cp ... org.ssmtk.core.bench.ModelBench [train=130m:8x2048,130m-mamba2:8x2048,dna:8x16384,dna-mamba2:8x16384]
- * [gen=130m:1,64+130m-mamba2:1,64] [long=dna:1048576,dna-mamba2:1048576] [steps=N] [precision=fp32,bf16]
+ * <p>Run: java -cp ... org.ssmtk.core.bench.ModelBench
+ * [train=130m:8x2048,130m-mamba2:8x2048,dna:8x16384,dna-mamba2:8x16384] [gen=130m:1,64+130m-mamba2:1,64] [long=dna:1048576,dna-mamba2:1048576] [steps=N] [precision=fp32,bf16]
  * (Mamba-2 presets beside the Mamba-1 ones of the same width; gen's presets are joined by +); any backend name other than cuda in
  * {@code device=cpu} runs the same code on the CPU (fp32 only), which is only meant for trying it
  * at tiny sizes.
@@ -43,7 +43,8 @@ public final class ModelBench {
     private ModelBench() {}
 
     public static void main(String[] args) throws IOException {
-        String train = "130m:8x2048,130m-mamba2:8x2048,dna:8x16384,dna-mamba2:8x16384", gen = "130m:1,64+130m-mamba2:1,64";
+        String train = "130m:8x2048,130m-mamba2:8x2048,dna:8x16384,dna-mamba2:8x16384";
+        String gen = "130m:1,64+130m-mamba2:1,64";
         String lng = "dna:1048576,dna-mamba2:1048576", device = "cuda", precisions = "fp32,bf16";
         int trainSteps = 6, genSteps = 64;
         for (String a : args) {
