@@ -34,10 +34,11 @@ import java.util.SplittableRandom;
  * in the first precision). Prints one table last.
  *
  * <p>Run: java -cp ... org.ssmtk.core.bench.ModelBench
- * [train=130m:8x2048,130m-mamba2:8x2048,dna:8x16384,dna-mamba2:8x16384] [gen=130m:1,64+130m-mamba2:1,64] [long=dna:1048576,dna-mamba2:1048576] [steps=N] [precision=fp32,bf16]
- * (Mamba-2 presets beside the Mamba-1 ones of the same width; gen's presets are joined by +); any backend name other than cuda in
- * {@code device=cpu} runs the same code on the CPU (fp32 only), which is only meant for trying it
- * at tiny sizes.
+ * [train=130m:8x2048,130m-mamba2:8x2048,dna:8x16384,dna-mamba2:8x16384] [gen=130m:1,64+130m-mamba2:1,64]
+ * [long=dna:1048576,dna-mamba2:1048576] [steps=N] [precision=fp32,bf16] (the defaults: Mamba-2 presets
+ * beside the Mamba-1 ones of the same width; gen's presets are joined by +); any backend name other
+ * than cuda in {@code device=cpu} runs the same code on the CPU (fp32 only), which is only meant for
+ * trying it at tiny sizes.
  */
 public final class ModelBench {
     private ModelBench() {}
