@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The cuda backend's check on a GPU machine: parity tests against the CPU backend and the
-# transformers fixtures, the scan benchmark, then the end-to-end model benchmark (training and
+# transformers fixtures, the scan benchmarks (Mamba-1's ScanBench, Mamba-2's SsdBench), then the
+# end-to-end model benchmark (training and
 # generation tokens/s, a 1M-token forward); its table is printed last.
 #
 #   scripts/gpu-check.sh --pack   here, with JDK 25 and Maven: compiles core-ssm (no install: ~/.m2 is
@@ -10,6 +11,7 @@
 #   SSMTK_MODEL_BENCH="train=130m:8x2048 ..."  ModelBench's arguments (empty: its defaults, which train
 #                                 in fp32 and in bf16; "off": skip it)
 #   SSMTK_SCAN_BENCH=off          skips ScanBench (for runs about the GEMM path alone)
+#   SSMTK_SSD_BENCH=off           skips SsdBench (Mamba-2's SSD scan of one layer, forward/backward/step)
 #   SSMTK_GPU_TESTS="CudaSsdTest CudaMamba2ParityTest"  runs only these test classes of the GPU
 #                                 package (default: the whole package org.ssmtk.core.backend.cuda)
 #
@@ -67,6 +69,11 @@ if [ "${SSMTK_SCAN_BENCH:-}" != off ]; then
   java "${jvm[@]}" -cp "$cp" org.ssmtk.core.bench.ScanBench "$@" > "$out/bench.log" 2>&1
   bench=$?
 fi
+ssd=0
+if [ "${SSMTK_SSD_BENCH:-}" != off ]; then
+  java "${jvm[@]}" -cp "$cp" org.ssmtk.core.bench.SsdBench > "$out/ssd-bench.log" 2>&1
+  ssd=$?
+fi
 model=0
 if [ "${SSMTK_MODEL_BENCH:-}" != off ]; then
   # shellcheck disable=SC2086
@@ -78,8 +85,9 @@ grep -E '^parity' "$out/tests.log" > "$out/parity.log" || true
 echo "== parity: $(wc -l < "$out/parity.log") comparisons; the ten largest errors per tolerance:"
 for tol in 1e-05 1e-04 1e-02; do sort -t'r' -k1 "$out/parity.log" | grep "tolerance ${tol/e-0/e-0}" | awk '{print $(NF-2), $0}' | sort -g | tail -5 | cut -d' ' -f2-; done
 grep -E 'tests (successful|failed|skipped)|containers failed|skipped|MethodSource|✘' "$out/tests.log" | grep -vE '^\s*$' | tail -25
-echo "== tests exit $tests, bench exit $bench, model bench exit $model"
+echo "== tests exit $tests, bench exit $bench, ssd bench exit $ssd, model bench exit $model"
 [ -f "$out/bench.log" ] && tail -8 "$out/bench.log"
+[ -f "$out/ssd-bench.log" ] && tail -6 "$out/ssd-bench.log"
 grep -E '^bf16-info' "$out/tests.log" | head -40 || true
 [ -f "$out/model.log" ] && tail -10 "$out/model.log"
-[ $tests -eq 0 ] && [ $bench -eq 0 ] && [ $model -eq 0 ]
+[ $tests -eq 0 ] && [ $bench -eq 0 ] && [ $ssd -eq 0 ] && [ $model -eq 0 ]
