@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The cuda backend's check on a GPU machine: parity tests against the CPU backend and the
 # transformers fixtures, the scan benchmarks (Mamba-1's ScanBench, Mamba-2's SsdBench), then the
-# end-to-end model benchmark (training and
-# generation tokens/s, a 1M-token forward); its table is printed last.
+# end-to-end model benchmark (training and generation tokens/s, a 1M-token forward); its table is
+# printed last.
 #
 #   scripts/gpu-check.sh --pack   here, with JDK 25 and Maven: compiles core-ssm (no install: ~/.m2 is
 #                                 shared) and puts what a machine without Java or Maven needs into
