@@ -23,7 +23,8 @@ import static org.ssmtk.core.backend.cuda.Gpu.close;
  * Mamba-2's kernels (ssd.cu) against CpuBackend, which matches transformers' fixtures, on SsdCases'
  * shapes: the SSD scan from a carried state, from zero keeping the chunk states (training) and
  * keeping nothing, one token at a time through the decoding step kernel, the backward with every
- * gradient pre-filled (so accumulation is checked), and the gated RMSNorm both ways. Forward
+ * gradient pre-filled with random values (so accumulation is checked; the comparison is of what was
+ * added), and the gated RMSNorm both ways. Forward
  * within 1e-5 relative error, gradients within 1e-4. Skips where no GPU works.
  */
 class CudaSsdTest {
@@ -124,8 +125,10 @@ class CudaSsdTest {
         Operands.scan(gpu, o.g(), gpu.allocate(rows, di), null, kg, k);
         SplittableRandom r = new SplittableRandom(13);
         Map<String, Tensor> gc = new LinkedHashMap<>(), gg = new LinkedHashMap<>();
+        Map<String, float[]> starts = new LinkedHashMap<>();
         for (var e : o.c().entrySet()) {
             float[] start = SsdCases.gauss(r, (int) e.getValue().size(), 1);
+            starts.put(e.getKey(), start);
             gc.put(e.getKey(), cpu.fromHost(start.clone(), e.getValue().shape()));
             gg.put(e.getKey(), gpu.fromHost(start.clone(), e.getValue().shape()));
         }
@@ -136,7 +139,10 @@ class CudaSsdTest {
                     be.fromHost(dy.clone(), rows, di), x.get("x"), x.get("dt"), x.get("dtBias"), x.get("A"), x.get("B"), x.get("C"),
                     x.get("D"), kept, k.batch(), k.len(), k.shape());
         }
-        for (String name : gc.keySet()) close("ssd backward d" + name + " " + k, gpu.toHost(gg.get(name)), cpu.toHost(gc.get(name)), GRAD);
+        // the gradients added, compared without the random values they were added to
+        for (String name : gc.keySet())
+            close("ssd backward d" + name + " " + k, added(gpu.toHost(gg.get(name)), starts.get(name)),
+                    added(cpu.toHost(gc.get(name)), starts.get(name)), GRAD);
     }
 
     @ParameterizedTest(name = "rows={0} width={1} group={2}")
@@ -159,7 +165,17 @@ class CudaSsdTest {
         gpu.gatedRmsNormBackward(g[0], g[1], g[2], gpu.fromHost(dOut, rows, width), gpu.fromHost(x, rows, width),
                 gpu.fromHost(z, rows, width), gpu.fromHost(w, width), gs, 1e-5f);
         String[] names = {"dx", "dz", "dweight"};
-        for (int i = 0; i < 3; i++) close("gated norm " + names[i] + " " + s, gpu.toHost(g[i]), cpu.toHost(c[i]), GRAD);
+        float[][] starts = {dx0, dz0, dw0};
+        for (int i = 0; i < 3; i++)
+            close("gated norm " + names[i] + " " + s, added(gpu.toHost(g[i]), starts[i]), added(cpu.toHost(c[i]), starts[i]), GRAD);
+    }
+
+    /** total - start: what an accumulating gradient added. */
+    static float[] added(float[] total, float[] start) {
+        assertEquals(start.length, total.length);
+        float[] d = new float[total.length];
+        for (int i = 0; i < d.length; i++) d[i] = total[i] - start[i];
+        return d;
     }
 
     @Test
