@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The cuda backend's check on a GPU machine: parity tests against the CPU backend and the
-# transformers fixtures, the scan benchmark, then the end-to-end model benchmark (training and
-# generation tokens/s, a 1M-token forward); its table is printed last.
+# transformers fixtures, the scan benchmarks (Mamba-1's ScanBench, Mamba-2's SsdBench), then the
+# end-to-end model benchmark (training and generation tokens/s, a 1M-token forward); its table is
+# printed last.
 #
 #   scripts/gpu-check.sh --pack   here, with JDK 25 and Maven: compiles core-ssm (no install: ~/.m2 is
 #                                 shared) and puts what a machine without Java or Maven needs into
@@ -10,6 +11,9 @@
 #   SSMTK_MODEL_BENCH="train=130m:8x2048 ..."  ModelBench's arguments (empty: its defaults, which train
 #                                 in fp32 and in bf16; "off": skip it)
 #   SSMTK_SCAN_BENCH=off          skips ScanBench (for runs about the GEMM path alone)
+#   SSMTK_SSD_BENCH=off           skips SsdBench (Mamba-2's SSD scan of one layer, forward/backward/step)
+#   SSMTK_GPU_TESTS="CudaSsdTest CudaMamba2ParityTest"  runs only these test classes of the GPU
+#                                 package (default: the whole package org.ssmtk.core.backend.cuda)
 #
 # With Maven and a JDK present it builds instead of using .device/. Logs go to $OUT when set.
 set -euo pipefail
@@ -50,15 +54,25 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=c
 
 cp="core-ssm/target/classes:core-ssm/target/test-classes:$(ls $dev/lib/*.jar | grep -v console-standalone | tr '\n' ':')"
 jvm=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss8m -Xmx16g)
+select=(--select-package org.ssmtk.core.backend.cuda)
+if [ -n "${SSMTK_GPU_TESTS:-}" ]; then
+  select=()
+  for c in $SSMTK_GPU_TESTS; do select+=(--select-class "org.ssmtk.core.backend.cuda.$c"); done
+fi
 set +e
 (cd core-ssm && java "${jvm[@]}" -jar ../$dev/lib/junit-platform-console-standalone-$junit_version.jar execute \
-  --class-path "$(echo "$cp" | sed 's#core-ssm/##g; s#\.device#../.device#g')" --select-package org.ssmtk.core.backend.cuda \
+  --class-path "$(echo "$cp" | sed 's#core-ssm/##g; s#\.device#../.device#g')" "${select[@]}" \
   --details=tree --disable-banner) > "$out/tests.log" 2>&1
 tests=$?
 bench=0
 if [ "${SSMTK_SCAN_BENCH:-}" != off ]; then
   java "${jvm[@]}" -cp "$cp" org.ssmtk.core.bench.ScanBench "$@" > "$out/bench.log" 2>&1
   bench=$?
+fi
+ssd=0
+if [ "${SSMTK_SSD_BENCH:-}" != off ]; then
+  java "${jvm[@]}" -cp "$cp" org.ssmtk.core.bench.SsdBench > "$out/ssd-bench.log" 2>&1
+  ssd=$?
 fi
 model=0
 if [ "${SSMTK_MODEL_BENCH:-}" != off ]; then
@@ -71,8 +85,9 @@ grep -E '^parity' "$out/tests.log" > "$out/parity.log" || true
 echo "== parity: $(wc -l < "$out/parity.log") comparisons; the ten largest errors per tolerance:"
 for tol in 1e-05 1e-04 1e-02; do sort -t'r' -k1 "$out/parity.log" | grep "tolerance ${tol/e-0/e-0}" | awk '{print $(NF-2), $0}' | sort -g | tail -5 | cut -d' ' -f2-; done
 grep -E 'tests (successful|failed|skipped)|containers failed|skipped|MethodSource|✘' "$out/tests.log" | grep -vE '^\s*$' | tail -25
-echo "== tests exit $tests, bench exit $bench, model bench exit $model"
+echo "== tests exit $tests, bench exit $bench, ssd bench exit $ssd, model bench exit $model"
 [ -f "$out/bench.log" ] && tail -8 "$out/bench.log"
+[ -f "$out/ssd-bench.log" ] && tail -6 "$out/ssd-bench.log"
 grep -E '^bf16-info' "$out/tests.log" | head -40 || true
 [ -f "$out/model.log" ] && tail -10 "$out/model.log"
-[ $tests -eq 0 ] && [ $bench -eq 0 ] && [ $model -eq 0 ]
+[ $tests -eq 0 ] && [ $bench -eq 0 ] && [ $ssd -eq 0 ] && [ $model -eq 0 ]

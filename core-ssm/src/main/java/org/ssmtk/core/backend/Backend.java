@@ -274,7 +274,7 @@ public interface Backend extends AutoCloseable {
 
     private UnsupportedOperationException ssdUnsupported(String what) {
         return new UnsupportedOperationException("the " + name() + " backend has no Mamba-2 kernels (" + what
-                + "): Mamba-2 runs on the CPU only in this version (--device cpu)");
+                + "): Mamba-2 runs on the cpu and cuda backends");
     }
 
     @Override

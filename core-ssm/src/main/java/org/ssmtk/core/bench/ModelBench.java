@@ -33,16 +33,20 @@ import java.util.SplittableRandom;
  * recurrent step, and one long forward of the backbone with the LM head streamed in blocks (both
  * in the first precision). Prints one table last.
  *
- * <p>Run: java -cp ... org.ssmtk.core.bench.ModelBench [train=130m:8x2048,dna:8x16384] [gen=130m:1,64]
- * [long=dna:1048576] [steps=N] [precision=fp32,bf16]; any backend name other than cuda in
- * {@code device=cpu} runs the same code on the CPU (fp32 only), which is only meant for trying it
- * at tiny sizes.
+ * <p>Run: java -cp ... org.ssmtk.core.bench.ModelBench
+ * [train=130m:8x2048,130m-mamba2:8x2048,dna:8x16384,dna-mamba2:8x16384] [gen=130m:1,64+130m-mamba2:1,64]
+ * [long=dna:1048576,dna-mamba2:1048576] [steps=N] [precision=fp32,bf16] (the defaults: Mamba-2 presets
+ * beside the Mamba-1 ones of the same width; gen's presets are joined by +); any backend name other
+ * than cuda in {@code device=cpu} runs the same code on the CPU (fp32 only), which is only meant for
+ * trying it at tiny sizes.
  */
 public final class ModelBench {
     private ModelBench() {}
 
     public static void main(String[] args) throws IOException {
-        String train = "130m:8x2048,dna:8x16384", gen = "130m:1,64", lng = "dna:1048576", device = "cuda", precisions = "fp32,bf16";
+        String train = "130m:8x2048,130m-mamba2:8x2048,dna:8x16384,dna-mamba2:8x16384";
+        String gen = "130m:1,64+130m-mamba2:1,64";
+        String lng = "dna:1048576,dna-mamba2:1048576", device = "cuda", precisions = "fp32,bf16";
         int trainSteps = 6, genSteps = 64;
         for (String a : args) {
             String[] kv = a.split("=", 2);
@@ -58,8 +62,8 @@ public final class ModelBench {
             }
         }
         List<String> table = new ArrayList<>();
-        table.add("| what                                   | model | shape          | seconds  | tokens/s   | GPU mem GiB |");
-        table.add("|----------------------------------------|-------|----------------|----------|------------|-------------|");
+        table.add("| what                                   | model       | shape          | seconds  | tokens/s   | GPU mem GiB |");
+        table.add("|----------------------------------------|-------------|----------------|----------|------------|-------------|");
         String[] precisionList = device.equals("cuda") ? precisions.split(",") : new String[]{"fp32"};
         for (int i = 0; i < precisionList.length; i++) {
             Precision precision = Precision.parse(precisionList[i]);
@@ -74,9 +78,16 @@ public final class ModelBench {
                         table.add(train(backend, spec, trainSteps, precision));
                     }
                 startRow(backend);
-                if (i == 0 && !gen.isEmpty()) table.addAll(generate(backend, gen, genSteps));
-                startRow(backend);
-                if (i == 0 && !lng.isEmpty()) table.add(longForward(backend, lng));
+                if (i == 0 && !gen.isEmpty())
+                    for (String spec : gen.split("\\+")) {
+                        table.addAll(generate(backend, spec, genSteps));
+                        startRow(backend);
+                    }
+                if (i == 0 && !lng.isEmpty())
+                    for (String spec : lng.split(",")) {
+                        startRow(backend);
+                        table.add(longForward(backend, spec));
+                    }
             } finally {
                 backend.close();
             }
@@ -170,7 +181,7 @@ public final class ModelBench {
                     gib(m.deviceUsedPeak()), gib(m.deviceUsed() - m.poolReserved()), gib(m.deviceUsed()), gib(m.deviceTotal()));
             peak = String.format(Locale.ROOT, "%.1f", m.deviceUsedPeak() / (double) (1L << 30));
         }
-        return String.format(Locale.ROOT, "| %-38s | %-5s | %-14s | %8.4f | %10.0f | %11s |",
+        return String.format(Locale.ROOT, "| %-38s | %-11s | %-14s | %8.4f | %10.0f | %11s |",
                 "train step, fwd+bwd+AdamW, " + precision + " GEMMs", p[0], batch + "x" + len, seconds / (steps - warm),
                 tokens / seconds, peak);
     }
@@ -204,7 +215,7 @@ public final class ModelBench {
                     graph = d.recorded();
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                rows.add(String.format(Locale.ROOT, "| %-38s | %-5s | %-14s | %8.5f | %10.0f | %11s |",
+                rows.add(String.format(Locale.ROOT, "| %-38s | %-11s | %-14s | %8.5f | %10.0f | %11s |",
                         "generation, per step, " + (graph ? "CUDA graph" : "op by op"), p[0], "batch " + batch,
                         seconds / steps, (double) batch * steps / seconds, memGib(backend)));
                 System.out.println(rows.getLast());
@@ -225,7 +236,7 @@ public final class ModelBench {
         double checksum = forward(backend, model, len, 2);
         double seconds = (System.nanoTime() - t0) / 1e9;
         System.out.printf(Locale.ROOT, "long forward %s: %.3f s, last logit block checksum %.6g%n", spec, seconds, checksum);
-        return String.format(Locale.ROOT, "| %-38s | %-5s | %-14s | %8.3f | %10.0f | %11s |",
+        return String.format(Locale.ROOT, "| %-38s | %-11s | %-14s | %8.3f | %10.0f | %11s |",
                 "forward, backbone + streamed LM head", p[0], "1x" + len, seconds, len / seconds, memGib(backend));
     }
 

@@ -60,8 +60,8 @@ final class Mamba2Family implements ModelFamily {
     @Override
     public void checkBackend(Backend backend) {
         if (!backend.supportsSsd())
-            throw new IllegalArgumentException("Mamba-2 runs on the CPU only in this version: the " + backend.name()
-                    + " backend has no SSD kernels (use --device cpu)");
+            throw new IllegalArgumentException("Mamba-2 needs SSD kernels, which the " + backend.name()
+                    + " backend does not have (use --device cpu or cuda)");
     }
 
     @Override

@@ -4,6 +4,7 @@ import jcuda.Pointer;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.backend.Precision;
 import org.ssmtk.core.backend.Shapes;
+import org.ssmtk.core.backend.SsdShape;
 import org.ssmtk.core.backend.TokenSampling;
 import org.ssmtk.core.tensor.Tensor;
 
@@ -20,8 +21,8 @@ import static org.ssmtk.core.backend.cuda.DeviceMemory.ptr;
  * file: {@link CudaContext} (context, stream, kernel modules, launches), {@link DeviceMemory}
  * (storage and the scratch pool), one typed launcher per kernel file beside its .cu
  * ({@link ElementwiseKernels}, {@link ReductionKernels}, {@link Conv1dKernels}, {@link GemmKernel},
- * {@link ScanForwardKernels}, {@link ScanBackwardKernels}), {@link CudaScan} (the scan's kernel
- * choice and scratch) and {@link Cublas} (matrix products through cuBLAS, bound with FFM; where
+ * {@link ScanForwardKernels}, {@link ScanBackwardKernels}, {@link SsdKernels}), {@link CudaScan} (the scan's kernel
+ * choice and scratch), {@link CudaSsd} (Mamba-2's SSD scan and gated norm) and {@link Cublas} (matrix products through cuBLAS, bound with FFM; where
  * none loads, {@link GemmKernel} runs). Everything is queued on one stream; {@link #toHost} waits.
  * It is over 500 lines because it is the one place where each of Backend's ~45 operations checks
  * its shapes and picks its launches, a few lines each; what is bigger lives in the classes above.
@@ -34,6 +35,7 @@ public final class CudaBackend implements Backend {
     private final Conv1dKernels conv;
     private final GemmKernel gemm;
     private final CudaScan scan;
+    private final CudaSsd ssd;
     private final Cublas cublas;
     private final boolean bf16;
     private final String description;
@@ -49,6 +51,7 @@ public final class CudaBackend implements Backend {
         conv = new Conv1dKernels(context);
         gemm = new GemmKernel(context);
         scan = new CudaScan(this, context, memory, reduce);
+        ssd = new CudaSsd(context, memory, reduce);
         List<String> tried = new ArrayList<>();
         cublas = "0".equals(System.getenv("SSMTK_CUBLAS_ENABLE")) ? null : Cublas.open(context.stream.address(), tried);
         bf16 = precision == Precision.BF16;
@@ -391,6 +394,37 @@ public final class CudaBackend implements Backend {
     @Override
     public int scanChunk() {
         return scan.chunk();
+    }
+
+    // ---- Mamba-2 (CudaSsd)
+
+    @Override
+    public boolean supportsSsd() {
+        return true;
+    }
+
+    @Override
+    public void ssdScan(Tensor y, Tensor x, Tensor dt, Tensor dtBias, Tensor A, Tensor B, Tensor C, Tensor D,
+                        Tensor ssmState, Tensor chunkStates, int batch, int len, SsdShape shape) {
+        ssd.scan(y, x, dt, dtBias, A, B, C, D, ssmState, chunkStates, batch, len, shape);
+    }
+
+    @Override
+    public void ssdScanBackward(Tensor dx, Tensor dDt, Tensor dDtBias, Tensor dA, Tensor dB, Tensor dC, Tensor dD,
+                                Tensor dOut, Tensor x, Tensor dt, Tensor dtBias, Tensor A, Tensor B, Tensor C, Tensor D,
+                                Tensor chunkStates, int batch, int len, SsdShape shape) {
+        ssd.backward(dx, dDt, dDtBias, dA, dB, dC, dD, dOut, x, dt, dtBias, A, B, C, D, chunkStates, batch, len, shape);
+    }
+
+    @Override
+    public void gatedRmsNorm(Tensor out, Tensor x, Tensor z, Tensor weight, int groupSize, float eps) {
+        ssd.gatedRmsNorm(out, x, z, weight, groupSize, eps);
+    }
+
+    @Override
+    public void gatedRmsNormBackward(Tensor dx, Tensor dz, Tensor dWeight, Tensor dOut, Tensor x, Tensor z, Tensor weight,
+                                     int groupSize, float eps) {
+        ssd.gatedRmsNormBackward(dx, dz, dWeight, dOut, x, z, weight, groupSize, eps);
     }
 
     // ---- element-wise, sums, loss, optimizer

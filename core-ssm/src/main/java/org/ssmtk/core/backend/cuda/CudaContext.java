@@ -13,13 +13,11 @@ import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 import static jcuda.driver.JCudaDriver.*;
 
@@ -31,7 +29,7 @@ import static jcuda.driver.JCudaDriver.*;
 final class CudaContext implements Launcher, AutoCloseable {
     /** The PTX modules, one per kernel file: what {@link #open} loads. */
     static final List<String> MODULES = List.of(ElementwiseKernels.MODULE, ReductionKernels.MODULE, Conv1dKernels.MODULE,
-            GemmKernel.MODULE, ScanForwardKernels.MODULE, ScanBackwardKernels.MODULE);
+            GemmKernel.MODULE, ScanForwardKernels.MODULE, ScanBackwardKernels.MODULE, SsdKernels.MODULE);
 
     /** A stream whose address we may read: cuBLAS is bound to the same stream. */
     static final class RawStream extends CUstream {
@@ -53,7 +51,8 @@ final class CudaContext implements Launcher, AutoCloseable {
     private final Map<String, PtxModule> ptx = new HashMap<>();
     // by identity: each Kernel is a launcher's constant, and a record's hashCode walks its parameters
     private final Map<Kernel, CUfunction> functions = new IdentityHashMap<>();
-    private final Set<Kernel> sharedRaised = Collections.newSetFromMap(new IdentityHashMap<>());
+    /** The dynamic shared memory each kernel's limit was raised to (over 48 KB; the SSD kernels' grows with the chunk). */
+    private final Map<Kernel, Integer> sharedRaised = new IdentityHashMap<>();
     private final int sms;
     /** Set under this object's lock; the memory's Cleaner actions read it under the same lock. */
     private boolean closed;
@@ -193,8 +192,10 @@ final class CudaContext implements Launcher, AutoCloseable {
         if (gx > Integer.MAX_VALUE) throw new IllegalArgumentException(k.name() + ": grid of " + gx + " blocks");
         CUfunction f = function(k);
         // over 48 KB of dynamic shared memory needs the function's limit raised first
-        if (sharedBytes > 48 * 1024 && sharedRaised.add(k))
+        if (sharedBytes > sharedRaised.getOrDefault(k, 48 * 1024)) {
             cuFuncSetAttribute(f, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes);
+            sharedRaised.put(k, sharedBytes);
+        }
         NativePointerObject[] params = new NativePointerObject[values.length];
         for (int i = 0; i < values.length; i++) {
             long v = values[i];

@@ -1,0 +1,123 @@
+package org.ssmtk.core.backend.cuda;
+
+import org.ssmtk.core.backend.Shapes;
+import org.ssmtk.core.backend.SsdShape;
+import org.ssmtk.core.tensor.Tensor;
+
+import static org.ssmtk.core.backend.cuda.DeviceMemory.addr;
+
+/**
+ * Mamba-2 on the GPU: the Backend's SSD scan, its backward and the gated RMSNorm, as launches of
+ * {@link SsdKernels} (ssd.cu) with their scratch. The algorithm is CpuSsd's chunked SSD; the order
+ * of launches here is what SsdKernelModel (tests) transcribes and checks against the CPU.
+ *
+ * <p>Forward: time steps (w, l per row and head), then, unless the call is one chunk from a zero
+ * state that keeps nothing, each chunk's own state and the pass over chunks that turns them into
+ * entering states (in place, in chunkStates when training keeps them); then the outputs. A call of
+ * one step that keeps no chunk states (decoding) is one kernel. Backward: time steps with d w /
+ * d pre, the adjoint carried into each chunk (its own part, then a pass from the last chunk back),
+ * then the gradients by tiles of rows (dC), by tiles of columns (dx, dB) and per chunk (d dt and the
+ * per-head sums, added by column sums).
+ */
+final class CudaSsd {
+    /** Dynamic shared memory a block may take on every GPU of compute capability 8.0 and later. */
+    private static final int MAX_SHARED = 99 * 1024;
+
+    private final CudaContext context;
+    private final DeviceMemory memory;
+    private final SsdKernels k;
+    private final ReductionKernels reduce;
+
+    CudaSsd(CudaContext context, DeviceMemory memory, ReductionKernels reduce) {
+        this.context = context;
+        this.memory = memory;
+        this.k = new SsdKernels(context);
+        this.reduce = reduce;
+    }
+
+    private void checkShared(SsdShape s) {
+        int need = Math.max(k.outputShared(s.chunk()), Math.max(k.rowsShared(s.chunk(), s.stateSize()),
+                k.colsShared(s.chunk(), s.stateSize())));
+        if (need > MAX_SHARED)
+            throw new IllegalArgumentException("cuda SSD scan: chunk_size " + s.chunk() + " with state_size " + s.stateSize()
+                    + " needs " + need + " bytes of shared memory per block, over " + MAX_SHARED + "; use --device cpu");
+    }
+
+    void scan(Tensor y, Tensor x, Tensor dt, Tensor dtBias, Tensor A, Tensor B, Tensor C, Tensor D, Tensor ssmState,
+              Tensor chunkStates, int batch, int len, SsdShape s) {
+        Shapes.ssd(y, x, dt, dtBias, A, B, C, D, ssmState, chunkStates, batch, len, s);
+        checkShared(s);
+        context.current();
+        int heads = s.heads(), p = s.headDim(), groups = s.nGroups(), n = s.stateSize(), q = s.chunk(), nc = s.chunks(len);
+        if (len == 1 && chunkStates == null) {
+            k.step(addr(y), addr(ssmState), addr(x), addr(dt), addr(dtBias), addr(A), addr(B), addr(C), addr(D), batch, heads,
+                    p, groups, n, s.dtMin(), s.dtMax());
+            return;
+        }
+        long rows = (long) batch * len;
+        try (DeviceMemory.Scratch sc = memory.scratch()) {
+            long w = sc.floats(rows * heads), l = sc.bytes(rows * heads * Double.BYTES);
+            k.timeSteps(w, l, 0, addr(dt), addr(dtBias), addr(A), batch, len, heads, q, s.dtMin(), s.dtMax());
+            long states = 0;
+            if (nc > 1 || ssmState != null || chunkStates != null) {
+                states = chunkStates != null ? addr(chunkStates) : sc.floats((long) batch * nc * heads * p * n);
+                k.chunkState(states, addr(x), addr(B), w, l, batch, len, heads, p, groups, n, q);
+                k.statePass(states, addr(ssmState), l, batch, len, heads, p * n, q);
+            }
+            k.chunkOutput(addr(y), addr(x), addr(B), addr(C), addr(D), states, w, l, batch, len, heads, p, groups, n, q);
+        }
+    }
+
+    void backward(Tensor dx, Tensor dDt, Tensor dDtBias, Tensor dA, Tensor dB, Tensor dC, Tensor dD, Tensor dOut, Tensor x,
+                  Tensor dt, Tensor dtBias, Tensor A, Tensor B, Tensor C, Tensor D, Tensor chunkStates, int batch, int len,
+                  SsdShape s) {
+        if (chunkStates == null) throw new IllegalArgumentException("SSD scan backward: the forward's chunk states are required");
+        // dOut stands in for y: only its shape is checked, the backward never reads the forward's output
+        Shapes.ssd(dOut, x, dt, dtBias, A, B, C, D, null, chunkStates, batch, len, s);
+        Shapes.ssdGradients(dx, x, dDt, dt, dB, B, dC, C, dA, dD, dDtBias, dOut, s.heads());
+        checkShared(s);
+        context.current();
+        int heads = s.heads(), p = s.headDim(), groups = s.nGroups(), n = s.stateSize(), q = s.chunk(), nc = s.chunks(len);
+        long rows = (long) batch * len, perHead = rows * heads, chunkHeads = (long) batch * nc * heads;
+        try (DeviceMemory.Scratch sc = memory.scratch()) {
+            long w = sc.floats(perHead), gw = sc.floats(perHead), l = sc.bytes(perHead * Double.BYTES);
+            long dl = sc.bytes(perHead * Double.BYTES), dw = sc.bytes(perHead * Double.BYTES), dqq = sc.bytes(perHead * Double.BYTES);
+            long carries = sc.floats(chunkHeads * p * n);
+            long partA = sc.floats(chunkHeads), partD = sc.floats(chunkHeads), partBias = sc.floats(chunkHeads);
+            long states = addr(chunkStates), y = addr(dOut);
+            k.timeSteps(w, l, gw, addr(dt), addr(dtBias), addr(A), batch, len, heads, q, s.dtMin(), s.dtMax());
+            k.carryLocal(carries, y, addr(C), l, batch, len, heads, p, groups, n, q);
+            k.carryPass(carries, l, batch, len, heads, p * n, q);
+            k.backwardRows(addr(dC), dl, y, addr(x), addr(B), addr(C), states, w, l, batch, len, heads, p, groups, n, q);
+            k.backwardCols(addr(dx), addr(dB), dl, dw, dqq, y, addr(x), addr(B), addr(C), addr(D), carries, w, l, batch, len,
+                    heads, p, groups, n, q);
+            k.backwardFinish(addr(dDt), partA, partD, partBias, dl, dw, dqq, y, addr(x), states, carries, w, gw, l, addr(A),
+                    batch, len, heads, p, n, q);
+            reduce.columnSums(addr(dA), partA, 0, 0, (long) batch * nc, heads);
+            reduce.columnSums(addr(dD), partD, 0, 0, (long) batch * nc, heads);
+            reduce.columnSums(addr(dDtBias), partBias, 0, 0, (long) batch * nc, heads);
+        }
+    }
+
+    void gatedRmsNorm(Tensor out, Tensor x, Tensor z, Tensor weight, int groupSize, float eps) {
+        Shapes.gatedRmsNorm(out, x, z, weight, groupSize);
+        context.current();
+        int rows = x.rows2d(), width = x.cols();
+        if (rows == 0 || width == 0) return;
+        k.gatedRmsNorm(addr(out), addr(x), addr(z), addr(weight), rows, width, groupSize, eps);
+    }
+
+    void gatedRmsNormBackward(Tensor dx, Tensor dz, Tensor dWeight, Tensor dOut, Tensor x, Tensor z, Tensor weight,
+                              int groupSize, float eps) {
+        Shapes.gatedRmsNorm(dOut, x, z, weight, groupSize);
+        Shapes.gatedRmsNorm(dx, dz, x, dWeight, groupSize);
+        context.current();
+        int rows = x.rows2d(), width = x.cols();
+        if (rows == 0 || width == 0) return;
+        try (DeviceMemory.Scratch sc = memory.scratch()) {
+            long gn = sc.floats((long) rows * width);
+            k.gatedRmsNormBackward(addr(dx), addr(dz), gn, addr(dOut), addr(x), addr(z), addr(weight), rows, width, groupSize, eps);
+            reduce.columnSums(addr(dWeight), addr(dOut), gn, 0, rows, width);
+        }
+    }
+}
