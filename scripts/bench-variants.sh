@@ -14,6 +14,9 @@
 #   classes      synonymous    SNV at a codon's 3rd base that keeps the amino acid
 #                missense      SNV that changes the amino acid (not to a stop)
 #                stop_gain     SNV that makes the codon a stop
+#                start_loss    SNV in a gene's ATG (the ORF's first in-frame ATG, which may lie upstream of
+#                              the real start: a gene's start is not always its longest ORF's)
+#                stop_loss     SNV in a gene's stop codon that makes it a sense codon
 #                intergenic    SNV (random other base) at an intergenic base
 #                frameshift    1-base deletion inside a gene
 #                inframe_del   3-base deletion of one whole codon inside a gene
@@ -23,26 +26,29 @@
 # ln p (~ -1.4 nats for a 2-bit/base model) per deleted base and scores higher than an SNV for that
 # alone: compare indel classes with each other (frameshift vs in-frame vs intergenic), not with SNVs.
 # A model: --model DIR, or a tiny one pretrained here for --steps on the genome's first 80%
-# (windows of --seq-len). Expectation for a model that has learnt coding sequence: stop_gain and
+# (windows of --seq-len); --arch caduceus-ph|caduceus-ps pretrains a Caduceus instead (masked LM on
+# the same 80%: --holdout 0.2), which score-variants scores by masked marginals (indels missing). Expectation for a model that has learnt coding sequence: stop_gain and
 # frameshift lower (more negative) than synonymous, intergenic in between; a few hundred CPU steps
 # of the tiny model will show little of that. Prints, per class: n, mean, sd, quantiles, the share
 # of its LLRs below synonymous ones (Mann-Whitney: 0.5 = no separation), a histogram with classes
-# side by side, and score-variants' own variants/s line (this machine's timing is not a benchmark
+# side by side, AUROC of start/stop-breaking SNVs against synonymous ones (all, and those in the
+# last 20% of each contig, which no model trained here saw), and score-variants' own variants/s line (this machine's timing is not a benchmark
 # figure when it is shared).
 #
-#   scripts/bench-variants.sh [--species hpylori] [--model DIR] [--steps 200] [--seq-len 256]
+#   scripts/bench-variants.sh [--species hpylori] [--model DIR | --arch mamba|caduceus-ph|caduceus-ps] [--steps 200] [--seq-len 256]
 #       [--window 256] [--per-class 150] [--batch 32] [--threads 2] [--device cpu] [--seed 1]
 #       [--cache DIR] [--out DIR]
 # Needs apt-get and dpkg-deb for the genome, python3 (standard library). SSMTK= picks the launcher.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 ssmtk=${SSMTK:-$root/bin/ssmtk}
-species=hpylori model='' steps=200 seq_len=256 window=256 per_class=150 batch=32 threads=2 device=cpu seed=1
+species=hpylori model='' arch=mamba steps=200 seq_len=256 window=256 per_class=150 batch=32 threads=2 device=cpu seed=1
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/ssmtk/genomes out=$root/out/bench-variants
 while [ $# -gt 0 ]; do
   case $1 in
     --species) species=$2; shift 2 ;;
     --model) model=$2; shift 2 ;;
+    --arch) arch=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
     --seq-len) seq_len=$2; shift 2 ;;
     --window) window=$2; shift 2 ;;
@@ -153,6 +159,26 @@ for contig, s in seqs.items():
 
     for cls in ("synonymous", "missense", "stop_gain"):
         snv(cls, per_class)
+
+    def ends(cls, want):
+        """SNVs in a gene's start (ATG) or stop codon; a stop stays a stop only if no base change makes it sense: skipped."""
+        for g in rng.sample(genes, len(genes)):
+            if want == 0: return
+            strand, a, b = g
+            first = a if cls == "start_loss" else b - 3           # the codon's leftmost genome base on the + strand
+            if strand == "-": first = b - 3 if cls == "start_loss" else a
+            pos = [first + i for i in range(3)] if strand == "+" else [first + 2 - i for i in range(3)]
+            c = "".join(s[p] for p in pos) if strand == "+" else "".join(s[p] for p in pos).translate(comp)
+            i = rng.randrange(3)
+            choices = [x for x in "ACGT" if x != c[i] and (cls == "start_loss" or code.get(c[:i] + x + c[i + 1:]) != "*")]
+            if not choices or pos[i] in used: continue
+            assert (c == "ATG") if cls == "start_loss" else code.get(c) == "*", (cls, c)
+            new = rng.choice(choices)
+            alt = new if strand == "+" else new.translate(comp)
+            used.add(pos[i]); records.append((contig, pos[i], s[pos[i]], alt, cls)); want -= 1
+
+    for cls in ("start_loss", "stop_loss"):
+        ends(cls, per_class)
     for p in rng.sample(intergenic, min(per_class, len(intergenic))):
         if p in used: continue
         used.add(p); records.append((contig, p, s[p], rng.choice([x for x in "ACGT" if x != s[p]]), "intergenic"))
@@ -189,9 +215,10 @@ PY
 
 # --- the model ----------------------------------------------------------------------------------
 if [ -z "$model" ]; then
-  echo "pretraining a tiny model: $steps steps of 8 x $seq_len on the first 80% of each contig" >&2
+  echo "pretraining a tiny $arch model: $steps steps of 8 x $seq_len on the first 80% of each contig" >&2
   rm -rf "$out/pt"
-  "$ssmtk" dna pretrain --fasta "$fa" --regions "$out/train.bed" --out "$out/pt" --preset tiny --seq-len "$seq_len" --batch 8 \
+  if [ "$arch" = mamba ]; then split=(--regions "$out/train.bed"); else split=(--arch "$arch" --holdout 0.2); fi
+  "$ssmtk" dna pretrain --fasta "$fa" "${split[@]}" --out "$out/pt" --preset tiny --seq-len "$seq_len" --batch 8 \
     --lr 3e-3 --steps "$steps" --rc-augment --threads "$threads" --device "$device" --checkpoint-every 0 2>&1 | tail -1 >&2
   model=$out/pt/model
 fi
@@ -203,22 +230,30 @@ grep -v warning "$out/score.log" >&2 || true
 
 # --- distributions ----------------------------------------------------------------------------------
 python3 - "$out/scored.vcf.gz" <<'PY'
-import gzip, math, sys
-by = {}
+import gzip, math, re, sys
+by, held, lengths, scoring = {}, {}, {}, "causal"
 for line in gzip.open(sys.argv[1], "rt"):
+    if line.startswith("##contig"):
+        m = re.search(r"ID=([^,>]+),length=(\d+)", line)
+        if m: lengths[m.group(1)] = int(m.group(2))
+    if line.startswith("##ssmtk_score_variants") and "scoring=masked-marginal" in line: scoring = "masked-marginal"
     if line.startswith("#"): continue
     f = line.rstrip("\n").split("\t")
     info = dict(kv.split("=", 1) for kv in f[7].split(";") if "=" in kv)
     v = info.get("SSMTK_LLR", ".")
-    if v != ".": by.setdefault(info["CLASS"], []).append(float(v))
-classes = [c for c in ("synonymous", "missense", "stop_gain", "intergenic", "frameshift", "inframe_del", "intergenic_del") if c in by]
+    if v != ".":
+        by.setdefault(info["CLASS"], []).append(float(v))
+        if int(f[1]) > 0.8 * lengths.get(f[0], 0): held.setdefault(info["CLASS"], []).append(float(v))
+classes = [c for c in ("synonymous", "missense", "stop_gain", "start_loss", "stop_loss", "intergenic", "frameshift", "inframe_del",
+                       "intergenic_del") if c in by]
 def q(xs, p):
     xs = sorted(xs); i = p * (len(xs) - 1); lo = int(i)
     return xs[lo] + (xs[min(lo + 1, len(xs) - 1)] - xs[lo]) * (i - lo)
 def below(a, b):  # P(X_a < X_b) + P(=)/2: Mann-Whitney AUC
     s = sum((x < y) + 0.5 * (x == y) for x in a for y in b)
     return s / (len(a) * len(b))
-print(f"\nLLR = ln P(ALT window) - ln P(REF window), nats")
+print("\nLLR = ln P(ALT window) - ln P(REF window), nats" if scoring == "causal"
+      else "\nLLR = masked marginal: ln p(ALT) - ln p(REF) at the masked variant base, nats")
 print(f"{'class':<15}{'n':>5}{'mean':>9}{'sd':>8}{'q05':>9}{'q25':>9}{'median':>9}{'q75':>9}{'q95':>9}{'P(<syn)':>9}")
 for c in classes:
     xs = by[c]; m = sum(xs) / len(xs); sd = math.sqrt(sum((x - m) ** 2 for x in xs) / max(len(xs) - 1, 1))
@@ -237,4 +272,10 @@ for b in range(bins):
         k = sum(1 for x in xs if (x >= a or b == 0) and (x < z or b == bins - 1))
         row.append(f"{100 * k / len(xs):>12.1f} ")
     print(f"[{a:>7.2f},{z:>7.2f}) " + "".join(row))
+broken = [c for c in ("start_loss", "stop_loss") if c in by]
+if broken and "synonymous" in by:
+    print("\nAUROC, start/stop-breaking SNVs scored below synonymous 3rd-position SNVs (0.5 = no separation):")
+    for name, src in (("all variants", by), ("held-out 20% only", held)):
+        a = [x for c in broken for x in src.get(c, [])]; b = src.get("synonymous", [])
+        if a and b: print(f"  {name:<18} {below(a, b):.3f}  ({len(a)} start/stop vs {len(b)} synonymous)")
 PY

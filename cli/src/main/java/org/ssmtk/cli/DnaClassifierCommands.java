@@ -17,6 +17,7 @@ import org.ssmtk.core.eval.ClassificationMetrics;
 import org.ssmtk.genomics.io.FastaReference;
 import org.ssmtk.genomics.sample.HeldOutSplit;
 import org.ssmtk.genomics.sample.Region;
+import org.ssmtk.genomics.tokenize.DnaTokens;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
 
 import java.io.IOException;
@@ -51,14 +52,21 @@ final class DnaClassifierCommands {
                     + "per-class precision/recall, the confusion matrix and, for 2 classes, ROC-AUC of the second class.\n"
                     + "The model starts fresh from --preset (default " + PRESET.defaultText() + ") or --config with a classifier head added, or from\n"
                     + "--model DIR (a pretrained DNA model, e.g. from dna pretrain): its weights plus a fresh head.\n"
+                    + "--arch caduceus-ph|caduceus-ps makes the fresh model a Caduceus of that shape; --model may be a Caduceus\n"
+                    + "(dna pretrain --arch, or a released checkpoint). A Caduceus reads bases with its own tokenizer's ids,\n"
+                    + "and a Caduceus-PS head pools both strands (mean: every position of both; last: each strand's own last\n"
+                    + "base), so it classifies a sequence and its reverse complement alike.\n"
                     + "Writes OUT/metrics.jsonl, OUT/loss.png, OUT/checkpoints/ and OUT/model (HuggingFace layout plus\n"
-                    + DnaVocabulary.FILE + " and " + ClassLabels.FILE + ", the class names).\n\n"
+                    + DnaVocabulary.FILE + ", or a Caduceus' " + org.ssmtk.genomics.tokenize.CaduceusVocabulary.FILE + ", and "
+                    + ClassLabels.FILE + ", the class names).\n\n"
                     + "example: ssmtk dna train-classifier --class human=h.fa --class worm=w.fa --out run1 --steps 500 --seq-len 1024";
         }
 
         static final Opt<Path> CONFIG = Opt.input("config", "config.json", "start from a fresh model with this config").existingFile();
         static final Opt<String> PRESET = Opt.string("preset", "NAME", "start from a fresh preset model: dna, tiny, 130m").byDefault("dna");
         static final Opt<Path> MODEL = Opt.input("model", "DIR", "fine-tune this DNA model's weights with a fresh classifier head").existingDir();
+        static final Opt<String> ARCH = Opt.choice("arch", "model family of a fresh model: mamba, or Caduceus (caduceus-ph: bidirectional;"
+                + " caduceus-ps: also reverse-complement equivariant)", "mamba", "caduceus-ph", "caduceus-ps").byDefault("mamba");
         static final Opt<Integer> SEQ_LEN = Opt.positiveInt("seq-len", "L", "bases per window").byDefault(1024);
         static final Opt<Double> HOLDOUT = Opt.number("holdout", "F", "fraction at the end of every contig held out for evaluation")
                 .check(v -> v >= 0 && v < 1, "must be in [0, 1)").byDefault(0.1);
@@ -69,7 +77,7 @@ final class DnaClassifierCommands {
         private final TrainCommands.Optimizer optimizer = new TrainCommands.Optimizer(1e-3, 8);
 
         public List<Opt<?>> options() {
-            return Opt.list(TrainCommands.OUT, CONFIG, PRESET, MODEL, CommonOptions.POOLING, SEQ_LEN, HOLDOUT, EVAL_WINDOWS, RC_AUGMENT, PROPORTIONAL,
+            return Opt.list(TrainCommands.OUT, CONFIG, PRESET, ARCH, MODEL, CommonOptions.POOLING, SEQ_LEN, HOLDOUT, EVAL_WINDOWS, RC_AUGMENT, PROPORTIONAL,
                     DnaLabeledInputs.OPTIONS, TrainCommands.CHECKPOINT_EVERY, TrainCommands.KEEP, TrainCommands.RESUME, optimizer.options(),
                     CommonOptions.BACKEND);
         }
@@ -92,27 +100,38 @@ final class DnaClassifierCommands {
             MambaCheckpoint pretrained = null;
             MambaConfig config = null;
             String origin;
+            DnaTokens tokens;
             if (MODEL.given(cl)) {
                 Path dir = MODEL.get(cl);
-                DnaCommands.refuseCaduceus(dir, "train-classifier");
-                DnaVocabulary.check(dir); // a model trained on other ids must not silently continue on these
+                if (ARCH.given(cl)) throw new UsageException("--arch chooses the family of a fresh model; --model continues " + dir + " as it is");
                 pretrained = MambaCheckpoint.load(dir);
+                // a model trained on other ids must not silently continue on these: its vocabulary file is checked
+                tokens = DnaTokens.of(dir, pretrained.config());
                 origin = "model " + dir + " + a fresh " + names.size() + "-class head";
             } else {
                 String preset = PRESET.get(cl);
                 config = CONFIG.given(cl) ? MambaConfig.read(CONFIG.get(cl)) : CommonOptions.preset(preset);
                 origin = CONFIG.given(cl) ? "config " + CONFIG.get(cl) : "preset " + preset;
+                if (ARCH.given(cl) && !ARCH.get(cl).equals("mamba")) {
+                    if (MambaConfig.CADUCEUS.equals(config.modelType()))
+                        throw new UsageException("--arch builds a Caduceus from a Mamba config's shape; " + CONFIG.get(cl)
+                                + " is already a Caduceus config: leave --arch out");
+                    config = DnaCommands.caduceus(config, ARCH.get(cl).equals("caduceus-ps"));
+                    origin += " as " + ARCH.get(cl);
+                }
+                tokens = DnaTokens.fresh(config);
             }
             MambaCheckpoint start = ClassifierTraining.start(pretrained, config, names.size(), pooling, opt.seed());
-            if (start.config().vocabSize() < DnaVocabulary.SIZE)
+            if (!tokens.isCaduceus() && start.config().vocabSize() < DnaVocabulary.SIZE)
                 throw new UsageException(origin + " has a vocabulary of " + start.config().vocabSize() + " ids; the DNA vocabulary needs "
                         + DnaVocabulary.SIZE);
 
             List<List<Region>> train = new ArrayList<>(), held = new ArrayList<>();
             ObjectNode run = opt.run().put("seq_len", seqLen).put("holdout", holdout).put("rc_augment", rc).put("balanced", balanced)
-                    .put("pooling", pooling).put("vocabulary", DnaVocabulary.TYPE + " v" + DnaVocabulary.VERSION).put("start", origin);
+                    .put("pooling", pooling).put("vocabulary", tokens.isCaduceus() ? "caduceus characters"
+                            : DnaVocabulary.TYPE + " v" + DnaVocabulary.VERSION).put("start", origin);
             splitAndDescribe(inputs, holdout, run, train, held, err, "dna train-classifier");
-            DnaClassifierData data = new DnaClassifierData(names, train, held, rc, balanced);
+            DnaClassifierData data = new DnaClassifierData(names, train, held, rc, balanced, tokens);
             BatchSource windows = ClassifierCommands.trainingWindows(data, seqLen, opt.batch(), opt.seed());
             err.printf(Locale.ROOT, "ssmtk dna train-classifier: %d classes (%s), %s; %s; %d steps x %d x %d x %d bases%n", names.size(),
                     String.join(", ", names), balanced ? "balanced" : "proportional", origin, opt.steps(), opt.accumulate(), opt.batch(), seqLen);
@@ -208,7 +227,7 @@ final class DnaClassifierCommands {
             MambaConfig config = MambaConfig.read(dir.resolve(MambaCheckpoint.CONFIG));
             if (!config.hasClassifier())
                 throw new UsageException(dir + ": has no classification head (config.json has no ssmtk_classifier); train one with ssmtk dna train-classifier");
-            DnaVocabulary.check(dir);
+            DnaTokens tokens = DnaTokens.of(dir, config);
             ClassLabels labels = ClassLabels.read(dir, config.numLabels());
             int seqLen = SEQ_LEN.get(cl, labels.seqLen() > 0 ? labels.seqLen() : 1024);
             MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
@@ -240,18 +259,18 @@ final class DnaClassifierCommands {
                             counts[0]++;
                             intervals[0] |= s.interval();
                             if (enc.length <= seqLen && !s.interval()) {
-                                pending.add(s.name(), toInts(enc, 0, enc.length), s.truth());
+                                pending.add(s.name(), tokens.tokens(enc, 0, enc.length), s.truth());
                             } else {
                                 if (enc.length > seqLen) counts[1]++;
                                 for (int from = 0; from < enc.length; from += seqLen) {
                                     int to = Math.min(enc.length, from + seqLen);
-                                    pending.add(s.name() + ":" + (s.start() + from + 1) + "-" + (s.start() + to), toInts(enc, from, to), s.truth());
-                                    if (pending.size() >= 64 * batch) pending.flush(model, batch, rc, names, wr, probabilities, truth, counts);
+                                    pending.add(s.name() + ":" + (s.start() + from + 1) + "-" + (s.start() + to), tokens.tokens(enc, from, to), s.truth());
+                                    if (pending.size() >= 64 * batch) pending.flush(model, batch, rc ? tokens.reverseComplement() : null, names, wr, probabilities, truth, counts);
                                 }
                             }
-                            if (pending.size() >= 64 * batch) pending.flush(model, batch, rc, names, wr, probabilities, truth, counts);
+                            if (pending.size() >= 64 * batch) pending.flush(model, batch, rc ? tokens.reverseComplement() : null, names, wr, probabilities, truth, counts);
                         });
-                        pending.flush(model, batch, rc, names, wr, probabilities, truth, counts);
+                        pending.flush(model, batch, rc ? tokens.reverseComplement() : null, names, wr, probabilities, truth, counts);
                     } catch (IOException e) {
                         throw e;
                     } catch (Exception e) {
@@ -302,7 +321,7 @@ final class DnaClassifierCommands {
                 return ids.size();
             }
 
-            void flush(MambaModel model, int batch, boolean rc, List<String> names, Writer wr, List<double[]> allP, List<Integer> allTruth,
+            void flush(MambaModel model, int batch, SequenceClassifier.Reading twin, List<String> names, Writer wr, List<double[]> allP, List<Integer> allTruth,
                        long[] counts) throws IOException {
                 if (ids.isEmpty()) return;
                 double[][] p = new double[windows.size()][];
@@ -311,7 +330,7 @@ final class DnaClassifierCommands {
                 for (int i = 0; i < windows.size(); i++) byLength.computeIfAbsent(windows.get(i).length, k -> new ArrayList<>()).add(i);
                 for (List<Integer> group : byLength.values()) {
                     double[][] q = SequenceClassifier.probabilities(model, group.stream().map(windows::get).toList(), batch,
-                            rc ? DnaClassifierData.REVERSE_COMPLEMENT : null);
+                            twin);
                     for (int i = 0; i < group.size(); i++) p[group.get(i)] = q[i];
                 }
                 for (int i = 0; i < ids.size(); i++) {
@@ -394,12 +413,6 @@ final class DnaClassifierCommands {
             if (i < 0)
                 throw new org.ssmtk.genomics.io.FastaException(file, "label '" + label + "' is not one of the model's classes (" + String.join(", ", classes) + ")");
             return i;
-        }
-
-        private static int[] toInts(byte[] ids, int from, int to) {
-            int[] w = new int[to - from];
-            for (int i = from; i < to; i++) w[i - from] = ids[i];
-            return w;
         }
     }
 }

@@ -20,11 +20,11 @@ import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.nn.MambaModel;
 import org.ssmtk.core.classify.ClassLabels;
 import org.ssmtk.core.classify.SequenceClassifier;
-import org.ssmtk.genomics.classify.DnaClassifierData;
 import org.ssmtk.core.eval.ClassificationMetrics;
 import org.ssmtk.genomics.io.AlignmentFileCheck;
 import org.ssmtk.genomics.io.ReadFidelity;
 import org.ssmtk.genomics.io.BedIntervals;
+import org.ssmtk.genomics.tokenize.DnaTokens;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
 
 import org.ssmtk.core.io.AtomicFiles;
@@ -108,7 +108,7 @@ final class DnaClassifyReadsCommand implements Command {
         MambaConfig config = MambaConfig.read(dir.resolve(MambaCheckpoint.CONFIG));
         if (!config.hasClassifier())
             throw new UsageException(dir + ": has no classification head (config.json has no ssmtk_classifier); train one with ssmtk dna train-classifier");
-        DnaVocabulary.check(dir);
+        DnaTokens tokens = DnaTokens.of(dir, config);
         ClassLabels labels = ClassLabels.read(dir, config.numLabels());
         int seqLen = SEQ_LEN.get(cl, labels.seqLen() > 0 ? labels.seqLen() : 1024);
         Path reference = REFERENCE.get(cl);
@@ -122,7 +122,7 @@ final class DnaClassifyReadsCommand implements Command {
             if (!Files.isRegularFile(in)) throw new UsageException("--input " + input + ": no such file");
             if (isFastq(in)) {
                 if (Files.size(in) == 0) throw new UsageException("--input " + input + ": empty file (no FASTQ records)");
-                return classifyFastq(cl, in, dir, labels, output, seqLen, batch, rc, out, err);
+                return classifyFastq(cl, in, dir, tokens, labels, output, seqLen, batch, rc, out, err);
             }
             if (Files.size(in) == 0) throw new UsageException("--input " + input + ": empty file (not SAM, BAM or CRAM)");
             if (reference == null && isCram(in))
@@ -180,7 +180,7 @@ final class DnaClassifyReadsCommand implements Command {
                                 bases += r.getReadLength();
                             }
                         }
-                        double[][] p = classify(model, seqs, seqLen, batch, rc);
+                        double[][] p = classify(model, tokens, seqs, seqLen, batch, rc);
                         for (int i = 0; i < picked.size(); i++) {
                             SAMRecord r = picked.get(i);
                             int best = writeRow(tsv, names, r.getReadName(), r.getFlags(), p[i]);
@@ -228,9 +228,9 @@ final class DnaClassifyReadsCommand implements Command {
     }
 
     /** Mean probabilities over each read's windows (DNA ids as bytes), forward and reverse complement averaged with rc. */
-    private static double[][] classify(MambaModel model, List<byte[]> reads, int seqLen, int batch, boolean rc) {
-        return SequenceClassifier.meanOverWindows(model, reads.stream().map(DnaClassifierData::tokens).toList(), seqLen, batch,
-                rc ? DnaClassifierData.REVERSE_COMPLEMENT : null);
+    private static double[][] classify(MambaModel model, DnaTokens tokens, List<byte[]> reads, int seqLen, int batch, boolean rc) {
+        return SequenceClassifier.meanOverWindows(model, reads.stream().map(tokens::tokens).toList(), seqLen, batch,
+                rc ? tokens.reverseComplement() : null);
     }
 
     /** A read's bases as ids; a letter the vocabulary lacks is the input's problem, named with the file and the read. */
@@ -241,7 +241,7 @@ final class DnaClassifyReadsCommand implements Command {
     }
 
     /** FASTQ reads, streamed in chunks like records: every read classified, rows in file order. */
-    private static int classifyFastq(CommandLine cl, Path in, Path dir, ClassLabels labels, Path output, int seqLen, int batch,
+    private static int classifyFastq(CommandLine cl, Path in, Path dir, DnaTokens tokens, ClassLabels labels, Path output, int seqLen, int batch,
                                      boolean rc, PrintStream out, PrintStream err) throws Exception {
         for (Opt<?> o : List.of(BAM_OUT, REGIONS, REFERENCE, MIN_MAPQ, PRIMARY_ONLY, INCLUDE_UNMAPPED))
             if (o.given(cl))
@@ -275,7 +275,7 @@ final class DnaClassifyReadsCommand implements Command {
                         bases += r.length();
                     }
                     if (ids.size() == CHUNK || (!more && !ids.isEmpty())) {
-                        double[][] p = classify(model, seqs, seqLen, batch, rc);
+                        double[][] p = classify(model, tokens, seqs, seqLen, batch, rc);
                         for (int i = 0; i < ids.size(); i++) writeRow(tsv, names, ids.get(i), 4, p[i]);
                         reads += ids.size();
                         ids.clear();

@@ -214,7 +214,7 @@ final class DnaCommands {
         Path config = dir.resolve(MambaCheckpoint.CONFIG);
         if (Files.isRegularFile(config) && MambaConfig.CADUCEUS.equals(MambaConfig.read(config).modelType()))
             throw new UsageException(dir + ": a Caduceus model; dna " + command + " does not take Caduceus models yet"
-                    + " (dna pretrain and dna embed do)");
+                    + " (dna pretrain, train-classifier, classify, classify-reads, embed and score-variants do)");
     }
 
     /**

@@ -39,7 +39,8 @@ final class DnaEmbedCommand implements Command {
                 + "A Caduceus model (model_type caduceus) reads bases with its own tokenizer's ids (tokenizer_config.json's\n"
                 + "characters, checked against config.json's complement_map); Caduceus-PS gives each position two halves,\n"
                 + "the forward strand's and the reverse complement's, which are averaged (the convention of Caduceus'\n"
-                + "own sequence classifier), so a row has d_model values either way.\n"
+                + "own sequence classifier; with --pooling last, each strand's own last base), so a row has d_model values\n"
+                + "either way and a sequence and its reverse complement embed alike.\n"
                 + "OUTPUT ending in .tsv: columns id, e0 .. e<hidden-1>. Otherwise safetensors: tensor '" + EMBEDDINGS + "'\n"
                 + "float32 (rows, hidden), and the row ids as a JSON array in the metadata key 'ids'.\n"
                 + "The file appears only when complete (temporary file, then rename).\n\n"
@@ -92,8 +93,14 @@ final class DnaEmbedCommand implements Command {
             for (int r = 0; r < windows.size(); r++) {
                 int[] w = windows.get(r);
                 float[] hidden = backend.toHost(model.backbone(w, 1, w.length, null, null));
-                if (model.strands() == 2) // Caduceus-PS: average the forward and reverse-complement halves of each position
-                    for (int i = 0; i < w.length * h; i++) hidden[i] = (hidden[i] + hidden[w.length * h + i]) / 2;
+                if (model.strands() == 2) { // Caduceus-PS: average the forward and reverse-complement halves
+                    // last: each strand's own last base (the reverse complement's is at forward position 0), as MambaModel.pool takes it
+                    boolean last = pooling.equals(MambaConfig.POOL_LAST);
+                    for (int t = 0; t < w.length; t++) {
+                        int pair = last && t == w.length - 1 ? 0 : t;
+                        for (int j = 0; j < h; j++) hidden[t * h + j] = (hidden[t * h + j] + hidden[(w.length + pair) * h + j]) / 2;
+                    }
+                }
                 if (pooling.equals(MambaConfig.POOL_LAST)) {
                     System.arraycopy(hidden, (w.length - 1) * h, emb, r * h, h);
                 } else {

@@ -6,9 +6,11 @@ import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.nn.MambaCheckpoint;
 import org.ssmtk.core.nn.MambaModel;
 import org.ssmtk.genomics.io.FastaReference;
+import org.ssmtk.genomics.tokenize.CaduceusVocabulary;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
 import org.ssmtk.genomics.variant.CausalWindowScorer;
 import org.ssmtk.genomics.variant.CheckRef;
+import org.ssmtk.genomics.variant.MaskedMarginalScorer;
 import org.ssmtk.genomics.variant.VcfVariantScorer;
 
 import java.io.PrintStream;
@@ -18,7 +20,10 @@ import java.util.List;
 import java.util.Locale;
 
 
-/** {@code ssmtk dna score-variants}: a log-likelihood ratio per ALT allele of a VCF under a causal DNA model. */
+/**
+ * {@code ssmtk dna score-variants}: a log-likelihood ratio per ALT allele of a VCF under a causal DNA
+ * model, or the masked marginal under a masked one (Caduceus).
+ */
 final class DnaScoreVariantsCommand implements Command {
     public String name() { return "score-variants"; }
 
@@ -32,8 +37,14 @@ final class DnaScoreVariantsCommand implements Command {
                 + "ln P(ALT window) - ln P(REF window), where ln P sums ln p(base | the bases before it in the\n"
                 + "window) over every base after the first (natural log; below 0: the model finds the ALT less\n"
                 + "likely). --rc-average averages it with the same difference on the reverse-complement strand.\n"
+                + "A Caduceus model (masked LM) gets the masked marginal instead: REF's bases are masked in the REF\n"
+                + "window and SSMTK_LLR sums ln p(ALT base) - ln p(REF base) over them, one forward per record.\n"
+                + "It scores substitutions (SNVs, MNVs); an indel ALT gets a missing value. Caduceus-PS heads sum\n"
+                + "both strands already, so --rc-average adds nothing there; for Caduceus-Ph it averages with the\n"
+                + "reverse-complement window masked at the mirrored bases.\n"
                 + "Every record is written in input order with only SSMTK_LLR added (a header line names the\n"
-                + "model and window); symbolic ALTs (<DEL>, *, breakends) get a missing value. --check-ref says\n"
+                + "model and window); symbolic ALTs (<DEL>, *, breakends) get a missing value, and every missing\n"
+                + "value says why in INFO/SSMTK_MISSING (Number=A, written on such records only). --check-ref says\n"
                 + "what a REF that contradicts the FASTA does, as in bcftools norm: e = error (default), w = warn\n"
                 + "and keep with missing values, x = leave the record out. A contig missing from the FASTA is an\n"
                 + "error. The input must be sorted (the output gets a tabix index); OUT and OUT.tbi appear\n"
@@ -43,7 +54,7 @@ final class DnaScoreVariantsCommand implements Command {
                 + "    --out scored.vcf.gz";
     }
 
-    static final Opt<Path> MODEL = Opt.input("model", "DIR", "a DNA language model from dna pretrain").existingDir().required();
+    static final Opt<Path> MODEL = Opt.input("model", "DIR", "a DNA language model from dna pretrain (next-base, or Caduceus)").existingDir().required();
     static final Opt<Path> FASTA = Opt.input("fasta", "FILE", "reference FASTA (.fa, .fa.gz; with a .fai read window by window)").required();
     static final Opt<Path> VCF = Opt.input("vcf", "VCF", "variants (.vcf, .vcf.gz), sorted").existingFile().required();
     static final Opt<Path> OUT = Opt.output("out", "OUT.vcf.gz", "the scored VCF, bgzipped, with OUT.vcf.gz.tbi").required()
@@ -70,10 +81,12 @@ final class DnaScoreVariantsCommand implements Command {
         int window = WINDOW.get(cl);
         int batch = BATCH.get(cl);
         CheckRef checkRef = CheckRef.parse(CHECK_REF.get(cl));
-        if (!DnaVocabulary.check(dir))
-            throw new UsageException(dir + ": has no " + DnaVocabulary.FILE + "; score with a model trained on DNA (ssmtk dna pretrain)");
         MambaConfig config = MambaConfig.read(dir.resolve(MambaCheckpoint.CONFIG));
-        if (config.vocabSize() < DnaVocabulary.SIZE)
+        boolean caduceus = MambaConfig.CADUCEUS.equals(config.modelType());
+        CaduceusVocabulary tokens = caduceus ? CaduceusVocabulary.read(dir, config) : null;
+        if (!caduceus && !DnaVocabulary.check(dir))
+            throw new UsageException(dir + ": has no " + DnaVocabulary.FILE + "; score with a model trained on DNA (ssmtk dna pretrain)");
+        if (!caduceus && config.vocabSize() < DnaVocabulary.SIZE)
             throw new UsageException(dir + ": a vocabulary of " + config.vocabSize() + " ids; the DNA vocabulary needs " + DnaVocabulary.SIZE);
         MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
         String modelName = dir.toAbsolutePath().normalize().toString();
@@ -85,14 +98,26 @@ final class DnaScoreVariantsCommand implements Command {
         try (FastaReference ref = FastaReference.open(fasta); Backend backend = CommonOptions.backend(cl, err)) {
             MambaModel model = CommonOptions.loadForInference(cl, backend, checkpoint);
             t0 = System.nanoTime();
-            VcfVariantScorer scorer = new VcfVariantScorer(new CausalWindowScorer(model, batch),
-                    new VcfVariantScorer.Settings(window, rc, checkRef, batch, modelName));
+            VcfVariantScorer.Settings settings = new VcfVariantScorer.Settings(window, rc, checkRef, batch, modelName);
+            VcfVariantScorer scorer;
+            if (caduceus) {
+                if (rc && model.strands() == 2)
+                    err.println("ssmtk dna score-variants: note: a Caduceus-PS head sums both strands at every position, so its scores are"
+                            + " already the reverse complement's; --rc-average runs nothing more");
+                int[] ids = new int[DnaVocabulary.SIZE];
+                for (int i = 0; i < ids.length; i++) ids[i] = tokens.id(i);
+                scorer = new VcfVariantScorer(new MaskedMarginalScorer(model, CaduceusVocabulary.MASK, config.caduceus().complementMap(), batch, rc),
+                        ids, settings);
+            } else {
+                scorer = new VcfVariantScorer(new CausalWindowScorer(model, batch), settings);
+            }
             s = scorer.score(vcf, ref, output, line -> err.println("ssmtk dna score-variants: warning: " + line));
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         err.printf(Locale.ROOT, "ssmtk dna score-variants: %,d records (%,d written, %,d excluded), %,d ALT values (%,d scored, %,d symbolic,"
-                        + " %,d REF mismatches) in %.2f s: %,.1f variants/s, %,d windows of %d bases%s, %,.0f bases/s -> %s%n",
-                s.records(), s.written(), s.excluded(), s.values(), s.scored(), s.symbolic(), s.refMismatches(), seconds,
+                        + " %,d REF mismatches%s) in %.2f s: %,.1f variants/s, %,d windows of %d bases%s, %,.0f bases/s -> %s%n",
+                s.records(), s.written(), s.excluded(), s.values(), s.scored(), s.symbolic(), s.refMismatches(),
+                caduceus ? String.format(Locale.ROOT, ", %,d indels not scored by the masked model", s.indels()) : "", seconds,
                 s.records() / Math.max(seconds, 1e-9), s.windows(), window, rc ? " (both strands)" : "", s.bases() / Math.max(seconds, 1e-9), output);
         return 0;
     }

@@ -68,6 +68,22 @@ class DnaCaduceusCommandsTest {
                 float[] rcEmb = in.floats("embeddings");
                 for (int j = 0; j < h; j++) assertEquals(emb[j], rcEmb[j], 1e-5);
             }
+            // --pooling last: each strand's own last base, so a sequence and its reverse complement still embed alike
+            float[][] last = new float[2][];
+            Path[] inputs = {fa, rcFa};
+            for (int i = 0; i < 2; i++) {
+                Path o = dir.resolve("last" + i + ".safetensors");
+                r = MainTest.run("dna", "embed", "--model", model.toString(), "--fasta", inputs[i].toString(), "--output", o.toString(),
+                        "--pooling", "last", "--threads", "2");
+                assertEquals(0, r.code(), r.err());
+                try (SafeTensorsReader in = SafeTensorsReader.open(o)) {
+                    last[i] = in.floats("embeddings");
+                }
+            }
+            for (int j = 0; j < h; j++) {
+                assertEquals((hidden[(a.length - 1) * h + j] + hidden[a.length * h + j]) / 2, last[0][j], 1e-5, "forward row L-1 and RC row 0");
+                assertEquals(last[0][j], last[1][j], 1e-5);
+            }
         }
     }
 

@@ -177,21 +177,46 @@ class DnaScoreVariantsCommandTest {
         }
     }
 
-    /** INFO as key -> value (flags -> ""), SSMTK_LLR taken out into {@code llr}. */
-    static Map<String, String> info(String field, List<String> llr) {
+    /** INFO as key -> value (flags -> ""), SSMTK_LLR taken out into {@code llr}, SSMTK_MISSING into {@code why}. */
+    static Map<String, String> info(String field, List<String> llr, List<String> why) {
         Map<String, String> m = new HashMap<>();
         if (field.equals(".")) return m;
         for (String kv : field.split(";")) {
             int eq = kv.indexOf('=');
             String k = eq < 0 ? kv : kv.substring(0, eq), val = eq < 0 ? "" : kv.substring(eq + 1);
             if (k.equals("SSMTK_LLR")) llr.add(val);
+            else if (k.equals("SSMTK_MISSING")) why.add(val);
             else m.put(k, val);
         }
         return m;
     }
 
+    static Map<String, String> info(String field, List<String> llr) {
+        return info(field, llr, new ArrayList<>());
+    }
+
+    /** The values a record must get (NaN: missing), recomputed by a test's own rule. */
+    interface Expectation {
+        double[] of(Rec r);
+    }
+
+    /** Why an ALT must be missing, as the test reads the rules (null: it has a value). */
+    static String reason(Rec r, String alt, int w, boolean masked) {
+        String seq = contigs.get(r.chrom());
+        long pos0 = r.pos() - 1, start = Math.max(0, pos0 - w / 2), end = Math.min(seq.length(), start + w);
+        start = Math.max(0, end - w);
+        if (!alt.matches("[ACGTN]+")) return "symbolic";
+        if (masked && alt.length() != r.ref().length()) return "indel";
+        if (pos0 + r.ref().length() > end) return "ref_past_window";
+        return null;
+    }
+
     /** Checks every output record against its input and the recomputed LLRs; returns the largest absolute difference. */
     static double check(MambaModel m, List<Rec> in, List<String> out, int w, boolean rc) {
+        return check(in, out, r -> expected(m, r, w, rc), w, false);
+    }
+
+    static double check(List<Rec> in, List<String> out, Expectation expect, int w, boolean masked) {
         assertEquals(in.size(), out.size(), "every record, in order");
         double worst = 0;
         for (int i = 0; i < in.size(); i++) {
@@ -201,21 +226,29 @@ class DnaScoreVariantsCommandTest {
             String where = r.chrom() + ":" + r.pos();
             for (int k : new int[]{0, 1, 2, 3, 4, 6, 8, 9, 10}) assertEquals(g[k], f[k], where + " column " + k);
             assertEquals(g[5].equals(".") ? "." : Double.parseDouble(g[5]), f[5].equals(".") ? "." : Double.parseDouble(f[5]), where + " QUAL");
-            List<String> llr = new ArrayList<>();
-            assertEquals(info(g[7], new ArrayList<>()), info(f[7], llr), where + " INFO besides SSMTK_LLR");
-            double[] want = expected(m, r, w, rc);
+            List<String> llr = new ArrayList<>(), why = new ArrayList<>();
+            assertEquals(info(g[7], new ArrayList<>()), info(f[7], llr, why), where + " INFO besides SSMTK_LLR and SSMTK_MISSING");
+            double[] want = expect.of(r);
             if (want.length == 0) {
-                assertTrue(llr.isEmpty(), where + ": no ALT, no value");
+                assertTrue(llr.isEmpty() && why.isEmpty(), where + ": no ALT, no value");
                 continue;
             }
             assertEquals(1, llr.size(), where);
             String[] got = llr.getFirst().split(",");
             assertEquals(want.length, got.length, where + ": one value per ALT (Number=A)");
+            boolean anyMissing = false;
+            for (double x : want) anyMissing |= Double.isNaN(x);
+            assertEquals(anyMissing ? 1 : 0, why.size(), where + ": SSMTK_MISSING exactly on records with a missing value");
+            String[] reasons = anyMissing ? why.getFirst().split(",") : null;
+            if (anyMissing) assertEquals(want.length, reasons.length, where + ": one reason per ALT (Number=A)");
+            String[] alts = r.alts().split(",");
             for (int a = 0; a < want.length; a++) {
                 if (Double.isNaN(want[a])) {
                     assertEquals(".", got[a], where + " ALT " + a + " must be missing");
+                    assertEquals(reason(r, alts[a], w, masked), reasons[a], where + " ALT " + a + ": why it is missing");
                     continue;
                 }
+                if (anyMissing) assertEquals(".", reasons[a], where + " ALT " + a + " has a value, so no reason");
                 double v = Double.parseDouble(got[a]);
                 // float32 logits, summed over ~64 bases, batched with padding vs alone; 6 significant digits written
                 assertEquals(want[a], v, 2e-4 + 2e-5 * Math.abs(want[a]), where + " ALT " + a);
@@ -243,7 +276,7 @@ class DnaScoreVariantsCommandTest {
         }
         List<String> head = header(out);
         assertTrue(head.stream().anyMatch(l -> l.startsWith("##INFO=<ID=SSMTK_LLR,Number=A,Type=Float")), String.join("\n", head));
-        assertTrue(head.stream().anyMatch(l -> l.equals("##ssmtk_score_variants=model=" + model.toAbsolutePath().normalize() + ";window=64;rc_average=false;check_ref=e")),
+        assertTrue(head.stream().anyMatch(l -> l.equals("##ssmtk_score_variants=model=" + model.toAbsolutePath().normalize() + ";window=64;rc_average=false;check_ref=e;scoring=causal")),
                 String.join("\n", head));
         assertEquals("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ts1\ts2", head.getLast());
         try (CpuBackend cpu = new CpuBackend(2)) {
@@ -258,6 +291,110 @@ class DnaScoreVariantsCommandTest {
             assertEquals(0, r.code(), r.err());
             double worstRc = check(m, wide, records(out2), 1000, true);
             System.out.printf("score-variants --rc-average: largest |LLR - recomputed| %.3g%n", worstRc);
+        }
+    }
+
+    static final int MASK = 3;
+
+    /** Caduceus' id of a base as its tokenizer numbers them (the fixtures' README): A=7 C=8 G=9 T=10 N=11. */
+    static int caduceusId(char base) {
+        return 7 + "ACGTN".indexOf(base);
+    }
+
+    /** The masked marginal of one substitution, written out: the window alone, REF's bases masked, log-softmax in double. */
+    static double marginal(MambaModel m, String window, int offset, String ref, String alt) {
+        int[] ids = new int[window.length()];
+        for (int t = 0; t < ids.length; t++) ids[t] = caduceusId(window.charAt(t));
+        for (int t = 0; t < ref.length(); t++) ids[offset + t] = MASK;
+        float[] logits = m.forward(ids, 1, ids.length);
+        int v = m.config().paddedVocabSize();
+        double s = 0;
+        for (int t = 0; t < ref.length(); t++) {
+            int row = (offset + t) * v;
+            double max = Double.NEGATIVE_INFINITY, z = 0;
+            for (int k = 0; k < v; k++) max = Math.max(max, logits[row + k]);
+            for (int k = 0; k < v; k++) z += Math.exp(logits[row + k] - max);
+            s += (logits[row + caduceusId(alt.charAt(t))] - max - Math.log(z)) - (logits[row + caduceusId(ref.charAt(t))] - max - Math.log(z));
+        }
+        return s;
+    }
+
+    /** What a masked model's record must get: the marginal in the REF window (and its reverse complement's, averaged), NaN where missing. */
+    static double[] expectedMasked(MambaModel m, Rec r, int w, boolean rc) {
+        if (r.alts().equals(".")) return new double[0];
+        String seq = contigs.get(r.chrom());
+        long pos0 = r.pos() - 1, start = Math.max(0, pos0 - w / 2), end = Math.min(seq.length(), start + w);
+        start = Math.max(0, end - w);
+        String window = seq.substring((int) start, (int) end);
+        int offset = (int) (pos0 - start);
+        String[] alts = r.alts().split(",");
+        double[] out = new double[alts.length];
+        for (int i = 0; i < alts.length; i++) {
+            if (reason(r, alts[i], w, true) != null) {
+                out[i] = Double.NaN;
+                continue;
+            }
+            out[i] = marginal(m, window, offset, r.ref(), alts[i]);
+            if (rc) // the same bases on the other strand: mirrored span, reverse-complemented REF and ALT
+                out[i] = 0.5 * (out[i] + marginal(m, reverseComplement(window), window.length() - offset - r.ref().length(),
+                        reverseComplement(r.ref()), reverseComplement(alts[i])));
+        }
+        return out;
+    }
+
+    /**
+     * A Caduceus (the parity fixtures' random-weight models: PS with add, Ph with ew_multiply) gets the
+     * masked marginal at every substitution, recomputed here one window at a time; indels and symbolic
+     * ALTs are missing with their reason; bcftools reads the file.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"caduceus-ps-add", "caduceus-ph-ewm"})
+    void aCaduceusModelGetsMaskedMarginalsRecomputedFromForwardLogits(String name) throws Exception {
+        Path cad = Path.of("..", "test-data", "fixtures", name).toAbsolutePath().normalize();
+        List<Rec> recs = variants();
+        Path in = vcf(dir, recs);
+        try (CpuBackend cpu = new CpuBackend(2)) {
+            MambaModel m = MambaModel.load(cpu, MambaCheckpoint.load(cad));
+            boolean ps = m.strands() == 2;
+            double[] plain = null;
+            for (boolean rc : new boolean[]{false, true}) {
+                Path out = dir.resolve(name + (rc ? "-rc" : "") + ".vcf.gz");
+                List<String> args = new ArrayList<>(List.of("dna", "score-variants", "--model", cad.toString(), "--fasta", SMALL.toString(),
+                        "--vcf", in.toString(), "--out", out.toString(), "--window", Integer.toString(W), "--batch", "3", "--threads", "2"));
+                if (rc) args.add("--rc-average");
+                MainTest.Result r = MainTest.run(args.toArray(String[]::new));
+                assertEquals(0, r.code(), r.err());
+                assertTrue(r.err().contains("indels, which masked marginals do not score") && r.err().contains("variants/s"), r.err());
+                assertEquals(rc && ps, r.err().contains("Caduceus-PS head sums both strands"), r.err());
+                List<String> head = header(out);
+                assertTrue(head.stream().anyMatch(l -> l.equals("##ssmtk_score_variants=model=" + cad + ";window=" + W + ";rc_average=" + rc
+                        + ";check_ref=e;scoring=masked-marginal")), String.join("\n", head));
+                assertTrue(head.stream().anyMatch(l -> l.startsWith("##INFO=<ID=SSMTK_MISSING,Number=A,Type=String")), String.join("\n", head));
+                List<String> got = records(out);
+                double worst = check(recs, got, rec -> expectedMasked(m, rec, W, rc && !ps), W, true);
+                System.out.printf("score-variants %s%s: largest |masked marginal - recomputed| %.3g%n", name, rc ? " --rc-average" : "", worst);
+                // the MNV at chr1:200 and the SNVs have numbers; the deletion at chr1:400 says why it has none
+                String del = got.stream().filter(l -> l.startsWith("chr1	400	")).findFirst().orElseThrow();
+                assertTrue(del.contains("SSMTK_LLR=.") && del.contains("SSMTK_MISSING=indel"), del);
+                String multi = got.stream().filter(l -> l.startsWith("chr1	500	")).findFirst().orElseThrow();
+                assertTrue(multi.contains("SSMTK_MISSING=.,.,indel"), multi);
+                if (ps) { // both strands are in every PS score: averaging with the reverse complement gives the same numbers
+                    double[] values = recs.stream().flatMap(rec -> java.util.Arrays.stream(expectedMasked(m, rec, W, true)).boxed())
+                            .mapToDouble(Double::doubleValue).toArray();
+                    if (plain == null) plain = recs.stream().flatMap(rec -> java.util.Arrays.stream(expectedMasked(m, rec, W, false)).boxed())
+                            .mapToDouble(Double::doubleValue).toArray();
+                    for (int i = 0; i < values.length; i++)
+                        if (!Double.isNaN(values[i])) assertEquals(plain[i], values[i], 1e-5 + 1e-5 * Math.abs(values[i]), "PS strand symmetry, value " + i);
+                } else if (rc) { // for Ph the other strand is new information
+                    double fwd = expectedMasked(m, recs.get(1), W, false)[0], avg = expectedMasked(m, recs.get(1), W, true)[0];
+                    assertTrue(Math.abs(fwd - avg) > 1e-4, fwd + " vs " + avg);
+                }
+                if (onPath("bcftools")) {
+                    assertEquals(got, exec("bcftools", "view", "-H", out.toString()).out().lines().toList(), "bcftools view reads every record");
+                    Proc q = exec("bcftools", "query", "-f", "%POS\t%INFO/SSMTK_LLR\t%INFO/SSMTK_MISSING\n", "-r", "chr1:400", out.toString());
+                    assertEquals("400	.	indel", q.out().strip());
+                }
+            }
         }
     }
 
@@ -314,6 +451,8 @@ class DnaScoreVariantsCommandTest {
         List<String> got = records(warned);
         assertEquals(4, got.size());
         assertTrue(got.get(1).contains("SSMTK_LLR=.") && got.get(2).contains("SSMTK_LLR=."), String.join("\n", got));
+        assertTrue(got.get(1).contains("SSMTK_MISSING=ref_mismatch") && got.get(2).contains("SSMTK_MISSING=ref_mismatch"), String.join("\n", got));
+        assertFalse(got.get(0).contains("SSMTK_MISSING"), got.get(0));
         assertTrue(got.get(0).matches(".*SSMTK_LLR=-?[0-9].*") && got.get(3).matches(".*SSMTK_LLR=-?[0-9].*"), String.join("\n", got));
 
         Path excluded = dir.resolve("x.vcf.gz");

@@ -51,7 +51,7 @@ public record AudioClassifierData(List<String> classes, List<List<int[]>> train,
     }
 
     @Override
-    public void describeModel(Path modelDir) throws IOException {
+    public void describeModel(Path modelDir, int seqLen) throws IOException {
         settings.write(modelDir);
     }
 }

@@ -25,8 +25,11 @@ public interface ClassifierData {
     /** The held-out sequences scored once training ends, at most {@code perClass} windows' worth per class. */
     Examples heldOut(int seqLen, int perClass);
 
-    /** Writes what the model needs beside its weights and labels.json to read this domain (the DNA vocabulary, audio settings). */
-    void describeModel(Path modelDir) throws IOException;
+    /**
+     * Writes what the model needs beside its weights and labels.json to read this domain (the DNA
+     * vocabulary, audio settings); {@code seqLen} is the training window length.
+     */
+    void describeModel(Path modelDir, int seqLen) throws IOException;
 
     /**
      * Sequences with their true class; each is classified whole, in windows of the training length

@@ -55,7 +55,7 @@ public final class ClassifierTraining {
     public static Scored finish(MambaModel model, ClassifierData data, int seqLen, int batch, int perClass, Path out, long step,
                                                ObjectNode header) throws IOException {
         Path modelDir = out.resolve(Trainer.MODEL);
-        data.describeModel(modelDir);
+        data.describeModel(modelDir, seqLen);
         new ClassLabels(data.classes(), seqLen).write(modelDir);
         ClassifierData.Examples examples = data.heldOut(seqLen, perClass);
         ClassificationMetrics m = examples.sequences().isEmpty() ? null : ClassificationMetrics.of(data.classes(), examples.truth(),

@@ -115,7 +115,9 @@ public record CaduceusSettings(boolean bidirectional, String strategy, boolean w
                 n.hasNonNull("pad_token_id") ? MambaConfig.intField(n, -1, "pad_token_id") : -1,
                 MambaConfig.intField(n, 0, "bos_token_id"),
                 MambaConfig.intField(n, 0, "eos_token_id"),
-                true, 0, MambaConfig.POOL_MEAN, MambaConfig.CADUCEUS, null, settings);
+                // ssmtk's classification head on a Caduceus backbone (dna train-classifier), stored as on Mamba models
+                true, MambaConfig.classifierLabels(n.path("ssmtk_classifier")),
+                n.path("ssmtk_classifier").path("pooling").asText(MambaConfig.POOL_MEAN), MambaConfig.CADUCEUS, null, settings);
     }
 
     /** complement_map's {"id": id} pairs over the padded vocabulary; absent: every id is its own complement. */
@@ -176,6 +178,7 @@ public record CaduceusSettings(boolean bidirectional, String strategy, boolean w
         if (c.padTokenId() >= 0) o.put("pad_token_id", c.padTokenId());
         o.put("bos_token_id", c.bosTokenId());
         o.put("eos_token_id", c.eosTokenId());
+        if (c.hasClassifier()) o.putObject("ssmtk_classifier").put("num_labels", c.numLabels()).put("pooling", c.pooling());
         return o;
     }
 

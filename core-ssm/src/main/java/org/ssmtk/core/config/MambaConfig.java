@@ -291,7 +291,7 @@ public record MambaConfig(
                 null);
     }
 
-    private static int classifierLabels(JsonNode c) {
+    static int classifierLabels(JsonNode c) {
         if (c.isMissingNode() || c.isNull()) return 0;
         if (!c.isObject()) throw new IllegalArgumentException("ssmtk_classifier must be an object {\"num_labels\": K, \"pooling\": ...}");
         JsonNode k = c.get("num_labels");

@@ -391,7 +391,9 @@ public final class MambaModel {
     /**
      * Pooled (batch, hidden) from hidden (strands * batch * len, hidden). With two strands the pool
      * is the mean of both strands' pools (Caduceus-PS' convention of averaging the forward and
-     * reverse-complement halves).
+     * reverse-complement halves). "last" takes each strand's own last base: the forward strand's at
+     * position len - 1, the reverse complement's at forward position 0 (it reads 3' to 5' of the
+     * forward strand), so that a sequence and its reverse complement pool alike.
      */
     public Tensor pool(Tensor hidden, int batch, int len) {
         requireClassifier();
@@ -401,7 +403,8 @@ public final class MambaModel {
             for (int b = 0; b < batch; b++) {
                 int first = (s * batch + b) * len;
                 Tensor seq = hidden.rows(first, first + len), out = pooled.rows(b, b + 1);
-                if (MambaConfig.POOL_LAST.equals(config.pooling())) backend.add(out, out, seq.rows(len - 1, len));
+                int lastRow = lastRow(s, len);
+                if (MambaConfig.POOL_LAST.equals(config.pooling())) backend.add(out, out, seq.rows(lastRow, lastRow + 1));
                 else backend.addColumnSums(out.reshape(h), seq);
             }
         backend.scale(pooled, MambaConfig.POOL_LAST.equals(config.pooling()) ? 1f / n : 1f / (n * len));
@@ -420,12 +423,18 @@ public final class MambaModel {
                 int first = (s * batch + b) * len;
                 Tensor seq = dHidden.rows(first, first + len), gb = g.rows(b, b + 1);
                 if (last) {
-                    backend.add(seq.rows(len - 1, len), seq.rows(len - 1, len), gb);
+                    int lastRow = lastRow(s, len);
+                    backend.add(seq.rows(lastRow, lastRow + 1), seq.rows(lastRow, lastRow + 1), gb);
                 } else {
                     backend.broadcastRows(spread, gb.reshape(h));
                     backend.add(seq, seq, spread);
                 }
             }
+    }
+
+    /** The row of strand s's last base in a sequence of the stack's output (strand 1 is aligned to forward positions). */
+    private static int lastRow(int strand, int len) {
+        return strand == 0 ? len - 1 : 0;
     }
 
     /** Class logits (batch, num_labels) of pooled hidden states. */

@@ -5,7 +5,7 @@ import org.ssmtk.core.classify.SequenceClassifier;
 import org.ssmtk.core.train.BatchSource;
 import org.ssmtk.genomics.sample.LabeledWindowSampler;
 import org.ssmtk.genomics.sample.Region;
-import org.ssmtk.genomics.tokenize.DnaVocabulary;
+import org.ssmtk.genomics.tokenize.DnaTokens;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -15,25 +15,29 @@ import java.util.List;
 /**
  * DNA for core's classifier flow: per class, training regions and held-out regions (contig or
  * interval tails). Training windows come from {@link LabeledWindowSampler}; the held-out examples
- * are non-overlapping windows tiling the tails.
+ * are non-overlapping windows tiling the tails. Both reach the model as {@code tokens} translates
+ * them (ssmtk's DNA ids, or a Caduceus' tokenizer).
  *
  * @param reverseComplement read each training window from the reverse strand with probability 1/2
  * @param balanced          draw classes uniformly (else in proportion to their bases)
+ * @param tokens            how the model reads DNA ids
  */
 public record DnaClassifierData(List<String> classes, List<List<Region>> train, List<List<Region>> held, boolean reverseComplement,
-                                boolean balanced) implements ClassifierData {
-    /** The reverse complement as the second reading of a window: a sequence and its reverse complement are one molecule. */
-    public static final SequenceClassifier.Reading REVERSE_COMPLEMENT = DnaVocabulary::reverseComplement;
-
+                                boolean balanced, DnaTokens tokens) implements ClassifierData {
     public DnaClassifierData {
         classes = List.copyOf(classes);
         if (train.size() != classes.size() || held.size() != classes.size())
             throw new IllegalArgumentException(classes.size() + " classes, " + train.size() + " training and " + held.size() + " held-out region lists");
     }
 
+    /** For a model that reads ssmtk's DNA ids. */
+    public DnaClassifierData(List<String> classes, List<List<Region>> train, List<List<Region>> held, boolean reverseComplement, boolean balanced) {
+        this(classes, train, held, reverseComplement, balanced, DnaTokens.dna());
+    }
+
     @Override
     public BatchSource trainingWindows(int seqLen, int batch, long seed) {
-        return LabeledWindowSampler.of(train, seqLen, batch, seed, reverseComplement, balanced);
+        return tokens.translate(LabeledWindowSampler.of(train, seqLen, batch, seed, reverseComplement, balanced));
     }
 
     @Override
@@ -42,6 +46,7 @@ public record DnaClassifierData(List<String> classes, List<List<Region>> train, 
         List<Integer> truth = new ArrayList<>();
         for (int c = 0; c < held.size(); c++) {
             List<int[]> w = tile(held.get(c), seqLen, perClass);
+            if (tokens.isCaduceus()) w.forEach(tokens::translate); // tile copies the ids, so they are ours to rewrite
             windows.addAll(w);
             for (int i = 0; i < w.size(); i++) truth.add(c);
         }
@@ -50,8 +55,8 @@ public record DnaClassifierData(List<String> classes, List<List<Region>> train, 
     }
 
     @Override
-    public void describeModel(Path modelDir) throws IOException {
-        DnaVocabulary.write(modelDir);
+    public void describeModel(Path modelDir, int seqLen) throws IOException {
+        tokens.write(modelDir, seqLen);
     }
 
     /**
@@ -67,12 +72,5 @@ public record DnaClassifierData(List<String> classes, List<List<Region>> train, 
                 all.add(w);
             }
         return SequenceClassifier.spread(all, max);
-    }
-
-    /** DNA ids (bytes, as {@link DnaVocabulary#encode} gives them) as the int tokens a model reads. */
-    public static int[] tokens(byte[] ids) {
-        int[] t = new int[ids.length];
-        for (int i = 0; i < ids.length; i++) t[i] = ids[i];
-        return t;
     }
 }

@@ -34,9 +34,11 @@ import java.util.Set;
 import java.util.function.Consumer;
 
 /**
- * Scores every variant of a VCF with a causal DNA model and writes the VCF back with INFO/SSMTK_LLR:
- * per ALT, ln P(ALT window) - ln P(REF window) ({@link VariantWindow}, {@link CausalWindowScorer}),
- * optionally averaged with the same difference on the reverse-complement strand.
+ * Scores every variant of a VCF with a DNA model and writes the VCF back with INFO/SSMTK_LLR, per
+ * ALT: under a causal model ln P(ALT window) - ln P(REF window) ({@link VariantWindow},
+ * {@link CausalWindowScorer}), under a masked one (Caduceus) the masked marginal at the variant in
+ * the REF window ({@link MaskedMarginalScorer}; substitutions only), either optionally averaged with
+ * the same score on the reverse-complement strand.
  * <p>
  * Streams: records are read, scored and written a block at a time (a few batches of windows), so
  * memory does not grow with the number of records. Records come out in input order, each as HTSJDK
@@ -46,11 +48,18 @@ import java.util.function.Consumer;
  * input must be sorted (checked as it is read, before tabix would fail on it).
  * <p>
  * Missing values ('.'): symbolic ALTs ({@code <DEL>}, {@code *}, breakends), a REF that reaches past
- * the window (REF longer than about half the window), and, with {@link CheckRef#WARN}, a REF that
- * contradicts the FASTA. A contig missing from the FASTA is an error whatever the mode.
+ * the window (REF longer than about half the window), under a masked model an ALT of another length
+ * than REF (an indel), and, with {@link CheckRef#WARN}, a REF that contradicts the FASTA. Every
+ * missing value says why in INFO/SSMTK_MISSING (Number=A: the reason, or '.' for an ALT that has a
+ * score; the key is written only on records with a missing value). A contig missing from the FASTA
+ * is an error whatever the mode.
  */
 public final class VcfVariantScorer {
     public static final String INFO_KEY = "SSMTK_LLR";
+    /** Why an ALT has no score: one of the reasons below, per ALT. */
+    public static final String MISSING_KEY = "SSMTK_MISSING";
+    static final String SYMBOLIC = "symbolic", REF_PAST_WINDOW = "ref_past_window", REF_MISMATCH = "ref_mismatch", INDEL = "indel",
+            NOT_FINITE = "not_finite";
     public static final String HEADER_KEY = "ssmtk_score_variants";
     /** Warnings printed one by one before only counting. */
     static final int WARNINGS_SHOWN = 10;
@@ -68,18 +77,44 @@ public final class VcfVariantScorer {
 
     /** What a run did. {@code values}: ALT values written, {@code scored} of which have a number. */
     public record Summary(long records, long written, long values, long scored, long symbolic, long refMismatches,
-                          long excluded, long refPastWindow, long windows, long bases) {}
+                          long excluded, long refPastWindow, long indels, long windows, long bases) {}
 
     private final CausalWindowScorer scorer;
+    private final MaskedMarginalScorer masked;
+    private final int[] maskedIds;
     private final Settings settings;
 
+    /** Scores with a causal (next-base) model. */
     public VcfVariantScorer(CausalWindowScorer scorer, Settings settings) {
         this.scorer = scorer;
+        this.masked = null;
+        this.maskedIds = null;
         this.settings = settings;
     }
 
-    /** One record on its way through: its windows' places in the block, or -1 where an ALT has no score. */
-    private record Pending(VariantContext vc, int refWindow, int[] altWindows) {}
+    /**
+     * Scores with a masked model by masked marginals. {@code ids} translates {@link DnaVocabulary}
+     * ids to the model's (Caduceus' tokenizer), one entry per DNA id.
+     */
+    public VcfVariantScorer(MaskedMarginalScorer masked, int[] ids, Settings settings) {
+        if (ids.length != DnaVocabulary.SIZE) throw new IllegalArgumentException(ids.length + " ids for a DNA vocabulary of " + DnaVocabulary.SIZE);
+        this.scorer = null;
+        this.masked = masked;
+        this.maskedIds = ids.clone();
+        this.settings = settings;
+    }
+
+    /**
+     * One record on its way through: causal windows' places in the block (or -1), or the masked
+     * query's (or -1), and per ALT why it has no score (null: it has one).
+     */
+    private record Pending(VariantContext vc, int refWindow, int[] altWindows, int query, String[] missing) {
+        static Pending unscored(VariantContext vc, String[] missing) {
+            int[] none = new int[missing.length];
+            Arrays.fill(none, -1);
+            return new Pending(vc, -1, none, -1, missing);
+        }
+    }
 
     /** Reads {@code vcf} against {@code fasta}, writes {@code out} (.vcf.gz) and {@code out}.tbi together. */
     public Summary score(Path vcf, FastaReference fasta, Path out, Consumer<String> warn) throws IOException {
@@ -114,11 +149,14 @@ public final class VcfVariantScorer {
         });
         if (run.mismatches > WARNINGS_SHOWN)
             warn.accept(run.mismatches + " records in all had a REF that contradicts the FASTA");
+        if (run.indels > 0)
+            warn.accept(run.indels + " ALT alleles are indels, which masked marginals do not score: missing values ("
+                    + MISSING_KEY + "=" + INDEL + ")");
         if (run.pastWindow > 0)
             warn.accept(run.pastWindow + " records have a REF longer than fits in the window after its start (about half of --window "
                     + settings.window() + "): missing values; a larger --window scores them");
         return new Summary(run.records, run.written, run.values, run.scored, run.symbolic, run.mismatches, run.excluded, run.pastWindow,
-                run.windowCount, scorer.bases());
+                run.indels, run.windowCount, masked != null ? masked.bases() : scorer.bases());
     }
 
     private static VCFFileReader open(Path vcf) throws VariantInputException {
@@ -142,15 +180,21 @@ public final class VcfVariantScorer {
     VCFHeader header(VCFHeader in) {
         Set<VCFHeaderLine> lines = new LinkedHashSet<>();
         for (VCFHeaderLine l : in.getMetaDataInInputOrder()) {
-            if (l instanceof VCFInfoHeaderLine info && info.getID().equals(INFO_KEY)) continue;
+            if (l instanceof VCFInfoHeaderLine info && (info.getID().equals(INFO_KEY) || info.getID().equals(MISSING_KEY))) continue;
             if (l.getKey().equals(HEADER_KEY)) continue;
             lines.add(l);
         }
-        lines.add(new VCFInfoHeaderLine(INFO_KEY, VCFHeaderLineCount.A, VCFHeaderLineType.Float,
-                "ln P(ALT window) - ln P(REF window) under a causal DNA model (nats; model and window in ##" + HEADER_KEY
-                        + "); missing for symbolic ALTs"));
+        lines.add(new VCFInfoHeaderLine(INFO_KEY, VCFHeaderLineCount.A, VCFHeaderLineType.Float, masked == null
+                ? "ln P(ALT window) - ln P(REF window) under a causal DNA model (nats; model and window in ##" + HEADER_KEY
+                        + "); missing values say why in " + MISSING_KEY
+                : "masked marginal under a masked DNA model: sum over REF's bases of ln p(ALT base) - ln p(REF base) there, REF masked"
+                        + " in the REF window (nats; model and window in ##" + HEADER_KEY + "); missing values say why in " + MISSING_KEY));
+        lines.add(new VCFInfoHeaderLine(MISSING_KEY, VCFHeaderLineCount.A, VCFHeaderLineType.String,
+                "why SSMTK_LLR is missing for an ALT: " + SYMBOLIC + " (symbolic ALT), " + REF_PAST_WINDOW + " (REF longer than the window holds), "
+                        + INDEL + " (a masked model scores substitutions only), " + REF_MISMATCH + " (REF contradicts the FASTA), " + NOT_FINITE + " (the model gave no finite number); '.' for an ALT with a value"));
         lines.add(new VCFHeaderLine(HEADER_KEY, "model=" + settings.modelName() + ";window=" + settings.window()
-                + ";rc_average=" + settings.rcAverage() + ";check_ref=" + settings.checkRef().code()));
+                + ";rc_average=" + settings.rcAverage() + ";check_ref=" + settings.checkRef().code()
+                + ";scoring=" + (masked == null ? "causal" : "masked-marginal")));
         return new VCFHeader(lines, in.getGenotypeSamples());
     }
 
@@ -164,10 +208,11 @@ public final class VcfVariantScorer {
         VariantContextWriter writer;
         final List<Pending> pending = new ArrayList<>();
         final List<byte[]> windows = new ArrayList<>();
+        final List<MaskedMarginalScorer.Query> queries = new ArrayList<>();
         final Set<String> finishedContigs = new HashSet<>();
         String contig;
         long lastStart;
-        long records, written, values, scored, symbolic, mismatches, excluded, pastWindow, windowCount;
+        long records, written, values, scored, symbolic, mismatches, excluded, pastWindow, indels, windowCount;
 
         Run(Path vcf, FastaReference fasta, Map<String, Long> lengths, List<String> names, Consumer<String> warn) {
             this.vcf = vcf;
@@ -191,13 +236,15 @@ public final class VcfVariantScorer {
             int alts = vc.getAlternateAlleles().size();
             int[] altWindows = new int[alts];
             Arrays.fill(altWindows, -1);
+            String[] missing = new String[alts];
             if (mismatch != null) {
                 String line = where + ": REF " + new String(ref, java.nio.charset.StandardCharsets.US_ASCII) + " " + mismatch;
                 switch (settings.checkRef()) {
                     case ERROR -> throw new VariantInputException(vcf, line + " (--check-ref w keeps such records with missing values, x leaves them out)");
                     case WARN -> {
                         if (++mismatches <= WARNINGS_SHOWN) warn.accept(vcf + ": " + line + ": kept, scores missing");
-                        enqueue(new Pending(vc, -1, altWindows));
+                        Arrays.fill(missing, REF_MISMATCH);
+                        enqueue(Pending.unscored(vc, missing));
                     }
                     case EXCLUDE -> {
                         mismatches++;
@@ -210,28 +257,50 @@ public final class VcfVariantScorer {
             boolean any = false;
             for (Allele a : vc.getAlternateAlleles()) {
                 byte[] b = scorable(a) ? upper(a.getBases()) : null;
-                if (b == null) symbolic++;
+                if (b == null) {
+                    symbolic++;
+                    missing[altBases.size()] = SYMBOLIC;
+                } else if (masked != null && b.length != ref.length) {
+                    indels++;
+                    missing[altBases.size()] = INDEL;
+                    b = null;
+                }
                 any |= b != null;
                 altBases.add(b);
             }
             if (!any) {
-                enqueue(new Pending(vc, -1, altWindows));
+                enqueue(Pending.unscored(vc, missing));
                 return;
             }
             VariantWindow w = VariantWindow.around(pos0, length, settings.window());
             if (!w.holds(pos0, ref.length)) {
                 pastWindow++;
-                enqueue(new Pending(vc, -1, altWindows));
+                for (int i = 0; i < alts; i++) if (missing[i] == null) missing[i] = REF_PAST_WINDOW;
+                enqueue(Pending.unscored(vc, missing));
                 return;
             }
             byte[] refWindow = DnaVocabulary.encode(fasta.subsequence(vc.getContig(), w.start(), w.end()).bases());
-            int refIndex = addWindow(refWindow);
             int offset = (int) (pos0 - w.start());
+            if (masked != null) {
+                int[][] altIds = new int[alts][];
+                for (int i = 0; i < alts; i++) if (altBases.get(i) != null) altIds[i] = modelIds(DnaVocabulary.encode(altBases.get(i)));
+                queries.add(new MaskedMarginalScorer.Query(modelIds(refWindow), offset, modelIds(DnaVocabulary.encode(ref)), altIds));
+                windowCount += masked.runsReverseComplement() ? 2 : 1;
+                enqueue(new Pending(vc, -1, altWindows, queries.size() - 1, missing));
+                return;
+            }
+            int refIndex = addWindow(refWindow);
             for (int i = 0; i < alts; i++) {
                 if (altBases.get(i) == null) continue;
                 altWindows[i] = addWindow(VariantWindow.substitute(refWindow, offset, ref.length, DnaVocabulary.encode(altBases.get(i))));
             }
-            enqueue(new Pending(vc, refIndex, altWindows));
+            enqueue(new Pending(vc, refIndex, altWindows, -1, missing));
+        }
+
+        int[] modelIds(byte[] dna) {
+            int[] out = new int[dna.length];
+            for (int i = 0; i < dna.length; i++) out[i] = maskedIds[dna[i]];
+            return out;
         }
 
         /** Adds a window (and, with --rc-average, its reverse complement right after it); returns its index. */
@@ -247,26 +316,39 @@ public final class VcfVariantScorer {
 
         void enqueue(Pending p) throws IOException {
             pending.add(p);
-            if (windows.size() >= BLOCK_BATCHES * settings.batch() || pending.size() >= BLOCK_BATCHES * settings.batch()) flush();
+            if (windows.size() + queries.size() >= BLOCK_BATCHES * settings.batch() || pending.size() >= BLOCK_BATCHES * settings.batch()) flush();
         }
 
         void flush() throws IOException {
-            double[] logP = scorer.logLikelihoods(windows);
+            double[] logP = scorer == null ? new double[0] : scorer.logLikelihoods(windows);
+            double[][] marginals = masked == null ? new double[0][] : masked.score(queries);
             windowCount += windows.size();
             for (Pending p : pending) {
                 VariantContext vc = p.vc();
                 VariantContextBuilder b = new VariantContextBuilder(vc);
+                b.rmAttribute(MISSING_KEY);
                 if (p.altWindows().length == 0) b.rmAttribute(INFO_KEY);
                 else {
-                    List<String> v = new ArrayList<>(p.altWindows().length);
-                    for (int a : p.altWindows()) {
+                    List<String> v = new ArrayList<>(p.altWindows().length), why = new ArrayList<>(p.altWindows().length);
+                    boolean anyMissing = false;
+                    for (int i = 0; i < p.altWindows().length; i++) {
+                        int a = p.altWindows()[i];
                         values++;
-                        double llr = a < 0 ? Double.NaN : logP[a] - logP[p.refWindow()];
-                        if (a >= 0 && settings.rcAverage()) llr = 0.5 * (llr + logP[a + 1] - logP[p.refWindow() + 1]);
+                        double llr;
+                        if (p.query() >= 0) llr = marginals[p.query()][i];
+                        else {
+                            llr = a < 0 ? Double.NaN : logP[a] - logP[p.refWindow()];
+                            if (a >= 0 && settings.rcAverage()) llr = 0.5 * (llr + logP[a + 1] - logP[p.refWindow() + 1]);
+                        }
                         if (Double.isFinite(llr)) scored++;
                         v.add(format(llr));
+                        // a value that is not a number without a reason given above can only be the model's (NaN/Inf logits)
+                        String reason = Double.isFinite(llr) ? null : p.missing()[i] != null ? p.missing()[i] : NOT_FINITE;
+                        anyMissing |= reason != null;
+                        why.add(reason == null ? "." : reason);
                     }
                     b.attribute(INFO_KEY, v);
+                    if (anyMissing) b.attribute(MISSING_KEY, why);
                 }
                 try {
                     writer.add(b.make());
@@ -277,6 +359,7 @@ public final class VcfVariantScorer {
             }
             pending.clear();
             windows.clear();
+            queries.clear();
         }
 
         /** Tabix needs records grouped by contig and ascending within one: say so before it fails deep inside. */

@@ -21,7 +21,7 @@ import static org.ssmtk.core.backend.cuda.DeviceMemory.ptr;
  * file: {@link CudaContext} (context, stream, kernel modules, launches), {@link DeviceMemory}
  * (storage and the scratch pool), one typed launcher per kernel file beside its .cu
  * ({@link ElementwiseKernels}, {@link ReductionKernels}, {@link Conv1dKernels}, {@link GemmKernel},
- * {@link ScanForwardKernels}, {@link ScanBackwardKernels}, {@link SsdKernels}), {@link CudaScan} (the scan's kernel
+ * {@link ScanForwardKernels}, {@link ScanBackwardKernels}, {@link SsdKernels}, {@link ReverseKernels}), {@link CudaScan} (the scan's kernel
  * choice and scratch), {@link CudaSsd} (Mamba-2's SSD scan and gated norm) and {@link Cublas} (matrix products through cuBLAS, bound with FFM; where
  * none loads, {@link GemmKernel} runs). Everything is queued on one stream; {@link #toHost} waits.
  * It is over 500 lines because it is the one place where each of Backend's ~45 operations checks
@@ -33,6 +33,7 @@ public final class CudaBackend implements Backend {
     private final ElementwiseKernels elementwise;
     private final ReductionKernels reduce;
     private final Conv1dKernels conv;
+    private final ReverseKernels reverse;
     private final GemmKernel gemm;
     private final CudaScan scan;
     private final CudaSsd ssd;
@@ -49,6 +50,7 @@ public final class CudaBackend implements Backend {
         elementwise = new ElementwiseKernels(context);
         reduce = new ReductionKernels(context);
         conv = new Conv1dKernels(context);
+        reverse = new ReverseKernels(context);
         gemm = new GemmKernel(context);
         scan = new CudaScan(this, context, memory, reduce);
         ssd = new CudaSsd(context, memory, reduce);
@@ -341,6 +343,17 @@ public final class CudaBackend implements Backend {
             reduce.rmsNormBackward(addr(dx), inv, addr(dy), addr(x), addr(weight), m, h, eps);
             reduce.columnSums(addr(dWeight), addr(dy), addr(x), inv, m, h);
         }
+    }
+
+    @Override
+    public void reverseSequences(Tensor out, Tensor in, int batch, int len, boolean reverseColumns) {
+        int n = in.cols();
+        if (in.rows2d() != batch * len || out.rows2d() != batch * len || out.cols() != n)
+            throw new IllegalArgumentException("reverseSequences: " + out + " from " + in + " for batch " + batch + " x len " + len);
+        long o = addr(out), i = addr(in), bytes = in.size() * 4;
+        if (i < o + bytes && o < i + bytes) throw new IllegalArgumentException("reverseSequences: out overlaps in");
+        context.current();
+        reverse.reverse(o, i, batch, len, n, reverseColumns ? 1 : 0);
     }
 
     @Override

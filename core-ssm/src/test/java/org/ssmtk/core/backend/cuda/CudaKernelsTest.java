@@ -72,6 +72,26 @@ class CudaKernelsTest {
         return p == null ? null : p.g();
     }
 
+    /**
+     * The reverse.cu kernel against the CPU's reverseSequences, exactly (it moves values): sequences
+     * of one row, odd lengths and widths, and row views at an offset into larger tensors (the two
+     * strands' halves of one buffer, as Caduceus-PS passes them); every output element is written
+     * (the output starts random) and an output overlapping its input is refused.
+     */
+    @ParameterizedTest(name = "batch={0} len={1} n={2} reverseColumns={3}")
+    @CsvSource({"1,1,1,false", "1,1,7,true", "3,37,24,true", "3,37,24,false", "2,1000,48,true", "5,129,1,false", "1,4099,96,true"})
+    void reverseSequencesMovesWhatTheCpuMoves(int batch, int len, int n, boolean reverseColumns) {
+        CudaBackend gpu = Gpu.backend();
+        int rows = batch * len;
+        Pair in = Pair.random(gpu, 2 * rows + 3, n), out = Pair.random(gpu, 2 * rows + 1, n);
+        cpu.reverseSequences(out.c().rows(1, rows + 1), in.c().rows(rows + 3, 2 * rows + 3), batch, len, reverseColumns);
+        gpu.reverseSequences(out.g().rows(1, rows + 1), in.g().rows(rows + 3, 2 * rows + 3), batch, len, reverseColumns);
+        out.check(gpu, "reverseSequences " + batch + "x" + len + "x" + n + (reverseColumns ? " columns too" : ""), 1e-12);
+        float[] cpuOut = cpu.toHost(out.c()), gpuOut = gpu.toHost(out.g());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(cpuOut, gpuOut, "the same values, bit for bit");
+        assertThrows(IllegalArgumentException.class, () -> gpu.reverseSequences(in.g().rows(0, rows), in.g().rows(0, rows), batch, len, true));
+    }
+
     @ParameterizedTest(name = "M={0} N={1} K={2} bias={3}")
     @CsvSource({"1,1,1,true", "2,5,9,false", "97,67,33,true", "200,130,64,true", "4,300,768,false", "257,1536,48,true"})
     void linearAndItsBackward(int m, int n, int k, boolean withBias) {

@@ -30,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class CudaPtxSignatureTest {
     static final List<Class<?>> LAUNCHERS = List.of(ElementwiseKernels.class, ReductionKernels.class, Conv1dKernels.class,
-            GemmKernel.class, ScanForwardKernels.class, ScanBackwardKernels.class, SsdKernels.class);
+            GemmKernel.class, ScanForwardKernels.class, ScanBackwardKernels.class, SsdKernels.class, ReverseKernels.class);
     private static final Pattern BOUNDS = Pattern.compile("\\.entry\\s+(\\w+)\\s*\\([^)]*\\)\\s*\\.maxntid\\s+(\\d+),\\s*(\\d+),\\s*(\\d+)");
 
     /** Every Kernel the launchers declare (static fields, single or per variant). */
