@@ -28,11 +28,26 @@ final class BiMambaMixer implements Mixer {
      * the reverse mixer's output in its own order.
      */
     record Activations(Mixer.Activations fwd, Mixer.Activations rev, Tensor reversedIn, Tensor outFwd,
-                       Tensor outRev, Tensor outRevReversed) implements Mixer.Activations {}
+                       Tensor outRev, Tensor outRevReversed) implements Mixer.Activations {
+        @Override
+        public Tensor[] tensors() {
+            java.util.List<Tensor> all = new java.util.ArrayList<>(java.util.List.of(fwd.tensors()));
+            if (rev != null && rev != fwd) all.addAll(java.util.List.of(rev.tensors()));
+            all.addAll(java.util.Arrays.asList(reversedIn, outFwd, outRev, outRevReversed));
+            return all.toArray(Tensor[]::new);
+        }
+    }
 
     /** The directions' shared scratch; gradients of the two outputs; two reversal buffers. */
     record BackwardScratch(Mixer.BackwardScratch inner, Tensor dOutFwd, Tensor dOutRev, Tensor dReversed,
-                           Tensor dReversedIn) implements Mixer.BackwardScratch {}
+                           Tensor dReversedIn) implements Mixer.BackwardScratch {
+        @Override
+        public Tensor[] tensors() {
+            java.util.List<Tensor> all = new java.util.ArrayList<>(java.util.List.of(inner.tensors()));
+            all.addAll(java.util.Arrays.asList(dOutFwd, dOutRev, dReversed, dReversedIn));
+            return all.toArray(Tensor[]::new);
+        }
+    }
 
     private final Backend backend;
     private final MambaConfig config;

@@ -66,7 +66,12 @@ final class Mamba2Mixer implements Mixer {
      * every chunk, (batch, chunks, heads, head_dim, state).
      */
     record Activations(Tensor z, Tensor xPre, Tensor bPre, Tensor cPre, Tensor x, Tensor b, Tensor c, Tensor dt, Tensor a,
-                       Tensor y, Tensor normed, Tensor chunkStates) implements Mixer.Activations {}
+                       Tensor y, Tensor normed, Tensor chunkStates) implements Mixer.Activations {
+        @Override
+        public Tensor[] tensors() {
+            return new Tensor[]{z, xPre, bPre, cPre, x, b, c, dt, a, y, normed, chunkStates};
+        }
+    }
 
     /** The last kernel - 1 inputs of the x, B and C convs, and the SSM state (batch, heads, head_dim, state). */
     record State(Tensor convX, Tensor convB, Tensor convC, Tensor ssm) implements Mixer.State {
@@ -78,7 +83,8 @@ final class Mamba2Mixer implements Mixer {
 
     record BackwardScratch(Tensor dNormed, Tensor dY, Tensor dZ, Tensor dX, Tensor dB, Tensor dC, Tensor dDt, Tensor dA,
                            Tensor dXPre, Tensor dBPre, Tensor dCPre) implements Mixer.BackwardScratch {
-        Tensor[] all() {
+        @Override
+        public Tensor[] tensors() {
             return new Tensor[]{dNormed, dY, dZ, dX, dB, dC, dDt, dA, dXPre, dBPre, dCPre};
         }
     }
@@ -159,7 +165,7 @@ final class Mamba2Mixer implements Mixer {
         Activations a = (Activations) activations;
         Weights g = (Weights) gradients;
         BackwardScratch d = (BackwardScratch) scratch;
-        for (Tensor t : d.all()) backend.fill(t, 0f);
+        for (Tensor t : d.tensors()) backend.fill(t, 0f);
         backend.linearBackward(d.dNormed(), g.outWeight(), g.outBias(), dOut, a.normed(), w.outWeight());
         backend.gatedRmsNormBackward(d.dY(), d.dZ(), g.norm(), d.dNormed(), a.y(), a.z(), w.norm(), normGroup,
                 (float) config.layerNormEpsilon());

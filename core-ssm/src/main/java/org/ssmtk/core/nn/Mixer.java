@@ -21,18 +21,20 @@ public interface Mixer {
 
     /** The buffers one forward writes: inference scratch, or what a training backward reads. */
     interface Activations {
-        /** Every buffer, for releasing them once dead (none listed: the garbage collector frees them). */
-        default Tensor[] tensors() {
-            return new Tensor[0];
-        }
+        /**
+         * Every buffer (nulls allowed), for releasing them once dead: on the GPU nothing else frees them
+         * before a garbage collection, and a recorded decoding step refuses buffers left unreleased.
+         */
+        Tensor[] tensors();
     }
 
     /** Gradient buffers one backward reuses for every layer (zeroed by the mixer before each use). */
     interface BackwardScratch {
-        /** Every buffer, for releasing them once dead (none listed: the garbage collector frees them). */
-        default Tensor[] tensors() {
-            return new Tensor[0];
-        }
+        /**
+         * Every buffer (nulls allowed), for releasing them once dead: on the GPU nothing else frees them
+         * before a garbage collection, and a recorded decoding step refuses buffers left unreleased.
+         */
+        Tensor[] tensors();
     }
 
     /** What the mixer remembers of consumed tokens, per sequence; constant size whatever was consumed. */
