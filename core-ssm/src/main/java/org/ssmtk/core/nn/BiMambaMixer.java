@@ -31,8 +31,8 @@ final class BiMambaMixer implements Mixer {
                        Tensor outRev, Tensor outRevReversed) implements Mixer.Activations {
         @Override
         public Tensor[] tensors() {
-            java.util.List<Tensor> all = new java.util.ArrayList<>(java.util.List.of(fwd.tensors()));
-            if (rev != null && rev != fwd) all.addAll(java.util.List.of(rev.tensors()));
+            java.util.List<Tensor> all = new java.util.ArrayList<>(java.util.Arrays.asList(fwd.tensors()));
+            if (rev != null && rev != fwd) all.addAll(java.util.Arrays.asList(rev.tensors()));
             all.addAll(java.util.Arrays.asList(reversedIn, outFwd, outRev, outRevReversed));
             return all.toArray(Tensor[]::new);
         }
@@ -43,7 +43,7 @@ final class BiMambaMixer implements Mixer {
                            Tensor dReversedIn) implements Mixer.BackwardScratch {
         @Override
         public Tensor[] tensors() {
-            java.util.List<Tensor> all = new java.util.ArrayList<>(java.util.List.of(inner.tensors()));
+            java.util.List<Tensor> all = new java.util.ArrayList<>(java.util.Arrays.asList(inner.tensors()));
             all.addAll(java.util.Arrays.asList(dOutFwd, dOutRev, dReversed, dReversedIn));
             return all.toArray(Tensor[]::new);
         }
