@@ -6,6 +6,7 @@ import org.apache.commons.cli.CommandLine;
 import org.ssmtk.audio.baseline.Standardizer;
 import org.ssmtk.audio.features.Mfcc;
 import org.ssmtk.audio.io.AudioInput;
+import org.ssmtk.audio.io.Conversions;
 import org.ssmtk.audio.io.Manifest;
 import org.ssmtk.core.eval.ClassificationMetrics;
 import org.ssmtk.core.eval.SoftmaxRegression;
@@ -67,9 +68,11 @@ final class AudioBaselineCommands {
             if (names.size() < 2) throw new UsageException(train.file() + ": a classifier needs at least 2 labels, got " + names);
             Mfcc mfcc = Mfcc.standard(rate);
             long t0 = System.nanoTime();
-            double[][] x = features(train, rate, mfcc);
+            Conversions conv = new Conversions(rate);
+            double[][] x = features(train, rate, mfcc, conv);
             int[] y = labels(train, names);
-            double[][] xt = features(test, rate, mfcc);
+            double[][] xt = features(test, rate, mfcc, conv);
+            conv.report(err, "ssmtk audio mfcc-baseline");
             int[] yt = labels(test, names);
             double featureSeconds = (System.nanoTime() - t0) / 1e9;
             t0 = System.nanoTime();
@@ -108,11 +111,11 @@ final class AudioBaselineCommands {
             return 0;
         }
 
-        private static double[][] features(Manifest m, int rate, Mfcc mfcc) throws java.io.IOException {
+        private static double[][] features(Manifest m, int rate, Mfcc mfcc, Conversions conv) throws java.io.IOException {
             double[][] x = new double[m.entries().size()][];
             for (int i = 0; i < x.length; i++) {
                 Manifest.Entry e = m.entries().get(i);
-                float[] s = AudioInput.read(e, rate).samples();
+                float[] s = conv.add(AudioInput.read(e, rate)).samples();
                 if (s.length == 0) throw new Manifest.ManifestException(e.where(), "no samples");
                 x[i] = mfcc.pooled(s);
             }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.commons.cli.CommandLine;
 import org.ssmtk.audio.AudioSettings;
 import org.ssmtk.audio.io.AudioInput;
+import org.ssmtk.audio.io.Conversions;
 import org.ssmtk.audio.io.Manifest;
 import org.ssmtk.audio.quantize.Quantizer;
 import org.ssmtk.audio.sample.HeldOut;
@@ -136,9 +137,10 @@ final class AudioClassifierCommands {
             ObjectNode run = opt.run().put("seq_len", seqLen).put("holdout", holdout).put("balanced", true).put("pooling", pooling)
                     .put("sample_rate", rate).put("quantization", quantization).put("start", origin);
             ObjectNode classNode = run.putObject("classes");
+            Conversions conv = new Conversions(rate);
             for (var e : classes.entrySet()) {
                 List<int[]> codes = new ArrayList<>();
-                for (ClipRef f : e.getValue()) codes.add(q.encode(f.read(rate).samples()));
+                for (ClipRef f : e.getValue()) codes.add(q.encode(conv.add(f.read(rate)).samples()));
                 HeldOut split = HeldOut.split(codes, 0, holdout);
                 train.add(split.train());
                 held.add(split.heldOut());
@@ -152,12 +154,13 @@ final class AudioClassifierCommands {
                     Manifest.Entry e = testManifest.entries().get(i);
                     testTruth[i] = names.indexOf(e.label());
                     if (testTruth[i] < 0) throw new Manifest.ManifestException(e.where(), "label '" + e.label() + "' is not one of the training classes " + names);
-                    int[] codes = q.encode(AudioInput.read(e, rate).samples());
+                    int[] codes = q.encode(conv.add(AudioInput.read(e, rate)).samples());
                     if (codes.length == 0) throw new Manifest.ManifestException(e.where(), "no samples");
                     testClips.add(codes);
                 }
                 err.printf(Locale.ROOT, "ssmtk audio train-classifier: %d test clips from %s%n", testClips.size(), testManifest.file());
             }
+            conv.report(err, "ssmtk audio train-classifier");
             AudioClassifierData data = new AudioClassifierData(names, train, held, settings, testManifest == null ? null : testClips, testTruth,
                     testManifest == null ? null : "every clip of --test-manifest " + testManifest.file()
                             + " (probabilities averaged over --seq-len windows tiling it)");
@@ -247,7 +250,9 @@ final class AudioClassifierCommands {
             Path metricsOut = METRICS.get(cl);
             List<String> names = labels.names();
             Quantizer q = settings.quantizer();
-            List<AudioInput.Named> clips = inputs.read(settings.sampleRate());
+            Conversions conv = new Conversions(settings.sampleRate());
+            List<AudioInput.Named> clips = inputs.read(settings.sampleRate(), conv);
+            conv.report(err, "ssmtk audio classify");
             int[] truth = null;
             if (metricsOut != null) {
                 if (!inputs.manifest()) throw new UsageException("--metrics needs a labelled --manifest");

@@ -6,6 +6,7 @@ import org.apache.commons.cli.CommandLine;
 import org.ssmtk.audio.AudioSettings;
 import org.ssmtk.audio.baseline.CodeNgram;
 import org.ssmtk.audio.io.AudioInput;
+import org.ssmtk.audio.io.Conversions;
 import org.ssmtk.audio.io.Manifest;
 import org.ssmtk.audio.io.WavWriter;
 import org.ssmtk.audio.quantize.Quantizer;
@@ -59,8 +60,9 @@ final class AudioCommands {
             return new Inputs(INPUT.get(cl), false);
         }
 
-        List<AudioInput.Named> read(int rate) throws java.io.IOException {
-            return manifest ? AudioInput.read(Manifest.read(path), rate) : AudioInput.readAll(path, rate);
+        /** The clips at {@code rate}; channel mixing and resampling are counted in {@code conv}. */
+        List<AudioInput.Named> read(int rate, Conversions conv) throws java.io.IOException {
+            return conv.addAll(manifest ? AudioInput.read(Manifest.read(path), rate) : AudioInput.readAll(path, rate));
         }
     }
 
@@ -160,7 +162,8 @@ final class AudioCommands {
                 throw new UsageException(origin + " has a vocabulary of " + start.config().vocabSize() + " ids; audio needs " + AudioSettings.LEVELS);
 
             Quantizer q = settings.quantizer();
-            List<AudioInput.Named> clips = inputs.read(rate);
+            Conversions conv = new Conversions(rate);
+            List<AudioInput.Named> clips = inputs.read(rate, conv);
             List<int[]> codes = new ArrayList<>();
             long samples = 0;
             for (AudioInput.Named c : clips) {
@@ -170,7 +173,7 @@ final class AudioCommands {
             HeldOut split;
             if (testManifest != null) {
                 List<int[]> test = new ArrayList<>();
-                for (AudioInput.Named c : AudioInput.read(Manifest.read(testManifest), rate)) test.add(q.encode(c.samples()));
+                for (AudioInput.Named c : conv.addAll(AudioInput.read(Manifest.read(testManifest), rate))) test.add(q.encode(c.samples()));
                 split = new HeldOut(codes, test);
             } else {
                 split = HeldOut.split(codes, holdoutFiles, holdout);
@@ -182,6 +185,7 @@ final class AudioCommands {
                 throw new UsageException(input + ": " + e.getMessage() + "; lower --seq-len or --holdout");
             }
             long held = split.heldOut().stream().mapToLong(c -> c.length).sum();
+            conv.report(err, "ssmtk audio train-lm");
             err.printf(Locale.ROOT, "ssmtk audio train-lm: %s: %d files, %,d samples at %d Hz (%.2f s), %s; %,d held out%n", input, clips.size(),
                     samples, rate, samples / (double) rate, quantization, held);
             err.printf(Locale.ROOT, "ssmtk audio train-lm: %s; %d steps x %d x %d x %d samples%n", origin, opt.steps(), opt.accumulate(), opt.batch(), seqLen);
@@ -266,8 +270,10 @@ final class AudioCommands {
             Quantizer q = settings.quantizer();
             long n = Math.round(seconds * settings.sampleRate());
             if (n < 1 || n > Integer.MAX_VALUE - 8) throw new UsageException("--seconds " + seconds + " gives " + n + " samples");
-            int[] prompt = PROMPT.given(cl) ? q.encode(AudioInput.read(PROMPT.get(cl), settings.sampleRate()).samples())
+            Conversions conv = new Conversions(settings.sampleRate());
+            int[] prompt = PROMPT.given(cl) ? q.encode(conv.add(AudioInput.read(PROMPT.get(cl), settings.sampleRate())).samples())
                     : new int[]{q.encode(0f)};
+            conv.report(err, "ssmtk audio generate: --prompt");
             MambaCheckpoint ckpt = MambaCheckpoint.load(dir);
             int[] generated;
             long t0;

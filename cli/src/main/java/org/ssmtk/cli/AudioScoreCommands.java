@@ -3,6 +3,7 @@ package org.ssmtk.cli;
 import org.apache.commons.cli.CommandLine;
 import org.ssmtk.audio.AudioSettings;
 import org.ssmtk.audio.io.AudioInput;
+import org.ssmtk.audio.io.Conversions;
 import org.ssmtk.audio.io.WavReader;
 import org.ssmtk.audio.quantize.Quantizer;
 import org.ssmtk.audio.score.SampleScorer;
@@ -78,7 +79,9 @@ final class AudioScoreCommands {
             int plotClips = PLOT_CLIPS.get(cl);
             AudioCommands.Inputs inputs = AudioCommands.Inputs.parse(cl, MANIFEST);
             Quantizer q = settings.quantizer();
-            List<AudioInput.Named> clips = inputs.read(rate);
+            Conversions conv = new Conversions(rate);
+            List<AudioInput.Named> clips = inputs.read(rate, conv);
+            conv.report(err, "ssmtk audio score");
             for (AudioInput.Named c : clips) if (c.samples().length == 0) throw new UsageException(c.id() + ": no samples at " + rate + " Hz");
             MambaCheckpoint ckpt = MambaCheckpoint.load(dir);
             List<double[]> bits = new ArrayList<>();
@@ -191,6 +194,9 @@ final class AudioScoreCommands {
             } else {
                 for (Path f : AudioInput.files(inputs.path())) clips.add(AudioInput.read(f, rate != null ? rate : WavReader.read(f).sampleRate()));
             }
+            Conversions conv = new Conversions(rate == null ? 0 : rate);
+            conv.addAll(clips);
+            conv.report(err, "ssmtk audio plot");
             Files.createDirectories(outDir);
             Set<String> names = new HashSet<>();
             int drawn = 0;

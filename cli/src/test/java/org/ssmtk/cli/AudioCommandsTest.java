@@ -34,6 +34,10 @@ class AudioCommandsTest {
         MainTest.Result r = MainTest.run(trainLm(DATA, out, "--steps", "3"));
         assertEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("5 files"), r.err());
+        // Issue 20: what reading changed is said once, as one line, with counts.
+        assertTrue(r.err().contains("ssmtk audio train-lm: 1 of 5 clips had 2 channels, mixed down to mono (mean of the channels); "
+                + "4 of 5 clips resampled to 8000 Hz (from 16000 Hz: 3, 22050 Hz: 1)\n"), r.err());
+        assertEquals(1, r.err().lines().filter(l -> l.contains("resampled")).count(), r.err());
         assertTrue(r.out().contains("bits/sample"), r.out());
         Path model = out.resolve("model");
         assertEquals(new AudioSettings(8000, "mu-law"), AudioSettings.read(model));

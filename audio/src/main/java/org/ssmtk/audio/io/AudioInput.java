@@ -26,7 +26,14 @@ public final class AudioInput {
             s.filter(p -> Files.isRegularFile(p) && p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".wav"))
                     .sorted().forEach(out::add);
         }
-        if (out.isEmpty()) throw new WavException(input, "no *.wav files in this folder");
+        if (out.isEmpty()) {
+            long flac;
+            try (Stream<Path> s = Files.list(input)) {
+                flac = s.filter(p -> p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".flac")).count();
+            }
+            throw new WavException(input, "no *.wav files in this folder" + (flac == 0 ? ""
+                    : " (" + flac + " *.flac: FLAC is not supported; convert to WAV first, e.g. flac -d)"));
+        }
         return out;
     }
 

@@ -29,7 +29,7 @@ public final class WavReader {
         byte[] bytes = Files.readAllBytes(file);
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         if (bytes.length < 12 || b.getInt(0) != 0x46464952 /* RIFF */ || b.getInt(8) != 0x45564157 /* WAVE */)
-            throw new WavException(file, "not a WAV file (no RIFF/WAVE header)");
+            throw new WavException(file, notWav(bytes));
         int format = -1, channels = 0, rate = 0, bits = 0, blockAlign = 0;
         int dataStart = -1, dataLength = 0;
         // long: a chunk size near 4 GiB must end the walk, not wrap the position around (found by ParserFuzzTest)
@@ -65,7 +65,7 @@ public final class WavReader {
         boolean floating;
         if (format == PCM && (bits == 8 || bits == 16 || bits == 24 || bits == 32)) floating = false;
         else if (format == FLOAT && (bits == 32 || bits == 64)) floating = true;
-        else throw new WavException(file, "unsupported WAV encoding (format code " + format + ", " + bits
+        else throw new WavException(file, "unsupported WAV encoding (" + encodingName(format) + ", format code " + format + ", " + bits
                 + " bits); supported: PCM 8/16/24/32-bit and IEEE float 32/64-bit");
         int bytesPerSample = bits / 8;
         if (blockAlign != bytesPerSample * channels)
@@ -83,6 +83,38 @@ public final class WavReader {
             mono[f] = (float) (sum / channels);
         }
         return new Clip(mono, rate, channels, bits, floating);
+    }
+
+    private static String encodingName(int format) {
+        return switch (format) {
+            case PCM -> "integer PCM";
+            case FLOAT -> "IEEE float";
+            case 2, 0x11 -> "ADPCM";
+            case 6 -> "A-law";
+            case 7 -> "mu-law";
+            case 0x50, 0x55 -> "MPEG audio";
+            default -> "an unknown encoding";
+        };
+    }
+
+    /**
+     * Why a file without a RIFF/WAVE header cannot be read, naming the format when its magic bytes
+     * say what it is: people hand over FLAC, MP3 and Ogg clips, and "not a WAV" alone does not tell
+     * them what to do. FLAC is refused because Maven Central has no maintained pure-Java decoder
+     * (the newest, org.jflac:jflac-codec 1.5.2, dates from 2017).
+     */
+    static String notWav(byte[] bytes) {
+        String head = new String(bytes, 0, Math.min(bytes.length, 12), java.nio.charset.StandardCharsets.ISO_8859_1);
+        if (head.startsWith("fLaC"))
+            return "FLAC is not supported (no maintained pure-Java FLAC decoder); convert it to WAV first, e.g. flac -d FILE.flac";
+        if (head.startsWith("OggS")) return "Ogg audio is not supported; convert it to WAV first";
+        if (head.startsWith("ID3") || (bytes.length > 1 && (bytes[0] & 0xFF) == 0xFF && (bytes[1] & 0xE0) == 0xE0))
+            return "MP3 is not supported; convert it to WAV first";
+        if (head.startsWith("FORM") && head.length() >= 12 && head.substring(8).startsWith("AIF"))
+            return "AIFF is not supported; convert it to WAV first";
+        if (head.startsWith("RF64")) return "RF64 (WAV over 4 GiB) is not supported";
+        if (head.startsWith("RIFF") && head.length() >= 12) return "a RIFF file of type '" + head.substring(8, 12).strip() + "', not WAVE";
+        return "not a WAV file (no RIFF/WAVE header)";
     }
 
     private static double sample(ByteBuffer b, int at, int bits, boolean floating) {
