@@ -39,7 +39,8 @@ final class AudioCommands {
     static CommandGroup group() {
         return new CommandGroup("audio", "waveform models on WAV audio (8-bit mu-law language models, generation, classification)",
                 List.of(new TrainLm(), new Generate(), new AudioClassifierCommands.TrainClassifier(), new AudioClassifierCommands.Classify(),
-                        new AudioScoreCommands.Score(), new AudioScoreCommands.Plot(), new AudioBaselineCommands.MfccBaseline()));
+                        new AudioScoreCommands.Score(), new AudioScoreCommands.Plot(), new AudioBaselineCommands.MfccBaseline(),
+                        new AudioGenerationCommands.ScoreGeneration()));
     }
 
     static final String EVAL = "eval.json";

@@ -68,33 +68,93 @@ public final class SequenceClassifier {
      * of one length share forward passes.
      */
     public static double[][] meanOverWindows(MambaModel model, List<int[]> seqs, int seqLen, int batch, Reading twin) {
-        if (seqLen < 1) throw new IllegalArgumentException("window length must be >= 1, got " + seqLen);
         int k = model.config().numLabels();
-        Map<Integer, List<int[]>> byLength = new LinkedHashMap<>();
-        Map<Integer, List<Integer>> owners = new LinkedHashMap<>();
-        int[] windowsOf = new int[seqs.size()];
-        for (int i = 0; i < seqs.size(); i++) {
-            int[] s = seqs.get(i);
-            if (s.length == 0) throw new IllegalArgumentException("sequence " + i + " is empty");
-            int len = Math.min(seqLen, s.length);
-            for (int from = 0; ; from += len) {
-                int start = Math.min(from, s.length - len);
-                byLength.computeIfAbsent(len, x -> new ArrayList<>()).add(java.util.Arrays.copyOfRange(s, start, start + len));
-                owners.computeIfAbsent(len, x -> new ArrayList<>()).add(i);
-                windowsOf[i]++;
-                if (start + len >= s.length) break;
-            }
-        }
+        Tiling t = Tiling.of(seqs, seqLen);
         double[][] out = new double[seqs.size()][k];
-        for (var e : byLength.entrySet()) {
+        for (var e : t.byLength.entrySet()) {
             double[][] p = probabilities(model, e.getValue(), batch, twin);
-            List<Integer> own = owners.get(e.getKey());
-            for (int w = 0; w < p.length; w++)
-                for (int c = 0; c < k; c++) out[own.get(w)][c] += p[w][c];
+            t.addUp(e.getKey(), p, out);
         }
-        for (int i = 0; i < out.length; i++)
-            for (int c = 0; c < k; c++) out[i][c] /= windowsOf[i];
+        t.divide(out);
         return out;
+    }
+
+    /** Class probabilities and the pooled hidden state the head reads (the embedding), each sequence's the mean of its windows'. */
+    public record Readout(double[][] probabilities, double[][] embeddings) {}
+
+    /**
+     * {@link #meanOverWindows} (without a twin reading) that also keeps each window's pooled hidden
+     * state, the input of the classification head: what a Fréchet distance between sets of
+     * sequences is computed on.
+     */
+    public static Readout readOut(MambaModel model, List<int[]> seqs, int seqLen, int batch) {
+        int k = model.config().numLabels(), h = model.config().hiddenSize();
+        Tiling t = Tiling.of(seqs, seqLen);
+        double[][] prob = new double[seqs.size()][k], emb = new double[seqs.size()][h];
+        for (var e : t.byLength.entrySet()) {
+            List<int[]> windows = e.getValue();
+            int len = e.getKey();
+            double[][] p = new double[windows.size()][], v = new double[windows.size()][h];
+            for (int from = 0; from < windows.size(); from += batch) {
+                int n = Math.min(batch, windows.size() - from);
+                int[] ids = new int[n * len];
+                for (int i = 0; i < n; i++) System.arraycopy(windows.get(from + i), 0, ids, i * len, len);
+                var backend = model.backend();
+                var hidden = model.backbone(ids, n, len, null, null);
+                var pooled = model.pool(hidden, n, len);
+                var logits = model.classify(pooled);
+                float[] pooledHost = backend.toHost(pooled), logitsHost = backend.toHost(logits);
+                backend.release(logits);
+                backend.release(pooled);
+                backend.release(hidden);
+                System.arraycopy(softmax(logitsHost, n, k), 0, p, from, n);
+                for (int i = 0; i < n; i++)
+                    for (int j = 0; j < h; j++) v[from + i][j] = pooledHost[i * h + j];
+            }
+            t.addUp(len, p, prob);
+            t.addUp(len, v, emb);
+        }
+        t.divide(prob);
+        t.divide(emb);
+        return new Readout(prob, emb);
+    }
+
+    /**
+     * Windows of sequences grouped by length: a sequence of at most seqLen is one window, a longer
+     * one is tiled by windows of exactly seqLen, the last ending at its end.
+     */
+    private record Tiling(Map<Integer, List<int[]>> byLength, Map<Integer, List<Integer>> owners, int[] windowsOf) {
+        static Tiling of(List<int[]> seqs, int seqLen) {
+            if (seqLen < 1) throw new IllegalArgumentException("window length must be >= 1, got " + seqLen);
+            Map<Integer, List<int[]>> byLength = new LinkedHashMap<>();
+            Map<Integer, List<Integer>> owners = new LinkedHashMap<>();
+            int[] windowsOf = new int[seqs.size()];
+            for (int i = 0; i < seqs.size(); i++) {
+                int[] s = seqs.get(i);
+                if (s.length == 0) throw new IllegalArgumentException("sequence " + i + " is empty");
+                int len = Math.min(seqLen, s.length);
+                for (int from = 0; ; from += len) {
+                    int start = Math.min(from, s.length - len);
+                    byLength.computeIfAbsent(len, x -> new ArrayList<>()).add(java.util.Arrays.copyOfRange(s, start, start + len));
+                    owners.computeIfAbsent(len, x -> new ArrayList<>()).add(i);
+                    windowsOf[i]++;
+                    if (start + len >= s.length) break;
+                }
+            }
+            return new Tiling(byLength, owners, windowsOf);
+        }
+
+        /** Adds window rows of the windows of length len into their sequences' rows. */
+        void addUp(int len, double[][] windowRows, double[][] out) {
+            List<Integer> own = owners.get(len);
+            for (int w = 0; w < windowRows.length; w++)
+                for (int c = 0; c < windowRows[w].length; c++) out[own.get(w)][c] += windowRows[w][c];
+        }
+
+        void divide(double[][] out) {
+            for (int i = 0; i < out.length; i++)
+                for (int c = 0; c < out[i].length; c++) out[i][c] /= windowsOf[i];
+        }
     }
 
     /**
