@@ -238,7 +238,10 @@ final class AudioCommands {
             return "Each new sample costs one recurrent step, however long the output. Without --prompt the model\n"
                     + "starts from one silent sample; with --prompt WAV (resampled and quantized like the training data)\n"
                     + "it continues that clip. OUT.wav holds only the --seconds of new samples, 16-bit PCM mono at the\n"
-                    + "model's rate, written atomically. Samples per second go to stderr.\n\n"
+                    + "model's rate, written atomically. Samples per second go to stderr. --count N generates N clips\n"
+                    + "at once (one batch, one recurrent step per sample for all of them; each clip its own draws)\n"
+                    + "into the folder --output as 000.wav, 001.wav, ..., which appears complete or not at all; --plot\n"
+                    + "then draws the first 4.\n\n"
                     + "example: ssmtk audio generate --model run1/model --seconds 2 --output gen.wav --temperature 1 --seed 1";
         }
 
@@ -253,10 +256,12 @@ final class AudioCommands {
         static final Opt<Integer> TOP_K = Opt.integer("top-k", "K", "sample among the K most likely codes, 0 = all")
                 .check(v -> v >= 0, "must be >= 0").byDefault(0);
         static final Opt<Long> SEED = Opt.longInt("seed", "S", "sampling seed").byDefault(0L);
+        static final Opt<Integer> COUNT = Opt.positiveInt("count", "N", "clips to generate as one batch; N > 1 makes --output a folder")
+                .byDefault(1);
         static final Opt<Boolean> PLOT = Opt.flag("plot", "also draw OUT.waveform.png and OUT.spectrogram.png (OUT = --output without .wav)");
 
         public List<Opt<?>> options() {
-            return Opt.list(MODEL, SECONDS, OUTPUT, PROMPT, TEMPERATURE, TOP_K, SEED, PLOT, CommonOptions.INFERENCE);
+            return Opt.list(MODEL, SECONDS, OUTPUT, PROMPT, TEMPERATURE, TOP_K, SEED, COUNT, PLOT, CommonOptions.INFERENCE);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -275,6 +280,8 @@ final class AudioCommands {
             int[] prompt = PROMPT.given(cl) ? q.encode(conv.add(AudioInput.read(PROMPT.get(cl), settings.sampleRate())).samples())
                     : new int[]{q.encode(0f)};
             conv.report(err, "ssmtk audio generate: --prompt");
+            int count = COUNT.get(cl);
+            if (count > 1) return generateMany(cl, dir, settings, prompt, (int) n, count, output, out, err);
             MambaCheckpoint ckpt = MambaCheckpoint.load(dir);
             int[] generated;
             long t0;
@@ -297,6 +304,58 @@ final class AudioCommands {
             err.printf(Locale.ROOT, "ssmtk audio generate: %,d samples (%.3f s at %d Hz) after a %,d-sample prompt in %.2f s (prompt forward included): %,.0f samples/s%n",
                     generated.length, generated.length / (double) settings.sampleRate(), settings.sampleRate(), prompt.length, elapsed,
                     generated.length / Math.max(elapsed, 1e-9));
+            out.println(output);
+            return 0;
+        }
+
+        /**
+         * count clips as one batch: the prompt (or the one silent sample) is run for every sequence,
+         * then one decoding step per sample advances them all; the sampler draws each row in turn,
+         * so the clips differ and the whole set is reproducible from --seed.
+         */
+        private static int generateMany(CommandLine cl, Path dir, AudioSettings settings, int[] prompt, int n, int count, Path output,
+                                        PrintStream out, PrintStream err) throws Exception {
+            if (Files.exists(output) && !Files.isDirectory(output)) throw new UsageException("--output " + output + ": exists and is not a folder (--count > 1 writes a folder)");
+            if ((long) n * count > Integer.MAX_VALUE - 8) throw new UsageException("--count " + count + " x " + n + " samples is too many for one run");
+            Quantizer q = settings.quantizer();
+            MambaCheckpoint ckpt = MambaCheckpoint.load(dir);
+            int[][] clips = new int[count][n];
+            long t0 = System.nanoTime();
+            try (Backend backend = CommonOptions.backend(cl, err)) {
+                MambaModel model = CommonOptions.loadForInference(cl, backend, ckpt);
+                Sampler sampler = new Sampler(AudioSettings.LEVELS, TEMPERATURE.get(cl), TOP_K.get(cl), SEED.get(cl));
+                org.ssmtk.core.nn.MambaState state = model.newState(count);
+                int[] ids = new int[count * prompt.length];
+                for (int b = 0; b < count; b++) System.arraycopy(prompt, 0, ids, b * prompt.length, prompt.length);
+                org.ssmtk.core.tensor.Tensor hidden = model.backbone(ids, count, prompt.length, state, null);
+                // the last position of every sequence: rows b * len + len - 1
+                org.ssmtk.core.tensor.Tensor lastRows = backend.allocate(count, model.config().hiddenSize());
+                for (int b = 0; b < count; b++)
+                    backend.copy(lastRows.rows(b, b + 1), hidden.rows(b * prompt.length + prompt.length - 1, b * prompt.length + prompt.length));
+                backend.release(hidden);
+                org.ssmtk.core.tensor.Tensor logits = model.logits(lastRows);
+                backend.release(lastRows);
+                int[] next = sampler.sample(backend, logits);
+                backend.release(logits);
+                try (Generator.Decoder decoder = new Generator.Decoder(model, state, next.clone(), sampler)) {
+                    for (int t = 0; t < n; t++) {
+                        for (int b = 0; b < count; b++) clips[b][t] = next[b];
+                        if (t + 1 < n) next = decoder.step();
+                    }
+                }
+            }
+            double elapsed = (System.nanoTime() - t0) / 1e9;
+            int rate = settings.sampleRate();
+            AtomicFiles.writeDirectory(output, tmp -> {
+                for (int b = 0; b < count; b++) WavWriter.write(tmp.resolve(String.format(Locale.ROOT, "%03d.wav", b)), q.decode(clips[b]), rate);
+            });
+            if (PLOT.get(cl))
+                for (int b = 0; b < Math.min(4, count); b++) {
+                    String name = String.format(Locale.ROOT, "%03d", b);
+                    AudioScoreCommands.draw(output.resolve(name), "generated: " + name, q.decode(clips[b]), rate, err);
+                }
+            err.printf(Locale.ROOT, "ssmtk audio generate: %d clips x %,d samples (%.3f s at %d Hz) after a %,d-sample prompt in %.2f s: %,.0f samples/s%n",
+                    count, n, n / (double) rate, rate, prompt.length, elapsed, (double) count * n / Math.max(elapsed, 1e-9));
             out.println(output);
             return 0;
         }

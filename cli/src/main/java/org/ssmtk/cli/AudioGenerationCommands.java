@@ -40,23 +40,24 @@ final class AudioGenerationCommands {
         public String summary() { return "score generated clips with a trained classifier: Inception Score, modified IS, Frechet distance to real clips"; }
 
         public String footer() {
-            return "The classifier (from audio train-classifier) reads every clip of --generated and of --real (a WAV,\n"
-                    + "a folder of *.wav or --real-manifest TSV), resampled to its rate, in windows of --seq-len tiling it.\n"
-                    + "Per set: the Inception Score exp(mean KL(p(y|x) || p(y))), the modified Inception Score (mIS) exp(mean\n"
-                    + "over all ordered pairs of KL(p(y|x_i) || p(y|x_j))), both over all clips (no splits), and the predicted\n"
-                    + "classes; then the Frechet distance between Gaussians (mean, unbiased covariance) of the classifier's\n"
-                    + "embeddings of the two sets: the pooled hidden state the head reads. As a scale for it, the real\n"
-                    + "clips' odd-numbered against even-numbered half. This is the SC09 protocol of SaShiMi and Mamba with\n"
-                    + "ssmtk's classifier in place of theirs, so numbers compare across ssmtk runs, not with the papers'.\n"
-                    + "JSON to --output (atomically), a table on stdout; --plot DIR draws the waveform and spectrogram of\n"
-                    + "the first --plot-clips generated clips.\n\n"
+            return "The classifier (from audio train-classifier) reads every clip of --generated and of --real\n"
+                    + "(a WAV, a folder of *.wav or --real-manifest TSV), resampled to its rate, in windows of --seq-len\n"
+                    + "tiling it. Per set: the Inception Score exp(mean KL(p(y|x) || p(y))), the modified Inception\n"
+                    + "Score (mIS) exp(mean over all ordered pairs of KL(p(y|x_i) || p(y|x_j))), both over all clips\n"
+                    + "(no splits), and the predicted classes; then the Frechet distance between Gaussians (mean,\n"
+                    + "unbiased covariance) of the two sets' embeddings: the pooled hidden state the head reads. As a\n"
+                    + "scale for it, the real clips' even-numbered half against the odd-numbered half. This is the\n"
+                    + "SC09 protocol of SaShiMi and Mamba with ssmtk's classifier in place of theirs, so the numbers\n"
+                    + "compare across ssmtk runs, not with the papers'. JSON to --output (atomically), a table on\n"
+                    + "stdout; --plot DIR draws the waveform and spectrogram of the first --plot-clips generated clips.\n\n"
                     + "example: ssmtk audio score-generation --model cls/model --generated gen/ --real-manifest test.tsv --output scores.json";
         }
 
         static final Opt<Path> MODEL = Opt.input("model", "DIR", "a classifier from audio train-classifier").existingDir().required();
         static final Opt<Path> GENERATED = Opt.input("generated", "WAV|DIR", "the generated clips: a WAV or a folder of *.wav").existing().required();
         static final Opt<Path> REAL = Opt.input("real", "WAV|DIR", "real clips to compare with: a WAV or a folder of *.wav").existing();
-        static final Opt<Path> REAL_MANIFEST = AudioCommands.manifest("real clips listed in a manifest, instead of --real");
+        static final Opt<Path> REAL_MANIFEST = Opt.input("real-manifest", "TSV", "real clips listed in a manifest, instead of --real")
+                .existingFile();
         static final Opt<Path> OUTPUT = Opt.output("output", "JSON", "where the scores go").required();
         static final Opt<Path> PLOT = Opt.output("plot", "DIR", "waveform and spectrogram PNGs of the first --plot-clips generated clips here");
         static final Opt<Integer> PLOT_CLIPS = Opt.positiveInt("plot-clips", "N", "how many generated clips --plot draws").byDefault(4);

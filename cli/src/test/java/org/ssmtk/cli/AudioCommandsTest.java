@@ -68,6 +68,26 @@ class AudioCommandsTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("after a 4,000-sample prompt"), r.err());
         assertEquals(80, WavReader.read(cont).samples().length);
+
+        // --count: one batch of clips into a folder. Greedy, every clip is the single greedy clip; sampled, they differ.
+        Path one = dir.resolve("greedy.wav"), many = dir.resolve("greedy-many");
+        r = MainTest.run(new String[]{"audio", "generate", "--model", model.toString(), "--seconds", "0.02", "--output", one.toString(),
+                "--temperature", "0", "--prompt", DATA.resolve("chirp-8k-8bit.wav").toString(), "--threads", "2"});
+        assertEquals(0, r.code(), r.err());
+        r = MainTest.run(new String[]{"audio", "generate", "--model", model.toString(), "--seconds", "0.02", "--output", many.toString(),
+                "--temperature", "0", "--prompt", DATA.resolve("chirp-8k-8bit.wav").toString(), "--count", "3", "--threads", "2"});
+        assertEquals(0, r.code(), r.err());
+        float[] single = WavReader.read(one).samples();
+        for (String f : new String[]{"000.wav", "001.wav", "002.wav"})
+            org.junit.jupiter.api.Assertions.assertArrayEquals(single, WavReader.read(many.resolve(f)).samples(), 0, f);
+        Path sampled = dir.resolve("sampled");
+        r = MainTest.run(new String[]{"audio", "generate", "--model", model.toString(), "--seconds", "0.05", "--output", sampled.toString(),
+                "--count", "2", "--seed", "5", "--plot", "--threads", "2"});
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("2 clips x 400 samples"), r.err());
+        org.junit.jupiter.api.Assertions.assertFalse(java.util.Arrays.equals(WavReader.read(sampled.resolve("000.wav")).samples(),
+                WavReader.read(sampled.resolve("001.wav")).samples()), "two sampled clips differ");
+        assertTrue(Files.exists(sampled.resolve("001.spectrogram.png")));
     }
 
     @Test

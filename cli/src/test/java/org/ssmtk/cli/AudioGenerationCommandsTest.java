@@ -82,6 +82,13 @@ class AudioGenerationCommandsTest {
         assertEquals(0, m.get("frechet_distance").asDouble(), 1e-6);
         assertEquals(m.at("/real/inception_score").asDouble(), m.at("/generated/inception_score").asDouble(), 1e-12);
 
+        // Real clips from a manifest (the committed digits' test half: 10 clips).
+        Path fromManifest = dir.resolve("manifest.json");
+        r = MainTest.run(new String[]{"audio", "score-generation", "--model", model, "--generated", tones.toString(), "--real-manifest",
+                DATA.resolve("digits/test.tsv").toString(), "--output", fromManifest.toString(), "--threads", "2"});
+        assertEquals(0, r.code(), r.err());
+        assertEquals(10, new ObjectMapper().readTree(fromManifest.toFile()).at("/real/clips").asInt());
+
         // One real clip cannot give a covariance: one line, exit 1, no output.
         Path bad = dir.resolve("bad.json");
         r = MainTest.run(new String[]{"audio", "score-generation", "--model", model, "--generated", tones.toString(), "--real",
