@@ -10,23 +10,27 @@
 #     mfcc-baseline (pooled MFCCs + softmax regression), same train/test manifests (test voices never
 #     heard in training).
 # Prints two tables. Sizes are for 2 CPU cores (~25 min); scale with the variables below.
+# CLIP_RATE=16000 makes (and reads) the clips at SC09's 16 kHz (~/.cache/ssmtk/audio-digits-16000) instead of 8 kHz;
+# RATE=16000 then trains at that rate.
 #   scripts/audio-digits-eval.sh [OUT] [--device cuda]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-out/audio-digits}; shift || true
 SSMTK=${SSMTK:-bin/ssmtk}
-DATA=${DATA:-$HOME/.cache/ssmtk/audio-digits}
-SPEECH=${SPEECH:-$HOME/.cache/ssmtk/audio-digits-unpadded}
-RATE=${RATE:-4000}          # the classifier and LM rate; the clips are 8 kHz and resampled on reading
+CLIP_RATE=${CLIP_RATE:-8000}  # the rate the clips are made at (8000: the cache's original folders keep their names)
+SUFFIX=$([ "$CLIP_RATE" = 8000 ] || echo "-$CLIP_RATE")
+DATA=${DATA:-$HOME/.cache/ssmtk/audio-digits$SUFFIX}
+SPEECH=${SPEECH:-$HOME/.cache/ssmtk/audio-digits-unpadded$SUFFIX}
+RATE=${RATE:-4000}          # the classifier and LM rate; the clips are resampled to it on reading
 CLS_STEPS=${CLS_STEPS:-250} CLS_LEN=${CLS_LEN:-4000} LM_STEPS=${LM_STEPS:-250} LM_LEN=${LM_LEN:-2048} SPEECH_LEN=${SPEECH_LEN:-1024} CLS_INIT=${CLS_INIT:-lm}
 D_MODEL=${D_MODEL:-32} LAYERS=${LAYERS:-2} THREADS=${THREADS:-2}
-[ -f "$DATA/train.tsv" ] || python3 scripts/make-audio-digits.py --out "$DATA"
-[ -f "$SPEECH/train.tsv" ] || python3 scripts/make-audio-digits.py --no-pad --out "$SPEECH"
+[ -f "$DATA/train.tsv" ] || python3 scripts/make-audio-digits.py --rate "$CLIP_RATE" --out "$DATA"
+[ -f "$SPEECH/train.tsv" ] || python3 scripts/make-audio-digits.py --rate "$CLIP_RATE" --no-pad --out "$SPEECH"
 mkdir -p "$OUT"
-rm -rf "$OUT/mfcc-$RATE" "$OUT/mfcc-8000" "$OUT/cls" "$OUT/lm" "$OUT/lm-speech"
+rm -rf "$OUT/mfcc-$RATE" "$OUT/mfcc-$CLIP_RATE" "$OUT/cls" "$OUT/lm" "$OUT/lm-speech"
 set -x
 "$SSMTK" audio mfcc-baseline --manifest "$DATA/train.tsv" --test-manifest "$DATA/test.tsv" --out "$OUT/mfcc-$RATE" --sample-rate "$RATE"
-"$SSMTK" audio mfcc-baseline --manifest "$DATA/train.tsv" --test-manifest "$DATA/test.tsv" --out "$OUT/mfcc-8000" --sample-rate 8000
+[ "$CLIP_RATE" = "$RATE" ] || "$SSMTK" audio mfcc-baseline --manifest "$DATA/train.tsv" --test-manifest "$DATA/test.tsv" --out "$OUT/mfcc-$CLIP_RATE" --sample-rate "$CLIP_RATE"
 "$SSMTK" audio train-lm --manifest "$DATA/train.tsv" --test-manifest "$DATA/test.tsv" --out "$OUT/lm" --sample-rate "$RATE" \
     --d-model "$D_MODEL" --layers "$LAYERS" --seq-len "$LM_LEN" --batch 8 --steps "$LM_STEPS" --lr 3e-3 --warmup 10 \
     --eval-windows 200 --log-every 10 --threads "$THREADS" "$@"
@@ -38,16 +42,16 @@ if [ "$CLS_INIT" = lm ]; then init=(--model "$OUT/lm/model"); else init=(--d-mod
     "${init[@]}" --seq-len "$CLS_LEN" --batch 8 --steps "$CLS_STEPS" --lr 3e-3 --warmup 10 \
     --log-every 10 --threads "$THREADS" "$@"
 set +x
-python3 - "$OUT" "$RATE" "$CLS_INIT" <<'PY'
+python3 - "$OUT" "$RATE" "$CLS_INIT" "$CLIP_RATE" <<'PY'
 import json, sys
-out, rate, init = sys.argv[1], sys.argv[2], sys.argv[3]
+out, rate, init, clip_rate = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 def ev(p): return json.load(open(f"{out}/{p}/eval.json"))
 print(f"\nclassification (test voices unseen), {ev('cls')['examples']} test clips")
 print("| method | rate | accuracy | macro-F1 |\n|---|---|---|---|")
 c = ev("cls")
 how = "fine-tuned from the LM" if init == "lm" else "fresh"
 print(f"| ssmtk Mamba classifier (raw mu-law, {how}, {c['step']} steps) | {rate} Hz | {c['accuracy']:.4f} | {c['macro_f1']:.4f} |")
-for r in (rate, "8000"):
+for r in dict.fromkeys((rate, clip_rate)):
     m = ev(f"mfcc-{r}")
     print(f"| MFCC mean/std + softmax regression | {r} Hz | {m['accuracy']:.4f} | {m['macro_f1']:.4f} |")
 print("\nwaveform LM, held-out bits per sample on the unseen voices (8 = uncompressed)")

@@ -7,8 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Decodes RIFF/WAVE files: PCM 8 (unsigned), 16, 24 and 32-bit (signed, little-endian) and IEEE
- * float 32/64-bit, plain or WAVE_FORMAT_EXTENSIBLE, any channel count and sample rate. Channels are
+ * Decodes RIFF/WAVE files: PCM 8 (unsigned), 16, 24 and 32-bit (signed, little-endian), IEEE
+ * float 32/64-bit and 8-bit G.711 mu-law and A-law (telephone recordings, and 1 byte per sample for
+ * moving large sets), plain or WAVE_FORMAT_EXTENSIBLE, any channel count and sample rate. Channels are
  * mixed to mono by averaging them, so that a stereo recording keeps its level and neither channel
  * is preferred. Samples come out as floats in [-1, 1]. The RIFF chunks are parsed here rather than
  * through javax.sound so that truncation and unsupported encodings are reported precisely, per file.
@@ -16,7 +17,25 @@ import java.nio.file.Path;
 public final class WavReader {
     private WavReader() {}
 
-    private static final int PCM = 1, FLOAT = 3, EXTENSIBLE = 0xFFFE;
+    private static final int PCM = 1, FLOAT = 3, ALAW = 6, MULAW = 7, EXTENSIBLE = 0xFFFE;
+
+    /** The 16-bit linear value of every G.711 code (ITU-T G.711's expansion), by format. */
+    private static final short[] MULAW_LINEAR = new short[256], ALAW_LINEAR = new short[256];
+
+    static {
+        for (int code = 0; code < 256; code++) {
+            // mu-law: bits are stored inverted; 3 exponent bits pick a segment, 4 mantissa bits a step in it,
+            // and the bias of 132 makes the segments join (G.711 table 2a).
+            int u = ~code & 0xFF, exponent = (u >> 4) & 7, mantissa = u & 15;
+            int magnitude = (((mantissa << 3) + 132) << exponent) - 132;
+            MULAW_LINEAR[code] = (short) ((u & 0x80) != 0 ? -magnitude : magnitude);
+            // A-law: even bits are stored inverted (xor 0x55); segment 0 is linear, the others double each time,
+            // and a set sign bit means positive (G.711 table 1a).
+            int a = code ^ 0x55, seg = (a >> 4) & 7, step = a & 15;
+            int m = seg == 0 ? (step << 4) + 8 : ((step << 4) + 0x108) << (seg - 1);
+            ALAW_LINEAR[code] = (short) ((a & 0x80) != 0 ? m : -m);
+        }
+    }
 
     /** A decoded clip: mono samples at its own rate, and what it was stored as. */
     public record Clip(float[] samples, int sampleRate, int channels, int bitsPerSample, boolean floating) {
@@ -65,17 +84,22 @@ public final class WavReader {
         boolean floating;
         if (format == PCM && (bits == 8 || bits == 16 || bits == 24 || bits == 32)) floating = false;
         else if (format == FLOAT && (bits == 32 || bits == 64)) floating = true;
+        else if ((format == MULAW || format == ALAW) && bits == 8) floating = false;
         else throw new WavException(file, "unsupported WAV encoding (" + encodingName(format) + ", format code " + format + ", " + bits
-                + " bits); supported: PCM 8/16/24/32-bit and IEEE float 32/64-bit");
+                + " bits); supported: PCM 8/16/24/32-bit, IEEE float 32/64-bit, 8-bit mu-law and A-law");
         int bytesPerSample = bits / 8;
         if (blockAlign != bytesPerSample * channels)
             throw new WavException(file, "corrupt WAV: block align " + blockAlign + " for " + channels + " x " + bits + "-bit");
         int frames = dataLength / blockAlign;
         if (frames == 0) throw new WavException(file, "zero-length clip: the WAV holds no samples");
+        short[] g711 = format == MULAW ? MULAW_LINEAR : format == ALAW ? ALAW_LINEAR : null;
         float[] mono = new float[frames];
         for (int f = 0; f < frames; f++) {
             double sum = 0;
-            for (int c = 0; c < channels; c++) sum += sample(b, dataStart + f * blockAlign + c * bytesPerSample, bits, floating);
+            for (int c = 0; c < channels; c++) {
+                int at = dataStart + f * blockAlign + c * bytesPerSample;
+                sum += g711 != null ? g711[b.get(at) & 0xFF] / 32768.0 : sample(b, at, bits, floating);
+            }
             // a float WAV can hold NaN or infinities, which every score would turn into NaN: refuse them
             if (floating && !Double.isFinite(sum))
                 throw new WavException(file, "sample " + f + " (at " + String.format(java.util.Locale.ROOT, "%.3f", f / (double) rate)

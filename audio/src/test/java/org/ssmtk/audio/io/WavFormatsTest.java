@@ -89,6 +89,20 @@ class WavFormatsTest {
         if (!floating && channels == 1) assertEquals(-1.0f, c.samples()[0], 0, "full-scale negative is exactly -1");
     }
 
+    /** Every G.711 code against CPython audioop's expansion (test-data/fixtures/g711, made by make_g711.py there). */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"mulaw,7,false", "alaw,6,false", "mulaw,7,true"})
+    void g711CodesDecodeAsAudioopDoes(String law, int format, boolean extensible) throws Exception {
+        com.fasterxml.jackson.databind.JsonNode ref = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(Path.of("..", "test-data", "fixtures", "g711", "g711.json").toFile()).get(law);
+        double[][] frames = new double[256][1];
+        for (int c = 0; c < 256; c++) frames[c][0] = c - 128; // the 8-bit writer adds 128 back: byte c
+        byte[] bytes = wav(8000, 8, false, extensible, frames);
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).putShort(extensible ? 44 : 20, (short) format);
+        WavReader.Clip clip = WavReader.read(Files.write(dir.resolve(law + ".wav"), bytes));
+        for (int c = 0; c < 256; c++) assertEquals(ref.get(c).asInt() / 32768f, clip.samples()[c], 0, law + " code " + c);
+    }
+
     @Test
     void conversionsAreOneLineWithCounts() throws Exception {
         double[][] mono = new double[100][1], stereo = new double[100][2];
@@ -119,9 +133,9 @@ class WavFormatsTest {
         assertProblem("clip.mp3", bytes("ID3", 40), "MP3 is not supported");
         assertProblem("clip.aiff", bytes("FORM\0\0\0\0AIFF", 40), "AIFF is not supported");
         assertProblem("movie.avi", bytes("RIFF\0\0\0\0AVI ", 40), "a RIFF file of type 'AVI', not WAVE");
-        byte[] alaw = wav(8000, 8, false, false, new double[10][1]);
-        ByteBuffer.wrap(alaw).order(ByteOrder.LITTLE_ENDIAN).putShort(20, (short) 6);
-        assertProblem("alaw.wav", alaw, "unsupported WAV encoding (A-law, format code 6, 8 bits)");
+        byte[] adpcm = wav(8000, 8, false, false, new double[10][1]);
+        ByteBuffer.wrap(adpcm).order(ByteOrder.LITTLE_ENDIAN).putShort(20, (short) 2).putShort(34, (short) 4);
+        assertProblem("adpcm.wav", adpcm, "unsupported WAV encoding (ADPCM, format code 2, 4 bits)");
         byte[] twelve = wav(8000, 16, false, false, new double[10][1]);
         ByteBuffer.wrap(twelve).order(ByteOrder.LITTLE_ENDIAN).putShort(34, (short) 12);
         assertProblem("twelve.wav", twelve, "unsupported WAV encoding (integer PCM, format code 1, 12 bits)");

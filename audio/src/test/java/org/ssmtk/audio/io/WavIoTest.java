@@ -96,11 +96,11 @@ class WavIoTest {
         Path empty = dir.resolve("empty.wav");
         WavWriter.write(empty, new float[0], 16000);
         assertProblem(empty, "zero-length");
-        Path alaw = dir.resolve("alaw.wav");
+        Path adpcm = dir.resolve("adpcm.wav");
         byte[] a = good.clone();
-        ByteBuffer.wrap(a).order(ByteOrder.LITTLE_ENDIAN).putShort(20, (short) 6).putShort(34, (short) 8).putShort(32, (short) 1);
-        Files.write(alaw, a);
-        assertProblem(alaw, "unsupported WAV encoding");
+        ByteBuffer.wrap(a).order(ByteOrder.LITTLE_ENDIAN).putShort(20, (short) 2).putShort(34, (short) 4).putShort(32, (short) 1);
+        Files.write(adpcm, a);
+        assertProblem(adpcm, "unsupported WAV encoding");
     }
 
     private static void assertProblem(Path f, String text) {
