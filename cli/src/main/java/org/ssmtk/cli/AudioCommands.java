@@ -238,7 +238,8 @@ final class AudioCommands {
             return "Each new sample costs one recurrent step, however long the output. Without --prompt the model\n"
                     + "starts from one silent sample; with --prompt WAV (resampled and quantized like the training data)\n"
                     + "it continues that clip. OUT.wav holds only the --seconds of new samples, 16-bit PCM mono at the\n"
-                    + "model's rate, written atomically. Samples per second go to stderr. --count N generates N clips\n"
+                    + "model's rate, written atomically (--with-prompt: the prompt first, as the model read it). Samples\n"
+                    + "per second go to stderr. --count N generates N clips\n"
                     + "at once (one batch, one recurrent step per sample for all of them; each clip its own draws)\n"
                     + "into the folder --output as 000.wav, 001.wav, ..., which appears complete or not at all; --plot\n"
                     + "then draws the first 4.\n\n"
@@ -256,12 +257,14 @@ final class AudioCommands {
         static final Opt<Integer> TOP_K = Opt.integer("top-k", "K", "sample among the K most likely codes, 0 = all")
                 .check(v -> v >= 0, "must be >= 0").byDefault(0);
         static final Opt<Long> SEED = Opt.longInt("seed", "S", "sampling seed").byDefault(0L);
+        static final Opt<Boolean> WITH_PROMPT = Opt.flag("with-prompt",
+                "start each output with the --prompt as the model read it (resampled, quantized), then the new samples");
         static final Opt<Integer> COUNT = Opt.positiveInt("count", "N", "clips to generate as one batch; N > 1 makes --output a folder")
                 .byDefault(1);
         static final Opt<Boolean> PLOT = Opt.flag("plot", "also draw OUT.waveform.png and OUT.spectrogram.png (OUT = --output without .wav)");
 
         public List<Opt<?>> options() {
-            return Opt.list(MODEL, SECONDS, OUTPUT, PROMPT, TEMPERATURE, TOP_K, SEED, COUNT, PLOT, CommonOptions.INFERENCE);
+            return Opt.list(MODEL, SECONDS, OUTPUT, PROMPT, WITH_PROMPT, TEMPERATURE, TOP_K, SEED, COUNT, PLOT, CommonOptions.INFERENCE);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -280,6 +283,7 @@ final class AudioCommands {
             int[] prompt = PROMPT.given(cl) ? q.encode(conv.add(AudioInput.read(PROMPT.get(cl), settings.sampleRate())).samples())
                     : new int[]{q.encode(0f)};
             conv.report(err, "ssmtk audio generate: --prompt");
+            if (WITH_PROMPT.get(cl) && !PROMPT.given(cl)) throw new UsageException("--with-prompt needs --prompt");
             int count = COUNT.get(cl);
             if (count > 1) return generateMany(cl, dir, settings, prompt, (int) n, count, output, out, err);
             MambaCheckpoint ckpt = MambaCheckpoint.load(dir);
@@ -294,7 +298,7 @@ final class AudioCommands {
                 generated = new Generator(model).generate(prompt, (int) n, sampler, -1, null);
                 elapsed = (System.nanoTime() - t0) / 1e9;
             }
-            float[] wave = q.decode(generated);
+            float[] wave = withPrompt(cl, q, prompt, generated);
             WavWriter.write(output, wave, settings.sampleRate());
             if (PLOT.get(cl)) {
                 String o = output.toString();
@@ -306,6 +310,14 @@ final class AudioCommands {
                     generated.length / Math.max(elapsed, 1e-9));
             out.println(output);
             return 0;
+        }
+
+        /** The new samples as audio, after the prompt's when --with-prompt asks for it. */
+        private static float[] withPrompt(CommandLine cl, Quantizer q, int[] prompt, int[] generated) throws UsageException {
+            if (!WITH_PROMPT.get(cl)) return q.decode(generated);
+            int[] all = java.util.Arrays.copyOf(prompt, prompt.length + generated.length);
+            System.arraycopy(generated, 0, all, prompt.length, generated.length);
+            return q.decode(all);
         }
 
         /**
@@ -346,13 +358,15 @@ final class AudioCommands {
             }
             double elapsed = (System.nanoTime() - t0) / 1e9;
             int rate = settings.sampleRate();
+            float[][] waves = new float[count][];
+            for (int b = 0; b < count; b++) waves[b] = withPrompt(cl, q, prompt, clips[b]);
             AtomicFiles.writeDirectory(output, tmp -> {
-                for (int b = 0; b < count; b++) WavWriter.write(tmp.resolve(String.format(Locale.ROOT, "%03d.wav", b)), q.decode(clips[b]), rate);
+                for (int b = 0; b < count; b++) WavWriter.write(tmp.resolve(String.format(Locale.ROOT, "%03d.wav", b)), waves[b], rate);
             });
             if (PLOT.get(cl))
                 for (int b = 0; b < Math.min(4, count); b++) {
                     String name = String.format(Locale.ROOT, "%03d", b);
-                    AudioScoreCommands.draw(output.resolve(name), "generated: " + name, q.decode(clips[b]), rate, err);
+                    AudioScoreCommands.draw(output.resolve(name), "generated: " + name, waves[b], rate, err);
                 }
             err.printf(Locale.ROOT, "ssmtk audio generate: %d clips x %,d samples (%.3f s at %d Hz) after a %,d-sample prompt in %.2f s: %,.0f samples/s%n",
                     count, n, n / (double) rate, rate, prompt.length, elapsed, (double) count * n / Math.max(elapsed, 1e-9));
