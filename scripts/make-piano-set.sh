@@ -13,7 +13,9 @@
 #   mulaw/piece-NNN.wav                   the same as 8-bit G.711 mu-law WAV (1 byte per sample; ssmtk
 #                                         reads it directly): what travels to a GPU machine
 #   wav/{train,test}.tsv, mulaw/{train,test}.tsv   manifests (path, piece) of the split
-#   piano-16k-mulaw.tar                   mulaw/ in one file, for copying
+#   piano-16k-mulaw.tar.xz.part-aa, -ab, ...   mulaw/ as xz-compressed tar cut into PART_MB (default 30) MB
+#                                         pieces, for machines that take limited uploads at a time;
+#                                         rebuild there with: cat piano-16k-mulaw.tar.xz.part-* | tar -xJ
 # --sample DIR writes only the mu-law WAVs and manifests, into DIR. Needs python3 with numpy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -117,6 +119,8 @@ PY
 if [ -n "$SAMPLE" ]; then
     du -sh "$SAMPLE" >&2
 else
-    tar -C "$OUT" -cf "$OUT/piano-16k-mulaw.tar" mulaw
-    echo "make-piano-set: $(du -h "$OUT/piano-16k-mulaw.tar" | cut -f1) to copy: $OUT/piano-16k-mulaw.tar (untar anywhere; mulaw/train.tsv and mulaw/test.tsv are the manifests)" >&2
+    rm -f "$OUT"/piano-16k-mulaw.tar.xz.part-*
+    tar -C "$OUT" -cf - mulaw | xz -6 -T"$JOBS" | split -b "${PART_MB:-30}m" - "$OUT/piano-16k-mulaw.tar.xz.part-"
+    echo "make-piano-set: to copy: $(du -ch "$OUT"/piano-16k-mulaw.tar.xz.part-* | tail -1 | cut -f1) in $(ls "$OUT"/piano-16k-mulaw.tar.xz.part-* | wc -l) parts," \
+        "$OUT/piano-16k-mulaw.tar.xz.part-*; there: cat piano-16k-mulaw.tar.xz.part-* | tar -xJ (mulaw/train.tsv and mulaw/test.tsv are the manifests)" >&2
 fi
