@@ -101,6 +101,30 @@ class WorkflowCommandsTest {
         assertTrue(Files.readString(dir.resolve("dna-score/report/report.html")).contains("Score track: score/small.bedGraph"));
     }
 
+    /**
+     * Issue 20's audio example: piano and digit LMs, a digit classifier, batched generation scored by
+     * score-generation, and a report with the scores and every generated clip (spectrogram + playable WAV).
+     */
+    @Test
+    void audioExampleTrainsGeneratesScoresAndReports() throws Exception {
+        Path yaml = EXAMPLE.resolveSibling("audio.yaml"), work = dir.resolve("audio");
+        MainTest.Result r = MainTest.run("workflow", "run", yaml.toString(), "--work", work.toString(), "--cpus", "2");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("7 steps done (0 cached)"), r.out());
+        JsonNode scores = new ObjectMapper().readTree(work.resolve("score/scores.json").toFile());
+        assertEquals(4, scores.at("/generated/clips").asInt());
+        assertEquals(10, scores.at("/real/clips").asInt());
+        String page = Files.readString(work.resolve("report/report.html"));
+        for (String h : java.util.List.of("Training curve: piano", "Held-out evaluation: digits", "Held-out evaluation: classifier",
+                "Generation scores: score/scores.json", "Audio: piano-gen/001.wav", "Audio: digit-gen/003.wav"))
+            assertTrue(page.contains("<h2>" + h + "</h2>"), h);
+        // the generated clips are in the page, playable, and the scores are the JSON's
+        assertEquals(6, page.split("<audio controls", -1).length - 1);
+        assertTrue(page.contains(String.format(java.util.Locale.ROOT, "<td>%.4f</td>", scores.get("frechet_distance").asDouble())), "Frechet distance in the page");
+        JsonNode mqc = new ObjectMapper().readTree(work.resolve("report/report_mqc.json").toFile());
+        assertEquals(scores.at("/generated/inception_score").asDouble(), mqc.at("/data/score~1scores.json/inception_score").asDouble(), 1e-12);
+    }
+
     @Test
     void graphSchemaExportAndParamsThroughTheCli() throws Exception {
         Path species = EXAMPLE.resolveSibling("dna-species.yaml"), png = dir.resolve("dag.png");

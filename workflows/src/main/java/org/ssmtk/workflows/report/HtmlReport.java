@@ -28,8 +28,9 @@ import java.util.stream.Stream;
  * One self-contained HTML page (charts inlined as base64 PNG, no external file or script) over what a
  * run wrote: the workflow's step table (run.json), training curves (metrics.jsonl), held-out
  * evaluations (eval.json: scalars, per-class table, confusion matrix), ROC curves from calls on
- * sequences of known class, classification call summaries (TSV), score tracks (bedGraph) and
- * spectrograms (WAV). Beside it, MultiQC custom-content files: {@code STEM_mqc.json} (a table of every
+ * sequences of known class, classification call summaries (TSV), score tracks (bedGraph), generated
+ * audio's scores (audio score-generation JSON: IS, mIS, Fréchet distance) and spectrograms (WAV; the
+ * clip itself too, playable, up to 1 MiB). Beside it, MultiQC custom-content files: {@code STEM_mqc.json} (a table of every
  * run's headline numbers) and {@code STEM_loss_mqc.json} (the training curves as a line graph).
  */
 public final class HtmlReport {
@@ -68,12 +69,13 @@ public final class HtmlReport {
         for (Path[] rf : files) if (rf[1].getFileName().toString().equals("run.json")) r.runLog(rf[1]);
         for (Path[] rf : files) if (rf[1].getFileName().toString().equals("metrics.jsonl")) r.metrics(label(rf), rf[1]);
         for (Path[] rf : files) if (rf[1].getFileName().toString().equals("eval.json")) r.eval(label(rf), rf[1]);
+        for (Path[] rf : files) if (isGenerationScores(rf[1])) r.generation(fileLabel(rf), rf[1]);
         if (!truth.isEmpty()) r.roc(truth);
         for (Path[] rf : files) if (rf[1].getFileName().toString().endsWith(".tsv")) r.calls(fileLabel(rf), rf[1]);
         for (Path[] rf : files) if (rf[1].getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".bedgraph")) r.bedGraph(fileLabel(rf), rf[1]);
         for (Path[] rf : files) if (rf[1].getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".wav")) r.spectrogram(fileLabel(rf), rf[1]);
         if (r.sections == 0)
-            throw new IOException("nothing to report under " + inputs + " (looked for run.json, metrics.jsonl, eval.json, calls .tsv, .bedGraph, .wav)");
+            throw new IOException("nothing to report under " + inputs + " (looked for run.json, metrics.jsonl, eval.json, generation scores .json, calls .tsv, .bedGraph, .wav)");
 
         String html = r.page(version);
         String stem = output.getFileName().toString().replaceFirst("\\.html?$", "");
@@ -308,9 +310,47 @@ public final class HtmlReport {
         WavReader.Clip clip = WavReader.read(f);
         section("Audio: " + esc(label), "audio");
         image(Spectrogram.png(clip.samples(), clip.sampleRate()), "spectrogram of " + label);
+        // the clip itself, to listen to, while it keeps the page small enough to mail or attach
+        if (Files.size(f) <= MAX_EMBEDDED_WAV)
+            body.append("<p><audio controls preload=\"none\" src=\"data:audio/wav;base64,").append(Base64.getEncoder().encodeToString(Files.readAllBytes(f)))
+                    .append("\"></audio></p>\n");
         body.append(String.format(Locale.ROOT, "<p>%.2f s at %d Hz (%d-bit%s, %d channel%s); spectrogram: 512-sample Hann windows, dB.</p>%n", clip.seconds(), clip.sampleRate(),
                 clip.bitsPerSample(), clip.floating() ? " float" : "", clip.channels(), clip.channels() == 1 ? "" : "s"));
         put(label, "seconds", clip.seconds());
+    }
+
+    /** WAVs up to this size are embedded in the page as playable audio. */
+    static final long MAX_EMBEDDED_WAV = 1 << 20;
+
+    /** An {@code audio score-generation} JSON: recognised by its keys, whatever it is called. */
+    private static boolean isGenerationScores(Path f) throws IOException {
+        String name = f.getFileName().toString();
+        if (!name.endsWith(".json") || name.equals("eval.json") || name.equals("run.json") || Files.size(f) > 1 << 20) return false;
+        try {
+            JsonNode n = read(f);
+            return n.has("frechet_distance") && n.path("generated").has("inception_score") && n.path("real").has("inception_score");
+        } catch (IOException e) {
+            return false; // a JSON file that is not ours (or not JSON) is simply not reported
+        }
+    }
+
+    private void generation(String label, Path f) throws IOException {
+        JsonNode n = read(f);
+        section("Generation scores: " + esc(label), "generation");
+        body.append("<p>").append(esc(n.path("protocol").asText())).append("</p>\n");
+        body.append("<table><tr><th>clips</th><th>n</th><th>Inception Score</th><th>modified IS</th><th>mean max p</th><th>Fréchet distance to real</th></tr>\n");
+        for (String set : List.of("generated", "real")) {
+            JsonNode s = n.path(set);
+            String fd = set.equals("generated") ? num(n.path("frechet_distance"))
+                    : n.has("frechet_distance_real_halves") ? num(n.path("frechet_distance_real_halves")) + " (odd vs even half)" : "";
+            body.append("<tr><td>").append(set).append(": ").append(esc(s.path("source").asText())).append("</td><td>").append(s.path("clips").asInt())
+                    .append("</td><td>").append(num(s.path("inception_score"))).append("</td><td>").append(num(s.path("modified_inception_score")))
+                    .append("</td><td>").append(num(s.path("mean_max_probability"))).append("</td><td>").append(fd).append("</td></tr>\n");
+        }
+        body.append("</table>\n");
+        put(label, "inception_score", n.path("generated").path("inception_score").asDouble());
+        put(label, "real_inception_score", n.path("real").path("inception_score").asDouble());
+        put(label, "frechet_distance", n.path("frechet_distance").asDouble());
     }
 
     private void section(String heading, String kind) {
