@@ -20,6 +20,8 @@
 # clips each way (10 prompts, one per digit, 25 continuations each); not yet measured: budget about
 # 10-15 minutes of one H100/H200 (raise the steps for quality). --tiny runs the same pipeline on the CPU
 # on test-data/audio/digits at 4 kHz with tiny models in a few minutes: a check that it runs.
+# A GPU machine without espeak-ng gets the set packed here: scripts/pack-audio-set.sh
+# ~/.cache/ssmtk/audio-digits-16000 digits-16k (G.711 mu-law, xz, 30 MB parts), unpacked there into DATA.
 # Variables: DATA RATE LM_STEPS LM_BATCH LM_D LM_LAYERS CLS_STEPS CLS_BATCH CLS_D CLS_LAYERS GEN PROMPTS
 # PROMPT_S TOP_K THREADS SSMTK EXTRA (more options for both trainers, e.g. "--precision bf16").
 set -euo pipefail

@@ -14,8 +14,9 @@
 # On a GPU (defaults): --device cuda --precision fp32 --recompute-activations (a 512k window of a
 # d_model 128 x 6-layer model then needs a few GB), STEPS=150 x 524,288 samples (79M samples, about
 # 0.7 epochs of the 2 h training pieces) per context: a few minutes per context on one H100/H200
-# (not yet measured). The set is read from PIANO (default ~/.cache/ssmtk/piano/mulaw: untar
-# piano-16k-mulaw.tar; built here if missing and fluidsynth is installable).
+# (not yet measured). The set is read from PIANO (default ~/.cache/ssmtk/piano/mulaw; elsewhere
+# `cat piano-16k-mulaw.tar.xz.part-* | tar -xJ` gives mulaw/; built here if missing and fluidsynth
+# is installable).
 # --tiny: the same pipeline on the CPU in 2-3 minutes on 2 shared cores, on test-data/audio/piano (contexts 256,
 # 1024, 4096; a d_model 16 x 1-layer model; 6 steps): a check that the script runs, not a result.
 # Variables: PIANO CONTEXTS TOKENS_PER_STEP STEPS D_MODEL LAYERS LR THREADS SSMTK (the launcher)
