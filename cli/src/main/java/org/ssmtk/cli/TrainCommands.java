@@ -42,7 +42,7 @@ final class TrainCommands {
         final Opt<Long> steps = Opt.longInt("steps", "N", "optimizer steps in total (a resumed run may raise it)")
                 .check(v -> v >= 1, "must be a positive integer").required();
         final Opt<Integer> batch;
-        final Opt<Integer> accumulate = Opt.positiveInt("accumulate", "K", "micro-batches per optimizer step").defaultIs("--gpus");
+        final Opt<Integer> accumulate = Opt.positiveInt("accumulate", "K", "micro-batches per step").defaultIs("--gpus");
         final Opt<Double> lr;
         final Opt<Double> minLr = Opt.number("min-lr", "LR", "learning rate at the end of the cosine decay").defaultIs("lr / 10");
         final Opt<Integer> warmup = Opt.integer("warmup", "N", "linear warmup steps").check(v -> v >= 0, "must be >= 0")
@@ -57,8 +57,8 @@ final class TrainCommands {
         final Opt<Boolean> recompute = Opt.flag("recompute-activations", "keep only each layer's input and run its forward again in the"
                 + " backward: one layer's activations in memory for one more forward per step (long contexts; same gradients)");
 
-        final Opt<Integer> gpus = Opt.positiveInt("gpus", "N", "data-parallel on GPUs 0..N-1 (--device cuda), each taking"
-                + " 1/N of the --accumulate micro-batches").byDefault(1);
+        final Opt<Integer> gpus = Opt.positiveInt("gpus", "N", "data-parallel on GPUs 0..N-1 (--device cuda); each runs"
+                + " 1/N of a step's micro-batches").byDefault(1);
 
         Optimizer(double defaultLr, int defaultBatch) {
             batch = Opt.positiveInt("batch", "B", "sequences per micro-batch").byDefault(defaultBatch);
