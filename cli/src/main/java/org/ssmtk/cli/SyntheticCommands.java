@@ -156,17 +156,22 @@ final class SyntheticCommands {
         private final Opt<String> train;
         private final Opt<int[]> eval;
         static final Opt<Integer> EVAL_SAMPLES = Opt.positiveInt("eval-samples", "N", "evaluation sequences per length")
-                .defaultIs("512, fewer above 8k tokens");
+                .defaultIs("512, fewer above 8k tokens, at least 64");
+        static final Opt<Integer> EVAL_EVERY = Opt.integer("eval-every", "N", "also evaluate every N steps during training (a quarter"
+                + " of the samples; one line each, and OUT/<variant>/eval.jsonl), 0 = only at the end").check(v -> v >= 0, "must be >= 0").byDefault(0);
         static final Opt<String> VARIANTS = Opt.string("variants", "V,V", "selective, non-selective, mamba2, comma-separated").byDefault("selective");
         static final Opt<Integer> HEAD_DIM = Opt.positiveInt("head-dim", "P", "the mamba2 variant's head width (SSD chunks of 64)").byDefault(32);
         static final Opt<Integer> D_MODEL = Opt.positiveInt("d-model", "D", "model width").byDefault(64);
         static final Opt<Integer> LAYERS = Opt.positiveInt("layers", "N", "Mamba layers").byDefault(2);
         static final Opt<Integer> D_STATE = Opt.positiveInt("d-state", "N", "SSM state size").byDefault(16);
+        static final Opt<Double> DT_MIN = Opt.number("dt-min", "X", "smallest initial Δ (dt_proj.bias = softplus^-1 of a log-uniform"
+                + " draw in [dt-min, dt-max])").check(v -> v > 0, "must be positive").byDefault(0.001);
+        static final Opt<Double> DT_MAX = Opt.number("dt-max", "X", "largest initial Δ").check(v -> v > 0, "must be positive").byDefault(0.1);
         static final Opt<Path> OUT = Opt.output("out", "DIR", "write models, metrics, results.json and plots here");
         static final Opt<Integer> MEMORIZE = Opt.positiveInt("memorize", "N", "tokens to copy").byDefault(16);
 
         public List<Opt<?>> options() {
-            return Opt.list(train, eval, EVAL_SAMPLES, VARIANTS, HEAD_DIM, D_MODEL, LAYERS, D_STATE, OUT,
+            return Opt.list(train, eval, EVAL_SAMPLES, EVAL_EVERY, VARIANTS, HEAD_DIM, D_MODEL, LAYERS, D_STATE, DT_MIN, DT_MAX, OUT,
                     name.equals("selective-copying") ? List.of(MEMORIZE) : List.of(), optimizer.options(), CommonOptions.BACKEND);
         }
 
@@ -179,7 +184,9 @@ final class SyntheticCommands {
                     ? new SelectiveCopying(MEMORIZE.get(cl)) : new InductionHeads();
             List<Variant> variants = new ArrayList<>();
             for (String v : VARIANTS.get(cl).split(",")) variants.add(Variant.parse(v));
-            MambaConfig base = MambaConfig.of(SyntheticTask.VOCAB, D_MODEL.get(cl), D_STATE.get(cl), LAYERS.get(cl));
+            if (DT_MIN.get(cl) > DT_MAX.get(cl)) throw new UsageException("--dt-min " + DT_MIN.get(cl) + " is above --dt-max " + DT_MAX.get(cl));
+            MambaConfig base = MambaConfig.of(SyntheticTask.VOCAB, D_MODEL.get(cl), D_STATE.get(cl), LAYERS.get(cl))
+                    .withTimeStepRange(DT_MIN.get(cl), DT_MAX.get(cl));
             // check every length before spending minutes on training
             checkLengths(task, eval.name(), evalLens);
             checkLengths(task, train.name(), curriculum.lengths());
@@ -204,22 +211,20 @@ final class SyntheticCommands {
                     err.printf(Locale.ROOT, "ssmtk synthetic %s: %s, %,d parameters, %d steps x %d sequences, length %s%n", name, v.name(),
                             ParameterSpec.count(config), opt.steps(), opt.batch() * opt.accumulate(), curriculum.spec());
                     long t0 = System.nanoTime();
-                    try (TrainingProgress progress = new TrainingProgress(err, name + " " + v.label(), opt.logEvery())) {
-                        Trainer.train(replicas, data, Objective.languageModel(), opt.trainer(runDir, 0, 1, false, null), progress);
+                    int every = EVAL_EVERY.get(cl);
+                    try (TrainingProgress progress = new TrainingProgress(err, name + " " + v.label(), opt.logEvery());
+                         EvalDuringTraining during = every == 0 ? null
+                                 : new EvalDuringTraining(model, task, evalLens, every, opt.seed(), runDir, err, name + " " + v.label())) {
+                        Trainer.Listener listener = during == null ? progress : during.after(progress);
+                        Trainer.train(replicas, data, Objective.languageModel(), opt.trainer(runDir, 0, 1, false, null), listener);
                     }
                     double seconds = (System.nanoTime() - t0) / 1e9;
                     double[] xs = new double[evalLens.length], ys = new double[evalLens.length];
                     for (int i = 0; i < evalLens.length; i++) {
                         int len = evalLens[i];
-                        int samples = EVAL_SAMPLES.get(cl, (int) Math.max(16, Math.min(512, (1L << 22) / len)));
-                        var rnd = new java.util.SplittableRandom(opt.seed() ^ 0x5EEDL * (len + 1));
-                        long correct = 0, total = 0;
-                        int per = (int) Math.max(1, Math.min(samples, (1L << 20) / len));
-                        for (int done = 0; done < samples; done += per) {
-                            long[] ct = SyntheticTask.evaluate(model, task.batch(rnd, Math.min(per, samples - done), len));
-                            correct += ct[0];
-                            total += ct[1];
-                        }
+                        int samples = EVAL_SAMPLES.get(cl, defaultSamples(len));
+                        long[] ct = accuracy(model, task, len, samples, opt.seed());
+                        long correct = ct[0], total = ct[1];
                         double acc = (double) correct / total;
                         xs[i] = len;
                         ys[i] = acc;
@@ -241,6 +246,104 @@ final class SyntheticCommands {
                 TrainCommands.drawOrWarn(outDir.resolve("accuracy.png"), err, accuracyPlot::writePng);
             }
             return 0;
+        }
+    }
+
+    /** 512 sequences, fewer above 8k tokens (about 4M tokens per length), but at least 64. */
+    static int defaultSamples(int len) {
+        return (int) Math.max(64, Math.min(512, (1L << 22) / len));
+    }
+
+    /**
+     * Correct and scored positions over {@code samples} fresh sequences of length len, drawn from a
+     * stream fixed by the seed and the length (so every evaluation of one run sees the same sequences),
+     * at most 2^20 tokens per forward.
+     */
+    static long[] accuracy(MambaModel model, SyntheticTask task, int len, int samples, long seed) {
+        var rnd = new java.util.SplittableRandom(seed ^ 0x5EEDL * (len + 1));
+        long correct = 0, total = 0;
+        int per = (int) Math.max(1, Math.min(samples, (1L << 20) / len));
+        for (int done = 0; done < samples; done += per) {
+            long[] ct = SyntheticTask.evaluate(model, task.batch(rnd, Math.min(per, samples - done), len));
+            correct += ct[0];
+            total += ct[1];
+        }
+        return new long[]{correct, total};
+    }
+
+    /**
+     * Accuracy at every evaluation length every N steps, to see whether extrapolation keeps improving
+     * after the training length is solved (it does, at a constant learning rate: see README). The
+     * lines go to stderr and, with --out, to OUT/<variant>/eval.jsonl.
+     */
+    static final class EvalDuringTraining implements AutoCloseable {
+        private final MambaModel model;
+        private final SyntheticTask task;
+        private final int[] lens;
+        private final int every;
+        private final long seed;
+        private final PrintStream err;
+        private final String label;
+        private final java.io.BufferedWriter jsonl;
+
+        EvalDuringTraining(MambaModel model, SyntheticTask task, int[] lens, int every, long seed, Path runDir, PrintStream err, String label)
+                throws java.io.IOException {
+            this.model = model;
+            this.task = task;
+            this.lens = lens;
+            this.every = every;
+            this.seed = seed;
+            this.err = err;
+            this.label = label;
+            if (runDir == null) {
+                jsonl = null;
+            } else {
+                java.nio.file.Files.createDirectories(runDir);
+                jsonl = java.nio.file.Files.newBufferedWriter(runDir.resolve("eval.jsonl"), StandardCharsets.UTF_8);
+            }
+        }
+
+        /** progress first, then the evaluation at every N-th step. */
+        Trainer.Listener after(Trainer.Listener progress) {
+            return new Trainer.Listener() {
+                public void onStart(long first, long last) { progress.onStart(first, last); }
+
+                public void onCheckpoint(Path dir) { progress.onCheckpoint(dir); }
+
+                public void onMessage(String line) { progress.onMessage(line); }
+
+                public void onStep(Trainer.StepMetrics m) {
+                    progress.onStep(m);
+                    if (m.step() % every == 0) evaluate(m.step());
+                }
+            };
+        }
+
+        private void evaluate(long step) {
+            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%s: step %d accuracy", label, step));
+            ObjectNode row = new ObjectMapper().createObjectNode().put("step", step);
+            ObjectNode acc = row.putObject("accuracy");
+            for (int len : lens) {
+                long[] ct = accuracy(model, task, len, Math.max(16, defaultSamples(len) / 4), seed);
+                double a = (double) ct[0] / ct[1];
+                line.append(String.format(Locale.ROOT, " %d:%.1f%%", len, 100 * a));
+                acc.put(Integer.toString(len), a);
+            }
+            err.println(line);
+            if (jsonl != null) {
+                try {
+                    jsonl.write(row.toString());
+                    jsonl.newLine();
+                    jsonl.flush();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            if (jsonl != null) jsonl.close();
         }
     }
 }

@@ -137,6 +137,26 @@ class DnaLabeledInputsTest {
         assertTrue(r.err().contains("exists already"), r.err());
     }
 
+    /** --method markov scores the same held-out windows as the softmax baseline; composition (GC) separates these classes. */
+    @Test
+    void markovBaselineScoresTheSameWindows() throws Exception {
+        String[] common = {"dna", "kmer-baseline", "--class", DnaClassifierCommandsTest.A, "--class", DnaClassifierCommandsTest.B,
+                "--seq-len", "64", "--holdout", "0.2"};
+        MainTest.Result soft = MainTest.run(MainTest.concat(common, "--out", dir.resolve("soft").toString(), "--k", "3",
+                "--train-windows", "64", "--iterations", "20"));
+        assertEquals(0, soft.code(), soft.err());
+        MainTest.Result markov = MainTest.run(MainTest.concat(common, "--out", dir.resolve("markov").toString(), "--method", "markov",
+                "--order", "3"));
+        assertEquals(0, markov.code(), markov.err());
+        assertTrue(markov.out().contains("order-3 Markov baseline"), markov.out());
+        JsonNode m = json(dir.resolve("markov/eval.json")), s = json(dir.resolve("soft/eval.json"));
+        assertEquals(s.get("examples"), m.get("examples"));
+        assertEquals(3, m.get("order").asInt());
+        assertTrue(m.get("accuracy").asDouble() >= 0.9, m.toString());
+        fails("--order", MainTest.concat(common, "--out", dir.resolve("m2").toString(), "--method", "markov", "--order", "11"));
+        fails("--method", MainTest.concat(common, "--out", dir.resolve("m3").toString(), "--method", "hmm"));
+    }
+
     static void fails(String expected, String... args) throws Exception {
         MainTest.Result r = MainTest.run(args);
         assertEquals(1, r.code(), r.out() + r.err());

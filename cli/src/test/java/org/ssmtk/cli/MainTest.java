@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -287,6 +288,23 @@ class MainTest {
         Result bad = run("synthetic", "induction-heads", "--steps", "1", "--eval", "3");
         assertEquals(1, bad.code());
         assertTrue(bad.err().contains("length >= 4"), bad.err());
+    }
+
+    /** --eval-every: accuracy at every evaluation length during training, as lines and OUT/<variant>/eval.jsonl. */
+    @Test
+    void syntheticEvaluatesDuringTrainingAndTakesTheDeltaRange() throws Exception {
+        Path out = dir.resolve("ih");
+        Result r = run("synthetic", "induction-heads", "--train", "16", "--eval", "16,32", "--steps", "4", "--batch", "2",
+                "--eval-samples", "4", "--eval-every", "2", "--d-model", "16", "--dt-min", "1e-5", "--out", out.toString(), "--threads", "1");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("step 2 accuracy 16:") && r.err().contains("step 4 accuracy 16:"), r.err());
+        List<String> lines = Files.readAllLines(out.resolve("selective/eval.jsonl"));
+        assertEquals(2, lines.size(), lines.toString());
+        assertTrue(lines.get(1).contains("\"step\":4") && lines.get(1).contains("\"32\""), lines.get(1));
+        assertTrue(Files.readString(out.resolve("selective/model/config.json")).contains("\"time_step_min\" : 1.0E-5"));
+        Result bad = run("synthetic", "induction-heads", "--steps", "1", "--dt-min", "0.5", "--dt-max", "0.1");
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("--dt-min"), bad.err());
     }
 
     static String[] concat(String[] a, String... b) {

@@ -156,4 +156,22 @@ class ReportCommandsTest {
         assertEquals(0, p.exitValue(), "chromium failed: " + Files.readString(log));
         return out;
     }
+
+    /** report plot: a TSV of numbers as a PNG; a cell that is no number is one line naming the file and line, no PNG. */
+    @Test
+    void plotDrawsATableOfNumbers() throws Exception {
+        Path tsv = dir.resolve("acc.tsv"), png = dir.resolve("acc.png");
+        Files.writeString(tsv, "window\tmamba\t6-mer\n1024\t0.4\t0.36\n8192\t-\t0.35\n1048576\t0.9\t0.5\n");
+        MainTest.Result r = MainTest.run("report", "plot", "--table", tsv.toString(), "--output", png.toString(), "--log-x",
+                "--y-label", "accuracy");
+        assertEquals(0, r.code(), r.err());
+        BufferedImage img = ImageIO.read(png.toFile());
+        assertTrue(img.getWidth() > 100 && img.getHeight() > 100);
+        Files.writeString(tsv, "window\tmamba\n1024\tabc\n");
+        Files.delete(png);
+        r = MainTest.run("report", "plot", "--table", tsv.toString(), "--output", png.toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("acc.tsv line 2") && r.err().contains("'abc'"), r.err());
+        assertFalse(Files.exists(png));
+    }
 }

@@ -141,6 +141,18 @@ public record MambaConfig(
                 timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, ssd, caduceus);
     }
 
+    /**
+     * Another initial Δ range: dt_proj.bias starts at softplus^-1 of a log-uniform draw in [min, max],
+     * and the floor (which would clamp draws below it) is lowered to min when above it.
+     */
+    public MambaConfig withTimeStepRange(double min, double max) {
+        if (!(min > 0 && min <= max)) throw new IllegalArgumentException("time step range needs 0 < min <= max, got [" + min + ", " + max + "]");
+        return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
+                intermediateSize, useBias, useConvBias, layerNormEpsilon, tieWordEmbeddings, padVocabSizeMultiple,
+                residualInFp32, initializerRange, timeStepScale, min, max, Math.min(timeStepFloor, min),
+                timeStepInitScheme, rescalePrenormResidual, padTokenId, bosTokenId, eosTokenId, selective, numLabels, pooling, modelType, ssd, caduceus);
+    }
+
     public MambaConfig withBiasesAndHead(boolean useBias, boolean useConvBias, boolean tied) {
         return new MambaConfig(vocabSize, hiddenSize, stateSize, numHiddenLayers, expand, convKernel, timeStepRank,
                 intermediateSize, useBias, useConvBias, layerNormEpsilon, tied, padVocabSizeMultiple,

@@ -50,4 +50,21 @@ class MambaConfigTest {
         assertThrows(IllegalArgumentException.class, () -> MambaConfig.parse("{\"hidden_act\": \"gelu\"}"));
         assertThrows(IllegalArgumentException.class, () -> MambaConfig.parse("{\"time_step_rank\": \"wide\"}"));
     }
+
+    /**
+     * A lower Δ range must reach the initial weights: the floor (1e-4 by default) would otherwise
+     * clamp every draw below it, silently keeping the old range.
+     */
+    @Test
+    void aLowerTimeStepRangeReachesDtProjBias() {
+        MambaConfig c = MambaConfig.of(16, 32, 8, 1).withTimeStepRange(1e-6, 1e-5);
+        assertEquals(1e-6, c.timeStepFloor());
+        var m = org.ssmtk.core.nn.Initializer.reference(c, 1);
+        float[] bias = m.parameters().get("backbone.layers.0.mixer.dt_proj.bias").data();
+        for (float v : bias) {
+            double dt = Math.log1p(Math.exp(v));
+            assertTrue(dt >= 1e-6 * 0.999 && dt <= 1e-5 * 1.001, "softplus(dt_proj.bias) = " + dt + " outside [1e-6, 1e-5]");
+        }
+        assertThrows(IllegalArgumentException.class, () -> c.withTimeStepRange(1e-3, 1e-4));
+    }
 }
