@@ -2,7 +2,8 @@
 # Accuracy against context length on the E. coli strain task (scripts/ecoli-strains.sh: 3 strains,
 # the last --holdout of every genome held out): a Mamba classifier trained from scratch at each
 # window length with the same bases seen and the same bases per step (so the same number of steps
-# and learning-rate schedule; only the window changes), beside two composition baselines given the
+# and learning-rate schedule; only the window changes; windows of 4 kb and more spend the first half
+# of the steps in a sequence-length warmup from 1 kb), beside two composition baselines given the
 # same window, trained and scored on the same windows (dna kmer-baseline):
 #   6-mer softmax regression on strand-symmetric 6-mer frequencies (--method softmax --k 6)
 #   Markov chains of order 5 per class, maximum likelihood (--method markov --order 5)
@@ -36,16 +37,18 @@ while [ $# -gt 0 ]; do
     *) echo "long-context.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-holdout=0.25 eval_windows=256 lr=2e-3
+holdout=0.25 eval_windows=256 lr=2e-3 slw_start=1024
 case $mode in
   full) : "${lengths:=1024,8192,32768,131072,1048576}" "${bases:=67108864}" "${per_step:=1048576}" ;;
   reduced) : "${lengths:=1024,32768,1048576}" "${bases:=67108864}" "${per_step:=1048576}" ;;
-  tiny) : "${lengths:=256,1024}" "${bases:=32768}" "${per_step:=4096}"; device=cpu; eval_windows=32 ;;
+  tiny) : "${lengths:=256,1024}" "${bases:=32768}" "${per_step:=4096}"; device=cpu; eval_windows=32; slw_start=256 ;;
   *) echo "long-context.sh: --mode full, reduced or tiny, got '$mode'" >&2; exit 2 ;;
 esac
 [ -x "$ssmtk" ] && [ -f "$root/cli/target/ssmtk.jar" ] || "$root/scripts/build.sh"
 command -v jq >/dev/null || { echo "long-context.sh: needs jq" >&2; exit 1; }
-read -r -a classes < <("$root/scripts/ecoli-strains.sh" | tr '\n' ' ')
+mapfile -t lines < <("$root/scripts/ecoli-strains.sh")
+[ ${#lines[@]} -eq 3 ] || { echo "long-context.sh: scripts/ecoli-strains.sh did not build the strain set" >&2; exit 1; }
+classes=(); for l in "${lines[@]}"; do classes+=(--class "${l#--class }"); done
 thr=(); [ -n "$threads" ] && thr=(--threads "$threads")
 
 mkdir -p "$out"
@@ -69,11 +72,17 @@ for L in ${lengths//,/ }; do
   batch=$(( per_step / L )); [ "$batch" -ge 1 ] || batch=1
   steps=$(( bases / (batch * L) )); [ "$steps" -ge 1 ] || steps=1
   warm=$(( steps / 10 ))
-  echo "== window $L: $steps steps x $batch windows ($(( steps * batch * L )) bases)" >&2
+  # sequence-length warmup for windows of 4x the first stage or more: half the steps on shorter windows
+  # (as many bases per step), doubling from $slw_start up to L
+  slw=(); stages=0; for (( l = slw_start; l < L; l *= 2 )); do stages=$(( stages + 1 )); done
+  if [ "$L" -ge $(( 4 * slw_start )) ] && [ $(( steps / 2 )) -ge "$stages" ]; then
+    slw=(--seq-len-warmup "$slw_start" --seq-len-warmup-steps $(( steps / 2 )))
+  fi
+  echo "== window $L: $steps steps x $batch windows ($(( steps * batch * L )) bases) ${slw[*]}" >&2
   t0=$SECONDS
   "$ssmtk" dna train-classifier "${classes[@]}" --out "$d/mamba" "${model[@]}" --seq-len "$L" --batch "$batch" \
       --steps "$steps" --lr "$lr" --warmup "$warm" --holdout "$holdout" --eval-windows "$eval_windows" --rc-augment \
-      --checkpoint-every 0 --log-every 8 --device "$device" "${thr[@]}" >&2
+      "${slw[@]}" --checkpoint-every 0 --log-every 8 --device "$device" "${thr[@]}" >&2
   secs=$(( SECONDS - t0 ))
   # baselines: the softmax regression gets ~2^24 training bases (at most 4096 windows), the chains every training base
   tw=$(( 16777216 / L )); [ "$tw" -le 4096 ] || tw=4096; [ "$tw" -ge 16 ] || tw=16

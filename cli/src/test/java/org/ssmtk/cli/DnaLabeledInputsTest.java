@@ -157,6 +157,20 @@ class DnaLabeledInputsTest {
         fails("--method", MainTest.concat(common, "--out", dir.resolve("m3").toString(), "--method", "hmm"));
     }
 
+    /** --seq-len-warmup: short windows first (more of them per step), then --seq-len; recorded in the run for --resume. */
+    @Test
+    void trainClassifierWarmsUpTheWindowLength() throws Exception {
+        Path out = dir.resolve("slw");
+        MainTest.Result r = MainTest.run("dna", "train-classifier", "--class", DnaClassifierCommandsTest.A, "--class", DnaClassifierCommandsTest.B,
+                "--out", out.toString(), "--preset", "tiny", "--seq-len", "128", "--batch", "2", "--seq-len-warmup", "32",
+                "--seq-len-warmup-steps", "2", "--holdout", "0.2", "--steps", "3", "--threads", "1");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("warmup: 32 bases x 8 windows at steps 1..1") && r.err().contains("warmup: 64 bases x 4 windows at steps 2..2")
+                && r.err().contains("warmup: 128 bases x 2 windows at steps 3..end"), r.err());
+        fails("go together", "dna", "train-classifier", "--class", DnaClassifierCommandsTest.A, "--class", DnaClassifierCommandsTest.B,
+                "--out", dir.resolve("slw2").toString(), "--seq-len-warmup", "32", "--steps", "1");
+    }
+
     static void fails(String expected, String... args) throws Exception {
         MainTest.Result r = MainTest.run(args);
         assertEquals(1, r.code(), r.out() + r.err());

@@ -7,8 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Sequence-length warmup for next-base pretraining, as the Mamba paper trains its long-context DNA
- * models (after HyenaDNA): training starts on short windows and the length doubles, stage by
+ * Sequence-length warmup for next-base pretraining and classifiers, as the Mamba paper trains its
+ * long-context DNA models (after HyenaDNA): training starts on short windows and the length doubles, stage by
  * stage, up to the target. The warmup's steps are shared equally by the short stages (stage i of
  * S short ones covers steps {@code (i*W/S, (i+1)*W/S]}); every step after the warmup uses the
  * target length. Bases per step stay (about) constant: a stage of length l has
@@ -17,13 +17,19 @@ import java.util.List;
  */
 public final class SequenceLengthWarmup implements BatchSource {
     private final int[] lengths, batches;
-    private final WindowSampler[] samplers;
+    private final BatchSource[] samplers;
     private final long warmupSteps;
+
+    /** The batches of one stage: windows of {@code length}, {@code batch} rows per step. */
+    @FunctionalInterface
+    public interface StageSource {
+        BatchSource of(int length, int batch);
+    }
 
     /** One stage: its window length, rows per batch, and the steps (1-based, inclusive) it covers. */
     public record Stage(int length, int batch, long firstStep, long lastStep) {}
 
-    private SequenceLengthWarmup(int[] lengths, int[] batches, WindowSampler[] samplers, long warmupSteps) {
+    private SequenceLengthWarmup(int[] lengths, int[] batches, BatchSource[] samplers, long warmupSteps) {
         this.lengths = lengths;
         this.batches = batches;
         this.samplers = samplers;
@@ -37,16 +43,24 @@ public final class SequenceLengthWarmup implements BatchSource {
      */
     public static SequenceLengthWarmup of(List<Region> regions, int start, int target, int batch, long warmupSteps, long seed,
                                           boolean reverseComplement) {
+        return of((len, rows) -> WindowSampler.of(regions, len, rows, seed, reverseComplement), start, target, batch, warmupSteps);
+    }
+
+    /**
+     * The same schedule over any window source (a classifier's labelled windows, say): stage i's
+     * batches come from {@code source.of(length_i, rows_i)}.
+     */
+    public static SequenceLengthWarmup of(StageSource source, int start, int target, int batch, long warmupSteps) {
         int[] lengths = lengths(start, target);
         int shortStages = lengths.length - 1;
         if (warmupSteps < shortStages)
             throw new IllegalArgumentException("a warmup from " + start + " to " + target + " bases has " + shortStages
                     + " short stages and needs at least that many steps, got " + warmupSteps);
         int[] batches = new int[lengths.length];
-        WindowSampler[] samplers = new WindowSampler[lengths.length];
+        BatchSource[] samplers = new BatchSource[lengths.length];
         for (int i = 0; i < lengths.length; i++) {
             batches[i] = (int) Math.max(batch, (long) batch * target / lengths[i]);
-            samplers[i] = WindowSampler.of(regions, lengths[i], batches[i], seed, reverseComplement);
+            samplers[i] = source.of(lengths[i], batches[i]);
         }
         return new SequenceLengthWarmup(lengths, batches, samplers, warmupSteps);
     }
