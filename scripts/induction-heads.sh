@@ -52,4 +52,13 @@ for r in "${runs[@]}"; do
         --steps "$steps" "${common[@]}" --dt-min "$dtmin" --out "$out/$name" | tee "$out/$name.txt"
   fi
 done
+# Δ between the writes and the memory horizon of each trained model (needs NumPy; CPU, seconds)
+if python3 -c 'import numpy' 2>/dev/null; then
+  for r in "${runs[@]}"; do
+    read -r name _ _ <<< "$r"
+    echo "== $name: Δ and memory horizon (scripts/induction-memory.py)"
+    python3 "$root/scripts/induction-memory.py" "$out/$name/selective/model" --length "$([ "$mode" = tiny ] && echo 256 || echo 4096)" \
+        | tee "$out/$name.memory.txt"
+  done
+fi
 echo "(per run: $out/<run>/results.json, accuracy.png, selective/eval.jsonl = accuracy against step)"

@@ -37,11 +37,11 @@ while [ $# -gt 0 ]; do
     *) echo "long-context.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-holdout=0.25 eval_windows=256 lr=2e-3 slw_start=1024
+holdout=0.25 eval_windows=256 lr=2e-3 slw_start=1024 kmer_bases=16777216 kmer_iterations=300
 case $mode in
   full) : "${lengths:=1024,8192,32768,131072,1048576}" "${bases:=67108864}" "${per_step:=1048576}" ;;
   reduced) : "${lengths:=1024,32768,1048576}" "${bases:=67108864}" "${per_step:=1048576}" ;;
-  tiny) : "${lengths:=256,1024}" "${bases:=32768}" "${per_step:=4096}"; device=cpu; eval_windows=32; slw_start=256 ;;
+  tiny) : "${lengths:=256,1024}" "${bases:=32768}" "${per_step:=4096}"; device=cpu; eval_windows=32; slw_start=256; kmer_bases=65536; kmer_iterations=60 ;;
   *) echo "long-context.sh: --mode full, reduced or tiny, got '$mode'" >&2; exit 2 ;;
 esac
 [ -x "$ssmtk" ] && [ -f "$root/cli/target/ssmtk.jar" ] || "$root/scripts/build.sh"
@@ -85,8 +85,8 @@ for L in ${lengths//,/ }; do
       "${slw[@]}" --checkpoint-every 0 --log-every 8 --device "$device" "${thr[@]}" >&2
   secs=$(( SECONDS - t0 ))
   # baselines: the softmax regression gets ~2^24 training bases (at most 4096 windows), the chains every training base
-  tw=$(( 16777216 / L )); [ "$tw" -le 4096 ] || tw=4096; [ "$tw" -ge 16 ] || tw=16
-  "$ssmtk" dna kmer-baseline "${classes[@]}" --out "$d/kmer6" --method softmax --k 6 --train-windows "$tw" --seq-len "$L" \
+  tw=$(( kmer_bases / L )); [ "$tw" -le 4096 ] || tw=4096; [ "$tw" -ge 16 ] || tw=16
+  "$ssmtk" dna kmer-baseline "${classes[@]}" --out "$d/kmer6" --method softmax --k 6 --train-windows "$tw" --iterations "$kmer_iterations" --seq-len "$L" \
       --holdout "$holdout" --eval-windows "$eval_windows" >&2
   "$ssmtk" dna kmer-baseline "${classes[@]}" --out "$d/markov5" --method markov --order 5 --seq-len "$L" \
       --holdout "$holdout" --eval-windows "$eval_windows" >&2
