@@ -41,7 +41,7 @@ final class DnaKmerBaselineCommand implements Command {
                 + "strand-symmetric k-mer frequencies (a k-mer and its reverse complement counted together, k-mers\n"
                 + "with N skipped, scaled so a uniform sequence gives 1); a softmax regression (weights + bias,\n"
                 + "L2 --l2) is fitted by full-batch Adam for --iterations.\n"
-                + "--method markov instead fits one order---order Markov chain per class on both strands of all of\n"
+                + "--method markov instead fits one Markov chain of order --order per class on both strands of all of\n"
                 + "the class's training bases (add-one smoothed) and calls a window for the class whose chain gives\n"
                 + "it the highest likelihood: evidence that adds up with the window's length.\n"
                 + "Writes OUT/" + DnaCommands.EVAL + " in train-classifier's format (plus \"method\").\n\n"
@@ -72,6 +72,8 @@ final class DnaKmerBaselineCommand implements Command {
 
     public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
         Path outDir = OUT.get(cl);
+        boolean markov = METHOD.get(cl).equals("markov");
+        int order = ORDER.get(cl); // checked here, before any input is read
         int k = K.get(cl);
         int seqLen = SEQ_LEN.get(cl);
         double holdout = HOLDOUT.get(cl);
@@ -91,7 +93,7 @@ final class DnaKmerBaselineCommand implements Command {
         DnaClassifierCommands.splitAndDescribe(inputs, holdout, run, train, held, err, "dna kmer-baseline");
         // train-classifier's data without reverse-strand reads: the same windows it draws and scores
         DnaClassifierData data = new DnaClassifierData(names, train, held, false, balanced);
-        if (METHOD.get(cl).equals("markov")) return markov(data, names, train, ORDER.get(cl), seqLen, evalWindows, holdout, seed, run, outDir, out);
+        if (markov) return markov(data, names, train, order, seqLen, evalWindows, holdout, seed, run, outDir, out);
         BatchSource sampler = ClassifierCommands.trainingWindows(data, seqLen, WINDOWS_PER_DRAW, seed);
         KmerFeatures features = new KmerFeatures(k);
         List<SoftmaxRegression.Features> x = new ArrayList<>(trainWindows);
