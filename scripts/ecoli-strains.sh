@@ -23,6 +23,8 @@
 # the tails. With --holdout 0.25 every tail is >= 1.16 Mb, so one 1 Mb window per class fits.
 #
 #   scripts/ecoli-strains.sh [--cache DIR]     builds once, then prints "--class NAME=FASTA" lines
+# The FASTAs are gzipped (4.3 MB in all; ssmtk reads gzip): DIR/{ec536,k12,ec454}.fa.gz. On a machine
+# without network, carry them there and give the same --cache (long-context.sh passes its own on).
 # Needs apt-get and dpkg-deb (Debian/Ubuntu); no root.
 set -euo pipefail
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/ssmtk/ecoli-strains
@@ -45,7 +47,7 @@ source_of() {
 mkdir -p "$cache/debs" "$cache/extracted"
 for strain in ec536 k12 ec454; do
   read -r pkg path bases < <(source_of "$strain")
-  fa=$cache/$strain.fa
+  fa=$cache/$strain.fa.gz
   if [ ! -s "$fa" ]; then
     if [ ! -f "$cache/extracted/$pkg/$path" ]; then
       if ! ls "$cache/debs/${pkg}"_*.deb >/dev/null 2>&1; then
@@ -60,8 +62,8 @@ for strain in ec536 k12 ec454; do
       BEGIN { print ">" name }
       /^>/ { next }
       { gsub(/[ \t\r]/, ""); buf = buf $0; while (length(buf) >= 80) { print substr(buf, 1, 80); buf = substr(buf, 81) } }
-      END { if (length(buf) > 0) print buf }' > "$fa.tmp"
-    got=$(grep -v '^>' "$fa.tmp" | tr -d '\n' | wc -c)
+      END { if (length(buf) > 0) print buf }' | gzip -n > "$fa.tmp"
+    got=$(zcat "$fa.tmp" | grep -v '^>' | tr -d '\n' | wc -c)
     [ "$got" -eq "$bases" ] || { echo "ecoli-strains.sh: $pkg's $path gave $got bases, expected $bases (a different package version?)" >&2; rm -f "$fa.tmp"; exit 1; }
     mv "$fa.tmp" "$fa"
   fi

@@ -10,7 +10,8 @@
 # Writes OUT/results.tsv, OUT/results.md (markdown table) and OUT/accuracy.png (ssmtk report plot).
 #
 #   scripts/long-context.sh [--mode full|reduced|tiny] [--device cuda|cpu|auto] [--out DIR]
-#       [--lengths L,L,...] [--bases N] [--tokens-per-step N] [--threads N]
+#       [--lengths L,L,...] [--bases N] [--tokens-per-step N] [--threads N] [--cache DIR]
+#   (--cache: where scripts/ecoli-strains.sh keeps the strain FASTAs; built there once, needs network)
 #   full     lengths 1k, 8k, 32k, 128k, 1M; 2^26 bases per length, 2^20 per step (64 steps);
 #            a d_model 128 x 4-layer Mamba; about 3-4 min of one H200 (estimate, not yet measured)
 #   reduced  lengths 1k, 32k, 1M, same budget per length: about 1.5 min of one H200 (estimate)
@@ -23,7 +24,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 ssmtk=${SSMTK:-$root/bin/ssmtk}
 mode=full device=cuda out=$root/out/long-context threads=${SSMTK_THREADS:-}
-lengths= bases= per_step=
+lengths= bases= per_step= cache=()
 while [ $# -gt 0 ]; do
   case $1 in
     --mode) mode=$2; shift 2 ;;
@@ -33,6 +34,7 @@ while [ $# -gt 0 ]; do
     --bases) bases=$2; shift 2 ;;
     --tokens-per-step) per_step=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
+    --cache) cache=(--cache "$2"); shift 2 ;;
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "long-context.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -46,7 +48,7 @@ case $mode in
 esac
 [ -x "$ssmtk" ] && [ -f "$root/cli/target/ssmtk.jar" ] || "$root/scripts/build.sh"
 command -v jq >/dev/null || { echo "long-context.sh: needs jq" >&2; exit 1; }
-mapfile -t lines < <("$root/scripts/ecoli-strains.sh")
+mapfile -t lines < <("$root/scripts/ecoli-strains.sh" "${cache[@]}")
 [ ${#lines[@]} -eq 3 ] || { echo "long-context.sh: scripts/ecoli-strains.sh did not build the strain set" >&2; exit 1; }
 classes=(); for l in "${lines[@]}"; do classes+=(--class "${l#--class }"); done
 thr=(); [ -n "$threads" ] && thr=(--threads "$threads")
@@ -105,6 +107,7 @@ done
 } > "$out/results.md"
 cut -f1,4,5,6 "$table" | sed '1s/.*/window\tMamba\t6-mer softmax\tMarkov order 5/' > "$out/plot.tsv"
 "$ssmtk" report plot --table "$out/plot.tsv" --output "$out/accuracy.png" --log-x --x-label "window (bases)" \
-    --y-label "held-out accuracy" --title "E. coli strains (3 classes): accuracy against context" >&2
+    --y-label "held-out accuracy" --title "E. coli strains (3 classes): accuracy against context" >&2 \
+  || echo "long-context.sh: no plot (the table is written; draw it elsewhere with ssmtk report plot --table $out/plot.tsv)" >&2
 cat "$out/results.md"
 echo "(table: $table; plot: $out/accuracy.png; per-run eval.json under $out/L*/)"
