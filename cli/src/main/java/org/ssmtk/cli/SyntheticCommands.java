@@ -18,8 +18,12 @@ import org.ssmtk.core.train.Objective;
 import org.ssmtk.core.train.Trainer;
 import org.ssmtk.workflows.report.Charts;
 
+import java.io.BufferedWriter;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -284,10 +288,10 @@ final class SyntheticCommands {
         private final long seed;
         private final PrintStream err;
         private final String label;
-        private final java.io.BufferedWriter jsonl;
+        private final BufferedWriter jsonl;
 
         EvalDuringTraining(MambaModel model, SyntheticTask task, int[] lens, int every, long seed, Path runDir, PrintStream err, String label)
-                throws java.io.IOException {
+                throws IOException {
             this.model = model;
             this.task = task;
             this.lens = lens;
@@ -298,8 +302,8 @@ final class SyntheticCommands {
             if (runDir == null) {
                 jsonl = null;
             } else {
-                java.nio.file.Files.createDirectories(runDir);
-                jsonl = java.nio.file.Files.newBufferedWriter(runDir.resolve("eval.jsonl"), StandardCharsets.UTF_8);
+                Files.createDirectories(runDir);
+                jsonl = Files.newBufferedWriter(runDir.resolve("eval.jsonl"), StandardCharsets.UTF_8);
             }
         }
 
@@ -335,14 +339,14 @@ final class SyntheticCommands {
                     jsonl.write(row.toString());
                     jsonl.newLine();
                     jsonl.flush();
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
                 }
             }
         }
 
         @Override
-        public void close() throws java.io.IOException {
+        public void close() throws IOException {
             if (jsonl != null) jsonl.close();
         }
     }
