@@ -4,7 +4,6 @@ import htsjdk.samtools.QueryInterval;
 import htsjdk.samtools.SAMException;
 import htsjdk.samtools.SAMFileHeader;
 import htsjdk.samtools.SAMFileWriter;
-import htsjdk.samtools.SAMFileWriterFactory;
 import htsjdk.samtools.SAMRecord;
 import htsjdk.samtools.SAMSequenceRecord;
 import htsjdk.samtools.SamInputResource;
@@ -22,7 +21,10 @@ import org.ssmtk.core.classify.ClassLabels;
 import org.ssmtk.core.classify.SequenceClassifier;
 import org.ssmtk.core.eval.ClassificationMetrics;
 import org.ssmtk.genomics.io.AlignmentFileCheck;
+import org.ssmtk.genomics.io.LiteralHeader;
+import org.ssmtk.genomics.io.LiteralTags;
 import org.ssmtk.genomics.io.ReadFidelity;
+import org.ssmtk.genomics.io.SamLineTap;
 import org.ssmtk.genomics.io.BedIntervals;
 import org.ssmtk.genomics.tokenize.DnaTokens;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
@@ -63,8 +65,9 @@ final class DnaClassifyReadsCommand implements Command {
                 + "independent of strand. A read longer than --seq-len (default: " + SEQ_LEN.defaultText() + ") is cut into windows of\n"
                 + "--seq-len bases (the last one ending at the read's end) and its probabilities are their mean.\n"
                 + "The TSV has one row per classified read, in file order: read_name, flag, label, p_<class> per class.\n"
-                + "--bam-out writes every input record in input order (header and all fields as read), classified ones with\n"
-                + "tags XL:Z:<label> and XP:f:<probability of that label>. Outputs appear only when complete (temporary\n"
+                + "--bam-out writes every input record in input order (header text and all fields as read, a @PG line added;\n"
+                + "each record's tags in the order stored), classified ones with tags XL:Z:<label> and XP:f:<probability of\n"
+                + "that label> appended. Outputs appear only when complete (temporary\n"
                 + "files, then rename); on any error neither is left behind.\n"
                 + "--regions BED reads only the records overlapping its intervals (each once, in file order) through the\n"
                 + "input's index (.bai/.csi, .crai for CRAM; samtools index makes one): an input without an index, or a BED\n"
@@ -115,8 +118,10 @@ final class DnaClassifyReadsCommand implements Command {
         SamInputResource resource;
         Path regionsBed = REGIONS.get(cl);
         if (regionsBed != null && input.equals("-")) throw new UsageException("--regions needs an indexed file, not standard input");
+        // SAM text read for --bam-out passes through a tap: its header lines and each record's tag order as written
+        SamLineTap tap = null;
         if (input.equals("-")) {
-            resource = SamInputResource.of(System.in);
+            resource = SamInputResource.of(bamOut == null ? System.in : (tap = new SamLineTap(System.in)));
         } else {
             Path in = Path.of(input);
             if (!Files.isRegularFile(in)) throw new UsageException("--input " + input + ": no such file");
@@ -129,7 +134,7 @@ final class DnaClassifyReadsCommand implements Command {
                 throw new UsageException("--input " + input + " is CRAM; give --reference, the FASTA it was compressed against");
             // HTSJDK reads a BAM cut in its first block as "no records", one without its EOF block as complete
             AlignmentFileCheck.checkComplete(in);
-            resource = SamInputResource.of(in);
+            resource = bamOut != null && isSamText(in) ? SamInputResource.of(tap = new SamLineTap(Files.newInputStream(in))) : SamInputResource.of(in);
         }
         MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
 
@@ -155,17 +160,26 @@ final class DnaClassifyReadsCommand implements Command {
             writeHeader(tsv, names);
             boolean cramIn = !input.equals("-") && isCram(Path.of(input));
             SAMFileHeader outHeader = bamTmp == null ? null : ReadFidelity.withProgramRecord(header, Main.version(), commandLine(cl));
-            // presorted: records go out in input order whatever the header's sort order says.
+            // The input's header text as written (VN, line and field order), plus our @PG line; records go
+            // out in input order whatever the header's sort order says.
+            String headerText = bamTmp == null ? null : LiteralHeader.withProgramLine(
+                    tap != null ? tap.headerText() : LiteralHeader.read(Path.of(input)), outHeader.getProgramRecords().getLast());
             try (SAMFileWriter bam = bamTmp == null ? null : cramOut
-                    ? new SAMFileWriterFactory().makeCRAMWriter(outHeader, true, bamTmp, reference)
-                    : new SAMFileWriterFactory().makeBAMWriter(outHeader, true, bamTmp);
+                    ? LiteralHeader.cramWriter(bamTmp, outHeader, headerText, reference)
+                    : LiteralHeader.bamWriter(bamTmp, outHeader, headerText);
                  ReadFidelity.NmMd nmMd = cramIn && bamTmp != null ? new ReadFidelity.NmMd(reference) : null) {
                 List<SAMRecord> chunk = new ArrayList<>(CHUNK);
+                List<short[]> tagOrders = new ArrayList<>(CHUNK);
                 var it = regionsBed == null ? reader.iterator() : reader.query(queryIntervals(regionsBed, header, input, reader.hasIndex()), false);
                 while (true) {
                     boolean more = it.hasNext();
                     if (more) {
-                        chunk.add(it.next());
+                        SAMRecord r = it.next();
+                        if (bam != null) { // the tag order as stored, before anything changes the record
+                            short[] stored = LiteralTags.order(r, tap == null ? null : tap.nextRecordLine());
+                            tagOrders.add(stored != null ? stored : LiteralTags.current(r));
+                        }
+                        chunk.add(r);
                         records++;
                     }
                     if (chunk.size() == CHUNK || (!more && !chunk.isEmpty())) {
@@ -196,9 +210,11 @@ final class DnaClassifyReadsCommand implements Command {
                                     r.setAttribute("XP", null);
                                 }
                                 if (nmMd != null) nmMd.restore(r);
+                                LiteralTags.apply(r, tagOrders.get(c)); // stored order, added tags after it
                                 bam.addAlignment(r);
                             }
                         chunk.clear();
+                        tagOrders.clear();
                     }
                     if (!more) break;
                 }
@@ -357,6 +373,15 @@ final class DnaClassifyReadsCommand implements Command {
             if (r.getReadUnmappedFlag()) return includeUnmapped;
             if (primaryOnly && (r.isSecondaryOrSupplementary())) return false;
             return r.getMappingQuality() >= minMapq;
+        }
+    }
+
+    /** Neither BGZF/gzip (BAM) nor CRAM by its first bytes: SAM text. */
+    private static boolean isSamText(Path in) throws IOException {
+        try (InputStream s = Files.newInputStream(in)) {
+            byte[] magic = s.readNBytes(4);
+            boolean gzip = magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b;
+            return !gzip && !new String(magic, StandardCharsets.ISO_8859_1).equals("CRAM");
         }
     }
 
