@@ -122,6 +122,7 @@ final class DnaClassifierCommands {
                 tokens = DnaTokens.fresh(config);
             }
             MambaCheckpoint start = ClassifierTraining.start(pretrained, config, names.size(), pooling, opt.seed());
+            CommonOptions.checkShape(start.config(), "--batch", opt.batch(), "--seq-len", seqLen, false);
             if (!tokens.isCaduceus() && start.config().vocabSize() < DnaVocabulary.SIZE)
                 throw new UsageException(origin + " has a vocabulary of " + start.config().vocabSize() + " ids; the DNA vocabulary needs "
                         + DnaVocabulary.SIZE);
@@ -230,6 +231,7 @@ final class DnaClassifierCommands {
             DnaTokens tokens = DnaTokens.of(dir, config);
             ClassLabels labels = ClassLabels.read(dir, config.numLabels());
             int seqLen = SEQ_LEN.get(cl, labels.seqLen() > 0 ? labels.seqLen() : 1024);
+            CommonOptions.checkShape(config, "--batch", batch, "--seq-len", seqLen, false);
             MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
             Path metricsFile = METRICS.get(cl);
             boolean truthKnown = LABELED_BED.given(cl) || LABELS.given(cl);

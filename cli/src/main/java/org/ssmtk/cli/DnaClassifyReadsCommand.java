@@ -114,6 +114,7 @@ final class DnaClassifyReadsCommand implements Command {
         DnaTokens tokens = DnaTokens.of(dir, config);
         ClassLabels labels = ClassLabels.read(dir, config.numLabels());
         int seqLen = SEQ_LEN.get(cl, labels.seqLen() > 0 ? labels.seqLen() : 1024);
+        CommonOptions.checkShape(config, "--batch", batch, "--seq-len", seqLen, false);
         Path reference = REFERENCE.get(cl);
         SamInputResource resource;
         Path regionsBed = REGIONS.get(cl);

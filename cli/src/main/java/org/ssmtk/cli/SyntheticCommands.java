@@ -197,12 +197,14 @@ final class SyntheticCommands {
                 Backend backend = devices.lead();
                 for (Variant v : variants) {
                     MambaConfig config = v.config(base, HEAD_DIM.get(cl));
+                    CommonOptions.checkShape(config, "--batch", opt.batch(), "the --train length",
+                            java.util.Arrays.stream(curriculum.lengths()).max().orElse(1), false);
                     org.ssmtk.core.train.Replicas replicas = devices.load(Initializer.reference(config, opt.seed()), opt::prepare);
                     MambaModel model = replicas.lead();
                     BatchSource data = (step, micro) -> task.batch(BatchSource.random(opt.seed(), step, micro), opt.batch(), curriculum.lengthAt(step));
                     Path runDir = outDir == null ? null : outDir.resolve(v.key());
                     err.printf(Locale.ROOT, "ssmtk synthetic %s: %s, %,d parameters, %d steps x %d sequences, length %s%n", name, v.name(),
-                            ParameterSpec.count(config), opt.steps(), opt.batch() * opt.accumulate(), curriculum.spec());
+                            ParameterSpec.count(config), opt.steps(), (long) opt.batch() * opt.accumulate(), curriculum.spec());
                     long t0 = System.nanoTime();
                     try (TrainingProgress progress = new TrainingProgress(err, name + " " + v.label(), opt.logEvery())) {
                         Trainer.train(replicas, data, Objective.languageModel(), opt.trainer(runDir, 0, 1, false, null), progress);
