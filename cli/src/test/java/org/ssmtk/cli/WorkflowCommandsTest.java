@@ -81,18 +81,33 @@ class WorkflowCommandsTest {
         assertFalse(Files.exists(work.resolve("a/o.tsv")));
     }
 
-    /** The end-to-end examples: every step runs and each writes its report and MultiQC table. */
+    /**
+     * The end-to-end examples: every step runs and each writes its report and MultiQC table. The report
+     * step runs inside the workflow: its sections are titled by step id (every training step writes a
+     * folder named "run", which titled them all "run"), and it has the workflow's step table although
+     * run.json is not among its inputs (issue #15).
+     */
     @Test
     void examplesRunEndToEndWithReports() throws Exception {
+        java.util.Map<String, String> trainStep = java.util.Map.of("dna-species", "train", "audio-generate", "train", "dna-score", "pretrain");
         for (String name : java.util.List.of("dna-species", "audio-generate", "dna-score")) {
             Path yaml = EXAMPLE.resolveSibling(name + ".yaml"), work = dir.resolve(name);
             MainTest.Result r = MainTest.run("workflow", "run", yaml.toString(), "--work", work.toString(), "--cpus", "2");
             assertEquals(0, r.code(), r.err());
             assertTrue(r.out().contains((name.equals("dna-score") ? 3 : 4) + " steps done (0 cached)"), r.out());
-            String page = Files.readString(work.resolve("report/report.html"));
-            assertTrue(page.contains("Training curve: run") && page.contains("Held-out evaluation: run"), name);
+            String page = Files.readString(work.resolve("report/report.html")), step = trainStep.get(name);
+            assertTrue(page.contains("Training curve: " + step + "<") && page.contains("Held-out evaluation: " + step + "<"), name);
+            assertFalse(page.contains(": run<"), name + ": a section titled by its folder 'run'");
+            assertTrue(page.contains("<h2>Workflow " + name + "</h2>"), name + ": no step table");
+            assertTrue(page.contains("<th>step</th><th>command</th><th>status</th><th>wall time</th><th>outputs</th>"), name);
+            // the training step's row: its command line as run, status, wall time
+            java.util.regex.Matcher row = java.util.regex.Pattern.compile("<tr><td>" + step + "</td><td><code>ssmtk ([^<]*)</code></td><td class=\"ok\">ok</td><td>[0-9.]+ s</td>")
+                    .matcher(page);
+            assertTrue(row.find(), name + ": " + page.substring(page.indexOf("<h2>Workflow"), page.indexOf("</table>", page.indexOf("<h2>Workflow"))));
+            assertTrue(row.group(1).contains("--steps 40"), row.group(1));
+            assertTrue(page.contains("<tr><td>report</td>") && page.contains(">running<"), name + ": the report's own step is running while it writes");
             JsonNode mqc = new ObjectMapper().readTree(work.resolve("report/report_mqc.json").toFile());
-            assertEquals(40, mqc.at("/data/run/steps").asInt(), name);
+            assertEquals(40, mqc.at("/data/" + step + "/steps").asInt(), name);
         }
         String species = Files.readString(dir.resolve("dna-species/report/report.html"));
         assertTrue(species.contains("ROC: AT vs GC") && species.contains("Confusion matrix"));
