@@ -138,7 +138,7 @@ class ClassifyReadsFidelityTest {
 
     @Test
     void headerTextVersionAndTagOrderSurviveSamToBamAndBamToBam() throws Exception {
-        Path sam = writeSam(dir.resolve("in.sam")), out1 = dir.resolve("out1.bam"), out2 = dir.resolve("out2.bam");
+        Path sam = writeSam(dir.resolve("in.sam")), out1 = dir.resolve("literal1.bam"), out2 = dir.resolve("literal2.bam");
         MainTest.Result r = MainTest.run("dna", "classify-reads", "--model", model, "--input", sam.toString(), "--output",
                 dir.resolve("1.tsv").toString(), "--bam-out", out1.toString(), "--min-mapq", "10");
         assertEquals(0, r.code(), r.err());
