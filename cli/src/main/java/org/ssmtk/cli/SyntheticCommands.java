@@ -180,7 +180,15 @@ final class SyntheticCommands {
             List<Variant> variants = new ArrayList<>();
             for (String v : VARIANTS.get(cl).split(",")) variants.add(Variant.parse(v));
             MambaConfig base = MambaConfig.of(SyntheticTask.VOCAB, D_MODEL.get(cl), D_STATE.get(cl), LAYERS.get(cl));
-            // check every length before spending minutes on training
+            // check every length before spending minutes on training; first the shapes (a length past what an
+            // array holds would fail in the checks' own example arrays)
+            for (Variant v : variants) {
+                MambaConfig config = v.config(base, HEAD_DIM.get(cl));
+                CommonOptions.checkShape(config, "--batch", opt.batch(), "the --train length",
+                        java.util.Arrays.stream(curriculum.lengths()).max().orElse(1), false);
+                // evaluation runs at least one whole sequence of each --eval length, every position's logits at once
+                CommonOptions.checkShape(config, "one sequence", 1, "the --eval length", java.util.Arrays.stream(evalLens).max().orElse(1), true);
+            }
             checkLengths(task, eval.name(), evalLens);
             checkLengths(task, train.name(), curriculum.lengths());
             Path outDir = OUT.get(cl);
@@ -197,8 +205,6 @@ final class SyntheticCommands {
                 Backend backend = devices.lead();
                 for (Variant v : variants) {
                     MambaConfig config = v.config(base, HEAD_DIM.get(cl));
-                    CommonOptions.checkShape(config, "--batch", opt.batch(), "the --train length",
-                            java.util.Arrays.stream(curriculum.lengths()).max().orElse(1), false);
                     org.ssmtk.core.train.Replicas replicas = devices.load(Initializer.reference(config, opt.seed()), opt::prepare);
                     MambaModel model = replicas.lead();
                     BatchSource data = (step, micro) -> task.batch(BatchSource.random(opt.seed(), step, micro), opt.batch(), curriculum.lengthAt(step));
