@@ -188,7 +188,7 @@ class WorkflowCommandsTest {
         String main = Files.readString(nf.resolve("main.nf")), config = Files.readString(nf.resolve("nextflow.config"));
         String score = Files.readString(nf.resolve("modules/local/score/main.nf")), gather = Files.readString(nf.resolve("modules/local/score_gather/main.nf"));
         // shards planned from the FASTA's .fai, one task each, gathered in shard order; later steps read the gathered file
-        assertTrue(main.contains(".flatMap { t -> ssmtkShards(file((t[1].score_fasta ?: params.score_fasta) + '.fai', checkIfExists: true), params.score_scatter)"), main);
+        assertTrue(main.contains(".flatMap { t -> ssmtkShards(file(ssmtkPath(t[1], 'score_fasta') + '.fai', checkIfExists: true), params.score_scatter)"), main);
         assertTrue(main.contains(".withIndex().collect { sh, i -> [t[0] + [shard: sh, shard_index: i]] + t.drop(2) } }"), main);
         assertTrue(main.contains(".join(SCORE_GATHER.out.small_bedgraph)") && !main.contains(".join(SCORE.out"), main);
         assertTrue(score.contains("--shard '${meta.shard") && score.contains("tag \"${meta.id}${meta.shard ? ' ' + meta.shard : ''}\""), score);
