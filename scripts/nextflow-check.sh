@@ -22,16 +22,22 @@ for yaml in "$root"/workflows/examples/*.yaml; do
   # a value with a quote must reach the command intact through ext.args and the shell
   [ "$name" = dna-species ] && extra=(--param "report.title=AT vs GC: it's real")
   ssmtk workflow export --nextflow "$out/$name" "${extra[@]}" "$yaml"
-  nextflow run "$out/$name" -stub-run --outdir "$out/$name-stub" > "$out/$name-stub.log" 2>&1 || { cat "$out/$name-stub.log"; fail "$name: -stub-run failed"; }
+  # file params have no default (no path of the exporting machine): the export's samplesheet.csv names the descriptor's files
+  ! grep -q "$root" "$out/$name/nextflow.config" "$out/$name/main.nf" || fail "$name: an absolute path of this machine in the pipeline"
+  nextflow run "$out/$name" -stub-run --input "$out/$name/samplesheet.csv" --outdir "$out/$name-stub" > "$out/$name-stub.log" 2>&1 \
+    || { cat "$out/$name-stub.log"; fail "$name: -stub-run failed"; }
   grep -q 'ssmtk:' "$out/$name-stub/pipeline_info/ssmtk_versions.yml" || fail "$name: no versions collected"
   echo "nextflow-check: $name: -stub-run ok ($(grep -c 'Submitted process' "$out/$name-stub.log") tasks)"
 done
 
 # A samplesheet fans the scattered dna-score pipeline out per sample (stub run): s2's FASTA is the bgzip
-# one, whose .fai and .gzi must be staged beside it; each sample's results land in its own folder.
+# one, whose .fai and .gzi must be staged beside it; each sample's results land in its own folder. s1's
+# paths are relative: to the samplesheet's folder, not to where Nextflow runs.
 ssmtk workflow export --nextflow "$out/dna-score-scattered" --scatter 2000 "$root/workflows/examples/dna-score.yaml" > /dev/null
-printf 'sample,score_fasta\ns1,\ns2,%s\n' "$root/test-data/genomics/small.bgzf.fa.gz" > "$out/samples.csv"
-nextflow run "$out/dna-score-scattered" -stub-run --input "$out/samples.csv" --outdir "$out/samples-stub" > "$out/samples-stub.log" 2>&1 \
+mkdir -p "$out/sheets" "$out/data" && cp "$root"/test-data/genomics/small.fa "$root"/test-data/genomics/small.fa.fai "$out/data/"
+printf 'sample,pretrain_fasta,score_fasta\ns1,../data/small.fa,../data/small.fa\ns2,%s,%s\n' "$root/test-data/genomics/small.fa" \
+  "$root/test-data/genomics/small.bgzf.fa.gz" > "$out/sheets/samples.csv"
+nextflow run "$out/dna-score-scattered" -stub-run --input "$out/sheets/samples.csv" --outdir "$out/samples-stub" > "$out/samples-stub.log" 2>&1 \
   || { cat "$out/samples-stub.log"; fail "dna-score --scatter with a samplesheet: -stub-run failed"; }
 for f in s1/score/small.bedGraph s2/score/small.bedGraph s1/report/report.html s2/report/report.html; do
   [ -e "$out/samples-stub/$f" ] || fail "samplesheet run: no $f"
@@ -41,21 +47,43 @@ done
 echo "nextflow-check: dna-score --scatter 2000 with a 2-sample samplesheet: -stub-run ok (12 score shards, indexes staged, per-sample results)"
 
 # Real runs through Nextflow's local executor: each example end to end, outputs checked.
-nextflow run "$out/dna-classify" --outdir "$out/dna-classify-real" --train_steps 10 > "$out/dna-classify-real.log" 2>&1 \
-  || { cat "$out/dna-classify-real.log"; fail "dna-classify: real run failed"; }
-[ -f "$out/dna-classify-real/train/run/model/model.safetensors" ] || fail "dna-classify: no trained model published"
-rows=$(tail -n +2 "$out/dna-classify-real/classify/class-b.tsv" | wc -l)
+# Real runs through Nextflow's local executor: each example end to end, outputs checked (results under
+# OUTDIR/SAMPLE/STEP, the sample being the workflow's name in the exported samplesheet). The classifier
+# run writes checkpoints: a run folder is published without them (and without its lock).
+nextflow run "$out/dna-classify" --input "$out/dna-classify/samplesheet.csv" --outdir "$out/dna-classify-real" --train_steps 10 \
+  --train_checkpoint_every 5 > "$out/dna-classify-real.log" 2>&1 || { cat "$out/dna-classify-real.log"; fail "dna-classify: real run failed"; }
+published=$out/dna-classify-real/dna-classify
+[ -f "$published/train/run/model/model.safetensors" ] || fail "dna-classify: no trained model published"
+[ -f "$published/train/run/metrics.jsonl" ] && [ -f "$published/train/run/eval.json" ] || fail "dna-classify: run results not published"
+[ ! -e "$published/train/run/checkpoints" ] && [ ! -e "$published/train/run/.ssmtk.lock" ] || fail "dna-classify: checkpoints or the run lock published"
+ls -d work/*/*/.checkpoints_run/step-00000010 > /dev/null 2>&1 || fail "dna-classify: the training task wrote no checkpoints (nothing was kept back)"
+rows=$(tail -n +2 "$published/classify/class-b.tsv" | wc -l)
 [ "$rows" -gt 0 ] || fail "dna-classify: classify wrote no rows"
-echo "nextflow-check: dna-classify: real run ok ($rows classified windows)"
+echo "nextflow-check: dna-classify: real run ok ($rows classified windows; run folder published without checkpoints)"
+# dna classify scattered into 700-base shards of class-b.fa (planned from its .fai), gathered: the TSV must
+# equal one `ssmtk dna classify` over the whole FASTA with the published model, byte for byte.
+ssmtk workflow export --nextflow "$out/dna-classify-scattered" --scatter 700 "$root/workflows/examples/dna-classify.yaml" > /dev/null
+cp "$root/test-data/genomics/class-b.fa" "$out/data/" && samtools faidx "$out/data/class-b.fa"
+printf 'sample,train_class_1,train_class_2,classify_fasta\ns1,%s,%s,%s\n' "$root/test-data/genomics/class-a.fa" \
+  "$root/test-data/genomics/class-b.fa" "$out/data/class-b.fa" > "$out/sheets/classify.csv"
+nextflow run "$out/dna-classify-scattered" --input "$out/sheets/classify.csv" --outdir "$out/classify-scattered" --train_steps 10 \
+  > "$out/classify-scattered.log" 2>&1 || { cat "$out/classify-scattered.log"; fail "dna-classify --scatter 700: real run failed"; }
+shards=$(grep -c 'Submitted process > CLASSIFY (s1 ' "$out/classify-scattered.log")
+[ "$shards" -eq 8 ] || fail "dna-classify --scatter 700: $shards classify shards, not 8 (3000 + 2000 bases)"
+ssmtk dna classify --model "$out/classify-scattered/s1/train/run/model" --fasta "$out/data/class-b.fa" --seq-len 64 --threads 2 \
+  --output "$out/classify-single.tsv" > /dev/null 2>&1
+cmp "$out/classify-scattered/s1/classify/class-b.tsv" "$out/classify-single.tsv" || fail "dna-classify: gathered TSV differs from the single-job run"
+echo "nextflow-check: dna-classify --scatter 700: gathered TSV ($(($(wc -l < "$out/classify-single.tsv") - 1)) rows from $shards shards) equals the single-job run byte for byte"
 for name in dna-species audio-generate dna-score; do
-  nextflow run "$out/$name" --outdir "$out/$name-real" > "$out/$name-real.log" 2>&1 || { cat "$out/$name-real.log"; fail "$name: real run failed"; }
-  grep -q '<h2>Training curve: run' "$out/$name-real/report/report.html" || fail "$name: report.html has no training curve"
-  [ -s "$out/$name-real/report/report_mqc.json" ] || fail "$name: no MultiQC file published"
-  echo "nextflow-check: $name: real run ok (report.html with $(grep -c '<section' "$out/$name-real/report/report.html") sections, report_mqc.json)"
+  nextflow run "$out/$name" --input "$out/$name/samplesheet.csv" --outdir "$out/$name-real" > "$out/$name-real.log" 2>&1 \
+    || { cat "$out/$name-real.log"; fail "$name: real run failed"; }
+  grep -q '<h2>Training curve: run' "$out/$name-real/$name/report/report.html" || fail "$name: report.html has no training curve"
+  [ -s "$out/$name-real/$name/report/report_mqc.json" ] || fail "$name: no MultiQC file published"
+  echo "nextflow-check: $name: real run ok (report.html with $(grep -c '<section' "$out/$name-real/$name/report/report.html") sections, report_mqc.json)"
 done
-grep -q '<h2>ROC: AT vs GC' "$out/dna-species-real/report/report.html" || fail "dna-species: report.html has no ROC curve"
-grep -q "<title>AT vs GC: it's real</title>" "$out/dna-species-real/report/report.html" || fail "dna-species: --param title with a quote did not arrive intact"
-grep -q '<h2>Score track: ' "$out/dna-score-real/report/report.html" || fail "dna-score: report.html has no score track"
+grep -q '<h2>ROC: AT vs GC' "$out/dna-species-real/dna-species/report/report.html" || fail "dna-species: report.html has no ROC curve"
+grep -q "<title>AT vs GC: it's real</title>" "$out/dna-species-real/dna-species/report/report.html" || fail "dna-species: --param title with a quote did not arrive intact"
+grep -q '<h2>Score track: ' "$out/dna-score-real/dna-score/report/report.html" || fail "dna-score: report.html has no score track"
 
 # The shipped nf-core-style modules, wired on the test data.
 nextflow run "$root/modules/ssmtk/tests/main.nf" -stub-run --outdir "$out/modules-stub" --testdata "$root/test-data" > "$out/modules-stub.log" 2>&1 \

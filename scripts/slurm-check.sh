@@ -33,7 +33,9 @@ executor { pollInterval = '1 sec'; queueStatInterval = '1 sec'; exitReadTimeout 
 process { withName: 'SCORE' { cpus = 1 } }
 CONF
 cd "$out"
-run() { nextflow run pipeline -profile slurm -c ci.config --outdir results "$@"; }
+# the export's samplesheet.csv names the descriptor's files (relative to the pipeline): one sample, dna-score
+run() { nextflow run pipeline -profile slurm -c ci.config --input pipeline/samplesheet.csv --outdir results "$@"; }
+res=results/dna-score
 # trace columns by name -> "name<TAB>status<TAB>native_id" rows
 tasks() { awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } { print $c["name"] "\t" $c["status"] "\t" $c["native_id"] }' "$1"; }
 
@@ -83,10 +85,10 @@ for d in $(grep -l 'ssmtk dna score' work/*/*/.command.sh | xargs -n 1 dirname);
   grep -q "SSMTK_JAVA_OPTS='-Xmx3413m'" "$d/.command.sh" || fail "$d: no -Xmx from task.memory"
 done
 # The gathered scores equal one unsplit job's with the same model.
-ssmtk dna score --model results/pretrain/run/model --fasta "$root/test-data/genomics/small.fa" --window 50 --threads 2 \
+ssmtk dna score --model "$res"/pretrain/run/model --fasta "$root/test-data/genomics/small.fa" --window 50 --threads 2 \
   --output single.bedGraph 2> single.log
-cmp results/score/small.bedGraph single.bedGraph || fail "gathered bedGraph differs from the single-job run"
-[ ! -e results/score/shards ] || fail "shards were published"
+cmp "$res"/score/small.bedGraph single.bedGraph || fail "gathered bedGraph differs from the single-job run"
+[ ! -e "$res"/score/shards ] || fail "shards were published"
 say "gathered bedGraph ($(($(wc -l < single.bedGraph) - 1)) windows from 6 shards) equals the single-job run byte for byte"
 
 # MultiQC (Debian's 1.14) reads the finished pipeline's results: its parsed tables must hold ssmtk's
@@ -96,13 +98,13 @@ table=multiqc/multiqc_data/multiqc_ssmtk_summary_table.txt
 [ -s "$table" ] || fail "MultiQC found no ssmtk summary table ($(ls multiqc/multiqc_data | paste -sd' '))"
 col() { awk -F'\t' -v row="$1" -v key="$2" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $1 == row { print $c[key] }' "$table"; }
 [ "$(col run steps)" = 40 ] || fail "MultiQC's table: run steps '$(col run steps)', not 40"
-want=$(awk -F'\t' 'NR > 1 { s += $4; n++ } END { printf "%.9f", s / n }' results/score/small.bedGraph)
+want=$(awk -F'\t' 'NR > 1 { s += $4; n++ } END { printf "%.9f", s / n }' "$res"/score/small.bedGraph)
 awk -v a="$(col small.bedGraph mean_score_bits)" -v b="$want" 'BEGIN { d = a - b; exit !(a != "" && d < 1e-9 && d > -1e-9) }' \
   || fail "MultiQC's mean score $(col small.bedGraph mean_score_bits) is not the bedGraph's mean $want"
 points=$(awk -F'\t' '$1 == "run" { print NF - 1 }' multiqc/multiqc_data/multiqc_ssmtk_loss_plot.txt)
 [ "${points:-0}" -ge 2 ] || fail "MultiQC's loss plot has no curve for run"
 plot10=$(awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $1 == "run" { print $c["10"] }' multiqc/multiqc_data/multiqc_ssmtk_loss_plot.txt)
-loss10=$(sed -n 's/^{"step":10,"loss":\([^,]*\),.*/\1/p' results/pretrain/run/metrics.jsonl)
+loss10=$(sed -n 's/^{"step":10,"loss":\([^,]*\),.*/\1/p' "$res"/pretrain/run/metrics.jsonl)
 awk -v a="$plot10" -v b="$loss10" 'BEGIN { d = a - b; exit !(a != "" && b != "" && d < 1e-12 && d > -1e-12) }' \
   || fail "MultiQC's loss at step 10 ($plot10) is not metrics.jsonl's ($loss10)"
 grep -q 'ssmtk training loss' multiqc/multiqc_report.html || fail "multiqc_report.html has no ssmtk loss section"

@@ -2,6 +2,7 @@
 process SSMTK_AUDIOTRAINLM {
     tag "$meta.id"
     label 'process_high'
+    conda "${moduleDir}/environment.yml"
 
     input:
     tuple val(meta), path(wavs, stageAs: 'input/*')

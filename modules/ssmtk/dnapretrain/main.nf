@@ -2,6 +2,7 @@
 process SSMTK_DNAPRETRAIN {
     tag "$meta.id"
     label 'process_high'
+    conda "${moduleDir}/environment.yml"
 
     input:
     tuple val(meta), path(fasta)

@@ -2,6 +2,7 @@
 process SSMTK_DNASCORE {
     tag "$meta.id"
     label 'process_medium'
+    conda "${moduleDir}/environment.yml"
 
     input:
     tuple val(meta), path(fasta)

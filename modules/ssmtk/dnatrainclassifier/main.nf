@@ -2,6 +2,7 @@
 process SSMTK_DNATRAINCLASSIFIER {
     tag "$meta.id"
     label 'process_high'
+    conda "${moduleDir}/environment.yml"
 
     input:
     tuple val(meta), val(labels), path(fastas, stageAs: 'class_?/*')

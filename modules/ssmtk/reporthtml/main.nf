@@ -2,6 +2,7 @@
 process SSMTK_REPORTHTML {
     tag "$meta.id"
     label 'process_single'
+    conda "${moduleDir}/environment.yml"
 
     input:
     tuple val(meta), path(inputs, stageAs: 'input_?/*')   // run folders and output files (eval.json, metrics.jsonl, TSV, bedGraph, WAV)

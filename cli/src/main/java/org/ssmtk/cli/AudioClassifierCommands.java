@@ -128,6 +128,7 @@ final class AudioClassifierCommands {
                 }
             }
             MambaCheckpoint start = ClassifierTraining.start(pretrained, config, names.size(), pooling, opt.seed());
+            CommonOptions.checkShape(start.config(), "--batch", opt.batch(), "--seq-len", seqLen, false);
             if (start.config().vocabSize() < AudioSettings.LEVELS)
                 throw new UsageException(origin + " has a vocabulary of " + start.config().vocabSize() + " ids; audio needs " + AudioSettings.LEVELS);
 
@@ -246,6 +247,7 @@ final class AudioClassifierCommands {
             if (settings == null) throw new UsageException("--model " + dir + " has no " + AudioSettings.FILE + "; it was not trained by ssmtk audio train-classifier");
             ClassLabels labels = ClassLabels.read(dir, config.numLabels());
             int seqLen = SEQ_LEN.get(cl, labels.seqLen() > 0 ? labels.seqLen() : 4096);
+            CommonOptions.checkShape(config, "--batch", batch, "--seq-len", seqLen, false);
             AudioCommands.Inputs inputs = AudioCommands.Inputs.parse(cl, MANIFEST);
             Path metricsOut = METRICS.get(cl);
             List<String> names = labels.names();

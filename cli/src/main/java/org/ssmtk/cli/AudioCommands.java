@@ -159,6 +159,7 @@ final class AudioCommands {
                 start = Initializer.reference(MambaConfig.of(AudioSettings.LEVELS, d, 16, layers), opt.seed());
                 origin = "fresh d_model " + d + " x " + layers + " layers";
             }
+            CommonOptions.checkShape(start.config(), "--batch", opt.batch(), "--seq-len", seqLen, true); // held-out evaluation: all logits
             if (start.config().vocabSize() < AudioSettings.LEVELS)
                 throw new UsageException(origin + " has a vocabulary of " + start.config().vocabSize() + " ids; audio needs " + AudioSettings.LEVELS);
 

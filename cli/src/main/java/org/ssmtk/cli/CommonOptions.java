@@ -48,6 +48,23 @@ final class CommonOptions {
         }
     }
 
+    /**
+     * Refuses, before anything runs or is written, a step shape whose largest tensor could not be one
+     * Java array ({@link MambaConfig#activationElements}): {@code --batch 2147483647} would otherwise
+     * overflow an int inside a sampler or kernel (an internal error, exit 2) instead of being the
+     * user's option to fix. {@code logits}: the step holds every position's logits at once (scoring,
+     * held-out evaluation), not in blocks as training does.
+     */
+    static void checkShape(MambaConfig config, String batchOption, long batch, String lenOption, long len, boolean logits) throws UsageException {
+        long elements = config.activationElements(batch, len, logits);
+        if (elements > MambaConfig.MAX_TENSOR_ELEMENTS)
+            throw new UsageException(String.format(java.util.Locale.ROOT,
+                    "%s %d x %s %d is too large for this model: one step's largest tensor would hold %s elements, more than one array"
+                            + " holds (2^31 - 1); lower %s or %s", batchOption, batch, lenOption, len,
+                    elements == Long.MAX_VALUE ? "over 9.2e18" : String.format(java.util.Locale.ROOT, "%.3g", (double) elements),
+                    batchOption, lenOption));
+    }
+
     static Backend backend(CommandLine cl, PrintStream err) throws UsageException {
         try {
             return Backends.open(DEVICE.get(cl), THREADS.get(cl, 0), PRECISION.get(cl), err::println);

@@ -128,6 +128,7 @@ final class DnaClassifierCommands {
                 tokens = DnaTokens.fresh(config);
             }
             MambaCheckpoint start = ClassifierTraining.start(pretrained, config, names.size(), pooling, opt.seed());
+            CommonOptions.checkShape(start.config(), "--batch", opt.batch(), "--seq-len", seqLen, false);
             if (!tokens.isCaduceus() && start.config().vocabSize() < DnaVocabulary.SIZE)
                 throw new UsageException(origin + " has a vocabulary of " + start.config().vocabSize() + " ids; the DNA vocabulary needs "
                         + DnaVocabulary.SIZE);
@@ -216,7 +217,10 @@ final class DnaClassifierCommands {
                     + "label column) --metrics JSON gets accuracy, macro-F1, per-class precision/recall/F1, the confusion\n"
                     + "matrix and, for 2 classes, ROC-AUC (a window's truth is its record's or interval's label; every\n"
                     + "label must be one of the model's classes).\n"
-                    + "The TSV appears only when complete (temporary file, then rename).\n\n"
+                    + "The TSV appears only when complete (temporary file, then rename).\n"
+                    + "Scattered runs (workflow export --scatter): --shard CONTIG:START-END (0-based half-open) writes only the rows\n"
+                    + "of windows that start in that range of that record (or of intervals on that contig); every window is\n"
+                    + "classified on its own, so the shards' rows, concatenated in order under one header, are the unsplit TSV.\n\n"
                     + "example: ssmtk dna classify --model run1/model --fasta reads.fa --output calls.tsv --rc-average";
         }
 
@@ -230,13 +234,14 @@ final class DnaClassifierCommands {
         static final Opt<Path> METRICS = Opt.output("metrics", "JSON",
                 "write accuracy, per-class metrics and the confusion matrix here (needs true labels)");
         static final Opt<Path> OUTPUT = Opt.output("output", "TSV", "where the table goes").required();
+        static final Opt<String> SHARD = Opt.string("shard", "CONTIG:START-END", "write only the rows of windows starting in this range (a scattered job's part)");
         static final Opt<Integer> SEQ_LEN = Opt.positiveInt("seq-len", "L", "window length for long records").defaultIs("the training length");
         static final Opt<Integer> BATCH = Opt.positiveInt("batch", "N", "windows per forward pass").byDefault(16);
         static final Opt<Boolean> RC_AVERAGE = Opt.flag("rc-average", "average the forward and reverse-complement probabilities");
 
         public List<Opt<?>> options() {
             return Opt.list(MODEL, FASTA, LABELS, REFERENCE, LABELED_BED, DnaLabeledInputs.LABEL_COLUMN, METRICS, OUTPUT, SEQ_LEN, BATCH, RC_AVERAGE,
-                    CommonOptions.INFERENCE);
+                    SHARD, CommonOptions.INFERENCE);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -250,11 +255,29 @@ final class DnaClassifierCommands {
             DnaTokens tokens = DnaTokens.of(dir, config);
             ClassLabels labels = ClassLabels.read(dir, config.numLabels());
             int seqLen = SEQ_LEN.get(cl, labels.seqLen() > 0 ? labels.seqLen() : 1024);
+            CommonOptions.checkShape(config, "--batch", batch, "--seq-len", seqLen, false);
             MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
             Path metricsFile = METRICS.get(cl);
             boolean truthKnown = LABELED_BED.given(cl) || LABELS.given(cl);
             if (metricsFile != null && !truthKnown)
                 throw new UsageException("--metrics needs true labels: --fasta with --labels TSV, or --reference with --labeled-bed");
+            org.ssmtk.genomics.score.ScoreShard shard;
+            try {
+                shard = SHARD.given(cl) ? org.ssmtk.genomics.score.ScoreShard.parse(SHARD.get(cl)) : null;
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--shard: " + e.getMessage());
+            }
+            if (shard != null && metricsFile != null)
+                throw new UsageException("--metrics scores every row; a --shard holds a part of them (score the gathered TSV instead)");
+            if (shard != null) { // shards are planned from the FASTA's .fai: one naming another contig is a planning error
+                Path fa = FASTA.given(cl) ? FASTA.get(cl) : REFERENCE.get(cl);
+                if (fa != null && Files.isRegularFile(fa))
+                    try (FastaReference ref = FastaReference.open(fa)) {
+                        if (ref.isIndexed() && ref.contigs().stream().noneMatch(c -> c.name().equals(shard.contig())))
+                            throw new UsageException("--shard " + shard + ": " + fa + " has no contig '" + shard.contig() + "'");
+                    }
+            }
+            boolean[] shardSeen = {false};
             List<String> names = labels.names();
             // Streamed: one record (or interval) at a time is read, cut and classified, and its rows are
             // written as they come; only each row's probabilities stay (for the metrics), so a genome
@@ -274,16 +297,20 @@ final class DnaClassifierCommands {
                     Pending pending = new Pending();
                     try {
                         forEachItem(cl, names, s -> {
+                            if (shard != null && !shard.contig().equals(s.name())) return; // another shard's record
+                            shardSeen[0] = true;
                             byte[] enc = DnaVocabulary.encode(s.bases());
                             if (enc.length == 0) throw new UsageException(s.source() + ": " + s.name() + " has no bases");
                             counts[0]++;
                             intervals[0] |= s.interval();
                             if (enc.length <= seqLen && !s.interval()) {
-                                pending.add(s.name(), tokens.tokens(enc, 0, enc.length), s.truth());
+                                if (shard == null || shard.owns(s.name(), s.start()))
+                                    pending.add(s.name(), tokens.tokens(enc, 0, enc.length), s.truth());
                             } else {
                                 if (enc.length > seqLen) counts[1]++;
                                 for (int from = 0; from < enc.length; from += seqLen) {
                                     int to = Math.min(enc.length, from + seqLen);
+                                    if (shard != null && !shard.owns(s.name(), s.start() + from)) continue;
                                     pending.add(s.name() + ":" + (s.start() + from + 1) + "-" + (s.start() + to), tokens.tokens(enc, from, to), s.truth());
                                     if (pending.size() >= 64 * batch) pending.flush(model, batch, rc ? tokens.reverseComplement() : null, names, wr, probabilities, truth, counts);
                                 }
@@ -301,6 +328,8 @@ final class DnaClassifierCommands {
             } catch (WrappedFailure e) {
                 throw e.cause;
             }
+            if (shard != null && !shardSeen[0])
+                err.println("ssmtk dna classify: note: --shard " + shard + ": no record or interval on '" + shard.contig() + "'; the TSV holds its header only");
             double seconds = (System.nanoTime() - t0) / 1e9;
             String scored = "";
             if (truthKnown) {

@@ -4,7 +4,6 @@ import htsjdk.samtools.QueryInterval;
 import htsjdk.samtools.SAMException;
 import htsjdk.samtools.SAMFileHeader;
 import htsjdk.samtools.SAMFileWriter;
-import htsjdk.samtools.SAMFileWriterFactory;
 import htsjdk.samtools.SAMRecord;
 import htsjdk.samtools.SAMSequenceRecord;
 import htsjdk.samtools.SamInputResource;
@@ -22,7 +21,10 @@ import org.ssmtk.core.classify.ClassLabels;
 import org.ssmtk.core.classify.SequenceClassifier;
 import org.ssmtk.core.eval.ClassificationMetrics;
 import org.ssmtk.genomics.io.AlignmentFileCheck;
+import org.ssmtk.genomics.io.LiteralHeader;
+import org.ssmtk.genomics.io.LiteralTags;
 import org.ssmtk.genomics.io.ReadFidelity;
+import org.ssmtk.genomics.io.SamLineTap;
 import org.ssmtk.genomics.io.BedIntervals;
 import org.ssmtk.genomics.tokenize.DnaTokens;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
@@ -63,8 +65,9 @@ final class DnaClassifyReadsCommand implements Command {
                 + "independent of strand. A read longer than --seq-len (default: " + SEQ_LEN.defaultText() + ") is cut into windows of\n"
                 + "--seq-len bases (the last one ending at the read's end) and its probabilities are their mean.\n"
                 + "The TSV has one row per classified read, in file order: read_name, flag, label, p_<class> per class.\n"
-                + "--bam-out writes every input record in input order (header and all fields as read), classified ones with\n"
-                + "tags XL:Z:<label> and XP:f:<probability of that label>. Outputs appear only when complete (temporary\n"
+                + "--bam-out writes every input record in input order (header text and all fields as read, a @PG line added;\n"
+                + "each record's tags in the order stored), classified ones with tags XL:Z:<label> and XP:f:<probability of\n"
+                + "that label> appended. Outputs appear only when complete (temporary\n"
                 + "files, then rename); on any error neither is left behind.\n"
                 + "--regions BED reads only the records overlapping its intervals (each once, in file order) through the\n"
                 + "input's index (.bai/.csi, .crai for CRAM; samtools index makes one): an input without an index, or a BED\n"
@@ -72,7 +75,12 @@ final class DnaClassifyReadsCommand implements Command {
                 + "FASTQ input (.fq, .fastq, optionally .gz) is read through HTSJDK's FastqReader, which refuses malformed\n"
                 + "records: every read is classified (the alignment filters, --regions, --reference and --bam-out apply to\n"
                 + "SAM/BAM/CRAM only and are refused), its name cut at the first white space as in SAM, its flag written as 4\n"
-                + "(unmapped), as an unaligned BAM would hold it.\n\n"
+                + "(unmapped), as an unaligned BAM would hold it.\n"
+                + "Scattered runs: --shard CONTIG:START-END reads, through the input's index, only the records whose POS lies in\n"
+                + "[START, END) of CONTIG (0-based half-open), and --shard '*' the unmapped records without a position; over a\n"
+                + "coordinate-sorted input, the shards of every contig in header order and then '*' hold each record once, in\n"
+                + "file order, so their TSV rows under one header and their BAM records under one header are the unsplit run's\n"
+                + "(the @PG line leaves --shard out of its command line, so every shard's header is the unsplit run's).\n\n"
                 + "example: ssmtk dna classify-reads --model run1/model --input reads.bam --output calls.tsv --bam-out tagged.bam --primary-only";
     }
 
@@ -90,10 +98,12 @@ final class DnaClassifyReadsCommand implements Command {
     static final Opt<Integer> SEQ_LEN = Opt.positiveInt("seq-len", "L", "window length for long reads").defaultIs("the training length");
     static final Opt<Integer> BATCH = Opt.positiveInt("batch", "N", "windows per forward pass").byDefault(16);
     static final Opt<Boolean> RC_AVERAGE = Opt.flag("rc-average", "average the forward and reverse-complement probabilities");
+    static final Opt<String> SHARD = Opt.string("shard", "CONTIG:START-END",
+            "only the records whose POS lies in this range (0-based half-open), or * for the unplaced unmapped ones (a scattered job's part)");
 
     public List<Opt<?>> options() {
         return Opt.list(MODEL, INPUT, REFERENCE, OUTPUT, BAM_OUT, REGIONS, MIN_MAPQ, PRIMARY_ONLY, INCLUDE_UNMAPPED, SEQ_LEN, BATCH, RC_AVERAGE,
-                CommonOptions.INFERENCE);
+                SHARD, CommonOptions.INFERENCE);
     }
 
     public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -111,12 +121,27 @@ final class DnaClassifyReadsCommand implements Command {
         DnaTokens tokens = DnaTokens.of(dir, config);
         ClassLabels labels = ClassLabels.read(dir, config.numLabels());
         int seqLen = SEQ_LEN.get(cl, labels.seqLen() > 0 ? labels.seqLen() : 1024);
+        CommonOptions.checkShape(config, "--batch", batch, "--seq-len", seqLen, false);
         Path reference = REFERENCE.get(cl);
         SamInputResource resource;
         Path regionsBed = REGIONS.get(cl);
         if (regionsBed != null && input.equals("-")) throw new UsageException("--regions needs an indexed file, not standard input");
+        String shardText = SHARD.get(cl);
+        org.ssmtk.genomics.score.ScoreShard shard = null;
+        if (shardText != null) {
+            if (input.equals("-")) throw new UsageException("--shard needs an indexed file, not standard input");
+            if (regionsBed != null) throw new UsageException("give --regions or --shard, not both");
+            if (!shardText.equals("*"))
+                try {
+                    shard = org.ssmtk.genomics.score.ScoreShard.parse(shardText);
+                } catch (IllegalArgumentException e) {
+                    throw new UsageException("--shard: " + e.getMessage() + " (or * for the unplaced unmapped records)");
+                }
+        }
+        // SAM text read for --bam-out passes through a tap: its header lines and each record's tag order as written
+        SamLineTap tap = null;
         if (input.equals("-")) {
-            resource = SamInputResource.of(System.in);
+            resource = SamInputResource.of(bamOut == null ? System.in : (tap = new SamLineTap(System.in)));
         } else {
             Path in = Path.of(input);
             if (!Files.isRegularFile(in)) throw new UsageException("--input " + input + ": no such file");
@@ -129,7 +154,7 @@ final class DnaClassifyReadsCommand implements Command {
                 throw new UsageException("--input " + input + " is CRAM; give --reference, the FASTA it was compressed against");
             // HTSJDK reads a BAM cut in its first block as "no records", one without its EOF block as complete
             AlignmentFileCheck.checkComplete(in);
-            resource = SamInputResource.of(in);
+            resource = bamOut != null && isSamText(in) ? SamInputResource.of(tap = new SamLineTap(Files.newInputStream(in))) : SamInputResource.of(in);
         }
         MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
 
@@ -155,17 +180,29 @@ final class DnaClassifyReadsCommand implements Command {
             writeHeader(tsv, names);
             boolean cramIn = !input.equals("-") && isCram(Path.of(input));
             SAMFileHeader outHeader = bamTmp == null ? null : ReadFidelity.withProgramRecord(header, Main.version(), commandLine(cl));
-            // presorted: records go out in input order whatever the header's sort order says.
+            // The input's header text as written (VN, line and field order), plus our @PG line; records go
+            // out in input order whatever the header's sort order says.
+            String headerText = bamTmp == null ? null : LiteralHeader.withProgramLine(
+                    tap != null ? tap.headerText() : LiteralHeader.read(Path.of(input)), outHeader.getProgramRecords().getLast());
             try (SAMFileWriter bam = bamTmp == null ? null : cramOut
-                    ? new SAMFileWriterFactory().makeCRAMWriter(outHeader, true, bamTmp, reference)
-                    : new SAMFileWriterFactory().makeBAMWriter(outHeader, true, bamTmp);
+                    ? LiteralHeader.cramWriter(bamTmp, outHeader, headerText, reference)
+                    : LiteralHeader.bamWriter(bamTmp, outHeader, headerText);
                  ReadFidelity.NmMd nmMd = cramIn && bamTmp != null ? new ReadFidelity.NmMd(reference) : null) {
                 List<SAMRecord> chunk = new ArrayList<>(CHUNK);
-                var it = regionsBed == null ? reader.iterator() : reader.query(queryIntervals(regionsBed, header, input, reader.hasIndex()), false);
+                List<short[]> tagOrders = new ArrayList<>(CHUNK);
+                var it = shardText != null ? shardIterator(reader, header, input, shardText, shard)
+                        : regionsBed == null ? reader.iterator() : reader.query(queryIntervals(regionsBed, header, input, reader.hasIndex()), false);
                 while (true) {
                     boolean more = it.hasNext();
                     if (more) {
-                        chunk.add(it.next());
+                        SAMRecord r = it.next();
+                        // the query returns what overlaps the shard; a record belongs to the shard its POS lies in
+                        if (shard != null && !shard.owns(r.getReferenceName(), r.getAlignmentStart() - 1L)) continue;
+                        if (bam != null) { // the tag order as stored, before anything changes the record
+                            short[] stored = LiteralTags.order(r, tap == null ? null : tap.nextRecordLine());
+                            tagOrders.add(stored != null ? stored : LiteralTags.current(r));
+                        }
+                        chunk.add(r);
                         records++;
                     }
                     if (chunk.size() == CHUNK || (!more && !chunk.isEmpty())) {
@@ -196,9 +233,11 @@ final class DnaClassifyReadsCommand implements Command {
                                     r.setAttribute("XP", null);
                                 }
                                 if (nmMd != null) nmMd.restore(r);
+                                LiteralTags.apply(r, tagOrders.get(c)); // stored order, added tags after it
                                 bam.addAlignment(r);
                             }
                         chunk.clear();
+                        tagOrders.clear();
                     }
                     if (!more) break;
                 }
@@ -243,7 +282,7 @@ final class DnaClassifyReadsCommand implements Command {
     /** FASTQ reads, streamed in chunks like records: every read classified, rows in file order. */
     private static int classifyFastq(CommandLine cl, Path in, Path dir, DnaTokens tokens, ClassLabels labels, Path output, int seqLen, int batch,
                                      boolean rc, PrintStream out, PrintStream err) throws Exception {
-        for (Opt<?> o : List.of(BAM_OUT, REGIONS, REFERENCE, MIN_MAPQ, PRIMARY_ONLY, INCLUDE_UNMAPPED))
+        for (Opt<?> o : List.of(BAM_OUT, REGIONS, SHARD, REFERENCE, MIN_MAPQ, PRIMARY_ONLY, INCLUDE_UNMAPPED))
             if (o.given(cl))
                 throw new UsageException("--" + o.name() + " applies to SAM/BAM/CRAM input; " + in + " is FASTQ (every read is classified)");
         MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
@@ -303,6 +342,7 @@ final class DnaClassifyReadsCommand implements Command {
     private static String commandLine(CommandLine cl) {
         StringBuilder b = new StringBuilder("ssmtk dna classify-reads");
         for (org.apache.commons.cli.Option o : cl.getOptions()) {
+            if (o.getLongOpt().equals(SHARD.name())) continue; // a shard's header is the whole run's: the gather keeps one
             b.append(" --").append(o.getLongOpt());
             if (o.getValues() != null) for (String v : o.getValues()) b.append(' ').append(v);
         }
@@ -338,6 +378,22 @@ final class DnaClassifyReadsCommand implements Command {
         return best;
     }
 
+    /** The records of a --shard, through the input's index: those overlapping CONTIG:START-END, or the unplaced unmapped ones. */
+    private static htsjdk.samtools.util.CloseableIterator<SAMRecord> shardIterator(SamReader reader, SAMFileHeader header, String input, String text,
+                                                                                    org.ssmtk.genomics.score.ScoreShard shard) throws IOException, UsageException {
+        if (!reader.hasIndex())
+            throw new UsageException("--input " + input + " has no index (.bai/.csi, or .crai for CRAM); --shard reads through one: samtools index " + input);
+        AlignmentFileCheck.checkIndex(Path.of(input), header);
+        if (header.getSortOrder() != SAMFileHeader.SortOrder.coordinate)
+            throw new UsageException("--input " + input + " is not coordinate-sorted (@HD SO:" + header.getSortOrder() + "); shards follow positions");
+        if (shard == null) return reader.queryUnmapped();
+        int ref = header.getSequenceIndex(shard.contig());
+        if (ref < 0) throw new UsageException("--shard " + text + ": " + input + "'s header has no @SQ '" + shard.contig() + "'");
+        // 1-based, inclusive; from START (not START + 1) so a record at START + 1 whose alignment ends before it still overlaps
+        int from = (int) Math.max(1, Math.min(Integer.MAX_VALUE, shard.start())), to = (int) Math.min(Integer.MAX_VALUE, shard.end());
+        return reader.query(new QueryInterval[]{new QueryInterval(ref, from, to)}, false);
+    }
+
     /** The BED's intervals as HTSJDK queries (sorted, merged), checked against the input's header. */
     private static QueryInterval[] queryIntervals(Path bed, SAMFileHeader header, String input, boolean indexed) throws IOException, UsageException {
         if (!indexed)
@@ -357,6 +413,15 @@ final class DnaClassifyReadsCommand implements Command {
             if (r.getReadUnmappedFlag()) return includeUnmapped;
             if (primaryOnly && (r.isSecondaryOrSupplementary())) return false;
             return r.getMappingQuality() >= minMapq;
+        }
+    }
+
+    /** Neither BGZF/gzip (BAM) nor CRAM by its first bytes: SAM text. */
+    private static boolean isSamText(Path in) throws IOException {
+        try (InputStream s = Files.newInputStream(in)) {
+            byte[] magic = s.readNBytes(4);
+            boolean gzip = magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b;
+            return !gzip && !new String(magic, StandardCharsets.ISO_8859_1).equals("CRAM");
         }
     }
 

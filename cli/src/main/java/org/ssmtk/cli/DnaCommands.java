@@ -136,6 +136,7 @@ final class DnaCommands {
                 origin = (CONFIG.given(cl) ? "config " + CONFIG.get(cl) : "preset " + preset)
                         + (MambaConfig.CADUCEUS.equals(config.modelType()) ? " as " + ARCH.get(cl) : "");
             }
+            CommonOptions.checkShape(start.config(), "--batch", opt.batch(), "--seq-len", seqLen, true); // held-out evaluation: all logits
             if (MambaConfig.CADUCEUS.equals(start.config().modelType()))
                 return pretrainMasked(cl, out, err, start, origin, opt, runDir);
             if (start.config().vocabSize() < DnaVocabulary.SIZE)

@@ -78,6 +78,7 @@ final class DnaScoreCommand implements Command {
         MambaConfig config = MambaConfig.read(dir.resolve(MambaCheckpoint.CONFIG));
         if (config.vocabSize() < DnaVocabulary.SIZE)
             throw new UsageException(dir + ": a vocabulary of " + config.vocabSize() + " ids; the DNA vocabulary needs " + DnaVocabulary.SIZE);
+        CommonOptions.checkShape(config, "one sequence", 1, "--chunk", chunk, true);
         Path absolute = dir.toAbsolutePath().normalize();
         String name = NAME.get(cl, absolute.getFileName() == null ? "ssmtk" : absolute.getFileName().toString());
         if (name.contains("\"") || name.contains("\n")) throw new UsageException("--name may not hold quotes or newlines");

@@ -88,6 +88,9 @@ final class DnaScoreVariantsCommand implements Command {
             throw new UsageException(dir + ": has no " + DnaVocabulary.FILE + "; score with a model trained on DNA (ssmtk dna pretrain)");
         if (!caduceus && config.vocabSize() < DnaVocabulary.SIZE)
             throw new UsageException(dir + ": a vocabulary of " + config.vocabSize() + " ids; the DNA vocabulary needs " + DnaVocabulary.SIZE);
+        // a block of windows is one forward with every position's logits; an indel's ALT window may be longer than
+        // --window, which the scorer blocks by length, so this is the shape of the common case
+        CommonOptions.checkShape(config, "--batch", batch, "--window", window, true);
         MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
         String modelName = dir.toAbsolutePath().normalize().toString();
         if (modelName.contains("\n") || modelName.contains(";")) throw new UsageException("--model " + dir + ": a path with ';' or a newline cannot go into the header line");

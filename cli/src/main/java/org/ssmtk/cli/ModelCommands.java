@@ -235,6 +235,8 @@ final class ModelCommands {
             int topK = TOP_K.get(cl);
             long seed = SEED.get(cl);
             int stop = STOP_TOKEN.get(cl, -1);
+            if ((long) prompt.length + maxNew > MambaConfig.MAX_TENSOR_ELEMENTS) // the ids are one array
+                throw new UsageException("--max-new " + maxNew + " plus the prompt's " + prompt.length + " ids is more than one array holds (2^31 - 1)");
             MambaCheckpoint ckpt = MambaCheckpoint.load(dir);
             int vocab = ckpt.config().vocabSize();
             for (int id : prompt)

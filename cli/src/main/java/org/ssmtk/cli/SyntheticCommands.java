@@ -191,7 +191,15 @@ final class SyntheticCommands {
             if (DT_MIN.get(cl) > DT_MAX.get(cl)) throw new UsageException("--dt-min " + DT_MIN.get(cl) + " is above --dt-max " + DT_MAX.get(cl));
             MambaConfig base = MambaConfig.of(SyntheticTask.VOCAB, D_MODEL.get(cl), D_STATE.get(cl), LAYERS.get(cl))
                     .withTimeStepRange(DT_MIN.get(cl), DT_MAX.get(cl));
-            // check every length before spending minutes on training
+            // check every length before spending minutes on training; first the shapes (a length past what an
+            // array holds would fail in the checks' own example arrays)
+            for (Variant v : variants) {
+                MambaConfig config = v.config(base, HEAD_DIM.get(cl));
+                CommonOptions.checkShape(config, "--batch", opt.batch(), "the --train length",
+                        java.util.Arrays.stream(curriculum.lengths()).max().orElse(1), false);
+                // evaluation runs at least one whole sequence of each --eval length, every position's logits at once
+                CommonOptions.checkShape(config, "one sequence", 1, "the --eval length", java.util.Arrays.stream(evalLens).max().orElse(1), true);
+            }
             checkLengths(task, eval.name(), evalLens);
             checkLengths(task, train.name(), curriculum.lengths());
             Path outDir = OUT.get(cl);
@@ -213,7 +221,7 @@ final class SyntheticCommands {
                     BatchSource data = (step, micro) -> task.batch(BatchSource.random(opt.seed(), step, micro), opt.batch(), curriculum.lengthAt(step));
                     Path runDir = outDir == null ? null : outDir.resolve(v.key());
                     err.printf(Locale.ROOT, "ssmtk synthetic %s: %s, %,d parameters, %d steps x %d sequences, length %s%n", name, v.name(),
-                            ParameterSpec.count(config), opt.steps(), opt.batch() * opt.accumulate(), curriculum.spec());
+                            ParameterSpec.count(config), opt.steps(), (long) opt.batch() * opt.accumulate(), curriculum.spec());
                     long t0 = System.nanoTime();
                     int every = EVAL_EVERY.get(cl);
                     try (TrainingProgress progress = new TrainingProgress(err, name + " " + v.label(), opt.logEvery());

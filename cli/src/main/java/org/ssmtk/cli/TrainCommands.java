@@ -246,6 +246,7 @@ final class TrainCommands {
                 start = Initializer.reference(config, opt.seed());
                 origin = CONFIG.given(cl) ? "config " + CONFIG.get(cl) : "preset " + PRESET.get(cl);
             }
+            CommonOptions.checkShape(start.config(), "--batch", opt.batch(), "--seq-len", seqLen, false);
             TokenStream tokens = TokenStream.read(data, format, start.config().paddedVocabSize());
             BatchSource batches = tokens.windows(opt.batch(), seqLen, opt.seed());
             ObjectNode run = opt.run().put("seq_len", seqLen).put("data", data.toAbsolutePath().normalize().toString()).put("start", origin);

@@ -129,4 +129,44 @@ class ExitCodesTest {
             assertEquals(1, r.err().strip().lines().count(), r.err());
         }
     }
+
+    /**
+     * Issue 15: {@code --batch 2147483647} overflowed an int in the samplers (exit 2). Every trainer and
+     * batched scorer checks batch x length against the model before it reads data or writes a file, and
+     * a config whose shape makes a normal batch overflow is caught the same way.
+     */
+    @Test
+    void hugeBatchTimesLengthIsBadInputBeforeAnythingIsWritten() throws Exception {
+        Path genomics = DnaCommandsTest.DATA, out = dir.resolve("out");
+        Path tokens = Files.write(dir.resolve("tokens.u8"), new byte[4096]);
+        // d_inner 8 with 2^18 states: every parameter fits, but x_proj's output at 64 x 4096 tokens would not
+        Path wide = Files.writeString(dir.resolve("wide.json"),
+                "{\"hidden_size\": 4, \"num_hidden_layers\": 1, \"vocab_size\": 16, \"state_size\": 262144, \"time_step_rank\": 1}");
+        String max = Integer.toString(Integer.MAX_VALUE);
+        String[][] cases = {
+                {"dna", "pretrain", "--fasta", genomics.resolve("small.fa").toString(), "--preset", "tiny", "--steps", "1", "--batch", max},
+                {"dna", "pretrain", "--fasta", genomics.resolve("small.fa").toString(), "--preset", "tiny", "--steps", "1", "--batch", "65536",
+                        "--seq-len", "65536"},
+                {"dna", "pretrain", "--fasta", genomics.resolve("small.fa").toString(), "--config", wide.toString(), "--steps", "1",
+                        "--batch", "64", "--seq-len", "4096"},
+                {"dna", "train-classifier", "--class", "A=" + genomics.resolve("class-a.fa"), "--class", "B=" + genomics.resolve("class-b.fa"),
+                        "--preset", "tiny", "--steps", "1", "--batch", max},
+                {"audio", "train-lm", "--input", AudioCommandsTest.DATA.toString(), "--steps", "1", "--d-model", "8", "--layers", "1", "--batch", max},
+                {"lm", "train", "--preset", "tiny", "--data", tokens.toString(), "--data-format", "u8", "--steps", "1", "--seq-len", "64", "--batch", max},
+                {"synthetic", "selective-copying", "--train", "64", "--eval", "64", "--steps", "1", "--batch", max},
+                {"synthetic", "selective-copying", "--train", "64", "--eval", max, "--steps", "1", "--batch", "2"}};
+        for (String[] c : cases) {
+            boolean takesOut = !c[0].equals("synthetic");
+            String[] args = takesOut ? java.util.stream.Stream.concat(java.util.Arrays.stream(c), java.util.stream.Stream.of("--out", out.toString()))
+                    .toArray(String[]::new) : c;
+            MainTest.Result r = MainTest.run(args);
+            assertEquals(1, r.code(), String.join(" ", c) + ": " + r.err());
+            assertTrue(r.err().contains("is too large for this model") && r.err().contains("lower "), r.err());
+            assertFalse(Files.exists(out), String.join(" ", c) + " left " + out);
+        }
+        MainTest.Result r = MainTest.run("model", "generate", "--model", Path.of("..", "test-data", "fixtures", "tiny-mamba").toString(),
+                "--prompt-ids", "1", "--max-new", max);
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("--max-new " + max), r.err());
+    }
 }

@@ -74,6 +74,10 @@ class NextflowModulesTest {
             assertTrue(nf.contains("eval('ssmtk --version | sed \"s/^ssmtk //\"'), emit: versions_ssmtk, topic: versions"), m + ": versions topic");
             assertFalse(nf.contains("END_VERSIONS"), m + ": versions.yml heredoc left");
             assertTrue(meta.containsKey("topics"), m + ": meta.yml has no topics");
+            // nf-core's conda environment beside the module, named by the process
+            assertTrue(nf.contains("\n    conda \"${moduleDir}/environment.yml\"\n"), m + ": no conda directive");
+            Map<String, Object> env = new Yaml().load(Files.readString(m.resolve("environment.yml")));
+            assertEquals(List.of("conda-forge::openjdk=25"), env.get("dependencies"), m + ": environment.yml");
             // every file input and output names its EDAM format
             String yml = Files.readString(m.resolve("meta.yml"));
             int files = yml.split("type: file", -1).length - 1, edam = yml.split("- edam: \"http://edamontology.org/format_", -1).length - 1;

@@ -81,18 +81,33 @@ class WorkflowCommandsTest {
         assertFalse(Files.exists(work.resolve("a/o.tsv")));
     }
 
-    /** The end-to-end examples: every step runs and each writes its report and MultiQC table. */
+    /**
+     * The end-to-end examples: every step runs and each writes its report and MultiQC table. The report
+     * step runs inside the workflow: its sections are titled by step id (every training step writes a
+     * folder named "run", which titled them all "run"), and it has the workflow's step table although
+     * run.json is not among its inputs (issue #15).
+     */
     @Test
     void examplesRunEndToEndWithReports() throws Exception {
+        java.util.Map<String, String> trainStep = java.util.Map.of("dna-species", "train", "audio-generate", "train", "dna-score", "pretrain");
         for (String name : java.util.List.of("dna-species", "audio-generate", "dna-score")) {
             Path yaml = EXAMPLE.resolveSibling(name + ".yaml"), work = dir.resolve(name);
             MainTest.Result r = MainTest.run("workflow", "run", yaml.toString(), "--work", work.toString(), "--cpus", "2");
             assertEquals(0, r.code(), r.err());
             assertTrue(r.out().contains((name.equals("dna-score") ? 3 : 4) + " steps done (0 cached)"), r.out());
-            String page = Files.readString(work.resolve("report/report.html"));
-            assertTrue(page.contains("Training curve: run") && page.contains("Held-out evaluation: run"), name);
+            String page = Files.readString(work.resolve("report/report.html")), step = trainStep.get(name);
+            assertTrue(page.contains("Training curve: " + step + "<") && page.contains("Held-out evaluation: " + step + "<"), name);
+            assertFalse(page.contains(": run<"), name + ": a section titled by its folder 'run'");
+            assertTrue(page.contains("<h2>Workflow " + name + "</h2>"), name + ": no step table");
+            assertTrue(page.contains("<th>step</th><th>command</th><th>status</th><th>wall time</th><th>outputs</th>"), name);
+            // the training step's row: its command line as run, status, wall time
+            java.util.regex.Matcher row = java.util.regex.Pattern.compile("<tr><td>" + step + "</td><td><code>ssmtk ([^<]*)</code></td><td class=\"ok\">ok</td><td>[0-9.]+ s</td>")
+                    .matcher(page);
+            assertTrue(row.find(), name + ": " + page.substring(page.indexOf("<h2>Workflow"), page.indexOf("</table>", page.indexOf("<h2>Workflow"))));
+            assertTrue(row.group(1).contains("--steps 40"), row.group(1));
+            assertTrue(page.contains("<tr><td>report</td>") && page.contains(">running<"), name + ": the report's own step is running while it writes");
             JsonNode mqc = new ObjectMapper().readTree(work.resolve("report/report_mqc.json").toFile());
-            assertEquals(40, mqc.at("/data/run/steps").asInt(), name);
+            assertEquals(40, mqc.at("/data/" + step + "/steps").asInt(), name);
         }
         String species = Files.readString(dir.resolve("dna-species/report/report.html"));
         assertTrue(species.contains("ROC: AT vs GC") && species.contains("Confusion matrix"));
@@ -115,8 +130,9 @@ class WorkflowCommandsTest {
         assertEquals(4, scores.at("/generated/clips").asInt());
         assertEquals(10, scores.at("/real/clips").asInt());
         String page = Files.readString(work.resolve("report/report.html"));
-        for (String h : java.util.List.of("Training curve: piano", "Held-out evaluation: digits", "Held-out evaluation: classifier",
-                "Generation scores: score/scores.json", "Audio: piano-gen/001.wav", "Audio: digit-gen/003.wav"))
+        // inside a workflow the sections carry the step ids (issue #15)
+        for (String h : java.util.List.of("Training curve: piano-lm", "Held-out evaluation: digits-lm", "Held-out evaluation: digits-classifier",
+                "Generation scores: score/scores.json", "Audio: piano-generate/001.wav", "Audio: digits-generate/003.wav"))
             assertTrue(page.contains("<h2>" + h + "</h2>"), h);
         // the generated clips are in the page, playable, and the scores are the JSON's
         assertEquals(6, page.split("<audio controls", -1).length - 1);
@@ -173,7 +189,7 @@ class WorkflowCommandsTest {
         String main = Files.readString(nf.resolve("main.nf")), config = Files.readString(nf.resolve("nextflow.config"));
         String score = Files.readString(nf.resolve("modules/local/score/main.nf")), gather = Files.readString(nf.resolve("modules/local/score_gather/main.nf"));
         // shards planned from the FASTA's .fai, one task each, gathered in shard order; later steps read the gathered file
-        assertTrue(main.contains(".flatMap { t -> ssmtkShards(file((t[1].score_fasta ?: params.score_fasta) + '.fai', checkIfExists: true), params.score_scatter)"), main);
+        assertTrue(main.contains(".flatMap { t -> ssmtkShards(file(ssmtkPath(t[1], 'score_fasta') + '.fai', checkIfExists: true), params.score_scatter)"), main);
         assertTrue(main.contains(".withIndex().collect { sh, i -> [t[0] + [shard: sh, shard_index: i]] + t.drop(2) } }"), main);
         assertTrue(main.contains(".join(SCORE_GATHER.out.small_bedgraph)") && !main.contains(".join(SCORE.out"), main);
         assertTrue(score.contains("--shard '${meta.shard") && score.contains("tag \"${meta.id}${meta.shard ? ' ' + meta.shard : ''}\""), score);

@@ -196,8 +196,9 @@ class WorkflowFeaturesTest {
     void nextflowExportWiresChannelsParamsAndStubs() throws Exception {
         Workflow wf = WorkflowParser.parse(diamond(""), FakeOps.INSTANCE);
         Map<String, String> files = NextflowExport.files(wf, "9.9");
-        assertEquals(List.of("modules/local/a/main.nf", "modules/local/b/main.nf", "modules/local/c/main.nf", "modules/local/d/main.nf", "main.nf", "nextflow.config",
-                        "nextflow_schema.json"),
+        assertEquals(List.of("modules/local/a/main.nf", "modules/local/a/environment.yml", "modules/local/b/main.nf", "modules/local/b/environment.yml",
+                        "modules/local/c/main.nf", "modules/local/c/environment.yml", "modules/local/d/main.nf", "modules/local/d/environment.yml",
+                        "main.nf", "samplesheet.csv", "nextflow.config", "nextflow_schema.json"),
                 List.copyOf(files.keySet()));
         String d = files.get("modules/local/d/main.nf");
         assertTrue(d.contains("process D {"), d);
@@ -205,21 +206,40 @@ class WorkflowFeaturesTest {
         assertTrue(d.contains("tuple val(meta), path('d.txt'), emit: d_txt"), d);
         assertTrue(d.contains("ssmtk t copy \\\\\n        --in '${in_file.toString().replace(\"'\", \"'\\\\''\")}' \\\\\n"
                 + "        --label 'X=${label.toString().replace(\"'\", \"'\\\\''\")}' \\\\\n        --out 'd.txt' \\\\\n        $args"), d);
-        assertTrue(d.contains("path 'versions.yml', emit: versions") && d.contains("stub:") && d.contains("touch 'd.txt'") && d.contains("ssmtk: 9.9"), d);
+        // versions on nf-core's topic channel, as modules/ssmtk emit them; a conda environment beside each module
+        assertTrue(d.contains("tuple val(\"${task.process}\"), val('ssmtk'), eval('ssmtk --version | sed \"s/^ssmtk //\"'), emit: versions_ssmtk, topic: versions"), d);
+        assertFalse(d.contains("versions.yml") || d.contains("END_VERSIONS"), d);
+        assertTrue(d.contains("    conda \"${moduleDir}/environment.yml\"\n") && d.contains("stub:") && d.contains("touch 'd.txt'"), d);
+        Map<?, ?> env = new org.yaml.snakeyaml.Yaml().load(files.get("modules/local/d/environment.yml"));
+        assertEquals(List.of("conda-forge", "bioconda"), env.get("channels"));
+        assertEquals(List.of("conda-forge::openjdk=25"), env.get("dependencies"));
+        assertTrue(files.get("main.nf").contains("nextflow.preview.topic = true") && files.get("main.nf").contains("Channel.topic('versions').unique()"));
         String main = files.get("main.nf");
         assertTrue(main.contains("D(\n        ch_samples\n            .join(B.out.b_txt)\n            .join(C.out.c_txt)\n            .map { it[0..0] + it.drop(2) }\n    )"), main);
         // one run per samplesheet row; a row's column sets that sample's file param, else the param's default
         assertTrue(main.contains("Channel.fromPath(params.input, checkIfExists: true).splitCsv(header: true, strip: true).map { row -> ssmtkSample(row) }"), main);
         assertTrue(main.contains("def known = ['a_in_file']"), main);
         // a file param travels with whichever of its indexes exist, staged beside it
-        assertTrue(main.contains(".map { it + [file(it[1].a_in_file ?: params.a_in_file, checkIfExists: true), ssmtkIndexes(it[1].a_in_file ?: params.a_in_file)] }"), main);
+        assertTrue(main.contains(".map { it + [file(ssmtkPath(it[1], 'a_in_file'), checkIfExists: true), ssmtkIndexes(ssmtkPath(it[1], 'a_in_file'))] }"), main);
+        assertTrue(main.contains("error \"no ${name}: give --${name} PATH, or --input SAMPLESHEET"), main);
         assertTrue(main.contains("def ssmtkIndexes(path) {"), main);
         assertTrue(files.get("modules/local/a/main.nf").contains("path(in_file, stageAs: 'in_file/*'), path(in_file_index, stageAs: 'in_file/*')"),
                 files.get("modules/local/a/main.nf"));
         // the JVM heap follows task.memory
         assertTrue(d.contains("export SSMTK_JAVA_OPTS='-Xmx${(task.memory.toMega() * 5 / 6) as long}m'"), d);
+        // No path of the exporting machine: a file param has no default; samplesheet.csv names the
+        // descriptor's file relative to the pipeline folder (main.nf resolves it against the samplesheet's folder)
         String config = files.get("nextflow.config");
-        assertTrue(config.contains("a_in_file = '" + dir.resolve("wf/seed.txt") + "'"), config);
+        assertTrue(config.contains("    a_in_file = null   // a file: --a_in_file PATH, or a samplesheet column\n"), config);
+        for (Map.Entry<String, String> f : files.entrySet())
+            if (!f.getKey().equals("samplesheet.csv")) assertFalse(f.getValue().contains(dir.toString()), f.getKey() + " holds a path of the exporting machine");
+        Path home = dir.resolve("pipelines/nf");
+        String sheet = NextflowExport.files(wf, "9.9", null, home).get("samplesheet.csv");
+        assertEquals("sample,a_in_file", sheet.lines().findFirst().orElseThrow());
+        String rel = sheet.lines().skip(1).findFirst().orElseThrow().split(",")[1];
+        assertFalse(Path.of(rel).isAbsolute(), sheet);
+        assertEquals(dir.resolve("wf/seed.txt"), home.resolve(rel).normalize());
+        assertTrue(main.contains("base.resolve(v)"), main);
         // values reach the shell single-quoted, a ' inside closed, escaped and reopened (checked for real in nextflow-check)
         Workflow quoted = WorkflowParser.parse(diamond(""), FakeOps.INSTANCE, List.of("a.n=it's"));
         String qc = NextflowExport.files(quoted, "1").get("nextflow.config");
@@ -237,6 +257,7 @@ class WorkflowFeaturesTest {
         assertEquals("integer", schemaJson.at("/properties/a_n/type").asText(), schemaJson.toString());
         assertEquals(12, schemaJson.at("/properties/a_n/default").asInt());
         assertEquals("file-path", schemaJson.at("/properties/a_in_file/format").asText());
+        assertTrue(schemaJson.at("/properties/a_in_file/default").isMissingNode(), "a file param has no default");
         assertEquals("results", schemaJson.at("/properties/outdir/default").asText());
         var validator = com.networknt.schema.JsonSchemaFactory.getInstance(com.networknt.schema.SpecVersion.VersionFlag.V202012).getSchema(schemaJson);
         assertTrue(validator.validate(mapper.readTree("{\"a_n\": 7, \"outdir\": \"out\"}")).isEmpty());

@@ -97,13 +97,47 @@ public record MambaConfig(
     }
 
     private static void fits(String what, long elements) {
-        if (elements > Integer.MAX_VALUE - 8)
+        if (elements > MAX_TENSOR_ELEMENTS)
             throw new IllegalArgumentException(what + " is " + elements + " elements, more than one tensor can hold here (2^31 - 1)");
     }
 
     private static void require(boolean ok, String message) {
         if (!ok) throw new IllegalArgumentException(message);
     }
+
+    /**
+     * Elements of the largest activation a forward or training step over {@code batch} sequences of
+     * {@code len} tokens holds in one tensor (an upper bound): every such tensor is one Java array
+     * indexed by int, so a shape past 2^31 - 1 would overflow deep in a sampler or kernel. Per token:
+     * in_proj's output, x_proj's, Mamba-2's intra-chunk scores (chunk_size per head) and, with
+     * {@code allLogits} (a forward that returns every position's logits; training takes them in
+     * blocks), the padded vocabulary; per sequence, the scan states kept every 64 steps (d_inner x
+     * d_state each); Caduceus-PS runs both strands as one batch of twice the rows.
+     */
+    public long activationElements(long batch, long len, boolean allLogits) {
+        long rows = times(batch, len);
+        if (caduceus != null && caduceus.rcps()) rows = times(rows, 2);
+        long width = Math.max(allLogits ? paddedVocabSize() : 1, 2L * intermediateSize);
+        width = Math.max(width, (long) timeStepRank + 2L * stateSize);
+        if (ssd != null) {
+            width = Math.max(width, 2L * intermediateSize + 2L * ssd.nGroups() * stateSize + ssd.numHeads());
+            width = Math.max(width, (long) ssd.chunkSize() * ssd.numHeads());
+        }
+        long keptStates = times(times(batch, (len + 63) / 64), (long) intermediateSize * stateSize);
+        return Math.max(times(rows, width), keptStates);
+    }
+
+    /** a x b for non-negative a, b, saturating at Long.MAX_VALUE. */
+    private static long times(long a, long b) {
+        try {
+            return Math.multiplyExact(a, b);
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    /** The most elements one tensor (a Java array) holds here. */
+    public static final long MAX_TENSOR_ELEMENTS = Integer.MAX_VALUE - 8;
 
     /** A config with transformers' defaults for everything but the shape. */
     public static MambaConfig of(int vocabSize, int hiddenSize, int stateSize, int numHiddenLayers) {

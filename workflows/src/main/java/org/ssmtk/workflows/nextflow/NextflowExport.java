@@ -26,11 +26,15 @@ import java.util.stream.Stream;
  * Writes a descriptor as a Nextflow DSL2 pipeline that calls the {@code ssmtk} CLI, so the same steps
  * run on any Nextflow executor. The layout follows nf-core: {@code main.nf} wires the steps,
  * {@code modules/local/<step>/main.nf} holds one process per step (a {@code meta} map travels with
- * every file, each task writes {@code versions.yml}, and a {@code stub:} block makes {@code -stub-run}
+ * every file, and a {@code stub:} block makes {@code -stub-run}
  * dry runs possible), and {@code nextflow.config} carries the descriptor's values as {@code params}
  * (overridable with {@code --<step>_<param>}) that reach the command through {@code ext.args}, as
- * nf-core's modules.config does. Paths become params holding absolute paths; {@code ${ID}/rest}
- * references become channel joins on the upstream process's output.
+ * nf-core's modules.config does. File inputs are params without a default (the exporting machine's
+ * paths mean nothing elsewhere): each comes from {@code --<param>} or a samplesheet column, and the
+ * export writes {@code samplesheet.csv} naming the descriptor's own files relative to the pipeline
+ * folder. {@code ${ID}/rest} references become channel joins on the upstream process's output.
+ * Versions travel on the {@code versions} topic, each module has a conda {@code environment.yml},
+ * and a run folder is published without its checkpoints.
  */
 public final class NextflowExport {
     private final Workflow wf;
@@ -38,8 +42,14 @@ public final class NextflowExport {
     private final Map<String, String> paramNames = new HashMap<>(); // Nextflow name -> step.param it came from
     /** null: one task per step; "contigs" or a number of bases: scatterable steps run one task per shard. */
     private final String scatter;
-    /** Ops that can run as shards of the genome (their command takes --shard), and how their shards are gathered. */
-    static final Map<String, String> SCATTERABLE = Map.of("dna.score", "bedgraph");
+    /** Where the pipeline will live: samplesheet.csv names the descriptor's files relative to it. */
+    private final Path home;
+    /**
+     * Ops that can run as shards of the genome (their command takes --shard CONTIG:START-END and writes
+     * the lines of what starts in it), and the one header line their output starts with, which the
+     * gather keeps once: a bedGraph's track line, a TSV's column names.
+     */
+    static final Map<String, String> SCATTERABLE = Map.of("dna.score", "bedGraph track line", "dna.classify", "TSV header");
 
     /**
      * One path a step reads, staged under its own folder {@code var}: a file (a params entry {@code param}
@@ -51,12 +61,13 @@ public final class NextflowExport {
     /** One path a step writes: its name in the task folder and the channel it is emitted on. */
     private record Output(String path, String emit, boolean directory) {}
 
-    private NextflowExport(Workflow wf, String version, String scatter) {
+    private NextflowExport(Workflow wf, String version, String scatter, Path home) {
         if (scatter != null && !scatter.equals("contigs") && !scatter.matches("[1-9][0-9]{0,17}"))
             throw new IllegalArgumentException("scatter must be 'contigs' or a number of bases, got '" + scatter + "'");
         this.wf = wf;
         this.version = version;
         this.scatter = scatter;
+        this.home = home.toAbsolutePath().normalize();
     }
 
     /**
@@ -74,8 +85,8 @@ public final class NextflowExport {
      * writes; {@code null}: no scatter.
      */
     public static void write(Workflow wf, Path dir, String ssmtkVersion, String scatter) throws WorkflowException, IOException {
-        Map<String, String> files = new NextflowExport(wf, ssmtkVersion, scatter).files();
         Path target = dir.toAbsolutePath().normalize();
+        Map<String, String> files = new NextflowExport(wf, ssmtkVersion, scatter, target).files();
         if (Files.exists(target)) {
             if (!Files.isDirectory(target)) throw new WorkflowException(target + ": exists and is not a folder");
             try (Stream<Path> s = Files.list(target)) {
@@ -98,7 +109,12 @@ public final class NextflowExport {
 
     /** The pipeline's files by relative path, scattered as in {@link #write(Workflow, Path, String, String)}. */
     public static Map<String, String> files(Workflow wf, String ssmtkVersion, String scatter) throws WorkflowException {
-        return new NextflowExport(wf, ssmtkVersion, scatter).files();
+        return files(wf, ssmtkVersion, scatter, Path.of(""));
+    }
+
+    /** As {@link #files(Workflow, String, String)}, for a pipeline that will live in {@code home}. */
+    public static Map<String, String> files(Workflow wf, String ssmtkVersion, String scatter, Path home) throws WorkflowException {
+        return new NextflowExport(wf, ssmtkVersion, scatter, home).files();
     }
 
     private boolean scattered(Step s) {
@@ -121,20 +137,26 @@ public final class NextflowExport {
         StringBuilder process = new StringBuilder();
         for (Step s : wf.steps()) {
             files.put("modules/local/" + dirName(s) + "/main.nf", module(s, slots.get(s.id()), outputs.get(s.id())));
+            files.put("modules/local/" + dirName(s) + "/environment.yml", environment(
+                    "the JDK that runs ssmtk; ssmtk itself is not a conda package: its bin/ssmtk must be on PATH", "conda-forge::openjdk=25"));
             if (scattered(s)) {
                 Slot fasta = slots.get(s.id()).stream().filter(x -> x.option().equals("fasta")).findFirst().orElse(null);
                 if (fasta == null || fasta.param() == null)
                     throw new WorkflowException(wf.file() + ":" + s.line() + ": step '" + s.id() + "': --scatter needs its fasta as a file "
                             + "(the shards are planned from FASTA.fai before any task runs), not another step's output");
                 files.put("modules/local/" + dirName(s) + "_gather/main.nf", gatherModule(s, outputs.get(s.id())));
+                files.put("modules/local/" + dirName(s) + "_gather/environment.yml", environment("head, tail and cat", "conda-forge::coreutils=9"));
                 params.append("    ").append(identifier(s.id())).append("_scatter = ")
                         .append(scatter.equals("contigs") ? "'contigs'" : scatter).append("   // 'contigs' or bases per shard\n");
             }
             for (Slot slot : slots.get(s.id()))
-                if (slot.param() != null) params.append("    ").append(slot.param()).append(" = ").append(groovy(slot.value())).append('\n');
+                if (slot.param() != null && params.indexOf("    " + slot.param() + " = ") < 0)
+                    params.append("    ").append(slot.param()).append(" = null   // a file: --").append(slot.param())
+                            .append(" PATH, or a samplesheet column\n");
             process.append(processConfig(s, params));
         }
         files.put("main.nf", main(slots));
+        files.put("samplesheet.csv", samplesheet(slots));
         String config = config(params.toString(), process.toString());
         files.put("nextflow.config", config);
         java.util.Set<String> fileParams = new java.util.HashSet<>();
@@ -245,58 +267,60 @@ public final class NextflowExport {
             outDecl.append("    tuple val(meta), path(").append(groovy(mqc)).append("), emit: mqc\n");
             stub.append("    touch ").append(shellWord(mqc.replace("*", ""))).append('\n');
         }
-        String versions = """
-                    cat <<-END_VERSIONS > versions.yml
-                    "${task.process}":
-                        ssmtk: \\$(ssmtk --version | sed 's/^ssmtk //')
-                    END_VERSIONS
-                """;
+        // a run folder is published as results: its checkpoints (for resuming this training outside
+        // Nextflow, which caches the whole task instead) and the run lock stay in the task folder
+        StringBuilder tidy = new StringBuilder();
+        for (Output o : outputs)
+            if (o.directory())
+                tidy.append("    if [ -d ").append(shellWord(o.path() + "/checkpoints")).append(" ]; then mv ").append(shellWord(o.path() + "/checkpoints"))
+                        .append(' ').append(shellWord(".checkpoints_" + o.emit())).append("; fi\n    rm -f ").append(shellWord(o.path() + "/.ssmtk.lock")).append('\n');
         return "// step '" + s.id() + "' of " + wf.file().getFileName() + ": ssmtk " + op[0] + " " + op[1] + ". Generated by ssmtk " + version + " (workflow export --nextflow).\n"
                 + "process " + processName(s) + " {\n"
                 + "    tag \"${meta.id}" + (scattered(s) ? "${meta.shard ? ' ' + meta.shard : ''}" : "") + "\"\n"
-                + "    label 'process_ssmtk'\n\n"
+                + "    label 'process_ssmtk'\n"
+                + "    conda \"${moduleDir}/environment.yml\"\n\n"
                 + "    input:\n    " + in + "\n\n"
                 + "    output:\n" + outDecl
-                + "    path 'versions.yml', emit: versions\n\n"
+                + "    tuple val(\"${task.process}\"), val('ssmtk'), eval('ssmtk --version | sed \"s/^ssmtk //\"'), emit: versions_ssmtk, topic: versions\n\n"
                 + "    when:\n    task.ext.when == null || task.ext.when\n\n"
                 + "    script:\n    def args = task.ext.args ?: ''\n"
                 + "    // the JVM's heap from the task's memory, leaving a sixth for the JVM itself and native buffers\n"
                 + "    def heap = task.memory ? \"export SSMTK_JAVA_OPTS='-Xmx${(task.memory.toMega() * 5 / 6) as long}m'\" : ''\n"
-                + "    \"\"\"\n    ${heap}\n" + prepare + "    " + cmd + "\n\n" + versions + "    \"\"\"\n\n"
-                + "    stub:\n    \"\"\"\n" + stub + "\n" + versions.replace("\\$(ssmtk --version | sed 's/^ssmtk //')", version) + "    \"\"\"\n"
+                + "    \"\"\"\n    ${heap}\n" + prepare + "    " + cmd + "\n" + tidy + "    \"\"\"\n\n"
+                + "    stub:\n    \"\"\"\n" + stub + "    \"\"\"\n"
                 + "}\n";
     }
 
     /**
      * The process that gathers a scattered step's shards into the file an unsplit task writes: the
-     * bedGraph of the first shard whole (its track line), then every later shard's lines without
-     * theirs, in shard order, which is FASTA order with positions ascending.
+     * first shard's file whole (its header line: bedGraph track line, TSV column names), then every
+     * later shard's lines without theirs, in shard order, which is FASTA order with positions ascending.
      */
     private String gatherModule(Step s, List<Output> outputs) throws WorkflowException {
         if (outputs.size() != 1 || outputs.getFirst().directory())
             throw new WorkflowException(wf.file() + ":" + s.line() + ": step '" + s.id() + "': --scatter gathers exactly one output file");
         Output o = outputs.getFirst();
         Path parent = Path.of(o.path()).getParent();
-        return "// step '" + s.id() + "' of " + wf.file().getFileName() + ", scattered: its shards' bedGraphs joined in shard order under one track line."
+        return "// step '" + s.id() + "' of " + wf.file().getFileName() + ", scattered: its shards' files joined in shard order under one "
+                + SCATTERABLE.get(s.op()) + "."
                 + " Generated by ssmtk " + version + " (workflow export --nextflow --scatter).\n"
                 + "process " + producer(s) + " {\n"
                 + "    tag \"${meta.id}\"\n"
-                + "    label 'process_single'\n\n"
+                + "    label 'process_single'\n"
+                + "    conda \"${moduleDir}/environment.yml\"\n\n"
                 + "    input:\n    tuple val(meta), path(parts, stageAs: 'shards/?????.part')\n\n"
                 + "    output:\n    tuple val(meta), path(" + groovy(o.path()) + "), emit: " + o.emit() + "\n"
-                + "    path 'versions.yml', emit: versions\n\n"
+                + "    tuple val(\"${task.process}\"), val('coreutils'), eval(\"tail --version | head -n 1 | sed 's/.* //'\"), emit: versions_coreutils, topic: versions\n\n"
                 + "    script:\n"
                 + "    def files = parts instanceof List ? parts : [parts]   // one shard arrives as a single path\n"
                 + "    \"\"\"\n"
                 + (parent == null ? "" : "    mkdir -p " + shellWord(parent.toString()) + "\n")
                 + "    { head -n 1 ${files[0]}; for f in ${files.join(' ')}; do tail -n +2 \\$f; done; } > " + shellWord(o.path() + ".tmp") + "\n"
-                + "    mv " + shellWord(o.path() + ".tmp") + " " + shellWord(o.path()) + "\n\n"
-                + "    cat <<-END_VERSIONS > versions.yml\n    \"${task.process}\":\n        coreutils: \\$(tail --version | head -n 1 | sed 's/.* //')\n    END_VERSIONS\n"
+                + "    mv " + shellWord(o.path() + ".tmp") + " " + shellWord(o.path()) + "\n"
                 + "    \"\"\"\n\n"
                 + "    stub:\n    \"\"\"\n"
                 + (parent == null ? "" : "    mkdir -p " + shellWord(parent.toString()) + "\n")
                 + "    touch " + shellWord(o.path()) + "\n"
-                + "    printf '\"%s\":\\\\n    coreutils: stub\\\\n' \"${task.process}\" > versions.yml\n"
                 + "    \"\"\"\n"
                 + "}\n";
     }
@@ -343,7 +367,7 @@ public final class NextflowExport {
         if (scattered(s))
             block += "    withName: '" + producer(s) + "' {\n"
                     + "        publishDir = [path: { \"${params.outdir}/${params.input ? meta.id + '/' : ''}" + processName(s).toLowerCase(Locale.ROOT) + "\" }, mode: 'copy',\n"
-                    + "                      saveAs: { f -> f == 'versions.yml' ? null : f }]\n"
+                    + "                      saveAs: { f -> f }]\n"
                     + "    }\n";
         return block;
     }
@@ -353,8 +377,10 @@ public final class NextflowExport {
         b.append("#!/usr/bin/env nextflow\n");
         b.append("// ").append(wf.name()).append(": exported from ").append(wf.file().getFileName()).append(" by ssmtk ").append(version)
                 .append(" (ssmtk workflow export --nextflow).\n");
-        b.append("// Run: nextflow run . [-profile ...] [--outdir results] [--<step>_<param> value]; dry run: -stub-run\n");
-        b.append("nextflow.enable.dsl = 2\n\n");
+        b.append("// Run: nextflow run . --input samplesheet.csv [-profile ...] [--outdir results] [--<step>_<param> value]; dry run: -stub-run\n");
+        b.append("// (samplesheet.csv, written by the export, names the descriptor's files; or give each file param: --<step>_<param> PATH)\n");
+        b.append("nextflow.enable.dsl = 2\n");
+        b.append("nextflow.preview.topic = true   // versions arrive on the 'versions' topic (Nextflow 24.04+)\n\n");
         for (Step s : wf.steps()) {
             b.append("include { ").append(processName(s)).append(" } from './modules/local/").append(dirName(s)).append("/main.nf'\n");
             if (scattered(s))
@@ -389,12 +415,23 @@ public final class NextflowExport {
         b.append("""
 
                 // A samplesheet row: 'sample' names the run (meta.id); any other column is a file param set for that sample.
+                // A relative path is relative to the samplesheet's folder (the exported samplesheet.csv works from anywhere).
                 def ssmtkSample(row) {
                     def known = %s
                     if (!row.sample) error "${params.input}: a row without a 'sample' value: ${row}"
                     def unknown = row.keySet() - ['sample'] - known
                     if (unknown) error "${params.input}: unknown column(s) ${unknown}; the columns are sample and any of ${known}"
-                    return [[id: row.sample], row.findAll { k, v -> k != 'sample' && v }]
+                    def base = file(params.input).parent
+                    def files = row.findAll { k, v -> k != 'sample' && v }
+                        .collectEntries { k, v -> [k, v.startsWith('/') || v.contains('://') ? v : base.resolve(v).toString()] }
+                    return [[id: row.sample], files]
+                }
+
+                // A file param for one sample: its samplesheet column, else --<param>; there is no default
+                def ssmtkPath(row, name) {
+                    def v = row[name] ?: params[name]
+                    if (!v) error "no ${name}: give --${name} PATH, or --input SAMPLESHEET with a '${name}' column (the export wrote samplesheet.csv)"
+                    return v
                 }
                 """.formatted(fileParams.stream().map(NextflowExport::groovy).toList().toString()));
         b.append("\nworkflow {\n");
@@ -402,7 +439,7 @@ public final class NextflowExport {
         b.append("    ch_samples = params.input\n");
         b.append("        ? Channel.fromPath(params.input, checkIfExists: true).splitCsv(header: true, strip: true).map { row -> ssmtkSample(row) }\n");
         b.append("        : Channel.of([[id: params.id], [:]])\n");
-        b.append("    ch_versions = Channel.empty()\n\n");
+        b.append('\n');
         for (Step s : wf.steps()) {
             String id = identifier(s.id());
             b.append("    // ").append(s.id()).append(": ").append(s.op())
@@ -412,27 +449,28 @@ public final class NextflowExport {
             for (Slot slot : slots.get(s.id())) {
                 if (slot.upstream() != null)
                     b.append("\n            .join(").append(producer(wf.step(slot.upstream()))).append(".out.").append(slot.emit()).append(")");
-                else b.append("\n            .map { it + [file(it[1].").append(slot.param()).append(" ?: params.").append(slot.param())
-                        .append(", checkIfExists: true), ssmtkIndexes(it[1].").append(slot.param()).append(" ?: params.").append(slot.param()).append(")] }");
+                else b.append("\n            .map { it + [file(ssmtkPath(it[1], ").append(groovy(slot.param()))
+                        .append("), checkIfExists: true), ssmtkIndexes(ssmtkPath(it[1], ").append(groovy(slot.param())).append("))] }");
             }
             if (scattered(s)) {
                 String fasta = slots.get(s.id()).stream().filter(x -> x.option().equals("fasta")).findFirst().orElseThrow().param();
-                b.append("\n            .flatMap { t -> ssmtkShards(file((t[1].").append(fasta).append(" ?: params.").append(fasta)
+                b.append("\n            .flatMap { t -> ssmtkShards(file(ssmtkPath(t[1], ").append(groovy(fasta))
                         .append(") + '.fai', checkIfExists: true), params.").append(id).append("_scatter)")
                         .append("\n                .withIndex().collect { sh, i -> [t[0] + [shard: sh, shard_index: i]] + t.drop(2) } }");
             } else b.append("\n            .map { it[0..0] + it.drop(2) }");
             b.append("\n    )\n");
-            b.append("    ch_versions = ch_versions.mix(").append(processName(s)).append(".out.versions)\n");
             if (scattered(s)) {
                 b.append("    ").append(producer(s)).append("(\n        ").append(processName(s)).append(".out.").append(outputs(s).getFirst().emit())
                         .append("\n            .map { m, f -> [m.findAll { k, v -> k != 'shard' && k != 'shard_index' }, [m.shard_index, f]] }")
                         .append("\n            .groupTuple()")
                         .append("\n            .map { m, parts -> [m, parts.sort { it[0] }.collect { it[1] }] }\n    )\n");
-                b.append("    ch_versions = ch_versions.mix(").append(producer(s)).append(".out.versions)\n");
             }
             b.append('\n');
         }
-        b.append("    ch_versions.unique().collectFile(name: 'ssmtk_versions.yml', storeDir: \"${params.outdir}/pipeline_info\", sort: true)\n");
+        b.append("    // every task's (process, tool, version), as nf-core's modules emit them\n");
+        b.append("    Channel.topic('versions').unique()\n");
+        b.append("        .map { process, tool, version -> \"\\\"${process}\\\":\\n    ${tool}: ${version}\\n\" }\n");
+        b.append("        .collectFile(name: 'ssmtk_versions.yml', storeDir: \"${params.outdir}/pipeline_info\", sort: true)\n");
         b.append("}\n");
         return b.toString();
     }
@@ -444,7 +482,7 @@ public final class NextflowExport {
                 + "    name = " + groovy(wf.name()) + "\n"
                 + "    description = " + groovy("ssmtk workflow " + wf.name() + " (exported from " + wf.file().getFileName() + ")") + "\n"
                 + "    mainScript = 'main.nf'\n"
-                + "    nextflowVersion = '>=23.04.0'\n"
+                + "    nextflowVersion = '>=24.04.0'\n"
                 + "}\n\n"
                 + "params {\n"
                 + "    id = " + groovy(wf.name()) + "\n"
@@ -459,19 +497,50 @@ public final class NextflowExport {
                 + "    withLabel: 'process_ssmtk' { memory = '4 GB' }   // -Xmx from task.memory; override per step with withName\n"
                 + "    // one folder per step; with a samplesheet (--input) one per sample, then per step\n"
                 + "    publishDir = [path: { \"${params.outdir}/${params.input ? meta.id + '/' : ''}${task.process.tokenize(':')[-1].toLowerCase()}\" }, mode: 'copy',\n"
-                + "                  saveAs: { f -> f == 'versions.yml' ? null : f }]\n"
+                + "                  saveAs: { f -> f }]\n"
                 + process
                 + "}\n\n"
                 + "profiles {\n"
                 + "    // ssmtk on PATH is the default; in a container that holds it: -profile docker --container IMAGE\n"
                 + "    docker { docker.enabled = true; process.container = params.container }\n"
                 + "    singularity { singularity.enabled = true; process.container = params.container }\n"
+                + "    // each module's environment.yml: the JDK (ssmtk's bin/ssmtk must still be on PATH: it is not a conda package)\n"
+                + "    conda { conda.enabled = true }\n"
                 + "    // schedulers: -profile slurm [--queue PARTITION] (ssmtk on PATH of the nodes); awsbatch and k8s run the\n"
                 + "    // image given with --container (awsbatch also needs a work dir on S3: -work-dir s3://...)\n"
                 + "    slurm { process.executor = 'slurm'; process.queue = params.queue }\n"
                 + "    awsbatch { process.executor = 'awsbatch'; process.queue = params.queue; process.container = params.container }\n"
                 + "    k8s { process.executor = 'k8s'; process.container = params.container }\n"
                 + "}\n";
+    }
+
+    /** A module's conda environment (nf-core's environment.yml layout). */
+    private static String environment(String why, String dependency) {
+        return "---\n# " + why + "\n"
+                + "channels:\n  - conda-forge\n  - bioconda\n"
+                + "dependencies:\n  - " + dependency + "\n";
+    }
+
+    /**
+     * samplesheet.csv: one row (the workflow's name) with every file param set to the descriptor's file,
+     * relative to the pipeline folder, so that {@code --input samplesheet.csv} runs the descriptor as
+     * exported, and a copy of it with other rows runs other samples.
+     */
+    private String samplesheet(Map<String, List<Slot>> slots) {
+        Map<String, String> cells = new LinkedHashMap<>();
+        for (List<Slot> l : slots.values())
+            for (Slot slot : l)
+                if (slot.param() != null) cells.putIfAbsent(slot.param(), home.relativize(Path.of(slot.value())).toString());
+        StringBuilder head = new StringBuilder("sample"), row = new StringBuilder(csv(wf.name()));
+        for (Map.Entry<String, String> e : cells.entrySet()) {
+            head.append(',').append(e.getKey());
+            row.append(',').append(csv(e.getValue()));
+        }
+        return head + "\n" + row + "\n";
+    }
+
+    private static String csv(String v) {
+        return v.matches("[^,\"\n\r]*") ? v : "\"" + v.replace("\"", "\"\"") + "\"";
     }
 
     private static String processName(Step s) {

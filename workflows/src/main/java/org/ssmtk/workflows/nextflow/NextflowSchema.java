@@ -39,6 +39,7 @@ final class NextflowSchema {
                 p.putPOJO("default", value.startsWith("'") ? value.substring(1, value.length() - 1) : Long.valueOf(value));
             } else if (value.equals("null")) {
                 p.put("type", "string");
+                if (fileParams.contains(key)) p.put("format", "file-path").put("exists", true); // no default: --param or a samplesheet column
             } else if (value.equals("true") || value.equals("false")) {
                 p.put("type", "boolean").put("default", Boolean.parseBoolean(value));
             } else if (value.startsWith("'")) {

@@ -66,14 +66,22 @@ public final class HtmlReport {
                 for (Path f : w.filter(Files::isRegularFile).sorted().toList()) files.add(new Path[]{in, f});
             }
         }
-        for (Path[] rf : files) if (rf[1].getFileName().toString().equals("run.json")) r.runLog(rf[1]);
-        for (Path[] rf : files) if (rf[1].getFileName().toString().equals("metrics.jsonl")) r.metrics(label(rf), rf[1]);
-        for (Path[] rf : files) if (rf[1].getFileName().toString().equals("eval.json")) r.eval(label(rf), rf[1]);
-        for (Path[] rf : files) if (isGenerationScores(rf[1])) r.generation(fileLabel(rf), rf[1]);
+        // A report written inside a workflow (or over its outputs) shows that workflow's step table even
+        // when run.json is not among its inputs: the runner writes it before each step starts.
+        java.util.Set<Path> logs = new java.util.LinkedHashSet<>();
+        for (Path[] rf : files) {
+            StepHome h = r.home(rf[1].toAbsolutePath().normalize().getParent());
+            if (h != null) logs.add(h.work().resolve(RUN_LOG));
+        }
+        for (Path[] rf : files) if (rf[1].getFileName().toString().equals(RUN_LOG)) logs.add(rf[1].toAbsolutePath().normalize());
+        for (Path log : logs) r.runLog(log);
+        for (Path[] rf : files) if (rf[1].getFileName().toString().equals("metrics.jsonl")) r.metrics(r.label(rf), rf[1]);
+        for (Path[] rf : files) if (rf[1].getFileName().toString().equals("eval.json")) r.eval(r.label(rf), rf[1]);
+        for (Path[] rf : files) if (isGenerationScores(rf[1])) r.generation(r.fileLabel(rf), rf[1]);
         if (!truth.isEmpty()) r.roc(truth);
-        for (Path[] rf : files) if (rf[1].getFileName().toString().endsWith(".tsv")) r.calls(fileLabel(rf), rf[1]);
-        for (Path[] rf : files) if (rf[1].getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".bedgraph")) r.bedGraph(fileLabel(rf), rf[1]);
-        for (Path[] rf : files) if (rf[1].getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".wav")) r.spectrogram(fileLabel(rf), rf[1]);
+        for (Path[] rf : files) if (rf[1].getFileName().toString().endsWith(".tsv")) r.calls(r.fileLabel(rf), rf[1]);
+        for (Path[] rf : files) if (rf[1].getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".bedgraph")) r.bedGraph(r.fileLabel(rf), rf[1]);
+        for (Path[] rf : files) if (rf[1].getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".wav")) r.spectrogram(r.fileLabel(rf), rf[1]);
         if (r.sections == 0)
             throw new IOException("nothing to report under " + inputs + " (looked for run.json, metrics.jsonl, eval.json, generation scores .json, calls .tsv, .bedGraph, .wav)");
 
@@ -86,16 +94,58 @@ public final class HtmlReport {
         return new Summary(r.sections, r.charts);
     }
 
-    /** The folder a file is in, relative to the input it was found under (the input's own name first). */
-    private static String label(Path[] rf) {
+    /** The workflow folder (holding run.json) and the id of the step that wrote into {@code dir}, or null. */
+    record StepHome(Path work, String step) {}
+
+    private static final String RUN_LOG = "run.json";
+    private final Map<Path, java.util.Set<String>> stepsOfLog = new java.util.HashMap<>();
+
+    /**
+     * The step a folder belongs to when it lies in a workflow's WORK/ID (WORK holding the runner's
+     * run.json that lists ID): inside a workflow every step's output folder is named by its params
+     * ("run", "out"), so the step id is what tells the sections apart.
+     */
+    StepHome home(Path dir) throws IOException {
+        Path d = dir;
+        for (int up = 0; d != null && d.getParent() != null && up < 8; up++, d = d.getParent()) {
+            Path work = d.getParent(), log = work.resolve(RUN_LOG);
+            if (!Files.isRegularFile(log)) continue;
+            java.util.Set<String> steps = stepsOfLog.get(log);
+            if (steps == null) {
+                steps = new java.util.HashSet<>();
+                try {
+                    for (JsonNode s : JSON.readTree(log.toFile()).path("steps")) steps.add(s.path("step").asText());
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    // not the runner's log: no step names from it
+                }
+                stepsOfLog.put(log, steps);
+            }
+            if (steps.contains(d.getFileName().toString())) return new StepHome(work, d.getFileName().toString());
+        }
+        return null;
+    }
+
+    /**
+     * The folder a file is in, relative to the input it was found under (the input's own name first);
+     * inside a workflow, the step's id and the folder below it.
+     */
+    private String label(Path[] rf) throws IOException {
+        Path parent = rf[1].toAbsolutePath().normalize().getParent();
+        StepHome h = home(parent);
+        if (h != null) {
+            Path stepDir = h.work().resolve(h.step()), root = rf[0].toAbsolutePath().normalize();
+            Path base = rf[0] != rf[1] && root.startsWith(stepDir) ? root : stepDir;
+            String rel = base.relativize(parent).toString();
+            return rel.isEmpty() ? h.step() : h.step() + "/" + rel;
+        }
         if (rf[0] == rf[1]) return rf[1].toAbsolutePath().getParent().getFileName().toString();
-        Path parent = rf[1].toAbsolutePath().getParent(), root = rf[0].toAbsolutePath();
-        String rel = root.relativize(parent).toString();
+        Path folder = rf[1].toAbsolutePath().getParent(), root = rf[0].toAbsolutePath();
+        String rel = root.relativize(folder).toString();
         String base = root.getFileName() == null ? "" : root.getFileName().toString();
         return rel.isEmpty() ? base : base + "/" + rel;
     }
 
-    private static String fileLabel(Path[] rf) {
+    private String fileLabel(Path[] rf) throws IOException {
         if (rf[0] == rf[1]) return label(rf) + "/" + rf[1].getFileName(); // in a workflow: STEP/file
         String l = label(rf);
         return (l.isEmpty() ? "" : l + "/") + rf[1].getFileName();
@@ -105,17 +155,19 @@ public final class HtmlReport {
         JsonNode log = read(f);
         section("Workflow " + esc(log.path("workflow").asText("?")), "workflow");
         body.append("<p>Descriptor: <code>").append(esc(log.path("descriptor").asText())).append("</code></p>\n");
-        body.append("<table><tr><th>step</th><th>op</th><th>status</th><th>start</th><th>duration</th><th>outputs</th></tr>\n");
+        body.append("<table class=\"steps\"><tr><th>step</th><th>command</th><th>status</th><th>wall time</th><th>outputs</th></tr>\n");
         for (JsonNode s : log.path("steps")) {
             String status = s.path("status").asText() + (s.path("cached").asBoolean() ? " (cached)" : "");
-            String duration = "";
+            String wall = "";
             if (s.hasNonNull("start") && s.hasNonNull("end"))
-                duration = String.format(Locale.ROOT, "%.1f s", Duration.between(Instant.parse(s.get("start").asText()), Instant.parse(s.get("end").asText())).toMillis() / 1000.0);
+                wall = String.format(Locale.ROOT, "%.1f s", Duration.between(Instant.parse(s.get("start").asText()), Instant.parse(s.get("end").asText())).toMillis() / 1000.0);
+            // the command line the runner ran (older logs: the op)
+            String command = s.hasNonNull("command") ? s.get("command").asText() : "ssmtk " + s.path("op").asText().replace('.', ' ');
             List<String> outs = new ArrayList<>();
             for (JsonNode o : s.path("outputs")) outs.add(Path.of(o.asText()).getFileName().toString());
-            body.append("<tr><td>").append(esc(s.path("step").asText())).append("</td><td><code>").append(esc(s.path("op").asText()))
-                    .append("</code></td><td class=\"").append(s.path("status").asText()).append("\">").append(esc(status)).append("</td><td>")
-                    .append(esc(s.path("start").asText())).append("</td><td>").append(duration).append("</td><td>").append(esc(String.join(", ", outs))).append("</td></tr>\n");
+            body.append("<tr><td>").append(esc(s.path("step").asText())).append("</td><td><code>").append(esc(command))
+                    .append("</code></td><td class=\"").append(esc(s.path("status").asText())).append("\">").append(esc(status)).append("</td><td>")
+                    .append(wall).append("</td><td>").append(esc(String.join(", ", outs))).append("</td></tr>\n");
         }
         body.append("</table>\n");
     }

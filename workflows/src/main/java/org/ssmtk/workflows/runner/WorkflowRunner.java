@@ -200,7 +200,7 @@ public final class WorkflowRunner {
         Files.createDirectories(dir);
         String[] args = args(s);
         ObjectNode r = JSON.createObjectNode();
-        r.put("step", s.id()).put("op", s.op()).put("hash", key).put("start", Instant.now().toString());
+        r.put("step", s.id()).put("op", s.op()).put("command", "ssmtk " + String.join(" ", args)).put("hash", key).put("start", Instant.now().toString());
         ArrayNode outs = r.putArray("outputs");
         outputs.forEach(o -> outs.add(o.toString()));
         r.put("status", "running");
