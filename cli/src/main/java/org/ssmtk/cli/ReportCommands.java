@@ -3,6 +3,7 @@ package org.ssmtk.cli;
 import org.apache.commons.cli.CommandLine;
 import org.ssmtk.workflows.report.HtmlReport;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -111,7 +112,14 @@ final class ReportCommands {
                 if (pts.isEmpty()) continue;
                 chart.add(header[c], pts.stream().mapToDouble(p -> p[0]).toArray(), pts.stream().mapToDouble(p -> p[1]).toArray());
             }
-            chart.writePng(output);
+            try {
+                chart.writePng(output);
+            } catch (RuntimeException | LinkageError | InternalError e) {
+                // a headless machine without fonts (the Java runtime finds no fontconfig): the machine's to fix, not a bug
+                String why = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+                throw new IOException(output + ": cannot draw the chart here (" + why + "); a Java with fonts (fontconfig and a"
+                        + " font package) can draw " + table + " later");
+            }
             out.println("plot: " + output + " (" + (header.length - 1) + " lines, " + rows + " points each at most)");
             return Main.OK;
         }
