@@ -208,6 +208,26 @@ public interface Backend extends AutoCloseable {
         return null;
     }
 
+    /**
+     * A whole decoding step of one sequence as one piece of work, where the backend has one (the
+     * CPU: no allocation and no dispatch per operation); null otherwise (the default), and the caller
+     * runs the step operation by operation. The step takes over the plan's state tensors: they hold
+     * the sequence again, in their usual layout, once it is closed.
+     */
+    default DecodeStep decodeStep(DecodePlan plan) {
+        return null;
+    }
+
+    /** See {@link #decodeStep}. */
+    interface DecodeStep extends AutoCloseable {
+        /** Feeds token through the model, continuing the sequence; its logits land in the plan's logits tensor. */
+        void step(int token);
+
+        /** Writes the state back into the plan's state tensors. */
+        @Override
+        void close();
+    }
+
     // ---- optimizer support
 
     /** Sum of squares of all elements, in double. */

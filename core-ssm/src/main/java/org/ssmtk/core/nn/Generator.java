@@ -51,7 +51,9 @@ public final class Generator {
     /**
      * One recurrent step after another for a batch of sequences: each {@link #step} feeds the
      * current token of every sequence through the model, continuing the state, and replaces it by
-     * the sampled next one. The step is recorded on the first call where the backend records
+     * the sampled next one. For one sequence on a backend with a fused step ({@link
+     * MambaModel#decodeStep}: the CPU) that step runs, and the state is written back by
+     * {@link #close}; otherwise the step is recorded on the first call where the backend records
      * (the same work as the plain step, so the same tokens), and run as is elsewhere.
      */
     public static final class Decoder implements AutoCloseable {
@@ -63,6 +65,7 @@ public final class Generator {
         private final Tensor logits;
         private final Runnable body;
         private final boolean record;
+        private final Backend.DecodeStep fused;
         private Backend.Replay replay;
         private boolean tried;
 
@@ -71,7 +74,7 @@ public final class Generator {
             this(model, state, tokens, sampler, true);
         }
 
-        /** record false: never records, every step runs operation by operation (for comparisons). */
+        /** record false: neither fuses nor records, every step runs operation by operation (for comparisons). */
         public Decoder(MambaModel model, MambaState state, int[] tokens, Sampler sampler, boolean record) {
             if (state.batch() != tokens.length)
                 throw new IllegalArgumentException(tokens.length + " tokens for a state of " + state.batch() + " sequences");
@@ -87,10 +90,16 @@ public final class Generator {
                 model.logits(h, logits);
                 backend.release(h);
             };
+            this.fused = record ? model.decodeStep(state, logits) : null;
         }
 
         /** Advances every sequence by its current token; returns the next tokens (also the array's new contents). */
         public int[] step() {
+            if (fused != null) {
+                fused.step(tokens[0]);
+                state.advance(1);
+                return sample();
+            }
             if (!tried && record) {
                 tried = true;
                 // recording runs the body's host side once (the state's position moves), queuing nothing
@@ -120,8 +129,19 @@ public final class Generator {
             return replay != null;
         }
 
+        /** Whether the steps run the backend's fused step. */
+        public boolean fused() {
+            return fused != null;
+        }
+
+        /** The last step's logits (sequences, padded vocab), on the backend. */
+        public Tensor logits() {
+            return logits;
+        }
+
         @Override
         public void close() {
+            if (fused != null) fused.close();
             if (replay != null) replay.close();
             backend.release(logits);
         }

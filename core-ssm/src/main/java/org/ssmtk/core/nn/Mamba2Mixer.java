@@ -1,6 +1,7 @@
 package org.ssmtk.core.nn;
 
 import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.backend.DecodePlan;
 import org.ssmtk.core.backend.SsdShape;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.config.SsdConfig;
@@ -127,6 +128,15 @@ final class Mamba2Mixer implements Mixer {
         return new State(backend.allocate(batch, k, config.intermediateSize()), backend.allocate(batch, k, shape.groupStates()),
                 backend.allocate(batch, k, shape.groupStates()),
                 backend.allocate(batch, shape.heads(), shape.headDim(), shape.stateSize()));
+    }
+
+    @Override
+    public DecodePlan.Layer decodeLayer(Tensor norm, Mixer.State state) {
+        State s = (State) state;
+        return new DecodePlan.Mamba2(norm, w.inZ(), w.inX(), w.inB(), w.inC(), w.inDt(), w.inBiasZ(), w.inBiasX(), w.inBiasB(),
+                w.inBiasC(), w.inBiasDt(), w.convX(), w.convB(), w.convC(), w.convBiasX(), w.convBiasB(), w.convBiasC(),
+                w.aLog(), w.d(), w.dtBias(), w.norm(), normGroup, w.outWeight(), w.outBias(), shape,
+                s.convX(), s.convB(), s.convC(), s.ssm());
     }
 
     @Override

@@ -1,6 +1,7 @@
 package org.ssmtk.core.nn;
 
 import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.backend.DecodePlan;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.tensor.Tensor;
 
@@ -123,6 +124,14 @@ final class MambaMixer implements Mixer {
     public State newState(int batch) {
         return new State(backend.allocate(batch, config.convKernel() - 1, config.intermediateSize()),
                 backend.allocate(batch, config.intermediateSize(), config.stateSize()));
+    }
+
+    @Override
+    public DecodePlan.Layer decodeLayer(Tensor norm, Mixer.State state) {
+        State s = (State) state;
+        return new DecodePlan.Mamba1(norm, w.inX(), w.inZ(), w.inBiasX(), w.inBiasZ(), w.convWeight(), w.convBias(),
+                w.xProjDt(), w.xProjB(), w.xProjC(), w.dtWeight(), w.dtBias(), w.aLog(), w.d(), w.outWeight(), w.outBias(),
+                w.bConst(), w.cConst(), s.conv(), s.ssm());
     }
 
     @Override

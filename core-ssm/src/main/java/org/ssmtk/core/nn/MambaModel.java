@@ -1,6 +1,7 @@
 package org.ssmtk.core.nn;
 
 import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.backend.DecodePlan;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.tensor.HostTensor;
 import org.ssmtk.core.tensor.Tensor;
@@ -229,6 +230,23 @@ public final class MambaModel {
     /** One recurrent step: one token per sequence, returns (batch, padded vocab) logits. */
     public float[] step(int[] tokens, MambaState state) {
         return forward(tokens, tokens.length, 1, state);
+    }
+
+    /**
+     * The backend's fused decoding step ({@link Backend#decodeStep}) continuing the one sequence in
+     * state, leaving each step's logits in logits (1, padded vocab); null where the backend or a
+     * mixer has none, or the state holds more than one sequence. The step takes the state over until
+     * it is closed; the caller advances the state's position.
+     */
+    public Backend.DecodeStep decodeStep(MambaState state, Tensor logits) {
+        if (state.batch() != 1 || strands.count() > 1) return null;
+        java.util.List<DecodePlan.Layer> layers = new java.util.ArrayList<>();
+        for (int i = 0; i < mixers.length; i++) {
+            DecodePlan.Layer l = mixers[i].decodeLayer(weights.blocks()[i].norm(), state.layer(i));
+            if (l == null) return null;
+            layers.add(l);
+        }
+        return backend.decodeStep(new DecodePlan(weights.embeddings(), weights.normF(), weights.lmHead(), eps(), logits, layers));
     }
 
     // ---------------------------------------------------------------------------------------------

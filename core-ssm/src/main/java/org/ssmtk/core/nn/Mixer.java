@@ -1,5 +1,6 @@
 package org.ssmtk.core.nn;
 
+import org.ssmtk.core.backend.DecodePlan;
 import org.ssmtk.core.tensor.Tensor;
 
 /**
@@ -67,6 +68,15 @@ public interface Mixer {
     BackwardScratch newBackwardScratch(int batch, int len);
 
     State newState(int batch);
+
+    /**
+     * This layer as a {@link DecodePlan} layer over one sequence's state (batch 1), for a backend
+     * that runs a whole decoding step itself; null when the mixer has no such description (the
+     * step then runs op by op).
+     */
+    default DecodePlan.Layer decodeLayer(Tensor norm, State state) {
+        return null;
+    }
 
     /** Bytes of the inference {@link Activations} per token (what grows with L). */
     long activationBytesPerToken();

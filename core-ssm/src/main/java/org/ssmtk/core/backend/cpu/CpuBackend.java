@@ -531,6 +531,13 @@ public final class CpuBackend implements Backend {
         });
     }
 
+    // ---- decoding: one fused step per token (CpuDecoder)
+
+    @Override
+    public DecodeStep decodeStep(org.ssmtk.core.backend.DecodePlan plan) {
+        return new CpuDecoder(par, plan);
+    }
+
     // ---- Mamba-2: the kernels and their glue live in CpuSsdOps
 
     @Override
