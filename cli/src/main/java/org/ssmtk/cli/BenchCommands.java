@@ -78,16 +78,19 @@ final class BenchCommands {
 
         public String footer() {
             return "Prints one line per repeat, 'pp SECONDS tg SECONDS_PER_TOKEN', the format of\n"
-                    + "bench/peers/llama_mamba.c, after at least 3 s of warm-up. scripts/bench-cpu.sh runs both.";
+                    + "bench/peers/llama_mamba.c, after at least 3 s of warm-up. scripts/bench-cpu.sh runs both.\n"
+                    + "--decode-step both adds 'tg-ops SECONDS_PER_TOKEN': the op-by-op step, timed right after.";
         }
 
         static final Opt<java.nio.file.Path> MODEL = Opt.input("model", "DIR", "model directory").existingDir().required();
         static final Opt<Integer> PROMPT = Opt.positiveInt("prompt", "L", "prompt length").byDefault(1024);
         static final Opt<Integer> DECODE = Opt.positiveInt("decode", "N", "tokens decoded one at a time").byDefault(64);
         static final Opt<Integer> REPEATS = Opt.positiveInt("repeats", "R", "measured repeats").byDefault(3);
+        static final Opt<String> DECODE_STEP = Opt.choice("decode-step", "decoding step timed: the fused one (where the backend"
+                + " has it), op by op, or both in every repeat", "fused", "ops", "both").byDefault("fused");
 
         public List<Opt<?>> options() {
-            return Opt.list(MODEL, PROMPT, DECODE, REPEATS, CommonOptions.INFERENCE);
+            return Opt.list(MODEL, PROMPT, DECODE, REPEATS, DECODE_STEP, CommonOptions.INFERENCE);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -95,9 +98,11 @@ final class BenchCommands {
             try (Backend backend = CommonOptions.backend(cl, err)) {
                 var model = CommonOptions.loadForInference(cl, backend, ckpt);
                 out.println("# " + backend.describe() + "; weights " + model.weightFormat() + "; " + Runtime.version());
-                for (var r : org.ssmtk.core.bench.ModelTiming.run(model, PROMPT.get(cl), DECODE.get(cl), REPEATS.get(cl),
+                var step = org.ssmtk.core.bench.ModelTiming.Step.valueOf(DECODE_STEP.get(cl).toUpperCase(java.util.Locale.ROOT));
+                for (var r : org.ssmtk.core.bench.ModelTiming.run(model, PROMPT.get(cl), DECODE.get(cl), REPEATS.get(cl), step,
                         s -> err.println("bench model: " + s)))
-                    out.printf(java.util.Locale.ROOT, "pp %.6f tg %.6f%n", r.promptSeconds(), r.secondsPerToken());
+                    out.printf(java.util.Locale.ROOT, "pp %.6f tg %.6f%s%n", r.promptSeconds(), r.secondsPerToken(),
+                            Double.isNaN(r.opsSecondsPerToken()) ? "" : String.format(java.util.Locale.ROOT, " tg-ops %.6f", r.opsSecondsPerToken()));
             }
             return 0;
         }

@@ -2,6 +2,8 @@ package org.ssmtk.core.bench;
 
 import org.ssmtk.core.nn.MambaModel;
 import org.ssmtk.core.nn.MambaState;
+import org.ssmtk.core.nn.Generator;
+import org.ssmtk.core.nn.Sampler;
 import org.ssmtk.core.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -12,11 +14,22 @@ import java.util.function.Consumer;
  * Prompt processing and decoding of one model, batch 1, measured the way bench/peers/llama_mamba.c
  * measures llama.cpp, so the two columns of scripts/bench-cpu.sh compare like with like: the same
  * token ids (the same LCG), a prompt's forward with the logits of its last position only, then a
- * greedy decode from a one-token prompt in which each step feeds the last step's argmax.
+ * greedy decode from a one-token prompt in which each step feeds the last step's argmax. Decoding
+ * runs {@link Generator.Decoder}: the backend's fused step where it has one, or (for comparison)
+ * the step op by op, or both, one after the other in every repeat.
  */
 public final class ModelTiming {
-    /** One repeat: seconds for the prompt, seconds per decoded token. */
-    public record Rep(double promptSeconds, double secondsPerToken) {}
+    /**
+     * Which decoding step to time: the decoder's own (FUSED: the backend's fused step where it has
+     * one, else its recorded or op-by-op step), the op-by-op step, or both.
+     */
+    public enum Step { FUSED, OPS, BOTH }
+
+    /**
+     * One repeat: seconds for the prompt, seconds per decoded token, and with {@link Step#BOTH} the
+     * op-by-op step's seconds per token as well (else NaN).
+     */
+    public record Rep(double promptSeconds, double secondsPerToken, double opsSecondsPerToken) {}
 
     private ModelTiming() {}
 
@@ -31,35 +44,44 @@ public final class ModelTiming {
         return ids;
     }
 
-    /** Warms up (at least 3 s and one repeat, so the kernels are compiled), then measures {@code repeats}. */
     public static List<Rep> run(MambaModel model, int promptLen, int decodeTokens, int repeats, Consumer<String> progress) {
+        return run(model, promptLen, decodeTokens, repeats, Step.FUSED, progress);
+    }
+
+    /** Warms up (at least 3 s and one repeat, so the kernels are compiled), then measures {@code repeats}. */
+    public static List<Rep> run(MambaModel model, int promptLen, int decodeTokens, int repeats, Step step,
+                                Consumer<String> progress) {
         int[] ids = tokens(Math.max(2, promptLen), model.config().vocabSize());
         progress.accept("warming up");
         long start = System.nanoTime();
-        for (int i = 0; i < 1 || System.nanoTime() - start < 3_000_000_000L; i++) once(model, ids, promptLen, decodeTokens);
+        for (int i = 0; i < 1 || System.nanoTime() - start < 3_000_000_000L; i++) once(model, ids, promptLen, decodeTokens, step);
         List<Rep> reps = new ArrayList<>();
         for (int r = 0; r < repeats; r++) {
-            reps.add(once(model, ids, promptLen, decodeTokens));
+            reps.add(once(model, ids, promptLen, decodeTokens, step));
             progress.accept("repeat " + (r + 1) + "/" + repeats);
         }
         return reps;
     }
 
-    private static Rep once(MambaModel model, int[] ids, int promptLen, int decodeTokens) {
+    private static Rep once(MambaModel model, int[] ids, int promptLen, int decodeTokens, Step step) {
         long t0 = System.nanoTime();
         Tensor hidden = model.backbone(java.util.Arrays.copyOf(ids, promptLen), 1, promptLen, null, null);
         model.backend().toHost(model.logits(hidden.rows(promptLen - 1, promptLen)));
         double prompt = (System.nanoTime() - t0) / 1e9;
+        double main = decode(model, ids, decodeTokens, step != Step.OPS);
+        double ops = step == Step.BOTH ? decode(model, ids, decodeTokens, false) : Double.NaN;
+        return new Rep(prompt, main, ops);
+    }
+
+    /** Seconds per token of greedy decoding after ids[0], starting from ids[1]. */
+    private static double decode(MambaModel model, int[] ids, int decodeTokens, boolean fused) {
         MambaState state = model.newState(1);
         model.forward(new int[]{ids[0]}, 1, 1, state);
-        int next = ids[1], vocab = model.config().vocabSize();
-        t0 = System.nanoTime();
-        for (int s = 0; s < decodeTokens; s++) {
-            float[] logits = model.step(new int[]{next}, state);
-            int best = 0;
-            for (int v = 1; v < vocab; v++) if (logits[v] > logits[best]) best = v;
-            next = best;
+        int[] next = {ids[1]};
+        try (Generator.Decoder d = new Generator.Decoder(model, state, next, new Sampler(model.config().vocabSize(), 0, 0, 1), fused)) {
+            long t0 = System.nanoTime();
+            for (int s = 0; s < decodeTokens; s++) d.step();
+            return (System.nanoTime() - t0) / 1e9 / decodeTokens;
         }
-        return new Rep(prompt, (System.nanoTime() - t0) / 1e9 / decodeTokens);
     }
 }
