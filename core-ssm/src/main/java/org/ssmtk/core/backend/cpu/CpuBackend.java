@@ -533,6 +533,18 @@ public final class CpuBackend implements Backend {
 
     // ---- decoding: one fused step per token (CpuDecoder)
 
+    /** Picks from the logits where they lie: the default's copy to the host would be a second array per token. */
+    @Override
+    public int[] sample(Tensor logits, int vocabSize, double temperature, int topK, double[] uniforms) {
+        int rows = logits.rows2d(), cols = logits.cols();
+        org.ssmtk.core.backend.TokenSampling.check(rows, cols, vocabSize, temperature, topK, uniforms);
+        int[] out = new int[rows];
+        for (int r = 0; r < rows; r++)
+            out[r] = org.ssmtk.core.backend.TokenSampling.pick(data(logits), off(logits) + r * cols, vocabSize, temperature, topK,
+                    temperature == 0 ? 0 : uniforms[r]);
+        return out;
+    }
+
     @Override
     public DecodeStep decodeStep(org.ssmtk.core.backend.DecodePlan plan) {
         return new CpuDecoder(par, plan);
