@@ -36,7 +36,9 @@ class OptionDeclarationsTest {
         List<String> lines = help.lines().toList();
         StringBuilder entry = null;
         for (String line : lines) {
-            boolean starts = line.matches("\\s+--[a-z0-9-]+.*");
+            // an option's first line is indented a little; its wrapped description far more (a wrapped line may begin
+            // with another option's name, as in "--device cpu;")
+            boolean starts = line.matches("\\s{1,8}--[a-z0-9-]+.*");
             if (entry != null && (starts || line.isBlank())) break;
             if (starts && line.trim().matches("--" + Pattern.quote(name) + "(\\s.*)?")) entry = new StringBuilder(line.trim());
             else if (entry != null) entry.append(' ').append(line.trim());
