@@ -94,7 +94,8 @@ public final class Main {
             if (!cl.getArgList().isEmpty() && !(command instanceof WorkflowCommands.TakesFile)) return usage(err, prefix + "unexpected argument '" + cl.getArgList().get(0) + "'");
             guardPaths(command, cl);
             return command.run(cl, out, err);
-        } catch (UsageException | IOException | BackendUnavailableException | TrainingDivergedException e) {
+        } catch (UsageException | IOException | BackendUnavailableException | TrainingDivergedException
+                 | org.ssmtk.core.nn.ModelTooLargeException e) {
             // the user's to fix: options, input files, the device asked for, a run that diverged
             err.println(prefix + oneLine(e));
             if (debug()) e.printStackTrace(err);

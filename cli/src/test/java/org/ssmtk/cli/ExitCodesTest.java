@@ -131,6 +131,30 @@ class ExitCodesTest {
     }
 
     /**
+     * Issue 15: a config.json of 2^31 - 1 layers ran out of memory (exit 2) building a fresh model, and
+     * listing the parameters of a saved one; both are the config's fault, said before anything is allocated.
+     */
+    @Test
+    void aConfigTooDeepForItsWeightsOrTheHeapIsBadInput() throws Exception {
+        String deep = "{\"hidden_size\": 64, \"num_hidden_layers\": 2147483647, \"vocab_size\": 16}";
+        Path cfg = Files.writeString(dir.resolve("deep.json"), deep);
+        MainTest.Result init = MainTest.run("model", "init", "--config", cfg.toString(), "--out", dir.resolve("m").toString());
+        assertEquals(1, init.code(), init.err());
+        assertTrue(init.err().contains("more than this JVM's whole heap") && init.err().contains("num_hidden_layers"), init.err());
+        assertEquals(1, init.err().strip().lines().count(), init.err());
+        assertFalse(Files.exists(dir.resolve("m")));
+        // a real model's weights under a config that claims 2^31 - 1 layers
+        Path model = Files.createDirectories(dir.resolve("lying"));
+        for (String f : new String[]{"model.safetensors"}) Files.copy(MainTest.model.resolve(f), model.resolve(f));
+        Files.writeString(model.resolve("config.json"), deep);
+        MainTest.Result info = MainTest.run("model", "forward", "--model", model.toString(), "--input",
+                MainTest.model.resolve("reference.safetensors").toString(), "--output", dir.resolve("o.safetensors").toString());
+        assertEquals(1, info.code(), info.err());
+        assertTrue(info.err().contains("config.json: describes at least") && info.err().contains("bytes"), info.err());
+        assertFalse(Files.exists(dir.resolve("o.safetensors")));
+    }
+
+    /**
      * Issue 15: {@code --batch 2147483647} overflowed an int in the samplers (exit 2). Every trainer and
      * batched scorer checks batch x length against the model before it reads data or writes a file, and
      * a config whose shape makes a normal batch overflow is caught the same way.

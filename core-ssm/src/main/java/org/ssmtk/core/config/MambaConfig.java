@@ -128,6 +128,19 @@ public record MambaConfig(
     }
 
     /** a x b for non-negative a, b, saturating at Long.MAX_VALUE. */
+    /**
+     * Fewer parameters than any model of this shape has (Mamba-1, Mamba-2 and Caduceus alike: the
+     * embeddings and, per layer, in_proj's 2 d_inner x hidden and out_proj's d_inner x hidden), without
+     * listing them: a config.json with an absurd depth or width is refused by size before anything is
+     * allocated. Saturates at Long.MAX_VALUE.
+     */
+    public long parameterLowerBound() {
+        long perLayer = times(3L * intermediateSize, hiddenSize);
+        long layers = times(numHiddenLayers, perLayer);
+        long embeddings = times(vocabSize, hiddenSize);
+        return layers > Long.MAX_VALUE - embeddings ? Long.MAX_VALUE : layers + embeddings;
+    }
+
     private static long times(long a, long b) {
         try {
             return Math.multiplyExact(a, b);

@@ -24,6 +24,12 @@ public final class Initializer {
     private Initializer() {}
 
     public static MambaCheckpoint reference(MambaConfig c, long seed) {
+        long heap = Runtime.getRuntime().maxMemory();
+        if (c.parameterLowerBound() > heap / Float.BYTES)
+            throw new ModelTooLargeException(String.format(java.util.Locale.ROOT, "the config describes at least %,d parameters"
+                    + " (%.1f GiB of fp32 weights), more than this JVM's whole heap (%.1f GiB): check num_hidden_layers, hidden_size"
+                    + " and vocab_size, or raise -Xmx through SSMTK_JAVA_OPTS", c.parameterLowerBound(),
+                    c.parameterLowerBound() * 4.0 / (1L << 30), heap / (double) (1L << 30)));
         Map<String, HostTensor> out = new LinkedHashMap<>();
         StackNames names = ModelFamily.of(c.modelType()).stackNames(c);
         for (ParameterSpec.Entry e : ParameterSpec.of(c)) {

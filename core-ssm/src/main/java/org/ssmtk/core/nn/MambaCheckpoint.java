@@ -39,6 +39,13 @@ public record MambaCheckpoint(MambaConfig config, Map<String, HostTensor> parame
         if (!Files.isRegularFile(configFile)) throw new ModelFormatException(dir + ": no " + CONFIG);
         MambaConfig config = MambaConfig.read(configFile);
         List<Path> files = weightFiles(dir);
+        long bytes = 0;
+        for (Path f : files) bytes += Files.size(f);
+        // at least a byte a parameter in any float format: a config that describes more cannot be these files' model
+        if (config.parameterLowerBound() > bytes)
+            throw new ModelFormatException(configFile + ": describes at least " + String.format(java.util.Locale.ROOT, "%,d",
+                    config.parameterLowerBound()) + " parameters, but the weight files hold " + String.format(java.util.Locale.ROOT, "%,d", bytes)
+                    + " bytes: check num_hidden_layers, hidden_size and vocab_size");
         Set<String> buffers;
         try {
             buffers = ModelFamily.of(config.modelType()).buffers(config);
