@@ -9,19 +9,6 @@
 SSMTK_EXPORT(COLSUM_COLS)
 SSMTK_EXPORT(COLSUM_ROWS)
 
-template <typename T>
-__device__ T block_sum(T v) {
-    __shared__ T part[32];
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    __syncthreads();  // part[] may still be read by a previous call
-    if (lane == 0) part[warp] = v;
-    __syncthreads();
-    int warps = (blockDim.x + 31) >> 5;
-    v = lane < warps ? part[lane] : (T)0;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
-    return v;
-}
 
 __device__ float block_max(float v) {
     __shared__ float part[32];

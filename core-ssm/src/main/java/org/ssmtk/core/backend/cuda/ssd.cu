@@ -26,19 +26,6 @@ __device__ __forceinline__ int ssd_chunks(int len, int Q) { return (len + Q - 1)
 // CpuSsd.softplus: x itself above 20
 __device__ __forceinline__ float ssd_softplus(float x) { return x > 20.f ? x : log1pf(expf(x)); }
 
-template <typename T>
-__device__ T ssd_block_sum(T v) {
-    __shared__ T part[32];
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    __syncthreads();  // part[] may still be read by a previous call
-    if (lane == 0) part[warp] = v;
-    __syncthreads();
-    int warps = (blockDim.x + 31) >> 5;
-    v = lane < warps ? part[lane] : (T)0;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
-    return v;
-}
 
 // Sums over a warp: the dots whose operands are rows (x_s . dy_t over channels, C_t . B_s over states)
 // run a warp per dot with the lanes along the row, so that each load is one coalesced row segment; a
@@ -478,9 +465,9 @@ extern "C" __global__ void ssd_bwd_finish(float* dDt, float* partA, float* partD
         dD += (double)dy[at] * x[at];
     }
     for (int s = threadIdx.x; s < lc; s += blockDim.x) dqSum += dqq[(row0 + s) * heads + h];
-    held = ssd_block_sum<double>(held);
-    dD = ssd_block_sum<double>(dD);
-    dqSum = ssd_block_sum<double>(dqSum);
+    held = block_sum<double>(held);
+    dD = block_sum<double>(dD);
+    dqSum = block_sum<double>(dqSum);
     if (threadIdx.x != 0) return;
     double extra = exp(l[(row0 + lc - 1) * heads + h]) * held + dqSum;
     double da = 0, dA = 0, dBias = 0, a = A[h];
@@ -509,7 +496,7 @@ extern "C" __global__ void gated_rms_norm(float* out, const float* x, const floa
         float g = x[base + i] * siluf(z[base + i]);
         ss += (double)g * g;
     }
-    ss = ssd_block_sum<double>(ss);
+    ss = block_sum<double>(ss);
     float inv = (float)(1.0 / sqrt(ss / gs + eps));
     for (int i = threadIdx.x; i < gs; i += blockDim.x) out[base + i] = wg[i] * (x[base + i] * siluf(z[base + i]) * inv);
 }
@@ -525,8 +512,8 @@ extern "C" __global__ void gated_rms_norm_backward(float* dx, float* dz, float* 
         ss += (double)g * g;
         dot += (double)dOut[base + i] * wg[i] * g;
     }
-    ss = ssd_block_sum<double>(ss);
-    dot = ssd_block_sum<double>(dot);
+    ss = block_sum<double>(ss);
+    dot = block_sum<double>(dot);
     double inv = 1.0 / sqrt(ss / gs + eps), coef = inv * inv * inv * dot / gs;
     for (int i = threadIdx.x; i < gs; i += blockDim.x) {
         float zv = z[base + i], s = sigmoidf(zv), xv = x[base + i], g = xv * zv * s, gy = dOut[base + i];
