@@ -3,7 +3,6 @@ package org.ssmtk.core.train;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.ssmtk.core.backend.Collective;
 import org.ssmtk.core.backend.HostCollective;
 import org.ssmtk.core.backend.cpu.CpuBackend;
 import org.ssmtk.core.config.MambaConfig;
@@ -170,18 +169,6 @@ class DataParallelTrainingTest {
             for (Tensor t : buckets.rest()) assertTrue(seen.add(t));
             assertTrue(buckets.layer(CONFIG.numHiddenLayers()).isEmpty());
             assertTrue(buckets.rest().contains(grads.get("backbone.embeddings.weight")));
-        }
-    }
-
-    @Test
-    void theTrainerOwnsNoThreadsForOneReplica() {
-        // Replicas.of is what the single-device commands use: rank 0 of 1, no collective work
-        try (CpuBackend c = new CpuBackend(1)) {
-            Replicas r = Replicas.of(MambaModel.load(c, Initializer.reference(CONFIG, 9)));
-            assertEquals(1, r.size());
-            Collective single = r.collectives().get(0);
-            assertEquals(0, single.rank());
-            assertEquals(1, single.size());
         }
     }
 }
