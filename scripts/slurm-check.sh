@@ -28,9 +28,11 @@ say "cluster up: $(sinfo -h -N -o '%N %c CPUs %t')"
 
 ssmtk workflow export --nextflow "$out/pipeline" --scatter 2000 workflows/examples/dna-score.yaml > /dev/null
 cat > "$out/ci.config" <<'CONF'
-// CI: quick polling, and shards on one CPU each so two run at once on the 2-CPU node
+// CI: quick polling, and shards on one CPU each so two run at once on the 2-CPU node. A shard of the
+// tiny model takes about a second, less than it takes to see it running and cancel it, so each one
+// first waits 5 s: the cancel then lands while the shard runs.
 executor { pollInterval = '1 sec'; queueStatInterval = '1 sec'; exitReadTimeout = '30 sec' }
-process { withName: 'SCORE' { cpus = 1 } }
+process { withName: 'SCORE' { cpus = 1; beforeScript = 'sleep 5' } }
 CONF
 cd "$out"
 # the export's samplesheet.csv names the descriptor's files (relative to the pipeline): one sample, dna-score
@@ -41,13 +43,17 @@ tasks() { awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } { pr
 
 run -with-trace trace1.txt > run1.log 2>&1 &
 nf=$!
-# Once two shards have completed, cancel one that has been running for a second (if it finished in
-# that second, scancel fails and the next running shard is tried).
+# Once two shards have completed, cancel one that is running. scancel also succeeds on a job that is
+# just completing, so the cancel counts only once slurmctld logs that job CANCELLED; otherwise the
+# next running shard is tried.
 killed=""
 while [ -z "$killed" ] && kill -0 "$nf" 2>/dev/null; do
   if [ "$(tail -n +$((before + 1)) "$jobcomp" | grep -c 'Name=nf-SCORE_.*JobState=COMPLETED' || true)" -ge 2 ]; then
     job=$(squeue -h -t R -o '%i %j' | awk '/SCORE/ { print $1; exit }')
-    if [ -n "$job" ]; then sleep 1; scancel "$job" 2>/dev/null && killed=$job; fi
+    if [ -n "$job" ] && scancel "$job" 2>/dev/null; then
+      for _ in $(seq 100); do grep -q "^JobId=$job " "$jobcomp" && break; sleep 0.1; done
+      grep -q "^JobId=$job .*JobState=CANCELLED" "$jobcomp" && killed=$job
+    fi
   fi
   sleep 0.2
 done
