@@ -49,8 +49,15 @@ else
 fi
 PROMPT_S=${PROMPT_S:-0.25} TOP_K=${TOP_K:-0}
 [ -f "$DATA/train.tsv" ] && [ -f "$DATA/test.tsv" ] || { echo "audio-digits-generate.sh: no $DATA/train.tsv and test.tsv" >&2; exit 1; }
-rm -rf "$OUT"; mkdir -p "$OUT/prompts"
+# REUSE_MODELS=1 keeps OUT/lm and OUT/cls of an earlier run (only generation and scoring run again)
+if [ "${REUSE_MODELS:-0}" = 1 ] && [ -d "$OUT/lm/model" ] && [ -d "$OUT/cls/model" ]; then
+    find "$OUT" -mindepth 1 -maxdepth 1 ! -name lm ! -name cls -exec rm -rf {} +; reuse=1
+else
+    rm -rf "$OUT"; reuse=
+fi
+mkdir -p "$OUT/prompts"
 run() { echo "+ $*" >&2; "$@"; }
+if [ -z "$reuse" ]; then
 # shellcheck disable=SC2086
 run "$SSMTK" audio train-lm --manifest "$DATA/train.tsv" --test-manifest "$DATA/test.tsv" --out "$OUT/lm" --sample-rate "$RATE" \
     --d-model "$LM_D" --layers "$LM_LAYERS" --seq-len "$RATE" --batch "$LM_BATCH" --steps "$LM_STEPS" --lr 2e-3 --warmup $((LM_STEPS / 10 + 1)) \
@@ -59,11 +66,12 @@ run "$SSMTK" audio train-lm --manifest "$DATA/train.tsv" --test-manifest "$DATA/
 run "$SSMTK" audio train-classifier --manifest "$DATA/train.tsv" --test-manifest "$DATA/test.tsv" --out "$OUT/cls" --sample-rate "$RATE" \
     --d-model "$CLS_D" --layers "$CLS_LAYERS" --seq-len "$RATE" --batch "$CLS_BATCH" --steps "$CLS_STEPS" --lr 2e-3 --warmup $((CLS_STEPS / 10 + 1)) \
     --checkpoint-every 0 --log-every 50 --seed 1 --device "$DEVICE" --threads "$THREADS" ${EXTRA:-}
+fi
 run "$SSMTK" audio generate --model "$OUT/lm/model" --seconds 1 --count "$GEN" --output "$OUT/unconditional" --seed 1 --top-k "$TOP_K" \
     --device "$DEVICE" --threads "$THREADS"
 # Prompts: the first PROMPT_S seconds of test clips, one digit after another (16-bit WAVs at RATE).
 python3 - "$DATA/test.tsv" "$OUT/prompts" "$PROMPTS" "$PROMPT_S" <<'PY'
-import os, sys, wave
+import os, struct, sys, wave
 manifest, out, n, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 rows = [l.split("\t") for l in open(manifest).read().splitlines()[1:] if l and not l.startswith("#")]
 by_label = {}
@@ -71,13 +79,44 @@ for r in rows:
     by_label.setdefault(r[1] if len(r) > 1 else "", []).append(r[0])
 labels = sorted(by_label)
 picked = [by_label[labels[i % len(labels)]][i // len(labels) % len(by_label[labels[i % len(labels)]])] for i in range(n)]
+
+
+def read_wav(path):
+    """(rate, 16-bit little-endian PCM bytes) of a mono WAV of 16-bit PCM or G.711 mu-law (format 7,
+    as scripts/pack-audio-set.sh writes them), which Python's wave module does not read."""
+    data = open(path, "rb").read()
+    pos, fmt, rate, bits, pcm = 12, None, None, None, None
+    while pos + 8 <= len(data):
+        cid, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        body = data[pos + 8:pos + 8 + size]
+        if cid == b"fmt ":
+            fmt, channels, rate = struct.unpack("<HHI", body[:8])
+            bits = struct.unpack("<H", body[14:16])[0]
+            if channels != 1:
+                sys.exit(f"{path}: {channels} channels, the prompts must be mono")
+        elif cid == b"data":
+            pcm = body
+        pos += 8 + size + (size & 1)
+    if fmt == 1 and bits == 16:
+        return rate, pcm
+    if fmt == 7 and bits == 8:
+        def ulaw(u):
+            u = ~u & 0xFF
+            mag = (((u & 0x0F) << 3) + 0x84) << ((u >> 4) & 0x07)
+            return (0x84 - mag) if u & 0x80 else (mag - 0x84)
+        table = [ulaw(u) for u in range(256)]
+        return rate, b"".join(struct.pack("<h", table[b]) for b in pcm)
+    sys.exit(f"{path}: WAV format {fmt} with {bits} bits: only 16-bit PCM and 8-bit mu-law are read here")
+
+
 for i, rel in enumerate(picked):
-    with wave.open(os.path.join(os.path.dirname(manifest), rel)) as w:
-        keep = int(round(seconds * w.getframerate()))
-        frames, params = w.readframes(keep), w.getparams()
+    rate, pcm = read_wav(os.path.join(os.path.dirname(manifest), rel))
+    keep = int(round(seconds * rate))
     with wave.open(os.path.join(out, f"prompt-{i:03d}.wav"), "wb") as o:
-        o.setparams(params)
-        o.writeframes(frames)
+        o.setnchannels(1)
+        o.setsampwidth(2)
+        o.setframerate(rate)
+        o.writeframes(pcm[:2 * keep])
 PY
 PER=$(( (GEN + PROMPTS - 1) / PROMPTS ))
 mkdir -p "$OUT/prompt-continued"
