@@ -150,7 +150,7 @@ print(f"\nspoken digits at {rate} Hz: LM held-out {lm['bits_per_sample']:.4f} bi
       f"classifier accuracy on unseen voices {cls['accuracy']:.4f}")
 print("| clips | n | IS | mIS | Frechet distance to the real test clips | IS / real IS |\n|---|---|---|---|---|---|")
 r = u["real"]
-print(f"| real test clips | {r['clips']} | {r['inception_score']:.3f} | {r['modified_inception_score']:.3f} | {u.get('frechet_distance_real_halves', float('nan')):.3f} (odd vs even half) | 1 |")
+print(f"| real test clips | {r['clips']} | {r['inception_score']:.3f} | {r['modified_inception_score']:.3f} | {u.get('frechet_distance_real_halves', float('nan')):.3f} (one random half vs the other) | 1 |")
 for name, s in (("unconditional", u), ("prompt-continued", p)):
     g = s["generated"]
     print(f"| {name} | {g['clips']} | {g['inception_score']:.3f} | {g['modified_inception_score']:.3f} | {s['frechet_distance']:.3f} | {s['inception_score_ratio']:.3f} |")

@@ -46,7 +46,7 @@ final class AudioGenerationCommands {
                     + "Score (mIS) exp(mean over all ordered pairs of KL(p(y|x_i) || p(y|x_j))), both over all clips\n"
                     + "(no splits), and the predicted classes; then the Frechet distance between Gaussians (mean,\n"
                     + "unbiased covariance) of the two sets' embeddings: the pooled hidden state the head reads. As a\n"
-                    + "scale for it, the real clips' even-numbered half against the odd-numbered half. This is the\n"
+                    + "scale for it, one random half of the real clips against the other (seeded). This is the\n"
                     + "SC09 protocol of SaShiMi and Mamba with ssmtk's classifier in place of theirs, so the numbers\n"
                     + "compare across ssmtk runs, not with the papers'. JSON to --output (atomically), a table on\n"
                     + "stdout; --plot DIR draws the waveform and spectrogram of the first --plot-clips generated clips.\n\n"
@@ -106,12 +106,7 @@ final class AudioGenerationCommands {
             SetScores g = SetScores.of(gen, names), r = SetScores.of(ref, names);
             double fd = GenerationScores.frechetDistance(GenerationScores.Gaussian.fit(gen.embeddings()), GenerationScores.Gaussian.fit(ref.embeddings()));
             Double halves = null;
-            if (real.size() >= 4) {
-                List<double[]> odd = new ArrayList<>(), even = new ArrayList<>();
-                for (int i = 0; i < real.size(); i++) (i % 2 == 0 ? even : odd).add(ref.embeddings()[i]);
-                halves = GenerationScores.frechetDistance(GenerationScores.Gaussian.fit(even.toArray(double[][]::new)),
-                        GenerationScores.Gaussian.fit(odd.toArray(double[][]::new)));
-            }
+            if (real.size() >= 4) halves = GenerationScores.halvesDistance(ref.embeddings(), 1);
 
             ObjectNode n = new ObjectMapper().createObjectNode();
             n.put("model", dir.toString()).put("sample_rate", rate).put("seq_len", seqLen).put("embedding_size", config.hiddenSize());
@@ -139,7 +134,7 @@ final class AudioGenerationCommands {
             out.printf(Locale.ROOT, "%-10s %6d %8.4f %8.4f %10.4f %12.4f%n", "generated", generated.size(), g.is, g.mis, g.meanMax, fd);
             out.printf(Locale.ROOT, "%-10s %6d %8.4f %8.4f %10.4f %12s%n", "real", real.size(), r.is, r.mis, r.meanMax,
                     halves == null ? "-" : String.format(Locale.ROOT, "%.4f", halves) + "*");
-            out.printf(Locale.ROOT, "IS generated / real %.4f%s -> %s%s%n", g.is / r.is, halves == null ? "" : "; * real odd vs even clips",
+            out.printf(Locale.ROOT, "IS generated / real %.4f%s -> %s%s%n", g.is / r.is, halves == null ? "" : "; * one random half of the real clips vs the other",
                     output, plot == null ? "" : "; " + drawn + " PNGs in " + plot);
             return 0;
         }

@@ -84,6 +84,31 @@ public final class GenerationScores {
         }
     }
 
+    /**
+     * The Fréchet distance between two halves of one set of embeddings: the scale a generated set's
+     * distance is read against. The halves are drawn by a seeded shuffle, not by position, because sets
+     * are often listed in order (a manifest of every voice saying "zero" to "nine" split by odd and even
+     * rows puts disjoint digits in the two halves and measures a distance between classes).
+     */
+    public static double halvesDistance(double[][] embeddings, long seed) {
+        int n = embeddings.length;
+        if (n < 4) throw new IllegalArgumentException("halves of " + n + " embeddings: at least 4 are needed");
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) order[i] = i;
+        java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+        for (int i = n - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1), t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        double[][] first = new double[n / 2][], second = new double[n - n / 2][];
+        for (int i = 0; i < n; i++) {
+            if (i < n / 2) first[i] = embeddings[order[i]];
+            else second[i - n / 2] = embeddings[order[i]];
+        }
+        return frechetDistance(Gaussian.fit(first), Gaussian.fit(second));
+    }
+
     public static double frechetDistance(Gaussian a, Gaussian b) {
         int d = a.mean().length;
         if (b.mean().length != d) throw new IllegalArgumentException("embeddings of different sizes: " + d + " and " + b.mean().length);

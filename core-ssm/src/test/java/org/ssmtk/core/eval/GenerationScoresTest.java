@@ -124,4 +124,22 @@ class GenerationScoresTest {
                 for (int k = 0; k < d; k++) out[i][j] += v[i][k] * l[k] * v[j][k];
         return out;
     }
+
+    /** A set listed class by class (as a digits manifest is: every voice says "zero" to "nine" in turn). */
+    @Test
+    void halvesOfASetListedInClassOrderAreDrawnAtRandomNotByPosition() {
+        Random random = new Random(7);
+        int n = 400, d = 3;
+        double[][] x = new double[n][d];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < d; j++) x[i][j] = (i % 2 == 0 ? 0 : 10) + random.nextGaussian();
+        // Odd against even rows would be two classes 10 apart in every dimension: a distance near 3 x 100.
+        double[][] even = new double[n / 2][], odd = new double[n / 2][];
+        for (int i = 0; i < n; i++) (i % 2 == 0 ? even : odd)[i / 2] = x[i];
+        double byPosition = GenerationScores.frechetDistance(GenerationScores.Gaussian.fit(even), GenerationScores.Gaussian.fit(odd));
+        assertEquals(300, byPosition, 30);
+        double halves = GenerationScores.halvesDistance(x, 1);
+        assertEquals(0, halves, 5, "two random halves of one set are close: " + halves);
+        assertEquals(halves, GenerationScores.halvesDistance(x, 1), 0, "seeded");
+    }
 }

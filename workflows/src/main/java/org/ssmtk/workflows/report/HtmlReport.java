@@ -394,7 +394,7 @@ public final class HtmlReport {
         for (String set : List.of("generated", "real")) {
             JsonNode s = n.path(set);
             String fd = set.equals("generated") ? num(n.path("frechet_distance"))
-                    : n.has("frechet_distance_real_halves") ? num(n.path("frechet_distance_real_halves")) + " (odd vs even half)" : "";
+                    : n.has("frechet_distance_real_halves") ? num(n.path("frechet_distance_real_halves")) + " (one random half of the real clips vs the other)" : "";
             body.append("<tr><td>").append(set).append(": ").append(esc(s.path("source").asText())).append("</td><td>").append(s.path("clips").asInt())
                     .append("</td><td>").append(num(s.path("inception_score"))).append("</td><td>").append(num(s.path("modified_inception_score")))
                     .append("</td><td>").append(num(s.path("mean_max_probability"))).append("</td><td>").append(fd).append("</td></tr>\n");
