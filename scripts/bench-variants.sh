@@ -25,7 +25,7 @@
 # Indels: the LLR compares windows of different lengths, so a deletion drops about one base's
 # ln p (~ -1.4 nats for a 2-bit/base model) per deleted base and scores higher than an SNV for that
 # alone: compare indel classes with each other (frameshift vs in-frame vs intergenic), not with SNVs.
-# A model: --model DIR, or a tiny one pretrained here for --steps on the genome's first 80%
+# A model: --model DIR, or one of --preset (default tiny) pretrained here for --steps on the genome's first 80%
 # (windows of --seq-len); --arch caduceus-ph|caduceus-ps pretrains a Caduceus instead (masked LM on
 # the same 80%: --holdout 0.2), which score-variants scores by masked marginals (indels missing). Expectation for a model that has learnt coding sequence: stop_gain and
 # frameshift lower (more negative) than synonymous, intergenic in between; a few hundred CPU steps
@@ -35,14 +35,15 @@
 # last 20% of each contig, which no model trained here saw), and score-variants' own variants/s line (this machine's timing is not a benchmark
 # figure when it is shared).
 #
-#   scripts/bench-variants.sh [--species hpylori] [--model DIR | --arch mamba|caduceus-ph|caduceus-ps] [--steps 200] [--seq-len 256]
+#   scripts/bench-variants.sh [--species hpylori] [--model DIR | --arch mamba|caduceus-ph|caduceus-ps] [--preset tiny]
+#       [--steps 200] [--pretrain-batch 8] [--lr 3e-3] [--seq-len 256]
 #       [--window 256] [--per-class 150] [--batch 32] [--threads 2] [--device cpu] [--seed 1]
 #       [--cache DIR] [--out DIR]
 # Needs apt-get and dpkg-deb for the genome, python3 (standard library). SSMTK= picks the launcher.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 ssmtk=${SSMTK:-$root/bin/ssmtk}
-species=hpylori model='' arch=mamba steps=200 seq_len=256 window=256 per_class=150 batch=32 threads=2 device=cpu seed=1
+species=hpylori model='' arch=mamba preset=tiny pretrain_batch=8 lr=3e-3 steps=200 seq_len=256 window=256 per_class=150 batch=32 threads=2 device=cpu seed=1
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/ssmtk/genomes out=$root/out/bench-variants
 while [ $# -gt 0 ]; do
   case $1 in
@@ -50,6 +51,9 @@ while [ $# -gt 0 ]; do
     --model) model=$2; shift 2 ;;
     --arch) arch=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
+    --preset) preset=$2; shift 2 ;;
+    --lr) lr=$2; shift 2 ;;
+    --pretrain-batch) pretrain_batch=$2; shift 2 ;;
     --seq-len) seq_len=$2; shift 2 ;;
     --window) window=$2; shift 2 ;;
     --per-class) per_class=$2; shift 2 ;;
@@ -215,11 +219,11 @@ PY
 
 # --- the model ----------------------------------------------------------------------------------
 if [ -z "$model" ]; then
-  echo "pretraining a tiny $arch model: $steps steps of 8 x $seq_len on the first 80% of each contig" >&2
+  echo "pretraining a $preset $arch model: $steps steps of $pretrain_batch x $seq_len on the first 80% of each contig" >&2
   rm -rf "$out/pt"
   if [ "$arch" = mamba ]; then split=(--regions "$out/train.bed"); else split=(--arch "$arch" --holdout 0.2); fi
-  "$ssmtk" dna pretrain --fasta "$fa" "${split[@]}" --out "$out/pt" --preset tiny --seq-len "$seq_len" --batch 8 \
-    --lr 3e-3 --steps "$steps" --rc-augment --threads "$threads" --device "$device" --checkpoint-every 0 2>&1 | tail -1 >&2
+  "$ssmtk" dna pretrain --fasta "$fa" "${split[@]}" --out "$out/pt" --preset "$preset" --seq-len "$seq_len" --batch "$pretrain_batch" \
+    --lr "$lr" --steps "$steps" --rc-augment --threads "$threads" --device "$device" --checkpoint-every 0 2>&1 | tail -1 >&2
   model=$out/pt/model
 fi
 
