@@ -2,7 +2,8 @@
 // the LM head, and checks them against the step written from the definition in float64: RMSNorm,
 // in_proj, the conv window with SiLU, x_proj, dt_proj + softplus, the state update, D skip, gate,
 // out_proj into the residual. Shapes with and without float4 rows, every threads-per-row the
-// launcher picks, one to DECODE_MAX_BATCH sequences, and the GEMM path's decode_conv. Build and run:
+// launcher picks, one to DECODE_MAX_BATCH sequences, and the GEMM path's kernels (decode_conv,
+// decode_gemv over chunks of sequences, decode_scan at 4 and 16 lanes a channel). Build and run:
 // scripts/decode-host-check.sh. Exit status 1 if any check fails.
 #include "cuda_host.h"
 #include "decode.cu"
@@ -108,16 +109,29 @@ static void layer(int H, int di, int n, int rank, int width, int batch, bool gem
         }
     }
     // the kernels, in CudaDecoder's order (aligned vectors so that float4 paths run where shapes allow)
-    std::vector<float> xz((size_t)batch * 2 * di), xc((size_t)batch * di), dbc((size_t)batch * xr), y((size_t)batch * di),
+    std::vector<float> xz((size_t)batch * 2 * di), xc((size_t)batch * di), dbc((size_t)batch * xr, 0.f), y((size_t)batch * di),
         logits((size_t)batch * 37);
+    std::vector<double> dbcR((size_t)batch * xr);
+    for (int b = 0; b < batch; b++)
+        for (int o = 0; o < xr; o++) {
+            double s = 0;
+            for (int k = 0; k < di; k++) s += xW[(size_t)o * di + k] * xcR[(size_t)b * di + k];
+            dbcR[(size_t)b * xr + o] = s;
+        }
+    std::string tag = "H " + std::to_string(H) + " di " + std::to_string(di) + " n " + std::to_string(n) + " rank " +
+                      std::to_string(rank) + " width " + std::to_string(width) + " batch " + std::to_string(batch) +
+                      (gemmPath ? " gemm" : "");
+    unsigned chunks = (batch + DECODE_MAX_BATCH - 1) / DECODE_MAX_BATCH;
     int tpr;
     if (!gemmPath) {
         tpr = tprFor(2 * di, H);
-        host_launch(blocksFor(2 * di, tpr), 1, DECODE_THREADS, 0, [&] {
+        host_launch(blocksFor(2 * di, tpr), chunks, DECODE_THREADS, 0, [&] {
             decode_norm_gemv(xz.data(), xc.data(), resid.data(), normW.data(), eps, inW.data(), inW.data() + (size_t)di * H,
-                             nullptr, nullptr, 2 * di, di, H, batch, tpr, convW.data(), convB.data(), state.data(), width);
+                             nullptr, nullptr, 2 * di, di, H, batch, tpr, convW.data(), convB.data(), state.data(), width,
+                             xW.data(), xW.data() + (size_t)rank * di, xW.data() + (size_t)(rank + n) * di, rank, rank + n, xr,
+                             dbc.data());
         });
-    } else {  // the products by the reference (cuBLAS's part), the conv by decode_conv
+    } else {  // in_proj by the reference (cuBLAS's part), the conv by decode_conv, x_proj by decode_gemv
         for (int b = 0; b < batch; b++) {
             double ss = 0;
             for (int k = 0; k < H; k++) ss += (double)resid[b * H + k] * resid[b * H + k];
@@ -131,42 +145,40 @@ static void layer(int H, int di, int n, int rank, int width, int batch, bool gem
         host_launch((batch * di + DECODE_THREADS - 1) / DECODE_THREADS, 1, DECODE_THREADS, 0, [&] {
             decode_conv(xc.data(), xz.data(), 2LL * di, convW.data(), convB.data(), state.data(), batch, di, width);
         });
-    }
-    std::string tag = "H " + std::to_string(H) + " di " + std::to_string(di) + " n " + std::to_string(n) + " rank " +
-                      std::to_string(rank) + " width " + std::to_string(width) + " batch " + std::to_string(batch) +
-                      (gemmPath ? " gemm" : "");
-    check("conv + silu, " + tag, xc, xcR, 1e-5);
-    check("conv window, " + tag, state, st, 1e-6);
-    tpr = tprFor(xr, di);
-    if (!gemmPath)
-        host_launch(blocksFor(xr, tpr), 1, DECODE_THREADS, 0, [&] {
+        tpr = tprFor(xr, di);
+        host_launch(blocksFor(xr, tpr), chunks, DECODE_THREADS, 0, [&] {
             decode_gemv(dbc.data(), xr, xc.data(), xW.data(), xW.data() + (size_t)rank * di, xW.data() + (size_t)(rank + n) * di,
                         rank, rank + n, nullptr, xr, di, batch, tpr, 0);
         });
-    else
-        for (int b = 0; b < batch; b++)
-            for (int o = 0; o < xr; o++) {
-                double s = 0;
-                for (int k = 0; k < di; k++) s += xW[(size_t)o * di + k] * (double)xc[(size_t)b * di + k];
-                dbc[(size_t)b * xr + o] = (float)s;
-            }
-    host_launch((unsigned)(((long long)batch * di * SCAN_LANES + DECODE_THREADS - 1) / DECODE_THREADS), 1, DECODE_THREADS, 0, [&] {
-        decode_scan(y.data(), xc.data(), xz.data() + di, 2LL * di, dbc.data(), xr, dbc.data() + rank, xr, dbc.data() + rank + n,
-                    xr, dtW.data(), dtB.data(), A.data(), D.data(), h.data(), batch, di, n, rank);
-    });
-    check("ssm state, " + tag, h, hh, 1e-5);
-    if (gemmPath) return;  // the products are cuBLAS's there
-    tpr = tprFor(H, di);
-    host_launch(blocksFor(H, tpr), 1, DECODE_THREADS, 0, [&] {
-        decode_gemv(resid.data(), H, y.data(), outW.data(), nullptr, nullptr, H, H, outB.data(), H, di, batch, tpr, 1);
-    });
-    check("residual after out_proj, " + tag, resid, res, 1e-5);
-    tpr = tprFor(37, H);
-    host_launch(blocksFor(37, tpr), 1, DECODE_THREADS, 0, [&] {
-        decode_norm_gemv(logits.data(), nullptr, resid.data(), normW.data(), eps, lm.data(), lm.data(), nullptr, nullptr, 37, 37,
-                         H, batch, tpr, nullptr, nullptr, nullptr, 0);
-    });
-    check("norm + LM head, " + tag, logits, logitsR, 1e-5);
+    }
+    check("conv + silu, " + tag, xc, xcR, 1e-5);
+    check("conv window, " + tag, state, st, 1e-6);
+    check("x_proj, " + tag, dbc, dbcR, 1e-5);
+    if (!gemmPath) {
+        host_launch((di + 15) / 16, 1, DECODE_THREADS, 0, [&] {
+            decode_scan_out(resid.data(), H, outW.data(), outB.data(), xc.data(), xz.data() + di, 2LL * di, dbc.data(), xr,
+                            dbc.data() + rank, xr, dbc.data() + rank + n, xr, dtW.data(), dtB.data(), A.data(), D.data(), h.data(),
+                            batch, di, n, rank);
+        });
+        check("ssm state, " + tag, h, hh, 1e-5);
+        check("residual after out_proj, " + tag, resid, res, 1e-5);
+        tpr = tprFor(37, H);
+        host_launch(blocksFor(37, tpr), chunks, DECODE_THREADS, 0, [&] {
+            decode_norm_gemv(logits.data(), nullptr, resid.data(), normW.data(), eps, lm.data(), lm.data(), nullptr, nullptr, 37,
+                             37, H, batch, tpr, nullptr, nullptr, nullptr, 0, nullptr, nullptr, nullptr, 0, 0, 0, nullptr);
+        });
+        check("norm + LM head, " + tag, logits, logitsR, 1e-5);
+    } else {
+        for (int lanes : {4, 16}) {
+            std::vector<float> h2 = h;
+            host_launch((unsigned)(((long long)batch * di * lanes + DECODE_THREADS - 1) / DECODE_THREADS), 1, DECODE_THREADS, 0, [&] {
+                decode_scan(y.data(), xc.data(), xz.data() + di, 2LL * di, dbc.data(), xr, dbc.data() + rank, xr,
+                            dbc.data() + rank + n, xr, dtW.data(), dtB.data(), A.data(), D.data(), h2.data(), batch, di, n, rank,
+                            lanes);
+            });
+            check("ssm state, " + std::to_string(lanes) + " lanes, " + tag, h2, hh, 1e-5);
+        }
+    }
 }
 
 int main() {
@@ -174,7 +186,8 @@ int main() {
     layer(64, 128, 16, 4, 4, 3, false, 2);
     layer(48, 96, 8, 3, 4, 4, false, 3);       // rank 3: x_proj's B and C views start off 16 bytes
     layer(30, 62, 5, 3, 2, 2, false, 4);       // no float4 anywhere, n < lanes, width 2
-    layer(64, 128, 16, 4, 4, 5, true, 5);      // the GEMM path's conv, more sequences than the kernels' batch
+    layer(64, 128, 16, 4, 4, 5, true, 5);      // the GEMM path: conv, x_proj in two chunks of sequences, scan
+    layer(30, 62, 5, 3, 2, 7, true, 7);
     layer(1024, 64, 16, 4, 4, 1, false, 6);    // K large enough for several threads per row in x_proj's launch
     std::printf("%s\n", failures ? "decode host check: FAILED" : "decode host check: all passed");
     return failures ? 1 : 0;

@@ -10,15 +10,14 @@ import java.util.List;
 import static org.ssmtk.core.backend.cuda.DeviceMemory.addr;
 
 /**
- * {@link Backend#decodeStep} on the GPU for Mamba-1 stacks: a step in four kernels per layer
- * (decode.cu) instead of about thirteen, recorded once as a CUDA graph and replayed per token, so
- * that a step costs the host one launch and the device about a hundred short kernels that each read
- * their weights once. Up to {@link DecodeKernels#maxBatch} sequences the products are decode.cu's
- * matrix-vector kernels with the RMSNorm folded into in_proj and the conv into its epilogue; for
- * more, they are cuBLAS GEMMs (a weight row then serves many sequences from registers and shared
- * memory) around decode_conv and decode_scan. The state is the model's own, updated in place, so
- * closing writes nothing back. The arithmetic is MambaMixer's at len 1, summed in another order:
- * the same values within float rounding (CudaDecodeStepTest).
+ * {@link Backend#decodeStep} on the GPU for Mamba-1 stacks, recorded once as a CUDA graph and
+ * replayed per token, so that a step costs the host one launch. Up to {@link DecodeKernels#maxBatch}
+ * sequences a layer is two kernels of decode.cu (instead of about thirteen): RMSNorm + in_proj +
+ * conv + x_proj, then dt_proj + scan + gate + out_proj into the residual, each weight read once. For
+ * more sequences in_proj and out_proj are cuBLAS GEMMs (a weight row then serves many sequences),
+ * with the conv, x_proj and scan kernels between them. The state is the model's own, updated in
+ * place, so closing writes nothing back. The arithmetic is MambaMixer's at len 1, summed in another
+ * order: the same values within float rounding (CudaDecodeStepTest).
  */
 final class CudaDecoder implements Backend.DecodeStep {
     private final CudaBackend backend;
@@ -31,6 +30,8 @@ final class CudaDecoder implements Backend.DecodeStep {
     private final int[] ids;
     private final List<Tensor> owned = new ArrayList<>();
     private final Tensor residual, normed, xz, xc, dbc, y, inBias;
+    /** Per layer (dt_low, B, C) rows that in_proj's kernel adds x_proj into: zeroed at each step's start. */
+    private final Tensor dbcLayers;
     private final Tensor[] aNeg;
     private Backend.Replay replay;
     private boolean tried;
@@ -86,6 +87,7 @@ final class CudaDecoder implements Backend.DecodeStep {
         xz = own(batch, 2 * di);
         xc = own(batch, di);
         dbc = own(batch, dbcCols);
+        dbcLayers = gemm ? null : own(plan.layers().size(), batch, dbcCols);
         y = own(batch, di);
         // in_proj's biases as one row, for the GEMM path to start its product from (rare: Mamba-1 has none by default)
         Tensor bias = null;
@@ -136,6 +138,7 @@ final class CudaDecoder implements Backend.DecodeStep {
     /** One step's work on the stream; the token ids are read from ids. */
     private void queue() {
         backend.embedding(residual, ids, plan.embeddings());
+        if (dbcLayers != null) backend.fill(dbcLayers, 0f);
         for (int i = 0; i < aNeg.length; i++) layer(i, (DecodePlan.Mamba1) plan.layers().get(i));
         long logits = addr(plan.logits());
         int v = plan.logits().cols();
@@ -145,12 +148,16 @@ final class CudaDecoder implements Backend.DecodeStep {
                     0f, logits, v);
         } else {
             kernels.normGemv(logits, 0, addr(residual), addr(plan.normF()), plan.eps(), addr(plan.lmHead()),
-                    addr(plan.lmHead()), 0, 0, v, v, hidden, batch, 0, 0, 0, 0);
+                    addr(plan.lmHead()), 0, 0, v, v, hidden, batch, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
         }
     }
 
     private void layer(int i, DecodePlan.Mamba1 m) {
-        long xzA = addr(xz), xcA = addr(xc), dbcA = addr(dbc), yA = addr(y), res = addr(residual);
+        long xzA = addr(xz), xcA = addr(xc), yA = addr(y), res = addr(residual), zA = xzA + 4L * di;
+        long dbcA = gemm ? addr(dbc) : addr(dbcLayers) + 4L * i * batch * dbcCols;
+        // the (dt_low, B, C) rows; the non-selective ablation: one B and C for every sequence, dt = softplus(dt_bias)
+        long dtLow = rank > 0 ? dbcA : 0, bA = rank > 0 ? dbcA + 4L * rank : addr(m.bConst()),
+                cA = rank > 0 ? dbcA + 4L * (rank + n) : addr(m.cConst()), bcStride = rank > 0 ? dbcCols : 0;
         if (gemm) {
             backend.rmsNorm(normed, residual, m.norm(), plan.eps());
             float beta = 0f;
@@ -160,26 +167,24 @@ final class CudaDecoder implements Backend.DecodeStep {
             }
             product(xzA, 2 * di, addr(normed), hidden, beta, new Tensor[]{m.inX(), m.inZ()});
             kernels.conv(xcA, xzA, 2L * di, addr(m.conv()), addr(m.convBias()), addr(m.convState()), batch, di, width);
-            if (rank > 0) product(dbcA, dbcCols, xcA, di, 0f, new Tensor[]{m.xProjDt(), m.xProjB(), m.xProjC()});
-        } else {
-            kernels.normGemv(xzA, xcA, res, addr(m.norm()), plan.eps(), addr(m.inX()), addr(m.inZ()), addr(m.inBiasX()),
-                    addr(m.inBiasZ()), 2 * di, di, hidden, batch, addr(m.conv()), addr(m.convBias()), addr(m.convState()), width);
+            // x_proj's 80 rows: cuBLAS gives them few blocks; the matrix-vector kernel spreads them over the device
             if (rank > 0)
                 kernels.gemv(dbcA, dbcCols, xcA, addr(m.xProjDt()), addr(m.xProjB()), addr(m.xProjC()), rank, rank + n, 0,
                         dbcCols, di, batch, false);
-        }
-        if (rank > 0)
-            kernels.scan(yA, xcA, xzA + 4L * di, 2L * di, dbcA, dbcCols, dbcA + 4L * rank, dbcCols, dbcA + 4L * (rank + n),
-                    dbcCols, addr(m.dtWeight()), addr(m.dtBias()), addr(aNeg[i]), addr(m.d()), addr(m.ssmState()), batch, di, n, rank);
-        else // the non-selective ablation: one B and C for every sequence, dt = softplus(dt_bias)
-            kernels.scan(yA, xcA, xzA + 4L * di, 2L * di, 0, 0, addr(m.bConst()), 0, addr(m.cConst()), 0, 0,
-                    addr(m.dtBias()), addr(aNeg[i]), addr(m.d()), addr(m.ssmState()), batch, di, n, 0);
-        if (gemm) {
+            kernels.scan(yA, xcA, zA, 2L * di, dtLow, dbcCols, bA, bcStride, cA, bcStride, addr(m.dtWeight()),
+                    addr(m.dtBias()), addr(aNeg[i]), addr(m.d()), addr(m.ssmState()), batch, di, n, rank);
             // residual += y W^T (+ bias): the residual add is the GEMM's beta
             cublas.sgemm(Cublas.OP_T, Cublas.OP_N, hidden, batch, di, 1f, addr(m.out()), di, yA, di, 1f, res, hidden);
             if (m.outBias() != null) elementwise.addBiasRows(res, addr(m.outBias()), batch, hidden);
         } else {
-            kernels.gemv(res, hidden, yA, addr(m.out()), 0, 0, hidden, hidden, addr(m.outBias()), hidden, di, batch, true);
+            boolean sel = rank > 0;
+            kernels.normGemv(xzA, xcA, res, addr(m.norm()), plan.eps(), addr(m.inX()), addr(m.inZ()), addr(m.inBiasX()),
+                    addr(m.inBiasZ()), 2 * di, di, hidden, batch, addr(m.conv()), addr(m.convBias()), addr(m.convState()), width,
+                    sel ? addr(m.xProjDt()) : 0, sel ? addr(m.xProjB()) : 0, sel ? addr(m.xProjC()) : 0, rank, rank + n,
+                    sel ? dbcCols : 0, sel ? dbcA : 0);
+            kernels.scanOut(res, hidden, addr(m.out()), addr(m.outBias()), xcA, zA, 2L * di, dtLow, dbcCols, bA, bcStride, cA,
+                    bcStride, addr(m.dtWeight()), addr(m.dtBias()), addr(aNeg[i]), addr(m.d()), addr(m.ssmState()), batch, di,
+                    n, rank);
         }
     }
 

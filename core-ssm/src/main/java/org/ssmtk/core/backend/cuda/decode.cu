@@ -2,22 +2,29 @@
 // orders them): at one token per sequence a step is bound by reading the weights once and by how
 // many kernels it takes, not by arithmetic. Per layer, for a few sequences (at most DECODE_MAX_BATCH):
 //   decode_norm_gemv  RMSNorm of the residual + in_proj, with the conv window's update and SiLU on
-//                     the x half (a channel's conv needs only that channel's x)
-//   decode_gemv       x_proj into (dt_low, B, C)
-//   decode_scan       dt_proj + softplus, the state update, C . h, D skip and the SiLU(z) gate
-//   decode_gemv       out_proj added into the residual
-// and once per step decode_norm_gemv again for norm_f + the LM head. For more sequences the
-// products are GEMMs (cuBLAS) between decode_conv and decode_scan.
+//                     the x half (a channel's conv needs only that channel's x), and each block's
+//                     share of x_proj (its channels' columns) added into (dt_low, B, C) by atomics
+//   decode_scan_out   dt_proj + softplus, the state update, C . h, D skip and the SiLU(z) gate for
+//                     16 channels a block, then those channels' share of out_proj added into the
+//                     residual by atomics
+// and once per step decode_norm_gemv again for norm_f + the LM head. Two kernels a layer instead of
+// four: a kernel boundary costs about as much as a small kernel's work. The atomics make x_proj's and
+// out_proj's sums come in a varying order: the step is not bit-reproducible run to run (within
+// float rounding, ~1e-7). For more sequences the in and out products are GEMMs (cuBLAS) and x_proj
+// decode_gemv, between decode_conv and decode_scan.
 //
 // Products: a group of tpr threads (32..256, a divisor of the block) owns one weight row and walks
 // it with float4 loads (scalar where a row or an input is not 16-byte aligned), so a row is read
 // once, coalesced, for every sequence of the batch; rows with few of them (x_proj's) get larger
-// groups, so that the whole device reads. Sums within a group are in a fixed order: a step gives
-// the same bits every time.
+// groups, so that the whole device reads. Blocks of gridDim.y take the sequences DECODE_MAX_BATCH at
+// a time.
 #include "common.cuh"
 
 #define DECODE_THREADS 256
 #define DECODE_MAX_BATCH 4
+// lanes a channel in decode_scan_out: a lane a state of d_state 16
+#define SCAN_LANES 16
+SSMTK_EXPORT(SCAN_LANES)
 SSMTK_EXPORT(DECODE_THREADS)
 SSMTK_EXPORT(DECODE_MAX_BATCH)
 
@@ -84,46 +91,72 @@ __device__ __forceinline__ void row_partials(const float* __restrict__ w, const 
 // (in_proj's x and z views need not be adjacent), bias likewise (either may be null). x (batch, K).
 // Where convW is given, rows [0, split) are channels: each also gets its causal conv over the
 // window convState (batch, width - 1, split; oldest row first) with SiLU into xc (batch, split),
-// and the window moves on by that row's value.
+// and the window moves on by that row's value. Where xw0 is given too, the block adds its channels'
+// share of x_proj (xrows rows of split columns: [0, xs1) at xw0, [xs1, xs2) at xw1, the rest at
+// xw2) into dbc (batch, xrows), which must hold zeros (or a partial sum) before.
 extern "C" __global__ void __launch_bounds__(DECODE_THREADS)
 decode_norm_gemv(float* out, float* xc, const float* x, const float* normW, float eps,
                  const float* w0, const float* w1, const float* bias0, const float* bias1,
                  int rows, int split, int K, int batch, int tpr,
-                 const float* convW, const float* convB, float* convState, int width) {
+                 const float* convW, const float* convB, float* convState, int width,
+                 const float* xw0, const float* xw1, const float* xw2, int xs1, int xs2, int xrows, float* dbc) {
     __shared__ float part[DECODE_THREADS / 32];
-    int groups = DECODE_THREADS / tpr, t = threadIdx.x % tpr;
-    int r = blockIdx.x * groups + threadIdx.x / tpr;
+    __shared__ float xcs[DECODE_THREADS / 32][DECODE_MAX_BATCH];
+    int b0 = blockIdx.y * DECODE_MAX_BATCH, nb = min(DECODE_MAX_BATCH, batch - b0);
+    x += (i64)b0 * K;
+    out += (i64)b0 * rows;
+    int groups = DECODE_THREADS / tpr, t = threadIdx.x % tpr, local = threadIdx.x / tpr;
+    int r = blockIdx.x * groups + local;
     bool live = r < rows;  // every thread still joins group_sum's barriers
     int rr = live ? r : 0;
     const float* w = rr < split ? w0 + (i64)rr * K : w1 + (i64)(rr - split) * K;
     float acc[DECODE_MAX_BATCH], ss[DECODE_MAX_BATCH];
-    row_partials<true>(w, x, K, normW, K, live ? batch : 0, t, tpr, acc, ss);
+    row_partials<true>(w, x, K, normW, K, live ? nb : 0, t, tpr, acc, ss);
 #pragma unroll
     for (int b = 0; b < DECODE_MAX_BATCH; b++) {
-        if (b < batch) {
+        if (b < nb) {
             acc[b] = group_sum(acc[b], tpr, part);
             ss[b] = group_sum(ss[b], tpr, part);
         }
     }
-    if (!live || t >= batch) return;
-    // thread t of the group finishes sequence t
-    float a = 0.f, s = 0.f;
+    // thread t of the group finishes sequence b0 + t
+    float xcv = 0.f;
+    if (live && t < nb) {
+        float a = 0.f, s = 0.f;
 #pragma unroll
-    for (int b = 0; b < DECODE_MAX_BATCH; b++)
-        if (b == t) { a = acc[b]; s = ss[b]; }
-    const float* bias = r < split ? bias0 : bias1;
-    float v = a * rsqrtf(s / K + eps);
-    if (bias) v += bias[r < split ? r : r - split];
-    out[(i64)t * rows + r] = v;
-    if (convW && r < split) {
-        int keep = width - 1;
-        float* st = convState + (i64)t * keep * split + r;
-        float c = convB ? convB[r] : 0.f;
-        for (int j = 0; j < keep; j++) c += convW[(i64)r * width + j] * st[(i64)j * split];
-        c += convW[(i64)r * width + keep] * v;
-        for (int j = 0; j + 1 < keep; j++) st[(i64)j * split] = st[(i64)(j + 1) * split];
-        if (keep > 0) st[(i64)(keep - 1) * split] = v;
-        xc[(i64)t * split + r] = siluf(c);
+        for (int b = 0; b < DECODE_MAX_BATCH; b++)
+            if (b == t) { a = acc[b]; s = ss[b]; }
+        const float* bias = r < split ? bias0 : bias1;
+        float v = a * rsqrtf(s / K + eps);
+        if (bias) v += bias[r < split ? r : r - split];
+        out[(i64)t * rows + r] = v;
+        if (convW && r < split) {
+            int keep = width - 1;
+            float* st = convState + ((i64)(b0 + t) * keep) * split + r;
+            float c = convB ? convB[r] : 0.f;
+            for (int j = 0; j < keep; j++) c += convW[(i64)r * width + j] * st[(i64)j * split];
+            c += convW[(i64)r * width + keep] * v;
+            for (int j = 0; j + 1 < keep; j++) st[(i64)j * split] = st[(i64)(j + 1) * split];
+            if (keep > 0) st[(i64)(keep - 1) * split] = v;
+            xcv = siluf(c);
+            xc[(i64)(b0 + t) * split + r] = xcv;
+        }
+    }
+    if (!convW || !xw0) return;
+    if (t < DECODE_MAX_BATCH) xcs[local][t] = live && t < nb && r < split ? xcv : 0.f;
+    __syncthreads();
+    int first = blockIdx.x * groups;
+    if (first >= split) return;
+    int mine = min(groups, split - first);
+    for (int o = threadIdx.x; o < xrows; o += DECODE_THREADS) {
+        const float* wr = (o < xs1 ? xw0 + (i64)o * split : o < xs2 ? xw1 + (i64)(o - xs1) * split : xw2 + (i64)(o - xs2) * split) + first;
+        float p[DECODE_MAX_BATCH] = {0.f, 0.f, 0.f, 0.f};
+        for (int j = 0; j < mine; j++) {
+            float wv = __ldg(wr + j);
+#pragma unroll
+            for (int b = 0; b < DECODE_MAX_BATCH; b++) p[b] += wv * xcs[j][b];
+        }
+        for (int b = 0; b < nb; b++) atomicAdd(dbc + (i64)(b0 + b) * xrows + o, p[b]);
     }
 }
 
@@ -134,17 +167,20 @@ extern "C" __global__ void __launch_bounds__(DECODE_THREADS)
 decode_gemv(float* out, int outStride, const float* in, const float* w0, const float* w1, const float* w2,
             int s1, int s2, const float* bias, int rows, int K, int batch, int tpr, int accumulate) {
     __shared__ float part[DECODE_THREADS / 32];
+    int b0 = blockIdx.y * DECODE_MAX_BATCH, nb = min(DECODE_MAX_BATCH, batch - b0);
+    in += (i64)b0 * K;
+    out += (i64)b0 * outStride;
     int groups = DECODE_THREADS / tpr, t = threadIdx.x % tpr;
     int r = blockIdx.x * groups + threadIdx.x / tpr;
     bool live = r < rows;
     int rr = live ? r : 0;
     const float* w = rr < s1 ? w0 + (i64)rr * K : rr < s2 ? w1 + (i64)(rr - s1) * K : w2 + (i64)(rr - s2) * K;
     float acc[DECODE_MAX_BATCH], unused[DECODE_MAX_BATCH];
-    row_partials<false>(w, in, K, nullptr, K, live ? batch : 0, t, tpr, acc, unused);
+    row_partials<false>(w, in, K, nullptr, K, live ? nb : 0, t, tpr, acc, unused);
 #pragma unroll
     for (int b = 0; b < DECODE_MAX_BATCH; b++)
-        if (b < batch) acc[b] = group_sum(acc[b], tpr, part);
-    if (!live || t >= batch) return;
+        if (b < nb) acc[b] = group_sum(acc[b], tpr, part);
+    if (!live || t >= nb) return;
     float a = 0.f;
 #pragma unroll
     for (int b = 0; b < DECODE_MAX_BATCH; b++)
@@ -171,41 +207,90 @@ extern "C" __global__ void decode_conv(float* xc, const float* x, i64 xStride, c
     xc[i] = siluf(c);
 }
 
-#define SCAN_LANES 16
-SSMTK_EXPORT(SCAN_LANES)
-
-// One token of the selective scan per (sequence, channel), SCAN_LANES lanes a channel, lane s
-// holding states s, s + 16, ...:
+// One token of the selective scan for channel c of one sequence, by a group of `lanes` threads
+// (a divisor of 32, groups aligned in the warp), lane s holding states s, s + lanes, ...:
 //   dt = softplus(dtW[c] . dtLow + dtBias[c]);  h[s] = exp(dt A[c,s]) h[s] + dt x B[s];
 //   y = (C . h + D[c] x) silu(z)
-// dtLow, B, C rows of each sequence at the given strides (stride 0: the same row for all, the
-// non-selective ablation's constant B and C; rank 0: no dt_proj, dt = softplus(dtBias)). A is
-// -exp(A_log), taken once per decoder. h (batch, ch, n) is updated in place.
-extern "C" __global__ void decode_scan(float* y, const float* xc, const float* z, i64 zStride,
-                                       const float* dtLow, i64 dtStride, const float* Bm, i64 bStride,
-                                       const float* Cm, i64 cStride, const float* dtW, const float* dtBias,
-                                       const float* A, const float* D, float* h, int batch, int ch, int n, int rank) {
-    i64 g = gtid() / SCAN_LANES;
-    int lane = threadIdx.x % SCAN_LANES;
-    bool live = g < (i64)batch * ch;  // dead lanes still join the shuffles of their half warp
-    int b = live ? (int)(g / ch) : 0, c = live ? (int)(g % ch) : 0;
+// returned to every lane. rank 0: no dt_proj (dt = softplus(dtBias)). h is written where live.
+__device__ __forceinline__ float scan_channel(int lanes, int lane, bool live, const float* dtWr, const float* dtLow, int rank,
+                                              float dtBias, float x, const float* a, float* hs, const float* bb,
+                                              const float* cc, int n, float d, float z) {
     float pre = 0.f;
-    for (int j = lane; j < rank; j += SCAN_LANES) pre += dtW[(i64)c * rank + j] * dtLow[b * dtStride + j];
-    for (int o = SCAN_LANES / 2; o > 0; o >>= 1) pre += __shfl_xor_sync(FULL_MASK, pre, o);
-    float dt = softplusf(pre + dtBias[c]);
-    float x = xc[(i64)b * ch + c], dtu = dt * x;
-    float* hs = h + ((i64)b * ch + c) * n;
-    const float* a = A + (i64)c * n;
-    const float* bb = Bm + b * bStride;
-    const float* cc = Cm + b * cStride;
+    for (int j = lane; j < rank; j += lanes) pre += dtWr[j] * dtLow[j];
+    for (int o = lanes / 2; o > 0; o >>= 1) pre += __shfl_xor_sync(FULL_MASK, pre, o);
+    float dt = softplusf(pre + dtBias), dtu = dt * x;
     float acc = 0.f;
-    for (int s = lane; s < n; s += SCAN_LANES) {
+    for (int s = lane; s < n; s += lanes) {
         float v = expf(dt * a[s]) * hs[s] + dtu * bb[s];
         if (live) hs[s] = v;
         acc += v * cc[s];
     }
-    for (int o = SCAN_LANES / 2; o > 0; o >>= 1) acc += __shfl_xor_sync(FULL_MASK, acc, o);
-    if (!live || lane != 0) return;
-    float zv = z[b * zStride + c];
-    y[(i64)b * ch + c] = (acc + D[c] * x) * (zv * sigmoidf(zv));
+    for (int o = lanes / 2; o > 0; o >>= 1) acc += __shfl_xor_sync(FULL_MASK, acc, o);
+    return (acc + d * x) * (z * sigmoidf(z));
+}
+
+// The scan step of every (sequence, channel), `lanes` threads each, into y (batch, ch). dtLow, B, C
+// rows of each sequence at the given strides (stride 0: the same row for all, the non-selective
+// ablation's constant B and C). A is -exp(A_log), taken once per decoder. h (batch, ch, n) is
+// updated in place.
+extern "C" __global__ void decode_scan(float* y, const float* xc, const float* z, i64 zStride,
+                                       const float* dtLow, i64 dtStride, const float* Bm, i64 bStride,
+                                       const float* Cm, i64 cStride, const float* dtW, const float* dtBias,
+                                       const float* A, const float* D, float* h, int batch, int ch, int n, int rank, int lanes) {
+    i64 g = gtid() / lanes;
+    int lane = threadIdx.x % lanes;
+    bool live = g < (i64)batch * ch;  // dead lanes still join the shuffles of their group
+    int b = live ? (int)(g / ch) : 0, c = live ? (int)(g % ch) : 0;
+    float x = xc[(i64)b * ch + c];
+    float v = scan_channel(lanes, lane, live, dtW + (i64)c * rank, dtLow + b * dtStride, rank, dtBias[c], x, A + (i64)c * n,
+                           h + ((i64)b * ch + c) * n, Bm + b * bStride, Cm + b * cStride, n, D[c], z[b * zStride + c]);
+    if (live && lane == 0) y[(i64)b * ch + c] = v;
+}
+
+#define SCAN_CHANNELS (DECODE_THREADS / SCAN_LANES)
+
+// decode_scan for at most DECODE_MAX_BATCH sequences, SCAN_CHANNELS channels a block (SCAN_LANES
+// lanes each), followed by those channels' share of out_proj (outW (hidden, ch)) added into resid
+// (batch, hidden) by atomics; block 0 adds the bias (may be null).
+extern "C" __global__ void __launch_bounds__(DECODE_THREADS)
+decode_scan_out(float* resid, int hidden, const float* outW, const float* outBias, const float* xc, const float* z,
+                i64 zStride, const float* dtLow, i64 dtStride, const float* Bm, i64 bStride, const float* Cm, i64 cStride,
+                const float* dtW, const float* dtBias, const float* A, const float* D, float* h, int batch, int ch, int n,
+                int rank) {
+    __shared__ float ys[DECODE_MAX_BATCH][SCAN_CHANNELS];
+    int local = threadIdx.x / SCAN_LANES, lane = threadIdx.x % SCAN_LANES;
+    int c0 = blockIdx.x * SCAN_CHANNELS, c = c0 + local;
+    bool live = c < ch;
+    int cc = live ? c : 0;
+    for (int b = 0; b < batch; b++) {
+        float x = xc[(i64)b * ch + cc];
+        float v = scan_channel(SCAN_LANES, lane, live, dtW + (i64)cc * rank, dtLow + b * dtStride, rank, dtBias[cc], x,
+                               A + (i64)cc * n, h + ((i64)b * ch + cc) * n, Bm + b * bStride, Cm + b * cStride, n, D[cc],
+                               z[b * zStride + cc]);
+        if (lane == 0) ys[b][local] = live ? v : 0.f;
+    }
+    __syncthreads();
+    int mine = min(SCAN_CHANNELS, ch - c0);
+    bool vec = mine == SCAN_CHANNELS && (ch & 3) == 0 && aligned16(outW);
+    for (int r = threadIdx.x; r < hidden; r += DECODE_THREADS) {
+        const float* wr = outW + (i64)r * ch + c0;
+        float p[DECODE_MAX_BATCH] = {0.f, 0.f, 0.f, 0.f};
+        if (vec) {
+#pragma unroll
+            for (int q = 0; q < SCAN_CHANNELS / 4; q++) {
+                float4 wv = __ldg(reinterpret_cast<const float4*>(wr) + q);
+#pragma unroll
+                for (int b = 0; b < DECODE_MAX_BATCH; b++)
+                    p[b] += wv.x * ys[b][4 * q] + wv.y * ys[b][4 * q + 1] + wv.z * ys[b][4 * q + 2] + wv.w * ys[b][4 * q + 3];
+            }
+        } else {
+            for (int j = 0; j < mine; j++) {
+                float wv = __ldg(wr + j);
+#pragma unroll
+                for (int b = 0; b < DECODE_MAX_BATCH; b++) p[b] += wv * ys[b][j];
+            }
+        }
+        float bias = blockIdx.x == 0 && outBias ? outBias[r] : 0.f;
+        for (int b = 0; b < batch; b++) atomicAdd(resid + (i64)b * hidden + r, p[b] + bias);
+    }
 }

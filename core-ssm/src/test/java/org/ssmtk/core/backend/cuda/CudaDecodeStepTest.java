@@ -29,9 +29,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The GPU's fused Mamba-1 decoding step ({@link CudaDecoder}) against the op-by-op step
- * ({@link MambaModel#step}) token after token, at one sequence and at a few (decode.cu's products)
- * and at more than {@link DecodeKernels#maxBatch} (cuBLAS products around decode_conv and
- * decode_scan); then against transformers' decoding steps on the fixture.
+ * ({@link MambaModel#step}) token after token, at one sequence and at a few (decode.cu's two
+ * kernels a layer) and at more than {@link DecodeKernels#maxBatch} (cuBLAS products around
+ * decode_conv, decode_gemv and decode_scan); then against transformers' decoding steps on the fixture.
  */
 class CudaDecodeStepTest {
     static final double TOLERANCE = 1e-5;
@@ -48,7 +48,10 @@ class CudaDecodeStepTest {
                 Arguments.of("non-selective", (Supplier<MambaCheckpoint>) () -> RandomModels.create(
                         MambaConfig.of(40, 64, 8, 2).withSelective(false), 5)),
                 Arguments.of("dna", (Supplier<MambaCheckpoint>) () -> Initializer.reference(Presets.get("dna"), 6)));
-        return models.flatMap(m -> Stream.of(1, 3, 6).map(b -> Arguments.of(m.get()[0], m.get()[1], b)));
+        // 70 sequences of the DNA preset: enough for the scan kernel's 4 lanes a channel
+        Supplier<MambaCheckpoint> dna = () -> Initializer.reference(Presets.get("dna"), 6);
+        return Stream.concat(models.flatMap(m -> Stream.of(1, 3, 6).map(b -> Arguments.of(m.get()[0], m.get()[1], b))),
+                Stream.of(Arguments.of("dna", dna, 70)));
     }
 
     private static MambaCheckpoint load(String fixture) {
