@@ -189,6 +189,9 @@ int main() {
     layer(64, 128, 16, 4, 4, 5, true, 5);      // the GEMM path: conv, x_proj in two chunks of sequences, scan
     layer(30, 62, 5, 3, 2, 7, true, 7);
     layer(1024, 64, 16, 4, 4, 1, false, 6);    // K large enough for several threads per row in x_proj's launch
+    layer(30, 62, 5, 3, 6, 2, false, 8);       // a conv wider than the prefetched window
+    layer(64, 128, 80, 4, 4, 2, false, 9);     // more states than a lane prefetches
+    layer(64, 128, 80, 4, 4, 6, true, 10);
     std::printf("%s\n", failures ? "decode host check: FAILED" : "decode host check: all passed");
     return failures ? 1 : 0;
 }

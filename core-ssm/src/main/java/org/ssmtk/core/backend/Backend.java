@@ -224,6 +224,16 @@ public interface Backend extends AutoCloseable {
         /** Feeds token through the model, continuing the sequence; its logits land in the plan's logits tensor. */
         void step(int token);
 
+        /**
+         * Feeds tokens as {@link #step(int[])} does and picks every sequence's next token greedily
+         * (the highest of the first vocabSize logits, {@link TokenSampling}'s rule at temperature 0)
+         * in the same piece of work, so that only the ids come back; null where the step does not
+         * (the default), and the caller samples the logits itself.
+         */
+        default int[] stepGreedy(int[] tokens, int vocabSize) {
+            return null;
+        }
+
         /** Feeds one token per sequence (the plan's logits rows); the default takes one sequence. */
         default void step(int[] tokens) {
             if (tokens.length != 1) throw new IllegalArgumentException("this decoding step takes one sequence, got " + tokens.length);

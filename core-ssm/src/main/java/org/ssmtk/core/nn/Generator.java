@@ -101,9 +101,13 @@ public final class Generator {
         /** Advances every sequence by its current token; returns the next tokens (also the array's new contents). */
         public int[] step() {
             if (fused != null) {
-                fused.step(tokens);
+                // greedy: the step picks the tokens itself (CUDA: inside its graph), the sampler draws nothing
+                int[] next = sampler.greedy() ? fused.stepGreedy(tokens, sampler.vocabSize()) : null;
+                if (next == null) fused.step(tokens);
                 state.advance(1);
-                return sample();
+                if (next == null) return sample();
+                System.arraycopy(next, 0, tokens, 0, tokens.length);
+                return next;
             }
             if (!tried && record) {
                 tried = true;

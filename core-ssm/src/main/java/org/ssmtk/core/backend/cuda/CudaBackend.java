@@ -325,7 +325,7 @@ public final class CudaBackend implements Backend {
     public DecodeStep decodeStep(org.ssmtk.core.backend.DecodePlan plan) {
         if (bf16) return null;
         context.current();
-        return CudaDecoder.of(this, decode, elementwise, cublas, plan);
+        return CudaDecoder.of(this, decode, elementwise, reduce, cublas, plan);
     }
 
     @Override

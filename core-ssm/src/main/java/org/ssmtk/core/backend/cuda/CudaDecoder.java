@@ -1,12 +1,19 @@
 package org.ssmtk.core.backend.cuda;
 
 import org.ssmtk.core.backend.Backend;
+import jcuda.Pointer;
 import org.ssmtk.core.backend.DecodePlan;
+import org.ssmtk.core.backend.TokenSampling;
 import org.ssmtk.core.tensor.Tensor;
 
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
+import static jcuda.driver.JCudaDriver.cuMemAllocHost;
+import static jcuda.driver.JCudaDriver.cuMemFreeHost;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
+import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 import static org.ssmtk.core.backend.cuda.DeviceMemory.addr;
 
 /**
@@ -23,6 +30,7 @@ final class CudaDecoder implements Backend.DecodeStep {
     private final CudaBackend backend;
     private final DecodeKernels kernels;
     private final ElementwiseKernels elementwise;
+    private final ReductionKernels reduce;
     private final Cublas cublas;
     private final DecodePlan plan;
     private final int batch, hidden, vocabRows, di, n, rank, width, dbcCols;
@@ -33,15 +41,19 @@ final class CudaDecoder implements Backend.DecodeStep {
     /** Per layer (dt_low, B, C) rows that in_proj's kernel adds x_proj into: zeroed at each step's start. */
     private final Tensor dbcLayers;
     private final Tensor[] aNeg;
-    private Backend.Replay replay;
-    private boolean tried;
+    private Backend.Replay replay, greedyReplay;
+    private boolean tried, greedyTried;
+    /** stepGreedy's picks: on the device, then in pinned host memory that the graph copies them to. */
+    private Tensor picked;
+    private Pointer pinnedPicks;
+    private int greedyVocab = -1;
 
     /**
      * The fused step of plan, or null where it has none: a layer other than Mamba-1, layers of
      * different widths, or more than {@link DecodeKernels#maxBatch} sequences without cuBLAS.
      */
-    static CudaDecoder of(CudaBackend backend, DecodeKernels kernels, ElementwiseKernels elementwise, Cublas cublas,
-                           DecodePlan plan) {
+    static CudaDecoder of(CudaBackend backend, DecodeKernels kernels, ElementwiseKernels elementwise, ReductionKernels reduce,
+                           Cublas cublas, DecodePlan plan) {
         int batch = plan.logits().rows2d();
         if (batch < 1 || plan.layers().isEmpty()) return null;
         if (batch > kernels.maxBatch() && cublas == null) return null;
@@ -54,14 +66,15 @@ final class CudaDecoder implements Backend.DecodeStep {
                     || (m.xProjDt() != null && m.xProjDt().dim(0) != first.xProjDt().dim(0)))
                 return null;
         }
-        return new CudaDecoder(backend, kernels, elementwise, cublas, plan, batch, first);
+        return new CudaDecoder(backend, kernels, elementwise, reduce, cublas, plan, batch, first);
     }
 
-    private CudaDecoder(CudaBackend backend, DecodeKernels kernels, ElementwiseKernels elementwise, Cublas cublas,
-                        DecodePlan plan, int batch, DecodePlan.Mamba1 first) {
+    private CudaDecoder(CudaBackend backend, DecodeKernels kernels, ElementwiseKernels elementwise, ReductionKernels reduce,
+                        Cublas cublas, DecodePlan plan, int batch, DecodePlan.Mamba1 first) {
         this.backend = backend;
         this.kernels = kernels;
         this.elementwise = elementwise;
+        this.reduce = reduce;
         this.cublas = cublas;
         this.plan = plan;
         this.batch = batch;
@@ -122,17 +135,60 @@ final class CudaDecoder implements Backend.DecodeStep {
 
     @Override
     public void step(int[] tokens) {
-        if (tokens.length != batch) throw new IllegalArgumentException(tokens.length + " tokens for a step of " + batch + " sequences");
-        for (int t : tokens)
-            if (t < 0 || t >= vocabRows)
-                throw new IllegalArgumentException("token id " + t + " is outside the vocabulary [0, " + vocabRows + ")");
-        System.arraycopy(tokens, 0, ids, 0, batch);
+        take(tokens);
         if (!tried) {
             tried = true;
             replay = backend.record(this::queue, ids);
         }
         if (replay != null) replay.run();
         else queue();
+    }
+
+    /**
+     * The step with the greedy pick and the ids' copy to pinned host memory in the same graph: a
+     * token then costs the host one launch and one wait, not a launch, a sampling call and a copy.
+     */
+    @Override
+    public int[] stepGreedy(int[] tokens, int vocabSize) {
+        TokenSampling.check(batch, plan.logits().cols(), vocabSize, 0, 0, null);
+        take(tokens);
+        CudaContext context = backend.context();
+        context.current();
+        if (pinnedPicks == null) {
+            picked = own(batch);
+            pinnedPicks = new Pointer();
+            cuMemAllocHost(pinnedPicks, 4L * batch);
+        }
+        if (vocabSize != greedyVocab) { // the vocabulary is part of the recording
+            if (greedyReplay != null) greedyReplay.close();
+            greedyReplay = null;
+            greedyTried = false;
+            greedyVocab = vocabSize;
+        }
+        Runnable body = () -> {
+            queue();
+            reduce.sample(addr(plan.logits()), plan.logits().cols(), batch, vocabSize, Double.doubleToRawLongBits(0.0), 0, 0,
+                    addr(picked));
+            cuMemcpyDtoHAsync(pinnedPicks, DeviceMemory.ptr(picked), 4L * batch, context.stream);
+        };
+        if (!greedyTried) {
+            greedyTried = true;
+            greedyReplay = backend.record(body, ids);
+        }
+        if (greedyReplay != null) greedyReplay.run();
+        else body.run();
+        cuStreamSynchronize(context.stream);
+        int[] out = new int[batch];
+        pinnedPicks.getByteBuffer(0, 4L * batch).order(ByteOrder.nativeOrder()).asIntBuffer().get(out);
+        return out;
+    }
+
+    private void take(int[] tokens) {
+        if (tokens.length != batch) throw new IllegalArgumentException(tokens.length + " tokens for a step of " + batch + " sequences");
+        for (int t : tokens)
+            if (t < 0 || t >= vocabRows)
+                throw new IllegalArgumentException("token id " + t + " is outside the vocabulary [0, " + vocabRows + ")");
+        System.arraycopy(tokens, 0, ids, 0, batch);
     }
 
     /** One step's work on the stream; the token ids are read from ids. */
@@ -208,7 +264,14 @@ final class CudaDecoder implements Backend.DecodeStep {
     @Override
     public void close() {
         if (replay != null) replay.close();
-        replay = null;
+        if (greedyReplay != null) greedyReplay.close();
+        replay = greedyReplay = null;
+        if (pinnedPicks != null && !backend.context().isClosed()) {
+            backend.context().current();
+            cuStreamSynchronize(backend.context().stream);
+            cuMemFreeHost(pinnedPicks);
+        }
+        pinnedPicks = null;
         for (Tensor t : owned) backend.release(t);
         owned.clear();
     }

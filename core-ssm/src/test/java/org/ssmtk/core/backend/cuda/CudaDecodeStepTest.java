@@ -7,6 +7,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.ssmtk.core.Fixtures;
 import org.ssmtk.core.RandomModels;
 import org.ssmtk.core.backend.Backend;
+import org.ssmtk.core.backend.TokenSampling;
 import org.ssmtk.core.config.MambaConfig;
 import org.ssmtk.core.config.Presets;
 import org.ssmtk.core.io.SafeTensorsReader;
@@ -81,8 +82,13 @@ class CudaDecodeStepTest {
             assertNotNull(step, "the cuda backend has a fused step for " + name);
             for (int t = 0; t < steps; t++) {
                 int[] tokens = Arrays.copyOfRange(ids, batch * (prompt + t), batch * (prompt + t + 1));
-                step.step(tokens);
+                // every other step picks greedily inside the step: the ids it returns are the logits' argmax
+                int[] picked = t % 2 == 1 ? step.stepGreedy(tokens, c.vocabSize()) : null;
+                if (t % 2 == 0) step.step(tokens);
                 float[] got = gpu.toHost(logits), want = model.step(tokens, ops);
+                if (picked != null)
+                    for (int b = 0; b < batch; b++)
+                        assertEquals(TokenSampling.pick(got, b * vocab, c.vocabSize(), 0, 0, 0), picked[b], name + " greedy pick " + b);
                 Fixtures.assertClose(name + " batch " + batch + " fused vs op-by-op step " + t, got, want, TOLERANCE);
                 worst = Math.max(worst, Fixtures.relativeError(got, want));
             }
