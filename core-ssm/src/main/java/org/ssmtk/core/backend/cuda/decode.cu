@@ -28,10 +28,6 @@ SSMTK_EXPORT(SCAN_LANES)
 SSMTK_EXPORT(DECODE_THREADS)
 SSMTK_EXPORT(DECODE_MAX_BATCH)
 
-#define ROW_LOADS 8
-// conv widths whose taps and window decode_norm_gemv loads ahead (Mamba's 4; wider ones load after the product)
-#define CONV_PREFETCH 4
-
 __device__ __forceinline__ bool aligned16(const void* p) { return ((unsigned long long)p & 15ull) == 0; }
 
 // Sum of v over the tpr threads of this thread's group (groups are aligned runs of tpr threads);
@@ -60,28 +56,19 @@ __device__ __forceinline__ void row_partials(const float* __restrict__ w, const 
     if (vec) {
         const float4* w4 = reinterpret_cast<const float4*>(w);
         int k4n = K >> 2;
-        // ROW_LOADS loads of the row in flight at once: a 768-wide row of in_proj or the LM head is one
-        // round trip to memory for a warp, not several
-        for (int k0 = t; k0 < k4n; k0 += tpr * ROW_LOADS) {
-            float4 wv[ROW_LOADS];
+#pragma unroll 4
+        for (int k = t; k < k4n; k += tpr) {
+            float4 wv = __ldg(w4 + k);
+            float4 gv = NORM ? __ldg(reinterpret_cast<const float4*>(g) + k) : make_float4(1.f, 1.f, 1.f, 1.f);
 #pragma unroll
-            for (int u = 0; u < ROW_LOADS; u++)
-                if (k0 + u * tpr < k4n) wv[u] = __ldg(w4 + k0 + u * tpr);
-#pragma unroll
-            for (int u = 0; u < ROW_LOADS; u++) {
-                int k = k0 + u * tpr;
-                if (k >= k4n) break;
-                float4 gv = NORM ? __ldg(reinterpret_cast<const float4*>(g) + k) : make_float4(1.f, 1.f, 1.f, 1.f);
-#pragma unroll
-                for (int b = 0; b < DECODE_MAX_BATCH; b++) {
-                    if (b < batch) {
-                        float4 xv = reinterpret_cast<const float4*>(x + b * xStride)[k];
-                        if (NORM) {
-                            ss[b] += xv.x * xv.x + xv.y * xv.y + xv.z * xv.z + xv.w * xv.w;
-                            xv.x *= gv.x; xv.y *= gv.y; xv.z *= gv.z; xv.w *= gv.w;
-                        }
-                        acc[b] += wv[u].x * xv.x + wv[u].y * xv.y + wv[u].z * xv.z + wv[u].w * xv.w;
+            for (int b = 0; b < DECODE_MAX_BATCH; b++) {
+                if (b < batch) {
+                    float4 xv = reinterpret_cast<const float4*>(x + b * xStride)[k];
+                    if (NORM) {
+                        ss[b] += xv.x * xv.x + xv.y * xv.y + xv.z * xv.z + xv.w * xv.w;
+                        xv.x *= gv.x; xv.y *= gv.y; xv.z *= gv.z; xv.w *= gv.w;
                     }
+                    acc[b] += wv.x * xv.x + wv.y * xv.y + wv.z * xv.z + wv.w * xv.w;
                 }
             }
         }
@@ -123,23 +110,6 @@ decode_norm_gemv(float* out, float* xc, const float* x, const float* normW, floa
     bool live = r < rows;  // every thread still joins group_sum's barriers
     int rr = live ? r : 0;
     const float* w = rr < split ? w0 + (i64)rr * K : w1 + (i64)(rr - split) * K;
-    // what the epilogues read, loaded now so that its latency hides behind the product's
-    bool convs = convW && live && t < nb && r < split && width <= CONV_PREFETCH;
-    float taps[CONV_PREFETCH], win[CONV_PREFETCH];
-#pragma unroll
-    for (int j = 0; j < CONV_PREFETCH; j++) {
-        taps[j] = convs && j < width ? convW[(i64)r * width + j] : 0.f;
-        win[j] = convs && j < width - 1 ? convState[((i64)(b0 + t) * (width - 1) + j) * split + r] : 0.f;
-    }
-    float convBias = convs && convB ? convB[r] : 0.f;
-    int first = blockIdx.x * groups, mine = max(0, min(groups, split - first));
-    int o = threadIdx.x;
-    bool xproj = convW && xw0 && o < xrows && mine > 0;
-    float xwv[DECODE_THREADS / 32];
-    const float* wr = !xproj ? nullptr
-        : (o < xs1 ? xw0 + (i64)o * split : o < xs2 ? xw1 + (i64)(o - xs1) * split : xw2 + (i64)(o - xs2) * split) + first;
-#pragma unroll
-    for (int j = 0; j < DECODE_THREADS / 32; j++) xwv[j] = xproj && j < mine ? __ldg(wr + j) : 0.f;
     float acc[DECODE_MAX_BATCH], ss[DECODE_MAX_BATCH];
     row_partials<true>(w, x, K, normW, K, live ? nb : 0, t, tpr, acc, ss);
 #pragma unroll
@@ -163,26 +133,10 @@ decode_norm_gemv(float* out, float* xc, const float* x, const float* normW, floa
         if (convW && r < split) {
             int keep = width - 1;
             float* st = convState + ((i64)(b0 + t) * keep) * split + r;
-            float c;
-            if (convs) {
-                c = convBias;
-#pragma unroll
-                for (int j = 0; j < CONV_PREFETCH; j++)
-                    if (j < keep) c += taps[j] * win[j];
-                float newest = 0.f;  // taps[keep], by compares: a computed index would put taps in local memory
-#pragma unroll
-                for (int j = 0; j < CONV_PREFETCH; j++)
-                    if (j == keep) newest = taps[j];
-                c += newest * v;
-#pragma unroll
-                for (int j = 0; j < CONV_PREFETCH; j++)
-                    if (j + 1 < keep) st[(i64)j * split] = win[j + 1];
-            } else {
-                c = convB ? convB[r] : 0.f;
-                for (int j = 0; j < keep; j++) c += convW[(i64)r * width + j] * st[(i64)j * split];
-                c += convW[(i64)r * width + keep] * v;
-                for (int j = 0; j + 1 < keep; j++) st[(i64)j * split] = st[(i64)(j + 1) * split];
-            }
+            float c = convB ? convB[r] : 0.f;
+            for (int j = 0; j < keep; j++) c += convW[(i64)r * width + j] * st[(i64)j * split];
+            c += convW[(i64)r * width + keep] * v;
+            for (int j = 0; j + 1 < keep; j++) st[(i64)j * split] = st[(i64)(j + 1) * split];
             if (keep > 0) st[(i64)(keep - 1) * split] = v;
             xcv = siluf(c);
             xc[(i64)(b0 + t) * split + r] = xcv;
@@ -191,16 +145,14 @@ decode_norm_gemv(float* out, float* xc, const float* x, const float* normW, floa
     if (!convW || !xw0) return;
     if (t < DECODE_MAX_BATCH) xcs[local][t] = live && t < nb && r < split ? xcv : 0.f;
     __syncthreads();
-    if (mine == 0) return;
-    for (; o < xrows; o += DECODE_THREADS) {
-        bool pre = o == threadIdx.x;  // the first row's columns were loaded before the product
-        if (!pre)
-            wr = (o < xs1 ? xw0 + (i64)o * split : o < xs2 ? xw1 + (i64)(o - xs1) * split : xw2 + (i64)(o - xs2) * split) + first;
+    int first = blockIdx.x * groups;
+    if (first >= split) return;
+    int mine = min(groups, split - first);
+    for (int o = threadIdx.x; o < xrows; o += DECODE_THREADS) {
+        const float* wr = (o < xs1 ? xw0 + (i64)o * split : o < xs2 ? xw1 + (i64)(o - xs1) * split : xw2 + (i64)(o - xs2) * split) + first;
         float p[DECODE_MAX_BATCH] = {0.f, 0.f, 0.f, 0.f};
-#pragma unroll
-        for (int j = 0; j < DECODE_THREADS / 32; j++) {
-            if (j >= mine) break;
-            float wv = pre ? xwv[j] : __ldg(wr + j);
+        for (int j = 0; j < mine; j++) {
+            float wv = __ldg(wr + j);
 #pragma unroll
             for (int b = 0; b < DECODE_MAX_BATCH; b++) p[b] += wv * xcs[j][b];
         }
@@ -255,8 +207,6 @@ extern "C" __global__ void decode_conv(float* xc, const float* x, i64 xStride, c
     xc[i] = siluf(c);
 }
 
-#define SCAN_PREFETCH 4
-
 // One token of the selective scan for channel c of one sequence, by a group of `lanes` threads
 // (a divisor of 32, groups aligned in the warp), lane s holding states s, s + lanes, ...:
 //   dt = softplus(dtW[c] . dtLow + dtBias[c]);  h[s] = exp(dt A[c,s]) h[s] + dt x B[s];
@@ -265,32 +215,12 @@ extern "C" __global__ void decode_conv(float* xc, const float* x, i64 xStride, c
 __device__ __forceinline__ float scan_channel(int lanes, int lane, bool live, const float* dtWr, const float* dtLow, int rank,
                                               float dtBias, float x, const float* a, float* hs, const float* bb,
                                               const float* cc, int n, float d, float z) {
-    // this lane's first SCAN_PREFETCH states' operands, loaded before the dt reduction needs them
-    float av[SCAN_PREFETCH], hv[SCAN_PREFETCH], bv[SCAN_PREFETCH], cv[SCAN_PREFETCH];
-#pragma unroll
-    for (int i = 0; i < SCAN_PREFETCH; i++) {
-        int s = lane + i * lanes;
-        bool in = s < n;
-        av[i] = in ? a[s] : 0.f;
-        hv[i] = in ? hs[s] : 0.f;
-        bv[i] = in ? bb[s] : 0.f;
-        cv[i] = in ? cc[s] : 0.f;
-    }
     float pre = 0.f;
     for (int j = lane; j < rank; j += lanes) pre += dtWr[j] * dtLow[j];
     for (int o = lanes / 2; o > 0; o >>= 1) pre += __shfl_xor_sync(FULL_MASK, pre, o);
     float dt = softplusf(pre + dtBias), dtu = dt * x;
     float acc = 0.f;
-#pragma unroll
-    for (int i = 0; i < SCAN_PREFETCH; i++) {
-        int s = lane + i * lanes;
-        if (s < n) {
-            float v = expf(dt * av[i]) * hv[i] + dtu * bv[i];
-            if (live) hs[s] = v;
-            acc += v * cv[i];
-        }
-    }
-    for (int s = lane + SCAN_PREFETCH * lanes; s < n; s += lanes) {
+    for (int s = lane; s < n; s += lanes) {
         float v = expf(dt * a[s]) * hs[s] + dtu * bb[s];
         if (live) hs[s] = v;
         acc += v * cc[s];
@@ -318,17 +248,6 @@ extern "C" __global__ void decode_scan(float* y, const float* xc, const float* z
 }
 
 #define SCAN_CHANNELS (DECODE_THREADS / SCAN_LANES)
-// rows of out_proj a thread of decode_scan_out loads ahead: 768 rows = 3 of 256 threads
-#define OUT_PREFETCH 3
-
-// wpre[q0][q] with q0 a loop counter: selected by unrolled compares, so that wpre stays in registers
-__device__ __forceinline__ float4 pick(const float4 (&w)[OUT_PREFETCH][SCAN_CHANNELS / 4], int q0, int q) {
-    float4 v = w[0][q];
-#pragma unroll
-    for (int i = 1; i < OUT_PREFETCH; i++)
-        if (q0 == i) v = w[i][q];
-    return v;
-}
 
 // decode_scan for at most DECODE_MAX_BATCH sequences, SCAN_CHANNELS channels a block (SCAN_LANES
 // lanes each), followed by those channels' share of out_proj (outW (hidden, ch)) added into resid
@@ -343,18 +262,6 @@ decode_scan_out(float* resid, int hidden, const float* outW, const float* outBia
     int c0 = blockIdx.x * SCAN_CHANNELS, c = c0 + local;
     bool live = c < ch;
     int cc = live ? c : 0;
-    int mine = min(SCAN_CHANNELS, ch - c0);
-    bool vec = mine == SCAN_CHANNELS && (ch & 3) == 0 && aligned16(outW);
-    // out_proj's columns of these channels for this thread's first OUT_PREFETCH rows, loaded before the scan
-    float4 wpre[OUT_PREFETCH][SCAN_CHANNELS / 4];
-#pragma unroll
-    for (int q = 0; q < OUT_PREFETCH; q++) {
-        int r = threadIdx.x + q * DECODE_THREADS;
-#pragma unroll
-        for (int k = 0; k < SCAN_CHANNELS / 4; k++)
-            wpre[q][k] = vec && r < hidden ? __ldg(reinterpret_cast<const float4*>(outW + (i64)r * ch + c0) + k)
-                                           : make_float4(0.f, 0.f, 0.f, 0.f);
-    }
     for (int b = 0; b < batch; b++) {
         float x = xc[(i64)b * ch + cc];
         float v = scan_channel(SCAN_LANES, lane, live, dtW + (i64)cc * rank, dtLow + b * dtStride, rank, dtBias[cc], x,
@@ -363,13 +270,15 @@ decode_scan_out(float* resid, int hidden, const float* outW, const float* outBia
         if (lane == 0) ys[b][local] = live ? v : 0.f;
     }
     __syncthreads();
-    for (int r = threadIdx.x, q0 = 0; r < hidden; r += DECODE_THREADS, q0++) {
+    int mine = min(SCAN_CHANNELS, ch - c0);
+    bool vec = mine == SCAN_CHANNELS && (ch & 3) == 0 && aligned16(outW);
+    for (int r = threadIdx.x; r < hidden; r += DECODE_THREADS) {
         const float* wr = outW + (i64)r * ch + c0;
         float p[DECODE_MAX_BATCH] = {0.f, 0.f, 0.f, 0.f};
         if (vec) {
 #pragma unroll
             for (int q = 0; q < SCAN_CHANNELS / 4; q++) {
-                float4 wv = q0 < OUT_PREFETCH ? pick(wpre, q0, q) : __ldg(reinterpret_cast<const float4*>(wr) + q);
+                float4 wv = __ldg(reinterpret_cast<const float4*>(wr) + q);
 #pragma unroll
                 for (int b = 0; b < DECODE_MAX_BATCH; b++)
                     p[b] += wv.x * ys[b][4 * q] + wv.y * ys[b][4 * q + 1] + wv.z * ys[b][4 * q + 2] + wv.w * ys[b][4 * q + 3];
