@@ -317,9 +317,9 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Mamba-1's step in four kernels per layer, recorded as a CUDA graph ({@link CudaDecoder}); null
-     * (the step then runs op by op) for other mixers and with bf16 products, whose rounding the
-     * fused step's fp32 products would not reproduce.
+     * Mamba-1's step in two kernels per layer (up to four sequences), recorded as a CUDA graph
+     * ({@link CudaDecoder}); null (the step then runs op by op) for other mixers and with bf16
+     * products, whose rounding the fused step's fp32 products would not reproduce.
      */
     @Override
     public DecodeStep decodeStep(org.ssmtk.core.backend.DecodePlan plan) {
