@@ -110,3 +110,14 @@ inline void host_launch1d(long long n, const std::function<void()>& body) {
     if (n <= 0) return;
     host_launch((unsigned)std::min<long long>((n + 255) / 256, 4), 1, 256, 0, body);
 }
+
+// vector loads and launch hints, for decode.cu
+struct alignas(16) float4 {
+    float x, y, z, w;
+};
+inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
+template <typename T>
+T __ldg(const T* p) { return *p; }
+inline float rsqrtf(float x) { return 1.f / std::sqrt(x); }
+#define __launch_bounds__(...)
+#define __restrict__

@@ -209,9 +209,10 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
-     * A whole decoding step of one sequence as one piece of work, where the backend has one (the
-     * CPU: no allocation and no dispatch per operation); null otherwise (the default), and the caller
-     * runs the step operation by operation. The step takes over the plan's state tensors: they hold
+     * A whole decoding step as one piece of work, where the backend has one (the CPU, for one
+     * sequence: no allocation and no dispatch per operation; CUDA, for Mamba-1 at any batch: a few
+     * fused kernels per layer in a CUDA graph); null otherwise (the default), and the caller runs
+     * the step operation by operation. The step takes over the plan's state tensors: they hold
      * the sequence again, in their usual layout, once it is closed.
      */
     default DecodeStep decodeStep(DecodePlan plan) {
@@ -222,6 +223,22 @@ public interface Backend extends AutoCloseable {
     interface DecodeStep extends AutoCloseable {
         /** Feeds token through the model, continuing the sequence; its logits land in the plan's logits tensor. */
         void step(int token);
+
+        /**
+         * Feeds tokens as {@link #step(int[])} does and picks every sequence's next token greedily
+         * (the highest of the first vocabSize logits, {@link TokenSampling}'s rule at temperature 0)
+         * in the same piece of work, so that only the ids come back; null where the step does not
+         * (the default), and the caller samples the logits itself.
+         */
+        default int[] stepGreedy(int[] tokens, int vocabSize) {
+            return null;
+        }
+
+        /** Feeds one token per sequence (the plan's logits rows); the default takes one sequence. */
+        default void step(int[] tokens) {
+            if (tokens.length != 1) throw new IllegalArgumentException("this decoding step takes one sequence, got " + tokens.length);
+            step(tokens[0]);
+        }
 
         /** Writes the state back into the plan's state tensors. */
         @Override

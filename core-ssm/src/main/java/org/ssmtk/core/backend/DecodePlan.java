@@ -5,13 +5,13 @@ import org.ssmtk.core.tensor.Tensor;
 import java.util.List;
 
 /**
- * Everything one decoding step of one sequence reads and writes, by role, for a backend that runs
+ * Everything one decoding step of a batch of sequences (one on the CPU) reads and writes, by role, for a backend that runs
  * the whole step itself ({@link Backend#decodeStep}): the stack (embedding, per layer
  * {@code x = x + mixer(rmsnorm(x))}, norm_f, LM head into {@code logits}) and each layer's mixer
  * weights and recurrent state. The state tensors are the model's own, in their usual layouts: the
  * step takes them over when it starts and gives them back when it is closed.
  *
- * @param logits (1, padded vocab): where every step leaves its logits
+ * @param logits (sequences, padded vocab): where every step leaves its logits
  */
 public record DecodePlan(Tensor embeddings, Tensor normF, Tensor lmHead, float eps, Tensor logits, List<Layer> layers) {
 
@@ -23,7 +23,7 @@ public record DecodePlan(Tensor embeddings, Tensor normF, Tensor lmHead, float e
     /**
      * A Mamba-1 block (see MambaMixer for the math). Nullable: the biases; xProjDt, xProjB, xProjC
      * and dtWeight in the non-selective ablation, which has bConst and cConst instead (else null).
-     * convState (1, kernel - 1, d_inner), oldest row first; ssmState (1, d_inner, d_state).
+     * convState (sequences, kernel - 1, d_inner), oldest row first; ssmState (sequences, d_inner, d_state).
      */
     public record Mamba1(Tensor norm, Tensor inX, Tensor inZ, Tensor inBiasX, Tensor inBiasZ, Tensor conv, Tensor convBias,
                          Tensor xProjDt, Tensor xProjB, Tensor xProjC, Tensor dtWeight, Tensor dtBias, Tensor aLog, Tensor d,

@@ -97,7 +97,7 @@ public final class ModelBench {
         System.out.println("end to end; training rows name their GEMM precision (bf16: bf16 operands, fp32 accumulation,"
                 + " fp32 master weights, everything else fp32), the other rows run in " + precisionList[0]
                 + "; generation: tokens/s = batch x steps / seconds after warmup, greedy, picked on the device (only"
-                + " the ids come back), the step replayed as a CUDA graph or queued op by op");
+                + " the ids come back), the backend's fused step (CUDA graph of few kernels per layer), the op-by-op step replayed as a CUDA graph, or queued op by op");
         System.out.println("GPU mem GiB: device memory in use at the row's peak (cuMemGetInfo at the memory pool's high"
                 + " watermark; the pool is trimmed and its peaks reset before every row)");
         table.forEach(System.out::println);
@@ -188,8 +188,8 @@ public final class ModelBench {
 
     /**
      * "130m:1,64": preset, batches. One random token per sequence, then greedy recurrent steps
-     * sampled on the device (only the ids come back), once replaying a CUDA graph of the step and
-     * once operation by operation.
+     * sampled on the device (only the ids come back): the backend's fused step (where it has one),
+     * the op-by-op step replayed as a CUDA graph, and the step queued operation by operation.
      */
     static List<String> generate(Backend backend, String spec, int steps) {
         String[] p = spec.split(":");
@@ -198,7 +198,7 @@ public final class ModelBench {
         int real = config.vocabSize();
         List<String> rows = new ArrayList<>();
         for (String bs : p[1].split(","))
-            for (boolean record : new boolean[]{true, false}) {
+            for (int mode = 0; mode < 3; mode++) { // fused step, op-by-op step as a CUDA graph, op by op
                 int batch = Integer.parseInt(bs);
                 MambaState state = model.newState(batch);
                 int[] tokens = new int[batch];
@@ -206,19 +206,23 @@ public final class ModelBench {
                 for (int i = 0; i < batch; i++) tokens[i] = r.nextInt(real);
                 int warm = Math.max(8, steps / 8);
                 long t0 = 0;
-                boolean graph;
-                try (Generator.Decoder d = new Generator.Decoder(model, state, tokens, new Sampler(real, 0, 0, 1), record)) {
+                String how;
+                boolean fusedAtAll;
+                try (Generator.Decoder d = new Generator.Decoder(model, state, tokens, new Sampler(real, 0, 0, 1), mode < 2, mode == 0)) {
+                    fusedAtAll = d.fused();
+                    if (mode == 1 && d.fused()) throw new IllegalStateException("fused without asking");
                     for (int s = 0; s < warm + steps; s++) {
                         if (s == warm) t0 = System.nanoTime();
                         d.step();
                     }
-                    graph = d.recorded();
+                    how = d.fused() ? "fused, CUDA graph" : d.recorded() ? "CUDA graph" : "op by op";
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 rows.add(String.format(Locale.ROOT, "| %-38s | %-11s | %-14s | %8.5f | %10.0f | %11s |",
-                        "generation, per step, " + (graph ? "CUDA graph" : "op by op"), p[0], "batch " + batch,
+                        "generation, per step, " + how, p[0], "batch " + batch,
                         seconds / steps, (double) batch * steps / seconds, memGib(backend)));
                 System.out.println(rows.getLast());
+                if (mode == 0 && !fusedAtAll) mode++; // no fused step: the next row would repeat this one
             }
         return rows;
     }

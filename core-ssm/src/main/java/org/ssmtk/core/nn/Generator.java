@@ -51,8 +51,8 @@ public final class Generator {
     /**
      * One recurrent step after another for a batch of sequences: each {@link #step} feeds the
      * current token of every sequence through the model, continuing the state, and replaces it by
-     * the sampled next one. For one sequence on a backend with a fused step ({@link
-     * MambaModel#decodeStep}: the CPU) that step runs, and the state is written back by
+     * the sampled next one. Where the backend has a fused step ({@link MambaModel#decodeStep}: the
+     * CPU for one sequence, CUDA for Mamba-1) that step runs, and the state is written back by
      * {@link #close}; otherwise the step is recorded on the first call where the backend records
      * (the same work as the plain step, so the same tokens), and run as is elsewhere.
      */
@@ -76,6 +76,11 @@ public final class Generator {
 
         /** record false: neither fuses nor records, every step runs operation by operation (for comparisons). */
         public Decoder(MambaModel model, MambaState state, int[] tokens, Sampler sampler, boolean record) {
+            this(model, state, tokens, sampler, record, record);
+        }
+
+        /** fuse false with record true: the op-by-op step, recorded (for comparisons with the fused one). */
+        public Decoder(MambaModel model, MambaState state, int[] tokens, Sampler sampler, boolean record, boolean fuse) {
             if (state.batch() != tokens.length)
                 throw new IllegalArgumentException(tokens.length + " tokens for a state of " + state.batch() + " sequences");
             this.model = model;
@@ -90,15 +95,19 @@ public final class Generator {
                 model.logits(h, logits);
                 backend.release(h);
             };
-            this.fused = record ? model.decodeStep(state, logits) : null;
+            this.fused = fuse ? model.decodeStep(state, logits) : null;
         }
 
         /** Advances every sequence by its current token; returns the next tokens (also the array's new contents). */
         public int[] step() {
             if (fused != null) {
-                fused.step(tokens[0]);
+                // greedy: the step picks the tokens itself (CUDA: inside its graph), the sampler draws nothing
+                int[] next = sampler.greedy() ? fused.stepGreedy(tokens, sampler.vocabSize()) : null;
+                if (next == null) fused.step(tokens);
                 state.advance(1);
-                return sample();
+                if (next == null) return sample();
+                System.arraycopy(next, 0, tokens, 0, tokens.length);
+                return next;
             }
             if (!tried && record) {
                 tried = true;

@@ -233,13 +233,15 @@ public final class MambaModel {
     }
 
     /**
-     * The backend's fused decoding step ({@link Backend#decodeStep}) continuing the one sequence in
-     * state, leaving each step's logits in logits (1, padded vocab); null where the backend or a
-     * mixer has none, or the state holds more than one sequence. The step takes the state over until
-     * it is closed; the caller advances the state's position.
+     * The backend's fused decoding step ({@link Backend#decodeStep}) continuing the sequences in
+     * state, leaving each step's logits in logits (sequences, padded vocab); null where the backend
+     * or a mixer has none (the CPU's takes one sequence). The step takes the state over until it is
+     * closed; the caller advances the state's position.
      */
     public Backend.DecodeStep decodeStep(MambaState state, Tensor logits) {
-        if (state.batch() != 1 || strands.count() > 1) return null;
+        if (strands.count() > 1) return null;
+        if (logits.rows2d() != state.batch())
+            throw new IllegalArgumentException("logits " + logits + " for a state of " + state.batch() + " sequences");
         java.util.List<DecodePlan.Layer> layers = new java.util.ArrayList<>();
         for (int i = 0; i < mixers.length; i++) {
             DecodePlan.Layer l = mixers[i].decodeLayer(weights.blocks()[i].norm(), state.layer(i));

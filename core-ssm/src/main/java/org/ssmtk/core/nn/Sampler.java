@@ -26,6 +26,16 @@ public final class Sampler {
         this.random = new SplittableRandom(seed);
     }
 
+    /** Whether this sampler picks the highest logit (temperature 0: it draws nothing). */
+    public boolean greedy() {
+        return temperature == 0;
+    }
+
+    /** The candidates: the first vocabSize logits of a row. */
+    public int vocabSize() {
+        return vocabSize;
+    }
+
     /** Samples from logits[offset .. offset + vocabSize). */
     public int sample(float[] logits, int offset) {
         return TokenSampling.pick(logits, offset, vocabSize, temperature, topK, temperature == 0 ? 0 : random.nextDouble());

@@ -547,7 +547,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public DecodeStep decodeStep(org.ssmtk.core.backend.DecodePlan plan) {
-        return new CpuDecoder(par, plan);
+        // one sequence: a batch of vectors is a matrix product, which the op-by-op step already is
+        return plan.logits().rows2d() == 1 ? new CpuDecoder(par, plan) : null;
     }
 
     // ---- Mamba-2: the kernels and their glue live in CpuSsdOps

@@ -21,7 +21,8 @@ import static org.ssmtk.core.backend.cuda.DeviceMemory.ptr;
  * file: {@link CudaContext} (context, stream, kernel modules, launches), {@link DeviceMemory}
  * (storage and the scratch pool), one typed launcher per kernel file beside its .cu
  * ({@link ElementwiseKernels}, {@link ReductionKernels}, {@link Conv1dKernels}, {@link GemmKernel},
- * {@link ScanForwardKernels}, {@link ScanBackwardKernels}, {@link SsdKernels}, {@link ReverseKernels}), {@link CudaScan} (the scan's kernel
+ * {@link ScanForwardKernels}, {@link ScanBackwardKernels}, {@link SsdKernels}, {@link ReverseKernels},
+ * {@link DecodeKernels}), {@link CudaDecoder} (Mamba-1's fused decoding step), {@link CudaScan} (the scan's kernel
  * choice and scratch), {@link CudaSsd} (Mamba-2's SSD scan and gated norm) and {@link Cublas} (matrix products through cuBLAS, bound with FFM; where
  * none loads, {@link GemmKernel} runs). Everything is queued on one stream; {@link #toHost} waits.
  * It is over 500 lines because it is the one place where each of Backend's ~45 operations checks
@@ -35,6 +36,7 @@ public final class CudaBackend implements Backend {
     private final Conv1dKernels conv;
     private final ReverseKernels reverse;
     private final GemmKernel gemm;
+    private final DecodeKernels decode;
     private final CudaScan scan;
     private final CudaSsd ssd;
     private final Cublas cublas;
@@ -52,6 +54,7 @@ public final class CudaBackend implements Backend {
         conv = new Conv1dKernels(context);
         reverse = new ReverseKernels(context);
         gemm = new GemmKernel(context);
+        decode = new DecodeKernels(context);
         scan = new CudaScan(this, context, memory, reduce);
         ssd = new CudaSsd(context, memory, reduce);
         List<String> tried = new ArrayList<>();
@@ -311,6 +314,18 @@ public final class CudaBackend implements Backend {
         if (!GRAPHS) return null;
         context.current();
         return CudaReplay.record(context, memory, body, inputs, r -> recording = r);
+    }
+
+    /**
+     * Mamba-1's step in two kernels per layer (up to four sequences), recorded as a CUDA graph
+     * ({@link CudaDecoder}); null (the step then runs op by op) for other mixers and with bf16
+     * products, whose rounding the fused step's fp32 products would not reproduce.
+     */
+    @Override
+    public DecodeStep decodeStep(org.ssmtk.core.backend.DecodePlan plan) {
+        if (bf16) return null;
+        context.current();
+        return CudaDecoder.of(this, decode, elementwise, reduce, cublas, plan);
     }
 
     @Override

@@ -29,7 +29,8 @@ import static jcuda.driver.JCudaDriver.*;
 final class CudaContext implements Launcher, AutoCloseable {
     /** The PTX modules, one per kernel file: what {@link #open} loads. */
     static final List<String> MODULES = List.of(ElementwiseKernels.MODULE, ReductionKernels.MODULE, Conv1dKernels.MODULE,
-            GemmKernel.MODULE, ScanForwardKernels.MODULE, ScanBackwardKernels.MODULE, SsdKernels.MODULE, ReverseKernels.MODULE);
+            GemmKernel.MODULE, ScanForwardKernels.MODULE, ScanBackwardKernels.MODULE, SsdKernels.MODULE, ReverseKernels.MODULE,
+            DecodeKernels.MODULE);
 
     /** A stream whose address we may read: cuBLAS is bound to the same stream. */
     static final class RawStream extends CUstream {

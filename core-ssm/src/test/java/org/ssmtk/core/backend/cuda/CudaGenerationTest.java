@@ -66,11 +66,37 @@ class CudaGenerationTest {
                 int[] all = new int[batch * 24];
                 try (Generator.Decoder d = new Generator.Decoder(model, state, tokens, new Sampler(vocab, temperature, 8, 5), pass == 0)) {
                     for (int s = 0; s < 24; s++) System.arraycopy(d.step(), 0, all, s * batch, batch);
-                    assertTrue(d.recorded() == (pass == 0));
+                    // pass 0 runs the fused Mamba-1 step (its own CUDA graph), pass 1 op by op
+                    assertTrue(d.fused() == (pass == 0) && !d.recorded());
                 }
                 got[pass] = all;
             }
             assertArrayEquals(got[1], got[0], "T " + temperature);
+        }
+    }
+
+    @Test
+    void recordedOpByOpAndFusedDecodingPickTheSameTokens() throws Exception {
+        CudaBackend gpu = Gpu.backend();
+        MambaModel model = MambaModel.load(gpu, MambaCheckpoint.load(Fixtures.dir("tiny-mamba")));
+        int vocab = model.config().vocabSize();
+        for (int batch : new int[]{1, 6}) {
+            for (double temperature : new double[]{0, 0.9}) { // 0: the fused step picks inside its graph
+                int[][] got = new int[2][];
+                for (int pass = 0; pass < 2; pass++) {
+                    MambaState state = model.newState(batch);
+                    int[] tokens = new int[batch];
+                    for (int i = 0; i < batch; i++) tokens[i] = 1 + i;
+                    int[] all = new int[batch * 24];
+                    Sampler sampler = new Sampler(vocab, temperature, 8, 5);
+                    try (Generator.Decoder d = new Generator.Decoder(model, state, tokens, sampler, true, pass == 0)) {
+                        for (int s = 0; s < 24; s++) System.arraycopy(d.step(), 0, all, s * batch, batch);
+                        assertTrue(pass == 0 ? d.fused() : d.recorded(), "pass " + pass);
+                    }
+                    got[pass] = all;
+                }
+                assertArrayEquals(got[1], got[0], "batch " + batch + ", T " + temperature);
+            }
         }
     }
 

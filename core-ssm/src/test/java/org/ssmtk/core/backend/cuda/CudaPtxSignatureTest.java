@@ -30,7 +30,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class CudaPtxSignatureTest {
     static final List<Class<?>> LAUNCHERS = List.of(ElementwiseKernels.class, ReductionKernels.class, Conv1dKernels.class,
-            GemmKernel.class, ScanForwardKernels.class, ScanBackwardKernels.class, SsdKernels.class, ReverseKernels.class);
+            GemmKernel.class, ScanForwardKernels.class, ScanBackwardKernels.class, SsdKernels.class, ReverseKernels.class,
+            DecodeKernels.class);
     private static final Pattern BOUNDS = Pattern.compile("\\.entry\\s+(\\w+)\\s*\\([^)]*\\)\\s*\\.maxntid\\s+(\\d+),\\s*(\\d+),\\s*(\\d+)");
 
     /** Every Kernel the launchers declare (static fields, single or per variant). */
@@ -135,9 +136,10 @@ class CudaPtxSignatureTest {
         }
     }
 
-    /** Plain arguments: addresses and counts 2^20, ints 16, floats 0.5. */
+    /** Plain arguments: addresses and counts 2^20, ints 16, floats 0.5, flags true. */
     static Object value(Class<?> type) {
         if (type == long.class) return 1L << 20;
+        if (type == boolean.class) return true;
         if (type == int.class) return 16;
         if (type == float.class) return 0.5f;
         throw new IllegalArgumentException("no test value for a launcher parameter of type " + type);
