@@ -3,7 +3,7 @@
 # dev/cuda/host/cuda_host.h (a block's threads are real threads meeting at barriers; shared memory
 # refilled with NaN before each block) and driven in CudaSsd's launch order by
 # dev/cuda/host/ssd_host_check.cpp, which checks them against a float64 recurrence and its finite
-# differences. Catches what the Java transcription (SsdKernelModelTest) cannot: the CUDA source's own
+# differences. Checks what no Java test reaches without a GPU: the CUDA source's own
 # index arithmetic, a barrier missing between phases that share memory, a shared-memory layout
 # overlap. Not in CI (needs g++ 10+). Exit status 1 if any check fails.
 set -euo pipefail

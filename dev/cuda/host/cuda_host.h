@@ -1,7 +1,7 @@
 // Just enough of CUDA to run a kernel file's source on the host, with real threads: a block's threads
 // are std::threads that meet at __syncthreads on a std::barrier, shared memory is one buffer per launch
 // (refilled with NaN bytes before every block, so a read of what no thread of the block wrote shows),
-// warp shuffles go through an exchange with one barrier per warp of 32 threads (blocks must be whole warps),
+// warp shuffles (xor, up) go through an exchange with one barrier per warp of 32 threads (blocks must be whole warps),
 // atomics take a lock. Blocks of a launch run one after another. scripts/ssd-host-check.sh includes
 // ssd.cu through this header (its `extern __shared__` arrays rewritten to point at the buffer) to run
 // the production kernels themselves on a machine without a GPU. Not a CUDA emulator: no warps, no
@@ -33,6 +33,11 @@ inline std::mutex g_atomic;
 #define __device__
 #define __forceinline__ inline
 #define __shared__ static
+#define __align__(n) __attribute__((aligned(n)))
+#define __launch_bounds__(...)
+struct alignas(16) float4 {
+    float x, y, z, w;
+};
 #define asm(...)
 using std::max;
 using std::min;
@@ -55,6 +60,19 @@ T __shfl_xor_sync(unsigned, T v, int o) {
     b[t] = v;
     warp->arrive_and_wait();
     T r = b[t ^ (unsigned)o];
+    warp->arrive_and_wait();
+    return r;
+}
+
+// lane t reads lane t - o (its own value when t < o), as __shfl_xor_sync exchanges
+template <typename T>
+T __shfl_up_sync(unsigned, T v, int o) {
+    T* b = host_exchange<T>();
+    unsigned t = threadIdx.x;
+    std::barrier<>* warp = g_warp_barriers[t / 32];
+    b[t] = v;
+    warp->arrive_and_wait();
+    T r = (t & 31) >= (unsigned)o ? b[t - o] : v;
     warp->arrive_and_wait();
     return r;
 }

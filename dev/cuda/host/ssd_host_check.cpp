@@ -95,6 +95,23 @@ static void check(const std::string& what, const std::vector<float>& ours, const
 
 // ---- CudaSsd's launch order, as SsdKernels launches them
 
+static int tiles(int n) { return (n + SSD_T - 1) / SSD_T; }
+
+static void timeSteps(float* w, double* l, float* gw, const float* dt, const float* bias, const float* A, int batch, int len,
+                      int heads, int Q, float dtMin, float dtMax) {
+    long long warps = (long long)batch * ((len + Q - 1) / Q) * heads, perBlock = SSD_THREADS / 32;
+    host_launch((unsigned)((warps + perBlock - 1) / perBlock), 1, SSD_THREADS, 0,
+                [&] { ssd_time_steps(w, l, gw, dt, bias, A, batch, len, heads, Q, dtMin, dtMax); });
+}
+
+// the chunk's Gram matrices C B^T, lower tiles
+static std::vector<float> gram(const Case& k, const float* B, const float* C, int len) {
+    int nc = (len + k.Q - 1) / k.Q, T = tiles(k.Q);
+    std::vector<float> G((size_t)k.batch * nc * k.groups * k.Q * k.Q, NAN);
+    host_launch(k.batch * nc * k.groups, T * (T + 1) / 2, SSD_THREADS, 0, [&] { ssd_gram(G.data(), B, C, len, k.groups, k.N, k.Q); });
+    return G;
+}
+
 static void scan(const Case& k, std::vector<float>& y, const std::vector<float>& x, const std::vector<float>& dt,
                  const std::vector<float>& bias, const std::vector<float>& A, const std::vector<float>& B, const std::vector<float>& C,
                  const std::vector<float>& D, float* ssmState, float* chunkStates, int len) {
@@ -109,21 +126,20 @@ static void scan(const Case& k, std::vector<float>& y, const std::vector<float>&
     long long rows = (long long)batch * len;
     std::vector<float> w(rows * heads);
     std::vector<double> l(rows * heads);
-    host_launch1d((long long)batch * nc * heads, [&] {
-        ssd_time_steps(w.data(), l.data(), nullptr, dt.data(), bias.data(), A.data(), batch, len, heads, Q, k.dtMin, k.dtMax);
-    });
+    timeSteps(w.data(), l.data(), nullptr, dt.data(), bias.data(), A.data(), batch, len, heads, Q, k.dtMin, k.dtMax);
     std::vector<float> scratch;
     float* states = nullptr;
     if (nc > 1 || ssmState || chunkStates) {
-        if (!chunkStates) scratch.assign((size_t)batch * nc * heads * P * N, 0.f);
+        if (!chunkStates) scratch.assign((size_t)batch * nc * heads * P * N, NAN);
         states = chunkStates ? chunkStates : scratch.data();
-        host_launch(batch * nc * heads, 1, SSD_THREADS, Q * 4, [&] {
+        host_launch(batch * nc * heads, tiles(P) * tiles(N), SSD_THREADS, Q * 4, [&] {
             ssd_chunk_state(states, x.data(), B.data(), w.data(), l.data(), len, heads, P, G, N, Q);
         });
         host_launch1d((long long)batch * heads * P * N, [&] { ssd_state_pass(states, ssmState, l.data(), batch, len, heads, P * N, Q); });
     }
-    host_launch(batch * nc * G, (Q + SSD_TILE - 1) / SSD_TILE, SSD_THREADS, 2 * SSD_TILE * Q * 4, [&] {
-        ssd_chunk_output(y.data(), x.data(), B.data(), C.data(), D.data(), states, w.data(), l.data(), len, heads, P, G, N, Q);
+    std::vector<float> gr = gram(k, B.data(), C.data(), len);
+    host_launch(batch * nc * heads, tiles(Q) * tiles(P), SSD_THREADS, Q * 12, [&] {
+        ssd_chunk_output(y.data(), x.data(), C.data(), D.data(), gr.data(), states, w.data(), l.data(), len, heads, P, G, N, Q);
     });
 }
 
@@ -132,27 +148,34 @@ struct Grads {
 };
 
 static void backward(const Case& k, Grads& g, const std::vector<float>& dy, const Inputs& in, const std::vector<float>& kept) {
-    int heads = k.heads, P = k.P, G = k.groups, N = k.N, Q = k.Q, nc = k.nc(), batch = k.batch, len = k.len;
+    int heads = k.heads, P = k.P, G = k.groups, N = k.N, Q = k.Q, nc = k.nc(), batch = k.batch, len = k.len, T = tiles(Q);
     auto x = f(in.x), dt = f(in.dt), bias = f(in.bias), A = f(in.A), B = f(in.B), C = f(in.C), D = f(in.D);
     long long perHead = (long long)batch * len * heads, chunkHeads = (long long)batch * nc * heads;
+    int slots = 3 * T + tiles(N) + 2 * tiles(P);
     std::vector<float> w(perHead), gw(perHead), carries(chunkHeads * P * N), partA(chunkHeads), partD(chunkHeads), partBias(chunkHeads);
-    std::vector<double> l(perHead), dl(perHead, NAN), dw(perHead, NAN), dqq(perHead, NAN);
-    host_launch1d(chunkHeads, [&] {
-        ssd_time_steps(w.data(), l.data(), gw.data(), dt.data(), bias.data(), A.data(), batch, len, heads, Q, k.dtMin, k.dtMax);
-    });
-    host_launch(chunkHeads, 1, SSD_THREADS, Q * 4, [&] { ssd_carry_local(carries.data(), dy.data(), C.data(), l.data(), len, heads, P, G, N, Q); });
+    std::vector<double> l(perHead), parts(perHead * slots, NAN);
+    std::vector<float> dG((size_t)batch * nc * G * Q * Q, NAN);
+    timeSteps(w.data(), l.data(), gw.data(), dt.data(), bias.data(), A.data(), batch, len, heads, Q, k.dtMin, k.dtMax);
+    host_launch(chunkHeads, tiles(P) * tiles(N), SSD_THREADS, Q * 4,
+                [&] { ssd_carry_local(carries.data(), dy.data(), C.data(), l.data(), len, heads, P, G, N, Q); });
     host_launch1d((long long)batch * heads * P * N, [&] { ssd_carry_pass(carries.data(), l.data(), batch, len, heads, P * N, Q); });
-    int tiles = (Q + SSD_BWD_TILE - 1) / SSD_BWD_TILE;
-    host_launch(batch * nc * G, tiles, SSD_THREADS, SSD_BWD_TILE * 8 + (2 * SSD_BWD_TILE * Q + SSD_BWD_TILE * N) * 4, [&] {
-        ssd_bwd_rows(g.C.data(), dl.data(), dy.data(), x.data(), B.data(), C.data(), kept.data(), w.data(), l.data(), len, heads, P, G, N, Q);
+    std::vector<float> gr = gram(k, B.data(), C.data(), len);
+    host_launch(batch * nc * G, T * (T + 1) / 2, SSD_THREADS, 0, [&] {
+        ssd_bwd_dcb(dG.data(), parts.data(), dy.data(), x.data(), gr.data(), w.data(), l.data(), len, heads, P, G, N, Q);
     });
-    host_launch(batch * nc * G, tiles, SSD_THREADS, 3 * SSD_BWD_TILE * 8 + (3 * SSD_BWD_TILE * Q + SSD_BWD_TILE * N) * 4, [&] {
-        ssd_bwd_cols(g.x.data(), g.B.data(), dl.data(), dw.data(), dqq.data(), dy.data(), x.data(), B.data(), C.data(), D.data(),
-                     carries.data(), w.data(), l.data(), len, heads, P, G, N, Q);
+    host_launch(batch * nc * G, T * tiles(N), SSD_THREADS, 0, [&] {
+        ssd_bwd_dc(g.C.data(), parts.data(), dy.data(), B.data(), C.data(), dG.data(), kept.data(), l.data(), len, heads, P, G, N, Q);
     });
-    host_launch(chunkHeads, 1, SSD_THREADS, 0, [&] {
-        ssd_bwd_finish(g.dt.data(), partA.data(), partD.data(), partBias.data(), dl.data(), dw.data(), dqq.data(), dy.data(), x.data(),
-                       kept.data(), carries.data(), w.data(), gw.data(), l.data(), A.data(), len, heads, P, N, Q);
+    host_launch(batch * nc * G, T * tiles(N), SSD_THREADS, 0, [&] {
+        ssd_bwd_db(g.B.data(), x.data(), C.data(), dG.data(), carries.data(), w.data(), l.data(), len, heads, P, G, N, Q);
+    });
+    host_launch(chunkHeads, T * tiles(P), SSD_THREADS, Q * 12, [&] {
+        ssd_bwd_dx(g.x.data(), parts.data(), dy.data(), x.data(), B.data(), D.data(), gr.data(), carries.data(), w.data(), l.data(), len,
+                   heads, P, G, N, Q);
+    });
+    host_launch(chunkHeads, 1, SSD_THREADS, Q * 16, [&] {
+        ssd_bwd_finish(g.dt.data(), partA.data(), partD.data(), partBias.data(), parts.data(), kept.data(), carries.data(), w.data(),
+                       gw.data(), l.data(), A.data(), len, heads, P, N, Q);
     });
     for (int h = 0; h < heads; h++)  // ReductionKernels.columnSums over (batch * chunks, heads)
         for (int r = 0; r < batch * nc; r++) {
@@ -300,6 +323,7 @@ int main() {
         {2, 19, 4, 4, 4, 4, 5, 0.3f, 1.2f},   // time_step_limit clamps dt at both ends
         {2, 20, 2, 4, 1, 3, 1, 0.f, inf},     // chunks of one step
         {1, 70, 2, 64, 1, 32, 64, 0.f, inf},  // 64-channel heads, a partial second chunk
+        {1, 150, 2, 70, 1, 66, 128, 0.f, inf}, // two tiles of every kind (t, s, channels, states), a partial one each
     };
     for (const Case& k : cases) runCase(k);
     normCase(1, 4, 4);

@@ -9,19 +9,21 @@ import static org.ssmtk.core.backend.cuda.DeviceMemory.addr;
 /**
  * Mamba-2 on the GPU: the Backend's SSD scan, its backward and the gated RMSNorm, as launches of
  * {@link SsdKernels} (ssd.cu) with their scratch. The algorithm is CpuSsd's chunked SSD; the order
- * of launches here is what SsdKernelModel (tests) transcribes and checks against the CPU.
+ * of launches here is what dev/cuda/host/ssd_host_check.cpp repeats (scripts/ssd-host-check.sh).
  *
  * <p>Forward: time steps (w, l per row and head), then, unless the call is one chunk from a zero
  * state that keeps nothing, each chunk's own state and the pass over chunks that turns them into
- * entering states (in place, in chunkStates when training keeps them); then the outputs. A call of
- * one step that keeps no chunk states (decoding) is one kernel. Backward: time steps with d w /
- * d pre, the adjoint carried into each chunk (its own part, then a pass from the last chunk back),
- * then the gradients by tiles of rows (dC), by tiles of columns (dx, dB) and per chunk (d dt and the
- * per-head sums, added by column sums).
+ * entering states (in place, in chunkStates when training keeps them); then each chunk's Gram
+ * matrix C B^T and the outputs. A call of one step that keeps no chunk states (decoding) is one
+ * kernel. Backward: time steps with d w / d pre, the adjoint carried into each chunk (its own part,
+ * then a pass from the last chunk back), the Gram matrices, their gradient dG (summed over a group's
+ * heads), then dC, dB, dx and per chunk d dt and the per-head sums (added by column sums). The
+ * backward's partial sums of dl, dw, dq and dD go through one slot each (no atomics), so a run
+ * repeats its bits.
  */
 final class CudaSsd {
-    /** Dynamic shared memory a block may take on every GPU of compute capability 8.0 and later. */
-    private static final int MAX_SHARED = 99 * 1024;
+    /** Dynamic shared memory a block may take beside the tiled kernels' static 18 KB, on every GPU of compute capability 8.0 and later. */
+    private static final int MAX_SHARED = 80 * 1024;
 
     private final CudaContext context;
     private final DeviceMemory memory;
@@ -36,11 +38,10 @@ final class CudaSsd {
     }
 
     private void checkShared(SsdShape s) {
-        int need = Math.max(k.outputShared(s.chunk()), Math.max(k.rowsShared(s.chunk(), s.stateSize()),
-                k.colsShared(s.chunk(), s.stateSize())));
+        int need = SsdKernels.stagedShared(s.chunk());
         if (need > MAX_SHARED)
-            throw new IllegalArgumentException("cuda SSD scan: chunk_size " + s.chunk() + " with state_size " + s.stateSize()
-                    + " needs " + need + " bytes of shared memory per block, over " + MAX_SHARED + "; use --device cpu");
+            throw new IllegalArgumentException("cuda SSD scan: chunk_size " + s.chunk() + " needs " + need
+                    + " bytes of shared memory per block, over " + MAX_SHARED + "; use --device cpu");
     }
 
     void scan(Tensor y, Tensor x, Tensor dt, Tensor dtBias, Tensor A, Tensor B, Tensor C, Tensor D, Tensor ssmState,
@@ -64,7 +65,9 @@ final class CudaSsd {
                 k.chunkState(states, addr(x), addr(B), w, l, batch, len, heads, p, groups, n, q);
                 k.statePass(states, addr(ssmState), l, batch, len, heads, p * n, q);
             }
-            k.chunkOutput(addr(y), addr(x), addr(B), addr(C), addr(D), states, w, l, batch, len, heads, p, groups, n, q);
+            long g = sc.floats(SsdKernels.gramFloats(batch, len, groups, q));
+            k.gram(g, addr(B), addr(C), batch, len, groups, n, q);
+            k.chunkOutput(addr(y), addr(x), addr(C), addr(D), g, states, w, l, batch, len, heads, p, groups, n, q);
         }
     }
 
@@ -81,18 +84,21 @@ final class CudaSsd {
         long rows = (long) batch * len, perHead = rows * heads, chunkHeads = (long) batch * nc * heads;
         try (DeviceMemory.Scratch sc = memory.scratch()) {
             long w = sc.floats(perHead), gw = sc.floats(perHead), l = sc.bytes(perHead * Double.BYTES);
-            long dl = sc.bytes(perHead * Double.BYTES), dw = sc.bytes(perHead * Double.BYTES), dqq = sc.bytes(perHead * Double.BYTES);
+            long parts = sc.bytes(perHead * k.slots(q, n, p) * Double.BYTES);
             long carries = sc.floats(chunkHeads * p * n);
+            long g = sc.floats(SsdKernels.gramFloats(batch, len, groups, q)), dG = sc.floats(SsdKernels.gramFloats(batch, len, groups, q));
             long partA = sc.floats(chunkHeads), partD = sc.floats(chunkHeads), partBias = sc.floats(chunkHeads);
             long states = addr(chunkStates), y = addr(dOut);
             k.timeSteps(w, l, gw, addr(dt), addr(dtBias), addr(A), batch, len, heads, q, s.dtMin(), s.dtMax());
             k.carryLocal(carries, y, addr(C), l, batch, len, heads, p, groups, n, q);
             k.carryPass(carries, l, batch, len, heads, p * n, q);
-            k.backwardRows(addr(dC), dl, y, addr(x), addr(B), addr(C), states, w, l, batch, len, heads, p, groups, n, q);
-            k.backwardCols(addr(dx), addr(dB), dl, dw, dqq, y, addr(x), addr(B), addr(C), addr(D), carries, w, l, batch, len,
-                    heads, p, groups, n, q);
-            k.backwardFinish(addr(dDt), partA, partD, partBias, dl, dw, dqq, y, addr(x), states, carries, w, gw, l, addr(A),
-                    batch, len, heads, p, n, q);
+            k.gram(g, addr(B), addr(C), batch, len, groups, n, q);
+            k.backwardGram(dG, parts, y, addr(x), g, w, l, batch, len, heads, p, groups, n, q);
+            k.backwardC(addr(dC), parts, y, addr(B), addr(C), dG, states, l, batch, len, heads, p, groups, n, q);
+            k.backwardB(addr(dB), addr(x), addr(C), dG, carries, w, l, batch, len, heads, p, groups, n, q);
+            k.backwardX(addr(dx), parts, y, addr(x), addr(B), addr(D), g, carries, w, l, batch, len, heads, p, groups, n, q);
+            k.backwardFinish(addr(dDt), partA, partD, partBias, parts, states, carries, w, gw, l, addr(A), batch, len, heads, p,
+                    n, q);
             reduce.columnSums(addr(dA), partA, 0, 0, (long) batch * nc, heads);
             reduce.columnSums(addr(dD), partD, 0, 0, (long) batch * nc, heads);
             reduce.columnSums(addr(dDtBias), partBias, 0, 0, (long) batch * nc, heads);

@@ -18,30 +18,32 @@ final class SsdKernels {
     static final Kernel CARRY_LOCAL = Kernel.of(MODULE, "ssd_carry_local", PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, I32);
     static final Kernel STATE_PASS = Kernel.of(MODULE, "ssd_state_pass", PTR, PTR, PTR, I32, I32, I32, I32, I32);
     static final Kernel CARRY_PASS = Kernel.of(MODULE, "ssd_carry_pass", PTR, PTR, I32, I32, I32, I32, I32);
+    static final Kernel GRAM = Kernel.of(MODULE, "ssd_gram", PTR, PTR, PTR, I32, I32, I32, I32);
     static final Kernel CHUNK_OUTPUT = Kernel.of(MODULE, "ssd_chunk_output", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR,
             I32, I32, I32, I32, I32, I32);
     static final Kernel STEP = Kernel.of(MODULE, "ssd_step", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32,
             F32, F32);
-    static final Kernel BWD_ROWS = Kernel.of(MODULE, "ssd_bwd_rows", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR,
-            I32, I32, I32, I32, I32, I32);
-    static final Kernel BWD_COLS = Kernel.of(MODULE, "ssd_bwd_cols", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR,
-            PTR, PTR, I32, I32, I32, I32, I32, I32);
+    static final Kernel BWD_DCB = Kernel.of(MODULE, "ssd_bwd_dcb", PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, I32);
+    static final Kernel BWD_DC = Kernel.of(MODULE, "ssd_bwd_dc", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32,
+            I32);
+    static final Kernel BWD_DB = Kernel.of(MODULE, "ssd_bwd_db", PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, I32);
+    static final Kernel BWD_DX = Kernel.of(MODULE, "ssd_bwd_dx", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32,
+            I32, I32, I32);
     static final Kernel BWD_FINISH = Kernel.of(MODULE, "ssd_bwd_finish", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR,
-            PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32);
+            PTR, I32, I32, I32, I32, I32);
     static final Kernel NORM = Kernel.of(MODULE, "gated_rms_norm", PTR, PTR, PTR, PTR, I32, I32, F32);
     static final Kernel NORM_BACKWARD = Kernel.of(MODULE, "gated_rms_norm_backward", PTR, PTR, PTR, PTR, PTR, PTR, PTR,
             I32, I32, F32);
 
     private final Launcher gpu;
-    /** Threads of the block-per-chunk kernels; rows of an output tile; rows / columns of a backward tile; norm threads. */
-    final int threads, tile, bwdTile, normThreads;
+    /** Threads of the tiled kernels; the edge of their result tiles; norm threads. */
+    final int threads, tile, normThreads;
 
     SsdKernels(Launcher gpu) {
         this.gpu = gpu;
         PtxModule m = gpu.module(MODULE);
         threads = m.constant("SSD_THREADS");
-        tile = m.constant("SSD_TILE");
-        bwdTile = m.constant("SSD_BWD_TILE");
+        tile = m.constant("SSD_T");
         normThreads = m.constant("SSD_NORM_THREADS");
     }
 
@@ -49,36 +51,38 @@ final class SsdKernels {
         return (len + q - 1) / q;
     }
 
-    /** Dynamic shared memory of each block-per-chunk kernel for chunks of q steps and n states, in bytes. */
-    int outputShared(int q) {
-        return 2 * tile * q * Float.BYTES;
+    int tiles(int n) {
+        return (n + tile - 1) / tile;
     }
 
-    int rowsShared(int q, int n) {
-        return bwdTile * Double.BYTES + (2 * bwdTile * q + bwdTile * n) * Float.BYTES;
+    /** Dynamic shared memory of the kernels that stage a chunk's per-step values (at most 16 bytes a step), in bytes. */
+    static int stagedShared(int q) {
+        return 16 * q;
     }
 
-    int colsShared(int q, int n) {
-        return 3 * bwdTile * Double.BYTES + (3 * bwdTile * q + bwdTile * n) * Float.BYTES;
+    /** The backward's partial sums per (row, head): ssd.cu's ssd_slots. */
+    int slots(int q, int n, int p) {
+        return 3 * tiles(q) + tiles(n) + 2 * tiles(p);
     }
 
-    /** w, l (doubles) and, when gw is not 0, d w / d(dt + bias), per (row, head). */
+    /** w, l (doubles) and, when gw is not 0, d w / d(dt + bias), per (row, head): a warp per (sequence, chunk, head). */
     void timeSteps(long w, long l, long gw, long dt, long dtBias, long a, int batch, int len, int heads, int q,
                    float dtMin, float dtMax) {
-        gpu.launch1d((long) batch * chunks(len, q) * heads, TIME_STEPS.args().ptr(w).ptr(l).ptr(gw).ptr(dt).ptr(dtBias).ptr(a)
-                .i32(batch).i32(len).i32(heads).i32(q).f32(dtMin).f32(dtMax));
+        long warps = (long) batch * chunks(len, q) * heads, perBlock = threads / 32;
+        gpu.launch((warps + perBlock - 1) / perBlock, 1, threads, 1, 0, TIME_STEPS.args().ptr(w).ptr(l).ptr(gw).ptr(dt)
+                .ptr(dtBias).ptr(a).i32(batch).i32(len).i32(heads).i32(q).f32(dtMin).f32(dtMax));
     }
 
     /** Each chunk's own part of the state leaving it, into states (batch, chunks, heads, p, n). */
     void chunkState(long states, long x, long b, long w, long l, int batch, int len, int heads, int p, int groups, int n, int q) {
-        gpu.launch((long) batch * chunks(len, q) * heads, 1, threads, 1, q * Float.BYTES, CHUNK_STATE.args().ptr(states).ptr(x)
-                .ptr(b).ptr(w).ptr(l).i32(len).i32(heads).i32(p).i32(groups).i32(n).i32(q));
+        gpu.launch((long) batch * chunks(len, q) * heads, tiles(p) * tiles(n), threads, 1, q * Float.BYTES, CHUNK_STATE.args()
+                .ptr(states).ptr(x).ptr(b).ptr(w).ptr(l).i32(len).i32(heads).i32(p).i32(groups).i32(n).i32(q));
     }
 
     /** Each chunk's own part of the adjoint entering it, into carries (batch, chunks, heads, p, n). */
     void carryLocal(long carries, long dy, long c, long l, int batch, int len, int heads, int p, int groups, int n, int q) {
-        gpu.launch((long) batch * chunks(len, q) * heads, 1, threads, 1, q * Float.BYTES, CARRY_LOCAL.args().ptr(carries).ptr(dy)
-                .ptr(c).ptr(l).i32(len).i32(heads).i32(p).i32(groups).i32(n).i32(q));
+        gpu.launch((long) batch * chunks(len, q) * heads, tiles(p) * tiles(n), threads, 1, q * Float.BYTES, CARRY_LOCAL.args()
+                .ptr(carries).ptr(dy).ptr(c).ptr(l).i32(len).i32(heads).i32(p).i32(groups).i32(n).i32(q));
     }
 
     /** states: chunk parts in, entering states out; running (0: zero) the state before and after. */
@@ -93,11 +97,23 @@ final class SsdKernels {
                 .i32(pn).i32(q));
     }
 
-    /** y from the chunks' own inputs, D and the entering states (0: zero). */
-    void chunkOutput(long y, long x, long b, long c, long d, long states, long w, long l, int batch, int len, int heads,
+    /** Floats of the Gram matrices (and of their gradients): one q x q per (sequence, chunk, group). */
+    static long gramFloats(int batch, int len, int groups, int q) {
+        return (long) batch * chunks(len, q) * groups * q * q;
+    }
+
+    /** g = C B^T per chunk and group, the tiles on and below the diagonal. */
+    void gram(long g, long b, long c, int batch, int len, int groups, int n, int q) {
+        int t = tiles(q);
+        gpu.launch((long) batch * chunks(len, q) * groups, t * (t + 1) / 2, threads, 1, 0, GRAM.args().ptr(g).ptr(b).ptr(c)
+                .i32(len).i32(groups).i32(n).i32(q));
+    }
+
+    /** y from the chunks' own inputs (through their Gram matrices g), D and the entering states (0: zero). */
+    void chunkOutput(long y, long x, long c, long d, long g, long states, long w, long l, int batch, int len, int heads,
                      int p, int groups, int n, int q) {
-        gpu.launch((long) batch * chunks(len, q) * groups, (q + tile - 1) / tile, threads, 1, outputShared(q),
-                CHUNK_OUTPUT.args().ptr(y).ptr(x).ptr(b).ptr(c).ptr(d).ptr(states).ptr(w).ptr(l).i32(len).i32(heads).i32(p)
+        gpu.launch((long) batch * chunks(len, q) * heads, tiles(q) * tiles(p), threads, 1, stagedShared(q),
+                CHUNK_OUTPUT.args().ptr(y).ptr(x).ptr(c).ptr(d).ptr(g).ptr(states).ptr(w).ptr(l).i32(len).i32(heads).i32(p)
                         .i32(groups).i32(n).i32(q));
     }
 
@@ -108,28 +124,41 @@ final class SsdKernels {
                 .ptr(dt).ptr(dtBias).ptr(a).ptr(b).ptr(c).ptr(d).i32(heads).i32(p).i32(groups).i32(n).f32(dtMin).f32(dtMax));
     }
 
-    /** dC (+=) and dl (=) by tiles of rows. */
-    void backwardRows(long dC, long dl, long dy, long x, long b, long c, long states, long w, long l, int batch, int len,
-                      int heads, int p, int groups, int n, int q) {
-        gpu.launch((long) batch * chunks(len, q) * groups, (q + bwdTile - 1) / bwdTile, threads, 1, rowsShared(q, n),
-                BWD_ROWS.args().ptr(dC).ptr(dl).ptr(dy).ptr(x).ptr(b).ptr(c).ptr(states).ptr(w).ptr(l).i32(len).i32(heads)
-                        .i32(p).i32(groups).i32(n).i32(q));
+    /** dG (=): dy x^T decayed, summed over each group's heads; and the partial sums of dl and dw into parts. */
+    void backwardGram(long dG, long parts, long dy, long x, long g, long w, long l, int batch, int len, int heads, int p,
+                      int groups, int n, int q) {
+        int t = tiles(q);
+        gpu.launch((long) batch * chunks(len, q) * groups, t * (t + 1) / 2, threads, 1, 0, BWD_DCB.args().ptr(dG).ptr(parts)
+                .ptr(dy).ptr(x).ptr(g).ptr(w).ptr(l).i32(len).i32(heads).i32(p).i32(groups).i32(n).i32(q));
     }
 
-    /** dx, dB (+=), dl (+=), dw and dqq (=) by tiles of columns. */
-    void backwardCols(long dx, long dB, long dl, long dw, long dqq, long dy, long x, long b, long c, long d, long carries,
-                      long w, long l, int batch, int len, int heads, int p, int groups, int n, int q) {
-        gpu.launch((long) batch * chunks(len, q) * groups, (q + bwdTile - 1) / bwdTile, threads, 1, colsShared(q, n),
-                BWD_COLS.args().ptr(dx).ptr(dB).ptr(dl).ptr(dw).ptr(dqq).ptr(dy).ptr(x).ptr(b).ptr(c).ptr(d).ptr(carries)
-                        .ptr(w).ptr(l).i32(len).i32(heads).i32(p).i32(groups).i32(n).i32(q));
+    /** dC (+=) and the entering state's partial sums of dl. */
+    void backwardC(long dC, long parts, long dy, long b, long c, long dG, long states, long l, int batch, int len, int heads,
+                   int p, int groups, int n, int q) {
+        gpu.launch((long) batch * chunks(len, q) * groups, tiles(q) * tiles(n), threads, 1, 0, BWD_DC.args().ptr(dC).ptr(parts)
+                .ptr(dy).ptr(b).ptr(c).ptr(dG).ptr(states).ptr(l).i32(len).i32(heads).i32(p).i32(groups).i32(n).i32(q));
+    }
+
+    /** dB (+=). */
+    void backwardB(long dB, long x, long c, long dG, long carries, long w, long l, int batch, int len, int heads, int p,
+                   int groups, int n, int q) {
+        gpu.launch((long) batch * chunks(len, q) * groups, tiles(q) * tiles(n), threads, 1, 0, BWD_DB.args().ptr(dB).ptr(x)
+                .ptr(c).ptr(dG).ptr(carries).ptr(w).ptr(l).i32(len).i32(heads).i32(p).i32(groups).i32(n).i32(q));
+    }
+
+    /** dx (+=) and the partial sums of dq and dD. */
+    void backwardX(long dx, long parts, long dy, long x, long b, long d, long g, long carries, long w, long l, int batch,
+                   int len, int heads, int p, int groups, int n, int q) {
+        gpu.launch((long) batch * chunks(len, q) * heads, tiles(q) * tiles(p), threads, 1, stagedShared(q), BWD_DX.args()
+                .ptr(dx).ptr(parts).ptr(dy).ptr(x).ptr(b).ptr(d).ptr(g).ptr(carries).ptr(w).ptr(l).i32(len).i32(heads).i32(p)
+                .i32(groups).i32(n).i32(q));
     }
 
     /** d dt (+=) and per-(sequence, chunk) partial sums of dA, dD, d dt_bias, (batch * chunks, heads) each. */
-    void backwardFinish(long dDt, long partA, long partD, long partBias, long dl, long dw, long dqq, long dy, long x,
-                        long states, long carries, long w, long gw, long l, long a, int batch, int len, int heads, int p,
-                        int n, int q) {
-        gpu.launch((long) batch * chunks(len, q) * heads, 1, threads, 1, 0, BWD_FINISH.args().ptr(dDt).ptr(partA).ptr(partD)
-                .ptr(partBias).ptr(dl).ptr(dw).ptr(dqq).ptr(dy).ptr(x).ptr(states).ptr(carries).ptr(w).ptr(gw).ptr(l).ptr(a)
+    void backwardFinish(long dDt, long partA, long partD, long partBias, long parts, long states, long carries, long w,
+                        long gw, long l, long a, int batch, int len, int heads, int p, int n, int q) {
+        gpu.launch((long) batch * chunks(len, q) * heads, 1, threads, 1, stagedShared(q), BWD_FINISH.args().ptr(dDt)
+                .ptr(partA).ptr(partD).ptr(partBias).ptr(parts).ptr(states).ptr(carries).ptr(w).ptr(gw).ptr(l).ptr(a)
                 .i32(len).i32(heads).i32(p).i32(n).i32(q));
     }
 

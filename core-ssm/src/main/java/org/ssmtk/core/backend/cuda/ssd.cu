@@ -1,93 +1,157 @@
 // Mamba-2's SSD scan and gated RMSNorm (SsdKernels.java launches them, CudaSsd.java orders them).
 // The algorithm is CpuSsd's (the paper's chunked SSD) split into kernels that each own what they
-// write; SsdKernelModel in the tests is a line-by-line Java transcription of every kernel below
-// (same blocks, same phases, same index arithmetic), checked against CpuBackend without a GPU.
+// write; scripts/ssd-host-check.sh runs this file on the host against a float64 recurrence.
 //
 // Names: a call has batch sequences of len steps, heads of P channels (x, y columns h P + p), groups
 // of N states (B, C columns g N + j; head h reads group h / (heads / groups)), chunks of Q steps
 // (nc of them, the last one lc <= Q long). Per (row, head) scratch: w = the clamped dt, l = the
 // cumulative sum of w A inside the chunk (double: the decays are exp(l_t - l_s) of differences), gw =
 // d w / d(dt + bias). States (batch, nc, heads, P, N) are indexed ((b nc + c) heads + h) P N + p N + j.
+//
+// Every product inside a chunk (the Gram matrix C B^T, the masked quadratic form times x, the chunk
+// states, their adjoints) is a tiled fp32 matrix product (ssd_mm): a block of 256 threads owns a
+// 64 x 64 tile of the result, each thread a 4 x 4 patch, and the operands go through shared memory
+// 16 deep, each element produced by a loader that applies the decays and masks on the way in. Exact
+// fp32 with fp32 sums, as the CPU; the reference (state-spaces/mamba's Triton) runs these products on
+// tensor cores in TF32.
 #include "common.cuh"
 
-// threads of every block-per-chunk kernel (any multiple of 32 up to 1024 works: all loops stride)
 #define SSD_THREADS 256
-// rows t of the forward's output per block, and rows / columns of the backward's pair kernels
-#define SSD_TILE 16
-#define SSD_BWD_TILE 8
+// edge of a result tile (rows of chunk steps, columns of steps, channels or states)
+#define SSD_T 64
+// depth of one staged slice of the operands
+#define SSD_TK 16
+// row stride of a staged slice: float4-aligned, and filling it along k conflicts 2-way at most
+#define SSD_LD (SSD_T + 4)
 #define SSD_NORM_THREADS 128
 SSMTK_EXPORT(SSD_THREADS)
-SSMTK_EXPORT(SSD_TILE)
-SSMTK_EXPORT(SSD_BWD_TILE)
+SSMTK_EXPORT(SSD_T)
 SSMTK_EXPORT(SSD_NORM_THREADS)
 
 __device__ __forceinline__ int ssd_chunks(int len, int Q) { return (len + Q - 1) / Q; }
+__device__ __forceinline__ int ssd_tiles(int n) { return (n + SSD_T - 1) / SSD_T; }
 
 // CpuSsd.softplus: x itself above 20
 __device__ __forceinline__ float ssd_softplus(float x) { return x > 20.f ? x : log1pf(expf(x)); }
 
+// Tile pair y -> (tt, st), st <= tt, in the order (0,0) (1,0) (1,1) (2,0) ...: the lower triangle of a
+// chunk's tiles, which is all a causal product touches.
+__device__ __forceinline__ void ssd_pair(int y, int& tt, int& st) {
+    tt = 0;
+    while ((tt + 1) * (tt + 2) / 2 <= y) tt++;
+    st = y - tt * (tt + 1) / 2;
+}
 
-// Sums over a warp: the dots whose operands are rows (x_s . dy_t over channels, C_t . B_s over states)
-// run a warp per dot with the lanes along the row, so that each load is one coalesced row segment; a
-// thread per dot would read 32 different rows per load.
-__device__ __forceinline__ float ssd_warp_sum(float v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
+// acc (this thread's rows 4 ty + i, columns 4 tx + j of the block's tile) += sum over k in [k0, k1)
+// of fa(m, k) fb(k, n). AK / BK: the operand is contiguous in memory along k (else along m / n), which
+// picks the threads' fill order so that neighbouring threads read neighbouring addresses. The next
+// slice is read into registers while the current one is multiplied. k0, k1 the same for the whole block.
+template <bool AK, bool BK, typename FA, typename FB>
+__device__ __forceinline__ void ssd_mm(float (&acc)[4][4], float* As, float* Bs, int k0, int k1, FA fa, FB fb) {
+    int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
+    float ra[4], rb[4];
+    auto fetch = [&](int kb) {
+#pragma unroll
+        for (int r = 0; r < 4; r++) {
+            int e = tid + r * SSD_THREADS;
+            int ka = kb + (AK ? e & 15 : e >> 6), kn = kb + (BK ? e & 15 : e >> 6);
+            ra[r] = ka < k1 ? fa(AK ? e >> 4 : e & 63, ka) : 0.f;
+            rb[r] = kn < k1 ? fb(kn, BK ? e >> 4 : e & 63) : 0.f;
+        }
+    };
+    if (k0 < k1) fetch(k0);
+    for (int kb = k0; kb < k1; kb += SSD_TK) {
+#pragma unroll
+        for (int r = 0; r < 4; r++) {
+            int e = tid + r * SSD_THREADS;
+            As[(AK ? e & 15 : e >> 6) * SSD_LD + (AK ? e >> 4 : e & 63)] = ra[r];
+            Bs[(BK ? e & 15 : e >> 6) * SSD_LD + (BK ? e >> 4 : e & 63)] = rb[r];
+        }
+        __syncthreads();
+        if (kb + SSD_TK < k1) fetch(kb + SSD_TK);
+#pragma unroll
+        for (int kk = 0; kk < SSD_TK; kk++) {
+            float4 a = *(const float4*)(As + kk * SSD_LD + ty * 4);
+            float4 b = *(const float4*)(Bs + kk * SSD_LD + tx * 4);
+            float av[4] = {a.x, a.y, a.z, a.w}, bv[4] = {b.x, b.y, b.z, b.w};
+#pragma unroll
+            for (int i = 0; i < 4; i++)
+#pragma unroll
+                for (int j = 0; j < 4; j++) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+        }
+        __syncthreads();
+    }
+}
+
+__device__ __forceinline__ void ssd_zero(float (&acc)[4][4]) {
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++) acc[i][j] = 0.f;
+}
+
+// Sum over the 16 threads of a tile row (tx, lanes 16 apart in one warp): every one of them gets it.
+__device__ __forceinline__ double ssd_row_sum(double v) {
+    for (int o = 1; o < 16; o <<= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
     return v;
 }
 
-// G[tl][s] (row stride Q) = C_{r0 + tl} . B_s for the tile's rows and s <= t, 0 above: a warp per pair.
-__device__ void ssd_gram_rows(float* G, const float* B, const float* C, i64 row0, int r0, int rows, int cols, int gn, int g,
-                              int N, int Q) {
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    for (int i = warp; i < rows * cols; i += warps) {
-        int tl = i / cols, s = i % cols, t = r0 + tl;
-        float acc = 0.f;
-        if (s <= t) {
-            const float* cr = C + (row0 + t) * gn + g * N;
-            const float* br = B + (row0 + s) * gn + g * N;
-            for (int j = lane; j < N; j += 32) acc += cr[j] * br[j];
-            acc = ssd_warp_sum(acc);
-        }
-        if (lane == 0) G[tl * Q + s] = acc;
-    }
-}
+// The backward's per (row, head) partial sums, one slot each, written once by the block that owns it
+// and added up by ssd_bwd_finish (no atomics: the same bits every run). With T = tiles of Q, JT of N,
+// PT of P: [0, T) sum_s dM M by s tile (ssd_bwd_dcb, rows), [T, 2T) the same by t tile (columns),
+// [2T, 3T) sum_t dM G E by t tile, [3T, 3T + JT) exp(l_t) dy_t . (H0 C_t) by state tile (ssd_bwd_dc),
+// then dq_s = x_s . (carry B_s) and dy_s . x_s by channel tile (ssd_bwd_dx).
+__device__ __forceinline__ int ssd_slots(int Q, int N, int P) { return 3 * ssd_tiles(Q) + ssd_tiles(N) + 2 * ssd_tiles(P); }
 
-// One thread per (sequence, chunk, head) walks its chunk: w, l and (if gw) d w / d pre.
+// Warp per (sequence, chunk, head): w, l and (if gw) d w / d pre. Each lane takes a run of steps; the
+// runs' sums of w A are scanned across the lanes, in double.
 extern "C" __global__ void ssd_time_steps(float* w, double* l, float* gw, const float* dt, const float* dtBias,
                                           const float* A, int batch, int len, int heads, int Q, float dtMin, float dtMax) {
-    int nc = ssd_chunks(len, Q);
-    i64 total = (i64)batch * nc * heads;
-    for (i64 i = gtid(); i < total; i += gstride()) {
-        int h = (int)(i % heads);
-        i64 bc = i / heads;
-        int c = (int)(bc % nc), b = (int)(bc / nc);
-        int t0 = c * Q, lc = min(Q, len - t0);
-        float bias = dtBias[h], a = A[h];
-        double sum = 0;
-        for (int t = 0; t < lc; t++) {
-            i64 at = ((i64)b * len + t0 + t) * heads + h;
-            float pre = dt[at] + bias;
-            float sp = ssd_softplus(pre);
-            float v = fminf(fmaxf(sp, dtMin), dtMax);
-            w[at] = v;
-            sum += (double)v * a;
-            l[at] = sum;
-            if (gw) gw[at] = sp < dtMin || sp > dtMax ? 0.f : pre > 20.f ? 1.f : (float)(1.0 / (1.0 + exp(-(double)pre)));
-        }
+    int nc = ssd_chunks(len, Q), lane = threadIdx.x & 31;
+    i64 i = gtid() >> 5;
+    if (i >= (i64)batch * nc * heads) return;  // a whole warp
+    int h = (int)(i % heads);
+    i64 bc = i / heads;
+    int c = (int)(bc % nc), b = (int)(bc / nc);
+    int t0 = c * Q, lc = min(Q, len - t0), run = (lc + 31) / 32;
+    int ta = min(lc, lane * run), tb = min(lc, ta + run);
+    float bias = dtBias[h], a = A[h];
+    i64 base = ((i64)b * len + t0) * heads + h;
+    double part = 0;
+    for (int t = ta; t < tb; t++) part += (double)fminf(fmaxf(ssd_softplus(dt[base + (i64)t * heads] + bias), dtMin), dtMax) * a;
+    double incl = part;
+    for (int o = 1; o < 32; o <<= 1) {
+        double v = __shfl_up_sync(FULL_MASK, incl, o);
+        if (lane >= o) incl += v;
+    }
+    double sum = incl - part;
+    for (int t = ta; t < tb; t++) {
+        i64 at = base + (i64)t * heads;
+        float pre = dt[at] + bias;
+        float sp = ssd_softplus(pre);
+        float v = fminf(fmaxf(sp, dtMin), dtMax);
+        w[at] = v;
+        sum += (double)v * a;
+        l[at] = sum;
+        if (gw) gw[at] = sp < dtMin || sp > dtMax ? 0.f : pre > 20.f ? 1.f : (float)(1.0 / (1.0 + exp(-(double)pre)));
     }
 }
 
-// Block per (sequence, chunk, head): out[p, j] = sum_s coef_s u[s, h P + p] v[s, g N + j] over the
-// chunk's steps, into the chunk's slot of S. Forward (CARRY false): u = x, v = B, coef_s =
-// exp(l_last - l_s) w_s, the chunk's own part of the state leaving it. Backward (CARRY true): u = dy,
-// v = C, coef_t = exp(l_t), the chunk's own part of the adjoint of the state entering it.
+// Block per (sequence, chunk, head) and 64 x 64 tile of (p, j): out[p, j] = sum_s coef_s u[s, h P + p]
+// v[s, g N + j] over the chunk's steps, into the chunk's slot of S. Forward (CARRY false): u = x,
+// v = B, coef_s = exp(l_last - l_s) w_s, the chunk's own part of the state leaving it. Backward
+// (CARRY true): u = dy, v = C, coef_t = exp(l_t), the chunk's own part of the adjoint of the state
+// entering it. Dynamic shared memory: Q floats.
 template <bool CARRY>
 __device__ void ssd_outer_sum(float* S, const float* u, const float* v, const float* w, const double* l, int len,
                               int heads, int P, int groups, int N, int Q) {
-    extern __shared__ float coef[];  // Q
+    extern __shared__ float coef[];
+    __shared__ __align__(16) float As[SSD_TK * SSD_LD];
+    __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
     int nc = ssd_chunks(len, Q);
     int h = blockIdx.x % heads, bc = blockIdx.x / heads, c = bc % nc, b = bc / nc;
-    int g = h / (heads / groups), di = heads * P, gn = groups * N;
+    int g = h / (heads / groups), di = heads * P, gn = groups * N, jTiles = ssd_tiles(N);
+    int p0 = blockIdx.y / jTiles * SSD_T, j0 = blockIdx.y % jTiles * SSD_T;
     int t0 = c * Q, lc = min(Q, len - t0);
     i64 row0 = (i64)b * len + t0;
     double last = l[(row0 + lc - 1) * heads + h];
@@ -96,27 +160,35 @@ __device__ void ssd_outer_sum(float* S, const float* u, const float* v, const fl
         coef[s] = CARRY ? expf((float)ls) : expf((float)(last - ls)) * w[(row0 + s) * heads + h];
     }
     __syncthreads();
+    const float* ub = u + row0 * di + h * P;
+    const float* vb = v + row0 * gn + g * N;
+    float acc[4][4];
+    ssd_zero(acc);
+    ssd_mm<false, false>(
+            acc, As, Bs, 0, lc, [&](int m, int s) { return p0 + m < P ? coef[s] * ub[(i64)s * di + p0 + m] : 0.f; },
+            [&](int s, int n) { return j0 + n < N ? vb[(i64)s * gn + j0 + n] : 0.f; });
     float* out = S + ((i64)bc * heads + h) * P * N;
-    for (int e = threadIdx.x; e < P * N; e += blockDim.x) {
-        int p = e / N, j = e % N;
-        float acc = 0.f;
-        for (int s = 0; s < lc; s++) {
-            i64 r = row0 + s;
-            acc += (coef[s] * u[r * di + h * P + p]) * v[r * gn + g * N + j];
+    int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            int p = p0 + ty * 4 + i, jj = j0 + tx * 4 + j;
+            if (p < P && jj < N) out[(i64)p * N + jj] = acc[i][j];
         }
-        out[e] = acc;
-    }
 }
 
-extern "C" __global__ void ssd_chunk_state(float* S, const float* x, const float* B, const float* w, const double* l,
+extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_chunk_state(float* S, const float* x, const float* B, const float* w, const double* l,
                                            int len, int heads, int P, int groups, int N, int Q) {
     ssd_outer_sum<false>(S, x, B, w, l, len, heads, P, groups, N, Q);
 }
 
-extern "C" __global__ void ssd_carry_local(float* U, const float* dy, const float* C, const double* l, int len, int heads,
+extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_carry_local(float* U, const float* dy, const float* C, const double* l, int len, int heads,
                                            int P, int groups, int N, int Q) {
     ssd_outer_sum<true>(U, dy, C, nullptr, l, len, heads, P, groups, N, Q);
 }
+
+// chunks read ahead by the passes below: a thread's walk is a chain of dependent steps, so its loads
+// are issued SSD_AHEAD at a time rather than one per step
+#define SSD_AHEAD 8
 
 // Thread per (sequence, head, state element), chunks in order: each chunk's slot of states holds its
 // own part S on entry and the state entering the chunk on exit; H <- exp(l_last) H + S. running
@@ -130,13 +202,25 @@ extern "C" __global__ void ssd_state_pass(float* states, float* running, const d
         i64 bh = i / pn;
         int h = (int)(bh % heads), b = (int)(bh / heads);
         float H = running ? running[i] : 0.f;
-        for (int c = 0; c < nc; c++) {
-            i64 at = (((i64)b * nc + c) * heads + h) * pn + e;
-            float s = states[at];
-            states[at] = H;
-            int t0 = c * Q, lc = min(Q, len - t0);
-            float decay = expf((float)l[((i64)b * len + t0 + lc - 1) * heads + h]);
-            H = decay * H + s;
+        for (int c0 = 0; c0 < nc; c0 += SSD_AHEAD) {
+            float s[SSD_AHEAD], d[SSD_AHEAD];
+#pragma unroll
+            for (int k = 0; k < SSD_AHEAD; k++) {
+                int c = c0 + k;
+                if (c < nc) {
+                    int t0 = c * Q, lc = min(Q, len - t0);
+                    s[k] = states[(((i64)b * nc + c) * heads + h) * pn + e];
+                    d[k] = expf((float)l[((i64)b * len + t0 + lc - 1) * heads + h]);
+                }
+            }
+#pragma unroll
+            for (int k = 0; k < SSD_AHEAD; k++) {
+                int c = c0 + k;
+                if (c < nc) {
+                    states[(((i64)b * nc + c) * heads + h) * pn + e] = H;
+                    H = d[k] * H + s[k];
+                }
+            }
         }
         if (running) running[i] = H;
     }
@@ -152,71 +236,110 @@ extern "C" __global__ void ssd_carry_pass(float* carries, const double* l, int b
         i64 bh = i / pn;
         int h = (int)(bh % heads), b = (int)(bh / heads);
         float dH = 0.f;
-        for (int c = nc - 1; c >= 0; c--) {
-            i64 at = (((i64)b * nc + c) * heads + h) * pn + e;
-            float u = carries[at];
-            carries[at] = dH;
-            int t0 = c * Q, lc = min(Q, len - t0);
-            float decay = expf((float)l[((i64)b * len + t0 + lc - 1) * heads + h]);
-            dH = decay * dH + u;
+        for (int c0 = nc - 1; c0 >= 0; c0 -= SSD_AHEAD) {
+            float u[SSD_AHEAD], d[SSD_AHEAD];
+#pragma unroll
+            for (int k = 0; k < SSD_AHEAD; k++) {
+                int c = c0 - k;
+                if (c >= 0) {
+                    int t0 = c * Q, lc = min(Q, len - t0);
+                    u[k] = carries[(((i64)b * nc + c) * heads + h) * pn + e];
+                    d[k] = expf((float)l[((i64)b * len + t0 + lc - 1) * heads + h]);
+                }
+            }
+#pragma unroll
+            for (int k = 0; k < SSD_AHEAD; k++) {
+                int c = c0 - k;
+                if (c >= 0) {
+                    carries[(((i64)b * nc + c) * heads + h) * pn + e] = dH;
+                    dH = d[k] * dH + u[k];
+                }
+            }
         }
     }
 }
 
-// Block per (sequence, chunk, group) and tile of SSD_TILE rows t of the chunk; the group's heads one
-// after another, sharing the Gram tile G[t][s] = C_t . B_s. Per head M[t][s] = G exp(l_t - l_s) w_s
-// (s <= t), then y[t, p] = D x_t + sum_s M[t][s] x_s + exp(l_t) (H C_t)[p] with H the entering state
-// (states may be 0: a zero state). Dynamic shared memory: 2 SSD_TILE Q floats.
-extern "C" __global__ void ssd_chunk_output(float* y, const float* x, const float* B, const float* C, const float* D,
-                                            const float* states, const float* w, const double* l, int len, int heads,
-                                            int P, int groups, int N, int Q) {
-    extern __shared__ float tile[];
-    float* G = tile;
-    float* M = tile + SSD_TILE * Q;
+// Block per (sequence, chunk, group) and tile pair (t tile, s tile <= t tile): G[t][s] = C_t . B_s into
+// the chunk's Q x Q slot of G (batch, nc, groups, Q, Q); tiles above the diagonal are never read.
+extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_gram(float* G, const float* B, const float* C, int len, int groups, int N, int Q) {
+    __shared__ __align__(16) float As[SSD_TK * SSD_LD];
+    __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
     int nc = ssd_chunks(len, Q);
     int g = blockIdx.x % groups, bc = blockIdx.x / groups, c = bc % nc, b = bc / nc;
-    int t0c = c * Q, lc = min(Q, len - t0c), r0 = blockIdx.y * SSD_TILE;
+    int tt, st;
+    ssd_pair(blockIdx.y, tt, st);
+    int t0c = c * Q, lc = min(Q, len - t0c), r0 = tt * SSD_T, s0 = st * SSD_T, gn = groups * N;
     if (r0 >= lc) return;
-    int r1 = min(lc, r0 + SSD_TILE), rows = r1 - r0, cols = r1;
-    int hpg = heads / groups, di = heads * P, gn = groups * N;
     i64 row0 = (i64)b * len + t0c;
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    ssd_gram_rows(G, B, C, row0, r0, rows, cols, gn, g, N, Q);
-    __syncthreads();
-    for (int hk = 0; hk < hpg; hk++) {
-        int h = g * hpg + hk;
-        for (int i = threadIdx.x; i < rows * cols; i += blockDim.x) {
-            int tl = i / cols, s = i % cols, t = r0 + tl;
-            float m = 0.f;
-            if (s <= t) {
-                double lt = l[(row0 + t) * heads + h], ls = l[(row0 + s) * heads + h];
-                m = G[tl * Q + s] * expf((float)(lt - ls)) * w[(row0 + s) * heads + h];
-            }
-            M[tl * Q + s] = m;
+    const float* cb = C + row0 * gn + g * N;
+    const float* bb = B + row0 * gn + g * N;
+    float acc[4][4];
+    ssd_zero(acc);
+    ssd_mm<true, true>(
+            acc, As, Bs, 0, N, [&](int m, int j) { return r0 + m < lc ? cb[(i64)(r0 + m) * gn + j] : 0.f; },
+            [&](int j, int n) { return s0 + n < lc ? bb[(i64)(s0 + n) * gn + j] : 0.f; });
+    float* out = G + ((i64)bc * groups + g) * Q * Q;
+    int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            int t = r0 + ty * 4 + i, s = s0 + tx * 4 + j;
+            if (t < lc && s < lc) out[t * Q + s] = acc[i][j];
         }
-        __syncthreads();
-        float dSkip = D[h];
-        for (int i = threadIdx.x; i < rows * P; i += blockDim.x) {
-            int tl = i / P, p = i % P, t = r0 + tl;
-            i64 xt = (row0 + t) * di + h * P + p;
-            float acc = dSkip * x[xt];
-            for (int s = 0; s <= t; s++) acc += M[tl * Q + s] * x[(row0 + s) * di + h * P + p];
-            y[xt] = acc;
-        }
-        if (states) {
-            __syncthreads();  // the y just written gets the entering state's part: a warp per (t, p)
-            const float* H0 = states + ((i64)bc * heads + h) * P * N;
-            for (int i = warp; i < rows * P; i += warps) {
-                int tl = i / P, p = i % P, t = r0 + tl;
-                const float* cr = C + (row0 + t) * gn + g * N;
-                float off = 0.f;
-                for (int j = lane; j < N; j += 32) off += cr[j] * H0[p * N + j];
-                off = ssd_warp_sum(off);
-                if (lane == 0) y[(row0 + t) * di + h * P + p] += expf((float)l[(row0 + t) * heads + h]) * off;
-            }
-        }
-        __syncthreads();  // M is the next head's
+}
+
+// Block per (sequence, chunk, head) and tile of (t, p): y[t, p] = D x_t + sum_{s <= t} G[t][s]
+// exp(l_t - l_s) w_s x_s + exp(l_t) (H C_t)[p], H the entering state (states may be 0: a zero state).
+// Dynamic shared memory: Q doubles (l), then Q floats (w).
+extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_chunk_output(float* y, const float* x, const float* C, const float* D, const float* G,
+                                            const float* states, const float* w, const double* l, int len, int heads,
+                                            int P, int groups, int N, int Q) {
+    extern __shared__ double lcol[];
+    __shared__ __align__(16) float As[SSD_TK * SSD_LD];
+    __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
+    __shared__ float erow[SSD_T];
+    float* wcol = (float*)(lcol + Q);
+    int nc = ssd_chunks(len, Q);
+    int h = blockIdx.x % heads, bc = blockIdx.x / heads, c = bc % nc, b = bc / nc;
+    int g = h / (heads / groups), di = heads * P, gn = groups * N, pTiles = ssd_tiles(P);
+    int r0 = blockIdx.y / pTiles * SSD_T, p0 = blockIdx.y % pTiles * SSD_T;
+    int t0c = c * Q, lc = min(Q, len - t0c);
+    if (r0 >= lc) return;
+    int r1 = min(lc, r0 + SSD_T);
+    i64 row0 = (i64)b * len + t0c;
+    for (int s = threadIdx.x; s < r1; s += blockDim.x) {
+        lcol[s] = l[(row0 + s) * heads + h];
+        wcol[s] = w[(row0 + s) * heads + h];
     }
+    if (threadIdx.x < SSD_T) erow[threadIdx.x] = r0 + threadIdx.x < r1 ? expf((float)l[(row0 + r0 + threadIdx.x) * heads + h]) : 0.f;
+    __syncthreads();
+    const float* gb = G + ((i64)bc * groups + g) * Q * Q;
+    const float* xb = x + row0 * di + h * P;
+    float acc[4][4];
+    ssd_zero(acc);
+    ssd_mm<true, false>(
+            acc, As, Bs, 0, r1,
+            [&](int m, int s) {
+                int t = r0 + m;
+                return t < r1 && s <= t ? gb[t * Q + s] * expf((float)(lcol[t] - lcol[s])) * wcol[s] : 0.f;
+            },
+            [&](int s, int n) { return p0 + n < P ? xb[(i64)s * di + p0 + n] : 0.f; });
+    if (states) {
+        const float* h0 = states + ((i64)bc * heads + h) * P * N;
+        const float* cb = C + row0 * gn + g * N;
+        ssd_mm<true, true>(
+                acc, As, Bs, 0, N, [&](int m, int j) { return r0 + m < r1 ? erow[m] * cb[(i64)(r0 + m) * gn + j] : 0.f; },
+                [&](int j, int n) { return p0 + n < P ? h0[(i64)(p0 + n) * N + j] : 0.f; });
+    }
+    int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
+    float dSkip = D[h];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            int t = r0 + ty * 4 + i, p = p0 + tx * 4 + j;
+            if (t < r1 && p < P) {
+                i64 at = (row0 + t) * di + h * P + p;
+                y[at] = acc[i][j] + dSkip * x[at];
+            }
+        }
 }
 
 // One decoding step (len 1, no kept states): block per (sequence, head), thread per channel p walks
@@ -244,238 +367,342 @@ extern "C" __global__ void ssd_step(float* y, float* state, const float* x, cons
 }
 
 // ---- backward: ssd_time_steps (with gw), ssd_carry_local + ssd_carry_pass (carries = the adjoint of
-// ---- the state leaving each chunk), ssd_bwd_rows, ssd_bwd_cols, ssd_bwd_finish.
+// ---- the state leaving each chunk), ssd_gram, ssd_bwd_dcb, ssd_bwd_dc, ssd_bwd_db, ssd_bwd_dx,
+// ---- ssd_bwd_finish.
 // Per chunk and head, with E[t][s] = exp(l_t - l_s), G = C_t . B_s, M = G E w_s, dM = dy_t . x_s,
 // dG = dM E w_s (s <= t), q_s = exp(l_last - l_s) w_s, carry = dH_out and H0 the kept entering state:
-//   dC_t += sum_s dG[t][s] B_s + exp(l_t) dy_t^T H0                  (rows)
-//   dB_s += sum_t dG[t][s] C_t + q_s x_s^T carry                     (columns)
-//   dx_s += D dy_s + sum_t M[t][s] dy_t + q_s carry B_s              (columns)
-//   dl_t  = exp(l_t) dy_t . (H0 C_t) + sum_s dM M                    (rows)
-//         - sum_t' dM[t'][t] M[t'][t] - dq_t q_t,  dq_s = x_s . (carry B_s)   (columns)
+//   dC_t += sum_s dG[t][s] B_s + exp(l_t) dy_t^T H0                  (dG summed over the group's heads)
+//   dB_s += sum_t dG[t][s] C_t + q_s x_s^T carry
+//   dx_s += D dy_s + sum_t M[t][s] dy_t + q_s carry B_s
+//   dl_t  = exp(l_t) dy_t . (H0 C_t) + sum_s dM M - sum_t' dM[t'][t] M[t'][t] - dq_t q_t,  dq_s = x_s . (carry B_s)
 //   dl_last += exp(l_last) <carry, H0> + sum_s dq_s q_s,  dw_s = sum_t dM G E + exp(l_last - l_s) dq_s
 // then d(w A) is the reverse cumulative sum of dl (l_t = sum_{k<=t} w_k A), which gives d dt, dA.
 
-// Block per (sequence, chunk, group) and tile of SSD_BWD_TILE rows t: dC of those rows (the group's
-// heads summed in the block, so no atomics) and dl (=) of every (row, head). Dynamic shared memory:
-// SSD_BWD_TILE doubles, then 2 SSD_BWD_TILE Q + SSD_BWD_TILE N floats.
-extern "C" __global__ void ssd_bwd_rows(float* dC, double* dl, const float* dy, const float* x, const float* B,
-                                        const float* C, const float* states, const float* w, const double* l, int len,
-                                        int heads, int P, int groups, int N, int Q) {
-    extern __shared__ double shd[];
-    double* dlRow = shd;
-    float* G = (float*)(shd + SSD_BWD_TILE);
-    float* dG = G + SSD_BWD_TILE * Q;
-    float* acc = dG + SSD_BWD_TILE * Q;
+// Block per (sequence, chunk, group) and tile pair (t tile, s tile <= t tile), the group's heads one
+// after another: dM = dy x^T by head, the tile of dG summed over the heads (=, into the chunk's Q x Q
+// slot of dG), and the slots of sum dM M (rows and columns) and sum_t dM G E.
+extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_bwd_dcb(float* dG, double* parts, const float* dy, const float* x, const float* G,
+                                       const float* w, const double* l, int len, int heads, int P, int groups, int N,
+                                       int Q) {
+    __shared__ __align__(16) float As[SSD_TK * SSD_LD];
+    __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
+    __shared__ double lr[SSD_T], ls[SSD_T];
+    __shared__ float ws[SSD_T];
+    __shared__ double red[2][SSD_THREADS / 32][SSD_T];
     int nc = ssd_chunks(len, Q);
     int g = blockIdx.x % groups, bc = blockIdx.x / groups, c = bc % nc, b = bc / nc;
-    int t0c = c * Q, lc = min(Q, len - t0c), r0 = blockIdx.y * SSD_BWD_TILE;
+    int tt, st;
+    ssd_pair(blockIdx.y, tt, st);
+    int t0c = c * Q, lc = min(Q, len - t0c), r0 = tt * SSD_T, s0 = st * SSD_T;
     if (r0 >= lc) return;
-    int r1 = min(lc, r0 + SSD_BWD_TILE), rows = r1 - r0, cols = r1;
-    int hpg = heads / groups, di = heads * P, gn = groups * N;
+    int hpg = heads / groups, di = heads * P, T = ssd_tiles(Q), S = ssd_slots(Q, N, P);
     i64 row0 = (i64)b * len + t0c;
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    ssd_gram_rows(G, B, C, row0, r0, rows, cols, gn, g, N, Q);
-    for (int i = threadIdx.x; i < rows * N; i += blockDim.x) acc[i] = 0.f;
+    int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4, lane = tid & 31, warp = tid >> 5;
+    const float* gb = G + ((i64)bc * groups + g) * Q * Q;
+    float gv[4][4], dgs[4][4];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            int t = r0 + ty * 4 + i, s = s0 + tx * 4 + j;
+            gv[i][j] = t < lc && s <= t ? gb[t * Q + s] : 0.f;
+            dgs[i][j] = 0.f;
+        }
     for (int hk = 0; hk < hpg; hk++) {
         int h = g * hpg + hk;
-        if (threadIdx.x < rows) dlRow[threadIdx.x] = 0.0;
-        __syncthreads();
-        // a warp per pair (t, s): dM = dy_t . x_s along the channels
-        for (int i = warp; i < rows * cols; i += warps) {
-            int tl = i / cols, s = i % cols, t = r0 + tl;
-            float dg = 0.f;
-            if (s <= t) {
-                const float* dyr = dy + (row0 + t) * di + h * P;
-                const float* xr = x + (row0 + s) * di + h * P;
-                float dm = 0.f;
-                for (int p = lane; p < P; p += 32) dm += dyr[p] * xr[p];
-                dm = ssd_warp_sum(dm);
-                double lt = l[(row0 + t) * heads + h], ls = l[(row0 + s) * heads + h];
-                float e = expf((float)(lt - ls)), ws = w[(row0 + s) * heads + h];
-                float m = G[tl * Q + s] * e * ws;
-                dg = dm * e * ws;
-                if (lane == 0) atomicAdd(&dlRow[tl], (double)dm * m);
-            }
-            if (lane == 0) dG[tl * Q + s] = dg;
-        }
-        // a warp per (t, p): (H0 C_t)[p] along the states
-        const float* H0 = states + ((i64)bc * heads + h) * P * N;
-        for (int i = warp; i < rows * P; i += warps) {
-            int tl = i / P, p = i % P, t = r0 + tl;
-            const float* cr = C + (row0 + t) * gn + g * N;
-            float hc = 0.f;
-            for (int j = lane; j < N; j += 32) hc += cr[j] * H0[p * N + j];
-            hc = ssd_warp_sum(hc);
-            float et = expf((float)l[(row0 + t) * heads + h]);
-            if (lane == 0) atomicAdd(&dlRow[tl], (double)et * dy[(row0 + t) * di + h * P + p] * hc);
+        __syncthreads();  // lr, ls, ws and red are still read for the previous head
+        if (tid < SSD_T) {
+            int t = r0 + tid, s = s0 + tid;
+            lr[tid] = t < lc ? l[(row0 + t) * heads + h] : 0.0;
+            ls[tid] = s < lc ? l[(row0 + s) * heads + h] : 0.0;
+            ws[tid] = s < lc ? w[(row0 + s) * heads + h] : 0.f;
         }
         __syncthreads();
-        for (int i = threadIdx.x; i < rows * N; i += blockDim.x) {
-            int tl = i / N, j = i % N, t = r0 + tl;
-            float a = 0.f;
-            for (int s = 0; s <= t; s++) a += dG[tl * Q + s] * B[(row0 + s) * gn + g * N + j];
-            float hs = 0.f;
-            for (int p = 0; p < P; p++) hs += dy[(row0 + t) * di + h * P + p] * H0[p * N + j];
-            acc[i] += a + expf((float)l[(row0 + t) * heads + h]) * hs;
-        }
-        if (threadIdx.x < rows) dl[(row0 + r0 + threadIdx.x) * heads + h] = dlRow[threadIdx.x];
-        __syncthreads();  // dlRow and dG are the next head's
-    }
-    for (int i = threadIdx.x; i < rows * N; i += blockDim.x) {
-        int tl = i / N, j = i % N;
-        dC[(row0 + r0 + tl) * gn + g * N + j] += acc[i];
-    }
-}
-
-// Block per (sequence, chunk, group) and tile of SSD_BWD_TILE columns s: dx and dB of those rows,
-// dw (=), dl (+=, after ssd_bwd_rows) and dqq = dq_s q_s (=) of every (row, head). Dynamic shared
-// memory: 3 SSD_BWD_TILE doubles, then 3 SSD_BWD_TILE Q + SSD_BWD_TILE N floats.
-extern "C" __global__ void ssd_bwd_cols(float* dx, float* dB, double* dl, double* dw, double* dqq, const float* dy,
-                                        const float* x, const float* B, const float* C, const float* D,
-                                        const float* carries, const float* w, const double* l, int len, int heads, int P,
-                                        int groups, int N, int Q) {
-    extern __shared__ double shd[];
-    double* dlCol = shd;
-    double* dwS = shd + SSD_BWD_TILE;
-    double* dqS = shd + 2 * SSD_BWD_TILE;
-    float* G = (float*)(shd + 3 * SSD_BWD_TILE);
-    float* M = G + SSD_BWD_TILE * Q;
-    float* dG = M + SSD_BWD_TILE * Q;
-    float* acc = dG + SSD_BWD_TILE * Q;
-    int nc = ssd_chunks(len, Q);
-    int g = blockIdx.x % groups, bc = blockIdx.x / groups, c = bc % nc, b = bc / nc;
-    int t0c = c * Q, lc = min(Q, len - t0c), c0 = blockIdx.y * SSD_BWD_TILE;
-    if (c0 >= lc) return;
-    int ncols = min(lc, c0 + SSD_BWD_TILE) - c0;
-    int hpg = heads / groups, di = heads * P, gn = groups * N;
-    i64 row0 = (i64)b * len + t0c;
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    // G[sl][t] = C_t . B_s for t >= s: a warp per pair
-    for (int i = warp; i < ncols * lc; i += warps) {
-        int sl = i / lc, t = i % lc, s = c0 + sl;
-        float a = 0.f;
-        if (t >= s) {
-            const float* cr = C + (row0 + t) * gn + g * N;
-            const float* br = B + (row0 + s) * gn + g * N;
-            for (int j = lane; j < N; j += 32) a += cr[j] * br[j];
-            a = ssd_warp_sum(a);
-        }
-        if (lane == 0) G[sl * Q + t] = a;
-    }
-    for (int i = threadIdx.x; i < ncols * N; i += blockDim.x) acc[i] = 0.f;
-    for (int hk = 0; hk < hpg; hk++) {
-        int h = g * hpg + hk;
-        if (threadIdx.x < ncols) dlCol[threadIdx.x] = dwS[threadIdx.x] = dqS[threadIdx.x] = 0.0;
-        __syncthreads();
-        double lLast = l[(row0 + lc - 1) * heads + h];
-        // a warp per pair (t, s): dM = dy_t . x_s along the channels
-        for (int i = warp; i < ncols * lc; i += warps) {
-            int sl = i / lc, t = i % lc, s = c0 + sl;
-            float m = 0.f, dg = 0.f;
-            if (t >= s) {
-                const float* dyr = dy + (row0 + t) * di + h * P;
-                const float* xr = x + (row0 + s) * di + h * P;
-                float dm = 0.f;
-                for (int p = lane; p < P; p += 32) dm += dyr[p] * xr[p];
-                dm = ssd_warp_sum(dm);
-                double lt = l[(row0 + t) * heads + h], ls = l[(row0 + s) * heads + h];
-                float e = expf((float)(lt - ls)), ws = w[(row0 + s) * heads + h], gts = G[sl * Q + t];
-                m = gts * e * ws;
-                dg = dm * e * ws;
-                if (lane == 0) {
-                    atomicAdd(&dwS[sl], (double)dm * gts * e);
-                    atomicAdd(&dlCol[sl], (double)dm * m);
+        const float* dyb = dy + row0 * di + h * P;
+        const float* xb = x + row0 * di + h * P;
+        float dm[4][4];
+        ssd_zero(dm);
+        ssd_mm<true, true>(
+                dm, As, Bs, 0, P, [&](int m, int p) { return r0 + m < lc ? dyb[(i64)(r0 + m) * di + p] : 0.f; },
+                [&](int p, int n) { return s0 + n < lc ? xb[(i64)(s0 + n) * di + p] : 0.f; });
+        float rowM[4] = {0.f, 0.f, 0.f, 0.f}, colM[4] = {0.f, 0.f, 0.f, 0.f}, colW[4] = {0.f, 0.f, 0.f, 0.f};
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) {
+                int ml = ty * 4 + i, nl = tx * 4 + j, t = r0 + ml, s = s0 + nl;
+                if (t < lc && s <= t) {
+                    float e = expf((float)(lr[ml] - ls[nl])), ew = e * ws[nl], d = dm[i][j];
+                    float dmm = d * gv[i][j] * ew;
+                    dgs[i][j] += d * ew;
+                    rowM[i] += dmm;
+                    colM[j] += dmm;
+                    colW[j] += d * gv[i][j] * e;
                 }
             }
-            if (lane == 0) {
-                M[sl * Q + t] = m;
-                dG[sl * Q + t] = dg;
+        for (int i = 0; i < 4; i++) {
+            double r = ssd_row_sum((double)rowM[i]);
+            int t = r0 + ty * 4 + i;
+            if (tx == 0 && t < lc) parts[((row0 + t) * heads + h) * S + st] = r;
+        }
+        for (int j = 0; j < 4; j++) {
+            double cm = (double)colM[j] + __shfl_xor_sync(FULL_MASK, (double)colM[j], 16);
+            double cw = (double)colW[j] + __shfl_xor_sync(FULL_MASK, (double)colW[j], 16);
+            if (lane < 16) {
+                red[0][warp][tx * 4 + j] = cm;
+                red[1][warp][tx * 4 + j] = cw;
             }
+        }
+        __syncthreads();
+        if (tid < SSD_T && s0 + tid < lc) {
+            double cm = 0, cw = 0;
+            for (int k = 0; k < SSD_THREADS / 32; k++) {
+                cm += red[0][k][tid];
+                cw += red[1][k][tid];
+            }
+            double* pr = parts + ((row0 + s0 + tid) * heads + h) * S;
+            pr[T + tt] = cm;
+            pr[2 * T + tt] = cw;
+        }
+    }
+    float* out = dG + ((i64)bc * groups + g) * Q * Q;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            int t = r0 + ty * 4 + i, s = s0 + tx * 4 + j;
+            if (t < lc && s < lc) out[t * Q + s] = dgs[i][j];
+        }
+}
+
+// Block per (sequence, chunk, group) and tile of (t, j): dC (+=) = dG B + sum over the group's heads of
+// exp(l_t) dy_t^T H0, and by head the slot exp(l_t) dy_t . (H0 C_t) of dl (that head's part, dotted
+// with C_t before it joins the sum).
+extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_bwd_dc(float* dC, double* parts, const float* dy, const float* B, const float* C,
+                                      const float* dG, const float* states, const double* l, int len, int heads, int P,
+                                      int groups, int N, int Q) {
+    __shared__ __align__(16) float As[SSD_TK * SSD_LD];
+    __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
+    __shared__ float erow[SSD_T];
+    int nc = ssd_chunks(len, Q);
+    int g = blockIdx.x % groups, bc = blockIdx.x / groups, c = bc % nc, b = bc / nc;
+    int jTiles = ssd_tiles(N), r0 = blockIdx.y / jTiles * SSD_T, jt = blockIdx.y % jTiles, j0 = jt * SSD_T;
+    int t0c = c * Q, lc = min(Q, len - t0c);
+    if (r0 >= lc) return;
+    int r1 = min(lc, r0 + SSD_T), hpg = heads / groups, di = heads * P, gn = groups * N;
+    int T = ssd_tiles(Q), S = ssd_slots(Q, N, P);
+    i64 row0 = (i64)b * len + t0c;
+    int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
+    const float* dgb = dG + ((i64)bc * groups + g) * Q * Q;
+    const float* bb = B + row0 * gn + g * N;
+    const float* cb = C + row0 * gn + g * N;
+    float acc[4][4], cv[4][4];
+    ssd_zero(acc);
+    ssd_mm<true, false>(
+            acc, As, Bs, 0, r1,
+            [&](int m, int s) {
+                int t = r0 + m;
+                return t < r1 && s <= t ? dgb[t * Q + s] : 0.f;
+            },
+            [&](int s, int n) { return j0 + n < N ? bb[(i64)s * gn + j0 + n] : 0.f; });
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            int t = r0 + ty * 4 + i, jj = j0 + tx * 4 + j;
+            cv[i][j] = t < r1 && jj < N ? cb[(i64)t * gn + jj] : 0.f;
+        }
+    for (int hk = 0; hk < hpg; hk++) {
+        int h = g * hpg + hk;
+        __syncthreads();  // erow is still read for the previous head
+        if (tid < SSD_T) erow[tid] = r0 + tid < r1 ? expf((float)l[(row0 + r0 + tid) * heads + h]) : 0.f;
+        __syncthreads();
+        const float* h0 = states + ((i64)bc * heads + h) * P * N;
+        const float* dyb = dy + row0 * di + h * P;
+        float ah[4][4];
+        ssd_zero(ah);
+        ssd_mm<true, false>(
+                ah, As, Bs, 0, P, [&](int m, int p) { return r0 + m < r1 ? erow[m] * dyb[(i64)(r0 + m) * di + p] : 0.f; },
+                [&](int p, int n) { return j0 + n < N ? h0[(i64)p * N + j0 + n] : 0.f; });
+        for (int i = 0; i < 4; i++) {
+            float r = 0.f;
+            for (int j = 0; j < 4; j++) {
+                r += ah[i][j] * cv[i][j];
+                acc[i][j] += ah[i][j];
+            }
+            double rs = ssd_row_sum((double)r);
+            int t = r0 + ty * 4 + i;
+            if (tx == 0 && t < r1) parts[((row0 + t) * heads + h) * S + 3 * T + jt] = rs;
+        }
+    }
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            int t = r0 + ty * 4 + i, jj = j0 + tx * 4 + j;
+            if (t < r1 && jj < N) dC[(row0 + t) * gn + g * N + jj] += acc[i][j];
+        }
+}
+
+// Block per (sequence, chunk, group) and tile of (s, j): dB (+=) = dG^T C + sum over the group's heads
+// of q_s x_s^T carry.
+extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_bwd_db(float* dB, const float* x, const float* C, const float* dG, const float* carries,
+                                      const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q) {
+    __shared__ __align__(16) float As[SSD_TK * SSD_LD];
+    __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
+    __shared__ float qrow[SSD_T];
+    int nc = ssd_chunks(len, Q);
+    int g = blockIdx.x % groups, bc = blockIdx.x / groups, c = bc % nc, b = bc / nc;
+    int jTiles = ssd_tiles(N), s0 = blockIdx.y / jTiles * SSD_T, j0 = blockIdx.y % jTiles * SSD_T;
+    int t0c = c * Q, lc = min(Q, len - t0c);
+    if (s0 >= lc) return;
+    int s1 = min(lc, s0 + SSD_T), hpg = heads / groups, di = heads * P, gn = groups * N;
+    i64 row0 = (i64)b * len + t0c;
+    int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
+    const float* dgb = dG + ((i64)bc * groups + g) * Q * Q;
+    const float* cb = C + row0 * gn + g * N;
+    float acc[4][4];
+    ssd_zero(acc);
+    ssd_mm<false, false>(
+            acc, As, Bs, s0, lc,
+            [&](int m, int t) {
+                int s = s0 + m;
+                return s < s1 && t >= s ? dgb[t * Q + s] : 0.f;
+            },
+            [&](int t, int n) { return j0 + n < N ? cb[(i64)t * gn + j0 + n] : 0.f; });
+    for (int hk = 0; hk < hpg; hk++) {
+        int h = g * hpg + hk;
+        __syncthreads();  // qrow is still read for the previous head
+        if (tid < SSD_T) {
+            int s = s0 + tid;
+            double last = l[(row0 + lc - 1) * heads + h];
+            qrow[tid] = s < s1 ? expf((float)(last - l[(row0 + s) * heads + h])) * w[(row0 + s) * heads + h] : 0.f;
         }
         __syncthreads();
         const float* carry = carries + ((i64)bc * heads + h) * P * N;
-        float dSkip = D[h];
-        for (int i = threadIdx.x; i < ncols * P; i += blockDim.x) {
-            int sl = i / P, p = i % P, s = c0 + sl;
-            i64 xs = (row0 + s) * di + h * P + p;
-            float a = dSkip * dy[xs];
-            for (int t = s; t < lc; t++) a += M[sl * Q + t] * dy[(row0 + t) * di + h * P + p];
-            dx[xs] += a;
+        const float* xb = x + row0 * di + h * P;
+        ssd_mm<true, false>(
+                acc, As, Bs, 0, P, [&](int m, int p) { return s0 + m < s1 ? qrow[m] * xb[(i64)(s0 + m) * di + p] : 0.f; },
+                [&](int p, int n) { return j0 + n < N ? carry[(i64)p * N + j0 + n] : 0.f; });
+    }
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            int s = s0 + ty * 4 + i, jj = j0 + tx * 4 + j;
+            if (s < s1 && jj < N) dB[(row0 + s) * gn + g * N + jj] += acc[i][j];
         }
-        __syncthreads();  // the dx just written gets the carry's part: a warp per (s, p), v = carry[p] . B_s
-        for (int i = warp; i < ncols * P; i += warps) {
-            int sl = i / P, p = i % P, s = c0 + sl;
-            i64 xs = (row0 + s) * di + h * P + p;
-            const float* br = B + (row0 + s) * gn + g * N;
-            float v = 0.f;
-            for (int j = lane; j < N; j += 32) v += carry[p * N + j] * br[j];
-            v = ssd_warp_sum(v);
-            if (lane == 0) {
-                double ls = l[(row0 + s) * heads + h];
-                float qs = expf((float)(lLast - ls)) * w[(row0 + s) * heads + h];
-                atomicAdd(&dqS[sl], (double)x[xs] * v);
-                dx[xs] += qs * v;
+}
+
+// Block per (sequence, chunk, head) and tile of (s, p): dx (+=) = D dy_s + sum_{t >= s} M[t][s] dy_t +
+// q_s (carry B_s)[p], and the slots of dq_s = x_s . (carry B_s) and dy_s . x_s. Dynamic shared memory:
+// Q doubles (l), then Q floats (w).
+extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_bwd_dx(float* dx, double* parts, const float* dy, const float* x, const float* B,
+                                      const float* D, const float* G, const float* carries, const float* w,
+                                      const double* l, int len, int heads, int P, int groups, int N, int Q) {
+    extern __shared__ double lcol[];
+    __shared__ __align__(16) float As[SSD_TK * SSD_LD];
+    __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
+    __shared__ float qrow[SSD_T];
+    float* wcol = (float*)(lcol + Q);
+    int nc = ssd_chunks(len, Q);
+    int h = blockIdx.x % heads, bc = blockIdx.x / heads, c = bc % nc, b = bc / nc;
+    int g = h / (heads / groups), di = heads * P, gn = groups * N, pTiles = ssd_tiles(P);
+    int s0 = blockIdx.y / pTiles * SSD_T, pt = blockIdx.y % pTiles, p0 = pt * SSD_T;
+    int t0c = c * Q, lc = min(Q, len - t0c);
+    if (s0 >= lc) return;
+    int s1 = min(lc, s0 + SSD_T), T = ssd_tiles(Q), JT = ssd_tiles(N), PT = pTiles, S = ssd_slots(Q, N, P);
+    i64 row0 = (i64)b * len + t0c;
+    int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
+    double last = l[(row0 + lc - 1) * heads + h];
+    for (int t = s0 + tid; t < lc; t += blockDim.x) {
+        lcol[t] = l[(row0 + t) * heads + h];
+        wcol[t] = w[(row0 + t) * heads + h];
+    }
+    if (tid < SSD_T) {
+        int s = s0 + tid;
+        qrow[tid] = s < s1 ? expf((float)(last - l[(row0 + s) * heads + h])) * w[(row0 + s) * heads + h] : 0.f;
+    }
+    __syncthreads();
+    const float* gb = G + ((i64)bc * groups + g) * Q * Q;
+    const float* dyb = dy + row0 * di + h * P;
+    float acc[4][4], ac2[4][4];
+    ssd_zero(acc);
+    ssd_mm<false, false>(
+            acc, As, Bs, s0, lc,
+            [&](int m, int t) {
+                int s = s0 + m;
+                return s < s1 && t >= s ? gb[t * Q + s] * expf((float)(lcol[t] - lcol[s])) * wcol[s] : 0.f;
+            },
+            [&](int t, int n) { return p0 + n < P ? dyb[(i64)t * di + p0 + n] : 0.f; });
+    const float* carry = carries + ((i64)bc * heads + h) * P * N;
+    const float* bb = B + row0 * gn + g * N;
+    ssd_zero(ac2);
+    ssd_mm<true, true>(
+            ac2, As, Bs, 0, N, [&](int m, int j) { return s0 + m < s1 ? bb[(i64)(s0 + m) * gn + j] : 0.f; },
+            [&](int j, int n) { return p0 + n < P ? carry[(i64)(p0 + n) * N + j] : 0.f; });
+    float dSkip = D[h];
+    for (int i = 0; i < 4; i++) {
+        int ml = ty * 4 + i, s = s0 + ml;
+        float dq = 0.f, dd = 0.f;
+        for (int j = 0; j < 4; j++) {
+            int p = p0 + tx * 4 + j;
+            if (s < s1 && p < P) {
+                i64 at = (row0 + s) * di + h * P + p;
+                float xv = x[at], dyv = dy[at];
+                dx[at] += dSkip * dyv + acc[i][j] + qrow[ml] * ac2[i][j];
+                dq += xv * ac2[i][j];
+                dd += dyv * xv;
             }
         }
-        for (int i = threadIdx.x; i < ncols * N; i += blockDim.x) {
-            int sl = i / N, j = i % N, s = c0 + sl;
-            float a = 0.f;
-            for (int t = s; t < lc; t++) a += dG[sl * Q + t] * C[(row0 + t) * gn + g * N + j];
-            float cx = 0.f;
-            for (int p = 0; p < P; p++) cx += x[(row0 + s) * di + h * P + p] * carry[p * N + j];
-            double ls = l[(row0 + s) * heads + h];
-            float qs = expf((float)(lLast - ls)) * w[(row0 + s) * heads + h];
-            acc[i] += a + qs * cx;
+        double dqs = ssd_row_sum((double)dq), dds = ssd_row_sum((double)dd);
+        if (tx == 0 && s < s1) {
+            double* pr = parts + ((row0 + s) * heads + h) * S + 3 * T + JT;
+            pr[pt] = dqs;
+            pr[PT + pt] = dds;
         }
-        __syncthreads();
-        if (threadIdx.x < ncols) {
-            int s = c0 + threadIdx.x;
-            i64 at = (row0 + s) * heads + h;
-            float decay = expf((float)(lLast - l[at])), qs = decay * w[at];
-            double dq = dqS[threadIdx.x];
-            dw[at] = dwS[threadIdx.x] + dq * decay;
-            dl[at] += -dlCol[threadIdx.x] - dq * qs;
-            dqq[at] = dq * qs;
-        }
-        __syncthreads();  // the per-column sums and tiles are the next head's
-    }
-    for (int i = threadIdx.x; i < ncols * N; i += blockDim.x) {
-        int sl = i / N, j = i % N;
-        dB[(row0 + c0 + sl) * gn + g * N + j] += acc[i];
     }
 }
 
-// Block per (sequence, chunk, head): <carry, H0>, dD's and the dq q sum's parts, then one thread walks
-// the chunk backwards: d dt (+=) and this chunk's parts of dA, dD, d dt_bias into part* (batch nc, heads).
-extern "C" __global__ void ssd_bwd_finish(float* dDt, float* partA, float* partD, float* partBias, const double* dl,
-                                          const double* dw, const double* dqq, const float* dy, const float* x,
+// Block per (sequence, chunk, head): each step's dl and dw from its slots, <carry, H0>, then one thread
+// walks the chunk backwards: d dt (+=) and this chunk's parts of dA, dD, d dt_bias into part*
+// (batch nc, heads). Dynamic shared memory: 2 Q doubles.
+extern "C" __global__ void ssd_bwd_finish(float* dDt, float* partA, float* partD, float* partBias, const double* parts,
                                           const float* states, const float* carries, const float* w, const float* gw,
                                           const double* l, const float* A, int len, int heads, int P, int N, int Q) {
+    extern __shared__ double dls[];
+    double* dws = dls + Q;
     int nc = ssd_chunks(len, Q);
     int h = blockIdx.x % heads, bc = blockIdx.x / heads, c = bc % nc, b = bc / nc;
-    int t0 = c * Q, lc = min(Q, len - t0), di = heads * P;
+    int t0 = c * Q, lc = min(Q, len - t0);
+    int T = ssd_tiles(Q), JT = ssd_tiles(N), PT = ssd_tiles(P), S = ssd_slots(Q, N, P), lastTile = (lc - 1) / SSD_T;
     i64 row0 = (i64)b * len + t0;
     const float* h0 = states + ((i64)bc * heads + h) * P * N;
     const float* carry = carries + ((i64)bc * heads + h) * P * N;
+    double last = l[(row0 + lc - 1) * heads + h];
     double held = 0, dD = 0, dqSum = 0;
     for (int e = threadIdx.x; e < P * N; e += blockDim.x) held += (double)carry[e] * h0[e];
-    for (int i = threadIdx.x; i < lc * P; i += blockDim.x) {
-        int t = i / P, p = i % P;
-        i64 at = (row0 + t) * di + h * P + p;
-        dD += (double)dy[at] * x[at];
+    for (int t = threadIdx.x; t < lc; t += blockDim.x) {
+        i64 at = (row0 + t) * heads + h;
+        const double* pr = parts + at * S;
+        int tt = t / SSD_T;
+        double dl = 0, dw = 0, dq = 0;
+        for (int k = 0; k <= tt; k++) dl += pr[k];
+        for (int k = tt; k <= lastTile; k++) {
+            dl -= pr[T + k];
+            dw += pr[2 * T + k];
+        }
+        for (int k = 0; k < JT; k++) dl += pr[3 * T + k];
+        for (int k = 0; k < PT; k++) {
+            dq += pr[3 * T + JT + k];
+            dD += pr[3 * T + JT + PT + k];
+        }
+        float decay = expf((float)(last - l[at])), qs = decay * w[at];
+        dw += dq * decay;
+        dl -= dq * qs;
+        dqSum += dq * qs;
+        dls[t] = dl;
+        dws[t] = dw;
     }
-    for (int s = threadIdx.x; s < lc; s += blockDim.x) dqSum += dqq[(row0 + s) * heads + h];
     held = block_sum<double>(held);
     dD = block_sum<double>(dD);
     dqSum = block_sum<double>(dqSum);
     if (threadIdx.x != 0) return;
-    double extra = exp(l[(row0 + lc - 1) * heads + h]) * held + dqSum;
+    double extra = exp(last) * held + dqSum;
     double da = 0, dA = 0, dBias = 0, a = A[h];
     for (int t = lc - 1; t >= 0; t--) {
         i64 at = (row0 + t) * heads + h;
-        da += dl[at] + (t == lc - 1 ? extra : 0.0);
+        da += dls[t] + (t == lc - 1 ? extra : 0.0);
         dA += da * w[at];
-        double dPre = (dw[at] + da * a) * gw[at];
+        double dPre = (dws[t] + da * a) * gw[at];
         dDt[at] += (float)dPre;
         dBias += dPre;
     }

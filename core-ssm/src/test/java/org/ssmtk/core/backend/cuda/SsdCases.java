@@ -8,10 +8,10 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 /**
- * The SSD shapes and inputs that SsdKernelModelTest (no GPU) and CudaSsdTest (GPU) share: those of
- * the CPU's SsdScanTest (odd widths, L = 1, several groups, clamped dt, chunks of one step, many
- * chunks) and the shapes where the GPU's tiles matter (chunks longer than a tile of rows, a last
- * chunk that ends inside a tile, the presets' 64-channel heads).
+ * The SSD shapes and inputs of CudaSsdTest (GPU): those of the CPU's SsdScanTest (odd widths, L = 1,
+ * several groups, clamped dt, chunks of one step, many chunks) and the shapes where the GPU's 64 x 64
+ * tiles matter (chunks of several tiles, a last chunk that ends inside a tile, the presets' 64-channel
+ * heads, heads and states of two tiles, a partial one each).
  */
 final class SsdCases {
     private SsdCases() {}
@@ -47,14 +47,16 @@ final class SsdCases {
                 new Case(2, 37, 4, 16, 1, 16, 8, 0f, inf),     // the tiny-mamba2 fixture's shape
                 new Case(1, 1, 3, 5, 3, 7, 8, 0f, inf),        // L = 1, one head per group
                 new Case(3, 29, 6, 3, 2, 5, 4, 0f, inf),       // several groups, odd widths
-                new Case(2, 48, 4, 8, 2, 9, 16, 0f, inf),      // a multiple of the chunk, one output tile per chunk
-                new Case(1, 23, 2, 17, 1, 33, 32, 0f, inf),    // one partial chunk ending inside the second tile
+                new Case(2, 48, 4, 8, 2, 9, 16, 0f, inf),      // a multiple of the chunk
+                new Case(1, 23, 2, 17, 1, 33, 32, 0f, inf),    // one partial chunk
                 new Case(2, 19, 4, 4, 4, 4, 5, 0.3f, 1.2f),    // time_step_limit clamps some dt at both ends
                 new Case(2, 70, 2, 4, 1, 3, 1, 0f, inf),       // chunks of one step
                 new Case(1, 150, 4, 8, 2, 8, 2, 0f, inf),      // 75 chunks
-                new Case(1, 300, 3, 8, 1, 16, 256, 0f, inf),   // a preset's chunk: 16 output tiles, a partial second chunk
+                new Case(1, 300, 3, 8, 1, 16, 256, 0f, inf),   // a preset's chunk: 4 tiles of steps, a partial second chunk
                 new Case(2, 100, 2, 64, 1, 32, 64, 0f, inf),   // 64-channel heads (the presets'), 32 states
-                new Case(1, 600, 2, 64, 1, 128, 512, 0f, inf)); // 130m-mamba2's state; the backward's blocks take over 48 KB of shared memory
+                new Case(1, 600, 2, 64, 1, 128, 512, 0f, inf), // 130m-mamba2's state; 8 tiles of steps per chunk
+                new Case(1, 150, 2, 70, 1, 66, 128, 0f, inf),  // channels and states over one tile, partial tiles
+                new Case(2, 200, 6, 32, 2, 48, 128, 0f, inf)); // 3 heads per group over 2 groups, tiles of steps
     }
 
     /** Random inputs of one case as floats: x, dt, dtBias, A (negative), B, C, D. */
