@@ -83,7 +83,7 @@ fi
 set -e
 grep -E '^parity' "$out/tests.log" > "$out/parity.log" || true
 echo "== parity: $(wc -l < "$out/parity.log") comparisons; the ten largest errors per tolerance:"
-for tol in 1e-05 1e-04 1e-02; do sort -t'r' -k1 "$out/parity.log" | grep "tolerance ${tol/e-0/e-0}" | awk '{print $(NF-2), $0}' | sort -g | tail -5 | cut -d' ' -f2-; done
+for tol in 1e-05 1e-04 1e-02; do sort -t'r' -k1 "$out/parity.log" | grep "tolerance ${tol/e-0/e-0}" | awk '{print $(NF-2), $0}' | sort -g | tail -5 | cut -d' ' -f2- || true; done
 grep -E 'tests (successful|failed|skipped)|containers failed|skipped|MethodSource|✘' "$out/tests.log" | grep -vE '^\s*$' | tail -25
 echo "== tests exit $tests, bench exit $bench, ssd bench exit $ssd, model bench exit $model"
 [ -f "$out/bench.log" ] && tail -8 "$out/bench.log"

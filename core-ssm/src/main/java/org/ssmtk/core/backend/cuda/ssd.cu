@@ -423,7 +423,11 @@ extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_bwd_dcb(float* 
         ssd_mm<true, true>(
                 dm, As, Bs, 0, P, [&](int m, int p) { return r0 + m < lc ? dyb[(i64)(r0 + m) * di + p] : 0.f; },
                 [&](int p, int n) { return s0 + n < lc ? xb[(i64)(s0 + n) * di + p] : 0.f; });
-        float rowM[4] = {0.f, 0.f, 0.f, 0.f}, colM[4] = {0.f, 0.f, 0.f, 0.f}, colW[4] = {0.f, 0.f, 0.f, 0.f};
+        // the row and column sums of dM M cancel in dl's reverse cumulative sum (their totals are equal),
+        // so both add the same float products in double, as the CPU does: float partial sums of
+        // differently grouped terms left dA and d dt_bias 1e-5 off the CPU
+        double rowM[4] = {0, 0, 0, 0}, colM[4] = {0, 0, 0, 0};
+        float colW[4] = {0.f, 0.f, 0.f, 0.f};
         for (int i = 0; i < 4; i++)
             for (int j = 0; j < 4; j++) {
                 int ml = ty * 4 + i, nl = tx * 4 + j, t = r0 + ml, s = s0 + nl;
@@ -437,12 +441,12 @@ extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_bwd_dcb(float* 
                 }
             }
         for (int i = 0; i < 4; i++) {
-            double r = ssd_row_sum((double)rowM[i]);
+            double r = ssd_row_sum(rowM[i]);
             int t = r0 + ty * 4 + i;
             if (tx == 0 && t < lc) parts[((row0 + t) * heads + h) * S + st] = r;
         }
         for (int j = 0; j < 4; j++) {
-            double cm = (double)colM[j] + __shfl_xor_sync(FULL_MASK, (double)colM[j], 16);
+            double cm = colM[j] + __shfl_xor_sync(FULL_MASK, colM[j], 16);
             double cw = (double)colW[j] + __shfl_xor_sync(FULL_MASK, (double)colW[j], 16);
             if (lane < 16) {
                 red[0][warp][tx * 4 + j] = cm;

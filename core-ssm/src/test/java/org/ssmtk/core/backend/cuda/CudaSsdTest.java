@@ -181,11 +181,11 @@ class CudaSsdTest {
     @Test
     void aChunkTooLongForSharedMemoryIsRefusedInOneLine() {
         CudaBackend gpu = Gpu.backend();
-        Case k = new Case(1, 8, 1, 4, 1, 256, 4096, 0f, Float.POSITIVE_INFINITY);
+        Case k = new Case(1, 8, 1, 4, 1, 16, 8192, 0f, Float.POSITIVE_INFINITY);
         Operands o = Operands.of(gpu, k, SsdCases.inputs(k, 1));
         var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> Operands.scan(gpu, o.g(), gpu.allocate(8, 4), null, null, k));
-        assertTrue(e.getMessage().startsWith("cuda SSD scan: chunk_size 4096 with state_size 256 needs"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("cuda SSD scan: chunk_size 8192 needs"), e.getMessage());
         assertEquals(1, e.getMessage().lines().count());
     }
 }
