@@ -77,6 +77,57 @@ T __shfl_up_sync(unsigned, T v, int o) {
     return r;
 }
 
+inline float __uint_as_float(unsigned u) {
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+}
+
+inline unsigned __float_as_uint(float f) {
+    unsigned u;
+    std::memcpy(&u, &f, 4);
+    return u;
+}
+
+// cvt.rna.tf32.f32: 10 bits of mantissa, the nearest with ties away from zero, the low 13 bits zero
+inline unsigned host_tf32(float x) {
+    unsigned u = __float_as_uint(x);
+    if ((u & 0x7f800000u) != 0x7f800000u) u += 0x1000u;
+    return u & 0xffffe000u;
+}
+
+// mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 for the warp of the calling lane (every lane
+// calls it): the lanes' fragments are gathered into the 16 x 8 and 8 x 8 operands (PTX's fragment
+// layout: lane 4 g + t holds a rows g, g + 8 and columns t, t + 4; b rows t, t + 4 of column g; d rows
+// g, g + 8 and columns 2 t, 2 t + 1), then each lane adds its four products in float
+inline void host_mma_tf32(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+    static unsigned xa[1024][4], xb[1024][2];
+    unsigned tid = threadIdx.x, base = tid & ~31u, lane = tid & 31u;
+    std::barrier<>* warp = g_warp_barriers[tid / 32];
+    for (int i = 0; i < 4; i++) xa[tid][i] = a[i];
+    xb[tid][0] = b0;
+    xb[tid][1] = b1;
+    warp->arrive_and_wait();
+    float A[16][8], B[8][8];
+    for (unsigned l = 0; l < 32; l++) {
+        unsigned g = l >> 2, t = l & 3;
+        A[g][t] = __uint_as_float(xa[base + l][0]);
+        A[g + 8][t] = __uint_as_float(xa[base + l][1]);
+        A[g][t + 4] = __uint_as_float(xa[base + l][2]);
+        A[g + 8][t + 4] = __uint_as_float(xa[base + l][3]);
+        B[t][g] = __uint_as_float(xb[base + l][0]);
+        B[t + 4][g] = __uint_as_float(xb[base + l][1]);
+    }
+    warp->arrive_and_wait();
+    unsigned g = lane >> 2, t = lane & 3;
+    for (int q = 0; q < 4; q++) {
+        unsigned row = g + (q >> 1) * 8, col = 2 * t + (q & 1);
+        float s = d[q];
+        for (int k = 0; k < 8; k++) s += A[row][k] * B[k][col];
+        d[q] = s;
+    }
+}
+
 inline double atomicAdd(double* p, double v) {
     std::lock_guard<std::mutex> l(g_atomic);
     double o = *p;
