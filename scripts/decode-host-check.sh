@@ -3,7 +3,7 @@
 # dev/cuda/host/cuda_host.h and driven in CudaDecoder's launch order by
 # dev/cuda/host/decode_host_check.cpp, which checks one Mamba-1 layer's step and the LM head against
 # a float64 step written from the definition. Catches the CUDA source's own index arithmetic (float4
-# and scalar rows, threads per row, several sequences). Not in CI (needs g++ 10+). Exit status 1 if
+# and scalar rows, threads per row, several sequences). CI runs it (needs g++ 10+). Exit status 1 if
 # any check fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."

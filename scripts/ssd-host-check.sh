@@ -5,7 +5,7 @@
 # dev/cuda/host/ssd_host_check.cpp, which checks them against a float64 recurrence and its finite
 # differences. Checks what no Java test reaches without a GPU: the CUDA source's own
 # index arithmetic, a barrier missing between phases that share memory, a shared-memory layout
-# overlap. Not in CI (needs g++ 10+). Exit status 1 if any check fails. SSD_HOST_FLAGS passes defines
+# overlap. CI runs it (.ci/run; needs g++ 10+). Exit status 1 if any check fails. SSD_HOST_FLAGS passes defines
 # to the compile: SSD_HOST_FLAGS=-DSSD_TC=1 checks the 3xTF32 tensor-core products (the host shim runs
 # mma.sync's fragment layout in plain float).
 set -euo pipefail

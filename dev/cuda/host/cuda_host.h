@@ -180,13 +180,9 @@ inline void host_launch1d(long long n, const std::function<void()>& body) {
     host_launch((unsigned)std::min<long long>((n + 255) / 256, 4), 1, 256, 0, body);
 }
 
-// vector loads and launch hints, for decode.cu
-struct alignas(16) float4 {
-    float x, y, z, w;
-};
+// vector loads and launch hints, for decode.cu (float4 and __launch_bounds__ are defined above)
 inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
 template <typename T>
 T __ldg(const T* p) { return *p; }
 inline float rsqrtf(float x) { return 1.f / std::sqrt(x); }
-#define __launch_bounds__(...)
 #define __restrict__
