@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Writes genomics/reads.bam (+ .bai): reads "aligned" to class-b.fa for dna classify-reads and its
+"""Writes genomics/reads.bam (+ .bai) and genomics/small.vcf.gz (+ .tbi). reads.bam: reads "aligned" to class-b.fa for dna classify-reads and its
 scattered runs (issue 18). Reads of 40-90 bases cut from class-b.fa's two records at their own
 positions (a quarter on the reverse strand: SEQ is the reference's forward strand, as in SAM), plus
 reads cut from class-a.fa that are unmapped: half placed at a mapped neighbour's position (as aligners
 place an unmapped mate), half unplaced at the end. Coordinate-sorted and indexed by samtools (its own
 @PG line left out, so the bytes do not depend on its version); one @PG line from this script.
-Deterministic: python3 test-data/make-genomics-reads.py (needs samtools on PATH)."""
+small.vcf.gz: 30 SNVs over small.fa (REF from the FASTA; contigs in the order chr1, chrM, chr2, not the
+FASTA's), bgzipped and tabix-indexed, for dna score-variants and its scattered runs.
+Deterministic: python3 test-data/make-genomics-reads.py (needs samtools, bgzip and tabix on PATH)."""
 import os, random, subprocess
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -54,3 +56,16 @@ sam = "\n".join(lines + recs) + "\n"
 out = os.path.join(g, "reads.bam")
 subprocess.run(["samtools", "sort", "--no-PG", "-o", out, "-"], input=sam.encode(), check=True)
 subprocess.run(["samtools", "index", out], check=True)
+
+small = fasta(os.path.join(g, "small.fa"))
+vcf = ["##fileformat=VCFv4.2"] + ["##contig=<ID=%s,length=%d>" % (k, len(v)) for k, v in small.items()]
+vcf += ["##INFO=<ID=DP,Number=1,Type=Integer,Description=\"Depth\">", "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
+for contig, count in (("chr1", 16), ("chrM", 4), ("chr2", 10)):
+    for pos in sorted(rnd.sample(range(1, len(small[contig]) + 1), count)):
+        ref = small[contig][pos - 1]
+        alt = rnd.choice([x for x in "ACGT" if x != ref])
+        vcf.append("%s\t%d\t.\t%s\t%s\t50\tPASS\tDP=%d" % (contig, pos, ref, alt, rnd.randint(5, 40)))
+out = os.path.join(g, "small.vcf.gz")
+with open(out, "wb") as f:
+    subprocess.run(["bgzip", "-c"], input=("\n".join(vcf) + "\n").encode(), stdout=f, check=True)
+subprocess.run(["tabix", "-f", "-p", "vcf", out], check=True)

@@ -8,9 +8,9 @@ import htsjdk.samtools.SamReader;
 import htsjdk.samtools.SamReaderFactory;
 import htsjdk.samtools.ValidationStringency;
 import htsjdk.tribble.TribbleException;
-import htsjdk.variant.variantcontext.VariantContext;
 import htsjdk.variant.variantcontext.writer.VariantContextWriter;
-import htsjdk.variant.vcf.VCFFileReader;
+import htsjdk.variant.vcf.VCFIterator;
+import htsjdk.variant.vcf.VCFIteratorBuilder;
 import org.apache.commons.cli.CommandLine;
 import org.ssmtk.core.io.AtomicFiles;
 import org.ssmtk.genomics.io.AlignmentFileCheck;
@@ -220,11 +220,12 @@ final class GatherCommands {
                 try (VariantContextWriter w = VcfVariantScorer.writer(tmp)) {
                     boolean head = true;
                     for (Path p : parts)
-                        try (VCFFileReader r = new VCFFileReader(p, false)) {
-                            if (head) w.writeHeader(r.getFileHeader());
+                        // read by content, not by name: a pipeline stages parts under names of its own
+                        try (VCFIterator r = new VCFIteratorBuilder().open(p)) {
+                            if (head) w.writeHeader(r.getHeader());
                             head = false;
-                            for (VariantContext vc : r) {
-                                w.add(vc);
+                            while (r.hasNext()) {
+                                w.add(r.next());
                                 records[0]++;
                             }
                         } catch (TribbleException e) {
