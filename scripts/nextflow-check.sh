@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the Nextflow side with real Nextflow (24.10.0, resolved from Maven Central: no launcher
 # download, no GitHub): exports each workflows/examples descriptor with `ssmtk workflow export
-# --nextflow`, dry-runs it with -stub-run, runs the DNA example for real and checks its outputs, and
-# stub-runs the shipped nf-core-style modules (modules/ssmtk/) through modules/ssmtk/tests/main.nf.
+# --nextflow`, dry-runs it with -stub-run, runs the examples for real and checks their outputs, runs the
+# scattered dna-classify (FASTA shards) and dna-reads (BAM shards, planned by a task) pipelines and
+# compares their gathered files with single jobs byte for byte, and runs the shipped nf-core-style
+# modules (modules/ssmtk/) through modules/ssmtk/tests/main.nf, stubbed and for real.
 # Needs the built CLI (scripts/build.sh or scripts/test.sh) and a JDK 17..23 for Nextflow itself (its
 # Groovy 4.0 cannot read Java 25 class files); CI installs openjdk-17 when there is none.
 set -euo pipefail
