@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the Nextflow side with real Nextflow (24.10.0, resolved from Maven Central: no launcher
 # download, no GitHub): exports each workflows/examples descriptor with `ssmtk workflow export
-# --nextflow`, dry-runs it with -stub-run, runs the DNA example for real and checks its outputs, and
-# stub-runs the shipped nf-core-style modules (modules/ssmtk/) through modules/ssmtk/tests/main.nf.
+# --nextflow`, dry-runs it with -stub-run, runs the examples for real and checks their outputs, runs the
+# scattered dna-classify (FASTA shards) and dna-reads (BAM shards, planned by a task) pipelines and
+# compares their gathered files with single jobs byte for byte, and runs the shipped nf-core-style
+# modules (modules/ssmtk/) through modules/ssmtk/tests/main.nf, stubbed and for real.
 # Needs the built CLI (scripts/build.sh or scripts/test.sh) and a JDK 17..23 for Nextflow itself (its
 # Groovy 4.0 cannot read Java 25 class files); CI installs openjdk-17 when there is none.
 set -euo pipefail
@@ -74,6 +76,30 @@ ssmtk dna classify --model "$out/classify-scattered/s1/train/run/model" --fasta 
   --output "$out/classify-single.tsv" > /dev/null 2>&1
 cmp "$out/classify-scattered/s1/classify/class-b.tsv" "$out/classify-single.tsv" || fail "dna-classify: gathered TSV differs from the single-job run"
 echo "nextflow-check: dna-classify --scatter 700: gathered TSV ($(($(wc -l < "$out/classify-single.tsv") - 1)) rows from $shards shards) equals the single-job run byte for byte"
+# dna classify-reads scattered (dna-reads.yaml, --scatter 1500): a planning task (ssmtk scatter plan) cuts reads.bam
+# into 1500-base pieces of its 2 @SQ (3000 + 2000 bases) plus the unplaced unmapped reads, one task each, and
+# ssmtk gather joins their TSVs and BAMs. The single job is one shard's own task script without its --shard,
+# run in a copy of its staged folder (the same command line, so the same @PG line): TSV and BAM must be its
+# bytes, samtools must read the BAM, and its header must hold the input's @PG line and exactly one ssmtk @PG.
+ssmtk workflow export --nextflow "$out/dna-reads-scattered" --scatter 1500 "$root/workflows/examples/dna-reads.yaml" > /dev/null
+nextflow run "$out/dna-reads-scattered" --input "$out/dna-reads-scattered/samplesheet.csv" --outdir "$out/reads-scattered" \
+  > "$out/reads-scattered.log" 2>&1 || { cat "$out/reads-scattered.log"; fail "dna-reads --scatter 1500: real run failed"; }
+shards=$(grep -c 'Submitted process > READS (dna-reads ' "$out/reads-scattered.log")
+[ "$shards" -eq 5 ] || fail "dna-reads --scatter 1500: $shards classify-reads shards, not 5 (2 + 2 pieces of the @SQ, and '*')"
+task=$(dirname "$(grep -l -- "^ *--shard '\*'" $(grep -l 'ssmtk dna classify-reads' work/*/*/.command.sh) | head -n 1)")
+mkdir -p "$out/reads-single" && cp -P -r "$task/input" "$task/model" "$out/reads-single/"
+sed -n '2,/^$/p' "$task/.command.sh" | grep -v -- '--shard' > "$out/reads-single/run.sh"
+(cd "$out/reads-single" && bash run.sh > run.log 2>&1) || { cat "$out/reads-single/run.log"; fail "dna-reads: the single job failed"; }
+gathered=$out/reads-scattered/dna-reads/reads
+cmp "$gathered/calls.tsv" "$out/reads-single/calls.tsv" || fail "dna-reads: gathered TSV differs from the single job's"
+cmp "$gathered/tagged.bam" "$out/reads-single/tagged.bam" || fail "dna-reads: gathered BAM differs from the single job's"
+samtools quickcheck -v "$gathered/tagged.bam" || fail "dna-reads: samtools quickcheck rejects the gathered BAM"
+[ "$(samtools view -c "$gathered/tagged.bam")" -eq 280 ] || fail "dna-reads: the gathered BAM does not hold reads.bam's 280 records"
+samtools view --no-PG -H "$gathered/tagged.bam" > "$out/reads-header.txt"
+[ "$(grep -c '^@PG.*PN:ssmtk' "$out/reads-header.txt")" -eq 1 ] && grep -q '^@PG	ID:make-reads' "$out/reads-header.txt" \
+  || fail "dna-reads: the gathered header lacks the input's @PG line or has not exactly one ssmtk @PG: $(grep '^@PG' "$out/reads-header.txt")"
+echo "nextflow-check: dna-reads --scatter 1500: gathered TSV ($(($(wc -l < "$gathered/calls.tsv") - 1)) reads) and BAM from $shards shards equal the single job byte for byte (samtools reads it; one ssmtk @PG)"
+
 for name in dna-species audio-generate dna-score; do
   nextflow run "$out/$name" --input "$out/$name/samplesheet.csv" --outdir "$out/$name-real" > "$out/$name-real.log" 2>&1 \
     || { cat "$out/$name-real.log"; fail "$name: real run failed"; }
@@ -92,9 +118,18 @@ echo "nextflow-check: modules/ssmtk: -stub-run ok ($(grep -c 'Submitted process'
 nextflow run "$root/modules/ssmtk/tests/main.nf" --outdir "$out/modules-real" --testdata "$root/test-data" > "$out/modules-real.log" 2>&1 \
   || { cat "$out/modules-real.log"; fail "modules/ssmtk: real run failed"; }
 for f in ssmtk_dnapretrain/small/model/model.safetensors ssmtk_dnascore/small.bedGraph ssmtk_dnaclassify/class_b.tsv \
-         ssmtk_audiogenerate/tones.wav ssmtk_reporthtml/report.html ssmtk_reporthtml/report_mqc.json; do
+         ssmtk_audiogenerate/tones.wav ssmtk_reporthtml/report.html ssmtk_reporthtml/report_mqc.json \
+         ssmtk_gathertsv/class_b_twice.tsv ssmtk_gatherbam/reads.bam ssmtk_gathervcf/small.vcf.gz ssmtk_gathervcf/small.vcf.gz.tbi; do
   [ -s "$out/modules-real/$f" ] || fail "modules/ssmtk: real run published no $f"
 done
-[ "$(grep -c '^"SSMTK_.*":$' "$out/modules-real/pipeline_info/versions.yml")" -eq 7 ] || fail "modules/ssmtk: versions.yml (from the versions topic) lacks a module"
+# the gathers: two parts under one header line; one part through unchanged, read by samtools and bcftools
+m=$out/modules-real
+[ "$(wc -l < "$m/ssmtk_gathertsv/class_b_twice.tsv")" -eq $((2 * $(wc -l < "$m/ssmtk_dnaclassify/class_b.tsv") - 1)) ] \
+  || fail "modules/ssmtk: gathertsv did not join two parts under one header"
+cmp <(samtools view "$m/ssmtk_gatherbam/reads.bam") <(samtools view "$root/test-data/genomics/reads.bam") || fail "modules/ssmtk: gatherbam changed the records"
+cmp <(bcftools view -H "$m/ssmtk_gathervcf/small.vcf.gz") <(bcftools view -H "$root/test-data/genomics/small.vcf.gz") \
+  || fail "modules/ssmtk: gathervcf changed the records"
+[ "$(bcftools view -H -r chrM "$m/ssmtk_gathervcf/small.vcf.gz" | wc -l)" -eq 4 ] || fail "modules/ssmtk: bcftools cannot query the gathered VCF through its index"
+[ "$(grep -c '^"SSMTK_.*":$' "$out/modules-real/pipeline_info/versions.yml")" -eq 10 ] || fail "modules/ssmtk: versions.yml (from the versions topic) lacks a module"
 grep -q '^    ssmtk: [0-9]' "$out/modules-real/pipeline_info/versions.yml" || fail "modules/ssmtk: the versions topic carried no ssmtk version"
 echo "nextflow-check: modules/ssmtk: real run ok ($(grep -c 'Submitted process' "$out/modules-real.log") tasks, outputs checked)"

@@ -12,6 +12,9 @@ include { SSMTK_DNASCORE           } from '../dnascore/main.nf'
 include { SSMTK_AUDIOTRAINLM       } from '../audiotrainlm/main.nf'
 include { SSMTK_AUDIOGENERATE      } from '../audiogenerate/main.nf'
 include { SSMTK_REPORTHTML         } from '../reporthtml/main.nf'
+include { SSMTK_GATHERTSV          } from '../gathertsv/main.nf'
+include { SSMTK_GATHERBAM          } from '../gatherbam/main.nf'
+include { SSMTK_GATHERVCF          } from '../gathervcf/main.nf'
 
 workflow {
     def g = "${params.testdata}/genomics"
@@ -23,6 +26,11 @@ workflow {
     SSMTK_DNATRAINCLASSIFIER(
         Channel.of([[id: 'at_gc'], ['AT', 'GC'], [file("${g}/class-a.fa", checkIfExists: true), file("${g}/class-b.fa", checkIfExists: true)]]), 5, [])
     SSMTK_DNACLASSIFY(Channel.of([[id: 'class_b'], file("${g}/class-b.fa", checkIfExists: true)]), SSMTK_DNATRAINCLASSIFIER.out.model)
+
+    // The gathers: two parts (the same calls twice) under one header; a single part (one shard) passes through
+    SSMTK_GATHERTSV(SSMTK_DNACLASSIFY.out.tsv.map { meta, tsv -> [[id: 'class_b_twice'], [tsv, tsv]] })
+    SSMTK_GATHERBAM(Channel.of([[id: 'reads'], [file("${g}/reads.bam", checkIfExists: true)]]))
+    SSMTK_GATHERVCF(Channel.of([[id: 'small'], [file("${g}/small.vcf.gz", checkIfExists: true)]]))
 
     SSMTK_AUDIOTRAINLM(Channel.of([[id: 'tones'], [file("${a}/tone-16k-16bit.wav", checkIfExists: true), file("${a}/chirp-16k-float.wav", checkIfExists: true)]]), 5)
     SSMTK_AUDIOGENERATE(SSMTK_AUDIOTRAINLM.out.model, [], 0.1)

@@ -65,6 +65,19 @@ final class AudioCommands {
         List<AudioInput.Named> read(int rate, Conversions conv) throws java.io.IOException {
             return conv.addAll(manifest ? AudioInput.read(Manifest.read(path), rate) : AudioInput.readAll(path, rate));
         }
+
+        /** How many clips there are: manifest rows, or the folder's WAVs. */
+        int count() throws java.io.IOException {
+            return manifest ? Manifest.read(path).entries().size() : AudioInput.files(path).size();
+        }
+
+        /** Clips {@code [from, to)} of the list {@link #read(int, Conversions)} reads whole; the others are not opened. */
+        List<AudioInput.Named> read(int rate, Conversions conv, int from, int to) throws java.io.IOException {
+            List<AudioInput.Named> out = new ArrayList<>();
+            if (manifest) for (Manifest.Entry e : Manifest.read(path).entries().subList(from, to)) out.add(AudioInput.read(e, rate));
+            else for (Path f : AudioInput.files(path).subList(from, to)) out.add(AudioInput.read(f, rate));
+            return conv.addAll(out);
+        }
     }
 
     static final class TrainLm implements Command {

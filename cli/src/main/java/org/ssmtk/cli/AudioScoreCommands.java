@@ -44,7 +44,11 @@ final class AudioScoreCommands {
                     + "--output: id, samples, seconds, scored, bits_per_sample (the clip's mean). --frames: id, frame,\n"
                     + "start_s, end_s, scored, bits_per_sample per --frame-ms frame (NA where nothing is scored).\n"
                     + "--plot: NLL over time of the first --plot-clips clips (the others are listed on stderr).\n"
-                    + "Tables are written atomically once everything is scored.\n\n"
+                    + "Tables are written atomically once everything is scored.\n"
+                    + "Scattered runs: --shard START-END scores clips START..END-1 of the list (manifest rows, or the folder's\n"
+                    + "sorted WAVs; ssmtk scatter plan --clips lists shards); each clip is scored alone, so the shards' tables\n"
+                    + "joined in order under one header (ssmtk gather tsv) are the unsplit run's, byte for byte. --plot needs\n"
+                    + "every clip and is refused with --shard.\n\n"
                     + "example: ssmtk audio score --model run1/model --input clips/ --output clips.tsv --frames frames.tsv --plot nll.png";
         }
 
@@ -58,9 +62,12 @@ final class AudioScoreCommands {
         static final Opt<Integer> CHUNK = Opt.positiveInt("chunk", "C", "samples per forward pass through the state").byDefault(4096);
         static final Opt<Path> PLOT = Opt.output("plot", "PNG", "NLL over time");
         static final Opt<Integer> PLOT_CLIPS = Opt.positiveInt("plot-clips", "N", "clips drawn in --plot").byDefault(8);
+        static final Opt<String> SHARD = Opt.string("shard", "START-END",
+                "only clips START..END-1 of the list (0-based, in input order): a scattered job's part");
 
         public List<Opt<?>> options() {
-            return Opt.list(MODEL, AudioCommands.INPUT, MANIFEST, OUTPUT, FRAMES, FRAME_MS, CONTEXT, CHUNK, PLOT, PLOT_CLIPS, CommonOptions.INFERENCE);
+            return Opt.list(MODEL, AudioCommands.INPUT, MANIFEST, OUTPUT, FRAMES, FRAME_MS, CONTEXT, CHUNK, PLOT, PLOT_CLIPS, SHARD,
+                    CommonOptions.INFERENCE);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -80,7 +87,17 @@ final class AudioScoreCommands {
             AudioCommands.Inputs inputs = AudioCommands.Inputs.parse(cl, MANIFEST);
             Quantizer q = settings.quantizer();
             Conversions conv = new Conversions(rate);
-            List<AudioInput.Named> clips = inputs.read(rate, conv);
+            List<AudioInput.Named> clips;
+            if (SHARD.given(cl)) {
+                if (plot != null) throw new UsageException("--plot draws the first clips of the whole run; a --shard cannot (plot the gathered run)");
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]{1,9})-([0-9]{1,9})").matcher(SHARD.get(cl));
+                int count = inputs.count();
+                if (!m.matches() || Integer.parseInt(m.group(1)) >= Integer.parseInt(m.group(2)))
+                    throw new UsageException("--shard '" + SHARD.get(cl) + "' is not START-END with START < END (clips, 0-based half-open)");
+                int from = Integer.parseInt(m.group(1)), to = Integer.parseInt(m.group(2));
+                if (to > count) throw new UsageException("--shard " + from + "-" + to + ": " + inputs.path() + " has " + count + " clips");
+                clips = inputs.read(rate, conv, from, to);
+            } else clips = inputs.read(rate, conv);
             conv.report(err, "ssmtk audio score");
             for (AudioInput.Named c : clips) if (c.samples().length == 0) throw new UsageException(c.id() + ": no samples at " + rate + " Hz");
             MambaCheckpoint ckpt = MambaCheckpoint.load(dir);

@@ -49,7 +49,10 @@ final class DnaScoreVariantsCommand implements Command {
                 + "and keep with missing values, x = leave the record out. A contig missing from the FASTA is an\n"
                 + "error. The input must be sorted (the output gets a tabix index); OUT and OUT.tbi appear\n"
                 + "together, when complete. Records are read, scored --batch windows per forward and written as\n"
-                + "they go: memory does not grow with the number of records. Variants/s go to stderr.\n\n"
+                + "they go: memory does not grow with the number of records. Variants/s go to stderr.\n"
+                + "Scattered runs: --shard CONTIG:START-END scores and writes only the records whose POS lies in [START, END)\n"
+                + "of CONTIG (0-based half-open), under the whole run's header; the shards that ssmtk scatter plan --vcf\n"
+                + "lists, gathered in its order by ssmtk gather vcf, give the unsplit run's file byte for byte.\n\n"
                 + "example: ssmtk dna score-variants --model run1/model --fasta ref.fa --vcf in.vcf.gz \\\n"
                 + "    --out scored.vcf.gz";
     }
@@ -67,8 +70,11 @@ final class DnaScoreVariantsCommand implements Command {
             .byDefault("e");
     static final Opt<Integer> BATCH = Opt.positiveInt("batch", "N", "windows per forward pass (larger on a GPU)").byDefault(32);
 
+    static final Opt<String> SHARD = Opt.string("shard", "CONTIG:START-END",
+            "only the records whose POS lies in this range (0-based half-open): a scattered job's part");
+
     public List<Opt<?>> options() {
-        return Opt.list(MODEL, FASTA, VCF, OUT, WINDOW, RC_AVERAGE, CHECK_REF, BATCH, CommonOptions.INFERENCE);
+        return Opt.list(MODEL, FASTA, VCF, OUT, WINDOW, RC_AVERAGE, CHECK_REF, BATCH, SHARD, CommonOptions.INFERENCE);
     }
 
     public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -95,6 +101,13 @@ final class DnaScoreVariantsCommand implements Command {
         String modelName = dir.toAbsolutePath().normalize().toString();
         if (modelName.contains("\n") || modelName.contains(";")) throw new UsageException("--model " + dir + ": a path with ';' or a newline cannot go into the header line");
         boolean rc = RC_AVERAGE.get(cl);
+        org.ssmtk.genomics.score.ScoreShard shard = null;
+        if (SHARD.given(cl))
+            try {
+                shard = org.ssmtk.genomics.score.ScoreShard.parse(SHARD.get(cl));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--shard: " + e.getMessage());
+            }
 
         VcfVariantScorer.Summary s;
         long t0;
@@ -114,7 +127,7 @@ final class DnaScoreVariantsCommand implements Command {
             } else {
                 scorer = new VcfVariantScorer(new CausalWindowScorer(model, batch), settings);
             }
-            s = scorer.score(vcf, ref, output, line -> err.println("ssmtk dna score-variants: warning: " + line));
+            s = scorer.score(vcf, ref, output, shard, line -> err.println("ssmtk dna score-variants: warning: " + line));
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         err.printf(Locale.ROOT, "ssmtk dna score-variants: %,d records (%,d written, %,d excluded), %,d ALT values (%,d scored, %,d symbolic,"

@@ -30,7 +30,7 @@ public final class Main {
     private Main() {}
 
     static List<CommandGroup> groups() {
-        return List.of(ModelCommands.group(), TrainCommands.group(), SyntheticCommands.group(), TensorCommands.group(), BenchCommands.group(), DnaCommands.group(), AudioCommands.group(), ReportCommands.group(), WorkflowCommands.group());
+        return List.of(ModelCommands.group(), TrainCommands.group(), SyntheticCommands.group(), TensorCommands.group(), BenchCommands.group(), DnaCommands.group(), AudioCommands.group(), ReportCommands.group(), ScatterCommands.group(), GatherCommands.group(), WorkflowCommands.group());
     }
 
     public static void main(String[] args) {

@@ -148,17 +148,23 @@ final class WorkflowCommands {
             return "DIR gets main.nf, nextflow.config (every descriptor value as a param: --<step>_<param> overrides it)\n"
                     + "and modules/local/<step>/main.nf (nf-core style: meta map, versions.yml, stub block). Input paths\n"
                     + "become absolute params; ${ID}/path references become joins on step ID's output channel.\n"
-                    + "--scatter runs each dna score step as one task per shard of its FASTA (planned from FASTA.fai: one per\n"
-                    + "contig, or N-base pieces) and gathers them into the bedGraph one task writes, byte for byte.\n\n"
+                    + "--scatter runs each dna score and dna classify step as one task per shard of its FASTA (planned from\n"
+                    + "FASTA.fai: one per contig, or N-base pieces), each dna classify-reads step per shard of its sorted, indexed\n"
+                    + "BAM/CRAM (@SQ pieces, then the unplaced reads) and each dna score-variants step per shard of its VCF\n"
+                    + "(pieces holding records), the last two listed by a planning task (ssmtk scatter plan); --scatter-clips N\n"
+                    + "runs each audio score step as one task per N clips. Each step's parts are joined by ssmtk gather into the\n"
+                    + "files one task writes, byte for byte (a BAM's header text and @PG lines kept, a VCF's index rebuilt).\n\n"
                     + "example: ssmtk workflow export --nextflow nf-dna workflows/examples/dna-classify.yaml\n"
                     + "         nextflow run nf-dna -stub-run && nextflow run nf-dna --outdir results";
         }
 
         static final Opt<Path> NEXTFLOW = Opt.output("nextflow", "DIR", "folder to write the pipeline to (must not exist or be empty)").required();
-        static final Opt<String> SCATTER = Opt.string("scatter", "contigs|N", "split dna score steps into one task per contig or per N bases");
+        static final Opt<String> SCATTER = Opt.string("scatter", "contigs|N",
+                "split dna score, classify, classify-reads and score-variants steps into one task per contig or per N bases");
+        static final Opt<Integer> SCATTER_CLIPS = Opt.positiveInt("scatter-clips", "N", "split audio score steps into one task per N clips");
 
         public List<Opt<?>> options() {
-            return List.of(NEXTFLOW, PARAM, SCATTER);
+            return List.of(NEXTFLOW, PARAM, SCATTER, SCATTER_CLIPS);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -168,7 +174,7 @@ final class WorkflowCommands {
                 String scatter = SCATTER.given(cl) ? SCATTER.get(cl) : null;
                 if (scatter != null && !scatter.equals("contigs") && !scatter.matches("[1-9][0-9]{0,17}"))
                     throw new UsageException("--scatter: '" + scatter + "' is not 'contigs' or a positive number of bases");
-                NextflowExport.write(wf, dir, Main.version(), scatter);
+                NextflowExport.write(wf, dir, Main.version(), scatter, SCATTER_CLIPS.given(cl) ? SCATTER_CLIPS.get(cl).toString() : null);
             } catch (WorkflowException e) {
                 throw new UsageException(e.getMessage());
             }

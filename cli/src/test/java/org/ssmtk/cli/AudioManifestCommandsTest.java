@@ -8,8 +8,10 @@ import org.junit.jupiter.api.io.TempDir;
 import javax.imageio.ImageIO;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -132,6 +134,54 @@ class AudioManifestCommandsTest {
         assertTrue(pred.get(0).startsWith("path\ttruth\tlabel\tp_zero\tp_one"), pred.get(0));
         long right = pred.stream().skip(1).map(l -> l.split("\t")).filter(f -> f[1].equals(f[2])).count();
         assertEquals(eval.get("accuracy").asDouble(), right / 10.0, 1e-12);
+    }
+
+    /**
+     * Issue 18: audio score scattered by manifest rows. ssmtk scatter plan --clips lists the row ranges,
+     * each shard runs the unsplit command plus --shard, and ssmtk gather tsv joins the per-clip and
+     * per-frame tables into the unsplit run's, byte for byte.
+     */
+    @Test
+    void scoreShardsOfManifestRowsGatherToTheUnsplitTables() throws Exception {
+        Path lm = dir.resolve("lm");
+        MainTest.Result r = MainTest.run("audio", "train-lm", "--manifest", TRAIN.toString(), "--out", lm.toString(), "--sample-rate", "2000",
+                "--d-model", "16", "--layers", "1", "--seq-len", "300", "--batch", "4", "--steps", "2", "--eval-windows", "1",
+                "--checkpoint-every", "0", "--threads", "2");
+        assertEquals(0, r.code(), r.err());
+        Path out = Files.createDirectories(dir.resolve("out")), clips = out.resolve("clips.tsv"), frames = out.resolve("frames.tsv");
+        List<String> cmd = List.of("audio", "score", "--model", lm.resolve("model").toString(), "--manifest", TEST.toString(),
+                "--output", clips.toString(), "--frames", frames.toString(), "--frame-ms", "100", "--chunk", "128", "--threads", "2");
+        r = MainTest.run(cmd.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        Path singleClips = Files.move(clips, dir.resolve("single-clips.tsv")), singleFrames = Files.move(frames, dir.resolve("single-frames.tsv"));
+        r = MainTest.run("scatter", "plan", "--clips", TEST.toString(), "--by", "4", "--output", dir.resolve("shards.txt").toString());
+        assertEquals(0, r.code(), r.err());
+        List<String> shards = Files.readAllLines(dir.resolve("shards.txt"));
+        assertEquals(List.of("0-4", "4-8", "8-10"), shards, "10 test clips, 4 a shard");
+        List<String> gc = new ArrayList<>(List.of("gather", "tsv", "--output", dir.resolve("clips.tsv").toString()));
+        List<String> gf = new ArrayList<>(List.of("gather", "tsv", "--output", dir.resolve("frames.tsv").toString()));
+        for (int i = 0; i < shards.size(); i++) {
+            List<String> a = new ArrayList<>(cmd);
+            a.addAll(List.of("--shard", shards.get(i)));
+            r = MainTest.run(a.toArray(String[]::new));
+            assertEquals(0, r.code(), shards.get(i) + ": " + r.err());
+            gc.addAll(List.of("--part", Files.move(clips, dir.resolve("c" + i + ".tsv")).toString()));
+            gf.addAll(List.of("--part", Files.move(frames, dir.resolve("f" + i + ".tsv")).toString()));
+        }
+        assertEquals(0, MainTest.run(gc.toArray(String[]::new)).code());
+        assertEquals(0, MainTest.run(gf.toArray(String[]::new)).code());
+        assertEquals(11, Files.readAllLines(singleClips).size());
+        assertArrayEquals(Files.readAllBytes(singleClips), Files.readAllBytes(dir.resolve("clips.tsv")), "per-clip table");
+        assertArrayEquals(Files.readAllBytes(singleFrames), Files.readAllBytes(dir.resolve("frames.tsv")), "per-frame table");
+        // a shard past the list, and --plot (which needs every clip), are refused
+        List<String> a = new ArrayList<>(cmd);
+        a.addAll(List.of("--shard", "8-11"));
+        r = MainTest.run(a.toArray(String[]::new));
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("has 10 clips"), r.err());
+        a = new ArrayList<>(cmd);
+        a.addAll(List.of("--shard", "0-4", "--plot", dir.resolve("p.png").toString()));
+        assertEquals(1, MainTest.run(a.toArray(String[]::new)).code());
     }
 
     @Test

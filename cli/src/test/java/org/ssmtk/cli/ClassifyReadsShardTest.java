@@ -104,6 +104,64 @@ class ClassifyReadsShardTest {
         assertTrue(r.err().contains("has no @SQ 'chrZ'"), r.err());
     }
 
+    /**
+     * The pipeline's way: ssmtk scatter plan lists the shards, every shard runs with the unsplit run's
+     * command line plus --shard (so writes the same output names), and ssmtk gather joins the parts: the
+     * TSV equals the unsplit run's byte for byte, the BAM record for record under the same header text
+     * (one ssmtk @PG line, the unsplit run's), and byte for byte too, as both go through one writer.
+     */
+    @Test
+    void plannedShardsJoinedByGatherAreTheUnsplitRunsFiles() throws Exception {
+        Path run = dir.resolve("run");
+        MainTest.Result r = MainTest.run(DnaClassifierCommandsTest.train(run, "--steps", "2"));
+        assertEquals(0, r.code(), r.err());
+        String model = run.resolve("model").toString();
+        Path bam = sortedBam(), out = Files.createDirectories(dir.resolve("out")), tsv = out.resolve("calls.tsv"), tagged = out.resolve("tagged.bam");
+        r = MainTest.run(args(model, bam, tsv, tagged, null));
+        assertEquals(0, r.code(), r.err());
+        Path singleTsv = Files.move(tsv, dir.resolve("single.tsv")), singleBam = Files.move(tagged, dir.resolve("single.bam"));
+
+        Path plan = dir.resolve("shards.txt");
+        r = MainTest.run("scatter", "plan", "--reads", bam.toString(), "--by", "30000", "--output", plan.toString());
+        assertEquals(0, r.code(), r.err());
+        List<String> shards = Files.readAllLines(plan);
+        assertEquals(List.of("chrA:0-30000", "chrA:30000-60000", "chrA:60000-90000", "chrA:90000-100000", "chrB:0-30000", "chrB:30000-50000", "*"), shards);
+        List<String> gatherTsv = new ArrayList<>(List.of("gather", "tsv", "--output", dir.resolve("gathered.tsv").toString()));
+        List<String> gatherBam = new ArrayList<>(List.of("gather", "bam", "--output", dir.resolve("gathered.bam").toString()));
+        for (int i = 0; i < shards.size(); i++) {
+            r = MainTest.run(args(model, bam, tsv, tagged, shards.get(i)));
+            assertEquals(0, r.code(), shards.get(i) + ": " + r.err());
+            gatherTsv.addAll(List.of("--part", Files.move(tsv, dir.resolve("part" + i + ".tsv")).toString()));
+            gatherBam.addAll(List.of("--part", Files.move(tagged, dir.resolve("part" + i + ".bam")).toString()));
+        }
+        r = MainTest.run(gatherTsv.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        r = MainTest.run(gatherBam.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(Files.readAllBytes(singleTsv), Files.readAllBytes(dir.resolve("gathered.tsv")), "gathered TSV");
+        String header = LiteralHeader.read(dir.resolve("gathered.bam"));
+        assertEquals(LiteralHeader.read(singleBam), header);
+        assertEquals(1, header.lines().filter(l -> l.startsWith("@PG") && l.contains("\tPN:ssmtk")).count(), header);
+        assertEquals(DnaClassifyReadsCommandTest.read(singleBam).stream().map(SAMRecord::getSAMString).toList(),
+                DnaClassifyReadsCommandTest.read(dir.resolve("gathered.bam")).stream().map(SAMRecord::getSAMString).toList());
+        assertArrayEquals(Files.readAllBytes(singleBam), Files.readAllBytes(dir.resolve("gathered.bam")), "gathered BAM bytes");
+        DnaClassifyReadsCommandTest.keepForRealClients(Files.copy(dir.resolve("gathered.bam"), dir.resolve("gathered-shards.bam")));
+
+        // a part of another run (another header) is refused, and nothing is written
+        Path other = dir.resolve("other.bam");
+        r = MainTest.run(args(model, bam, dir.resolve("o.tsv"), other, "*"));
+        assertEquals(0, r.code(), r.err());
+        r = MainTest.run("gather", "bam", "--output", dir.resolve("mixed.bam").toString(), "--part", dir.resolve("part0.bam").toString(),
+                "--part", other.toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("--part " + other + ": its header differs from --part " + dir.resolve("part0.bam") + "'s"), r.err());
+        assertTrue(!Files.exists(dir.resolve("mixed.bam")));
+        // planning needs what the shards need: a sorted, indexed input
+        r = MainTest.run("scatter", "plan", "--reads", DnaClassifyReadsCommandTest.writeBam(dir.resolve("unsorted.bam")).toString(), "--by", "contigs");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("is not coordinate-sorted") || r.err().contains("has no index"), r.err());
+    }
+
     private static String[] args(String model, Path bam, Path tsv, Path bamOut, String shard) {
         List<String> a = new ArrayList<>(List.of("dna", "classify-reads", "--model", model, "--input", bam.toString(), "--output", tsv.toString(),
                 "--include-unmapped", "--threads", "2", "--batch", "8"));

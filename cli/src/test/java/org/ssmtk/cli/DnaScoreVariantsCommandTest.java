@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.TreeSet;
 import java.util.zip.GZIPInputStream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -292,6 +293,58 @@ class DnaScoreVariantsCommandTest {
             double worstRc = check(m, wide, records(out2), 1000, true);
             System.out.printf("score-variants --rc-average: largest |LLR - recomputed| %.3g%n", worstRc);
         }
+    }
+
+    /**
+     * Issue 18: ssmtk scatter plan lists the VCF's shards (in its contig order, here not the FASTA's),
+     * every shard runs the unsplit command line plus --shard, and ssmtk gather vcf joins the parts: the
+     * bgzipped VCF and its tabix index equal the unsplit run's byte for byte. The windows are short, so
+     * that forwards of few windows have fewer token rows than the CPU matmul's kernel switch: a record's
+     * score must not depend on how many windows share its forward (CausalWindowScorer pads them).
+     */
+    @Test
+    void plannedShardsJoinedByGatherAreTheUnsplitRunsFileAndIndex() throws Exception {
+        List<Rec> recs = new ArrayList<>();
+        for (String c : List.of("chr1", "chrM", "chr2")) for (Rec x : variants()) if (x.chrom().equals(c)) recs.add(x);
+        Path in = vcf(dir, recs), out = Files.createDirectories(dir.resolve("out")).resolve("scored.vcf.gz"), tbi = Path.of(out + ".tbi");
+        List<String> cmd = List.of("dna", "score-variants", "--model", model.toString(), "--fasta", SMALL.toString(), "--vcf", in.toString(),
+                "--out", out.toString(), "--window", "24", "--batch", "3", "--threads", "2");   // forwards of 1 to 3 windows of ~24 bases
+        MainTest.Result r = MainTest.run(cmd.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        Path single = Files.move(out, dir.resolve("single.vcf.gz")), singleTbi = Files.move(tbi, dir.resolve("single.vcf.gz.tbi"));
+        Path plan = dir.resolve("shards.txt");
+        r = MainTest.run("scatter", "plan", "--vcf", in.toString(), "--by", "250", "--output", plan.toString());
+        assertEquals(0, r.code(), r.err());
+        List<String> shards = Files.readAllLines(plan);
+        // only pieces holding records (POS - 1 in them): chr1 at 1..200, 300..500, 600..700, 5990..6000; chrM 250; chr2 900, 1500
+        assertEquals(List.of("chr1:0-250", "chr1:250-500", "chr1:500-750", "chr1:5750-6000", "chrM:0-250", "chr2:750-1000", "chr2:1250-1500"), shards);
+        List<String> gather = new ArrayList<>(List.of("gather", "vcf", "--output", dir.resolve("gathered.vcf.gz").toString()));
+        for (int i = 0; i < shards.size(); i++) {
+            List<String> a = new ArrayList<>(cmd);
+            a.addAll(List.of("--shard", shards.get(i)));
+            r = MainTest.run(a.toArray(String[]::new));
+            assertEquals(0, r.code(), shards.get(i) + ": " + r.err());
+            Path part = Files.move(out, dir.resolve("part" + i + ".vcf.gz"));
+            Files.delete(tbi);
+            gather.addAll(List.of("--part", part.toString()));
+        }
+        r = MainTest.run(gather.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        assertEquals(records(single), records(dir.resolve("gathered.vcf.gz")));
+        assertEquals(header(single), header(dir.resolve("gathered.vcf.gz")));
+        assertArrayEquals(Files.readAllBytes(single), Files.readAllBytes(dir.resolve("gathered.vcf.gz")), "gathered VCF bytes");
+        assertArrayEquals(Files.readAllBytes(singleTbi), Files.readAllBytes(dir.resolve("gathered.vcf.gz.tbi")), "rebuilt tabix index bytes");
+        // for scripts/real-clients-check.sh: bcftools and tabix read the gathered file
+        Path keep = Files.createDirectories(Path.of("target", "written-variants"));
+        Files.copy(dir.resolve("gathered.vcf.gz"), keep.resolve("gathered.vcf.gz"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(dir.resolve("gathered.vcf.gz.tbi"), keep.resolve("gathered.vcf.gz.tbi"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+
+        // an unsorted VCF is refused at planning, as the unsplit run would refuse it
+        List<Rec> back = new ArrayList<>(recs.subList(0, 3));
+        back.add(recs.get(1));
+        r = MainTest.run("scatter", "plan", "--vcf", vcf(dir, back).toString(), "--by", "contigs");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("(not sorted)"), r.err());
     }
 
     static final int MASK = 3;

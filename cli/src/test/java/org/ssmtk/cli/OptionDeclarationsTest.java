@@ -140,7 +140,7 @@ class OptionDeclarationsTest {
             for (Command c : g.commands())
                 for (Opt<?> o : c.options())
                     if (o.isRepeatable())
-                        assertTrue(List.of("class", "input", "truth", "param").contains(o.name()), g.name() + " " + c.name() + " --" + o.name());
+                        assertTrue(List.of("class", "input", "truth", "param", "part").contains(o.name()), g.name() + " " + c.name() + " --" + o.name());
         assertFalse(TrainCommands.OUT.isRepeatable());
     }
 

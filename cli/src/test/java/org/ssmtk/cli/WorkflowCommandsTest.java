@@ -193,7 +193,7 @@ class WorkflowCommandsTest {
         assertTrue(main.contains(".withIndex().collect { sh, i -> [t[0] + [shard: sh, shard_index: i]] + t.drop(2) } }"), main);
         assertTrue(main.contains(".join(SCORE_GATHER.out.small_bedgraph)") && !main.contains(".join(SCORE.out"), main);
         assertTrue(score.contains("--shard '${meta.shard") && score.contains("tag \"${meta.id}${meta.shard ? ' ' + meta.shard : ''}\""), score);
-        assertTrue(gather.contains("head -n 1 ${files[0]}; for f in ${files.join(' ')}; do tail -n +2 \\$f; done; } > 'small.bedGraph.tmp'"), gather);
+        assertTrue(gather.contains("ssmtk gather bedgraph --output 'small.bedGraph' ${parts_1_args}"), gather);
         assertTrue(config.contains("score_scatter = 2000") && config.contains("publishDir = [enabled: false]"), config);
         // without --scatter nothing is split
         Path plain = dir.resolve("plain");
@@ -205,5 +205,70 @@ class WorkflowCommandsTest {
         assertEquals(1, r.code());
         assertEquals("ssmtk workflow export: --scatter: '0' is not 'contigs' or a positive number of bases", r.err().strip());
         assertFalse(Files.exists(dir.resolve("bad")));
+    }
+
+    /**
+     * classify-reads, score-variants and audio score steps scatter through a planning task (ssmtk scatter
+     * plan over the BAM, the VCF, the manifest) and gather every output with ssmtk gather; an output no
+     * gather can join (audio score's --plot) is refused at export.
+     */
+    @Test
+    void exportPlansReadVariantAndClipShardsAndGathersEachOutput() throws Exception {
+        Path data = DnaCommandsTest.DATA.toAbsolutePath().normalize(), audio = data.resolveSibling("audio").resolve("digits");
+        Path yaml = Files.writeString(dir.resolve("scatter.yaml"), """
+                name: scatter
+                inputs: [%s, %s]
+                steps:
+                  - id: lm
+                    op: dna.pretrain
+                    params: {fasta: %s/small.fa, out: run, preset: tiny, steps: 2}
+                  - id: variants
+                    op: dna.score-variants
+                    needs: [lm]
+                    params: {model: "${lm}/run/model", fasta: %s/small.fa, vcf: %s/small.vcf.gz, out: scored.vcf.gz, window: 32}
+                  - id: clf
+                    op: dna.train-classifier
+                    params: {class: [AT=%s/class-a.fa, GC=%s/class-b.fa], out: run, preset: tiny, steps: 2}
+                  - id: reads
+                    op: dna.classify-reads
+                    needs: [clf]
+                    params: {model: "${clf}/run/model", input: %s/reads.bam, output: calls.tsv, bam-out: tagged.bam}
+                  - id: alm
+                    op: audio.train-lm
+                    params: {manifest: %s/train.tsv, out: run, sample-rate: 4000, steps: 2}
+                  - id: clips
+                    op: audio.score
+                    needs: [alm]
+                    params: {model: "${alm}/run/model", manifest: %s/test.tsv, output: clips.tsv, frames: frames.tsv}
+                """.formatted(data, audio.getParent(), data, data, data, data, data, data, audio, audio));
+        Path nf = dir.resolve("planned");
+        MainTest.Result r = MainTest.run("workflow", "export", "--nextflow", nf.toString(), "--scatter", "contigs", "--scatter-clips", "4", yaml.toString());
+        assertEquals(0, r.code(), r.err());
+        String main = Files.readString(nf.resolve("main.nf")), config = Files.readString(nf.resolve("nextflow.config"));
+        assertTrue(main.contains("READS_PLAN(ch_reads.map { t -> [t[0], t[3], t[4]] }, params.reads_scatter)"), main);
+        assertTrue(main.contains("ch_reads.join(READS_PLAN.out.shards)"), main);
+        assertTrue(main.contains("READS.out.calls_tsv.join(READS.out.tagged_bam)"), main);
+        assertTrue(main.contains("VARIANTS_PLAN(") && main.contains("CLIPS_PLAN(") && !main.contains("ssmtkShards"), main);
+        assertTrue(Files.readString(nf.resolve("modules/local/reads_plan/main.nf")).contains("ssmtk scatter plan --reads '${input"));
+        assertTrue(Files.readString(nf.resolve("modules/local/variants_plan/main.nf")).contains("ssmtk scatter plan --vcf '${vcf"));
+        assertTrue(Files.readString(nf.resolve("modules/local/clips_plan/main.nf")).contains("ssmtk scatter plan --clips '${manifest"));
+        String reads = Files.readString(nf.resolve("modules/local/reads_gather/main.nf"));
+        assertTrue(reads.contains("ssmtk gather tsv --output 'calls.tsv' ${parts_1_args}") && reads.contains("ssmtk gather bam --output 'tagged.bam' ${parts_2_args}"), reads);
+        String variants = Files.readString(nf.resolve("modules/local/variants_gather/main.nf"));
+        assertTrue(variants.contains("stageAs: 'shards_1/?????.vcf.gz'") && variants.contains("path('scored.vcf.gz.tbi'), emit: scored_vcf_gz_tbi"), variants);
+        assertTrue(Files.readString(nf.resolve("modules/local/clips_gather/main.nf")).contains("ssmtk gather tsv --output 'frames.tsv' ${parts_2_args}"));
+        assertTrue(config.contains("reads_scatter = 'contigs'") && config.contains("clips_scatter = 4   // clips per shard"), config);
+        assertTrue(config.contains("withName: 'READS_PLAN' {\n        publishDir = [enabled: false]"), config);
+        String schema = Files.readString(nf.resolve("nextflow_schema.json")).replaceAll("\\s", "");
+        assertTrue(schema.contains("\"clips_scatter\":{\"type\":\"integer\",\"minimum\":1,\"default\":4"), schema);
+        // without --scatter-clips audio score stays one task
+        Path genome = dir.resolve("genome");
+        assertEquals(0, MainTest.run("workflow", "export", "--nextflow", genome.toString(), "--scatter", "contigs", yaml.toString()).code());
+        assertFalse(Files.exists(genome.resolve("modules/local/clips_plan")));
+        // a plot needs every clip: no gather joins PNG parts
+        Files.writeString(yaml, Files.readString(yaml).replace("frames: frames.tsv}", "frames: frames.tsv, plot: nll.png}"));
+        r = MainTest.run("workflow", "export", "--nextflow", dir.resolve("plot").toString(), "--scatter-clips", "4", yaml.toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("step 'clips': --scatter cannot gather its output 'nll.png'"), r.err());
     }
 }

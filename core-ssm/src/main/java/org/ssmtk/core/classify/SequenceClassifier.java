@@ -1,5 +1,6 @@
 package org.ssmtk.core.classify;
 
+import org.ssmtk.core.backend.cpu.CpuBackend;
 import org.ssmtk.core.nn.MambaModel;
 
 import java.util.ArrayList;
@@ -31,22 +32,37 @@ public final class SequenceClassifier {
         double[][] out = new double[windows.size()][];
         for (int from = 0; from < windows.size(); from += batch) {
             int n = Math.min(batch, windows.size() - from), len = windows.get(from).length;
-            int[] ids = new int[n * len];
-            for (int i = 0; i < n; i++) {
-                int[] w = windows.get(from + i);
+            int rows = paddedWindows(n, len, batch);
+            int[] ids = new int[rows * len];
+            for (int i = 0; i < rows; i++) {
+                int[] w = windows.get(from + Math.min(i, n - 1)); // padding: copies of the last window, their outputs dropped
                 if (w.length != len) throw new IllegalArgumentException("windows of one call must share a length");
                 System.arraycopy(w, 0, ids, i * len, len);
             }
-            double[][] p = softmax(model.classify(ids, n, len), n, k);
+            double[][] p = softmax(model.classify(ids, rows, len), n, k);
             if (twin != null) {
-                for (int i = 0; i < n; i++) twin.rewrite(ids, i * len, len);
-                double[][] q = softmax(model.classify(ids, n, len), n, k);
+                for (int i = 0; i < rows; i++) twin.rewrite(ids, i * len, len);
+                double[][] q = softmax(model.classify(ids, rows, len), n, k);
                 for (int i = 0; i < n; i++)
                     for (int c = 0; c < k; c++) p[i][c] = (p[i][c] + q[i][c]) / 2;
             }
             System.arraycopy(p, 0, out, from, n);
         }
         return out;
+    }
+
+    /**
+     * How many windows a forward pass of {@code n} windows of {@code len} tokens runs, padding included,
+     * so that a window's probabilities are the same bits whatever it shares the pass with: the CPU
+     * matmuls switch kernels at {@link CpuBackend#MATMUL_KERNEL_ROWS} rows (which sum in different
+     * orders), and a pass's token rows (windows x len, the backbone's) are kept at or above that, its
+     * window rows (the head's) below it unless {@code batch} itself reaches it. Then the reads of a
+     * scattered classify-reads shard get the unsplit run's numbers byte for byte, however the shards cut
+     * its passes. Padding costs little: only passes of few, short windows grow.
+     */
+    static int paddedWindows(int n, int len, int batch) {
+        int rows = Math.max(n, (CpuBackend.MATMUL_KERNEL_ROWS + len - 1) / len);
+        return batch >= CpuBackend.MATMUL_KERNEL_ROWS ? Math.max(rows, CpuBackend.MATMUL_KERNEL_ROWS) : rows;
     }
 
     static double[][] softmax(float[] logits, int n, int k) {

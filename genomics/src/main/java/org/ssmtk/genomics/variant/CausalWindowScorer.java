@@ -1,5 +1,6 @@
 package org.ssmtk.genomics.variant;
 
+import org.ssmtk.core.backend.cpu.CpuBackend;
 import org.ssmtk.core.nn.MambaModel;
 
 import java.util.Arrays;
@@ -41,13 +42,17 @@ public final class CausalWindowScorer {
             int rows = Math.min(batch, n - from);
             int len = 1;
             for (int r = 0; r < rows; r++) len = Math.max(len, windows.get(order[from + r]).length);
-            int[] ids = new int[rows * len]; // padding: id 0 ([PAD]), after each window's end
-            for (int r = 0; r < rows; r++) {
-                byte[] w = windows.get(order[from + r]);
+            // At least CpuBackend.MATMUL_KERNEL_ROWS token rows (rows of copies of the last window added): the
+            // CPU matmuls switch kernels, which round differently, below that, and a window's score must not
+            // depend on how many windows share its forward (a scattered run's shards share fewer)
+            int run = Math.max(rows, (CpuBackend.MATMUL_KERNEL_ROWS + len - 1) / len);
+            int[] ids = new int[run * len]; // padding: id 0 ([PAD]), after each window's end
+            for (int r = 0; r < run; r++) {
+                byte[] w = windows.get(order[from + Math.min(r, rows - 1)]);
                 for (int t = 0; t < w.length; t++) ids[r * len + t] = w[t];
             }
-            float[] logits = model.forward(ids, rows, len);
-            bases += (long) rows * len;
+            float[] logits = model.forward(ids, run, len);
+            bases += (long) run * len;
             for (int r = 0; r < rows; r++) {
                 byte[] w = windows.get(order[from + r]);
                 double sum = 0;

@@ -1,5 +1,6 @@
 package org.ssmtk.genomics.variant;
 
+import org.ssmtk.core.backend.cpu.CpuBackend;
 import org.ssmtk.core.nn.MambaModel;
 
 import java.util.ArrayList;
@@ -83,7 +84,10 @@ public final class MaskedMarginalScorer {
             List<Integer> group = e.getValue();
             for (int from = 0; from < group.size(); from += queriesPerForward) {
                 int n = Math.min(queriesPerForward, group.size() - from), rows = n * per;
-                int[] ids = new int[rows * len];
+                // at least CpuBackend.MATMUL_KERNEL_ROWS token rows (copies of the last rows added), as in
+                // CausalWindowScorer: a query's score must not depend on how many share its forward
+                int run = Math.max(rows, ((CpuBackend.MATMUL_KERNEL_ROWS + len - 1) / len + per - 1) / per * per);
+                int[] ids = new int[run * len];
                 for (int i = 0; i < n; i++) {
                     Query q = queries.get(group.get(from + i));
                     int row = i * per * len;
@@ -92,8 +96,9 @@ public final class MaskedMarginalScorer {
                     if (rcRows) // the same masked window read from the other strand
                         for (int t = 0; t < len; t++) ids[row + len + t] = complement[ids[row + len - 1 - t]];
                 }
-                float[] logits = model.forward(ids, rows, len);
-                bases += (long) rows * len;
+                for (int r = rows; r < run; r++) System.arraycopy(ids, (r - per) * len, ids, r * len, len);
+                float[] logits = model.forward(ids, run, len);
+                bases += (long) run * len;
                 for (int i = 0; i < n; i++) {
                     int qi = group.get(from + i);
                     Query q = queries.get(qi);

@@ -118,6 +118,16 @@ public final class VcfVariantScorer {
 
     /** Reads {@code vcf} against {@code fasta}, writes {@code out} (.vcf.gz) and {@code out}.tbi together. */
     public Summary score(Path vcf, FastaReference fasta, Path out, Consumer<String> warn) throws IOException {
+        return score(vcf, fasta, out, null, warn);
+    }
+
+    /**
+     * As {@link #score(Path, FastaReference, Path, Consumer)}, for one shard of a scattered run: only the
+     * records whose POS lies in {@code shard} (0-based; null: all) are scored and written, under the whole
+     * run's header. Every record is scored from its own window alone, so the shards' records in shard
+     * order are the unsplit run's.
+     */
+    public Summary score(Path vcf, FastaReference fasta, Path out, org.ssmtk.genomics.score.ScoreShard shard, Consumer<String> warn) throws IOException {
         Map<String, Long> lengths = new HashMap<>();
         List<String> names = new ArrayList<>();
         for (FastaReference.Contig c : fasta.contigs()) {
@@ -138,6 +148,8 @@ public final class VcfVariantScorer {
                     } catch (TribbleException | IllegalArgumentException | IllegalStateException e) {
                         throw new VariantInputException(vcf, "malformed VCF (" + oneLine(e) + ")", e);
                     }
+                    // POS 0 (a telomere's) belongs with POS 1
+                    if (shard != null && !shard.owns(vc.getContig(), Math.max(0, vc.getStart() - 1L))) continue;
                     run.add(vc);
                 }
                 run.flush();
@@ -167,7 +179,8 @@ public final class VcfVariantScorer {
         }
     }
 
-    private static VariantContextWriter writer(Path tmp) {
+    /** The writer of the scored VCF (bgzip, tabix index on the fly); gathering shards' parts through it gives the unsplit run's bytes. */
+    public static VariantContextWriter writer(Path tmp) {
         // Fields absent from the header are written as they were read (an input's, not ours to judge);
         // trailing missing FORMAT values are kept, so sample columns stay as they came.
         return new VariantContextWriterBuilder().setOutputPath(tmp)

@@ -40,16 +40,39 @@ public final class NextflowExport {
     private final Workflow wf;
     private final String version;
     private final Map<String, String> paramNames = new HashMap<>(); // Nextflow name -> step.param it came from
-    /** null: one task per step; "contigs" or a number of bases: scatterable steps run one task per shard. */
+    /** null: one task per step; "contigs" or a number of bases: the genome-wide steps run one task per shard. */
     private final String scatter;
+    /** null: audio score runs as one task; a number: one task per that many clips. */
+    private final String scatterClips;
     /** Where the pipeline will live: samplesheet.csv names the descriptor's files relative to it. */
     private final Path home;
     /**
-     * Ops that can run as shards of the genome (their command takes --shard CONTIG:START-END and writes
-     * the lines of what starts in it), and the one header line their output starts with, which the
-     * gather keeps once: a bedGraph's track line, a TSV's column names.
+     * Where a scattered step's shards come from: a FASTA's .fai, read by main.nf itself (dna score and
+     * classify: shards of the genome), or a planning task ({@code ssmtk scatter plan}) over the file the
+     * shards split, whose content decides them: a BAM/CRAM's @SQ lines, the contigs and positions a VCF
+     * holds, the clips of a manifest or folder.
      */
-    static final Map<String, String> SCATTERABLE = Map.of("dna.score", "bedGraph track line", "dna.classify", "TSV header");
+    enum Plan { FASTA, READS, VCF, CLIPS }
+
+    /** An op that can run as shards (its command takes --shard), the option naming the file its shards split, and how they are planned. */
+    record Scatterable(List<String> options, Plan plan) {}
+
+    static final Map<String, Scatterable> SCATTERABLE = Map.of(
+            "dna.score", new Scatterable(List.of("fasta"), Plan.FASTA),
+            "dna.classify", new Scatterable(List.of("fasta"), Plan.FASTA),
+            "dna.classify-reads", new Scatterable(List.of("input"), Plan.READS),
+            "dna.score-variants", new Scatterable(List.of("vcf"), Plan.VCF),
+            "audio.score", new Scatterable(List.of("manifest", "input"), Plan.CLIPS));
+
+    /** The {@code ssmtk gather} kind that joins an output's parts, by its name; null: none can. */
+    static String gatherKind(String path) {
+        String n = path.toLowerCase(Locale.ROOT);
+        if (n.endsWith(".bedgraph")) return "bedgraph";
+        if (n.endsWith(".tsv")) return "tsv";
+        if (n.endsWith(".bam")) return "bam";
+        if (n.endsWith(".vcf.gz") || n.endsWith(".vcf.bgz")) return "vcf";
+        return null;
+    }
 
     /**
      * One path a step reads, staged under its own folder {@code var}: a file (a params entry {@code param}
@@ -61,12 +84,15 @@ public final class NextflowExport {
     /** One path a step writes: its name in the task folder and the channel it is emitted on. */
     private record Output(String path, String emit, boolean directory) {}
 
-    private NextflowExport(Workflow wf, String version, String scatter, Path home) {
+    private NextflowExport(Workflow wf, String version, String scatter, String scatterClips, Path home) {
         if (scatter != null && !scatter.equals("contigs") && !scatter.matches("[1-9][0-9]{0,17}"))
             throw new IllegalArgumentException("scatter must be 'contigs' or a number of bases, got '" + scatter + "'");
+        if (scatterClips != null && !scatterClips.matches("[1-9][0-9]{0,8}"))
+            throw new IllegalArgumentException("scatter-clips must be a positive number of clips, got '" + scatterClips + "'");
         this.wf = wf;
         this.version = version;
         this.scatter = scatter;
+        this.scatterClips = scatterClips;
         this.home = home.toAbsolutePath().normalize();
     }
 
@@ -85,8 +111,16 @@ public final class NextflowExport {
      * writes; {@code null}: no scatter.
      */
     public static void write(Workflow wf, Path dir, String ssmtkVersion, String scatter) throws WorkflowException, IOException {
+        write(wf, dir, ssmtkVersion, scatter, null);
+    }
+
+    /**
+     * As {@link #write(Workflow, Path, String, String)}, with audio score steps also split, into shards of
+     * {@code scatterClips} clips ({@code null}: not split).
+     */
+    public static void write(Workflow wf, Path dir, String ssmtkVersion, String scatter, String scatterClips) throws WorkflowException, IOException {
         Path target = dir.toAbsolutePath().normalize();
-        Map<String, String> files = new NextflowExport(wf, ssmtkVersion, scatter, target).files();
+        Map<String, String> files = new NextflowExport(wf, ssmtkVersion, scatter, scatterClips, target).files();
         if (Files.exists(target)) {
             if (!Files.isDirectory(target)) throw new WorkflowException(target + ": exists and is not a folder");
             try (Stream<Path> s = Files.list(target)) {
@@ -114,11 +148,32 @@ public final class NextflowExport {
 
     /** As {@link #files(Workflow, String, String)}, for a pipeline that will live in {@code home}. */
     public static Map<String, String> files(Workflow wf, String ssmtkVersion, String scatter, Path home) throws WorkflowException {
-        return new NextflowExport(wf, ssmtkVersion, scatter, home).files();
+        return files(wf, ssmtkVersion, scatter, null, home);
+    }
+
+    /** As {@link #files(Workflow, String, String, Path)}, audio score steps split into shards of {@code scatterClips} clips. */
+    public static Map<String, String> files(Workflow wf, String ssmtkVersion, String scatter, String scatterClips, Path home) throws WorkflowException {
+        return new NextflowExport(wf, ssmtkVersion, scatter, scatterClips, home).files();
     }
 
     private boolean scattered(Step s) {
-        return scatter != null && SCATTERABLE.containsKey(s.op());
+        Scatterable sc = SCATTERABLE.get(s.op());
+        return sc != null && (sc.plan() == Plan.CLIPS ? scatterClips != null : scatter != null);
+    }
+
+    /** A scattered step whose shards a planning task lists (not main.nf from a .fai). */
+    private boolean planned(Step s) {
+        return scattered(s) && SCATTERABLE.get(s.op()).plan() != Plan.FASTA;
+    }
+
+    /** The file param the shards of a scattered step split (its FASTA, BAM/CRAM, VCF, manifest or clip folder). */
+    private Slot shardSource(Step s, List<Slot> slots) throws WorkflowException {
+        Scatterable sc = SCATTERABLE.get(s.op());
+        Slot found = slots.stream().filter(x -> sc.options().contains(x.option())).findFirst().orElse(null);
+        if (found == null || found.param() == null)
+            throw new WorkflowException(wf.file() + ":" + s.line() + ": step '" + s.id() + "': --scatter needs its " + String.join(" or ", sc.options())
+                    + " as a file (the shards are planned from it before the step's tasks run), not another step's output");
+        return found;
     }
 
     /** The process whose output channels later steps read: the gather of a scattered step. */
@@ -140,13 +195,17 @@ public final class NextflowExport {
             files.put("modules/local/" + dirName(s) + "/environment.yml", environment(
                     "the JDK that runs ssmtk; ssmtk itself is not a conda package: its bin/ssmtk must be on PATH", "conda-forge::openjdk=25"));
             if (scattered(s)) {
-                Slot fasta = slots.get(s.id()).stream().filter(x -> x.option().equals("fasta")).findFirst().orElse(null);
-                if (fasta == null || fasta.param() == null)
-                    throw new WorkflowException(wf.file() + ":" + s.line() + ": step '" + s.id() + "': --scatter needs its fasta as a file "
-                            + "(the shards are planned from FASTA.fai before any task runs), not another step's output");
+                Slot source = shardSource(s, slots.get(s.id()));
+                String jdk = "the JDK that runs ssmtk; ssmtk itself is not a conda package: its bin/ssmtk must be on PATH";
                 files.put("modules/local/" + dirName(s) + "_gather/main.nf", gatherModule(s, outputs.get(s.id())));
-                files.put("modules/local/" + dirName(s) + "_gather/environment.yml", environment("head, tail and cat", "conda-forge::coreutils=9"));
-                params.append("    ").append(identifier(s.id())).append("_scatter = ")
+                files.put("modules/local/" + dirName(s) + "_gather/environment.yml", environment(jdk, "conda-forge::openjdk=25"));
+                if (planned(s)) {
+                    files.put("modules/local/" + dirName(s) + "_plan/main.nf", planModule(s, source));
+                    files.put("modules/local/" + dirName(s) + "_plan/environment.yml", environment(jdk, "conda-forge::openjdk=25"));
+                }
+                if (SCATTERABLE.get(s.op()).plan() == Plan.CLIPS)
+                    params.append("    ").append(identifier(s.id())).append("_scatter = ").append(scatterClips).append("   // clips per shard\n");
+                else params.append("    ").append(identifier(s.id())).append("_scatter = ")
                         .append(scatter.equals("contigs") ? "'contigs'" : scatter).append("   // 'contigs' or bases per shard\n");
             }
             for (Slot slot : slots.get(s.id()))
@@ -292,36 +351,78 @@ public final class NextflowExport {
     }
 
     /**
-     * The process that gathers a scattered step's shards into the file an unsplit task writes: the
-     * first shard's file whole (its header line: bedGraph track line, TSV column names), then every
-     * later shard's lines without theirs, in shard order, which is FASTA order with positions ascending.
+     * The process that gathers a scattered step's shards into the files an unsplit task writes, one
+     * {@code ssmtk gather} per output: the parts arrive in shard order (FASTA, header or file order with
+     * positions ascending, or clip order), and the gather keeps their shared header once (bedGraph track
+     * line, TSV column names, BAM header text with its @PG lines, VCF header) and rebuilds a VCF's index.
      */
     private String gatherModule(Step s, List<Output> outputs) throws WorkflowException {
-        if (outputs.size() != 1 || outputs.getFirst().directory())
-            throw new WorkflowException(wf.file() + ":" + s.line() + ": step '" + s.id() + "': --scatter gathers exactly one output file");
-        Output o = outputs.getFirst();
-        Path parent = Path.of(o.path()).getParent();
-        return "// step '" + s.id() + "' of " + wf.file().getFileName() + ", scattered: its shards' files joined in shard order under one "
-                + SCATTERABLE.get(s.op()) + "."
-                + " Generated by ssmtk " + version + " (workflow export --nextflow --scatter).\n"
+        StringBuilder in = new StringBuilder("tuple val(meta)"), out = new StringBuilder(), parts = new StringBuilder(), cmd = new StringBuilder(),
+                stub = new StringBuilder();
+        for (int i = 0; i < outputs.size(); i++) {
+            Output o = outputs.get(i);
+            String kind = o.directory() ? null : gatherKind(o.path());
+            if (kind == null)
+                throw new WorkflowException(wf.file() + ":" + s.line() + ": step '" + s.id() + "': --scatter cannot gather its output '" + o.path()
+                        + "' (ssmtk gather joins TSV, bedGraph, BAM and bgzipped VCF parts); drop that output or export without --scatter");
+            String ext = kind.equals("vcf") ? "vcf.gz" : kind, var = "parts_" + (i + 1);
+            in.append(", path(").append(var).append(", stageAs: 'shards_").append(i + 1).append("/?????.").append(ext).append("')");
+            out.append("    tuple val(meta), path(").append(groovy(o.path())).append("), emit: ").append(o.emit()).append('\n');
+            if (kind.equals("vcf"))
+                out.append("    tuple val(meta), path(").append(groovy(o.path() + ".tbi")).append("), emit: ").append(identifier(o.path() + ".tbi")).append('\n');
+            parts.append("    def ").append(var).append("_args = (").append(var).append(" instanceof List ? ").append(var).append(" : [").append(var)
+                    .append("]).collect { \"--part '${it}'\" }.join(' ')   // one shard arrives as a single path\n");
+            Path parent = Path.of(o.path()).getParent();
+            if (parent != null) {
+                cmd.append("    mkdir -p ").append(shellWord(parent.toString())).append('\n');
+                stub.append("    mkdir -p ").append(shellWord(parent.toString())).append('\n');
+            }
+            cmd.append("    ssmtk gather ").append(kind).append(" --output ").append(shellWord(o.path())).append(" ${").append(var).append("_args}\n");
+            stub.append("    touch ").append(shellWord(o.path())).append(kind.equals("vcf") ? " " + shellWord(o.path() + ".tbi") : "").append('\n');
+        }
+        return "// step '" + s.id() + "' of " + wf.file().getFileName() + ", scattered: its shards' parts joined in shard order under one header"
+                + " (ssmtk gather). Generated by ssmtk " + version + " (workflow export --nextflow --scatter).\n"
                 + "process " + producer(s) + " {\n"
                 + "    tag \"${meta.id}\"\n"
                 + "    label 'process_single'\n"
                 + "    conda \"${moduleDir}/environment.yml\"\n\n"
-                + "    input:\n    tuple val(meta), path(parts, stageAs: 'shards/?????.part')\n\n"
-                + "    output:\n    tuple val(meta), path(" + groovy(o.path()) + "), emit: " + o.emit() + "\n"
-                + "    tuple val(\"${task.process}\"), val('coreutils'), eval(\"tail --version | head -n 1 | sed 's/.* //'\"), emit: versions_coreutils, topic: versions\n\n"
-                + "    script:\n"
-                + "    def files = parts instanceof List ? parts : [parts]   // one shard arrives as a single path\n"
-                + "    \"\"\"\n"
-                + (parent == null ? "" : "    mkdir -p " + shellWord(parent.toString()) + "\n")
-                + "    { head -n 1 ${files[0]}; for f in ${files.join(' ')}; do tail -n +2 \\$f; done; } > " + shellWord(o.path() + ".tmp") + "\n"
-                + "    mv " + shellWord(o.path() + ".tmp") + " " + shellWord(o.path()) + "\n"
+                + "    input:\n    " + in + "\n\n"
+                + "    output:\n" + out
+                + "    tuple val(\"${task.process}\"), val('ssmtk'), eval('ssmtk --version | sed \"s/^ssmtk //\"'), emit: versions_ssmtk, topic: versions\n\n"
+                + "    script:\n" + parts
+                + "    def heap = task.memory ? \"export SSMTK_JAVA_OPTS='-Xmx${(task.memory.toMega() * 5 / 6) as long}m'\" : ''\n"
+                + "    \"\"\"\n    ${heap}\n" + cmd + "    \"\"\"\n\n"
+                + "    stub:\n    \"\"\"\n" + stub + "    \"\"\"\n"
+                + "}\n";
+    }
+
+    /**
+     * The task that lists a planned step's shards ({@code ssmtk scatter plan}), one {@code --shard} value
+     * a line in gather order, from the file they split (staged with its index: a BAM's shards read through it).
+     */
+    private String planModule(Step s, Slot source) {
+        Plan plan = SCATTERABLE.get(s.op()).plan();
+        String option = switch (plan) {
+            case READS -> "--reads";
+            case VCF -> "--vcf";
+            case CLIPS -> "--clips";
+            case FASTA -> throw new IllegalStateException("a FASTA's shards come from its .fai");
+        };
+        return "// step '" + s.id() + "' of " + wf.file().getFileName() + ", scattered: its shards, planned from its " + source.option()
+                + " (ssmtk scatter plan). Generated by ssmtk " + version + " (workflow export --nextflow --scatter).\n"
+                + "process " + processName(s) + "_PLAN {\n"
+                + "    tag \"${meta.id}\"\n"
+                + "    label 'process_single'\n"
+                + "    conda \"${moduleDir}/environment.yml\"\n\n"
+                + "    input:\n    tuple val(meta), path(" + source.var() + ", stageAs: '" + source.var() + "/*'), path(" + source.var()
+                + "_index, stageAs: '" + source.var() + "/*')\n"
+                + "    val(by)   // " + (plan == Plan.CLIPS ? "clips per shard" : "'contigs' or bases per shard") + "\n\n"
+                + "    output:\n    tuple val(meta), path('shards.txt'), emit: shards\n"
+                + "    tuple val(\"${task.process}\"), val('ssmtk'), eval('ssmtk --version | sed \"s/^ssmtk //\"'), emit: versions_ssmtk, topic: versions\n\n"
+                + "    script:\n    \"\"\"\n"
+                + "    ssmtk scatter plan " + option + " '${" + source.var() + ".toString().replace(\"'\", \"'\\\\''\")}' --by '${by}' --output shards.txt\n"
                 + "    \"\"\"\n\n"
-                + "    stub:\n    \"\"\"\n"
-                + (parent == null ? "" : "    mkdir -p " + shellWord(parent.toString()) + "\n")
-                + "    touch " + shellWord(o.path()) + "\n"
-                + "    \"\"\"\n"
+                + "    stub:\n    \"\"\"\n    echo stub > shards.txt\n    \"\"\"\n"
                 + "}\n";
     }
 
@@ -364,6 +465,10 @@ public final class NextflowExport {
                 + "        ext.args = { [" + String.join(", ", args) + "].findAll().join(' ') }\n"
                 + (scattered(s) ? "        publishDir = [enabled: false]   // shards: only the gathered file is a result\n" : "")
                 + "    }\n";
+        if (planned(s))
+            block += "    withName: '" + processName(s) + "_PLAN' {\n"
+                    + "        publishDir = [enabled: false]   // the shard list is the pipeline's, not a result\n"
+                    + "    }\n";
         if (scattered(s))
             block += "    withName: '" + producer(s) + "' {\n"
                     + "        publishDir = [path: { \"${params.outdir}/${params.input ? meta.id + '/' : ''}" + processName(s).toLowerCase(Locale.ROOT) + "\" }, mode: 'copy',\n"
@@ -383,6 +488,8 @@ public final class NextflowExport {
         b.append("nextflow.preview.topic = true   // versions arrive on the 'versions' topic (Nextflow 24.04+)\n\n");
         for (Step s : wf.steps()) {
             b.append("include { ").append(processName(s)).append(" } from './modules/local/").append(dirName(s)).append("/main.nf'\n");
+            if (planned(s))
+                b.append("include { ").append(processName(s)).append("_PLAN } from './modules/local/").append(dirName(s)).append("_plan/main.nf'\n");
             if (scattered(s))
                 b.append("include { ").append(producer(s)).append(" } from './modules/local/").append(dirName(s)).append("_gather/main.nf'\n");
         }
@@ -394,7 +501,7 @@ public final class NextflowExport {
                     ['.fai', '.gzi', '.bai', '.crai', '.csi', '.tbi'].collect { file(path + it) }.findAll { it.exists() }
                 }
                 """);
-        if (wf.steps().stream().anyMatch(this::scattered))
+        if (wf.steps().stream().anyMatch(x -> scattered(x) && !planned(x)))
             b.append("""
 
                     // Shards of a FASTA, from its .fai: 'contigs' gives one per contig, a number N shards of N bases;
@@ -442,28 +549,52 @@ public final class NextflowExport {
         b.append('\n');
         for (Step s : wf.steps()) {
             String id = identifier(s.id());
+            Plan plan = scattered(s) ? SCATTERABLE.get(s.op()).plan() : null;
             b.append("    // ").append(s.id()).append(": ").append(s.op())
-                    .append(scattered(s) ? ", one task per shard of its FASTA (--" + id + "_scatter), gathered in order" : "").append('\n');
-            // [meta, row] first; each file param from the sample's row or the param; the row is dropped at the end
-            b.append("    ").append(processName(s)).append("(\n        ch_samples");
+                    .append(plan == null ? "" : plan == Plan.FASTA ? ", one task per shard of its FASTA (--" + id + "_scatter), gathered in order"
+                            : ", one task per shard of its " + shardSource(s, slots.get(s.id())).option() + " (planned by ssmtk scatter plan, --" + id
+                            + "_scatter), gathered in order").append('\n');
+            // [meta, row] first; each file param (and its indexes) from the sample's row or the param; the row is dropped at the end
+            StringBuilder chain = new StringBuilder("ch_samples");
+            int at = 2, sourceAt = -1;   // where each slot's file lands in the tuple
             for (Slot slot : slots.get(s.id())) {
-                if (slot.upstream() != null)
-                    b.append("\n            .join(").append(producer(wf.step(slot.upstream()))).append(".out.").append(slot.emit()).append(")");
-                else b.append("\n            .map { it + [file(ssmtkPath(it[1], ").append(groovy(slot.param()))
-                        .append("), checkIfExists: true), ssmtkIndexes(ssmtkPath(it[1], ").append(groovy(slot.param())).append("))] }");
+                if (plan != null && plan != Plan.FASTA && slot == shardSource(s, slots.get(s.id()))) sourceAt = at;
+                if (slot.upstream() != null) {
+                    chain.append("\n            .join(").append(producer(wf.step(slot.upstream()))).append(".out.").append(slot.emit()).append(")");
+                    at++;
+                } else {
+                    chain.append("\n            .map { it + [file(ssmtkPath(it[1], ").append(groovy(slot.param()))
+                            .append("), checkIfExists: true), ssmtkIndexes(ssmtkPath(it[1], ").append(groovy(slot.param())).append("))] }");
+                    at += 2;
+                }
             }
-            if (scattered(s)) {
-                String fasta = slots.get(s.id()).stream().filter(x -> x.option().equals("fasta")).findFirst().orElseThrow().param();
+            if (plan == Plan.FASTA) {
+                String fasta = shardSource(s, slots.get(s.id())).param();
+                b.append("    ").append(processName(s)).append("(\n        ").append(chain);
                 b.append("\n            .flatMap { t -> ssmtkShards(file(ssmtkPath(t[1], ").append(groovy(fasta))
                         .append(") + '.fai', checkIfExists: true), params.").append(id).append("_scatter)")
                         .append("\n                .withIndex().collect { sh, i -> [t[0] + [shard: sh, shard_index: i]] + t.drop(2) } }");
-            } else b.append("\n            .map { it[0..0] + it.drop(2) }");
+            } else if (plan != null) {
+                // the shard list is a task's output: each shard a task, with the step's files and the shard in its meta
+                b.append("    ch_").append(id).append(" = ").append(chain).append('\n');
+                b.append("    ").append(processName(s)).append("_PLAN(ch_").append(id).append(".map { t -> [t[0], t[").append(sourceAt).append("], t[")
+                        .append(sourceAt + 1).append("]] }, params.").append(id).append("_scatter)\n");
+                b.append("    ").append(processName(s)).append("(\n        ch_").append(id).append(".join(").append(processName(s)).append("_PLAN.out.shards)")
+                        .append("\n            .flatMap { t -> t[-1].readLines().findAll { it }.withIndex()")
+                        .append("\n                .collect { sh, i -> [t[0] + [shard: sh, shard_index: i]] + t.subList(2, t.size() - 1) } }");
+            } else {
+                b.append("    ").append(processName(s)).append("(\n        ").append(chain);
+                b.append("\n            .map { it[0..0] + it.drop(2) }");
+            }
             b.append("\n    )\n");
-            if (scattered(s)) {
-                b.append("    ").append(producer(s)).append("(\n        ").append(processName(s)).append(".out.").append(outputs(s).getFirst().emit())
-                        .append("\n            .map { m, f -> [m.findAll { k, v -> k != 'shard' && k != 'shard_index' }, [m.shard_index, f]] }")
+            if (plan != null) {
+                // every output's parts per sample, in shard order: [meta, [parts of output 1], [parts of output 2], ...]
+                List<Output> outs = outputs(s);
+                b.append("    ").append(producer(s)).append("(\n        ").append(processName(s)).append(".out.").append(outs.getFirst().emit());
+                for (Output o : outs.subList(1, outs.size())) b.append(".join(").append(processName(s)).append(".out.").append(o.emit()).append(")");
+                b.append("\n            .map { t -> [t[0].findAll { k, v -> k != 'shard' && k != 'shard_index' }, [t[0].shard_index] + t.drop(1)] }")
                         .append("\n            .groupTuple()")
-                        .append("\n            .map { m, parts -> [m, parts.sort { it[0] }.collect { it[1] }] }\n    )\n");
+                        .append("\n            .map { m, parts -> def ordered = parts.sort { it[0] }; [m] + (1..<ordered[0].size()).collect { k -> ordered.collect { it[k] } } }\n    )\n");
             }
             b.append('\n');
         }

@@ -34,7 +34,9 @@ final class NextflowSchema {
             if (!m.matches()) continue;
             String key = m.group(1), value = m.group(2);
             ObjectNode p = props.putObject(key);
-            if (key.endsWith("_scatter")) {   // --scatter: 'contigs' or bases per shard
+            if (key.endsWith("_scatter") && m.group(3) != null && m.group(3).contains("clips per shard")) {   // --scatter-clips
+                p.put("type", "integer").put("minimum", 1).put("default", Long.parseLong(value));
+            } else if (key.endsWith("_scatter")) {   // --scatter: 'contigs' or bases per shard
                 p.putArray("anyOf").add(JSON.createObjectNode().put("type", "integer").put("minimum", 1)).add(JSON.createObjectNode().put("const", "contigs"));
                 p.putPOJO("default", value.startsWith("'") ? value.substring(1, value.length() - 1) : Long.valueOf(value));
             } else if (value.equals("null")) {

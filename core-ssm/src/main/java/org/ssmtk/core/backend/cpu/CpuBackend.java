@@ -19,6 +19,14 @@ import java.util.Arrays;
  * dispatches to its kernel; the kernels themselves live in their own classes.
  */
 public final class CpuBackend implements Backend {
+    /**
+     * A matmul of fewer rows than this runs the dot-product kernel, of this many or more the broadcast
+     * kernel; they sum in different orders, so a row's result can differ in its last bits between the
+     * two (never between rows of one call). Callers that must give a row the same bits whatever shares
+     * its call with it (a scattered run's shards) keep their calls on one side ({@code SequenceClassifier}).
+     */
+    public static final int MATMUL_KERNEL_ROWS = Gemm.PACK_ROWS;
+
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
     /** Heap storage of a CPU tensor. */
