@@ -2,7 +2,8 @@
 # Runs the Nextflow side with real Nextflow (24.10.0, resolved from Maven Central: no launcher
 # download, no GitHub): exports each workflows/examples descriptor with `ssmtk workflow export
 # --nextflow`, dry-runs it with -stub-run, runs the DNA example for real and checks its outputs, and
-# stub-runs the shipped nf-core-style modules (modules/ssmtk/) through modules/ssmtk/tests/main.nf.
+# stub-runs the shipped nf-core-style modules (modules/ssmtk/) through modules/ssmtk/tests/main.nf, then
+# runs each module for real under nf-test with snapshots (scripts/nf-test-env.sh: built from its sources).
 # Needs the built CLI (scripts/build.sh or scripts/test.sh) and a JDK 17..23 for Nextflow itself (its
 # Groovy 4.0 cannot read Java 25 class files); CI installs openjdk-17 when there is none.
 set -euo pipefail
@@ -85,16 +86,28 @@ grep -q '<h2>ROC: AT vs GC' "$out/dna-species-real/dna-species/report/report.htm
 grep -q "<title>AT vs GC: it's real</title>" "$out/dna-species-real/dna-species/report/report.html" || fail "dna-species: --param title with a quote did not arrive intact"
 grep -q '<h2>Score track: ' "$out/dna-score-real/dna-score/report/report.html" || fail "dna-score: report.html has no score track"
 
-# The shipped nf-core-style modules, wired on the test data.
+# The shipped nf-core-style modules: their stub blocks wired together on the test data (one -stub-run),
+# every module's version arriving on the versions topic.
 nextflow run "$root/modules/ssmtk/tests/main.nf" -stub-run --outdir "$out/modules-stub" --testdata "$root/test-data" > "$out/modules-stub.log" 2>&1 \
   || { cat "$out/modules-stub.log"; fail "modules/ssmtk: -stub-run failed"; }
-echo "nextflow-check: modules/ssmtk: -stub-run ok ($(grep -c 'Submitted process' "$out/modules-stub.log") tasks)"
-nextflow run "$root/modules/ssmtk/tests/main.nf" --outdir "$out/modules-real" --testdata "$root/test-data" > "$out/modules-real.log" 2>&1 \
-  || { cat "$out/modules-real.log"; fail "modules/ssmtk: real run failed"; }
-for f in ssmtk_dnapretrain/small/model/model.safetensors ssmtk_dnascore/small.bedGraph ssmtk_dnaclassify/class_b.tsv \
-         ssmtk_audiogenerate/tones.wav ssmtk_reporthtml/report.html ssmtk_reporthtml/report_mqc.json; do
-  [ -s "$out/modules-real/$f" ] || fail "modules/ssmtk: real run published no $f"
-done
-[ "$(grep -c '^"SSMTK_.*":$' "$out/modules-real/pipeline_info/versions.yml")" -eq 7 ] || fail "modules/ssmtk: versions.yml (from the versions topic) lacks a module"
-grep -q '^    ssmtk: [0-9]' "$out/modules-real/pipeline_info/versions.yml" || fail "modules/ssmtk: the versions topic carried no ssmtk version"
-echo "nextflow-check: modules/ssmtk: real run ok ($(grep -c 'Submitted process' "$out/modules-real.log") tasks, outputs checked)"
+[ "$(grep -c '^"SSMTK_.*":$' "$out/modules-stub/pipeline_info/versions.yml")" -eq 7 ] || fail "modules/ssmtk: versions.yml (from the versions topic) lacks a module"
+grep -q '^    ssmtk: [0-9]' "$out/modules-stub/pipeline_info/versions.yml" || fail "modules/ssmtk: the versions topic carried no ssmtk version"
+echo "nextflow-check: modules/ssmtk: -stub-run ok ($(grep -c 'Submitted process' "$out/modules-stub.log") tasks, 7 modules on the versions topic)"
+# Each module for real under nf-test (modules/ssmtk/*/tests/main.nf.test): its deterministic outputs against
+# the committed snapshots (--ci: a missing snapshot fails instead of being written). Without nf-test
+# (scripts/nf-test-env.sh says why) the wiring runs for real instead, its outputs checked only to exist.
+. "$root/scripts/nf-test-env.sh"
+if [ -n "$nf_test_jar" ]; then
+  (cd "$root" && NFT_WORKDIR="$out/nf-test" nf_test test --ci > "$out/nf-test.log" 2>&1) \
+    || { cat "$out/nf-test.log"; fail "modules/ssmtk: nf-test failed"; }
+  echo "nextflow-check: modules/ssmtk: nf-test ok: $(sed 's/\x1b\[[0-9;]*m//g' "$out/nf-test.log" | grep -o 'Executed [0-9]* tests in [0-9.]*s'), snapshots matched"
+else
+  echo "nextflow-check: modules/ssmtk: nf-test not run: $nf_test_why"
+  nextflow run "$root/modules/ssmtk/tests/main.nf" --outdir "$out/modules-real" --testdata "$root/test-data" > "$out/modules-real.log" 2>&1 \
+    || { cat "$out/modules-real.log"; fail "modules/ssmtk: real run failed"; }
+  for f in ssmtk_dnapretrain/small/model/model.safetensors ssmtk_dnascore/small.bedGraph ssmtk_dnaclassify/class_b.tsv \
+           ssmtk_audiogenerate/tones.wav ssmtk_reporthtml/report.html ssmtk_reporthtml/report_mqc.json; do
+    [ -s "$out/modules-real/$f" ] || fail "modules/ssmtk: real run published no $f"
+  done
+  echo "nextflow-check: modules/ssmtk: real run ok ($(grep -c 'Submitted process' "$out/modules-real.log") tasks, outputs checked)"
+fi
