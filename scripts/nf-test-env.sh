@@ -8,7 +8,7 @@
 # says so. nf-test runs tests by calling `nextflow` from PATH, so this writes a `nextflow` script that
 # runs the Maven Central Nextflow (nextflow-env.sh's java, classpath and --add-opens) into $out/nf-bin.
 nf_test_commit=200315a6cd7e168f9673176705604b29698fc182   # tag v0.9.5
-nf_test_cache=${NF_TEST_CACHE:-$HOME/.cache/ssmtk/nf-test/$nf_test_commit}
+nf_test_cache=${NF_TEST_CACHE:-${HOME:-/root}/.cache/ssmtk/nf-test/$nf_test_commit}
 nf_test_jar=""
 nf_test_why=""
 if [ ! -f "$nf_test_cache/nf-test.jar" ]; then
