@@ -3,8 +3,9 @@
 # download, no GitHub): exports each workflows/examples descriptor with `ssmtk workflow export
 # --nextflow`, dry-runs it with -stub-run, runs the examples for real and checks their outputs, runs the
 # scattered dna-classify (FASTA shards) and dna-reads (BAM shards, planned by a task) pipelines and
-# compares their gathered files with single jobs byte for byte, and runs the shipped nf-core-style
-# modules (modules/ssmtk/) through modules/ssmtk/tests/main.nf, stubbed and for real.
+# compares their gathered files with single jobs byte for byte, runs the shipped nf-core-style
+# modules (modules/ssmtk/) through modules/ssmtk/tests/main.nf, stubbed and for real, and then each
+# module under nf-test with snapshots where nf-test can be built (scripts/nf-test-env.sh: from its sources).
 # Needs the built CLI (scripts/build.sh or scripts/test.sh) and a JDK 17..23 for Nextflow itself (its
 # Groovy 4.0 cannot read Java 25 class files); CI installs openjdk-17 when there is none.
 set -euo pipefail
@@ -111,7 +112,8 @@ grep -q '<h2>ROC: AT vs GC' "$out/dna-species-real/dna-species/report/report.htm
 grep -q "<title>AT vs GC: it's real</title>" "$out/dna-species-real/dna-species/report/report.html" || fail "dna-species: --param title with a quote did not arrive intact"
 grep -q '<h2>Score track: ' "$out/dna-score-real/dna-score/report/report.html" || fail "dna-score: report.html has no score track"
 
-# The shipped nf-core-style modules, wired on the test data.
+# The shipped nf-core-style modules wired together on the test data: stubbed, then for real (outputs
+# checked, the gathers' by samtools and bcftools, every module's version arriving on the versions topic).
 nextflow run "$root/modules/ssmtk/tests/main.nf" -stub-run --outdir "$out/modules-stub" --testdata "$root/test-data" > "$out/modules-stub.log" 2>&1 \
   || { cat "$out/modules-stub.log"; fail "modules/ssmtk: -stub-run failed"; }
 echo "nextflow-check: modules/ssmtk: -stub-run ok ($(grep -c 'Submitted process' "$out/modules-stub.log") tasks)"
@@ -133,3 +135,14 @@ cmp <(bcftools view -H "$m/ssmtk_gathervcf/small.vcf.gz") <(bcftools view -H "$r
 [ "$(grep -c '^"SSMTK_.*":$' "$out/modules-real/pipeline_info/versions.yml")" -eq 10 ] || fail "modules/ssmtk: versions.yml (from the versions topic) lacks a module"
 grep -q '^    ssmtk: [0-9]' "$out/modules-real/pipeline_info/versions.yml" || fail "modules/ssmtk: the versions topic carried no ssmtk version"
 echo "nextflow-check: modules/ssmtk: real run ok ($(grep -c 'Submitted process' "$out/modules-real.log") tasks, outputs checked)"
+# Each module for real under nf-test (modules/ssmtk/*/tests/main.nf.test): its deterministic outputs against
+# the committed snapshots (--ci: a missing snapshot fails instead of being written). Without nf-test
+# (scripts/nf-test-env.sh says why; CI cannot fetch its sources) only the real run above checks them.
+. "$root/scripts/nf-test-env.sh"
+if [ -n "$nf_test_jar" ]; then
+  (cd "$root" && NFT_WORKDIR="$out/nf-test" nf_test test --ci > "$out/nf-test.log" 2>&1) \
+    || { cat "$out/nf-test.log"; fail "modules/ssmtk: nf-test failed"; }
+  echo "nextflow-check: modules/ssmtk: nf-test ok: $(sed 's/\x1b\[[0-9;]*m//g' "$out/nf-test.log" | grep -o 'Executed [0-9]* tests in [0-9.]*s'), snapshots matched"
+else
+  echo "nextflow-check: modules/ssmtk: nf-test not run: $nf_test_why"
+fi

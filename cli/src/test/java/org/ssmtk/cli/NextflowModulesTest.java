@@ -24,8 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The shipped nf-core-style modules (modules/ssmtk) against this build's commands, so a renamed
  * command or option fails here rather than on someone's cluster: every `ssmtk group command` a module
  * runs exists, every --option it passes is one of that command's, its process name follows nf-core's
- * TOOL_SUBTOOL form, and meta.yml names the same outputs the process emits. (scripts/nextflow-check.sh
- * runs them with real Nextflow.)
+ * TOOL_SUBTOOL form, meta.yml names the same outputs the process emits, and an nf-test test with a
+ * snapshot sits in its tests/. (scripts/nextflow-check.sh runs them with real Nextflow and nf-test.)
  */
 class NextflowModulesTest {
     static final Path MODULES = DnaCommandsTest.DATA.resolve("../../modules/ssmtk").normalize();
@@ -83,6 +83,10 @@ class NextflowModulesTest {
             int files = yml.split("type: file", -1).length - 1, edam = yml.split("- edam: \"http://edamontology.org/format_", -1).length - 1;
             assertEquals(files, edam, m + ": a file in meta.yml without an EDAM format");
             assertFalse(nf.substring(nf.indexOf("stub:")).contains("ssmtk " + c.group(1)), m + ": a stub must not run the tool");
+            // an nf-test test with its committed snapshot (nextflow-check runs them with --ci: none is written there)
+            Path test = m.resolve("tests/main.nf.test");
+            assertTrue(Files.isRegularFile(test) && Files.isRegularFile(m.resolve("tests/main.nf.test.snap")), m + ": no nf-test test with a snapshot");
+            assertTrue(Files.readString(test).contains("process \"SSMTK_" + m.getFileName().toString().toUpperCase() + "\""), m + ": its nf-test tests another process");
             seen.add(op);
         }
         for (String op : List.of("dna.train-classifier", "dna.classify", "dna.score", "audio.train-lm", "audio.generate", "report.html"))
