@@ -11,9 +11,9 @@ import org.ssmtk.core.tensor.Storage;
  * C = X W^T (+ bias) with W stored as block-scaled int8 ({@link Q8Blocks}): a quarter of fp32's
  * bytes, which is what a decoding step (every weight read once per token) is bound by. Few rows
  * (decoding): each W row is read as bytes, widened to floats a register at a time, and dotted with
- * X; a block's partial sum is scaled once. Many rows (prefill): W is dequantized into the transposed
- * fp32 layout the fp32 broadcast kernel reads — the same one pass the fp32 path spends transposing —
- * so prefill runs at the fp32 kernel's speed from a quarter of the memory. Activations stay fp32.
+ * X; a block's partial sum is scaled once. Many rows (prefill): {@link PackedGemm}, which dequantizes
+ * W a cache-sized panel at a time, each reused by every row of X, so prefill runs at the fp32
+ * kernel's speed from a quarter of the memory. Activations stay fp32.
  */
 final class Q8Gemm {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -53,13 +53,7 @@ final class Q8Gemm {
     static void matmulTransposed(Parallel par, float[] x, int xOff, Q8Storage w, int wOff, float[] bias, int bOff,
                                  float[] c, int cOff, int m, int n, int k) {
         if (m >= Gemm.PACK_ROWS) {
-            float[] wT = new float[k * n];
-            par.forEach((n + N_BLOCK - 1) / N_BLOCK, task -> {
-                int j1 = Math.min(n, (task + 1) * N_BLOCK);
-                for (int j = task * N_BLOCK; j < j1; j++) dequantizeColumn(w, wOff + j * k, k, wT, j, n);
-            });
-            if (bias != null) for (int i = 0; i < m; i++) System.arraycopy(bias, bOff, c, cOff + i * n, n);
-            Gemm.matmul(par, x, xOff, wT, 0, c, cOff, m, n, k, bias != null);
+            PackedGemm.matmulTransposed(par, x, xOff, PackedGemm.int8(w, wOff, k), bias, bOff, c, cOff, m, n, k);
             return;
         }
         int blocks = (n + N_BLOCK - 1) / N_BLOCK;
@@ -69,12 +63,6 @@ final class Q8Gemm {
                 for (int j = j0; j < j1; j++)
                     c[cOff + i * n + j] = dot(x, xOff + i * k, w, wOff + j * k, k) + (bias == null ? 0f : bias[bOff + j]);
         });
-    }
-
-    /** W row j (k values from wo) into column j of the (k x n) transposed matrix. */
-    private static void dequantizeColumn(Q8Storage w, int wo, int k, float[] wT, int j, int n) {
-        int so = wo / Q8Blocks.BLOCK;
-        for (int p = 0; p < k; p++) wT[p * n + j] = w.q[wo + p] * w.scales[so + p / Q8Blocks.BLOCK];
     }
 
     /** sum_p x[xo + p] * W[wo + p] over k values, k whole blocks of 32. */
