@@ -47,8 +47,9 @@ final class PackedGemm {
     static Weights int8(Q8Gemm.Q8Storage w, int wOff, int k) {
         return (j0, cols, k0, kc, dst) -> {
             for (int jj = 0; jj < cols; jj++) {
-                int src = wOff + (j0 + jj) * k + k0, so = src / org.ssmtk.core.tensor.Q8Blocks.BLOCK;
-                for (int p = 0; p < kc; p++) dst[p * NR + jj] = w.q[src + p] * w.scales[so + p / org.ssmtk.core.tensor.Q8Blocks.BLOCK];
+                int row = wOff + (j0 + jj) * k, so = (row + k0) / org.ssmtk.core.tensor.Q8Blocks.BLOCK;
+                for (int p = 0; p < kc; p++)
+                    dst[p * NR + jj] = w.q[row + Q8Gemm.slot(k0 + p, k)] * w.scales[so + p / org.ssmtk.core.tensor.Q8Blocks.BLOCK];
             }
         };
     }
