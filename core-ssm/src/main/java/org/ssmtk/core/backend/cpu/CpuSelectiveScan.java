@@ -127,7 +127,7 @@ public final class CpuSelectiveScan {
             FloatVector sum = FloatVector.zero(S);
             int bRow = o.bOff() + (row0 + t) * n, cRow = o.cOff() + (row0 + t) * n;
             for (int s = 0; s < n; s++) {
-                FloatVector dA = VectorMath.exp(dtv.mul(FloatVector.fromArray(S, aT, s * LANES)));
+                FloatVector dA = VectorMath.expNonPositive(dtv.mul(FloatVector.fromArray(S, aT, s * LANES)));
                 FloatVector hs = dA.mul(FloatVector.fromArray(S, h, s * LANES)).add(dtu.mul(b[bRow + s]));
                 hs.intoArray(h, s * LANES);
                 sum = hs.fma(FloatVector.broadcast(S, c[cRow + s]), sum);

@@ -88,7 +88,7 @@ final class PackedGemm {
                     if (k0 == 0) start(tile, bias, bOff + j0, cols, rows);
                     else load(c, co, n, tile, cols, rows);
                     kernel(xp, xo, wp, kc, tile);
-                    store(tile, c, co, n, cols, rows); // an edge tile: only its valid rows and columns
+                    store(tile, c, co, n, cols, rows); // rows, cols: fewer than MR, NR at the edges
                 }
             }
         });
