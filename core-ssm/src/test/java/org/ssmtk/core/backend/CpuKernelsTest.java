@@ -105,6 +105,49 @@ class CpuKernelsTest {
     }
 
     /**
+     * A sequence convolved in two calls through the conv state equals one call over all of it:
+     * the state carries the last width - 1 inputs (also when the second call is shorter than the
+     * window), over channel counts past one task's block and with a masked last vector.
+     */
+    @ParameterizedTest(name = "batch={0} len={1}+{2} channels={3} width={4}")
+    @CsvSource({"2,7,2,300,4", "1,1,5,19,4", "2,3,3,129,3", "1,4,4,16,1"})
+    void causalConvContinuesThroughItsState(int batch, int first, int second, int ch, int width) {
+        int len = first + second;
+        float[] x = random(batch * len * ch, 16), w = random(ch * width, 17), bias = random(ch, 18);
+        float[] a = new float[batch * first * ch], b = new float[batch * second * ch];
+        for (int s = 0; s < batch; s++) {
+            System.arraycopy(x, s * len * ch, a, s * first * ch, first * ch);
+            System.arraycopy(x, (s * len + first) * ch, b, s * second * ch, second * ch);
+        }
+        try (CpuBackend cpu = new CpuBackend(2)) {
+            Tensor wt = cpu.fromHost(w, ch, width), bt = cpu.fromHost(bias, ch);
+            Tensor whole = cpu.allocate(batch * len, ch);
+            cpu.causalConv1dSilu(whole, cpu.fromHost(x, batch * len, ch), wt, bt, null, batch, len);
+            Tensor state = width > 1 ? cpu.allocate(batch, width - 1, ch) : null;
+            Tensor outA = cpu.allocate(batch * first, ch), outB = cpu.allocate(batch * second, ch);
+            cpu.causalConv1dSilu(outA, cpu.fromHost(a, batch * first, ch), wt, bt, state, batch, first);
+            cpu.causalConv1dSilu(outB, cpu.fromHost(b, batch * second, ch), wt, bt, state, batch, second);
+            float[] all = cpu.toHost(whole), got = new float[all.length];
+            float[] ga = cpu.toHost(outA), gb = cpu.toHost(outB);
+            for (int s = 0; s < batch; s++) {
+                System.arraycopy(ga, s * first * ch, got, s * len * ch, first * ch);
+                System.arraycopy(gb, s * second * ch, got, (s * len + first) * ch, second * ch);
+            }
+            org.junit.jupiter.api.Assertions.assertArrayEquals(all, got, "two calls through the state vs one");
+            if (state != null) { // the state holds the last width - 1 inputs
+                float[] st = cpu.toHost(state);
+                for (int s = 0; s < batch; s++)
+                    for (int j = 0; j < width - 1; j++)
+                        for (int q = 0; q < ch; q++) {
+                            int src = len - (width - 1) + j;
+                            float want = src >= 0 ? x[(s * len + src) * ch + q] : 0f;
+                            org.junit.jupiter.api.Assertions.assertEquals(want, st[(s * (width - 1) + j) * ch + q]);
+                        }
+            }
+        }
+    }
+
+    /**
      * The chunked, recomputing backward against plain backpropagation through time in float64
      * that keeps every state, over lengths that span several chunks.
      */

@@ -47,6 +47,24 @@ class VectorMathTest {
         assertTrue(maxUlp(uniform(1 << 12, 88, 88.72, 8), VectorMath::exp, Math::exp) <= 2.0);
     }
 
+    /** The scan's exp of dt A (never positive) is exp's arithmetic less its upper clamp: the same bits. */
+    @Test
+    void expOfNonPositiveInputsIsExpBitForBit() {
+        float[] xs = uniform(1 << 16, -120, 0, 9);
+        xs[0] = -0f;
+        xs[1] = 0f;
+        xs[2] = Float.NaN;
+        xs[3] = Float.NEGATIVE_INFINITY;
+        xs[4] = -Float.MIN_VALUE;
+        xs[5] = -104f;
+        for (int i = 0; i + S.length() <= xs.length; i += S.length()) {
+            FloatVector x = FloatVector.fromArray(S, xs, i);
+            float[] want = VectorMath.exp(x).toArray(), got = VectorMath.expNonPositive(x).toArray();
+            for (int l = 0; l < want.length; l++)
+                assertEquals(Float.floatToRawIntBits(want[l]), Float.floatToRawIntBits(got[l]), "exp(" + xs[i + l] + ")");
+        }
+    }
+
     @Test
     void expHandlesTheEdges() {
         float[] x = new float[S.length()];

@@ -268,41 +268,8 @@ public final class CpuBackend implements Backend {
         float[] xd = data(x), od = data(out), wd = data(weight), bd = bias == null ? null : data(bias);
         float[] sd = convState == null ? null : data(convState);
         int xo = off(x), oo = off(out), wo = off(weight), bo = bias == null ? 0 : off(bias), so = convState == null ? 0 : off(convState);
-        int block = 64;
-        int nBlocks = (ch + block - 1) / block;
-        par.forEach(batch * nBlocks, task -> {
-            int b = task / nBlocks, c0 = (task % nBlocks) * block, c1 = Math.min(ch, c0 + block);
-            for (int t = 0; t < len; t++) {
-                int row = b * len + t;
-                for (int c = c0; c < c1; c++) {
-                    float acc = bd == null ? 0f : bd[bo + c];
-                    for (int j = 0; j < width; j++) {
-                        int src = t - (width - 1) + j;
-                        float v;
-                        if (src >= 0) v = xd[xo + (b * len + src) * ch + c];
-                        else if (sd != null) v = sd[so + (b * (width - 1) + (width - 1 + src)) * ch + c];
-                        else continue;
-                        acc += wd[wo + c * width + j] * v;
-                    }
-                    od[oo + row * ch + c] = silu(acc);
-                }
-            }
-            if (sd != null) {
-                // the new window is the last width-1 inputs of (old window ++ x)
-                int keep = width - 1;
-                for (int j = 0; j < keep; j++) {
-                    int src = len - keep + j;
-                    for (int c = c0; c < c1; c++) {
-                        int dst = so + (b * keep + j) * ch + c;
-                        sd[dst] = src >= 0 ? xd[xo + (b * len + src) * ch + c] : sd[so + (b * keep + j + len) * ch + c];
-                    }
-                }
-            }
-        });
-    }
-
-    static float silu(float v) {
-        return (float) (v / (1.0 + Math.exp(-v)));
+        var o = new CpuConv1d.Operands(od, oo, xd, xo, wd, wo, bd, bo, sd, so, batch, len, ch, width);
+        par.forEach(CpuConv1d.tasks(o), task -> CpuConv1d.run(o, task));
     }
 
     @Override

@@ -119,7 +119,7 @@ final class CpuMamba1Step implements CpuDecoder.LayerStep {
             FloatVector acc = FloatVector.zero(S);
             for (int s = 0; s < n; s++) {
                 int at = s * dp + ch;
-                FloatVector dA = VectorMath.exp(dtv.mul(FloatVector.fromArray(S, aT, at)));
+                FloatVector dA = VectorMath.expNonPositive(dtv.mul(FloatVector.fromArray(S, aT, at)));
                 FloatVector hs = dA.mul(FloatVector.fromArray(S, h, at)).add(dtu.mul(b[s]));
                 hs.intoArray(h, at);
                 acc = hs.fma(FloatVector.broadcast(S, c[s]), acc);

@@ -8,8 +8,8 @@ import jdk.incubator.vector.VectorSpecies;
  * C = X W^T (+ bias) for row-major X (M x K) and W (N x K), the layout of PyTorch's Linear. Both
  * operands are read along K, contiguously, so the kernel is a tile of dot products: 3 rows of X
  * against 4 rows of W keeps 12 vector accumulators and 4 loads per step in AVX2's 16 registers.
- * Rows of X are split among threads when there are many (prefill, training); otherwise rows of W
- * are (decoding).
+ * Rows of X are split among threads when there are many; otherwise rows of W are. From
+ * {@link #PACK_ROWS} rows (prefill, training) {@link PackedGemm} runs instead.
  */
 final class Gemm {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -20,20 +20,13 @@ final class Gemm {
 
     private Gemm() {}
 
-    /** Below this many rows the dot-product kernel runs; above, W is transposed once and the broadcast kernel runs. */
+    /** Below this many rows the dot-product kernel runs; above, {@link PackedGemm}'s. */
     static final int PACK_ROWS = 64;
 
     static void matmulTransposed(Parallel par, float[] x, int xOff, float[] w, int wOff, float[] bias, int bOff,
                                  float[] c, int cOff, int m, int n, int k) {
-        if (m >= PACK_ROWS) {
-            // Many rows (prefill, training): transposing W (n x k, cheap next to m n k) lets the
-            // broadcast kernel run, which needs no horizontal sum per output.
-            float[] wT = new float[k * n];
-            transpose(par, w, wOff, wT, 0, n, k);
-            if (bias != null) {
-                for (int i = 0; i < m; i++) System.arraycopy(bias, bOff, c, cOff + i * n, n);
-            }
-            matmul(par, x, xOff, wT, 0, c, cOff, m, n, k, bias != null);
+        if (m >= PACK_ROWS) { // many rows (prefill, training): W in packed panels, the same sums in the same order
+            PackedGemm.matmulTransposed(par, x, xOff, PackedGemm.fp32(w, wOff, k), bias, bOff, c, cOff, m, n, k);
             return;
         }
         int mBlocks = (m + M_BLOCK - 1) / M_BLOCK;
@@ -210,18 +203,6 @@ final class Gemm {
         c10.intoArray(c, co + n); c11.intoArray(c, co + n + V);
         c20.intoArray(c, co + 2 * n); c21.intoArray(c, co + 2 * n + V);
         c30.intoArray(c, co + 3 * n); c31.intoArray(c, co + 3 * n + V);
-    }
-
-    /** dst (cols x rows) = src (rows x cols)^T, in cache-sized tiles. */
-    static void transpose(Parallel par, float[] src, int sOff, float[] dst, int dOff, int rows, int cols) {
-        int t = 32;
-        int rb = (rows + t - 1) / t, cb = (cols + t - 1) / t;
-        par.forEach(rb * cb, task -> {
-            int r0 = (task / cb) * t, c0 = (task % cb) * t;
-            int r1 = Math.min(rows, r0 + t), c1 = Math.min(cols, c0 + t);
-            for (int q = c0; q < c1; q++)
-                for (int r = r0; r < r1; r++) dst[dOff + q * rows + r] = src[sOff + r * cols + q];
-        });
     }
 
     // ---- C (n x k) += A^T B for row-major A (m x n) and B (m x k): the weight gradient dW = dY^T X,

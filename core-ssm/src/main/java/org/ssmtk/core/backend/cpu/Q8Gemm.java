@@ -11,9 +11,14 @@ import org.ssmtk.core.tensor.Storage;
  * C = X W^T (+ bias) with W stored as block-scaled int8 ({@link Q8Blocks}): a quarter of fp32's
  * bytes, which is what a decoding step (every weight read once per token) is bound by. Few rows
  * (decoding): each W row is read as bytes, widened to floats a register at a time, and dotted with
- * X; a block's partial sum is scaled once. Many rows (prefill): W is dequantized into the transposed
- * fp32 layout the fp32 broadcast kernel reads — the same one pass the fp32 path spends transposing —
- * so prefill runs at the fp32 kernel's speed from a quarter of the memory. Activations stay fp32.
+ * X; a block's partial sum is scaled once. Widening 16 bytes to 16 floats by the JDK's conversion
+ * (a cross-lane vpmovsxbd, then a convert) made that product compute-bound at about 9 GB/s on one
+ * Zen 4 core, under the memory's 17 (28 with huge pages); so under AVX-512 each row's 64-value
+ * runs are stored interleaved ({@link #slot}): one 64-byte load read as 16 ints yields 16
+ * consecutive values per byte position by two in-lane shifts, 14.9 GB/s from L3 (from memory with
+ * huge pages, as bin/ssmtk asks for: 12.4 against 10.6; with 4 KB pages 8.1 against 9.2). Many rows (prefill): {@link PackedGemm}, which dequantizes
+ * W a cache-sized panel at a time, each reused by every row of X, so prefill runs at the fp32
+ * kernel's speed from a quarter of the memory. Activations stay fp32.
  */
 final class Q8Gemm {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -40,11 +45,32 @@ final class Q8Gemm {
         }
     }
 
+    /** Whether rows are stored interleaved: 16 float lanes, so a run of 64 bytes is one 512-bit load. */
+    private static final boolean INTERLEAVED = V == 16;
+    /** Values per interleaved run: four byte positions of V ints. */
+    private static final int RUN = 4 * V;
+    private static final VectorSpecies<Byte> RUN_BYTES = VectorSpecies.of(byte.class, jdk.incubator.vector.VectorShape.forBitSize(RUN * 8));
+
+    /**
+     * Where value p of a row of k is stored within the row. Each whole run of 64 values is
+     * interleaved so that byte 4 l + g holds value 16 g + l: read as 16 ints, byte position g of
+     * every int is values 16 g .. 16 g + 15, in order. A last half run (k an odd number of blocks)
+     * and every row without AVX-512 are stored in order.
+     */
+    static int slot(int p, int k) {
+        if (!INTERLEAVED || p >= k - k % RUN) return p;
+        int r = p % RUN;
+        return p - r + (r % V) * 4 + r / V;
+    }
+
     /** Quantizes a row-major (rows x k) float matrix; k must be whole blocks. */
     static Q8Storage quantize(float[] w, int off, int rows, int k) {
-        byte[] q = new byte[rows * k];
+        byte[] q = new byte[rows * k], row = new byte[k];
         short[] half = new short[rows * k / Q8Blocks.BLOCK];
-        for (int r = 0; r < rows; r++) Q8Blocks.quantize(w, off + r * k, k, q, r * k, half, r * k / Q8Blocks.BLOCK);
+        for (int r = 0; r < rows; r++) {
+            Q8Blocks.quantize(w, off + r * k, k, row, 0, half, r * k / Q8Blocks.BLOCK);
+            for (int p = 0; p < k; p++) q[r * k + slot(p, k)] = row[p];
+        }
         float[] scales = new float[half.length];
         for (int i = 0; i < half.length; i++) scales[i] = Float.float16ToFloat(half[i]);
         return new Q8Storage(q, scales);
@@ -53,13 +79,7 @@ final class Q8Gemm {
     static void matmulTransposed(Parallel par, float[] x, int xOff, Q8Storage w, int wOff, float[] bias, int bOff,
                                  float[] c, int cOff, int m, int n, int k) {
         if (m >= Gemm.PACK_ROWS) {
-            float[] wT = new float[k * n];
-            par.forEach((n + N_BLOCK - 1) / N_BLOCK, task -> {
-                int j1 = Math.min(n, (task + 1) * N_BLOCK);
-                for (int j = task * N_BLOCK; j < j1; j++) dequantizeColumn(w, wOff + j * k, k, wT, j, n);
-            });
-            if (bias != null) for (int i = 0; i < m; i++) System.arraycopy(bias, bOff, c, cOff + i * n, n);
-            Gemm.matmul(par, x, xOff, wT, 0, c, cOff, m, n, k, bias != null);
+            PackedGemm.matmulTransposed(par, x, xOff, PackedGemm.int8(w, wOff, k), bias, bOff, c, cOff, m, n, k);
             return;
         }
         int blocks = (n + N_BLOCK - 1) / N_BLOCK;
@@ -71,25 +91,38 @@ final class Q8Gemm {
         });
     }
 
-    /** W row j (k values from wo) into column j of the (k x n) transposed matrix. */
-    private static void dequantizeColumn(Q8Storage w, int wo, int k, float[] wT, int j, int n) {
-        int so = wo / Q8Blocks.BLOCK;
-        for (int p = 0; p < k; p++) wT[p * n + j] = w.q[wo + p] * w.scales[so + p / Q8Blocks.BLOCK];
-    }
-
-    /** sum_p x[xo + p] * W[wo + p] over k values, k whole blocks of 32. */
+    /** sum_p x[xo + p] * W[wo + p] over k values, k whole blocks of 32; wo is a row's start. */
     static float dot(float[] x, int xo, Q8Storage w, int wo, int k) {
-        FloatVector acc = FloatVector.zero(F);
-        int so = wo / Q8Blocks.BLOCK;
-        for (int blk = 0; blk < k / Q8Blocks.BLOCK; blk++) {
-            int p0 = blk * Q8Blocks.BLOCK;
+        FloatVector acc = FloatVector.zero(F), odd = acc;
+        int so = wo / Q8Blocks.BLOCK, p0 = 0;
+        if (INTERLEAVED) {
+            // a run is two blocks: byte positions 0, 1 are the first block's values, 2, 3 the second's
+            for (int whole = k - k % RUN; p0 < whole; p0 += RUN) {
+                jdk.incubator.vector.IntVector q = ByteVector.fromArray(RUN_BYTES, w.q, wo + p0).reinterpretAsInts();
+                FloatVector first = bytePosition(q, 0).mul(FloatVector.fromArray(F, x, xo + p0));
+                first = bytePosition(q, 1).fma(FloatVector.fromArray(F, x, xo + p0 + V), first);
+                FloatVector second = bytePosition(q, 2).mul(FloatVector.fromArray(F, x, xo + p0 + 2 * V));
+                second = bytePosition(q, 3).fma(FloatVector.fromArray(F, x, xo + p0 + 3 * V), second);
+                int blk = so + p0 / Q8Blocks.BLOCK;
+                acc = first.fma(FloatVector.broadcast(F, w.scales[blk]), acc);
+                odd = second.fma(FloatVector.broadcast(F, w.scales[blk + 1]), odd);
+            }
+        }
+        for (int blk = p0 / Q8Blocks.BLOCK; blk < k / Q8Blocks.BLOCK; blk++) {
+            int b0 = blk * Q8Blocks.BLOCK;
             FloatVector part = FloatVector.zero(F);
-            for (int p = p0; p < p0 + Q8Blocks.BLOCK; p += V) {
+            for (int p = b0; p < b0 + Q8Blocks.BLOCK; p += V) {
                 FloatVector wv = (FloatVector) ByteVector.fromArray(B, w.q, wo + p).convertShape(VectorOperators.B2F, F, 0);
                 part = FloatVector.fromArray(F, x, xo + p).fma(wv, part);
             }
             acc = part.fma(FloatVector.broadcast(F, w.scales[so + blk]), acc);
         }
-        return VectorMath.sum(acc);
+        return VectorMath.sum(acc.add(odd));
+    }
+
+    /** Byte g (0 lowest) of every int lane, sign-extended, as floats: shift it to the top, shift back arithmetically. */
+    private static FloatVector bytePosition(jdk.incubator.vector.IntVector q, int g) {
+        jdk.incubator.vector.IntVector top = g == 3 ? q : q.lanewise(VectorOperators.LSHL, 24 - 8 * g);
+        return (FloatVector) top.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
     }
 }

@@ -58,6 +58,31 @@ public final class VectorMath {
     }
 
     /**
+     * exp(x) for x <= 0 (or NaN): {@link #exp}'s arithmetic without the upper clamp, which cannot
+     * act there, so the same bits. The scan's exp(dt A) is such (dt >= 0, A = -exp(A_log)), and a
+     * Java-semantics vector min is several instructions: the scan's update ran 23% faster without it.
+     */
+    public static FloatVector expNonPositive(FloatVector x) {
+        FloatVector xc = x.max(EXP_MIN);
+        FloatVector shifted = xc.mul(LOG2E).add(ROUND_MAGIC);
+        FloatVector n = shifted.sub(ROUND_MAGIC);
+        FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_HI), xc);
+        r = n.fma(FloatVector.broadcast(S, -LN2_LO), r);
+        FloatVector p = FloatVector.broadcast(S, 1.9875691500e-4f);
+        p = p.fma(r, FloatVector.broadcast(S, 1.3981999507e-3f));
+        p = p.fma(r, FloatVector.broadcast(S, 8.3334519073e-3f));
+        p = p.fma(r, FloatVector.broadcast(S, 4.1665795894e-2f));
+        p = p.fma(r, FloatVector.broadcast(S, 1.6666665459e-1f));
+        p = p.fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
+        p = p.mul(r.mul(r)).add(r).add(1f);
+        IntVector n2 = shifted.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND_MAGIC));
+        IntVector half = n2.lanewise(VectorOperators.ASHR, 1);
+        FloatVector scale1 = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector scale2 = n2.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return p.mul(scale1).mul(scale2);
+    }
+
+    /**
      * log(1 + y) for y >= 0, accurate for tiny y: log(u) for u = 1 + y rounded, plus the first-order
      * correction (y - (u - 1)) / u for the rounding (exactly y when u rounds to 1).
      */
