@@ -7,6 +7,8 @@ place an unmapped mate), half unplaced at the end. Coordinate-sorted and indexed
 @PG line left out, so the bytes do not depend on its version); one @PG line from this script.
 small.vcf.gz: 30 SNVs over small.fa (REF from the FASTA; contigs in the order chr1, chrM, chr2, not the
 FASTA's), bgzipped and tabix-indexed, for dna score-variants and its scattered runs.
+reads.part1.bam, reads.part2.bam, small.part1.vcf.gz, small.part2.vcf.gz: each file cut in two in its
+own order, every part with the whole header (as a scattered run's shards write them), for the gathers.
 Deterministic: python3 test-data/make-genomics-reads.py (needs samtools, bgzip and tabix on PATH)."""
 import os, random, subprocess
 
@@ -56,6 +58,9 @@ sam = "\n".join(lines + recs) + "\n"
 out = os.path.join(g, "reads.bam")
 subprocess.run(["samtools", "sort", "--no-PG", "-o", out, "-"], input=sam.encode(), check=True)
 subprocess.run(["samtools", "index", out], check=True)
+# the gatherbam parts: b1's reads, then b2's and the unplaced ones (the file's order, cut between contigs)
+for part, regions in (("reads.part1.bam", ["b1"]), ("reads.part2.bam", ["b2", "*"])):
+    subprocess.run(["samtools", "view", "--no-PG", "-b", "-o", os.path.join(g, part), out] + regions, check=True)
 
 small = fasta(os.path.join(g, "small.fa"))
 vcf = ["##fileformat=VCFv4.2"] + ["##contig=<ID=%s,length=%d>" % (k, len(v)) for k, v in small.items()]
@@ -69,3 +74,9 @@ out = os.path.join(g, "small.vcf.gz")
 with open(out, "wb") as f:
     subprocess.run(["bgzip", "-c"], input=("\n".join(vcf) + "\n").encode(), stdout=f, check=True)
 subprocess.run(["tabix", "-f", "-p", "vcf", out], check=True)
+# the gathervcf parts: chr1's records, then chrM's and chr2's, each under the whole header
+head = [l for l in vcf if l.startswith("#")]
+for part, contigs in (("small.part1.vcf.gz", ("chr1",)), ("small.part2.vcf.gz", ("chrM", "chr2"))):
+    body = [l for l in vcf if not l.startswith("#") and l.split("\t")[0] in contigs]
+    with open(os.path.join(g, part), "wb") as f:
+        subprocess.run(["bgzip", "-c"], input=("\n".join(head + body) + "\n").encode(), stdout=f, check=True)
