@@ -167,7 +167,13 @@ final class GatherCommands {
                     for (Path p : parts)
                         try (SamReader r = factory.open(p)) {
                             for (SAMRecord rec : r) {
-                                w.addAlignment(rec);
+                                try {
+                                    w.addAlignment(rec);
+                                } catch (IllegalArgumentException outOfOrder) { // HTSJDK's check of a sorted header's order
+                                    throw new UsageException("--part " + p + ": read " + rec.getReadName() + " at " + rec.getReferenceName() + ":"
+                                            + rec.getAlignmentStart() + " comes before the records gathered so far, in the header's "
+                                            + header.getSortOrder() + " order (give the parts in the order they were planned)");
+                                }
                                 records[0]++;
                             }
                         } catch (SAMException e) {

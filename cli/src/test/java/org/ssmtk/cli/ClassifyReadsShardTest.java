@@ -156,6 +156,16 @@ class ClassifyReadsShardTest {
         assertEquals(1, r.code());
         assertTrue(r.err().contains("--part " + other + ": its header differs from --part " + dir.resolve("part0.bam") + "'s"), r.err());
         assertTrue(!Files.exists(dir.resolve("mixed.bam")));
+        // parts given out of their planned order break the header's coordinate order: one line, exit 1, nothing written
+        Path swapped = dir.resolve("swapped.bam");
+        r = MainTest.run("gather", "bam", "--output", swapped.toString(), "--part", dir.resolve("part1.bam").toString(),
+                "--part", dir.resolve("part0.bam").toString());
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("--part " + dir.resolve("part0.bam") + ": read ") && r.err().contains("give the parts in the order"), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        try (var listing = Files.list(dir)) {
+            assertTrue(listing.noneMatch(f -> f.getFileName().toString().startsWith("swapped")), "no output or temporary file is left");
+        }
         // planning needs what the shards need: a sorted, indexed input
         r = MainTest.run("scatter", "plan", "--reads", DnaClassifyReadsCommandTest.writeBam(dir.resolve("unsorted.bam")).toString(), "--by", "contigs");
         assertEquals(1, r.code());
