@@ -43,7 +43,8 @@ final class DnaScoreVariantsCommand implements Command {
                 + "both strands already, so --rc-average adds nothing there; for Caduceus-Ph it averages with the\n"
                 + "reverse-complement window masked at the mirrored bases.\n"
                 + "Every record is written in input order with only SSMTK_LLR added (a header line names the\n"
-                + "model and window); symbolic ALTs (<DEL>, *, breakends) get a missing value, and every missing\n"
+                + "model by its folder's name and model_sha256, the SHA-256 of config.json then model.safetensors, and\n"
+                + "the window); symbolic ALTs (<DEL>, *, breakends) get a missing value, and every missing\n"
                 + "value says why in INFO/SSMTK_MISSING (Number=A, written on such records only). --check-ref says\n"
                 + "what a REF that contradicts the FASTA does, as in bcftools norm: e = error (default), w = warn\n"
                 + "and keep with missing values, x = leave the record out. A contig missing from the FASTA is an\n"
@@ -52,7 +53,9 @@ final class DnaScoreVariantsCommand implements Command {
                 + "they go: memory does not grow with the number of records. Variants/s go to stderr.\n"
                 + "Scattered runs: --shard CONTIG:START-END scores and writes only the records whose POS lies in [START, END)\n"
                 + "of CONTIG (0-based half-open), under the whole run's header; the shards that ssmtk scatter plan --vcf\n"
-                + "lists, gathered in its order by ssmtk gather vcf, give the unsplit run's file byte for byte.\n\n"
+                + "lists, gathered in its order by ssmtk gather vcf, give the unsplit run's file byte for byte. A bgzipped\n"
+                + "VCF with a tabix index (VCF.tbi) is queried for the shard's region; a plain VCF (or one with only a\n"
+                + ".csi, which HTSJDK does not read for VCFs) is read whole by every shard.\n\n"
                 + "example: ssmtk dna score-variants --model run1/model --fasta ref.fa --vcf in.vcf.gz \\\n"
                 + "    --out scored.vcf.gz";
     }
@@ -98,8 +101,12 @@ final class DnaScoreVariantsCommand implements Command {
         // --window, which the scorer blocks by length, so this is the shape of the common case
         CommonOptions.checkShape(config, "--batch", batch, "--window", window, true);
         MambaCheckpoint checkpoint = MambaCheckpoint.load(dir);
-        String modelName = dir.toAbsolutePath().normalize().toString();
-        if (modelName.contains("\n") || modelName.contains(";")) throw new UsageException("--model " + dir + ": a path with ';' or a newline cannot go into the header line");
+        // the model by its folder's name and content, not its path: a pipeline's tasks each see it staged
+        // under their own work folder, and their parts must share one header (ssmtk gather vcf checks it)
+        Path named = dir.toAbsolutePath().normalize().getFileName();
+        String modelName = named == null ? "/" : named.toString();
+        if (modelName.contains("\n") || modelName.contains(";")) throw new UsageException("--model " + dir + ": a name with ';' or a newline cannot go into the header line");
+        String modelDigest = VcfVariantScorer.modelDigest(dir);
         boolean rc = RC_AVERAGE.get(cl);
         org.ssmtk.genomics.score.ScoreShard shard = null;
         if (SHARD.given(cl))
@@ -114,7 +121,7 @@ final class DnaScoreVariantsCommand implements Command {
         try (FastaReference ref = FastaReference.open(fasta); Backend backend = CommonOptions.backend(cl, err)) {
             MambaModel model = CommonOptions.loadForInference(cl, backend, checkpoint);
             t0 = System.nanoTime();
-            VcfVariantScorer.Settings settings = new VcfVariantScorer.Settings(window, rc, checkRef, batch, modelName);
+            VcfVariantScorer.Settings settings = new VcfVariantScorer.Settings(window, rc, checkRef, batch, modelName, modelDigest);
             VcfVariantScorer scorer;
             if (caduceus) {
                 if (rc && model.strands() == 2)
@@ -135,6 +142,9 @@ final class DnaScoreVariantsCommand implements Command {
                 s.records(), s.written(), s.excluded(), s.values(), s.scored(), s.symbolic(), s.refMismatches(),
                 caduceus ? String.format(Locale.ROOT, ", %,d indels not scored by the masked model", s.indels()) : "", seconds,
                 s.records() / Math.max(seconds, 1e-9), s.windows(), window, rc ? " (both strands)" : "", s.bases() / Math.max(seconds, 1e-9), output);
+        if (shard != null)
+            err.printf(Locale.ROOT, "ssmtk dna score-variants: --shard %s: %,d records read %s%n", shard, s.read(),
+                    s.indexed() ? "through " + vcf + ".tbi (the shard's region)" : "(the whole VCF streamed: no usable .tbi)");
         return 0;
     }
 }

@@ -201,8 +201,8 @@ final class GatherCommands {
         public String summary() { return "join VCF parts under one header, bgzipped, with the tabix index rebuilt"; }
 
         public String footer() {
-            return "Every part must have the same header, except the model path in ##" + VcfVariantScorer.HEADER_KEY + " (each task of\n"
-                    + "a pipeline sees its model at its own path); the output has the first part's header, then every part's\n"
+            return "Every part must have the same header: parts scored by different models (##" + VcfVariantScorer.HEADER_KEY + " names the\n"
+                    + "model by its folder's name and content digest, not its path) are refused; the output has that header, then every part's\n"
                     + "records in the order the parts are given, written as dna score-variants writes them (bgzip, tabix index\n"
                     + "OUT.tbi built on the fly), so the gathered parts of a scattered score-variants run equal the unsplit\n"
                     + "run's file byte for byte. OUT and OUT.tbi appear together, when complete.\n\n"
@@ -216,10 +216,15 @@ final class GatherCommands {
             Path target = OUTPUT.get(cl);
             List<String> first = null;
             for (Path p : parts) {
-                List<String> h = comparableHeader(p);
+                List<String> h = header(p);
                 if (first == null) first = h;
-                else if (!h.equals(first))
+                else if (!h.equals(first)) {
+                    String a = model(first), b = model(h);
+                    if (!a.equals(b))
+                        throw new UsageException("--part " + p + " was scored by " + b + ", --part " + parts.getFirst() + " by " + a
+                                + ": the parts of one run share one model");
                     throw new UsageException("--part " + p + ": its header differs from --part " + parts.getFirst() + "'s (a part of another run?)");
+                }
             }
             long[] records = {0};
             AtomicFiles.writeWithCompanions(target, List.of(".tbi"), tmp -> {
@@ -243,17 +248,26 @@ final class GatherCommands {
             return 0;
         }
 
-        /** The header lines, the provenance line's model path blanked (a task's own staging folder). */
-        private static List<String> comparableHeader(Path p) throws IOException, UsageException {
+        /** The header lines, as written. */
+        private static List<String> header(Path p) throws IOException, UsageException {
             List<String> lines = new ArrayList<>();
             try (InputStream raw = Files.newInputStream(p);
                  BufferedReader in = new BufferedReader(new InputStreamReader(gunzip(raw, p), StandardCharsets.UTF_8))) {
-                for (String l; (l = in.readLine()) != null && l.startsWith("#"); )
-                    lines.add(l.startsWith("##" + VcfVariantScorer.HEADER_KEY + "=") ? l.replaceFirst("model=[^;]*;", "model=;") : l);
+                for (String l; (l = in.readLine()) != null && l.startsWith("#"); ) lines.add(l);
             }
             if (lines.isEmpty() || !lines.getLast().startsWith("#CHROM"))
                 throw new UsageException("--part " + p + ": no VCF header (#CHROM line)");
             return lines;
+        }
+
+        /** The model a part names in ##ssmtk_score_variants (folder name and digest), for the error that parts disagree on it. */
+        private static String model(List<String> header) {
+            for (String l : header)
+                if (l.startsWith("##" + VcfVariantScorer.HEADER_KEY + "=")) {
+                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("model=([^;]*)(?:;model_sha256=([0-9a-f]*))?").matcher(l);
+                    if (m.find()) return "model '" + m.group(1) + "'" + (m.group(2) == null ? "" : " (sha256 " + m.group(2).substring(0, Math.min(12, m.group(2).length())) + "...)");
+                }
+            return "no model (no ##" + VcfVariantScorer.HEADER_KEY + " line)";
         }
 
         private static InputStream gunzip(InputStream raw, Path p) throws IOException, UsageException {

@@ -276,8 +276,9 @@ class DnaScoreVariantsCommandTest {
                     new TreeSet<>(files.map(p -> p.getFileName().toString()).toList()), "nothing temporary left");
         }
         List<String> head = header(out);
+        String digest = sha256(model);
         assertTrue(head.stream().anyMatch(l -> l.startsWith("##INFO=<ID=SSMTK_LLR,Number=A,Type=Float")), String.join("\n", head));
-        assertTrue(head.stream().anyMatch(l -> l.equals("##ssmtk_score_variants=model=" + model.toAbsolutePath().normalize() + ";window=64;rc_average=false;check_ref=e;scoring=causal")),
+        assertTrue(head.stream().anyMatch(l -> l.equals("##ssmtk_score_variants=model=model;model_sha256=" + digest + ";window=64;rc_average=false;check_ref=e;scoring=causal")),
                 String.join("\n", head));
         assertEquals("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ts1\ts2", head.getLast());
         try (CpuBackend cpu = new CpuBackend(2)) {
@@ -345,6 +346,149 @@ class DnaScoreVariantsCommandTest {
         r = MainTest.run("scatter", "plan", "--vcf", vcf(dir, back).toString(), "--by", "contigs");
         assertEquals(1, r.code());
         assertTrue(r.err().contains("(not sorted)"), r.err());
+    }
+
+    /** The model's identity as the header must name it, computed here: SHA-256 of config.json's bytes then model.safetensors'. */
+    static String sha256(Path modelDir) throws java.io.IOException {
+        java.security.MessageDigest d;
+        try {
+            d = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
+        d.update(Files.readAllBytes(modelDir.resolve("config.json")));
+        d.update(Files.readAllBytes(modelDir.resolve("model.safetensors")));
+        return java.util.HexFormat.of().formatHex(d.digest());
+    }
+
+    /** A copy of the model's folder at {@code to}, optionally with the lowest bit of its last weight flipped (another model). */
+    static Path copyModel(Path to, boolean changeAWeight) throws Exception {
+        Files.createDirectories(to);
+        try (var files = Files.list(model)) {
+            for (Path f : files.toList()) Files.copy(f, to.resolve(f.getFileName()));
+        }
+        if (changeAWeight) {
+            byte[] w = Files.readAllBytes(to.resolve("model.safetensors"));
+            w[w.length - 4] ^= 1;   // little-endian float32: the last tensor's last value, lowest mantissa bit
+            Files.write(to.resolve("model.safetensors"), w);
+        }
+        return to;
+    }
+
+    /**
+     * Issue 18: a pipeline's tasks each see the model staged under their own work folder. The header
+     * names it by folder name and content digest, so a staged copy writes the same bytes and the parts
+     * of shards scored from differently staged copies gather into the unsplit run's file; a part scored
+     * by another model (one weight bit apart) is refused with one line, and nothing is written.
+     */
+    @Test
+    void theHeaderNamesTheModelByContentSoStagedCopiesGatherAndAnotherModelsPartIsRefused() throws Exception {
+        List<Rec> recs = variants().stream().filter(x -> x.chrom().equals("chr1")).toList();
+        Path in = vcf(dir, recs);
+        Path staged1 = copyModel(dir.resolve("work/3f/a1b2/model"), false), staged2 = copyModel(dir.resolve("work/7c/d4e5/model"), false);
+        Path other = copyModel(dir.resolve("work/9e/f0a1/model"), true);
+        List<String> common = List.of("--fasta", SMALL.toString(), "--vcf", in.toString(), "--window", "32", "--threads", "2");
+        Path single = dir.resolve("single.vcf.gz");
+        java.util.function.BiFunction<Path, List<String>, MainTest.Result> score = (m, extra) -> {
+            List<String> a = new ArrayList<>(List.of("dna", "score-variants", "--model", m.toString()));
+            a.addAll(common);
+            a.addAll(extra);
+            return MainTest.run(a.toArray(String[]::new));
+        };
+        MainTest.Result r = score.apply(model, List.of("--out", single.toString()));
+        assertEquals(0, r.code(), r.err());
+        String line = "##ssmtk_score_variants=model=model;model_sha256=" + sha256(model) + ";window=32;rc_average=false;check_ref=e;scoring=causal";
+        assertTrue(header(single).contains(line), String.join("\n", header(single)));
+        Path copied = dir.resolve("copied.vcf.gz");
+        r = score.apply(staged1, List.of("--out", copied.toString()));
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(Files.readAllBytes(single), Files.readAllBytes(copied), "a staged copy of the model writes the same bytes");
+
+        Path p1 = dir.resolve("p1.vcf.gz"), p2 = dir.resolve("p2.vcf.gz"), p2other = dir.resolve("p2other.vcf.gz");
+        assertEquals(0, score.apply(staged1, List.of("--out", p1.toString(), "--shard", "chr1:0-1000")).code());
+        assertEquals(0, score.apply(staged2, List.of("--out", p2.toString(), "--shard", "chr1:1000-6000")).code());
+        r = score.apply(other, List.of("--out", p2other.toString(), "--shard", "chr1:1000-6000"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(header(p2other).stream().anyMatch(l -> l.startsWith("##ssmtk_score_variants=model=model;model_sha256=") && !l.equals(line)));
+        Path gathered = dir.resolve("gathered.vcf.gz");
+        r = MainTest.run("gather", "vcf", "--output", gathered.toString(), "--part", p1.toString(), "--part", p2.toString());
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(Files.readAllBytes(single), Files.readAllBytes(gathered), "parts scored from two staged copies gather into the unsplit run's bytes");
+        assertArrayEquals(Files.readAllBytes(Path.of(single + ".tbi")), Files.readAllBytes(Path.of(gathered + ".tbi")), "and its index");
+
+        Path mixed = Files.createDirectories(dir.resolve("mixed")).resolve("mixed.vcf.gz");
+        r = MainTest.run("gather", "vcf", "--output", mixed.toString(), "--part", p1.toString(), "--part", p2other.toString());
+        assertEquals(1, r.code(), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains("--part " + p2other + " was scored by model 'model' (sha256 " + sha256(other).substring(0, 12))
+                && r.err().contains("by model 'model' (sha256 " + sha256(model).substring(0, 12)) && r.err().contains("share one model"), r.err());
+        assertNoOutput(mixed);
+    }
+
+    /**
+     * Issue 18: a shard of a bgzipped VCF with a tabix index reads its region through the index (the
+     * stderr line counts the records read: those overlapping the shard, not the file's), and writes
+     * the bytes the streaming path writes for the same shard (the same VCF without its .tbi); the
+     * parts gather into the unsplit run's file and index.
+     */
+    @Test
+    void aShardOfAnIndexedVcfQueriesItsRegionAndWritesTheStreamedPartsBytes() throws Exception {
+        List<Rec> recs = new ArrayList<>();
+        for (String c : List.of("chr1", "chrM", "chr2")) for (Rec x : variants()) if (x.chrom().equals(c)) recs.add(x);
+        // a bgzipped, tabix-indexed input: an unsplit run's output is one (its SSMTK lines are replaced on the way through)
+        Path indexed = Files.createDirectories(dir.resolve("indexed")).resolve("in.vcf.gz");
+        MainTest.Result r = scoreWith(vcf(dir, recs), indexed);
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.isRegularFile(Path.of(indexed + ".tbi")));
+        Path streamed = Files.createDirectories(dir.resolve("streamed")).resolve("in.vcf.gz");
+        Files.copy(indexed, streamed);
+        Path single = dir.resolve("single.vcf.gz");
+        r = scoreWith(indexed, single);
+        assertEquals(0, r.code(), r.err());
+        Path plan = dir.resolve("shards.txt");
+        r = MainTest.run("scatter", "plan", "--vcf", indexed.toString(), "--by", "250", "--output", plan.toString());
+        assertEquals(0, r.code(), r.err());
+        List<String> shards = Files.readAllLines(plan);
+        assertEquals(7, shards.size(), shards.toString());
+        java.util.regex.Pattern readCount = java.util.regex.Pattern.compile("--shard \\S+: ([0-9,]+) records read (through|\\(the whole)");
+        List<String> gather = new ArrayList<>(List.of("gather", "vcf", "--output", dir.resolve("gathered.vcf.gz").toString()));
+        for (int i = 0; i < shards.size(); i++) {
+            String shard = shards.get(i);
+            Path a = dir.resolve("a" + i + ".vcf.gz"), b = dir.resolve("b" + i + ".vcf.gz");
+            r = scoreWith(indexed, a, "--shard", shard);
+            assertEquals(0, r.code(), r.err());
+            java.util.regex.Matcher m = readCount.matcher(r.err());
+            assertTrue(m.find() && m.group(2).equals("through"), shard + ": the indexed VCF's shard must be read through its .tbi: " + r.err());
+            org.ssmtk.genomics.score.ScoreShard sh = org.ssmtk.genomics.score.ScoreShard.parse(shard);
+            long overlapping = recs.stream().filter(x -> x.chrom().equals(sh.contig()) && x.pos() <= sh.end()
+                    && end(x) >= sh.start() + 1).count();
+            assertEquals(overlapping, Long.parseLong(m.group(1).replace(",", "")), shard + ": records read through the index");
+            assertTrue(overlapping < recs.size());
+            r = scoreWith(streamed, b, "--shard", shard);
+            assertEquals(0, r.code(), r.err());
+            m = readCount.matcher(r.err());
+            assertTrue(m.find() && !m.group(2).equals("through") && Long.parseLong(m.group(1).replace(",", "")) == recs.size(), r.err());
+            assertArrayEquals(Files.readAllBytes(b), Files.readAllBytes(a), shard + ": the indexed path writes the streamed part's bytes");
+            Files.delete(Path.of(a + ".tbi"));
+            gather.addAll(List.of("--part", a.toString()));
+        }
+        r = MainTest.run(gather.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(Files.readAllBytes(single), Files.readAllBytes(dir.resolve("gathered.vcf.gz")), "gathered VCF bytes");
+        assertArrayEquals(Files.readAllBytes(Path.of(single + ".tbi")), Files.readAllBytes(dir.resolve("gathered.vcf.gz.tbi")), "its index");
+
+        // an index older than its VCF is not trusted: the shard streams, and says why
+        Files.setLastModifiedTime(Path.of(indexed + ".tbi"), java.nio.file.attribute.FileTime.fromMillis(Files.getLastModifiedTime(indexed).toMillis() - 60_000));
+        r = scoreWith(indexed, dir.resolve("stale.vcf.gz"), "--shard", shards.getFirst());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("is older than") && r.err().contains("the whole VCF streamed"), r.err());
+        assertArrayEquals(Files.readAllBytes(dir.resolve("a0.vcf.gz")), Files.readAllBytes(dir.resolve("stale.vcf.gz")));
+    }
+
+    /** A record's last base as tabix indexes it: INFO END for a symbolic allele, else POS + len(REF) - 1. */
+    static long end(Rec r) {
+        for (String kv : r.info().split(";")) if (kv.startsWith("END=")) return Long.parseLong(kv.substring(4));
+        return r.pos() + r.ref().length() - 1;
     }
 
     static final int MASK = 3;
@@ -420,7 +564,8 @@ class DnaScoreVariantsCommandTest {
                 assertTrue(r.err().contains("indels, which masked marginals do not score") && r.err().contains("variants/s"), r.err());
                 assertEquals(rc && ps, r.err().contains("Caduceus-PS head sums both strands"), r.err());
                 List<String> head = header(out);
-                assertTrue(head.stream().anyMatch(l -> l.equals("##ssmtk_score_variants=model=" + cad + ";window=" + W + ";rc_average=" + rc
+                String digest = sha256(cad);
+                assertTrue(head.stream().anyMatch(l -> l.equals("##ssmtk_score_variants=model=" + cad.getFileName() + ";model_sha256=" + digest + ";window=" + W + ";rc_average=" + rc
                         + ";check_ref=e;scoring=masked-marginal")), String.join("\n", head));
                 assertTrue(head.stream().anyMatch(l -> l.startsWith("##INFO=<ID=SSMTK_MISSING,Number=A,Type=String")), String.join("\n", head));
                 List<String> got = records(out);

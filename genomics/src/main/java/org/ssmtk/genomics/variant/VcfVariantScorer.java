@@ -66,18 +66,55 @@ public final class VcfVariantScorer {
     /** Windows gathered before they are scored: several forwards' worth, so the last one of a block is rarely small. */
     private static final int BLOCK_BATCHES = 4;
 
-    /** The run's settings. {@code modelName} goes into the header line. */
-    public record Settings(int window, boolean rcAverage, CheckRef checkRef, int batch, String modelName) {
+    /**
+     * The run's settings. {@code modelName} and {@code modelDigest} ({@link #modelDigest(Path)}) name the
+     * model in the header line: its folder's name and its content, not its path, so every task of a
+     * pipeline (each sees the model staged under its own work folder) writes the same header, and
+     * parts scored by different models differ there.
+     */
+    public record Settings(int window, boolean rcAverage, CheckRef checkRef, int batch, String modelName, String modelDigest) {
         public Settings {
             if (window < 2) throw new IllegalArgumentException("--window must be at least 2, got " + window);
             if (batch < 1) throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
-            if (modelName.contains("\n")) throw new IllegalArgumentException("model name may not hold a newline");
+            if (modelName.contains("\n") || modelName.contains(";")) throw new IllegalArgumentException("model name may not hold ';' or a newline");
+            if (!modelDigest.matches("[0-9a-f]{64}")) throw new IllegalArgumentException("model digest must be 64 hex digits, got '" + modelDigest + "'");
         }
     }
 
-    /** What a run did. {@code values}: ALT values written, {@code scored} of which have a number. */
+    /**
+     * SHA-256 over the files that make a model's scores, in this order: config.json, then its weights:
+     * model.safetensors, or for sharded weights model.safetensors.index.json and its model-*.safetensors
+     * shards, by name (other files in the folder, a README or reference outputs, are not the model).
+     * For the common single file it is {@code cat config.json model.safetensors | sha256sum}.
+     */
+    public static String modelDigest(Path dir) throws IOException {
+        java.security.MessageDigest sha;
+        try {
+            sha = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+        List<Path> files = new ArrayList<>(List.of(dir.resolve("config.json")));
+        if (java.nio.file.Files.isRegularFile(dir.resolve("model.safetensors"))) files.add(dir.resolve("model.safetensors"));
+        else
+            try (java.util.stream.Stream<Path> s = java.nio.file.Files.list(dir)) {
+                s.filter(f -> f.getFileName().toString().matches("model\\.safetensors\\.index\\.json|model-.*\\.safetensors")).sorted().forEach(files::add);
+            }
+        byte[] buf = new byte[1 << 16];
+        for (Path f : files)
+            try (java.io.InputStream in = java.nio.file.Files.newInputStream(f)) {
+                for (int n; (n = in.read(buf)) > 0; ) sha.update(buf, 0, n);
+            }
+        return java.util.HexFormat.of().formatHex(sha.digest());
+    }
+
+    /**
+     * What a run did. {@code values}: ALT values written, {@code scored} of which have a number;
+     * {@code read}: records parsed from the input (a shard of an indexed VCF reads only its region);
+     * {@code indexed}: whether the shard's records came through the .tbi.
+     */
     public record Summary(long records, long written, long values, long scored, long symbolic, long refMismatches,
-                          long excluded, long refPastWindow, long indels, long windows, long bases) {}
+                          long excluded, long refPastWindow, long indels, long windows, long bases, long read, boolean indexed) {}
 
     private final CausalWindowScorer scorer;
     private final MaskedMarginalScorer masked;
@@ -135,8 +172,10 @@ public final class VcfVariantScorer {
             names.add(c.name());
         }
         Run run = new Run(vcf, fasta, lengths, names, warn);
+        boolean[] indexed = {false};
+        long[] read = {0};
         AtomicFiles.writeWithCompanions(out, List.of(".tbi"), tmp -> {
-            try (VCFFileReader reader = open(vcf); CloseableIterator<VariantContext> it = reader.iterator();
+            try (VCFFileReader reader = open(vcf); CloseableIterator<VariantContext> it = records(reader, vcf, shard, indexed, warn);
                  VariantContextWriter writer = writer(tmp)) {
                 writer.writeHeader(header(reader.getFileHeader()));
                 run.writer = writer;
@@ -145,6 +184,7 @@ public final class VcfVariantScorer {
                     try {
                         if (!it.hasNext()) break;
                         vc = it.next();
+                        read[0]++;
                     } catch (TribbleException | IllegalArgumentException | IllegalStateException e) {
                         throw new VariantInputException(vcf, "malformed VCF (" + oneLine(e) + ")", e);
                     }
@@ -168,7 +208,29 @@ public final class VcfVariantScorer {
             warn.accept(run.pastWindow + " records have a REF longer than fits in the window after its start (about half of --window "
                     + settings.window() + "): missing values; a larger --window scores them");
         return new Summary(run.records, run.written, run.values, run.scored, run.symbolic, run.mismatches, run.excluded, run.pastWindow,
-                run.indels, run.windowCount, masked != null ? masked.bases() : scorer.bases());
+                run.indels, run.windowCount, masked != null ? masked.bases() : scorer.bases(), read[0], indexed[0]);
+    }
+
+    /**
+     * The records a run reads: every one, or for a shard of a bgzipped VCF with a tabix index (.tbi)
+     * beside it those overlapping the shard's region, through the index, so a shard costs its region
+     * rather than the whole file. Both pass the same records the shard owns (by POS, filtered by the
+     * caller) in file order, so the part's bytes do not depend on the path taken. A plain VCF, or a
+     * .csi alone (HTSJDK reads tabix indexes of VCFs only), or an index older than its VCF (stale, as
+     * bcftools warns), streams.
+     */
+    private static CloseableIterator<VariantContext> records(VCFFileReader reader, Path vcf, org.ssmtk.genomics.score.ScoreShard shard,
+                                                             boolean[] indexed, Consumer<String> warn) throws IOException {
+        Path tbi = Path.of(vcf + ".tbi");
+        if (shard == null || !java.nio.file.Files.isRegularFile(tbi) || !reader.isQueryable()) return reader.iterator();
+        if (java.nio.file.Files.getLastModifiedTime(tbi).compareTo(java.nio.file.Files.getLastModifiedTime(vcf)) < 0) {
+            warn.accept(tbi + " is older than " + vcf + " (stale?): reading every record instead of querying the index");
+            return reader.iterator();
+        }
+        indexed[0] = true;
+        // 1-based closed [START+1, END] holds every record whose POS-1 lies in [START, END), plus records
+        // starting before it that reach into it, which the shard does not own; tabix positions are ints
+        return reader.query(shard.contig(), (int) Math.min(Integer.MAX_VALUE, shard.start() + 1), (int) Math.min(Integer.MAX_VALUE, shard.end()));
     }
 
     private static VCFFileReader open(Path vcf) throws VariantInputException {
@@ -205,7 +267,7 @@ public final class VcfVariantScorer {
         lines.add(new VCFInfoHeaderLine(MISSING_KEY, VCFHeaderLineCount.A, VCFHeaderLineType.String,
                 "why SSMTK_LLR is missing for an ALT: " + SYMBOLIC + " (symbolic ALT), " + REF_PAST_WINDOW + " (REF longer than the window holds), "
                         + INDEL + " (a masked model scores substitutions only), " + REF_MISMATCH + " (REF contradicts the FASTA), " + NOT_FINITE + " (the model gave no finite number); '.' for an ALT with a value"));
-        lines.add(new VCFHeaderLine(HEADER_KEY, "model=" + settings.modelName() + ";window=" + settings.window()
+        lines.add(new VCFHeaderLine(HEADER_KEY, "model=" + settings.modelName() + ";model_sha256=" + settings.modelDigest() + ";window=" + settings.window()
                 + ";rc_average=" + settings.rcAverage() + ";check_ref=" + settings.checkRef().code()
                 + ";scoring=" + (masked == null ? "causal" : "masked-marginal")));
         return new VCFHeader(lines, in.getGenotypeSamples());
