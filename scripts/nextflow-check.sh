@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the Nextflow side with real Nextflow (24.10.0, resolved from Maven Central: no launcher
 # download, no GitHub): exports each workflows/examples descriptor with `ssmtk workflow export
-# --nextflow`, dry-runs it with -stub-run, runs the examples for real and checks their outputs, runs the
+# --nextflow`, dry-runs it with -stub-run, runs the examples for real and checks their outputs (audio.yaml's,
+# whose steps read manifests, against the local runner's), runs manifests with '..' and absolute paths and a
+# scattered score-variants over an indexed VCF against the local runner, runs the
 # scattered dna-classify (FASTA shards) and dna-reads (BAM shards, planned by a task) pipelines and
 # compares their gathered files with single jobs byte for byte, runs the shipped nf-core-style
 # modules (modules/ssmtk/) through modules/ssmtk/tests/main.nf, stubbed and for real, and then each
@@ -100,6 +102,76 @@ samtools view --no-PG -H "$gathered/tagged.bam" > "$out/reads-header.txt"
 [ "$(grep -c '^@PG.*PN:ssmtk' "$out/reads-header.txt")" -eq 1 ] && grep -q '^@PG	ID:make-reads' "$out/reads-header.txt" \
   || fail "dna-reads: the gathered header lacks the input's @PG line or has not exactly one ssmtk @PG: $(grep '^@PG' "$out/reads-header.txt")"
 echo "nextflow-check: dna-reads --scatter 1500: gathered TSV ($(($(wc -l < "$gathered/calls.tsv") - 1)) reads) and BAM from $shards shards equal the single job byte for byte (samtools reads it; one ssmtk @PG)"
+
+# audio.yaml for real: its steps read manifests (--manifest, --test-manifest, --real-manifest) naming WAVs relative to
+# the manifest's folder; main.nf lists them and each task stages them where the manifest points. The local runner
+# (ssmtk workflow run) on the same descriptor must train the same models and generate the same WAVs, byte for byte;
+# the JSON results must agree but for the paths in them (each names the file where its task saw it).
+nextflow run "$out/audio" --input "$out/audio/samplesheet.csv" --outdir "$out/audio-real" > "$out/audio-real.log" 2>&1 \
+  || { cat "$out/audio-real.log"; fail "audio: real run failed (manifests' WAVs not staged?)"; }
+ssmtk workflow run "$root/workflows/examples/audio.yaml" --work "$out/audio-local" --cpus 2 > "$out/audio-local.log" 2>&1 \
+  || { cat "$out/audio-local.log"; fail "audio: the local runner failed"; }
+nopaths() { grep -vE '"(input|model|source)" :|every clip of --test-manifest' "$1"; }
+same=0
+for f in piano-lm/piano/model/model.safetensors digits-lm/digits/model/model.safetensors digits-classifier/classifier/model/model.safetensors \
+         digits-generate/digit-gen/000.wav digits-generate/digit-gen/003.wav piano-generate/piano-gen/001.wav; do
+  cmp "$out/audio-local/$f" "$out/audio-real/audio/$(echo "${f%%/*}" | tr - _)/${f#*/}" || fail "audio: $f differs from the local runner's"
+  same=$((same + 1))
+done
+for f in piano-lm/piano/eval.json digits-classifier/classifier/eval.json score/scores.json; do
+  cmp <(nopaths "$out/audio-local/$f") <(nopaths "$out/audio-real/audio/$(echo "${f%%/*}" | tr - _)/${f#*/}") || fail "audio: $f differs from the local runner's"
+  same=$((same + 1))
+done
+echo "nextflow-check: audio: real run ok (manifests' WAVs staged; $same results equal the local runner's: models and WAVs byte for byte, JSON but for paths)"
+
+# Manifests whose paths climb out of their folder ('..'), take a detour ('sub/..'), repeat a file as a segment and
+# name one absolute path (read in place, with a warning), scored as shards (--scatter-clips 2: a planning task reads
+# the manifest too); and dna score-variants scattered over an indexed VCF (each shard queries its region through the
+# .tbi) with the model staged in every task's own folder. Both against the local runner: the gathered VCF and .tbi
+# byte for byte (the header names the model by name and digest, not path), the clip table but for where each task
+# saw the WAVs.
+mkdir -p "$out/more/data/genomics"
+cp -r "$root/test-data/audio/piano" "$root/test-data/audio/digits" "$out/more/data/"
+cp "$root"/test-data/genomics/small.fa "$root"/test-data/genomics/small.fa.fai "$root"/test-data/genomics/small.vcf.gz* "$out/more/data/genomics/"
+printf 'path\tlabel\tstart\tend\npiece-000.wav\ta\n../digits/wav/test/zero-en-us-john.wav\tb\nsub/../piece-001.wav\ta\npiece-000.wav\ta\t0.1\t0.3\n%s\tc\n' \
+  "$root/test-data/audio/tone-16k-16bit.wav" > "$out/more/data/piano/mixed.tsv"
+cat > "$out/more/more.yaml" <<'YAML'
+name: more
+inputs: [data]
+steps:
+  - id: alm
+    op: audio.train-lm
+    params: {manifest: data/piano/mixed.tsv, out: run, sample-rate: 8000, d-model: 8, layers: 1, seq-len: 128, batch: 2, steps: 5, checkpoint-every: 0, threads: 1}
+  - id: clips
+    op: audio.score
+    needs: [alm]
+    params: {model: "${alm}/run/model", manifest: data/piano/mixed.tsv, output: clips.tsv, threads: 1}
+  - id: lm
+    op: dna.pretrain
+    params: {fasta: data/genomics/small.fa, out: run, preset: tiny, seq-len: 64, batch: 4, steps: 5, checkpoint-every: 0, threads: 1}
+  - id: variants
+    op: dna.score-variants
+    needs: [lm]
+    params: {model: "${lm}/run/model", fasta: data/genomics/small.fa, vcf: data/genomics/small.vcf.gz, out: scored.vcf.gz, window: 32, threads: 1}
+YAML
+ssmtk workflow export --nextflow "$out/more-nf" --scatter 1000 --scatter-clips 2 "$out/more/more.yaml" > /dev/null
+nextflow run "$out/more-nf" --input "$out/more-nf/samplesheet.csv" --outdir "$out/more-real" > "$out/more-real.log" 2>&1 \
+  || { cat "$out/more-real.log"; fail "manifests and variants scattered: real run failed"; }
+ssmtk workflow run "$out/more/more.yaml" --work "$out/more-local" --cpus 2 > "$out/more-local.log" 2>&1 \
+  || { cat "$out/more-local.log"; fail "manifests and variants: the local runner failed"; }
+clips=$(grep -c 'Submitted process > CLIPS (more ' "$out/more-real.log")
+vshards=$(grep -c 'Submitted process > VARIANTS (more ' "$out/more-real.log")
+[ "$clips" -eq 3 ] || fail "audio score --scatter-clips 2: $clips shards, not 3 (5 manifest rows)"
+grep -q 'mixed.tsv: 1 absolute path(s)' "$out/more-real.log" || fail "no warning that the manifest's absolute path is read in place"
+cmp <(sed "s#^$out/more/data/##" "$out/more-local/clips/clips.tsv") <(sed 's#^[^\t]*/work/[0-9a-f]*/[0-9a-f]*/manifest/##' "$out/more-real/more/clips/clips.tsv") \
+  || fail "audio score over the manifest: gathered clip table differs from the local runner's"
+gathered=$out/more-real/more/variants/scored.vcf.gz
+cmp "$gathered" "$out/more-local/variants/scored.vcf.gz" && cmp "$gathered.tbi" "$out/more-local/variants/scored.vcf.gz.tbi" \
+  || fail "score-variants --scatter 1000: gathered VCF or .tbi differs from the local runner's"
+[ "$(grep -l 'records read through' work/*/*/.command.err | wc -l)" -eq "$vshards" ] || fail "score-variants: not every shard read its region through the .tbi"
+[ "$(bcftools view -H "$gathered" | wc -l)" -eq 30 ] && bcftools query -f '%INFO/SSMTK_LLR\n' -r chrM "$gathered" > /dev/null \
+  || fail "score-variants: bcftools cannot read the gathered VCF"
+echo "nextflow-check: manifests (.., absolute, segments; $clips clip shards) and score-variants ($vshards shards through the .tbi, staged models): gathered outputs equal the local runner's (VCF and .tbi byte for byte)"
 
 for name in dna-species audio-generate dna-score; do
   nextflow run "$out/$name" --input "$out/$name/samplesheet.csv" --outdir "$out/$name-real" > "$out/$name-real.log" 2>&1 \

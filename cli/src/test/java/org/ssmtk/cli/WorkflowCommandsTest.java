@@ -245,13 +245,27 @@ class WorkflowCommandsTest {
         MainTest.Result r = MainTest.run("workflow", "export", "--nextflow", nf.toString(), "--scatter", "contigs", "--scatter-clips", "4", yaml.toString());
         assertEquals(0, r.code(), r.err());
         String main = Files.readString(nf.resolve("main.nf")), config = Files.readString(nf.resolve("nextflow.config"));
-        assertTrue(main.contains("READS_PLAN(ch_reads.map { t -> [t[0], t[3], t[4]] }, params.reads_scatter)"), main);
+        assertTrue(main.contains("READS_PLAN(ch_reads.map { t -> [t[0]] + t[3..4] }, params.reads_scatter)"), main);
         assertTrue(main.contains("ch_reads.join(READS_PLAN.out.shards)"), main);
         assertTrue(main.contains("READS.out.calls_tsv.join(READS.out.tagged_bam)"), main);
         assertTrue(main.contains("VARIANTS_PLAN(") && main.contains("CLIPS_PLAN(") && !main.contains("ssmtkShards"), main);
         assertTrue(Files.readString(nf.resolve("modules/local/reads_plan/main.nf")).contains("ssmtk scatter plan --reads '${input"));
         assertTrue(Files.readString(nf.resolve("modules/local/variants_plan/main.nf")).contains("ssmtk scatter plan --vcf '${vcf"));
-        assertTrue(Files.readString(nf.resolve("modules/local/clips_plan/main.nf")).contains("ssmtk scatter plan --clips '${manifest"));
+        // an audio manifest names its WAVs relative to itself: main.nf lists them (ssmtkManifestClips) and every task
+        // that reads the manifest, the planning one included, stages them and links them where the manifest points
+        String plan = Files.readString(nf.resolve("modules/local/clips_plan/main.nf"));
+        assertTrue(plan.contains("path(manifest_clips, stageAs: 'manifest_clips/?/*'), val(manifest_layout)")
+                && plan.contains("${manifest_tree}\n    ssmtk scatter plan --clips ${ssmtkQuote(manifest_at)}"), plan);
+        assertTrue(main.contains("CLIPS_PLAN(ch_clips.map { t -> [t[0]] + t[3..6] }, params.clips_scatter)"), main);
+        assertTrue(main.contains("def ssmtkManifestClips(path) {")
+                && main.contains("ssmtkIndexes(ssmtkPath(it[1], 'alm_manifest'))] + ssmtkManifestClips(ssmtkPath(it[1], 'alm_manifest')) }"), main);
+        for (String step : java.util.List.of("alm", "clips")) {
+            String module = Files.readString(nf.resolve("modules/local/" + step + "/main.nf"));
+            assertTrue(module.contains("path(manifest_index, stageAs: 'manifest/*'), path(manifest_clips, stageAs: 'manifest_clips/?/*'), val(manifest_layout)")
+                    && module.contains("def manifest_at = 'manifest/' + manifest_layout.manifest")
+                    && module.contains("${manifest_tree}\n    ssmtk audio ") && module.contains("--manifest ${ssmtkQuote(manifest_at)} \\\\\n"), module);
+        }
+        assertFalse(Files.readString(nf.resolve("modules/local/variants/main.nf")).contains("_clips"), "only audio manifests list clips");
         String reads = Files.readString(nf.resolve("modules/local/reads_gather/main.nf"));
         assertTrue(reads.contains("ssmtk gather tsv --output 'calls.tsv' ${parts_1_args}") && reads.contains("ssmtk gather bam --output 'tagged.bam' ${parts_2_args}"), reads);
         String variants = Files.readString(nf.resolve("modules/local/variants_gather/main.nf"));

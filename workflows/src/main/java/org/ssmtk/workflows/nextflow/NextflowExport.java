@@ -176,6 +176,41 @@ public final class NextflowExport {
         return found;
     }
 
+    /**
+     * Whether a slot is an audio manifest given as a file: a TSV naming WAVs by paths relative to its own
+     * folder, which a task can only read if those WAVs are staged too (main.nf lists them at run time,
+     * {@code ssmtkManifestClips}, so a samplesheet's other manifests work as well as the descriptor's).
+     */
+    private static boolean manifest(Step s, Slot slot) {
+        return s.op().startsWith("audio.") && slot.option().endsWith("manifest") && slot.param() != null;
+    }
+
+    /** The inputs a manifest slot adds after its file and indexes: its clips, one staged folder each, and where they go. */
+    private static String manifestInputs(String var) {
+        return ", path(" + var + "_clips, stageAs: '" + var + "_clips/?/*'), val(" + var + "_layout)";
+    }
+
+    /**
+     * Groovy for a script block: links each staged clip of manifest slot {@code var} at the path the
+     * manifest names it by, relative to the manifest (and the manifest itself deeper when paths climb
+     * with '..'), so ssmtk reads the manifest unchanged. {@code var_at} is the manifest to pass, and
+     * {@code var_tree} the shell lines.
+     */
+    private static String manifestLinks(String var) {
+        return """
+                    // @V@: the clips its manifest lists, staged one per folder (names may repeat), linked at the
+                    // paths the manifest gives relative to itself, so that it is read unchanged
+                    def @V@_from = (@V@_clips instanceof Collection ? @V@_clips.toList() : [@V@_clips]).collect { it.toString() }
+                    def @V@_pairs = [@V@_from, @V@_layout.clips.collect { '@V@/' + it }].transpose()
+                    def @V@_at = '@V@/' + @V@_layout.manifest
+                    if (@V@_at != @V@.toString()) @V@_pairs << [@V@.toString(), @V@_at]
+                    def @V@_tree = @V@_pairs.collect { from, to -> "mkdir -p ${ssmtkQuote(to.substring(0, to.lastIndexOf('/')))} && ln -s ${ssmtkQuote('../' * to.count('/') + from)} ${ssmtkQuote(to)}" }.join('\\n    ')
+                """.replace("@V@", var);
+    }
+
+    /** The shell quoting closure the manifest links use (defined once per script block). */
+    private static final String QUOTE = "    def ssmtkQuote = { x -> \"'\" + x.toString().replace(\"'\", \"'\\\\''\") + \"'\" }\n";
+
     /** The process whose output channels later steps read: the gather of a scattered step. */
     private String producer(Step s) {
         return processName(s) + (scattered(s) ? "_GATHER" : "");
@@ -291,17 +326,26 @@ public final class NextflowExport {
     private String module(Step s, List<Slot> slots, List<Output> outputs) {
         String[] op = s.op().split("\\.", 2);
         Map<String, ParamSpec> spec = wf.specs().get(s.op());
-        StringBuilder in = new StringBuilder("tuple val(meta)");
+        StringBuilder in = new StringBuilder("tuple val(meta)"), links = new StringBuilder();
         for (Slot slot : slots) {
             in.append(", path(").append(slot.var()).append(", stageAs: '").append(slot.var()).append("/*')");
             // a file param's indexes (.fai, .gzi, .bai, .crai, ...: whichever exist) land in the same folder, beside it;
             // main.nf sends them right after the file, so the declaration follows it too
             if (slot.param() != null) in.append(", path(").append(slot.var()).append("_index, stageAs: '").append(slot.var()).append("/*')");
+            if (manifest(s, slot)) {
+                in.append(manifestInputs(slot.var()));
+                links.append(manifestLinks(slot.var()));
+            }
         }
+        if (!links.isEmpty()) links.insert(0, QUOTE);
         // Every word that reaches the shell is single-quoted: descriptor values are checked to be plain
         // file names, but staged names come from whatever files params point to at run time.
         StringBuilder cmd = new StringBuilder("ssmtk ").append(op[0]).append(' ').append(op[1]).append(" \\\\\n");
         for (Slot slot : slots) {
+            if (manifest(s, slot)) {   // the manifest where its clips' paths resolve (see manifestLinks)
+                cmd.append("        --").append(slot.option()).append(" ${ssmtkQuote(").append(slot.var()).append("_at)} \\\\\n");
+                continue;
+            }
             cmd.append("        --").append(slot.option()).append(" '").append(script(shellInQuotes((slot.label() == null ? "" : slot.label() + "="))))
                     .append("${").append(slot.var()).append(".toString().replace(\"'\", \"'\\\\''\")}")
                     .append(script(shellInQuotes(slot.rest()))).append("' \\\\\n");
@@ -342,12 +386,19 @@ public final class NextflowExport {
                 + "    output:\n" + outDecl
                 + "    tuple val(\"${task.process}\"), val('ssmtk'), eval('ssmtk --version | sed \"s/^ssmtk //\"'), emit: versions_ssmtk, topic: versions\n\n"
                 + "    when:\n    task.ext.when == null || task.ext.when\n\n"
-                + "    script:\n    def args = task.ext.args ?: ''\n"
+                + "    script:\n    def args = task.ext.args ?: ''\n" + links
                 + "    // the JVM's heap from the task's memory, leaving a sixth for the JVM itself and native buffers\n"
                 + "    def heap = task.memory ? \"export SSMTK_JAVA_OPTS='-Xmx${(task.memory.toMega() * 5 / 6) as long}m'\" : ''\n"
-                + "    \"\"\"\n    ${heap}\n" + prepare + "    " + cmd + "\n" + tidy + "    \"\"\"\n\n"
+                + "    \"\"\"\n    ${heap}\n" + prepare + manifestTrees(s, slots) + "    " + cmd + "\n" + tidy + "    \"\"\"\n\n"
                 + "    stub:\n    \"\"\"\n" + stub + "    \"\"\"\n"
                 + "}\n";
+    }
+
+    /** The script lines that build each manifest slot's tree of links ({@link #manifestLinks}). */
+    private static String manifestTrees(Step s, List<Slot> slots) {
+        StringBuilder b = new StringBuilder();
+        for (Slot slot : slots) if (manifest(s, slot)) b.append("    ${").append(slot.var()).append("_tree}\n");
+        return b.toString();
     }
 
     /**
@@ -402,6 +453,7 @@ public final class NextflowExport {
      */
     private String planModule(Step s, Slot source) {
         Plan plan = SCATTERABLE.get(s.op()).plan();
+        boolean listed = manifest(s, source);   // a manifest's rows are counted by reading it, which checks its clips exist
         String option = switch (plan) {
             case READS -> "--reads";
             case VCF -> "--vcf";
@@ -415,12 +467,14 @@ public final class NextflowExport {
                 + "    label 'process_single'\n"
                 + "    conda \"${moduleDir}/environment.yml\"\n\n"
                 + "    input:\n    tuple val(meta), path(" + source.var() + ", stageAs: '" + source.var() + "/*'), path(" + source.var()
-                + "_index, stageAs: '" + source.var() + "/*')\n"
+                + "_index, stageAs: '" + source.var() + "/*')" + (listed ? manifestInputs(source.var()) : "") + "\n"
                 + "    val(by)   // " + (plan == Plan.CLIPS ? "clips per shard" : "'contigs' or bases per shard") + "\n\n"
                 + "    output:\n    tuple val(meta), path('shards.txt'), emit: shards\n"
                 + "    tuple val(\"${task.process}\"), val('ssmtk'), eval('ssmtk --version | sed \"s/^ssmtk //\"'), emit: versions_ssmtk, topic: versions\n\n"
-                + "    script:\n    \"\"\"\n"
-                + "    ssmtk scatter plan " + option + " '${" + source.var() + ".toString().replace(\"'\", \"'\\\\''\")}' --by '${by}' --output shards.txt\n"
+                + "    script:\n" + (listed ? QUOTE + manifestLinks(source.var()) : "") + "    \"\"\"\n"
+                + (listed ? "    ${" + source.var() + "_tree}\n    ssmtk scatter plan " + option + " ${ssmtkQuote(" + source.var() + "_at)}"
+                        : "    ssmtk scatter plan " + option + " '${" + source.var() + ".toString().replace(\"'\", \"'\\\\''\")}'")
+                + " --by '${by}' --output shards.txt\n"
                 + "    \"\"\"\n\n"
                 + "    stub:\n    \"\"\"\n    echo stub > shards.txt\n    \"\"\"\n"
                 + "}\n";
@@ -501,6 +555,46 @@ public final class NextflowExport {
                     ['.fai', '.gzi', '.bai', '.crai', '.csi', '.tbi'].collect { file(path + it) }.findAll { it.exists() }
                 }
                 """);
+        boolean manifests = false;
+        for (Step x : wf.steps()) for (Slot slot : slots.get(x.id())) manifests |= manifest(x, slot);
+        if (manifests)
+            b.append("""
+
+                    // The WAVs an audio manifest lists (TSV: path [label [start end]]; '#' lines, blank lines and a first line
+                    // whose first column is 'path' skipped, as ssmtk reads it), staged with it: [files, [manifest: where the
+                    // manifest goes, clips: where each file goes]], relative to the manifest's staging folder. Paths are
+                    // relative to the manifest's folder; the task links every file there, below as many of the manifest's own
+                    // parent folders as the paths climb with '..', so the manifest is read unchanged. A missing file is left
+                    // for ssmtk to report (it names the manifest's line). An absolute path cannot be moved without rewriting
+                    // the manifest: ssmtk reads it where it is, which needs a filesystem every task sees (local, a cluster's
+                    // shared one; not a container or cloud executor without it): a warning names the first.
+                    def ssmtkManifestClips(path) {
+                        def m = file(path, checkIfExists: true)
+                        def rel = [], absolute = [], first = true
+                        m.readLines().each { raw ->
+                            def line = raw.endsWith('\\r') ? raw.substring(0, raw.length() - 1) : raw
+                            if (!line.trim() || line.startsWith('#')) return
+                            def p = line.split('\\t', -1)[0].trim()
+                            def header = first && p.equalsIgnoreCase('path')
+                            first = false
+                            if (header || !p) return
+                            if (p.startsWith('/')) absolute << p
+                            else rel << java.nio.file.Paths.get(p).normalize()
+                        }
+                        if (absolute) log.warn "${m}: ${absolute.size()} absolute path(s), e.g. ${absolute[0]}: read in place, not staged (relative paths are staged)"
+                        rel = rel.unique()
+                        int up = rel.collect { r -> (0..<r.nameCount).takeWhile { r.getName(it).toString() == '..' }.size() }.max() ?: 0
+                        def below = java.nio.file.Paths.get(''), dir = m.parent
+                        for (int i = 0; i < up; i++) {
+                            if (dir.parent == null) error "${m}: a path climbs above the filesystem's root with '..'"
+                            below = java.nio.file.Paths.get(dir.name).resolve(below)
+                            dir = dir.parent
+                        }
+                        def clips = rel.collect { r -> [m.parent.resolve(r.toString()).normalize(), below.resolve(r).normalize().toString()] }
+                            .findAll { it[0].exists() }
+                        return [clips.collect { it[0] }, [manifest: below.resolve(m.name).toString(), clips: clips.collect { it[1] }]]
+                    }
+                    """);
         if (wf.steps().stream().anyMatch(x -> scattered(x) && !planned(x)))
             b.append("""
 
@@ -564,8 +658,10 @@ public final class NextflowExport {
                     at++;
                 } else {
                     chain.append("\n            .map { it + [file(ssmtkPath(it[1], ").append(groovy(slot.param()))
-                            .append("), checkIfExists: true), ssmtkIndexes(ssmtkPath(it[1], ").append(groovy(slot.param())).append("))] }");
-                    at += 2;
+                            .append("), checkIfExists: true), ssmtkIndexes(ssmtkPath(it[1], ").append(groovy(slot.param())).append("))]");
+                    if (manifest(s, slot)) chain.append(" + ssmtkManifestClips(ssmtkPath(it[1], ").append(groovy(slot.param())).append("))");
+                    chain.append(" }");
+                    at += manifest(s, slot) ? 4 : 2;
                 }
             }
             if (plan == Plan.FASTA) {
@@ -577,8 +673,9 @@ public final class NextflowExport {
             } else if (plan != null) {
                 // the shard list is a task's output: each shard a task, with the step's files and the shard in its meta
                 b.append("    ch_").append(id).append(" = ").append(chain).append('\n');
-                b.append("    ").append(processName(s)).append("_PLAN(ch_").append(id).append(".map { t -> [t[0], t[").append(sourceAt).append("], t[")
-                        .append(sourceAt + 1).append("]] }, params.").append(id).append("_scatter)\n");
+                int sent = manifest(s, shardSource(s, slots.get(s.id()))) ? 4 : 2;   // the file and its indexes (and a manifest's clips)
+                b.append("    ").append(processName(s)).append("_PLAN(ch_").append(id).append(".map { t -> [t[0]] + t[").append(sourceAt).append("..")
+                        .append(sourceAt + sent - 1).append("] }, params.").append(id).append("_scatter)\n");
                 b.append("    ").append(processName(s)).append("(\n        ch_").append(id).append(".join(").append(processName(s)).append("_PLAN.out.shards)")
                         .append("\n            .flatMap { t -> t[-1].readLines().findAll { it }.withIndex()")
                         .append("\n                .collect { sh, i -> [t[0] + [shard: sh, shard_index: i]] + t.subList(2, t.size() - 1) } }");
