@@ -3,6 +3,8 @@ process SSMTK_AUDIOGENERATE {
     tag "$meta.id"
     label 'process_medium'
     conda "${moduleDir}/environment.yml"
+    // the CUDA image when the process is given an accelerator (Dockerfile, --build-arg VARIANT=cuda)
+    container "${ task.accelerator ? 'ssmtk:0.1.0-cuda' : 'ssmtk:0.1.0' }"
 
     input:
     tuple val(meta), path(model)   // an audio train-lm model folder
@@ -18,6 +20,7 @@ process SSMTK_AUDIOGENERATE {
 
     script:
     def args = task.ext.args ?: ''
+    def device = task.accelerator && !args.contains('--device') ? '--device cuda' : ''
     prefix = task.ext.prefix ?: "${meta.id}"
     def continue_from = prompt ? "--prompt ${prompt}" : ''
     """
@@ -27,6 +30,7 @@ process SSMTK_AUDIOGENERATE {
         --seconds ${seconds} \\
         --output ${prefix}.wav \\
         --threads ${task.cpus} \\
+        ${device} \\
         $args
     """
 

@@ -3,6 +3,8 @@ process SSMTK_AUDIOTRAINLM {
     tag "$meta.id"
     label 'process_high'
     conda "${moduleDir}/environment.yml"
+    // the CUDA image when the process is given an accelerator (Dockerfile, --build-arg VARIANT=cuda)
+    container "${ task.accelerator ? 'ssmtk:0.1.0-cuda' : 'ssmtk:0.1.0' }"
 
     input:
     tuple val(meta), path(wavs, stageAs: 'input/*')
@@ -20,6 +22,7 @@ process SSMTK_AUDIOTRAINLM {
 
     script:
     def args = task.ext.args ?: ''
+    def device = task.accelerator && !args.contains('--device') ? '--device cuda' : ''
     prefix = task.ext.prefix ?: "${meta.id}"
     """
     ssmtk audio train-lm \\
@@ -27,6 +30,7 @@ process SSMTK_AUDIOTRAINLM {
         --steps ${steps} \\
         --out ${prefix} \\
         --threads ${task.cpus} \\
+        ${device} \\
         $args
     """
 

@@ -3,6 +3,8 @@ process SSMTK_DNACLASSIFY {
     tag "$meta.id"
     label 'process_medium'
     conda "${moduleDir}/environment.yml"
+    // the CUDA image when the process is given an accelerator (Dockerfile, --build-arg VARIANT=cuda)
+    container "${ task.accelerator ? 'ssmtk:0.1.0-cuda' : 'ssmtk:0.1.0' }"
 
     input:
     tuple val(meta), path(fasta)
@@ -17,6 +19,7 @@ process SSMTK_DNACLASSIFY {
 
     script:
     def args = task.ext.args ?: ''
+    def device = task.accelerator && !args.contains('--device') ? '--device cuda' : ''
     prefix = task.ext.prefix ?: "${meta.id}"
     """
     ssmtk dna classify \\
@@ -24,6 +27,7 @@ process SSMTK_DNACLASSIFY {
         --fasta ${fasta} \\
         --output ${prefix}.tsv \\
         --threads ${task.cpus} \\
+        ${device} \\
         $args
     """
 

@@ -3,6 +3,8 @@ process SSMTK_DNAPRETRAIN {
     tag "$meta.id"
     label 'process_high'
     conda "${moduleDir}/environment.yml"
+    // the CUDA image when the process is given an accelerator (Dockerfile, --build-arg VARIANT=cuda)
+    container "${ task.accelerator ? 'ssmtk:0.1.0-cuda' : 'ssmtk:0.1.0' }"
 
     input:
     tuple val(meta), path(fasta)
@@ -21,6 +23,7 @@ process SSMTK_DNAPRETRAIN {
 
     script:
     def args = task.ext.args ?: ''
+    def device = task.accelerator && !args.contains('--device') ? '--device cuda' : ''
     prefix = task.ext.prefix ?: "${meta.id}"
     def bed = regions ? "--regions ${regions}" : ''
     """
@@ -30,6 +33,7 @@ process SSMTK_DNAPRETRAIN {
         --steps ${steps} \\
         --out ${prefix} \\
         --threads ${task.cpus} \\
+        ${device} \\
         $args
     """
 

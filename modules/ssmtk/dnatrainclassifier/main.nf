@@ -3,6 +3,8 @@ process SSMTK_DNATRAINCLASSIFIER {
     tag "$meta.id"
     label 'process_high'
     conda "${moduleDir}/environment.yml"
+    // the CUDA image when the process is given an accelerator (Dockerfile, --build-arg VARIANT=cuda)
+    container "${ task.accelerator ? 'ssmtk:0.1.0-cuda' : 'ssmtk:0.1.0' }"
 
     input:
     tuple val(meta), val(labels), path(fastas, stageAs: 'class_?/*')
@@ -21,6 +23,7 @@ process SSMTK_DNATRAINCLASSIFIER {
 
     script:
     def args = task.ext.args ?: ''
+    def device = task.accelerator && !args.contains('--device') ? '--device cuda' : ''
     prefix = task.ext.prefix ?: "${meta.id}"
     def files = fastas instanceof List ? fastas : [fastas]
     def names = labels instanceof List ? labels : [labels]
@@ -34,6 +37,7 @@ process SSMTK_DNATRAINCLASSIFIER {
         --steps ${steps} \\
         --out ${prefix} \\
         --threads ${task.cpus} \\
+        ${device} \\
         $args
     """
 

@@ -76,6 +76,13 @@ class NextflowModulesTest {
             assertTrue(meta.containsKey("topics"), m + ": meta.yml has no topics");
             // nf-core's conda environment beside the module, named by the process
             assertTrue(nf.contains("\n    conda \"${moduleDir}/environment.yml\"\n"), m + ": no conda directive");
+            // a command that runs a model takes the GPU when Nextflow gives the task an accelerator: the CUDA
+            // image and --device cuda (unless ext.args already names a device)
+            if (params.containsKey("device")) {
+                assertTrue(nf.contains("container \"${ task.accelerator ? 'ssmtk:0.1.0-cuda' : 'ssmtk:0.1.0' }\""), m + ": no accelerator-chosen container");
+                assertTrue(nf.contains("def device = task.accelerator && !args.contains('--device') ? '--device cuda' : ''")
+                        && command.contains("${device}"), m + ": --device cuda is not passed on an accelerator");
+            }
             Map<String, Object> env = new Yaml().load(Files.readString(m.resolve("environment.yml")));
             assertEquals(List.of("conda-forge::openjdk=25"), env.get("dependencies"), m + ": environment.yml");
             // every file input and output names its EDAM format
