@@ -7,8 +7,9 @@ clipping, on the shapes of ssmtk's presets 130m-mamba2 and dna-mamba2.
 usage: mamba2_e2e.py MAMBA_DIR CAUSAL_CONV1D_DIR OUT_JSON
 The two CUDA extensions are built as ../shared/tools/anchors/bench_mamba_e2e.py builds them, into the same
 folders (/tmp/ssbuild, /tmp/ccbuild), so whichever script runs first builds and the other compiles
-nothing. causal-conv1d, the smaller, is built first (selective_scan took more than one 10-minute device call
-on 16 cores, with other work beside it). A build killed by a timeout leaves
+nothing. Mamba-2 needs only causal-conv1d (mamba_ssm imports selective_scan_cuda inside a try), so
+selective_scan, which took more than one 10-minute device call on 16 cores with other work beside it,
+is built only with M2_WITH_SCAN=1. A build killed by a timeout leaves
 torch's `lock` file behind, and the next load() then waits on it forever: stale locks are removed
 first (one build at a time on the device machine). M2_ROWS=train,gen,long picks rows (default:
 all); M2_ROWS=build only builds.
@@ -39,15 +40,16 @@ sys.modules["causal_conv1d_cuda"] = load(
                                            "causal_conv1d_update.cu"]])
 print(f"causal-conv1d ready after {time.time() - t0:.0f} s", flush=True)
 ss = os.path.join(mamba_dir, "csrc", "selective_scan")
-sys.modules["selective_scan_cuda"] = load(
-    name="selective_scan_cuda", extra_include_paths=[ss], extra_cflags=["-O3", "-std=c++17"], extra_cuda_cflags=flags,
-    build_directory=os.environ.get("SCAN_BUILD", "/tmp/ssbuild"), verbose=True,
-    sources=[os.path.join(ss, f) for f in [
-        "selective_scan.cpp",
-        "selective_scan_fwd_fp32.cu", "selective_scan_fwd_fp16.cu", "selective_scan_fwd_bf16.cu",
-        "selective_scan_bwd_fp32_real.cu", "selective_scan_bwd_fp32_complex.cu",
-        "selective_scan_bwd_fp16_real.cu", "selective_scan_bwd_fp16_complex.cu",
-        "selective_scan_bwd_bf16_real.cu", "selective_scan_bwd_bf16_complex.cu"]])
+if os.environ.get("M2_WITH_SCAN") == "1":
+    sys.modules["selective_scan_cuda"] = load(
+      name="selective_scan_cuda", extra_include_paths=[ss], extra_cflags=["-O3", "-std=c++17"], extra_cuda_cflags=flags,
+      build_directory=os.environ.get("SCAN_BUILD", "/tmp/ssbuild"), verbose=True,
+      sources=[os.path.join(ss, f) for f in [
+          "selective_scan.cpp",
+          "selective_scan_fwd_fp32.cu", "selective_scan_fwd_fp16.cu", "selective_scan_fwd_bf16.cu",
+          "selective_scan_bwd_fp32_real.cu", "selective_scan_bwd_fp32_complex.cu",
+          "selective_scan_bwd_fp16_real.cu", "selective_scan_bwd_fp16_complex.cu",
+          "selective_scan_bwd_bf16_real.cu", "selective_scan_bwd_bf16_complex.cu"]])
 print(f"extensions ready after {time.time() - t0:.0f} s", flush=True)
 which = os.environ.get("M2_ROWS", "train,gen,long").split(",")
 if which == ["build"]:
