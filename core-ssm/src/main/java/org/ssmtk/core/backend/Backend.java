@@ -209,8 +209,8 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
-     * A whole decoding step as one piece of work, where the backend has one (the CPU, for one
-     * sequence: no allocation and no dispatch per operation; CUDA, for Mamba-1 at any batch: a few
+     * A whole decoding step as one piece of work, where the backend has one (the CPU, for any
+     * number of sequences: no allocation and no dispatch per operation; CUDA, for Mamba-1 at any batch: a few
      * fused kernels per layer in a CUDA graph); null otherwise (the default), and the caller runs
      * the step operation by operation. The step takes over the plan's state tensors: they hold
      * the sequence again, in their usual layout, once it is closed.
@@ -238,6 +238,15 @@ public interface Backend extends AutoCloseable {
         default void step(int[] tokens) {
             if (tokens.length != 1) throw new IllegalArgumentException("this decoding step takes one sequence, got " + tokens.length);
             step(tokens[0]);
+        }
+
+        /**
+         * Starts sequence {@code sequence} (a logits row) anew, as a fresh state would: its conv windows and
+         * recurrent state become zeros, so its slot can take the next sequence while the others go on;
+         * unsupported where the step does not say otherwise (the default).
+         */
+        default void reset(int sequence) {
+            throw new UnsupportedOperationException("this decoding step cannot restart one of its sequences");
         }
 
         /** Writes the state back into the plan's state tensors. */

@@ -5,7 +5,7 @@ import org.ssmtk.core.tensor.Tensor;
 import java.util.List;
 
 /**
- * Everything one decoding step of a batch of sequences (one on the CPU) reads and writes, by role, for a backend that runs
+ * Everything one decoding step of a batch of sequences reads and writes, by role, for a backend that runs
  * the whole step itself ({@link Backend#decodeStep}): the stack (embedding, per layer
  * {@code x = x + mixer(rmsnorm(x))}, norm_f, LM head into {@code logits}) and each layer's mixer
  * weights and recurrent state. The state tensors are the model's own, in their usual layouts: the
@@ -33,7 +33,7 @@ public record DecodePlan(Tensor embeddings, Tensor normF, Tensor lmHead, float e
     /**
      * A Mamba-2 block (see Mamba2Mixer): in_proj's five row views, the x/B/C convs, per-head aLog, d,
      * dtBias, the gated RMSNorm's weight over groups of normGroup features, out_proj. Nullable: the
-     * biases. convX/convB/convC states (1, kernel - 1, width), ssmState (1, heads, head_dim, state).
+     * biases. convX/convB/convC states (sequences, kernel - 1, width), ssmState (sequences, heads, head_dim, state).
      */
     public record Mamba2(Tensor norm, Tensor inZ, Tensor inX, Tensor inB, Tensor inC, Tensor inDt,
                          Tensor inBiasZ, Tensor inBiasX, Tensor inBiasB, Tensor inBiasC, Tensor inBiasDt,

@@ -52,7 +52,7 @@ public final class Generator {
      * One recurrent step after another for a batch of sequences: each {@link #step} feeds the
      * current token of every sequence through the model, continuing the state, and replaces it by
      * the sampled next one. Where the backend has a fused step ({@link MambaModel#decodeStep}: the
-     * CPU for one sequence, CUDA for Mamba-1) that step runs, and the state is written back by
+     * CPU, CUDA for Mamba-1) that step runs, and the state is written back by
      * {@link #close}; otherwise the step is recorded on the first call where the backend records
      * (the same work as the plain step, so the same tokens), and run as is elsewhere.
      */

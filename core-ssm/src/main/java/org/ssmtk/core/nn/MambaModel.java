@@ -235,7 +235,7 @@ public final class MambaModel {
     /**
      * The backend's fused decoding step ({@link Backend#decodeStep}) continuing the sequences in
      * state, leaving each step's logits in logits (sequences, padded vocab); null where the backend
-     * or a mixer has none (the CPU's takes one sequence). The step takes the state over until it is
+     * or a mixer has none. The step takes the state over until it is
      * closed; the caller advances the state's position.
      */
     public Backend.DecodeStep decodeStep(MambaState state, Tensor logits) {

@@ -522,8 +522,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public DecodeStep decodeStep(org.ssmtk.core.backend.DecodePlan plan) {
-        // one sequence: a batch of vectors is a matrix product, which the op-by-op step already is
-        return plan.logits().rows2d() == 1 ? new CpuDecoder(par, plan) : null;
+        return new CpuDecoder(par, plan);
     }
 
     // ---- Mamba-2: the kernels and their glue live in CpuSsdOps

@@ -4,11 +4,13 @@ import jdk.incubator.vector.FloatVector;
 import org.ssmtk.core.backend.DecodePlan;
 import org.ssmtk.core.tensor.Tensor;
 
+import java.util.function.IntConsumer;
+
 import static org.ssmtk.core.backend.cpu.CpuDecoder.S;
 import static org.ssmtk.core.backend.cpu.CpuDecoder.V;
 
 /**
- * Mamba-1's mixer for one token (MambaMixer's math at len 1): in_proj as one product into x and z,
+ * Mamba-1's mixer for one token of each sequence (MambaMixer's math at len 1): in_proj as one product into x and z,
  * the conv window ({@link CpuDecoder.ConvWindow}) with SiLU, x_proj as one product into dt_low, B
  * and C, dt_proj, then the selective-scan update and the gate in one pass over the state:
  * <pre>
@@ -16,68 +18,90 @@ import static org.ssmtk.core.backend.cpu.CpuDecoder.V;
  * </pre>
  * and out_proj. SIMD lanes are channels, so B[s] and C[s] are broadcasts; for that the state and
  * A = -exp(A_log) are kept transposed, (d_state, channels), and A is taken once here, not per token.
+ * Per-sequence buffers are rows of one array (row b at b times the row's padded width); the
+ * products run over all rows at once, the conv and scan a sequence at a time.
  */
-final class CpuMamba1Step implements CpuDecoder.LayerStep {
-    private final int di, dp, n;
+final class CpuMamba1Step implements CpuDecoder.LayerStep, IntConsumer {
+    private final Parallel par;
+    private final int di, dp, n, batch, rankP, bcStride;
     private final float[] x, z, xc, dtLow, b, c, dtPre, dt, y;
     private final float[] dtBias, dSkip, aT, h;
     private final CpuDecoder.ConvWindow conv;
     private final MatVec inProj, xProj, dtProj, outProj;
     private final Tensor ssmState;
 
-    CpuMamba1Step(Parallel par, DecodePlan.Mamba1 m, float[] in, float[] out) {
+    /** in, out: the decoder's rows of stride hiddenStride. */
+    CpuMamba1Step(Parallel par, int batch, DecodePlan.Mamba1 m, float[] in, float[] out, int hiddenStride) {
+        this.par = par;
+        this.batch = batch;
         di = m.inX().dim(0);
         dp = CpuDecoder.padded(di);
         n = m.aLog().cols();
-        x = new float[dp];
-        z = new float[dp];
-        xc = new float[dp];
-        y = new float[dp];
-        dtPre = new float[dp];
-        dt = new float[dp];
-        inProj = new MatVec(par, in, new Tensor[]{m.inX(), m.inZ()}, new Tensor[]{m.inBiasX(), m.inBiasZ()},
-                new float[][]{x, z}, new int[2]);
-        conv = new CpuDecoder.ConvWindow(m.conv(), m.convBias(), m.convState());
+        x = new float[batch * dp];
+        z = new float[batch * dp];
+        xc = new float[batch * dp];
+        y = new float[batch * dp];
+        dtPre = new float[batch * dp];
+        dt = new float[batch * dp];
+        inProj = new MatVec(par, batch, in, hiddenStride, new Tensor[]{m.inX(), m.inZ()}, new Tensor[]{m.inBiasX(), m.inBiasZ()},
+                new float[][]{x, z}, new int[2], new int[]{dp, dp});
+        conv = new CpuDecoder.ConvWindow(m.conv(), m.convBias(), m.convState(), batch);
         if (m.xProjDt() != null) {
             int rank = m.xProjDt().dim(0);
-            dtLow = new float[CpuDecoder.padded(rank)];
-            b = new float[n];
-            c = new float[n];
-            xProj = new MatVec(par, xc, new Tensor[]{m.xProjDt(), m.xProjB(), m.xProjC()}, new Tensor[3],
-                    new float[][]{dtLow, b, c}, new int[3]);
-            dtProj = new MatVec(par, dtLow, new Tensor[]{m.dtWeight()}, new Tensor[1], new float[][]{dtPre}, new int[1]);
-        } else { // the non-selective ablation: constant B and C, dt = softplus(dt_bias)
+            rankP = CpuDecoder.padded(rank);
+            bcStride = n;
+            dtLow = new float[batch * rankP];
+            b = new float[batch * n];
+            c = new float[batch * n];
+            xProj = new MatVec(par, batch, xc, dp, new Tensor[]{m.xProjDt(), m.xProjB(), m.xProjC()}, new Tensor[3],
+                    new float[][]{dtLow, b, c}, new int[3], new int[]{rankP, n, n});
+            dtProj = new MatVec(par, batch, dtLow, rankP, new Tensor[]{m.dtWeight()}, new Tensor[1], new float[][]{dtPre}, new int[1],
+                    new int[]{dp});
+        } else { // the non-selective ablation: constant B and C (one row, shared), dt = softplus(dt_bias)
+            rankP = 0;
+            bcStride = 0;
             dtLow = null;
             b = CpuDecoder.paddedCopy(m.bConst(), n);
             c = CpuDecoder.paddedCopy(m.cConst(), n);
             xProj = dtProj = null;
         }
-        outProj = new MatVec(par, y, new Tensor[]{m.out()}, new Tensor[]{m.outBias()}, new float[][]{out}, new int[1]);
+        outProj = new MatVec(par, batch, y, dp, new Tensor[]{m.out()}, new Tensor[]{m.outBias()}, new float[][]{out}, new int[1],
+                new int[]{hiddenStride});
         dtBias = CpuDecoder.paddedCopy(m.dtBias(), di);
         dSkip = CpuDecoder.paddedCopy(m.d(), di);
         float[] aLog = CpuBackend.data(m.aLog()), state = CpuBackend.data(m.ssmState());
         int ao = CpuBackend.off(m.aLog()), so = CpuBackend.off(m.ssmState());
-        if (m.ssmState().size() != (long) di * n) throw new IllegalArgumentException("ssm state " + m.ssmState() + " for " + m.aLog());
+        if (m.ssmState().size() != (long) batch * di * n) throw new IllegalArgumentException("ssm state " + m.ssmState() + " for " + m.aLog());
         ssmState = m.ssmState();
         aT = new float[n * dp];
-        h = new float[n * dp];
+        h = new float[batch * n * dp];
         for (int ch = 0; ch < di; ch++)
-            for (int s = 0; s < n; s++) {
-                aT[s * dp + ch] = (float) -Math.exp(aLog[ao + ch * n + s]); // CpuBackend.negExp's arithmetic
-                h[s * dp + ch] = state[so + ch * n + s];
-            }
+            for (int s = 0; s < n; s++) aT[s * dp + ch] = (float) -Math.exp(aLog[ao + ch * n + s]); // CpuBackend.negExp's arithmetic
+        for (int q = 0; q < batch; q++)
+            for (int ch = 0; ch < di; ch++)
+                for (int s = 0; s < n; s++) h[q * n * dp + s * dp + ch] = state[so + (q * di + ch) * n + s];
     }
 
     @Override
     public void step() {
         inProj.run();
-        conv.step(x, xc);
+        if (batch == 1) conv.step(0, x, 0, xc, 0);
+        else for (int q = 0; q < batch; q++) conv.step(q, x, q * dp, xc, q * dp);
+        conv.advance();
         if (xProj != null) {
             xProj.run();
             dtProj.run();
         }
-        scan();
+        if (batch == 1) scan(0);
+        else if (par.threads() > 1) par.forEach(batch, this);
+        else for (int q = 0; q < batch; q++) scan(q);
         outProj.run();
+    }
+
+    /** Sequence q's scan: a task of the thread team. */
+    @Override
+    public void accept(int q) {
+        scan(q);
     }
 
     /*
@@ -89,52 +113,59 @@ final class CpuMamba1Step implements CpuDecoder.LayerStep {
      * timeSteps in two methods made update's exp go out of line again (0.77 MB), so measure
      * (ThreadMXBean allocated bytes per step) before reshaping these loops.
      */
-    private void scan() {
-        timeSteps();
-        update();
-        gate();
+    private void scan(int q) {
+        int o = q * dp;
+        timeSteps(o);
+        update(o, q * n * dp, q * bcStride);
+        gate(o);
     }
 
     /**
      * dt = softplus(dt_pre + dt_bias) into dt (dtPre stays: the ablation sets it once), dt x into y: VectorMath.softplus's arithmetic,
-     * its exp and its log1p in separate loops (together they too exceed C2's node budget).
+     * its exp and its log1p in separate loops (together they too exceed C2's node budget). o: the sequence's row.
      */
-    private void timeSteps() {
+    private void timeSteps(int o) {
         for (int ch = 0; ch < dp; ch += V) {
-            FloatVector pre = FloatVector.fromArray(S, dtPre, ch).add(FloatVector.fromArray(S, dtBias, ch));
-            pre.intoArray(dt, ch);
-            VectorMath.exp(pre.abs().neg()).intoArray(y, ch);
+            FloatVector pre = FloatVector.fromArray(S, dtPre, o + ch).add(FloatVector.fromArray(S, dtBias, ch));
+            pre.intoArray(dt, o + ch);
+            VectorMath.exp(pre.abs().neg()).intoArray(y, o + ch);
         }
         for (int ch = 0; ch < dp; ch += V) {
-            FloatVector d = FloatVector.fromArray(S, dt, ch).max(0f).add(VectorMath.log1p(FloatVector.fromArray(S, y, ch)));
-            d.intoArray(dt, ch);
-            d.mul(FloatVector.fromArray(S, xc, ch)).intoArray(y, ch);
+            FloatVector d = FloatVector.fromArray(S, dt, o + ch).max(0f).add(VectorMath.log1p(FloatVector.fromArray(S, y, o + ch)));
+            d.intoArray(dt, o + ch);
+            d.mul(FloatVector.fromArray(S, xc, o + ch)).intoArray(y, o + ch);
         }
     }
 
-    /** h[s] = exp(dt A[s]) h[s] + dt x B[s]; y = C . h (y held dt x on entry). */
-    private void update() {
+    /** h[s] = exp(dt A[s]) h[s] + dt x B[s]; y = C . h (y held dt x on entry). o, ho, bo: the sequence's rows. */
+    private void update(int o, int ho, int bo) {
         for (int ch = 0; ch < dp; ch += V) {
-            FloatVector dtv = FloatVector.fromArray(S, dt, ch), dtu = FloatVector.fromArray(S, y, ch);
+            FloatVector dtv = FloatVector.fromArray(S, dt, o + ch), dtu = FloatVector.fromArray(S, y, o + ch);
             FloatVector acc = FloatVector.zero(S);
             for (int s = 0; s < n; s++) {
                 int at = s * dp + ch;
                 FloatVector dA = VectorMath.expNonPositive(dtv.mul(FloatVector.fromArray(S, aT, at)));
-                FloatVector hs = dA.mul(FloatVector.fromArray(S, h, at)).add(dtu.mul(b[s]));
-                hs.intoArray(h, at);
-                acc = hs.fma(FloatVector.broadcast(S, c[s]), acc);
+                FloatVector hs = dA.mul(FloatVector.fromArray(S, h, ho + at)).add(dtu.mul(b[bo + s]));
+                hs.intoArray(h, ho + at);
+                acc = hs.fma(FloatVector.broadcast(S, c[bo + s]), acc);
             }
-            acc.intoArray(y, ch);
+            acc.intoArray(y, o + ch);
         }
     }
 
     /** y = (y + D x) silu(z). */
-    private void gate() {
+    private void gate(int o) {
         for (int ch = 0; ch < dp; ch += V) {
-            FloatVector acc = FloatVector.fromArray(S, dSkip, ch).fma(FloatVector.fromArray(S, xc, ch), FloatVector.fromArray(S, y, ch));
-            FloatVector zv = FloatVector.fromArray(S, z, ch);
-            acc.mul(zv.mul(VectorMath.sigmoid(zv))).intoArray(y, ch);
+            FloatVector acc = FloatVector.fromArray(S, dSkip, ch).fma(FloatVector.fromArray(S, xc, o + ch), FloatVector.fromArray(S, y, o + ch));
+            FloatVector zv = FloatVector.fromArray(S, z, o + ch);
+            acc.mul(zv.mul(VectorMath.sigmoid(zv))).intoArray(y, o + ch);
         }
+    }
+
+    @Override
+    public void reset(int q) {
+        conv.reset(q);
+        java.util.Arrays.fill(h, q * n * dp, (q + 1) * n * dp, 0f);
     }
 
     @Override
@@ -142,7 +173,8 @@ final class CpuMamba1Step implements CpuDecoder.LayerStep {
         conv.writeBack();
         float[] state = CpuBackend.data(ssmState);
         int so = CpuBackend.off(ssmState);
-        for (int ch = 0; ch < di; ch++)
-            for (int s = 0; s < n; s++) state[so + ch * n + s] = h[s * dp + ch];
+        for (int q = 0; q < batch; q++)
+            for (int ch = 0; ch < di; ch++)
+                for (int s = 0; s < n; s++) state[so + (q * di + ch) * n + s] = h[q * n * dp + s * dp + ch];
     }
 }

@@ -5,6 +5,8 @@ import org.ssmtk.core.backend.DecodePlan;
 import org.ssmtk.core.backend.SsdShape;
 import org.ssmtk.core.tensor.Tensor;
 
+import java.util.function.IntConsumer;
+
 import static org.ssmtk.core.backend.cpu.CpuDecoder.S;
 import static org.ssmtk.core.backend.cpu.CpuDecoder.V;
 
@@ -15,10 +17,12 @@ import static org.ssmtk.core.backend.cpu.CpuDecoder.V;
  *   dt = clamp(softplus(dt_pre + dt_bias));  H[s] = exp(dt A) H[s] + dt B[s] x;  y = sum_s C[s] H[s] + D x
  * </pre>
  * (H[s] a vector along head_dim), the gated RMSNorm and out_proj. The state is kept (heads, d_state,
- * head_dim) so that lanes run along head_dim with B[s] and C[s] as broadcasts.
+ * head_dim) so that lanes run along head_dim with B[s] and C[s] as broadcasts. Per-sequence
+ * buffers are rows of one array; the products run over all rows at once, the rest a sequence at a time.
  */
-final class CpuMamba2Step implements CpuDecoder.LayerStep {
-    private final int di, heads, p, ns, headsPerGroup, normGroup;
+final class CpuMamba2Step implements CpuDecoder.LayerStep, IntConsumer {
+    private final Parallel par;
+    private final int di, heads, p, ns, headsPerGroup, normGroup, batch, dip, gnp;
     private final float eps, dtMin, dtMax;
     private final float[] z, xPre, bPre, cPre, dtPre, x, b, c, y, gated, dtB;
     private final float[] a, dSkip, dtBias, gateNorm;
@@ -29,7 +33,10 @@ final class CpuMamba2Step implements CpuDecoder.LayerStep {
     private final MatVec inProj, outProj;
     private final Tensor ssmState;
 
-    CpuMamba2Step(Parallel par, DecodePlan.Mamba2 m, float eps, float[] in, float[] out) {
+    /** in, out: the decoder's rows of stride hiddenStride. */
+    CpuMamba2Step(Parallel par, int batch, DecodePlan.Mamba2 m, float eps, float[] in, float[] out, int hiddenStride) {
+        this.par = par;
+        this.batch = batch;
         SsdShape sh = m.shape();
         di = sh.channels();
         heads = sh.heads();
@@ -41,25 +48,28 @@ final class CpuMamba2Step implements CpuDecoder.LayerStep {
         dtMin = sh.dtMin();
         dtMax = sh.dtMax();
         int gn = sh.groupStates();
-        z = new float[CpuDecoder.padded(di)];
-        xPre = new float[CpuDecoder.padded(di)];
-        x = new float[CpuDecoder.padded(di)];
-        y = new float[CpuDecoder.padded(di)];
-        gated = new float[CpuDecoder.padded(di)];
-        bPre = new float[CpuDecoder.padded(gn)];
-        cPre = new float[CpuDecoder.padded(gn)];
-        b = new float[CpuDecoder.padded(gn)];
-        c = new float[CpuDecoder.padded(gn)];
-        dtPre = new float[heads];
-        dtB = new float[ns];
-        gate = new double[normGroup];
-        inProj = new MatVec(par, in, new Tensor[]{m.inZ(), m.inX(), m.inB(), m.inC(), m.inDt()},
+        dip = CpuDecoder.padded(di);
+        gnp = CpuDecoder.padded(gn);
+        z = new float[batch * dip];
+        xPre = new float[batch * dip];
+        x = new float[batch * dip];
+        y = new float[batch * dip];
+        gated = new float[batch * dip];
+        bPre = new float[batch * gnp];
+        cPre = new float[batch * gnp];
+        b = new float[batch * gnp];
+        c = new float[batch * gnp];
+        dtPre = new float[batch * heads];
+        dtB = new float[batch * ns];
+        gate = new double[batch * normGroup];
+        inProj = new MatVec(par, batch, in, hiddenStride, new Tensor[]{m.inZ(), m.inX(), m.inB(), m.inC(), m.inDt()},
                 new Tensor[]{m.inBiasZ(), m.inBiasX(), m.inBiasB(), m.inBiasC(), m.inBiasDt()},
-                new float[][]{z, xPre, bPre, cPre, dtPre}, new int[5]);
-        convX = new CpuDecoder.ConvWindow(m.convX(), m.convBiasX(), m.convStateX());
-        convB = new CpuDecoder.ConvWindow(m.convB(), m.convBiasB(), m.convStateB());
-        convC = new CpuDecoder.ConvWindow(m.convC(), m.convBiasC(), m.convStateC());
-        outProj = new MatVec(par, gated, new Tensor[]{m.out()}, new Tensor[]{m.outBias()}, new float[][]{out}, new int[1]);
+                new float[][]{z, xPre, bPre, cPre, dtPre}, new int[5], new int[]{dip, dip, gnp, gnp, heads});
+        convX = new CpuDecoder.ConvWindow(m.convX(), m.convBiasX(), m.convStateX(), batch);
+        convB = new CpuDecoder.ConvWindow(m.convB(), m.convBiasB(), m.convStateB(), batch);
+        convC = new CpuDecoder.ConvWindow(m.convC(), m.convBiasC(), m.convStateC(), batch);
+        outProj = new MatVec(par, batch, gated, dip, new Tensor[]{m.out()}, new Tensor[]{m.outBias()}, new float[][]{out}, new int[1],
+                new int[]{hiddenStride});
         a = new float[heads];
         float[] aLog = CpuBackend.data(m.aLog());
         for (int i = 0; i < heads; i++) a[i] = (float) -Math.exp(aLog[CpuBackend.off(m.aLog()) + i]); // as negExp
@@ -67,33 +77,51 @@ final class CpuMamba2Step implements CpuDecoder.LayerStep {
         dtBias = CpuDecoder.paddedCopy(m.dtBias(), heads);
         gateNorm = CpuBackend.data(m.gateNorm());
         gateNormOff = CpuBackend.off(m.gateNorm());
-        if (m.ssmState().size() != (long) heads * p * ns) throw new IllegalArgumentException("ssm state " + m.ssmState() + " for " + sh);
+        if (m.ssmState().size() != (long) batch * heads * p * ns) throw new IllegalArgumentException("ssm state " + m.ssmState() + " for " + sh);
         ssmState = m.ssmState();
-        h = new float[heads * ns * p];
+        h = new float[batch * heads * ns * p];
         float[] state = CpuBackend.data(ssmState);
         int so = CpuBackend.off(ssmState);
-        for (int hd = 0; hd < heads; hd++)
-            for (int i = 0; i < p; i++)
-                for (int s = 0; s < ns; s++) h[(hd * ns + s) * p + i] = state[so + (hd * p + i) * ns + s];
+        for (int q = 0; q < batch; q++)
+            for (int hd = 0; hd < heads; hd++)
+                for (int i = 0; i < p; i++)
+                    for (int s = 0; s < ns; s++) h[q * heads * ns * p + (hd * ns + s) * p + i] = state[so + ((q * heads + hd) * p + i) * ns + s];
     }
 
     @Override
     public void step() {
         inProj.run();
-        convX.step(xPre, x);
-        convB.step(bPre, b);
-        convC.step(cPre, c);
-        for (int hd = 0; hd < heads; hd++) head(hd);
-        gatedNorm();
+        if (batch == 1) sequence(0);
+        else if (par.threads() > 1) par.forEach(batch, this);
+        else for (int q = 0; q < batch; q++) sequence(q);
+        convX.advance();
+        convB.advance();
+        convC.advance();
         outProj.run();
     }
 
-    /** One head's state update and output y[hd * p, +p). */
-    private void head(int hd) {
-        float dt = Math.min(Math.max(CpuSsd.softplus(dtPre[hd] + dtBias[hd]), dtMin), dtMax);
+    /** Sequence q's convs, heads and gated norm: a task of the thread team. */
+    @Override
+    public void accept(int q) {
+        sequence(q);
+    }
+
+    private void sequence(int q) {
+        int xo = q * dip, go = q * gnp;
+        convX.step(q, xPre, xo, x, xo);
+        convB.step(q, bPre, go, b, go);
+        convC.step(q, cPre, go, c, go);
+        for (int hd = 0; hd < heads; hd++) head(q, hd);
+        gatedNorm(q);
+    }
+
+    /** One head's state update and output y[hd * p, +p) of sequence q. */
+    private void head(int q, int hd) {
+        int dto = q * heads, bo = q * gnp, xo = q * dip, bs = q * ns;
+        float dt = Math.min(Math.max(CpuSsd.softplus(dtPre[dto + hd] + dtBias[hd]), dtMin), dtMax);
         float decay = (float) Math.exp((double) dt * a[hd]); // CpuSsd's exp(dt A), taken in double
-        int g0 = hd / headsPerGroup * ns, x0 = hd * p, h0 = hd * ns * p;
-        for (int s = 0; s < ns; s++) dtB[s] = dt * b[g0 + s];
+        int g0 = bo + hd / headsPerGroup * ns, x0 = xo + hd * p, h0 = q * heads * ns * p + hd * ns * p;
+        for (int s = 0; s < ns; s++) dtB[bs + s] = dt * b[g0 + s];
         FloatVector dA = FloatVector.broadcast(S, decay);
         int i = 0;
         for (; i + V <= p; i += V) {
@@ -101,7 +129,7 @@ final class CpuMamba2Step implements CpuDecoder.LayerStep {
             FloatVector acc = FloatVector.zero(S);
             for (int s = 0; s < ns; s++) {
                 int at = h0 + s * p + i;
-                FloatVector hs = dA.mul(FloatVector.fromArray(S, h, at)).add(xv.mul(dtB[s]));
+                FloatVector hs = dA.mul(FloatVector.fromArray(S, h, at)).add(xv.mul(dtB[bs + s]));
                 hs.intoArray(h, at);
                 acc = hs.fma(FloatVector.broadcast(S, c[g0 + s]), acc);
             }
@@ -111,7 +139,7 @@ final class CpuMamba2Step implements CpuDecoder.LayerStep {
             float xv = x[x0 + i], acc = 0f;
             for (int s = 0; s < ns; s++) {
                 int at = h0 + s * p + i;
-                float hs = decay * h[at] + xv * dtB[s];
+                float hs = decay * h[at] + xv * dtB[bs + s];
                 h[at] = hs;
                 acc += hs * c[g0 + s];
             }
@@ -119,19 +147,28 @@ final class CpuMamba2Step implements CpuDecoder.LayerStep {
         }
     }
 
-    /** CpuGatedRmsNorm.forward's arithmetic (in double) on one row, without its per-call scratch. */
-    private void gatedNorm() {
+    /** CpuGatedRmsNorm.forward's arithmetic (in double) on sequence q's row, without its per-call scratch. */
+    private void gatedNorm(int q) {
+        int o = q * dip, go = q * normGroup;
         for (int g0 = 0; g0 < di; g0 += normGroup) {
             double ss = 0;
             for (int i = 0; i < normGroup; i++) {
-                double zv = z[g0 + i];
-                double v = y[g0 + i] * (zv / (1 + Math.exp(-zv)));
-                gate[i] = v;
+                double zv = z[o + g0 + i];
+                double v = y[o + g0 + i] * (zv / (1 + Math.exp(-zv)));
+                gate[go + i] = v;
                 ss += v * v;
             }
             double inv = 1 / Math.sqrt(ss / normGroup + eps);
-            for (int i = 0; i < normGroup; i++) gated[g0 + i] = (float) (gateNorm[gateNormOff + g0 + i] * (gate[i] * inv));
+            for (int i = 0; i < normGroup; i++) gated[o + g0 + i] = (float) (gateNorm[gateNormOff + g0 + i] * (gate[go + i] * inv));
         }
+    }
+
+    @Override
+    public void reset(int q) {
+        convX.reset(q);
+        convB.reset(q);
+        convC.reset(q);
+        java.util.Arrays.fill(h, q * heads * ns * p, (q + 1) * heads * ns * p, 0f);
     }
 
     @Override
@@ -141,8 +178,9 @@ final class CpuMamba2Step implements CpuDecoder.LayerStep {
         convC.writeBack();
         float[] state = CpuBackend.data(ssmState);
         int so = CpuBackend.off(ssmState);
-        for (int hd = 0; hd < heads; hd++)
-            for (int i = 0; i < p; i++)
-                for (int s = 0; s < ns; s++) state[so + (hd * p + i) * ns + s] = h[(hd * ns + s) * p + i];
+        for (int q = 0; q < batch; q++)
+            for (int hd = 0; hd < heads; hd++)
+                for (int i = 0; i < p; i++)
+                    for (int s = 0; s < ns; s++) state[so + ((q * heads + hd) * p + i) * ns + s] = h[q * heads * ns * p + (hd * ns + s) * p + i];
     }
 }

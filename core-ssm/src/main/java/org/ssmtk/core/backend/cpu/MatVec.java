@@ -7,7 +7,8 @@ import org.ssmtk.core.tensor.Tensor;
 import java.util.function.IntConsumer;
 
 /**
- * out_i = W_i x (+ b_i) for one vector x and one or more matrices that read it (in_proj's views,
+ * out_i = W_i x (+ b_i) for one vector x, or a few (one per sequence of a batched decoding step),
+ * and one or more matrices that read it (in_proj's views,
  * x_proj's dt/B/C rows): the products of a decoding step, built once and run once per token, with
  * nothing allocated per run. Every weight row is read once, one row after the other: a
  * decoding step streams its weights from memory, and on the 2-core AVX-512 machine one sequential
@@ -16,6 +17,12 @@ import java.util.function.IntConsumer;
  * 38.6 MB in 4.3 ms vs 7.8 ms). Only products of at least {@link #PARALLEL_MACS} go to the thread team: a dispatch costs a few
  * microseconds, more than a small matrix takes. A row is always summed whole by one task, so the
  * results do not depend on the thread count.
+ * <p>
+ * With several vectors, each weight row is read from memory once and dotted with every vector
+ * while it is in L1, four vectors per pass sharing its loads ({@link #fp32Dot4}, {@link
+ * Q8Gemm#dot4}). Each vector keeps the single-vector kernel's own accumulators and order, so a
+ * sequence's results are the same bits however many others share its step (unlike a matrix
+ * product, whose kernel changes at {@link Gemm#PACK_ROWS} rows).
  */
 final class MatVec implements IntConsumer {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -32,24 +39,43 @@ final class MatVec implements IntConsumer {
 
     private final Parallel par;
     private final float[] x;
+    private final int vectors, xStride;
+    private final int[] outStrides;
     private final Part[] parts;
     private final int tasks;
     private final boolean split;
 
     /** weights[i] (rows_i, k) with biases[i] (nullable) into outs[i][outOffs[i] ..]; x holds k values (more is fine). */
     MatVec(Parallel par, float[] x, Tensor[] weights, Tensor[] biases, float[][] outs, int[] outOffs) {
+        this(par, 1, x, x.length, weights, biases, outs, outOffs, new int[weights.length]);
+    }
+
+    /**
+     * vectors vectors of x, vector v at x[v * xStride ..]; its outputs at outs[i][outOffs[i] + v * outStrides[i] ..]
+     * (a stride 0 would have the vectors overwrite one another: refused unless there is one vector).
+     */
+    MatVec(Parallel par, int vectors, float[] x, int xStride, Tensor[] weights, Tensor[] biases, float[][] outs, int[] outOffs,
+           int[] outStrides) {
+        if (vectors < 1) throw new IllegalArgumentException("matvec: " + vectors + " vectors");
         this.par = par;
         this.x = x;
+        this.vectors = vectors;
+        this.xStride = xStride;
+        this.outStrides = outStrides.clone();
+        if ((long) (vectors - 1) * xStride + Math.min(xStride, x.length) > x.length)
+            throw new IllegalArgumentException("matvec: " + vectors + " vectors of stride " + xStride + " in " + x.length + " values");
         long macs = 0;
         for (Tensor w : weights) macs += (long) w.dim(0) * w.cols();
-        split = par.threads() > 1 && macs >= PARALLEL_MACS;
+        split = par.threads() > 1 && macs * vectors >= PARALLEL_MACS;
         parts = new Part[weights.length];
         int task = 0;
         for (int i = 0; i < weights.length; i++) {
             Tensor w = weights[i], b = biases[i];
             int rows = w.dim(0), k = w.cols();
-            if (k > x.length) throw new IllegalArgumentException("matvec: " + w + " reads " + k + " values of " + x.length);
-            if (outs[i].length < outOffs[i] + rows) throw new IllegalArgumentException("matvec: " + w + " writes past its output");
+            if (k > Math.min(xStride, x.length)) throw new IllegalArgumentException("matvec: " + w + " reads " + k + " values of " + xStride);
+            if (vectors > 1 && outStrides[i] < rows) throw new IllegalArgumentException("matvec: " + w + " with an output stride of " + outStrides[i]);
+            if (outs[i].length < outOffs[i] + (long) (vectors - 1) * outStrides[i] + rows)
+                throw new IllegalArgumentException("matvec: " + w + " writes past its output");
             if (b != null && b.size() != rows) throw new IllegalArgumentException("matvec: bias " + b + " for " + w);
             int perTask = rows;
             if (split) {
@@ -81,10 +107,25 @@ final class MatVec implements IntConsumer {
         Part p = parts[i];
         int r0 = (t - p.firstTask) * p.rowsPerTask, r1 = Math.min(p.rows, r0 + p.rowsPerTask);
         int r = r0;
-        if (p.q != null) {
-            for (; r < r1; r++) p.out[p.outOff + r] = Q8Gemm.dot(x, 0, p.q, p.wOff + r * p.k, p.k) + bias(p, r);
-        } else {
-            for (; r < r1; r++) p.out[p.outOff + r] = fp32Dot(p.w, p.wOff + r * p.k, p.k) + bias(p, r);
+        if (vectors == 1) { // the batch-1 loops as they were: decode of one sequence is benchmarked
+            if (p.q != null) {
+                for (; r < r1; r++) p.out[p.outOff + r] = Q8Gemm.dot(x, 0, p.q, p.wOff + r * p.k, p.k) + bias(p, r);
+            } else {
+                for (; r < r1; r++) p.out[p.outOff + r] = fp32Dot(p.w, p.wOff + r * p.k, p.k, 0) + bias(p, r);
+            }
+            return;
+        }
+        int os = outStrides[i], v4 = vectors - vectors % 4;
+        for (; r < r1; r++) {
+            float bias = bias(p, r);
+            int wo = p.wOff + r * p.k, o = p.outOff + r;
+            if (p.q != null) {
+                for (int v = 0; v < v4; v += 4) Q8Gemm.dot4(x, v * xStride, xStride, p.q, wo, p.k, p.out, o + v * os, os, bias);
+                for (int v = v4; v < vectors; v++) p.out[o + v * os] = Q8Gemm.dot(x, v * xStride, p.q, wo, p.k) + bias;
+            } else {
+                for (int v = 0; v < v4; v += 4) fp32Dot4(p.w, wo, p.k, v * xStride, xStride, p.out, o + v * os, os, bias);
+                for (int v = v4; v < vectors; v++) p.out[o + v * os] = fp32Dot(p.w, wo, p.k, v * xStride) + bias;
+            }
         }
     }
 
@@ -92,17 +133,59 @@ final class MatVec implements IntConsumer {
         return p.bias == null ? 0f : p.bias[p.bOff + r];
     }
 
-    /** Two sums, alternate vectors, so that the adds of one row do not wait on each other. */
-    private float fp32Dot(float[] w, int wo, int k) {
+    /** Two sums, alternate vectors, so that the adds of one row do not wait on each other; x from xo. */
+    private float fp32Dot(float[] w, int wo, int k, int xo) {
         int k2 = k - k % (2 * V), kv = k - k % V, i = 0;
         FloatVector a = FloatVector.zero(F), b = a;
         for (; i < k2; i += 2 * V) {
-            a = FloatVector.fromArray(F, w, wo + i).fma(FloatVector.fromArray(F, x, i), a);
-            b = FloatVector.fromArray(F, w, wo + i + V).fma(FloatVector.fromArray(F, x, i + V), b);
+            a = FloatVector.fromArray(F, w, wo + i).fma(FloatVector.fromArray(F, x, xo + i), a);
+            b = FloatVector.fromArray(F, w, wo + i + V).fma(FloatVector.fromArray(F, x, xo + i + V), b);
         }
-        if (i < kv) a = FloatVector.fromArray(F, w, wo + i).fma(FloatVector.fromArray(F, x, i), a);
+        if (i < kv) a = FloatVector.fromArray(F, w, wo + i).fma(FloatVector.fromArray(F, x, xo + i), a);
         float s = VectorMath.sum(a.add(b));
-        for (i = kv; i < k; i++) s += w[wo + i] * x[i];
+        for (i = kv; i < k; i++) s += w[wo + i] * x[xo + i];
         return s;
+    }
+
+    /**
+     * fp32Dot of one weight row with four vectors (x from xo, xo + xs, ..) into out[o], out[o + os], ..
+     * plus bias: each loaded weight vector serves four rows, and each row keeps fp32Dot's two sums in
+     * its order, so every result is the bits fp32Dot gives.
+     */
+    private void fp32Dot4(float[] w, int wo, int k, int xo, int xs, float[] out, int o, int os, float bias) {
+        int k2 = k - k % (2 * V), kv = k - k % V, i = 0;
+        int x1 = xo + xs, x2 = x1 + xs, x3 = x2 + xs;
+        FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+        for (; i < k2; i += 2 * V) {
+            FloatVector w0 = FloatVector.fromArray(F, w, wo + i), w1 = FloatVector.fromArray(F, w, wo + i + V);
+            a0 = w0.fma(FloatVector.fromArray(F, x, xo + i), a0);
+            b0 = w1.fma(FloatVector.fromArray(F, x, xo + i + V), b0);
+            a1 = w0.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            b1 = w1.fma(FloatVector.fromArray(F, x, x1 + i + V), b1);
+            a2 = w0.fma(FloatVector.fromArray(F, x, x2 + i), a2);
+            b2 = w1.fma(FloatVector.fromArray(F, x, x2 + i + V), b2);
+            a3 = w0.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+            b3 = w1.fma(FloatVector.fromArray(F, x, x3 + i + V), b3);
+        }
+        if (i < kv) {
+            FloatVector w0 = FloatVector.fromArray(F, w, wo + i);
+            a0 = w0.fma(FloatVector.fromArray(F, x, xo + i), a0);
+            a1 = w0.fma(FloatVector.fromArray(F, x, x1 + i), a1);
+            a2 = w0.fma(FloatVector.fromArray(F, x, x2 + i), a2);
+            a3 = w0.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+        }
+        float s0 = VectorMath.sum(a0.add(b0)), s1 = VectorMath.sum(a1.add(b1));
+        float s2 = VectorMath.sum(a2.add(b2)), s3 = VectorMath.sum(a3.add(b3));
+        for (i = kv; i < k; i++) {
+            float wi = w[wo + i];
+            s0 += wi * x[xo + i];
+            s1 += wi * x[x1 + i];
+            s2 += wi * x[x2 + i];
+            s3 += wi * x[x3 + i];
+        }
+        out[o] = s0 + bias;
+        out[o + os] = s1 + bias;
+        out[o + 2 * os] = s2 + bias;
+        out[o + 3 * os] = s3 + bias;
     }
 }

@@ -120,6 +120,54 @@ final class Q8Gemm {
         return VectorMath.sum(acc.add(odd));
     }
 
+    /**
+     * {@link #dot} of one W row with four vectors (x from xo, xo + xs, ..) into out[o], out[o + os], ..
+     * plus bias: the row's bytes are loaded and widened once for the four, and each vector keeps
+     * dot's accumulators and order, so every result is the bits dot gives.
+     */
+    static void dot4(float[] x, int xo, int xs, Q8Storage w, int wo, int k, float[] out, int o, int os, float bias) {
+        int x1 = xo + xs, x2 = x1 + xs, x3 = x2 + xs;
+        FloatVector acc0 = FloatVector.zero(F), odd0 = acc0, acc1 = acc0, odd1 = acc0, acc2 = acc0, odd2 = acc0, acc3 = acc0, odd3 = acc0;
+        int so = wo / Q8Blocks.BLOCK, p0 = 0;
+        if (INTERLEAVED) {
+            for (int whole = k - k % RUN; p0 < whole; p0 += RUN) {
+                jdk.incubator.vector.IntVector q = ByteVector.fromArray(RUN_BYTES, w.q, wo + p0).reinterpretAsInts();
+                FloatVector q0 = bytePosition(q, 0), q1 = bytePosition(q, 1), q2 = bytePosition(q, 2), q3 = bytePosition(q, 3);
+                int blk = so + p0 / Q8Blocks.BLOCK;
+                FloatVector s0 = FloatVector.broadcast(F, w.scales[blk]), s1 = FloatVector.broadcast(F, w.scales[blk + 1]);
+                int a = p0, b = p0 + V, c = p0 + 2 * V, d = p0 + 3 * V;
+                acc0 = q1.fma(FloatVector.fromArray(F, x, xo + b), q0.mul(FloatVector.fromArray(F, x, xo + a))).fma(s0, acc0);
+                odd0 = q3.fma(FloatVector.fromArray(F, x, xo + d), q2.mul(FloatVector.fromArray(F, x, xo + c))).fma(s1, odd0);
+                acc1 = q1.fma(FloatVector.fromArray(F, x, x1 + b), q0.mul(FloatVector.fromArray(F, x, x1 + a))).fma(s0, acc1);
+                odd1 = q3.fma(FloatVector.fromArray(F, x, x1 + d), q2.mul(FloatVector.fromArray(F, x, x1 + c))).fma(s1, odd1);
+                acc2 = q1.fma(FloatVector.fromArray(F, x, x2 + b), q0.mul(FloatVector.fromArray(F, x, x2 + a))).fma(s0, acc2);
+                odd2 = q3.fma(FloatVector.fromArray(F, x, x2 + d), q2.mul(FloatVector.fromArray(F, x, x2 + c))).fma(s1, odd2);
+                acc3 = q1.fma(FloatVector.fromArray(F, x, x3 + b), q0.mul(FloatVector.fromArray(F, x, x3 + a))).fma(s0, acc3);
+                odd3 = q3.fma(FloatVector.fromArray(F, x, x3 + d), q2.mul(FloatVector.fromArray(F, x, x3 + c))).fma(s1, odd3);
+            }
+        }
+        for (int blk = p0 / Q8Blocks.BLOCK; blk < k / Q8Blocks.BLOCK; blk++) {
+            int b0 = blk * Q8Blocks.BLOCK;
+            FloatVector part0 = FloatVector.zero(F), part1 = part0, part2 = part0, part3 = part0;
+            for (int p = b0; p < b0 + Q8Blocks.BLOCK; p += V) {
+                FloatVector wv = (FloatVector) ByteVector.fromArray(B, w.q, wo + p).convertShape(VectorOperators.B2F, F, 0);
+                part0 = FloatVector.fromArray(F, x, xo + p).fma(wv, part0);
+                part1 = FloatVector.fromArray(F, x, x1 + p).fma(wv, part1);
+                part2 = FloatVector.fromArray(F, x, x2 + p).fma(wv, part2);
+                part3 = FloatVector.fromArray(F, x, x3 + p).fma(wv, part3);
+            }
+            FloatVector sc = FloatVector.broadcast(F, w.scales[so + blk]);
+            acc0 = part0.fma(sc, acc0);
+            acc1 = part1.fma(sc, acc1);
+            acc2 = part2.fma(sc, acc2);
+            acc3 = part3.fma(sc, acc3);
+        }
+        out[o] = VectorMath.sum(acc0.add(odd0)) + bias;
+        out[o + os] = VectorMath.sum(acc1.add(odd1)) + bias;
+        out[o + 2 * os] = VectorMath.sum(acc2.add(odd2)) + bias;
+        out[o + 3 * os] = VectorMath.sum(acc3.add(odd3)) + bias;
+    }
+
     /** Byte g (0 lowest) of every int lane, sign-extended, as floats: shift it to the top, shift back arithmetically. */
     private static FloatVector bytePosition(jdk.incubator.vector.IntVector q, int g) {
         jdk.incubator.vector.IntVector top = g == 3 ? q : q.lanewise(VectorOperators.LSHL, 24 - 8 * g);
