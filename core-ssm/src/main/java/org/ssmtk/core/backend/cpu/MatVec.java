@@ -106,17 +106,22 @@ final class MatVec implements IntConsumer {
         while (parts[i].firstTask > t) i--;
         Part p = parts[i];
         int r0 = (t - p.firstTask) * p.rowsPerTask, r1 = Math.min(p.rows, r0 + p.rowsPerTask);
-        int r = r0;
-        if (vectors == 1) { // the batch-1 loops as they were: decode of one sequence is benchmarked
-            if (p.q != null) {
-                for (; r < r1; r++) p.out[p.outOff + r] = Q8Gemm.dot(x, 0, p.q, p.wOff + r * p.k, p.k) + bias(p, r);
-            } else {
-                for (; r < r1; r++) p.out[p.outOff + r] = fp32Dot(p.w, p.wOff + r * p.k, p.k, 0) + bias(p, r);
-            }
+        if (vectors > 1) {
+            rows(p, r0, r1, outStrides[i]);
             return;
         }
-        int os = outStrides[i], v4 = vectors - vectors % 4;
-        for (; r < r1; r++) {
+        int r = r0; // one vector: the loops as they were before batches (decode of one sequence is benchmarked)
+        if (p.q != null) {
+            for (; r < r1; r++) p.out[p.outOff + r] = Q8Gemm.dot(x, 0, p.q, p.wOff + r * p.k, p.k) + bias(p, r);
+        } else {
+            for (; r < r1; r++) p.out[p.outOff + r] = fp32Dot(p.w, p.wOff + r * p.k, p.k, 0) + bias(p, r);
+        }
+    }
+
+    /** Rows [r0, r1) of p for every vector, each row read once from memory; os: the output stride. */
+    private void rows(Part p, int r0, int r1, int os) {
+        int v4 = vectors - vectors % 4;
+        for (int r = r0; r < r1; r++) {
             float bias = bias(p, r);
             int wo = p.wOff + r * p.k, o = p.outOff + r;
             if (p.q != null) {
