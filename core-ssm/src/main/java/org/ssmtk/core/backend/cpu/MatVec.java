@@ -44,6 +44,8 @@ final class MatVec implements IntConsumer {
     private final Part[] parts;
     private final int tasks;
     private final boolean split;
+    /** Per task, where the four-row kernels leave their accumulators to be summed (see VectorMath.sumLanes). */
+    private final float[][] lanes;
 
     /** weights[i] (rows_i, k) with biases[i] (nullable) into outs[i][outOffs[i] ..]; x holds k values (more is fine). */
     MatVec(Parallel par, float[] x, Tensor[] weights, Tensor[] biases, float[][] outs, int[] outOffs) {
@@ -91,6 +93,7 @@ final class MatVec implements IntConsumer {
             task += (rows + perTask - 1) / perTask;
         }
         tasks = task;
+        lanes = vectors >= 4 ? new float[tasks][4 * V] : null;
     }
 
     /** Computes every output. */
@@ -107,7 +110,7 @@ final class MatVec implements IntConsumer {
         Part p = parts[i];
         int r0 = (t - p.firstTask) * p.rowsPerTask, r1 = Math.min(p.rows, r0 + p.rowsPerTask);
         if (vectors > 1) {
-            rows(p, r0, r1, outStrides[i]);
+            rows(p, r0, r1, outStrides[i], lanes == null ? null : lanes[t]);
             return;
         }
         int r = r0; // one vector: the loops as they were before batches (decode of one sequence is benchmarked)
@@ -119,16 +122,16 @@ final class MatVec implements IntConsumer {
     }
 
     /** Rows [r0, r1) of p for every vector, each row read once from memory; os: the output stride. */
-    private void rows(Part p, int r0, int r1, int os) {
+    private void rows(Part p, int r0, int r1, int os, float[] scratch) {
         int v4 = vectors - vectors % 4;
         for (int r = r0; r < r1; r++) {
             float bias = bias(p, r);
             int wo = p.wOff + r * p.k, o = p.outOff + r;
             if (p.q != null) {
-                for (int v = 0; v < v4; v += 4) Q8Gemm.dot4(x, v * xStride, xStride, p.q, wo, p.k, p.out, o + v * os, os, bias);
+                for (int v = 0; v < v4; v += 4) Q8Gemm.dot4(x, v * xStride, xStride, p.q, wo, p.k, p.out, o + v * os, os, bias, scratch);
                 for (int v = v4; v < vectors; v++) p.out[o + v * os] = Q8Gemm.dot(x, v * xStride, p.q, wo, p.k) + bias;
             } else {
-                for (int v = 0; v < v4; v += 4) fp32Dot4(p.w, wo, p.k, v * xStride, xStride, p.out, o + v * os, os, bias);
+                for (int v = 0; v < v4; v += 4) fp32Dot4(p.w, wo, p.k, v * xStride, xStride, p.out, o + v * os, os, bias, scratch);
                 for (int v = v4; v < vectors; v++) p.out[o + v * os] = fp32Dot(p.w, wo, p.k, v * xStride) + bias;
             }
         }
@@ -157,7 +160,7 @@ final class MatVec implements IntConsumer {
      * plus bias: each loaded weight vector serves four rows, and each row keeps fp32Dot's two sums in
      * its order, so every result is the bits fp32Dot gives.
      */
-    private void fp32Dot4(float[] w, int wo, int k, int xo, int xs, float[] out, int o, int os, float bias) {
+    private void fp32Dot4(float[] w, int wo, int k, int xo, int xs, float[] out, int o, int os, float bias, float[] lanes) {
         int k2 = k - k % (2 * V), kv = k - k % V, i = 0;
         int x1 = xo + xs, x2 = x1 + xs, x3 = x2 + xs;
         FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
@@ -179,8 +182,12 @@ final class MatVec implements IntConsumer {
             a2 = w0.fma(FloatVector.fromArray(F, x, x2 + i), a2);
             a3 = w0.fma(FloatVector.fromArray(F, x, x3 + i), a3);
         }
-        float s0 = VectorMath.sum(a0.add(b0)), s1 = VectorMath.sum(a1.add(b1));
-        float s2 = VectorMath.sum(a2.add(b2)), s3 = VectorMath.sum(a3.add(b3));
+        a0.add(b0).intoArray(lanes, 0);
+        a1.add(b1).intoArray(lanes, V);
+        a2.add(b2).intoArray(lanes, 2 * V);
+        a3.add(b3).intoArray(lanes, 3 * V);
+        float s0 = VectorMath.sumLanes(lanes, 0), s1 = VectorMath.sumLanes(lanes, V);
+        float s2 = VectorMath.sumLanes(lanes, 2 * V), s3 = VectorMath.sumLanes(lanes, 3 * V);
         for (i = kv; i < k; i++) {
             float wi = w[wo + i];
             s0 += wi * x[xo + i];

@@ -125,7 +125,7 @@ final class Q8Gemm {
      * plus bias: the row's bytes are loaded and widened once for the four, and each vector keeps
      * dot's accumulators and order, so every result is the bits dot gives.
      */
-    static void dot4(float[] x, int xo, int xs, Q8Storage w, int wo, int k, float[] out, int o, int os, float bias) {
+    static void dot4(float[] x, int xo, int xs, Q8Storage w, int wo, int k, float[] out, int o, int os, float bias, float[] lanes) {
         int x1 = xo + xs, x2 = x1 + xs, x3 = x2 + xs;
         FloatVector acc0 = FloatVector.zero(F), odd0 = acc0, acc1 = acc0, odd1 = acc0, acc2 = acc0, odd2 = acc0, acc3 = acc0, odd3 = acc0;
         int so = wo / Q8Blocks.BLOCK, p0 = 0;
@@ -162,10 +162,15 @@ final class Q8Gemm {
             acc2 = part2.fma(sc, acc2);
             acc3 = part3.fma(sc, acc3);
         }
-        out[o] = VectorMath.sum(acc0.add(odd0)) + bias;
-        out[o + os] = VectorMath.sum(acc1.add(odd1)) + bias;
-        out[o + 2 * os] = VectorMath.sum(acc2.add(odd2)) + bias;
-        out[o + 3 * os] = VectorMath.sum(acc3.add(odd3)) + bias;
+        // VectorMath.sum's tree on stored lanes (lanes: 4 V floats of scratch): as a call, sum boxed its vector
+        acc0.add(odd0).intoArray(lanes, 0);
+        acc1.add(odd1).intoArray(lanes, V);
+        acc2.add(odd2).intoArray(lanes, 2 * V);
+        acc3.add(odd3).intoArray(lanes, 3 * V);
+        out[o] = VectorMath.sumLanes(lanes, 0) + bias;
+        out[o + os] = VectorMath.sumLanes(lanes, V) + bias;
+        out[o + 2 * os] = VectorMath.sumLanes(lanes, 2 * V) + bias;
+        out[o + 3 * os] = VectorMath.sumLanes(lanes, 3 * V) + bias;
     }
 
     /** Byte g (0 lowest) of every int lane, sign-extended, as floats: shift it to the top, shift back arithmetically. */

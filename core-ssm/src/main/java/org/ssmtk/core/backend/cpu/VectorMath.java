@@ -131,6 +131,17 @@ public final class VectorMath {
         return v.lane(0);
     }
 
+    /**
+     * {@link #sum} of the vector stored at a[o, o + lanes), in the same pairwise tree, one lane at a
+     * time: the same bits. For kernels so large that C2 leaves sum's call out of line and boxes its
+     * vector (MatVec's four-row dot products: about 100 bytes a call).
+     */
+    static float sumLanes(float[] a, int o) {
+        for (int h = LANES / 2; h >= 1; h /= 2)
+            for (int i = 0; i < h; i++) a[o + i] = a[o + i] + a[o + i + h];
+        return a[o];
+    }
+
     private static final VectorShuffle<Float> HALF_8 = rotation(8), HALF_4 = rotation(4), HALF_2 = rotation(2), HALF_1 = rotation(1);
 
     private static VectorShuffle<Float> rotation(int by) {
