@@ -17,7 +17,8 @@ import org.ssmtk.core.tensor.Tensor;
  * <p>
  * Several sequences (the plan's logits rows) step together: each product reads a weight row once for
  * all of them ({@link MatVec}), which is what a step of a large model is bound by, while the conv
- * windows, states and scans stay per sequence (split among the threads, a sequence per task). Every
+ * windows, states and scans stay per sequence (the scans, and Mamba-2's convs, a sequence per task of the
+ * thread team). Every
  * sequence's numbers are the bits it gets when stepped alone, however many share the step.
  */
 final class CpuDecoder implements Backend.DecodeStep {
