@@ -14,9 +14,11 @@ import java.util.function.IntConsumer;
  * decoding step streams its weights from memory, and on the 2-core AVX-512 machine one sequential
  * stream is read much faster than several rows side by side (the 130M LM head, one thread: fp32
  * 154 MB in 7.4 ms one row at a time vs 12.0 ms four rows at a time as Gemm's tile does; int8
- * 38.6 MB in 4.3 ms vs 7.8 ms). Only products of at least {@link #PARALLEL_MACS} go to the thread team: a dispatch costs a few
- * microseconds, more than a small matrix takes. A row is always summed whole by one task, so the
- * results do not depend on the thread count.
+ * 38.6 MB in 4.3 ms vs 7.8 ms). Only products of at least {@link #PARALLEL_MACS} go to the thread team: a
+ * dispatch, and the output rows moving between cores, cost more than a small matrix takes (the DNA
+ * preset's in_proj, 2^18 multiply-adds whose weights sit in cache, split over 2 threads decoded at
+ * 1,235 tok/s against 1,848 kept on one). A row is always summed whole by one task, so the results do
+ * not depend on the thread count.
  * <p>
  * With several vectors, each weight row is read from memory once and dotted with every vector
  * while it is in L1, four vectors per pass sharing its loads ({@link #fp32Dot4}, {@link
@@ -29,7 +31,7 @@ final class MatVec implements IntConsumer {
     private static final int V = F.length();
 
     /** Multiply-adds from which a product is split among threads. */
-    static final long PARALLEL_MACS = 1 << 18;
+    static final long PARALLEL_MACS = 1 << 20;
     /** Tasks per thread when split: enough that a thread the OS holds back leaves little for the others. */
     private static final int TASKS_PER_THREAD = 8;
 
