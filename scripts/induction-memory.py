@@ -7,6 +7,11 @@ on the ignored tokens after it), with that Δ, the ignored tokens' Δ, and the m
 e. A model can only extrapolate as far as the horizon of the channels that carry the answer.
 
     scripts/induction-memory.py MODEL_DIR [--length 4096] [--seed 3]
+    scripts/induction-memory.py MODEL_DIR --length 65536 --accuracy 32
+
+--accuracy N instead scores N fresh sequences drawn as InductionHeads.java draws them (trigger uniform
+in the sequence) with this float64 forward and prints the accuracy: set beside ssmtk's fp32 accuracy
+at the same length, it tells a failure of the numerics from a failure of the trained solution.
 """
 import argparse
 import json
@@ -88,18 +93,36 @@ def main():
     ap.add_argument("--length", type=int, default=4096)
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--channels", type=int, default=4)
+    ap.add_argument("--accuracy", type=int, default=0, metavar="N")
     args = ap.parse_args()
     with open(f"{args.model}/config.json") as f:
         config = json.load(f)
     weights = load(f"{args.model}/model.safetensors")
     rng = np.random.default_rng(args.seed)
+    eps = config.get("layer_norm_epsilon", 1e-5)
+    if args.accuracy > 0:
+        right, missed = 0, []
+        for _ in range(args.accuracy):
+            ids = rng.integers(2, 16, args.length)
+            at = int(rng.integers(0, args.length - 2))
+            answer = ids[at + 1]
+            ids[at] = 1
+            ids[-1] = 1
+            logits, _ = run(weights, ids, eps)
+            if int(np.argmax(logits[:16])) == answer:
+                right += 1
+            else:
+                missed.append(args.length - at)
+        print(f"length {args.length}: float64 accuracy {right}/{args.accuracy} ({100 * right / args.accuracy:.1f}%); "
+              f"missed at distances {sorted(missed)}")
+        return
     # the task of InductionHeads.java: tokens 2..15, trigger 1 early on, trigger again at the end
     ids = rng.integers(2, 16, args.length)
     at = 10
     answer = ids[at + 1]
     ids[at] = 1
     ids[-1] = 1
-    logits, layers = run(weights, ids, config.get("layer_norm_epsilon", 1e-5))
+    logits, layers = run(weights, ids, eps)
     print(f"length {args.length}, trigger at {at}: predicted {int(np.argmax(logits[:16]))}, answer {answer}")
     for i, (dt, a) in enumerate(layers):
         ignored = dt[at + 6:-1]
