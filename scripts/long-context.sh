@@ -7,14 +7,17 @@
 # same window, trained and scored on the same windows (dna kmer-baseline):
 #   6-mer softmax regression on strand-symmetric 6-mer frequencies (--method softmax --k 6)
 #   Markov chains of order 5 per class, maximum likelihood (--method markov --order 5)
-# Writes OUT/results.tsv, OUT/results.md (markdown table) and OUT/accuracy.png (ssmtk report plot).
+# Writes OUT/results.tsv, OUT/results.md (markdown table) and OUT/accuracy.png (ssmtk report plot);
+# with NumPy, results.md also gets scripts/strain-kmer-oracle.py's table (what an exact-sequence
+# memoriser of the training parts scores on the same tiles).
 #
 #   scripts/long-context.sh [--mode full|reduced|tiny] [--device cuda|cpu|auto] [--out DIR]
 #       [--lengths L,L,...] [--bases N] [--tokens-per-step N] [--threads N] [--cache DIR]
 #   (--cache: where scripts/ecoli-strains.sh keeps the strain FASTAs; built there once, needs network)
-#   full     lengths 1k, 8k, 32k, 128k, 1M; 2^26 bases per length, 2^20 per step (64 steps);
-#            a d_model 128 x 4-layer Mamba; about 3-4 min of one H200 (estimate, not yet measured)
-#   reduced  lengths 1k, 32k, 1M, same budget per length: about 1.5 min of one H200 (estimate)
+#   full     lengths 1k, 8k, 32k, 128k, 1M; 2^27 bases per length, 2^18 per step (512 steps; 128 at
+#            1M, whose batch is one window); a d_model 128 x 4-layer Mamba; 311 s on one H200
+#            (2026-11-30), baselines included
+#   reduced  lengths 1k, 32k, 1M, 2^26 bases, 2^20 per step (64 steps): about 1 min of one H200
 #   tiny     CPU, lengths 256 and 1024, 2^15 bases per length, the 2-layer d_model 64 preset: the
 #            pipeline end to end in about a minute (CI); its accuracies mean nothing
 # Held-out windows: non-overlapping tiles of the tails, at most 256 per class; a tail of ~1.2 Mb
@@ -41,7 +44,7 @@ while [ $# -gt 0 ]; do
 done
 holdout=0.25 eval_windows=256 lr=2e-3 slw_start=1024 kmer_bases=16777216 kmer_iterations=300
 case $mode in
-  full) : "${lengths:=1024,8192,32768,131072,1048576}" "${bases:=67108864}" "${per_step:=1048576}" ;;
+  full) : "${lengths:=1024,8192,32768,131072,1048576}" "${bases:=134217728}" "${per_step:=262144}" ;;
   reduced) : "${lengths:=1024,32768,1048576}" "${bases:=67108864}" "${per_step:=1048576}" ;;
   tiny) : "${lengths:=256,1024}" "${bases:=32768}" "${per_step:=4096}"; device=cpu; eval_windows=32; slw_start=256; kmer_bases=65536; kmer_iterations=60 ;;
   *) echo "long-context.sh: --mode full, reduced or tiny, got '$mode'" >&2; exit 2 ;;
@@ -109,5 +112,11 @@ cut -f1,4,5,6 "$table" | sed '1s/.*/window\tMamba\t6-mer softmax\tMarkov order 5
 "$ssmtk" report plot --table "$out/plot.tsv" --output "$out/accuracy.png" --log-x --x-label "window (bases)" \
     --y-label "held-out accuracy" --title "E. coli strains (3 classes): accuracy against context" >&2 \
   || echo "long-context.sh: no plot (the table is written; draw it elsewhere with ssmtk report plot --table $out/plot.tsv)" >&2
+# what memorising the training parts could give at all (an exact 21-mer matcher on the same tiles)
+if [ "$mode" != tiny ] && python3 -c 'import numpy' 2>/dev/null; then
+  fasta=${lines[0]#--class *=}
+  { echo; python3 "$root/scripts/strain-kmer-oracle.py" --cache "$(dirname "$fasta")" --lengths "$lengths" \
+      --holdout "$holdout" --eval-windows "$eval_windows"; } >> "$out/results.md"
+fi
 cat "$out/results.md"
 echo "(table: $table; plot: $out/accuracy.png; per-run eval.json under $out/L*/)"
