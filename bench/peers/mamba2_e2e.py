@@ -12,7 +12,7 @@ selective_scan, which took more than one 10-minute device call on 16 cores with 
 is built only with M2_WITH_SCAN=1. A build killed by a timeout leaves
 torch's `lock` file behind, and the next load() then waits on it forever: stale locks are removed
 first (one build at a time on the device machine). M2_ROWS=train,gen,long picks rows (default:
-all); M2_ROWS=build only builds.
+all); M2_ROWS=build only builds; M2_PROFILE=1 prints each training row's kernels (torch.profiler, 2 steps).
 """
 import json, os, sys, time
 import torch
@@ -103,8 +103,20 @@ def train(name, b, L, prec, steps=6):
         opt.step(); opt.zero_grad(set_to_none=True)
     step(); step()  # Triton compiles and autotunes here
     s = sync_time(step, steps)
+    if os.environ.get("M2_PROFILE") == "1":  # where the reference's step goes, kernel by kernel
+        from torch.profiler import profile, ProfilerActivity
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            step(); step(); torch.cuda.synchronize()
+        for key in ("self_device_time_total", "self_cuda_time_total"):  # the name changed across torch versions
+            try:
+                print(f"profile {name} {prec} (2 steps)\n" + prof.key_averages().table(sort_by=key, row_limit=45,
+                                                                                      max_name_column_width=90), flush=True)
+                break
+            except (KeyError, AttributeError, ValueError, RuntimeError) as e:
+                print(f"profile: sort key {key}: {e!r}", flush=True)
     emit({"what": "train", "model": name, "batch": b, "L": L, "precision": prec, "s_per_step": round(s, 4),
-          "tokens_per_s": round(b * L / s), "peak_GiB": round(torch.cuda.max_memory_allocated() / 2**30, 2)})
+          "tokens_per_s": round(b * L / s), "peak_GiB": round(torch.cuda.max_memory_allocated() / 2**30, 2),
+          "peak_reserved_GiB": round(torch.cuda.max_memory_reserved() / 2**30, 2)})
     del m, opt; torch.cuda.empty_cache()
 
 
