@@ -64,7 +64,11 @@ final class Mamba2Mixer implements Mixer {
     /**
      * z and the pre-conv x, B, C (in_proj outputs), the conv outputs x, B, C, dt (pre-bias), A =
      * -exp(A_log), the SSD output y, the gated norm's output, and for training the SSD state entering
-     * every chunk, (batch, chunks, heads, head_dim, state).
+     * every chunk, (batch, chunks, heads, head_dim, state). A training forward keeps neither the conv
+     * outputs nor the norm's output (null here): it holds them only while the layer runs, and the
+     * backward recomputes them from the pre-conv x, B, C and from y and z (two of the five d_inner-wide
+     * tensors a token would otherwise keep per layer, as mamba_ssm's memory-efficient Mamba-2 path
+     * also recomputes them).
      */
     record Activations(Tensor z, Tensor xPre, Tensor bPre, Tensor cPre, Tensor x, Tensor b, Tensor c, Tensor dt, Tensor a,
                        Tensor y, Tensor normed, Tensor chunkStates) implements Mixer.Activations {
@@ -82,10 +86,16 @@ final class Mamba2Mixer implements Mixer {
         }
     }
 
+    /** The backward's buffers, shared by every layer: the gradients it forms, and x, B, C and the norm's output recomputed. */
     record BackwardScratch(Tensor dNormed, Tensor dY, Tensor dZ, Tensor dX, Tensor dB, Tensor dC, Tensor dDt, Tensor dA,
-                           Tensor dXPre, Tensor dBPre, Tensor dCPre) implements Mixer.BackwardScratch {
+                           Tensor dXPre, Tensor dBPre, Tensor dCPre, Tensor x, Tensor b, Tensor c, Tensor normed)
+            implements Mixer.BackwardScratch {
         @Override
         public Tensor[] tensors() {
+            return new Tensor[]{dNormed, dY, dZ, dX, dB, dC, dDt, dA, dXPre, dBPre, dCPre, x, b, c, normed};
+        }
+
+        Tensor[] gradients() {
             return new Tensor[]{dNormed, dY, dZ, dX, dB, dC, dDt, dA, dXPre, dBPre, dCPre};
         }
     }
@@ -112,9 +122,9 @@ final class Mamba2Mixer implements Mixer {
         Tensor chunkStates = training
                 ? backend.allocate(batch, shape.chunks(len), heads, shape.headDim(), shape.stateSize()) : null;
         return new Activations(backend.allocate(rows, di), backend.allocate(rows, di), backend.allocate(rows, gn),
-                backend.allocate(rows, gn), backend.allocate(rows, di), backend.allocate(rows, gn), backend.allocate(rows, gn),
-                backend.allocate(rows, heads), backend.allocate(heads), backend.allocate(rows, di), backend.allocate(rows, di),
-                chunkStates);
+                backend.allocate(rows, gn), training ? null : backend.allocate(rows, di), training ? null : backend.allocate(rows, gn),
+                training ? null : backend.allocate(rows, gn), backend.allocate(rows, heads), backend.allocate(heads),
+                backend.allocate(rows, di), training ? null : backend.allocate(rows, di), chunkStates);
     }
 
     @Override
@@ -151,14 +161,33 @@ final class Mamba2Mixer implements Mixer {
         backend.linear(a.bPre(), in, w.inB(), w.inBiasB());
         backend.linear(a.cPre(), in, w.inC(), w.inBiasC());
         backend.linear(a.dt(), in, w.inDt(), w.inBiasDt());
-        backend.causalConv1dSilu(a.x(), a.xPre(), w.convX(), w.convBiasX(), s == null ? null : s.convX(), batch, len);
-        backend.causalConv1dSilu(a.b(), a.bPre(), w.convB(), w.convBiasB(), s == null ? null : s.convB(), batch, len);
-        backend.causalConv1dSilu(a.c(), a.cPre(), w.convC(), w.convBiasC(), s == null ? null : s.convC(), batch, len);
+        boolean recomputed = a.x() == null; // training: the conv outputs and the norm's output live only while this layer runs
+        int rows = batch * len, di = config.intermediateSize(), gn = shape.groupStates();
+        Tensor x = recomputed ? backend.allocate(rows, di) : a.x(), b = recomputed ? backend.allocate(rows, gn) : a.b(),
+                c = recomputed ? backend.allocate(rows, gn) : a.c();
+        backend.causalConv1dSilu(x, a.xPre(), w.convX(), w.convBiasX(), s == null ? null : s.convX(), batch, len);
+        backend.causalConv1dSilu(b, a.bPre(), w.convB(), w.convBiasB(), s == null ? null : s.convB(), batch, len);
+        backend.causalConv1dSilu(c, a.cPre(), w.convC(), w.convBiasC(), s == null ? null : s.convC(), batch, len);
         backend.negExp(a.a(), w.aLog());
-        backend.ssdScan(a.y(), a.x(), a.dt(), w.dtBias(), a.a(), a.b(), a.c(), w.d(), s == null ? null : s.ssm(),
+        backend.ssdScan(a.y(), x, a.dt(), w.dtBias(), a.a(), b, c, w.d(), s == null ? null : s.ssm(),
                 a.chunkStates(), batch, len, shape);
-        backend.gatedRmsNorm(a.normed(), a.y(), a.z(), w.norm(), normGroup, (float) config.layerNormEpsilon());
-        if (out != null) backend.linear(out, a.normed(), w.outWeight(), w.outBias());
+        if (recomputed) {
+            backend.release(x);
+            backend.release(b);
+            backend.release(c);
+        }
+        Tensor normed = recomputed ? backend.allocate(rows, di) : a.normed();
+        backend.gatedRmsNorm(normed, a.y(), a.z(), w.norm(), normGroup, (float) config.layerNormEpsilon());
+        if (out != null) backend.linear(out, normed, w.outWeight(), w.outBias());
+        if (recomputed) backend.release(normed);
+    }
+
+    /** x, B, C and the norm's output as the training forward computed them (the same operations on the same inputs). */
+    private void recompute(Activations a, BackwardScratch d, int batch, int len) {
+        backend.causalConv1dSilu(d.x(), a.xPre(), w.convX(), w.convBiasX(), null, batch, len);
+        backend.causalConv1dSilu(d.b(), a.bPre(), w.convB(), w.convBiasB(), null, batch, len);
+        backend.causalConv1dSilu(d.c(), a.cPre(), w.convC(), w.convBiasC(), null, batch, len);
+        backend.gatedRmsNorm(d.normed(), a.y(), a.z(), w.norm(), normGroup, (float) config.layerNormEpsilon());
     }
 
     @Override
@@ -166,7 +195,8 @@ final class Mamba2Mixer implements Mixer {
         int rows = batch * len, di = config.intermediateSize(), gn = shape.groupStates(), heads = shape.heads();
         return new BackwardScratch(backend.allocate(rows, di), backend.allocate(rows, di), backend.allocate(rows, di),
                 backend.allocate(rows, di), backend.allocate(rows, gn), backend.allocate(rows, gn), backend.allocate(rows, heads),
-                backend.allocate(heads), backend.allocate(rows, di), backend.allocate(rows, gn), backend.allocate(rows, gn));
+                backend.allocate(heads), backend.allocate(rows, di), backend.allocate(rows, gn), backend.allocate(rows, gn),
+                backend.allocate(rows, di), backend.allocate(rows, gn), backend.allocate(rows, gn), backend.allocate(rows, di));
     }
 
     @Override
@@ -175,12 +205,15 @@ final class Mamba2Mixer implements Mixer {
         Activations a = (Activations) activations;
         Weights g = (Weights) gradients;
         BackwardScratch d = (BackwardScratch) scratch;
-        for (Tensor t : d.tensors()) backend.fill(t, 0f);
-        backend.linearBackward(d.dNormed(), g.outWeight(), g.outBias(), dOut, a.normed(), w.outWeight());
+        for (Tensor t : d.gradients()) backend.fill(t, 0f);
+        boolean recomputed = a.x() == null;
+        if (recomputed) recompute(a, d, batch, len);
+        Tensor x = recomputed ? d.x() : a.x(), b = recomputed ? d.b() : a.b(), c = recomputed ? d.c() : a.c();
+        backend.linearBackward(d.dNormed(), g.outWeight(), g.outBias(), dOut, recomputed ? d.normed() : a.normed(), w.outWeight());
         backend.gatedRmsNormBackward(d.dY(), d.dZ(), g.norm(), d.dNormed(), a.y(), a.z(), w.norm(), normGroup,
                 (float) config.layerNormEpsilon());
-        backend.ssdScanBackward(d.dX(), d.dDt(), g.dtBias(), d.dA(), d.dB(), d.dC(), g.d(), d.dY(), a.x(), a.dt(), w.dtBias(),
-                a.a(), a.b(), a.c(), w.d(), a.chunkStates(), batch, len, shape);
+        backend.ssdScanBackward(d.dX(), d.dDt(), g.dtBias(), d.dA(), d.dB(), d.dC(), g.d(), d.dY(), x, a.dt(), w.dtBias(),
+                a.a(), b, c, w.d(), a.chunkStates(), batch, len, shape);
         backend.addProduct(g.aLog(), d.dA(), a.a()); // A = -exp(A_log): dA/dA_log = A
         backend.causalConv1dSiluBackward(d.dXPre(), g.convX(), g.convBiasX(), d.dX(), a.xPre(), w.convX(), w.convBiasX(), batch, len);
         backend.causalConv1dSiluBackward(d.dBPre(), g.convB(), g.convBiasB(), d.dB(), a.bPre(), w.convB(), w.convBiasB(), batch, len);

@@ -136,4 +136,22 @@ class Mamba2ParityTest {
                         "grad." + e.getKey());
         }
     }
+
+    @Test
+    void aTrainingForwardKeepsNeitherTheConvOutputsNorTheNormOutput() throws Exception {
+        try (CpuBackend cpu = new CpuBackend(1)) {
+            MambaModel model = MambaModel.load(cpu, checkpoint);
+            ModelFamily family = ModelFamily.of("mamba2");
+            ModelWeights weights = ModelWeights.bind(family, checkpoint.config(), model.parameters());
+            Mixer mixer = family.mixer(cpu, checkpoint.config(), weights.blocks()[0].mixer());
+            var training = (Mamba2Mixer.Activations) mixer.newActivations(2, 37, true);
+            var inference = (Mamba2Mixer.Activations) mixer.newActivations(2, 37, false);
+            // the backward recomputes these four (the gradient test above checks what it gets)
+            for (Tensor t : new Tensor[]{training.x(), training.b(), training.c(), training.normed()})
+                org.junit.jupiter.api.Assertions.assertNull(t, "kept by a training forward");
+            for (Tensor t : new Tensor[]{inference.x(), inference.b(), inference.c(), inference.normed()})
+                org.junit.jupiter.api.Assertions.assertNotNull(t, "an inference forward writes it");
+            org.junit.jupiter.api.Assertions.assertNotNull(training.chunkStates());
+        }
+    }
 }
