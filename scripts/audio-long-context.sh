@@ -17,9 +17,12 @@
 # (not yet measured). The set is read from PIANO (default ~/.cache/ssmtk/piano/mulaw; elsewhere
 # `cat piano-16k-mulaw.tar.xz.part-* | tar -xJ` gives mulaw/; built here if missing and fluidsynth
 # is installable).
+# Contexts of at least 4 x SLW_START (default 8192; 0 turns it off) spend the first half of their
+# steps in a sequence-length warmup from SLW_START (train-lm --seq-len-warmup; same samples per
+# step), as the long DNA runs do: the 2026-11-29 runs without it got worse with context.
 # --tiny: the same pipeline on the CPU in 2-3 minutes on 2 shared cores, on test-data/audio/piano (contexts 256,
 # 1024, 4096; a d_model 16 x 1-layer model; 6 steps): a check that the script runs, not a result.
-# Variables: PIANO CONTEXTS TOKENS_PER_STEP STEPS D_MODEL LAYERS LR THREADS SSMTK (the launcher)
+# Variables: PIANO CONTEXTS TOKENS_PER_STEP STEPS SLW_START D_MODEL LAYERS LR THREADS SSMTK (the launcher)
 # EXTRA (more train-lm options, e.g. "--precision bf16").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,11 +38,11 @@ done
 SSMTK=${SSMTK:-bin/ssmtk}
 if [ -n "$TINY" ]; then
     PIANO=${PIANO:-test-data/audio/piano} CONTEXTS=${CONTEXTS:-256,1024,4096} TOKENS_PER_STEP=${TOKENS_PER_STEP:-8192}
-    STEPS=${STEPS:-6} D_MODEL=${D_MODEL:-16} LAYERS=${LAYERS:-1} LR=${LR:-3e-3} THREADS=${THREADS:-2}
+    STEPS=${STEPS:-6} SLW_START=${SLW_START:-256} D_MODEL=${D_MODEL:-16} LAYERS=${LAYERS:-1} LR=${LR:-3e-3} THREADS=${THREADS:-2}
     [ "$DEVICE" = cuda ] && DEVICE=cpu
 else
     PIANO=${PIANO:-$HOME/.cache/ssmtk/piano/mulaw} CONTEXTS=${CONTEXTS:-8192,32768,131072,524288} TOKENS_PER_STEP=${TOKENS_PER_STEP:-524288}
-    STEPS=${STEPS:-150} D_MODEL=${D_MODEL:-128} LAYERS=${LAYERS:-6} LR=${LR:-2e-3} THREADS=${THREADS:-16}
+    STEPS=${STEPS:-150} SLW_START=${SLW_START:-8192} D_MODEL=${D_MODEL:-128} LAYERS=${LAYERS:-6} LR=${LR:-2e-3} THREADS=${THREADS:-16}
     [ -f "$PIANO/train.tsv" ] || scripts/make-piano-set.sh --out "$(dirname "$PIANO")"
 fi
 [ -f "$PIANO/train.tsv" ] && [ -f "$PIANO/test.tsv" ] || { echo "audio-long-context.sh: no $PIANO/train.tsv and test.tsv (scripts/make-piano-set.sh)" >&2; exit 1; }
@@ -49,11 +52,13 @@ for L in "${CTX[@]}"; do
     B=$((TOKENS_PER_STEP / L))
     [ "$B" -ge 1 ] || { echo "audio-long-context.sh: TOKENS_PER_STEP $TOKENS_PER_STEP is below context $L" >&2; exit 1; }
     rm -rf "$OUT/ctx-$L"
+    SLW=()
+    if [ "$SLW_START" -gt 0 ] && [ "$L" -ge $((4 * SLW_START)) ]; then SLW=(--seq-len-warmup "$SLW_START" --seq-len-warmup-steps $((STEPS / 2))); fi
     set -x
     # shellcheck disable=SC2086
     "$SSMTK" audio train-lm --manifest "$PIANO/train.tsv" --test-manifest "$PIANO/test.tsv" --out "$OUT/ctx-$L" --sample-rate 16000 \
         --d-model "$D_MODEL" --layers "$LAYERS" --seq-len "$L" --batch "$B" --steps "$STEPS" --lr "$LR" --warmup $((STEPS / 10 + 1)) \
-        --eval-windows 8 --checkpoint-every 0 --log-every 10 --seed 1 --device "$DEVICE" --threads "$THREADS" --recompute-activations ${EXTRA:-}
+        --eval-windows 8 --checkpoint-every 0 --log-every 10 --seed 1 --device "$DEVICE" --threads "$THREADS" --recompute-activations "${SLW[@]}" ${EXTRA:-}
     "$SSMTK" audio score --model "$OUT/ctx-$L/model" --manifest "$PIANO/test.tsv" --output "$OUT/ctx-$L/test-scores.tsv" --context "$L" \
         --device "$DEVICE" --threads "$THREADS"
     { set +x; } 2>/dev/null

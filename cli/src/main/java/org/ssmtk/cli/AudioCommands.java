@@ -95,6 +95,9 @@ final class AudioCommands {
                     + "--holdout-files 0) the last --holdout fraction of every file is; --test-manifest TSV holds out those\n"
                     + "clips instead (and trains on every input clip). Training windows of --seq-len\n"
                     + "samples are drawn at random as a function of (seed, step), so --resume sees the same batches.\n"
+                    + "--seq-len-warmup START --seq-len-warmup-steps W starts on windows of START samples and doubles\n"
+                    + "the length stage by stage up to --seq-len over the first W steps (a stage of length l draws\n"
+                    + "batch x seq-len / l windows, so every step sees about the same number of samples).\n"
                     + "At the end the held-out bits per sample go to OUT/" + EVAL + " (8 bits = no compression), with an add-one\n"
                     + "unigram and bigram of the codes (fitted on the training samples, scored on the same windows) as floors.\n"
                     + "Writes OUT/metrics.jsonl, OUT/loss.png, OUT/checkpoints/step-N/ and OUT/model (HuggingFace layout\n"
@@ -125,8 +128,9 @@ final class AudioCommands {
         private final TrainCommands.Optimizer optimizer = new TrainCommands.Optimizer(1e-3, 8);
 
         public List<Opt<?>> options() {
-            return Opt.list(INPUT, MANIFEST, TEST_MANIFEST, SAMPLE_RATE, QUANTIZATION, CONFIG, MODEL, D_MODEL, LAYERS, SEQ_LEN, HOLDOUT_FILES,
-                    HOLDOUT, EVAL_WINDOWS, TrainCommands.RUN_DIRECTORY, optimizer.options(), CommonOptions.BACKEND);
+            return Opt.list(INPUT, MANIFEST, TEST_MANIFEST, SAMPLE_RATE, QUANTIZATION, CONFIG, MODEL, D_MODEL, LAYERS, SEQ_LEN,
+                    TrainCommands.SeqLenWarmup.OPTIONS, HOLDOUT_FILES, HOLDOUT, EVAL_WINDOWS, TrainCommands.RUN_DIRECTORY, optimizer.options(),
+                    CommonOptions.BACKEND);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -141,6 +145,7 @@ final class AudioCommands {
                 throw new UsageException("--quantization: " + e.getMessage());
             }
             int seqLen = SEQ_LEN.get(cl);
+            TrainCommands.SeqLenWarmup.start(cl); // both or neither, before any input is read
             int holdoutFiles = HOLDOUT_FILES.get(cl);
             double holdout = HOLDOUT.get(cl);
             int evalWindows = EVAL_WINDOWS.get(cl);
@@ -193,7 +198,7 @@ final class AudioCommands {
             } else {
                 split = HeldOut.split(codes, holdoutFiles, holdout);
             }
-            ClipWindows windows;
+            org.ssmtk.core.train.BatchSource windows;
             try {
                 windows = ClipWindows.of(split.train(), seqLen, opt.batch(), opt.seed());
             } catch (IllegalArgumentException e) {
@@ -207,6 +212,8 @@ final class AudioCommands {
             ObjectNode run = opt.run().put("seq_len", seqLen).put("input", input.toAbsolutePath().normalize().toString())
                     .put("sample_rate", rate).put("quantization", quantization).put("holdout_files", holdoutFiles).put("holdout", holdout)
                     .put("start", origin);
+            windows = TrainCommands.SeqLenWarmup.apply(cl, windows, (len, rows) -> ClipWindows.of(split.train(), len, rows, opt.seed()),
+                    seqLen, opt.batch(), run, err, "audio train-lm", "samples");
             try (org.ssmtk.core.device.TrainingDevices devices = CommonOptions.trainingDevices(cl, err, opt.gpus());
                  TrainingProgress progress = new TrainingProgress(err, "audio train-lm", opt.logEvery())) {
                 org.ssmtk.core.train.Replicas replicas = devices.load(start, opt::prepare);

@@ -17,7 +17,6 @@ import org.ssmtk.core.eval.ClassificationMetrics;
 import org.ssmtk.genomics.io.FastaReference;
 import org.ssmtk.genomics.sample.HeldOutSplit;
 import org.ssmtk.genomics.sample.Region;
-import org.ssmtk.genomics.sample.SequenceLengthWarmup;
 import org.ssmtk.genomics.tokenize.DnaTokens;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
 
@@ -79,7 +78,7 @@ final class DnaClassifierCommands {
 
         public List<Opt<?>> options() {
             return Opt.list(TrainCommands.OUT, CONFIG, PRESET, ARCH, MODEL, CommonOptions.POOLING, SEQ_LEN, HOLDOUT, EVAL_WINDOWS, RC_AUGMENT, PROPORTIONAL,
-                    DnaCommands.Pretrain.SLW_START, DnaCommands.Pretrain.SLW_STEPS,
+                    TrainCommands.SeqLenWarmup.OPTIONS,
                     DnaLabeledInputs.OPTIONS, TrainCommands.CHECKPOINT_EVERY, TrainCommands.KEEP, TrainCommands.RESUME, optimizer.options(),
                     CommonOptions.BACKEND);
         }
@@ -91,10 +90,7 @@ final class DnaClassifierCommands {
             int seqLen = SEQ_LEN.get(cl);
             double holdout = HOLDOUT.get(cl);
             int evalWindows = EVAL_WINDOWS.get(cl);
-            int slwStart = DnaCommands.Pretrain.SLW_START.get(cl, 0);
-            if (slwStart > 0 != DnaCommands.Pretrain.SLW_STEPS.given(cl))
-                throw new UsageException("--seq-len-warmup START and --seq-len-warmup-steps W go together");
-            int slwSteps = slwStart > 0 ? DnaCommands.Pretrain.SLW_STEPS.get(cl) : 0;
+            TrainCommands.SeqLenWarmup.start(cl); // both or neither, before any input is read
             TrainCommands.RunDirectory runDir = TrainCommands.RunDirectory.parse(cl);
             String pooling = CommonOptions.POOLING.get(cl);
             boolean rc = RC_AUGMENT.get(cl), balanced = !PROPORTIONAL.get(cl);
@@ -140,22 +136,10 @@ final class DnaClassifierCommands {
             splitAndDescribe(inputs, holdout, run, train, held, err, "dna train-classifier");
             DnaClassifierData data = new DnaClassifierData(names, train, held, rc, balanced, tokens);
             BatchSource windows = ClassifierCommands.trainingWindows(data, seqLen, opt.batch(), opt.seed());
-            SequenceLengthWarmup warmup = null;
-            if (slwStart > 0) {
-                try {
-                    windows = warmup = SequenceLengthWarmup.of((len, rows) -> data.trainingWindows(len, rows, opt.seed()), slwStart, seqLen,
-                            opt.batch(), slwSteps);
-                } catch (IllegalArgumentException e) {
-                    throw new UsageException("--seq-len-warmup: " + e.getMessage());
-                }
-                run.put("seq_len_warmup", slwStart).put("seq_len_warmup_steps", slwSteps); // runs without it resume as before
-            }
             err.printf(Locale.ROOT, "ssmtk dna train-classifier: %d classes (%s), %s; %s; %d steps x %d x %d x %d bases%n", names.size(),
                     String.join(", ", names), balanced ? "balanced" : "proportional", origin, opt.steps(), opt.accumulate(), opt.batch(), seqLen);
-            if (warmup != null)
-                for (SequenceLengthWarmup.Stage st : warmup.stages())
-                    err.printf(Locale.ROOT, "ssmtk dna train-classifier: sequence-length warmup: %,d bases x %d windows at steps %d..%s%n",
-                            st.length(), st.batch(), st.firstStep(), st.lastStep() == Long.MAX_VALUE ? "end" : Long.toString(st.lastStep()));
+            windows = TrainCommands.SeqLenWarmup.apply(cl, windows, (len, rows) -> data.trainingWindows(len, rows, opt.seed()), seqLen,
+                    opt.batch(), run, err, "dna train-classifier", "bases");
             return ClassifierCommands.train(new ClassifierCommands.Run("dna train-classifier", start, data, windows, opt, runDir, run, seqLen,
                     evalWindows, evalHeader(inputs, holdout)), cl, out, err);
         }

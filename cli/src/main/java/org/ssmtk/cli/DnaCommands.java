@@ -18,7 +18,6 @@ import org.ssmtk.genomics.io.BedIntervals;
 import org.ssmtk.genomics.io.DnaSequence;
 import org.ssmtk.genomics.io.FastaReference;
 import org.ssmtk.genomics.sample.HeldOutSplit;
-import org.ssmtk.genomics.sample.SequenceLengthWarmup;
 import org.ssmtk.genomics.sample.WindowSampler;
 import org.ssmtk.genomics.tokenize.DnaVocabulary;
 import org.ssmtk.genomics.tokenize.CaduceusVocabulary;
@@ -84,23 +83,16 @@ final class DnaCommands {
                 "model family of a fresh model: mamba (next-base LM) or Caduceus, bidirectional (caduceus-ph) or also"
                         + " reverse-complement equivariant (caduceus-ps), trained as masked LMs", "mamba", "caduceus-ph", "caduceus-ps")
                 .byDefault("mamba");
-        static final Opt<Integer> SLW_START = Opt.positiveInt("seq-len-warmup", "START",
-                "sequence-length warmup: first window length, doubled up to --seq-len");
-        static final Opt<Integer> SLW_STEPS = Opt.positiveInt("seq-len-warmup-steps", "W",
-                "steps the warmup's short stages share (needed with --seq-len-warmup)");
         private final TrainCommands.Optimizer optimizer = new TrainCommands.Optimizer(1e-3, 8);
 
         public List<Opt<?>> options() {
             return Opt.list(FASTA, TrainCommands.OUT, CONFIG, PRESET, ARCH, MODEL, REGIONS, SEQ_LEN, HOLDOUT, EVAL_WINDOWS,
-                    DnaClassifierCommands.TrainClassifier.RC_AUGMENT, SLW_START, SLW_STEPS, TrainCommands.CHECKPOINT_EVERY, TrainCommands.KEEP,
+                    DnaClassifierCommands.TrainClassifier.RC_AUGMENT, TrainCommands.SeqLenWarmup.OPTIONS, TrainCommands.CHECKPOINT_EVERY, TrainCommands.KEEP,
                     TrainCommands.RESUME, optimizer.options(), CommonOptions.BACKEND);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-            int slwStart = SLW_START.get(cl, 0);
-            if (slwStart > 0 != SLW_STEPS.given(cl))
-                throw new UsageException("--seq-len-warmup START and --seq-len-warmup-steps W go together");
-            int slwSteps = slwStart > 0 ? SLW_STEPS.get(cl) : 0;
+            TrainCommands.SeqLenWarmup.start(cl); // both or neither, before any input is read
             int sources = (CONFIG.given(cl) ? 1 : 0) + (PRESET.given(cl) ? 1 : 0) + (MODEL.given(cl) ? 1 : 0);
             if (sources > 1) throw new UsageException("give at most one of --config, --preset and --model");
             TrainCommands.OptimizerOptions opt = optimizer.parse(cl);
@@ -156,32 +148,21 @@ final class DnaCommands {
             BaseCounts counts = contigs.stream().map(DnaSequence::counts).reduce(BaseCounts.ZERO, BaseCounts::plus);
             HeldOutSplit split = HeldOutSplit.tails(contigs, holdout, regions);
             org.ssmtk.core.train.BatchSource windows;
-            SequenceLengthWarmup warmup = null;
             try {
                 windows = WindowSampler.of(split.train(), seqLen, opt.batch(), opt.seed(), rc);
             } catch (IllegalArgumentException e) {
                 throw new UsageException(fasta + ": " + e.getMessage() + "; lower --seq-len or --holdout");
             }
-            if (slwStart > 0) {
-                try {
-                    windows = warmup = SequenceLengthWarmup.of(split.train(), slwStart, seqLen, opt.batch(), slwSteps, opt.seed(), rc);
-                } catch (IllegalArgumentException e) {
-                    throw new UsageException("--seq-len-warmup: " + e.getMessage());
-                }
-            }
             err.printf(Locale.ROOT, "ssmtk dna pretrain: %s: %d contigs, %,d bases (%,d A/C/G/T, %,d N, %,d IUPAC codes read as N, %,d soft-masked)%n",
                     fasta, contigs.size(), counts.total(), counts.acgt(), counts.n(), counts.iupac(), counts.softMasked());
             err.printf(Locale.ROOT, "ssmtk dna pretrain: %,d bases for training, %,d held out; %s; %d steps x %d x %d x %d bases%n",
                     HeldOutSplit.bases(split.train()), HeldOutSplit.bases(split.heldOut()), origin, opt.steps(), opt.accumulate(), opt.batch(), seqLen);
-            if (warmup != null)
-                for (SequenceLengthWarmup.Stage st : warmup.stages())
-                    err.printf(Locale.ROOT, "ssmtk dna pretrain: sequence-length warmup: %,d bases x %d windows at steps %d..%s%n", st.length(), st.batch(),
-                            st.firstStep(), st.lastStep() == Long.MAX_VALUE ? "end" : Long.toString(st.lastStep()));
             ObjectNode run = opt.run().put("seq_len", seqLen).put("fasta", fasta.toAbsolutePath().normalize().toString())
                     .put("holdout", holdout).put("rc_augment", rc)
                     .put("regions", REGIONS.given(cl) ? REGIONS.get(cl).toAbsolutePath().normalize().toString() : "").put("vocabulary", DnaVocabulary.TYPE + " v" + DnaVocabulary.VERSION)
                     .put("start", origin);
-            if (warmup != null) run.put("seq_len_warmup", slwStart).put("seq_len_warmup_steps", slwSteps); // runs without it resume as before
+            windows = TrainCommands.SeqLenWarmup.apply(cl, windows, (len, rows) -> WindowSampler.of(split.train(), len, rows, opt.seed(), rc),
+                    seqLen, opt.batch(), run, err, "dna pretrain", "bases");
             try (org.ssmtk.core.device.TrainingDevices devices = CommonOptions.trainingDevices(cl, err, opt.gpus());
                  TrainingProgress progress = new TrainingProgress(err, "dna pretrain", opt.logEvery())) {
                 org.ssmtk.core.train.Replicas replicas = devices.load(start, opt::prepare);
@@ -238,7 +219,7 @@ final class DnaCommands {
     /** dna pretrain for a Caduceus: the masked-LM objective, bits per masked base on the held-out tails. */
     private static int pretrainMasked(CommandLine cl, PrintStream out, PrintStream err, MambaCheckpoint start, String origin,
                                       TrainCommands.OptimizerOptions opt, TrainCommands.RunDirectory runDir) throws Exception {
-        if (Pretrain.SLW_START.given(cl) || Pretrain.REGIONS.given(cl))
+        if (TrainCommands.SeqLenWarmup.START.given(cl) || Pretrain.REGIONS.given(cl))
             throw new UsageException("--seq-len-warmup and --regions are for next-base models; a Caduceus trains on whole windows");
         CaduceusVocabulary vocab = Pretrain.MODEL.given(cl) ? CaduceusVocabulary.read(Pretrain.MODEL.get(cl), start.config())
                 : CaduceusVocabulary.standard();

@@ -13,6 +13,7 @@ import org.ssmtk.core.train.AdamW;
 import org.ssmtk.core.train.BatchSource;
 import org.ssmtk.core.train.LearningRateSchedule;
 import org.ssmtk.core.train.Objective;
+import org.ssmtk.core.train.SequenceLengthWarmup;
 import org.ssmtk.core.train.TokenStream;
 import org.ssmtk.core.train.Trainer;
 import org.ssmtk.workflows.report.Charts;
@@ -82,6 +83,51 @@ final class TrainCommands {
                         + ": each GPU takes the same number of each step's micro-batches");
             return new OptimizerOptions(n, batch.get(cl), micro, peak, min, w, weightDecay.get(cl), decayAll.get(cl), clip.get(cl),
                     seed.get(cl), logEvery.get(cl), recompute.get(cl), devices);
+        }
+    }
+
+    /**
+     * --seq-len-warmup START --seq-len-warmup-steps W, one declaration for every trainer of windows
+     * (dna pretrain, dna train-classifier, audio train-lm): parsed, built over the command's own
+     * window source, reported and recorded in the run's JSON the same way everywhere.
+     */
+    static final class SeqLenWarmup {
+        static final Opt<Integer> START = Opt.positiveInt("seq-len-warmup", "START",
+                "sequence-length warmup: first window length, doubled up to --seq-len");
+        static final Opt<Integer> STEPS = Opt.positiveInt("seq-len-warmup-steps", "W",
+                "steps the warmup's short stages share (needed with --seq-len-warmup)");
+        static final List<Opt<?>> OPTIONS = List.of(START, STEPS);
+
+        private SeqLenWarmup() {}
+
+        /** START, or 0 without a warmup; refuses one of the two options without the other. */
+        static int start(CommandLine cl) throws UsageException {
+            int start = START.get(cl, 0);
+            if (start > 0 != STEPS.given(cl))
+                throw new UsageException("--seq-len-warmup START and --seq-len-warmup-steps W go together");
+            return start;
+        }
+
+        /**
+         * windows unchanged without a warmup; else the warmup over source up to seqLen, its stages on
+         * stderr (unit: "bases", "samples") and its settings in run (runs without one resume as before).
+         */
+        static BatchSource apply(CommandLine cl, BatchSource windows, SequenceLengthWarmup.StageSource source, int seqLen, int batch,
+                                 ObjectNode run, PrintStream err, String command, String unit) throws UsageException {
+            int start = start(cl);
+            if (start == 0) return windows;
+            int steps = STEPS.get(cl);
+            SequenceLengthWarmup warmup;
+            try {
+                warmup = SequenceLengthWarmup.of(source, start, seqLen, batch, steps);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--seq-len-warmup: " + e.getMessage());
+            }
+            for (SequenceLengthWarmup.Stage st : warmup.stages())
+                err.printf(Locale.ROOT, "ssmtk %s: sequence-length warmup: %,d %s x %d windows at steps %d..%s%n", command, st.length(), unit,
+                        st.batch(), st.firstStep(), st.lastStep() == Long.MAX_VALUE ? "end" : Long.toString(st.lastStep()));
+            run.put("seq_len_warmup", start).put("seq_len_warmup_steps", steps);
+            return warmup;
         }
     }
 

@@ -28,6 +28,29 @@ class AudioCommandsTest {
         return all;
     }
 
+    /** Issue 20: long audio contexts train with sequence-length warmup, at constant samples per step. */
+    @Test
+    void sequenceLengthWarmupDoublesTheWindowAtConstantSamplesPerStep() throws Exception {
+        Path out = dir.resolve("slw");
+        MainTest.Result r = MainTest.run(trainLm(DATA, out, "--steps", "6", "--seq-len-warmup", "16", "--seq-len-warmup-steps", "4"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("ssmtk audio train-lm: sequence-length warmup: 16 samples x 8 windows at steps 1..2"), r.err());
+        assertTrue(r.err().contains("sequence-length warmup: 32 samples x 4 windows at steps 3..4"), r.err());
+        assertTrue(r.err().contains("sequence-length warmup: 64 samples x 2 windows at steps 5..end"), r.err());
+        java.util.List<String> lines = java.nio.file.Files.readAllLines(out.resolve("metrics.jsonl"));
+        assertEquals(6, lines.size());
+        for (int i = 0; i < lines.size(); i++) // 2 x 64 samples every step, whatever the stage's length
+            assertEquals(128L * (i + 1), new ObjectMapper().readTree(lines.get(i)).get("tokens").asLong(), lines.get(i));
+
+        r = MainTest.run(trainLm(DATA, dir.resolve("slw2"), "--steps", "6", "--seq-len-warmup-steps", "4"));
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("go together"), r.err());
+        r = MainTest.run(trainLm(DATA, dir.resolve("slw3"), "--steps", "6", "--seq-len-warmup", "64", "--seq-len-warmup-steps", "2"));
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("must be below the target length"), r.err());
+        assertTrue(!java.nio.file.Files.exists(dir.resolve("slw3").resolve("model")));
+    }
+
     @Test
     void trainThenGenerateAWav() throws Exception {
         Path out = dir.resolve("run");

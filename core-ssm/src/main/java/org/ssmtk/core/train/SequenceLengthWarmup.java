@@ -1,19 +1,16 @@
-package org.ssmtk.genomics.sample;
-
-import org.ssmtk.core.train.Batch;
-import org.ssmtk.core.train.BatchSource;
+package org.ssmtk.core.train;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Sequence-length warmup for next-base pretraining and classifiers, as the Mamba paper trains its
- * long-context DNA models (after HyenaDNA): training starts on short windows and the length doubles, stage by
- * stage, up to the target. The warmup's steps are shared equally by the short stages (stage i of
- * S short ones covers steps {@code (i*W/S, (i+1)*W/S]}); every step after the warmup uses the
- * target length. Bases per step stay (about) constant: a stage of length l has
+ * Sequence-length warmup, as the Mamba paper trains its long-context DNA models (after HyenaDNA):
+ * training starts on short windows and the length doubles, stage by stage, up to the target; DNA
+ * pretraining and classifiers and the audio LM use it. The warmup's steps are shared equally by the
+ * short stages (stage i of S short ones covers steps {@code (i*W/S, (i+1)*W/S]}); every step after
+ * the warmup uses the target length. Tokens per step stay (about) constant: a stage of length l has
  * {@code batch * target / l} rows, so the learning-rate schedule sees the same amount of data per
- * step throughout. A pure function of (seed, step, micro) like {@link WindowSampler}.
+ * step throughout. A pure function of (step, micro) when each stage's source is.
  */
 public final class SequenceLengthWarmup implements BatchSource {
     private final int[] lengths, batches;
@@ -37,24 +34,16 @@ public final class SequenceLengthWarmup implements BatchSource {
     }
 
     /**
-     * @param start       the first stage's window length (less than {@code target})
-     * @param warmupSteps steps before the target length is reached (at least one per short stage)
-     * @throws IllegalArgumentException on a schedule that cannot run, or regions too short for the target
-     */
-    public static SequenceLengthWarmup of(List<Region> regions, int start, int target, int batch, long warmupSteps, long seed,
-                                          boolean reverseComplement) {
-        return of((len, rows) -> WindowSampler.of(regions, len, rows, seed, reverseComplement), start, target, batch, warmupSteps);
-    }
-
-    /**
-     * The same schedule over any window source (a classifier's labelled windows, say): stage i's
-     * batches come from {@code source.of(length_i, rows_i)}.
+     * The schedule from {@code start} to {@code target} over {@code warmupSteps} steps (at least one per
+     * short stage); stage i's batches come from {@code source.of(length_i, rows_i)}.
+     *
+     * @throws IllegalArgumentException on a schedule that cannot run, or a source that cannot give a stage's windows
      */
     public static SequenceLengthWarmup of(StageSource source, int start, int target, int batch, long warmupSteps) {
         int[] lengths = lengths(start, target);
         int shortStages = lengths.length - 1;
         if (warmupSteps < shortStages)
-            throw new IllegalArgumentException("a warmup from " + start + " to " + target + " bases has " + shortStages
+            throw new IllegalArgumentException("a warmup from " + start + " to " + target + " tokens has " + shortStages
                     + " short stages and needs at least that many steps, got " + warmupSteps);
         int[] batches = new int[lengths.length];
         BatchSource[] samplers = new BatchSource[lengths.length];
@@ -67,7 +56,7 @@ public final class SequenceLengthWarmup implements BatchSource {
 
     /** start, 2 start, 4 start, ... below target, then target. */
     static int[] lengths(int start, int target) {
-        if (start < 2) throw new IllegalArgumentException("the warmup's first length must be at least 2 bases, got " + start);
+        if (start < 2) throw new IllegalArgumentException("the warmup's first length must be at least 2 tokens, got " + start);
         if (start >= target) throw new IllegalArgumentException("the warmup's first length (" + start + ") must be below the target length (" + target + ")");
         List<Integer> out = new ArrayList<>();
         for (long l = start; l < target; l *= 2) out.add((int) l);

@@ -1,7 +1,7 @@
-package org.ssmtk.genomics.sample;
+package org.ssmtk.core.train;
 
 import org.junit.jupiter.api.Test;
-import org.ssmtk.core.train.Batch;
+import java.util.SplittableRandom;
 
 import java.util.List;
 
@@ -10,15 +10,22 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class SequenceLengthWarmupTest {
-    static List<Region> genome(int n) {
-        byte[] ids = new byte[n];
-        for (int i = 0; i < n; i++) ids[i] = (byte) (4 + (i * 7 + i / 3) % 4);
-        return List.of(new Region("chr1", ids, 0, n));
+    /** Windows of random ids drawn from (seed, step, micro), from a "corpus" of n tokens: shorter ones refuse a window. */
+    static SequenceLengthWarmup.StageSource corpus(int n, long seed) {
+        return (len, rows) -> {
+            if (len > n) throw new IllegalArgumentException("no window of " + len + " in " + n + " tokens");
+            return (step, micro) -> {
+                SplittableRandom r = BatchSource.random(seed, step, micro);
+                int[] x = new int[rows * len];
+                for (int i = 0; i < x.length; i++) x[i] = r.nextInt(16);
+                return Batch.nextToken(x, rows, len);
+            };
+        };
     }
 
     @Test
     void lengthsDoubleFromStartToTargetOverTheWarmupStepsWithConstantBasesPerStep() {
-        SequenceLengthWarmup w = SequenceLengthWarmup.of(genome(5000), 8, 64, 4, 30, 1, false);
+        SequenceLengthWarmup w = SequenceLengthWarmup.of(corpus(5000, 1), 8, 64, 4, 30);
         // 3 short stages (8, 16, 32) share 30 steps: 10 each; then 64 from step 31 on.
         for (long step = 1; step <= 40; step++) {
             int expected = step <= 10 ? 8 : step <= 20 ? 16 : step <= 30 ? 32 : 64;
@@ -35,7 +42,7 @@ class SequenceLengthWarmupTest {
     @Test
     void aTargetThatIsNoPowerOfTwoTimesStartEndsTheDoublingAndUnevenStepsSplitInOrder() {
         assertEquals(List.of(100, 200, 400, 500), java.util.Arrays.stream(SequenceLengthWarmup.lengths(100, 500)).boxed().toList());
-        SequenceLengthWarmup w = SequenceLengthWarmup.of(genome(5000), 100, 500, 2, 7, 1, false);
+        SequenceLengthWarmup w = SequenceLengthWarmup.of(corpus(5000, 1), 100, 500, 2, 7);
         // 3 short stages over 7 steps: floor((s-1)*3/7) = 0,0,0,1,1,2,2 for s = 1..7
         int[] expected = {100, 100, 100, 200, 200, 400, 400, 500, 500};
         for (int s = 1; s <= expected.length; s++) assertEquals(expected[s - 1], w.lengthAt(s), "step " + s);
@@ -45,10 +52,10 @@ class SequenceLengthWarmupTest {
 
     @Test
     void theBatchOfAStepIsAPureFunctionOfItAndImpossibleSchedulesAreRefused() {
-        SequenceLengthWarmup a = SequenceLengthWarmup.of(genome(5000), 8, 64, 4, 30, 7, true), b = SequenceLengthWarmup.of(genome(5000), 8, 64, 4, 30, 7, true);
+        SequenceLengthWarmup a = SequenceLengthWarmup.of(corpus(5000, 7), 8, 64, 4, 30), b = SequenceLengthWarmup.of(corpus(5000, 7), 8, 64, 4, 30);
         assertTrue(java.util.Arrays.equals(a.batch(12, 0).ids(), b.batch(12, 0).ids()));
-        assertThrows(IllegalArgumentException.class, () -> SequenceLengthWarmup.of(genome(5000), 64, 64, 4, 30, 1, false));
-        assertThrows(IllegalArgumentException.class, () -> SequenceLengthWarmup.of(genome(5000), 8, 64, 4, 2, 1, false));
-        assertThrows(IllegalArgumentException.class, () -> SequenceLengthWarmup.of(genome(50), 8, 64, 4, 30, 1, false));
+        assertThrows(IllegalArgumentException.class, () -> SequenceLengthWarmup.of(corpus(5000, 1), 64, 64, 4, 30));
+        assertThrows(IllegalArgumentException.class, () -> SequenceLengthWarmup.of(corpus(5000, 1), 8, 64, 4, 2));
+        assertThrows(IllegalArgumentException.class, () -> SequenceLengthWarmup.of(corpus(50, 1), 8, 64, 4, 30));
     }
 }
