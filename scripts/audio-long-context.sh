@@ -53,7 +53,11 @@ for L in "${CTX[@]}"; do
     [ "$B" -ge 1 ] || { echo "audio-long-context.sh: TOKENS_PER_STEP $TOKENS_PER_STEP is below context $L" >&2; exit 1; }
     rm -rf "$OUT/ctx-$L"
     SLW=()
-    if [ "$SLW_START" -gt 0 ] && [ "$L" -ge $((4 * SLW_START)) ]; then SLW=(--seq-len-warmup "$SLW_START" --seq-len-warmup-steps $((STEPS / 2))); fi
+    stages=0; if [ "$SLW_START" -gt 0 ]; then for ((l = SLW_START; l < L; l *= 2)); do stages=$((stages + 1)); done; fi
+    # (a warmup needs a step per short stage: with too few steps the context trains without one)
+    if [ "$SLW_START" -gt 0 ] && [ "$L" -ge $((4 * SLW_START)) ] && [ $((STEPS / 2)) -ge "$stages" ]; then
+        SLW=(--seq-len-warmup "$SLW_START" --seq-len-warmup-steps $((STEPS / 2)))
+    fi
     set -x
     # shellcheck disable=SC2086
     "$SSMTK" audio train-lm --manifest "$PIANO/train.tsv" --test-manifest "$PIANO/test.tsv" --out "$OUT/ctx-$L" --sample-rate 16000 \
