@@ -47,8 +47,24 @@ final class CpuDecoder implements Backend.DecodeStep {
     private final int normFOff;
     private final LayerStep[] layers;
     private final MatVec head;
+    private final HugePages.Copies copies;
 
-    CpuDecoder(Parallel par, DecodePlan plan) {
+    /**
+     * A decoding step for plan; its fp32 weights are copied onto huge pages (heapCopies: into Java
+     * arrays, for tests that compare the two), unmapped when the step is closed.
+     */
+    static CpuDecoder open(Parallel par, DecodePlan plan, boolean heapCopies) {
+        HugePages.Copies copies = new HugePages.Copies(heapCopies);
+        try {
+            return new CpuDecoder(par, plan, copies);
+        } catch (RuntimeException | Error e) {
+            copies.close();
+            throw e;
+        }
+    }
+
+    private CpuDecoder(Parallel par, DecodePlan plan, HugePages.Copies copies) {
+        this.copies = copies;
         hidden = plan.embeddings().cols();
         vocabRows = plan.embeddings().dim(0);
         eps = plan.eps();
@@ -68,8 +84,8 @@ final class CpuDecoder implements Backend.DecodeStep {
             norms[i] = CpuBackend.data(l.norm());
             normOffs[i] = CpuBackend.off(l.norm());
             layers[i] = switch (l) {
-                case DecodePlan.Mamba1 m -> new CpuMamba1Step(par, batch, m, normed, mixed, stride);
-                case DecodePlan.Mamba2 m -> new CpuMamba2Step(par, batch, m, eps, normed, mixed, stride);
+                case DecodePlan.Mamba1 m -> new CpuMamba1Step(par, batch, m, normed, mixed, stride, copies);
+                case DecodePlan.Mamba2 m -> new CpuMamba2Step(par, batch, m, eps, normed, mixed, stride, copies);
             };
         }
         normF = CpuBackend.data(plan.normF());
@@ -78,7 +94,7 @@ final class CpuDecoder implements Backend.DecodeStep {
         if (logits.size() != (long) batch * plan.lmHead().dim(0))
             throw new IllegalArgumentException("decode step: logits " + logits + " for an LM head " + plan.lmHead());
         head = new MatVec(par, batch, normed, stride, new Tensor[]{plan.lmHead()}, new Tensor[]{null},
-                new float[][]{CpuBackend.data(logits)}, new int[]{CpuBackend.off(logits)}, new int[]{plan.lmHead().dim(0)});
+                new float[][]{CpuBackend.data(logits)}, new int[]{CpuBackend.off(logits)}, new int[]{plan.lmHead().dim(0)}, copies);
     }
 
     @Override
@@ -127,6 +143,7 @@ final class CpuDecoder implements Backend.DecodeStep {
     @Override
     public void close() {
         for (LayerStep l : layers) l.writeBack();
+        copies.close();
     }
 
     /** n rounded up to whole vectors: step buffers are padded so that loops over them need no tail. */

@@ -30,8 +30,8 @@ final class CpuMamba1Step implements CpuDecoder.LayerStep, IntConsumer {
     private final MatVec inProj, xProj, dtProj, outProj;
     private final Tensor ssmState;
 
-    /** in, out: the decoder's rows of stride hiddenStride. */
-    CpuMamba1Step(Parallel par, int batch, DecodePlan.Mamba1 m, float[] in, float[] out, int hiddenStride) {
+    /** in, out: the decoder's rows of stride hiddenStride; copies: where the fp32 weights are copied (see MatVec). */
+    CpuMamba1Step(Parallel par, int batch, DecodePlan.Mamba1 m, float[] in, float[] out, int hiddenStride, HugePages.Copies copies) {
         this.par = par;
         this.batch = batch;
         di = m.inX().dim(0);
@@ -44,7 +44,7 @@ final class CpuMamba1Step implements CpuDecoder.LayerStep, IntConsumer {
         dtPre = new float[batch * dp];
         dt = new float[batch * dp];
         inProj = new MatVec(par, batch, in, hiddenStride, new Tensor[]{m.inX(), m.inZ()}, new Tensor[]{m.inBiasX(), m.inBiasZ()},
-                new float[][]{x, z}, new int[2], new int[]{dp, dp});
+                new float[][]{x, z}, new int[2], new int[]{dp, dp}, copies);
         conv = new CpuDecoder.ConvWindow(m.conv(), m.convBias(), m.convState(), batch);
         if (m.xProjDt() != null) {
             int rank = m.xProjDt().dim(0);
@@ -54,9 +54,9 @@ final class CpuMamba1Step implements CpuDecoder.LayerStep, IntConsumer {
             b = new float[batch * n];
             c = new float[batch * n];
             xProj = new MatVec(par, batch, xc, dp, new Tensor[]{m.xProjDt(), m.xProjB(), m.xProjC()}, new Tensor[3],
-                    new float[][]{dtLow, b, c}, new int[3], new int[]{rankP, n, n});
+                    new float[][]{dtLow, b, c}, new int[3], new int[]{rankP, n, n}, copies);
             dtProj = new MatVec(par, batch, dtLow, rankP, new Tensor[]{m.dtWeight()}, new Tensor[1], new float[][]{dtPre}, new int[1],
-                    new int[]{dp});
+                    new int[]{dp}, copies);
         } else { // the non-selective ablation: constant B and C (one row, shared), dt = softplus(dt_bias)
             rankP = 0;
             bcStride = 0;
@@ -66,7 +66,7 @@ final class CpuMamba1Step implements CpuDecoder.LayerStep, IntConsumer {
             xProj = dtProj = null;
         }
         outProj = new MatVec(par, batch, y, dp, new Tensor[]{m.out()}, new Tensor[]{m.outBias()}, new float[][]{out}, new int[1],
-                new int[]{hiddenStride});
+                new int[]{hiddenStride}, copies);
         dtBias = CpuDecoder.paddedCopy(m.dtBias(), di);
         dSkip = CpuDecoder.paddedCopy(m.d(), di);
         float[] aLog = CpuBackend.data(m.aLog()), state = CpuBackend.data(m.ssmState());

@@ -33,8 +33,9 @@ final class CpuMamba2Step implements CpuDecoder.LayerStep, IntConsumer {
     private final MatVec inProj, outProj;
     private final Tensor ssmState;
 
-    /** in, out: the decoder's rows of stride hiddenStride. */
-    CpuMamba2Step(Parallel par, int batch, DecodePlan.Mamba2 m, float eps, float[] in, float[] out, int hiddenStride) {
+    /** in, out: the decoder's rows of stride hiddenStride; copies: where the fp32 weights are copied (see MatVec). */
+    CpuMamba2Step(Parallel par, int batch, DecodePlan.Mamba2 m, float eps, float[] in, float[] out, int hiddenStride,
+                  HugePages.Copies copies) {
         this.par = par;
         this.batch = batch;
         SsdShape sh = m.shape();
@@ -64,12 +65,12 @@ final class CpuMamba2Step implements CpuDecoder.LayerStep, IntConsumer {
         gate = new double[batch * normGroup];
         inProj = new MatVec(par, batch, in, hiddenStride, new Tensor[]{m.inZ(), m.inX(), m.inB(), m.inC(), m.inDt()},
                 new Tensor[]{m.inBiasZ(), m.inBiasX(), m.inBiasB(), m.inBiasC(), m.inBiasDt()},
-                new float[][]{z, xPre, bPre, cPre, dtPre}, new int[5], new int[]{dip, dip, gnp, gnp, heads});
+                new float[][]{z, xPre, bPre, cPre, dtPre}, new int[5], new int[]{dip, dip, gnp, gnp, heads}, copies);
         convX = new CpuDecoder.ConvWindow(m.convX(), m.convBiasX(), m.convStateX(), batch);
         convB = new CpuDecoder.ConvWindow(m.convB(), m.convBiasB(), m.convStateB(), batch);
         convC = new CpuDecoder.ConvWindow(m.convC(), m.convBiasC(), m.convStateC(), batch);
         outProj = new MatVec(par, batch, gated, dip, new Tensor[]{m.out()}, new Tensor[]{m.outBias()}, new float[][]{out}, new int[1],
-                new int[]{hiddenStride});
+                new int[]{hiddenStride}, copies);
         a = new float[heads];
         float[] aLog = CpuBackend.data(m.aLog());
         for (int i = 0; i < heads; i++) a[i] = (float) -Math.exp(aLog[CpuBackend.off(m.aLog()) + i]); // as negExp

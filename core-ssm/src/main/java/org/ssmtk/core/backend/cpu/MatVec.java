@@ -4,6 +4,9 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.ssmtk.core.tensor.Tensor;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.function.IntConsumer;
 
 /**
@@ -29,14 +32,15 @@ import java.util.function.IntConsumer;
 final class MatVec implements IntConsumer {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int V = F.length();
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     /** Multiply-adds from which a product is split among threads. */
     static final long PARALLEL_MACS = 1 << 20;
     /** Tasks per thread when split: enough that a thread the OS holds back leaves little for the others. */
     private static final int TASKS_PER_THREAD = 8;
 
-    /** One matrix: rows [0, rows) of k values; fp32 (w) or int8 (q); its bias and output. */
-    private record Part(float[] w, Q8Gemm.Q8Storage q, int wOff, int rows, int k, float[] bias, int bOff,
+    /** One matrix: rows [0, rows) of k values; fp32 (w, a copy from float 0) or int8 (q, from wOff); its bias and output. */
+    private record Part(MemorySegment w, Q8Gemm.Q8Storage q, int wOff, int rows, int k, float[] bias, int bOff,
                         float[] out, int outOff, int firstTask, int rowsPerTask) {}
 
     private final Parallel par;
@@ -49,9 +53,12 @@ final class MatVec implements IntConsumer {
     /** Per task, where the four-row kernels leave their accumulators to be summed (see VectorMath.sumLanes). */
     private final float[][] lanes;
 
-    /** weights[i] (rows_i, k) with biases[i] (nullable) into outs[i][outOffs[i] ..]; x holds k values (more is fine). */
-    MatVec(Parallel par, float[] x, Tensor[] weights, Tensor[] biases, float[][] outs, int[] outOffs) {
-        this(par, 1, x, x.length, weights, biases, outs, outOffs, new int[weights.length]);
+    /**
+     * weights[i] (rows_i, k) with biases[i] (nullable) into outs[i][outOffs[i] ..]; x holds k values
+     * (more is fine). fp32 weights are read from copies made into copies; int8 ones where they are.
+     */
+    MatVec(Parallel par, float[] x, Tensor[] weights, Tensor[] biases, float[][] outs, int[] outOffs, HugePages.Copies copies) {
+        this(par, 1, x, x.length, weights, biases, outs, outOffs, new int[weights.length], copies);
     }
 
     /**
@@ -59,7 +66,7 @@ final class MatVec implements IntConsumer {
      * (a stride 0 would have the vectors overwrite one another: refused unless there is one vector).
      */
     MatVec(Parallel par, int vectors, float[] x, int xStride, Tensor[] weights, Tensor[] biases, float[][] outs, int[] outOffs,
-           int[] outStrides) {
+           int[] outStrides, HugePages.Copies copies) {
         if (vectors < 1) throw new IllegalArgumentException("matvec: " + vectors + " vectors");
         this.par = par;
         this.x = x;
@@ -90,7 +97,7 @@ final class MatVec implements IntConsumer {
             parts[i] = w.storage() instanceof Q8Gemm.Q8Storage q
                     ? new Part(null, q, wOff, rows, k, b == null ? null : CpuBackend.data(b), b == null ? 0 : CpuBackend.off(b),
                     outs[i], outOffs[i], task, perTask)
-                    : new Part(CpuBackend.data(w), null, wOff, rows, k, b == null ? null : CpuBackend.data(b),
+                    : new Part(copies.copy(CpuBackend.data(w), wOff, rows * k), null, 0, rows, k, b == null ? null : CpuBackend.data(b),
                     b == null ? 0 : CpuBackend.off(b), outs[i], outOffs[i], task, perTask);
             task += (rows + perTask - 1) / perTask;
         }
@@ -144,17 +151,26 @@ final class MatVec implements IntConsumer {
     }
 
     /** Two sums, alternate vectors, so that the adds of one row do not wait on each other; x from xo. */
-    private float fp32Dot(float[] w, int wo, int k, int xo) {
+    private float fp32Dot(MemorySegment w, int wo, int k, int xo) {
         int k2 = k - k % (2 * V), kv = k - k % V, i = 0;
         FloatVector a = FloatVector.zero(F), b = a;
         for (; i < k2; i += 2 * V) {
-            a = FloatVector.fromArray(F, w, wo + i).fma(FloatVector.fromArray(F, x, xo + i), a);
-            b = FloatVector.fromArray(F, w, wo + i + V).fma(FloatVector.fromArray(F, x, xo + i + V), b);
+            a = load(w, wo + i).fma(FloatVector.fromArray(F, x, xo + i), a);
+            b = load(w, wo + i + V).fma(FloatVector.fromArray(F, x, xo + i + V), b);
         }
-        if (i < kv) a = FloatVector.fromArray(F, w, wo + i).fma(FloatVector.fromArray(F, x, xo + i), a);
+        if (i < kv) a = load(w, wo + i).fma(FloatVector.fromArray(F, x, xo + i), a);
         float s = VectorMath.sum(a.add(b));
-        for (i = kv; i < k; i++) s += w[wo + i] * x[xo + i];
+        for (i = kv; i < k; i++) s += at(w, wo + i) * x[xo + i];
         return s;
+    }
+
+    /** V weights from float index i of a copy. */
+    private static FloatVector load(MemorySegment w, int i) {
+        return FloatVector.fromMemorySegment(F, w, 4L * i, ORDER);
+    }
+
+    private static float at(MemorySegment w, int i) {
+        return w.getAtIndex(ValueLayout.JAVA_FLOAT, i);
     }
 
     /**
@@ -162,12 +178,12 @@ final class MatVec implements IntConsumer {
      * plus bias: each loaded weight vector serves four rows, and each row keeps fp32Dot's two sums in
      * its order, so every result is the bits fp32Dot gives.
      */
-    private void fp32Dot4(float[] w, int wo, int k, int xo, int xs, float[] out, int o, int os, float bias, float[] lanes) {
+    private void fp32Dot4(MemorySegment w, int wo, int k, int xo, int xs, float[] out, int o, int os, float bias, float[] lanes) {
         int k2 = k - k % (2 * V), kv = k - k % V, i = 0;
         int x1 = xo + xs, x2 = x1 + xs, x3 = x2 + xs;
         FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
         for (; i < k2; i += 2 * V) {
-            FloatVector w0 = FloatVector.fromArray(F, w, wo + i), w1 = FloatVector.fromArray(F, w, wo + i + V);
+            FloatVector w0 = load(w, wo + i), w1 = load(w, wo + i + V);
             a0 = w0.fma(FloatVector.fromArray(F, x, xo + i), a0);
             b0 = w1.fma(FloatVector.fromArray(F, x, xo + i + V), b0);
             a1 = w0.fma(FloatVector.fromArray(F, x, x1 + i), a1);
@@ -178,7 +194,7 @@ final class MatVec implements IntConsumer {
             b3 = w1.fma(FloatVector.fromArray(F, x, x3 + i + V), b3);
         }
         if (i < kv) {
-            FloatVector w0 = FloatVector.fromArray(F, w, wo + i);
+            FloatVector w0 = load(w, wo + i);
             a0 = w0.fma(FloatVector.fromArray(F, x, xo + i), a0);
             a1 = w0.fma(FloatVector.fromArray(F, x, x1 + i), a1);
             a2 = w0.fma(FloatVector.fromArray(F, x, x2 + i), a2);
@@ -191,7 +207,7 @@ final class MatVec implements IntConsumer {
         float s0 = VectorMath.sumLanes(lanes, 0), s1 = VectorMath.sumLanes(lanes, V);
         float s2 = VectorMath.sumLanes(lanes, 2 * V), s3 = VectorMath.sumLanes(lanes, 3 * V);
         for (i = kv; i < k; i++) {
-            float wi = w[wo + i];
+            float wi = at(w, wo + i);
             s0 += wi * x[xo + i];
             s1 += wi * x[x1 + i];
             s2 += wi * x[x2 + i];

@@ -49,7 +49,7 @@ final class PackedGemm {
             for (int jj = 0; jj < cols; jj++) {
                 int row = wOff + (j0 + jj) * k, so = (row + k0) / org.ssmtk.core.tensor.Q8Blocks.BLOCK;
                 for (int p = 0; p < kc; p++)
-                    dst[p * NR + jj] = w.q[row + Q8Gemm.slot(k0 + p, k)] * w.scales[so + p / org.ssmtk.core.tensor.Q8Blocks.BLOCK];
+                    dst[p * NR + jj] = w.at(row + Q8Gemm.slot(k0 + p, k)) * w.scales[so + p / org.ssmtk.core.tensor.Q8Blocks.BLOCK];
             }
         };
     }

@@ -7,6 +7,11 @@ import jdk.incubator.vector.VectorSpecies;
 import org.ssmtk.core.tensor.Q8Blocks;
 import org.ssmtk.core.tensor.Storage;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
 /**
  * C = X W^T (+ bias) with W stored as block-scaled int8 ({@link Q8Blocks}): a quarter of fp32's
  * bytes, which is what a decoding step (every weight read once per token) is bound by. Few rows
@@ -26,22 +31,32 @@ final class Q8Gemm {
     /** Bytes that widen into one float register. */
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, jdk.incubator.vector.VectorShape.forBitSize(V * 8));
     private static final int N_BLOCK = 16;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     private Q8Gemm() {}
 
-    /** Int8 weights with one float scale per 32 values of a row (scales widened from half precision once). */
+    /**
+     * Int8 weights with one float scale per 32 values of a row (scales widened from half precision
+     * once). The bytes are off the heap, on huge pages ({@link HugePages}): a decoding step streams
+     * them whole every token, and nothing but these kernels reads them.
+     */
     static final class Q8Storage implements Storage {
-        final byte[] q;
+        final MemorySegment q;
         final float[] scales;
 
-        Q8Storage(byte[] q, float[] scales) {
+        Q8Storage(MemorySegment q, float[] scales) {
             this.q = q;
             this.scales = scales;
         }
 
+        /** Value slot of the weights (see {@link #slot}), as stored. */
+        byte at(long i) {
+            return q.get(ValueLayout.JAVA_BYTE, i);
+        }
+
         @Override
         public long capacity() {
-            return q.length;
+            return q.byteSize();
         }
     }
 
@@ -63,13 +78,20 @@ final class Q8Gemm {
         return p - r + (r % V) * 4 + r / V;
     }
 
-    /** Quantizes a row-major (rows x k) float matrix; k must be whole blocks. */
+    /** Quantizes a row-major (rows x k) float matrix, bytes on huge pages; k must be whole blocks. */
     static Q8Storage quantize(float[] w, int off, int rows, int k) {
-        byte[] q = new byte[rows * k], row = new byte[k];
+        return quantize(w, off, rows, k, false);
+    }
+
+    /** heap: the bytes in a Java array instead (tests compare the two). */
+    static Q8Storage quantize(float[] w, int off, int rows, int k, boolean heap) {
+        MemorySegment q = heap ? MemorySegment.ofArray(new byte[rows * k]) : HugePages.allocate((long) rows * k, Arena.ofAuto());
+        byte[] row = new byte[k], stored = new byte[k];
         short[] half = new short[rows * k / Q8Blocks.BLOCK];
         for (int r = 0; r < rows; r++) {
             Q8Blocks.quantize(w, off + r * k, k, row, 0, half, r * k / Q8Blocks.BLOCK);
-            for (int p = 0; p < k; p++) q[r * k + slot(p, k)] = row[p];
+            for (int p = 0; p < k; p++) stored[slot(p, k)] = row[p];
+            MemorySegment.copy(stored, 0, q, ValueLayout.JAVA_BYTE, (long) r * k, k);
         }
         float[] scales = new float[half.length];
         for (int i = 0; i < half.length; i++) scales[i] = Float.float16ToFloat(half[i]);
@@ -98,7 +120,7 @@ final class Q8Gemm {
         if (INTERLEAVED) {
             // a run is two blocks: byte positions 0, 1 are the first block's values, 2, 3 the second's
             for (int whole = k - k % RUN; p0 < whole; p0 += RUN) {
-                jdk.incubator.vector.IntVector q = ByteVector.fromArray(RUN_BYTES, w.q, wo + p0).reinterpretAsInts();
+                jdk.incubator.vector.IntVector q = ByteVector.fromMemorySegment(RUN_BYTES, w.q, wo + p0, ORDER).reinterpretAsInts();
                 FloatVector first = bytePosition(q, 0).mul(FloatVector.fromArray(F, x, xo + p0));
                 first = bytePosition(q, 1).fma(FloatVector.fromArray(F, x, xo + p0 + V), first);
                 FloatVector second = bytePosition(q, 2).mul(FloatVector.fromArray(F, x, xo + p0 + 2 * V));
@@ -112,7 +134,7 @@ final class Q8Gemm {
             int b0 = blk * Q8Blocks.BLOCK;
             FloatVector part = FloatVector.zero(F);
             for (int p = b0; p < b0 + Q8Blocks.BLOCK; p += V) {
-                FloatVector wv = (FloatVector) ByteVector.fromArray(B, w.q, wo + p).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector wv = (FloatVector) ByteVector.fromMemorySegment(B, w.q, wo + p, ORDER).convertShape(VectorOperators.B2F, F, 0);
                 part = FloatVector.fromArray(F, x, xo + p).fma(wv, part);
             }
             acc = part.fma(FloatVector.broadcast(F, w.scales[so + blk]), acc);
@@ -131,7 +153,7 @@ final class Q8Gemm {
         int so = wo / Q8Blocks.BLOCK, p0 = 0;
         if (INTERLEAVED) {
             for (int whole = k - k % RUN; p0 < whole; p0 += RUN) {
-                jdk.incubator.vector.IntVector q = ByteVector.fromArray(RUN_BYTES, w.q, wo + p0).reinterpretAsInts();
+                jdk.incubator.vector.IntVector q = ByteVector.fromMemorySegment(RUN_BYTES, w.q, wo + p0, ORDER).reinterpretAsInts();
                 FloatVector q0 = bytePosition(q, 0), q1 = bytePosition(q, 1), q2 = bytePosition(q, 2), q3 = bytePosition(q, 3);
                 int blk = so + p0 / Q8Blocks.BLOCK;
                 FloatVector s0 = FloatVector.broadcast(F, w.scales[blk]), s1 = FloatVector.broadcast(F, w.scales[blk + 1]);
@@ -150,7 +172,7 @@ final class Q8Gemm {
             int b0 = blk * Q8Blocks.BLOCK;
             FloatVector part0 = FloatVector.zero(F), part1 = part0, part2 = part0, part3 = part0;
             for (int p = b0; p < b0 + Q8Blocks.BLOCK; p += V) {
-                FloatVector wv = (FloatVector) ByteVector.fromArray(B, w.q, wo + p).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector wv = (FloatVector) ByteVector.fromMemorySegment(B, w.q, wo + p, ORDER).convertShape(VectorOperators.B2F, F, 0);
                 part0 = FloatVector.fromArray(F, x, xo + p).fma(wv, part0);
                 part1 = FloatVector.fromArray(F, x, x1 + p).fma(wv, part1);
                 part2 = FloatVector.fromArray(F, x, x2 + p).fma(wv, part2);

@@ -32,7 +32,7 @@ class PackedGemmTest {
         Q8Gemm.Q8Storage q = Q8Gemm.quantize(w, 0, n, k);
         float[] deq = new float[n * k];
         for (int j = 0; j < n; j++)
-            for (int p = 0; p < k; p++) deq[j * k + p] = q.q[j * k + Q8Gemm.slot(p, k)] * q.scales[(j * k + p) / 32];
+            for (int p = 0; p < k; p++) deq[j * k + p] = q.at(j * k + Q8Gemm.slot(p, k)) * q.scales[(j * k + p) / 32];
         try (Parallel one = new Parallel(1); Parallel three = new Parallel(3)) {
             float[] want = new float[m * n];
             for (int i = 0; i < m; i++) System.arraycopy(bias, 0, want, i * n, n);
