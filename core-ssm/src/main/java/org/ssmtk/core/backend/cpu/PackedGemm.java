@@ -24,7 +24,7 @@ final class PackedGemm {
     static final int MR = 8;
     /** Columns of W per panel: three vectors of 16 lanes under AVX-512 (scaled for other widths). */
     static final int NR = 3 * V;
-    /** Values of K per packed block: a multiple of int8's 32-value blocks. */
+    /** Values of K per packed block: a multiple of int8's 32-value blocks and of its 64-value interleaved runs. */
     static final int KC = 256;
 
     private PackedGemm() {}
@@ -46,10 +46,14 @@ final class PackedGemm {
 
     static Weights int8(Q8Gemm.Q8Storage w, int wOff, int k) {
         return (j0, cols, k0, kc, dst) -> {
+            // a row's bytes of this K block, off the heap in one copy: Q8Gemm.slot keeps each run's values within
+            // the run, and a K block is whole runs (or the row's end)
+            byte[] q = new byte[kc];
             for (int jj = 0; jj < cols; jj++) {
                 int row = wOff + (j0 + jj) * k, so = (row + k0) / org.ssmtk.core.tensor.Q8Blocks.BLOCK;
+                java.lang.foreign.MemorySegment.copy(w.q, java.lang.foreign.ValueLayout.JAVA_BYTE, row + k0, q, 0, kc);
                 for (int p = 0; p < kc; p++)
-                    dst[p * NR + jj] = w.at(row + Q8Gemm.slot(k0 + p, k)) * w.scales[so + p / org.ssmtk.core.tensor.Q8Blocks.BLOCK];
+                    dst[p * NR + jj] = q[Q8Gemm.slot(k0 + p, k) - k0] * w.scales[so + p / org.ssmtk.core.tensor.Q8Blocks.BLOCK];
             }
         };
     }
