@@ -9,14 +9,14 @@ import java.lang.invoke.MethodHandle;
 
 /**
  * Off-heap memory on transparent huge pages, for the weights a decoding step streams once per token
- * (the 130M shape's 509 MB fp32, 143 MB int8). With 4 KB pages that stream is bound by TLB misses as
- * much as by memory; 2 MB pages take most of them away. Only these blocks get huge pages, not the
- * whole heap: the JVM's -XX:+UseTransparentHugePages slowed the DNA shape's prompt processing on one
- * thread 2.5-3x (bench-cpu.sh, 2026-11-30), a heap of short-lived tensors faulting in 2 MB at a time.
+ * (the 130M shape's 509 MB fp32, 143 MB int8): with 2 MB pages a stream of that size crosses a page
+ * boundary 512 times less often. Only these blocks get huge pages, not the whole heap: the JVM's
+ * -XX:+UseTransparentHugePages cut the DNA shape's prompt processing on one thread to less than half
+ * (4,190 to 1,717 tokens/s fp32, median of 3, 2026-11-30; README, "CPU speed against llama.cpp").
  * <p>
  * Memory is mapped anonymous, 2 MB-aligned, and madvise(MADV_HUGEPAGE) is applied before the first
- * touch, which is what the kernel's "madvise" THP mode asks for; it is unmapped when the segment is
- * no longer reachable. Where that is unavailable (no mmap, a refused madvise, or the system property
+ * touch, which is what the kernel's "madvise" THP mode asks for; it is unmapped when its arena
+ * closes. Where that is unavailable (no mmap, a refused madvise, or the system property
  * ssmtk.cpu.hugePages=false) the memory is a plain off-heap allocation, said at DEBUG level: the
  * same bytes, read by the same kernels, only with small pages.
  */

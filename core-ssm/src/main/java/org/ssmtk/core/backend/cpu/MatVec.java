@@ -23,6 +23,12 @@ import java.util.function.IntConsumer;
  * 1,235 tok/s against 1,848 kept on one). A row is always summed whole by one task, so the results do
  * not depend on the thread count.
  * <p>
+ * The weights are read off the heap, on huge pages ({@link HugePages}): int8 ones where {@link
+ * Q8Gemm.Q8Storage} keeps them, fp32 ones from copies made when the product is built (into the
+ * decoder's {@link HugePages.Copies}, unmapped when it closes: the 130M shape holds 509 MB more
+ * while a decoder is open). The kernels are the heap ones with loads from a segment: the same sums
+ * in the same order, so the same bits.
+ * <p>
  * With several vectors, each weight row is read from memory once and dotted with every vector
  * while it is in L1, four vectors per pass sharing its loads ({@link #fp32Dot4}, {@link
  * Q8Gemm#dot4}). Each vector keeps the single-vector kernel's own accumulators and order, so a

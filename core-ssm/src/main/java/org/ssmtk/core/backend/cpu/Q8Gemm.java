@@ -21,7 +21,8 @@ import java.nio.ByteOrder;
  * Zen 4 core, under the memory's 17 (28 with huge pages); so under AVX-512 each row's 64-value
  * runs are stored interleaved ({@link #slot}): one 64-byte load read as 16 ints yields 16
  * consecutive values per byte position by two in-lane shifts, 14.9 GB/s from L3 (from memory with
- * huge pages, which bin/ssmtk leaves off by default: 12.4 against 10.6; with 4 KB pages 8.1 against 9.2). Many rows (prefill): {@link PackedGemm}, which dequantizes
+ * huge pages: 12.4 against 10.6; with 4 KB pages 8.1 against 9.2; the bytes are kept on huge pages,
+ * see {@link Q8Storage}). Many rows (prefill): {@link PackedGemm}, which dequantizes
  * W a cache-sized panel at a time, each reused by every row of X, so prefill runs at the fp32
  * kernel's speed from a quarter of the memory. Activations stay fp32.
  */
