@@ -522,7 +522,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public DecodeStep decodeStep(org.ssmtk.core.backend.DecodePlan plan) {
-        return CpuDecoder.open(par, plan, false);
+        return CpuDecoder.open(par, plan);
     }
 
     // ---- Mamba-2: the kernels and their glue live in CpuSsdOps

@@ -49,12 +49,9 @@ final class CpuDecoder implements Backend.DecodeStep {
     private final MatVec head;
     private final HugePages.Copies copies;
 
-    /**
-     * A decoding step for plan; its fp32 weights are copied onto huge pages (heapCopies: into Java
-     * arrays, for tests that compare the two), unmapped when the step is closed.
-     */
-    static CpuDecoder open(Parallel par, DecodePlan plan, boolean heapCopies) {
-        HugePages.Copies copies = new HugePages.Copies(heapCopies);
+    /** A decoding step for plan; its fp32 weights are copied onto huge pages, unmapped when the step is closed. */
+    static CpuDecoder open(Parallel par, DecodePlan plan) {
+        HugePages.Copies copies = new HugePages.Copies(false);
         try {
             return new CpuDecoder(par, plan, copies);
         } catch (RuntimeException | Error e) {
