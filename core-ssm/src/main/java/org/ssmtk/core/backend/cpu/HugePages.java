@@ -54,11 +54,19 @@ final class HugePages {
     private HugePages() {}
 
     /**
+     * Below this a block stays on small pages: a mapping is whole 2 MB pages, each backed in full on
+     * first touch, so an int8 matrix of a few hundred KB (every matrix of the DNA preset) would hold
+     * 2 MB, and one that small is read from cache in a decoding step anyway.
+     */
+    static final long MIN_HUGE = 1L << 20;
+
+    /**
      * bytes of zeroed off-heap memory, 64-byte aligned at least, on huge pages where the kernel gives
-     * them; freed when arena closes (or, for an automatic arena, becomes unreachable).
+     * them and bytes is at least {@link #MIN_HUGE}; freed when arena closes (or, for an automatic
+     * arena, becomes unreachable).
      */
     static MemorySegment allocate(long bytes, Arena arena) {
-        if (MMAP != null && bytes > 0) {
+        if (MMAP != null && bytes >= MIN_HUGE) {
             MemorySegment m = mapHuge(bytes, arena);
             if (m != null) return m;
         }

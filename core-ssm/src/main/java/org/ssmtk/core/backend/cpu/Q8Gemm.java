@@ -38,8 +38,8 @@ final class Q8Gemm {
 
     /**
      * Int8 weights with one float scale per 32 values of a row (scales widened from half precision
-     * once). The bytes are off the heap, on huge pages ({@link HugePages}): a decoding step streams
-     * them whole every token, and nothing but these kernels reads them.
+     * once). The bytes are off the heap, on huge pages from a megabyte up ({@link HugePages}): a
+     * decoding step streams them whole every token, and nothing but these kernels reads them.
      */
     static final class Q8Storage implements Storage {
         final MemorySegment q;

@@ -81,6 +81,22 @@ class HugePagesTest {
         }
     }
 
+    @Test
+    void onlyBlocksOfAMegabyteOrMoreAreMappedAsHugePages() {
+        Assumptions.assumeTrue(HugePages.enabled(), "huge pages are off (not Linux, or ssmtk.cpu.hugePages=false)");
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment big = HugePages.allocate(HugePages.MIN_HUGE, arena);
+            assertEquals(0, big.address() % (2 << 20), "a block of MIN_HUGE gets a mapping of its own");
+            // a small one must not take a 2 MB page of its own: it comes from the arena, 64-byte aligned
+            MemorySegment small = HugePages.allocate(300_000, arena);
+            assertEquals(0, small.address() % 64);
+            assertTrue(small.address() % (2 << 20) != 0, "a 300 KB block was given a huge-page mapping of its own");
+            assertEquals(300_000, small.byteSize());
+            small.set(ValueLayout.JAVA_BYTE, 299_999, (byte) 7); // and it is usable memory
+            assertEquals(7, small.get(ValueLayout.JAVA_BYTE, 299_999));
+        }
+    }
+
     /** AnonHugePages of the mapping that holds address, from /proc/self/smaps. */
     private static long anonHugeKb(long address) throws IOException {
         List<String> lines = Files.readAllLines(Path.of("/proc/self/smaps"));
