@@ -78,7 +78,8 @@ final class BenchCommands {
 
         public String footer() {
             return "Prints one line per repeat, 'pp SECONDS tg SECONDS_PER_TOKEN', the format of\n"
-                    + "bench/peers/llama_mamba.c, after at least 3 s of warm-up. scripts/bench-cpu.sh runs both.\n"
+                    + "bench/peers/llama_mamba.c, after a warm-up of at least 3 s that lasts until one whole repeat\n"
+                    + "runs with no JIT compilation (at most 30 s). scripts/bench-cpu.sh runs both.\n"
                     + "--decode-step both adds 'tg-ops SECONDS_PER_TOKEN': the op-by-op step, timed right after.";
         }
 
