@@ -17,15 +17,15 @@
 #
 #   scripts/audio-digits-generate.sh [--out DIR] [--device cuda] [--tiny]
 #
-# GPU defaults: d_model 128 x 6 layers LM (LM_STEPS 600, batch 32 x 16,000 samples: 307M samples,
-# about 6 epochs of the 3,160 training clips), a d_model 64 x 4 classifier (CLS_STEPS 600), GEN 250
-# clips each way (10 prompts, one per digit, 25 continuations each); not yet measured: budget about
-# 10-15 minutes of one H100/H200 (raise the steps for quality). --tiny runs the same pipeline on the CPU
+# GPU defaults: d_model 128 x 6 layers LM (LM_STEPS 1000, batch 32 x 16,000 samples: 512M samples,
+# about 10 epochs of the 3,160 training clips), a d_model 64 x 4 classifier (CLS_STEPS 600), GEN 250
+# clips each way (10 prompts, one per digit, 25 continuations each); on one H200 5.2 minutes with
+# FT_STEPS=0, the fine-tune and the MFCC baseline about 1.4 more (more LM steps raise the IS). --tiny runs the same pipeline on the CPU
 # on test-data/audio/digits at 4 kHz with tiny models in a few minutes: a check that it runs.
 # A GPU machine without espeak-ng gets the set packed here: scripts/pack-audio-set.sh
 # ~/.cache/ssmtk/audio-digits-16000 digits-16k (G.711 mu-law, xz, 30 MB parts), unpacked there into DATA.
 # Variables: DATA RATE LM_STEPS LM_BATCH LM_D LM_LAYERS CLS_STEPS CLS_BATCH CLS_D CLS_LAYERS GEN PROMPTS
-# PROMPT_S TOP_K THREADS SSMTK EXTRA (more options for both trainers, e.g. "--precision bf16").
+# PROMPT_S TOP_K TEMPERATURE THREADS SSMTK EXTRA (more options for both trainers, e.g. "--precision bf16").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=out/audio-digits-generate DEVICE=cuda TINY=
@@ -44,12 +44,12 @@ if [ -n "$TINY" ]; then
     THREADS=${THREADS:-2}
     [ "$DEVICE" = cuda ] && DEVICE=cpu
 else
-    DATA=${DATA:-$HOME/.cache/ssmtk/audio-digits-16000} RATE=${RATE:-16000} LM_STEPS=${LM_STEPS:-600} LM_BATCH=${LM_BATCH:-32} LM_D=${LM_D:-128}
+    DATA=${DATA:-$HOME/.cache/ssmtk/audio-digits-16000} RATE=${RATE:-16000} LM_STEPS=${LM_STEPS:-1000} LM_BATCH=${LM_BATCH:-32} LM_D=${LM_D:-128}
     LM_LAYERS=${LM_LAYERS:-6} CLS_STEPS=${CLS_STEPS:-600} FT_STEPS=${FT_STEPS:-400} CLS_BATCH=${CLS_BATCH:-32} CLS_D=${CLS_D:-64} CLS_LAYERS=${CLS_LAYERS:-4} GEN=${GEN:-250}
     PROMPTS=${PROMPTS:-10} THREADS=${THREADS:-16}
     [ -f "$DATA/train.tsv" ] || python3 scripts/make-audio-digits.py --rate 16000 --out "$DATA"
 fi
-PROMPT_S=${PROMPT_S:-0.25} TOP_K=${TOP_K:-0}
+PROMPT_S=${PROMPT_S:-0.25} TOP_K=${TOP_K:-0} TEMPERATURE=${TEMPERATURE:-1}
 [ -f "$DATA/train.tsv" ] && [ -f "$DATA/test.tsv" ] || { echo "audio-digits-generate.sh: no $DATA/train.tsv and test.tsv" >&2; exit 1; }
 # REUSE_MODELS=1 keeps OUT/lm and OUT/cls of an earlier run (only generation and scoring run again)
 if [ "${REUSE_MODELS:-0}" = 1 ] && [ -d "$OUT/lm/model" ] && [ -d "$OUT/cls/model" ]; then
@@ -69,7 +69,7 @@ run "$SSMTK" audio train-classifier --manifest "$DATA/train.tsv" --test-manifest
     --d-model "$CLS_D" --layers "$CLS_LAYERS" --seq-len "$RATE" --batch "$CLS_BATCH" --steps "$CLS_STEPS" --lr 2e-3 --warmup $((CLS_STEPS / 10 + 1)) \
     --checkpoint-every 0 --log-every 50 --seed 1 --device "$DEVICE" --threads "$THREADS" ${EXTRA:-}
 fi
-run "$SSMTK" audio generate --model "$OUT/lm/model" --seconds 1 --count "$GEN" --output "$OUT/unconditional" --seed 1 --top-k "$TOP_K" \
+run "$SSMTK" audio generate --model "$OUT/lm/model" --seconds 1 --count "$GEN" --output "$OUT/unconditional" --seed 1 --top-k "$TOP_K" --temperature "$TEMPERATURE" \
     --device "$DEVICE" --threads "$THREADS"
 # Prompts: the first PROMPT_S seconds of test clips, one digit after another (16-bit WAVs at RATE).
 python3 - "$DATA/test.tsv" "$OUT/prompts" "$PROMPTS" "$PROMPT_S" <<'PY'
@@ -126,7 +126,7 @@ for p in "$OUT"/prompts/prompt-*.wav; do
     i=$(basename "$p" .wav); i=${i#prompt-}
     # --with-prompt: each clip is the prompt as the model read it, then its continuation, 1 s in all
     run "$SSMTK" audio generate --model "$OUT/lm/model" --seconds "$(python3 -c "print(1 - $PROMPT_S)")" --count "$PER" --prompt "$p" \
-        --with-prompt --output "$OUT/continued-$i" --seed "$((10#$i + 100))" --top-k "$TOP_K" --device "$DEVICE" --threads "$THREADS" > /dev/null
+        --with-prompt --output "$OUT/continued-$i" --seed "$((10#$i + 100))" --top-k "$TOP_K" --temperature "$TEMPERATURE" --device "$DEVICE" --threads "$THREADS" > /dev/null
     for f in "$OUT/continued-$i"/*.wav; do mv "$f" "$OUT/prompt-continued/$i-$(basename "$f")"; done
     rmdir "$OUT/continued-$i"
 done
@@ -141,13 +141,14 @@ if [ "$FT_STEPS" -gt 0 ]; then
         --checkpoint-every 0 --log-every 50 --seed 1 --device "$DEVICE" --threads "$THREADS" ${EXTRA:-}
     run "$SSMTK" audio mfcc-baseline --manifest "$DATA/train.tsv" --test-manifest "$DATA/test.tsv" --out "$OUT/mfcc" --sample-rate "$RATE"
 fi
-python3 - "$OUT" "$RATE" <<'PY' | tee "$OUT/generation.md"
+python3 - "$OUT" "$RATE" "$TEMPERATURE" "$TOP_K" <<'PY' | tee "$OUT/generation.md"
 import json, sys
-out, rate = sys.argv[1], sys.argv[2]
+out, rate, temperature, top_k = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 lm, cls = json.load(open(f"{out}/lm/eval.json")), json.load(open(f"{out}/cls/eval.json"))
 u, p = json.load(open(f"{out}/unconditional.json")), json.load(open(f"{out}/prompt-continued.json"))
 print(f"\nspoken digits at {rate} Hz: LM held-out {lm['bits_per_sample']:.4f} bits/sample (bigram {lm['bigram_bits_per_sample']:.4f}), "
-      f"classifier accuracy on unseen voices {cls['accuracy']:.4f}")
+      f"classifier accuracy on unseen voices {cls['accuracy']:.4f}; sampled at temperature {temperature}"
+      f"{', top-k ' + top_k if top_k != '0' else ''}")
 print("| clips | n | IS | mIS | Frechet distance to the real test clips | IS / real IS |\n|---|---|---|---|---|---|")
 r = u["real"]
 print(f"| real test clips | {r['clips']} | {r['inception_score']:.3f} | {r['modified_inception_score']:.3f} | {u.get('frechet_distance_real_halves', float('nan')):.3f} (one random half vs the other) | 1 |")
