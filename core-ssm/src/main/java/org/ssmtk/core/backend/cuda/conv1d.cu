@@ -78,11 +78,13 @@ __device__ __forceinline__ void conv_forward(float* __restrict__ out, const floa
 #pragma unroll
     for (int v = 0; v < V; v++) bi[v] = bias ? __ldg(bias + c + v) : 0.f;
     const float* xb = x + (i64)b * len * ch + c;
+    // as of step t0 - 1 (each step shifts the window first): xs[k] = x[t0 - 1 - k]
 #pragma unroll
-    for (int k = 1; k < WIN; k++) {
-        int t = t0 - k;
+    for (int k = 0; k < WIN; k++) {
+        int t = t0 - 1 - k;
 #pragma unroll
         for (int v = 0; v < V; v++) xs[k][v] = 0.f;
+        if (k == WIN - 1) continue;  // shifted out before it is read
         if (t >= 0) load_vec<V>(xs[k], xb + (i64)t * ch);
         else if (state && width - 1 + t >= 0)  // the window before the sequence: slot width - 1 + t
 #pragma unroll
@@ -168,9 +170,10 @@ __device__ __forceinline__ void conv_backward(float* __restrict__ dx, float* __r
         for (int k = 0; k < WIN; k++)
 #pragma unroll
             for (int v = 0; v < V; v++) xs[k][v] = dps[k][v] = 0.f;
+        // as of step t0 - 1 (each step shifts the window first): xs[k] = x[t0 - 1 - k], zeros before the sequence
 #pragma unroll
-        for (int k = 1; k < WIN; k++)
-            if (t0 - k >= 0) load_vec<V>(xs[k], xb + (i64)(t0 - k) * ch);
+        for (int k = 0; k < WIN - 1; k++)
+            if (t0 - 1 - k >= 0) load_vec<V>(xs[k], xb + (i64)(t0 - 1 - k) * ch);
         // x[t + 1] and dOut[t + 1], loaded a step ahead so that more loads are in flight per thread
         float nx[V], ng[V];
         load_vec<V>(nx, xb + (i64)t0 * ch);

@@ -179,7 +179,8 @@ class CudaKernelsTest {
      * one 8192-element chunk and over several, a row view at an offset): the norm against the CPU's
      * per-tensor sums, AdamW with a clipping factor against the CPU, bit for bit against the GPU's
      * scale-then-step-each-tensor path, the gradients left unscaled, and a second step with the same
-     * tensors (the device table reused) and then with another list (the table rebuilt).
+     * tensors (the device table reused) and then with another list (the table rebuilt). AdamW's
+     * arithmetic is written out without fused multiply-adds, so it matches the CPU bit for bit.
      */
     @Test
     void multiTensorNormAndAdamW() {
@@ -225,6 +226,10 @@ class CudaKernelsTest {
                 p.get(i).check(gpu, "multi-tensor adamW param " + sizes[i] + " step " + step, FWD);
                 m.get(i).check(gpu, "multi-tensor adamW m " + sizes[i] + " step " + step, FWD);
                 v.get(i).check(gpu, "multi-tensor adamW v " + sizes[i] + " step " + step, FWD);
+                // every operation rounded in the CPU's order (no contraction): the same bits
+                for (Pair t : List.of(p.get(i), m.get(i), v.get(i)))
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(cpu.toHost(t.c()), gpu.toHost(t.g()),
+                            "multi-tensor adamW and the CPU's, bit for bit, tensor " + i + " step " + step);
                 org.junit.jupiter.api.Assertions.assertArrayEquals(gradsBefore[i], gpu.toHost(gg.get(i)), "gradients left unscaled");
             }
             // the GPU's per-tensor path: scale a copy of the gradients, then one launch per tensor
