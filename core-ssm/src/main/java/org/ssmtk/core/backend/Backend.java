@@ -2,6 +2,8 @@ package org.ssmtk.core.backend;
 
 import org.ssmtk.core.tensor.Tensor;
 
+import java.util.List;
+
 /**
  * The operations a Mamba model is made of. The model code calls only these, so the same model runs
  * on any backend; a backend owns the memory of the tensors it creates and may run asynchronously
@@ -259,6 +261,9 @@ public interface Backend extends AutoCloseable {
     /** Sum of squares of all elements, in double. */
     double sumOfSquares(Tensor t);
 
+    /** The sum of squares of every element of every tensor, in double: the squared global norm. */
+    double sumOfSquares(List<Tensor> ts);
+
     /** t *= factor. */
     void scale(Tensor t, float factor);
 
@@ -268,6 +273,14 @@ public interface Backend extends AutoCloseable {
      */
     void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
                float weightDecay, float bc1, float bc2);
+
+    /**
+     * The step above for every parameter i, with grads[i] * gradScale in place of grads[i] (the
+     * clipping factor: the gradients themselves are left as they are) and weightDecay[i]; the same
+     * float arithmetic as scaling the gradients first and stepping each parameter alone.
+     */
+    void adamW(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, float[] weightDecay,
+               float gradScale, float lr, float beta1, float beta2, float eps, float bc1, float bc2);
 
     // ---- Mamba-2 (SSD). Backends without these operations keep the defaults, which refuse with a
     // ---- message naming the backend: a Mamba-2 model checks supportsSsd() when it is built.

@@ -4,6 +4,7 @@ import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.tensor.Tensor;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -41,11 +42,9 @@ public final class Gradients {
         for (Tensor t : byName.values()) backend.fill(t, 0f);
     }
 
-    /** sqrt of the sum of squares of every gradient. */
+    /** sqrt of the sum of squares of every gradient (one backend call for all of them). */
     public double globalNorm() {
-        double s = 0;
-        for (Tensor t : byName.values()) s += backend.sumOfSquares(t);
-        return Math.sqrt(s);
+        return Math.sqrt(backend.sumOfSquares(List.copyOf(byName.values())));
     }
 
     public void scale(float factor) {

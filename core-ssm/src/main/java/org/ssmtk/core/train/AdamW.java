@@ -4,7 +4,9 @@ import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.nn.Gradients;
 import org.ssmtk.core.tensor.Tensor;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -24,6 +26,10 @@ public final class AdamW {
     private final Map<String, Tensor> params;
     private final Map<String, Tensor> m = new LinkedHashMap<>();
     private final Map<String, Tensor> v = new LinkedHashMap<>();
+    /** The parameters in order, with their moments and weight decays, as each update passes them. */
+    private final List<String> names;
+    private final List<Tensor> paramList, mList, vList;
+    private final float[] weightDecay;
     private long step;
 
     public AdamW(Backend backend, Map<String, Tensor> params, Settings settings) {
@@ -34,6 +40,13 @@ public final class AdamW {
             m.put(name, backend.allocate(p.shape()));
             v.put(name, backend.allocate(p.shape()));
         });
+        names = List.copyOf(params.keySet());
+        paramList = List.copyOf(params.values());
+        mList = List.copyOf(m.values());
+        vList = List.copyOf(v.values());
+        weightDecay = new float[names.size()];
+        for (int i = 0; i < weightDecay.length; i++)
+            weightDecay[i] = settings.decayAll() || decays(names.get(i)) ? (float) settings.weightDecay() : 0f;
     }
 
     /** Whether the reference convention decays this parameter. */
@@ -60,14 +73,21 @@ public final class AdamW {
 
     /** One update of every parameter with the given learning rate. */
     public void update(Gradients grads, double lr) {
+        update(grads, lr, 1f);
+    }
+
+    /**
+     * One update of every parameter with the given learning rate, each gradient times gradScale (the
+     * clipping factor; the gradients are left as they are), in one backend call: on a GPU one launch
+     * for all parameters rather than one per tensor.
+     */
+    public void update(Gradients grads, double lr, float gradScale) {
         step++;
         float bc1 = (float) (1 - Math.pow(settings.beta1(), step));
         float bc2 = (float) (1 - Math.pow(settings.beta2(), step));
-        for (var e : params.entrySet()) {
-            String name = e.getKey();
-            float wd = settings.decayAll() || decays(name) ? (float) settings.weightDecay() : 0f;
-            backend.adamW(e.getValue(), grads.get(name), m.get(name), v.get(name), (float) lr, (float) settings.beta1(),
-                    (float) settings.beta2(), (float) settings.eps(), wd, bc1, bc2);
-        }
+        List<Tensor> g = new ArrayList<>(names.size());
+        for (String name : names) g.add(grads.get(name));
+        backend.adamW(paramList, g, mList, vList, weightDecay, gradScale, (float) lr, (float) settings.beta1(),
+                (float) settings.beta2(), (float) settings.eps(), bc1, bc2);
     }
 }

@@ -273,9 +273,10 @@ public final class Trainer {
                 if (!Double.isFinite(loss) || !Double.isFinite(norm))
                     throw new TrainingDivergedException("training diverged at step " + step + ": loss " + loss + ", gradient norm "
                             + norm + lastGood(o.out()));
-                if (o.clipNorm() > 0 && norm > o.clipNorm()) grads.scale((float) (o.clipNorm() / norm));
+                // clipping folds into the update (the same float product as scaling the gradients first)
+                float clip = o.clipNorm() > 0 && norm > o.clipNorm() ? (float) (o.clipNorm() / norm) : 1f;
                 double lr = o.schedule().at(step);
-                optimizer.update(grads, lr);
+                optimizer.update(grads, lr, clip);
                 if (!lead) continue;
                 double elapsed = (System.nanoTime() - t0) / 1e9;
                 StepMetrics m = new StepMetrics(step, loss, lr, norm, (tokens - startTokens) / Math.max(1e-9, elapsed), tokens, elapsed);

@@ -10,6 +10,7 @@ import org.ssmtk.core.tensor.Storage;
 import org.ssmtk.core.tensor.Tensor;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The CPU backend: float32 Java arrays, a fixed thread team, and Vector API kernels for the
@@ -486,8 +487,32 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public double sumOfSquares(List<Tensor> ts) {
+        double s = 0;
+        for (Tensor t : ts) s += sumOfSquares(t);
+        return s;
+    }
+
+    @Override
     public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
                       float weightDecay, float bc1, float bc2) {
+        adamW(param, grad, m, v, 1f, lr, beta1, beta2, eps, weightDecay, bc1, bc2);
+    }
+
+    @Override
+    public void adamW(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, float[] weightDecay,
+                      float gradScale, float lr, float beta1, float beta2, float eps, float bc1, float bc2) {
+        int n = params.size();
+        if (grads.size() != n || m.size() != n || v.size() != n || weightDecay.length != n)
+            throw new IllegalArgumentException("adamW: " + n + " parameters with " + grads.size() + " gradients, " + m.size()
+                    + " and " + v.size() + " moments and " + weightDecay.length + " weight decays");
+        for (int i = 0; i < n; i++)
+            adamW(params.get(i), grads.get(i), m.get(i), v.get(i), gradScale, lr, beta1, beta2, eps, weightDecay[i], bc1, bc2);
+    }
+
+    /** The update with grad * gradScale (the clipping factor; 1 leaves the gradient exactly as it is). */
+    private void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, float gradScale, float lr, float beta1, float beta2,
+                       float eps, float weightDecay, float bc1, float bc2) {
         Shapes.sameSize("adamW", param, grad, m, v);
         float[] p = data(param), g = data(grad), md = data(m), vd = data(v);
         int po = off(param), go = off(grad), mo = off(m), vo = off(v);
@@ -495,7 +520,7 @@ public final class CpuBackend implements Backend {
         int chunk = 1 << 14;
         par.forEach((n + chunk - 1) / chunk, task -> {
             for (int i = task * chunk; i < Math.min(n, (task + 1) * chunk); i++) {
-                float gi = g[go + i];
+                float gi = g[go + i] * gradScale;
                 float mi = beta1 * md[mo + i] + (1 - beta1) * gi;
                 float vi = beta2 * vd[vo + i] + (1 - beta2) * gi * gi;
                 md[mo + i] = mi;

@@ -40,6 +40,8 @@ public final class CudaBackend implements Backend {
     private final CudaScan scan;
     private final CudaSsd ssd;
     private final Cublas cublas;
+    /** The optimizer's tables of tensors: the gradients (norm) and parameters with gradients and moments (AdamW). */
+    private final TensorTable normTable, adamTable;
     private final boolean bf16;
     private final String description;
     /** The recording under way on this backend's stream, if any (see {@link #record}). */
@@ -57,6 +59,8 @@ public final class CudaBackend implements Backend {
         decode = new DecodeKernels(context);
         scan = new CudaScan(this, context, memory, reduce);
         ssd = new CudaSsd(context, memory, reduce);
+        normTable = new TensorTable(context, memory);
+        adamTable = new TensorTable(context, memory);
         List<String> tried = new ArrayList<>();
         cublas = "0".equals(System.getenv("SSMTK_CUBLAS_ENABLE")) ? null : Cublas.open(context.stream.address(), tried);
         bf16 = precision == Precision.BF16;
@@ -390,8 +394,9 @@ public final class CudaBackend implements Backend {
         long rows = (long) batch * len;
         if (rows == 0 || ch == 0) return;
         try (DeviceMemory.Scratch s = memory.scratch()) {
-            conv.backward(addr(dx), addr(dWeight), addr(dBias), s.floats(rows * ch), addr(dOut), addr(x), addr(weight),
-                    addr(bias), batch, len, ch, width);
+            long partials = s.floats(conv.backwardScratch(addr(dx), addr(dOut), addr(x), batch, len, ch, width));
+            conv.backward(addr(dx), addr(dWeight), addr(dBias), partials, addr(dOut), addr(x), addr(weight), addr(bias),
+                    batch, len, ch, width);
         }
     }
 
@@ -553,6 +558,39 @@ public final class CudaBackend implements Backend {
         Shapes.sameSize("adamW", param, grad, m, v);
         context.current();
         elementwise.adamW(addr(param), addr(grad), addr(m), addr(v), param.size(), lr, beta1, beta2, eps, weightDecay, bc1, bc2);
+    }
+
+    /** One launch over the table of every tensor (partial sums per chunk, added in order), then one wait. */
+    @Override
+    public double sumOfSquares(List<Tensor> ts) {
+        context.current();
+        long table = normTable.upload(null, ts, null, null, null, reduce.multiChunk());
+        long blocks = normTable.blocks();
+        if (blocks == 0) return 0;
+        double[] out = new double[1];
+        try (DeviceMemory.Scratch s = memory.scratch()) {
+            long partials = s.bytes(8 * blocks);
+            Tensor acc = s.tensor(2);
+            reduce.sumOfSquares(table, ts.size(), blocks, partials, addr(acc));
+            cuStreamSynchronize(context.stream);
+            cuMemcpyDtoH(Pointer.to(out), ptr(acc), 8);
+        }
+        return out[0];
+    }
+
+    /** One launch over the table of every parameter, the clipping factor folded in. */
+    @Override
+    public void adamW(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, float[] weightDecay,
+                      float gradScale, float lr, float beta1, float beta2, float eps, float bc1, float bc2) {
+        int n = params.size();
+        if (grads.size() != n || m.size() != n || v.size() != n || weightDecay.length != n)
+            throw new IllegalArgumentException("adamW: " + n + " parameters with " + grads.size() + " gradients, " + m.size()
+                    + " and " + v.size() + " moments and " + weightDecay.length + " weight decays");
+        for (int i = 0; i < n; i++) Shapes.sameSize("adamW", params.get(i), grads.get(i), m.get(i), v.get(i));
+        context.current();
+        long table = adamTable.upload(params, grads, m, v, weightDecay, elementwise.multiChunk());
+        if (adamTable.blocks() > 0)
+            elementwise.adamWMulti(table, n, adamTable.blocks(), gradScale, lr, beta1, beta2, eps, bc1, bc2);
     }
 
     // ---- timing and memory, for the benchmarks

@@ -19,15 +19,23 @@ final class ElementwiseKernels {
     static final Kernel ADD_BIAS_ROWS = Kernel.of(MODULE, "add_bias_rows", PTR, PTR, I64, I32);
     static final Kernel FILL_UNIFORM = Kernel.of(MODULE, "fill_uniform", PTR, I64, I64, F32, F32);
     static final Kernel ADAMW = Kernel.of(MODULE, "adamw_f32", PTR, PTR, PTR, PTR, I64, F32, F32, F32, F32, F32, F32, F32);
+    static final Kernel ADAMW_MULTI = Kernel.of(MODULE, "adamw_multi", PTR, I32, F32, F32, F32, F32, F32, F32, F32);
     static final Kernel EMBEDDING = Kernel.of(MODULE, "embedding", PTR, PTR, PTR, I64, I32);
     static final Kernel EMBEDDING_BACKWARD = Kernel.of(MODULE, "embedding_backward", PTR, PTR, PTR, I64, I32);
     static final Kernel F32_TO_BF16 = Kernel.of(MODULE, "f32_to_bf16", PTR, PTR, I64);
     static final Kernel BF16_TO_F32 = Kernel.of(MODULE, "bf16_to_f32", PTR, PTR, I64);
 
     private final Launcher gpu;
+    private final int multiChunk;
 
     ElementwiseKernels(Launcher gpu) {
         this.gpu = gpu;
+        multiChunk = gpu.module(MODULE).constant("MULTI_CHUNK");
+    }
+
+    /** Elements per block of the multi-tensor kernels: a {@link TensorTable}'s chunk. */
+    int multiChunk() {
+        return multiChunk;
     }
 
     /** out = a + b. */
@@ -70,6 +78,16 @@ final class ElementwiseKernels {
                float weightDecay, float bc1, float bc2) {
         gpu.launch1d(n, ADAMW.args().ptr(param).ptr(grad).ptr(m).ptr(v).i64(n).f32(lr).f32(beta1).f32(beta2).f32(eps)
                 .f32(weightDecay).f32(bc1).f32(bc2));
+    }
+
+    /**
+     * One AdamW step of every tensor of a {@link TensorTable} (count tensors, blocks chunks in all),
+     * with each gradient times gradScale and each tensor's own weight decay.
+     */
+    void adamWMulti(long table, int count, long blocks, float gradScale, float lr, float beta1, float beta2, float eps,
+                    float bc1, float bc2) {
+        gpu.launch(blocks, 1, 256, 1, 0, ADAMW_MULTI.args().ptr(table).i32(count).f32(gradScale).f32(lr).f32(beta1)
+                .f32(beta2).f32(eps).f32(bc1).f32(bc2));
     }
 
     /** out (count, h) = table rows of the count int ids at ids. */

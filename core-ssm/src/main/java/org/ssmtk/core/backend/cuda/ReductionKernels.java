@@ -13,6 +13,8 @@ final class ReductionKernels {
     static final String MODULE = "reduce.ptx";
     static final Kernel COLUMN_SUMS = Kernel.of(MODULE, "column_sums", PTR, PTR, PTR, PTR, I64, I32, I64);
     static final Kernel SUM_OF_SQUARES = Kernel.of(MODULE, "sum_of_squares", PTR, I64, PTR);
+    static final Kernel SUM_OF_SQUARES_MULTI = Kernel.of(MODULE, "sum_of_squares_multi", PTR, I32, PTR);
+    static final Kernel SUM_DOUBLES = Kernel.of(MODULE, "sum_doubles", PTR, I64, PTR);
     static final Kernel RMS_NORM = Kernel.of(MODULE, "rms_norm", PTR, PTR, PTR, I32, F32);
     static final Kernel RMS_NORM_BACKWARD = Kernel.of(MODULE, "rms_norm_backward", PTR, PTR, PTR, PTR, PTR, I32, F32);
     static final Kernel CROSS_ENTROPY = Kernel.of(MODULE, "cross_entropy", PTR, PTR, I32, PTR, F32, PTR, I32);
@@ -21,7 +23,7 @@ final class ReductionKernels {
     private static final int ROW_THREADS = 256;
 
     private final Launcher gpu;
-    private final int colsumCols, colsumRows, sampleThreads;
+    private final int colsumCols, colsumRows, sampleThreads, multiChunk;
 
     ReductionKernels(Launcher gpu) {
         this.gpu = gpu;
@@ -29,6 +31,12 @@ final class ReductionKernels {
         colsumCols = m.constant("COLSUM_COLS");
         colsumRows = m.constant("COLSUM_ROWS");
         sampleThreads = m.constant("SAMPLE_THREADS");
+        multiChunk = m.constant("MULTI_CHUNK");
+    }
+
+    /** Elements per block of the multi-tensor kernels: a {@link TensorTable}'s chunk. */
+    int multiChunk() {
+        return multiChunk;
     }
 
     /**
@@ -49,6 +57,16 @@ final class ReductionKernels {
     /** acc (one double, zeroed by the caller) += the sum of squares of n floats at x. */
     void sumOfSquares(long x, long n, long acc) {
         gpu.launch1d(n, SUM_OF_SQUARES.args().ptr(x).i64(n).ptr(acc));
+    }
+
+    /**
+     * out (one double) = the sum of squares of the gradients of a {@link TensorTable} (count tensors,
+     * blocks chunks in all), through partials (blocks doubles): per-block sums, then one block adds
+     * them in order, so the total is the same on every run.
+     */
+    void sumOfSquares(long table, int count, long blocks, long partials, long out) {
+        gpu.launch(blocks, 1, ROW_THREADS, 1, 0, SUM_OF_SQUARES_MULTI.args().ptr(table).i32(count).ptr(partials));
+        gpu.launch(1, 1, 1024, 1, 0, SUM_DOUBLES.args().ptr(partials).i64(blocks).ptr(out));
     }
 
     /** out = w * x / rms(x) per row of h. */

@@ -3,6 +3,7 @@
 // fp32 <-> bf16 conversions of the mixed-precision products and the bf16 scan. None depends on the
 // block size; the launcher picks enough blocks to fill the device.
 #include "common.cuh"
+#include "multi_tensor.cuh"
 
 extern "C" __global__ void add_f32(float* out, const float* a, const float* b, i64 n) {
     for (i64 i = gtid(); i < n; i += gstride()) out[i] = a[i] + b[i];
@@ -40,17 +41,33 @@ extern "C" __global__ void fill_uniform(float* p, i64 n, unsigned long long seed
     }
 }
 
+// One parameter's AdamW update, gi the (clipped) gradient: adamw_f32 and adamw_multi share it. Every
+// operation is written out rounded (no fused multiply-add), in the CPU's order: both kernels and
+// CpuBackend give the same bits whatever the compiler would contract.
+__device__ __forceinline__ void adam_update(float* p, float* m, float* v, i64 i, float gi, float lr, float beta1,
+                                            float beta2, float eps, float wd, float bc1, float bc2) {
+    float mi = __fadd_rn(__fmul_rn(beta1, m[i]), __fmul_rn(1.f - beta1, gi));
+    float vi = __fadd_rn(__fmul_rn(beta2, v[i]), __fmul_rn(__fmul_rn(1.f - beta2, gi), gi));
+    m[i] = mi;
+    v[i] = vi;
+    float pi = p[i];
+    float step = __fadd_rn(__fdiv_rn(__fdiv_rn(mi, bc1), __fadd_rn(__fsqrt_rn(__fdiv_rn(vi, bc2)), eps)), __fmul_rn(wd, pi));
+    p[i] = __fsub_rn(pi, __fmul_rn(lr, step));
+}
+
 extern "C" __global__ void adamw_f32(float* p, const float* g, float* m, float* v, i64 n, float lr, float beta1,
                                      float beta2, float eps, float wd, float bc1, float bc2) {
-    for (i64 i = gtid(); i < n; i += gstride()) {
-        float gi = g[i];
-        float mi = beta1 * m[i] + (1.f - beta1) * gi;
-        float vi = beta2 * v[i] + (1.f - beta2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        float pi = p[i];
-        p[i] = pi - lr * ((mi / bc1) / (sqrtf(vi / bc2) + eps) + wd * pi);
-    }
+    for (i64 i = gtid(); i < n; i += gstride()) adam_update(p, m, v, i, g[i], lr, beta1, beta2, eps, wd, bc1, bc2);
+}
+
+// AdamW over every tensor of the table, one block per chunk, the gradient times gradScale (the
+// clipping factor, folded in here rather than written back to the gradients: the same float product).
+extern "C" __global__ void adamw_multi(const TensorChunks* ts, int count, float gradScale, float lr, float beta1,
+                                       float beta2, float eps, float bc1, float bc2) {
+    const TensorChunks t = ts[tensor_of_block(ts, count, blockIdx.x)];
+    i64 start = ((i64)blockIdx.x - t.first) * MULTI_CHUNK, end = min(t.n, start + MULTI_CHUNK);
+    for (i64 i = start + threadIdx.x; i < end; i += blockDim.x)
+        adam_update(t.p, t.m, t.v, i, __fmul_rn(t.g[i], gradScale), lr, beta1, beta2, eps, t.wd, bc1, bc2);
 }
 
 extern "C" __global__ void embedding(float* out, const int* ids, const float* table, i64 count, int h) {

@@ -1,7 +1,9 @@
 // Kernels built on block and column reductions (ReductionKernels.java launches them): column sums
 // (bias and norm-weight gradients, the scan's dA/dD/dbias partials), the global sum of squares of
-// gradient clipping, RMSNorm forward and backward and the cross-entropy loss (one block per row).
+// gradient clipping (per tensor, and over a table of tensors in one launch), RMSNorm forward and
+// backward and the cross-entropy loss (one block per row).
 #include "common.cuh"
+#include "multi_tensor.cuh"
 
 // column_sums' block: COLSUM_COLS columns by COLSUM_ROWS row lanes
 #define COLSUM_COLS 32
@@ -57,6 +59,28 @@ extern "C" __global__ void sum_of_squares(const float* x, i64 n, double* out) {
     }
     s = block_sum<double>(s);
     if (threadIdx.x == 0) atomicAdd(out, s);
+}
+
+// The squares of every tensor's gradient (TensorChunks.g) in double: one partial sum per block
+// (chunk), in a fixed order within it; sum_doubles adds the partials.
+extern "C" __global__ void sum_of_squares_multi(const TensorChunks* ts, int count, double* partials) {
+    const TensorChunks t = ts[tensor_of_block(ts, count, blockIdx.x)];
+    i64 start = ((i64)blockIdx.x - t.first) * MULTI_CHUNK, end = min(t.n, start + MULTI_CHUNK);
+    double s = 0;
+    for (i64 i = start + threadIdx.x; i < end; i += blockDim.x) {
+        double v = t.g[i];
+        s += v * v;
+    }
+    s = block_sum<double>(s);
+    if (threadIdx.x == 0) partials[blockIdx.x] = s;
+}
+
+// *out = the sum of n doubles, by one block in a fixed order: the same total on every run.
+extern "C" __global__ void sum_doubles(const double* in, i64 n, double* out) {
+    double s = 0;
+    for (i64 i = threadIdx.x; i < n; i += blockDim.x) s += in[i];
+    s = block_sum<double>(s);
+    if (threadIdx.x == 0) *out = s;
 }
 
 // One block per row.

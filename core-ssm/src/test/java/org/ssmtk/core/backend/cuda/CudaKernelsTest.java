@@ -174,6 +174,84 @@ class CudaKernelsTest {
         v.check(gpu, "adamW v " + s, FWD);
     }
 
+    /**
+     * The optimizer's one-launch kernels over a list of tensors of odd sizes (one element, a few, over
+     * one 8192-element chunk and over several, a row view at an offset): the norm against the CPU's
+     * per-tensor sums, AdamW with a clipping factor against the CPU, bit for bit against the GPU's
+     * scale-then-step-each-tensor path, the gradients left unscaled, and a second step with the same
+     * tensors (the device table reused) and then with another list (the table rebuilt). AdamW's
+     * arithmetic is written out without fused multiply-adds, so it matches the CPU bit for bit.
+     */
+    @Test
+    void multiTensorNormAndAdamW() {
+        CudaBackend gpu = Gpu.backend();
+        int[] sizes = {1, 7, 8192, 8193, 30001, 1536 * 4, 50};
+        int count = sizes.length;
+        List<Pair> p = new java.util.ArrayList<>(), g = new java.util.ArrayList<>(), m = new java.util.ArrayList<>(),
+                v = new java.util.ArrayList<>(), p2 = new java.util.ArrayList<>(), m2 = new java.util.ArrayList<>(),
+                v2 = new java.util.ArrayList<>();
+        float[] wd = new float[count];
+        for (int i = 0; i < count; i++) {
+            int n = sizes[i];
+            float[] pv = random(n), mv = random(n), vv = abs(random(n));
+            p.add(Pair.of(gpu, pv, n));
+            m.add(Pair.of(gpu, mv, n));
+            v.add(Pair.of(gpu, vv, n));
+            p2.add(Pair.of(gpu, pv, n));
+            m2.add(Pair.of(gpu, mv, n));
+            v2.add(Pair.of(gpu, vv, n));
+            // the last gradient is a view one row into a larger tensor
+            if (i == count - 1) {
+                Pair whole = Pair.random(gpu, n + 1, 1);
+                g.add(new Pair(whole.c().rows(1, n + 1), whole.g().rows(1, n + 1)));
+            } else {
+                g.add(Pair.random(gpu, n));
+            }
+            wd[i] = i % 2 == 0 ? 0.1f : 0f;
+        }
+        List<Tensor> gc = g.stream().map(Pair::c).toList(), gg = g.stream().map(Pair::g).toList();
+        double want = 0;
+        for (Tensor t : gc) want += cpu.sumOfSquares(t);
+        assertEquals(want, gpu.sumOfSquares(gg), 1e-12 * want, "sum of squares over " + count + " tensors");
+        assertEquals(want, cpu.sumOfSquares(gc), 1e-12 * want, "the CPU's list sum");
+        float[][] gradsBefore = gg.stream().map(gpu::toHost).toArray(float[][]::new);
+        float clip = 0.37f;
+        for (int step = 1; step <= 2; step++) {
+            float bc1 = (float) (1 - Math.pow(0.9, step)), bc2 = (float) (1 - Math.pow(0.95, step));
+            cpu.adamW(p.stream().map(Pair::c).toList(), gc, m.stream().map(Pair::c).toList(), v.stream().map(Pair::c).toList(),
+                    wd, clip, 1e-3f, 0.9f, 0.95f, 1e-8f, bc1, bc2);
+            gpu.adamW(p.stream().map(Pair::g).toList(), gg, m.stream().map(Pair::g).toList(), v.stream().map(Pair::g).toList(),
+                    wd, clip, 1e-3f, 0.9f, 0.95f, 1e-8f, bc1, bc2);
+            for (int i = 0; i < count; i++) {
+                p.get(i).check(gpu, "multi-tensor adamW param " + sizes[i] + " step " + step, FWD);
+                m.get(i).check(gpu, "multi-tensor adamW m " + sizes[i] + " step " + step, FWD);
+                v.get(i).check(gpu, "multi-tensor adamW v " + sizes[i] + " step " + step, FWD);
+                // every operation rounded in the CPU's order (no contraction): the same bits
+                for (Pair t : List.of(p.get(i), m.get(i), v.get(i)))
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(cpu.toHost(t.c()), gpu.toHost(t.g()),
+                            "multi-tensor adamW and the CPU's, bit for bit, tensor " + i + " step " + step);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(gradsBefore[i], gpu.toHost(gg.get(i)), "gradients left unscaled");
+            }
+            // the GPU's per-tensor path: scale a copy of the gradients, then one launch per tensor
+            for (int i = 0; i < count; i++) {
+                Tensor scaled = gpu.fromHost(gradsBefore[i], sizes[i]);
+                gpu.scale(scaled, clip);
+                gpu.adamW(p2.get(i).g(), scaled, m2.get(i).g(), v2.get(i).g(), 1e-3f, 0.9f, 0.95f, 1e-8f, wd[i], bc1, bc2);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(gpu.toHost(p2.get(i).g()), gpu.toHost(p.get(i).g()),
+                        "multi-tensor and per-tensor AdamW, bit for bit, tensor " + i + " step " + step);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(gpu.toHost(v2.get(i).g()), gpu.toHost(v.get(i).g()),
+                        "second moments, bit for bit, tensor " + i + " step " + step);
+            }
+        }
+        // another list: the first three tensors only
+        List<Tensor> few = gg.subList(0, 3);
+        double wantFew = cpu.sumOfSquares(gc.subList(0, 3));
+        assertEquals(wantFew, gpu.sumOfSquares(few), 1e-12 * wantFew, "sum of squares over a shorter list");
+        assertEquals(0.0, gpu.sumOfSquares(List.of()), "no tensors");
+        assertThrows(IllegalArgumentException.class, () -> gpu.adamW(List.of(p.get(0).g()), List.of(), List.of(), List.of(),
+                new float[1], 1f, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.05f));
+    }
+
     static int[] fill(int n, int v) {
         int[] a = new int[n];
         Arrays.fill(a, v);
@@ -198,8 +276,14 @@ class CudaKernelsTest {
         dc.check(gpu, "crossEntropy dlogits " + rows + "x" + vocab, GRAD);
     }
 
+    /**
+     * Shapes that reach each variant of conv1d.cu: four channels a thread (channels a multiple of 4)
+     * and one (odd channels), window 4 (widths 1-4) and the widest (5-8), sequences shorter than one
+     * thread's run, and sequences over several blocks' runs, whose halos cross run and block edges.
+     */
     @ParameterizedTest(name = "batch={0} len={1} ch={2} width={3}")
-    @CsvSource({"1,1,1,4", "2,5,3,4", "1,70,16,2", "3,9,13,4", "2,300,96,4", "1,3,8,5"})
+    @CsvSource({"1,1,1,4", "2,5,3,4", "1,70,16,2", "3,9,13,4", "2,300,96,4", "1,3,8,5", "2,601,12,3", "3,2050,20,4",
+            "1,1000,4,1", "2,333,7,8", "2,517,136,6", "2,129,1536,4"})
     void causalConvolution(int batch, int len, int ch, int width) {
         CudaBackend gpu = Gpu.backend();
         String s = batch + "x" + len + "x" + ch + " w" + width;
@@ -219,6 +303,52 @@ class CudaKernelsTest {
         dx.check(gpu, "conv1d backward dx " + s, GRAD);
         dw.check(gpu, "conv1d backward dweight " + s, GRAD);
         db.check(gpu, "conv1d backward dbias " + s, GRAD);
+    }
+
+    /**
+     * Row views at an offset of one float (not 16-byte aligned, so the one-channel variant runs
+     * although the channels are a multiple of 4) against the CPU, and the weight gradient twice from
+     * the same inputs: bit for bit the same (its per-block sums are added in a fixed order, no atomics).
+     */
+    @ParameterizedTest(name = "batch={0} len={1} ch={2} width={3}")
+    @CsvSource({"2,700,64,4", "1,3001,8,4", "3,100,24,7"})
+    void convolutionOnUnalignedViewsIsDeterministic(int batch, int len, int ch, int width) {
+        CudaBackend gpu = Gpu.backend();
+        String s = batch + "x" + len + "x" + ch + " w" + width + " unaligned";
+        int n = batch * len * ch;
+        Pair x = shifted(gpu, n, batch * len, ch), dOut = shifted(gpu, n, batch * len, ch), out = shifted(gpu, n, batch * len, ch);
+        Pair w = Pair.random(gpu, ch, width), bias = Pair.random(gpu, ch);
+        cpu.causalConv1dSilu(out.c(), x.c(), w.c(), bias.c(), null, batch, len);
+        gpu.causalConv1dSilu(out.g(), x.g(), w.g(), bias.g(), null, batch, len);
+        out.check(gpu, "conv1d+silu " + s, FWD);
+        float[] dx0 = random(n), dw0 = random(ch * width), db0 = random(ch);
+        float[][] runs = new float[2][];
+        for (int run = 0; run < 2; run++) {
+            Pair dx = shifted(gpu, dx0, batch * len, ch), dw = Pair.of(gpu, dw0, ch, width), db = Pair.of(gpu, db0, ch);
+            if (run == 0) cpu.causalConv1dSiluBackward(dx.c(), dw.c(), db.c(), dOut.c(), x.c(), w.c(), bias.c(), batch, len);
+            gpu.causalConv1dSiluBackward(dx.g(), dw.g(), db.g(), dOut.g(), x.g(), w.g(), bias.g(), batch, len);
+            if (run == 0) {
+                dx.check(gpu, "conv1d backward dx " + s, GRAD);
+                dw.check(gpu, "conv1d backward dweight " + s, GRAD);
+                db.check(gpu, "conv1d backward dbias " + s, GRAD);
+            }
+            float[] dwg = gpu.toHost(dw.g()), dbg = gpu.toHost(db.g());
+            runs[run] = Arrays.copyOf(dwg, dwg.length + dbg.length);
+            System.arraycopy(dbg, 0, runs[run], dwg.length, dbg.length);
+        }
+        org.junit.jupiter.api.Assertions.assertArrayEquals(runs[0], runs[1], "conv1d weight gradient, two runs, bit for bit " + s);
+    }
+
+    /** rows x cols values starting one float into a larger buffer, on both backends. */
+    static Pair shifted(CudaBackend gpu, int n, int rows, int cols) {
+        return shifted(gpu, random(n), rows, cols);
+    }
+
+    static Pair shifted(CudaBackend gpu, float[] v, int rows, int cols) {
+        float[] padded = new float[v.length + 1];
+        System.arraycopy(v, 0, padded, 1, v.length);
+        Pair p = Pair.of(gpu, padded, padded.length);
+        return new Pair(p.c().rows(1, padded.length).reshape(rows, cols), p.g().rows(1, padded.length).reshape(rows, cols));
     }
 
     /** Scan operands; A negative like -exp(A_log), delta around the model's range. */
