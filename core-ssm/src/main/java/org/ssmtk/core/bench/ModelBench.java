@@ -35,11 +35,13 @@ import java.util.SplittableRandom;
  *
  * <p>Run: java -cp ... org.ssmtk.core.bench.ModelBench
  * [train=130m:8x2048,130m-mamba2:8x2048,dna:8x16384,dna-mamba2:8x16384] [gen=130m:1,64+130m-mamba2:1,64]
- * [long=dna:1048576,dna-mamba2:1048576] [steps=N] [precision=fp32,bf16] [profile=N] (the defaults: Mamba-2 presets
+ * [long=dna:1048576,dna-mamba2:1048576] [steps=N] [precision=fp32,bf16] [profile=N] [kernels=N] (the defaults: Mamba-2 presets
  * beside the Mamba-1 ones of the same width; gen's presets are joined by +); any backend name other
  * than cuda in {@code device=cpu} runs the same code on the CPU (fp32 only), which is only meant for
  * trying it at tiny sizes. profile=N trains N more steps after the timed ones and prints where their
- * time went, call by call ({@link OpProfile}).
+ * time went, call by call ({@link OpProfile}); kernels=N (cuda) trains N more steps after those and prints
+ * each kernel's and cuBLAS call's device time per step (events around each launch, the queue left
+ * running ahead as in training), the table to hold beside the reference's torch.profiler one.
  */
 public final class ModelBench {
     private ModelBench() {}
@@ -48,7 +50,7 @@ public final class ModelBench {
         String train = "130m:8x2048,130m-mamba2:8x2048,dna:8x16384,dna-mamba2:8x16384";
         String gen = "130m:1,64+130m-mamba2:1,64";
         String lng = "dna:1048576,dna-mamba2:1048576", device = "cuda", precisions = "fp32,bf16";
-        int trainSteps = 6, genSteps = 64, profileSteps = 0;
+        int trainSteps = 6, genSteps = 64, profileSteps = 0, kernelSteps = 0;
         for (String a : args) {
             String[] kv = a.split("=", 2);
             switch (kv[0]) {
@@ -58,6 +60,7 @@ public final class ModelBench {
                 case "steps" -> trainSteps = Integer.parseInt(kv[1]);
                 case "gensteps" -> genSteps = Integer.parseInt(kv[1]);
                 case "profile" -> profileSteps = Integer.parseInt(kv[1]);
+                case "kernels" -> kernelSteps = Integer.parseInt(kv[1]);
                 case "device" -> device = kv[1];
                 case "precision" -> precisions = kv[1];
                 default -> throw new IllegalArgumentException("unknown argument " + a);
@@ -77,7 +80,7 @@ public final class ModelBench {
                 if (!train.isEmpty())
                     for (String spec : train.split(",")) {
                         startRow(backend);
-                        table.add(train(backend, spec, trainSteps, precision, profileSteps));
+                        table.add(train(backend, spec, trainSteps, precision, profileSteps, kernelSteps));
                     }
                 startRow(backend);
                 if (i == 0 && !gen.isEmpty())
@@ -131,7 +134,8 @@ public final class ModelBench {
     }
 
     /** "130m:8x2048": preset, batch, length. */
-    static String train(Backend backend, String spec, int steps, Precision precision, int profileSteps) throws IOException {
+    static String train(Backend backend, String spec, int steps, Precision precision, int profileSteps, int kernelSteps)
+            throws IOException {
         String[] p = spec.split(":");
         String[] bl = p[1].split("x");
         int batch = Integer.parseInt(bl[0]), len = Integer.parseInt(bl[1]);
@@ -149,7 +153,10 @@ public final class ModelBench {
         };
         // the first steps load kernels, create handles and fill the memory pool: time the rest
         int warm = Math.min(2, steps - 1);
-        long totalSteps = steps + (profiled == null ? 0 : profileSteps);
+        // kernel-timed steps follow the profiled ones (a profiled step waits after every call)
+        CudaBackend kernelTimed = kernelSteps > 0 && backend instanceof CudaBackend gpu ? gpu : null;
+        long kernelsFrom = steps + (profiled == null ? 0 : profileSteps);
+        long totalSteps = kernelsFrom + (kernelTimed == null ? 0 : kernelSteps);
         long kept = keptByForward(backend, model, batch, len);
         if (backend instanceof CudaBackend gpu) gpu.resetMemoryPeaks();
         Trainer.Options o = new Trainer.Options(totalSteps, 1, 1.0, new LearningRateSchedule(6e-4, 6e-5, 0, steps),
@@ -160,6 +167,8 @@ public final class ModelBench {
             public void onStep(Trainer.StepMetrics m) {
                 seen.add(m);
                 if (profiled != null && m.step() == steps) profiled.getValue().enable(true);
+                if (profiled != null && m.step() == kernelsFrom) profiled.getValue().enable(false);
+                if (kernelTimed != null && m.step() == kernelsFrom) kernelTimed.timeKernels(true);
                 System.out.printf(Locale.ROOT, "train %s %s step %d loss %.4f grad norm %.3f elapsed %.3f s%n", spec, precision, m.step(),
                         m.loss(), m.gradNorm(), m.elapsedSeconds());
             }
@@ -167,6 +176,10 @@ public final class ModelBench {
         if (profiled != null) {
             profiled.getValue().enable(false);
             profiled.getValue().table(profileSteps).forEach(l -> System.out.println("train " + spec + " " + precision + " " + l));
+        }
+        if (kernelTimed != null) {
+            kernelTimed.timeKernels(false);
+            kernelTimed.kernelTimes(kernelSteps).forEach(l -> System.out.println("train " + spec + " " + precision + " " + l));
         }
         Trainer.StepMetrics a = seen.get(warm - 1 < 0 ? 0 : warm - 1), z = seen.get(steps - 1);
         double seconds = warm == 0 ? z.elapsedSeconds() : z.elapsedSeconds() - a.elapsedSeconds();

@@ -1,5 +1,7 @@
 package org.ssmtk.core.backend.cuda;
 
+import jcuda.driver.CUevent;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -31,9 +33,11 @@ final class Cublas implements AutoCloseable {
     private final MethodHandle gemmEx;
     private final MethodHandle destroy;
     private final MemorySegment handle;
+    private final KernelTimes times;
 
-    private Cublas(String path, SymbolLookup lib, long stream) throws Throwable {
+    private Cublas(String path, SymbolLookup lib, long stream, KernelTimes times) throws Throwable {
         this.path = path;
+        this.times = times;
         Linker linker = Linker.nativeLinker();
         var A = ValueLayout.ADDRESS;
         var I = ValueLayout.JAVA_INT;
@@ -51,6 +55,11 @@ final class Cublas implements AutoCloseable {
         check((int) setStream.invokeExact(handle, MemorySegment.ofAddress(stream)), "cublasSetStream");
         // CUBLAS_DEFAULT_MATH: true fp32 products, no TF32, so results stay comparable with the CPU's
         check((int) setMath.invokeExact(handle, 0), "cublasSetMathMode");
+    }
+
+    /** "TN": the two operands' transposes as cuBLAS names them. */
+    private static String ops(int transA, int transB) {
+        return (transA == OP_T ? "T" : "N") + (transB == OP_T ? "T" : "N");
     }
 
     private static MemorySegment symbol(SymbolLookup lib, String name) {
@@ -72,8 +81,10 @@ final class Cublas implements AutoCloseable {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment al = call.allocateFrom(ValueLayout.JAVA_FLOAT, alpha);
             MemorySegment be = call.allocateFrom(ValueLayout.JAVA_FLOAT, beta);
+            CUevent timed = times.begin();
             int status = (int) sgemm.invokeExact(handle, transA, transB, m, n, k, al, MemorySegment.ofAddress(a), lda,
                     MemorySegment.ofAddress(b), ldb, be, MemorySegment.ofAddress(c), ldc);
+            if (timed != null) times.end(timed, "cublasSgemm " + ops(transA, transB) + " " + m + "x" + n + "x" + k);
             check(status, "cublasSgemm(" + m + "x" + n + "x" + k + ")");
         } catch (RuntimeException | Error e) {
             throw e;
@@ -91,9 +102,11 @@ final class Cublas implements AutoCloseable {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment al = call.allocateFrom(ValueLayout.JAVA_FLOAT, alpha);
             MemorySegment be = call.allocateFrom(ValueLayout.JAVA_FLOAT, beta);
+            CUevent timed = times.begin();
             int status = (int) gemmEx.invokeExact(handle, transA, transB, m, n, k, al, MemorySegment.ofAddress(a), abType,
                     lda, MemorySegment.ofAddress(b), abType, ldb, be, MemorySegment.ofAddress(c), R_32F, ldc, COMPUTE_32F,
                     GEMM_DEFAULT);
+            if (timed != null) times.end(timed, "cublasGemmEx " + ops(transA, transB) + " " + m + "x" + n + "x" + k);
             check(status, "cublasGemmEx(" + m + "x" + n + "x" + k + ", type " + abType + ")");
         } catch (RuntimeException | Error e) {
             throw e;
@@ -116,13 +129,13 @@ final class Cublas implements AutoCloseable {
      * Opens cuBLAS for the given raw stream, or says why not. The context that the stream belongs
      * to must be current on the calling thread.
      */
-    static Cublas open(long stream, List<String> tried) {
+    static Cublas open(long stream, KernelTimes times, List<String> tried) {
         for (String candidate : candidates()) {
             tried.add(candidate);
             try {
                 SymbolLookup lib = lookup(candidate);
                 if (lib == null) continue;
-                return new Cublas(candidate, lib, stream);
+                return new Cublas(candidate, lib, stream, times);
             } catch (Throwable t) {
                 tried.set(tried.size() - 1, candidate + " (" + t.getMessage() + ")");
             }

@@ -1,6 +1,7 @@
 package org.ssmtk.core.backend.cuda;
 
 import jcuda.Pointer;
+import jcuda.driver.CUevent;
 import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.backend.Precision;
 import org.ssmtk.core.backend.Shapes;
@@ -62,7 +63,7 @@ public final class CudaBackend implements Backend {
         normTable = new TensorTable(context, memory);
         adamTable = new TensorTable(context, memory);
         List<String> tried = new ArrayList<>();
-        cublas = "0".equals(System.getenv("SSMTK_CUBLAS_ENABLE")) ? null : Cublas.open(context.stream.address(), tried);
+        cublas = "0".equals(System.getenv("SSMTK_CUBLAS_ENABLE")) ? null : Cublas.open(context.stream.address(), context.kernelTimes, tried);
         bf16 = precision == Precision.BF16;
         if (bf16 && cublas == null) {
             close();
@@ -169,7 +170,11 @@ public final class CudaBackend implements Backend {
     public Tensor allocate(int... shape) {
         long n = size(shape);
         DeviceMemory.CudaStorage s = memory.newStorage(n);
-        if (n > 0) cuMemsetD32Async(s.ptr, 0, n, context.stream);
+        if (n > 0) {
+            CUevent timed = context.kernelTimes.begin();
+            cuMemsetD32Async(s.ptr, 0, n, context.stream);
+            if (timed != null) context.kernelTimes.end(timed, "memset (zeroed allocation)");
+        }
         return new Tensor(s, 0, shape);
     }
 
@@ -207,13 +212,21 @@ public final class CudaBackend implements Backend {
     public void copy(Tensor dst, Tensor src) {
         Shapes.copy(dst, src);
         context.current();
-        if (src.size() > 0) cuMemcpyDtoDAsync(ptr(dst), ptr(src), src.size() * 4, context.stream);
+        if (src.size() > 0) {
+            CUevent timed = context.kernelTimes.begin();
+            cuMemcpyDtoDAsync(ptr(dst), ptr(src), src.size() * 4, context.stream);
+            if (timed != null) context.kernelTimes.end(timed, "memcpy device to device (copy)");
+        }
     }
 
     @Override
     public void fill(Tensor t, float value) {
         context.current();
-        if (t.size() > 0) cuMemsetD32Async(ptr(t), Float.floatToRawIntBits(value), t.size(), context.stream);
+        if (t.size() > 0) {
+            CUevent timed = context.kernelTimes.begin();
+            cuMemsetD32Async(ptr(t), Float.floatToRawIntBits(value), t.size(), context.stream);
+            if (timed != null) context.kernelTimes.end(timed, "memset (fill)");
+        }
     }
 
     /** Uniform values in [lo, hi) drawn on the device from a seed (benchmark inputs). */
@@ -598,6 +611,21 @@ public final class CudaBackend implements Backend {
     /** Waits for all queued work. */
     public void synchronize() {
         context.synchronize();
+    }
+
+    /**
+     * Switches per-kernel timing on or off (events around every launch and cuBLAS call; see
+     * KernelTimes): the benchmarks' kernel table, {@link #kernelTimes}.
+     */
+    public void timeKernels(boolean on) {
+        context.current();
+        context.kernelTimes.enable(on);
+    }
+
+    /** The timed kernels' device milliseconds per step over steps steps, longest first; forgets them. */
+    public List<String> kernelTimes(int steps) {
+        context.current();
+        return context.kernelTimes.table(steps);
     }
 
     /** Milliseconds of device time that the queued work of r takes, by events on the stream. */

@@ -55,6 +55,8 @@ final class CudaContext implements Launcher, AutoCloseable {
     /** The dynamic shared memory each kernel's limit was raised to (over 48 KB; the SSD kernels' grows with the chunk). */
     private final Map<Kernel, Integer> sharedRaised = new IdentityHashMap<>();
     private final int sms;
+    /** Per-kernel device times while switched on (ModelBench kernels=N); every launch and cuBLAS call checks it. */
+    final KernelTimes kernelTimes;
     /** Set under this object's lock; the memory's Cleaner actions read it under the same lock. */
     private boolean closed;
 
@@ -74,6 +76,7 @@ final class CudaContext implements Launcher, AutoCloseable {
         stream = new RawStream();
         cuStreamCreate(stream, 0);
         sms = attribute(CUdevice_attribute_MULTIPROCESSOR_COUNT);
+        kernelTimes = new KernelTimes(stream);
     }
 
     /** Devices the driver sees. */
@@ -206,7 +209,9 @@ final class CudaContext implements Launcher, AutoCloseable {
                 case F32 -> Pointer.to(new float[]{Float.intBitsToFloat((int) v)});
             };
         }
+        CUevent timed = kernelTimes.begin();
         cuLaunchKernel(f, (int) gx, gy, 1, bx, by, 1, sharedBytes, stream, Pointer.to(params), null);
+        if (timed != null) kernelTimes.end(timed, k.name());
     }
 
     /** Waits for all queued work. */
@@ -251,6 +256,7 @@ final class CudaContext implements Launcher, AutoCloseable {
             closed = true;
         }
         cuCtxSetCurrent(ctx);
+        kernelTimes.destroy();
         for (CUmodule m : modules.values()) cuModuleUnload(m);
         cuStreamDestroy(stream);
         cuDevicePrimaryCtxRelease(device);

@@ -22,7 +22,7 @@ public final class DecodeProfile {
         CudaBackend gpu = CudaBackend.open();
         CudaContext ctx = gpu.context();
         DecodeKernels k = new DecodeKernels(ctx);
-        Cublas cublas = Cublas.open(ctx.stream.address(), new ArrayList<>());
+        Cublas cublas = Cublas.open(ctx.stream.address(), ctx.kernelTimes, new ArrayList<>());
         int H = 768, DI = 1536, N = 16, R = 48, V = 50280, W = 4, XR = R + 2 * N;
         Tensor inW = rnd(gpu, 2 * DI, H), xW = rnd(gpu, XR, DI), dtW = rnd(gpu, DI, R), outW = rnd(gpu, H, DI), lm = rnd(gpu, V, H),
                 norm = rnd(gpu, H), conv = rnd(gpu, DI, W), convB = rnd(gpu, DI), dtB = rnd(gpu, DI), A = rnd(gpu, DI, N), D = rnd(gpu, DI);
