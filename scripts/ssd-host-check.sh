@@ -5,9 +5,9 @@
 # dev/cuda/host/ssd_host_check.cpp, which checks them against a float64 recurrence and its finite
 # differences. Checks what no Java test reaches without a GPU: the CUDA source's own
 # index arithmetic, a barrier missing between phases that share memory, a shared-memory layout
-# overlap. CI runs it (.ci/run; needs g++ 10+). Exit status 1 if any check fails. SSD_HOST_FLAGS passes defines
-# to the compile: SSD_HOST_FLAGS=-DSSD_TC=1 checks the 3xTF32 tensor-core products (the host shim runs
-# mma.sync's fragment layout in plain float).
+# overlap. Every product kernel runs in its three ways of multiplying (fp32, 3xTF32 and TF32 entries;
+# the host shim runs mma.sync's fragment layout in plain float and cvt.rna.tf32's rounding). CI runs it
+# (.ci/run; needs g++ 10+). Exit status 1 if any check fails. SSD_HOST_FLAGS passes more flags to the compile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=core-ssm/src/main/java/org/ssmtk/core/backend/cuda

@@ -15,34 +15,48 @@ import java.util.Locale;
 /**
  * Times the cuda SSD scan (Mamba-2, ssd.cu) of one layer at a preset's shape: the training forward
  * (keeping the chunk states), the inference forward (keeping nothing), the backward, and one decoding
- * step of the whole batch; fp32, inputs drawn on the device, the median of five after two warm-ups,
- * by events on the stream. Prints one table.
- * Run: java -cp ... org.ssmtk.core.bench.SsdBench [PRESET:BATCHxLEN ...] (default
+ * step of the whole batch; fp32 inputs drawn on the device, the median of five after two warm-ups,
+ * by events on the stream; once per way of multiplying the products inside a chunk (fp32, 3xTF32,
+ * TF32: the backend's ssmtk.cuda.ssdProducts), each followed by the kernels' own times for one
+ * training forward and backward. Prints one table.
+ * Run: java -cp ... org.ssmtk.core.bench.SsdBench [products=fp32,tf32x3,tf32] [PRESET:BATCHxLEN ...] (default
  * 130m-mamba2:8x2048 dna-mamba2:8x16384 dna-mamba2:1x1048576).
  */
 public final class SsdBench {
     private SsdBench() {}
 
     public static void main(String[] args) {
-        List<String> specs = args.length > 0 ? List.of(args)
-                : List.of("130m-mamba2:8x2048", "dna-mamba2:8x16384", "dna-mamba2:1x1048576");
+        List<String> specs = new ArrayList<>();
+        String products = "fp32,tf32x3,tf32";
+        for (String a : args) {
+            if (a.startsWith("products=")) products = a.substring("products=".length());
+            else specs.add(a);
+        }
+        if (specs.isEmpty()) specs = List.of("130m-mamba2:8x2048", "dna-mamba2:8x16384", "dna-mamba2:1x1048576");
         List<String> table = new ArrayList<>();
-        table.add("| preset      | batch x L      | heads x P, N, chunk | fwd train ms | fwd ms   | bwd ms   | step ms  |");
-        table.add("|-------------|----------------|---------------------|--------------|----------|----------|----------|");
-        try (CudaBackend gpu = CudaBackend.open()) {
-            System.out.println(gpu.describe());
-            for (String spec : specs) {
-                table.add(row(gpu, spec));
-                System.out.println(table.getLast());
-                gpu.trimMemory();
+        table.add("| preset      | batch x L      | heads x P, N, chunk | products | fwd train ms | fwd ms   | bwd ms   | step ms  |");
+        table.add("|-------------|----------------|---------------------|----------|--------------|----------|----------|----------|");
+        String before = System.getProperty("ssmtk.cuda.ssdProducts");
+        for (String mode : products.split(",")) {
+            System.setProperty("ssmtk.cuda.ssdProducts", mode);
+            try (CudaBackend gpu = CudaBackend.open()) {
+                System.out.println(gpu.describe());
+                for (String spec : specs) {
+                    table.add(row(gpu, spec, mode));
+                    System.out.println(table.getLast());
+                    gpu.trimMemory();
+                }
+            } finally {
+                if (before == null) System.clearProperty("ssmtk.cuda.ssdProducts");
+                else System.setProperty("ssmtk.cuda.ssdProducts", before);
             }
         }
         System.out.println();
-        System.out.println("one layer's SSD scan (dt softplus + bias, D skip, grouped B/C), fp32; median of 5 runs");
+        System.out.println("one layer's SSD scan (dt softplus + bias, D skip, grouped B/C), fp32 inputs; median of 5 runs");
         table.forEach(System.out::println);
     }
 
-    static String row(CudaBackend gpu, String spec) {
+    static String row(CudaBackend gpu, String spec, String mode) {
         String[] p = spec.split(":");
         String[] bl = p[1].split("x");
         int batch = Integer.parseInt(bl[0]), len = Integer.parseInt(bl[1]);
@@ -66,11 +80,18 @@ public final class SsdBench {
         double back = median(gpu, () -> gpu.ssdScanBackward(dx, dDt, dBias, dA, dB, dC, dD, dy, x, dt, bias, a, b, cc, d, kept,
                 batch, len, shape));
         double step = median(gpu, () -> gpu.ssdScan(yStep, xs, dts, bias, a, bs, cs, d, state, null, batch, 1, shape));
+        // where the time goes: every kernel of one training forward and its backward
+        gpu.timeKernels(true);
+        gpu.ssdScan(y, x, dt, bias, a, b, cc, d, null, kept, batch, len, shape);
+        gpu.ssdScanBackward(dx, dDt, dBias, dA, dB, dC, dD, dy, x, dt, bias, a, b, cc, d, kept, batch, len, shape);
+        gpu.timeKernels(false);
+        gpu.kernelTimes(1).forEach(l -> System.out.println(spec + " " + mode + " " + l));
         float[] check = gpu.toHost(y.rows(0, 1));
         for (float v : check) if (!Float.isFinite(v)) throw new IllegalStateException(spec + ": non-finite output");
         for (Tensor t : new Tensor[]{x, dt, bias, a, d, b, cc, dy, y, kept, dx, dDt, dBias, dA, dB, dC, dD, state, yStep}) gpu.release(t);
-        return String.format(Locale.ROOT, "| %-11s | %-14s | %-19s | %12.3f | %8.3f | %8.3f | %8.4f |", p[0], batch + "x" + len,
-                heads + "x" + shape.headDim() + ", " + shape.stateSize() + ", " + shape.chunk(), train, infer, back, step);
+        return String.format(Locale.ROOT, "| %-11s | %-14s | %-19s | %-8s | %12.3f | %8.3f | %8.3f | %8.4f |", p[0],
+                batch + "x" + len, heads + "x" + shape.headDim() + ", " + shape.stateSize() + ", " + shape.chunk(), mode, train,
+                infer, back, step);
     }
 
     static Tensor uniform(CudaBackend gpu, long seed, float lo, float hi, int... shape) {

@@ -44,6 +44,7 @@ public final class CudaBackend implements Backend {
     /** The optimizer's tables of tensors: the gradients (norm) and parameters with gradients and moments (AdamW). */
     private final TensorTable normTable, adamTable;
     private final boolean bf16;
+    private final SsdKernels.Products ssdProducts;
     private final String description;
     /** The recording under way on this backend's stream, if any (see {@link #record}). */
     private volatile CudaReplay recording;
@@ -59,7 +60,12 @@ public final class CudaBackend implements Backend {
         gemm = new GemmKernel(context);
         decode = new DecodeKernels(context);
         scan = new CudaScan(this, context, memory, reduce);
-        ssd = new CudaSsd(context, memory, reduce);
+        // the SSD scan's products in TF32 under bf16 (as the reference's Triton kernels run them even
+        // in fp32), exact fp32 otherwise; -Dssmtk.cuda.ssdProducts=fp32|3xtf32|tf32 picks one for benchmarks
+        String asked = System.getProperty("ssmtk.cuda.ssdProducts");
+        ssdProducts = asked != null ? SsdKernels.Products.parse(asked)
+                : precision == Precision.BF16 ? SsdKernels.Products.TF32 : SsdKernels.Products.FP32;
+        ssd = new CudaSsd(context, memory, reduce, ssdProducts);
         normTable = new TensorTable(context, memory);
         adamTable = new TensorTable(context, memory);
         List<String> tried = new ArrayList<>();
@@ -74,7 +80,12 @@ public final class CudaBackend implements Backend {
                 + (bf16 ? "cuBLAS bf16 tensor cores (cublasGemmEx, operands rounded to bf16 per call, fp32 accumulation"
                 + " and output; master weights, activations, scan, norms and optimizer fp32; " + cublas.path() + ", FFM)"
                 : cublas != null ? "cuBLAS fp32 (" + cublas.path() + ", FFM)"
-                : "fallback tiled fp32 kernel (no cuBLAS loaded; tried " + tried.size() + " paths)");
+                : "fallback tiled fp32 kernel (no cuBLAS loaded; tried " + tried.size() + " paths)")
+                + ", SSD scan products: " + switch (ssdProducts) {
+                    case FP32 -> "fp32";
+                    case TF32X3 -> "3xTF32 tensor cores";
+                    case TF32 -> "TF32 tensor cores";
+                };
     }
 
     /** Opens device 0 in fp32; see {@link #open(Precision)}. */

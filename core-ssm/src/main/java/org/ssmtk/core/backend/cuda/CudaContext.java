@@ -52,7 +52,7 @@ final class CudaContext implements Launcher, AutoCloseable {
     private final Map<String, PtxModule> ptx = new HashMap<>();
     // by identity: each Kernel is a launcher's constant, and a record's hashCode walks its parameters
     private final Map<Kernel, CUfunction> functions = new IdentityHashMap<>();
-    /** The dynamic shared memory each kernel's limit was raised to (over 48 KB; the SSD kernels' grows with the chunk). */
+    /** The dynamic shared memory each kernel may take: 48 KB less its static part, or what its limit was raised to (the SSD kernels' grows with the chunk). */
     private final Map<Kernel, Integer> sharedRaised = new IdentityHashMap<>();
     private final int sms;
     /** Per-kernel device times while switched on (ModelBench kernels=N); every launch and cuBLAS call checks it. */
@@ -188,6 +188,13 @@ final class CudaContext implements Launcher, AutoCloseable {
         });
     }
 
+    /** Bytes of static shared memory the function declares. */
+    private static int staticShared(CUfunction f) {
+        int[] bytes = {0};
+        cuFuncGetAttribute(bytes, CUfunction_attribute.CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, f);
+        return bytes[0];
+    }
+
     @Override
     public void launch(long gx, int gy, int bx, int by, int sharedBytes, Args args) {
         long[] values = args.values();
@@ -195,8 +202,8 @@ final class CudaContext implements Launcher, AutoCloseable {
         if (gx <= 0 || gy <= 0) return;
         if (gx > Integer.MAX_VALUE) throw new IllegalArgumentException(k.name() + ": grid of " + gx + " blocks");
         CUfunction f = function(k);
-        // over 48 KB of dynamic shared memory needs the function's limit raised first
-        if (sharedBytes > sharedRaised.getOrDefault(k, 48 * 1024)) {
+        // over 48 KB of shared memory in all, static and dynamic, needs the function's dynamic limit raised first
+        if (sharedBytes > sharedRaised.computeIfAbsent(k, kernel -> 48 * 1024 - staticShared(f))) {
             cuFuncSetAttribute(f, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes);
             sharedRaised.put(k, sharedBytes);
         }

@@ -22,7 +22,7 @@ import static org.ssmtk.core.backend.cuda.DeviceMemory.addr;
  * repeats its bits.
  */
 final class CudaSsd {
-    /** Dynamic shared memory a block may take beside the tiled kernels' static 18 KB, on every GPU of compute capability 8.0 and later. */
+    /** Dynamic shared memory a block may take beside the tiled kernels' static 27 KB at most, on every GPU of compute capability 8.0 and later. */
     private static final int MAX_SHARED = 80 * 1024;
 
     private final CudaContext context;
@@ -30,10 +30,10 @@ final class CudaSsd {
     private final SsdKernels k;
     private final ReductionKernels reduce;
 
-    CudaSsd(CudaContext context, DeviceMemory memory, ReductionKernels reduce) {
+    CudaSsd(CudaContext context, DeviceMemory memory, ReductionKernels reduce, SsdKernels.Products products) {
         this.context = context;
         this.memory = memory;
-        this.k = new SsdKernels(context);
+        this.k = new SsdKernels(context, products);
         this.reduce = reduce;
     }
 

@@ -19,7 +19,8 @@ import java.util.regex.Pattern;
 record PtxModule(String resource, String text, Map<String, List<String>> entries, Map<String, Integer> constants) {
     private static final Pattern ENTRY = Pattern.compile("\\.entry\\s+(\\w+)\\s*\\(([^)]*)\\)");
     private static final Pattern PARAM = Pattern.compile("\\.param\\s+(\\.\\w+)\\s+\\w+");
-    private static final Pattern CONSTANT = Pattern.compile("\\.global\\s+\\.align\\s+4\\s+\\.u32\\s+ssmtk_(\\w+)\\s*=\\s*(\\d+);");
+    // nvcc leaves out the initializer of a zero (a .global is zero-initialized)
+    private static final Pattern CONSTANT = Pattern.compile("\\.global\\s+\\.align\\s+4\\s+\\.u32\\s+ssmtk_(\\w+)\\s*(?:=\\s*(\\d+))?;");
 
     /** The module's resource beside this class (e.g. "scan_backward.ptx"), parsed. */
     static PtxModule load(String resource) {
@@ -42,7 +43,7 @@ record PtxModule(String resource, String text, Map<String, List<String>> entries
         }
         Map<String, Integer> constants = new LinkedHashMap<>();
         Matcher c = CONSTANT.matcher(text);
-        while (c.find()) constants.put(c.group(1), Integer.parseInt(c.group(2)));
+        while (c.find()) constants.put(c.group(1), c.group(2) == null ? 0 : Integer.parseInt(c.group(2)));
         return new PtxModule(resource, text, Map.copyOf(entries), Map.copyOf(constants));
     }
 

@@ -14,20 +14,20 @@ final class SsdKernels {
     static final String MODULE = "ssd.ptx";
     static final Kernel TIME_STEPS = Kernel.of(MODULE, "ssd_time_steps", PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32,
             F32, F32);
-    static final Kernel CHUNK_STATE = Kernel.of(MODULE, "ssd_chunk_state", PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, I32);
-    static final Kernel CARRY_LOCAL = Kernel.of(MODULE, "ssd_carry_local", PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, I32);
+    static final Kernel[] CHUNK_STATE = products("ssd_chunk_state", PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, I32);
+    static final Kernel[] CARRY_LOCAL = products("ssd_carry_local", PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, I32);
     static final Kernel STATE_PASS = Kernel.of(MODULE, "ssd_state_pass", PTR, PTR, PTR, I32, I32, I32, I32, I32);
     static final Kernel CARRY_PASS = Kernel.of(MODULE, "ssd_carry_pass", PTR, PTR, I32, I32, I32, I32, I32);
-    static final Kernel GRAM = Kernel.of(MODULE, "ssd_gram", PTR, PTR, PTR, I32, I32, I32, I32);
-    static final Kernel CHUNK_OUTPUT = Kernel.of(MODULE, "ssd_chunk_output", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR,
+    static final Kernel[] GRAM = products("ssd_gram", PTR, PTR, PTR, I32, I32, I32, I32);
+    static final Kernel[] CHUNK_OUTPUT = products("ssd_chunk_output", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR,
             I32, I32, I32, I32, I32, I32);
     static final Kernel STEP = Kernel.of(MODULE, "ssd_step", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32,
             F32, F32);
-    static final Kernel BWD_DCB = Kernel.of(MODULE, "ssd_bwd_dcb", PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, I32);
-    static final Kernel BWD_DC = Kernel.of(MODULE, "ssd_bwd_dc", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32,
+    static final Kernel[] BWD_DCB = products("ssd_bwd_dcb", PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, I32);
+    static final Kernel[] BWD_DC = products("ssd_bwd_dc", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32,
             I32);
-    static final Kernel BWD_DB = Kernel.of(MODULE, "ssd_bwd_db", PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, I32);
-    static final Kernel BWD_DX = Kernel.of(MODULE, "ssd_bwd_dx", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32,
+    static final Kernel[] BWD_DB = products("ssd_bwd_db", PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, I32);
+    static final Kernel[] BWD_DX = products("ssd_bwd_dx", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32,
             I32, I32, I32);
     static final Kernel BWD_FINISH = Kernel.of(MODULE, "ssd_bwd_finish", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR,
             PTR, I32, I32, I32, I32, I32);
@@ -35,13 +35,57 @@ final class SsdKernels {
     static final Kernel NORM_BACKWARD = Kernel.of(MODULE, "gated_rms_norm_backward", PTR, PTR, PTR, PTR, PTR, PTR, PTR,
             I32, I32, F32);
 
+    /**
+     * How the products inside a chunk are multiplied (ssd.cu's SSD_FP32, SSD_TF32X3, SSD_TF32: each
+     * product kernel has an entry per way, in this order): exact fp32 on CUDA cores; on tensor cores
+     * with fp32's accuracy; on tensor cores in TF32 (10 bits of mantissa, fp32 sums), as the
+     * reference's Triton kernels do, within the bf16 precision's tolerance.
+     */
+    enum Products {
+        FP32(""), TF32X3("_tf32x3"), TF32("_tf32");
+
+        final String suffix;
+
+        Products(String suffix) {
+            this.suffix = suffix;
+        }
+
+        /** fp32, 3xtf32 or tf32 (the system property ssmtk.cuda.ssdProducts). */
+        static Products parse(String s) {
+            return switch (s) {
+                case "fp32" -> FP32;
+                case "3xtf32" -> TF32X3;
+                case "tf32" -> TF32;
+                default -> throw new IllegalArgumentException("SSD products: " + s + " (fp32, 3xtf32 or tf32)");
+            };
+        }
+    }
+
+    /** The entry of a product kernel that multiplies this launcher's way. */
+    private Kernel entry(Kernel[] entries) {
+        return entries[products.ordinal()];
+    }
+
+    /** A product kernel's entries, one per {@link Products}, in its order. */
+    private static Kernel[] products(String name, Kernel.Param... params) {
+        Kernel[] k = new Kernel[Products.values().length];
+        for (Products p : Products.values()) k[p.ordinal()] = Kernel.of(MODULE, name + p.suffix, params);
+        return k;
+    }
+
     private final Launcher gpu;
+    private final Products products;
     /** Threads of the tiled kernels; the edge of their result tiles; norm threads. */
     final int threads, tile, normThreads;
 
-    SsdKernels(Launcher gpu) {
+    SsdKernels(Launcher gpu, Products products) {
         this.gpu = gpu;
+        this.products = products;
         PtxModule m = gpu.module(MODULE);
+        // the enum's order is the .cu's numbering of the entries
+        for (Products p : Products.values())
+            if (m.constant("SSD_" + p.name()) != p.ordinal())
+                throw new IllegalStateException(MODULE + ": SSD_" + p.name() + " is not " + p.ordinal());
         threads = m.constant("SSD_THREADS");
         tile = m.constant("SSD_T");
         normThreads = m.constant("SSD_NORM_THREADS");
@@ -75,13 +119,13 @@ final class SsdKernels {
 
     /** Each chunk's own part of the state leaving it, into states (batch, chunks, heads, p, n). */
     void chunkState(long states, long x, long b, long w, long l, int batch, int len, int heads, int p, int groups, int n, int q) {
-        gpu.launch((long) batch * chunks(len, q) * heads, tiles(p) * tiles(n), threads, 1, q * Float.BYTES, CHUNK_STATE.args()
+        gpu.launch((long) batch * chunks(len, q) * heads, tiles(p) * tiles(n), threads, 1, q * Float.BYTES, entry(CHUNK_STATE).args()
                 .ptr(states).ptr(x).ptr(b).ptr(w).ptr(l).i32(len).i32(heads).i32(p).i32(groups).i32(n).i32(q));
     }
 
     /** Each chunk's own part of the adjoint entering it, into carries (batch, chunks, heads, p, n). */
     void carryLocal(long carries, long dy, long c, long l, int batch, int len, int heads, int p, int groups, int n, int q) {
-        gpu.launch((long) batch * chunks(len, q) * heads, tiles(p) * tiles(n), threads, 1, q * Float.BYTES, CARRY_LOCAL.args()
+        gpu.launch((long) batch * chunks(len, q) * heads, tiles(p) * tiles(n), threads, 1, q * Float.BYTES, entry(CARRY_LOCAL).args()
                 .ptr(carries).ptr(dy).ptr(c).ptr(l).i32(len).i32(heads).i32(p).i32(groups).i32(n).i32(q));
     }
 
@@ -105,7 +149,7 @@ final class SsdKernels {
     /** g = C B^T per chunk and group, the tiles on and below the diagonal. */
     void gram(long g, long b, long c, int batch, int len, int groups, int n, int q) {
         int t = tiles(q);
-        gpu.launch((long) batch * chunks(len, q) * groups, t * (t + 1) / 2, threads, 1, 0, GRAM.args().ptr(g).ptr(b).ptr(c)
+        gpu.launch((long) batch * chunks(len, q) * groups, t * (t + 1) / 2, threads, 1, 0, entry(GRAM).args().ptr(g).ptr(b).ptr(c)
                 .i32(len).i32(groups).i32(n).i32(q));
     }
 
@@ -113,7 +157,7 @@ final class SsdKernels {
     void chunkOutput(long y, long x, long c, long d, long g, long states, long w, long l, int batch, int len, int heads,
                      int p, int groups, int n, int q) {
         gpu.launch((long) batch * chunks(len, q) * heads, tiles(q) * tiles(p), threads, 1, stagedShared(q),
-                CHUNK_OUTPUT.args().ptr(y).ptr(x).ptr(c).ptr(d).ptr(g).ptr(states).ptr(w).ptr(l).i32(len).i32(heads).i32(p)
+                entry(CHUNK_OUTPUT).args().ptr(y).ptr(x).ptr(c).ptr(d).ptr(g).ptr(states).ptr(w).ptr(l).i32(len).i32(heads).i32(p)
                         .i32(groups).i32(n).i32(q));
     }
 
@@ -128,28 +172,28 @@ final class SsdKernels {
     void backwardGram(long dG, long parts, long dy, long x, long g, long w, long l, int batch, int len, int heads, int p,
                       int groups, int n, int q) {
         int t = tiles(q);
-        gpu.launch((long) batch * chunks(len, q) * groups, t * (t + 1) / 2, threads, 1, 0, BWD_DCB.args().ptr(dG).ptr(parts)
+        gpu.launch((long) batch * chunks(len, q) * groups, t * (t + 1) / 2, threads, 1, 0, entry(BWD_DCB).args().ptr(dG).ptr(parts)
                 .ptr(dy).ptr(x).ptr(g).ptr(w).ptr(l).i32(len).i32(heads).i32(p).i32(groups).i32(n).i32(q));
     }
 
     /** dC (+=) and the entering state's partial sums of dl. */
     void backwardC(long dC, long parts, long dy, long b, long c, long dG, long states, long l, int batch, int len, int heads,
                    int p, int groups, int n, int q) {
-        gpu.launch((long) batch * chunks(len, q) * groups, tiles(q) * tiles(n), threads, 1, 0, BWD_DC.args().ptr(dC).ptr(parts)
+        gpu.launch((long) batch * chunks(len, q) * groups, tiles(q) * tiles(n), threads, 1, 0, entry(BWD_DC).args().ptr(dC).ptr(parts)
                 .ptr(dy).ptr(b).ptr(c).ptr(dG).ptr(states).ptr(l).i32(len).i32(heads).i32(p).i32(groups).i32(n).i32(q));
     }
 
     /** dB (+=). */
     void backwardB(long dB, long x, long c, long dG, long carries, long w, long l, int batch, int len, int heads, int p,
                    int groups, int n, int q) {
-        gpu.launch((long) batch * chunks(len, q) * groups, tiles(q) * tiles(n), threads, 1, 0, BWD_DB.args().ptr(dB).ptr(x)
+        gpu.launch((long) batch * chunks(len, q) * groups, tiles(q) * tiles(n), threads, 1, 0, entry(BWD_DB).args().ptr(dB).ptr(x)
                 .ptr(c).ptr(dG).ptr(carries).ptr(w).ptr(l).i32(len).i32(heads).i32(p).i32(groups).i32(n).i32(q));
     }
 
     /** dx (+=) and the partial sums of dq and dD. */
     void backwardX(long dx, long parts, long dy, long x, long b, long d, long g, long carries, long w, long l, int batch,
                    int len, int heads, int p, int groups, int n, int q) {
-        gpu.launch((long) batch * chunks(len, q) * heads, tiles(q) * tiles(p), threads, 1, stagedShared(q), BWD_DX.args()
+        gpu.launch((long) batch * chunks(len, q) * heads, tiles(q) * tiles(p), threads, 1, stagedShared(q), entry(BWD_DX).args()
                 .ptr(dx).ptr(parts).ptr(dy).ptr(x).ptr(b).ptr(d).ptr(g).ptr(carries).ptr(w).ptr(l).i32(len).i32(heads).i32(p)
                 .i32(groups).i32(n).i32(q));
     }

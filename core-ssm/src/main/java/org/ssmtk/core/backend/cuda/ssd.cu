@@ -11,9 +11,11 @@
 // Every product inside a chunk (the Gram matrix C B^T, the masked quadratic form times x, the chunk
 // states, their adjoints) is a tiled fp32 matrix product (ssd_mm): a block of 256 threads owns a
 // 64 x 64 tile of the result, each thread a 4 x 4 patch, and the operands go through shared memory
-// 16 deep, each element produced by a loader that applies the decays and masks on the way in. Exact
-// fp32 with fp32 sums, as the CPU; the reference (state-spaces/mamba's Triton) runs these products on
-// tensor cores in TF32.
+// 16 deep, each element produced by a loader that applies the decays and masks on the way in. Each of
+// these kernels has three entries, one per way of multiplying (SSD_ENTRIES): NAME, exact fp32 with
+// fp32 sums on CUDA cores, as the CPU; NAME_tf32x3 on tensor cores with fp32's accuracy; NAME_tf32 on
+// tensor cores in TF32 (10 bits of mantissa, fp32 sums), as the reference (state-spaces/mamba's
+// Triton) runs them, which the bf16 precision's tolerance allows. SsdKernels picks one per backend.
 #include "common.cuh"
 
 #define SSD_THREADS 256
@@ -42,21 +44,24 @@ __device__ __forceinline__ void ssd_pair(int y, int& tt, int& st) {
     st = y - tt * (tt + 1) / 2;
 }
 
-// SSD_TC 1 (a build flag: NVCC_FLAGS=-DSSD_TC=1 scripts/build-ptx.sh) runs ssd_mm's products on
-// tensor cores, TF32 with three products per step (3xTF32: x = big + small, both TF32, and a b ~
-// big_a big_b + big_a small_b + small_a big_b), which keeps fp32's accuracy where one TF32 product
-// loses three decimal digits (the fixtures hold the scan to 1e-5). Off by default: on an H200 it passes
-// the SSD and Mamba-2 GPU tests (forward 1.0e-6, gradients 3.8e-6) but runs no faster than the CUDA-core
-// loop (SsdBench 130m-mamba2 8x2048: 1.59 + 3.64 ms), so the committed PTX is the CUDA-core loop.
-#ifndef SSD_TC
-#define SSD_TC 0
-#endif
-// the tile that carries the accumulators between ssd_mm's layout and the tensor cores'
-#if SSD_TC
-#define SSD_CS_DECL __shared__ __align__(16) float Cs[SSD_T * SSD_LD];
-#else
-#define SSD_CS_DECL float* Cs = nullptr;
-#endif
+// The ways of multiplying (template argument MODE of ssd_mm and of every kernel body that calls it).
+// SSD_TF32X3: TF32 with three products per step (x = big + small, both TF32, and a b ~ big_a big_b +
+// big_a small_b + small_a big_b), which keeps fp32's accuracy where one TF32 product loses three
+// decimal digits; on an H200 it passed the fp32 GPU tests (forward 1.0e-6, gradients 3.8e-6) but ran
+// no faster than SSD_FP32 (SsdBench 130m-mamba2 8x2048: 1.59 + 3.64 ms). SSD_TF32: one product.
+#define SSD_FP32 0
+#define SSD_TF32X3 1
+#define SSD_TF32 2
+SSMTK_EXPORT(SSD_FP32)
+SSMTK_EXPORT(SSD_TF32X3)
+SSMTK_EXPORT(SSD_TF32)
+// the tile that carries the accumulators between ssd_mm's layout and the tensor cores' (unused by SSD_FP32)
+#define SSD_CS_DECL __shared__ __align__(16) float Cs[MODE == SSD_FP32 ? 1 : SSD_T * SSD_LD];
+// NAME, NAME_tf32x3 and NAME_tf32: the kernel NAME_body<MODE> once per way of multiplying
+#define SSD_ENTRIES(NAME, PARAMS, ARGS)                                                                                \
+    extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) NAME PARAMS { NAME##_body<SSD_FP32> ARGS; }          \
+    extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) NAME##_tf32x3 PARAMS { NAME##_body<SSD_TF32X3> ARGS; } \
+    extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) NAME##_tf32 PARAMS { NAME##_body<SSD_TF32> ARGS; }
 
 __device__ __forceinline__ unsigned ssd_tf32(float x) {
 #ifdef __CUDA_ARCH__
@@ -84,9 +89,9 @@ __device__ __forceinline__ void ssd_mma(float (&d)[4], const unsigned (&a)[4], u
 // of fa(m, k) fb(k, n). AK / BK: the operand is contiguous in memory along k (else along m / n), which
 // picks the threads' fill order so that neighbouring threads read neighbouring addresses. The next
 // slice is read into registers while the current one is multiplied. k0, k1 the same for the whole block.
-// On tensor cores (SSD_TC) warp w multiplies rows 16 (w % 4) and columns 32 (w / 4) of the tile; acc
-// goes through Cs (a 64 x SSD_LD tile) into that layout and back, so callers see one layout either way.
-template <bool AK, bool BK, typename FA, typename FB>
+// On tensor cores (MODE not SSD_FP32) warp w multiplies rows 16 (w % 4) and columns 32 (w / 4) of the
+// tile; acc goes through Cs (a 64 x SSD_LD tile) into that layout and back, so callers see one layout.
+template <int MODE, bool AK, bool BK, typename FA, typename FB>
 __device__ __forceinline__ void ssd_mm(float (&acc)[4][4], float* As, float* Bs, float* Cs, int k0, int k1, FA fa, FB fb) {
     int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
     float ra[4], rb[4];
@@ -99,22 +104,21 @@ __device__ __forceinline__ void ssd_mm(float (&acc)[4][4], float* As, float* Bs,
             rb[r] = kn < k1 ? fb(kn, BK ? e >> 4 : e & 63) : 0.f;
         }
     };
-#if SSD_TC
     if (k0 >= k1) return;
-    int lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3, wm = (warp & 3) * 16, wn = (warp >> 2) * 32;
-    float d[4][4];
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) Cs[(ty * 4 + i) * SSD_LD + tx * 4 + j] = acc[i][j];
-    __syncthreads();
+    [[maybe_unused]] int lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3, wm = (warp & 3) * 16, wn = (warp >> 2) * 32;
+    [[maybe_unused]] float d[4][4];
+    if constexpr (MODE != SSD_FP32) {
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) Cs[(ty * 4 + i) * SSD_LD + tx * 4 + j] = acc[i][j];
+        __syncthreads();
 #pragma unroll
-    for (int ni = 0; ni < 4; ni++)
+        for (int ni = 0; ni < 4; ni++)
 #pragma unroll
-        for (int q = 0; q < 4; q++) d[ni][q] = Cs[(wm + g + (q >> 1) * 8) * SSD_LD + wn + ni * 8 + 2 * t + (q & 1)];
+            for (int q = 0; q < 4; q++) d[ni][q] = Cs[(wm + g + (q >> 1) * 8) * SSD_LD + wn + ni * 8 + 2 * t + (q & 1)];
+    } else {
+        (void)Cs;
+    }
     fetch(k0);
-#else
-    (void)Cs;
-    if (k0 < k1) fetch(k0);
-#endif
     for (int kb = k0; kb < k1; kb += SSD_TK) {
 #pragma unroll
         for (int r = 0; r < 4; r++) {
@@ -124,51 +128,53 @@ __device__ __forceinline__ void ssd_mm(float (&acc)[4][4], float* As, float* Bs,
         }
         __syncthreads();
         if (kb + SSD_TK < k1) fetch(kb + SSD_TK);
-#if SSD_TC
+        if constexpr (MODE != SSD_FP32) {
 #pragma unroll
-        for (int ks = 0; ks < SSD_TK; ks += 8) {
-            float av[4] = {As[(ks + t) * SSD_LD + wm + g], As[(ks + t) * SSD_LD + wm + g + 8], As[(ks + t + 4) * SSD_LD + wm + g],
-                           As[(ks + t + 4) * SSD_LD + wm + g + 8]};
-            unsigned ab[4], as[4];
+            for (int ks = 0; ks < SSD_TK; ks += 8) {
+                float av[4] = {As[(ks + t) * SSD_LD + wm + g], As[(ks + t) * SSD_LD + wm + g + 8], As[(ks + t + 4) * SSD_LD + wm + g],
+                               As[(ks + t + 4) * SSD_LD + wm + g + 8]};
+                unsigned ab[4], as[4];
 #pragma unroll
-            for (int i = 0; i < 4; i++) {
-                ab[i] = ssd_tf32(av[i]);
-                as[i] = ssd_tf32(av[i] - __uint_as_float(ab[i]));
+                for (int i = 0; i < 4; i++) {
+                    ab[i] = ssd_tf32(av[i]);
+                    if constexpr (MODE == SSD_TF32X3) as[i] = ssd_tf32(av[i] - __uint_as_float(ab[i]));
+                }
+#pragma unroll
+                for (int ni = 0; ni < 4; ni++) {
+                    float b0 = Bs[(ks + t) * SSD_LD + wn + ni * 8 + g], b1 = Bs[(ks + t + 4) * SSD_LD + wn + ni * 8 + g];
+                    unsigned bb0 = ssd_tf32(b0), bb1 = ssd_tf32(b1);
+                    if constexpr (MODE == SSD_TF32X3) {
+                        unsigned bs0 = ssd_tf32(b0 - __uint_as_float(bb0)), bs1 = ssd_tf32(b1 - __uint_as_float(bb1));
+                        ssd_mma(d[ni], as, bb0, bb1);
+                        ssd_mma(d[ni], ab, bs0, bs1);
+                    }
+                    ssd_mma(d[ni], ab, bb0, bb1);
+                }
             }
+        } else {
 #pragma unroll
-            for (int ni = 0; ni < 4; ni++) {
-                float b0 = Bs[(ks + t) * SSD_LD + wn + ni * 8 + g], b1 = Bs[(ks + t + 4) * SSD_LD + wn + ni * 8 + g];
-                unsigned bb0 = ssd_tf32(b0), bb1 = ssd_tf32(b1);
-                unsigned bs0 = ssd_tf32(b0 - __uint_as_float(bb0)), bs1 = ssd_tf32(b1 - __uint_as_float(bb1));
-                ssd_mma(d[ni], as, bb0, bb1);
-                ssd_mma(d[ni], ab, bs0, bs1);
-                ssd_mma(d[ni], ab, bb0, bb1);
+            for (int kk = 0; kk < SSD_TK; kk++) {
+                float4 a = *(const float4*)(As + kk * SSD_LD + ty * 4);
+                float4 b = *(const float4*)(Bs + kk * SSD_LD + tx * 4);
+                float av[4] = {a.x, a.y, a.z, a.w}, bv[4] = {b.x, b.y, b.z, b.w};
+#pragma unroll
+                for (int i = 0; i < 4; i++)
+#pragma unroll
+                    for (int j = 0; j < 4; j++) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
             }
         }
-#else
-#pragma unroll
-        for (int kk = 0; kk < SSD_TK; kk++) {
-            float4 a = *(const float4*)(As + kk * SSD_LD + ty * 4);
-            float4 b = *(const float4*)(Bs + kk * SSD_LD + tx * 4);
-            float av[4] = {a.x, a.y, a.z, a.w}, bv[4] = {b.x, b.y, b.z, b.w};
-#pragma unroll
-            for (int i = 0; i < 4; i++)
-#pragma unroll
-                for (int j = 0; j < 4; j++) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
-        }
-#endif
         __syncthreads();
     }
-#if SSD_TC
+    if constexpr (MODE != SSD_FP32) {
 #pragma unroll
-    for (int ni = 0; ni < 4; ni++)
+        for (int ni = 0; ni < 4; ni++)
 #pragma unroll
-        for (int q = 0; q < 4; q++) Cs[(wm + g + (q >> 1) * 8) * SSD_LD + wn + ni * 8 + 2 * t + (q & 1)] = d[ni][q];
-    __syncthreads();
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) acc[i][j] = Cs[(ty * 4 + i) * SSD_LD + tx * 4 + j];
-    __syncthreads();  // Cs is the next product's
-#endif
+            for (int q = 0; q < 4; q++) Cs[(wm + g + (q >> 1) * 8) * SSD_LD + wn + ni * 8 + 2 * t + (q & 1)] = d[ni][q];
+        __syncthreads();
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) acc[i][j] = Cs[(ty * 4 + i) * SSD_LD + tx * 4 + j];
+        __syncthreads();  // Cs is the next product's
+    }
 }
 
 __device__ __forceinline__ void ssd_zero(float (&acc)[4][4]) {
@@ -230,7 +236,7 @@ extern "C" __global__ void ssd_time_steps(float* w, double* l, float* gw, const 
 // v = B, coef_s = exp(l_last - l_s) w_s, the chunk's own part of the state leaving it. Backward
 // (CARRY true): u = dy, v = C, coef_t = exp(l_t), the chunk's own part of the adjoint of the state
 // entering it. Dynamic shared memory: Q floats.
-template <bool CARRY>
+template <int MODE, bool CARRY>
 __device__ void ssd_outer_sum(float* S, const float* u, const float* v, const float* w, const double* l, int len,
                               int heads, int P, int groups, int N, int Q) {
     extern __shared__ float coef[];
@@ -253,7 +259,7 @@ __device__ void ssd_outer_sum(float* S, const float* u, const float* v, const fl
     const float* vb = v + row0 * gn + g * N;
     float acc[4][4];
     ssd_zero(acc);
-    ssd_mm<false, false>(
+    ssd_mm<MODE, false, false>(
             acc, As, Bs, Cs, 0, lc, [&](int m, int s) { return p0 + m < P ? coef[s] * ub[(i64)s * di + p0 + m] : 0.f; },
             [&](int s, int n) { return j0 + n < N ? vb[(i64)s * gn + j0 + n] : 0.f; });
     float* out = S + ((i64)bc * heads + h) * P * N;
@@ -265,15 +271,21 @@ __device__ void ssd_outer_sum(float* S, const float* u, const float* v, const fl
         }
 }
 
-extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_chunk_state(float* S, const float* x, const float* B, const float* w, const double* l,
+template <int MODE>
+__device__ __forceinline__ void ssd_chunk_state_body(float* S, const float* x, const float* B, const float* w, const double* l,
                                            int len, int heads, int P, int groups, int N, int Q) {
-    ssd_outer_sum<false>(S, x, B, w, l, len, heads, P, groups, N, Q);
+    ssd_outer_sum<MODE, false>(S, x, B, w, l, len, heads, P, groups, N, Q);
 }
+SSD_ENTRIES(ssd_chunk_state, (float* S, const float* x, const float* B, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
+            (S, x, B, w, l, len, heads, P, groups, N, Q))
 
-extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_carry_local(float* U, const float* dy, const float* C, const double* l, int len, int heads,
+template <int MODE>
+__device__ __forceinline__ void ssd_carry_local_body(float* U, const float* dy, const float* C, const double* l, int len, int heads,
                                            int P, int groups, int N, int Q) {
-    ssd_outer_sum<true>(U, dy, C, nullptr, l, len, heads, P, groups, N, Q);
+    ssd_outer_sum<MODE, true>(U, dy, C, nullptr, l, len, heads, P, groups, N, Q);
 }
+SSD_ENTRIES(ssd_carry_local, (float* U, const float* dy, const float* C, const double* l, int len, int heads, int P, int groups, int N, int Q),
+            (U, dy, C, l, len, heads, P, groups, N, Q))
 
 // chunks read ahead by the passes below: a thread's walk is a chain of dependent steps, so its loads
 // are issued SSD_AHEAD at a time rather than one per step
@@ -350,7 +362,8 @@ extern "C" __global__ void ssd_carry_pass(float* carries, const double* l, int b
 
 // Block per (sequence, chunk, group) and tile pair (t tile, s tile <= t tile): G[t][s] = C_t . B_s into
 // the chunk's Q x Q slot of G (batch, nc, groups, Q, Q); tiles above the diagonal are never read.
-extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_gram(float* G, const float* B, const float* C, int len, int groups, int N, int Q) {
+template <int MODE>
+__device__ __forceinline__ void ssd_gram_body(float* G, const float* B, const float* C, int len, int groups, int N, int Q) {
     __shared__ __align__(16) float As[SSD_TK * SSD_LD];
     __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
     SSD_CS_DECL
@@ -365,7 +378,7 @@ extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_gram(float* G, 
     const float* bb = B + row0 * gn + g * N;
     float acc[4][4];
     ssd_zero(acc);
-    ssd_mm<true, true>(
+    ssd_mm<MODE, true, true>(
             acc, As, Bs, Cs, 0, N, [&](int m, int j) { return r0 + m < lc ? cb[(i64)(r0 + m) * gn + j] : 0.f; },
             [&](int j, int n) { return s0 + n < lc ? bb[(i64)(s0 + n) * gn + j] : 0.f; });
     float* out = G + ((i64)bc * groups + g) * Q * Q;
@@ -376,11 +389,14 @@ extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_gram(float* G, 
             if (t < lc && s < lc) out[t * Q + s] = acc[i][j];
         }
 }
+SSD_ENTRIES(ssd_gram, (float* G, const float* B, const float* C, int len, int groups, int N, int Q),
+            (G, B, C, len, groups, N, Q))
 
 // Block per (sequence, chunk, head) and tile of (t, p): y[t, p] = D x_t + sum_{s <= t} G[t][s]
 // exp(l_t - l_s) w_s x_s + exp(l_t) (H C_t)[p], H the entering state (states may be 0: a zero state).
 // Dynamic shared memory: Q doubles (l), then Q floats (w).
-extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_chunk_output(float* y, const float* x, const float* C, const float* D, const float* G,
+template <int MODE>
+__device__ __forceinline__ void ssd_chunk_output_body(float* y, const float* x, const float* C, const float* D, const float* G,
                                             const float* states, const float* w, const double* l, int len, int heads,
                                             int P, int groups, int N, int Q) {
     extern __shared__ double lcol[];
@@ -407,7 +423,7 @@ extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_chunk_output(fl
     const float* xb = x + row0 * di + h * P;
     float acc[4][4];
     ssd_zero(acc);
-    ssd_mm<true, false>(
+    ssd_mm<MODE, true, false>(
             acc, As, Bs, Cs, 0, r1,
             [&](int m, int s) {
                 int t = r0 + m;
@@ -417,7 +433,7 @@ extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_chunk_output(fl
     if (states) {
         const float* h0 = states + ((i64)bc * heads + h) * P * N;
         const float* cb = C + row0 * gn + g * N;
-        ssd_mm<true, true>(
+        ssd_mm<MODE, true, true>(
                 acc, As, Bs, Cs, 0, N, [&](int m, int j) { return r0 + m < r1 ? erow[m] * cb[(i64)(r0 + m) * gn + j] : 0.f; },
                 [&](int j, int n) { return p0 + n < P ? h0[(i64)(p0 + n) * N + j] : 0.f; });
     }
@@ -432,6 +448,8 @@ extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_chunk_output(fl
             }
         }
 }
+SSD_ENTRIES(ssd_chunk_output, (float* y, const float* x, const float* C, const float* D, const float* G, const float* states, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
+            (y, x, C, D, G, states, w, l, len, heads, P, groups, N, Q))
 
 // One decoding step (len 1, no kept states): block per (sequence, head), thread per channel p walks
 // its row of the state: H = exp(w A) H + w x B^T, y = H C + D x. state (batch, heads, P, N) may be 0
@@ -472,7 +490,8 @@ extern "C" __global__ void ssd_step(float* y, float* state, const float* x, cons
 // Block per (sequence, chunk, group) and tile pair (t tile, s tile <= t tile), the group's heads one
 // after another: dM = dy x^T by head, the tile of dG summed over the heads (=, into the chunk's Q x Q
 // slot of dG), and the slots of sum dM M (rows and columns) and sum_t dM G E.
-extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_bwd_dcb(float* dG, double* parts, const float* dy, const float* x, const float* G,
+template <int MODE>
+__device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const float* dy, const float* x, const float* G,
                                        const float* w, const double* l, int len, int heads, int P, int groups, int N,
                                        int Q) {
     __shared__ __align__(16) float As[SSD_TK * SSD_LD];
@@ -512,7 +531,7 @@ extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_bwd_dcb(float* 
         const float* xb = x + row0 * di + h * P;
         float dm[4][4];
         ssd_zero(dm);
-        ssd_mm<true, true>(
+        ssd_mm<MODE, true, true>(
                 dm, As, Bs, Cs, 0, P, [&](int m, int p) { return r0 + m < lc ? dyb[(i64)(r0 + m) * di + p] : 0.f; },
                 [&](int p, int n) { return s0 + n < lc ? xb[(i64)(s0 + n) * di + p] : 0.f; });
         // the row and column sums of dM M cancel in dl's reverse cumulative sum (their totals are equal),
@@ -564,11 +583,14 @@ extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_bwd_dcb(float* 
             if (t < lc && s < lc) out[t * Q + s] = dgs[i][j];
         }
 }
+SSD_ENTRIES(ssd_bwd_dcb, (float* dG, double* parts, const float* dy, const float* x, const float* G, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
+            (dG, parts, dy, x, G, w, l, len, heads, P, groups, N, Q))
 
 // Block per (sequence, chunk, group) and tile of (t, j): dC (+=) = dG B + sum over the group's heads of
 // exp(l_t) dy_t^T H0, and by head the slot exp(l_t) dy_t . (H0 C_t) of dl (that head's part, dotted
 // with C_t before it joins the sum).
-extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_bwd_dc(float* dC, double* parts, const float* dy, const float* B, const float* C,
+template <int MODE>
+__device__ __forceinline__ void ssd_bwd_dc_body(float* dC, double* parts, const float* dy, const float* B, const float* C,
                                       const float* dG, const float* states, const double* l, int len, int heads, int P,
                                       int groups, int N, int Q) {
     __shared__ __align__(16) float As[SSD_TK * SSD_LD];
@@ -589,7 +611,7 @@ extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_bwd_dc(float* d
     const float* cb = C + row0 * gn + g * N;
     float acc[4][4], cv[4][4];
     ssd_zero(acc);
-    ssd_mm<true, false>(
+    ssd_mm<MODE, true, false>(
             acc, As, Bs, Cs, 0, r1,
             [&](int m, int s) {
                 int t = r0 + m;
@@ -610,7 +632,7 @@ extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_bwd_dc(float* d
         const float* dyb = dy + row0 * di + h * P;
         float ah[4][4];
         ssd_zero(ah);
-        ssd_mm<true, false>(
+        ssd_mm<MODE, true, false>(
                 ah, As, Bs, Cs, 0, P, [&](int m, int p) { return r0 + m < r1 ? erow[m] * dyb[(i64)(r0 + m) * di + p] : 0.f; },
                 [&](int p, int n) { return j0 + n < N ? h0[(i64)p * N + j0 + n] : 0.f; });
         for (int i = 0; i < 4; i++) {
@@ -630,10 +652,13 @@ extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_bwd_dc(float* d
             if (t < r1 && jj < N) dC[(row0 + t) * gn + g * N + jj] += acc[i][j];
         }
 }
+SSD_ENTRIES(ssd_bwd_dc, (float* dC, double* parts, const float* dy, const float* B, const float* C, const float* dG, const float* states, const double* l, int len, int heads, int P, int groups, int N, int Q),
+            (dC, parts, dy, B, C, dG, states, l, len, heads, P, groups, N, Q))
 
 // Block per (sequence, chunk, group) and tile of (s, j): dB (+=) = dG^T C + sum over the group's heads
 // of q_s x_s^T carry.
-extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_bwd_db(float* dB, const float* x, const float* C, const float* dG, const float* carries,
+template <int MODE>
+__device__ __forceinline__ void ssd_bwd_db_body(float* dB, const float* x, const float* C, const float* dG, const float* carries,
                                       const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q) {
     __shared__ __align__(16) float As[SSD_TK * SSD_LD];
     __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
@@ -651,7 +676,7 @@ extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_bwd_db(float* d
     const float* cb = C + row0 * gn + g * N;
     float acc[4][4];
     ssd_zero(acc);
-    ssd_mm<false, false>(
+    ssd_mm<MODE, false, false>(
             acc, As, Bs, Cs, s0, lc,
             [&](int m, int t) {
                 int s = s0 + m;
@@ -669,7 +694,7 @@ extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_bwd_db(float* d
         __syncthreads();
         const float* carry = carries + ((i64)bc * heads + h) * P * N;
         const float* xb = x + row0 * di + h * P;
-        ssd_mm<true, false>(
+        ssd_mm<MODE, true, false>(
                 acc, As, Bs, Cs, 0, P, [&](int m, int p) { return s0 + m < s1 ? qrow[m] * xb[(i64)(s0 + m) * di + p] : 0.f; },
                 [&](int p, int n) { return j0 + n < N ? carry[(i64)p * N + j0 + n] : 0.f; });
     }
@@ -679,11 +704,14 @@ extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_bwd_db(float* d
             if (s < s1 && jj < N) dB[(row0 + s) * gn + g * N + jj] += acc[i][j];
         }
 }
+SSD_ENTRIES(ssd_bwd_db, (float* dB, const float* x, const float* C, const float* dG, const float* carries, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
+            (dB, x, C, dG, carries, w, l, len, heads, P, groups, N, Q))
 
 // Block per (sequence, chunk, head) and tile of (s, p): dx (+=) = D dy_s + sum_{t >= s} M[t][s] dy_t +
 // q_s (carry B_s)[p], and the slots of dq_s = x_s . (carry B_s) and dy_s . x_s. Dynamic shared memory:
 // Q doubles (l), then Q floats (w).
-extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_bwd_dx(float* dx, double* parts, const float* dy, const float* x, const float* B,
+template <int MODE>
+__device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const float* dy, const float* x, const float* B,
                                       const float* D, const float* G, const float* carries, const float* w,
                                       const double* l, int len, int heads, int P, int groups, int N, int Q) {
     extern __shared__ double lcol[];
@@ -715,7 +743,7 @@ extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_bwd_dx(float* d
     const float* dyb = dy + row0 * di + h * P;
     float acc[4][4], ac2[4][4];
     ssd_zero(acc);
-    ssd_mm<false, false>(
+    ssd_mm<MODE, false, false>(
             acc, As, Bs, Cs, s0, lc,
             [&](int m, int t) {
                 int s = s0 + m;
@@ -725,7 +753,7 @@ extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_bwd_dx(float* d
     const float* carry = carries + ((i64)bc * heads + h) * P * N;
     const float* bb = B + row0 * gn + g * N;
     ssd_zero(ac2);
-    ssd_mm<true, true>(
+    ssd_mm<MODE, true, true>(
             ac2, As, Bs, Cs, 0, N, [&](int m, int j) { return s0 + m < s1 ? bb[(i64)(s0 + m) * gn + j] : 0.f; },
             [&](int j, int n) { return p0 + n < P ? carry[(i64)(p0 + n) * N + j] : 0.f; });
     float dSkip = D[h];
@@ -750,6 +778,8 @@ extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) ssd_bwd_dx(float* d
         }
     }
 }
+SSD_ENTRIES(ssd_bwd_dx, (float* dx, double* parts, const float* dy, const float* x, const float* B, const float* D, const float* G, const float* carries, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
+            (dx, parts, dy, x, B, D, G, carries, w, l, len, heads, P, groups, N, Q))
 
 // Block per (sequence, chunk, head): each step's dl and dw from its slots, <carry, H0>, then one thread
 // walks the chunk backwards: d dt (+=) and this chunk's parts of dA, dD, d dt_bias into part*

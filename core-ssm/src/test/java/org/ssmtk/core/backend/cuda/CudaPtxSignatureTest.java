@@ -34,7 +34,7 @@ class CudaPtxSignatureTest {
             DecodeKernels.class);
     private static final Pattern BOUNDS = Pattern.compile("\\.entry\\s+(\\w+)\\s*\\([^)]*\\)\\s*\\.maxntid\\s+(\\d+),\\s*(\\d+),\\s*(\\d+)");
 
-    /** Every Kernel the launchers declare (static fields, single or per variant). */
+    /** Every Kernel the launchers declare (static fields, single, per variant or per way of multiplying). */
     static List<Kernel> declared() throws IllegalAccessException {
         List<Kernel> all = new ArrayList<>();
         for (Class<?> c : LAUNCHERS)
@@ -42,6 +42,7 @@ class CudaPtxSignatureTest {
                 if (!Modifier.isStatic(f.getModifiers())) continue;
                 f.setAccessible(true);
                 if (f.get(null) instanceof Kernel k) all.add(k);
+                else if (f.get(null) instanceof Kernel[] ks) all.addAll(List.of(ks));
                 else if (f.get(null) instanceof Kernel[][] ks) for (Kernel[] row : ks) all.addAll(List.of(row));
             }
         return all;
@@ -149,9 +150,16 @@ class CudaPtxSignatureTest {
     void everyLauncherMethodLaunchesDeclaredKernelsWithDeclaredArguments() throws Exception {
         Recorder rec = new Recorder();
         Set<Kernel> launched = new LinkedHashSet<>();
-        for (Class<?> c : LAUNCHERS) {
-            var ctor = c.getDeclaredConstructor(Launcher.class);
-            Object launcher = ctor.newInstance(rec);
+        List<Object> launchers = new ArrayList<>();
+        for (Class<?> c : LAUNCHERS)
+            if (c == SsdKernels.class) {
+                // one per way of multiplying: each launches its own entries of the product kernels
+                for (SsdKernels.Products p : SsdKernels.Products.values()) launchers.add(new SsdKernels(rec, p));
+            } else {
+                launchers.add(c.getDeclaredConstructor(Launcher.class).newInstance(rec));
+            }
+        for (Object launcher : launchers) {
+            Class<?> c = launcher.getClass();
             for (Method m : c.getDeclaredMethods()) {
                 if (Modifier.isStatic(m.getModifiers()) || Modifier.isPrivate(m.getModifiers()) || m.getReturnType() != void.class)
                     continue;
@@ -192,5 +200,13 @@ class CudaPtxSignatureTest {
         Set<String> missing = new TreeSet<>();
         for (Kernel k : declared()) if (!launched.contains(k)) missing.add(k.name());
         assertTrue(missing.isEmpty(), "declared kernels no launcher method launches: " + missing);
+    }
+
+    @Test
+    void anExportedZeroHasNoInitializerInPtxAndReadsAsZero() {
+        PtxModule m = PtxModule.parse("t.ptx", ".global .align 4 .u32 ssmtk_NONE;\n.global .align 4 .u32 ssmtk_SEVEN = 7;\n");
+        assertEquals(0, m.constant("NONE"));
+        assertEquals(7, m.constant("SEVEN"));
+        assertEquals(0, PtxModule.load(SsdKernels.MODULE).constant("SSD_FP32"));
     }
 }

@@ -25,10 +25,13 @@ import static org.ssmtk.core.backend.cuda.Gpu.close;
  * keeping nothing, one token at a time through the decoding step kernel, the backward with every
  * gradient pre-filled with random values (so accumulation is checked; the comparison is of what was
  * added), and the gated RMSNorm both ways. Forward
- * within 1e-5 relative error, gradients within 1e-4. Skips where no GPU works.
+ * within 1e-5 relative error, gradients within 1e-4; the bf16 backend's scan and backward (TF32 products)
+ * within 5e-3 and 1e-2. Skips where no GPU works.
  */
 class CudaSsdTest {
     static final double FWD = 1e-5, GRAD = 1e-4;
+    /** TF32 products (10 bits of mantissa): ssd-host-check measures forward <= 5.0e-4, gradients <= 1.3e-3 against float64. */
+    static final double TF32_FWD = 5e-3, TF32_GRAD = 1e-2;
     static CpuBackend cpu;
 
     @BeforeAll
@@ -65,7 +68,17 @@ class CudaSsdTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("org.ssmtk.core.backend.cuda.SsdCases#cases")
     void scanFromAStateFromZeroAndKeepingChunkStates(Case k) {
-        CudaBackend gpu = Gpu.backend();
+        scanChecks(Gpu.backend(), k, "ssd", FWD);
+    }
+
+    /** The bf16 backend's scan: its products in TF32 on tensor cores, within the bf16 precision's tolerance. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("org.ssmtk.core.backend.cuda.SsdCases#cases")
+    void tf32ProductsScanWithinTheBf16Tolerance(Case k) {
+        scanChecks(Gpu.bf16(), k, "ssd tf32", TF32_FWD);
+    }
+
+    static void scanChecks(CudaBackend gpu, Case k, String what, double fwd) {
         Operands o = Operands.of(gpu, k, SsdCases.inputs(k, 7));
         int rows = k.rows(), di = k.heads() * k.headDim();
         float[] initial = SsdCases.gauss(new SplittableRandom(3), k.batch() * k.stateSize(), 1);
@@ -74,17 +87,17 @@ class CudaSsdTest {
         Tensor sg = gpu.fromHost(initial.clone(), k.batch(), k.heads(), k.headDim(), k.state());
         Operands.scan(cpu, o.c(), yc, sc, null, k);
         Operands.scan(gpu, o.g(), yg, sg, null, k);
-        close("ssd y from a state " + k, gpu.toHost(yg), cpu.toHost(yc), FWD);
-        close("ssd final state " + k, gpu.toHost(sg), cpu.toHost(sc), FWD);
+        close(what + " y from a state " + k, gpu.toHost(yg), cpu.toHost(yc), fwd);
+        close(what + " final state " + k, gpu.toHost(sg), cpu.toHost(sc), fwd);
         Tensor kc = cpu.allocate(k.batch(), k.chunks(), k.heads(), k.headDim(), k.state());
         Tensor kg = gpu.fromHost(SsdCases.gauss(new SplittableRandom(4), (int) kc.size(), 1), kc.shape());  // every slot written
         Operands.scan(cpu, o.c(), yc, null, kc, k);
         Operands.scan(gpu, o.g(), yg, null, kg, k);
-        close("ssd y from zero, training " + k, gpu.toHost(yg), cpu.toHost(yc), FWD);
-        close("ssd chunk states " + k, gpu.toHost(kg), cpu.toHost(kc), FWD);
+        close(what + " y from zero, training " + k, gpu.toHost(yg), cpu.toHost(yc), fwd);
+        close(what + " chunk states " + k, gpu.toHost(kg), cpu.toHost(kc), fwd);
         gpu.fill(yg, Float.NaN);
         Operands.scan(gpu, o.g(), yg, null, null, k);
-        close("ssd y from zero, nothing kept " + k, gpu.toHost(yg), cpu.toHost(yc), FWD);
+        close(what + " y from zero, nothing kept " + k, gpu.toHost(yg), cpu.toHost(yc), fwd);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -114,7 +127,17 @@ class CudaSsdTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("org.ssmtk.core.backend.cuda.SsdCases#cases")
     void backwardEqualsTheCpuAndAccumulates(Case k) {
-        CudaBackend gpu = Gpu.backend();
+        backwardChecks(Gpu.backend(), k, "ssd", GRAD);
+    }
+
+    /** The bf16 backend's backward: TF32 products, within the bf16 precision's tolerance. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("org.ssmtk.core.backend.cuda.SsdCases#cases")
+    void tf32ProductsBackwardWithinTheBf16Tolerance(Case k) {
+        backwardChecks(Gpu.bf16(), k, "ssd tf32", TF32_GRAD);
+    }
+
+    static void backwardChecks(CudaBackend gpu, Case k, String what, double grad) {
         Map<String, float[]> in = SsdCases.inputs(k, 5);
         Operands o = Operands.of(gpu, k, in);
         int rows = k.rows(), di = k.heads() * k.headDim(), gn = k.groups() * k.state();
@@ -141,8 +164,8 @@ class CudaSsdTest {
         }
         // the gradients added, compared without the random values they were added to
         for (String name : gc.keySet())
-            close("ssd backward d" + name + " " + k, added(gpu.toHost(gg.get(name)), starts.get(name)),
-                    added(cpu.toHost(gc.get(name)), starts.get(name)), GRAD);
+            close(what + " backward d" + name + " " + k, added(gpu.toHost(gg.get(name)), starts.get(name)),
+                    added(cpu.toHost(gc.get(name)), starts.get(name)), grad);
     }
 
     @ParameterizedTest(name = "rows={0} width={1} group={2}")
