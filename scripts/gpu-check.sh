@@ -11,7 +11,7 @@
 #   SSMTK_MODEL_BENCH="train=130m:8x2048 ..."  ModelBench's arguments (empty: its defaults, which train
 #                                 in fp32 and in bf16; "off": skip it)
 #   SSMTK_SCAN_BENCH=off          skips ScanBench (for runs about the GEMM path alone)
-#   SSMTK_SSD_BENCH=off           skips SsdBench (Mamba-2's SSD scan of one layer, forward/backward/step)
+#   SSMTK_SSD_BENCH=off           skips SsdBench (Mamba-2's SSD scan of one layer, forward/backward/step, each way of multiplying)
 #   SSMTK_GPU_TESTS="CudaSsdTest CudaMamba2ParityTest"  runs only these test classes of the GPU
 #                                 package (default: the whole package org.ssmtk.core.backend.cuda)
 #
@@ -87,7 +87,7 @@ for tol in 1e-05 1e-04 1e-02; do sort -t'r' -k1 "$out/parity.log" | grep "tolera
 grep -E 'tests (successful|failed|skipped)|containers failed|skipped|MethodSource|✘' "$out/tests.log" | grep -vE '^\s*$' | tail -25
 echo "== tests exit $tests, bench exit $bench, ssd bench exit $ssd, model bench exit $model"
 [ -f "$out/bench.log" ] && tail -8 "$out/bench.log"
-[ -f "$out/ssd-bench.log" ] && tail -6 "$out/ssd-bench.log"
+[ -f "$out/ssd-bench.log" ] && grep "^|" "$out/ssd-bench.log" | tail -12
 grep -E '^bf16-info' "$out/tests.log" | head -40 || true
 [ -f "$out/model.log" ] && tail -10 "$out/model.log"
 [ $tests -eq 0 ] && [ $bench -eq 0 ] && [ $ssd -eq 0 ] && [ $model -eq 0 ]

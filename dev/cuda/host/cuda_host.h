@@ -77,6 +77,9 @@ T __shfl_up_sync(unsigned, T v, int o) {
     return r;
 }
 
+// __expf: ex2.approx of x log2(e); the product's rounding in float is most of its error
+inline float __expf(float x) { return std::exp2(x * 1.44269504f); }
+
 inline float __uint_as_float(unsigned u) {
     float f;
     std::memcpy(&f, &u, 4);

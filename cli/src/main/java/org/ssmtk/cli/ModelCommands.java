@@ -15,9 +15,11 @@ import org.ssmtk.core.nn.Sampler;
 import org.ssmtk.core.tensor.Tensor;
 import org.ssmtk.core.train.LanguageModelLoss;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.StringJoiner;
 
@@ -210,11 +212,17 @@ final class ModelCommands {
         public String footer() {
             return "Prints exactly --max-new ids, comma-separated, on one line; with --stop-token it stops\n"
                     + "after that id. Temperature 0 (the default) is greedy; otherwise softmax(logits / T) over\n"
-                    + "the top-k (0 = all) logits, seeded by --seed.";
+                    + "the top-k (0 = all) logits, seeded by --seed.\n\n"
+                    + "--prompts FILE: one prompt per line (comma-separated ids, any lengths; blank lines and\n"
+                    + "# comments skipped), generated together in one batch (one recurrent step for all per\n"
+                    + "token); one output line per prompt, in order, each stopping on its own. Greedy, each\n"
+                    + "line is what --prompt-ids gives that prompt alone on the CPU.";
         }
 
         static final Opt<Path> MODEL = Opt.input("model", "DIR", "model directory").existingDir().required();
-        static final Opt<int[]> PROMPT_IDS = Opt.intList("prompt-ids", "ID,ID,...", "prompt token ids").required();
+        static final Opt<int[]> PROMPT_IDS = Opt.intList("prompt-ids", "ID,ID,...", "prompt token ids");
+        static final Opt<Path> PROMPTS = Opt.input("prompts", "FILE", "one prompt per line (comma-separated ids), generated in one batch")
+                .existingFile();
         static final Opt<Integer> MAX_NEW = Opt.integer("max-new", "N", "number of tokens to generate").check(v -> v >= 0, "must be >= 0").required();
         static final Opt<Double> TEMPERATURE = Opt.number("temperature", "T", "sampling temperature, 0 = greedy").check(v -> v >= 0, "must be >= 0")
                 .byDefault(0.0);
@@ -224,33 +232,66 @@ final class ModelCommands {
         static final Opt<Integer> STOP_TOKEN = Opt.integer("stop-token", "ID", "stop after generating this id");
 
         public List<Opt<?>> options() {
-            return Opt.list(MODEL, PROMPT_IDS, MAX_NEW, TEMPERATURE, TOP_K, SEED, STOP_TOKEN, CommonOptions.INFERENCE);
+            return Opt.list(MODEL, PROMPT_IDS, PROMPTS, MAX_NEW, TEMPERATURE, TOP_K, SEED, STOP_TOKEN, CommonOptions.INFERENCE);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
             Path dir = MODEL.get(cl);
-            int[] prompt = PROMPT_IDS.get(cl);
+            if (PROMPT_IDS.given(cl) == PROMPTS.given(cl)) throw new UsageException("give exactly one of --prompt-ids and --prompts");
+            String from = PROMPTS.given(cl) ? PROMPTS.get(cl).toString() : "--prompt-ids";
+            int[][] prompts = PROMPTS.given(cl) ? readPrompts(PROMPTS.get(cl)) : new int[][]{PROMPT_IDS.get(cl)};
             int maxNew = MAX_NEW.get(cl);
             double temperature = TEMPERATURE.get(cl);
             int topK = TOP_K.get(cl);
             long seed = SEED.get(cl);
             int stop = STOP_TOKEN.get(cl, -1);
-            if ((long) prompt.length + maxNew > MambaConfig.MAX_TENSOR_ELEMENTS) // the ids are one array
-                throw new UsageException("--max-new " + maxNew + " plus the prompt's " + prompt.length + " ids is more than one array holds (2^31 - 1)");
             MambaCheckpoint ckpt = MambaCheckpoint.load(dir);
             int vocab = ckpt.config().vocabSize();
-            for (int id : prompt)
-                if (id < 0 || id >= ckpt.config().paddedVocabSize())
-                    throw new UsageException("--prompt-ids: " + id + " is outside the model's vocabulary of " + vocab);
-            int[] generated;
+            for (int b = 0; b < prompts.length; b++) {
+                String where = PROMPTS.given(cl) ? from + ": prompt " + (b + 1) : from;
+                if ((long) prompts[b].length + maxNew > MambaConfig.MAX_TENSOR_ELEMENTS) // the ids are one array
+                    throw new UsageException(where + ": --max-new " + maxNew + " plus the prompt's " + prompts[b].length
+                            + " ids is more than one array holds (2^31 - 1)");
+                for (int id : prompts[b])
+                    if (id < 0 || id >= ckpt.config().paddedVocabSize())
+                        throw new UsageException(where + ": " + id + " is outside the model's vocabulary of " + vocab);
+            }
+            int[][] generated;
             try (Backend backend = CommonOptions.backend(cl, err)) {
                 MambaModel model = CommonOptions.loadForInference(cl, backend, ckpt);
-                generated = new Generator(model).generate(prompt, maxNew, new Sampler(vocab, temperature, topK, seed), stop, null);
+                Sampler sampler = new Sampler(vocab, temperature, topK, seed);
+                generated = prompts.length == 1 && !PROMPTS.given(cl)
+                        ? new int[][]{new Generator(model).generate(prompts[0], maxNew, sampler, stop, null)}
+                        : new Generator(model).generate(prompts, maxNew, sampler, stop);
             }
-            StringJoiner j = new StringJoiner(",");
-            for (int id : generated) j.add(Integer.toString(id));
-            out.println(j);
+            for (int[] row : generated) {
+                StringJoiner j = new StringJoiner(",");
+                for (int id : row) j.add(Integer.toString(id));
+                out.println(j);
+            }
             return 0;
+        }
+
+        /** The prompts of a --prompts file: comma-separated ids a line; blank lines and # comments skipped. */
+        static int[][] readPrompts(Path file) throws IOException, UsageException {
+            List<int[]> prompts = new ArrayList<>();
+            List<String> lines = Files.readAllLines(file);
+            for (int n = 0; n < lines.size(); n++) {
+                String line = lines.get(n).strip();
+                if (line.isEmpty() || line.startsWith("#")) continue;
+                String[] parts = line.split(",");
+                int[] ids = new int[parts.length];
+                for (int i = 0; i < parts.length; i++) {
+                    try {
+                        ids[i] = Integer.parseInt(parts[i].strip());
+                    } catch (NumberFormatException e) {
+                        throw new UsageException(file + ":" + (n + 1) + ": '" + parts[i].strip() + "' is not a token id");
+                    }
+                }
+                prompts.add(ids);
+            }
+            if (prompts.isEmpty()) throw new UsageException(file + ": no prompts (one comma-separated line of ids per prompt)");
+            return prompts.toArray(new int[0][]);
         }
     }
 }

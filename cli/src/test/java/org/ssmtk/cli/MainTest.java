@@ -107,6 +107,29 @@ class MainTest {
     }
 
     @Test
+    void promptsOfDifferentLengthsInOneBatchGiveWhatEachGivesAlone(@TempDir Path tmp) throws Exception {
+        Path prompts = tmp.resolve("prompts.txt");
+        Files.writeString(prompts, "# three prompts\n1,7,3,3\n\n5\n2, 9, 4, 4, 1, 0, 6\n");
+        Result r = run("model", "generate", "--model", model.toString(), "--prompts", prompts.toString(), "--max-new", "9");
+        assertEquals(0, r.code(), r.err());
+        String[] lines = r.out().strip().split("\n");
+        String[] alone = {"1,7,3,3", "5", "2,9,4,4,1,0,6"};
+        assertEquals(alone.length, lines.length, r.out());
+        for (int i = 0; i < alone.length; i++) {
+            Result one = run("model", "generate", "--model", model.toString(), "--prompt-ids", alone[i], "--max-new", "9");
+            assertEquals(one.out().strip(), lines[i], "prompt " + alone[i]);
+        }
+        Files.writeString(prompts, "1,2\n3,x\n");
+        Result bad = run("model", "generate", "--model", model.toString(), "--prompts", prompts.toString(), "--max-new", "2");
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains(prompts + ":2: 'x' is not a token id"), bad.err());
+        Result both = run("model", "generate", "--model", model.toString(), "--prompts", prompts.toString(), "--prompt-ids", "1",
+                "--max-new", "2");
+        assertEquals(1, both.code());
+        assertTrue(both.err().contains("give exactly one of --prompt-ids and --prompts"), both.err());
+    }
+
+    @Test
     void stopTokenEndsGenerationAndSamplingIsSeeded() {
         Result a = run("model", "generate", "--model", model.toString(), "--prompt-ids", "2", "--max-new", "40", "--temperature", "1.3", "--seed", "5");
         Result b = run("model", "generate", "--model", model.toString(), "--prompt-ids", "2", "--max-new", "40", "--temperature", "1.3", "--seed", "5");

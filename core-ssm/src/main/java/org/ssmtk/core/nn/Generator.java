@@ -49,6 +49,64 @@ public final class Generator {
     }
 
     /**
+     * Generates for several prompts of any lengths in one batch: each prompt is read by a forward of
+     * its own, its state copied into its row of one batched state, then one recurrent step at a time
+     * advances every sequence. Sequence b gets up to maxNew tokens and stops after stopToken (>= 0,
+     * included); the batch steps until every sequence has stopped. Greedy, row b holds the tokens
+     * {@link #generate(int[], int, Sampler, int, IntConsumer)} gives prompts[b] alone wherever the
+     * backend's batched step computes each row as its one-sequence step does (the CPU's does);
+     * sampling draws one number per row per step, row after row.
+     */
+    public int[][] generate(int[][] prompts, int maxNew, Sampler sampler, int stopToken) {
+        if (prompts.length == 0) throw new IllegalArgumentException("no prompts");
+        for (int b = 0; b < prompts.length; b++)
+            if (prompts[b].length == 0) throw new IllegalArgumentException("prompt " + (b + 1) + " has no tokens");
+        if (maxNew < 0) throw new IllegalArgumentException("max-new must be >= 0");
+        int batch = prompts.length;
+        int[][] out = new int[batch][];
+        if (maxNew == 0) {
+            Arrays.setAll(out, b -> new int[0]);
+            return out;
+        }
+        Backend backend = model.backend();
+        MambaState state = model.newState(batch);
+        Tensor last = backend.allocate(batch, model.config().hiddenSize());
+        for (int b = 0; b < batch; b++) {
+            MambaState one = model.newState(1);
+            Tensor hidden = model.backbone(prompts[b], 1, prompts[b].length, one, null);
+            backend.copy(last.rows(b, b + 1), hidden.rows(prompts[b].length - 1, prompts[b].length));
+            backend.release(hidden);
+            state.copySequence(backend, b, one, 0);
+            one.release(backend);
+        }
+        Tensor logits = model.logits(last);
+        backend.release(last);
+        int[] next = sampler.sample(backend, logits);
+        backend.release(logits);
+        int[][] made = new int[batch][maxNew];
+        int[] produced = new int[batch];
+        int running = batch;
+        try (Decoder decoder = new Decoder(model, state, next.clone(), sampler)) {
+            while (true) {
+                for (int b = 0; b < batch; b++) {
+                    // a stopped sequence keeps stepping with the batch; what it makes is dropped
+                    if (produced[b] < 0) continue;
+                    made[b][produced[b]++] = next[b];
+                    if (next[b] == stopToken || produced[b] == maxNew) {
+                        out[b] = Arrays.copyOf(made[b], produced[b]);
+                        produced[b] = -1;
+                        running--;
+                    }
+                }
+                if (running == 0) break;
+                next = decoder.step();
+            }
+        }
+        state.release(backend);
+        return out;
+    }
+
+    /**
      * One recurrent step after another for a batch of sequences: each {@link #step} feeds the
      * current token of every sequence through the model, continuing the state, and replaces it by
      * the sampled next one. Where the backend has a fused step ({@link MambaModel#decodeStep}: the

@@ -63,6 +63,14 @@ SSMTK_EXPORT(SSD_TF32)
     extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) NAME##_tf32x3 PARAMS { NAME##_body<SSD_TF32X3> ARGS; } \
     extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) NAME##_tf32 PARAMS { NAME##_body<SSD_TF32> ARGS; }
 
+// exp(x) of a decay exponent (x <= 0) made element by element inside a product's loader: the hardware's
+// approximate exponential under one TF32 product (a few ulp, below TF32's rounding), expf otherwise
+template <int MODE>
+__device__ __forceinline__ float ssd_decay(double x) {
+    if constexpr (MODE == SSD_TF32) return __expf((float)x);
+    else return expf((float)x);
+}
+
 __device__ __forceinline__ unsigned ssd_tf32(float x) {
 #ifdef __CUDA_ARCH__
     unsigned r;
@@ -427,7 +435,7 @@ __device__ __forceinline__ void ssd_chunk_output_body(float* y, const float* x, 
             acc, As, Bs, Cs, 0, r1,
             [&](int m, int s) {
                 int t = r0 + m;
-                return t < r1 && s <= t ? gb[t * Q + s] * expf((float)(lcol[t] - lcol[s])) * wcol[s] : 0.f;
+                return t < r1 && s <= t ? gb[t * Q + s] * ssd_decay<MODE>(lcol[t] - lcol[s]) * wcol[s] : 0.f;
             },
             [&](int s, int n) { return p0 + n < P ? xb[(i64)s * di + p0 + n] : 0.f; });
     if (states) {
@@ -543,7 +551,7 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
             for (int j = 0; j < 4; j++) {
                 int ml = ty * 4 + i, nl = tx * 4 + j, t = r0 + ml, s = s0 + nl;
                 if (t < lc && s <= t) {
-                    float e = expf((float)(lr[ml] - ls[nl])), ew = e * ws[nl], d = dm[i][j];
+                    float e = ssd_decay<MODE>(lr[ml] - ls[nl]), ew = e * ws[nl], d = dm[i][j];
                     float dmm = d * gv[i][j] * ew;
                     dgs[i][j] += d * ew;
                     rowM[i] += dmm;
@@ -747,7 +755,7 @@ __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const 
             acc, As, Bs, Cs, s0, lc,
             [&](int m, int t) {
                 int s = s0 + m;
-                return s < s1 && t >= s ? gb[t * Q + s] * expf((float)(lcol[t] - lcol[s])) * wcol[s] : 0.f;
+                return s < s1 && t >= s ? gb[t * Q + s] * ssd_decay<MODE>(lcol[t] - lcol[s]) * wcol[s] : 0.f;
             },
             [&](int t, int n) { return p0 + n < P ? dyb[(i64)t * di + p0 + n] : 0.f; });
     const float* carry = carries + ((i64)bc * heads + h) * P * N;
