@@ -121,15 +121,12 @@ for i, rel in enumerate(picked):
         o.writeframes(pcm[:2 * keep])
 PY
 PER=$(( (GEN + PROMPTS - 1) / PROMPTS ))
-mkdir -p "$OUT/prompt-continued"
-for p in "$OUT"/prompts/prompt-*.wav; do
-    i=$(basename "$p" .wav); i=${i#prompt-}
-    # --with-prompt: each clip is the prompt as the model read it, then its continuation, 1 s in all
-    run "$SSMTK" audio generate --model "$OUT/lm/model" --seconds "$(python3 -c "print(1 - $PROMPT_S)")" --count "$PER" --prompt "$p" \
-        --with-prompt --output "$OUT/continued-$i" --seed "$((10#$i + 100))" --top-k "$TOP_K" --temperature "$TEMPERATURE" --device "$DEVICE" --threads "$THREADS" > /dev/null
-    for f in "$OUT/continued-$i"/*.wav; do mv "$f" "$OUT/prompt-continued/$i-$(basename "$f")"; done
-    rmdir "$OUT/continued-$i"
-done
+# every prompt continued PER times, all in one batch (--prompts); --with-prompt: each clip is the
+# prompt as the model read it, then its continuation, 1 s in all; files PPP-KKK.wav
+(cd "$OUT/prompts" && ls prompt-*.wav > list.txt)
+run "$SSMTK" audio generate --model "$OUT/lm/model" --seconds "$(python3 -c "print(1 - $PROMPT_S)")" --count "$PER" \
+    --prompts "$OUT/prompts/list.txt" --with-prompt --output "$OUT/prompt-continued" --seed 100 --top-k "$TOP_K" \
+    --temperature "$TEMPERATURE" --device "$DEVICE" --threads "$THREADS" > /dev/null
 for set in unconditional prompt-continued; do
     run "$SSMTK" audio score-generation --model "$OUT/cls/model" --generated "$OUT/$set" --real-manifest "$DATA/test.tsv" \
         --output "$OUT/$set.json" --plot "$OUT/$set-png" --plot-clips 4 --device "$DEVICE" --threads "$THREADS"

@@ -263,7 +263,9 @@ final class AudioCommands {
                     + "per second go to stderr. --count N generates N clips\n"
                     + "at once (one batch, one recurrent step per sample for all of them; each clip its own draws)\n"
                     + "into the folder --output as 000.wav, 001.wav, ..., which appears complete or not at all; --plot\n"
-                    + "then draws the first 4.\n\n"
+                    + "then draws the first 4. --prompts LIST (a text file of WAV paths, one a line, relative to it; #\n"
+                    + "comments) continues every listed clip --count times in one batch, whatever their lengths, into\n"
+                    + "the folder --output as PPP-KKK.wav (prompt PPP of the list, from 000; its continuation KKK).\n\n"
                     + "example: ssmtk audio generate --model run1/model --seconds 2 --output gen.wav --temperature 1 --seed 1";
         }
 
@@ -273,6 +275,8 @@ final class AudioCommands {
                 .required();
         static final Opt<Path> OUTPUT = Opt.output("output", "OUT.wav", "WAV to write").required();
         static final Opt<Path> PROMPT = Opt.input("prompt", "WAV", "continue this clip").existingFile();
+        static final Opt<Path> PROMPTS = Opt.input("prompts", "LIST", "continue each WAV listed in this file (one path a line), --count times each,"
+                + " in one batch").existingFile();
         static final Opt<Double> TEMPERATURE = Opt.number("temperature", "T", "softmax temperature, 0 = greedy")
                 .check(v -> v >= 0, "must be >= 0").byDefault(1.0);
         static final Opt<Integer> TOP_K = Opt.integer("top-k", "K", "sample among the K most likely codes, 0 = all")
@@ -285,7 +289,7 @@ final class AudioCommands {
         static final Opt<Boolean> PLOT = Opt.flag("plot", "also draw OUT.waveform.png and OUT.spectrogram.png (OUT = --output without .wav)");
 
         public List<Opt<?>> options() {
-            return Opt.list(MODEL, SECONDS, OUTPUT, PROMPT, WITH_PROMPT, TEMPERATURE, TOP_K, SEED, COUNT, PLOT, CommonOptions.INFERENCE);
+            return Opt.list(MODEL, SECONDS, OUTPUT, PROMPT, PROMPTS, WITH_PROMPT, TEMPERATURE, TOP_K, SEED, COUNT, PLOT, CommonOptions.INFERENCE);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
@@ -300,11 +304,13 @@ final class AudioCommands {
             Quantizer q = settings.quantizer();
             long n = Math.round(seconds * settings.sampleRate());
             if (n < 1 || n > Integer.MAX_VALUE - 8) throw new UsageException("--seconds " + seconds + " gives " + n + " samples");
+            if (PROMPT.given(cl) && PROMPTS.given(cl)) throw new UsageException("give at most one of --prompt and --prompts");
+            if (PROMPTS.given(cl)) return generatePrompted(cl, dir, settings, (int) n, output, out, err);
             Conversions conv = new Conversions(settings.sampleRate());
             int[] prompt = PROMPT.given(cl) ? q.encode(conv.add(AudioInput.read(PROMPT.get(cl), settings.sampleRate())).samples())
                     : new int[]{q.encode(0f)};
             conv.report(err, "ssmtk audio generate: --prompt");
-            if (WITH_PROMPT.get(cl) && !PROMPT.given(cl)) throw new UsageException("--with-prompt needs --prompt");
+            if (WITH_PROMPT.get(cl) && !PROMPT.given(cl)) throw new UsageException("--with-prompt needs --prompt or --prompts");
             int count = COUNT.get(cl);
             if (count > 1) return generateMany(cl, dir, settings, prompt, (int) n, count, output, out, err);
             MambaCheckpoint ckpt = MambaCheckpoint.load(dir);
@@ -339,6 +345,65 @@ final class AudioCommands {
             int[] all = java.util.Arrays.copyOf(prompt, prompt.length + generated.length);
             System.arraycopy(generated, 0, all, prompt.length, generated.length);
             return q.decode(all);
+        }
+
+        /**
+         * Every clip of a --prompts list continued --count times, all in one batch: each prompt is read
+         * once by a forward of its own (Generator.generate of prompts of any lengths), then one decoding
+         * step per sample advances every sequence.
+         */
+        private static int generatePrompted(CommandLine cl, Path dir, AudioSettings settings, int n, Path output, PrintStream out,
+                                            PrintStream err) throws Exception {
+            if (Files.exists(output) && !Files.isDirectory(output)) throw new UsageException("--output " + output + ": exists and is not a folder (--prompts writes a folder)");
+            Path list = PROMPTS.get(cl);
+            List<Path> wavs = new ArrayList<>();
+            List<String> lines = Files.readAllLines(list);
+            for (int i = 0; i < lines.size(); i++) {
+                String line = lines.get(i).strip();
+                if (line.isEmpty() || line.startsWith("#")) continue;
+                Path wav = (list.toAbsolutePath().getParent() == null ? Path.of(line) : list.toAbsolutePath().getParent().resolve(line));
+                if (!Files.isRegularFile(wav)) throw new UsageException(list + ":" + (i + 1) + ": no such file " + wav);
+                wavs.add(wav);
+            }
+            if (wavs.isEmpty()) throw new UsageException(list + ": lists no WAV (one path a line)");
+            int count = COUNT.get(cl);
+            if ((long) wavs.size() * count * n > Integer.MAX_VALUE - 8) throw new UsageException("--prompts " + list + ": "
+                    + wavs.size() + " x --count " + count + " x " + n + " samples is too many for one run");
+            Quantizer q = settings.quantizer();
+            Conversions conv = new Conversions(settings.sampleRate());
+            int[][] prompts = new int[wavs.size() * count][];
+            for (int p = 0; p < wavs.size(); p++) {
+                int[] codes = q.encode(conv.add(AudioInput.read(wavs.get(p), settings.sampleRate())).samples());
+                if (codes.length == 0) throw new UsageException(wavs.get(p) + ": no samples to continue");
+                // the same array for every continuation of a prompt: the generator reads it once
+                for (int k = 0; k < count; k++) prompts[p * count + k] = codes;
+            }
+            conv.report(err, "ssmtk audio generate: --prompts");
+            MambaCheckpoint ckpt = MambaCheckpoint.load(dir);
+            int[][] generated;
+            long t0 = System.nanoTime();
+            try (Backend backend = CommonOptions.backend(cl, err)) {
+                MambaModel model = CommonOptions.loadForInference(cl, backend, ckpt);
+                Sampler sampler = new Sampler(AudioSettings.LEVELS, TEMPERATURE.get(cl), TOP_K.get(cl), SEED.get(cl));
+                generated = new Generator(model).generate(prompts, n, sampler, -1);
+            }
+            double elapsed = (System.nanoTime() - t0) / 1e9;
+            int rate = settings.sampleRate();
+            float[][] waves = new float[prompts.length][];
+            for (int b = 0; b < prompts.length; b++) waves[b] = withPrompt(cl, q, prompts[b], generated[b]);
+            AtomicFiles.writeDirectory(output, tmp -> {
+                for (int b = 0; b < prompts.length; b++)
+                    WavWriter.write(tmp.resolve(String.format(Locale.ROOT, "%03d-%03d.wav", b / count, b % count)), waves[b], rate);
+            });
+            if (PLOT.get(cl))
+                for (int b = 0; b < Math.min(4, prompts.length); b++) {
+                    String name = String.format(Locale.ROOT, "%03d-%03d", b / count, b % count);
+                    AudioScoreCommands.draw(output.resolve(name), "generated: " + name, waves[b], rate, err);
+                }
+            err.printf(Locale.ROOT, "ssmtk audio generate: %d prompts x %d clips x %,d samples (%.3f s at %d Hz) in %.2f s (prompt forwards included): %,.0f samples/s%n",
+                    wavs.size(), count, n, n / (double) rate, rate, elapsed, (double) prompts.length * n / Math.max(elapsed, 1e-9));
+            out.println(output);
+            return 0;
         }
 
         /**

@@ -111,6 +111,33 @@ class AudioCommandsTest {
         org.junit.jupiter.api.Assertions.assertFalse(java.util.Arrays.equals(WavReader.read(sampled.resolve("000.wav")).samples(),
                 WavReader.read(sampled.resolve("001.wav")).samples()), "two sampled clips differ");
         assertTrue(Files.exists(sampled.resolve("001.spectrogram.png")));
+
+        // --prompts: clips of different lengths and rates continued in one batch; greedy, each file is that prompt's single run
+        Path list = dir.resolve("prompts.txt");
+        Files.writeString(list, "# two clips\n" + DATA.resolve("chirp-8k-8bit.wav") + "\n" + DATA.resolve("tone-16k-16bit.wav") + "\n");
+        Path batch = dir.resolve("prompted");
+        r = MainTest.run(new String[]{"audio", "generate", "--model", model.toString(), "--seconds", "0.02", "--output", batch.toString(),
+                "--temperature", "0", "--prompts", list.toString(), "--count", "2", "--with-prompt", "--threads", "2"});
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("2 prompts x 2 clips x 160 samples"), r.err());
+        String[] wavs = {"chirp-8k-8bit.wav", "tone-16k-16bit.wav"};
+        for (int p = 0; p < 2; p++) {
+            Path alone = dir.resolve("alone-" + p + ".wav");
+            r = MainTest.run(new String[]{"audio", "generate", "--model", model.toString(), "--seconds", "0.02", "--output", alone.toString(),
+                    "--temperature", "0", "--prompt", DATA.resolve(wavs[p]).toString(), "--with-prompt", "--threads", "2"});
+            assertEquals(0, r.code(), r.err());
+            float[] expected = WavReader.read(alone).samples();
+            for (int k = 0; k < 2; k++) {
+                String f = String.format("%03d-%03d.wav", p, k);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(expected, WavReader.read(batch.resolve(f)).samples(), 0, f);
+            }
+        }
+        Files.writeString(list, DATA.resolve("chirp-8k-8bit.wav") + "\nmissing.wav\n");
+        r = MainTest.run(new String[]{"audio", "generate", "--model", model.toString(), "--seconds", "0.02", "--output",
+                dir.resolve("never").toString(), "--prompts", list.toString()});
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains(list + ":2: no such file"), r.err());
+        assertTrue(Files.notExists(dir.resolve("never")));
     }
 
     @Test

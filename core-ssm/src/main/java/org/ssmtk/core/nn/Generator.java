@@ -4,6 +4,7 @@ import org.ssmtk.core.backend.Backend;
 import org.ssmtk.core.tensor.Tensor;
 
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.function.IntConsumer;
 
 /**
@@ -50,7 +51,8 @@ public final class Generator {
 
     /**
      * Generates for several prompts of any lengths in one batch: each prompt is read by a forward of
-     * its own, its state copied into its row of one batched state, then one recurrent step at a time
+     * its own (once, when the same array is given for several rows), its state copied into its row of
+     * one batched state, then one recurrent step at a time
      * advances every sequence. Sequence b gets up to maxNew tokens and stops after stopToken (>= 0,
      * included); the batch steps until every sequence has stopped. Greedy, row b holds the tokens
      * {@link #generate(int[], int, Sampler, int, IntConsumer)} gives prompts[b] alone wherever the
@@ -71,7 +73,15 @@ public final class Generator {
         Backend backend = model.backend();
         MambaState state = model.newState(batch);
         Tensor last = backend.allocate(batch, model.config().hiddenSize());
+        // a prompt given as the same array for several rows (continuations of one clip) is read once
+        IdentityHashMap<int[], Integer> read = new IdentityHashMap<>();
         for (int b = 0; b < batch; b++) {
+            Integer first = read.putIfAbsent(prompts[b], b);
+            if (first != null) {
+                state.copySequence(backend, b, state, first);
+                backend.copy(last.rows(b, b + 1), last.rows(first, first + 1));
+                continue;
+            }
             MambaState one = model.newState(1);
             Tensor hidden = model.backbone(prompts[b], 1, prompts[b].length, one, null);
             backend.copy(last.rows(b, b + 1), hidden.rows(prompts[b].length - 1, prompts[b].length));
