@@ -279,16 +279,8 @@ final class ModelCommands {
             for (int n = 0; n < lines.size(); n++) {
                 String line = lines.get(n).strip();
                 if (line.isEmpty() || line.startsWith("#")) continue;
-                String[] parts = line.split(",");
-                int[] ids = new int[parts.length];
-                for (int i = 0; i < parts.length; i++) {
-                    try {
-                        ids[i] = Integer.parseInt(parts[i].strip());
-                    } catch (NumberFormatException e) {
-                        throw new UsageException(file + ":" + (n + 1) + ": '" + parts[i].strip() + "' is not a token id");
-                    }
-                }
-                prompts.add(ids);
+                int lineNo = n + 1;
+                prompts.add(Opt.commaInts(line, bad -> file + ":" + lineNo + ": '" + bad + "' is not a token id"));
             }
             if (prompts.isEmpty()) throw new UsageException(file + ": no prompts (one comma-separated line of ids per prompt)");
             return prompts.toArray(new int[0][]);

@@ -120,18 +120,22 @@ final class Opt<T> {
     }
 
     static Opt<int[]> intList(String name, String arg, String help) {
-        return value(name, arg, help, (o, s) -> {
-            String[] parts = s.split(",");
-            int[] out = new int[parts.length];
-            for (int i = 0; i < parts.length; i++) {
-                try {
-                    out[i] = Integer.parseInt(parts[i].trim());
-                } catch (NumberFormatException e) {
-                    throw new UsageException("--" + o + " must be comma-separated integers, got '" + parts[i].trim() + "'");
-                }
+        return value(name, arg, help, (o, s) -> commaInts(s, bad -> "--" + o + " must be comma-separated integers, got '" + bad + "'"),
+                v -> String.join(",", Arrays.stream(v).mapToObj(Integer::toString).toList()));
+    }
+
+    /** Comma-separated integers (spaces around them allowed); a part that is none is the error message(part). */
+    static int[] commaInts(String s, java.util.function.Function<String, String> message) throws UsageException {
+        String[] parts = s.split(",");
+        int[] out = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                out[i] = Integer.parseInt(parts[i].trim());
+            } catch (NumberFormatException e) {
+                throw new UsageException(message.apply(parts[i].trim()));
             }
-            return out;
-        }, v -> String.join(",", Arrays.stream(v).mapToObj(Integer::toString).toList()));
+        }
+        return out;
     }
 
     /** A path the command reads (a workflow hashes it and resolves it against the descriptor). */

@@ -3,6 +3,7 @@ package org.ssmtk.core.backend;
 import org.ssmtk.core.tensor.Tensor;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The shape contracts of {@link Backend}'s operations, checked the same way by every backend before
@@ -25,6 +26,14 @@ public final class Shapes {
     public static void sameSize(String op, Tensor... ts) {
         for (Tensor t : ts)
             if (t.size() != ts[0].size()) throw new IllegalArgumentException(op + ": sizes differ: " + Arrays.toString(ts));
+    }
+
+    /** The multi-tensor optimizer's lists: one gradient, two moments and one weight decay per parameter. */
+    public static void adamWLists(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, float[] weightDecay) {
+        int n = params.size();
+        if (grads.size() != n || m.size() != n || v.size() != n || weightDecay.length != n)
+            throw new IllegalArgumentException("adamW: " + n + " parameters with " + grads.size() + " gradients, " + m.size()
+                    + " and " + v.size() + " moments and " + weightDecay.length + " weight decays");
     }
 
     public static void linear(Tensor out, Tensor x, Tensor w, Tensor bias) {

@@ -502,10 +502,8 @@ public final class CpuBackend implements Backend {
     @Override
     public void adamW(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, float[] weightDecay,
                       float gradScale, float lr, float beta1, float beta2, float eps, float bc1, float bc2) {
+        Shapes.adamWLists(params, grads, m, v, weightDecay);
         int n = params.size();
-        if (grads.size() != n || m.size() != n || v.size() != n || weightDecay.length != n)
-            throw new IllegalArgumentException("adamW: " + n + " parameters with " + grads.size() + " gradients, " + m.size()
-                    + " and " + v.size() + " moments and " + weightDecay.length + " weight decays");
         for (int i = 0; i < n; i++)
             adamW(params.get(i), grads.get(i), m.get(i), v.get(i), gradScale, lr, beta1, beta2, eps, weightDecay[i], bc1, bc2);
     }

@@ -606,10 +606,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void adamW(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, float[] weightDecay,
                       float gradScale, float lr, float beta1, float beta2, float eps, float bc1, float bc2) {
+        Shapes.adamWLists(params, grads, m, v, weightDecay);
         int n = params.size();
-        if (grads.size() != n || m.size() != n || v.size() != n || weightDecay.length != n)
-            throw new IllegalArgumentException("adamW: " + n + " parameters with " + grads.size() + " gradients, " + m.size()
-                    + " and " + v.size() + " moments and " + weightDecay.length + " weight decays");
         for (int i = 0; i < n; i++) Shapes.sameSize("adamW", params.get(i), grads.get(i), m.get(i), v.get(i));
         context.current();
         long table = adamTable.upload(params, grads, m, v, weightDecay, elementwise.multiChunk());
