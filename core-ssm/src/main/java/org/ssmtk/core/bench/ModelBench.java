@@ -35,7 +35,7 @@ import java.util.SplittableRandom;
  *
  * <p>Run: java -cp ... org.ssmtk.core.bench.ModelBench
  * [train=130m:8x2048,130m-mamba2:8x2048,dna:8x16384,dna-mamba2:8x16384] [gen=130m:1,64+130m-mamba2:1,64]
- * [long=dna:1048576,dna-mamba2:1048576] [steps=N] [precision=fp32,bf16] [profile=N] [kernels=N] (the defaults: Mamba-2 presets
+ * [long=dna:1048576,dna-mamba2:1048576] [steps=N] [precision=fp32,bf16,fp32+tf32ssd] [profile=N] [kernels=N] (the defaults: Mamba-2 presets
  * beside the Mamba-1 ones of the same width; gen's presets are joined by +); any backend name other
  * than cuda in {@code device=cpu} runs the same code on the CPU (fp32 only), which is only meant for
  * trying it at tiny sizes. profile=N trains N more steps after the timed ones and prints where their
@@ -71,16 +71,22 @@ public final class ModelBench {
         table.add("|----------------------------------------|-------------|----------------|----------|------------|-------------|");
         String[] precisionList = device.equals("cuda") ? precisions.split(",") : new String[]{"fp32"};
         for (int i = 0; i < precisionList.length; i++) {
-            Precision precision = Precision.parse(precisionList[i]);
+            // "fp32+tf32ssd": fp32 products with the SSD scan's in TF32, the reference's own fp32 mix
+            String[] pe = precisionList[i].split("\\+", 2);
+            Precision precision = Precision.parse(pe[0]);
+            String ssd = pe.length > 1 ? ssdProducts(pe[1]) : null;
+            String label = precision + " GEMMs" + (ssd == null ? "" : ", " + ssd + " SSD");
+            if (ssd != null) System.setProperty("ssmtk.cuda.ssdProducts", ssd);
             // one backend per precision, closed before the next opens
             Backend backend = device.equals("cuda") ? CudaBackend.open(precision)
                     : Backends.open(device, 0, s -> {});
+            if (ssd != null) System.clearProperty("ssmtk.cuda.ssdProducts");
             try {
                 System.out.println(backend.describe());
                 if (!train.isEmpty())
                     for (String spec : train.split(",")) {
                         startRow(backend);
-                        table.add(train(backend, spec, trainSteps, precision, profileSteps, kernelSteps));
+                        table.add(train(backend, spec, trainSteps, precision, label, profileSteps, kernelSteps));
                     }
                 startRow(backend);
                 if (i == 0 && !gen.isEmpty())
@@ -134,8 +140,14 @@ public final class ModelBench {
     }
 
     /** "130m:8x2048": preset, batch, length. */
-    static String train(Backend backend, String spec, int steps, Precision precision, int profileSteps, int kernelSteps)
-            throws IOException {
+    /** "tf32ssd" -> "tf32" (fp32ssd, tf32x3ssd likewise): the SSD scan's products for a precision entry. */
+    static String ssdProducts(String s) {
+        if (!s.endsWith("ssd")) throw new IllegalArgumentException("precision suffix +" + s + ": expected +fp32ssd, +tf32x3ssd or +tf32ssd");
+        return s.substring(0, s.length() - 3);
+    }
+
+    static String train(Backend backend, String spec, int steps, Precision precision, String label, int profileSteps,
+                        int kernelSteps) throws IOException {
         String[] p = spec.split(":");
         String[] bl = p[1].split("x");
         int batch = Integer.parseInt(bl[0]), len = Integer.parseInt(bl[1]);
@@ -205,7 +217,7 @@ public final class ModelBench {
             peak = String.format(Locale.ROOT, "%.1f", m.deviceUsedPeak() / (double) (1L << 30));
         }
         return String.format(Locale.ROOT, "| %-38s | %-11s | %-14s | %8.4f | %10.0f | %11s |",
-                "train step, fwd+bwd+AdamW, " + precision + " GEMMs", p[0], batch + "x" + len, seconds / (steps - warm),
+                "train step, fwd+bwd+AdamW, " + label, p[0], batch + "x" + len, seconds / (steps - warm),
                 tokens / seconds, peak);
     }
 

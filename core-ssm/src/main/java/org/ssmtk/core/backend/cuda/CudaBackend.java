@@ -61,7 +61,7 @@ public final class CudaBackend implements Backend {
         decode = new DecodeKernels(context);
         scan = new CudaScan(this, context, memory, reduce);
         // the SSD scan's products in TF32 under bf16 (as the reference's Triton kernels run them even
-        // in fp32), exact fp32 otherwise; -Dssmtk.cuda.ssdProducts=fp32|3xtf32|tf32 picks one for benchmarks
+        // in fp32), exact fp32 otherwise; -Dssmtk.cuda.ssdProducts=fp32|tf32x3|tf32 picks one for benchmarks
         String asked = System.getProperty("ssmtk.cuda.ssdProducts");
         ssdProducts = asked != null ? SsdKernels.Products.parse(asked)
                 : precision == Precision.BF16 ? SsdKernels.Products.TF32 : SsdKernels.Products.FP32;

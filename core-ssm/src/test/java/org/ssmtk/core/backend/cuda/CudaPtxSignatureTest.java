@@ -209,4 +209,15 @@ class CudaPtxSignatureTest {
         assertEquals(7, m.constant("SEVEN"));
         assertEquals(0, PtxModule.load(SsdKernels.MODULE).constant("SSD_FP32"));
     }
+
+    @Test
+    void theSsdScansWaysOfMultiplyingByName() {
+        assertEquals(SsdKernels.Products.FP32, SsdKernels.Products.parse("fp32"));
+        assertEquals(SsdKernels.Products.TF32X3, SsdKernels.Products.parse("tf32x3"));
+        assertEquals(SsdKernels.Products.TF32X3, SsdKernels.Products.parse("3xtf32"));
+        assertEquals(SsdKernels.Products.TF32, SsdKernels.Products.parse("tf32"));
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> SsdKernels.Products.parse("bf16"));
+        assertEquals("SSD products: bf16 (fp32, tf32x3 or tf32)", e.getMessage());
+    }
 }
