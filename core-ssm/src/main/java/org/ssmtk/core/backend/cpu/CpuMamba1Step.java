@@ -19,7 +19,8 @@ import static org.ssmtk.core.backend.cpu.CpuDecoder.V;
  * and out_proj. SIMD lanes are channels, so B[s] and C[s] are broadcasts; for that the state and
  * A = -exp(A_log) are kept transposed, (d_state, channels), and A is taken once here, not per token.
  * Per-sequence buffers are rows of one array (row b at b times the row's padded width); the
- * products run over all rows at once, the conv and scan a sequence at a time.
+ * products run over all rows at once, the conv and scan a sequence at a time (the sequences over the
+ * thread team, or a lone sequence's channels in chunks over it).
  */
 final class CpuMamba1Step implements CpuDecoder.LayerStep, IntConsumer {
     private final Parallel par;
