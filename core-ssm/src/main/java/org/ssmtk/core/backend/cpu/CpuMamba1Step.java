@@ -19,7 +19,8 @@ import static org.ssmtk.core.backend.cpu.CpuDecoder.V;
  * and out_proj. SIMD lanes are channels, so B[s] and C[s] are broadcasts; for that the state and
  * A = -exp(A_log) are kept transposed, (d_state, channels), and A is taken once here, not per token.
  * Per-sequence buffers are rows of one array (row b at b times the row's padded width); the
- * products run over all rows at once, the conv and scan a sequence at a time.
+ * products run over all rows at once, the conv and scan a sequence at a time (the sequences over the
+ * thread team, or a lone sequence's channels in chunks over it).
  */
 final class CpuMamba1Step implements CpuDecoder.LayerStep, IntConsumer {
     private final Parallel par;
@@ -29,6 +30,8 @@ final class CpuMamba1Step implements CpuDecoder.LayerStep, IntConsumer {
     private final CpuDecoder.ConvWindow conv;
     private final MatVec inProj, xProj, dtProj, outProj;
     private final Tensor ssmState;
+    /** One sequence's scan split by channels over the team: chunks of chunk channels (1 chunk: not split). */
+    private final int chunks, chunk;
 
     /** in, out: the decoder's rows of stride hiddenStride; copies: where the fp32 weights are copied (see MatVec). */
     CpuMamba1Step(Parallel par, int batch, DecodePlan.Mamba1 m, float[] in, float[] out, int hiddenStride, HugePages.Copies copies) {
@@ -73,6 +76,11 @@ final class CpuMamba1Step implements CpuDecoder.LayerStep, IntConsumer {
         int ao = CpuBackend.off(m.aLog()), so = CpuBackend.off(m.ssmState());
         if (m.ssmState().size() != (long) batch * di * n) throw new IllegalArgumentException("ssm state " + m.ssmState() + " for " + m.aLog());
         ssmState = m.ssmState();
+        // one sequence's scan is 590 K states a token on the 130M shape, an exp each (8% of a two-thread
+        // step in a profile, the other thread idle): split it where each part still has several vectors' work
+        int parts = batch == 1 && par.threads() > 1 ? Math.max(1, Math.min(par.threads(), dp / (4 * V))) : 1;
+        chunk = (dp / V + parts - 1) / parts * V;
+        chunks = parts > 1 ? (dp + chunk - 1) / chunk : 1;
         aT = new float[n * dp];
         h = new float[batch * n * dp];
         for (int ch = 0; ch < di; ch++)
@@ -92,16 +100,18 @@ final class CpuMamba1Step implements CpuDecoder.LayerStep, IntConsumer {
             xProj.run();
             dtProj.run();
         }
-        if (batch == 1) scan(0);
+        if (batch == 1 && chunks > 1) par.forEach(chunks, this);
+        else if (batch == 1) scan(0);
         else if (par.threads() > 1) par.forEach(batch, this);
         else for (int q = 0; q < batch; q++) scan(q);
         outProj.run();
     }
 
-    /** Sequence q's scan: a task of the thread team. */
+    /** Sequence q's scan, or with one sequence, channel chunk q of its scan: a task of the thread team. */
     @Override
     public void accept(int q) {
-        scan(q);
+        if (batch == 1 && chunks > 1) scan(0, q * chunk, Math.min(dp, (q + 1) * chunk));
+        else scan(q);
     }
 
     /*
@@ -114,23 +124,28 @@ final class CpuMamba1Step implements CpuDecoder.LayerStep, IntConsumer {
      * (ThreadMXBean allocated bytes per step) before reshaping these loops.
      */
     private void scan(int q) {
+        scan(q, 0, dp);
+    }
+
+    /** Channels [c0, c1) (multiples of V, or dp) of sequence q: every channel's arithmetic is the same whichever task runs it. */
+    private void scan(int q, int c0, int c1) {
         int o = q * dp;
-        timeSteps(o);
-        update(o, q * n * dp, q * bcStride);
-        gate(o);
+        timeSteps(o, c0, c1);
+        update(o, q * n * dp, q * bcStride, c0, c1);
+        gate(o, c0, c1);
     }
 
     /**
      * dt = softplus(dt_pre + dt_bias) into dt (dtPre stays: the ablation sets it once), dt x into y: VectorMath.softplus's arithmetic,
      * its exp and its log1p in separate loops (together they too exceed C2's node budget). o: the sequence's row.
      */
-    private void timeSteps(int o) {
-        for (int ch = 0; ch < dp; ch += V) {
+    private void timeSteps(int o, int c0, int c1) {
+        for (int ch = c0; ch < c1; ch += V) {
             FloatVector pre = FloatVector.fromArray(S, dtPre, o + ch).add(FloatVector.fromArray(S, dtBias, ch));
             pre.intoArray(dt, o + ch);
             VectorMath.exp(pre.abs().neg()).intoArray(y, o + ch);
         }
-        for (int ch = 0; ch < dp; ch += V) {
+        for (int ch = c0; ch < c1; ch += V) {
             FloatVector d = FloatVector.fromArray(S, dt, o + ch).max(0f).add(VectorMath.log1p(FloatVector.fromArray(S, y, o + ch)));
             d.intoArray(dt, o + ch);
             d.mul(FloatVector.fromArray(S, xc, o + ch)).intoArray(y, o + ch);
@@ -138,8 +153,8 @@ final class CpuMamba1Step implements CpuDecoder.LayerStep, IntConsumer {
     }
 
     /** h[s] = exp(dt A[s]) h[s] + dt x B[s]; y = C . h (y held dt x on entry). o, ho, bo: the sequence's rows. */
-    private void update(int o, int ho, int bo) {
-        for (int ch = 0; ch < dp; ch += V) {
+    private void update(int o, int ho, int bo, int c0, int c1) {
+        for (int ch = c0; ch < c1; ch += V) {
             FloatVector dtv = FloatVector.fromArray(S, dt, o + ch), dtu = FloatVector.fromArray(S, y, o + ch);
             FloatVector acc = FloatVector.zero(S);
             for (int s = 0; s < n; s++) {
@@ -154,8 +169,8 @@ final class CpuMamba1Step implements CpuDecoder.LayerStep, IntConsumer {
     }
 
     /** y = (y + D x) silu(z). */
-    private void gate(int o) {
-        for (int ch = 0; ch < dp; ch += V) {
+    private void gate(int o, int c0, int c1) {
+        for (int ch = c0; ch < c1; ch += V) {
             FloatVector acc = FloatVector.fromArray(S, dSkip, ch).fma(FloatVector.fromArray(S, xc, o + ch), FloatVector.fromArray(S, y, o + ch));
             FloatVector zv = FloatVector.fromArray(S, z, o + ch);
             acc.mul(zv.mul(VectorMath.sigmoid(zv))).intoArray(y, o + ch);
