@@ -76,11 +76,9 @@ public final class ModelBench {
             Precision precision = Precision.parse(pe[0]);
             String ssd = pe.length > 1 ? ssdProducts(pe[1]) : null;
             String label = precision + " GEMMs" + (ssd == null ? "" : ", " + ssd + " SSD");
-            if (ssd != null) System.setProperty("ssmtk.cuda.ssdProducts", ssd);
             // one backend per precision, closed before the next opens
-            Backend backend = device.equals("cuda") ? CudaBackend.open(precision)
+            Backend backend = device.equals("cuda") ? CudaBackend.open(precision, ssd)
                     : Backends.open(device, 0, s -> {});
-            if (ssd != null) System.clearProperty("ssmtk.cuda.ssdProducts");
             try {
                 System.out.println(backend.describe());
                 if (!train.isEmpty())

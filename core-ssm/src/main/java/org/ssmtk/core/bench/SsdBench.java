@@ -1,5 +1,6 @@
 package org.ssmtk.core.bench;
 
+import org.ssmtk.core.backend.Precision;
 import org.ssmtk.core.backend.SsdShape;
 import org.ssmtk.core.backend.cuda.CudaBackend;
 import org.ssmtk.core.config.MambaConfig;
@@ -17,7 +18,7 @@ import java.util.Locale;
  * (keeping the chunk states), the inference forward (keeping nothing), the backward, and one decoding
  * step of the whole batch; fp32 inputs drawn on the device, the median of five after two warm-ups,
  * by events on the stream; once per way of multiplying the products inside a chunk (fp32, 3xTF32,
- * TF32: the backend's ssmtk.cuda.ssdProducts), each followed by the kernels' own times for one
+ * TF32: CudaBackend.open's ssdProducts), each followed by the kernels' own times for one
  * training forward and backward. Prints one table.
  * Run: java -cp ... org.ssmtk.core.bench.SsdBench [products=fp32,tf32x3,tf32] [PRESET:BATCHxLEN ...] (default
  * 130m-mamba2:8x2048 dna-mamba2:8x16384 dna-mamba2:1x1048576).
@@ -36,19 +37,14 @@ public final class SsdBench {
         List<String> table = new ArrayList<>();
         table.add("| preset      | batch x L      | heads x P, N, chunk | products | fwd train ms | fwd ms   | bwd ms   | step ms  |");
         table.add("|-------------|----------------|---------------------|----------|--------------|----------|----------|----------|");
-        String before = System.getProperty("ssmtk.cuda.ssdProducts");
         for (String mode : products.split(",")) {
-            System.setProperty("ssmtk.cuda.ssdProducts", mode);
-            try (CudaBackend gpu = CudaBackend.open()) {
+            try (CudaBackend gpu = CudaBackend.open(Precision.FP32, mode)) {
                 System.out.println(gpu.describe());
                 for (String spec : specs) {
                     table.add(row(gpu, spec, mode));
                     System.out.println(table.getLast());
                     gpu.trimMemory();
                 }
-            } finally {
-                if (before == null) System.clearProperty("ssmtk.cuda.ssdProducts");
-                else System.setProperty("ssmtk.cuda.ssdProducts", before);
             }
         }
         System.out.println();

@@ -50,7 +50,8 @@ public final class CudaBackend implements Backend {
     private volatile CudaReplay recording;
     private static final boolean GRAPHS = !"false".equals(System.getProperty("ssmtk.cuda.graphs"));
 
-    private CudaBackend(CudaContext context, Precision precision) {
+    /** products: the SSD scan's way of multiplying, or null for ssmtk.cuda.ssdProducts, else the precision's own. */
+    private CudaBackend(CudaContext context, Precision precision, SsdKernels.Products products) {
         this.context = context;
         memory = new DeviceMemory(context);
         elementwise = new ElementwiseKernels(context);
@@ -61,9 +62,9 @@ public final class CudaBackend implements Backend {
         decode = new DecodeKernels(context);
         scan = new CudaScan(this, context, memory, reduce);
         // the SSD scan's products in TF32 under bf16 (as the reference's Triton kernels run them even
-        // in fp32), exact fp32 otherwise; -Dssmtk.cuda.ssdProducts=fp32|tf32x3|tf32 picks one for benchmarks
+        // in fp32), exact fp32 otherwise; -Dssmtk.cuda.ssdProducts=fp32|tf32x3|tf32 picks one
         String asked = System.getProperty("ssmtk.cuda.ssdProducts");
-        ssdProducts = asked != null ? SsdKernels.Products.parse(asked)
+        ssdProducts = products != null ? products : asked != null ? SsdKernels.Products.parse(asked)
                 : precision == Precision.BF16 ? SsdKernels.Products.TF32 : SsdKernels.Products.FP32;
         ssd = new CudaSsd(context, memory, reduce, ssdProducts);
         normTable = new TensorTable(context, memory);
@@ -99,20 +100,34 @@ public final class CudaBackend implements Backend {
      * IllegalArgumentException with a one-line reason.
      */
     public static CudaBackend open(Precision precision) {
+        return open(precision, defaultOrdinal(), null);
+    }
+
+    /**
+     * Opens device 0 (as {@link #open(Precision)}) with the SSD scan's products multiplied one given
+     * way: fp32, tf32x3 or tf32 (null: the precision's own), for the benchmarks that compare them.
+     */
+    public static CudaBackend open(Precision precision, String ssdProducts) {
+        return open(precision, defaultOrdinal(), ssdProducts == null ? null : SsdKernels.Products.parse(ssdProducts));
+    }
+
+    private static int defaultOrdinal() {
         String env = System.getenv("SSMTK_CUDA_DEVICE");
-        int ordinal = 0;
         try {
-            if (env != null && !env.isBlank()) ordinal = Integer.parseInt(env.trim());
+            return env == null || env.isBlank() ? 0 : Integer.parseInt(env.trim());
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("SSMTK_CUDA_DEVICE must be a device number, got '" + env + "'");
         }
-        return open(precision, ordinal);
     }
 
     /** Opens device ordinal; failures as in {@link #open(Precision)}. */
     public static CudaBackend open(Precision precision, int ordinal) {
+        return open(precision, ordinal, null);
+    }
+
+    private static CudaBackend open(Precision precision, int ordinal, SsdKernels.Products products) {
         try {
-            return new CudaBackend(CudaContext.open(ordinal), precision);
+            return new CudaBackend(CudaContext.open(ordinal), precision, products);
         } catch (Throwable t) {
             String why = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage().lines().findFirst().orElse("");
             throw new IllegalArgumentException("--device cuda: no usable CUDA GPU (" + why + ")", t);
