@@ -4,7 +4,7 @@
 //   nvcc -arch=compute_80 -ptx -O3 -std=c++17 -DSCAN_BWD_QT=0 -o /tmp/v.ptx dev/cuda/scan_backward_variants.cu
 //   nvcc -arch=sm_90 -cubin -O3 -std=c++17 -Xptxas -v -DSCAN_BWD_MINB=2 -o /tmp/v.cubin dev/cuda/scan_backward_variants.cu
 // To time one, copy its kernel over production's, rebuild the PTX and run ScanBench; why production
-// kept each branch is said at that branch in scan_backward.cu and in ARCHITECTURE.md.
+// kept each branch is said at that branch in scan_backward.cu and in docs/design/gpu.md.
 //   SCAN_BWD_QT    1: per-channel work for four steps at once after a quad transpose-reduce;
 //                  0: each step's sums reduced by quad_sum on every lane
 //   SCAN_BWD_MLP   1: every staged load of the chunk issued before the first use; 0: a loop in groups
