@@ -145,6 +145,26 @@ inline float atomicAdd(float* p, float v) {
     return o;
 }
 
+inline unsigned atomicAdd(unsigned* p, unsigned v) {
+    std::lock_guard<std::mutex> l(g_atomic);
+    unsigned o = *p;
+    *p = o + v;
+    return o;
+}
+
+inline int atomicMin(int* p, int v) {
+    std::lock_guard<std::mutex> l(g_atomic);
+    int o = *p;
+    *p = std::min(o, v);
+    return o;
+}
+
+inline double __longlong_as_double(long long b) {
+    double d;
+    std::memcpy(&d, &b, sizeof d);
+    return d;
+}
+
 // Runs body as kernel<<<(gx, gy), bx, smem>>>: bx threads live for the whole launch and take the
 // blocks in turn, meeting at a barrier before and after each.
 inline void host_launch(unsigned gx, unsigned gy, unsigned bx, size_t smemBytes, const std::function<void()>& body) {

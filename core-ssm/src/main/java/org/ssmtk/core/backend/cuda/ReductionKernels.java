@@ -23,7 +23,7 @@ final class ReductionKernels {
     private static final int ROW_THREADS = 256;
 
     private final Launcher gpu;
-    private final int colsumCols, colsumRows, sampleThreads, multiChunk;
+    private final int colsumCols, colsumRows, sampleThreads, multiChunk, ceThreads;
 
     ReductionKernels(Launcher gpu) {
         this.gpu = gpu;
@@ -32,6 +32,7 @@ final class ReductionKernels {
         colsumRows = m.constant("COLSUM_ROWS");
         sampleThreads = m.constant("SAMPLE_THREADS");
         multiChunk = m.constant("MULTI_CHUNK");
+        ceThreads = m.constant("CE_THREADS");
     }
 
     /** Elements per block of the multi-tensor kernels: a {@link TensorTable}'s chunk. */
@@ -82,8 +83,18 @@ final class ReductionKernels {
 
     /** dLogits = scale (softmax - onehot) and loss[r] (doubles) per row of v logits; ignored rows get 0. */
     void crossEntropy(long logits, long targets, int ignoreIndex, long dLogits, float scale, long loss, int rows, int v) {
-        gpu.launch(rows, 1, ROW_THREADS, 1, 0,
+        gpu.launch(rows, 1, crossEntropyThreads(v, ceThreads), 1, 0,
                 CROSS_ENTROPY.args().ptr(logits).ptr(targets).i32(ignoreIndex).ptr(dLogits).f32(scale).ptr(loss).i32(v));
+    }
+
+    /**
+     * Threads for a row of v logits: about 16 logits a thread (four float4 loads a pass), whole warps,
+     * at most the kernel's CE_THREADS: a 50,280-word row takes 1,024 (so 1,334-row blocks of the LM
+     * loss run in about five waves on 132 SMs), a 16-letter DNA row one warp.
+     */
+    static int crossEntropyThreads(int v, int max) {
+        int warps = Math.max(1, Math.min(max / 32, (v + 16 * 32 - 1) / (16 * 32)));
+        return 32 * warps;
     }
 
     /**
