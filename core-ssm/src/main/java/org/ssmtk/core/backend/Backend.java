@@ -25,6 +25,15 @@ public interface Backend extends AutoCloseable {
     /** A zero-filled tensor. */
     Tensor allocate(int... shape);
 
+    /**
+     * A tensor whose contents are unspecified until written: for buffers that the caller's next
+     * operations overwrite entirely before anything reads them (never for one that an operation
+     * accumulates into). A backend may skip the zeroing (CUDA does); the default is {@link #allocate}.
+     */
+    default Tensor allocateUninitialized(int... shape) {
+        return allocate(shape);
+    }
+
     Tensor fromHost(float[] data, int... shape);
 
     float[] toHost(Tensor t);

@@ -49,6 +49,7 @@ public final class CudaBackend implements Backend {
     /** The recording under way on this backend's stream, if any (see {@link #record}). */
     private volatile CudaReplay recording;
     private static final boolean GRAPHS = !"false".equals(System.getProperty("ssmtk.cuda.graphs"));
+    private static final boolean POISON = Boolean.getBoolean("ssmtk.cuda.poisonUninitialized");
 
     /** products: the SSD scan's way of multiplying, or null for ssmtk.cuda.ssdProducts, else the precision's own. */
     private CudaBackend(CudaContext context, Precision precision, SsdKernels.Products products) {
@@ -78,7 +79,7 @@ public final class CudaBackend implements Backend {
             throw new IllegalStateException("--precision bf16 needs cuBLAS, and none loaded (tried " + tried.size() + " paths)");
         }
         description = "cuda: " + context.describeDevice() + ", kernels: PTX compute_80 via JCuda driver API, GEMM: "
-                + (bf16 ? "cuBLAS bf16 tensor cores (cublasGemmEx, operands rounded to bf16 per call, fp32 accumulation"
+                + (bf16 ? "cuBLAS bf16 tensor cores (cublasGemmEx, operands rounded to bf16 once per write of their storage, fp32 accumulation"
                 + " and output; master weights, activations, scan, norms and optimizer fp32; " + cublas.path() + ", FFM)"
                 : cublas != null ? "cuBLAS fp32 (" + cublas.path() + ", FFM)"
                 : "fallback tiled fp32 kernel (no cuBLAS loaded; tried " + tried.size() + " paths)")
@@ -204,9 +205,16 @@ public final class CudaBackend implements Backend {
         return new Tensor(s, 0, shape);
     }
 
-    /** Uninitialized device memory, for benchmarks that fill it themselves. */
+    /**
+     * Device memory as the pool hands it out, not zeroed (a memset of each activation buffer was 4 ms
+     * of a 130M training step). With -Dssmtk.cuda.poisonUninitialized=true (the GPU tests') it is
+     * filled with NaN instead, so that a caller that reads what it never wrote fails loudly.
+     */
+    @Override
     public Tensor allocateUninitialized(int... shape) {
-        return new Tensor(memory.newStorage(size(shape)), 0, shape);
+        Tensor t = new Tensor(memory.newStorage(size(shape)), 0, shape);
+        if (POISON) fill(t, Float.NaN);
+        return t;
     }
 
     @Override
@@ -275,10 +283,19 @@ public final class CudaBackend implements Backend {
         return out;
     }
 
-    /** t rounded to bf16 in the call's scratch; its address. */
+    /**
+     * t rounded to bf16; its address. Outside a graph recording it is read from the bf16 twin of t's
+     * storage ({@link DeviceMemory#bf16Twin}), converted at the first product that reads the storage
+     * after it was last written: a weight is rounded once per optimizer step (AdamW's table takes
+     * every parameter's address, which makes its twin stale), an activation once however many
+     * products read it (in_proj's two halves, x_proj's three, the forward and the backward).
+     * Otherwise it is rounded into the call's scratch.
+     */
     private long bf16(DeviceMemory.Scratch s, Tensor t) {
+        long twin = recording == null ? memory.bf16Twin(t, elementwise) : 0;
+        if (twin != 0) return twin;
         long p = s.bytes(t.size() * 2);
-        elementwise.toBf16(p, addr(t), t.size());
+        elementwise.toBf16(p, DeviceMemory.readAddr(t), t.size());
         return p;
     }
 
@@ -293,12 +310,13 @@ public final class CudaBackend implements Backend {
         if (k == 0) {
             fill(out, 0f);
         } else if (bf16) {
-            // the operands are rounded anew at every call: weights change at every optimizer step, and
-            // a cache keyed on them would have to know when; the conversion is one pass over x and W
             try (DeviceMemory.Scratch s = memory.scratch()) {
                 long wb = bf16(s, w), xb = bf16(s, x);
                 cublas.gemmEx(Cublas.OP_T, Cublas.OP_N, n, m, k, 1f, wb, k, xb, k, Cublas.R_16BF, 0f, addr(out), n);
             }
+            // out is written after the twins above were looked up: should it share a storage with x or
+            // w, their twins are stale from here on
+            DeviceMemory.touch(out);
         } else if (cublas != null) {
             // row-major out (m, n) is column-major out^T (n, m) = W (x)^T with W^T stored as (k, n)
             cublas.sgemm(Cublas.OP_T, Cublas.OP_N, n, m, k, 1f, addr(w), k, addr(x), k, 0f, addr(out), n);
@@ -322,6 +340,8 @@ public final class CudaBackend implements Backend {
                     cublas.gemmEx(Cublas.OP_N, Cublas.OP_N, k, m, n, 1f, bf16(s, w), k, dyb, n, Cublas.R_16BF, 1f, addr(dx), k);
                 cublas.gemmEx(Cublas.OP_N, Cublas.OP_T, k, n, m, 1f, bf16(s, x), k, dyb, n, Cublas.R_16BF, 1f, addr(dw), k);
             }
+            DeviceMemory.touch(dx); // written after the twins were looked up (see linear)
+            DeviceMemory.touch(dw);
         } else if (cublas != null) {
             // dx^T (k, m) += W^T (k, n) dy^T (n, m); dW^T (k, n) += x^T (k, m) dy (m, n), all column-major views
             if (dx != null) cublas.sgemm(Cublas.OP_N, Cublas.OP_N, k, m, n, 1f, addr(w), k, addr(dy), n, 1f, addr(dx), k);
