@@ -50,6 +50,14 @@ public interface Backend extends AutoCloseable {
      */
     default void release(Tensor t) {}
 
+    /**
+     * A hint: t's next contents will be read by matrix products ({@link #linear}'s x,
+     * {@link #linearBackward}'s dy or x). A backend whose products read rounded copies of their
+     * operands (CUDA under bf16) may then have the kernel that writes t write the copy as well.
+     * Results do not depend on it; the default ignores it.
+     */
+    default void feedsProducts(Tensor t) {}
+
     // ---- layers
 
     /** out[m, n] = sum_k x[m, k] * w[n, k] + bias[n] (bias may be null): PyTorch's Linear. */

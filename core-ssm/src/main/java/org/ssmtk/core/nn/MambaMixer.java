@@ -148,6 +148,7 @@ final class MambaMixer implements Mixer {
         int rows = batch * len, di = config.intermediateSize();
         Tensor xc = recomputed ? backend.allocateUninitialized(rows, di) : a.xc(),
                 dt = recomputed ? backend.allocateUninitialized(rows, di) : a.dt();
+        if (recomputed && w.xProjDt() != null) backend.feedsProducts(xc); // x_proj reads it
         backend.causalConv1dSilu(xc, a.x(), w.convWeight(), w.convBias(), s == null ? null : s.conv(), batch, len);
         selection(xc, a.dtLow(), a.b(), a.c(), dt);
         backend.negExp(a.a(), w.aLog());

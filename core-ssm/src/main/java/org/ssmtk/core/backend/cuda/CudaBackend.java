@@ -402,12 +402,28 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /**
+     * Under bf16, outside recordings: where a kernel that writes all of t may also write t's bf16
+     * values, the twin of t's storage (DeviceMemory.twinToWrite: only a storage that products read);
+     * 0 otherwise. A product reading t next then finds them without a pass of its own.
+     */
+    private long twinOut(Tensor t) {
+        return bf16 && recording == null ? memory.twinToWrite(t) : 0;
+    }
+
+    @Override
+    public void feedsProducts(Tensor t) {
+        if (bf16 && recording == null) memory.wantTwin(t);
+    }
+
     @Override
     public void rmsNorm(Tensor out, Tensor x, Tensor weight, float eps) {
         int m = x.rows2d(), h = x.cols();
         Shapes.rmsNorm(out, x, weight);
         context.current();
-        reduce.rmsNorm(addr(out), addr(x), addr(weight), m, h, eps);
+        long out16 = twinOut(out);
+        reduce.rmsNorm(addr(out), out16, addr(x), addr(weight), m, h, eps);
+        if (out16 != 0) memory.twinWritten(out);
     }
 
     @Override
@@ -417,8 +433,9 @@ public final class CudaBackend implements Backend {
         context.current();
         if (m == 0) return;
         try (DeviceMemory.Scratch s = memory.scratch()) {
-            long inv = s.floats(m);
-            reduce.rmsNormBackward(addr(dx), inv, addr(dy), addr(x), addr(weight), m, h, eps);
+            long inv = s.floats(m), dx16 = twinOut(dx);
+            reduce.rmsNormBackward(addr(dx), dx16, inv, addr(dy), addr(x), addr(weight), m, h, eps);
+            if (dx16 != 0) memory.twinWritten(dx);
             reduce.columnSums(addr(dWeight), addr(dy), addr(x), inv, m, h);
         }
     }
@@ -439,7 +456,9 @@ public final class CudaBackend implements Backend {
         int ch = x.cols(), width = weight.cols();
         Shapes.conv1d(out, x, weight, convState, batch, len);
         context.current();
-        conv.forward(addr(out), addr(x), addr(weight), addr(bias), addr(convState), batch, len, ch, width);
+        long out16 = twinOut(out);
+        conv.forward(addr(out), out16, addr(x), addr(weight), addr(bias), addr(convState), batch, len, ch, width);
+        if (out16 != 0) memory.twinWritten(out);
     }
 
     @Override
@@ -454,8 +473,10 @@ public final class CudaBackend implements Backend {
         if (rows == 0 || ch == 0) return;
         try (DeviceMemory.Scratch s = memory.scratch()) {
             long partials = s.floats(conv.backwardScratch(addr(dx), addr(dOut), addr(x), batch, len, ch, width));
-            conv.backward(addr(dx), addr(dWeight), addr(dBias), partials, addr(dOut), addr(x), addr(weight), addr(bias),
-                    batch, len, ch, width);
+            long dx16 = twinOut(dx);
+            conv.backward(addr(dx), dx16, addr(dWeight), addr(dBias), partials, addr(dOut), addr(x), addr(weight),
+                    addr(bias), batch, len, ch, width);
+            if (dx16 != 0) memory.twinWritten(dx);
         }
     }
 
@@ -568,7 +589,9 @@ public final class CudaBackend implements Backend {
         try (DeviceMemory.Scratch s = memory.scratch()) {
             long dTargets = s.upload(targets);
             Tensor loss = s.tensor(2L * m);
-            reduce.crossEntropy(addr(logits), dTargets, ignoreIndex, addr(dLogits), scale, addr(loss), m, v);
+            long d16 = twinOut(dLogits);
+            reduce.crossEntropy(addr(logits), dTargets, ignoreIndex, addr(dLogits), d16, scale, addr(loss), m, v);
+            if (d16 != 0) memory.twinWritten(dLogits);
             cuStreamSynchronize(context.stream);
             cuMemcpyDtoH(Pointer.to(losses), ptr(loss), 8L * m);
         }

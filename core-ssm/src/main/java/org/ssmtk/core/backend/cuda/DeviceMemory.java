@@ -163,12 +163,11 @@ final class DeviceMemory {
      */
     long bf16Twin(Tensor t, ElementwiseKernels elementwise) {
         CudaStorage s = peek(t);
+        if (!twinnable(s)) return 0;
         Free f = s.free;
-        if (f == null || f.memory != this || f.graphOwned || recorded != null || s.capacity == 0) return 0;
         long v = s.version.get(), e = epoch.get();
         if (f.twin == null) {
-            f.twin = rawAlloc(f.twinBytes());
-            raise(liveBytes, livePeak, f.twinBytes());
+            makeTwin(f);
         } else if (f.twinVersion == v && f.twinEpoch == e) {
             return f.twin.address() + t.offset() * 2;
         }
@@ -176,6 +175,45 @@ final class DeviceMemory {
         f.twinVersion = v;
         f.twinEpoch = e;
         return f.twin.address() + t.offset() * 2;
+    }
+
+    private boolean twinnable(CudaStorage s) {
+        Free f = s.free;
+        return f != null && f.memory == this && !f.graphOwned && recorded == null && s.capacity > 0;
+    }
+
+    private void makeTwin(Free f) {
+        f.twin = rawAlloc(f.twinBytes());
+        raise(liveBytes, livePeak, f.twinBytes());
+    }
+
+    /** Gives t's storage a (stale) bf16 twin now, so that the kernels writing it fill the twin too ({@link #twinToWrite}). */
+    void wantTwin(Tensor t) {
+        CudaStorage s = peek(t);
+        if (twinnable(s) && s.free.twin == null) makeTwin(s.free);
+    }
+
+    /**
+     * For a kernel about to write every element of t: the address (256-byte aligned) where it may
+     * also write them rounded to bf16, the bf16 twin of t's storage, when t is the whole storage and
+     * the storage has a twin already (a product read it before, or {@link #wantTwin}: storages no
+     * product reads get none); 0 otherwise. Once the kernel is queued, {@link #twinWritten} marks
+     * the twin current.
+     */
+    long twinToWrite(Tensor t) {
+        CudaStorage s = peek(t);
+        if (t.offset() != 0 || t.size() != s.capacity || !twinnable(s) || s.free.twin == null) return 0;
+        return s.free.twin.address();
+    }
+
+    /**
+     * The kernel just queued wrote all of t and, at {@link #twinToWrite}'s address, its bf16 values:
+     * the twin is current as of the storage's version now (which that launch's addresses moved).
+     */
+    void twinWritten(Tensor t) {
+        CudaStorage s = peek(t);
+        s.free.twinVersion = s.version.get();
+        s.free.twinEpoch = epoch.get();
     }
 
     /** The raw device address of a tensor's first element; 0 for null. */

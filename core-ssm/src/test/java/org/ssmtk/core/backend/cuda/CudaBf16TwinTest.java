@@ -119,24 +119,67 @@ class CudaBf16TwinTest {
         }
     }
 
+    /** f32_to_bf16 launches that work makes. */
+    private static int roundings(CudaBackend gpu, Runnable work) {
+        gpu.kernelTimes(1);
+        gpu.timeKernels(true);
+        work.run();
+        gpu.timeKernels(false);
+        for (String line : gpu.kernelTimes(1))
+            if (line.startsWith("f32_to_bf16 ")) return (int) Double.parseDouble(line.substring(60).trim().split("\\s+")[1]);
+        return 0;
+    }
+
     @Test
     void eachOperandIsRoundedOncePerWrite() {
         CudaBackend gpu = Gpu.bf16();
         Tensor in = gpu.fromHost(random((2 * N) * K, 93), 2 * N, K), x = gpu.fromHost(random(M * K, 92), M, K);
         Tensor a = gpu.allocate(M, N), b = gpu.allocate(M, N);
-        gpu.kernelTimes(1);
-        gpu.timeKernels(true);
         // in_proj's two halves read x and one weight storage: two roundings, not four
-        gpu.linear(a, x, in.rows(0, N), null);
-        gpu.linear(b, x, in.rows(N, 2 * N), null);
-        gpu.timeKernels(false);
-        double[] conversions = null;
-        for (String line : gpu.kernelTimes(1))
-            if (line.startsWith("f32_to_bf16 ")) {
-                String[] f = line.substring(60).trim().split("\\s+");
-                conversions = new double[]{Double.parseDouble(f[0]), Double.parseDouble(f[1])};
+        assertEquals(2, roundings(gpu, () -> {
+            gpu.linear(a, x, in.rows(0, N), null);
+            gpu.linear(b, x, in.rows(N, 2 * N), null);
+        }), "x and the weight storage, once each");
+    }
+
+    /**
+     * The kernels that write a tensor whose storage products read also write its bf16 values: the
+     * next product rounds nothing and reads what a rounding pass would have made, for every such
+     * producer (both of the conv's thread layouts: channels a multiple of 4 and not).
+     */
+    @Test
+    void producersWriteTheValuesTheNextProductReads() {
+        CudaBackend gpu = Gpu.bf16();
+        for (int ch : new int[]{64, 30}) {
+            int batch = 2, len = 19, rows = batch * len;
+            Tensor w = gpu.fromHost(random(N * ch, 91), N, ch), o = gpu.allocate(rows, N);
+            Tensor x = gpu.fromHost(random(rows * ch, 90), rows, ch), dy = gpu.fromHost(random(rows * ch, 89), rows, ch);
+            Tensor convW = gpu.fromHost(random(ch * 4, 88), ch, 4), convB = gpu.fromHost(random(ch, 87), ch);
+            Tensor normW = gpu.fromHost(random(ch, 86), ch);
+            Tensor out = gpu.allocate(rows, ch);
+            record Producer(String name, Runnable write) {}
+            Producer[] producers = {
+                    new Producer("rmsNorm", () -> gpu.rmsNorm(out, x, normW, 1e-5f)),
+                    new Producer("rmsNormBackward", () -> gpu.rmsNormBackward(out, gpu.allocate(ch), dy, x, normW, 1e-5f)),
+                    new Producer("causalConv1dSilu", () -> gpu.causalConv1dSilu(out, x, convW, convB, null, batch, len)),
+                    new Producer("causalConv1dSiluBackward", () -> gpu.causalConv1dSiluBackward(out, gpu.allocate(ch, 4),
+                            gpu.allocate(ch), dy, x, convW, convB, batch, len)),
+                    new Producer("crossEntropy", () -> {
+                        int[] targets = new int[rows];
+                        for (int r = 0; r < rows; r++) targets[r] = r % 3 == 0 ? -100 : (r * 7) % ch;
+                        gpu.crossEntropy(gpu.fromHost(random(rows * ch, 85), rows, ch), targets, -100, out, 0.5f);
+                    })};
+            for (Producer p : producers) {
+                gpu.fill(out, 0.5f);
+                gpu.linear(o, out, w, null); // out's storage and w have twins from here on
+                int made = roundings(gpu, () -> {
+                    p.write().run();
+                    gpu.linear(o, out, w, null);
+                });
+                String how = p.name() + " with " + ch + " channels";
+                assertEquals(0, made, how + ": the product should round nothing");
+                assertArrayEquals(fresh(gpu, out, w), gpu.toHost(o), 0f, how + ": the product must read the new values");
             }
-        assertNotNull(conversions, "the roundings are in the table");
-        assertEquals(2, conversions[1], 1e-9, "x and the weight storage, once each");
+        }
     }
 }
