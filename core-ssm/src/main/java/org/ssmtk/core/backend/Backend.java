@@ -284,6 +284,11 @@ public interface Backend extends AutoCloseable {
     /** t *= factor. */
     void scale(Tensor t, float factor);
 
+    /** Every tensor of ts = 0 (the gradients before a step); a backend may do it in one launch. */
+    default void zero(List<Tensor> ts) {
+        for (Tensor t : ts) fill(t, 0f);
+    }
+
     /**
      * One AdamW step on a parameter: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2,
      * p -= lr (m / bc1 / (sqrt(v / bc2) + eps) + weightDecay p), with bias corrections bc1, bc2.

@@ -41,8 +41,11 @@ public final class CudaBackend implements Backend {
     private final CudaScan scan;
     private final CudaSsd ssd;
     private final Cublas cublas;
-    /** The optimizer's tables of tensors: the gradients (norm) and parameters with gradients and moments (AdamW). */
-    private final TensorTable normTable, adamTable;
+    /**
+     * The optimizer's tables of tensors: the gradients (norm), parameters with gradients and moments
+     * (AdamW), and the gradients again (zero: each its own table, so that none is uploaded again).
+     */
+    private final TensorTable normTable, adamTable, zeroTable;
     private final boolean bf16;
     private final SsdKernels.Products ssdProducts;
     private final String description;
@@ -70,6 +73,7 @@ public final class CudaBackend implements Backend {
         ssd = new CudaSsd(context, memory, reduce, ssdProducts);
         normTable = new TensorTable(context, memory);
         adamTable = new TensorTable(context, memory);
+        zeroTable = new TensorTable(context, memory);
         List<String> tried = new ArrayList<>();
         cublas = "0".equals(System.getenv("SSMTK_CUBLAS_ENABLE")) ? null : Cublas.open(context.stream.address(), context.kernelTimes, tried);
         bf16 = precision == Precision.BF16;
@@ -640,6 +644,14 @@ public final class CudaBackend implements Backend {
         Shapes.sameSize("adamW", param, grad, m, v);
         context.current();
         elementwise.adamW(addr(param), addr(grad), addr(m), addr(v), param.size(), lr, beta1, beta2, eps, weightDecay, bc1, bc2);
+    }
+
+    /** One launch over the table of every tensor. */
+    @Override
+    public void zero(List<Tensor> ts) {
+        context.current();
+        long table = zeroTable.upload(ts, ts, null, null, null, elementwise.multiChunk());
+        if (zeroTable.blocks() > 0) elementwise.zeroMulti(table, ts.size(), zeroTable.blocks());
     }
 
     /** One launch over the table of every tensor (partial sums per chunk, added in order), then one wait. */
