@@ -12,7 +12,7 @@ final class Conv1dKernels {
     static final String MODULE = "conv1d.ptx";
     static final Kernel FORWARD = Kernel.of(MODULE, "conv1d_silu", PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, I32, I32);
     static final Kernel STATE_UPDATE = Kernel.of(MODULE, "conv1d_state_update", PTR, PTR, I32, I32, I32, I32);
-    static final Kernel BACKWARD = Kernel.of(MODULE, "conv1d_backward", PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, I32, I32);
+    static final Kernel BACKWARD = Kernel.of(MODULE, "conv1d_backward", PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, I32, I32, I32);
     static final Kernel DWEIGHT_SUM = Kernel.of(MODULE, "conv1d_dweight_sum", PTR, PTR, PTR, I32, I32, I32, I32);
     /** Block of the per-channel kernels (state update, weight-gradient sum): any size works. */
     private static final int CHANNEL_THREADS = 128;
@@ -97,13 +97,15 @@ final class Conv1dKernels {
      * at partials for the per-block sums of the weight gradient (added in a fixed order: the same
      * result on every run); dx16 (if not 0, 8-byte aligned) receives the new dx rounded to bf16.
      * The plan must be the one {@link #backwardScratch} sized: dx16's alignment does not enter it.
+     * With overwrite, dx is taken to be all zeros and is written without being read.
      */
-    void backward(long dx, long dx16, long dw, long dBias, long partials, long dOut, long x, long w, long bias, int batch,
-                  int len, int ch, int width) {
+    void backward(long dx, long dx16, boolean overwrite, long dw, long dBias, long partials, long dOut, long x, long w,
+                  long bias, int batch, int len, int ch, int width) {
         if ((long) batch * len * ch == 0) return;
         Plan p = plan(batch, len, ch, width, aligned(dx, dOut, x));
         gpu.launch(p.parts, p.channelBlocks, lanes * segs, 1, 0, BACKWARD.args().ptr(dx).ptr(dx16).ptr(partials).ptr(dOut).ptr(x).ptr(w)
-                .ptr(bias).i32(batch).i32(len).i32(ch).i32(width).i32(p.steps).i32(p.segBlocks).i32(p.variant));
+                .ptr(bias).i32(batch).i32(len).i32(ch).i32(width).i32(p.steps).i32(p.segBlocks).i32(p.variant)
+                .i32(overwrite ? 0 : 1));
         long outputs = (long) ch * (width + 1);
         gpu.launch((outputs + CHANNEL_THREADS - 1) / CHANNEL_THREADS, 1, CHANNEL_THREADS, 1, 0, DWEIGHT_SUM.args().ptr(dw)
                 .ptr(dBias).ptr(partials).i32(Math.toIntExact(p.parts)).i32(ch).i32(width).i32(p.window));

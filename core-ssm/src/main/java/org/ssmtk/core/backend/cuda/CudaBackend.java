@@ -257,9 +257,15 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /**
+     * Under bf16, outside recordings, a fill with zeros of a whole storage is deferred
+     * (DeviceMemory.deferZero): a gradient buffer's first writer, a product or the conv's backward,
+     * then writes it instead of adding to zeros, and any other access queues the memset first.
+     */
     @Override
     public void fill(Tensor t, float value) {
         context.current();
+        if (t.size() > 0 && bf16 && recording == null && Float.floatToRawIntBits(value) == 0 && memory.deferZero(t)) return;
         if (t.size() > 0) {
             CUevent timed = context.kernelTimes.begin();
             cuMemsetD32Async(ptr(t), Float.floatToRawIntBits(value), t.size(), context.stream);
@@ -337,12 +343,14 @@ public final class CudaBackend implements Backend {
         context.current();
         if (m == 0 || n == 0 || k == 0) return;
         if (bf16) {
-            // the same products as below on bf16 copies; dx and dW accumulate in fp32 (beta 1, fp32 C)
+            // the same products as below on bf16 copies; dx and dW accumulate in fp32 (beta 1, fp32 C),
+            // or are written (beta 0) where a deferred fill left them zero (DeviceMemory.deferZero)
+            float dxBeta = dx != null && memory.takeZero(dx) ? 0f : 1f, dwBeta = memory.takeZero(dw) ? 0f : 1f;
             try (DeviceMemory.Scratch s = memory.scratch()) {
                 long dyb = bf16(s, dy);
                 if (dx != null)
-                    cublas.gemmEx(Cublas.OP_N, Cublas.OP_N, k, m, n, 1f, bf16(s, w), k, dyb, n, Cublas.R_16BF, 1f, addr(dx), k);
-                cublas.gemmEx(Cublas.OP_N, Cublas.OP_T, k, n, m, 1f, bf16(s, x), k, dyb, n, Cublas.R_16BF, 1f, addr(dw), k);
+                    cublas.gemmEx(Cublas.OP_N, Cublas.OP_N, k, m, n, 1f, bf16(s, w), k, dyb, n, Cublas.R_16BF, dxBeta, addr(dx), k);
+                cublas.gemmEx(Cublas.OP_N, Cublas.OP_T, k, n, m, 1f, bf16(s, x), k, dyb, n, Cublas.R_16BF, dwBeta, addr(dw), k);
             }
             DeviceMemory.touch(dx); // written after the twins were looked up (see linear)
             DeviceMemory.touch(dw);
@@ -475,10 +483,11 @@ public final class CudaBackend implements Backend {
         context.current();
         long rows = (long) batch * len;
         if (rows == 0 || ch == 0) return;
+        boolean overwrite = memory.takeZero(dx); // zeroed by a deferred fill: nothing to add to
         try (DeviceMemory.Scratch s = memory.scratch()) {
             long partials = s.floats(conv.backwardScratch(addr(dx), addr(dOut), addr(x), batch, len, ch, width));
             long dx16 = twinOut(dx);
-            conv.backward(addr(dx), dx16, addr(dWeight), addr(dBias), partials, addr(dOut), addr(x), addr(weight),
+            conv.backward(addr(dx), dx16, overwrite, addr(dWeight), addr(dBias), partials, addr(dOut), addr(x), addr(weight),
                     addr(bias), batch, len, ch, width);
             if (dx16 != 0) memory.twinWritten(dx);
         }

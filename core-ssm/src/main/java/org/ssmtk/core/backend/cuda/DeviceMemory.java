@@ -75,6 +75,9 @@ final class DeviceMemory {
          */
         DevPtr twin;
         long twinVersion, twinEpoch;
+        /** The storage is all zeros to whoever reads it next, and no memset has been queued yet ({@link #deferZero}). */
+        volatile boolean pendingZero;
+        long elements;
 
         Free(DeviceMemory memory, DevPtr ptr, long bytes, long id) {
             this.memory = memory;
@@ -89,6 +92,10 @@ final class DeviceMemory {
             memory.frees.remove(id);
             memory.liveBytes.addAndGet(-bytes);
             if (!graphOwned) memory.context.freeAsync(ptr);
+            if (pendingZero) {
+                pendingZero = false;
+                memory.pending.remove(this);
+            }
             if (twin != null) { // never a graph's: twins are made only outside recordings
                 memory.liveBytes.addAndGet(-twinBytes());
                 memory.context.freeAsync(twin);
@@ -113,6 +120,8 @@ final class DeviceMemory {
     private final AtomicLong scratchBytes = new AtomicLong(), scratchPeak = new AtomicLong();
     /** Moves whenever work runs that went past {@link #storage} (a CUDA graph's replay): every twin is then stale. */
     private final AtomicLong epoch = new AtomicLong();
+    /** The storages whose zeroing is deferred ({@link #deferZero}). */
+    private final java.util.Set<Free> pending = ConcurrentHashMap.newKeySet();
 
     DeviceMemory(CudaContext context) {
         this.context = context;
@@ -128,7 +137,55 @@ final class DeviceMemory {
     static CudaStorage storage(Tensor t) {
         CudaStorage s = peek(t);
         s.version.incrementAndGet();
+        zeroNow(s);
         return s;
+    }
+
+    /** Queues the memset of a storage whose zeroing was deferred, before whatever takes its address. */
+    private static void zeroNow(CudaStorage s) {
+        Free f = s.free;
+        if (f != null && f.pendingZero) f.memory.zeroNow(f);
+    }
+
+    private void zeroNow(Free f) {
+        f.pendingZero = false;
+        pending.remove(f);
+        context.current();
+        jcuda.driver.CUevent timed = context.kernelTimes.begin();
+        cuMemsetD32Async(f.ptr, 0, f.elements, context.stream);
+        if (timed != null) context.kernelTimes.end(timed, "memset (fill)");
+    }
+
+    /**
+     * fill(t, 0) without a memset yet, where t is its whole storage (else false: the caller
+     * zeroes it): the storage's next access through {@link #storage} queues the memset first, unless
+     * {@link #takeZero} says first that a kernel that overwrites it comes next (a product with
+     * beta 0, the conv's backward). Never while a graph is recorded (and {@link #startRecording}
+     * queues every deferred memset first): a recording must find memory as it is.
+     */
+    boolean deferZero(Tensor t) {
+        CudaStorage s = peek(t);
+        Free f = s.free;
+        if (t.offset() != 0 || t.size() != s.capacity || f == null || f.memory != this || f.graphOwned
+                || recorded != null || s.capacity == 0) return false;
+        s.version.incrementAndGet(); // a write: its twin is stale
+        f.elements = s.capacity;
+        f.pendingZero = true;
+        pending.add(f);
+        return true;
+    }
+
+    /**
+     * Whether t is a whole storage whose zeroing is deferred; if so, it no longer is: the caller's
+     * next kernel must write every element of t without reading it (as if on zeros).
+     */
+    boolean takeZero(Tensor t) {
+        CudaStorage s = peek(t);
+        Free f = s.free;
+        if (f == null || !f.pendingZero || t.offset() != 0 || t.size() != s.capacity) return false;
+        f.pendingZero = false;
+        pending.remove(f);
+        return true;
     }
 
     /** t's storage for a read that leaves its version alone. */
@@ -141,7 +198,9 @@ final class DeviceMemory {
 
     /** The device address of t's first element, for a read that leaves its storage's version alone. */
     static long readAddr(Tensor t) {
-        return peek(t).address + t.offset() * 4;
+        CudaStorage s = peek(t);
+        zeroNow(s);
+        return s.address + t.offset() * 4;
     }
 
     /** Marks t's storage written (its version moves), without taking an address. */
@@ -164,6 +223,7 @@ final class DeviceMemory {
     long bf16Twin(Tensor t, ElementwiseKernels elementwise) {
         CudaStorage s = peek(t);
         if (!twinnable(s)) return 0;
+        zeroNow(s);
         Free f = s.free;
         long v = s.version.get(), e = epoch.get();
         if (f.twin == null) {
@@ -302,6 +362,7 @@ final class DeviceMemory {
 
     /** Starts noting the storage allocated: a stream capture begins. */
     void startRecording() {
+        for (Free f : List.copyOf(pending)) if (f.pendingZero) zeroNow(f);
         recorded = new ArrayList<>();
     }
 

@@ -163,7 +163,7 @@ extern "C" __global__ void conv1d_state_update(float* state, const float* x, int
 template <int WIN, int V>
 __device__ __forceinline__ void conv_backward(float* __restrict__ dx, unsigned short* __restrict__ dx16, float* __restrict__ partials,
                                               const float* __restrict__ dOut, const float* __restrict__ x, const float* w, const float* bias, int batch, int len, int ch, int width,
-                                              int steps, int segBlocks, float* red) {
+                                              int steps, int segBlocks, int accumulate, float* red) {
     int b, c, t0, t1;
     bool active = conv_place<V>(batch, len, ch, steps, segBlocks, b, c, t0, t1);
     float dwr[WIN][V], db[V];
@@ -230,7 +230,10 @@ __device__ __forceinline__ void conv_backward(float* __restrict__ dx, unsigned s
             int s = t - (WIN - 1);
             if (s >= t0) {
                 float d[V];
-                load_vec<V>(d, dxb + (i64)s * ch);
+                if (accumulate) load_vec<V>(d, dxb + (i64)s * ch);
+#pragma unroll
+                for (int v = 0; v < V; v++)
+                    if (!accumulate) d[v] = 0.f;  // dx was all zeros: the same sums, without reading it
 #pragma unroll
                 for (int v = 0; v < V; v++)
 #pragma unroll
@@ -263,18 +266,20 @@ __device__ __forceinline__ void conv_backward(float* __restrict__ dx, unsigned s
 // The largest of the variants' block buffers: CONV_SEGS x (WIN + 1) x VEC x CONV_LANES floats.
 #define CONV_RED_FLOATS (CONV_SEGS * CONV_LANES * ((4 + 1) * 4 > CONV_MAX_WIDTH + 1 ? (4 + 1) * 4 : CONV_MAX_WIDTH + 1))
 
-// dx += the input gradient of conv1d_silu from a zero state (dx16, if not null, receiving the sums
-// rounded to bf16); partials as conv_backward writes them.
+// dx += the input gradient of conv1d_silu from a zero state (accumulate 0: dx = it, dx unread), dx16
+// (if not null) receiving the sums rounded to bf16; partials as conv_backward writes them.
 extern "C" __global__ void __launch_bounds__(CONV_LANES * CONV_SEGS)
 conv1d_backward(float* dx, unsigned short* dx16, float* partials, const float* dOut, const float* x, const float* w,
-                const float* bias, int batch, int len, int ch, int width, int steps, int segBlocks, int variant) {
+                const float* bias, int batch, int len, int ch, int width, int steps, int segBlocks, int variant,
+                int accumulate) {
     __shared__ float red[CONV_RED_FLOATS];
     if (variant == CONV_W4_V4)
-        conv_backward<4, 4>(dx, dx16, partials, dOut, x, w, bias, batch, len, ch, width, steps, segBlocks, red);
+        conv_backward<4, 4>(dx, dx16, partials, dOut, x, w, bias, batch, len, ch, width, steps, segBlocks, accumulate, red);
     else if (variant == CONV_W4_V1)
-        conv_backward<4, 1>(dx, dx16, partials, dOut, x, w, bias, batch, len, ch, width, steps, segBlocks, red);
+        conv_backward<4, 1>(dx, dx16, partials, dOut, x, w, bias, batch, len, ch, width, steps, segBlocks, accumulate, red);
     else
-        conv_backward<CONV_MAX_WIDTH, 1>(dx, dx16, partials, dOut, x, w, bias, batch, len, ch, width, steps, segBlocks, red);
+        conv_backward<CONV_MAX_WIDTH, 1>(dx, dx16, partials, dOut, x, w, bias, batch, len, ch, width, steps, segBlocks,
+                                         accumulate, red);
 }
 
 // dw[c, j] += the sum over the parts of partials[part, c, width - 1 - j], dBias[c] (if not null) +=

@@ -182,4 +182,98 @@ class CudaBf16TwinTest {
             }
         }
     }
+
+    /** Launches of the named kernel that work makes. */
+    private static int launches(CudaBackend gpu, String name, Runnable work) {
+        gpu.kernelTimes(1);
+        gpu.timeKernels(true);
+        work.run();
+        gpu.timeKernels(false);
+        for (String line : gpu.kernelTimes(1))
+            if (line.startsWith(name + " ")) return (int) Double.parseDouble(line.substring(60).trim().split("\\s+")[1]);
+        return 0;
+    }
+
+    /**
+     * fill(t, 0) of a whole storage is deferred under bf16: whatever comes next must see zeros (a
+     * read back, an accumulating kernel, a view, a copy, a recording), and the first writers that
+     * overwrite (a product's dx and dW, the conv's backward dx) must give what adding to zeros
+     * gives, without the memset.
+     */
+    @Test
+    void aDeferredZeroFillIsZeroToEveryReader() {
+        CudaBackend gpu = Gpu.bf16();
+        int batch = 2, len = 21, rows = batch * len, ch = 32;
+        Tensor t = gpu.fromHost(random(rows * ch, 80), rows, ch);
+        gpu.fill(t, 0f);
+        assertArrayEquals(new float[rows * ch], gpu.toHost(t), 0f, "read back");
+        Tensor other = gpu.fromHost(random(rows * ch, 79), rows, ch);
+        for (String how : new String[]{"add", "view", "copy", "scale", "record"}) {
+            gpu.fill(t, 7f);
+            gpu.fill(t, 0f);
+            float[] want = new float[rows * ch];
+            switch (how) {
+                case "add" -> {
+                    gpu.add(t, t, other);
+                    want = gpu.toHost(other);
+                }
+                case "view" -> {
+                    gpu.add(t.rows(1, 2), t.rows(1, 2), other.rows(1, 2));
+                    System.arraycopy(gpu.toHost(other), ch, want, ch, ch);
+                }
+                case "copy" -> {
+                    Tensor sink = gpu.fromHost(random(rows * ch, 78), rows, ch);
+                    gpu.copy(sink, t);
+                    assertArrayEquals(new float[rows * ch], gpu.toHost(sink), 0f, "copied from a deferred zero");
+                }
+                case "scale" -> gpu.scale(t, 2f);
+                case "record" -> {
+                    try (Backend.Replay r = gpu.record(() -> gpu.add(other, other, t))) {
+                        float[] o = gpu.toHost(other);
+                        if (r != null) r.run();
+                        assertArrayEquals(o, gpu.toHost(other), 0f, "a recording adds zeros");
+                    }
+                    gpu.fill(other, 1f); // for the cases after it: not 0
+                }
+            }
+            assertArrayEquals(want, gpu.toHost(t), 0f, how + " after a deferred zero fill");
+        }
+
+        // the overwriting first writers: the same values as on zeros written by a memset (an eager
+        // fill of a view of the whole storage is never deferred)
+        Tensor dy = gpu.fromHost(random(rows * N, 77), rows, N), x = gpu.fromHost(random(rows * ch, 76), rows, ch);
+        Tensor w = gpu.fromHost(random(N * ch, 75), N, ch);
+        Tensor dx = gpu.allocate(rows, ch), dw = gpu.allocate(N, ch), dxRef = gpu.allocate(rows + 1, ch), dwRef = gpu.allocate(N + 1, ch);
+        gpu.fill(dxRef.rows(0, rows), 0f);
+        gpu.fill(dwRef.rows(0, N), 0f);
+        gpu.linearBackward(dxRef.rows(0, rows), dwRef.rows(0, N), null, dy, x, w);
+        gpu.fill(dx, 3f);
+        gpu.fill(dw, 3f);
+        int memsets = launches(gpu, "memset (fill)", () -> {
+            gpu.fill(dx, 0f);
+            gpu.fill(dw, 0f);
+            gpu.linearBackward(dx, dw, null, dy, x, w);
+        });
+        assertEquals(0, memsets, "the product writes dx and dW itself");
+        // beta 0 against beta 1 on zeros: cuBLAS may pick another kernel, so not asked bit for bit
+        Gpu.close("bf16 product dx over a deferred zero", gpu.toHost(dx), gpu.toHost(dxRef.rows(0, rows)), 1e-5);
+        Gpu.close("bf16 product dW over a deferred zero", gpu.toHost(dw), gpu.toHost(dwRef.rows(0, N)), 1e-5);
+        // a second product adds to the first (beta 1 again)
+        gpu.linearBackward(dx, dw, null, dy, x, w);
+        gpu.linearBackward(dxRef.rows(0, rows), dwRef.rows(0, N), null, dy, x, w);
+        Gpu.close("bf16 second product adds", gpu.toHost(dx), gpu.toHost(dxRef.rows(0, rows)), 1e-5);
+
+        Tensor convW = gpu.fromHost(random(ch * 4, 74), ch, 4), convB = gpu.fromHost(random(ch, 73), ch);
+        Tensor dOut = gpu.fromHost(random(rows * ch, 72), rows, ch);
+        Tensor cx = gpu.allocate(rows, ch), cxRef = gpu.allocate(rows + 1, ch);
+        gpu.fill(cxRef.rows(0, rows), 0f);
+        gpu.causalConv1dSiluBackward(cxRef.rows(0, rows), gpu.allocate(ch, 4), gpu.allocate(ch), dOut, x, convW, convB, batch, len);
+        gpu.fill(cx, 3f);
+        memsets = launches(gpu, "memset (fill)", () -> {
+            gpu.fill(cx, 0f);
+            gpu.causalConv1dSiluBackward(cx, gpu.allocate(ch, 4), gpu.allocate(ch), dOut, x, convW, convB, batch, len);
+        });
+        assertEquals(0, memsets, "the conv's backward writes dx itself");
+        assertArrayEquals(gpu.toHost(cxRef.rows(0, rows)), gpu.toHost(cx), 0f, "conv backward dx over a deferred zero");
+    }
 }
