@@ -419,7 +419,7 @@ public final class CudaBackend implements Backend {
      * values, the twin of t's storage (DeviceMemory.twinToWrite: only a storage that products read);
      * 0 otherwise. A product reading t next then finds them without a pass of its own.
      */
-    private long twinOut(Tensor t) {
+    long twinOut(Tensor t) {
         return bf16 && recording == null ? memory.twinToWrite(t) : 0;
     }
 

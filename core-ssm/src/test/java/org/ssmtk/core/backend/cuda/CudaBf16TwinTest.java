@@ -275,5 +275,47 @@ class CudaBf16TwinTest {
         });
         assertEquals(0, memsets, "the conv's backward writes dx itself");
         assertArrayEquals(gpu.toHost(cxRef.rows(0, rows)), gpu.toHost(cx), 0f, "conv backward dx over a deferred zero");
+
+        // the scan's backward stores du, dDelta and dz over deferred zeros (each element gets one
+        // add either way: the same values), and writes dDelta's and dz's bf16 twins
+        int n = 16;
+        Tensor u = x, delta = gpu.fromHost(random(rows * ch, 71), rows, ch), z = gpu.fromHost(random(rows * ch, 70), rows, ch);
+        Tensor bias = gpu.fromHost(random(ch, 69), ch), bm = gpu.fromHost(random(rows * n, 68), rows, n);
+        Tensor cm = gpu.fromHost(random(rows * n, 67), rows, n), dskip = gpu.fromHost(random(ch, 66), ch);
+        float[] av = random(ch * n, 65);
+        for (int i = 0; i < av.length; i++) av[i] = -Math.abs(av[i]) - 0.1f;
+        Tensor a = gpu.fromHost(av, ch, n), y = gpu.allocate(rows, ch);
+        Tensor states = gpu.allocate(batch, (len + gpu.scanChunk() - 1) / gpu.scanChunk(), ch, n);
+        gpu.selectiveScanTraining(y, u, delta, bias, a, bm, cm, dskip, z, states, batch, len);
+        Tensor dyScan = gpu.fromHost(random(rows * ch, 64), rows, ch);
+        Tensor[] ref = new Tensor[3], got = new Tensor[3];
+        for (int i = 0; i < 3; i++) {
+            ref[i] = gpu.allocate(rows + 1, ch);
+            gpu.fill(ref[i].rows(0, rows), 0f); // a view: zeroed now
+            got[i] = gpu.fromHost(random(rows * ch, 63 - i), rows, ch);
+        }
+        gpu.selectiveScanBackward(ref[0].rows(0, rows), ref[1].rows(0, rows), gpu.allocate(ch), gpu.allocate(ch, n),
+                gpu.allocate(rows, n), gpu.allocate(rows, n), gpu.allocate(ch), ref[2].rows(0, rows), dyScan, u, delta, bias, a,
+                bm, cm, dskip, z, states, batch, len);
+        gpu.feedsProducts(got[1]);
+        gpu.feedsProducts(got[2]);
+        for (Tensor g : got) gpu.fill(g, 0f);
+        Tensor[] rest = {gpu.allocate(ch), gpu.allocate(ch, n), gpu.allocate(rows, n), gpu.allocate(rows, n), gpu.allocate(ch)};
+        memsets = launches(gpu, "memset (fill)", () -> gpu.selectiveScanBackward(got[0], got[1], rest[0], rest[1], rest[2],
+                rest[3], rest[4], got[2], dyScan, u, delta, bias, a, bm, cm, dskip, z, states, batch, len));
+        assertEquals(0, memsets, "the scan's backward writes du, dDelta and dz itself (its other outputs here are not filled)");
+        String[] names = {"du", "dDelta", "dz"};
+        for (int i = 0; i < 3; i++)
+            assertArrayEquals(gpu.toHost(ref[i].rows(0, rows)), gpu.toHost(got[i]), 0f, "scan backward " + names[i] + " over a deferred zero");
+        Tensor wch = gpu.fromHost(random(N * ch, 62), N, ch), o = gpu.allocate(rows, N);
+        for (int i = 1; i < 3; i++) {
+            gpu.linear(o, x, wch, null); // wch's twin, current
+            Tensor g = got[i];
+            gpu.fill(g, 0f);
+            gpu.selectiveScanBackward(got[0], got[1], gpu.allocate(ch), gpu.allocate(ch, n), gpu.allocate(rows, n),
+                    gpu.allocate(rows, n), gpu.allocate(ch), got[2], dyScan, u, delta, bias, a, bm, cm, dskip, z, states, batch, len);
+            assertEquals(0, roundings(gpu, () -> gpu.linear(o, g, wch, null)), names[i] + ": its twin was written by the scan");
+            assertArrayEquals(fresh(gpu, g, wch), gpu.toHost(o), 0f, names[i] + ": the product reads the scan's values");
+        }
     }
 }
