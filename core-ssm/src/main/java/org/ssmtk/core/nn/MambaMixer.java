@@ -152,6 +152,7 @@ final class MambaMixer implements Mixer {
         backend.causalConv1dSilu(xc, a.x(), w.convWeight(), w.convBias(), s == null ? null : s.conv(), batch, len);
         selection(xc, a.dtLow(), a.b(), a.c(), dt);
         backend.negExp(a.a(), w.aLog());
+        backend.feedsProducts(a.y()); // out_proj reads it (forward and backward)
         if (a.chunkStates() != null)
             backend.selectiveScanTraining(a.y(), xc, dt, w.dtBias(), a.a(), a.b(), a.c(), w.d(), a.z(),
                     a.chunkStates(), batch, len);

@@ -79,9 +79,12 @@ public final class CudaScan {
         if (batch == 0 || len == 0 || ch == 0) return;
         long state = addr(ssmState);
         if (onePass(batch, ch)) {
-            // SCAN_CHUNK is a whole number of the kernel's tiles, so it writes every kept state itself
-            fwd.onePass(in, nm, addr(y), addr(u), addr(delta), addr(deltaBias), addr(A), addr(B), addr(C), addr(D), addr(z),
+            // SCAN_CHUNK is a whole number of the kernel's tiles, so it writes every kept state itself;
+            // fp32 y also in bf16 where a product reads it next (CudaBackend.twinOut)
+            long y16 = in == Inputs.FP32 ? backend.twinOut(y) : 0;
+            fwd.onePass(in, nm, addr(y), y16, addr(u), addr(delta), addr(deltaBias), addr(A), addr(B), addr(C), addr(D), addr(z),
                     state, state, addr(chunkStates), batch, len, ch, n);
+            if (y16 != 0) memory.twinWritten(y);
             return;
         }
         if (nc == 1) {
