@@ -13,7 +13,7 @@ import static org.ssmtk.core.backend.cuda.Kernel.Param.PTR;
 final class ScanBackwardKernels {
     static final String MODULE = "scan_backward.ptx";
     static final Kernel[][] BACKWARD = ScanForwardKernels.variants(MODULE, "scan_bwd_", PTR, PTR, PTR, PTR, PTR, I32, PTR,
-            PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32);
+            PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32);
 
     private final Launcher gpu;
     /** Threads and channels of a block. */
