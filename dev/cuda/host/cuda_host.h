@@ -205,6 +205,10 @@ inline void host_launch1d(long long n, const std::function<void()>& body) {
 
 // vector loads and launch hints, for decode.cu (float4 and __launch_bounds__ are defined above)
 inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
+struct alignas(8) uint2 {
+    unsigned x, y;
+};
+inline uint2 make_uint2(unsigned x, unsigned y) { return {x, y}; }
 template <typename T>
 T __ldg(const T* p) { return *p; }
 inline float rsqrtf(float x) { return 1.f / std::sqrt(x); }

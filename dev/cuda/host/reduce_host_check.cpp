@@ -35,7 +35,7 @@ static void crossEntropy(int rows, int v, int misalign, double spread, unsigned 
     for (int i = 0; i < rows; i++) targets[i] = i % 5 == 3 ? ignore : (int)(r() % v);
     std::vector<double> loss(rows, NAN);
     float scale = 0.37f;
-    host_launch(rows, 1, threadsFor(v), 0, [&] { cross_entropy(logits, targets.data(), ignore, d, scale, loss.data(), v); });
+    host_launch(rows, 1, threadsFor(v), 0, [&] { cross_entropy(logits, targets.data(), ignore, d, nullptr, scale, loss.data(), v); });
     double num = 0, den = 0, lnum = 0, lden = 0;
     for (int i = 0; i < rows; i++) {
         const float* row = logits + (size_t)i * v;

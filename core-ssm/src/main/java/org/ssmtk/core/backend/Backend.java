@@ -25,6 +25,15 @@ public interface Backend extends AutoCloseable {
     /** A zero-filled tensor. */
     Tensor allocate(int... shape);
 
+    /**
+     * A tensor whose contents are unspecified until written: for buffers that the caller's next
+     * operations overwrite entirely before anything reads them (never for one that an operation
+     * accumulates into). A backend may skip the zeroing (CUDA does); the default is {@link #allocate}.
+     */
+    default Tensor allocateUninitialized(int... shape) {
+        return allocate(shape);
+    }
+
     Tensor fromHost(float[] data, int... shape);
 
     float[] toHost(Tensor t);
@@ -40,6 +49,14 @@ public interface Backend extends AutoCloseable {
      * collector. Callers release only buffers they allocated themselves and no one else holds.
      */
     default void release(Tensor t) {}
+
+    /**
+     * A hint: t's next contents will be read by matrix products ({@link #linear}'s x,
+     * {@link #linearBackward}'s dy or x). A backend whose products read rounded copies of their
+     * operands (CUDA under bf16) may then have the kernel that writes t write the copy as well.
+     * Results do not depend on it; the default ignores it.
+     */
+    default void feedsProducts(Tensor t) {}
 
     // ---- layers
 
@@ -266,6 +283,11 @@ public interface Backend extends AutoCloseable {
 
     /** t *= factor. */
     void scale(Tensor t, float factor);
+
+    /** Every tensor of ts = 0 (the gradients before a step); a backend may do it in one launch. */
+    default void zero(List<Tensor> ts) {
+        for (Tensor t : ts) fill(t, 0f);
+    }
 
     /**
      * One AdamW step on a parameter: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2,

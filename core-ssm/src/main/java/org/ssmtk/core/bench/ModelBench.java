@@ -203,7 +203,7 @@ public final class ModelBench {
             long logitBlocks = 2L * 4 * padded * Math.min(rows, LanguageModelLoss.blockRows(padded));
             int layers = config.numHiddenLayers();
             System.out.printf(Locale.ROOT, "memory %s %s (GiB): weights %s, gradients %s, AdamW m+v %s, activations kept by the"
-                            + " forward %s (%s per layer), logits + dLogits blocks %s (%d rows), backward buffers + call scratch"
+                            + " forward %s (%s per layer), logits + dLogits blocks %s (%d rows), backward buffers, bf16 twins + call scratch"
                             + " %s (rest of the tensors' peak), call scratch at peak %s; tensors at peak %s; pool: handed out at"
                             + " peak %s, reserved at peak %s (kept but free: %s); device in use at the peak %s (cuMemGetInfo;"
                             + " outside the pool: context, modules, cuBLAS %s), in use now %s of %s%n",

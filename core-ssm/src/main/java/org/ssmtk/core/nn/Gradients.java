@@ -16,11 +16,14 @@ public final class Gradients {
     private final Backend backend;
     private final Map<String, Tensor> byName = new LinkedHashMap<>();
     private final ModelWeights weights;
+    /** Every gradient, in one list that stays the same (a backend may keep a table of it). */
+    private final List<Tensor> zeroList;
 
     Gradients(Backend backend, Map<String, Tensor> parameters, java.util.function.Function<Map<String, Tensor>, ModelWeights> bind) {
         this.backend = backend;
         parameters.forEach((name, p) -> byName.put(name, backend.allocate(p.shape())));
         this.weights = bind.apply(byName);
+        zeroList = List.copyOf(byName.values());
     }
 
     ModelWeights weights() {
@@ -39,7 +42,7 @@ public final class Gradients {
     }
 
     public void zero() {
-        for (Tensor t : byName.values()) backend.fill(t, 0f);
+        backend.zero(zeroList);
     }
 
     /** sqrt of the sum of squares of every gradient (one backend call for all of them). */

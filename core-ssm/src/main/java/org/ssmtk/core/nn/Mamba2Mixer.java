@@ -118,13 +118,16 @@ final class Mamba2Mixer implements Mixer {
 
     @Override
     public Activations newActivations(int batch, int len, boolean training) {
+        // every buffer is written whole by the forward before anything reads it: none needs zeroing
         int rows = batch * len, di = config.intermediateSize(), gn = shape.groupStates(), heads = shape.heads();
         Tensor chunkStates = training
-                ? backend.allocate(batch, shape.chunks(len), heads, shape.headDim(), shape.stateSize()) : null;
-        return new Activations(backend.allocate(rows, di), backend.allocate(rows, di), backend.allocate(rows, gn),
-                backend.allocate(rows, gn), training ? null : backend.allocate(rows, di), training ? null : backend.allocate(rows, gn),
-                training ? null : backend.allocate(rows, gn), backend.allocate(rows, heads), backend.allocate(heads),
-                backend.allocate(rows, di), training ? null : backend.allocate(rows, di), chunkStates);
+                ? backend.allocateUninitialized(batch, shape.chunks(len), heads, shape.headDim(), shape.stateSize()) : null;
+        return new Activations(backend.allocateUninitialized(rows, di), backend.allocateUninitialized(rows, di),
+                backend.allocateUninitialized(rows, gn), backend.allocateUninitialized(rows, gn),
+                training ? null : backend.allocateUninitialized(rows, di), training ? null : backend.allocateUninitialized(rows, gn),
+                training ? null : backend.allocateUninitialized(rows, gn), backend.allocateUninitialized(rows, heads),
+                backend.allocateUninitialized(heads), backend.allocateUninitialized(rows, di),
+                training ? null : backend.allocateUninitialized(rows, di), chunkStates);
     }
 
     @Override
@@ -163,8 +166,9 @@ final class Mamba2Mixer implements Mixer {
         backend.linear(a.dt(), in, w.inDt(), w.inBiasDt());
         boolean recomputed = a.x() == null; // training: the conv outputs and the norm's output live only while this layer runs
         int rows = batch * len, di = config.intermediateSize(), gn = shape.groupStates();
-        Tensor x = recomputed ? backend.allocate(rows, di) : a.x(), b = recomputed ? backend.allocate(rows, gn) : a.b(),
-                c = recomputed ? backend.allocate(rows, gn) : a.c();
+        Tensor x = recomputed ? backend.allocateUninitialized(rows, di) : a.x(),
+                b = recomputed ? backend.allocateUninitialized(rows, gn) : a.b(),
+                c = recomputed ? backend.allocateUninitialized(rows, gn) : a.c();
         backend.causalConv1dSilu(x, a.xPre(), w.convX(), w.convBiasX(), s == null ? null : s.convX(), batch, len);
         backend.causalConv1dSilu(b, a.bPre(), w.convB(), w.convBiasB(), s == null ? null : s.convB(), batch, len);
         backend.causalConv1dSilu(c, a.cPre(), w.convC(), w.convBiasC(), s == null ? null : s.convC(), batch, len);
@@ -176,7 +180,7 @@ final class Mamba2Mixer implements Mixer {
             backend.release(b);
             backend.release(c);
         }
-        Tensor normed = recomputed ? backend.allocate(rows, di) : a.normed();
+        Tensor normed = recomputed ? backend.allocateUninitialized(rows, di) : a.normed();
         backend.gatedRmsNorm(normed, a.y(), a.z(), w.norm(), normGroup, (float) config.layerNormEpsilon());
         if (out != null) backend.linear(out, normed, w.outWeight(), w.outBias());
         if (recomputed) backend.release(normed);
@@ -193,10 +197,12 @@ final class Mamba2Mixer implements Mixer {
     @Override
     public BackwardScratch newBackwardScratch(int batch, int len) {
         int rows = batch * len, di = config.intermediateSize(), gn = shape.groupStates(), heads = shape.heads();
-        return new BackwardScratch(backend.allocate(rows, di), backend.allocate(rows, di), backend.allocate(rows, di),
-                backend.allocate(rows, di), backend.allocate(rows, gn), backend.allocate(rows, gn), backend.allocate(rows, heads),
-                backend.allocate(heads), backend.allocate(rows, di), backend.allocate(rows, gn), backend.allocate(rows, gn),
-                backend.allocate(rows, di), backend.allocate(rows, gn), backend.allocate(rows, gn), backend.allocate(rows, di));
+        // not zeroed: backward zeroes the gradients at every layer, and x, B, C and the norm's output
+        // are written (recomputed) before they are read
+        java.util.function.IntFunction<Tensor> rowsOf = cols -> backend.allocateUninitialized(rows, cols);
+        return new BackwardScratch(rowsOf.apply(di), rowsOf.apply(di), rowsOf.apply(di), rowsOf.apply(di), rowsOf.apply(gn),
+                rowsOf.apply(gn), rowsOf.apply(heads), backend.allocateUninitialized(heads), rowsOf.apply(di), rowsOf.apply(gn),
+                rowsOf.apply(gn), rowsOf.apply(di), rowsOf.apply(gn), rowsOf.apply(gn), rowsOf.apply(di));
     }
 
     @Override

@@ -100,18 +100,20 @@ final class MambaMixer implements Mixer {
         this.w = weights;
     }
 
+    /** Every buffer is written whole by the forward before anything reads it: none needs zeroing. */
     @Override
     public Activations newActivations(int batch, int len, boolean training) {
         int rows = batch * len, di = config.intermediateSize(), n = config.stateSize();
-        Tensor x = backend.allocate(rows, di);
+        Tensor x = backend.allocateUninitialized(rows, di);
         Tensor chunkStates = null;
         if (training) {
             int chunks = (len + backend.scanChunk() - 1) / backend.scanChunk();
-            chunkStates = backend.allocate(batch, chunks, di, n);
+            chunkStates = backend.allocateUninitialized(batch, chunks, di, n);
         }
-        return new Activations(x, backend.allocate(rows, di), training ? null : backend.allocate(rows, di),
-                backend.allocate(rows, config.timeStepRank()), backend.allocate(rows, n), backend.allocate(rows, n),
-                training ? null : backend.allocate(rows, di), backend.allocate(di, n), training ? backend.allocate(rows, di) : x, chunkStates);
+        return new Activations(x, backend.allocateUninitialized(rows, di), training ? null : backend.allocateUninitialized(rows, di),
+                backend.allocateUninitialized(rows, config.timeStepRank()), backend.allocateUninitialized(rows, n),
+                backend.allocateUninitialized(rows, n), training ? null : backend.allocateUninitialized(rows, di),
+                backend.allocateUninitialized(di, n), training ? backend.allocateUninitialized(rows, di) : x, chunkStates);
     }
 
     @Override
@@ -144,10 +146,13 @@ final class MambaMixer implements Mixer {
         backend.linear(a.z(), in, w.inZ(), w.inBiasZ());
         boolean recomputed = a.xc() == null; // training: xc and Δ live only while this layer runs
         int rows = batch * len, di = config.intermediateSize();
-        Tensor xc = recomputed ? backend.allocate(rows, di) : a.xc(), dt = recomputed ? backend.allocate(rows, di) : a.dt();
+        Tensor xc = recomputed ? backend.allocateUninitialized(rows, di) : a.xc(),
+                dt = recomputed ? backend.allocateUninitialized(rows, di) : a.dt();
+        if (recomputed && w.xProjDt() != null) backend.feedsProducts(xc); // x_proj reads it
         backend.causalConv1dSilu(xc, a.x(), w.convWeight(), w.convBias(), s == null ? null : s.conv(), batch, len);
         selection(xc, a.dtLow(), a.b(), a.c(), dt);
         backend.negExp(a.a(), w.aLog());
+        backend.feedsProducts(a.y()); // out_proj reads it (forward and backward)
         if (a.chunkStates() != null)
             backend.selectiveScanTraining(a.y(), xc, dt, w.dtBias(), a.a(), a.b(), a.c(), w.d(), a.z(),
                     a.chunkStates(), batch, len);
@@ -182,13 +187,15 @@ final class MambaMixer implements Mixer {
         else backend.linear(dt, a.dtLow(), w.dtWeight(), null);
     }
 
+    /** Not zeroed: backward zeroes the gradients at every layer, and xc and Δ are written before they are read. */
     @Override
     public BackwardScratch newBackwardScratch(int batch, int len) {
         int rows = batch * len, di = config.intermediateSize(), n = config.stateSize();
-        return new BackwardScratch(backend.allocate(rows, di), backend.allocate(rows, di), backend.allocate(rows, di),
-                backend.allocate(rows, di), backend.allocate(rows, di), backend.allocate(rows, config.timeStepRank()),
-                backend.allocate(rows, n), backend.allocate(rows, n), backend.allocate(di, n),
-                backend.allocate(rows, di), backend.allocate(rows, di));
+        return new BackwardScratch(backend.allocateUninitialized(rows, di), backend.allocateUninitialized(rows, di),
+                backend.allocateUninitialized(rows, di), backend.allocateUninitialized(rows, di),
+                backend.allocateUninitialized(rows, di), backend.allocateUninitialized(rows, config.timeStepRank()),
+                backend.allocateUninitialized(rows, n), backend.allocateUninitialized(rows, n), backend.allocateUninitialized(di, n),
+                backend.allocateUninitialized(rows, di), backend.allocateUninitialized(rows, di));
     }
 
     @Override

@@ -142,7 +142,9 @@ public final class MambaModel {
         if (state != null && strands.count() > 1)
             throw new IllegalArgumentException("a reverse-complement-sharing model reads whole sequences; it takes no state");
         int stackBatch = batch * strands.count(), rows = stackBatch * len;
-        Tensor residual = backend.allocate(rows, config.hiddenSize()), normed = backend.allocate(rows, config.hiddenSize());
+        // the embedding writes residual whole, each layer's norm normed, and norm_f out
+        Tensor residual = backend.allocateUninitialized(rows, config.hiddenSize()),
+                normed = backend.allocateUninitialized(rows, config.hiddenSize());
         Mixer.Activations scratch = mixers[0].newActivations(stackBatch, len, false);
         backend.embedding(residual, strands.ids(ids, batch, len), weights.embeddings());
         for (int i = 0; i < mixers.length; i++) {
@@ -154,7 +156,7 @@ public final class MambaModel {
             blockForward(i, residual, residual, normed, normed, stackBatch, len, scratch, state == null ? null : state.layer(i));
             if (sink != null) sink.accept(i, residual);
         }
-        Tensor out = backend.allocate(rows, config.hiddenSize());
+        Tensor out = backend.allocateUninitialized(rows, config.hiddenSize());
         backend.rmsNorm(out, residual, weights.normF(), eps());
         if (strands.count() > 1) { // both strands' rows aligned into normed, which is returned
             strands.alignStrands(backend, normed, out, batch, len);
@@ -322,9 +324,11 @@ public final class MambaModel {
         checkIds(ids, batch, len);
         int stackBatch = batch * strands.count(), rows = stackBatch * len, h = config.hiddenSize();
         Activations act = new Activations(strands.ids(ids, batch, len), batch, stackBatch, len, mixers.length);
-        Tensor residual = backend.allocate(rows, h);
+        // written whole before they are read: by the embedding, each norm, each block (its mixer's
+        // output projection, then the residual sum) and norm_f
+        Tensor residual = backend.allocateUninitialized(rows, h);
         backend.embedding(residual, act.ids, weights.embeddings());
-        Tensor normed = backend.allocate(rows, h);
+        Tensor normed = backend.allocateUninitialized(rows, h);
         for (int i = 0; i < mixers.length; i++) {
             if (strands.swapsEachLayer()) { // the layer's input is the exchanged strands; the backward starts from it
                 Tensor swapped = backend.allocate(rows, h);
@@ -332,7 +336,7 @@ public final class MambaModel {
                 residual = swapped;
             }
             Mixer.Activations ma = mixers[i].newActivations(stackBatch, len, true);
-            Tensor next = backend.allocate(rows, h);
+            Tensor next = backend.allocateUninitialized(rows, h);
             blockForward(i, next, residual, normed, next, stackBatch, len, ma, null);
             act.residualIn[i] = residual;
             act.mixer[i] = recomputeActivations ? null : ma;
@@ -340,7 +344,7 @@ public final class MambaModel {
             residual = next;
         }
         act.residualOut = residual;
-        act.hidden = backend.allocate(rows, h);
+        act.hidden = backend.allocateUninitialized(rows, h);
         backend.rmsNorm(act.hidden, residual, weights.normF(), eps());
         if (strands.count() > 1) { // both strands' rows become one sequence's: normed is free to take them
             strands.alignStrands(backend, normed, act.hidden, batch, len);
@@ -485,8 +489,9 @@ public final class MambaModel {
     public void backward(Activations act, Tensor dHidden, Gradients grads) {
         int sb = act.stackBatch, rows = sb * act.len, h = config.hiddenSize();
         ModelWeights g = grads.weights();
-        Tensor dResidual = backend.allocate(rows, h);
-        Tensor normed = backend.allocate(rows, h), dNormed = backend.allocate(rows, h);
+        Tensor dResidual = backend.allocate(rows, h); // norm_f's backward accumulates into it
+        // each layer's norm writes normed; dNormed is zeroed at every layer (or first takes the aligned strands)
+        Tensor normed = backend.allocateUninitialized(rows, h), dNormed = backend.allocateUninitialized(rows, h);
         if (strands.count() > 1) { // back from forward positions to the stack's order
             strands.alignStrands(backend, dNormed, dHidden, act.batch, act.len);
             dHidden = dNormed;

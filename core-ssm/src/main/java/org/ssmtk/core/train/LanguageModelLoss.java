@@ -80,7 +80,8 @@ public final class LanguageModelLoss {
         MambaModel.Activations act = model.forwardTraining(ids, batch, len);
         int rows = batch * len, vocab = model.config().paddedVocabSize();
         int block = model.strands() > 1 ? rows : Math.min(rows, blockRows); // two strands: one block (MambaModel.logits)
-        Tensor logits = backend.allocate(block, vocab), dLogits = backend.allocate(block, vocab);
+        // the head writes each block's logits whole, and crossEntropy its gradient
+        Tensor logits = backend.allocateUninitialized(block, vocab), dLogits = backend.allocateUninitialized(block, vocab);
         Tensor dHidden = grads == null ? null : backend.allocate(act.hidden().shape());
         double sum = 0;
         for (int from = 0; from < rows; from += block) {

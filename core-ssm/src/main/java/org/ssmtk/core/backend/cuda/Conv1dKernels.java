@@ -10,9 +10,9 @@ import static org.ssmtk.core.backend.cuda.Kernel.Param.PTR;
  */
 final class Conv1dKernels {
     static final String MODULE = "conv1d.ptx";
-    static final Kernel FORWARD = Kernel.of(MODULE, "conv1d_silu", PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, I32, I32);
+    static final Kernel FORWARD = Kernel.of(MODULE, "conv1d_silu", PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, I32, I32);
     static final Kernel STATE_UPDATE = Kernel.of(MODULE, "conv1d_state_update", PTR, PTR, I32, I32, I32, I32);
-    static final Kernel BACKWARD = Kernel.of(MODULE, "conv1d_backward", PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, I32, I32);
+    static final Kernel BACKWARD = Kernel.of(MODULE, "conv1d_backward", PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, I32, I32, I32);
     static final Kernel DWEIGHT_SUM = Kernel.of(MODULE, "conv1d_dweight_sum", PTR, PTR, PTR, I32, I32, I32, I32);
     /** Block of the per-channel kernels (state update, weight-gradient sum): any size works. */
     private static final int CHANNEL_THREADS = 128;
@@ -73,12 +73,13 @@ final class Conv1dKernels {
 
     /**
      * out = silu(conv(x) + bias) over (batch, len, ch), the window before each sequence read from
-     * state (batch, width - 1, ch) when given, then state moved to the last width - 1 inputs.
+     * state (batch, width - 1, ch) when given, then state moved to the last width - 1 inputs; out16
+     * (if not 0, 8-byte aligned) receives out rounded to bf16.
      */
-    void forward(long out, long x, long w, long bias, long state, int batch, int len, int ch, int width) {
+    void forward(long out, long out16, long x, long w, long bias, long state, int batch, int len, int ch, int width) {
         if ((long) batch * len * ch == 0) return;
-        Plan p = plan(batch, len, ch, width, aligned(out, x));
-        gpu.launch(p.parts, p.channelBlocks, lanes * segs, 1, 0, FORWARD.args().ptr(out).ptr(x).ptr(w).ptr(bias).ptr(state)
+        Plan p = plan(batch, len, ch, width, aligned(out, x) && (out16 & 7) == 0);
+        gpu.launch(p.parts, p.channelBlocks, lanes * segs, 1, 0, FORWARD.args().ptr(out).ptr(out16).ptr(x).ptr(w).ptr(bias).ptr(state)
                 .i32(batch).i32(len).i32(ch).i32(width).i32(p.steps).i32(p.segBlocks).i32(p.variant));
         if (state != 0 && width > 1)
             gpu.launch(((long) batch * ch + CHANNEL_THREADS - 1) / CHANNEL_THREADS, 1, CHANNEL_THREADS, 1, 0,
@@ -94,14 +95,17 @@ final class Conv1dKernels {
     /**
      * dx, dw and dBias (if not 0) += the gradients from dOut, with {@link #backwardScratch} floats
      * at partials for the per-block sums of the weight gradient (added in a fixed order: the same
-     * result on every run).
+     * result on every run); dx16 (if not 0, 8-byte aligned) receives the new dx rounded to bf16.
+     * The plan must be the one {@link #backwardScratch} sized: dx16's alignment does not enter it.
+     * With overwrite, dx is taken to be all zeros and is written without being read.
      */
-    void backward(long dx, long dw, long dBias, long partials, long dOut, long x, long w, long bias, int batch, int len,
-                  int ch, int width) {
+    void backward(long dx, long dx16, boolean overwrite, long dw, long dBias, long partials, long dOut, long x, long w,
+                  long bias, int batch, int len, int ch, int width) {
         if ((long) batch * len * ch == 0) return;
         Plan p = plan(batch, len, ch, width, aligned(dx, dOut, x));
-        gpu.launch(p.parts, p.channelBlocks, lanes * segs, 1, 0, BACKWARD.args().ptr(dx).ptr(partials).ptr(dOut).ptr(x).ptr(w)
-                .ptr(bias).i32(batch).i32(len).i32(ch).i32(width).i32(p.steps).i32(p.segBlocks).i32(p.variant));
+        gpu.launch(p.parts, p.channelBlocks, lanes * segs, 1, 0, BACKWARD.args().ptr(dx).ptr(dx16).ptr(partials).ptr(dOut).ptr(x).ptr(w)
+                .ptr(bias).i32(batch).i32(len).i32(ch).i32(width).i32(p.steps).i32(p.segBlocks).i32(p.variant)
+                .i32(overwrite ? 0 : 1));
         long outputs = (long) ch * (width + 1);
         gpu.launch((outputs + CHANNEL_THREADS - 1) / CHANNEL_THREADS, 1, CHANNEL_THREADS, 1, 0, DWEIGHT_SUM.args().ptr(dw)
                 .ptr(dBias).ptr(partials).i32(Math.toIntExact(p.parts)).i32(ch).i32(width).i32(p.window));

@@ -41,14 +41,18 @@ public final class CudaBackend implements Backend {
     private final CudaScan scan;
     private final CudaSsd ssd;
     private final Cublas cublas;
-    /** The optimizer's tables of tensors: the gradients (norm) and parameters with gradients and moments (AdamW). */
-    private final TensorTable normTable, adamTable;
+    /**
+     * The optimizer's tables of tensors: the gradients (norm), parameters with gradients and moments
+     * (AdamW), and the gradients again (zero: each its own table, so that none is uploaded again).
+     */
+    private final TensorTable normTable, adamTable, zeroTable;
     private final boolean bf16;
     private final SsdKernels.Products ssdProducts;
     private final String description;
     /** The recording under way on this backend's stream, if any (see {@link #record}). */
     private volatile CudaReplay recording;
     private static final boolean GRAPHS = !"false".equals(System.getProperty("ssmtk.cuda.graphs"));
+    private static final boolean POISON = Boolean.getBoolean("ssmtk.cuda.poisonUninitialized");
 
     /** products: the SSD scan's way of multiplying, or null for ssmtk.cuda.ssdProducts, else the precision's own. */
     private CudaBackend(CudaContext context, Precision precision, SsdKernels.Products products) {
@@ -69,6 +73,7 @@ public final class CudaBackend implements Backend {
         ssd = new CudaSsd(context, memory, reduce, ssdProducts);
         normTable = new TensorTable(context, memory);
         adamTable = new TensorTable(context, memory);
+        zeroTable = new TensorTable(context, memory);
         List<String> tried = new ArrayList<>();
         cublas = "0".equals(System.getenv("SSMTK_CUBLAS_ENABLE")) ? null : Cublas.open(context.stream.address(), context.kernelTimes, tried);
         bf16 = precision == Precision.BF16;
@@ -78,7 +83,7 @@ public final class CudaBackend implements Backend {
             throw new IllegalStateException("--precision bf16 needs cuBLAS, and none loaded (tried " + tried.size() + " paths)");
         }
         description = "cuda: " + context.describeDevice() + ", kernels: PTX compute_80 via JCuda driver API, GEMM: "
-                + (bf16 ? "cuBLAS bf16 tensor cores (cublasGemmEx, operands rounded to bf16 per call, fp32 accumulation"
+                + (bf16 ? "cuBLAS bf16 tensor cores (cublasGemmEx, operands rounded to bf16 once per write of their storage, fp32 accumulation"
                 + " and output; master weights, activations, scan, norms and optimizer fp32; " + cublas.path() + ", FFM)"
                 : cublas != null ? "cuBLAS fp32 (" + cublas.path() + ", FFM)"
                 : "fallback tiled fp32 kernel (no cuBLAS loaded; tried " + tried.size() + " paths)")
@@ -204,9 +209,16 @@ public final class CudaBackend implements Backend {
         return new Tensor(s, 0, shape);
     }
 
-    /** Uninitialized device memory, for benchmarks that fill it themselves. */
+    /**
+     * Device memory as the pool hands it out, not zeroed (a memset of each activation buffer was 4 ms
+     * of a 130M training step). With -Dssmtk.cuda.poisonUninitialized=true (the GPU tests') it is
+     * filled with NaN instead, so that a caller that reads what it never wrote fails loudly.
+     */
+    @Override
     public Tensor allocateUninitialized(int... shape) {
-        return new Tensor(memory.newStorage(size(shape)), 0, shape);
+        Tensor t = new Tensor(memory.newStorage(size(shape)), 0, shape);
+        if (POISON) fill(t, Float.NaN);
+        return t;
     }
 
     @Override
@@ -245,9 +257,15 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /**
+     * Under bf16, outside recordings, a fill with zeros of a whole storage is deferred
+     * (DeviceMemory.deferZero): a gradient buffer's first writer, a product or the conv's backward,
+     * then writes it instead of adding to zeros, and any other access queues the memset first.
+     */
     @Override
     public void fill(Tensor t, float value) {
         context.current();
+        if (t.size() > 0 && bf16 && recording == null && Float.floatToRawIntBits(value) == 0 && memory.deferZero(t)) return;
         if (t.size() > 0) {
             CUevent timed = context.kernelTimes.begin();
             cuMemsetD32Async(ptr(t), Float.floatToRawIntBits(value), t.size(), context.stream);
@@ -275,10 +293,19 @@ public final class CudaBackend implements Backend {
         return out;
     }
 
-    /** t rounded to bf16 in the call's scratch; its address. */
+    /**
+     * t rounded to bf16; its address. Outside a graph recording it is read from the bf16 twin of t's
+     * storage ({@link DeviceMemory#bf16Twin}), converted at the first product that reads the storage
+     * after it was last written: a weight is rounded once per optimizer step (AdamW's table takes
+     * every parameter's address, which makes its twin stale), an activation once however many
+     * products read it (in_proj's two halves, x_proj's three, the forward and the backward).
+     * Otherwise it is rounded into the call's scratch.
+     */
     private long bf16(DeviceMemory.Scratch s, Tensor t) {
+        long twin = recording == null ? memory.bf16Twin(t, elementwise) : 0;
+        if (twin != 0) return twin;
         long p = s.bytes(t.size() * 2);
-        elementwise.toBf16(p, addr(t), t.size());
+        elementwise.toBf16(p, DeviceMemory.readAddr(t), t.size());
         return p;
     }
 
@@ -293,12 +320,13 @@ public final class CudaBackend implements Backend {
         if (k == 0) {
             fill(out, 0f);
         } else if (bf16) {
-            // the operands are rounded anew at every call: weights change at every optimizer step, and
-            // a cache keyed on them would have to know when; the conversion is one pass over x and W
             try (DeviceMemory.Scratch s = memory.scratch()) {
                 long wb = bf16(s, w), xb = bf16(s, x);
                 cublas.gemmEx(Cublas.OP_T, Cublas.OP_N, n, m, k, 1f, wb, k, xb, k, Cublas.R_16BF, 0f, addr(out), n);
             }
+            // out is written after the twins above were looked up: should it share a storage with x or
+            // w, their twins are stale from here on
+            DeviceMemory.touch(out);
         } else if (cublas != null) {
             // row-major out (m, n) is column-major out^T (n, m) = W (x)^T with W^T stored as (k, n)
             cublas.sgemm(Cublas.OP_T, Cublas.OP_N, n, m, k, 1f, addr(w), k, addr(x), k, 0f, addr(out), n);
@@ -315,13 +343,17 @@ public final class CudaBackend implements Backend {
         context.current();
         if (m == 0 || n == 0 || k == 0) return;
         if (bf16) {
-            // the same products as below on bf16 copies; dx and dW accumulate in fp32 (beta 1, fp32 C)
+            // the same products as below on bf16 copies; dx and dW accumulate in fp32 (beta 1, fp32 C),
+            // or are written (beta 0) where a deferred fill left them zero (DeviceMemory.deferZero)
+            float dxBeta = dx != null && memory.takeZero(dx) ? 0f : 1f, dwBeta = memory.takeZero(dw) ? 0f : 1f;
             try (DeviceMemory.Scratch s = memory.scratch()) {
                 long dyb = bf16(s, dy);
                 if (dx != null)
-                    cublas.gemmEx(Cublas.OP_N, Cublas.OP_N, k, m, n, 1f, bf16(s, w), k, dyb, n, Cublas.R_16BF, 1f, addr(dx), k);
-                cublas.gemmEx(Cublas.OP_N, Cublas.OP_T, k, n, m, 1f, bf16(s, x), k, dyb, n, Cublas.R_16BF, 1f, addr(dw), k);
+                    cublas.gemmEx(Cublas.OP_N, Cublas.OP_N, k, m, n, 1f, bf16(s, w), k, dyb, n, Cublas.R_16BF, dxBeta, addr(dx), k);
+                cublas.gemmEx(Cublas.OP_N, Cublas.OP_T, k, n, m, 1f, bf16(s, x), k, dyb, n, Cublas.R_16BF, dwBeta, addr(dw), k);
             }
+            DeviceMemory.touch(dx); // written after the twins were looked up (see linear)
+            DeviceMemory.touch(dw);
         } else if (cublas != null) {
             // dx^T (k, m) += W^T (k, n) dy^T (n, m); dW^T (k, n) += x^T (k, m) dy (m, n), all column-major views
             if (dx != null) cublas.sgemm(Cublas.OP_N, Cublas.OP_N, k, m, n, 1f, addr(w), k, addr(dy), n, 1f, addr(dx), k);
@@ -382,12 +414,28 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /**
+     * Under bf16, outside recordings: where a kernel that writes all of t may also write t's bf16
+     * values, the twin of t's storage (DeviceMemory.twinToWrite: only a storage that products read);
+     * 0 otherwise. A product reading t next then finds them without a pass of its own.
+     */
+    long twinOut(Tensor t) {
+        return bf16 && recording == null ? memory.twinToWrite(t) : 0;
+    }
+
+    @Override
+    public void feedsProducts(Tensor t) {
+        if (bf16 && recording == null) memory.wantTwin(t);
+    }
+
     @Override
     public void rmsNorm(Tensor out, Tensor x, Tensor weight, float eps) {
         int m = x.rows2d(), h = x.cols();
         Shapes.rmsNorm(out, x, weight);
         context.current();
-        reduce.rmsNorm(addr(out), addr(x), addr(weight), m, h, eps);
+        long out16 = twinOut(out);
+        reduce.rmsNorm(addr(out), out16, addr(x), addr(weight), m, h, eps);
+        if (out16 != 0) memory.twinWritten(out);
     }
 
     @Override
@@ -397,8 +445,9 @@ public final class CudaBackend implements Backend {
         context.current();
         if (m == 0) return;
         try (DeviceMemory.Scratch s = memory.scratch()) {
-            long inv = s.floats(m);
-            reduce.rmsNormBackward(addr(dx), inv, addr(dy), addr(x), addr(weight), m, h, eps);
+            long inv = s.floats(m), dx16 = twinOut(dx);
+            reduce.rmsNormBackward(addr(dx), dx16, inv, addr(dy), addr(x), addr(weight), m, h, eps);
+            if (dx16 != 0) memory.twinWritten(dx);
             reduce.columnSums(addr(dWeight), addr(dy), addr(x), inv, m, h);
         }
     }
@@ -419,7 +468,9 @@ public final class CudaBackend implements Backend {
         int ch = x.cols(), width = weight.cols();
         Shapes.conv1d(out, x, weight, convState, batch, len);
         context.current();
-        conv.forward(addr(out), addr(x), addr(weight), addr(bias), addr(convState), batch, len, ch, width);
+        long out16 = twinOut(out);
+        conv.forward(addr(out), out16, addr(x), addr(weight), addr(bias), addr(convState), batch, len, ch, width);
+        if (out16 != 0) memory.twinWritten(out);
     }
 
     @Override
@@ -432,10 +483,13 @@ public final class CudaBackend implements Backend {
         context.current();
         long rows = (long) batch * len;
         if (rows == 0 || ch == 0) return;
+        boolean overwrite = memory.takeZero(dx); // zeroed by a deferred fill: nothing to add to
         try (DeviceMemory.Scratch s = memory.scratch()) {
             long partials = s.floats(conv.backwardScratch(addr(dx), addr(dOut), addr(x), batch, len, ch, width));
-            conv.backward(addr(dx), addr(dWeight), addr(dBias), partials, addr(dOut), addr(x), addr(weight), addr(bias),
-                    batch, len, ch, width);
+            long dx16 = twinOut(dx);
+            conv.backward(addr(dx), dx16, overwrite, addr(dWeight), addr(dBias), partials, addr(dOut), addr(x), addr(weight),
+                    addr(bias), batch, len, ch, width);
+            if (dx16 != 0) memory.twinWritten(dx);
         }
     }
 
@@ -548,7 +602,9 @@ public final class CudaBackend implements Backend {
         try (DeviceMemory.Scratch s = memory.scratch()) {
             long dTargets = s.upload(targets);
             Tensor loss = s.tensor(2L * m);
-            reduce.crossEntropy(addr(logits), dTargets, ignoreIndex, addr(dLogits), scale, addr(loss), m, v);
+            long d16 = twinOut(dLogits);
+            reduce.crossEntropy(addr(logits), dTargets, ignoreIndex, addr(dLogits), d16, scale, addr(loss), m, v);
+            if (d16 != 0) memory.twinWritten(dLogits);
             cuStreamSynchronize(context.stream);
             cuMemcpyDtoH(Pointer.to(losses), ptr(loss), 8L * m);
         }
@@ -597,6 +653,14 @@ public final class CudaBackend implements Backend {
         Shapes.sameSize("adamW", param, grad, m, v);
         context.current();
         elementwise.adamW(addr(param), addr(grad), addr(m), addr(v), param.size(), lr, beta1, beta2, eps, weightDecay, bc1, bc2);
+    }
+
+    /** One launch over the table of every tensor. */
+    @Override
+    public void zero(List<Tensor> ts) {
+        context.current();
+        long table = zeroTable.upload(ts, ts, null, null, null, elementwise.multiChunk());
+        if (zeroTable.blocks() > 0) elementwise.zeroMulti(table, ts.size(), zeroTable.blocks());
     }
 
     /** One launch over the table of every tensor (partial sums per chunk, added in order), then one wait. */

@@ -20,13 +20,15 @@ import static jcuda.driver.JCudaDriver.*;
  */
 final class CudaReplay implements Backend.Replay {
     private final CudaContext context;
+    private final DeviceMemory memory;
     private final Map<int[], Pointer> pinned = new IdentityHashMap<>();
     private CUgraph graph;
     private CUgraphExec exec;
     private boolean closed;
 
-    private CudaReplay(CudaContext context, int[][] inputs) {
+    private CudaReplay(CudaContext context, DeviceMemory memory, int[][] inputs) {
         this.context = context;
+        this.memory = memory;
         for (int[] in : inputs) {
             if (pinned.containsKey(in)) continue;
             Pointer p = new Pointer();
@@ -50,7 +52,7 @@ final class CudaReplay implements Backend.Replay {
     static CudaReplay record(CudaContext context, DeviceMemory memory, Runnable body, int[][] inputs,
                              java.util.function.Consumer<CudaReplay> active) {
         context.synchronize();
-        CudaReplay r = new CudaReplay(context, inputs);
+        CudaReplay r = new CudaReplay(context, memory, inputs);
         synchronized (context) {
             memory.startRecording();
             active.accept(r);
@@ -98,6 +100,9 @@ final class CudaReplay implements Backend.Replay {
             if (in.length > 0)
                 e.getValue().getByteBuffer(0, in.length * 4L).order(ByteOrder.nativeOrder()).asIntBuffer().put(in);
         }
+        // the graph writes its tensors without taking their addresses again: no bf16 twin made
+        // before can be trusted after it (DeviceMemory.bf16Twin)
+        memory.invalidateTwins();
         cuGraphLaunch(exec, context.stream);
     }
 

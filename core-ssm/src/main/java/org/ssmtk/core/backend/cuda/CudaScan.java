@@ -79,9 +79,12 @@ public final class CudaScan {
         if (batch == 0 || len == 0 || ch == 0) return;
         long state = addr(ssmState);
         if (onePass(batch, ch)) {
-            // SCAN_CHUNK is a whole number of the kernel's tiles, so it writes every kept state itself
-            fwd.onePass(in, nm, addr(y), addr(u), addr(delta), addr(deltaBias), addr(A), addr(B), addr(C), addr(D), addr(z),
+            // SCAN_CHUNK is a whole number of the kernel's tiles, so it writes every kept state itself;
+            // fp32 y also in bf16 where a product reads it next (CudaBackend.twinOut)
+            long y16 = in == Inputs.FP32 ? backend.twinOut(y) : 0;
+            fwd.onePass(in, nm, addr(y), y16, addr(u), addr(delta), addr(deltaBias), addr(A), addr(B), addr(C), addr(D), addr(z),
                     state, state, addr(chunkStates), batch, len, ch, n);
+            if (y16 != 0) memory.twinWritten(y);
             return;
         }
         if (nc == 1) {
@@ -131,9 +134,17 @@ public final class CudaScan {
             long partA = s.floats((long) batch * nc * ch * n);
             long partD = D == null ? 0 : s.floats((long) batch * nc * ch);
             long partBias = deltaBias == null ? 0 : s.floats((long) batch * nc * ch);
-            bwd.backward(in, nm, addr(du), addr(dDelta), addr(dz), addr(dB), addr(dC), partA, partD, partBias, addr(dOut),
+            // gradients whose zeroing was deferred (bf16) are written, not added to; dDelta and dz
+            // then also in bf16 for the products that read them next (CudaBackend.twinOut)
+            int overwrite = (memory.takeZero(du) ? 1 : 0) | (memory.takeZero(dDelta) ? 2 : 0)
+                    | (dz != null && memory.takeZero(dz) ? 4 : 0);
+            long dDelta16 = (overwrite & 2) != 0 ? backend.twinOut(dDelta) : 0, dz16 = (overwrite & 4) != 0 ? backend.twinOut(dz) : 0;
+            bwd.backward(in, nm, addr(du), addr(dDelta), addr(dz), dDelta16, dz16, overwrite, addr(dB), addr(dC), partA,
+                    partD, partBias, addr(dOut),
                     addr(u), addr(delta), addr(deltaBias), addr(A), addr(B), addr(C), addr(D), addr(z), addr(chunkStates),
                     lbAgg, lbIncl, lbSdt, addr(lbFlag), batch, len, ch, n, nc);
+            if (dDelta16 != 0) memory.twinWritten(dDelta);
+            if (dz16 != 0) memory.twinWritten(dz);
             reduce.columnSums(addr(dA), partA, 0, 0, (long) batch * nc, ch * n);
             if (partD != 0) reduce.columnSums(addr(dD), partD, 0, 0, (long) batch * nc, ch);
             if (partBias != 0) reduce.columnSums(addr(dDeltaBias), partBias, 0, 0, (long) batch * nc, ch);

@@ -20,6 +20,7 @@ final class ElementwiseKernels {
     static final Kernel FILL_UNIFORM = Kernel.of(MODULE, "fill_uniform", PTR, I64, I64, F32, F32);
     static final Kernel ADAMW = Kernel.of(MODULE, "adamw_f32", PTR, PTR, PTR, PTR, I64, F32, F32, F32, F32, F32, F32, F32);
     static final Kernel ADAMW_MULTI = Kernel.of(MODULE, "adamw_multi", PTR, I32, F32, F32, F32, F32, F32, F32, F32);
+    static final Kernel ZERO_MULTI = Kernel.of(MODULE, "zero_multi", PTR, I32);
     static final Kernel EMBEDDING = Kernel.of(MODULE, "embedding", PTR, PTR, PTR, I64, I32);
     static final Kernel EMBEDDING_BACKWARD = Kernel.of(MODULE, "embedding_backward", PTR, PTR, PTR, I64, I32);
     static final Kernel F32_TO_BF16 = Kernel.of(MODULE, "f32_to_bf16", PTR, PTR, I64);
@@ -84,6 +85,11 @@ final class ElementwiseKernels {
      * One AdamW step of every tensor of a {@link TensorTable} (count tensors, blocks chunks in all),
      * with each gradient times gradScale and each tensor's own weight decay.
      */
+    /** Zeroes every tensor of a {@link TensorTable} (its parameter column). */
+    void zeroMulti(long table, int count, long blocks) {
+        gpu.launch(blocks, 1, 256, 1, 0, ZERO_MULTI.args().ptr(table).i32(count));
+    }
+
     void adamWMulti(long table, int count, long blocks, float gradScale, float lr, float beta1, float beta2, float eps,
                     float bc1, float bc2) {
         gpu.launch(blocks, 1, 256, 1, 0, ADAMW_MULTI.args().ptr(table).i32(count).f32(gradScale).f32(lr).f32(beta1)

@@ -15,9 +15,9 @@ final class ReductionKernels {
     static final Kernel SUM_OF_SQUARES = Kernel.of(MODULE, "sum_of_squares", PTR, I64, PTR);
     static final Kernel SUM_OF_SQUARES_MULTI = Kernel.of(MODULE, "sum_of_squares_multi", PTR, I32, PTR);
     static final Kernel SUM_DOUBLES = Kernel.of(MODULE, "sum_doubles", PTR, I64, PTR);
-    static final Kernel RMS_NORM = Kernel.of(MODULE, "rms_norm", PTR, PTR, PTR, I32, F32);
-    static final Kernel RMS_NORM_BACKWARD = Kernel.of(MODULE, "rms_norm_backward", PTR, PTR, PTR, PTR, PTR, I32, F32);
-    static final Kernel CROSS_ENTROPY = Kernel.of(MODULE, "cross_entropy", PTR, PTR, I32, PTR, F32, PTR, I32);
+    static final Kernel RMS_NORM = Kernel.of(MODULE, "rms_norm", PTR, PTR, PTR, PTR, I32, F32);
+    static final Kernel RMS_NORM_BACKWARD = Kernel.of(MODULE, "rms_norm_backward", PTR, PTR, PTR, PTR, PTR, PTR, I32, F32);
+    static final Kernel CROSS_ENTROPY = Kernel.of(MODULE, "cross_entropy", PTR, PTR, I32, PTR, PTR, F32, PTR, I32);
     static final Kernel SAMPLE_ROWS = Kernel.of(MODULE, "sample_rows", PTR, I64, I32, I64, I32, PTR, PTR);
     /** Threads per row of the row kernels: any multiple of 32 up to 1024 works (block_sum's 32 warps). */
     private static final int ROW_THREADS = 256;
@@ -70,21 +70,28 @@ final class ReductionKernels {
         gpu.launch(1, 1, 1024, 1, 0, SUM_DOUBLES.args().ptr(partials).i64(blocks).ptr(out));
     }
 
-    /** out = w * x / rms(x) per row of h. */
-    void rmsNorm(long out, long x, long w, int rows, int h, float eps) {
-        gpu.launch(rows, 1, ROW_THREADS, 1, 0, RMS_NORM.args().ptr(out).ptr(x).ptr(w).i32(h).f32(eps));
+    /** out = w * x / rms(x) per row of h; out16 (if not 0) receives out rounded to bf16. */
+    void rmsNorm(long out, long out16, long x, long w, int rows, int h, float eps) {
+        gpu.launch(rows, 1, ROW_THREADS, 1, 0, RMS_NORM.args().ptr(out).ptr(out16).ptr(x).ptr(w).i32(h).f32(eps));
     }
 
-    /** dx += the input gradient; invOut[r] = 1 / rms of row r, for the weight gradient. */
-    void rmsNormBackward(long dx, long invOut, long dy, long x, long w, int rows, int h, float eps) {
+    /**
+     * dx += the input gradient, dx16 (if not 0) receiving the sum rounded to bf16; invOut[r] = 1 /
+     * rms of row r, for the weight gradient.
+     */
+    void rmsNormBackward(long dx, long dx16, long invOut, long dy, long x, long w, int rows, int h, float eps) {
         gpu.launch(rows, 1, ROW_THREADS, 1, 0,
-                RMS_NORM_BACKWARD.args().ptr(dx).ptr(invOut).ptr(dy).ptr(x).ptr(w).i32(h).f32(eps));
+                RMS_NORM_BACKWARD.args().ptr(dx).ptr(dx16).ptr(invOut).ptr(dy).ptr(x).ptr(w).i32(h).f32(eps));
     }
 
-    /** dLogits = scale (softmax - onehot) and loss[r] (doubles) per row of v logits; ignored rows get 0. */
-    void crossEntropy(long logits, long targets, int ignoreIndex, long dLogits, float scale, long loss, int rows, int v) {
-        gpu.launch(rows, 1, crossEntropyThreads(v, ceThreads), 1, 0,
-                CROSS_ENTROPY.args().ptr(logits).ptr(targets).i32(ignoreIndex).ptr(dLogits).f32(scale).ptr(loss).i32(v));
+    /**
+     * dLogits = scale (softmax - onehot) and loss[r] (doubles) per row of v logits; ignored rows get
+     * 0; dLogits16 (if not 0) receives dLogits rounded to bf16.
+     */
+    void crossEntropy(long logits, long targets, int ignoreIndex, long dLogits, long dLogits16, float scale, long loss,
+                      int rows, int v) {
+        gpu.launch(rows, 1, crossEntropyThreads(v, ceThreads), 1, 0, CROSS_ENTROPY.args().ptr(logits).ptr(targets)
+                .i32(ignoreIndex).ptr(dLogits).ptr(dLogits16).f32(scale).ptr(loss).i32(v));
     }
 
     /**

@@ -12,8 +12,8 @@ import static org.ssmtk.core.backend.cuda.Kernel.Param.PTR;
  */
 final class ScanBackwardKernels {
     static final String MODULE = "scan_backward.ptx";
-    static final Kernel[][] BACKWARD = ScanForwardKernels.variants(MODULE, "scan_bwd_", PTR, PTR, PTR, PTR, PTR, PTR, PTR,
-            PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32);
+    static final Kernel[][] BACKWARD = ScanForwardKernels.variants(MODULE, "scan_bwd_", PTR, PTR, PTR, PTR, PTR, I32, PTR,
+            PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32);
 
     private final Launcher gpu;
     /** Threads and channels of a block. */
@@ -52,12 +52,16 @@ final class ScanBackwardKernels {
      * du, dDelta, dz, dB, dC += the gradients; partA (batch, chunks, ch, n), partD and partBias
      * (batch, chunks, ch) receive per-chunk partial sums. lbAgg, lbIncl (blocks x publicationFloats),
      * lbSdt (blocks x channels) and lbFlag (blocks + 1 ints, zeroed) are the look-back's scratch.
+     * overwrite's bits (du 1, dDelta 2, dz 4) name the gradients that are all zeros: those are
+     * written, not added to; dDelta16 and dz16 (0: none; only with their overwrite bit) receive
+     * dDelta and dz rounded to bf16.
      */
-    void backward(Inputs in, int nm, long du, long dDelta, long dz, long dB, long dC, long partA, long partD, long partBias,
-                  long dOut, long u, long delta, long deltaBias, long a, long b, long c, long d, long z, long chunkStates,
-                  long lbAgg, long lbIncl, long lbSdt, long lbFlag, int batch, int len, int ch, int n, int chunks) {
+    void backward(Inputs in, int nm, long du, long dDelta, long dz, long dDelta16, long dz16, int overwrite, long dB,
+                  long dC, long partA, long partD, long partBias, long dOut, long u, long delta, long deltaBias, long a,
+                  long b, long c, long d, long z, long chunkStates, long lbAgg, long lbIncl, long lbSdt, long lbFlag,
+                  int batch, int len, int ch, int n, int chunks) {
         gpu.launch((long) groups(ch) * chunks, batch, threads, 1, sharedBytes(nm), ScanForwardKernels.pick(BACKWARD, in, nm)
-                .args().ptr(du).ptr(dDelta).ptr(dz).ptr(dB).ptr(dC).ptr(partA).ptr(partD).ptr(partBias).ptr(dOut).ptr(u)
+                .args().ptr(du).ptr(dDelta).ptr(dz).ptr(dDelta16).ptr(dz16).i32(overwrite).ptr(dB).ptr(dC).ptr(partA).ptr(partD).ptr(partBias).ptr(dOut).ptr(u)
                 .ptr(delta).ptr(deltaBias).ptr(a).ptr(b).ptr(c).ptr(d).ptr(z).ptr(chunkStates).ptr(lbAgg).ptr(lbIncl)
                 .ptr(lbSdt).ptr(lbFlag).i32(len).i32(ch).i32(n).i32(chunks));
     }

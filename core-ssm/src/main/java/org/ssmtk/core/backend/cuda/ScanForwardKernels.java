@@ -50,7 +50,7 @@ final class ScanForwardKernels {
     static final Kernel[][] CHUNK_OUTPUT = variants(MODULE, "scan_chunk_output_", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR,
             PTR, PTR, PTR, I32, I32, I32, I32);
     static final Kernel[][] ONE_PASS = variants(MODULE, "scan_seq_", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR,
-            PTR, I32, I32, I32, I32);
+            PTR, PTR, I32, I32, I32, I32);
     static final Kernel COMBINE = Kernel.of(MODULE, "scan_combine", PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32);
     /** Block of scan_combine, one thread per (channel, state): any size works. */
     private static final int COMBINE_THREADS = 128;
@@ -98,10 +98,10 @@ final class ScanForwardKernels {
     }
 
     /** The one-pass forward: y, the states entering every chunk (if chunkStates) and the last one. */
-    void onePass(Inputs in, int nm, long y, long u, long delta, long deltaBias, long a, long b, long c, long d, long z,
-                 long h0, long finalState, long chunkStates, int batch, int len, int ch, int n) {
+    void onePass(Inputs in, int nm, long y, long y16, long u, long delta, long deltaBias, long a, long b, long c, long d,
+                 long z, long h0, long finalState, long chunkStates, int batch, int len, int ch, int n) {
         gpu.launch((ch + onePassChannels - 1) / onePassChannels, batch, onePassThreads, 1, 0, pick(ONE_PASS, in, nm).args()
-                .ptr(y).ptr(u).ptr(delta).ptr(deltaBias).ptr(a).ptr(b).ptr(c).ptr(d).ptr(z).ptr(h0).ptr(finalState)
+                .ptr(y).ptr(y16).ptr(u).ptr(delta).ptr(deltaBias).ptr(a).ptr(b).ptr(c).ptr(d).ptr(z).ptr(h0).ptr(finalState)
                 .ptr(chunkStates).i32(len).i32(ch).i32(n).i32(chunks(len)));
     }
 }

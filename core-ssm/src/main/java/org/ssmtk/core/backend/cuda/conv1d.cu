@@ -45,6 +45,19 @@ __device__ __forceinline__ void store_vec(float* p, const float (&r)[V]) {
     else p[0] = r[0];
 }
 
+// The same V values rounded to bf16 (nearest even, as f32_to_bf16) at p16 (null: none): the operand
+// of the bf16 product that reads the tensor next (--precision bf16), without a pass of its own.
+// p16 is 8-byte aligned wherever V is 4 (its fp32 twin is 16-byte aligned).
+template <int V>
+__device__ __forceinline__ void store_vec16(unsigned short* p16, const float (&r)[V]) {
+    if (!p16) return;
+    unsigned short h[V];
+#pragma unroll
+    for (int v = 0; v < V; v++) asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h[v]) : "f"(r[v]));
+    if constexpr (V == 4) *(uint2*)p16 = make_uint2(h[0] | ((unsigned int)h[1] << 16), h[2] | ((unsigned int)h[3] << 16));
+    else p16[0] = h[0];
+}
+
 // A thread's place: channels [c, c + V) of sequence b, steps [t0, t1); false where it has none.
 template <int V>
 __device__ __forceinline__ bool conv_place(int batch, int len, int ch, int steps, int segBlocks, int& b, int& c, int& t0,
@@ -68,7 +81,8 @@ __device__ __forceinline__ void reversed_taps(float (&wr)[WIN][V], const float* 
 }
 
 template <int WIN, int V>
-__device__ __forceinline__ void conv_forward(float* __restrict__ out, const float* __restrict__ x, const float* w,
+__device__ __forceinline__ void conv_forward(float* __restrict__ out, unsigned short* __restrict__ out16,
+                                             const float* __restrict__ x, const float* w,
                                              const float* bias, const float* state, int batch, int len, int ch, int width, int steps,
                                              int segBlocks) {
     int b, c, t0, t1;
@@ -110,17 +124,18 @@ __device__ __forceinline__ void conv_forward(float* __restrict__ out, const floa
             o[v] = siluf(acc);
         }
         store_vec<V>(out + ((i64)b * len + t) * ch + c, o);
+        store_vec16<V>(out16 ? out16 + ((i64)b * len + t) * ch + c : nullptr, o);
     }
 }
 
 // out = silu(conv(x) + bias); the window before each sequence is read from state (batch, width - 1, ch)
 // when given, zeros otherwise. The state itself moves in conv1d_state_update, after this.
 extern "C" __global__ void __launch_bounds__(CONV_LANES * CONV_SEGS)
-conv1d_silu(float* out, const float* x, const float* w, const float* bias, const float* state, int batch, int len,
-            int ch, int width, int steps, int segBlocks, int variant) {
-    if (variant == CONV_W4_V4) conv_forward<4, 4>(out, x, w, bias, state, batch, len, ch, width, steps, segBlocks);
-    else if (variant == CONV_W4_V1) conv_forward<4, 1>(out, x, w, bias, state, batch, len, ch, width, steps, segBlocks);
-    else conv_forward<CONV_MAX_WIDTH, 1>(out, x, w, bias, state, batch, len, ch, width, steps, segBlocks);
+conv1d_silu(float* out, unsigned short* out16, const float* x, const float* w, const float* bias, const float* state,
+            int batch, int len, int ch, int width, int steps, int segBlocks, int variant) {
+    if (variant == CONV_W4_V4) conv_forward<4, 4>(out, out16, x, w, bias, state, batch, len, ch, width, steps, segBlocks);
+    else if (variant == CONV_W4_V1) conv_forward<4, 1>(out, out16, x, w, bias, state, batch, len, ch, width, steps, segBlocks);
+    else conv_forward<CONV_MAX_WIDTH, 1>(out, out16, x, w, bias, state, batch, len, ch, width, steps, segBlocks);
 }
 
 // After conv1d_silu: the window becomes the last width-1 inputs of (old window ++ x). One thread per
@@ -146,9 +161,9 @@ extern "C" __global__ void conv1d_state_update(float* state, const float* x, int
 // channel, WIN + 1 values: the reversed taps, then the bias); conv1d_dweight_sum adds those in a
 // fixed order, so the weight gradient is the same on every run, unlike atomics.
 template <int WIN, int V>
-__device__ __forceinline__ void conv_backward(float* __restrict__ dx, float* __restrict__ partials,
+__device__ __forceinline__ void conv_backward(float* __restrict__ dx, unsigned short* __restrict__ dx16, float* __restrict__ partials,
                                               const float* __restrict__ dOut, const float* __restrict__ x, const float* w, const float* bias, int batch, int len, int ch, int width,
-                                              int steps, int segBlocks, float* red) {
+                                              int steps, int segBlocks, int accumulate, float* red) {
     int b, c, t0, t1;
     bool active = conv_place<V>(batch, len, ch, steps, segBlocks, b, c, t0, t1);
     float dwr[WIN][V], db[V];
@@ -215,13 +230,17 @@ __device__ __forceinline__ void conv_backward(float* __restrict__ dx, float* __r
             int s = t - (WIN - 1);
             if (s >= t0) {
                 float d[V];
-                load_vec<V>(d, dxb + (i64)s * ch);
+                if (accumulate) load_vec<V>(d, dxb + (i64)s * ch);
+#pragma unroll
+                for (int v = 0; v < V; v++)
+                    if (!accumulate) d[v] = 0.f;  // dx was all zeros: the same sums, without reading it
 #pragma unroll
                 for (int v = 0; v < V; v++)
 #pragma unroll
                     for (int k = 0; k < WIN; k++)
                         if (k < width) d[v] += wr[k][v] * dps[WIN - 1 - k][v];  // dPre[s + k]
                 store_vec<V>(dxb + (i64)s * ch, d);
+                store_vec16<V>(dx16 ? dx16 + ((i64)b * len + s) * ch + c : nullptr, d);
             }
         }
     }
@@ -247,17 +266,20 @@ __device__ __forceinline__ void conv_backward(float* __restrict__ dx, float* __r
 // The largest of the variants' block buffers: CONV_SEGS x (WIN + 1) x VEC x CONV_LANES floats.
 #define CONV_RED_FLOATS (CONV_SEGS * CONV_LANES * ((4 + 1) * 4 > CONV_MAX_WIDTH + 1 ? (4 + 1) * 4 : CONV_MAX_WIDTH + 1))
 
-// dx += the input gradient of conv1d_silu from a zero state; partials as conv_backward writes them.
+// dx += the input gradient of conv1d_silu from a zero state (accumulate 0: dx = it, dx unread), dx16
+// (if not null) receiving the sums rounded to bf16; partials as conv_backward writes them.
 extern "C" __global__ void __launch_bounds__(CONV_LANES * CONV_SEGS)
-conv1d_backward(float* dx, float* partials, const float* dOut, const float* x, const float* w, const float* bias,
-                int batch, int len, int ch, int width, int steps, int segBlocks, int variant) {
+conv1d_backward(float* dx, unsigned short* dx16, float* partials, const float* dOut, const float* x, const float* w,
+                const float* bias, int batch, int len, int ch, int width, int steps, int segBlocks, int variant,
+                int accumulate) {
     __shared__ float red[CONV_RED_FLOATS];
     if (variant == CONV_W4_V4)
-        conv_backward<4, 4>(dx, partials, dOut, x, w, bias, batch, len, ch, width, steps, segBlocks, red);
+        conv_backward<4, 4>(dx, dx16, partials, dOut, x, w, bias, batch, len, ch, width, steps, segBlocks, accumulate, red);
     else if (variant == CONV_W4_V1)
-        conv_backward<4, 1>(dx, partials, dOut, x, w, bias, batch, len, ch, width, steps, segBlocks, red);
+        conv_backward<4, 1>(dx, dx16, partials, dOut, x, w, bias, batch, len, ch, width, steps, segBlocks, accumulate, red);
     else
-        conv_backward<CONV_MAX_WIDTH, 1>(dx, partials, dOut, x, w, bias, batch, len, ch, width, steps, segBlocks, red);
+        conv_backward<CONV_MAX_WIDTH, 1>(dx, dx16, partials, dOut, x, w, bias, batch, len, ch, width, steps, segBlocks,
+                                         accumulate, red);
 }
 
 // dw[c, j] += the sum over the parts of partials[part, c, width - 1 - j], dBias[c] (if not null) +=

@@ -70,6 +70,14 @@ extern "C" __global__ void adamw_multi(const TensorChunks* ts, int count, float 
         adam_update(t.p, t.m, t.v, i, __fmul_rn(t.g[i], gradScale), lr, beta1, beta2, eps, t.wd, bc1, bc2);
 }
 
+// Zeroes every tensor of the table (TensorChunks.p), one block per chunk: the gradients of a step in
+// one launch rather than a memset per tensor.
+extern "C" __global__ void zero_multi(const TensorChunks* ts, int count) {
+    const TensorChunks t = ts[tensor_of_block(ts, count, blockIdx.x)];
+    i64 start = ((i64)blockIdx.x - t.first) * MULTI_CHUNK, end = min(t.n, start + MULTI_CHUNK);
+    for (i64 i = start + threadIdx.x; i < end; i += blockDim.x) t.p[i] = 0.f;
+}
+
 extern "C" __global__ void embedding(float* out, const int* ids, const float* table, i64 count, int h) {
     for (i64 i = gtid(); i < count * h; i += gstride()) out[i] = table[(i64)ids[i / h] * h + i % h];
 }

@@ -83,21 +83,34 @@ extern "C" __global__ void sum_doubles(const double* in, i64 n, double* out) {
     if (threadIdx.x == 0) *out = s;
 }
 
+// The kernels below that take a bf16 output (out16, dx16, dLogits16; null: none) also write there
+// every value they store, rounded to bf16 (nearest even, as f32_to_bf16): the operand of the bf16
+// product that reads the tensor next (--precision bf16), without a pass of its own.
+__device__ __forceinline__ void store_bf16(unsigned short* p, i64 i, float v) {
+    unsigned short h;
+    asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(v));
+    p[i] = h;
+}
+
 // One block per row.
-extern "C" __global__ void rms_norm(float* out, const float* x, const float* w, int h, float eps) {
+extern "C" __global__ void rms_norm(float* out, unsigned short* out16, const float* x, const float* w, int h, float eps) {
     const float* xr = x + (i64)blockIdx.x * h;
     float* orow = out + (i64)blockIdx.x * h;
     float ss = 0.f;
     for (int i = threadIdx.x; i < h; i += blockDim.x) ss += xr[i] * xr[i];
     ss = block_sum<float>(ss);
     float inv = rsqrtf(ss / h + eps);
-    for (int i = threadIdx.x; i < h; i += blockDim.x) orow[i] = w[i] * (xr[i] * inv);
+    for (int i = threadIdx.x; i < h; i += blockDim.x) {
+        float o = w[i] * (xr[i] * inv);
+        orow[i] = o;
+        if (out16) store_bf16(out16, (i64)blockIdx.x * h + i, o);
+    }
 }
 
 // One block per row: dx accumulates; each row's 1/rms goes to invOut so that the weight gradient
 // (a sum over rows) can follow as column_sums(dy * x * inv).
-extern "C" __global__ void rms_norm_backward(float* dx, float* invOut, const float* dy, const float* x, const float* w,
-                                             int h, float eps) {
+extern "C" __global__ void rms_norm_backward(float* dx, unsigned short* dx16, float* invOut, const float* dy, const float* x,
+                                             const float* w, int h, float eps) {
     i64 base = (i64)blockIdx.x * h;
     float ss = 0.f, dot = 0.f;
     for (int i = threadIdx.x; i < h; i += blockDim.x) {
@@ -109,15 +122,21 @@ extern "C" __global__ void rms_norm_backward(float* dx, float* invOut, const flo
     dot = block_sum<float>(dot);
     float inv = rsqrtf(ss / h + eps);
     float coef = inv * inv * inv * dot / h;
-    for (int i = threadIdx.x; i < h; i += blockDim.x) dx[base + i] += inv * w[i] * dy[base + i] - coef * x[base + i];
+    for (int i = threadIdx.x; i < h; i += blockDim.x) {
+        float r = dx[base + i] + (inv * w[i] * dy[base + i] - coef * x[base + i]);  // the += it was, spelt out
+        dx[base + i] = r;
+        if (dx16) store_bf16(dx16, base + i, r);
+    }
     if (threadIdx.x == 0) invOut[blockIdx.x] = inv;
 }
 
 // One block per row (up to CE_THREADS threads: the launcher gives a row about 16 logits a thread):
 // dLogits = scale (softmax - onehot), loss[r] = logZ - logit[target]. Two passes over the row, not
 // three: the first keeps each thread's running max and its sum of exp(l - max), rescaled when the max
-// grows (the block then rescales every thread's sum to the block's max); the second writes dLogits.
-// Rows whose length is a multiple of 4 and whose two rows are 16-byte aligned go by float4.
+// grows (the block then rescales every thread's sum to the block's max); the second writes dLogits
+// (and dLogits16, if not null: dLogits rounded to bf16, store_bf16's rounding, 8-byte aligned where
+// the row goes by float4). Rows whose length is a multiple of 4 and whose two rows are 16-byte
+// aligned go by float4.
 #define CE_THREADS 1024
 SSMTK_EXPORT(CE_THREADS)
 
@@ -129,16 +148,25 @@ __device__ __forceinline__ void ce_add(float& m, float& s, float l) {
 }
 
 extern "C" __global__ void __launch_bounds__(CE_THREADS) cross_entropy(const float* logits, const int* targets, int ignoreIndex,
-                                                                        float* dLogits, float scale, double* loss, int v) {
+                                                                        float* dLogits, unsigned short* dLogits16, float scale,
+                                                                        double* loss, int v) {
     i64 base = (i64)blockIdx.x * v;
     const float* row = logits + base;
     float* drow = dLogits + base;
+    unsigned short* drow16 = dLogits16 ? dLogits16 + base : nullptr;
     int target = targets[blockIdx.x];
-    bool vec = (v & 3) == 0 && (((unsigned long long)row | (unsigned long long)drow) & 15) == 0;
+    bool vec = (v & 3) == 0 && (((unsigned long long)row | (unsigned long long)drow) & 15) == 0
+               && (((unsigned long long)drow16) & 7) == 0;
     int v4 = vec ? v >> 2 : 0, tail0 = 4 * v4;
     if (target == ignoreIndex) {
-        for (int j = threadIdx.x; j < v4; j += blockDim.x) ((float4*)drow)[j] = make_float4(0.f, 0.f, 0.f, 0.f);
-        for (int j = tail0 + threadIdx.x; j < v; j += blockDim.x) drow[j] = 0.f;
+        for (int j = threadIdx.x; j < v4; j += blockDim.x) {
+            ((float4*)drow)[j] = make_float4(0.f, 0.f, 0.f, 0.f);
+            if (drow16) ((uint2*)drow16)[j] = make_uint2(0, 0);
+        }
+        for (int j = tail0 + threadIdx.x; j < v; j += blockDim.x) {
+            drow[j] = 0.f;
+            if (drow16) drow16[j] = 0;
+        }
         if (threadIdx.x == 0) loss[blockIdx.x] = 0.0;
         return;
     }
@@ -156,10 +184,21 @@ extern "C" __global__ void __launch_bounds__(CE_THREADS) cross_entropy(const flo
     for (int j = threadIdx.x; j < v4; j += blockDim.x) {
         float4 q = ((const float4*)row)[j];
         int t = target - 4 * j;
-        ((float4*)drow)[j] = make_float4(scale * expf(q.x - logZ) - (t == 0 ? scale : 0.f), scale * expf(q.y - logZ) - (t == 1 ? scale : 0.f),
-                                         scale * expf(q.z - logZ) - (t == 2 ? scale : 0.f), scale * expf(q.w - logZ) - (t == 3 ? scale : 0.f));
+        float4 g = make_float4(scale * expf(q.x - logZ) - (t == 0 ? scale : 0.f), scale * expf(q.y - logZ) - (t == 1 ? scale : 0.f),
+                               scale * expf(q.z - logZ) - (t == 2 ? scale : 0.f), scale * expf(q.w - logZ) - (t == 3 ? scale : 0.f));
+        ((float4*)drow)[j] = g;
+        if (drow16) {
+            unsigned int lo, hi;
+            asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(lo) : "f"(g.y), "f"(g.x));
+            asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(hi) : "f"(g.w), "f"(g.z));
+            ((uint2*)drow16)[j] = make_uint2(lo, hi);
+        }
     }
-    for (int j = tail0 + threadIdx.x; j < v; j += blockDim.x) drow[j] = scale * expf(row[j] - logZ) - (j == target ? scale : 0.f);
+    for (int j = tail0 + threadIdx.x; j < v; j += blockDim.x) {
+        float g = scale * expf(row[j] - logZ) - (j == target ? scale : 0.f);
+        drow[j] = g;
+        if (drow16) store_bf16(drow16, j, g);
+    }
     if (threadIdx.x == 0) loss[blockIdx.x] = (double)logZ - (double)row[target];
 }
 // sample_rows: one block of SAMPLE_THREADS per row of logits (row stride ld), candidates [0, vocab).

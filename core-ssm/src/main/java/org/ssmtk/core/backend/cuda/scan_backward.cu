@@ -90,6 +90,7 @@ static_assert(4 * ScanBwdSmem<16>::FLOATS == 72 * 1024, "the comment above SCAN_
 // Dynamic shared memory: ScanBwdSmem above, whose size the launcher reads from the PTX.
 template <int NMAX, typename TIn>
 __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, float* __restrict__ dz,
+                         bf16* __restrict__ dDelta16, bf16* __restrict__ dz16, int overwrite,
                          float* __restrict__ dB, float* __restrict__ dC, float* __restrict__ partA,
                          float* __restrict__ partD, float* __restrict__ partBias, const TIn* __restrict__ dOut,
                          const TIn* __restrict__ u, const TIn* __restrict__ delta,
@@ -344,10 +345,20 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
         if (dk < ch) {
             i64 idx = (row0 + i) * ch + dk;
             // one add per element either way (so the same bits), but a reduction is sent and not
-            // waited for, where += stalls on reading the old value (a fifth of the kernel's stalls)
-            atomicAdd(du + idx, tU[i][k]);
-            atomicAdd(dDelta + idx, tSig[i][k]);
-            if (z) atomicAdd(dz + idx, tDz[i][k]);
+            // waited for, where += stalls on reading the old value (a fifth of the kernel's stalls).
+            // overwrite's bits (du 1, dDelta 2, dz 4): that gradient was all zeros (a deferred fill,
+            // bf16 only), so it is stored (0 + v is v) without the memset, and dDelta16, dz16 (if
+            // not null, only then) take it rounded to bf16 for the product that reads it next
+            if (overwrite & 1) du[idx] = tU[i][k];
+            else atomicAdd(du + idx, tU[i][k]);
+            if (overwrite & 2) dDelta[idx] = tSig[i][k];
+            else atomicAdd(dDelta + idx, tSig[i][k]);
+            if (dDelta16) stf(dDelta16 + idx, tSig[i][k]);
+            if (z) {
+                if (overwrite & 4) dz[idx] = tDz[i][k];
+                else atomicAdd(dz + idx, tDz[i][k]);
+                if (dz16) stf(dz16 + idx, tDz[i][k]);
+            }
         }
     }
     // each lane of a channel summed a quarter of its steps (before any lane returns: full-warp shuffles)
@@ -366,12 +377,13 @@ __device__ void scan_bwd(float* __restrict__ du, float* __restrict__ dDelta, flo
 
 #define SCAN_BACKWARD_ENTRY(NM, T, SUF)                                                                                \
     extern "C" __global__ void __launch_bounds__(SCAN_BWD_THREADS, SCAN_BWD_MINB) scan_bwd_##SUF##NM(                 \
-        float* du, float* dDelta, float* dz, float* dB, float* dC, float* partA, float* partD, float* partBias,       \
+        float* du, float* dDelta, float* dz, bf16* dDelta16, bf16* dz16, int overwrite, float* dB, float* dC,         \
+        float* partA, float* partD, float* partBias,                                                                 \
         const T* dOut, const T* u, const T* delta, const float* deltaBias, const float* A, const T* B, const T* C,     \
         const float* D, const T* z, const float* chunkStates, float* lbAgg, float* lbIncl, float* lbSdt, int* lbFlag, \
         int len, int ch, int n, int nChunks) {                                                                       \
-        scan_bwd<NM, T>(du, dDelta, dz, dB, dC, partA, partD, partBias, dOut, u, delta, deltaBias, A, B, C, D, z,     \
-                        chunkStates, lbAgg, lbIncl, lbSdt, lbFlag, len, ch, n, nChunks);                             \
+        scan_bwd<NM, T>(du, dDelta, dz, dDelta16, dz16, overwrite, dB, dC, partA, partD, partBias, dOut, u, delta,   \
+                        deltaBias, A, B, C, D, z, chunkStates, lbAgg, lbIncl, lbSdt, lbFlag, len, ch, n, nChunks);    \
     }
 
 // fp32 entries (the Backend's): scan_bwd_4, _8, _16; bf16 inputs: scan_bwd_bf16_4, _8, _16

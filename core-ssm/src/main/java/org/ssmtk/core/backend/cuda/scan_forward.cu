@@ -223,7 +223,7 @@ __device__ __forceinline__ void seq_stage(T (*dst)[W], const T* __restrict__ src
 }
 
 template <int NMAX, typename T>
-__device__ void scan_seq(T* __restrict__ y, const T* __restrict__ u, const T* __restrict__ delta,
+__device__ void scan_seq(T* __restrict__ y, unsigned short* __restrict__ y16, const T* __restrict__ u, const T* __restrict__ delta,
                          const float* __restrict__ deltaBias, const float* __restrict__ A,
                          const T* __restrict__ B, const T* __restrict__ C, const float* __restrict__ D,
                          const T* __restrict__ z, const float* h0, float* finalState,
@@ -332,17 +332,30 @@ __device__ void scan_seq(T* __restrict__ y, const T* __restrict__ u, const T* __
             }
         }
         __syncthreads();
+        // y16 (fp32 y only; null: none): y rounded to bf16 as well, for the out_proj product that
+        // reads it next (--precision bf16), 8-byte aligned on the fast path (ch a multiple of 4)
         if (fastCh) {
             constexpr int PER_ROW = SEQ_CH * (int)sizeof(T) / 16;
             for (int e = tid; e < steps * PER_ROW; e += SEQ_THREADS) {
                 int i = e / PER_ROW, p = e % PER_ROW;
-                reinterpret_cast<uint4*>(y + (seqRow + t0 + i) * ch + col0)[p] =
-                    reinterpret_cast<const uint4*>(&rZY[buf][i][0])[p];
+                uint4 v = reinterpret_cast<const uint4*>(&rZY[buf][i][0])[p];
+                reinterpret_cast<uint4*>(y + (seqRow + t0 + i) * ch + col0)[p] = v;
+                if constexpr (sizeof(T) == 4) {
+                    if (y16) {
+                        unsigned int lo, hi;
+                        asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(lo) : "f"(__uint_as_float(v.y)), "f"(__uint_as_float(v.x)));
+                        asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(hi) : "f"(__uint_as_float(v.w)), "f"(__uint_as_float(v.z)));
+                        reinterpret_cast<uint2*>(y16 + (seqRow + t0 + i) * ch + col0)[p] = make_uint2(lo, hi);
+                    }
+                }
             }
         } else {
             for (int e = tid; e < steps * SEQ_CH; e += SEQ_THREADS) {
                 int i = e / SEQ_CH, k = e % SEQ_CH;
-                if (col0 + k < ch) y[(seqRow + t0 + i) * ch + col0 + k] = rZY[buf][i][k];
+                if (col0 + k < ch) {
+                    y[(seqRow + t0 + i) * ch + col0 + k] = rZY[buf][i][k];
+                    if (y16) stf(reinterpret_cast<bf16*>(y16) + (seqRow + t0 + i) * ch + col0 + k, ldf(rZY[buf][i][k]));
+                }
             }
         }
         __syncthreads();
@@ -368,10 +381,10 @@ __device__ void scan_seq(T* __restrict__ y, const T* __restrict__ u, const T* __
         scan_chunk_output<NM, T>(y, u, delta, deltaBias, A, B, C, D, z, enter, finalState, len, ch, n, nChunks);         \
     }                                                                                                                \
     extern "C" __global__ void __launch_bounds__(SEQ_THREADS) scan_seq_##SUF##NM(                                      \
-        T* y, const T* u, const T* delta, const float* deltaBias, const float* A, const T* B, const T* C,             \
-        const float* D, const T* z, const float* h0, float* finalState, float* chunkStates, int len, int ch, int n,   \
-        int nChunks) {                                                                                               \
-        scan_seq<NM, T>(y, u, delta, deltaBias, A, B, C, D, z, h0, finalState, chunkStates, len, ch, n, nChunks);       \
+        T* y, unsigned short* y16, const T* u, const T* delta, const float* deltaBias, const float* A, const T* B,     \
+        const T* C, const float* D, const T* z, const float* h0, float* finalState, float* chunkStates, int len,      \
+        int ch, int n, int nChunks) {                                                                                \
+        scan_seq<NM, T>(y, y16, u, delta, deltaBias, A, B, C, D, z, h0, finalState, chunkStates, len, ch, n, nChunks);  \
     }
 
 // fp32 entries (the Backend's): scan_chunk_local_16 ...; bf16 inputs (and y): scan_chunk_local_bf16_16 ...

@@ -252,6 +252,28 @@ class CudaKernelsTest {
                 new float[1], 1f, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.05f));
     }
 
+    /** zero(List): every element of every tensor (sizes across chunk edges, a row view) and nothing beside them. */
+    @Test
+    void multiTensorZero() {
+        CudaBackend gpu = Gpu.backend();
+        int[] sizes = {1, 8192, 8193, 30001, 7};
+        Tensor whole = gpu.fromHost(random(sizes[4] + 2), sizes[4] + 2);
+        float[] wholeBefore = gpu.toHost(whole);
+        List<Tensor> ts = new java.util.ArrayList<>();
+        for (int i = 0; i < sizes.length - 1; i++) ts.add(gpu.fromHost(random(sizes[i]), sizes[i]));
+        ts.add(whole.rows(1, 1 + sizes[4]));
+        for (int round = 0; round < 2; round++) { // the second reuses the device table
+            gpu.zero(ts);
+            for (int i = 0; i < ts.size(); i++)
+                org.junit.jupiter.api.Assertions.assertArrayEquals(new float[sizes[i]], gpu.toHost(ts.get(i)), "tensor " + i + " zeroed");
+            float[] w = gpu.toHost(whole);
+            assertEquals(wholeBefore[0], w[0], "the element before the view is kept");
+            assertEquals(wholeBefore[sizes[4] + 1], w[sizes[4] + 1], "the element after the view is kept");
+            for (Tensor t : ts) gpu.fill(t, 3f);
+        }
+        gpu.zero(List.of());
+    }
+
     static int[] fill(int n, int v) {
         int[] a = new int[n];
         Arrays.fill(a, v);

@@ -103,10 +103,10 @@ class CudaPtxSignatureTest {
     void aMismatchedDeclarationIsReported() throws Exception {
         // the check itself: a float where the kernel takes an int, and one parameter too few
         Kernel wrongType = Kernel.of(ReductionKernels.MODULE, "rms_norm", Kernel.Param.PTR, Kernel.Param.PTR,
-                Kernel.Param.PTR, Kernel.Param.F32, Kernel.Param.F32);
+                Kernel.Param.PTR, Kernel.Param.PTR, Kernel.Param.F32, Kernel.Param.F32);
         Kernel tooFew = Kernel.of(ElementwiseKernels.MODULE, "add_f32", Kernel.Param.PTR, Kernel.Param.PTR, Kernel.Param.PTR);
         List<String> bad = mismatches(List.of(wrongType, tooFew), modules());
-        assertEquals(List.of("rms_norm parameter 3: the launcher declares F32 (.f32), the PTX has .u32",
+        assertEquals(List.of("rms_norm parameter 4: the launcher declares F32 (.f32), the PTX has .u32",
                 "add_f32: the launcher declares 3 parameters, the PTX has 4"), bad);
     }
 
