@@ -22,9 +22,17 @@
 // edge of a result tile (rows of chunk steps, columns of steps, channels or states)
 #define SSD_T 64
 // depth of one staged slice of the operands
-#define SSD_TK 16
-// row stride of a staged slice: float4-aligned, and filling it along k conflicts 2-way at most
-#define SSD_LD (SSD_T + 4)
+#define SSD_TK 32
+// row strides of a staged slice, float4-aligned: [k][m] rows of SSD_T (72: the tensor cores' fragment
+// reads hit banks 8 t + g, all different) and [m][k] rows of SSD_TK (36: banks 4 g + t)
+#define SSD_LDM (SSD_T + 8)
+#define SSD_LDK (SSD_TK + 4)
+// floats of one staged slice in either layout
+#define SSD_SLICE (SSD_TK * SSD_LDM)
+// row stride of the tile that carries accumulators between the two layouts (it reuses the staging area)
+#define SSD_LDC (SSD_T + 4)
+static_assert(SSD_TK * SSD_LDM == SSD_T * SSD_LDK, "both layouts of a slice fill the same floats");
+static_assert(SSD_T * SSD_LDC <= 2 * SSD_SLICE, "the accumulator tile fits in the staging area");
 #define SSD_NORM_THREADS 128
 SSMTK_EXPORT(SSD_THREADS)
 SSMTK_EXPORT(SSD_T)
@@ -55,8 +63,8 @@ __device__ __forceinline__ void ssd_pair(int y, int& tt, int& st) {
 SSMTK_EXPORT(SSD_FP32)
 SSMTK_EXPORT(SSD_TF32X3)
 SSMTK_EXPORT(SSD_TF32)
-// the tile that carries the accumulators between ssd_mm's layout and the tensor cores' (unused by SSD_FP32)
-#define SSD_CS_DECL __shared__ __align__(16) float Cs[MODE == SSD_FP32 ? 1 : SSD_T * SSD_LD];
+// the staging area of a product kernel's block: two slices (A, B), and the accumulator tile between them
+#define SSD_STAGE_DECL __shared__ __align__(16) float sm[2 * SSD_SLICE];
 // NAME, NAME_tf32x3 and NAME_tf32: the kernel NAME_body<MODE> once per way of multiplying
 #define SSD_ENTRIES(NAME, PARAMS, ARGS)                                                                                \
     extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) NAME PARAMS { NAME##_body<SSD_FP32> ARGS; }          \
@@ -93,77 +101,173 @@ __device__ __forceinline__ void ssd_mma(float (&d)[4], const unsigned (&a)[4], u
 #endif
 }
 
-// acc (this thread's rows 4 ty + i, columns 4 tx + j of the block's tile) += sum over k in [k0, k1)
-// of fa(m, k) fb(k, n). AK / BK: the operand is contiguous in memory along k (else along m / n), which
-// picks the threads' fill order so that neighbouring threads read neighbouring addresses. The next
-// slice is read into registers while the current one is multiplied. k0, k1 the same for the whole block.
-// On tensor cores (MODE not SSD_FP32) warp w multiplies rows 16 (w % 4) and columns 32 (w / 4) of the
-// tile; acc goes through Cs (a 64 x SSD_LD tile) into that layout and back, so callers see one layout.
-template <int MODE, bool AK, bool BK, typename FA, typename FB>
-__device__ __forceinline__ void ssd_mm(float (&acc)[4][4], float* As, float* Bs, float* Cs, int k0, int k1, FA fa, FB fb) {
+// One operand of ssd_mm as it lies in memory: element (x, k) (x = m of A, n of B) at p[x ld + k] when
+// the operand is contiguous along k (ssd_mm's AK / BK), else at p[k ld + x]; 0 where x >= xEnd or k >= k1.
+struct SsdOp {
+    const float* p;
+    i64 ld;
+    int xEnd;
+};
+
+// Quad q (0 <= q < 2 SSD_THREADS) of a 64 x SSD_TK slice: the 4 elements (x, kk .. kk + 3) when the
+// operand is contiguous along k (CK), else (x .. x + 3, kk). Along k, 8 neighbouring threads read 128
+// contiguous bytes on tensor cores; on CUDA cores (which stage the slice transposed, as [k][x]) 32
+// neighbouring threads take 32 rows, so that the transposing stores fall in different banks.
+template <int MODE, bool CK>
+__device__ __forceinline__ void ssd_quad(int q, int& x, int& kk) {
+    if constexpr (!CK) {
+        x = (q & 15) * 4;
+        kk = q >> 4;
+    } else if constexpr (MODE == SSD_FP32) {
+        x = q & 63;
+        kk = (q >> 6) * 4;
+    } else {
+        x = q >> 3;
+        kk = (q & 7) * 4;
+    }
+}
+
+// r = the quad of o at (x, k) (ssd_quad's), each element in bounds passed through f(x, k, value), 0
+// outside. vec: o.p is 16-byte aligned and o.ld a multiple of 4, so a whole quad is one 16-byte load.
+template <bool CK, typename F>
+__device__ __forceinline__ void ssd_load(float (&r)[4], const SsdOp& o, bool vec, int x, int k, int k1, F f) {
+    int a = CK ? x : k, b = CK ? k : x, aEnd = CK ? o.xEnd : k1, bEnd = CK ? k1 : o.xEnd;
+    if (a < aEnd) {
+        const float* p = o.p + (i64)a * o.ld + b;
+        if (vec && b + 3 < bEnd) {
+            float4 v = *(const float4*)p;
+            r[0] = v.x;
+            r[1] = v.y;
+            r[2] = v.z;
+            r[3] = v.w;
+        } else {
+#pragma unroll
+            for (int i = 0; i < 4; i++) r[i] = b + i < bEnd ? p[i] : 0.f;
+        }
+#pragma unroll
+        for (int i = 0; i < 4; i++)
+            if (b + i < bEnd) r[i] = f(CK ? x : x + i, CK ? k + i : k, r[i]);
+    } else {
+#pragma unroll
+        for (int i = 0; i < 4; i++) r[i] = 0.f;
+    }
+}
+
+// Writes a quad into its staged slice S: on tensor cores in the operand's own layout ([x][k] rows of
+// SSD_LDK or [k][x] rows of SSD_LDM), one 16-byte store, already rounded to TF32 under SSD_TF32 (each
+// element is read by 2 or 4 warps); on CUDA cores always as [k][x].
+template <int MODE, bool CK>
+__device__ __forceinline__ void ssd_stage(float* S, const float (&r)[4], int x, int kk) {
+    float v[4];
+#pragma unroll
+    for (int i = 0; i < 4; i++) v[i] = MODE == SSD_TF32 ? __uint_as_float(ssd_tf32(r[i])) : r[i];
+    if constexpr (!CK) *(float4*)(S + kk * SSD_LDM + x) = make_float4(v[0], v[1], v[2], v[3]);
+    else if constexpr (MODE != SSD_FP32) *(float4*)(S + x * SSD_LDK + kk) = make_float4(v[0], v[1], v[2], v[3]);
+    else {
+#pragma unroll
+        for (int i = 0; i < 4; i++) S[(kk + i) * SSD_LDM + x] = v[i];
+    }
+}
+
+__device__ __forceinline__ void ssd_zero(float (&acc)[4][4]) {
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++) acc[i][j] = 0.f;
+}
+
+// acc (this thread's rows 4 ty + i, columns 4 tx + j of the block's tile) (+)= sum over k in [k0, k1)
+// of A(m, k) B(k, n), A read through oa with each element passed through fa(m, k, value) (the decays
+// and masks), B through ob as it is; ADD false: acc = the product. AK / BK: the operand is contiguous
+// in memory along k (else along m / n). sm: the block's SSD_STAGE_DECL. Slices of SSD_TK steps of k
+// are read as 16-byte quads into registers while the previous slice is multiplied. k0, k1 the same
+// for the whole block. On tensor cores (MODE not SSD_FP32) warp w multiplies rows 16 (w % 4) and
+// columns 32 (w / 4) of the tile; acc goes through the staging area into that layout and back, so
+// callers see one layout.
+template <int MODE, bool AK, bool BK, bool ADD = true, typename FA>
+__device__ __forceinline__ void ssd_mm(float (&acc)[4][4], float* sm, int k0, int k1, SsdOp oa, SsdOp ob, FA fa) {
+    float *As = sm, *Bs = sm + SSD_SLICE, *Cs = sm;
     int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
-    float ra[4], rb[4];
+    if constexpr (!ADD) ssd_zero(acc);
+    if (k0 >= k1) return;
+    bool va = ((size_t)oa.p & 15) == 0 && (oa.ld & 3) == 0, vb = ((size_t)ob.p & 15) == 0 && (ob.ld & 3) == 0;
+    float ra[2][4], rb[2][4];
+    int xa[2], ka[2], xb[2], kb2[2];
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+        ssd_quad<MODE, AK>(tid + r * SSD_THREADS, xa[r], ka[r]);
+        ssd_quad<MODE, BK>(tid + r * SSD_THREADS, xb[r], kb2[r]);
+    }
     auto fetch = [&](int kb) {
 #pragma unroll
-        for (int r = 0; r < 4; r++) {
-            int e = tid + r * SSD_THREADS;
-            int ka = kb + (AK ? e & 15 : e >> 6), kn = kb + (BK ? e & 15 : e >> 6);
-            ra[r] = ka < k1 ? fa(AK ? e >> 4 : e & 63, ka) : 0.f;
-            rb[r] = kn < k1 ? fb(kn, BK ? e >> 4 : e & 63) : 0.f;
+        for (int r = 0; r < 2; r++) {
+            ssd_load<AK>(ra[r], oa, va, xa[r], kb + ka[r], k1, fa);
+            ssd_load<BK>(rb[r], ob, vb, xb[r], kb + kb2[r], k1, [](int, int, float v) { return v; });
         }
     };
-    if (k0 >= k1) return;
     [[maybe_unused]] int lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3, wm = (warp & 3) * 16, wn = (warp >> 2) * 32;
     [[maybe_unused]] float d[4][4];
     if constexpr (MODE != SSD_FP32) {
-        for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++) Cs[(ty * 4 + i) * SSD_LD + tx * 4 + j] = acc[i][j];
-        __syncthreads();
+        if constexpr (ADD) {
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) Cs[(ty * 4 + i) * SSD_LDC + tx * 4 + j] = acc[i][j];
+            __syncthreads();
 #pragma unroll
-        for (int ni = 0; ni < 4; ni++)
+            for (int ni = 0; ni < 4; ni++)
 #pragma unroll
-            for (int q = 0; q < 4; q++) d[ni][q] = Cs[(wm + g + (q >> 1) * 8) * SSD_LD + wn + ni * 8 + 2 * t + (q & 1)];
-    } else {
-        (void)Cs;
+                for (int q = 0; q < 4; q++) d[ni][q] = Cs[(wm + g + (q >> 1) * 8) * SSD_LDC + wn + ni * 8 + 2 * t + (q & 1)];
+            __syncthreads();  // the slices overwrite Cs
+        } else {
+#pragma unroll
+            for (int ni = 0; ni < 4; ni++)
+#pragma unroll
+                for (int q = 0; q < 4; q++) d[ni][q] = 0.f;
+        }
     }
+    // element (m, k) / (k, n) of the staged slices, in the layout ssd_stage gave them
+    auto at = [&](const float* S, bool ck, int x, int k) { return ck && MODE != SSD_FP32 ? S[x * SSD_LDK + k] : S[k * SSD_LDM + x]; };
     fetch(k0);
     for (int kb = k0; kb < k1; kb += SSD_TK) {
 #pragma unroll
-        for (int r = 0; r < 4; r++) {
-            int e = tid + r * SSD_THREADS;
-            As[(AK ? e & 15 : e >> 6) * SSD_LD + (AK ? e >> 4 : e & 63)] = ra[r];
-            Bs[(BK ? e & 15 : e >> 6) * SSD_LD + (BK ? e >> 4 : e & 63)] = rb[r];
+        for (int r = 0; r < 2; r++) {
+            ssd_stage<MODE, AK>(As, ra[r], xa[r], ka[r]);
+            ssd_stage<MODE, BK>(Bs, rb[r], xb[r], kb2[r]);
         }
         __syncthreads();
         if (kb + SSD_TK < k1) fetch(kb + SSD_TK);
         if constexpr (MODE != SSD_FP32) {
 #pragma unroll
             for (int ks = 0; ks < SSD_TK; ks += 8) {
-                float av[4] = {As[(ks + t) * SSD_LD + wm + g], As[(ks + t) * SSD_LD + wm + g + 8], As[(ks + t + 4) * SSD_LD + wm + g],
-                               As[(ks + t + 4) * SSD_LD + wm + g + 8]};
+                float av[4] = {at(As, AK, wm + g, ks + t), at(As, AK, wm + g + 8, ks + t), at(As, AK, wm + g, ks + t + 4),
+                               at(As, AK, wm + g + 8, ks + t + 4)};
                 unsigned ab[4], as[4];
 #pragma unroll
                 for (int i = 0; i < 4; i++) {
-                    ab[i] = ssd_tf32(av[i]);
-                    if constexpr (MODE == SSD_TF32X3) as[i] = ssd_tf32(av[i] - __uint_as_float(ab[i]));
+                    if constexpr (MODE == SSD_TF32) ab[i] = __float_as_uint(av[i]);
+                    else {
+                        ab[i] = ssd_tf32(av[i]);
+                        as[i] = ssd_tf32(av[i] - __uint_as_float(ab[i]));
+                    }
                 }
 #pragma unroll
                 for (int ni = 0; ni < 4; ni++) {
-                    float b0 = Bs[(ks + t) * SSD_LD + wn + ni * 8 + g], b1 = Bs[(ks + t + 4) * SSD_LD + wn + ni * 8 + g];
-                    unsigned bb0 = ssd_tf32(b0), bb1 = ssd_tf32(b1);
+                    float b0 = at(Bs, BK, wn + ni * 8 + g, ks + t), b1 = at(Bs, BK, wn + ni * 8 + g, ks + t + 4);
                     if constexpr (MODE == SSD_TF32X3) {
+                        unsigned bb0 = ssd_tf32(b0), bb1 = ssd_tf32(b1);
                         unsigned bs0 = ssd_tf32(b0 - __uint_as_float(bb0)), bs1 = ssd_tf32(b1 - __uint_as_float(bb1));
                         ssd_mma(d[ni], as, bb0, bb1);
                         ssd_mma(d[ni], ab, bs0, bs1);
+                        ssd_mma(d[ni], ab, bb0, bb1);
+                    } else {
+                        ssd_mma(d[ni], ab, __float_as_uint(b0), __float_as_uint(b1));
                     }
-                    ssd_mma(d[ni], ab, bb0, bb1);
                 }
             }
         } else {
-#pragma unroll
+#pragma unroll 8
             for (int kk = 0; kk < SSD_TK; kk++) {
-                float4 a = *(const float4*)(As + kk * SSD_LD + ty * 4);
-                float4 b = *(const float4*)(Bs + kk * SSD_LD + tx * 4);
+                float4 a = *(const float4*)(As + kk * SSD_LDM + ty * 4);
+                float4 b = *(const float4*)(Bs + kk * SSD_LDM + tx * 4);
                 float av[4] = {a.x, a.y, a.z, a.w}, bv[4] = {b.x, b.y, b.z, b.w};
 #pragma unroll
                 for (int i = 0; i < 4; i++)
@@ -177,25 +281,38 @@ __device__ __forceinline__ void ssd_mm(float (&acc)[4][4], float* As, float* Bs,
 #pragma unroll
         for (int ni = 0; ni < 4; ni++)
 #pragma unroll
-            for (int q = 0; q < 4; q++) Cs[(wm + g + (q >> 1) * 8) * SSD_LD + wn + ni * 8 + 2 * t + (q & 1)] = d[ni][q];
+            for (int q = 0; q < 4; q++) Cs[(wm + g + (q >> 1) * 8) * SSD_LDC + wn + ni * 8 + 2 * t + (q & 1)] = d[ni][q];
         __syncthreads();
         for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++) acc[i][j] = Cs[(ty * 4 + i) * SSD_LD + tx * 4 + j];
-        __syncthreads();  // Cs is the next product's
+            for (int j = 0; j < 4; j++) acc[i][j] = Cs[(ty * 4 + i) * SSD_LDC + tx * 4 + j];
+        __syncthreads();  // the staging area is the next product's
     }
-}
-
-__device__ __forceinline__ void ssd_zero(float (&acc)[4][4]) {
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-#pragma unroll
-        for (int j = 0; j < 4; j++) acc[i][j] = 0.f;
 }
 
 // Sum over the 16 threads of a tile row (tx, lanes 16 apart in one warp): every one of them gets it.
 __device__ __forceinline__ double ssd_row_sum(double v) {
     for (int o = 1; o < 16; o <<= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
     return v;
+}
+
+// Sum of v over the threads after this one in the block (threadIdx.x + 1 ...), for every thread; all
+// threads call it.
+template <typename T>
+__device__ T ssd_block_suffix(T v) {
+    __shared__ T wsum[32];
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = (blockDim.x + 31) >> 5;
+    T incl = v, tot = v;
+    for (int o = 1; o < 32; o <<= 1) {
+        T u = __shfl_up_sync(FULL_MASK, incl, o);
+        if (lane >= o) incl += u;
+        tot += __shfl_xor_sync(FULL_MASK, tot, o);
+    }
+    __syncthreads();  // wsum may still be read by a previous call
+    if (lane == 0) wsum[warp] = tot;
+    __syncthreads();
+    T after = tot - incl;
+    for (int k = warp + 1; k < warps; k++) after += wsum[k];
+    return after;
 }
 
 // The backward's per (row, head) partial sums, one slot each, written once by the block that owns it
@@ -248,9 +365,7 @@ template <int MODE, bool CARRY>
 __device__ void ssd_outer_sum(float* S, const float* u, const float* v, const float* w, const double* l, int len,
                               int heads, int P, int groups, int N, int Q) {
     extern __shared__ float coef[];
-    __shared__ __align__(16) float As[SSD_TK * SSD_LD];
-    __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
-    SSD_CS_DECL
+    SSD_STAGE_DECL
     int nc = ssd_chunks(len, Q);
     int h = blockIdx.x % heads, bc = blockIdx.x / heads, c = bc % nc, b = bc / nc;
     int g = h / (heads / groups), di = heads * P, gn = groups * N, jTiles = ssd_tiles(N);
@@ -266,10 +381,8 @@ __device__ void ssd_outer_sum(float* S, const float* u, const float* v, const fl
     const float* ub = u + row0 * di + h * P;
     const float* vb = v + row0 * gn + g * N;
     float acc[4][4];
-    ssd_zero(acc);
-    ssd_mm<MODE, false, false>(
-            acc, As, Bs, Cs, 0, lc, [&](int m, int s) { return p0 + m < P ? coef[s] * ub[(i64)s * di + p0 + m] : 0.f; },
-            [&](int s, int n) { return j0 + n < N ? vb[(i64)s * gn + j0 + n] : 0.f; });
+    ssd_mm<MODE, false, false, false>(acc, sm, 0, lc, SsdOp{ub + p0, di, P - p0}, SsdOp{vb + j0, gn, N - j0},
+                                      [&](int, int s, float v) { return coef[s] * v; });
     float* out = S + ((i64)bc * heads + h) * P * N;
     int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
     for (int i = 0; i < 4; i++)
@@ -372,9 +485,7 @@ extern "C" __global__ void ssd_carry_pass(float* carries, const double* l, int b
 // the chunk's Q x Q slot of G (batch, nc, groups, Q, Q); tiles above the diagonal are never read.
 template <int MODE>
 __device__ __forceinline__ void ssd_gram_body(float* G, const float* B, const float* C, int len, int groups, int N, int Q) {
-    __shared__ __align__(16) float As[SSD_TK * SSD_LD];
-    __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
-    SSD_CS_DECL
+    SSD_STAGE_DECL
     int nc = ssd_chunks(len, Q);
     int g = blockIdx.x % groups, bc = blockIdx.x / groups, c = bc % nc, b = bc / nc;
     int tt, st;
@@ -385,10 +496,8 @@ __device__ __forceinline__ void ssd_gram_body(float* G, const float* B, const fl
     const float* cb = C + row0 * gn + g * N;
     const float* bb = B + row0 * gn + g * N;
     float acc[4][4];
-    ssd_zero(acc);
-    ssd_mm<MODE, true, true>(
-            acc, As, Bs, Cs, 0, N, [&](int m, int j) { return r0 + m < lc ? cb[(i64)(r0 + m) * gn + j] : 0.f; },
-            [&](int j, int n) { return s0 + n < lc ? bb[(i64)(s0 + n) * gn + j] : 0.f; });
+    ssd_mm<MODE, true, true, false>(acc, sm, 0, N, SsdOp{cb + (i64)r0 * gn, gn, lc - r0}, SsdOp{bb + (i64)s0 * gn, gn, lc - s0},
+                                    [](int, int, float v) { return v; });
     float* out = G + ((i64)bc * groups + g) * Q * Q;
     int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
     for (int i = 0; i < 4; i++)
@@ -408,9 +517,7 @@ __device__ __forceinline__ void ssd_chunk_output_body(float* y, const float* x, 
                                             const float* states, const float* w, const double* l, int len, int heads,
                                             int P, int groups, int N, int Q) {
     extern __shared__ double lcol[];
-    __shared__ __align__(16) float As[SSD_TK * SSD_LD];
-    __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
-    SSD_CS_DECL
+    SSD_STAGE_DECL
     __shared__ float erow[SSD_T];
     float* wcol = (float*)(lcol + Q);
     int nc = ssd_chunks(len, Q);
@@ -430,20 +537,16 @@ __device__ __forceinline__ void ssd_chunk_output_body(float* y, const float* x, 
     const float* gb = G + ((i64)bc * groups + g) * Q * Q;
     const float* xb = x + row0 * di + h * P;
     float acc[4][4];
-    ssd_zero(acc);
-    ssd_mm<MODE, true, false>(
-            acc, As, Bs, Cs, 0, r1,
-            [&](int m, int s) {
-                int t = r0 + m;
-                return t < r1 && s <= t ? gb[t * Q + s] * ssd_decay<MODE>(lcol[t] - lcol[s]) * wcol[s] : 0.f;
-            },
-            [&](int s, int n) { return p0 + n < P ? xb[(i64)s * di + p0 + n] : 0.f; });
+    ssd_mm<MODE, true, false, false>(acc, sm, 0, r1, SsdOp{gb + (i64)r0 * Q, Q, r1 - r0}, SsdOp{xb + p0, di, P - p0},
+                                     [&](int m, int s, float v) {
+                                         int t = r0 + m;
+                                         return s <= t ? v * ssd_decay<MODE>(lcol[t] - lcol[s]) * wcol[s] : 0.f;
+                                     });
     if (states) {
         const float* h0 = states + ((i64)bc * heads + h) * P * N;
         const float* cb = C + row0 * gn + g * N;
-        ssd_mm<MODE, true, true>(
-                acc, As, Bs, Cs, 0, N, [&](int m, int j) { return r0 + m < r1 ? erow[m] * cb[(i64)(r0 + m) * gn + j] : 0.f; },
-                [&](int j, int n) { return p0 + n < P ? h0[(i64)(p0 + n) * N + j] : 0.f; });
+        ssd_mm<MODE, true, true>(acc, sm, 0, N, SsdOp{cb + (i64)r0 * gn, gn, r1 - r0}, SsdOp{h0 + (i64)p0 * N, N, P - p0},
+                                 [&](int m, int, float v) { return erow[m] * v; });
     }
     int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
     float dSkip = D[h];
@@ -502,9 +605,7 @@ template <int MODE>
 __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const float* dy, const float* x, const float* G,
                                        const float* w, const double* l, int len, int heads, int P, int groups, int N,
                                        int Q) {
-    __shared__ __align__(16) float As[SSD_TK * SSD_LD];
-    __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
-    SSD_CS_DECL
+    SSD_STAGE_DECL
     __shared__ double lr[SSD_T], ls[SSD_T];
     __shared__ float ws[SSD_T];
     __shared__ double red[2][SSD_THREADS / 32][SSD_T];
@@ -538,10 +639,8 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
         const float* dyb = dy + row0 * di + h * P;
         const float* xb = x + row0 * di + h * P;
         float dm[4][4];
-        ssd_zero(dm);
-        ssd_mm<MODE, true, true>(
-                dm, As, Bs, Cs, 0, P, [&](int m, int p) { return r0 + m < lc ? dyb[(i64)(r0 + m) * di + p] : 0.f; },
-                [&](int p, int n) { return s0 + n < lc ? xb[(i64)(s0 + n) * di + p] : 0.f; });
+        ssd_mm<MODE, true, true, false>(dm, sm, 0, P, SsdOp{dyb + (i64)r0 * di, di, lc - r0}, SsdOp{xb + (i64)s0 * di, di, lc - s0},
+                                        [](int, int, float v) { return v; });
         // the row and column sums of dM M cancel in dl's reverse cumulative sum (their totals are equal),
         // so both add the same float products in double, as the CPU does: float partial sums of
         // differently grouped terms left dA and d dt_bias 1e-5 off the CPU
@@ -601,9 +700,7 @@ template <int MODE>
 __device__ __forceinline__ void ssd_bwd_dc_body(float* dC, double* parts, const float* dy, const float* B, const float* C,
                                       const float* dG, const float* states, const double* l, int len, int heads, int P,
                                       int groups, int N, int Q) {
-    __shared__ __align__(16) float As[SSD_TK * SSD_LD];
-    __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
-    SSD_CS_DECL
+    SSD_STAGE_DECL
     __shared__ float erow[SSD_T];
     int nc = ssd_chunks(len, Q);
     int g = blockIdx.x % groups, bc = blockIdx.x / groups, c = bc % nc, b = bc / nc;
@@ -618,14 +715,8 @@ __device__ __forceinline__ void ssd_bwd_dc_body(float* dC, double* parts, const 
     const float* bb = B + row0 * gn + g * N;
     const float* cb = C + row0 * gn + g * N;
     float acc[4][4], cv[4][4];
-    ssd_zero(acc);
-    ssd_mm<MODE, true, false>(
-            acc, As, Bs, Cs, 0, r1,
-            [&](int m, int s) {
-                int t = r0 + m;
-                return t < r1 && s <= t ? dgb[t * Q + s] : 0.f;
-            },
-            [&](int s, int n) { return j0 + n < N ? bb[(i64)s * gn + j0 + n] : 0.f; });
+    ssd_mm<MODE, true, false, false>(acc, sm, 0, r1, SsdOp{dgb + (i64)r0 * Q, Q, r1 - r0}, SsdOp{bb + j0, gn, N - j0},
+                                     [&](int m, int s, float v) { return s <= r0 + m ? v : 0.f; });
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) {
             int t = r0 + ty * 4 + i, jj = j0 + tx * 4 + j;
@@ -639,10 +730,8 @@ __device__ __forceinline__ void ssd_bwd_dc_body(float* dC, double* parts, const 
         const float* h0 = states + ((i64)bc * heads + h) * P * N;
         const float* dyb = dy + row0 * di + h * P;
         float ah[4][4];
-        ssd_zero(ah);
-        ssd_mm<MODE, true, false>(
-                ah, As, Bs, Cs, 0, P, [&](int m, int p) { return r0 + m < r1 ? erow[m] * dyb[(i64)(r0 + m) * di + p] : 0.f; },
-                [&](int p, int n) { return j0 + n < N ? h0[(i64)p * N + j0 + n] : 0.f; });
+        ssd_mm<MODE, true, false, false>(ah, sm, 0, P, SsdOp{dyb + (i64)r0 * di, di, r1 - r0}, SsdOp{h0 + j0, N, N - j0},
+                                         [&](int m, int, float v) { return erow[m] * v; });
         for (int i = 0; i < 4; i++) {
             float r = 0.f;
             for (int j = 0; j < 4; j++) {
@@ -668,9 +757,7 @@ SSD_ENTRIES(ssd_bwd_dc, (float* dC, double* parts, const float* dy, const float*
 template <int MODE>
 __device__ __forceinline__ void ssd_bwd_db_body(float* dB, const float* x, const float* C, const float* dG, const float* carries,
                                       const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q) {
-    __shared__ __align__(16) float As[SSD_TK * SSD_LD];
-    __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
-    SSD_CS_DECL
+    SSD_STAGE_DECL
     __shared__ float qrow[SSD_T];
     int nc = ssd_chunks(len, Q);
     int g = blockIdx.x % groups, bc = blockIdx.x / groups, c = bc % nc, b = bc / nc;
@@ -683,14 +770,8 @@ __device__ __forceinline__ void ssd_bwd_db_body(float* dB, const float* x, const
     const float* dgb = dG + ((i64)bc * groups + g) * Q * Q;
     const float* cb = C + row0 * gn + g * N;
     float acc[4][4];
-    ssd_zero(acc);
-    ssd_mm<MODE, false, false>(
-            acc, As, Bs, Cs, s0, lc,
-            [&](int m, int t) {
-                int s = s0 + m;
-                return s < s1 && t >= s ? dgb[t * Q + s] : 0.f;
-            },
-            [&](int t, int n) { return j0 + n < N ? cb[(i64)t * gn + j0 + n] : 0.f; });
+    ssd_mm<MODE, false, false, false>(acc, sm, s0, lc, SsdOp{dgb + s0, Q, s1 - s0}, SsdOp{cb + j0, gn, N - j0},
+                                      [&](int m, int t, float v) { return t >= s0 + m ? v : 0.f; });
     for (int hk = 0; hk < hpg; hk++) {
         int h = g * hpg + hk;
         __syncthreads();  // qrow is still read for the previous head
@@ -702,9 +783,8 @@ __device__ __forceinline__ void ssd_bwd_db_body(float* dB, const float* x, const
         __syncthreads();
         const float* carry = carries + ((i64)bc * heads + h) * P * N;
         const float* xb = x + row0 * di + h * P;
-        ssd_mm<MODE, true, false>(
-                acc, As, Bs, Cs, 0, P, [&](int m, int p) { return s0 + m < s1 ? qrow[m] * xb[(i64)(s0 + m) * di + p] : 0.f; },
-                [&](int p, int n) { return j0 + n < N ? carry[(i64)p * N + j0 + n] : 0.f; });
+        ssd_mm<MODE, true, false>(acc, sm, 0, P, SsdOp{xb + (i64)s0 * di, di, s1 - s0}, SsdOp{carry + j0, N, N - j0},
+                                  [&](int m, int, float v) { return qrow[m] * v; });
     }
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) {
@@ -723,9 +803,7 @@ __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const 
                                       const float* D, const float* G, const float* carries, const float* w,
                                       const double* l, int len, int heads, int P, int groups, int N, int Q) {
     extern __shared__ double lcol[];
-    __shared__ __align__(16) float As[SSD_TK * SSD_LD];
-    __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
-    SSD_CS_DECL
+    SSD_STAGE_DECL
     __shared__ float qrow[SSD_T];
     float* wcol = (float*)(lcol + Q);
     int nc = ssd_chunks(len, Q);
@@ -750,20 +828,15 @@ __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const 
     const float* gb = G + ((i64)bc * groups + g) * Q * Q;
     const float* dyb = dy + row0 * di + h * P;
     float acc[4][4], ac2[4][4];
-    ssd_zero(acc);
-    ssd_mm<MODE, false, false>(
-            acc, As, Bs, Cs, s0, lc,
-            [&](int m, int t) {
-                int s = s0 + m;
-                return s < s1 && t >= s ? gb[t * Q + s] * ssd_decay<MODE>(lcol[t] - lcol[s]) * wcol[s] : 0.f;
-            },
-            [&](int t, int n) { return p0 + n < P ? dyb[(i64)t * di + p0 + n] : 0.f; });
+    ssd_mm<MODE, false, false, false>(acc, sm, s0, lc, SsdOp{gb + s0, Q, s1 - s0}, SsdOp{dyb + p0, di, P - p0},
+                                      [&](int m, int t, float v) {
+                                          int s = s0 + m;
+                                          return t >= s ? v * ssd_decay<MODE>(lcol[t] - lcol[s]) * wcol[s] : 0.f;
+                                      });
     const float* carry = carries + ((i64)bc * heads + h) * P * N;
     const float* bb = B + row0 * gn + g * N;
-    ssd_zero(ac2);
-    ssd_mm<MODE, true, true>(
-            ac2, As, Bs, Cs, 0, N, [&](int m, int j) { return s0 + m < s1 ? bb[(i64)(s0 + m) * gn + j] : 0.f; },
-            [&](int j, int n) { return p0 + n < P ? carry[(i64)(p0 + n) * N + j] : 0.f; });
+    ssd_mm<MODE, true, true, false>(ac2, sm, 0, N, SsdOp{bb + (i64)s0 * gn, gn, s1 - s0}, SsdOp{carry + (i64)p0 * N, N, P - p0},
+                                    [](int, int, float v) { return v; });
     float dSkip = D[h];
     for (int i = 0; i < 4; i++) {
         int ml = ty * 4 + i, s = s0 + ml;
@@ -789,9 +862,9 @@ __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const 
 SSD_ENTRIES(ssd_bwd_dx, (float* dx, double* parts, const float* dy, const float* x, const float* B, const float* D, const float* G, const float* carries, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (dx, parts, dy, x, B, D, G, carries, w, l, len, heads, P, groups, N, Q))
 
-// Block per (sequence, chunk, head): each step's dl and dw from its slots, <carry, H0>, then one thread
-// walks the chunk backwards: d dt (+=) and this chunk's parts of dA, dD, d dt_bias into part*
-// (batch nc, heads). Dynamic shared memory: 2 Q doubles.
+// Block per (sequence, chunk, head): each step's dl and dw from its slots, <carry, H0>, then the reverse
+// cumulative sum of dl over the chunk (a suffix sum across the block's threads): d dt (+=) and this
+// chunk's parts of dA, dD, d dt_bias into part* (batch nc, heads). Dynamic shared memory: 2 Q doubles.
 extern "C" __global__ void ssd_bwd_finish(float* dDt, float* partA, float* partD, float* partBias, const double* parts,
                                           const float* states, const float* carries, const float* w, const float* gw,
                                           const double* l, const float* A, int len, int heads, int P, int N, int Q) {
@@ -831,18 +904,27 @@ extern "C" __global__ void ssd_bwd_finish(float* dDt, float* partA, float* partD
     }
     held = block_sum<double>(held);
     dD = block_sum<double>(dD);
-    dqSum = block_sum<double>(dqSum);
-    if (threadIdx.x != 0) return;
-    double extra = exp(last) * held + dqSum;
-    double da = 0, dA = 0, dBias = 0, a = A[h];
-    for (int t = lc - 1; t >= 0; t--) {
+    dqSum = block_sum<double>(dqSum);  // its barriers also order dls and dws before the reads below
+    // d(w A)_t = da_t = extra + sum_{k >= t} dl_k, a suffix sum: each thread takes a run of steps, the
+    // runs' sums are scanned across the block (fixed order: the same bits every run), then each thread
+    // walks its run backwards
+    double extra = exp(last) * held + dqSum, a = A[h];
+    int run = (lc + blockDim.x - 1) / blockDim.x, ta = min(lc, (int)threadIdx.x * run), tb = min(lc, ta + run);
+    double part = 0;
+    for (int t = ta; t < tb; t++) part += dls[t];
+    double after = extra + ssd_block_suffix<double>(part);
+    double dA = 0, dBias = 0;
+    for (int t = tb - 1; t >= ta; t--) {
         i64 at = (row0 + t) * heads + h;
-        da += dls[t] + (t == lc - 1 ? extra : 0.0);
-        dA += da * w[at];
-        double dPre = (dws[t] + da * a) * gw[at];
+        after += dls[t];
+        dA += after * w[at];
+        double dPre = (dws[t] + after * a) * gw[at];
         dDt[at] += (float)dPre;
         dBias += dPre;
     }
+    dA = block_sum<double>(dA);
+    dBias = block_sum<double>(dBias);
+    if (threadIdx.x != 0) return;
     partA[blockIdx.x] = (float)dA;
     partD[blockIdx.x] = (float)dD;
     partBias[blockIdx.x] = (float)dBias;
