@@ -143,7 +143,7 @@ static void scan(const Case& k, std::vector<float>& y, const std::vector<float>&
         host_launch1d((long long)batch * heads * P * N, [&] { ssd_state_pass(states, ssmState, l.data(), batch, len, heads, P * N, Q); });
     }
     std::vector<float> gr = gram(k, B.data(), C.data(), len);
-    host_launch(batch * nc * heads, tiles(Q) * tiles(P), SSD_THREADS, Q * 12, [&] {
+    host_launch(batch * nc * heads, tiles(Q) * tiles(P), SSD_THREADS, Q * 16, [&] {
         SSD_MODE_CALL(ssd_chunk_output, y.data(), x.data(), C.data(), D.data(), gr.data(), states, w.data(), l.data(), len, heads, P, G, N, Q);
     });
 }
@@ -174,7 +174,7 @@ static void backward(const Case& k, Grads& g, const std::vector<float>& dy, cons
     host_launch(batch * nc * G, T * tiles(N), SSD_THREADS, 0, [&] {
         SSD_MODE_CALL(ssd_bwd_db, g.B.data(), x.data(), C.data(), dG.data(), carries.data(), w.data(), l.data(), len, heads, P, G, N, Q);
     });
-    host_launch(chunkHeads, T * tiles(P), SSD_THREADS, Q * 12, [&] {
+    host_launch(chunkHeads, T * tiles(P), SSD_THREADS, Q * 16, [&] {
         SSD_MODE_CALL(ssd_bwd_dx, g.x.data(), parts.data(), dy.data(), x.data(), B.data(), D.data(), gr.data(), carries.data(), w.data(), l.data(), len,
                    heads, P, G, N, Q);
     });

@@ -65,11 +65,26 @@ SSMTK_EXPORT(SSD_TF32X3)
 SSMTK_EXPORT(SSD_TF32)
 // the staging area of a product kernel's block: two slices (A, B), and the accumulator tile between them
 #define SSD_STAGE_DECL __shared__ __align__(16) float sm[2 * SSD_SLICE];
-// NAME, NAME_tf32x3 and NAME_tf32: the kernel NAME_body<MODE> once per way of multiplying
-#define SSD_ENTRIES(NAME, PARAMS, ARGS)                                                                                \
-    extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) NAME PARAMS { NAME##_body<SSD_FP32> ARGS; }          \
-    extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) NAME##_tf32x3 PARAMS { NAME##_body<SSD_TF32X3> ARGS; } \
-    extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) NAME##_tf32 PARAMS { NAME##_body<SSD_TF32> ARGS; }
+// NAME, NAME_tf32x3 and NAME_tf32: the kernel NAME_body<MODE> once per way of multiplying. MINB: the
+// blocks per SM its registers must allow (4: 64 registers, 3: 80, 2: 128): more resident warps hide
+// the loads' latency, as far as the kernel's live values fit without spilling (ptxas -v for sm_90).
+#define SSD_ENTRIES(NAME, MINB, PARAMS, ARGS)                                                                             \
+    extern "C" __global__ void __launch_bounds__(SSD_THREADS, MINB) NAME PARAMS { NAME##_body<SSD_FP32> ARGS; }          \
+    extern "C" __global__ void __launch_bounds__(SSD_THREADS, MINB) NAME##_tf32x3 PARAMS { NAME##_body<SSD_TF32X3> ARGS; } \
+    extern "C" __global__ void __launch_bounds__(SSD_THREADS, MINB) NAME##_tf32 PARAMS { NAME##_body<SSD_TF32> ARGS; }
+// (variants for timing: nvcc -DSSD_MINB_OUTPUT=2 ...)
+#ifndef SSD_MINB_OUTPUT
+#define SSD_MINB_OUTPUT 3
+#endif
+#ifndef SSD_MINB_DX
+#define SSD_MINB_DX 3
+#endif
+#ifndef SSD_MINB_DB
+#define SSD_MINB_DB 3
+#endif
+#ifndef SSD_MINB_PLAIN
+#define SSD_MINB_PLAIN 4
+#endif
 
 // exp(x) of a decay exponent (x <= 0) made element by element inside a product's loader: the hardware's
 // approximate exponential under one TF32 product (a few ulp, below TF32's rounding), expf otherwise
@@ -169,6 +184,11 @@ __device__ __forceinline__ void ssd_stage(float* S, const float (&r)[4], int x, 
     }
 }
 
+// the modifier that leaves an operand as it is
+struct SsdAsIs {
+    __device__ __forceinline__ float operator()(int, int, float v) const { return v; }
+};
+
 __device__ __forceinline__ void ssd_zero(float (&acc)[4][4]) {
 #pragma unroll
     for (int i = 0; i < 4; i++)
@@ -178,14 +198,14 @@ __device__ __forceinline__ void ssd_zero(float (&acc)[4][4]) {
 
 // acc (this thread's rows 4 ty + i, columns 4 tx + j of the block's tile) (+)= sum over k in [k0, k1)
 // of A(m, k) B(k, n), A read through oa with each element passed through fa(m, k, value) (the decays
-// and masks), B through ob as it is; ADD false: acc = the product. AK / BK: the operand is contiguous
+// and masks), B through ob and fb(n, k, value); ADD false: acc = the product. AK / BK: the operand is contiguous
 // in memory along k (else along m / n). sm: the block's SSD_STAGE_DECL. Slices of SSD_TK steps of k
 // are read as 16-byte quads into registers while the previous slice is multiplied. k0, k1 the same
 // for the whole block. On tensor cores (MODE not SSD_FP32) warp w multiplies rows 16 (w % 4) and
 // columns 32 (w / 4) of the tile; acc goes through the staging area into that layout and back, so
 // callers see one layout.
-template <int MODE, bool AK, bool BK, bool ADD = true, typename FA>
-__device__ __forceinline__ void ssd_mm(float (&acc)[4][4], float* sm, int k0, int k1, SsdOp oa, SsdOp ob, FA fa) {
+template <int MODE, bool AK, bool BK, bool ADD = true, typename FA = SsdAsIs, typename FB = SsdAsIs>
+__device__ __forceinline__ void ssd_mm(float (&acc)[4][4], float* sm, int k0, int k1, SsdOp oa, SsdOp ob, FA fa = FA(), FB fb = FB()) {
     float *As = sm, *Bs = sm + SSD_SLICE, *Cs = sm;
     int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
     if constexpr (!ADD) ssd_zero(acc);
@@ -202,7 +222,7 @@ __device__ __forceinline__ void ssd_mm(float (&acc)[4][4], float* sm, int k0, in
 #pragma unroll
         for (int r = 0; r < 2; r++) {
             ssd_load<AK>(ra[r], oa, va, xa[r], kb + ka[r], k1, fa);
-            ssd_load<BK>(rb[r], ob, vb, xb[r], kb + kb2[r], k1, [](int, int, float v) { return v; });
+            ssd_load<BK>(rb[r], ob, vb, xb[r], kb + kb2[r], k1, fb);
         }
     };
     [[maybe_unused]] int lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3, wm = (warp & 3) * 16, wn = (warp >> 2) * 32;
@@ -397,7 +417,7 @@ __device__ __forceinline__ void ssd_chunk_state_body(float* S, const float* x, c
                                            int len, int heads, int P, int groups, int N, int Q) {
     ssd_outer_sum<MODE, false>(S, x, B, w, l, len, heads, P, groups, N, Q);
 }
-SSD_ENTRIES(ssd_chunk_state, (float* S, const float* x, const float* B, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
+SSD_ENTRIES(ssd_chunk_state, SSD_MINB_PLAIN, (float* S, const float* x, const float* B, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (S, x, B, w, l, len, heads, P, groups, N, Q))
 
 template <int MODE>
@@ -405,7 +425,7 @@ __device__ __forceinline__ void ssd_carry_local_body(float* U, const float* dy, 
                                            int P, int groups, int N, int Q) {
     ssd_outer_sum<MODE, true>(U, dy, C, nullptr, l, len, heads, P, groups, N, Q);
 }
-SSD_ENTRIES(ssd_carry_local, (float* U, const float* dy, const float* C, const double* l, int len, int heads, int P, int groups, int N, int Q),
+SSD_ENTRIES(ssd_carry_local, SSD_MINB_PLAIN, (float* U, const float* dy, const float* C, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (U, dy, C, l, len, heads, P, groups, N, Q))
 
 // chunks read ahead by the passes below: a thread's walk is a chain of dependent steps, so its loads
@@ -496,8 +516,7 @@ __device__ __forceinline__ void ssd_gram_body(float* G, const float* B, const fl
     const float* cb = C + row0 * gn + g * N;
     const float* bb = B + row0 * gn + g * N;
     float acc[4][4];
-    ssd_mm<MODE, true, true, false>(acc, sm, 0, N, SsdOp{cb + (i64)r0 * gn, gn, lc - r0}, SsdOp{bb + (i64)s0 * gn, gn, lc - s0},
-                                    [](int, int, float v) { return v; });
+    ssd_mm<MODE, true, true, false>(acc, sm, 0, N, SsdOp{cb + (i64)r0 * gn, gn, lc - r0}, SsdOp{bb + (i64)s0 * gn, gn, lc - s0});
     float* out = G + ((i64)bc * groups + g) * Q * Q;
     int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
     for (int i = 0; i < 4; i++)
@@ -506,49 +525,63 @@ __device__ __forceinline__ void ssd_gram_body(float* G, const float* B, const fl
             if (t < lc && s < lc) out[t * Q + s] = acc[i][j];
         }
 }
-SSD_ENTRIES(ssd_gram, (float* G, const float* B, const float* C, int len, int groups, int N, int Q),
+SSD_ENTRIES(ssd_gram, SSD_MINB_PLAIN, (float* G, const float* B, const float* C, int len, int groups, int N, int Q),
             (G, B, C, len, groups, N, Q))
 
 // Block per (sequence, chunk, head) and tile of (t, p): y[t, p] = D x_t + sum_{s <= t} G[t][s]
 // exp(l_t - l_s) w_s x_s + exp(l_t) (H C_t)[p], H the entering state (states may be 0: a zero state).
-// Dynamic shared memory: Q doubles (l), then Q floats (w).
+// Below the diagonal tile (s < r0 <= t) the decay splits at the tile's first step r0 into exp(l_t -
+// l_r0) exp(l_r0 - l_s), both at most 1 (l falls along the chunk): a scale of x's rows on the way in
+// and of the result's rows after, so that only the diagonal tile's product computes an exponential per
+// element. Dynamic shared memory: Q doubles (l), then Q floats (w), Q floats (the scales of x's rows).
 template <int MODE>
 __device__ __forceinline__ void ssd_chunk_output_body(float* y, const float* x, const float* C, const float* D, const float* G,
                                             const float* states, const float* w, const double* l, int len, int heads,
                                             int P, int groups, int N, int Q) {
     extern __shared__ double lcol[];
     SSD_STAGE_DECL
-    __shared__ float erow[SSD_T];
+    __shared__ float erow[SSD_T], frow[SSD_T];
     float* wcol = (float*)(lcol + Q);
+    float* kcol = wcol + Q;
     int nc = ssd_chunks(len, Q);
     int h = blockIdx.x % heads, bc = blockIdx.x / heads, c = bc % nc, b = bc / nc;
     int g = h / (heads / groups), di = heads * P, gn = groups * N, pTiles = ssd_tiles(P);
     int r0 = blockIdx.y / pTiles * SSD_T, p0 = blockIdx.y % pTiles * SSD_T;
     int t0c = c * Q, lc = min(Q, len - t0c);
     if (r0 >= lc) return;
-    int r1 = min(lc, r0 + SSD_T);
+    int r1 = min(lc, r0 + SSD_T), tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
     i64 row0 = (i64)b * len + t0c;
-    for (int s = threadIdx.x; s < r1; s += blockDim.x) {
-        lcol[s] = l[(row0 + s) * heads + h];
-        wcol[s] = w[(row0 + s) * heads + h];
+    double lr0 = l[(row0 + r0) * heads + h];
+    for (int s = tid; s < r1; s += blockDim.x) {
+        double ls = l[(row0 + s) * heads + h];
+        float ws = w[(row0 + s) * heads + h];
+        lcol[s] = ls;
+        wcol[s] = ws;
+        if (s < r0) kcol[s] = expf((float)(lr0 - ls)) * ws;
     }
-    if (threadIdx.x < SSD_T) erow[threadIdx.x] = r0 + threadIdx.x < r1 ? expf((float)l[(row0 + r0 + threadIdx.x) * heads + h]) : 0.f;
+    if (tid < SSD_T) {
+        double lt = r0 + tid < r1 ? l[(row0 + r0 + tid) * heads + h] : 0.0;
+        erow[tid] = r0 + tid < r1 ? expf((float)lt) : 0.f;
+        frow[tid] = r0 + tid < r1 ? expf((float)(lt - lr0)) : 0.f;
+    }
     __syncthreads();
     const float* gb = G + ((i64)bc * groups + g) * Q * Q;
     const float* xb = x + row0 * di + h * P;
     float acc[4][4];
-    ssd_mm<MODE, true, false, false>(acc, sm, 0, r1, SsdOp{gb + (i64)r0 * Q, Q, r1 - r0}, SsdOp{xb + p0, di, P - p0},
-                                     [&](int m, int s, float v) {
-                                         int t = r0 + m;
-                                         return s <= t ? v * ssd_decay<MODE>(lcol[t] - lcol[s]) * wcol[s] : 0.f;
-                                     });
+    SsdOp gt{gb + (i64)r0 * Q, Q, r1 - r0}, xt{xb + p0, di, P - p0};
+    ssd_mm<MODE, true, false, false>(acc, sm, 0, r0, gt, xt, SsdAsIs(), [&](int, int s, float v) { return kcol[s] * v; });
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) acc[i][j] *= frow[ty * 4 + i];
+    ssd_mm<MODE, true, false>(acc, sm, r0, r1, gt, xt, [&](int m, int s, float v) {
+        int t = r0 + m;
+        return s <= t ? v * ssd_decay<MODE>(lcol[t] - lcol[s]) * wcol[s] : 0.f;
+    });
     if (states) {
         const float* h0 = states + ((i64)bc * heads + h) * P * N;
         const float* cb = C + row0 * gn + g * N;
         ssd_mm<MODE, true, true>(acc, sm, 0, N, SsdOp{cb + (i64)r0 * gn, gn, r1 - r0}, SsdOp{h0 + (i64)p0 * N, N, P - p0},
                                  [&](int m, int, float v) { return erow[m] * v; });
     }
-    int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
     float dSkip = D[h];
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) {
@@ -559,7 +592,7 @@ __device__ __forceinline__ void ssd_chunk_output_body(float* y, const float* x, 
             }
         }
 }
-SSD_ENTRIES(ssd_chunk_output, (float* y, const float* x, const float* C, const float* D, const float* G, const float* states, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
+SSD_ENTRIES(ssd_chunk_output, SSD_MINB_OUTPUT, (float* y, const float* x, const float* C, const float* D, const float* G, const float* states, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (y, x, C, D, G, states, w, l, len, heads, P, groups, N, Q))
 
 // One decoding step (len 1, no kept states): block per (sequence, head), thread per channel p walks
@@ -607,7 +640,7 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
                                        int Q) {
     SSD_STAGE_DECL
     __shared__ double lr[SSD_T], ls[SSD_T];
-    __shared__ float ws[SSD_T];
+    __shared__ float ws[SSD_T], er[SSD_T], es[SSD_T];
     __shared__ double red[2][SSD_THREADS / 32][SSD_T];
     int nc = ssd_chunks(len, Q);
     int g = blockIdx.x % groups, bc = blockIdx.x / groups, c = bc % nc, b = bc / nc;
@@ -631,16 +664,20 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
         __syncthreads();  // lr, ls, ws and red are still read for the previous head
         if (tid < SSD_T) {
             int t = r0 + tid, s = s0 + tid;
-            lr[tid] = t < lc ? l[(row0 + t) * heads + h] : 0.0;
-            ls[tid] = s < lc ? l[(row0 + s) * heads + h] : 0.0;
+            double lt = t < lc ? l[(row0 + t) * heads + h] : 0.0, lsv = s < lc ? l[(row0 + s) * heads + h] : 0.0;
+            double lr0 = l[(row0 + r0) * heads + h];
+            lr[tid] = lt;
+            ls[tid] = lsv;
             ws[tid] = s < lc ? w[(row0 + s) * heads + h] : 0.f;
+            // below the diagonal (s < r0 <= t) exp(l_t - l_s) = exp(l_t - l_r0) exp(l_r0 - l_s), both at most 1
+            er[tid] = expf((float)(lt - lr0));
+            es[tid] = expf((float)(lr0 - lsv));
         }
         __syncthreads();
         const float* dyb = dy + row0 * di + h * P;
         const float* xb = x + row0 * di + h * P;
         float dm[4][4];
-        ssd_mm<MODE, true, true, false>(dm, sm, 0, P, SsdOp{dyb + (i64)r0 * di, di, lc - r0}, SsdOp{xb + (i64)s0 * di, di, lc - s0},
-                                        [](int, int, float v) { return v; });
+        ssd_mm<MODE, true, true, false>(dm, sm, 0, P, SsdOp{dyb + (i64)r0 * di, di, lc - r0}, SsdOp{xb + (i64)s0 * di, di, lc - s0});
         // the row and column sums of dM M cancel in dl's reverse cumulative sum (their totals are equal),
         // so both add the same float products in double, as the CPU does: float partial sums of
         // differently grouped terms left dA and d dt_bias 1e-5 off the CPU
@@ -650,7 +687,7 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
             for (int j = 0; j < 4; j++) {
                 int ml = ty * 4 + i, nl = tx * 4 + j, t = r0 + ml, s = s0 + nl;
                 if (t < lc && s <= t) {
-                    float e = ssd_decay<MODE>(lr[ml] - ls[nl]), ew = e * ws[nl], d = dm[i][j];
+                    float e = st < tt ? er[ml] * es[nl] : ssd_decay<MODE>(lr[ml] - ls[nl]), ew = e * ws[nl], d = dm[i][j];
                     float dmm = d * gv[i][j] * ew;
                     dgs[i][j] += d * ew;
                     rowM[i] += dmm;
@@ -690,7 +727,7 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
             if (t < lc && s < lc) out[t * Q + s] = dgs[i][j];
         }
 }
-SSD_ENTRIES(ssd_bwd_dcb, (float* dG, double* parts, const float* dy, const float* x, const float* G, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
+SSD_ENTRIES(ssd_bwd_dcb, 2, (float* dG, double* parts, const float* dy, const float* x, const float* G, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (dG, parts, dy, x, G, w, l, len, heads, P, groups, N, Q))
 
 // Block per (sequence, chunk, group) and tile of (t, j): dC (+=) = dG B + sum over the group's heads of
@@ -749,7 +786,7 @@ __device__ __forceinline__ void ssd_bwd_dc_body(float* dC, double* parts, const 
             if (t < r1 && jj < N) dC[(row0 + t) * gn + g * N + jj] += acc[i][j];
         }
 }
-SSD_ENTRIES(ssd_bwd_dc, (float* dC, double* parts, const float* dy, const float* B, const float* C, const float* dG, const float* states, const double* l, int len, int heads, int P, int groups, int N, int Q),
+SSD_ENTRIES(ssd_bwd_dc, 2, (float* dC, double* parts, const float* dy, const float* B, const float* C, const float* dG, const float* states, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (dC, parts, dy, B, C, dG, states, l, len, heads, P, groups, N, Q))
 
 // Block per (sequence, chunk, group) and tile of (s, j): dB (+=) = dG^T C + sum over the group's heads
@@ -792,20 +829,22 @@ __device__ __forceinline__ void ssd_bwd_db_body(float* dB, const float* x, const
             if (s < s1 && jj < N) dB[(row0 + s) * gn + g * N + jj] += acc[i][j];
         }
 }
-SSD_ENTRIES(ssd_bwd_db, (float* dB, const float* x, const float* C, const float* dG, const float* carries, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
+SSD_ENTRIES(ssd_bwd_db, SSD_MINB_DB, (float* dB, const float* x, const float* C, const float* dG, const float* carries, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (dB, x, C, dG, carries, w, l, len, heads, P, groups, N, Q))
 
 // Block per (sequence, chunk, head) and tile of (s, p): dx (+=) = D dy_s + sum_{t >= s} M[t][s] dy_t +
-// q_s (carry B_s)[p], and the slots of dq_s = x_s . (carry B_s) and dy_s . x_s. Dynamic shared memory:
-// Q doubles (l), then Q floats (w).
+// q_s (carry B_s)[p], and the slots of dq_s = x_s . (carry B_s) and dy_s . x_s. Past the diagonal tile
+// (s < s1 <= t) the decay splits at s1 as chunk_output's does at r0. Dynamic shared memory: Q doubles
+// (l), then Q floats (w), Q floats (the scales of dy's rows).
 template <int MODE>
 __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const float* dy, const float* x, const float* B,
                                       const float* D, const float* G, const float* carries, const float* w,
                                       const double* l, int len, int heads, int P, int groups, int N, int Q) {
     extern __shared__ double lcol[];
     SSD_STAGE_DECL
-    __shared__ float qrow[SSD_T];
+    __shared__ float qrow[SSD_T], frow[SSD_T];
     float* wcol = (float*)(lcol + Q);
+    float* kcol = wcol + Q;
     int nc = ssd_chunks(len, Q);
     int h = blockIdx.x % heads, bc = blockIdx.x / heads, c = bc % nc, b = bc / nc;
     int g = h / (heads / groups), di = heads * P, gn = groups * N, pTiles = ssd_tiles(P);
@@ -815,28 +854,35 @@ __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const 
     int s1 = min(lc, s0 + SSD_T), T = ssd_tiles(Q), JT = ssd_tiles(N), PT = pTiles, S = ssd_slots(Q, N, P);
     i64 row0 = (i64)b * len + t0c;
     int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
-    double last = l[(row0 + lc - 1) * heads + h];
+    double last = l[(row0 + lc - 1) * heads + h], ls1 = s1 < lc ? l[(row0 + s1) * heads + h] : 0.0;
     for (int t = s0 + tid; t < lc; t += blockDim.x) {
-        lcol[t] = l[(row0 + t) * heads + h];
+        double lt = l[(row0 + t) * heads + h];
+        lcol[t] = lt;
         wcol[t] = w[(row0 + t) * heads + h];
+        if (t >= s1) kcol[t] = expf((float)(lt - ls1));
     }
     if (tid < SSD_T) {
         int s = s0 + tid;
-        qrow[tid] = s < s1 ? expf((float)(last - l[(row0 + s) * heads + h])) * w[(row0 + s) * heads + h] : 0.f;
+        double ls = s < s1 ? l[(row0 + s) * heads + h] : 0.0;
+        float ws = s < s1 ? w[(row0 + s) * heads + h] : 0.f;
+        qrow[tid] = s < s1 ? expf((float)(last - ls)) * ws : 0.f;
+        frow[tid] = s < s1 && s1 < lc ? expf((float)(ls1 - ls)) * ws : 0.f;
     }
     __syncthreads();
     const float* gb = G + ((i64)bc * groups + g) * Q * Q;
     const float* dyb = dy + row0 * di + h * P;
     float acc[4][4], ac2[4][4];
-    ssd_mm<MODE, false, false, false>(acc, sm, s0, lc, SsdOp{gb + s0, Q, s1 - s0}, SsdOp{dyb + p0, di, P - p0},
-                                      [&](int m, int t, float v) {
-                                          int s = s0 + m;
-                                          return t >= s ? v * ssd_decay<MODE>(lcol[t] - lcol[s]) * wcol[s] : 0.f;
-                                      });
+    SsdOp gt{gb + s0, Q, s1 - s0}, dyt{dyb + p0, di, P - p0};
+    ssd_mm<MODE, false, false, false>(acc, sm, s1, lc, gt, dyt, SsdAsIs(), [&](int, int t, float v) { return kcol[t] * v; });
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) acc[i][j] *= frow[ty * 4 + i];
+    ssd_mm<MODE, false, false>(acc, sm, s0, s1, gt, dyt, [&](int m, int t, float v) {
+        int s = s0 + m;
+        return t >= s ? v * ssd_decay<MODE>(lcol[t] - lcol[s]) * wcol[s] : 0.f;
+    });
     const float* carry = carries + ((i64)bc * heads + h) * P * N;
     const float* bb = B + row0 * gn + g * N;
-    ssd_mm<MODE, true, true, false>(ac2, sm, 0, N, SsdOp{bb + (i64)s0 * gn, gn, s1 - s0}, SsdOp{carry + (i64)p0 * N, N, P - p0},
-                                    [](int, int, float v) { return v; });
+    ssd_mm<MODE, true, true, false>(ac2, sm, 0, N, SsdOp{bb + (i64)s0 * gn, gn, s1 - s0}, SsdOp{carry + (i64)p0 * N, N, P - p0});
     float dSkip = D[h];
     for (int i = 0; i < 4; i++) {
         int ml = ty * 4 + i, s = s0 + ml;
@@ -859,7 +905,7 @@ __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const 
         }
     }
 }
-SSD_ENTRIES(ssd_bwd_dx, (float* dx, double* parts, const float* dy, const float* x, const float* B, const float* D, const float* G, const float* carries, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
+SSD_ENTRIES(ssd_bwd_dx, SSD_MINB_DX, (float* dx, double* parts, const float* dy, const float* x, const float* B, const float* D, const float* G, const float* carries, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (dx, parts, dy, x, B, D, G, carries, w, l, len, heads, P, groups, N, Q))
 
 // Block per (sequence, chunk, head): each step's dl and dw from its slots, <carry, H0>, then the reverse
