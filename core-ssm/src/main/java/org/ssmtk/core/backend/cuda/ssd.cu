@@ -63,8 +63,9 @@ __device__ __forceinline__ void ssd_pair(int y, int& tt, int& st) {
 SSMTK_EXPORT(SSD_FP32)
 SSMTK_EXPORT(SSD_TF32X3)
 SSMTK_EXPORT(SSD_TF32)
-// the staging area of a product kernel's block: two slices (A, B), and the accumulator tile between them
-#define SSD_STAGE_DECL __shared__ __align__(16) float sm[2 * SSD_SLICE];
+// the staging area of a product kernel's block: two buffers of two slices (A, B), and the accumulator
+// tile between them
+#define SSD_STAGE_DECL __shared__ __align__(16) float sm[4 * SSD_SLICE];
 // NAME, NAME_tf32x3 and NAME_tf32: the kernel NAME_body<MODE> once per way of multiplying. MINB: the
 // blocks per SM its registers must allow (4: 64 registers, 3: 80, 2: 128): more resident warps hide
 // the loads' latency, as far as the kernel's live values fit without spilling (ptxas -v for sm_90).
@@ -74,13 +75,19 @@ SSMTK_EXPORT(SSD_TF32)
     extern "C" __global__ void __launch_bounds__(SSD_THREADS, MINB) NAME##_tf32 PARAMS { NAME##_body<SSD_TF32> ARGS; }
 // (variants for timing: nvcc -DSSD_MINB_OUTPUT=2 ...)
 #ifndef SSD_MINB_OUTPUT
-#define SSD_MINB_OUTPUT 3
+#define SSD_MINB_OUTPUT 4
 #endif
 #ifndef SSD_MINB_DX
-#define SSD_MINB_DX 3
+#define SSD_MINB_DX 4
 #endif
 #ifndef SSD_MINB_DB
-#define SSD_MINB_DB 3
+#define SSD_MINB_DB 4
+#endif
+#ifndef SSD_MINB_DC
+#define SSD_MINB_DC 2
+#endif
+#ifndef SSD_MINB_DCB
+#define SSD_MINB_DCB 2
 #endif
 #ifndef SSD_MINB_PLAIN
 #define SSD_MINB_PLAIN 4
@@ -196,17 +203,26 @@ __device__ __forceinline__ void ssd_zero(float (&acc)[4][4]) {
         for (int j = 0; j < 4; j++) acc[i][j] = 0.f;
 }
 
+// no hook: ssd_mm_run's segments are the whole k range
+struct SsdNoHook {
+    __device__ __forceinline__ void operator()(int, float (&)[4][4]) const {}
+};
+
 // acc (this thread's rows 4 ty + i, columns 4 tx + j of the block's tile) (+)= sum over k in [k0, k1)
 // of A(m, k) B(k, n), A read through oa with each element passed through fa(m, k, value) (the decays
-// and masks), B through ob and fb(n, k, value); ADD false: acc = the product. AK / BK: the operand is contiguous
-// in memory along k (else along m / n). sm: the block's SSD_STAGE_DECL. Slices of SSD_TK steps of k
-// are read as 16-byte quads into registers while the previous slice is multiplied. k0, k1 the same
-// for the whole block. On tensor cores (MODE not SSD_FP32) warp w multiplies rows 16 (w % 4) and
-// columns 32 (w / 4) of the tile; acc goes through the staging area into that layout and back, so
-// callers see one layout.
-template <int MODE, bool AK, bool BK, bool ADD = true, typename FA = SsdAsIs, typename FB = SsdAsIs>
-__device__ __forceinline__ void ssd_mm(float (&acc)[4][4], float* sm, int k0, int k1, SsdOp oa, SsdOp ob, FA fa = FA(), FB fb = FB()) {
-    float *As = sm, *Bs = sm + SSD_SLICE, *Cs = sm;
+// and masks), B through ob and fb(n, k, value); ADD false: acc = the product. AK / BK: the operand is
+// contiguous in memory along k (else along m / n). sm: the block's SSD_STAGE_DECL. Slices of SSD_TK
+// steps of k are read as 16-byte quads into registers while the previous slice is multiplied, and
+// staged in two alternating buffers (one barrier a slice). k0, k1 the same for the whole block. On
+// tensor cores (MODE not SSD_FP32) warp w multiplies rows 16 (w % 4) and columns 32 (w / 4) of the
+// tile; acc goes through the staging area into that layout and back, so callers see one layout.
+// kseg > 0 (a multiple of SSD_TK dividing k1 - k0; ADD false): the k range is segments of kseg (one
+// head's channels, say) and after each one hook(segment, acc) sees that segment's product alone,
+// while the next segment's first slice is already on its way; acc then restarts from 0.
+template <int MODE, bool AK, bool BK, bool ADD, typename FA, typename FB, typename HOOK>
+__device__ __forceinline__ void ssd_mm_run(float (&acc)[4][4], float* sm, int k0, int k1, int kseg, SsdOp oa, SsdOp ob, FA fa,
+                                           FB fb, HOOK hook) {
+    float* Cs = sm;
     int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
     if constexpr (!ADD) ssd_zero(acc);
     if (k0 >= k1) return;
@@ -227,6 +243,25 @@ __device__ __forceinline__ void ssd_mm(float (&acc)[4][4], float* sm, int k0, in
     };
     [[maybe_unused]] int lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3, wm = (warp & 3) * 16, wn = (warp >> 2) * 32;
     [[maybe_unused]] float d[4][4];
+    auto zeroD = [&]() {
+#pragma unroll
+        for (int ni = 0; ni < 4; ni++)
+#pragma unroll
+            for (int q = 0; q < 4; q++) d[ni][q] = 0.f;
+    };
+    // d into acc through Cs; no warp may still read the staging area
+    auto flush = [&]() {
+        if constexpr (MODE != SSD_FP32) {
+#pragma unroll
+            for (int ni = 0; ni < 4; ni++)
+#pragma unroll
+                for (int q = 0; q < 4; q++) Cs[(wm + g + (q >> 1) * 8) * SSD_LDC + wn + ni * 8 + 2 * t + (q & 1)] = d[ni][q];
+            __syncthreads();
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) acc[i][j] = Cs[(ty * 4 + i) * SSD_LDC + tx * 4 + j];
+            __syncthreads();  // the staging area is the next slice's
+        }
+    };
     if constexpr (MODE != SSD_FP32) {
         if constexpr (ADD) {
             for (int i = 0; i < 4; i++)
@@ -238,16 +273,17 @@ __device__ __forceinline__ void ssd_mm(float (&acc)[4][4], float* sm, int k0, in
                 for (int q = 0; q < 4; q++) d[ni][q] = Cs[(wm + g + (q >> 1) * 8) * SSD_LDC + wn + ni * 8 + 2 * t + (q & 1)];
             __syncthreads();  // the slices overwrite Cs
         } else {
-#pragma unroll
-            for (int ni = 0; ni < 4; ni++)
-#pragma unroll
-                for (int q = 0; q < 4; q++) d[ni][q] = 0.f;
+            zeroD();
         }
     }
     // element (m, k) / (k, n) of the staged slices, in the layout ssd_stage gave them
     auto at = [&](const float* S, bool ck, int x, int k) { return ck && MODE != SSD_FP32 ? S[x * SSD_LDK + k] : S[k * SSD_LDM + x]; };
     fetch(k0);
-    for (int kb = k0; kb < k1; kb += SSD_TK) {
+    int buf = 0;
+    for (int kb = k0; kb < k1; kb += SSD_TK, buf ^= 1) {
+        // the buffer written here was last read two slices ago, before the barrier of the slice between
+        float* As = sm + buf * 2 * SSD_SLICE;
+        float* Bs = As + SSD_SLICE;
 #pragma unroll
         for (int r = 0; r < 2; r++) {
             ssd_stage<MODE, AK>(As, ra[r], xa[r], ka[r]);
@@ -295,18 +331,21 @@ __device__ __forceinline__ void ssd_mm(float (&acc)[4][4], float* sm, int k0, in
                     for (int j = 0; j < 4; j++) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
             }
         }
-        __syncthreads();
+        if (kseg > 0 && (kb + SSD_TK - k0) % kseg == 0) {
+            __syncthreads();
+            flush();
+            hook((kb + SSD_TK - k0) / kseg - 1, acc);
+            ssd_zero(acc);
+            if constexpr (MODE != SSD_FP32) zeroD();
+        }
     }
-    if constexpr (MODE != SSD_FP32) {
-#pragma unroll
-        for (int ni = 0; ni < 4; ni++)
-#pragma unroll
-            for (int q = 0; q < 4; q++) Cs[(wm + g + (q >> 1) * 8) * SSD_LDC + wn + ni * 8 + 2 * t + (q & 1)] = d[ni][q];
-        __syncthreads();
-        for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++) acc[i][j] = Cs[(ty * 4 + i) * SSD_LDC + tx * 4 + j];
-        __syncthreads();  // the staging area is the next product's
-    }
+    __syncthreads();  // every warp is done with the staging area (Cs, or the next product's slices)
+    if (kseg == 0) flush();
+}
+
+template <int MODE, bool AK, bool BK, bool ADD = true, typename FA = SsdAsIs, typename FB = SsdAsIs>
+__device__ __forceinline__ void ssd_mm(float (&acc)[4][4], float* sm, int k0, int k1, SsdOp oa, SsdOp ob, FA fa = FA(), FB fb = FB()) {
+    ssd_mm_run<MODE, AK, BK, ADD>(acc, sm, k0, k1, 0, oa, ob, fa, fb, SsdNoHook());
 }
 
 // Sum over the 16 threads of a tile row (tx, lanes 16 apart in one warp): every one of them gets it.
@@ -659,25 +698,34 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
             gv[i][j] = t < lc && s <= t ? gb[t * Q + s] : 0.f;
             dgs[i][j] = 0.f;
         }
-    for (int hk = 0; hk < hpg; hk++) {
-        int h = g * hpg + hk;
-        __syncthreads();  // lr, ls, ws and red are still read for the previous head
+    // a head's l at the tile's rows and columns and at r0, and w at its columns: read one head ahead
+    // (threads tid < SSD_T), so that their latency hides behind the previous head's work
+    double nlt = 0, nls = 0, nl0 = 0;
+    float nw = 0.f;
+    auto ahead = [&](int h) {
         if (tid < SSD_T) {
             int t = r0 + tid, s = s0 + tid;
-            double lt = t < lc ? l[(row0 + t) * heads + h] : 0.0, lsv = s < lc ? l[(row0 + s) * heads + h] : 0.0;
-            double lr0 = l[(row0 + r0) * heads + h];
-            lr[tid] = lt;
-            ls[tid] = lsv;
-            ws[tid] = s < lc ? w[(row0 + s) * heads + h] : 0.f;
+            nlt = t < lc ? l[(row0 + t) * heads + h] : 0.0;
+            nls = s < lc ? l[(row0 + s) * heads + h] : 0.0;
+            nl0 = l[(row0 + r0) * heads + h];
+            nw = s < lc ? w[(row0 + s) * heads + h] : 0.f;
+        }
+    };
+    ahead(g * hpg);
+    // head hk's dM (this thread's patch): its parts of dG, and its slots
+    auto head = [&](int hk, float (&dm)[4][4]) {
+        int h = g * hpg + hk;
+        __syncthreads();  // lr, ls, ws, er, es and red are still read for the previous head
+        if (tid < SSD_T) {
+            lr[tid] = nlt;
+            ls[tid] = nls;
+            ws[tid] = nw;
             // below the diagonal (s < r0 <= t) exp(l_t - l_s) = exp(l_t - l_r0) exp(l_r0 - l_s), both at most 1
-            er[tid] = expf((float)(lt - lr0));
-            es[tid] = expf((float)(lr0 - lsv));
+            er[tid] = expf((float)(nlt - nl0));
+            es[tid] = expf((float)(nl0 - nls));
         }
         __syncthreads();
-        const float* dyb = dy + row0 * di + h * P;
-        const float* xb = x + row0 * di + h * P;
-        float dm[4][4];
-        ssd_mm<MODE, true, true, false>(dm, sm, 0, P, SsdOp{dyb + (i64)r0 * di, di, lc - r0}, SsdOp{xb + (i64)s0 * di, di, lc - s0});
+        if (hk + 1 < hpg) ahead(h + 1);
         // the row and column sums of dM M cancel in dl's reverse cumulative sum (their totals are equal),
         // so both add the same float products in double, as the CPU does: float partial sums of
         // differently grouped terms left dA and d dt_bias 1e-5 off the CPU
@@ -719,6 +767,22 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
             pr[T + tt] = cm;
             pr[2 * T + tt] = cw;
         }
+    };
+    // dM = dy x^T by head: the group's heads are adjacent columns of dy and x, so when a head's P
+    // channels are whole slices the heads are one product over k = (head, channel) whose segments
+    // are the heads, its loads running on across them; else one product per head
+    const float* dyg = dy + row0 * di + g * hpg * P;
+    const float* xg = x + row0 * di + g * hpg * P;
+    float dm[4][4];
+    if (P % SSD_TK == 0) {
+        ssd_mm_run<MODE, true, true, false>(dm, sm, 0, hpg * P, P, SsdOp{dyg + (i64)r0 * di, di, lc - r0},
+                                            SsdOp{xg + (i64)s0 * di, di, lc - s0}, SsdAsIs(), SsdAsIs(), head);
+    } else {
+        for (int hk = 0; hk < hpg; hk++) {
+            ssd_mm<MODE, true, true, false>(dm, sm, 0, P, SsdOp{dyg + (i64)r0 * di + hk * P, di, lc - r0},
+                                            SsdOp{xg + (i64)s0 * di + hk * P, di, lc - s0});
+            head(hk, dm);
+        }
     }
     float* out = dG + ((i64)bc * groups + g) * Q * Q;
     for (int i = 0; i < 4; i++)
@@ -727,7 +791,7 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
             if (t < lc && s < lc) out[t * Q + s] = dgs[i][j];
         }
 }
-SSD_ENTRIES(ssd_bwd_dcb, 2, (float* dG, double* parts, const float* dy, const float* x, const float* G, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
+SSD_ENTRIES(ssd_bwd_dcb, SSD_MINB_DCB, (float* dG, double* parts, const float* dy, const float* x, const float* G, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (dG, parts, dy, x, G, w, l, len, heads, P, groups, N, Q))
 
 // Block per (sequence, chunk, group) and tile of (t, j): dC (+=) = dG B + sum over the group's heads of
@@ -759,25 +823,44 @@ __device__ __forceinline__ void ssd_bwd_dc_body(float* dC, double* parts, const 
             int t = r0 + ty * 4 + i, jj = j0 + tx * 4 + j;
             cv[i][j] = t < r1 && jj < N ? cb[(i64)t * gn + jj] : 0.f;
         }
-    for (int hk = 0; hk < hpg; hk++) {
+    // exp(l_t) of a head, read one head ahead (threads tid < SSD_T)
+    double nl = 0;
+    auto ahead = [&](int h) {
+        if (tid < SSD_T && r0 + tid < r1) nl = l[(row0 + r0 + tid) * heads + h];
+    };
+    ahead(g * hpg);
+    // head hk's dy_t^T H0 (this thread's patch), scaled by exp(l_t): into acc and its slot of dl
+    auto head = [&](int hk, float (&ah)[4][4]) {
         int h = g * hpg + hk;
         __syncthreads();  // erow is still read for the previous head
-        if (tid < SSD_T) erow[tid] = r0 + tid < r1 ? expf((float)l[(row0 + r0 + tid) * heads + h]) : 0.f;
+        if (tid < SSD_T) erow[tid] = r0 + tid < r1 ? expf((float)nl) : 0.f;
         __syncthreads();
-        const float* h0 = states + ((i64)bc * heads + h) * P * N;
-        const float* dyb = dy + row0 * di + h * P;
-        float ah[4][4];
-        ssd_mm<MODE, true, false, false>(ah, sm, 0, P, SsdOp{dyb + (i64)r0 * di, di, r1 - r0}, SsdOp{h0 + j0, N, N - j0},
-                                         [&](int m, int, float v) { return erow[m] * v; });
+        if (hk + 1 < hpg) ahead(h + 1);
         for (int i = 0; i < 4; i++) {
-            float r = 0.f;
+            float r = 0.f, e = erow[ty * 4 + i];
             for (int j = 0; j < 4; j++) {
-                r += ah[i][j] * cv[i][j];
-                acc[i][j] += ah[i][j];
+                float a = e * ah[i][j];
+                r += a * cv[i][j];
+                acc[i][j] += a;
             }
             double rs = ssd_row_sum((double)r);
             int t = r0 + ty * 4 + i;
             if (tx == 0 && t < r1) parts[((row0 + t) * heads + h) * S + 3 * T + jt] = rs;
+        }
+    };
+    // as ssd_bwd_dcb: the group's heads are adjacent columns of dy and adjacent states, one product
+    // segmented by head when a head's channels are whole slices
+    const float* h0g = states + ((i64)bc * heads + g * hpg) * P * N;
+    const float* dyg = dy + row0 * di + g * hpg * P;
+    float ah[4][4];
+    if (P % SSD_TK == 0) {
+        ssd_mm_run<MODE, true, false, false>(ah, sm, 0, hpg * P, P, SsdOp{dyg + (i64)r0 * di, di, r1 - r0}, SsdOp{h0g + j0, N, N - j0},
+                                             SsdAsIs(), SsdAsIs(), head);
+    } else {
+        for (int hk = 0; hk < hpg; hk++) {
+            ssd_mm<MODE, true, false, false>(ah, sm, 0, P, SsdOp{dyg + (i64)r0 * di + hk * P, di, r1 - r0},
+                                             SsdOp{h0g + (i64)hk * P * N + j0, N, N - j0});
+            head(hk, ah);
         }
     }
     for (int i = 0; i < 4; i++)
@@ -786,7 +869,7 @@ __device__ __forceinline__ void ssd_bwd_dc_body(float* dC, double* parts, const 
             if (t < r1 && jj < N) dC[(row0 + t) * gn + g * N + jj] += acc[i][j];
         }
 }
-SSD_ENTRIES(ssd_bwd_dc, 2, (float* dC, double* parts, const float* dy, const float* B, const float* C, const float* dG, const float* states, const double* l, int len, int heads, int P, int groups, int N, int Q),
+SSD_ENTRIES(ssd_bwd_dc, SSD_MINB_DC, (float* dC, double* parts, const float* dy, const float* B, const float* C, const float* dG, const float* states, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (dC, parts, dy, B, C, dG, states, l, len, heads, P, groups, N, Q))
 
 // Block per (sequence, chunk, group) and tile of (s, j): dB (+=) = dG^T C + sum over the group's heads
