@@ -104,8 +104,7 @@ static int tiles(int n) { return (n + SSD_T - 1) / SSD_T; }
 
 static void timeSteps(float* w, double* l, float* gw, const float* dt, const float* bias, const float* A, int batch, int len,
                       int heads, int Q, float dtMin, float dtMax) {
-    long long warps = (long long)batch * ((len + Q - 1) / Q) * heads, perBlock = SSD_THREADS / 32;
-    host_launch((unsigned)((warps + perBlock - 1) / perBlock), 1, SSD_THREADS, 0,
+    host_launch((unsigned)((long long)batch * ((len + Q - 1) / Q) * heads), 1, SSD_THREADS, 0,
                 [&] { ssd_time_steps(w, l, gw, dt, bias, A, batch, len, heads, Q, dtMin, dtMax); });
 }
 

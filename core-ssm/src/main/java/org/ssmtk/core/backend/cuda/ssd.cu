@@ -78,7 +78,7 @@ SSMTK_EXPORT(SSD_TF32)
 #define SSD_MINB_OUTPUT 4
 #endif
 #ifndef SSD_MINB_DX
-#define SSD_MINB_DX 4
+#define SSD_MINB_DX 3
 #endif
 #ifndef SSD_MINB_DB
 #define SSD_MINB_DB 4
@@ -381,37 +381,52 @@ __device__ T ssd_block_suffix(T v) {
 // then dq_s = x_s . (carry B_s) and dy_s . x_s by channel tile (ssd_bwd_dx).
 __device__ __forceinline__ int ssd_slots(int Q, int N, int P) { return 3 * ssd_tiles(Q) + ssd_tiles(N) + 2 * ssd_tiles(P); }
 
-// Warp per (sequence, chunk, head): w, l and (if gw) d w / d pre. Each lane takes a run of steps; the
-// runs' sums of w A are scanned across the lanes, in double.
+// Sum of v over the threads before this one in the block (0 .. threadIdx.x - 1), for every thread; all
+// threads call it.
+template <typename T>
+__device__ T ssd_block_prefix(T v) {
+    __shared__ T wsum[32];
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    T incl = v;
+    for (int o = 1; o < 32; o <<= 1) {
+        T u = __shfl_up_sync(FULL_MASK, incl, o);
+        if (lane >= o) incl += u;
+    }
+    T excl = __shfl_up_sync(FULL_MASK, incl, 1);
+    if (lane == 0) excl = 0;
+    __syncthreads();  // wsum may still be read by a previous call
+    if (lane == 31) wsum[warp] = incl;
+    __syncthreads();
+    T before = 0;
+    for (int k = 0; k < warp; k++) before += wsum[k];
+    return before + excl;
+}
+
+// Block per (sequence, chunk, head): w, l and (if gw) d w / d pre. Each thread takes a run of steps;
+// the runs' sums of w A are scanned across the block, in double.
 extern "C" __global__ void ssd_time_steps(float* w, double* l, float* gw, const float* dt, const float* dtBias,
                                           const float* A, int batch, int len, int heads, int Q, float dtMin, float dtMax) {
-    int nc = ssd_chunks(len, Q), lane = threadIdx.x & 31;
-    i64 i = gtid() >> 5;
-    if (i >= (i64)batch * nc * heads) return;  // a whole warp
-    int h = (int)(i % heads);
-    i64 bc = i / heads;
-    int c = (int)(bc % nc), b = (int)(bc / nc);
-    int t0 = c * Q, lc = min(Q, len - t0), run = (lc + 31) / 32;
-    int ta = min(lc, lane * run), tb = min(lc, ta + run);
+    int nc = ssd_chunks(len, Q);
+    int h = blockIdx.x % heads, bc = blockIdx.x / heads, c = bc % nc, b = bc / nc;
+    int t0 = c * Q, lc = min(Q, len - t0), run = (lc + blockDim.x - 1) / blockDim.x;
+    int ta = min(lc, (int)threadIdx.x * run), tb = min(lc, ta + run);
     float bias = dtBias[h], a = A[h];
     i64 base = ((i64)b * len + t0) * heads + h;
     double part = 0;
-    for (int t = ta; t < tb; t++) part += (double)fminf(fmaxf(ssd_softplus(dt[base + (i64)t * heads] + bias), dtMin), dtMax) * a;
-    double incl = part;
-    for (int o = 1; o < 32; o <<= 1) {
-        double v = __shfl_up_sync(FULL_MASK, incl, o);
-        if (lane >= o) incl += v;
-    }
-    double sum = incl - part;
     for (int t = ta; t < tb; t++) {
         i64 at = base + (i64)t * heads;
         float pre = dt[at] + bias;
         float sp = ssd_softplus(pre);
         float v = fminf(fmaxf(sp, dtMin), dtMax);
         w[at] = v;
-        sum += (double)v * a;
-        l[at] = sum;
+        part += (double)v * a;
         if (gw) gw[at] = sp < dtMin || sp > dtMax ? 0.f : pre > 20.f ? 1.f : (float)(1.0 / (1.0 + exp(-(double)pre)));
+    }
+    double sum = ssd_block_prefix<double>(part);
+    for (int t = ta; t < tb; t++) {
+        i64 at = base + (i64)t * heads;
+        sum += (double)w[at] * a;
+        l[at] = sum;
     }
 }
 
