@@ -590,9 +590,8 @@ SSD_ENTRIES(ssd_gram, SSD_MINB_PLAIN, (float* G, const float* B, const float* C,
 // Block per (sequence, chunk, head) and tile of (t, p): y[t, p] = D x_t + sum_{s <= t} G[t][s]
 // exp(l_t - l_s) w_s x_s + exp(l_t) (H C_t)[p], H the entering state (states may be 0: a zero state).
 // Below the diagonal tile (s < r0 <= t) the decay splits at the tile's first step r0 into exp(l_t -
-// l_r0) exp(l_r0 - l_s), both at most 1 (l falls along the chunk): a scale of x's rows on the way in
-// and of the result's rows after, so that only the diagonal tile's product computes an exponential per
-// element. Dynamic shared memory: Q doubles (l), then Q floats (w), Q floats (the scales of x's rows).
+// l_r0) exp(l_r0 - l_s), both at most 1 (l falls along the chunk): scales of G's rows and of x's rows
+// on the way in, so that only the diagonal tile's slices compute an exponential per element. Dynamic shared memory: Q doubles (l), then Q floats (w), Q floats (the scales of x's rows).
 template <int MODE>
 __device__ __forceinline__ void ssd_chunk_output_body(float* y, const float* x, const float* C, const float* D, const float* G,
                                             const float* states, const float* w, const double* l, int len, int heads,
@@ -627,14 +626,15 @@ __device__ __forceinline__ void ssd_chunk_output_body(float* y, const float* x, 
     const float* gb = G + ((i64)bc * groups + g) * Q * Q;
     const float* xb = x + row0 * di + h * P;
     float acc[4][4];
-    SsdOp gt{gb + (i64)r0 * Q, Q, r1 - r0}, xt{xb + p0, di, P - p0};
-    ssd_mm<MODE, true, false, false>(acc, sm, 0, r0, gt, xt, SsdAsIs(), [&](int, int s, float v) { return kcol[s] * v; });
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) acc[i][j] *= frow[ty * 4 + i];
-    ssd_mm<MODE, true, false>(acc, sm, r0, r1, gt, xt, [&](int m, int s, float v) {
-        int t = r0 + m;
-        return s <= t ? v * ssd_decay<MODE>(lcol[t] - lcol[s]) * wcol[s] : 0.f;
-    });
+    // one product over s in [0, r1): a slice lies wholly below the diagonal tile or in it (r0 is a
+    // multiple of SSD_TK), so each modifier's branch is the same for the whole block
+    ssd_mm<MODE, true, false, false>(
+            acc, sm, 0, r1, SsdOp{gb + (i64)r0 * Q, Q, r1 - r0}, SsdOp{xb + p0, di, P - p0},
+            [&](int m, int s, float v) {
+                int t = r0 + m;
+                return s < r0 ? frow[m] * v : s <= t ? v * ssd_decay<MODE>(lcol[t] - lcol[s]) * wcol[s] : 0.f;
+            },
+            [&](int, int s, float v) { return s < r0 ? kcol[s] * v : v; });
     if (states) {
         const float* h0 = states + ((i64)bc * heads + h) * P * N;
         const float* cb = C + row0 * gn + g * N;
@@ -735,7 +735,8 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
     // head hk's dM (this thread's patch): its parts of dG, and its slots
     auto head = [&](int hk, float (&dm)[4][4]) {
         int h = g * hpg + hk;
-        __syncthreads();  // lr, ls, ws, er, es and red are still read for the previous head
+        // (no barrier first: every thread left the previous head's hook before the barriers of this
+        // head's slices, which it reached only after the last read of lr, ls, ws, er, es and red)
         if (tid < SSD_T) {
             lr[tid] = nlt;
             ls[tid] = nls;
@@ -852,7 +853,7 @@ __device__ __forceinline__ void ssd_bwd_dc_body(float* dC, double* parts, const 
     // head hk's dy_t^T H0 (this thread's patch), scaled by exp(l_t): into acc and its slot of dl
     auto head = [&](int hk, float (&ah)[4][4]) {
         int h = g * hpg + hk;
-        __syncthreads();  // erow is still read for the previous head
+        // (no barrier first: the barriers of this head's slices come after the previous head's reads of erow)
         if (tid < SSD_T) erow[tid] = r0 + tid < r1 ? expf((float)nl) : 0.f;
         __syncthreads();
         if (hk + 1 < hpg) ahead(h + 1);
@@ -975,14 +976,14 @@ __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const 
     const float* gb = G + ((i64)bc * groups + g) * Q * Q;
     const float* dyb = dy + row0 * di + h * P;
     float acc[4][4], ac2[4][4];
-    SsdOp gt{gb + s0, Q, s1 - s0}, dyt{dyb + p0, di, P - p0};
-    ssd_mm<MODE, false, false, false>(acc, sm, s1, lc, gt, dyt, SsdAsIs(), [&](int, int t, float v) { return kcol[t] * v; });
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) acc[i][j] *= frow[ty * 4 + i];
-    ssd_mm<MODE, false, false>(acc, sm, s0, s1, gt, dyt, [&](int m, int t, float v) {
-        int s = s0 + m;
-        return t >= s ? v * ssd_decay<MODE>(lcol[t] - lcol[s]) * wcol[s] : 0.f;
-    });
+    // one product over t in [s0, lc), each slice wholly in the diagonal tile or past it
+    ssd_mm<MODE, false, false, false>(
+            acc, sm, s0, lc, SsdOp{gb + s0, Q, s1 - s0}, SsdOp{dyb + p0, di, P - p0},
+            [&](int m, int t, float v) {
+                int s = s0 + m;
+                return t >= s1 ? frow[m] * v : t >= s ? v * ssd_decay<MODE>(lcol[t] - lcol[s]) * wcol[s] : 0.f;
+            },
+            [&](int, int t, float v) { return t >= s1 ? kcol[t] * v : v; });
     const float* carry = carries + ((i64)bc * heads + h) * P * N;
     const float* bb = B + row0 * gn + g * N;
     ssd_mm<MODE, true, true, false>(ac2, sm, 0, N, SsdOp{bb + (i64)s0 * gn, gn, s1 - s0}, SsdOp{carry + (i64)p0 * N, N, P - p0});
