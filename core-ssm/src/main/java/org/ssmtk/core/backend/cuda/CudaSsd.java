@@ -22,7 +22,7 @@ import static org.ssmtk.core.backend.cuda.DeviceMemory.addr;
  * repeats its bits.
  */
 final class CudaSsd {
-    /** Dynamic shared memory a block may take beside the tiled kernels' static 27 KB at most, on every GPU of compute capability 8.0 and later. */
+    /** Dynamic shared memory a block may take beside the tiled kernels' static 38 KB at most (those that take it), on every GPU of compute capability 8.0 and later. */
     private static final int MAX_SHARED = 80 * 1024;
 
     private final CudaContext context;

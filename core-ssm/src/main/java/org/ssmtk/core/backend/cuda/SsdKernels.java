@@ -109,11 +109,10 @@ final class SsdKernels {
         return 3 * tiles(q) + tiles(n) + 2 * tiles(p);
     }
 
-    /** w, l (doubles) and, when gw is not 0, d w / d(dt + bias), per (row, head): a warp per (sequence, chunk, head). */
+    /** w, l (doubles) and, when gw is not 0, d w / d(dt + bias), per (row, head): a block per (sequence, chunk, head). */
     void timeSteps(long w, long l, long gw, long dt, long dtBias, long a, int batch, int len, int heads, int q,
                    float dtMin, float dtMax) {
-        long warps = (long) batch * chunks(len, q) * heads, perBlock = threads / 32;
-        gpu.launch((warps + perBlock - 1) / perBlock, 1, threads, 1, 0, TIME_STEPS.args().ptr(w).ptr(l).ptr(gw).ptr(dt)
+        gpu.launch((long) batch * chunks(len, q) * heads, 1, threads, 1, 0, TIME_STEPS.args().ptr(w).ptr(l).ptr(gw).ptr(dt)
                 .ptr(dtBias).ptr(a).i32(batch).i32(len).i32(heads).i32(q).f32(dtMin).f32(dtMax));
     }
 

@@ -10,8 +10,12 @@
 //
 // Every product inside a chunk (the Gram matrix C B^T, the masked quadratic form times x, the chunk
 // states, their adjoints) is a tiled fp32 matrix product (ssd_mm): a block of 256 threads owns a
-// 64 x 64 tile of the result, each thread a 4 x 4 patch, and the operands go through shared memory
-// 16 deep, each element produced by a loader that applies the decays and masks on the way in. Each of
+// 64 x 64 tile of the result, each thread a 4 x 4 patch; the operands are read as 16-byte quads, 32
+// steps of k a slice, into registers one slice ahead and staged through two alternating shared
+// buffers, each element passed through a modifier that applies the decays and masks on the way in.
+// Below a diagonal tile the decay exp(l_t - l_s) splits at the tile's edge into a row scale and a
+// column scale, both at most 1 (l falls along a chunk), so only diagonal tiles take an exponential
+// per element. The backward's per-head loops run as one product segmented by head (ssd_mm_run). Each of
 // these kernels has three entries, one per way of multiplying (SSD_ENTRIES): NAME, exact fp32 with
 // fp32 sums on CUDA cores, as the CPU; NAME_tf32x3 on tensor cores with fp32's accuracy; NAME_tf32 on
 // tensor cores in TF32 (10 bits of mantissa, fp32 sums), as the reference (state-spaces/mamba's
@@ -22,9 +26,17 @@
 // edge of a result tile (rows of chunk steps, columns of steps, channels or states)
 #define SSD_T 64
 // depth of one staged slice of the operands
-#define SSD_TK 16
-// row stride of a staged slice: float4-aligned, and filling it along k conflicts 2-way at most
-#define SSD_LD (SSD_T + 4)
+#define SSD_TK 32
+// row strides of a staged slice, float4-aligned: [k][m] rows of SSD_T (72: the tensor cores' fragment
+// reads hit banks 8 t + g, all different) and [m][k] rows of SSD_TK (36: banks 4 g + t)
+#define SSD_LDM (SSD_T + 8)
+#define SSD_LDK (SSD_TK + 4)
+// floats of one staged slice in either layout
+#define SSD_SLICE (SSD_TK * SSD_LDM)
+// row stride of the tile that carries accumulators between the two layouts (it reuses the staging area)
+#define SSD_LDC (SSD_T + 4)
+static_assert(SSD_TK * SSD_LDM == SSD_T * SSD_LDK, "both layouts of a slice fill the same floats");
+static_assert(SSD_T * SSD_LDC <= 2 * SSD_SLICE, "the accumulator tile fits in the staging area");
 #define SSD_NORM_THREADS 128
 SSMTK_EXPORT(SSD_THREADS)
 SSMTK_EXPORT(SSD_T)
@@ -47,21 +59,44 @@ __device__ __forceinline__ void ssd_pair(int y, int& tt, int& st) {
 // The ways of multiplying (template argument MODE of ssd_mm and of every kernel body that calls it).
 // SSD_TF32X3: TF32 with three products per step (x = big + small, both TF32, and a b ~ big_a big_b +
 // big_a small_b + small_a big_b), which keeps fp32's accuracy where one TF32 product loses three
-// decimal digits; on an H200 it passed the fp32 GPU tests (forward 1.0e-6, gradients 3.8e-6) but ran
-// no faster than SSD_FP32 (SsdBench 130m-mamba2 8x2048: 1.59 + 3.64 ms). SSD_TF32: one product.
+// decimal digits; on an H200 it passed the fp32 GPU tests (forward 1.0e-6, gradients 3.8e-6), and since
+// the staging of 2026-11-30 it runs faster than SSD_FP32 (SsdBench 130m-mamba2 8x2048, one layer's
+// training forward + backward: 0.96 + 2.33 ms against 1.15 + 2.67). SSD_TF32: one product.
 #define SSD_FP32 0
 #define SSD_TF32X3 1
 #define SSD_TF32 2
 SSMTK_EXPORT(SSD_FP32)
 SSMTK_EXPORT(SSD_TF32X3)
 SSMTK_EXPORT(SSD_TF32)
-// the tile that carries the accumulators between ssd_mm's layout and the tensor cores' (unused by SSD_FP32)
-#define SSD_CS_DECL __shared__ __align__(16) float Cs[MODE == SSD_FP32 ? 1 : SSD_T * SSD_LD];
-// NAME, NAME_tf32x3 and NAME_tf32: the kernel NAME_body<MODE> once per way of multiplying
-#define SSD_ENTRIES(NAME, PARAMS, ARGS)                                                                                \
-    extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) NAME PARAMS { NAME##_body<SSD_FP32> ARGS; }          \
-    extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) NAME##_tf32x3 PARAMS { NAME##_body<SSD_TF32X3> ARGS; } \
-    extern "C" __global__ void __launch_bounds__(SSD_THREADS, 2) NAME##_tf32 PARAMS { NAME##_body<SSD_TF32> ARGS; }
+// the staging area of a product kernel's block: two buffers of two slices (A, B), and the accumulator
+// tile between them
+#define SSD_STAGE_DECL __shared__ __align__(16) float sm[4 * SSD_SLICE];
+// NAME, NAME_tf32x3 and NAME_tf32: the kernel NAME_body<MODE> once per way of multiplying. MINB: the
+// blocks per SM its registers must allow (4: 64 registers, 3: 80, 2: 128): more resident warps hide
+// the loads' latency, as far as the kernel's live values fit without spilling (ptxas -v for sm_90).
+#define SSD_ENTRIES(NAME, MINB, PARAMS, ARGS)                                                                             \
+    extern "C" __global__ void __launch_bounds__(SSD_THREADS, MINB) NAME PARAMS { NAME##_body<SSD_FP32> ARGS; }          \
+    extern "C" __global__ void __launch_bounds__(SSD_THREADS, MINB) NAME##_tf32x3 PARAMS { NAME##_body<SSD_TF32X3> ARGS; } \
+    extern "C" __global__ void __launch_bounds__(SSD_THREADS, MINB) NAME##_tf32 PARAMS { NAME##_body<SSD_TF32> ARGS; }
+// (variants for timing: nvcc -DSSD_MINB_OUTPUT=2 ...)
+#ifndef SSD_MINB_OUTPUT
+#define SSD_MINB_OUTPUT 4
+#endif
+#ifndef SSD_MINB_DX
+#define SSD_MINB_DX 3
+#endif
+#ifndef SSD_MINB_DB
+#define SSD_MINB_DB 4
+#endif
+#ifndef SSD_MINB_DC
+#define SSD_MINB_DC 2
+#endif
+#ifndef SSD_MINB_DCB
+#define SSD_MINB_DCB 2
+#endif
+#ifndef SSD_MINB_PLAIN
+#define SSD_MINB_PLAIN 4
+#endif
 
 // exp(x) of a decay exponent (x <= 0) made element by element inside a product's loader: the hardware's
 // approximate exponential under one TF32 product (a few ulp, below TF32's rounding), expf otherwise
@@ -93,97 +128,78 @@ __device__ __forceinline__ void ssd_mma(float (&d)[4], const unsigned (&a)[4], u
 #endif
 }
 
-// acc (this thread's rows 4 ty + i, columns 4 tx + j of the block's tile) += sum over k in [k0, k1)
-// of fa(m, k) fb(k, n). AK / BK: the operand is contiguous in memory along k (else along m / n), which
-// picks the threads' fill order so that neighbouring threads read neighbouring addresses. The next
-// slice is read into registers while the current one is multiplied. k0, k1 the same for the whole block.
-// On tensor cores (MODE not SSD_FP32) warp w multiplies rows 16 (w % 4) and columns 32 (w / 4) of the
-// tile; acc goes through Cs (a 64 x SSD_LD tile) into that layout and back, so callers see one layout.
-template <int MODE, bool AK, bool BK, typename FA, typename FB>
-__device__ __forceinline__ void ssd_mm(float (&acc)[4][4], float* As, float* Bs, float* Cs, int k0, int k1, FA fa, FB fb) {
-    int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
-    float ra[4], rb[4];
-    auto fetch = [&](int kb) {
-#pragma unroll
-        for (int r = 0; r < 4; r++) {
-            int e = tid + r * SSD_THREADS;
-            int ka = kb + (AK ? e & 15 : e >> 6), kn = kb + (BK ? e & 15 : e >> 6);
-            ra[r] = ka < k1 ? fa(AK ? e >> 4 : e & 63, ka) : 0.f;
-            rb[r] = kn < k1 ? fb(kn, BK ? e >> 4 : e & 63) : 0.f;
-        }
-    };
-    if (k0 >= k1) return;
-    [[maybe_unused]] int lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3, wm = (warp & 3) * 16, wn = (warp >> 2) * 32;
-    [[maybe_unused]] float d[4][4];
-    if constexpr (MODE != SSD_FP32) {
-        for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++) Cs[(ty * 4 + i) * SSD_LD + tx * 4 + j] = acc[i][j];
-        __syncthreads();
-#pragma unroll
-        for (int ni = 0; ni < 4; ni++)
-#pragma unroll
-            for (int q = 0; q < 4; q++) d[ni][q] = Cs[(wm + g + (q >> 1) * 8) * SSD_LD + wn + ni * 8 + 2 * t + (q & 1)];
+// One operand of ssd_mm as it lies in memory: element (x, k) (x = m of A, n of B) at p[x ld + k] when
+// the operand is contiguous along k (ssd_mm's AK / BK), else at p[k ld + x]; 0 where x >= xEnd or k >= k1.
+struct SsdOp {
+    const float* p;
+    i64 ld;
+    int xEnd;
+};
+
+// Quad q (0 <= q < 2 SSD_THREADS) of a 64 x SSD_TK slice: the 4 elements (x, kk .. kk + 3) when the
+// operand is contiguous along k (CK), else (x .. x + 3, kk). Along k, 8 neighbouring threads read 128
+// contiguous bytes on tensor cores; on CUDA cores (which stage the slice transposed, as [k][x]) 32
+// neighbouring threads take 32 rows, so that the transposing stores fall in different banks.
+template <int MODE, bool CK>
+__device__ __forceinline__ void ssd_quad(int q, int& x, int& kk) {
+    if constexpr (!CK) {
+        x = (q & 15) * 4;
+        kk = q >> 4;
+    } else if constexpr (MODE == SSD_FP32) {
+        x = q & 63;
+        kk = (q >> 6) * 4;
     } else {
-        (void)Cs;
-    }
-    fetch(k0);
-    for (int kb = k0; kb < k1; kb += SSD_TK) {
-#pragma unroll
-        for (int r = 0; r < 4; r++) {
-            int e = tid + r * SSD_THREADS;
-            As[(AK ? e & 15 : e >> 6) * SSD_LD + (AK ? e >> 4 : e & 63)] = ra[r];
-            Bs[(BK ? e & 15 : e >> 6) * SSD_LD + (BK ? e >> 4 : e & 63)] = rb[r];
-        }
-        __syncthreads();
-        if (kb + SSD_TK < k1) fetch(kb + SSD_TK);
-        if constexpr (MODE != SSD_FP32) {
-#pragma unroll
-            for (int ks = 0; ks < SSD_TK; ks += 8) {
-                float av[4] = {As[(ks + t) * SSD_LD + wm + g], As[(ks + t) * SSD_LD + wm + g + 8], As[(ks + t + 4) * SSD_LD + wm + g],
-                               As[(ks + t + 4) * SSD_LD + wm + g + 8]};
-                unsigned ab[4], as[4];
-#pragma unroll
-                for (int i = 0; i < 4; i++) {
-                    ab[i] = ssd_tf32(av[i]);
-                    if constexpr (MODE == SSD_TF32X3) as[i] = ssd_tf32(av[i] - __uint_as_float(ab[i]));
-                }
-#pragma unroll
-                for (int ni = 0; ni < 4; ni++) {
-                    float b0 = Bs[(ks + t) * SSD_LD + wn + ni * 8 + g], b1 = Bs[(ks + t + 4) * SSD_LD + wn + ni * 8 + g];
-                    unsigned bb0 = ssd_tf32(b0), bb1 = ssd_tf32(b1);
-                    if constexpr (MODE == SSD_TF32X3) {
-                        unsigned bs0 = ssd_tf32(b0 - __uint_as_float(bb0)), bs1 = ssd_tf32(b1 - __uint_as_float(bb1));
-                        ssd_mma(d[ni], as, bb0, bb1);
-                        ssd_mma(d[ni], ab, bs0, bs1);
-                    }
-                    ssd_mma(d[ni], ab, bb0, bb1);
-                }
-            }
-        } else {
-#pragma unroll
-            for (int kk = 0; kk < SSD_TK; kk++) {
-                float4 a = *(const float4*)(As + kk * SSD_LD + ty * 4);
-                float4 b = *(const float4*)(Bs + kk * SSD_LD + tx * 4);
-                float av[4] = {a.x, a.y, a.z, a.w}, bv[4] = {b.x, b.y, b.z, b.w};
-#pragma unroll
-                for (int i = 0; i < 4; i++)
-#pragma unroll
-                    for (int j = 0; j < 4; j++) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
-            }
-        }
-        __syncthreads();
-    }
-    if constexpr (MODE != SSD_FP32) {
-#pragma unroll
-        for (int ni = 0; ni < 4; ni++)
-#pragma unroll
-            for (int q = 0; q < 4; q++) Cs[(wm + g + (q >> 1) * 8) * SSD_LD + wn + ni * 8 + 2 * t + (q & 1)] = d[ni][q];
-        __syncthreads();
-        for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++) acc[i][j] = Cs[(ty * 4 + i) * SSD_LD + tx * 4 + j];
-        __syncthreads();  // Cs is the next product's
+        x = q >> 3;
+        kk = (q & 7) * 4;
     }
 }
+
+// r = the quad of o at (x, k) (ssd_quad's), each element in bounds passed through f(x, k, value), 0
+// outside. vec: o.p is 16-byte aligned and o.ld a multiple of 4, so a whole quad is one 16-byte load.
+template <bool CK, typename F>
+__device__ __forceinline__ void ssd_load(float (&r)[4], const SsdOp& o, bool vec, int x, int k, int k1, F f) {
+    int a = CK ? x : k, b = CK ? k : x, aEnd = CK ? o.xEnd : k1, bEnd = CK ? k1 : o.xEnd;
+    if (a < aEnd) {
+        const float* p = o.p + (i64)a * o.ld + b;
+        if (vec && b + 3 < bEnd) {
+            float4 v = *(const float4*)p;
+            r[0] = v.x;
+            r[1] = v.y;
+            r[2] = v.z;
+            r[3] = v.w;
+        } else {
+#pragma unroll
+            for (int i = 0; i < 4; i++) r[i] = b + i < bEnd ? p[i] : 0.f;
+        }
+#pragma unroll
+        for (int i = 0; i < 4; i++)
+            if (b + i < bEnd) r[i] = f(CK ? x : x + i, CK ? k + i : k, r[i]);
+    } else {
+#pragma unroll
+        for (int i = 0; i < 4; i++) r[i] = 0.f;
+    }
+}
+
+// Writes a quad into its staged slice S: on tensor cores in the operand's own layout ([x][k] rows of
+// SSD_LDK or [k][x] rows of SSD_LDM), one 16-byte store, already rounded to TF32 under SSD_TF32 (each
+// element is read by 2 or 4 warps); on CUDA cores always as [k][x].
+template <int MODE, bool CK>
+__device__ __forceinline__ void ssd_stage(float* S, const float (&r)[4], int x, int kk) {
+    float v[4];
+#pragma unroll
+    for (int i = 0; i < 4; i++) v[i] = MODE == SSD_TF32 ? __uint_as_float(ssd_tf32(r[i])) : r[i];
+    if constexpr (!CK) *(float4*)(S + kk * SSD_LDM + x) = make_float4(v[0], v[1], v[2], v[3]);
+    else if constexpr (MODE != SSD_FP32) *(float4*)(S + x * SSD_LDK + kk) = make_float4(v[0], v[1], v[2], v[3]);
+    else {
+#pragma unroll
+        for (int i = 0; i < 4; i++) S[(kk + i) * SSD_LDM + x] = v[i];
+    }
+}
+
+// the modifier that leaves an operand as it is
+struct SsdAsIs {
+    __device__ __forceinline__ float operator()(int, int, float v) const { return v; }
+};
 
 __device__ __forceinline__ void ssd_zero(float (&acc)[4][4]) {
 #pragma unroll
@@ -192,10 +208,175 @@ __device__ __forceinline__ void ssd_zero(float (&acc)[4][4]) {
         for (int j = 0; j < 4; j++) acc[i][j] = 0.f;
 }
 
+// no hook: ssd_mm_run's segments are the whole k range
+struct SsdNoHook {
+    __device__ __forceinline__ void operator()(int, float (&)[4][4]) const {}
+};
+
+// acc (this thread's rows 4 ty + i, columns 4 tx + j of the block's tile) (+)= sum over k in [k0, k1)
+// of A(m, k) B(k, n), A read through oa with each element passed through fa(m, k, value) (the decays
+// and masks), B through ob and fb(n, k, value); ADD false: acc = the product. AK / BK: the operand is
+// contiguous in memory along k (else along m / n). sm: the block's SSD_STAGE_DECL. Slices of SSD_TK
+// steps of k are read as 16-byte quads into registers while the previous slice is multiplied, and
+// staged in two alternating buffers (one barrier a slice). k0, k1 the same for the whole block. On
+// tensor cores (MODE not SSD_FP32) warp w multiplies rows 16 (w % 4) and columns 32 (w / 4) of the
+// tile; acc goes through the staging area into that layout and back, so callers see one layout.
+// kseg > 0 (a multiple of SSD_TK dividing k1 - k0; ADD false): the k range is segments of kseg (one
+// head's channels, say) and after each one hook(segment, acc) sees that segment's product alone,
+// while the next segment's first slice is already on its way; acc then restarts from 0.
+template <int MODE, bool AK, bool BK, bool ADD, typename FA, typename FB, typename HOOK>
+__device__ __forceinline__ void ssd_mm_run(float (&acc)[4][4], float* sm, int k0, int k1, int kseg, SsdOp oa, SsdOp ob, FA fa,
+                                           FB fb, HOOK hook) {
+    float* Cs = sm;
+    int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
+    if constexpr (!ADD) ssd_zero(acc);
+    if (k0 >= k1) return;
+    bool va = ((size_t)oa.p & 15) == 0 && (oa.ld & 3) == 0, vb = ((size_t)ob.p & 15) == 0 && (ob.ld & 3) == 0;
+    float ra[2][4], rb[2][4];
+    int xa[2], ka[2], xb[2], kb2[2];
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+        ssd_quad<MODE, AK>(tid + r * SSD_THREADS, xa[r], ka[r]);
+        ssd_quad<MODE, BK>(tid + r * SSD_THREADS, xb[r], kb2[r]);
+    }
+    auto fetch = [&](int kb) {
+#pragma unroll
+        for (int r = 0; r < 2; r++) {
+            ssd_load<AK>(ra[r], oa, va, xa[r], kb + ka[r], k1, fa);
+            ssd_load<BK>(rb[r], ob, vb, xb[r], kb + kb2[r], k1, fb);
+        }
+    };
+    [[maybe_unused]] int lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3, wm = (warp & 3) * 16, wn = (warp >> 2) * 32;
+    [[maybe_unused]] float d[4][4];
+    auto zeroD = [&]() {
+#pragma unroll
+        for (int ni = 0; ni < 4; ni++)
+#pragma unroll
+            for (int q = 0; q < 4; q++) d[ni][q] = 0.f;
+    };
+    // d into acc through Cs; no warp may still read the staging area
+    auto flush = [&]() {
+        if constexpr (MODE != SSD_FP32) {
+#pragma unroll
+            for (int ni = 0; ni < 4; ni++)
+#pragma unroll
+                for (int q = 0; q < 4; q++) Cs[(wm + g + (q >> 1) * 8) * SSD_LDC + wn + ni * 8 + 2 * t + (q & 1)] = d[ni][q];
+            __syncthreads();
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) acc[i][j] = Cs[(ty * 4 + i) * SSD_LDC + tx * 4 + j];
+            __syncthreads();  // the staging area is the next slice's
+        }
+    };
+    if constexpr (MODE != SSD_FP32) {
+        if constexpr (ADD) {
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) Cs[(ty * 4 + i) * SSD_LDC + tx * 4 + j] = acc[i][j];
+            __syncthreads();
+#pragma unroll
+            for (int ni = 0; ni < 4; ni++)
+#pragma unroll
+                for (int q = 0; q < 4; q++) d[ni][q] = Cs[(wm + g + (q >> 1) * 8) * SSD_LDC + wn + ni * 8 + 2 * t + (q & 1)];
+            __syncthreads();  // the slices overwrite Cs
+        } else {
+            zeroD();
+        }
+    }
+    // element (m, k) / (k, n) of the staged slices, in the layout ssd_stage gave them
+    auto at = [&](const float* S, bool ck, int x, int k) { return ck && MODE != SSD_FP32 ? S[x * SSD_LDK + k] : S[k * SSD_LDM + x]; };
+    fetch(k0);
+    int buf = 0;
+    for (int kb = k0; kb < k1; kb += SSD_TK, buf ^= 1) {
+        // the buffer written here was last read two slices ago, before the barrier of the slice between
+        float* As = sm + buf * 2 * SSD_SLICE;
+        float* Bs = As + SSD_SLICE;
+#pragma unroll
+        for (int r = 0; r < 2; r++) {
+            ssd_stage<MODE, AK>(As, ra[r], xa[r], ka[r]);
+            ssd_stage<MODE, BK>(Bs, rb[r], xb[r], kb2[r]);
+        }
+        __syncthreads();
+        if (kb + SSD_TK < k1) fetch(kb + SSD_TK);
+        if constexpr (MODE != SSD_FP32) {
+#pragma unroll
+            for (int ks = 0; ks < SSD_TK; ks += 8) {
+                float av[4] = {at(As, AK, wm + g, ks + t), at(As, AK, wm + g + 8, ks + t), at(As, AK, wm + g, ks + t + 4),
+                               at(As, AK, wm + g + 8, ks + t + 4)};
+                unsigned ab[4], as[4];
+#pragma unroll
+                for (int i = 0; i < 4; i++) {
+                    if constexpr (MODE == SSD_TF32) ab[i] = __float_as_uint(av[i]);
+                    else {
+                        ab[i] = ssd_tf32(av[i]);
+                        as[i] = ssd_tf32(av[i] - __uint_as_float(ab[i]));
+                    }
+                }
+#pragma unroll
+                for (int ni = 0; ni < 4; ni++) {
+                    float b0 = at(Bs, BK, wn + ni * 8 + g, ks + t), b1 = at(Bs, BK, wn + ni * 8 + g, ks + t + 4);
+                    if constexpr (MODE == SSD_TF32X3) {
+                        unsigned bb0 = ssd_tf32(b0), bb1 = ssd_tf32(b1);
+                        unsigned bs0 = ssd_tf32(b0 - __uint_as_float(bb0)), bs1 = ssd_tf32(b1 - __uint_as_float(bb1));
+                        ssd_mma(d[ni], as, bb0, bb1);
+                        ssd_mma(d[ni], ab, bs0, bs1);
+                        ssd_mma(d[ni], ab, bb0, bb1);
+                    } else {
+                        ssd_mma(d[ni], ab, __float_as_uint(b0), __float_as_uint(b1));
+                    }
+                }
+            }
+        } else {
+#pragma unroll 8
+            for (int kk = 0; kk < SSD_TK; kk++) {
+                float4 a = *(const float4*)(As + kk * SSD_LDM + ty * 4);
+                float4 b = *(const float4*)(Bs + kk * SSD_LDM + tx * 4);
+                float av[4] = {a.x, a.y, a.z, a.w}, bv[4] = {b.x, b.y, b.z, b.w};
+#pragma unroll
+                for (int i = 0; i < 4; i++)
+#pragma unroll
+                    for (int j = 0; j < 4; j++) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+            }
+        }
+        if (kseg > 0 && (kb + SSD_TK - k0) % kseg == 0) {
+            __syncthreads();
+            flush();
+            hook((kb + SSD_TK - k0) / kseg - 1, acc);
+            ssd_zero(acc);
+            if constexpr (MODE != SSD_FP32) zeroD();
+        }
+    }
+    __syncthreads();  // every warp is done with the staging area (Cs, or the next product's slices)
+    if (kseg == 0) flush();
+}
+
+template <int MODE, bool AK, bool BK, bool ADD = true, typename FA = SsdAsIs, typename FB = SsdAsIs>
+__device__ __forceinline__ void ssd_mm(float (&acc)[4][4], float* sm, int k0, int k1, SsdOp oa, SsdOp ob, FA fa = FA(), FB fb = FB()) {
+    ssd_mm_run<MODE, AK, BK, ADD>(acc, sm, k0, k1, 0, oa, ob, fa, fb, SsdNoHook());
+}
+
 // Sum over the 16 threads of a tile row (tx, lanes 16 apart in one warp): every one of them gets it.
 __device__ __forceinline__ double ssd_row_sum(double v) {
     for (int o = 1; o < 16; o <<= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
     return v;
+}
+
+// Sum of v over the threads after this one in the block (threadIdx.x + 1 ...), for every thread; all
+// threads call it.
+template <typename T>
+__device__ T ssd_block_suffix(T v) {
+    __shared__ T wsum[32];
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = (blockDim.x + 31) >> 5;
+    T incl = v, tot = v;
+    for (int o = 1; o < 32; o <<= 1) {
+        T u = __shfl_up_sync(FULL_MASK, incl, o);
+        if (lane >= o) incl += u;
+        tot += __shfl_xor_sync(FULL_MASK, tot, o);
+    }
+    __syncthreads();  // wsum may still be read by a previous call
+    if (lane == 0) wsum[warp] = tot;
+    __syncthreads();
+    T after = tot - incl;
+    for (int k = warp + 1; k < warps; k++) after += wsum[k];
+    return after;
 }
 
 // The backward's per (row, head) partial sums, one slot each, written once by the block that owns it
@@ -205,37 +386,52 @@ __device__ __forceinline__ double ssd_row_sum(double v) {
 // then dq_s = x_s . (carry B_s) and dy_s . x_s by channel tile (ssd_bwd_dx).
 __device__ __forceinline__ int ssd_slots(int Q, int N, int P) { return 3 * ssd_tiles(Q) + ssd_tiles(N) + 2 * ssd_tiles(P); }
 
-// Warp per (sequence, chunk, head): w, l and (if gw) d w / d pre. Each lane takes a run of steps; the
-// runs' sums of w A are scanned across the lanes, in double.
+// Sum of v over the threads before this one in the block (0 .. threadIdx.x - 1), for every thread; all
+// threads call it.
+template <typename T>
+__device__ T ssd_block_prefix(T v) {
+    __shared__ T wsum[32];
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    T incl = v;
+    for (int o = 1; o < 32; o <<= 1) {
+        T u = __shfl_up_sync(FULL_MASK, incl, o);
+        if (lane >= o) incl += u;
+    }
+    T excl = __shfl_up_sync(FULL_MASK, incl, 1);
+    if (lane == 0) excl = 0;
+    __syncthreads();  // wsum may still be read by a previous call
+    if (lane == 31) wsum[warp] = incl;
+    __syncthreads();
+    T before = 0;
+    for (int k = 0; k < warp; k++) before += wsum[k];
+    return before + excl;
+}
+
+// Block per (sequence, chunk, head): w, l and (if gw) d w / d pre. Each thread takes a run of steps;
+// the runs' sums of w A are scanned across the block, in double.
 extern "C" __global__ void ssd_time_steps(float* w, double* l, float* gw, const float* dt, const float* dtBias,
                                           const float* A, int batch, int len, int heads, int Q, float dtMin, float dtMax) {
-    int nc = ssd_chunks(len, Q), lane = threadIdx.x & 31;
-    i64 i = gtid() >> 5;
-    if (i >= (i64)batch * nc * heads) return;  // a whole warp
-    int h = (int)(i % heads);
-    i64 bc = i / heads;
-    int c = (int)(bc % nc), b = (int)(bc / nc);
-    int t0 = c * Q, lc = min(Q, len - t0), run = (lc + 31) / 32;
-    int ta = min(lc, lane * run), tb = min(lc, ta + run);
+    int nc = ssd_chunks(len, Q);
+    int h = blockIdx.x % heads, bc = blockIdx.x / heads, c = bc % nc, b = bc / nc;
+    int t0 = c * Q, lc = min(Q, len - t0), run = (lc + blockDim.x - 1) / blockDim.x;
+    int ta = min(lc, (int)threadIdx.x * run), tb = min(lc, ta + run);
     float bias = dtBias[h], a = A[h];
     i64 base = ((i64)b * len + t0) * heads + h;
     double part = 0;
-    for (int t = ta; t < tb; t++) part += (double)fminf(fmaxf(ssd_softplus(dt[base + (i64)t * heads] + bias), dtMin), dtMax) * a;
-    double incl = part;
-    for (int o = 1; o < 32; o <<= 1) {
-        double v = __shfl_up_sync(FULL_MASK, incl, o);
-        if (lane >= o) incl += v;
-    }
-    double sum = incl - part;
     for (int t = ta; t < tb; t++) {
         i64 at = base + (i64)t * heads;
         float pre = dt[at] + bias;
         float sp = ssd_softplus(pre);
         float v = fminf(fmaxf(sp, dtMin), dtMax);
         w[at] = v;
-        sum += (double)v * a;
-        l[at] = sum;
+        part += (double)v * a;
         if (gw) gw[at] = sp < dtMin || sp > dtMax ? 0.f : pre > 20.f ? 1.f : (float)(1.0 / (1.0 + exp(-(double)pre)));
+    }
+    double sum = ssd_block_prefix<double>(part);
+    for (int t = ta; t < tb; t++) {
+        i64 at = base + (i64)t * heads;
+        sum += (double)w[at] * a;
+        l[at] = sum;
     }
 }
 
@@ -248,9 +444,7 @@ template <int MODE, bool CARRY>
 __device__ void ssd_outer_sum(float* S, const float* u, const float* v, const float* w, const double* l, int len,
                               int heads, int P, int groups, int N, int Q) {
     extern __shared__ float coef[];
-    __shared__ __align__(16) float As[SSD_TK * SSD_LD];
-    __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
-    SSD_CS_DECL
+    SSD_STAGE_DECL
     int nc = ssd_chunks(len, Q);
     int h = blockIdx.x % heads, bc = blockIdx.x / heads, c = bc % nc, b = bc / nc;
     int g = h / (heads / groups), di = heads * P, gn = groups * N, jTiles = ssd_tiles(N);
@@ -266,10 +460,8 @@ __device__ void ssd_outer_sum(float* S, const float* u, const float* v, const fl
     const float* ub = u + row0 * di + h * P;
     const float* vb = v + row0 * gn + g * N;
     float acc[4][4];
-    ssd_zero(acc);
-    ssd_mm<MODE, false, false>(
-            acc, As, Bs, Cs, 0, lc, [&](int m, int s) { return p0 + m < P ? coef[s] * ub[(i64)s * di + p0 + m] : 0.f; },
-            [&](int s, int n) { return j0 + n < N ? vb[(i64)s * gn + j0 + n] : 0.f; });
+    ssd_mm<MODE, false, false, false>(acc, sm, 0, lc, SsdOp{ub + p0, di, P - p0}, SsdOp{vb + j0, gn, N - j0},
+                                      [&](int, int s, float v) { return coef[s] * v; });
     float* out = S + ((i64)bc * heads + h) * P * N;
     int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
     for (int i = 0; i < 4; i++)
@@ -284,7 +476,7 @@ __device__ __forceinline__ void ssd_chunk_state_body(float* S, const float* x, c
                                            int len, int heads, int P, int groups, int N, int Q) {
     ssd_outer_sum<MODE, false>(S, x, B, w, l, len, heads, P, groups, N, Q);
 }
-SSD_ENTRIES(ssd_chunk_state, (float* S, const float* x, const float* B, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
+SSD_ENTRIES(ssd_chunk_state, SSD_MINB_PLAIN, (float* S, const float* x, const float* B, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (S, x, B, w, l, len, heads, P, groups, N, Q))
 
 template <int MODE>
@@ -292,7 +484,7 @@ __device__ __forceinline__ void ssd_carry_local_body(float* U, const float* dy, 
                                            int P, int groups, int N, int Q) {
     ssd_outer_sum<MODE, true>(U, dy, C, nullptr, l, len, heads, P, groups, N, Q);
 }
-SSD_ENTRIES(ssd_carry_local, (float* U, const float* dy, const float* C, const double* l, int len, int heads, int P, int groups, int N, int Q),
+SSD_ENTRIES(ssd_carry_local, SSD_MINB_PLAIN, (float* U, const float* dy, const float* C, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (U, dy, C, l, len, heads, P, groups, N, Q))
 
 // chunks read ahead by the passes below: a thread's walk is a chain of dependent steps, so its loads
@@ -372,9 +564,7 @@ extern "C" __global__ void ssd_carry_pass(float* carries, const double* l, int b
 // the chunk's Q x Q slot of G (batch, nc, groups, Q, Q); tiles above the diagonal are never read.
 template <int MODE>
 __device__ __forceinline__ void ssd_gram_body(float* G, const float* B, const float* C, int len, int groups, int N, int Q) {
-    __shared__ __align__(16) float As[SSD_TK * SSD_LD];
-    __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
-    SSD_CS_DECL
+    SSD_STAGE_DECL
     int nc = ssd_chunks(len, Q);
     int g = blockIdx.x % groups, bc = blockIdx.x / groups, c = bc % nc, b = bc / nc;
     int tt, st;
@@ -385,10 +575,7 @@ __device__ __forceinline__ void ssd_gram_body(float* G, const float* B, const fl
     const float* cb = C + row0 * gn + g * N;
     const float* bb = B + row0 * gn + g * N;
     float acc[4][4];
-    ssd_zero(acc);
-    ssd_mm<MODE, true, true>(
-            acc, As, Bs, Cs, 0, N, [&](int m, int j) { return r0 + m < lc ? cb[(i64)(r0 + m) * gn + j] : 0.f; },
-            [&](int j, int n) { return s0 + n < lc ? bb[(i64)(s0 + n) * gn + j] : 0.f; });
+    ssd_mm<MODE, true, true, false>(acc, sm, 0, N, SsdOp{cb + (i64)r0 * gn, gn, lc - r0}, SsdOp{bb + (i64)s0 * gn, gn, lc - s0});
     float* out = G + ((i64)bc * groups + g) * Q * Q;
     int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
     for (int i = 0; i < 4; i++)
@@ -397,55 +584,63 @@ __device__ __forceinline__ void ssd_gram_body(float* G, const float* B, const fl
             if (t < lc && s < lc) out[t * Q + s] = acc[i][j];
         }
 }
-SSD_ENTRIES(ssd_gram, (float* G, const float* B, const float* C, int len, int groups, int N, int Q),
+SSD_ENTRIES(ssd_gram, SSD_MINB_PLAIN, (float* G, const float* B, const float* C, int len, int groups, int N, int Q),
             (G, B, C, len, groups, N, Q))
 
 // Block per (sequence, chunk, head) and tile of (t, p): y[t, p] = D x_t + sum_{s <= t} G[t][s]
 // exp(l_t - l_s) w_s x_s + exp(l_t) (H C_t)[p], H the entering state (states may be 0: a zero state).
-// Dynamic shared memory: Q doubles (l), then Q floats (w).
+// Below the diagonal tile (s < r0 <= t) the decay splits at the tile's first step r0 into exp(l_t -
+// l_r0) exp(l_r0 - l_s), both at most 1 (l falls along the chunk): scales of G's rows and of x's rows
+// on the way in, so that only the diagonal tile's slices compute an exponential per element. Dynamic shared memory: Q doubles (l), then Q floats (w), Q floats (the scales of x's rows).
 template <int MODE>
 __device__ __forceinline__ void ssd_chunk_output_body(float* y, const float* x, const float* C, const float* D, const float* G,
                                             const float* states, const float* w, const double* l, int len, int heads,
                                             int P, int groups, int N, int Q) {
     extern __shared__ double lcol[];
-    __shared__ __align__(16) float As[SSD_TK * SSD_LD];
-    __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
-    SSD_CS_DECL
-    __shared__ float erow[SSD_T];
+    SSD_STAGE_DECL
+    __shared__ float erow[SSD_T], frow[SSD_T];
     float* wcol = (float*)(lcol + Q);
+    float* kcol = wcol + Q;
     int nc = ssd_chunks(len, Q);
     int h = blockIdx.x % heads, bc = blockIdx.x / heads, c = bc % nc, b = bc / nc;
     int g = h / (heads / groups), di = heads * P, gn = groups * N, pTiles = ssd_tiles(P);
     int r0 = blockIdx.y / pTiles * SSD_T, p0 = blockIdx.y % pTiles * SSD_T;
     int t0c = c * Q, lc = min(Q, len - t0c);
     if (r0 >= lc) return;
-    int r1 = min(lc, r0 + SSD_T);
+    int r1 = min(lc, r0 + SSD_T), tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
     i64 row0 = (i64)b * len + t0c;
-    for (int s = threadIdx.x; s < r1; s += blockDim.x) {
-        lcol[s] = l[(row0 + s) * heads + h];
-        wcol[s] = w[(row0 + s) * heads + h];
+    double lr0 = l[(row0 + r0) * heads + h];
+    for (int s = tid; s < r1; s += blockDim.x) {
+        double ls = l[(row0 + s) * heads + h];
+        float ws = w[(row0 + s) * heads + h];
+        lcol[s] = ls;
+        wcol[s] = ws;
+        if (s < r0) kcol[s] = expf((float)(lr0 - ls)) * ws;
     }
-    if (threadIdx.x < SSD_T) erow[threadIdx.x] = r0 + threadIdx.x < r1 ? expf((float)l[(row0 + r0 + threadIdx.x) * heads + h]) : 0.f;
+    if (tid < SSD_T) {
+        double lt = r0 + tid < r1 ? l[(row0 + r0 + tid) * heads + h] : 0.0;
+        erow[tid] = r0 + tid < r1 ? expf((float)lt) : 0.f;
+        frow[tid] = r0 + tid < r1 ? expf((float)(lt - lr0)) : 0.f;
+    }
     __syncthreads();
     const float* gb = G + ((i64)bc * groups + g) * Q * Q;
     const float* xb = x + row0 * di + h * P;
     float acc[4][4];
-    ssd_zero(acc);
-    ssd_mm<MODE, true, false>(
-            acc, As, Bs, Cs, 0, r1,
-            [&](int m, int s) {
+    // one product over s in [0, r1): a slice lies wholly below the diagonal tile or in it (r0 is a
+    // multiple of SSD_TK), so each modifier's branch is the same for the whole block
+    ssd_mm<MODE, true, false, false>(
+            acc, sm, 0, r1, SsdOp{gb + (i64)r0 * Q, Q, r1 - r0}, SsdOp{xb + p0, di, P - p0},
+            [&](int m, int s, float v) {
                 int t = r0 + m;
-                return t < r1 && s <= t ? gb[t * Q + s] * ssd_decay<MODE>(lcol[t] - lcol[s]) * wcol[s] : 0.f;
+                return s < r0 ? frow[m] * v : s <= t ? v * ssd_decay<MODE>(lcol[t] - lcol[s]) * wcol[s] : 0.f;
             },
-            [&](int s, int n) { return p0 + n < P ? xb[(i64)s * di + p0 + n] : 0.f; });
+            [&](int, int s, float v) { return s < r0 ? kcol[s] * v : v; });
     if (states) {
         const float* h0 = states + ((i64)bc * heads + h) * P * N;
         const float* cb = C + row0 * gn + g * N;
-        ssd_mm<MODE, true, true>(
-                acc, As, Bs, Cs, 0, N, [&](int m, int j) { return r0 + m < r1 ? erow[m] * cb[(i64)(r0 + m) * gn + j] : 0.f; },
-                [&](int j, int n) { return p0 + n < P ? h0[(i64)(p0 + n) * N + j] : 0.f; });
+        ssd_mm<MODE, true, true>(acc, sm, 0, N, SsdOp{cb + (i64)r0 * gn, gn, r1 - r0}, SsdOp{h0 + (i64)p0 * N, N, P - p0},
+                                 [&](int m, int, float v) { return erow[m] * v; });
     }
-    int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
     float dSkip = D[h];
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) {
@@ -456,7 +651,7 @@ __device__ __forceinline__ void ssd_chunk_output_body(float* y, const float* x, 
             }
         }
 }
-SSD_ENTRIES(ssd_chunk_output, (float* y, const float* x, const float* C, const float* D, const float* G, const float* states, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
+SSD_ENTRIES(ssd_chunk_output, SSD_MINB_OUTPUT, (float* y, const float* x, const float* C, const float* D, const float* G, const float* states, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (y, x, C, D, G, states, w, l, len, heads, P, groups, N, Q))
 
 // One decoding step (len 1, no kept states): block per (sequence, head), thread per channel p walks
@@ -502,11 +697,9 @@ template <int MODE>
 __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const float* dy, const float* x, const float* G,
                                        const float* w, const double* l, int len, int heads, int P, int groups, int N,
                                        int Q) {
-    __shared__ __align__(16) float As[SSD_TK * SSD_LD];
-    __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
-    SSD_CS_DECL
+    SSD_STAGE_DECL
     __shared__ double lr[SSD_T], ls[SSD_T];
-    __shared__ float ws[SSD_T];
+    __shared__ float ws[SSD_T], er[SSD_T], es[SSD_T];
     __shared__ double red[2][SSD_THREADS / 32][SSD_T];
     int nc = ssd_chunks(len, Q);
     int g = blockIdx.x % groups, bc = blockIdx.x / groups, c = bc % nc, b = bc / nc;
@@ -525,23 +718,35 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
             gv[i][j] = t < lc && s <= t ? gb[t * Q + s] : 0.f;
             dgs[i][j] = 0.f;
         }
-    for (int hk = 0; hk < hpg; hk++) {
-        int h = g * hpg + hk;
-        __syncthreads();  // lr, ls, ws and red are still read for the previous head
+    // a head's l at the tile's rows and columns and at r0, and w at its columns: read one head ahead
+    // (threads tid < SSD_T), so that their latency hides behind the previous head's work
+    double nlt = 0, nls = 0, nl0 = 0;
+    float nw = 0.f;
+    auto ahead = [&](int h) {
         if (tid < SSD_T) {
             int t = r0 + tid, s = s0 + tid;
-            lr[tid] = t < lc ? l[(row0 + t) * heads + h] : 0.0;
-            ls[tid] = s < lc ? l[(row0 + s) * heads + h] : 0.0;
-            ws[tid] = s < lc ? w[(row0 + s) * heads + h] : 0.f;
+            nlt = t < lc ? l[(row0 + t) * heads + h] : 0.0;
+            nls = s < lc ? l[(row0 + s) * heads + h] : 0.0;
+            nl0 = l[(row0 + r0) * heads + h];
+            nw = s < lc ? w[(row0 + s) * heads + h] : 0.f;
+        }
+    };
+    ahead(g * hpg);
+    // head hk's dM (this thread's patch): its parts of dG, and its slots
+    auto head = [&](int hk, float (&dm)[4][4]) {
+        int h = g * hpg + hk;
+        // (no barrier first: every thread left the previous head's hook before the barriers of this
+        // head's slices, which it reached only after the last read of lr, ls, ws, er, es and red)
+        if (tid < SSD_T) {
+            lr[tid] = nlt;
+            ls[tid] = nls;
+            ws[tid] = nw;
+            // below the diagonal (s < r0 <= t) exp(l_t - l_s) = exp(l_t - l_r0) exp(l_r0 - l_s), both at most 1
+            er[tid] = expf((float)(nlt - nl0));
+            es[tid] = expf((float)(nl0 - nls));
         }
         __syncthreads();
-        const float* dyb = dy + row0 * di + h * P;
-        const float* xb = x + row0 * di + h * P;
-        float dm[4][4];
-        ssd_zero(dm);
-        ssd_mm<MODE, true, true>(
-                dm, As, Bs, Cs, 0, P, [&](int m, int p) { return r0 + m < lc ? dyb[(i64)(r0 + m) * di + p] : 0.f; },
-                [&](int p, int n) { return s0 + n < lc ? xb[(i64)(s0 + n) * di + p] : 0.f; });
+        if (hk + 1 < hpg) ahead(h + 1);
         // the row and column sums of dM M cancel in dl's reverse cumulative sum (their totals are equal),
         // so both add the same float products in double, as the CPU does: float partial sums of
         // differently grouped terms left dA and d dt_bias 1e-5 off the CPU
@@ -551,7 +756,7 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
             for (int j = 0; j < 4; j++) {
                 int ml = ty * 4 + i, nl = tx * 4 + j, t = r0 + ml, s = s0 + nl;
                 if (t < lc && s <= t) {
-                    float e = ssd_decay<MODE>(lr[ml] - ls[nl]), ew = e * ws[nl], d = dm[i][j];
+                    float e = st < tt ? er[ml] * es[nl] : ssd_decay<MODE>(lr[ml] - ls[nl]), ew = e * ws[nl], d = dm[i][j];
                     float dmm = d * gv[i][j] * ew;
                     dgs[i][j] += d * ew;
                     rowM[i] += dmm;
@@ -583,6 +788,22 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
             pr[T + tt] = cm;
             pr[2 * T + tt] = cw;
         }
+    };
+    // dM = dy x^T by head: the group's heads are adjacent columns of dy and x, so when a head's P
+    // channels are whole slices the heads are one product over k = (head, channel) whose segments
+    // are the heads, its loads running on across them; else one product per head
+    const float* dyg = dy + row0 * di + g * hpg * P;
+    const float* xg = x + row0 * di + g * hpg * P;
+    float dm[4][4];
+    if (P % SSD_TK == 0) {
+        ssd_mm_run<MODE, true, true, false>(dm, sm, 0, hpg * P, P, SsdOp{dyg + (i64)r0 * di, di, lc - r0},
+                                            SsdOp{xg + (i64)s0 * di, di, lc - s0}, SsdAsIs(), SsdAsIs(), head);
+    } else {
+        for (int hk = 0; hk < hpg; hk++) {
+            ssd_mm<MODE, true, true, false>(dm, sm, 0, P, SsdOp{dyg + (i64)r0 * di + hk * P, di, lc - r0},
+                                            SsdOp{xg + (i64)s0 * di + hk * P, di, lc - s0});
+            head(hk, dm);
+        }
     }
     float* out = dG + ((i64)bc * groups + g) * Q * Q;
     for (int i = 0; i < 4; i++)
@@ -591,7 +812,7 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
             if (t < lc && s < lc) out[t * Q + s] = dgs[i][j];
         }
 }
-SSD_ENTRIES(ssd_bwd_dcb, (float* dG, double* parts, const float* dy, const float* x, const float* G, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
+SSD_ENTRIES(ssd_bwd_dcb, SSD_MINB_DCB, (float* dG, double* parts, const float* dy, const float* x, const float* G, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (dG, parts, dy, x, G, w, l, len, heads, P, groups, N, Q))
 
 // Block per (sequence, chunk, group) and tile of (t, j): dC (+=) = dG B + sum over the group's heads of
@@ -601,9 +822,7 @@ template <int MODE>
 __device__ __forceinline__ void ssd_bwd_dc_body(float* dC, double* parts, const float* dy, const float* B, const float* C,
                                       const float* dG, const float* states, const double* l, int len, int heads, int P,
                                       int groups, int N, int Q) {
-    __shared__ __align__(16) float As[SSD_TK * SSD_LD];
-    __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
-    SSD_CS_DECL
+    SSD_STAGE_DECL
     __shared__ float erow[SSD_T];
     int nc = ssd_chunks(len, Q);
     int g = blockIdx.x % groups, bc = blockIdx.x / groups, c = bc % nc, b = bc / nc;
@@ -618,40 +837,51 @@ __device__ __forceinline__ void ssd_bwd_dc_body(float* dC, double* parts, const 
     const float* bb = B + row0 * gn + g * N;
     const float* cb = C + row0 * gn + g * N;
     float acc[4][4], cv[4][4];
-    ssd_zero(acc);
-    ssd_mm<MODE, true, false>(
-            acc, As, Bs, Cs, 0, r1,
-            [&](int m, int s) {
-                int t = r0 + m;
-                return t < r1 && s <= t ? dgb[t * Q + s] : 0.f;
-            },
-            [&](int s, int n) { return j0 + n < N ? bb[(i64)s * gn + j0 + n] : 0.f; });
+    ssd_mm<MODE, true, false, false>(acc, sm, 0, r1, SsdOp{dgb + (i64)r0 * Q, Q, r1 - r0}, SsdOp{bb + j0, gn, N - j0},
+                                     [&](int m, int s, float v) { return s <= r0 + m ? v : 0.f; });
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) {
             int t = r0 + ty * 4 + i, jj = j0 + tx * 4 + j;
             cv[i][j] = t < r1 && jj < N ? cb[(i64)t * gn + jj] : 0.f;
         }
-    for (int hk = 0; hk < hpg; hk++) {
+    // exp(l_t) of a head, read one head ahead (threads tid < SSD_T)
+    double nl = 0;
+    auto ahead = [&](int h) {
+        if (tid < SSD_T && r0 + tid < r1) nl = l[(row0 + r0 + tid) * heads + h];
+    };
+    ahead(g * hpg);
+    // head hk's dy_t^T H0 (this thread's patch), scaled by exp(l_t): into acc and its slot of dl
+    auto head = [&](int hk, float (&ah)[4][4]) {
         int h = g * hpg + hk;
-        __syncthreads();  // erow is still read for the previous head
-        if (tid < SSD_T) erow[tid] = r0 + tid < r1 ? expf((float)l[(row0 + r0 + tid) * heads + h]) : 0.f;
+        // (no barrier first: the barriers of this head's slices come after the previous head's reads of erow)
+        if (tid < SSD_T) erow[tid] = r0 + tid < r1 ? expf((float)nl) : 0.f;
         __syncthreads();
-        const float* h0 = states + ((i64)bc * heads + h) * P * N;
-        const float* dyb = dy + row0 * di + h * P;
-        float ah[4][4];
-        ssd_zero(ah);
-        ssd_mm<MODE, true, false>(
-                ah, As, Bs, Cs, 0, P, [&](int m, int p) { return r0 + m < r1 ? erow[m] * dyb[(i64)(r0 + m) * di + p] : 0.f; },
-                [&](int p, int n) { return j0 + n < N ? h0[(i64)p * N + j0 + n] : 0.f; });
+        if (hk + 1 < hpg) ahead(h + 1);
         for (int i = 0; i < 4; i++) {
-            float r = 0.f;
+            float r = 0.f, e = erow[ty * 4 + i];
             for (int j = 0; j < 4; j++) {
-                r += ah[i][j] * cv[i][j];
-                acc[i][j] += ah[i][j];
+                float a = e * ah[i][j];
+                r += a * cv[i][j];
+                acc[i][j] += a;
             }
             double rs = ssd_row_sum((double)r);
             int t = r0 + ty * 4 + i;
             if (tx == 0 && t < r1) parts[((row0 + t) * heads + h) * S + 3 * T + jt] = rs;
+        }
+    };
+    // as ssd_bwd_dcb: the group's heads are adjacent columns of dy and adjacent states, one product
+    // segmented by head when a head's channels are whole slices
+    const float* h0g = states + ((i64)bc * heads + g * hpg) * P * N;
+    const float* dyg = dy + row0 * di + g * hpg * P;
+    float ah[4][4];
+    if (P % SSD_TK == 0) {
+        ssd_mm_run<MODE, true, false, false>(ah, sm, 0, hpg * P, P, SsdOp{dyg + (i64)r0 * di, di, r1 - r0}, SsdOp{h0g + j0, N, N - j0},
+                                             SsdAsIs(), SsdAsIs(), head);
+    } else {
+        for (int hk = 0; hk < hpg; hk++) {
+            ssd_mm<MODE, true, false, false>(ah, sm, 0, P, SsdOp{dyg + (i64)r0 * di + hk * P, di, r1 - r0},
+                                             SsdOp{h0g + (i64)hk * P * N + j0, N, N - j0});
+            head(hk, ah);
         }
     }
     for (int i = 0; i < 4; i++)
@@ -660,7 +890,7 @@ __device__ __forceinline__ void ssd_bwd_dc_body(float* dC, double* parts, const 
             if (t < r1 && jj < N) dC[(row0 + t) * gn + g * N + jj] += acc[i][j];
         }
 }
-SSD_ENTRIES(ssd_bwd_dc, (float* dC, double* parts, const float* dy, const float* B, const float* C, const float* dG, const float* states, const double* l, int len, int heads, int P, int groups, int N, int Q),
+SSD_ENTRIES(ssd_bwd_dc, SSD_MINB_DC, (float* dC, double* parts, const float* dy, const float* B, const float* C, const float* dG, const float* states, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (dC, parts, dy, B, C, dG, states, l, len, heads, P, groups, N, Q))
 
 // Block per (sequence, chunk, group) and tile of (s, j): dB (+=) = dG^T C + sum over the group's heads
@@ -668,9 +898,7 @@ SSD_ENTRIES(ssd_bwd_dc, (float* dC, double* parts, const float* dy, const float*
 template <int MODE>
 __device__ __forceinline__ void ssd_bwd_db_body(float* dB, const float* x, const float* C, const float* dG, const float* carries,
                                       const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q) {
-    __shared__ __align__(16) float As[SSD_TK * SSD_LD];
-    __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
-    SSD_CS_DECL
+    SSD_STAGE_DECL
     __shared__ float qrow[SSD_T];
     int nc = ssd_chunks(len, Q);
     int g = blockIdx.x % groups, bc = blockIdx.x / groups, c = bc % nc, b = bc / nc;
@@ -683,14 +911,8 @@ __device__ __forceinline__ void ssd_bwd_db_body(float* dB, const float* x, const
     const float* dgb = dG + ((i64)bc * groups + g) * Q * Q;
     const float* cb = C + row0 * gn + g * N;
     float acc[4][4];
-    ssd_zero(acc);
-    ssd_mm<MODE, false, false>(
-            acc, As, Bs, Cs, s0, lc,
-            [&](int m, int t) {
-                int s = s0 + m;
-                return s < s1 && t >= s ? dgb[t * Q + s] : 0.f;
-            },
-            [&](int t, int n) { return j0 + n < N ? cb[(i64)t * gn + j0 + n] : 0.f; });
+    ssd_mm<MODE, false, false, false>(acc, sm, s0, lc, SsdOp{dgb + s0, Q, s1 - s0}, SsdOp{cb + j0, gn, N - j0},
+                                      [&](int m, int t, float v) { return t >= s0 + m ? v : 0.f; });
     for (int hk = 0; hk < hpg; hk++) {
         int h = g * hpg + hk;
         __syncthreads();  // qrow is still read for the previous head
@@ -702,9 +924,8 @@ __device__ __forceinline__ void ssd_bwd_db_body(float* dB, const float* x, const
         __syncthreads();
         const float* carry = carries + ((i64)bc * heads + h) * P * N;
         const float* xb = x + row0 * di + h * P;
-        ssd_mm<MODE, true, false>(
-                acc, As, Bs, Cs, 0, P, [&](int m, int p) { return s0 + m < s1 ? qrow[m] * xb[(i64)(s0 + m) * di + p] : 0.f; },
-                [&](int p, int n) { return j0 + n < N ? carry[(i64)p * N + j0 + n] : 0.f; });
+        ssd_mm<MODE, true, false>(acc, sm, 0, P, SsdOp{xb + (i64)s0 * di, di, s1 - s0}, SsdOp{carry + j0, N, N - j0},
+                                  [&](int m, int, float v) { return qrow[m] * v; });
     }
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) {
@@ -712,22 +933,22 @@ __device__ __forceinline__ void ssd_bwd_db_body(float* dB, const float* x, const
             if (s < s1 && jj < N) dB[(row0 + s) * gn + g * N + jj] += acc[i][j];
         }
 }
-SSD_ENTRIES(ssd_bwd_db, (float* dB, const float* x, const float* C, const float* dG, const float* carries, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
+SSD_ENTRIES(ssd_bwd_db, SSD_MINB_DB, (float* dB, const float* x, const float* C, const float* dG, const float* carries, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (dB, x, C, dG, carries, w, l, len, heads, P, groups, N, Q))
 
 // Block per (sequence, chunk, head) and tile of (s, p): dx (+=) = D dy_s + sum_{t >= s} M[t][s] dy_t +
-// q_s (carry B_s)[p], and the slots of dq_s = x_s . (carry B_s) and dy_s . x_s. Dynamic shared memory:
-// Q doubles (l), then Q floats (w).
+// q_s (carry B_s)[p], and the slots of dq_s = x_s . (carry B_s) and dy_s . x_s. Past the diagonal tile
+// (s < s1 <= t) the decay splits at s1 as chunk_output's does at r0. Dynamic shared memory: Q doubles
+// (l), then Q floats (w), Q floats (the scales of dy's rows).
 template <int MODE>
 __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const float* dy, const float* x, const float* B,
                                       const float* D, const float* G, const float* carries, const float* w,
                                       const double* l, int len, int heads, int P, int groups, int N, int Q) {
     extern __shared__ double lcol[];
-    __shared__ __align__(16) float As[SSD_TK * SSD_LD];
-    __shared__ __align__(16) float Bs[SSD_TK * SSD_LD];
-    SSD_CS_DECL
-    __shared__ float qrow[SSD_T];
+    SSD_STAGE_DECL
+    __shared__ float qrow[SSD_T], frow[SSD_T];
     float* wcol = (float*)(lcol + Q);
+    float* kcol = wcol + Q;
     int nc = ssd_chunks(len, Q);
     int h = blockIdx.x % heads, bc = blockIdx.x / heads, c = bc % nc, b = bc / nc;
     int g = h / (heads / groups), di = heads * P, gn = groups * N, pTiles = ssd_tiles(P);
@@ -737,33 +958,35 @@ __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const 
     int s1 = min(lc, s0 + SSD_T), T = ssd_tiles(Q), JT = ssd_tiles(N), PT = pTiles, S = ssd_slots(Q, N, P);
     i64 row0 = (i64)b * len + t0c;
     int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
-    double last = l[(row0 + lc - 1) * heads + h];
+    double last = l[(row0 + lc - 1) * heads + h], ls1 = s1 < lc ? l[(row0 + s1) * heads + h] : 0.0;
     for (int t = s0 + tid; t < lc; t += blockDim.x) {
-        lcol[t] = l[(row0 + t) * heads + h];
+        double lt = l[(row0 + t) * heads + h];
+        lcol[t] = lt;
         wcol[t] = w[(row0 + t) * heads + h];
+        if (t >= s1) kcol[t] = expf((float)(lt - ls1));
     }
     if (tid < SSD_T) {
         int s = s0 + tid;
-        qrow[tid] = s < s1 ? expf((float)(last - l[(row0 + s) * heads + h])) * w[(row0 + s) * heads + h] : 0.f;
+        double ls = s < s1 ? l[(row0 + s) * heads + h] : 0.0;
+        float ws = s < s1 ? w[(row0 + s) * heads + h] : 0.f;
+        qrow[tid] = s < s1 ? expf((float)(last - ls)) * ws : 0.f;
+        frow[tid] = s < s1 && s1 < lc ? expf((float)(ls1 - ls)) * ws : 0.f;
     }
     __syncthreads();
     const float* gb = G + ((i64)bc * groups + g) * Q * Q;
     const float* dyb = dy + row0 * di + h * P;
     float acc[4][4], ac2[4][4];
-    ssd_zero(acc);
-    ssd_mm<MODE, false, false>(
-            acc, As, Bs, Cs, s0, lc,
-            [&](int m, int t) {
+    // one product over t in [s0, lc), each slice wholly in the diagonal tile or past it
+    ssd_mm<MODE, false, false, false>(
+            acc, sm, s0, lc, SsdOp{gb + s0, Q, s1 - s0}, SsdOp{dyb + p0, di, P - p0},
+            [&](int m, int t, float v) {
                 int s = s0 + m;
-                return s < s1 && t >= s ? gb[t * Q + s] * ssd_decay<MODE>(lcol[t] - lcol[s]) * wcol[s] : 0.f;
+                return t >= s1 ? frow[m] * v : t >= s ? v * ssd_decay<MODE>(lcol[t] - lcol[s]) * wcol[s] : 0.f;
             },
-            [&](int t, int n) { return p0 + n < P ? dyb[(i64)t * di + p0 + n] : 0.f; });
+            [&](int, int t, float v) { return t >= s1 ? kcol[t] * v : v; });
     const float* carry = carries + ((i64)bc * heads + h) * P * N;
     const float* bb = B + row0 * gn + g * N;
-    ssd_zero(ac2);
-    ssd_mm<MODE, true, true>(
-            ac2, As, Bs, Cs, 0, N, [&](int m, int j) { return s0 + m < s1 ? bb[(i64)(s0 + m) * gn + j] : 0.f; },
-            [&](int j, int n) { return p0 + n < P ? carry[(i64)(p0 + n) * N + j] : 0.f; });
+    ssd_mm<MODE, true, true, false>(ac2, sm, 0, N, SsdOp{bb + (i64)s0 * gn, gn, s1 - s0}, SsdOp{carry + (i64)p0 * N, N, P - p0});
     float dSkip = D[h];
     for (int i = 0; i < 4; i++) {
         int ml = ty * 4 + i, s = s0 + ml;
@@ -786,12 +1009,12 @@ __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const 
         }
     }
 }
-SSD_ENTRIES(ssd_bwd_dx, (float* dx, double* parts, const float* dy, const float* x, const float* B, const float* D, const float* G, const float* carries, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
+SSD_ENTRIES(ssd_bwd_dx, SSD_MINB_DX, (float* dx, double* parts, const float* dy, const float* x, const float* B, const float* D, const float* G, const float* carries, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (dx, parts, dy, x, B, D, G, carries, w, l, len, heads, P, groups, N, Q))
 
-// Block per (sequence, chunk, head): each step's dl and dw from its slots, <carry, H0>, then one thread
-// walks the chunk backwards: d dt (+=) and this chunk's parts of dA, dD, d dt_bias into part*
-// (batch nc, heads). Dynamic shared memory: 2 Q doubles.
+// Block per (sequence, chunk, head): each step's dl and dw from its slots, <carry, H0>, then the reverse
+// cumulative sum of dl over the chunk (a suffix sum across the block's threads): d dt (+=) and this
+// chunk's parts of dA, dD, d dt_bias into part* (batch nc, heads). Dynamic shared memory: 2 Q doubles.
 extern "C" __global__ void ssd_bwd_finish(float* dDt, float* partA, float* partD, float* partBias, const double* parts,
                                           const float* states, const float* carries, const float* w, const float* gw,
                                           const double* l, const float* A, int len, int heads, int P, int N, int Q) {
@@ -831,18 +1054,27 @@ extern "C" __global__ void ssd_bwd_finish(float* dDt, float* partA, float* partD
     }
     held = block_sum<double>(held);
     dD = block_sum<double>(dD);
-    dqSum = block_sum<double>(dqSum);
-    if (threadIdx.x != 0) return;
-    double extra = exp(last) * held + dqSum;
-    double da = 0, dA = 0, dBias = 0, a = A[h];
-    for (int t = lc - 1; t >= 0; t--) {
+    dqSum = block_sum<double>(dqSum);  // its barriers also order dls and dws before the reads below
+    // d(w A)_t = da_t = extra + sum_{k >= t} dl_k, a suffix sum: each thread takes a run of steps, the
+    // runs' sums are scanned across the block (fixed order: the same bits every run), then each thread
+    // walks its run backwards
+    double extra = exp(last) * held + dqSum, a = A[h];
+    int run = (lc + blockDim.x - 1) / blockDim.x, ta = min(lc, (int)threadIdx.x * run), tb = min(lc, ta + run);
+    double part = 0;
+    for (int t = ta; t < tb; t++) part += dls[t];
+    double after = extra + ssd_block_suffix<double>(part);
+    double dA = 0, dBias = 0;
+    for (int t = tb - 1; t >= ta; t--) {
         i64 at = (row0 + t) * heads + h;
-        da += dls[t] + (t == lc - 1 ? extra : 0.0);
-        dA += da * w[at];
-        double dPre = (dws[t] + da * a) * gw[at];
+        after += dls[t];
+        dA += after * w[at];
+        double dPre = (dws[t] + after * a) * gw[at];
         dDt[at] += (float)dPre;
         dBias += dPre;
     }
+    dA = block_sum<double>(dA);
+    dBias = block_sum<double>(dBias);
+    if (threadIdx.x != 0) return;
     partA[blockIdx.x] = (float)dA;
     partD[blockIdx.x] = (float)dD;
     partBias[blockIdx.x] = (float)dBias;
