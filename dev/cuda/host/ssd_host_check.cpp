@@ -287,7 +287,7 @@ static void normCase(int rows, int width, int gs) {
         return o;
     };
     std::vector<float> out((size_t)rows * width, NAN), xf = f(x), zf = f(z), wf = f(w), dof = f(dOut);
-    host_launch(rows, width / gs, SSD_NORM_THREADS, 0, [&] { gated_rms_norm(out.data(), xf.data(), zf.data(), wf.data(), width, gs, eps); });
+    host_launch(rows, width / gs, SSD_NORM_THREADS, 0, [&] { gated_rms_norm(out.data(), nullptr, xf.data(), zf.data(), wf.data(), width, gs, eps); });
     std::string s = std::to_string(rows) + "x" + std::to_string(width) + " groups of " + std::to_string(gs);
     check("gated norm, " + s, out, ref(x, z, w), 1e-5);
     std::vector<float> dx(xf.size(), 1.f), dz(xf.size(), 1.f), gn(xf.size(), NAN), dw(width, 1.f);
@@ -343,6 +343,9 @@ int main() {
     normCase(1, 4, 4);
     normCase(5, 48, 16);
     normCase(3, 300, 300);
+    normCase(2, 30, 15);       // groups not a multiple of 4: element by element
+    normCase(2, 1536, 1536);   // 130m-mamba2's group: 12 values a thread in registers
+    normCase(2, 2100, 2100);   // past what the registers hold: element by element
     std::printf("%s: %d failure(s)\n", failures ? "FAILED" : "passed", failures);
     return failures ? 1 : 0;
 }

@@ -181,6 +181,7 @@ final class Mamba2Mixer implements Mixer {
             backend.release(c);
         }
         Tensor normed = recomputed ? backend.allocateUninitialized(rows, di) : a.normed();
+        if (out != null) backend.feedsProducts(normed); // out_proj reads it
         backend.gatedRmsNorm(normed, a.y(), a.z(), w.norm(), normGroup, (float) config.layerNormEpsilon());
         if (out != null) backend.linear(out, normed, w.outWeight(), w.outBias());
         if (recomputed) backend.release(normed);
@@ -191,6 +192,7 @@ final class Mamba2Mixer implements Mixer {
         backend.causalConv1dSilu(d.x(), a.xPre(), w.convX(), w.convBiasX(), null, batch, len);
         backend.causalConv1dSilu(d.b(), a.bPre(), w.convB(), w.convBiasB(), null, batch, len);
         backend.causalConv1dSilu(d.c(), a.cPre(), w.convC(), w.convBiasC(), null, batch, len);
+        backend.feedsProducts(d.normed()); // out_proj's weight gradient reads it
         backend.gatedRmsNorm(d.normed(), a.y(), a.z(), w.norm(), normGroup, (float) config.layerNormEpsilon());
     }
 

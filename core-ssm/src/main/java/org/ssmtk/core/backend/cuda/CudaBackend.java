@@ -544,7 +544,9 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void gatedRmsNorm(Tensor out, Tensor x, Tensor z, Tensor weight, int groupSize, float eps) {
-        ssd.gatedRmsNorm(out, x, z, weight, groupSize, eps);
+        long out16 = twinOut(out);
+        ssd.gatedRmsNorm(out, out16, x, z, weight, groupSize, eps);
+        if (out16 != 0) memory.twinWritten(out);
     }
 
     @Override

@@ -105,12 +105,13 @@ final class CudaSsd {
         }
     }
 
-    void gatedRmsNorm(Tensor out, Tensor x, Tensor z, Tensor weight, int groupSize, float eps) {
+    /** out16: 0, or where out's bf16 twin is written beside it (CudaBackend.twinOut). */
+    void gatedRmsNorm(Tensor out, long out16, Tensor x, Tensor z, Tensor weight, int groupSize, float eps) {
         Shapes.gatedRmsNorm(out, x, z, weight, groupSize);
         context.current();
         int rows = x.rows2d(), width = x.cols();
         if (rows == 0 || width == 0) return;
-        k.gatedRmsNorm(addr(out), addr(x), addr(z), addr(weight), rows, width, groupSize, eps);
+        k.gatedRmsNorm(addr(out), out16, addr(x), addr(z), addr(weight), rows, width, groupSize, eps);
     }
 
     void gatedRmsNormBackward(Tensor dx, Tensor dz, Tensor dWeight, Tensor dOut, Tensor x, Tensor z, Tensor weight,

@@ -31,7 +31,7 @@ final class SsdKernels {
             I32, I32, I32);
     static final Kernel BWD_FINISH = Kernel.of(MODULE, "ssd_bwd_finish", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR,
             PTR, I32, I32, I32, I32, I32);
-    static final Kernel NORM = Kernel.of(MODULE, "gated_rms_norm", PTR, PTR, PTR, PTR, I32, I32, F32);
+    static final Kernel NORM = Kernel.of(MODULE, "gated_rms_norm", PTR, PTR, PTR, PTR, PTR, I32, I32, F32);
     static final Kernel NORM_BACKWARD = Kernel.of(MODULE, "gated_rms_norm_backward", PTR, PTR, PTR, PTR, PTR, PTR, PTR,
             I32, I32, F32);
 
@@ -205,9 +205,10 @@ final class SsdKernels {
                 .i32(len).i32(heads).i32(p).i32(n).i32(q));
     }
 
-    /** out = gated RMSNorm of x by z per group of gs features, rows of width. */
-    void gatedRmsNorm(long out, long x, long z, long w, int rows, int width, int gs, float eps) {
-        gpu.launch(rows, width / gs, normThreads, 1, 0, NORM.args().ptr(out).ptr(x).ptr(z).ptr(w).i32(width).i32(gs).f32(eps));
+    /** out = gated RMSNorm of x by z per group of gs features, rows of width; out16 (0: none) out in bf16 too. */
+    void gatedRmsNorm(long out, long out16, long x, long z, long w, int rows, int width, int gs, float eps) {
+        gpu.launch(rows, width / gs, normThreads, 1, 0,
+                NORM.args().ptr(out).ptr(out16).ptr(x).ptr(z).ptr(w).i32(width).i32(gs).f32(eps));
     }
 
     /** dx, dz (+=) and gn = the normalized gate (=), for the weight gradient's column sums. */

@@ -1081,12 +1081,64 @@ extern "C" __global__ void ssd_bwd_finish(float* dDt, float* partA, float* partD
 }
 
 // ---- gated RMSNorm (CpuGatedRmsNorm): g = x silu(z), out = w g / sqrt(mean_group(g^2) + eps).
-// Block per (row, group) of gs features.
+// Block of SSD_NORM_THREADS per (row, group) of gs features. A group whose rows go by float4 (gs and
+// width multiples of 4, 16-byte aligned tensors) and fit SSD_NORM_QUADS float4 a thread (up to 2,048
+// features) is read once and held in registers from the sum of squares to the write: the 130m-mamba2
+// group of 1,536 is 12 values a thread. Any other runs element by element, reading its inputs twice.
+#define SSD_NORM_QUADS 4
 
-extern "C" __global__ void gated_rms_norm(float* out, const float* x, const float* z, const float* w, int width, int gs,
-                                          float eps) {
+__device__ __forceinline__ bool ssd_norm_by_quads(int width, int gs, unsigned long long addresses) {
+    return (gs & 3) == 0 && (width & 3) == 0 && gs <= 4 * SSD_NORM_THREADS * SSD_NORM_QUADS && (addresses & 15) == 0;
+}
+
+// out16 (if not null): out rounded to bf16 as well, the operand of the bf16 out_proj (--precision bf16)
+__device__ __forceinline__ void ssd_store_bf16x4(unsigned short* p, i64 i, float4 v) {
+    unsigned lo, hi;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(lo) : "f"(v.y), "f"(v.x));  // the first source goes high
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(hi) : "f"(v.w), "f"(v.z));
+    *(uint2*)(p + i) = make_uint2(lo, hi);
+}
+
+__device__ __forceinline__ void ssd_store_bf16(unsigned short* p, i64 i, float v) {
+    unsigned short h;
+    asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(v));
+    p[i] = h;
+}
+
+extern "C" __global__ void __launch_bounds__(SSD_NORM_THREADS) gated_rms_norm(float* out, unsigned short* out16, const float* x,
+                                                                               const float* z, const float* w, int width, int gs,
+                                                                               float eps) {
     i64 base = (i64)blockIdx.x * width + (i64)blockIdx.y * gs;
     const float* wg = w + (i64)blockIdx.y * gs;
+    unsigned long long at = (unsigned long long)out | (unsigned long long)x | (unsigned long long)z | (unsigned long long)w |
+                            ((unsigned long long)out16 & 7) << 1;
+    if (ssd_norm_by_quads(width, gs, at)) {
+        int nq = gs >> 2;
+        float4 g[SSD_NORM_QUADS];
+        double ss = 0;
+#pragma unroll
+        for (int k = 0; k < SSD_NORM_QUADS; k++) {
+            int q = threadIdx.x + k * SSD_NORM_THREADS;
+            if (q < nq) {
+                float4 xv = ((const float4*)(x + base))[q], zv = ((const float4*)(z + base))[q];
+                g[k] = make_float4(xv.x * siluf(zv.x), xv.y * siluf(zv.y), xv.z * siluf(zv.z), xv.w * siluf(zv.w));
+                ss += (double)g[k].x * g[k].x + (double)g[k].y * g[k].y + (double)g[k].z * g[k].z + (double)g[k].w * g[k].w;
+            }
+        }
+        ss = block_sum<double>(ss);
+        float inv = (float)(1.0 / sqrt(ss / gs + eps));
+#pragma unroll
+        for (int k = 0; k < SSD_NORM_QUADS; k++) {
+            int q = threadIdx.x + k * SSD_NORM_THREADS;
+            if (q < nq) {
+                float4 wv = ((const float4*)wg)[q];
+                float4 o = make_float4(wv.x * (g[k].x * inv), wv.y * (g[k].y * inv), wv.z * (g[k].z * inv), wv.w * (g[k].w * inv));
+                ((float4*)(out + base))[q] = o;
+                if (out16) ssd_store_bf16x4(out16, base + 4 * q, o);
+            }
+        }
+        return;
+    }
     double ss = 0;
     for (int i = threadIdx.x; i < gs; i += blockDim.x) {
         float g = x[base + i] * siluf(z[base + i]);
@@ -1094,14 +1146,73 @@ extern "C" __global__ void gated_rms_norm(float* out, const float* x, const floa
     }
     ss = block_sum<double>(ss);
     float inv = (float)(1.0 / sqrt(ss / gs + eps));
-    for (int i = threadIdx.x; i < gs; i += blockDim.x) out[base + i] = wg[i] * (x[base + i] * siluf(z[base + i]) * inv);
+    for (int i = threadIdx.x; i < gs; i += blockDim.x) {
+        float o = wg[i] * (x[base + i] * siluf(z[base + i]) * inv);
+        out[base + i] = o;
+        if (out16) ssd_store_bf16(out16, base + i, o);
+    }
+}
+
+// One element's share of the backward: gn = g / rms (=), dx and dz (+=), the rest in double as the CPU
+__device__ __forceinline__ void ssd_norm_grad(float xv, float zv, float wv, float gy, double inv, double coef, float& gn,
+                                              float& dx, float& dz) {
+    float s = sigmoidf(zv), g = xv * zv * s;
+    gn = (float)(g * inv);
+    double dGate = inv * wv * gy - coef * g;
+    dx += (float)(dGate * zv * s);
+    dz += (float)(dGate * xv * s * (1.f + zv * (1.f - s)));
 }
 
 // dx, dz (+=); gn = g / rms (=), whose column sums against dOut are the weight's gradient.
-extern "C" __global__ void gated_rms_norm_backward(float* dx, float* dz, float* gn, const float* dOut, const float* x,
-                                                   const float* z, const float* w, int width, int gs, float eps) {
+extern "C" __global__ void __launch_bounds__(SSD_NORM_THREADS) gated_rms_norm_backward(float* dx, float* dz, float* gn,
+                                                                                        const float* dOut, const float* x,
+                                                                                        const float* z, const float* w,
+                                                                                        int width, int gs, float eps) {
     i64 base = (i64)blockIdx.x * width + (i64)blockIdx.y * gs;
     const float* wg = w + (i64)blockIdx.y * gs;
+    unsigned long long at = (unsigned long long)dx | (unsigned long long)dz | (unsigned long long)gn | (unsigned long long)dOut |
+                            (unsigned long long)x | (unsigned long long)z | (unsigned long long)w;
+    if (ssd_norm_by_quads(width, gs, at)) {
+        int nq = gs >> 2;
+        float4 xq[SSD_NORM_QUADS], zq[SSD_NORM_QUADS], yq[SSD_NORM_QUADS], wq[SSD_NORM_QUADS];
+        double ss = 0, dot = 0;
+#pragma unroll
+        for (int k = 0; k < SSD_NORM_QUADS; k++) {
+            int q = threadIdx.x + k * SSD_NORM_THREADS;
+            if (q < nq) {
+                xq[k] = ((const float4*)(x + base))[q];
+                zq[k] = ((const float4*)(z + base))[q];
+                yq[k] = ((const float4*)(dOut + base))[q];
+                wq[k] = ((const float4*)wg)[q];
+                float xs[4] = {xq[k].x, xq[k].y, xq[k].z, xq[k].w}, zs[4] = {zq[k].x, zq[k].y, zq[k].z, zq[k].w},
+                      ys[4] = {yq[k].x, yq[k].y, yq[k].z, yq[k].w}, ws[4] = {wq[k].x, wq[k].y, wq[k].z, wq[k].w};
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    float g = xs[e] * zs[e] * sigmoidf(zs[e]);
+                    ss += (double)g * g;
+                    dot += (double)ys[e] * ws[e] * g;
+                }
+            }
+        }
+        ss = block_sum<double>(ss);
+        dot = block_sum<double>(dot);
+        double inv = 1.0 / sqrt(ss / gs + eps), coef = inv * inv * inv * dot / gs;
+#pragma unroll
+        for (int k = 0; k < SSD_NORM_QUADS; k++) {
+            int q = threadIdx.x + k * SSD_NORM_THREADS;
+            if (q < nq) {
+                float4 dxv = ((float4*)(dx + base))[q], dzv = ((float4*)(dz + base))[q], gv;
+                ssd_norm_grad(xq[k].x, zq[k].x, wq[k].x, yq[k].x, inv, coef, gv.x, dxv.x, dzv.x);
+                ssd_norm_grad(xq[k].y, zq[k].y, wq[k].y, yq[k].y, inv, coef, gv.y, dxv.y, dzv.y);
+                ssd_norm_grad(xq[k].z, zq[k].z, wq[k].z, yq[k].z, inv, coef, gv.z, dxv.z, dzv.z);
+                ssd_norm_grad(xq[k].w, zq[k].w, wq[k].w, yq[k].w, inv, coef, gv.w, dxv.w, dzv.w);
+                ((float4*)(gn + base))[q] = gv;
+                ((float4*)(dx + base))[q] = dxv;
+                ((float4*)(dz + base))[q] = dzv;
+            }
+        }
+        return;
+    }
     double ss = 0, dot = 0;
     for (int i = threadIdx.x; i < gs; i += blockDim.x) {
         float zv = z[base + i], s = sigmoidf(zv), g = x[base + i] * zv * s;
@@ -1111,11 +1222,6 @@ extern "C" __global__ void gated_rms_norm_backward(float* dx, float* dz, float* 
     ss = block_sum<double>(ss);
     dot = block_sum<double>(dot);
     double inv = 1.0 / sqrt(ss / gs + eps), coef = inv * inv * inv * dot / gs;
-    for (int i = threadIdx.x; i < gs; i += blockDim.x) {
-        float zv = z[base + i], s = sigmoidf(zv), xv = x[base + i], g = xv * zv * s, gy = dOut[base + i];
-        gn[base + i] = (float)(g * inv);
-        double dGate = inv * wg[i] * gy - coef * g;
-        dx[base + i] += (float)(dGate * zv * s);
-        dz[base + i] += (float)(dGate * xv * s * (1.f + zv * (1.f - s)));
-    }
+    for (int i = threadIdx.x; i < gs; i += blockDim.x)
+        ssd_norm_grad(x[base + i], z[base + i], wg[i], dOut[base + i], inv, coef, gn[base + i], dx[base + i], dz[base + i]);
 }
