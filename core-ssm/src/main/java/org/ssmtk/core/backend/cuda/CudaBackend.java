@@ -66,10 +66,12 @@ public final class CudaBackend implements Backend {
         decode = new DecodeKernels(context);
         scan = new CudaScan(this, context, memory, reduce);
         // the SSD scan's products in TF32 under bf16 (as the reference's Triton kernels run them even
-        // in fp32), exact fp32 otherwise; -Dssmtk.cuda.ssdProducts=fp32|tf32x3|tf32 picks one
+        // in fp32); under fp32 in 3xTF32, which keeps fp32's accuracy (the GPU tests' 1e-5 and 1e-4)
+        // and, on tensor cores, beats the exact CUDA-core products (SsdBench on an H200, 130m-mamba2
+        // 8 x 2048: 3.21 against 3.61 ms a layer); -Dssmtk.cuda.ssdProducts=fp32|tf32x3|tf32 picks one
         String asked = System.getProperty("ssmtk.cuda.ssdProducts");
         ssdProducts = products != null ? products : asked != null ? SsdKernels.Products.parse(asked)
-                : precision == Precision.BF16 ? SsdKernels.Products.TF32 : SsdKernels.Products.FP32;
+                : precision == Precision.BF16 ? SsdKernels.Products.TF32 : SsdKernels.Products.TF32X3;
         ssd = new CudaSsd(context, memory, reduce, ssdProducts);
         normTable = new TensorTable(context, memory);
         adamTable = new TensorTable(context, memory);

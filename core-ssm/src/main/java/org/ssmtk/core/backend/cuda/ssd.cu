@@ -19,7 +19,8 @@
 // these kernels has three entries, one per way of multiplying (SSD_ENTRIES): NAME, exact fp32 with
 // fp32 sums on CUDA cores, as the CPU; NAME_tf32x3 on tensor cores with fp32's accuracy; NAME_tf32 on
 // tensor cores in TF32 (10 bits of mantissa, fp32 sums), as the reference (state-spaces/mamba's
-// Triton) runs them, which the bf16 precision's tolerance allows. SsdKernels picks one per backend.
+// Triton) runs them, which the bf16 precision's tolerance allows. CudaBackend picks one per backend:
+// fp32 runs NAME_tf32x3 (faster than NAME on tensor cores, as accurate), bf16 NAME_tf32.
 #include "common.cuh"
 
 #define SSD_THREADS 256

@@ -71,6 +71,13 @@ class CudaSsdTest {
         scanChecks(Gpu.backend(), k, "ssd", FWD);
     }
 
+    /** The exact fp32 products (CUDA cores), which fp32 no longer runs by default, at fp32's tolerance. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("org.ssmtk.core.backend.cuda.SsdCases#cases")
+    void exactFp32ProductsScanEqualsTheCpu(Case k) {
+        scanChecks(Gpu.exactFp32(), k, "ssd exact fp32", FWD);
+    }
+
     /** The bf16 backend's scan: its products in TF32 on tensor cores, within the bf16 precision's tolerance. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("org.ssmtk.core.backend.cuda.SsdCases#cases")
@@ -135,6 +142,12 @@ class CudaSsdTest {
     @MethodSource("org.ssmtk.core.backend.cuda.SsdCases#cases")
     void tf32ProductsBackwardWithinTheBf16Tolerance(Case k) {
         backwardChecks(Gpu.bf16(), k, "ssd tf32", TF32_GRAD);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("org.ssmtk.core.backend.cuda.SsdCases#cases")
+    void exactFp32ProductsBackwardEqualsTheCpu(Case k) {
+        backwardChecks(Gpu.exactFp32(), k, "ssd exact fp32", GRAD);
     }
 
     static void backwardChecks(CudaBackend gpu, Case k, String what, double grad) {

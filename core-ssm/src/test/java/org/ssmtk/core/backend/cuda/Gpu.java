@@ -12,6 +12,7 @@ final class Gpu {
     private static String reason;
     private static boolean tried;
     private static CudaBackend bf16;
+    private static CudaBackend exactFp32;
 
     private Gpu() {}
 
@@ -39,6 +40,13 @@ final class Gpu {
             System.out.println("bf16 gpu tests on " + bf16.describe());
         }
         return bf16;
+    }
+
+    /** A backend on the same GPU whose SSD scan multiplies in exact fp32 on CUDA cores (fp32's default is 3xTF32). */
+    static synchronized CudaBackend exactFp32() {
+        backend();
+        if (exactFp32 == null) exactFp32 = CudaBackend.open(Precision.FP32, "fp32");
+        return exactFp32;
     }
 
     /** Asserts and prints the error, so that a GPU run's log carries every parity number. */
