@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 struct dim3 {
@@ -131,23 +132,11 @@ inline void host_mma_tf32(float (&d)[4], const unsigned (&a)[4], unsigned b0, un
     }
 }
 
-inline double atomicAdd(double* p, double v) {
+// atomicAdd on any arithmetic type, the type taken from the pointer (as CUDA's overloads convert v)
+template <typename T>
+T atomicAdd(T* p, std::type_identity_t<T> v) {
     std::lock_guard<std::mutex> l(g_atomic);
-    double o = *p;
-    *p = o + v;
-    return o;
-}
-
-inline float atomicAdd(float* p, float v) {
-    std::lock_guard<std::mutex> l(g_atomic);
-    float o = *p;
-    *p = o + v;
-    return o;
-}
-
-inline unsigned atomicAdd(unsigned* p, unsigned v) {
-    std::lock_guard<std::mutex> l(g_atomic);
-    unsigned o = *p;
+    T o = *p;
     *p = o + v;
     return o;
 }
