@@ -4,7 +4,7 @@
 // out_proj into the residual. Shapes with and without float4 rows, every threads-per-row the
 // launcher picks, one to DECODE_MAX_BATCH sequences, and the GEMM path's kernels (decode_conv,
 // decode_gemv over chunks of sequences, decode_scan at 4 and 16 lanes a channel). Build and run:
-// scripts/decode-host-check.sh. Exit status 1 if any check fails.
+// scripts/kernel-host-check.sh decode. Exit status 1 if any check fails.
 #include "cuda_host.h"
 #include "decode.cu"
 

@@ -1,7 +1,7 @@
 // Runs reduce.cu's cross_entropy on the host (cuda_host.h) and checks dLogits and the per-row loss
 // against float64: float4 rows and scalar ones (a length not a multiple of 4, rows off 16-byte
 // alignment), the thread counts ReductionKernels.crossEntropyThreads picks, ignored rows, logits
-// large enough that an unshifted exp would overflow. Build and run: scripts/reduce-host-check.sh.
+// large enough that an unshifted exp would overflow. Build and run: scripts/kernel-host-check.sh reduce.
 // Exit status 1 if any check fails.
 #include "cuda_host.h"
 #include "reduce.cu"

@@ -7,7 +7,8 @@ import static org.ssmtk.core.backend.cuda.Kernel.Param.PTR;
 
 /**
  * Typed launches of reduce.cu (beside this file): column sums, the sum of squares, RMSNorm and the
- * cross-entropy loss. Row kernels take one block of ROW_THREADS per row.
+ * cross-entropy loss. Row kernels take one block per row: ROW_THREADS threads, the cross-entropy its own
+ * count ({@link #crossEntropyThreads}).
  */
 final class ReductionKernels {
     static final String MODULE = "reduce.ptx";
