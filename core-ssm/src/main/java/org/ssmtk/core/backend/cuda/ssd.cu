@@ -214,20 +214,42 @@ struct SsdNoHook {
     __device__ __forceinline__ void operator()(int, float (&)[4][4]) const {}
 };
 
-// acc (this thread's rows 4 ty + i, columns 4 tx + j of the block's tile) (+)= sum over k in [k0, k1)
-// of A(m, k) B(k, n), A read through oa with each element passed through fa(m, k, value) (the decays
-// and masks), B through ob and fb(n, k, value); ADD false: acc = the product. AK / BK: the operand is
-// contiguous in memory along k (else along m / n). sm: the block's SSD_STAGE_DECL. Slices of SSD_TK
-// steps of k are read as 16-byte quads into registers while the previous slice is multiplied, and
-// staged in two alternating buffers (one barrier a slice). k0, k1 the same for the whole block. On
-// tensor cores (MODE not SSD_FP32) warp w multiplies rows 16 (w % 4) and columns 32 (w / 4) of the
-// tile; acc goes through the staging area into that layout and back, so callers see one layout.
-// kseg > 0 (a multiple of SSD_TK dividing k1 - k0; ADD false): the k range is segments of kseg (one
-// head's channels, say) and after each one hook(segment, acc) sees that segment's product alone,
-// while the next segment's first slice is already on its way; acc then restarts from 0.
-template <int MODE, bool AK, bool BK, bool ADD, typename FA, typename FB, typename HOOK>
+// Where element acc[i][j] of ssd_mm_run's result lies in the block's 64 x 64 tile (row m, column n).
+// The tile layout: rows 4 ty + i, columns 4 tx + j. The fragment layout (FRAG, on tensor cores): the
+// mma accumulators as they are, warp w's rows 16 (w % 4) + g + 8 (j / 2), columns 32 (w / 4) + 8 i +
+// 2 t + j % 2 (lane 4 g + t); on CUDA cores FRAG changes nothing.
+template <int MODE, bool FRAG>
+__device__ __forceinline__ void ssd_at(int i, int j, int& m, int& n) {
+    int tid = threadIdx.x;
+    if constexpr (FRAG && MODE != SSD_FP32) {
+        int lane = tid & 31, warp = tid >> 5;
+        m = (warp & 3) * 16 + (lane >> 2) + (j >> 1) * 8;
+        n = (warp >> 2) * 32 + i * 8 + 2 * (lane & 3) + (j & 1);
+    } else {
+        m = (tid >> 4) * 4 + i;
+        n = (tid & 15) * 4 + j;
+    }
+}
+
+// acc (this thread's elements of the block's tile, where ssd_at<MODE, FRAG> puts them) (+)= sum over
+// k in [k0, k1) of A(m, k) B(k, n), A read through oa with each element passed through fa(m, k,
+// value) (the decays and masks), B through ob and fb(n, k, value); ADD false: acc = the product. AK /
+// BK: the operand is contiguous in memory along k (else along m / n). sm: the block's
+// SSD_STAGE_DECL. Slices of SSD_TK steps of k are read as 16-byte quads into registers while the
+// previous slice is multiplied, and staged in two alternating buffers (one barrier a slice). k0, k1
+// the same for the whole block. On tensor cores (MODE not SSD_FP32) warp w multiplies rows 16 (w %
+// 4) and columns 32 (w / 4) of the tile; without FRAG acc goes through the staging area into that
+// layout and back (two barriers, each way), so callers see the tile layout; with FRAG (ADD false)
+// acc is the accumulators themselves. kseg > 0 (a multiple of SSD_TK dividing k1 - k0; ADD false):
+// the k range is segments of kseg (one head's channels, say) and after each one hook(segment, acc)
+// sees that segment's product alone, while the next segment's first slice is already on its way;
+// acc then restarts from 0.
+template <int MODE, bool AK, bool BK, bool ADD, bool FRAG = false, typename FA, typename FB, typename HOOK>
 __device__ __forceinline__ void ssd_mm_run(float (&acc)[4][4], float* sm, int k0, int k1, int kseg, SsdOp oa, SsdOp ob, FA fa,
                                            FB fb, HOOK hook) {
+    static_assert(!(FRAG && ADD), "the fragment layout starts from zero");
+    // the products go straight into acc: on CUDA cores always, on tensor cores in the fragment layout
+    constexpr bool DIRECT = MODE == SSD_FP32 || FRAG;
     float* Cs = sm;
     int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
     if constexpr (!ADD) ssd_zero(acc);
@@ -248,7 +270,9 @@ __device__ __forceinline__ void ssd_mm_run(float (&acc)[4][4], float* sm, int k0
         }
     };
     [[maybe_unused]] int lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3, wm = (warp & 3) * 16, wn = (warp >> 2) * 32;
-    [[maybe_unused]] float d[4][4];
+    // the mma accumulators: acc itself in the fragment layout, else their own registers
+    [[maybe_unused]] float dOwn[4][4];
+    float (&d)[4][4] = FRAG ? acc : dOwn;
     auto zeroD = [&]() {
 #pragma unroll
         for (int ni = 0; ni < 4; ni++)
@@ -257,7 +281,7 @@ __device__ __forceinline__ void ssd_mm_run(float (&acc)[4][4], float* sm, int k0
     };
     // d into acc through Cs; no warp may still read the staging area
     auto flush = [&]() {
-        if constexpr (MODE != SSD_FP32) {
+        if constexpr (!DIRECT) {
 #pragma unroll
             for (int ni = 0; ni < 4; ni++)
 #pragma unroll
@@ -268,7 +292,7 @@ __device__ __forceinline__ void ssd_mm_run(float (&acc)[4][4], float* sm, int k0
             __syncthreads();  // the staging area is the next slice's
         }
     };
-    if constexpr (MODE != SSD_FP32) {
+    if constexpr (!DIRECT) {
         if constexpr (ADD) {
             for (int i = 0; i < 4; i++)
                 for (int j = 0; j < 4; j++) Cs[(ty * 4 + i) * SSD_LDC + tx * 4 + j] = acc[i][j];
@@ -338,20 +362,22 @@ __device__ __forceinline__ void ssd_mm_run(float (&acc)[4][4], float* sm, int k0
             }
         }
         if (kseg > 0 && (kb + SSD_TK - k0) % kseg == 0) {
-            __syncthreads();
-            flush();
+            if constexpr (!DIRECT) {
+                __syncthreads();
+                flush();
+            }
             hook((kb + SSD_TK - k0) / kseg - 1, acc);
             ssd_zero(acc);
-            if constexpr (MODE != SSD_FP32) zeroD();
+            if constexpr (!DIRECT) zeroD();
         }
     }
     __syncthreads();  // every warp is done with the staging area (Cs, or the next product's slices)
     if (kseg == 0) flush();
 }
 
-template <int MODE, bool AK, bool BK, bool ADD = true, typename FA = SsdAsIs, typename FB = SsdAsIs>
+template <int MODE, bool AK, bool BK, bool ADD = true, bool FRAG = false, typename FA = SsdAsIs, typename FB = SsdAsIs>
 __device__ __forceinline__ void ssd_mm(float (&acc)[4][4], float* sm, int k0, int k1, SsdOp oa, SsdOp ob, FA fa = FA(), FB fb = FB()) {
-    ssd_mm_run<MODE, AK, BK, ADD>(acc, sm, k0, k1, 0, oa, ob, fa, fb, SsdNoHook());
+    ssd_mm_run<MODE, AK, BK, ADD, FRAG>(acc, sm, k0, k1, 0, oa, ob, fa, fb, SsdNoHook());
 }
 
 // Sum over the 16 threads of a tile row (tx, lanes 16 apart in one warp): every one of them gets it.
@@ -693,11 +719,16 @@ extern "C" __global__ void ssd_step(float* y, float* state, const float* x, cons
 
 // Block per (sequence, chunk, group) and tile pair (t tile, s tile <= t tile), the group's heads one
 // after another: dM = dy x^T by head, the tile of dG summed over the heads (=, into the chunk's Q x Q
-// slot of dG), and the slots of sum dM M (rows and columns) and sum_t dM G E.
+// slot of dG), and the slots of sum dM M (rows and columns) and sum_t dM G E. On tensor cores every
+// per-element value (dM, the tile of G, dG's sum) stays in the mma's fragment layout (ssd_at), so a
+// head's dM never goes through shared memory.
 template <int MODE>
 __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const float* dy, const float* x, const float* G,
                                        const float* w, const double* l, int len, int heads, int P, int groups, int N,
                                        int Q) {
+    // tensor cores: the fragment layout, whose rows (2 a thread) and columns (8) are summed differently
+    constexpr bool TC = MODE != SSD_FP32;
+    constexpr int NR = TC ? 2 : 4, NCOL = TC ? 8 : 4;
     SSD_STAGE_DECL
     __shared__ double lr[SSD_T], ls[SSD_T];
     __shared__ float ws[SSD_T], er[SSD_T], es[SSD_T];
@@ -710,12 +741,14 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
     if (r0 >= lc) return;
     int hpg = heads / groups, di = heads * P, T = ssd_tiles(Q), S = ssd_slots(Q, N, P);
     i64 row0 = (i64)b * len + t0c;
-    int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4, lane = tid & 31, warp = tid >> 5;
+    int tid = threadIdx.x, tx = tid & 15, lane = tid & 31, warp = tid >> 5;
     const float* gb = G + ((i64)bc * groups + g) * Q * Q;
     float gv[4][4], dgs[4][4];
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) {
-            int t = r0 + ty * 4 + i, s = s0 + tx * 4 + j;
+            int ml, nl;
+            ssd_at<MODE, true>(i, j, ml, nl);
+            int t = r0 + ml, s = s0 + nl;
             gv[i][j] = t < lc && s <= t ? gb[t * Q + s] : 0.f;
             dgs[i][j] = 0.f;
         }
@@ -733,7 +766,7 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
         }
     };
     ahead(g * hpg);
-    // head hk's dM (this thread's patch): its parts of dG, and its slots
+    // head hk's dM (this thread's elements): its parts of dG, and its slots
     auto head = [&](int hk, float (&dm)[4][4]) {
         int h = g * hpg + hk;
         // (no barrier first: every thread left the previous head's hook before the barriers of this
@@ -751,43 +784,89 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
         // the row and column sums of dM M cancel in dl's reverse cumulative sum (their totals are equal),
         // so both add the same float products in double, as the CPU does: float partial sums of
         // differently grouped terms left dA and d dt_bias 1e-5 off the CPU
-        double rowM[4] = {0, 0, 0, 0}, colM[4] = {0, 0, 0, 0};
-        float colW[4] = {0.f, 0.f, 0.f, 0.f};
+        double rowM[NR], colM[NCOL];
+        float colW[NCOL];
+#pragma unroll
+        for (int k = 0; k < NR; k++) rowM[k] = 0;
+#pragma unroll
+        for (int k = 0; k < NCOL; k++) colM[k] = 0, colW[k] = 0.f;
+#pragma unroll
         for (int i = 0; i < 4; i++)
+#pragma unroll
             for (int j = 0; j < 4; j++) {
-                int ml = ty * 4 + i, nl = tx * 4 + j, t = r0 + ml, s = s0 + nl;
+                int ml, nl;
+                ssd_at<MODE, true>(i, j, ml, nl);
+                int t = r0 + ml, s = s0 + nl, ri = TC ? j >> 1 : i, ci = TC ? 2 * i + (j & 1) : j;
                 if (t < lc && s <= t) {
                     float e = st < tt ? er[ml] * es[nl] : ssd_decay<MODE>(lr[ml] - ls[nl]), ew = e * ws[nl], d = dm[i][j];
                     float dmm = d * gv[i][j] * ew;
                     dgs[i][j] += d * ew;
-                    rowM[i] += dmm;
-                    colM[j] += dmm;
-                    colW[j] += d * gv[i][j] * e;
+                    rowM[ri] += dmm;
+                    colM[ci] += dmm;
+                    colW[ci] += d * gv[i][j] * e;
                 }
             }
-        for (int i = 0; i < 4; i++) {
-            double r = ssd_row_sum(rowM[i]);
-            int t = r0 + ty * 4 + i;
-            if (tx == 0 && t < lc) parts[((row0 + t) * heads + h) * S + st] = r;
-        }
-        for (int j = 0; j < 4; j++) {
-            double cm = colM[j] + __shfl_xor_sync(FULL_MASK, colM[j], 16);
-            double cw = (double)colW[j] + __shfl_xor_sync(FULL_MASK, (double)colW[j], 16);
-            if (lane < 16) {
-                red[0][warp][tx * 4 + j] = cm;
-                red[1][warp][tx * 4 + j] = cw;
+        if constexpr (TC) {
+            // rows g and g + 8 over the warp's 32 columns: lanes t (bits 0, 1) add theirs, pair t ^ 2
+            // trading one row for the other; then the two warps of a row band add through red
+            int gl = lane >> 2, hi = (lane >> 1) & 1;
+            double r = (hi ? rowM[1] : rowM[0]) + __shfl_xor_sync(FULL_MASK, hi ? rowM[0] : rowM[1], 2);
+            r += __shfl_xor_sync(FULL_MASK, r, 1);
+            if ((lane & 1) == 0) red[0][4 + (warp >> 2)][(warp & 3) * 16 + gl + 8 * hi] = r;
+            // 8 columns over the lanes g (bits 2, 3, 4): halving exchanges leave lane 4 g + t the sum of
+            // its warp's 16 rows at column index g (= 2 i + j % 2 of ssd_at); then the four row bands
+            // add through red
+            double cm[8], cw[8];
+#pragma unroll
+            for (int k = 0; k < 8; k++) cm[k] = colM[k], cw[k] = colW[k];
+#pragma unroll
+            for (int half = 4, bit = 16; half >= 1; half >>= 1, bit >>= 1) {
+                bool up = (lane & bit) != 0;
+#pragma unroll
+                for (int k = 0; k < half; k++) {
+                    double sm0 = up ? cm[k] : cm[k + half], sw0 = up ? cw[k] : cw[k + half];
+                    double km = up ? cm[k + half] : cm[k], kw = up ? cw[k + half] : cw[k];
+                    cm[k] = km + __shfl_xor_sync(FULL_MASK, sm0, bit);
+                    cw[k] = kw + __shfl_xor_sync(FULL_MASK, sw0, bit);
+                }
             }
-        }
-        __syncthreads();
-        if (tid < SSD_T && s0 + tid < lc) {
-            double cm = 0, cw = 0;
-            for (int k = 0; k < SSD_THREADS / 32; k++) {
-                cm += red[0][k][tid];
-                cw += red[1][k][tid];
+            int col = (warp >> 2) * 32 + (gl >> 1) * 8 + 2 * (lane & 3) + (gl & 1);
+            red[0][warp & 3][col] = cm[0];
+            red[1][warp & 3][col] = cw[0];
+            __syncthreads();
+            if (tid < SSD_T && r0 + tid < lc) parts[((row0 + r0 + tid) * heads + h) * S + st] = red[0][4][tid] + red[0][5][tid];
+            if (tid >= SSD_T && tid < 2 * SSD_T && s0 + tid - SSD_T < lc) {
+                int nl = tid - SSD_T;
+                double* pr = parts + ((row0 + s0 + nl) * heads + h) * S;
+                pr[T + tt] = red[0][0][nl] + red[0][1][nl] + red[0][2][nl] + red[0][3][nl];
+                pr[2 * T + tt] = red[1][0][nl] + red[1][1][nl] + red[1][2][nl] + red[1][3][nl];
             }
-            double* pr = parts + ((row0 + s0 + tid) * heads + h) * S;
-            pr[T + tt] = cm;
-            pr[2 * T + tt] = cw;
+        } else {
+            int ty = tid >> 4;
+            for (int i = 0; i < 4; i++) {
+                double r = ssd_row_sum(rowM[i]);
+                int t = r0 + ty * 4 + i;
+                if (tx == 0 && t < lc) parts[((row0 + t) * heads + h) * S + st] = r;
+            }
+            for (int j = 0; j < 4; j++) {
+                double cm = colM[j] + __shfl_xor_sync(FULL_MASK, colM[j], 16);
+                double cw = (double)colW[j] + __shfl_xor_sync(FULL_MASK, (double)colW[j], 16);
+                if (lane < 16) {
+                    red[0][warp][tx * 4 + j] = cm;
+                    red[1][warp][tx * 4 + j] = cw;
+                }
+            }
+            __syncthreads();
+            if (tid < SSD_T && s0 + tid < lc) {
+                double cm = 0, cw = 0;
+                for (int k = 0; k < SSD_THREADS / 32; k++) {
+                    cm += red[0][k][tid];
+                    cw += red[1][k][tid];
+                }
+                double* pr = parts + ((row0 + s0 + tid) * heads + h) * S;
+                pr[T + tt] = cm;
+                pr[2 * T + tt] = cw;
+            }
         }
     };
     // dM = dy x^T by head: the group's heads are adjacent columns of dy and x, so when a head's P
@@ -797,19 +876,21 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
     const float* xg = x + row0 * di + g * hpg * P;
     float dm[4][4];
     if (P % SSD_TK == 0) {
-        ssd_mm_run<MODE, true, true, false>(dm, sm, 0, hpg * P, P, SsdOp{dyg + (i64)r0 * di, di, lc - r0},
-                                            SsdOp{xg + (i64)s0 * di, di, lc - s0}, SsdAsIs(), SsdAsIs(), head);
+        ssd_mm_run<MODE, true, true, false, true>(dm, sm, 0, hpg * P, P, SsdOp{dyg + (i64)r0 * di, di, lc - r0},
+                                                  SsdOp{xg + (i64)s0 * di, di, lc - s0}, SsdAsIs(), SsdAsIs(), head);
     } else {
         for (int hk = 0; hk < hpg; hk++) {
-            ssd_mm<MODE, true, true, false>(dm, sm, 0, P, SsdOp{dyg + (i64)r0 * di + hk * P, di, lc - r0},
-                                            SsdOp{xg + (i64)s0 * di + hk * P, di, lc - s0});
+            ssd_mm<MODE, true, true, false, true>(dm, sm, 0, P, SsdOp{dyg + (i64)r0 * di + hk * P, di, lc - r0},
+                                                  SsdOp{xg + (i64)s0 * di + hk * P, di, lc - s0});
             head(hk, dm);
         }
     }
     float* out = dG + ((i64)bc * groups + g) * Q * Q;
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) {
-            int t = r0 + ty * 4 + i, s = s0 + tx * 4 + j;
+            int ml, nl;
+            ssd_at<MODE, true>(i, j, ml, nl);
+            int t = r0 + ml, s = s0 + nl;
             if (t < lc && s < lc) out[t * Q + s] = dgs[i][j];
         }
 }
