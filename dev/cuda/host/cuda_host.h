@@ -39,6 +39,9 @@ inline std::mutex g_atomic;
 struct alignas(16) float4 {
     float x, y, z, w;
 };
+struct alignas(8) float2 {
+    float x, y;
+};
 #define asm(...)
 using std::max;
 using std::min;
@@ -194,6 +197,7 @@ inline void host_launch1d(long long n, const std::function<void()>& body) {
 
 // vector loads and launch hints, for decode.cu (float4 and __launch_bounds__ are defined above)
 inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
+inline float2 make_float2(float x, float y) { return {x, y}; }
 struct alignas(8) uint2 {
     unsigned x, y;
 };

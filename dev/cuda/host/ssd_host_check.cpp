@@ -155,7 +155,7 @@ static void backward(const Case& k, Grads& g, const std::vector<float>& dy, cons
     int heads = k.heads, P = k.P, G = k.groups, N = k.N, Q = k.Q, nc = k.nc(), batch = k.batch, len = k.len, T = tiles(Q);
     auto x = f(in.x), dt = f(in.dt), bias = f(in.bias), A = f(in.A), B = f(in.B), C = f(in.C), D = f(in.D);
     long long perHead = (long long)batch * len * heads, chunkHeads = (long long)batch * nc * heads;
-    int slots = 3 * T + tiles(N) + 2 * tiles(P);
+    int slots = 3 * T + 2 * tiles(N) + 2 * tiles(P);
     std::vector<float> w(perHead), gw(perHead), carries(chunkHeads * P * N), partA(chunkHeads), partD(chunkHeads), partBias(chunkHeads);
     std::vector<double> l(perHead), parts(perHead * slots, NAN);
     std::vector<float> dG((size_t)batch * nc * G * Q * Q, NAN);

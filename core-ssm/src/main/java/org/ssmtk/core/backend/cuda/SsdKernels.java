@@ -106,7 +106,7 @@ final class SsdKernels {
 
     /** The backward's partial sums per (row, head): ssd.cu's ssd_slots. */
     int slots(int q, int n, int p) {
-        return 3 * tiles(q) + tiles(n) + 2 * tiles(p);
+        return 3 * tiles(q) + 2 * tiles(n) + 2 * tiles(p);
     }
 
     /** w, l (doubles) and, when gw is not 0, d w / d(dt + bias), per (row, head): a block per (sequence, chunk, head). */

@@ -10,7 +10,8 @@
 //
 // Every product inside a chunk (the Gram matrix C B^T, the masked quadratic form times x, the chunk
 // states, their adjoints) is a tiled fp32 matrix product (ssd_mm): a block of 256 threads owns a
-// 64 x 64 tile of the result, each thread a 4 x 4 patch; the operands are read as 16-byte quads, 32
+// 64 x 64 tile of the result, each thread 16 elements of it (a 4 x 4 patch, or on tensor cores
+// mostly the mma's fragments: ssd_at); the operands are read as 16-byte quads, 32
 // steps of k a slice, into registers one slice ahead and staged through two alternating shared
 // buffers, each element passed through a modifier that applies the decays and masks on the way in.
 // Below a diagonal tile the decay exp(l_t - l_s) splits at the tile's edge into a row scale and a
@@ -239,15 +240,14 @@ __device__ __forceinline__ void ssd_at(int i, int j, int& m, int& n) {
 // previous slice is multiplied, and staged in two alternating buffers (one barrier a slice). k0, k1
 // the same for the whole block. On tensor cores (MODE not SSD_FP32) warp w multiplies rows 16 (w %
 // 4) and columns 32 (w / 4) of the tile; without FRAG acc goes through the staging area into that
-// layout and back (two barriers, each way), so callers see the tile layout; with FRAG (ADD false)
-// acc is the accumulators themselves. kseg > 0 (a multiple of SSD_TK dividing k1 - k0; ADD false):
-// the k range is segments of kseg (one head's channels, say) and after each one hook(segment, acc)
-// sees that segment's product alone, while the next segment's first slice is already on its way;
-// acc then restarts from 0.
+// layout and back (two barriers, each way), so callers see the tile layout; with FRAG acc is the
+// accumulators themselves (ADD: acc holds a previous product in the fragment layout). kseg > 0 (a
+// multiple of SSD_TK dividing k1 - k0; ADD false): the k range is segments of kseg (one head's
+// channels, say) and after each one hook(segment, acc) sees that segment's product alone, while the
+// next segment's first slice is already on its way; acc then restarts from 0.
 template <int MODE, bool AK, bool BK, bool ADD, bool FRAG = false, typename FA, typename FB, typename HOOK>
 __device__ __forceinline__ void ssd_mm_run(float (&acc)[4][4], float* sm, int k0, int k1, int kseg, SsdOp oa, SsdOp ob, FA fa,
                                            FB fb, HOOK hook) {
-    static_assert(!(FRAG && ADD), "the fragment layout starts from zero");
     // the products go straight into acc: on CUDA cores always, on tensor cores in the fragment layout
     constexpr bool DIRECT = MODE == SSD_FP32 || FRAG;
     float* Cs = sm;
@@ -380,10 +380,21 @@ __device__ __forceinline__ void ssd_mm(float (&acc)[4][4], float* sm, int k0, in
     ssd_mm_run<MODE, AK, BK, ADD, FRAG>(acc, sm, k0, k1, 0, oa, ob, fa, fb, SsdNoHook());
 }
 
-// Sum over the 16 threads of a tile row (tx, lanes 16 apart in one warp): every one of them gets it.
+// Sum over the 16 threads of a tile row (tx, lanes 16 apart in one warp), or over the WIDTH of them in
+// the same aligned run of tx: every one of them gets it.
+template <int WIDTH = 16>
 __device__ __forceinline__ double ssd_row_sum(double v) {
-    for (int o = 1; o < 16; o <<= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
+    for (int o = 1; o < WIDTH; o <<= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
     return v;
+}
+
+// In the fragment layout a thread holds two rows of its warp's band, g (r0, its part) and g + 8 (r1):
+// their sums over the warp's 32 columns (the 4 lanes t), the pairs t, t ^ 2 trading one row for the
+// other. Lane 4 g + t gets row g + 8 ((t >> 1) & 1)'s.
+__device__ __forceinline__ double ssd_frag_row_sum(double r0, double r1) {
+    int hi = (threadIdx.x >> 1) & 1;
+    double r = (hi ? r1 : r0) + __shfl_xor_sync(FULL_MASK, hi ? r0 : r1, 2);
+    return r + __shfl_xor_sync(FULL_MASK, r, 1);
 }
 
 // Sum of v over the threads after this one in the block (threadIdx.x + 1 ...), for every thread; all
@@ -409,9 +420,10 @@ __device__ T ssd_block_suffix(T v) {
 // The backward's per (row, head) partial sums, one slot each, written once by the block that owns it
 // and added up by ssd_bwd_finish (no atomics: the same bits every run). With T = tiles of Q, JT of N,
 // PT of P: [0, T) sum_s dM M by s tile (ssd_bwd_dcb, rows), [T, 2T) the same by t tile (columns),
-// [2T, 3T) sum_t dM G E by t tile, [3T, 3T + JT) exp(l_t) dy_t . (H0 C_t) by state tile (ssd_bwd_dc),
-// then dq_s = x_s . (carry B_s) and dy_s . x_s by channel tile (ssd_bwd_dx).
-__device__ __forceinline__ int ssd_slots(int Q, int N, int P) { return 3 * ssd_tiles(Q) + ssd_tiles(N) + 2 * ssd_tiles(P); }
+// [2T, 3T) sum_t dM G E by t tile, [3T, 3T + 2 JT) exp(l_t) dy_t . (H0 C_t) by half (32 states) of a
+// state tile (ssd_bwd_dc: a half is what one warp holds of a row in the fragment layout, so no
+// warps meet to add), then dq_s = x_s . (carry B_s) and dy_s . x_s by channel tile (ssd_bwd_dx).
+__device__ __forceinline__ int ssd_slots(int Q, int N, int P) { return 3 * ssd_tiles(Q) + 2 * ssd_tiles(N) + 2 * ssd_tiles(P); }
 
 // Sum of v over the threads before this one in the block (0 .. threadIdx.x - 1), for every thread; all
 // threads call it.
@@ -487,13 +499,14 @@ __device__ void ssd_outer_sum(float* S, const float* u, const float* v, const fl
     const float* ub = u + row0 * di + h * P;
     const float* vb = v + row0 * gn + g * N;
     float acc[4][4];
-    ssd_mm<MODE, false, false, false>(acc, sm, 0, lc, SsdOp{ub + p0, di, P - p0}, SsdOp{vb + j0, gn, N - j0},
-                                      [&](int, int s, float v) { return coef[s] * v; });
+    ssd_mm<MODE, false, false, false, true>(acc, sm, 0, lc, SsdOp{ub + p0, di, P - p0}, SsdOp{vb + j0, gn, N - j0},
+                                            [&](int, int s, float v) { return coef[s] * v; });
     float* out = S + ((i64)bc * heads + h) * P * N;
-    int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) {
-            int p = p0 + ty * 4 + i, jj = j0 + tx * 4 + j;
+            int ml, nl;
+            ssd_at<MODE, true>(i, j, ml, nl);
+            int p = p0 + ml, jj = j0 + nl;
             if (p < P && jj < N) out[(i64)p * N + jj] = acc[i][j];
         }
 }
@@ -602,12 +615,14 @@ __device__ __forceinline__ void ssd_gram_body(float* G, const float* B, const fl
     const float* cb = C + row0 * gn + g * N;
     const float* bb = B + row0 * gn + g * N;
     float acc[4][4];
-    ssd_mm<MODE, true, true, false>(acc, sm, 0, N, SsdOp{cb + (i64)r0 * gn, gn, lc - r0}, SsdOp{bb + (i64)s0 * gn, gn, lc - s0});
+    ssd_mm<MODE, true, true, false, true>(acc, sm, 0, N, SsdOp{cb + (i64)r0 * gn, gn, lc - r0},
+                                          SsdOp{bb + (i64)s0 * gn, gn, lc - s0});
     float* out = G + ((i64)bc * groups + g) * Q * Q;
-    int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) {
-            int t = r0 + ty * 4 + i, s = s0 + tx * 4 + j;
+            int ml, nl;
+            ssd_at<MODE, true>(i, j, ml, nl);
+            int t = r0 + ml, s = s0 + nl;
             if (t < lc && s < lc) out[t * Q + s] = acc[i][j];
         }
 }
@@ -634,7 +649,7 @@ __device__ __forceinline__ void ssd_chunk_output_body(float* y, const float* x, 
     int r0 = blockIdx.y / pTiles * SSD_T, p0 = blockIdx.y % pTiles * SSD_T;
     int t0c = c * Q, lc = min(Q, len - t0c);
     if (r0 >= lc) return;
-    int r1 = min(lc, r0 + SSD_T), tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
+    int r1 = min(lc, r0 + SSD_T), tid = threadIdx.x;
     i64 row0 = (i64)b * len + t0c;
     double lr0 = l[(row0 + r0) * heads + h];
     for (int s = tid; s < r1; s += blockDim.x) {
@@ -655,7 +670,7 @@ __device__ __forceinline__ void ssd_chunk_output_body(float* y, const float* x, 
     float acc[4][4];
     // one product over s in [0, r1): a slice lies wholly below the diagonal tile or in it (r0 is a
     // multiple of SSD_TK), so each modifier's branch is the same for the whole block
-    ssd_mm<MODE, true, false, false>(
+    ssd_mm<MODE, true, false, false, true>(
             acc, sm, 0, r1, SsdOp{gb + (i64)r0 * Q, Q, r1 - r0}, SsdOp{xb + p0, di, P - p0},
             [&](int m, int s, float v) {
                 int t = r0 + m;
@@ -665,16 +680,27 @@ __device__ __forceinline__ void ssd_chunk_output_body(float* y, const float* x, 
     if (states) {
         const float* h0 = states + ((i64)bc * heads + h) * P * N;
         const float* cb = C + row0 * gn + g * N;
-        ssd_mm<MODE, true, true>(acc, sm, 0, N, SsdOp{cb + (i64)r0 * gn, gn, r1 - r0}, SsdOp{h0 + (i64)p0 * N, N, P - p0},
-                                 [&](int m, int, float v) { return erow[m] * v; });
+        ssd_mm<MODE, true, true, true, true>(acc, sm, 0, N, SsdOp{cb + (i64)r0 * gn, gn, r1 - r0},
+                                             SsdOp{h0 + (i64)p0 * N, N, P - p0}, [&](int m, int, float v) { return erow[m] * v; });
     }
+    // acc in the fragment layout (both products added there, never through shared memory): this
+    // thread's elements by pairs of adjacent channels (i, j), (i, j + 1), 8 bytes where the rows allow
+    bool pairs = (P & 1) == 0 && (((size_t)y | (size_t)x) & 7) == 0;
     float dSkip = D[h];
+#pragma unroll
     for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) {
-            int t = r0 + ty * 4 + i, p = p0 + tx * 4 + j;
-            if (t < r1 && p < P) {
-                i64 at = (row0 + t) * di + h * P + p;
-                y[at] = acc[i][j] + dSkip * x[at];
+#pragma unroll
+        for (int j = 0; j < 4; j += 2) {
+            int ml, nl;
+            ssd_at<MODE, true>(i, j, ml, nl);
+            int t = r0 + ml, p = p0 + nl;
+            if (t >= r1 || p >= P) continue;
+            i64 at = (row0 + t) * di + h * P + p;
+            if (pairs) {
+                float2 xv = *(const float2*)(x + at);
+                *(float2*)(y + at) = make_float2(acc[i][j] + dSkip * xv.x, acc[i][j + 1] + dSkip * xv.y);
+            } else {
+                for (int e = 0; e < 2 && p + e < P; e++) y[at + e] = acc[i][j + e] + dSkip * x[at + e];
             }
         }
 }
@@ -807,11 +833,9 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
                 }
             }
         if constexpr (TC) {
-            // rows g and g + 8 over the warp's 32 columns: lanes t (bits 0, 1) add theirs, pair t ^ 2
-            // trading one row for the other; then the two warps of a row band add through red
+            // rows g and g + 8 over the warp's 32 columns, then the two warps of a row band add through red
             int gl = lane >> 2, hi = (lane >> 1) & 1;
-            double r = (hi ? rowM[1] : rowM[0]) + __shfl_xor_sync(FULL_MASK, hi ? rowM[0] : rowM[1], 2);
-            r += __shfl_xor_sync(FULL_MASK, r, 1);
+            double r = ssd_frag_row_sum(rowM[0], rowM[1]);
             if ((lane & 1) == 0) red[0][4 + (warp >> 2)][(warp & 3) * 16 + gl + 8 * hi] = r;
             // 8 columns over the lanes g (bits 2, 3, 4): halving exchanges leave lane 4 g + t the sum of
             // its warp's 16 rows at column index g (= 2 i + j % 2 of ssd_at); then the four row bands
@@ -914,16 +938,20 @@ __device__ __forceinline__ void ssd_bwd_dc_body(float* dC, double* parts, const 
     int r1 = min(lc, r0 + SSD_T), hpg = heads / groups, di = heads * P, gn = groups * N;
     int T = ssd_tiles(Q), S = ssd_slots(Q, N, P);
     i64 row0 = (i64)b * len + t0c;
-    int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
+    int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const float* dgb = dG + ((i64)bc * groups + g) * Q * Q;
     const float* bb = B + row0 * gn + g * N;
     const float* cb = C + row0 * gn + g * N;
+    // acc, cv and every head's product in the fragment layout (on tensor cores; ssd_at), so that no
+    // head's product goes through shared memory
     float acc[4][4], cv[4][4];
-    ssd_mm<MODE, true, false, false>(acc, sm, 0, r1, SsdOp{dgb + (i64)r0 * Q, Q, r1 - r0}, SsdOp{bb + j0, gn, N - j0},
-                                     [&](int m, int s, float v) { return s <= r0 + m ? v : 0.f; });
+    ssd_mm<MODE, true, false, false, true>(acc, sm, 0, r1, SsdOp{dgb + (i64)r0 * Q, Q, r1 - r0}, SsdOp{bb + j0, gn, N - j0},
+                                           [&](int m, int s, float v) { return s <= r0 + m ? v : 0.f; });
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) {
-            int t = r0 + ty * 4 + i, jj = j0 + tx * 4 + j;
+            int ml, nl;
+            ssd_at<MODE, true>(i, j, ml, nl);
+            int t = r0 + ml, jj = j0 + nl;
             cv[i][j] = t < r1 && jj < N ? cb[(i64)t * gn + jj] : 0.f;
         }
     // exp(l_t) of a head, read one head ahead (threads tid < SSD_T)
@@ -932,23 +960,45 @@ __device__ __forceinline__ void ssd_bwd_dc_body(float* dC, double* parts, const 
         if (tid < SSD_T && r0 + tid < r1) nl = l[(row0 + r0 + tid) * heads + h];
     };
     ahead(g * hpg);
-    // head hk's dy_t^T H0 (this thread's patch), scaled by exp(l_t): into acc and its slot of dl
+    // head hk's dy_t^T H0 (this thread's elements), scaled by exp(l_t): into acc and its slots of dl,
+    // one per half of the state tile
     auto head = [&](int hk, float (&ah)[4][4]) {
         int h = g * hpg + hk;
         // (no barrier first: the barriers of this head's slices come after the previous head's reads of erow)
         if (tid < SSD_T) erow[tid] = r0 + tid < r1 ? expf((float)nl) : 0.f;
         __syncthreads();
         if (hk + 1 < hpg) ahead(h + 1);
-        for (int i = 0; i < 4; i++) {
-            float r = 0.f, e = erow[ty * 4 + i];
-            for (int j = 0; j < 4; j++) {
-                float a = e * ah[i][j];
-                r += a * cv[i][j];
-                acc[i][j] += a;
+        double* pr0 = parts + (row0 * heads + h) * S + 3 * T + 2 * jt;
+        if constexpr (MODE != SSD_FP32) {
+            // rows g and g + 8 of the warp's band, 8 states each, the warp's half (warp / 4) of the tile
+            float r[2] = {0.f, 0.f};
+#pragma unroll
+            for (int i = 0; i < 4; i++)
+#pragma unroll
+                for (int j = 0; j < 4; j++) {
+                    int ml, nl2;
+                    ssd_at<MODE, true>(i, j, ml, nl2);
+                    float a = erow[ml] * ah[i][j];
+                    r[j >> 1] += a * cv[i][j];
+                    acc[i][j] += a;
+                }
+            double rs = ssd_frag_row_sum(r[0], r[1]);
+            int t = r0 + (warp & 3) * 16 + (lane >> 2) + 8 * ((lane >> 1) & 1);
+            if ((lane & 1) == 0 && t < r1) pr0[(i64)t * heads * S + (warp >> 2)] = rs;
+        } else {
+            int tx = tid & 15, ty = tid >> 4;
+            for (int i = 0; i < 4; i++) {
+                float r = 0.f, e = erow[ty * 4 + i];
+                for (int j = 0; j < 4; j++) {
+                    float a = e * ah[i][j];
+                    r += a * cv[i][j];
+                    acc[i][j] += a;
+                }
+                // the 8 threads tx of a half (32 states) of the tile's row
+                double rs = ssd_row_sum<8>((double)r);
+                int t = r0 + ty * 4 + i;
+                if ((tx & 7) == 0 && t < r1) pr0[(i64)t * heads * S + (tx >> 3)] = rs;
             }
-            double rs = ssd_row_sum((double)r);
-            int t = r0 + ty * 4 + i;
-            if (tx == 0 && t < r1) parts[((row0 + t) * heads + h) * S + 3 * T + jt] = rs;
         }
     };
     // as ssd_bwd_dcb: the group's heads are adjacent columns of dy and adjacent states, one product
@@ -957,18 +1007,20 @@ __device__ __forceinline__ void ssd_bwd_dc_body(float* dC, double* parts, const 
     const float* dyg = dy + row0 * di + g * hpg * P;
     float ah[4][4];
     if (P % SSD_TK == 0) {
-        ssd_mm_run<MODE, true, false, false>(ah, sm, 0, hpg * P, P, SsdOp{dyg + (i64)r0 * di, di, r1 - r0}, SsdOp{h0g + j0, N, N - j0},
-                                             SsdAsIs(), SsdAsIs(), head);
+        ssd_mm_run<MODE, true, false, false, true>(ah, sm, 0, hpg * P, P, SsdOp{dyg + (i64)r0 * di, di, r1 - r0},
+                                                   SsdOp{h0g + j0, N, N - j0}, SsdAsIs(), SsdAsIs(), head);
     } else {
         for (int hk = 0; hk < hpg; hk++) {
-            ssd_mm<MODE, true, false, false>(ah, sm, 0, P, SsdOp{dyg + (i64)r0 * di + hk * P, di, r1 - r0},
-                                             SsdOp{h0g + (i64)hk * P * N + j0, N, N - j0});
+            ssd_mm<MODE, true, false, false, true>(ah, sm, 0, P, SsdOp{dyg + (i64)r0 * di + hk * P, di, r1 - r0},
+                                                   SsdOp{h0g + (i64)hk * P * N + j0, N, N - j0});
             head(hk, ah);
         }
     }
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) {
-            int t = r0 + ty * 4 + i, jj = j0 + tx * 4 + j;
+            int ml, nl2;
+            ssd_at<MODE, true>(i, j, ml, nl2);
+            int t = r0 + ml, jj = j0 + nl2;
             if (t < r1 && jj < N) dC[(row0 + t) * gn + g * N + jj] += acc[i][j];
         }
 }
@@ -1058,8 +1110,9 @@ __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const 
     const float* gb = G + ((i64)bc * groups + g) * Q * Q;
     const float* dyb = dy + row0 * di + h * P;
     float acc[4][4], ac2[4][4];
-    // one product over t in [s0, lc), each slice wholly in the diagonal tile or past it
-    ssd_mm<MODE, false, false, false>(
+    // one product over t in [s0, lc), each slice wholly in the diagonal tile or past it; both products
+    // stay in the fragment layout (no trip through shared memory) to the end
+    ssd_mm<MODE, false, false, false, true>(
             acc, sm, s0, lc, SsdOp{gb + s0, Q, s1 - s0}, SsdOp{dyb + p0, di, P - p0},
             [&](int m, int t, float v) {
                 int s = s0 + m;
@@ -1068,26 +1121,70 @@ __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const 
             [&](int, int t, float v) { return t >= s1 ? kcol[t] * v : v; });
     const float* carry = carries + ((i64)bc * heads + h) * P * N;
     const float* bb = B + row0 * gn + g * N;
-    ssd_mm<MODE, true, true, false>(ac2, sm, 0, N, SsdOp{bb + (i64)s0 * gn, gn, s1 - s0}, SsdOp{carry + (i64)p0 * N, N, P - p0});
-    float dSkip = D[h];
-    for (int i = 0; i < 4; i++) {
-        int ml = ty * 4 + i, s = s0 + ml;
-        float dq = 0.f, dd = 0.f;
-        for (int j = 0; j < 4; j++) {
-            int p = p0 + tx * 4 + j;
-            if (s < s1 && p < P) {
-                i64 at = (row0 + s) * di + h * P + p;
-                float xv = x[at], dyv = dy[at];
-                dx[at] += dSkip * dyv + acc[i][j] + qrow[ml] * ac2[i][j];
-                dq += xv * ac2[i][j];
-                dd += dyv * xv;
+    ssd_mm<MODE, true, true, false, true>(ac2, sm, 0, N, SsdOp{bb + (i64)s0 * gn, gn, s1 - s0},
+                                          SsdOp{carry + (i64)p0 * N, N, P - p0});
+    // this thread's elements by pairs of adjacent channels (i, j), (i, j + 1) (in either layout of
+    // ssd_at), read and written as 8 bytes where the rows allow; rows: 4 a thread in the tile
+    // layout (i), 2 in the fragment layout (j / 2)
+    constexpr bool TC = MODE != SSD_FP32;
+    constexpr int NR = TC ? 2 : 4;
+    bool pairs = (P & 1) == 0 && (((size_t)dx | (size_t)dy | (size_t)x) & 7) == 0;
+    float dSkip = D[h], dq[NR], dd[NR];
+#pragma unroll
+    for (int k = 0; k < NR; k++) dq[k] = dd[k] = 0.f;
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j += 2) {
+            int ml, nl;
+            ssd_at<MODE, true>(i, j, ml, nl);
+            int s = s0 + ml, p = p0 + nl, ri = TC ? j >> 1 : i;
+            if (s >= s1 || p >= P) continue;
+            i64 at = (row0 + s) * di + h * P + p;
+            float qs = qrow[ml];
+            if (pairs && p + 1 < P) {
+                float2 xv = *(const float2*)(x + at), dyv = *(const float2*)(dy + at), dxv = *(float2*)(dx + at);
+                dxv.x += dSkip * dyv.x + acc[i][j] + qs * ac2[i][j];
+                dxv.y += dSkip * dyv.y + acc[i][j + 1] + qs * ac2[i][j + 1];
+                *(float2*)(dx + at) = dxv;
+                dq[ri] += xv.x * ac2[i][j] + xv.y * ac2[i][j + 1];
+                dd[ri] += dyv.x * xv.x + dyv.y * xv.y;
+            } else {
+                for (int e = 0; e < 2 && p + e < P; e++) {
+                    float xv = x[at + e], dyv = dy[at + e];
+                    dx[at + e] += dSkip * dyv + acc[i][j + e] + qs * ac2[i][j + e];
+                    dq[ri] += xv * ac2[i][j + e];
+                    dd[ri] += dyv * xv;
+                }
             }
         }
-        double dqs = ssd_row_sum((double)dq), dds = ssd_row_sum((double)dd);
-        if (tx == 0 && s < s1) {
-            double* pr = parts + ((row0 + s) * heads + h) * S + 3 * T + JT;
-            pr[pt] = dqs;
-            pr[PT + pt] = dds;
+    double* pr0 = parts + (row0 * heads + h) * S + 3 * T + 2 * JT;
+    if constexpr (TC) {
+        // rows g and g + 8 of the warp's 32 channels, then the two warps of a row band add through the
+        // staging area (free since the last product's final barrier)
+        double* red = (double*)sm;
+        int lane = tid & 31, warp = tid >> 5, gl = lane >> 2, hi = (lane >> 1) & 1;
+        double q = ssd_frag_row_sum(dq[0], dq[1]), e = ssd_frag_row_sum(dd[0], dd[1]);
+        if ((lane & 1) == 0) {
+            int ml = (warp & 3) * 16 + gl + 8 * hi;
+            red[(warp >> 2) * SSD_T + ml] = q;
+            red[(2 + (warp >> 2)) * SSD_T + ml] = e;
+        }
+        __syncthreads();
+        if (tid < SSD_T && s0 + tid < s1) {
+            double* pr = pr0 + (i64)(s0 + tid) * heads * S;
+            pr[pt] = red[tid] + red[SSD_T + tid];
+            pr[PT + pt] = red[2 * SSD_T + tid] + red[3 * SSD_T + tid];
+        }
+    } else {
+        for (int i = 0; i < 4; i++) {
+            int s = s0 + ty * 4 + i;
+            double dqs = ssd_row_sum((double)dq[i]), dds = ssd_row_sum((double)dd[i]);
+            if (tx == 0 && s < s1) {
+                double* pr = pr0 + (i64)s * heads * S;
+                pr[pt] = dqs;
+                pr[PT + pt] = dds;
+            }
         }
     }
 }
@@ -1122,10 +1219,10 @@ extern "C" __global__ void ssd_bwd_finish(float* dDt, float* partA, float* partD
             dl -= pr[T + k];
             dw += pr[2 * T + k];
         }
-        for (int k = 0; k < JT; k++) dl += pr[3 * T + k];
+        for (int k = 0; k < 2 * JT; k++) dl += pr[3 * T + k];
         for (int k = 0; k < PT; k++) {
-            dq += pr[3 * T + JT + k];
-            dD += pr[3 * T + JT + PT + k];
+            dq += pr[3 * T + 2 * JT + k];
+            dD += pr[3 * T + 2 * JT + PT + k];
         }
         float decay = expf((float)(last - l[at])), qs = decay * w[at];
         dw += dq * decay;
