@@ -756,8 +756,9 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
     constexpr bool TC = MODE != SSD_FP32;
     constexpr int NR = TC ? 2 : 4, NCOL = TC ? 8 : 4;
     SSD_STAGE_DECL
-    __shared__ double lr[SSD_T], ls[SSD_T];
-    __shared__ float ws[SSD_T], er[SSD_T], es[SSD_T];
+    // a head's values at the tile's rows and columns, in two buffers: head hk's in buffer hk % 2
+    __shared__ double lrb[2][SSD_T], lsb[2][SSD_T];
+    __shared__ float wsb[2][SSD_T], erb[2][SSD_T], esb[2][SSD_T];
     __shared__ double red[2][SSD_THREADS / 32][SSD_T];
     int nc = ssd_chunks(len, Q);
     int g = blockIdx.x % groups, bc = blockIdx.x / groups, c = bc % nc, b = bc / nc;
@@ -778,8 +779,11 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
             gv[i][j] = t < lc && s <= t ? gb[t * Q + s] : 0.f;
             dgs[i][j] = 0.f;
         }
-    // a head's l at the tile's rows and columns and at r0, and w at its columns: read one head ahead
-    // (threads tid < SSD_T), so that their latency hides behind the previous head's work
+    // a head's l at the tile's rows and columns and at r0, and w at its columns (threads tid < SSD_T):
+    // read at the start of the previous head's step, so that their latency hides behind its work, and
+    // stored at its end into the head's buffer, which the barriers of the head's own slices then
+    // order before its step reads them (no barrier of their own). The other buffer is the one read
+    // by the previous step, which every thread finished before those barriers too.
     double nlt = 0, nls = 0, nl0 = 0;
     float nw = 0.f;
     auto ahead = [&](int h) {
@@ -791,21 +795,23 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
             nw = s < lc ? w[(row0 + s) * heads + h] : 0.f;
         }
     };
+    auto store = [&](int buf) {
+        if (tid < SSD_T) {
+            lrb[buf][tid] = nlt;
+            lsb[buf][tid] = nls;
+            wsb[buf][tid] = nw;
+            // below the diagonal (s < r0 <= t) exp(l_t - l_s) = exp(l_t - l_r0) exp(l_r0 - l_s), both at most 1
+            erb[buf][tid] = expf((float)(nlt - nl0));
+            esb[buf][tid] = expf((float)(nl0 - nls));
+        }
+    };
     ahead(g * hpg);
+    store(0);
     // head hk's dM (this thread's elements): its parts of dG, and its slots
     auto head = [&](int hk, float (&dm)[4][4]) {
         int h = g * hpg + hk;
-        // (no barrier first: every thread left the previous head's hook before the barriers of this
-        // head's slices, which it reached only after the last read of lr, ls, ws, er, es and red)
-        if (tid < SSD_T) {
-            lr[tid] = nlt;
-            ls[tid] = nls;
-            ws[tid] = nw;
-            // below the diagonal (s < r0 <= t) exp(l_t - l_s) = exp(l_t - l_r0) exp(l_r0 - l_s), both at most 1
-            er[tid] = expf((float)(nlt - nl0));
-            es[tid] = expf((float)(nl0 - nls));
-        }
-        __syncthreads();
+        const double *lr = lrb[hk & 1], *ls = lsb[hk & 1];
+        const float *ws = wsb[hk & 1], *er = erb[hk & 1], *es = esb[hk & 1];
         if (hk + 1 < hpg) ahead(h + 1);
         // the row and column sums of dM M cancel in dl's reverse cumulative sum (their totals are equal),
         // so both add the same float products in double, as the CPU does: float partial sums of
@@ -892,6 +898,7 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
                 pr[2 * T + tt] = cw;
             }
         }
+        if (hk + 1 < hpg) store((hk + 1) & 1);
     };
     // dM = dy x^T by head: the group's heads are adjacent columns of dy and x, so when a head's P
     // channels are whole slices the heads are one product over k = (head, channel) whose segments
