@@ -12,9 +12,11 @@
 #   scripts/audio-long-context.sh [--out DIR] [--device cuda] [--tiny]
 #
 # On a GPU (defaults): --device cuda --precision fp32 --recompute-activations (a 512k window of a
-# d_model 128 x 6-layer model then needs a few GB), STEPS=150 x 524,288 samples (79M samples, about
-# 0.7 epochs of the 2 h training pieces) per context: a few minutes per context on one H100/H200
-# (not yet measured). The set is read from PIANO (default ~/.cache/ssmtk/piano/mulaw; elsewhere
+# d_model 128 x 6-layer model then needs a few GB), STEPS=600 x 524,288 samples (315M samples, about
+# 2.7 epochs of the 2 h training pieces) per context: 11 minutes for the four contexts on one H200
+# (2.8-2.9M samples/s; scoring the held-out pieces ~40 s a context). KEEP=1 keeps a context already
+# trained and scored in OUT with the same STEPS (so the contexts can be run a few at a time, e.g. in
+# calls of limited length, and the last run prints the whole table). The set is read from PIANO (default ~/.cache/ssmtk/piano/mulaw; elsewhere
 # `cat piano-16k-mulaw.tar.xz.part-* | tar -xJ` gives mulaw/; built here if missing and fluidsynth
 # is installable).
 # Contexts of at least 4 x SLW_START (default 8192; 0 turns it off) spend the first half of their
@@ -42,7 +44,7 @@ if [ -n "$TINY" ]; then
     [ "$DEVICE" = cuda ] && DEVICE=cpu
 else
     PIANO=${PIANO:-$HOME/.cache/ssmtk/piano/mulaw} CONTEXTS=${CONTEXTS:-8192,32768,131072,524288} TOKENS_PER_STEP=${TOKENS_PER_STEP:-524288}
-    STEPS=${STEPS:-150} SLW_START=${SLW_START:-8192} D_MODEL=${D_MODEL:-128} LAYERS=${LAYERS:-6} LR=${LR:-2e-3} THREADS=${THREADS:-16}
+    STEPS=${STEPS:-600} SLW_START=${SLW_START:-8192} D_MODEL=${D_MODEL:-128} LAYERS=${LAYERS:-6} LR=${LR:-2e-3} THREADS=${THREADS:-16}
     [ -f "$PIANO/train.tsv" ] || scripts/make-piano-set.sh --out "$(dirname "$PIANO")"
 fi
 [ -f "$PIANO/train.tsv" ] && [ -f "$PIANO/test.tsv" ] || { echo "audio-long-context.sh: no $PIANO/train.tsv and test.tsv (scripts/make-piano-set.sh)" >&2; exit 1; }
@@ -51,6 +53,11 @@ IFS=, read -ra CTX <<< "$CONTEXTS"
 for L in "${CTX[@]}"; do
     B=$((TOKENS_PER_STEP / L))
     [ "$B" -ge 1 ] || { echo "audio-long-context.sh: TOKENS_PER_STEP $TOKENS_PER_STEP is below context $L" >&2; exit 1; }
+    if [ "${KEEP:-0}" = 1 ] && [ -f "$OUT/ctx-$L/test-scores.tsv" ] \
+        && python3 -c "import json,sys; sys.exit(json.load(open('$OUT/ctx-$L/eval.json'))['step'] != $STEPS)" 2>/dev/null; then
+        echo "audio-long-context.sh: keeping $OUT/ctx-$L (trained $STEPS steps and scored)" >&2
+        continue
+    fi
     rm -rf "$OUT/ctx-$L"
     SLW=()
     stages=0; if [ "$SLW_START" -gt 0 ]; then for ((l = SLW_START; l < L; l *= 2)); do stages=$((stages + 1)); done; fi
