@@ -186,6 +186,34 @@ public interface Backend extends AutoCloseable {
      */
     double crossEntropy(Tensor logits, int[] targets, int ignoreIndex, Tensor dLogits, float scale);
 
+    /**
+     * Every row's own loss and no gradient, what scoring needs: -log softmax(row r's first width
+     * logits)[targets[r]] in nats, for logits (rows, cols) and width <= cols (a padded vocabulary's
+     * real part); a row whose target is negative is not scored and gets NaN. The default reads the
+     * logits back and works row by row on the host in double; the CPU backend spreads the rows over
+     * its threads (vector exps summed in float), and CUDA computes whole rows (width = cols) on the
+     * device, so that only the losses come back (other widths take the default).
+     */
+    default double[] crossEntropyRows(Tensor logits, int width, int[] targets) {
+        Shapes.crossEntropyRows(logits, width, targets);
+        float[] host = toHost(logits);
+        int cols = logits.cols();
+        double[] out = new double[targets.length];
+        for (int r = 0; r < out.length; r++) {
+            if (targets[r] < 0) {
+                out[r] = Double.NaN;
+                continue;
+            }
+            int off = r * cols;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int v = 0; v < width; v++) max = Math.max(max, host[off + v]);
+            double sum = 0;
+            for (int v = 0; v < width; v++) sum += Math.exp(host[off + v] - max);
+            out[r] = max + Math.log(sum) - host[off + targets[r]];
+        }
+        return out;
+    }
+
     // ---- decoding
 
     /**

@@ -137,6 +137,16 @@ public final class Shapes {
         if (dLogits != null) sameSize("crossEntropy", logits, dLogits);
     }
 
+    /** Backend#crossEntropyRows: one target per row, each below width, width within the row. */
+    public static void crossEntropyRows(Tensor logits, int width, int[] targets) {
+        if (targets.length != logits.rows2d())
+            throw new IllegalArgumentException(targets.length + " targets for " + logits.rows2d() + " rows of logits");
+        if (width < 1 || width > logits.cols())
+            throw new IllegalArgumentException("width " + width + " is outside [1, " + logits.cols() + "] for logits " + logits);
+        for (int t : targets)
+            if (t >= width) throw new IllegalArgumentException("target " + t + " is outside [0, " + width + ")");
+    }
+
     /**
      * The SSD scan's operands (Backend#ssdScan): x, y (batch x len, heads x headDim); dt (batch x
      * len, heads); A, D, dtBias (heads); B, C (batch x len, groups x state); the carried state

@@ -470,6 +470,19 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public double[] crossEntropyRows(Tensor logits, int width, int[] targets) {
+        Shapes.crossEntropyRows(logits, width, targets);
+        int m = logits.rows2d(), v = logits.cols(), lo = off(logits);
+        float[] ld = data(logits);
+        double[] losses = new double[m];
+        par.forEach((m + 63) / 64, task -> {
+            for (int r = task * 64; r < Math.min(m, task * 64 + 64); r++)
+                losses[r] = targets[r] < 0 ? Double.NaN : CpuCrossEntropy.rowLoss(ld, lo + r * v, width, targets[r]);
+        });
+        return losses;
+    }
+
+    @Override
     public double sumOfSquares(Tensor t) {
         float[] d = data(t);
         double s = 0;

@@ -617,6 +617,32 @@ public final class CudaBackend implements Backend {
         return total;
     }
 
+    /**
+     * Whole rows run crossEntropy's kernel, which also writes a gradient: into scratch, unread. Only
+     * the losses come back, 8 bytes a row instead of the row's logits. A narrower width (a padded
+     * vocabulary) reads the logits back (the default).
+     */
+    @Override
+    public double[] crossEntropyRows(Tensor logits, int width, int[] targets) {
+        int m = logits.rows2d(), v = logits.cols();
+        Shapes.crossEntropyRows(logits, width, targets);
+        if (width != v) return Backend.super.crossEntropyRows(logits, width, targets);
+        context.current();
+        double[] losses = new double[m];
+        if (m == 0) return losses;
+        int[] t = targets.clone();
+        for (int r = 0; r < m; r++) if (t[r] < 0) t[r] = -1;
+        try (DeviceMemory.Scratch s = memory.scratch()) {
+            long dTargets = s.upload(t);
+            Tensor loss = s.tensor(2L * m), unread = s.tensor((long) m * v);
+            reduce.crossEntropy(addr(logits), dTargets, -1, addr(unread), 0, 1f, addr(loss), m, v);
+            cuStreamSynchronize(context.stream);
+            cuMemcpyDtoH(Pointer.to(losses), ptr(loss), 8L * m);
+        }
+        for (int r = 0; r < m; r++) if (t[r] < 0) losses[r] = Double.NaN;
+        return losses;
+    }
+
     @Override
     public int[] sample(Tensor logits, int vocabSize, double temperature, int topK, double[] uniforms) {
         int rows = logits.rows2d(), cols = logits.cols();

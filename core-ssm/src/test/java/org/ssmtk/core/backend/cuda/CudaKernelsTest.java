@@ -16,6 +16,7 @@ import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.ssmtk.core.backend.cuda.Gpu.close;
 
 /**
@@ -296,6 +297,26 @@ class CudaKernelsTest {
         double lg = gpu.crossEntropy(logits.g(), targets, -100, dc.g(), 0.25f);
         close("crossEntropy loss " + rows + "x" + vocab, new float[]{(float) lg}, new double[]{lc}, FWD);
         dc.check(gpu, "crossEntropy dlogits " + rows + "x" + vocab, GRAD);
+    }
+
+    /**
+     * Per-row losses without a gradient: whole rows on the device (the cross_entropy kernel, float4
+     * rows and odd ones, one unscored row), a width short of the row through the host default; the
+     * CPU's rows as the reference, within float rounding of logZ.
+     */
+    @ParameterizedTest(name = "rows={0} vocab={1} width={2}")
+    @CsvSource({"1,2,2", "7,50,50", "33,256,256", "9,256,250", "4,257,257", "5,50280,50280"})
+    void crossEntropyRows(int rows, int vocab, int width) {
+        CudaBackend gpu = Gpu.backend();
+        Pair logits = Pair.random(gpu, rows, vocab);
+        int[] targets = new SplittableRandom(Seeds.next()).ints(rows, 0, width).toArray();
+        if (rows > 2) targets[1] = -1;
+        double[] want = cpu.crossEntropyRows(logits.c(), width, targets), got = gpu.crossEntropyRows(logits.g(), width, targets);
+        for (int r = 0; r < rows; r++) {
+            String what = "crossEntropyRows " + rows + "x" + vocab + " width " + width + " row " + r;
+            if (targets[r] < 0) assertTrue(Double.isNaN(got[r]), what + " is not scored");
+            else assertEquals(want[r], got[r], FWD * Math.max(1, Math.abs(want[r])), what);
+        }
     }
 
     /**
