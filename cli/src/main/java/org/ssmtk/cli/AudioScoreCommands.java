@@ -41,6 +41,8 @@ final class AudioScoreCommands {
                     + "with --context L, before it in its L-sample piece (a fresh state every L samples: the windows\n"
                     + "train-lm scores, so --context = train-lm's --seq-len reproduces its held-out bits per sample).\n"
                     + "The first sample of a clip (or piece) has nothing to condition on and is not scored.\n"
+                    + "With --context, --batch pieces of a clip go side by side (a pass holds --batch x --chunk samples);\n"
+                    + "pieces of different clips never share a pass.\n"
                     + "--output: id, samples, seconds, scored, bits_per_sample (the clip's mean). --frames: id, frame,\n"
                     + "start_s, end_s, scored, bits_per_sample per --frame-ms frame (NA where nothing is scored).\n"
                     + "--plot: NLL over time of the first --plot-clips clips (the others are listed on stderr).\n"
@@ -60,13 +62,14 @@ final class AudioScoreCommands {
         static final Opt<Integer> CONTEXT = Opt.integer("context", "L", "reset the state every L samples; 0: the whole clip is context")
                 .check(v -> v == 0 || v >= 2, "must be 0 (whole clip) or at least 2").byDefault(0);
         static final Opt<Integer> CHUNK = Opt.positiveInt("chunk", "C", "samples per forward pass through the state").byDefault(4096);
+        static final Opt<Integer> BATCH = Opt.positiveInt("batch", "N", "--context pieces of a clip fed side by side (larger on a GPU)").byDefault(8);
         static final Opt<Path> PLOT = Opt.output("plot", "PNG", "NLL over time");
         static final Opt<Integer> PLOT_CLIPS = Opt.positiveInt("plot-clips", "N", "clips drawn in --plot").byDefault(8);
         static final Opt<String> SHARD = Opt.string("shard", "START-END",
                 "only clips START..END-1 of the list (0-based, in input order): a scattered job's part");
 
         public List<Opt<?>> options() {
-            return Opt.list(MODEL, AudioCommands.INPUT, MANIFEST, OUTPUT, FRAMES, FRAME_MS, CONTEXT, CHUNK, PLOT, PLOT_CLIPS, SHARD,
+            return Opt.list(MODEL, AudioCommands.INPUT, MANIFEST, OUTPUT, FRAMES, FRAME_MS, CONTEXT, CHUNK, BATCH, PLOT, PLOT_CLIPS, SHARD,
                     CommonOptions.INFERENCE);
         }
 
@@ -83,6 +86,7 @@ final class AudioScoreCommands {
             if (!(frameMs > 0) || frame < 1) throw new UsageException("--frame-ms " + frameMs + " is less than one sample at " + rate + " Hz");
             int context = CONTEXT.get(cl);
             int chunk = CHUNK.get(cl);
+            int batch = context == 0 ? 1 : BATCH.get(cl);
             int plotClips = PLOT_CLIPS.get(cl);
             AudioCommands.Inputs inputs = AudioCommands.Inputs.parse(cl, MANIFEST);
             Quantizer q = settings.quantizer();
@@ -101,11 +105,11 @@ final class AudioScoreCommands {
             conv.report(err, "ssmtk audio score");
             for (AudioInput.Named c : clips) if (c.samples().length == 0) throw new UsageException(c.id() + ": no samples at " + rate + " Hz");
             MambaCheckpoint ckpt = MambaCheckpoint.load(dir);
-            CommonOptions.checkShape(ckpt.config(), "one clip", 1, "--chunk", chunk, true);
+            CommonOptions.checkShape(ckpt.config(), "--batch", batch, "--chunk", chunk, true);
             List<double[]> bits = new ArrayList<>();
             long t0 = System.nanoTime(), total = 0;
             try (Backend backend = CommonOptions.backend(cl, err)) {
-                SampleScorer scorer = new SampleScorer(CommonOptions.loadForInference(cl, backend, ckpt), chunk, context);
+                SampleScorer scorer = new SampleScorer(CommonOptions.loadForInference(cl, backend, ckpt), chunk, context, batch);
                 for (AudioInput.Named c : clips) {
                     bits.add(scorer.score(q.encode(c.samples())));
                     total += c.samples().length;
