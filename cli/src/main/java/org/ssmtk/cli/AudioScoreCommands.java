@@ -105,7 +105,7 @@ final class AudioScoreCommands {
             conv.report(err, "ssmtk audio score");
             for (AudioInput.Named c : clips) if (c.samples().length == 0) throw new UsageException(c.id() + ": no samples at " + rate + " Hz");
             MambaCheckpoint ckpt = MambaCheckpoint.load(dir);
-            CommonOptions.checkShape(ckpt.config(), "--batch", batch, "--chunk", chunk, true);
+            CommonOptions.checkShape(ckpt.config(), context == 0 ? "one clip" : "--batch", batch, "--chunk", chunk, true);
             List<double[]> bits = new ArrayList<>();
             long t0 = System.nanoTime(), total = 0;
             try (Backend backend = CommonOptions.backend(cl, err)) {
