@@ -14,7 +14,8 @@
 # On a GPU (defaults): --device cuda --precision fp32 --recompute-activations (a 512k window of a
 # d_model 128 x 6-layer model then needs a few GB), STEPS=600 x 524,288 samples (315M samples, about
 # 2.7 epochs of the 2 h training pieces) per context: 11 minutes for the four contexts on one H200
-# (2.8-2.9M samples/s; scoring the held-out pieces ~40 s a context). KEEP=1 keeps a context already
+# (2.8-2.9M samples/s; scoring the held-out pieces took ~40 s a context before audio score fed a
+# clip's pieces side by side, SCORE_OPTS below). KEEP=1 keeps a context already
 # trained and scored in OUT with the same STEPS (so the contexts can be run a few at a time, e.g. in
 # calls of limited length, and the last run prints the whole table). The set is read from PIANO (default ~/.cache/ssmtk/piano/mulaw; elsewhere
 # `cat piano-16k-mulaw.tar.xz.part-* | tar -xJ` gives mulaw/; built here if missing and fluidsynth
@@ -24,7 +25,8 @@
 # step), as the long DNA runs do: the 2026-11-29 runs without it got worse with context.
 # --tiny: the same pipeline on the CPU in 2-3 minutes on 2 shared cores, on test-data/audio/piano (contexts 256,
 # 1024, 4096; a d_model 16 x 1-layer model; 6 steps): a check that the script runs, not a result.
-# Variables: PIANO CONTEXTS TOKENS_PER_STEP STEPS SLW_START D_MODEL LAYERS LR THREADS SSMTK (the launcher)
+# Variables: PIANO CONTEXTS TOKENS_PER_STEP STEPS SLW_START D_MODEL LAYERS LR THREADS SCORE_OPTS (audio score's
+# --chunk/--batch: on a GPU 16,384 x 32 pieces, the samples of one training step) SSMTK (the launcher)
 # EXTRA (more train-lm options, e.g. "--precision bf16").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,8 +44,10 @@ if [ -n "$TINY" ]; then
     PIANO=${PIANO:-test-data/audio/piano} CONTEXTS=${CONTEXTS:-256,1024,4096} TOKENS_PER_STEP=${TOKENS_PER_STEP:-8192}
     STEPS=${STEPS:-6} SLW_START=${SLW_START:-256} D_MODEL=${D_MODEL:-16} LAYERS=${LAYERS:-1} LR=${LR:-3e-3} THREADS=${THREADS:-2}
     [ "$DEVICE" = cuda ] && DEVICE=cpu
+    SCORE_OPTS=${SCORE_OPTS:-}
 else
     PIANO=${PIANO:-$HOME/.cache/ssmtk/piano/mulaw} CONTEXTS=${CONTEXTS:-8192,32768,131072,524288} TOKENS_PER_STEP=${TOKENS_PER_STEP:-524288}
+    SCORE_OPTS=${SCORE_OPTS:---chunk 16384 --batch 32}
     STEPS=${STEPS:-600} SLW_START=${SLW_START:-8192} D_MODEL=${D_MODEL:-128} LAYERS=${LAYERS:-6} LR=${LR:-2e-3} THREADS=${THREADS:-16}
     [ -f "$PIANO/train.tsv" ] || scripts/make-piano-set.sh --out "$(dirname "$PIANO")"
 fi
@@ -70,8 +74,9 @@ for L in "${CTX[@]}"; do
     "$SSMTK" audio train-lm --manifest "$PIANO/train.tsv" --test-manifest "$PIANO/test.tsv" --out "$OUT/ctx-$L" --sample-rate 16000 \
         --d-model "$D_MODEL" --layers "$LAYERS" --seq-len "$L" --batch "$B" --steps "$STEPS" --lr "$LR" --warmup $((STEPS / 10 + 1)) \
         --eval-windows 8 --checkpoint-every 0 --log-every 10 --seed 1 --device "$DEVICE" --threads "$THREADS" --recompute-activations "${SLW[@]}" ${EXTRA:-}
+    # shellcheck disable=SC2086
     "$SSMTK" audio score --model "$OUT/ctx-$L/model" --manifest "$PIANO/test.tsv" --output "$OUT/ctx-$L/test-scores.tsv" --context "$L" \
-        --device "$DEVICE" --threads "$THREADS"
+        --device "$DEVICE" --threads "$THREADS" $SCORE_OPTS
     { set +x; } 2>/dev/null
 done
 python3 - "$OUT" "$CONTEXTS" "$TOKENS_PER_STEP" "$STEPS" "$D_MODEL" "$LAYERS" <<'PY'
