@@ -1,6 +1,8 @@
 package org.ssmtk.audio.score;
 
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.ssmtk.audio.sample.BitsPerSample;
 import org.ssmtk.core.backend.cpu.CpuBackend;
 import org.ssmtk.core.config.MambaConfig;
@@ -11,6 +13,7 @@ import org.ssmtk.core.nn.MambaState;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -25,18 +28,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SampleScorerTest {
     private static final double LN2 = Math.log(2);
 
-    @Test
-    void streamedChunksEqualOneForwardAndContextReproducesBitsPerSample() {
-        streamedChunksEqualOneForwardAndContextReproducesBitsPerSample(MambaConfig.of(256, 16, 16, 2));
+    /** A Mamba-1 and a Mamba-2 (SSD chunks of 16): both stream through their recurrent state. */
+    static Stream<Arguments> families() {
+        return Stream.of(Arguments.of("mamba", MambaConfig.of(256, 16, 16, 2)),
+                Arguments.of("mamba2", MambaConfig.mamba2(256, 16, 16, 2, 8, 16)));
     }
 
-    /** The same through a Mamba-2's recurrent state (SSD chunks of 16). */
-    @Test
-    void aMamba2StreamsTheSameWay() {
-        streamedChunksEqualOneForwardAndContextReproducesBitsPerSample(MambaConfig.mamba2(256, 16, 16, 2, 8, 16));
-    }
-
-    private static void streamedChunksEqualOneForwardAndContextReproducesBitsPerSample(MambaConfig config) {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("families")
+    void streamedChunksEqualOneForwardAndContextReproducesBitsPerSample(String family, MambaConfig config) {
         try (CpuBackend cpu = new CpuBackend(2)) {
             MambaModel model = MambaModel.load(cpu, Initializer.reference(config, 4));
             int[] codes = codes(301, 2);
@@ -61,22 +61,14 @@ class SampleScorerTest {
         }
     }
 
-    @Test
-    void piecesSideBySideScoreAsOneAtATime() {
-        piecesSideBySideScoreAsOneAtATime(MambaConfig.of(256, 16, 16, 2));
-    }
-
-    @Test
-    void mamba2PiecesSideBySideScoreAsOneAtATime() {
-        piecesSideBySideScoreAsOneAtATime(MambaConfig.mamba2(256, 16, 16, 2, 8, 16));
-    }
-
     /**
      * Batched pieces against the reference, sample by sample: clips of several lengths, contexts that
      * do not divide them (tails of 1, 9, 10, 11, 19 and 29 samples) and ones that do, chunks that do and do not
      * divide the context, batches of 1, fewer than, exactly and more than a clip's pieces.
      */
-    private static void piecesSideBySideScoreAsOneAtATime(MambaConfig config) {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("families")
+    void piecesSideBySideScoreAsOneAtATime(String family, MambaConfig config) {
         try (CpuBackend cpu = new CpuBackend(2)) {
             MambaModel model = MambaModel.load(cpu, Initializer.reference(config, 5));
             for (int length : new int[]{1, 2, 41, 59, 130}) {
