@@ -88,14 +88,6 @@ public final class SampleScorer {
         state.release(backend);
     }
 
-    static double nllBits(float[] row, int off, int width, int target) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int v = 0; v < width; v++) max = Math.max(max, row[off + v]);
-        double sum = 0;
-        for (int v = 0; v < width; v++) sum += Math.exp(row[off + v] - max);
-        return (max + Math.log(sum) - row[off + target]) / LN2;
-    }
-
     /** Mean bits of the scored (non-NaN) samples in [from, to), and how many there were. */
     public record Mean(double bits, int scored) {}
 
