@@ -170,7 +170,7 @@ static void backward(const Case& k, Grads& g, const std::vector<float>& dy, cons
     host_launch(batch * nc * G, T * tiles(N), SSD_THREADS, 0, [&] {
         SSD_MODE_CALL(ssd_bwd_dc, g.C.data(), parts.data(), dy.data(), B.data(), C.data(), dG.data(), kept.data(), l.data(), len, heads, P, G, N, Q);
     });
-    host_launch(batch * nc * G, T * tiles(N), SSD_THREADS, 0, [&] {
+    host_launch(batch * nc * G, T * tiles(N), SSD_THREADS, heads / G * SSD_T * 4, [&] {
         SSD_MODE_CALL(ssd_bwd_db, g.B.data(), x.data(), C.data(), dG.data(), carries.data(), w.data(), l.data(), len, heads, P, G, N, Q);
     });
     host_launch(chunkHeads, T * tiles(P), SSD_THREADS, Q * 16, [&] {

@@ -22,7 +22,7 @@ import static org.ssmtk.core.backend.cuda.DeviceMemory.addr;
  * repeats its bits.
  */
 final class CudaSsd {
-    /** Dynamic shared memory a block may take beside the tiled kernels' static 38 KB at most (those that take it), on every GPU of compute capability 8.0 and later. */
+    /** Dynamic shared memory a block may take beside the tiled kernels' static 38 KB at most (those that take it), on every GPU of compute capability 8.0 and later (dB's head table: 320 heads a group). */
     private static final int MAX_SHARED = 80 * 1024;
 
     private final CudaContext context;
@@ -79,6 +79,10 @@ final class CudaSsd {
         Shapes.ssd(dOut, x, dt, dtBias, A, B, C, D, null, chunkStates, batch, len, s);
         Shapes.ssdGradients(dx, x, dDt, dt, dB, B, dC, C, dA, dD, dDtBias, dOut, s.heads());
         checkShared(s);
+        int table = k.headTableShared(s.heads(), s.nGroups());
+        if (table > MAX_SHARED)
+            throw new IllegalArgumentException("cuda SSD scan backward: " + s.heads() / s.nGroups() + " heads per group need " + table
+                    + " bytes of shared memory per block, over " + MAX_SHARED + "; use --device cpu");
         context.current();
         int heads = s.heads(), p = s.headDim(), groups = s.nGroups(), n = s.stateSize(), q = s.chunk(), nc = s.chunks(len);
         long rows = (long) batch * len, perHead = rows * heads, chunkHeads = (long) batch * nc * heads;

@@ -182,10 +182,16 @@ final class SsdKernels {
                 .ptr(dy).ptr(b).ptr(c).ptr(dG).ptr(states).ptr(l).i32(len).i32(heads).i32(p).i32(groups).i32(n).i32(q));
     }
 
+    /** Dynamic shared memory of dB's kernel: a float per head of a group and step of a tile, in bytes. */
+    int headTableShared(int heads, int groups) {
+        return heads / groups * tile * Float.BYTES;
+    }
+
     /** dB (+=). */
     void backwardB(long dB, long x, long c, long dG, long carries, long w, long l, int batch, int len, int heads, int p,
                    int groups, int n, int q) {
-        gpu.launch((long) batch * chunks(len, q) * groups, tiles(q) * tiles(n), threads, 1, 0, entry(BWD_DB).args().ptr(dB).ptr(x)
+        gpu.launch((long) batch * chunks(len, q) * groups, tiles(q) * tiles(n), threads, 1, headTableShared(heads, groups),
+                entry(BWD_DB).args().ptr(dB).ptr(x)
                 .ptr(c).ptr(dG).ptr(carries).ptr(w).ptr(l).i32(len).i32(heads).i32(p).i32(groups).i32(n).i32(q));
     }
 

@@ -1035,12 +1035,16 @@ SSD_ENTRIES(ssd_bwd_dc, SSD_MINB_DC, (float* dC, double* parts, const float* dy,
             (dC, parts, dy, B, C, dG, states, l, len, heads, P, groups, N, Q))
 
 // Block per (sequence, chunk, group) and tile of (s, j): dB (+=) = dG^T C + sum over the group's heads
-// of q_s x_s^T carry.
+// of q_s x_s^T carry. The group's heads are adjacent columns of x and adjacent (channel, state) rows of
+// the carries, so the sum over heads is one product over k = (head, channel), q of head k / P taken
+// from a table on the way in: no step per head, its loads run on across heads. Both products stay in
+// the fragment layout (on tensor cores) to the end. Dynamic shared memory: heads / groups x SSD_T
+// floats (q at the tile's rows, head by head).
 template <int MODE>
 __device__ __forceinline__ void ssd_bwd_db_body(float* dB, const float* x, const float* C, const float* dG, const float* carries,
                                       const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q) {
+    extern __shared__ float qtab[];
     SSD_STAGE_DECL
-    __shared__ float qrow[SSD_T];
     int nc = ssd_chunks(len, Q);
     int g = blockIdx.x % groups, bc = blockIdx.x / groups, c = bc % nc, b = bc / nc;
     int jTiles = ssd_tiles(N), s0 = blockIdx.y / jTiles * SSD_T, j0 = blockIdx.y % jTiles * SSD_T;
@@ -1048,29 +1052,31 @@ __device__ __forceinline__ void ssd_bwd_db_body(float* dB, const float* x, const
     if (s0 >= lc) return;
     int s1 = min(lc, s0 + SSD_T), hpg = heads / groups, di = heads * P, gn = groups * N;
     i64 row0 = (i64)b * len + t0c;
-    int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
+    // q_s = exp(l_last - l_s) w_s of head hk at row m into qtab[hk SSD_T + m]; the first product's
+    // barriers order these stores before the second product reads them
+    for (int e = threadIdx.x; e < hpg * SSD_T; e += blockDim.x) {
+        int hk = e / SSD_T, s = s0 + e % SSD_T, h = g * hpg + hk;
+        qtab[e] = s < s1 ? expf((float)(l[(row0 + lc - 1) * heads + h] - l[(row0 + s) * heads + h])) * w[(row0 + s) * heads + h] : 0.f;
+    }
     const float* dgb = dG + ((i64)bc * groups + g) * Q * Q;
     const float* cb = C + row0 * gn + g * N;
     float acc[4][4];
-    ssd_mm<MODE, false, false, false>(acc, sm, s0, lc, SsdOp{dgb + s0, Q, s1 - s0}, SsdOp{cb + j0, gn, N - j0},
-                                      [&](int m, int t, float v) { return t >= s0 + m ? v : 0.f; });
-    for (int hk = 0; hk < hpg; hk++) {
-        int h = g * hpg + hk;
-        __syncthreads();  // qrow is still read for the previous head
-        if (tid < SSD_T) {
-            int s = s0 + tid;
-            double last = l[(row0 + lc - 1) * heads + h];
-            qrow[tid] = s < s1 ? expf((float)(last - l[(row0 + s) * heads + h])) * w[(row0 + s) * heads + h] : 0.f;
-        }
-        __syncthreads();
-        const float* carry = carries + ((i64)bc * heads + h) * P * N;
-        const float* xb = x + row0 * di + h * P;
-        ssd_mm<MODE, true, false>(acc, sm, 0, P, SsdOp{xb + (i64)s0 * di, di, s1 - s0}, SsdOp{carry + j0, N, N - j0},
-                                  [&](int m, int, float v) { return qrow[m] * v; });
-    }
+    ssd_mm<MODE, false, false, false, true>(acc, sm, s0, lc, SsdOp{dgb + s0, Q, s1 - s0}, SsdOp{cb + j0, gn, N - j0},
+                                            [&](int m, int t, float v) { return t >= s0 + m ? v : 0.f; });
+    // k / P as the high word of k ceil(2^32 / P), exact while k P < 2^32 (k < heads P); P = 1: k itself
+    unsigned magic = P > 1 ? (unsigned)((0x100000000ull + P - 1) / P) : 0u;
+    const float* carry = carries + ((i64)bc * heads + g * hpg) * P * N;
+    const float* xg = x + row0 * di + g * hpg * P;
+    ssd_mm<MODE, true, false, true, true>(acc, sm, 0, hpg * P, SsdOp{xg + (i64)s0 * di, di, s1 - s0}, SsdOp{carry + j0, N, N - j0},
+                                          [&](int m, int k, float v) {
+                                              unsigned hk = P > 1 ? __umulhi((unsigned)k, magic) : (unsigned)k;
+                                              return qtab[hk * SSD_T + m] * v;
+                                          });
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) {
-            int s = s0 + ty * 4 + i, jj = j0 + tx * 4 + j;
+            int ml, nl;
+            ssd_at<MODE, true>(i, j, ml, nl);
+            int s = s0 + ml, jj = j0 + nl;
             if (s < s1 && jj < N) dB[(row0 + s) * gn + g * N + jj] += acc[i][j];
         }
 }
