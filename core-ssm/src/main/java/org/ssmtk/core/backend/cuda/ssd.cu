@@ -567,34 +567,52 @@ extern "C" __global__ void ssd_state_pass(float* states, float* running, const d
     }
 }
 
-// The same walk backwards for the adjoints: each chunk's slot holds its own part U on entry and the
-// adjoint of the state leaving the chunk on exit; dH <- exp(l_last) dH + U going one chunk back.
-extern "C" __global__ void ssd_carry_pass(float* carries, const double* l, int batch, int len, int heads, int pn, int Q) {
-    int nc = ssd_chunks(len, Q);
-    i64 total = (i64)batch * heads * pn;
-    for (i64 i = gtid(); i < total; i += gstride()) {
-        int e = (int)(i % pn);
-        i64 bh = i / pn;
-        int h = (int)(bh % heads), b = (int)(bh / heads);
-        float dH = 0.f;
-        for (int c0 = nc - 1; c0 >= 0; c0 -= SSD_AHEAD) {
-            float u[SSD_AHEAD], d[SSD_AHEAD];
+// Slots of ssd_carry_pass's <carry, H0> per (sequence, chunk, head): one per warp of 32 state elements.
+__device__ __forceinline__ int ssd_held_slots(int pn) { return (pn + 31) / 32; }
+
+// The same walk backwards for the adjoints, a block per (sequence, head) and run of SSD_THREADS state
+// elements (thread per element): each chunk's slot holds its own part U on entry and the adjoint of the state
+// leaving the chunk on exit; dH <- exp(l_last) dH + U going one chunk back. On the way each warp adds
+// its 32 elements of carry o H0 (H0 = the kept state entering the chunk) in double into its slot of
+// held (batch, nc, heads, ssd_held_slots(pn)), which ssd_bwd_finish adds up in a fixed order (no
+// atomics), so that kernel does not read the carries and the states again. 64 registers (4 blocks an
+// SM), as the walk had when it was grid-stride.
+extern "C" __global__ void __launch_bounds__(SSD_THREADS, 4) ssd_carry_pass(float* carries, double* held, const float* states,
+                                                                             const double* l, int batch, int len, int heads,
+                                                                             int pn, int Q) {
+    int nc = ssd_chunks(len, Q), W = ssd_held_slots(pn);
+    int bh = blockIdx.x, h = bh % heads, b = bh / heads;
+    int e = blockIdx.y * blockDim.x + threadIdx.x, wslot = e >> 5;
+    if (wslot >= W) return;  // whole warps past the elements (pn is at most 31 short of 32 W)
+    bool in = e < pn;
+    // chunk c's element e at c stride; its held slot at c heads W
+    i64 stride = (i64)heads * pn;
+    float* cb = carries + ((i64)b * nc * heads + h) * pn + e;
+    const float* sb = states + ((i64)b * nc * heads + h) * pn + e;
+    double* hb = held + ((i64)b * nc * heads + h) * W + wslot;
+    float dH = 0.f;
+    for (int c0 = nc - 1; c0 >= 0; c0 -= SSD_AHEAD) {
+        float u[SSD_AHEAD], d[SSD_AHEAD], h0[SSD_AHEAD];
 #pragma unroll
-            for (int k = 0; k < SSD_AHEAD; k++) {
-                int c = c0 - k;
-                if (c >= 0) {
-                    int t0 = c * Q, lc = min(Q, len - t0);
-                    u[k] = carries[(((i64)b * nc + c) * heads + h) * pn + e];
-                    d[k] = expf((float)l[((i64)b * len + t0 + lc - 1) * heads + h]);
-                }
+        for (int k = 0; k < SSD_AHEAD; k++) {
+            int c = c0 - k;
+            if (c >= 0) {
+                int t0 = c * Q, lc = min(Q, len - t0);
+                u[k] = in ? cb[c * stride] : 0.f;
+                h0[k] = in ? sb[c * stride] : 0.f;
+                d[k] = expf((float)l[((i64)b * len + t0 + lc - 1) * heads + h]);
             }
+        }
 #pragma unroll
-            for (int k = 0; k < SSD_AHEAD; k++) {
-                int c = c0 - k;
-                if (c >= 0) {
-                    carries[(((i64)b * nc + c) * heads + h) * pn + e] = dH;
-                    dH = d[k] * dH + u[k];
-                }
+        for (int k = 0; k < SSD_AHEAD; k++) {
+            int c = c0 - k;
+            if (c >= 0) {
+                if (in) cb[c * stride] = dH;
+                double v = (double)dH * h0[k];
+#pragma unroll
+                for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
+                if ((threadIdx.x & 31) == 0) hb[(i64)c * heads * W] = v;
+                dH = d[k] * dH + u[k];
             }
         }
     }
@@ -1204,12 +1222,12 @@ __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const 
 SSD_ENTRIES(ssd_bwd_dx, SSD_MINB_DX, (float* dx, double* parts, const float* dy, const float* x, const float* B, const float* D, const float* G, const float* carries, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (dx, parts, dy, x, B, D, G, carries, w, l, len, heads, P, groups, N, Q))
 
-// Block per (sequence, chunk, head): each step's dl and dw from its slots, <carry, H0>, then the reverse
+// Block per (sequence, chunk, head): each step's dl and dw from its slots, <carry, H0> from ssd_carry_pass's, then the reverse
 // cumulative sum of dl over the chunk (a suffix sum across the block's threads): d dt (+=) and this
 // chunk's parts of dA, dD, d dt_bias into part* (batch nc, heads). Dynamic shared memory: 2 Q doubles.
 extern "C" __global__ void ssd_bwd_finish(float* dDt, float* partA, float* partD, float* partBias, const double* parts,
-                                          const float* states, const float* carries, const float* w, const float* gw,
-                                          const double* l, const float* A, int len, int heads, int P, int N, int Q) {
+                                          const double* held, const float* w, const float* gw, const double* l, const float* A,
+                                          int len, int heads, int P, int N, int Q) {
     extern __shared__ double dls[];
     double* dws = dls + Q;
     int nc = ssd_chunks(len, Q);
@@ -1217,11 +1235,10 @@ extern "C" __global__ void ssd_bwd_finish(float* dDt, float* partA, float* partD
     int t0 = c * Q, lc = min(Q, len - t0);
     int T = ssd_tiles(Q), JT = ssd_tiles(N), PT = ssd_tiles(P), S = ssd_slots(Q, N, P), lastTile = (lc - 1) / SSD_T;
     i64 row0 = (i64)b * len + t0;
-    const float* h0 = states + ((i64)bc * heads + h) * P * N;
-    const float* carry = carries + ((i64)bc * heads + h) * P * N;
+    int W = ssd_held_slots(P * N);
     double last = l[(row0 + lc - 1) * heads + h];
-    double held = 0, dD = 0, dqSum = 0;
-    for (int e = threadIdx.x; e < P * N; e += blockDim.x) held += (double)carry[e] * h0[e];
+    double hsum = 0, dD = 0, dqSum = 0;
+    for (int k = threadIdx.x; k < W; k += blockDim.x) hsum += held[((i64)bc * heads + h) * W + k];
     for (int t = threadIdx.x; t < lc; t += blockDim.x) {
         i64 at = (row0 + t) * heads + h;
         const double* pr = parts + at * S;
@@ -1244,13 +1261,13 @@ extern "C" __global__ void ssd_bwd_finish(float* dDt, float* partA, float* partD
         dls[t] = dl;
         dws[t] = dw;
     }
-    held = block_sum<double>(held);
+    hsum = block_sum<double>(hsum);
     dD = block_sum<double>(dD);
     dqSum = block_sum<double>(dqSum);  // its barriers also order dls and dws before the reads below
     // d(w A)_t = da_t = extra + sum_{k >= t} dl_k, a suffix sum: each thread takes a run of steps, the
     // runs' sums are scanned across the block (fixed order: the same bits every run), then each thread
     // walks its run backwards
-    double extra = exp(last) * held + dqSum, a = A[h];
+    double extra = exp(last) * hsum + dqSum, a = A[h];
     int run = (lc + blockDim.x - 1) / blockDim.x, ta = min(lc, (int)threadIdx.x * run), tb = min(lc, ta + run);
     double part = 0;
     for (int t = ta; t < tb; t++) part += dls[t];
