@@ -664,7 +664,9 @@ __device__ __forceinline__ void ssd_chunk_output_body(float* y, const float* x, 
     int nc = ssd_chunks(len, Q);
     int h = blockIdx.x % heads, bc = blockIdx.x / heads, c = bc % nc, b = bc / nc;
     int g = h / (heads / groups), di = heads * P, gn = groups * N, pTiles = ssd_tiles(P);
-    int r0 = blockIdx.y / pTiles * SSD_T, p0 = blockIdx.y % pTiles * SSD_T;
+    // the last t tiles first: a tile's product runs over s up to its end, so the longest blocks start
+    // first and the shortest fill the end of the launch
+    int r0 = (ssd_tiles(Q) - 1 - blockIdx.y / pTiles) * SSD_T, p0 = blockIdx.y % pTiles * SSD_T;
     int t0c = c * Q, lc = min(Q, len - t0c);
     if (r0 >= lc) return;
     int r1 = min(lc, r0 + SSD_T), tid = threadIdx.x;
@@ -957,7 +959,8 @@ __device__ __forceinline__ void ssd_bwd_dc_body(float* dC, double* parts, const 
     __shared__ float erow[SSD_T];
     int nc = ssd_chunks(len, Q);
     int g = blockIdx.x % groups, bc = blockIdx.x / groups, c = bc % nc, b = bc / nc;
-    int jTiles = ssd_tiles(N), r0 = blockIdx.y / jTiles * SSD_T, jt = blockIdx.y % jTiles, j0 = jt * SSD_T;
+    // the last t tiles first (the first product runs over s up to the tile's end), as ssd_chunk_output
+    int jTiles = ssd_tiles(N), r0 = (ssd_tiles(Q) - 1 - blockIdx.y / jTiles) * SSD_T, jt = blockIdx.y % jTiles, j0 = jt * SSD_T;
     int t0c = c * Q, lc = min(Q, len - t0c);
     if (r0 >= lc) return;
     int r1 = min(lc, r0 + SSD_T), hpg = heads / groups, di = heads * P, gn = groups * N;
