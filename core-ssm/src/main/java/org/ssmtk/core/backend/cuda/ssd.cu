@@ -501,13 +501,20 @@ __device__ void ssd_outer_sum(float* S, const float* u, const float* v, const fl
     float acc[4][4];
     ssd_mm<MODE, false, false, false, true>(acc, sm, 0, lc, SsdOp{ub + p0, di, P - p0}, SsdOp{vb + j0, gn, N - j0},
                                             [&](int, int s, float v) { return coef[s] * v; });
+    // by pairs of adjacent states (j, j + 1) in either layout of ssd_at, 8 bytes where N is even
     float* out = S + ((i64)bc * heads + h) * P * N;
+    bool pairs = (N & 1) == 0 && ((size_t)S & 7) == 0;
+#pragma unroll
     for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) {
+#pragma unroll
+        for (int j = 0; j < 4; j += 2) {
             int ml, nl;
             ssd_at<MODE, true>(i, j, ml, nl);
             int p = p0 + ml, jj = j0 + nl;
-            if (p < P && jj < N) out[(i64)p * N + jj] = acc[i][j];
+            if (p >= P || jj >= N) continue;
+            if (pairs) *(float2*)(out + (i64)p * N + jj) = make_float2(acc[i][j], acc[i][j + 1]);
+            else
+                for (int e = 0; e < 2 && jj + e < N; e++) out[(i64)p * N + jj + e] = acc[i][j + e];
         }
 }
 
@@ -1093,12 +1100,23 @@ __device__ __forceinline__ void ssd_bwd_db_body(float* dB, const float* x, const
                                               unsigned hk = P > 1 ? __umulhi((unsigned)k, magic) : (unsigned)k;
                                               return qtab[hk * SSD_T + m] * v;
                                           });
+    // by pairs of adjacent states (j, j + 1) in either layout of ssd_at, 8 bytes where N is even
+    bool pairs = (N & 1) == 0 && ((size_t)dB & 7) == 0;
+#pragma unroll
     for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) {
+#pragma unroll
+        for (int j = 0; j < 4; j += 2) {
             int ml, nl;
             ssd_at<MODE, true>(i, j, ml, nl);
             int s = s0 + ml, jj = j0 + nl;
-            if (s < s1 && jj < N) dB[(row0 + s) * gn + g * N + jj] += acc[i][j];
+            if (s >= s1 || jj >= N) continue;
+            float* o = dB + (row0 + s) * gn + g * N + jj;
+            if (pairs) {
+                float2 v = *(float2*)o;
+                *(float2*)o = make_float2(v.x + acc[i][j], v.y + acc[i][j + 1]);
+            } else {
+                for (int e = 0; e < 2 && jj + e < N; e++) o[e] += acc[i][j + e];
+            }
         }
 }
 SSD_ENTRIES(ssd_bwd_db, SSD_MINB_DB, (float* dB, const float* x, const float* C, const float* dG, const float* carries, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
