@@ -162,7 +162,9 @@ static void backward(const Case& k, Grads& g, const std::vector<float>& dy, cons
     timeSteps(w.data(), l.data(), gw.data(), dt.data(), bias.data(), A.data(), batch, len, heads, Q, k.dtMin, k.dtMax);
     host_launch(chunkHeads, tiles(P) * tiles(N), SSD_THREADS, Q * 4,
                 [&] { SSD_MODE_CALL(ssd_carry_local, carries.data(), dy.data(), C.data(), l.data(), len, heads, P, G, N, Q); });
-    host_launch1d((long long)batch * heads * P * N, [&] { ssd_carry_pass(carries.data(), l.data(), batch, len, heads, P * N, Q); });
+    std::vector<double> held(chunkHeads * ((P * N + 31) / 32), NAN);
+    host_launch(batch * heads, (P * N + SSD_THREADS - 1) / SSD_THREADS, SSD_THREADS, 0,
+                [&] { ssd_carry_pass(carries.data(), held.data(), kept.data(), l.data(), batch, len, heads, P * N, Q); });
     std::vector<float> gr = gram(k, B.data(), C.data(), len);
     host_launch(batch * nc * G, T * (T + 1) / 2, SSD_THREADS, 0, [&] {
         SSD_MODE_CALL(ssd_bwd_dcb, dG.data(), parts.data(), dy.data(), x.data(), gr.data(), w.data(), l.data(), len, heads, P, G, N, Q);
@@ -170,7 +172,7 @@ static void backward(const Case& k, Grads& g, const std::vector<float>& dy, cons
     host_launch(batch * nc * G, T * tiles(N), SSD_THREADS, 0, [&] {
         SSD_MODE_CALL(ssd_bwd_dc, g.C.data(), parts.data(), dy.data(), B.data(), C.data(), dG.data(), kept.data(), l.data(), len, heads, P, G, N, Q);
     });
-    host_launch(batch * nc * G, T * tiles(N), SSD_THREADS, 0, [&] {
+    host_launch(batch * nc * G, T * tiles(N), SSD_THREADS, heads / G * SSD_T * 4, [&] {
         SSD_MODE_CALL(ssd_bwd_db, g.B.data(), x.data(), C.data(), dG.data(), carries.data(), w.data(), l.data(), len, heads, P, G, N, Q);
     });
     host_launch(chunkHeads, T * tiles(P), SSD_THREADS, Q * 16, [&] {
@@ -178,8 +180,8 @@ static void backward(const Case& k, Grads& g, const std::vector<float>& dy, cons
                    heads, P, G, N, Q);
     });
     host_launch(chunkHeads, 1, SSD_THREADS, Q * 16, [&] {
-        ssd_bwd_finish(g.dt.data(), partA.data(), partD.data(), partBias.data(), parts.data(), kept.data(), carries.data(), w.data(),
-                       gw.data(), l.data(), A.data(), len, heads, P, N, Q);
+        ssd_bwd_finish(g.dt.data(), partA.data(), partD.data(), partBias.data(), parts.data(), held.data(), w.data(), gw.data(),
+                       l.data(), A.data(), len, heads, P, N, Q);
     });
     for (int h = 0; h < heads; h++)  // ReductionKernels.columnSums over (batch * chunks, heads)
         for (int r = 0; r < batch * nc; r++) {

@@ -18,11 +18,11 @@ import static org.ssmtk.core.backend.cuda.DeviceMemory.addr;
  * kernel. Backward: time steps with d w / d pre, the adjoint carried into each chunk (its own part,
  * then a pass from the last chunk back), the Gram matrices, their gradient dG (summed over a group's
  * heads), then dC, dB, dx and per chunk d dt and the per-head sums (added by column sums). The
- * backward's partial sums of dl, dw, dq and dD go through one slot each (no atomics), so a run
- * repeats its bits.
+ * backward's partial sums of dl, dw, dq, dD and of the carries against the kept states go through
+ * one slot each (no atomics), so a run repeats its bits.
  */
 final class CudaSsd {
-    /** Dynamic shared memory a block may take beside the tiled kernels' static 38 KB at most (those that take it), on every GPU of compute capability 8.0 and later. */
+    /** Dynamic shared memory a block may take beside the tiled kernels' static 38 KB at most (those that take it), on every GPU of compute capability 8.0 and later (dB's head table: 320 heads a group). */
     private static final int MAX_SHARED = 80 * 1024;
 
     private final CudaContext context;
@@ -79,26 +79,29 @@ final class CudaSsd {
         Shapes.ssd(dOut, x, dt, dtBias, A, B, C, D, null, chunkStates, batch, len, s);
         Shapes.ssdGradients(dx, x, dDt, dt, dB, B, dC, C, dA, dD, dDtBias, dOut, s.heads());
         checkShared(s);
+        int table = k.headTableShared(s.heads(), s.nGroups());
+        if (table > MAX_SHARED)
+            throw new IllegalArgumentException("cuda SSD scan backward: " + s.heads() / s.nGroups() + " heads per group need " + table
+                    + " bytes of shared memory per block, over " + MAX_SHARED + "; use --device cpu");
         context.current();
         int heads = s.heads(), p = s.headDim(), groups = s.nGroups(), n = s.stateSize(), q = s.chunk(), nc = s.chunks(len);
         long rows = (long) batch * len, perHead = rows * heads, chunkHeads = (long) batch * nc * heads;
         try (DeviceMemory.Scratch sc = memory.scratch()) {
             long w = sc.floats(perHead), gw = sc.floats(perHead), l = sc.bytes(perHead * Double.BYTES);
             long parts = sc.bytes(perHead * k.slots(q, n, p) * Double.BYTES);
-            long carries = sc.floats(chunkHeads * p * n);
+            long carries = sc.floats(chunkHeads * p * n), held = sc.bytes(chunkHeads * SsdKernels.heldSlots(p * n) * Double.BYTES);
             long g = sc.floats(SsdKernels.gramFloats(batch, len, groups, q)), dG = sc.floats(SsdKernels.gramFloats(batch, len, groups, q));
             long partA = sc.floats(chunkHeads), partD = sc.floats(chunkHeads), partBias = sc.floats(chunkHeads);
             long states = addr(chunkStates), y = addr(dOut);
             k.timeSteps(w, l, gw, addr(dt), addr(dtBias), addr(A), batch, len, heads, q, s.dtMin(), s.dtMax());
             k.carryLocal(carries, y, addr(C), l, batch, len, heads, p, groups, n, q);
-            k.carryPass(carries, l, batch, len, heads, p * n, q);
+            k.carryPass(carries, held, states, l, batch, len, heads, p * n, q);
             k.gram(g, addr(B), addr(C), batch, len, groups, n, q);
             k.backwardGram(dG, parts, y, addr(x), g, w, l, batch, len, heads, p, groups, n, q);
             k.backwardC(addr(dC), parts, y, addr(B), addr(C), dG, states, l, batch, len, heads, p, groups, n, q);
             k.backwardB(addr(dB), addr(x), addr(C), dG, carries, w, l, batch, len, heads, p, groups, n, q);
             k.backwardX(addr(dx), parts, y, addr(x), addr(B), addr(D), g, carries, w, l, batch, len, heads, p, groups, n, q);
-            k.backwardFinish(addr(dDt), partA, partD, partBias, parts, states, carries, w, gw, l, addr(A), batch, len, heads, p,
-                    n, q);
+            k.backwardFinish(addr(dDt), partA, partD, partBias, parts, held, w, gw, l, addr(A), batch, len, heads, p, n, q);
             reduce.columnSums(addr(dA), partA, 0, 0, (long) batch * nc, heads);
             reduce.columnSums(addr(dD), partD, 0, 0, (long) batch * nc, heads);
             reduce.columnSums(addr(dDtBias), partBias, 0, 0, (long) batch * nc, heads);

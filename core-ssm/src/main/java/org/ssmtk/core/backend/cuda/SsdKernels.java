@@ -17,7 +17,7 @@ final class SsdKernels {
     static final Kernel[] CHUNK_STATE = products("ssd_chunk_state", PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, I32);
     static final Kernel[] CARRY_LOCAL = products("ssd_carry_local", PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, I32);
     static final Kernel STATE_PASS = Kernel.of(MODULE, "ssd_state_pass", PTR, PTR, PTR, I32, I32, I32, I32, I32);
-    static final Kernel CARRY_PASS = Kernel.of(MODULE, "ssd_carry_pass", PTR, PTR, I32, I32, I32, I32, I32);
+    static final Kernel CARRY_PASS = Kernel.of(MODULE, "ssd_carry_pass", PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32);
     static final Kernel[] GRAM = products("ssd_gram", PTR, PTR, PTR, I32, I32, I32, I32);
     static final Kernel[] CHUNK_OUTPUT = products("ssd_chunk_output", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR,
             I32, I32, I32, I32, I32, I32);
@@ -30,7 +30,7 @@ final class SsdKernels {
     static final Kernel[] BWD_DX = products("ssd_bwd_dx", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32,
             I32, I32, I32);
     static final Kernel BWD_FINISH = Kernel.of(MODULE, "ssd_bwd_finish", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR,
-            PTR, I32, I32, I32, I32, I32);
+            I32, I32, I32, I32, I32);
     static final Kernel NORM = Kernel.of(MODULE, "gated_rms_norm", PTR, PTR, PTR, PTR, PTR, I32, I32, F32);
     static final Kernel NORM_BACKWARD = Kernel.of(MODULE, "gated_rms_norm_backward", PTR, PTR, PTR, PTR, PTR, PTR, PTR,
             I32, I32, F32);
@@ -134,10 +134,18 @@ final class SsdKernels {
                 .i32(heads).i32(pn).i32(q));
     }
 
-    /** carries: chunk parts in, adjoints of the states leaving each chunk out. */
-    void carryPass(long carries, long l, int batch, int len, int heads, int pn, int q) {
-        gpu.launch1d((long) batch * heads * pn, CARRY_PASS.args().ptr(carries).ptr(l).i32(batch).i32(len).i32(heads)
-                .i32(pn).i32(q));
+    /** Slots of carryPass's held per (sequence, chunk, head): ssd.cu's ssd_held_slots, one per 32 state elements. */
+    static int heldSlots(int pn) {
+        return (pn + 31) / 32;
+    }
+
+    /**
+     * carries: chunk parts in, adjoints of the states leaving each chunk out; held (doubles, batch x
+     * chunks x heads x heldSlots(pn)) receives the partial sums of carry o states, the kept entering states.
+     */
+    void carryPass(long carries, long held, long states, long l, int batch, int len, int heads, int pn, int q) {
+        gpu.launch((long) batch * heads, (pn + threads - 1) / threads, threads, 1, 0, CARRY_PASS.args().ptr(carries).ptr(held)
+                .ptr(states).ptr(l).i32(batch).i32(len).i32(heads).i32(pn).i32(q));
     }
 
     /** Floats of the Gram matrices (and of their gradients): one q x q per (sequence, chunk, group). */
@@ -182,10 +190,16 @@ final class SsdKernels {
                 .ptr(dy).ptr(b).ptr(c).ptr(dG).ptr(states).ptr(l).i32(len).i32(heads).i32(p).i32(groups).i32(n).i32(q));
     }
 
+    /** Dynamic shared memory of dB's kernel: a float per head of a group and step of a tile, in bytes. */
+    int headTableShared(int heads, int groups) {
+        return heads / groups * tile * Float.BYTES;
+    }
+
     /** dB (+=). */
     void backwardB(long dB, long x, long c, long dG, long carries, long w, long l, int batch, int len, int heads, int p,
                    int groups, int n, int q) {
-        gpu.launch((long) batch * chunks(len, q) * groups, tiles(q) * tiles(n), threads, 1, 0, entry(BWD_DB).args().ptr(dB).ptr(x)
+        gpu.launch((long) batch * chunks(len, q) * groups, tiles(q) * tiles(n), threads, 1, headTableShared(heads, groups),
+                entry(BWD_DB).args().ptr(dB).ptr(x)
                 .ptr(c).ptr(dG).ptr(carries).ptr(w).ptr(l).i32(len).i32(heads).i32(p).i32(groups).i32(n).i32(q));
     }
 
@@ -198,10 +212,10 @@ final class SsdKernels {
     }
 
     /** d dt (+=) and per-(sequence, chunk) partial sums of dA, dD, d dt_bias, (batch * chunks, heads) each. */
-    void backwardFinish(long dDt, long partA, long partD, long partBias, long parts, long states, long carries, long w,
-                        long gw, long l, long a, int batch, int len, int heads, int p, int n, int q) {
+    void backwardFinish(long dDt, long partA, long partD, long partBias, long parts, long held, long w, long gw, long l,
+                        long a, int batch, int len, int heads, int p, int n, int q) {
         gpu.launch((long) batch * chunks(len, q) * heads, 1, threads, 1, stagedShared(q), BWD_FINISH.args().ptr(dDt)
-                .ptr(partA).ptr(partD).ptr(partBias).ptr(parts).ptr(states).ptr(carries).ptr(w).ptr(gw).ptr(l).ptr(a)
+                .ptr(partA).ptr(partD).ptr(partBias).ptr(parts).ptr(held).ptr(w).ptr(gw).ptr(l).ptr(a)
                 .i32(len).i32(heads).i32(p).i32(n).i32(q));
     }
 

@@ -501,13 +501,20 @@ __device__ void ssd_outer_sum(float* S, const float* u, const float* v, const fl
     float acc[4][4];
     ssd_mm<MODE, false, false, false, true>(acc, sm, 0, lc, SsdOp{ub + p0, di, P - p0}, SsdOp{vb + j0, gn, N - j0},
                                             [&](int, int s, float v) { return coef[s] * v; });
+    // by pairs of adjacent states (j, j + 1) in either layout of ssd_at, 8 bytes where N is even
     float* out = S + ((i64)bc * heads + h) * P * N;
+    bool pairs = (N & 1) == 0 && ((size_t)S & 7) == 0;
+#pragma unroll
     for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) {
+#pragma unroll
+        for (int j = 0; j < 4; j += 2) {
             int ml, nl;
             ssd_at<MODE, true>(i, j, ml, nl);
             int p = p0 + ml, jj = j0 + nl;
-            if (p < P && jj < N) out[(i64)p * N + jj] = acc[i][j];
+            if (p >= P || jj >= N) continue;
+            if (pairs) *(float2*)(out + (i64)p * N + jj) = make_float2(acc[i][j], acc[i][j + 1]);
+            else
+                for (int e = 0; e < 2 && jj + e < N; e++) out[(i64)p * N + jj + e] = acc[i][j + e];
         }
 }
 
@@ -567,34 +574,52 @@ extern "C" __global__ void ssd_state_pass(float* states, float* running, const d
     }
 }
 
-// The same walk backwards for the adjoints: each chunk's slot holds its own part U on entry and the
-// adjoint of the state leaving the chunk on exit; dH <- exp(l_last) dH + U going one chunk back.
-extern "C" __global__ void ssd_carry_pass(float* carries, const double* l, int batch, int len, int heads, int pn, int Q) {
-    int nc = ssd_chunks(len, Q);
-    i64 total = (i64)batch * heads * pn;
-    for (i64 i = gtid(); i < total; i += gstride()) {
-        int e = (int)(i % pn);
-        i64 bh = i / pn;
-        int h = (int)(bh % heads), b = (int)(bh / heads);
-        float dH = 0.f;
-        for (int c0 = nc - 1; c0 >= 0; c0 -= SSD_AHEAD) {
-            float u[SSD_AHEAD], d[SSD_AHEAD];
+// Slots of ssd_carry_pass's <carry, H0> per (sequence, chunk, head): one per warp of 32 state elements.
+__device__ __forceinline__ int ssd_held_slots(int pn) { return (pn + 31) / 32; }
+
+// The same walk backwards for the adjoints, a block per (sequence, head) and run of SSD_THREADS state
+// elements (thread per element): each chunk's slot holds its own part U on entry and the adjoint of the state
+// leaving the chunk on exit; dH <- exp(l_last) dH + U going one chunk back. On the way each warp adds
+// its 32 elements of carry o H0 (H0 = the kept state entering the chunk) in double into its slot of
+// held (batch, nc, heads, ssd_held_slots(pn)), which ssd_bwd_finish adds up in a fixed order (no
+// atomics), so that kernel does not read the carries and the states again. 64 registers (4 blocks an
+// SM), as the walk had when it was grid-stride.
+extern "C" __global__ void __launch_bounds__(SSD_THREADS, 4) ssd_carry_pass(float* carries, double* held, const float* states,
+                                                                             const double* l, int batch, int len, int heads,
+                                                                             int pn, int Q) {
+    int nc = ssd_chunks(len, Q), W = ssd_held_slots(pn);
+    int bh = blockIdx.x, h = bh % heads, b = bh / heads;
+    int e = blockIdx.y * blockDim.x + threadIdx.x, wslot = e >> 5;
+    if (wslot >= W) return;  // whole warps past the elements (pn is at most 31 short of 32 W)
+    bool in = e < pn;
+    // chunk c's element e at c stride; its held slot at c heads W
+    i64 stride = (i64)heads * pn;
+    float* cb = carries + ((i64)b * nc * heads + h) * pn + e;
+    const float* sb = states + ((i64)b * nc * heads + h) * pn + e;
+    double* hb = held + ((i64)b * nc * heads + h) * W + wslot;
+    float dH = 0.f;
+    for (int c0 = nc - 1; c0 >= 0; c0 -= SSD_AHEAD) {
+        float u[SSD_AHEAD], d[SSD_AHEAD], h0[SSD_AHEAD];
 #pragma unroll
-            for (int k = 0; k < SSD_AHEAD; k++) {
-                int c = c0 - k;
-                if (c >= 0) {
-                    int t0 = c * Q, lc = min(Q, len - t0);
-                    u[k] = carries[(((i64)b * nc + c) * heads + h) * pn + e];
-                    d[k] = expf((float)l[((i64)b * len + t0 + lc - 1) * heads + h]);
-                }
+        for (int k = 0; k < SSD_AHEAD; k++) {
+            int c = c0 - k;
+            if (c >= 0) {
+                int t0 = c * Q, lc = min(Q, len - t0);
+                u[k] = in ? cb[c * stride] : 0.f;
+                h0[k] = in ? sb[c * stride] : 0.f;
+                d[k] = expf((float)l[((i64)b * len + t0 + lc - 1) * heads + h]);
             }
+        }
 #pragma unroll
-            for (int k = 0; k < SSD_AHEAD; k++) {
-                int c = c0 - k;
-                if (c >= 0) {
-                    carries[(((i64)b * nc + c) * heads + h) * pn + e] = dH;
-                    dH = d[k] * dH + u[k];
-                }
+        for (int k = 0; k < SSD_AHEAD; k++) {
+            int c = c0 - k;
+            if (c >= 0) {
+                if (in) cb[c * stride] = dH;
+                double v = (double)dH * h0[k];
+#pragma unroll
+                for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
+                if ((threadIdx.x & 31) == 0) hb[(i64)c * heads * W] = v;
+                dH = d[k] * dH + u[k];
             }
         }
     }
@@ -646,7 +671,9 @@ __device__ __forceinline__ void ssd_chunk_output_body(float* y, const float* x, 
     int nc = ssd_chunks(len, Q);
     int h = blockIdx.x % heads, bc = blockIdx.x / heads, c = bc % nc, b = bc / nc;
     int g = h / (heads / groups), di = heads * P, gn = groups * N, pTiles = ssd_tiles(P);
-    int r0 = blockIdx.y / pTiles * SSD_T, p0 = blockIdx.y % pTiles * SSD_T;
+    // the last t tiles first: a tile's product runs over s up to its end, so the longest blocks start
+    // first and the shortest fill the end of the launch
+    int r0 = (ssd_tiles(Q) - 1 - blockIdx.y / pTiles) * SSD_T, p0 = blockIdx.y % pTiles * SSD_T;
     int t0c = c * Q, lc = min(Q, len - t0c);
     if (r0 >= lc) return;
     int r1 = min(lc, r0 + SSD_T), tid = threadIdx.x;
@@ -939,7 +966,8 @@ __device__ __forceinline__ void ssd_bwd_dc_body(float* dC, double* parts, const 
     __shared__ float erow[SSD_T];
     int nc = ssd_chunks(len, Q);
     int g = blockIdx.x % groups, bc = blockIdx.x / groups, c = bc % nc, b = bc / nc;
-    int jTiles = ssd_tiles(N), r0 = blockIdx.y / jTiles * SSD_T, jt = blockIdx.y % jTiles, j0 = jt * SSD_T;
+    // the last t tiles first (the first product runs over s up to the tile's end), as ssd_chunk_output
+    int jTiles = ssd_tiles(N), r0 = (ssd_tiles(Q) - 1 - blockIdx.y / jTiles) * SSD_T, jt = blockIdx.y % jTiles, j0 = jt * SSD_T;
     int t0c = c * Q, lc = min(Q, len - t0c);
     if (r0 >= lc) return;
     int r1 = min(lc, r0 + SSD_T), hpg = heads / groups, di = heads * P, gn = groups * N;
@@ -1035,12 +1063,16 @@ SSD_ENTRIES(ssd_bwd_dc, SSD_MINB_DC, (float* dC, double* parts, const float* dy,
             (dC, parts, dy, B, C, dG, states, l, len, heads, P, groups, N, Q))
 
 // Block per (sequence, chunk, group) and tile of (s, j): dB (+=) = dG^T C + sum over the group's heads
-// of q_s x_s^T carry.
+// of q_s x_s^T carry. The group's heads are adjacent columns of x and adjacent (channel, state) rows of
+// the carries, so the sum over heads is one product over k = (head, channel), q of head k / P taken
+// from a table on the way in: no step per head, its loads run on across heads. Both products stay in
+// the fragment layout (on tensor cores) to the end. Dynamic shared memory: heads / groups x SSD_T
+// floats (q at the tile's rows, head by head).
 template <int MODE>
 __device__ __forceinline__ void ssd_bwd_db_body(float* dB, const float* x, const float* C, const float* dG, const float* carries,
                                       const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q) {
+    extern __shared__ float qtab[];
     SSD_STAGE_DECL
-    __shared__ float qrow[SSD_T];
     int nc = ssd_chunks(len, Q);
     int g = blockIdx.x % groups, bc = blockIdx.x / groups, c = bc % nc, b = bc / nc;
     int jTiles = ssd_tiles(N), s0 = blockIdx.y / jTiles * SSD_T, j0 = blockIdx.y % jTiles * SSD_T;
@@ -1048,30 +1080,43 @@ __device__ __forceinline__ void ssd_bwd_db_body(float* dB, const float* x, const
     if (s0 >= lc) return;
     int s1 = min(lc, s0 + SSD_T), hpg = heads / groups, di = heads * P, gn = groups * N;
     i64 row0 = (i64)b * len + t0c;
-    int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
+    // q_s = exp(l_last - l_s) w_s of head hk at row m into qtab[hk SSD_T + m]; the first product's
+    // barriers order these stores before the second product reads them
+    for (int e = threadIdx.x; e < hpg * SSD_T; e += blockDim.x) {
+        int hk = e / SSD_T, s = s0 + e % SSD_T, h = g * hpg + hk;
+        qtab[e] = s < s1 ? expf((float)(l[(row0 + lc - 1) * heads + h] - l[(row0 + s) * heads + h])) * w[(row0 + s) * heads + h] : 0.f;
+    }
     const float* dgb = dG + ((i64)bc * groups + g) * Q * Q;
     const float* cb = C + row0 * gn + g * N;
     float acc[4][4];
-    ssd_mm<MODE, false, false, false>(acc, sm, s0, lc, SsdOp{dgb + s0, Q, s1 - s0}, SsdOp{cb + j0, gn, N - j0},
-                                      [&](int m, int t, float v) { return t >= s0 + m ? v : 0.f; });
-    for (int hk = 0; hk < hpg; hk++) {
-        int h = g * hpg + hk;
-        __syncthreads();  // qrow is still read for the previous head
-        if (tid < SSD_T) {
-            int s = s0 + tid;
-            double last = l[(row0 + lc - 1) * heads + h];
-            qrow[tid] = s < s1 ? expf((float)(last - l[(row0 + s) * heads + h])) * w[(row0 + s) * heads + h] : 0.f;
-        }
-        __syncthreads();
-        const float* carry = carries + ((i64)bc * heads + h) * P * N;
-        const float* xb = x + row0 * di + h * P;
-        ssd_mm<MODE, true, false>(acc, sm, 0, P, SsdOp{xb + (i64)s0 * di, di, s1 - s0}, SsdOp{carry + j0, N, N - j0},
-                                  [&](int m, int, float v) { return qrow[m] * v; });
-    }
+    ssd_mm<MODE, false, false, false, true>(acc, sm, s0, lc, SsdOp{dgb + s0, Q, s1 - s0}, SsdOp{cb + j0, gn, N - j0},
+                                            [&](int m, int t, float v) { return t >= s0 + m ? v : 0.f; });
+    // k / P as the high word of k ceil(2^32 / P), exact while k P < 2^32 (k < heads P); P = 1: k itself
+    unsigned magic = P > 1 ? (unsigned)((0x100000000ull + P - 1) / P) : 0u;
+    const float* carry = carries + ((i64)bc * heads + g * hpg) * P * N;
+    const float* xg = x + row0 * di + g * hpg * P;
+    ssd_mm<MODE, true, false, true, true>(acc, sm, 0, hpg * P, SsdOp{xg + (i64)s0 * di, di, s1 - s0}, SsdOp{carry + j0, N, N - j0},
+                                          [&](int m, int k, float v) {
+                                              unsigned hk = P > 1 ? __umulhi((unsigned)k, magic) : (unsigned)k;
+                                              return qtab[hk * SSD_T + m] * v;
+                                          });
+    // by pairs of adjacent states (j, j + 1) in either layout of ssd_at, 8 bytes where N is even
+    bool pairs = (N & 1) == 0 && ((size_t)dB & 7) == 0;
+#pragma unroll
     for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) {
-            int s = s0 + ty * 4 + i, jj = j0 + tx * 4 + j;
-            if (s < s1 && jj < N) dB[(row0 + s) * gn + g * N + jj] += acc[i][j];
+#pragma unroll
+        for (int j = 0; j < 4; j += 2) {
+            int ml, nl;
+            ssd_at<MODE, true>(i, j, ml, nl);
+            int s = s0 + ml, jj = j0 + nl;
+            if (s >= s1 || jj >= N) continue;
+            float* o = dB + (row0 + s) * gn + g * N + jj;
+            if (pairs) {
+                float2 v = *(float2*)o;
+                *(float2*)o = make_float2(v.x + acc[i][j], v.y + acc[i][j + 1]);
+            } else {
+                for (int e = 0; e < 2 && jj + e < N; e++) o[e] += acc[i][j + e];
+            }
         }
 }
 SSD_ENTRIES(ssd_bwd_db, SSD_MINB_DB, (float* dB, const float* x, const float* C, const float* dG, const float* carries, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
@@ -1198,12 +1243,12 @@ __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const 
 SSD_ENTRIES(ssd_bwd_dx, SSD_MINB_DX, (float* dx, double* parts, const float* dy, const float* x, const float* B, const float* D, const float* G, const float* carries, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (dx, parts, dy, x, B, D, G, carries, w, l, len, heads, P, groups, N, Q))
 
-// Block per (sequence, chunk, head): each step's dl and dw from its slots, <carry, H0>, then the reverse
+// Block per (sequence, chunk, head): each step's dl and dw from its slots, <carry, H0> from ssd_carry_pass's, then the reverse
 // cumulative sum of dl over the chunk (a suffix sum across the block's threads): d dt (+=) and this
 // chunk's parts of dA, dD, d dt_bias into part* (batch nc, heads). Dynamic shared memory: 2 Q doubles.
 extern "C" __global__ void ssd_bwd_finish(float* dDt, float* partA, float* partD, float* partBias, const double* parts,
-                                          const float* states, const float* carries, const float* w, const float* gw,
-                                          const double* l, const float* A, int len, int heads, int P, int N, int Q) {
+                                          const double* held, const float* w, const float* gw, const double* l, const float* A,
+                                          int len, int heads, int P, int N, int Q) {
     extern __shared__ double dls[];
     double* dws = dls + Q;
     int nc = ssd_chunks(len, Q);
@@ -1211,11 +1256,10 @@ extern "C" __global__ void ssd_bwd_finish(float* dDt, float* partA, float* partD
     int t0 = c * Q, lc = min(Q, len - t0);
     int T = ssd_tiles(Q), JT = ssd_tiles(N), PT = ssd_tiles(P), S = ssd_slots(Q, N, P), lastTile = (lc - 1) / SSD_T;
     i64 row0 = (i64)b * len + t0;
-    const float* h0 = states + ((i64)bc * heads + h) * P * N;
-    const float* carry = carries + ((i64)bc * heads + h) * P * N;
+    int W = ssd_held_slots(P * N);
     double last = l[(row0 + lc - 1) * heads + h];
-    double held = 0, dD = 0, dqSum = 0;
-    for (int e = threadIdx.x; e < P * N; e += blockDim.x) held += (double)carry[e] * h0[e];
+    double hsum = 0, dD = 0, dqSum = 0;
+    for (int k = threadIdx.x; k < W; k += blockDim.x) hsum += held[((i64)bc * heads + h) * W + k];
     for (int t = threadIdx.x; t < lc; t += blockDim.x) {
         i64 at = (row0 + t) * heads + h;
         const double* pr = parts + at * S;
@@ -1238,13 +1282,13 @@ extern "C" __global__ void ssd_bwd_finish(float* dDt, float* partA, float* partD
         dls[t] = dl;
         dws[t] = dw;
     }
-    held = block_sum<double>(held);
+    hsum = block_sum<double>(hsum);
     dD = block_sum<double>(dD);
     dqSum = block_sum<double>(dqSum);  // its barriers also order dls and dws before the reads below
     // d(w A)_t = da_t = extra + sum_{k >= t} dl_k, a suffix sum: each thread takes a run of steps, the
     // runs' sums are scanned across the block (fixed order: the same bits every run), then each thread
     // walks its run backwards
-    double extra = exp(last) * held + dqSum, a = A[h];
+    double extra = exp(last) * hsum + dqSum, a = A[h];
     int run = (lc + blockDim.x - 1) / blockDim.x, ta = min(lc, (int)threadIdx.x * run), tb = min(lc, ta + run);
     double part = 0;
     for (int t = ta; t < tb; t++) part += dls[t];
