@@ -175,10 +175,22 @@ static void backward(const Case& k, Grads& g, const std::vector<float>& dy, cons
     host_launch(batch * nc * G, T * tiles(N), SSD_THREADS, heads / G * SSD_T * 4, [&] {
         SSD_MODE_CALL(ssd_bwd_db, g.B.data(), x.data(), C.data(), dG.data(), carries.data(), w.data(), l.data(), len, heads, P, G, N, Q);
     });
+    // overwrite (as after a deferred zero fill): dx written, never read
+    std::vector<float> dxZero(g.x.size(), NAN), dxStart(g.x);
+    host_launch(chunkHeads, T * tiles(P), SSD_THREADS, Q * 16, [&] {
+        SSD_MODE_CALL(ssd_bwd_dx, dxZero.data(), parts.data(), dy.data(), x.data(), B.data(), D.data(), gr.data(), carries.data(), w.data(),
+                   l.data(), len, heads, P, G, N, Q, 1);
+    });
     host_launch(chunkHeads, T * tiles(P), SSD_THREADS, Q * 16, [&] {
         SSD_MODE_CALL(ssd_bwd_dx, g.x.data(), parts.data(), dy.data(), x.data(), B.data(), D.data(), gr.data(), carries.data(), w.data(), l.data(), len,
-                   heads, P, G, N, Q);
+                   heads, P, G, N, Q, 0);
     });
+    for (size_t i = 0; i < g.x.size(); i++)
+        if (!(dxZero[i] + dxStart[i] == g.x[i])) {
+            std::printf("FAIL ssd_bwd_dx overwrite: element %zu is %g, accumulating gave %g from %g\n", i, dxZero[i], g.x[i], dxStart[i]);
+            failures++;
+            break;
+        }
     host_launch(chunkHeads, 1, SSD_THREADS, Q * 16, [&] {
         ssd_bwd_finish(g.dt.data(), partA.data(), partD.data(), partBias.data(), parts.data(), held.data(), w.data(), gw.data(),
                        l.data(), A.data(), len, heads, P, N, Q);
@@ -292,12 +304,23 @@ static void normCase(int rows, int width, int gs) {
     host_launch(rows, width / gs, SSD_NORM_THREADS, 0, [&] { gated_rms_norm(out.data(), nullptr, xf.data(), zf.data(), wf.data(), width, gs, eps); });
     std::string s = std::to_string(rows) + "x" + std::to_string(width) + " groups of " + std::to_string(gs);
     check("gated norm, " + s, out, ref(x, z, w), 1e-5);
-    std::vector<float> dx(xf.size(), 1.f), dz(xf.size(), 1.f), gn(xf.size(), NAN), dw(width, 1.f);
-    host_launch(rows, width / gs, SSD_NORM_THREADS, 0, [&] {
-        gated_rms_norm_backward(dx.data(), dz.data(), gn.data(), dof.data(), xf.data(), zf.data(), wf.data(), width, gs, eps);
+    int slabs = (rows + SSD_NORM_ROWS - 1) / SSD_NORM_ROWS;
+    std::vector<float> dx(xf.size(), 1.f), dz(xf.size(), 1.f), part((size_t)slabs * width, NAN), dw(width, 1.f);
+    host_launch(slabs, width / gs, SSD_NORM_THREADS, 0, [&] {
+        gated_rms_norm_backward(dx.data(), dz.data(), part.data(), dof.data(), xf.data(), zf.data(), wf.data(), rows, width, gs, eps, 0);
     });
-    for (int j = 0; j < width; j++)
-        for (int row = 0; row < rows; row++) dw[j] += dof[(size_t)row * width + j] * gn[(size_t)row * width + j];
+    for (int j = 0; j < width; j++)  // ReductionKernels.columnSums over the slabs
+        for (int slab = 0; slab < slabs; slab++) dw[j] += part[(size_t)slab * width + j];
+    // overwrite (a deferred zero fill's first writer): dx and dz are written, never read (NaN here)
+    std::vector<float> dx0(xf.size(), NAN), dz0(xf.size(), NAN), part0((size_t)slabs * width, NAN);
+    host_launch(slabs, width / gs, SSD_NORM_THREADS, 0, [&] {
+        gated_rms_norm_backward(dx0.data(), dz0.data(), part0.data(), dof.data(), xf.data(), zf.data(), wf.data(), rows, width, gs, eps, 3);
+    });
+    std::vector<float> dxAdded(dx), dzAdded(dz);
+    for (auto& v : dxAdded) v -= 1;
+    for (auto& v : dzAdded) v -= 1;
+    check("gated norm overwritten dx, " + s, dx0, std::vector<double>(dxAdded.begin(), dxAdded.end()), 1e-5);
+    check("gated norm overwritten dz, " + s, dz0, std::vector<double>(dzAdded.begin(), dzAdded.end()), 1e-5);
     std::vector<std::pair<std::string, int>> which = {{"dx", 0}, {"dz", 1}, {"dweight", 2}};
     for (auto& [nm, idx] : which) {
         std::vector<float>& an32 = idx == 0 ? dx : idx == 1 ? dz : dw;
@@ -348,6 +371,8 @@ int main() {
     normCase(2, 30, 15);       // groups not a multiple of 4: element by element
     normCase(2, 1536, 1536);   // 130m-mamba2's group: 12 values a thread in registers
     normCase(2, 2100, 2100);   // past what the registers hold: element by element
+    normCase(19, 1536, 768);   // slabs of rows (the last one short), two groups, by float4
+    normCase(11, 30, 15);      // slabs of rows, element by element
     std::printf("%s: %d failure(s)\n", failures ? "FAILED" : "passed", failures);
     return failures ? 1 : 0;
 }

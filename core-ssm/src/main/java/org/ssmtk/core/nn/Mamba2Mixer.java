@@ -64,11 +64,12 @@ final class Mamba2Mixer implements Mixer {
     /**
      * z and the pre-conv x, B, C (in_proj outputs), the conv outputs x, B, C, dt (pre-bias), A =
      * -exp(A_log), the SSD output y, the gated norm's output, and for training the SSD state entering
-     * every chunk, (batch, chunks, heads, head_dim, state). A training forward keeps neither the conv
-     * outputs nor the norm's output (null here): it holds them only while the layer runs, and the
-     * backward recomputes them from the pre-conv x, B, C and from y and z (two of the five d_inner-wide
-     * tensors a token would otherwise keep per layer, as mamba_ssm's memory-efficient Mamba-2 path
-     * also recomputes them).
+     * every chunk, (batch, chunks, heads, head_dim, state). A training forward keeps them all, the
+     * conv outputs and the norm's output included, which mamba_ssm's memory-efficient Mamba-2 path
+     * recomputes in its backward: at 130m-mamba2 8 x 2048 that is 0.22 GiB a layer more (0.62 in
+     * all) for one conv pass over x, B, C and one norm pass a layer less (4 ms of a 350 ms fp32 step),
+     * and the step still needs less memory than the reference's. Where memory is short,
+     * --recompute-activations keeps no layer's activations at all (MambaModel.backward).
      */
     record Activations(Tensor z, Tensor xPre, Tensor bPre, Tensor cPre, Tensor x, Tensor b, Tensor c, Tensor dt, Tensor a,
                        Tensor y, Tensor normed, Tensor chunkStates) implements Mixer.Activations {
@@ -86,16 +87,11 @@ final class Mamba2Mixer implements Mixer {
         }
     }
 
-    /** The backward's buffers, shared by every layer: the gradients it forms, and x, B, C and the norm's output recomputed. */
+    /** The gradients the backward forms, buffers shared by every layer. */
     record BackwardScratch(Tensor dNormed, Tensor dY, Tensor dZ, Tensor dX, Tensor dB, Tensor dC, Tensor dDt, Tensor dA,
-                           Tensor dXPre, Tensor dBPre, Tensor dCPre, Tensor x, Tensor b, Tensor c, Tensor normed)
-            implements Mixer.BackwardScratch {
+                           Tensor dXPre, Tensor dBPre, Tensor dCPre) implements Mixer.BackwardScratch {
         @Override
         public Tensor[] tensors() {
-            return new Tensor[]{dNormed, dY, dZ, dX, dB, dC, dDt, dA, dXPre, dBPre, dCPre, x, b, c, normed};
-        }
-
-        Tensor[] gradients() {
             return new Tensor[]{dNormed, dY, dZ, dX, dB, dC, dDt, dA, dXPre, dBPre, dCPre};
         }
     }
@@ -122,12 +118,10 @@ final class Mamba2Mixer implements Mixer {
         int rows = batch * len, di = config.intermediateSize(), gn = shape.groupStates(), heads = shape.heads();
         Tensor chunkStates = training
                 ? backend.allocateUninitialized(batch, shape.chunks(len), heads, shape.headDim(), shape.stateSize()) : null;
-        return new Activations(backend.allocateUninitialized(rows, di), backend.allocateUninitialized(rows, di),
-                backend.allocateUninitialized(rows, gn), backend.allocateUninitialized(rows, gn),
-                training ? null : backend.allocateUninitialized(rows, di), training ? null : backend.allocateUninitialized(rows, gn),
-                training ? null : backend.allocateUninitialized(rows, gn), backend.allocateUninitialized(rows, heads),
-                backend.allocateUninitialized(heads), backend.allocateUninitialized(rows, di),
-                training ? null : backend.allocateUninitialized(rows, di), chunkStates);
+        java.util.function.IntFunction<Tensor> rowsOf = cols -> backend.allocateUninitialized(rows, cols);
+        return new Activations(rowsOf.apply(di), rowsOf.apply(di), rowsOf.apply(gn), rowsOf.apply(gn), rowsOf.apply(di),
+                rowsOf.apply(gn), rowsOf.apply(gn), rowsOf.apply(heads), backend.allocateUninitialized(heads), rowsOf.apply(di),
+                rowsOf.apply(di), chunkStates);
     }
 
     @Override
@@ -164,47 +158,25 @@ final class Mamba2Mixer implements Mixer {
         backend.linear(a.bPre(), in, w.inB(), w.inBiasB());
         backend.linear(a.cPre(), in, w.inC(), w.inBiasC());
         backend.linear(a.dt(), in, w.inDt(), w.inBiasDt());
-        boolean recomputed = a.x() == null; // training: the conv outputs and the norm's output live only while this layer runs
-        int rows = batch * len, di = config.intermediateSize(), gn = shape.groupStates();
-        Tensor x = recomputed ? backend.allocateUninitialized(rows, di) : a.x(),
-                b = recomputed ? backend.allocateUninitialized(rows, gn) : a.b(),
-                c = recomputed ? backend.allocateUninitialized(rows, gn) : a.c();
-        backend.causalConv1dSilu(x, a.xPre(), w.convX(), w.convBiasX(), s == null ? null : s.convX(), batch, len);
-        backend.causalConv1dSilu(b, a.bPre(), w.convB(), w.convBiasB(), s == null ? null : s.convB(), batch, len);
-        backend.causalConv1dSilu(c, a.cPre(), w.convC(), w.convBiasC(), s == null ? null : s.convC(), batch, len);
+        backend.causalConv1dSilu(a.x(), a.xPre(), w.convX(), w.convBiasX(), s == null ? null : s.convX(), batch, len);
+        backend.causalConv1dSilu(a.b(), a.bPre(), w.convB(), w.convBiasB(), s == null ? null : s.convB(), batch, len);
+        backend.causalConv1dSilu(a.c(), a.cPre(), w.convC(), w.convBiasC(), s == null ? null : s.convC(), batch, len);
         backend.negExp(a.a(), w.aLog());
-        backend.ssdScan(a.y(), x, a.dt(), w.dtBias(), a.a(), b, c, w.d(), s == null ? null : s.ssm(),
+        backend.ssdScan(a.y(), a.x(), a.dt(), w.dtBias(), a.a(), a.b(), a.c(), w.d(), s == null ? null : s.ssm(),
                 a.chunkStates(), batch, len, shape);
-        if (recomputed) {
-            backend.release(x);
-            backend.release(b);
-            backend.release(c);
-        }
-        Tensor normed = recomputed ? backend.allocateUninitialized(rows, di) : a.normed();
-        if (out != null) backend.feedsProducts(normed); // out_proj reads it
-        backend.gatedRmsNorm(normed, a.y(), a.z(), w.norm(), normGroup, (float) config.layerNormEpsilon());
-        if (out != null) backend.linear(out, normed, w.outWeight(), w.outBias());
-        if (recomputed) backend.release(normed);
-    }
-
-    /** x, B, C and the norm's output as the training forward computed them (the same operations on the same inputs). */
-    private void recompute(Activations a, BackwardScratch d, int batch, int len) {
-        backend.causalConv1dSilu(d.x(), a.xPre(), w.convX(), w.convBiasX(), null, batch, len);
-        backend.causalConv1dSilu(d.b(), a.bPre(), w.convB(), w.convBiasB(), null, batch, len);
-        backend.causalConv1dSilu(d.c(), a.cPre(), w.convC(), w.convBiasC(), null, batch, len);
-        backend.feedsProducts(d.normed()); // out_proj's weight gradient reads it
-        backend.gatedRmsNorm(d.normed(), a.y(), a.z(), w.norm(), normGroup, (float) config.layerNormEpsilon());
+        if (out != null) backend.feedsProducts(a.normed()); // out_proj reads it (and its weight gradient, in training)
+        backend.gatedRmsNorm(a.normed(), a.y(), a.z(), w.norm(), normGroup, (float) config.layerNormEpsilon());
+        if (out != null) backend.linear(out, a.normed(), w.outWeight(), w.outBias());
     }
 
     @Override
     public BackwardScratch newBackwardScratch(int batch, int len) {
         int rows = batch * len, di = config.intermediateSize(), gn = shape.groupStates(), heads = shape.heads();
-        // not zeroed: backward zeroes the gradients at every layer, and x, B, C and the norm's output
-        // are written (recomputed) before they are read
+        // not zeroed: backward zeroes them at every layer
         java.util.function.IntFunction<Tensor> rowsOf = cols -> backend.allocateUninitialized(rows, cols);
         return new BackwardScratch(rowsOf.apply(di), rowsOf.apply(di), rowsOf.apply(di), rowsOf.apply(di), rowsOf.apply(gn),
                 rowsOf.apply(gn), rowsOf.apply(heads), backend.allocateUninitialized(heads), rowsOf.apply(di), rowsOf.apply(gn),
-                rowsOf.apply(gn), rowsOf.apply(di), rowsOf.apply(gn), rowsOf.apply(gn), rowsOf.apply(di));
+                rowsOf.apply(gn));
     }
 
     @Override
@@ -213,15 +185,13 @@ final class Mamba2Mixer implements Mixer {
         Activations a = (Activations) activations;
         Weights g = (Weights) gradients;
         BackwardScratch d = (BackwardScratch) scratch;
-        for (Tensor t : d.gradients()) backend.fill(t, 0f);
-        boolean recomputed = a.x() == null;
-        if (recomputed) recompute(a, d, batch, len);
-        Tensor x = recomputed ? d.x() : a.x(), b = recomputed ? d.b() : a.b(), c = recomputed ? d.c() : a.c();
-        backend.linearBackward(d.dNormed(), g.outWeight(), g.outBias(), dOut, recomputed ? d.normed() : a.normed(), w.outWeight());
+        // deferred where the backend can (CudaBackend.fill): each buffer's first writer then writes it
+        for (Tensor t : d.tensors()) backend.fill(t, 0f);
+        backend.linearBackward(d.dNormed(), g.outWeight(), g.outBias(), dOut, a.normed(), w.outWeight());
         backend.gatedRmsNormBackward(d.dY(), d.dZ(), g.norm(), d.dNormed(), a.y(), a.z(), w.norm(), normGroup,
                 (float) config.layerNormEpsilon());
-        backend.ssdScanBackward(d.dX(), d.dDt(), g.dtBias(), d.dA(), d.dB(), d.dC(), g.d(), d.dY(), x, a.dt(), w.dtBias(),
-                a.a(), b, c, w.d(), a.chunkStates(), batch, len, shape);
+        backend.ssdScanBackward(d.dX(), d.dDt(), g.dtBias(), d.dA(), d.dB(), d.dC(), g.d(), d.dY(), a.x(), a.dt(), w.dtBias(),
+                a.a(), a.b(), a.c(), w.d(), a.chunkStates(), batch, len, shape);
         backend.addProduct(g.aLog(), d.dA(), a.a()); // A = -exp(A_log): dA/dA_log = A
         backend.causalConv1dSiluBackward(d.dXPre(), g.convX(), g.convBiasX(), d.dX(), a.xPre(), w.convX(), w.convBiasX(), batch, len);
         backend.causalConv1dSiluBackward(d.dBPre(), g.convB(), g.convBiasB(), d.dB(), a.bPre(), w.convB(), w.convBiasB(), batch, len);

@@ -260,14 +260,15 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Under bf16, outside recordings, a fill with zeros of a whole storage is deferred
-     * (DeviceMemory.deferZero): a gradient buffer's first writer, a product or the conv's backward,
-     * then writes it instead of adding to zeros, and any other access queues the memset first.
+     * Outside recordings, a fill with zeros of a whole storage is deferred (DeviceMemory.deferZero):
+     * a gradient buffer's first writer (a product, the conv's or a scan's backward, the gated norm's
+     * backward) then writes it instead of adding to zeros, which gives the same bits as adding to
+     * zeros, and any other access queues the memset first.
      */
     @Override
     public void fill(Tensor t, float value) {
         context.current();
-        if (t.size() > 0 && bf16 && recording == null && Float.floatToRawIntBits(value) == 0 && memory.deferZero(t)) return;
+        if (t.size() > 0 && recording == null && Float.floatToRawIntBits(value) == 0 && memory.deferZero(t)) return;
         if (t.size() > 0) {
             CUevent timed = context.kernelTimes.begin();
             cuMemsetD32Async(ptr(t), Float.floatToRawIntBits(value), t.size(), context.stream);
@@ -356,13 +357,17 @@ public final class CudaBackend implements Backend {
             }
             DeviceMemory.touch(dx); // written after the twins were looked up (see linear)
             DeviceMemory.touch(dw);
-        } else if (cublas != null) {
-            // dx^T (k, m) += W^T (k, n) dy^T (n, m); dW^T (k, n) += x^T (k, m) dy (m, n), all column-major views
-            if (dx != null) cublas.sgemm(Cublas.OP_N, Cublas.OP_N, k, m, n, 1f, addr(w), k, addr(dy), n, 1f, addr(dx), k);
-            cublas.sgemm(Cublas.OP_N, Cublas.OP_T, k, n, m, 1f, addr(x), k, addr(dy), n, 1f, addr(dw), k);
         } else {
-            if (dx != null) gemm.gemm(addr(dx), addr(dy), n, 1, addr(w), k, 1, m, k, n, 1f);
-            gemm.gemm(addr(dw), addr(dy), 1, n, addr(x), k, 1, n, k, m, 1f);
+            // beta 0 where a deferred fill left dx or dW zero (DeviceMemory.deferZero): the same sums
+            float dxBeta = dx != null && memory.takeZero(dx) ? 0f : 1f, dwBeta = memory.takeZero(dw) ? 0f : 1f;
+            if (cublas != null) {
+                // dx^T (k, m) += W^T (k, n) dy^T (n, m); dW^T (k, n) += x^T (k, m) dy (m, n), all column-major views
+                if (dx != null) cublas.sgemm(Cublas.OP_N, Cublas.OP_N, k, m, n, 1f, addr(w), k, addr(dy), n, dxBeta, addr(dx), k);
+                cublas.sgemm(Cublas.OP_N, Cublas.OP_T, k, n, m, 1f, addr(x), k, addr(dy), n, dwBeta, addr(dw), k);
+            } else {
+                if (dx != null) gemm.gemm(addr(dx), addr(dy), n, 1, addr(w), k, 1, m, k, n, dxBeta);
+                gemm.gemm(addr(dw), addr(dy), 1, n, addr(x), k, 1, n, k, m, dwBeta);
+            }
         }
         if (dBias != null) reduce.columnSums(addr(dBias), addr(dy), 0, 0, m, n);
     }

@@ -86,6 +86,7 @@ final class CudaSsd {
         context.current();
         int heads = s.heads(), p = s.headDim(), groups = s.nGroups(), n = s.stateSize(), q = s.chunk(), nc = s.chunks(len);
         long rows = (long) batch * len, perHead = rows * heads, chunkHeads = (long) batch * nc * heads;
+        boolean overwriteDx = memory.takeZero(dx); // a deferred zero fill (DeviceMemory.deferZero): bwd_dx writes it
         try (DeviceMemory.Scratch sc = memory.scratch()) {
             long w = sc.floats(perHead), gw = sc.floats(perHead), l = sc.bytes(perHead * Double.BYTES);
             long parts = sc.bytes(perHead * k.slots(q, n, p) * Double.BYTES);
@@ -100,7 +101,8 @@ final class CudaSsd {
             k.backwardGram(dG, parts, y, addr(x), g, w, l, batch, len, heads, p, groups, n, q);
             k.backwardC(addr(dC), parts, y, addr(B), addr(C), dG, states, l, batch, len, heads, p, groups, n, q);
             k.backwardB(addr(dB), addr(x), addr(C), dG, carries, w, l, batch, len, heads, p, groups, n, q);
-            k.backwardX(addr(dx), parts, y, addr(x), addr(B), addr(D), g, carries, w, l, batch, len, heads, p, groups, n, q);
+            k.backwardX(addr(dx), parts, y, addr(x), addr(B), addr(D), g, carries, w, l, batch, len, heads, p, groups, n, q,
+                    overwriteDx);
             k.backwardFinish(addr(dDt), partA, partD, partBias, parts, held, w, gw, l, addr(A), batch, len, heads, p, n, q);
             reduce.columnSums(addr(dA), partA, 0, 0, (long) batch * nc, heads);
             reduce.columnSums(addr(dD), partD, 0, 0, (long) batch * nc, heads);
@@ -124,10 +126,14 @@ final class CudaSsd {
         context.current();
         int rows = x.rows2d(), width = x.cols();
         if (rows == 0 || width == 0) return;
+        // a deferred zero fill of dx or dz (DeviceMemory.deferZero) is taken before any address is
+        boolean overwriteDx = memory.takeZero(dx), overwriteDz = memory.takeZero(dz);
         try (DeviceMemory.Scratch sc = memory.scratch()) {
-            long gn = sc.floats((long) rows * width);
-            k.gatedRmsNormBackward(addr(dx), addr(dz), gn, addr(dOut), addr(x), addr(z), addr(weight), rows, width, groupSize, eps);
-            reduce.columnSums(addr(dWeight), addr(dOut), gn, 0, rows, width);
+            int slabs = k.normSlabs(rows);
+            long part = sc.floats((long) slabs * width);
+            k.gatedRmsNormBackward(addr(dx), addr(dz), part, addr(dOut), addr(x), addr(z), addr(weight), rows, width, groupSize, eps,
+                    overwriteDx, overwriteDz);
+            reduce.columnSums(addr(dWeight), part, 0, 0, slabs, width);
         }
     }
 }

@@ -28,12 +28,12 @@ final class SsdKernels {
             I32);
     static final Kernel[] BWD_DB = products("ssd_bwd_db", PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, I32);
     static final Kernel[] BWD_DX = products("ssd_bwd_dx", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32,
-            I32, I32, I32);
+            I32, I32, I32, I32);
     static final Kernel BWD_FINISH = Kernel.of(MODULE, "ssd_bwd_finish", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR,
             I32, I32, I32, I32, I32);
     static final Kernel NORM = Kernel.of(MODULE, "gated_rms_norm", PTR, PTR, PTR, PTR, PTR, I32, I32, F32);
     static final Kernel NORM_BACKWARD = Kernel.of(MODULE, "gated_rms_norm_backward", PTR, PTR, PTR, PTR, PTR, PTR, PTR,
-            I32, I32, F32);
+            I32, I32, I32, F32, I32);
 
     /**
      * How the products inside a chunk are multiplied (ssd.cu's SSD_FP32, SSD_TF32X3, SSD_TF32: each
@@ -76,7 +76,7 @@ final class SsdKernels {
     private final Launcher gpu;
     private final Products products;
     /** Threads of the tiled kernels; the edge of their result tiles; norm threads. */
-    final int threads, tile, normThreads;
+    final int threads, tile, normThreads, normRows;
 
     SsdKernels(Launcher gpu, Products products) {
         this.gpu = gpu;
@@ -89,6 +89,12 @@ final class SsdKernels {
         threads = m.constant("SSD_THREADS");
         tile = m.constant("SSD_T");
         normThreads = m.constant("SSD_NORM_THREADS");
+        normRows = m.constant("SSD_NORM_ROWS");
+    }
+
+    /** The slabs of rows the norm's backward gives a block each: the rows of its weight-gradient partials. */
+    int normSlabs(int rows) {
+        return (rows + normRows - 1) / normRows;
     }
 
     static int chunks(int len, int q) {
@@ -203,12 +209,12 @@ final class SsdKernels {
                 .ptr(c).ptr(dG).ptr(carries).ptr(w).ptr(l).i32(len).i32(heads).i32(p).i32(groups).i32(n).i32(q));
     }
 
-    /** dx (+=) and the partial sums of dq and dD. */
+    /** dx (+=; overwrite: =, unread) and the partial sums of dq and dD. */
     void backwardX(long dx, long parts, long dy, long x, long b, long d, long g, long carries, long w, long l, int batch,
-                   int len, int heads, int p, int groups, int n, int q) {
+                   int len, int heads, int p, int groups, int n, int q, boolean overwrite) {
         gpu.launch((long) batch * chunks(len, q) * heads, tiles(q) * tiles(p), threads, 1, stagedShared(q), entry(BWD_DX).args()
                 .ptr(dx).ptr(parts).ptr(dy).ptr(x).ptr(b).ptr(d).ptr(g).ptr(carries).ptr(w).ptr(l).i32(len).i32(heads).i32(p)
-                .i32(groups).i32(n).i32(q));
+                .i32(groups).i32(n).i32(q).i32(overwrite ? 1 : 0));
     }
 
     /** d dt (+=) and per-(sequence, chunk) partial sums of dA, dD, d dt_bias, (batch * chunks, heads) each. */
@@ -225,10 +231,13 @@ final class SsdKernels {
                 NORM.args().ptr(out).ptr(out16).ptr(x).ptr(z).ptr(w).i32(width).i32(gs).f32(eps));
     }
 
-    /** dx, dz (+=) and gn = the normalized gate (=), for the weight gradient's column sums. */
-    void gatedRmsNormBackward(long dx, long dz, long gn, long dOut, long x, long z, long w, int rows, int width, int gs,
-                              float eps) {
-        gpu.launch(rows, width / gs, normThreads, 1, 0, NORM_BACKWARD.args().ptr(dx).ptr(dz).ptr(gn).ptr(dOut).ptr(x).ptr(z)
-                .ptr(w).i32(width).i32(gs).f32(eps));
+    /**
+     * dx, dz (+=; overwriteDx / overwriteDz: =, unread) and dwPart (normSlabs(rows), width) (=): per slab
+     * of rows the sums of dOut times the normalized gate, whose column sums are the weight's gradient.
+     */
+    void gatedRmsNormBackward(long dx, long dz, long dwPart, long dOut, long x, long z, long w, int rows, int width, int gs,
+                              float eps, boolean overwriteDx, boolean overwriteDz) {
+        gpu.launch(normSlabs(rows), width / gs, normThreads, 1, 0, NORM_BACKWARD.args().ptr(dx).ptr(dz).ptr(dwPart).ptr(dOut)
+                .ptr(x).ptr(z).ptr(w).i32(rows).i32(width).i32(gs).f32(eps).i32((overwriteDx ? 1 : 0) | (overwriteDz ? 2 : 0)));
     }
 }

@@ -1122,14 +1122,14 @@ __device__ __forceinline__ void ssd_bwd_db_body(float* dB, const float* x, const
 SSD_ENTRIES(ssd_bwd_db, SSD_MINB_DB, (float* dB, const float* x, const float* C, const float* dG, const float* carries, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (dB, x, C, dG, carries, w, l, len, heads, P, groups, N, Q))
 
-// Block per (sequence, chunk, head) and tile of (s, p): dx (+=) = D dy_s + sum_{t >= s} M[t][s] dy_t +
+// Block per (sequence, chunk, head) and tile of (s, p): dx (+=; overwrite: =, unread) = D dy_s + sum_{t >= s} M[t][s] dy_t +
 // q_s (carry B_s)[p], and the slots of dq_s = x_s . (carry B_s) and dy_s . x_s. Past the diagonal tile
 // (s < s1 <= t) the decay splits at s1 as chunk_output's does at r0. Dynamic shared memory: Q doubles
 // (l), then Q floats (w), Q floats (the scales of dy's rows).
 template <int MODE>
 __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const float* dy, const float* x, const float* B,
                                       const float* D, const float* G, const float* carries, const float* w,
-                                      const double* l, int len, int heads, int P, int groups, int N, int Q) {
+                                      const double* l, int len, int heads, int P, int groups, int N, int Q, int overwrite) {
     extern __shared__ double lcol[];
     SSD_STAGE_DECL
     __shared__ float qrow[SSD_T], frow[SSD_T];
@@ -1195,7 +1195,8 @@ __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const 
             i64 at = (row0 + s) * di + h * P + p;
             float qs = qrow[ml];
             if (pairs && p + 1 < P) {
-                float2 xv = *(const float2*)(x + at), dyv = *(const float2*)(dy + at), dxv = *(float2*)(dx + at);
+                float2 xv = *(const float2*)(x + at), dyv = *(const float2*)(dy + at),
+                       dxv = overwrite ? make_float2(0.f, 0.f) : *(float2*)(dx + at);
                 dxv.x += dSkip * dyv.x + acc[i][j] + qs * ac2[i][j];
                 dxv.y += dSkip * dyv.y + acc[i][j + 1] + qs * ac2[i][j + 1];
                 *(float2*)(dx + at) = dxv;
@@ -1204,7 +1205,7 @@ __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const 
             } else {
                 for (int e = 0; e < 2 && p + e < P; e++) {
                     float xv = x[at + e], dyv = dy[at + e];
-                    dx[at + e] += dSkip * dyv + acc[i][j + e] + qs * ac2[i][j + e];
+                    dx[at + e] = (overwrite ? 0.f : dx[at + e]) + (dSkip * dyv + acc[i][j + e] + qs * ac2[i][j + e]);
                     dq[ri] += xv * ac2[i][j + e];
                     dd[ri] += dyv * xv;
                 }
@@ -1240,8 +1241,8 @@ __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const 
         }
     }
 }
-SSD_ENTRIES(ssd_bwd_dx, SSD_MINB_DX, (float* dx, double* parts, const float* dy, const float* x, const float* B, const float* D, const float* G, const float* carries, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
-            (dx, parts, dy, x, B, D, G, carries, w, l, len, heads, P, groups, N, Q))
+SSD_ENTRIES(ssd_bwd_dx, SSD_MINB_DX, (float* dx, double* parts, const float* dy, const float* x, const float* B, const float* D, const float* G, const float* carries, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q, int overwrite),
+            (dx, parts, dy, x, B, D, G, carries, w, l, len, heads, P, groups, N, Q, overwrite))
 
 // Block per (sequence, chunk, head): each step's dl and dw from its slots, <carry, H0> from ssd_carry_pass's, then the reverse
 // cumulative sum of dl over the chunk (a suffix sum across the block's threads): d dt (+=) and this
@@ -1393,65 +1394,126 @@ __device__ __forceinline__ void ssd_norm_grad(float xv, float zv, float wv, floa
     dz += (float)(dGate * xv * s * (1.f + zv * (1.f - s)));
 }
 
-// dx, dz (+=); gn = g / rms (=), whose column sums against dOut are the weight's gradient.
-extern "C" __global__ void __launch_bounds__(SSD_NORM_THREADS) gated_rms_norm_backward(float* dx, float* dz, float* gn,
+// Rows a block of the norm's backward walks, one group of each: the weight gradient's sums over them
+// stay in registers and leave as one row of partial sums, so the normalized gate never goes to memory
+// (at 130m-mamba2 8 x 2048: 2,048 rows of 1,536 partials, 13 MB, where the gate was 100 MB written
+// and read back with dOut by a column sum).
+#define SSD_NORM_ROWS 8
+SSMTK_EXPORT(SSD_NORM_ROWS)
+
+// a and b each summed over the block, as two block_sum calls would (the same order), one barrier pair
+__device__ __forceinline__ void ssd_block_sum2(double& a, double& b) {
+    __shared__ double part[2][32];
+    for (int o = 16; o > 0; o >>= 1) {
+        a += __shfl_xor_sync(FULL_MASK, a, o);
+        b += __shfl_xor_sync(FULL_MASK, b, o);
+    }
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = (blockDim.x + 31) >> 5;
+    __syncthreads();  // part[] may still be read for the previous row
+    if (lane == 0) {
+        part[0][warp] = a;
+        part[1][warp] = b;
+    }
+    __syncthreads();
+    a = lane < warps ? part[0][lane] : 0.0;
+    b = lane < warps ? part[1][lane] : 0.0;
+    for (int o = 16; o > 0; o >>= 1) {
+        a += __shfl_xor_sync(FULL_MASK, a, o);
+        b += __shfl_xor_sync(FULL_MASK, b, o);
+    }
+}
+
+// Block per (slab of SSD_NORM_ROWS rows, group). dx, dz (+=; overwrite bit 1: dx =, bit 2: dz =,
+// neither read then: a buffer a deferred zero fill left to its first writer); dwPart (=), row slab:
+// the sum over the slab's rows of dOut * g / rms per feature, whose column sums are the weight's gradient.
+extern "C" __global__ void __launch_bounds__(SSD_NORM_THREADS) gated_rms_norm_backward(float* dx, float* dz, float* dwPart,
                                                                                         const float* dOut, const float* x,
-                                                                                        const float* z, const float* w,
-                                                                                        int width, int gs, float eps) {
-    i64 base = (i64)blockIdx.x * width + (i64)blockIdx.y * gs;
-    const float* wg = w + (i64)blockIdx.y * gs;
-    unsigned long long at = (unsigned long long)dx | (unsigned long long)dz | (unsigned long long)gn | (unsigned long long)dOut |
+                                                                                        const float* z, const float* w, int rows,
+                                                                                        int width, int gs, float eps,
+                                                                                        int overwrite) {
+    int r0 = blockIdx.x * SSD_NORM_ROWS, r1 = min(rows, r0 + SSD_NORM_ROWS);
+    i64 col0 = (i64)blockIdx.y * gs;
+    const float* wg = w + col0;
+    float* pw = dwPart + (i64)blockIdx.x * width + col0;
+    bool addX = (overwrite & 1) == 0, addZ = (overwrite & 2) == 0;
+    unsigned long long at = (unsigned long long)dx | (unsigned long long)dz | (unsigned long long)dwPart | (unsigned long long)dOut |
                             (unsigned long long)x | (unsigned long long)z | (unsigned long long)w;
     if (ssd_norm_by_quads(width, gs, at)) {
         int nq = gs >> 2;
-        float4 xq[SSD_NORM_QUADS], zq[SSD_NORM_QUADS], yq[SSD_NORM_QUADS], wq[SSD_NORM_QUADS];
-        double ss = 0, dot = 0;
+        float4 wq[SSD_NORM_QUADS], dw[SSD_NORM_QUADS];
 #pragma unroll
         for (int k = 0; k < SSD_NORM_QUADS; k++) {
             int q = threadIdx.x + k * SSD_NORM_THREADS;
-            if (q < nq) {
-                xq[k] = ((const float4*)(x + base))[q];
-                zq[k] = ((const float4*)(z + base))[q];
-                yq[k] = ((const float4*)(dOut + base))[q];
-                wq[k] = ((const float4*)wg)[q];
-                float xs[4] = {xq[k].x, xq[k].y, xq[k].z, xq[k].w}, zs[4] = {zq[k].x, zq[k].y, zq[k].z, zq[k].w},
-                      ys[4] = {yq[k].x, yq[k].y, yq[k].z, yq[k].w}, ws[4] = {wq[k].x, wq[k].y, wq[k].z, wq[k].w};
+            wq[k] = q < nq ? ((const float4*)wg)[q] : make_float4(0.f, 0.f, 0.f, 0.f);
+            dw[k] = make_float4(0.f, 0.f, 0.f, 0.f);
+        }
+        for (int r = r0; r < r1; r++) {
+            i64 base = (i64)r * width + col0;
+            float4 xq[SSD_NORM_QUADS], zq[SSD_NORM_QUADS], yq[SSD_NORM_QUADS];
+            double ss = 0, dot = 0;
 #pragma unroll
-                for (int e = 0; e < 4; e++) {
-                    float g = xs[e] * zs[e] * sigmoidf(zs[e]);
-                    ss += (double)g * g;
-                    dot += (double)ys[e] * ws[e] * g;
+            for (int k = 0; k < SSD_NORM_QUADS; k++) {
+                int q = threadIdx.x + k * SSD_NORM_THREADS;
+                if (q < nq) {
+                    xq[k] = ((const float4*)(x + base))[q];
+                    zq[k] = ((const float4*)(z + base))[q];
+                    yq[k] = ((const float4*)(dOut + base))[q];
+                    float xs[4] = {xq[k].x, xq[k].y, xq[k].z, xq[k].w}, zs[4] = {zq[k].x, zq[k].y, zq[k].z, zq[k].w},
+                          ys[4] = {yq[k].x, yq[k].y, yq[k].z, yq[k].w}, ws[4] = {wq[k].x, wq[k].y, wq[k].z, wq[k].w};
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        float g = xs[e] * zs[e] * sigmoidf(zs[e]);
+                        ss += (double)g * g;
+                        dot += (double)ys[e] * ws[e] * g;
+                    }
+                }
+            }
+            ssd_block_sum2(ss, dot);
+            double inv = 1.0 / sqrt(ss / gs + eps), coef = inv * inv * inv * dot / gs;
+#pragma unroll
+            for (int k = 0; k < SSD_NORM_QUADS; k++) {
+                int q = threadIdx.x + k * SSD_NORM_THREADS;
+                if (q < nq) {
+                    float4 zero = make_float4(0.f, 0.f, 0.f, 0.f), gv;
+                    float4 dxv = addX ? ((float4*)(dx + base))[q] : zero, dzv = addZ ? ((float4*)(dz + base))[q] : zero;
+                    ssd_norm_grad(xq[k].x, zq[k].x, wq[k].x, yq[k].x, inv, coef, gv.x, dxv.x, dzv.x);
+                    ssd_norm_grad(xq[k].y, zq[k].y, wq[k].y, yq[k].y, inv, coef, gv.y, dxv.y, dzv.y);
+                    ssd_norm_grad(xq[k].z, zq[k].z, wq[k].z, yq[k].z, inv, coef, gv.z, dxv.z, dzv.z);
+                    ssd_norm_grad(xq[k].w, zq[k].w, wq[k].w, yq[k].w, inv, coef, gv.w, dxv.w, dzv.w);
+                    dw[k].x += yq[k].x * gv.x;
+                    dw[k].y += yq[k].y * gv.y;
+                    dw[k].z += yq[k].z * gv.z;
+                    dw[k].w += yq[k].w * gv.w;
+                    ((float4*)(dx + base))[q] = dxv;
+                    ((float4*)(dz + base))[q] = dzv;
                 }
             }
         }
-        ss = block_sum<double>(ss);
-        dot = block_sum<double>(dot);
-        double inv = 1.0 / sqrt(ss / gs + eps), coef = inv * inv * inv * dot / gs;
 #pragma unroll
         for (int k = 0; k < SSD_NORM_QUADS; k++) {
             int q = threadIdx.x + k * SSD_NORM_THREADS;
-            if (q < nq) {
-                float4 dxv = ((float4*)(dx + base))[q], dzv = ((float4*)(dz + base))[q], gv;
-                ssd_norm_grad(xq[k].x, zq[k].x, wq[k].x, yq[k].x, inv, coef, gv.x, dxv.x, dzv.x);
-                ssd_norm_grad(xq[k].y, zq[k].y, wq[k].y, yq[k].y, inv, coef, gv.y, dxv.y, dzv.y);
-                ssd_norm_grad(xq[k].z, zq[k].z, wq[k].z, yq[k].z, inv, coef, gv.z, dxv.z, dzv.z);
-                ssd_norm_grad(xq[k].w, zq[k].w, wq[k].w, yq[k].w, inv, coef, gv.w, dxv.w, dzv.w);
-                ((float4*)(gn + base))[q] = gv;
-                ((float4*)(dx + base))[q] = dxv;
-                ((float4*)(dz + base))[q] = dzv;
-            }
+            if (q < nq) ((float4*)pw)[q] = dw[k];
         }
         return;
     }
-    double ss = 0, dot = 0;
-    for (int i = threadIdx.x; i < gs; i += blockDim.x) {
-        float zv = z[base + i], s = sigmoidf(zv), g = x[base + i] * zv * s;
-        ss += (double)g * g;
-        dot += (double)dOut[base + i] * wg[i] * g;
+    // element by element: a thread keeps its features' partial sums in its slab's row of dwPart (no
+    // other thread touches them)
+    for (int r = r0; r < r1; r++) {
+        i64 base = (i64)r * width + col0;
+        double ss = 0, dot = 0;
+        for (int i = threadIdx.x; i < gs; i += blockDim.x) {
+            float zv = z[base + i], s = sigmoidf(zv), g = x[base + i] * zv * s;
+            ss += (double)g * g;
+            dot += (double)dOut[base + i] * wg[i] * g;
+        }
+        ssd_block_sum2(ss, dot);
+        double inv = 1.0 / sqrt(ss / gs + eps), coef = inv * inv * inv * dot / gs;
+        for (int i = threadIdx.x; i < gs; i += blockDim.x) {
+            float gv, dxv = addX ? dx[base + i] : 0.f, dzv = addZ ? dz[base + i] : 0.f, gy = dOut[base + i];
+            ssd_norm_grad(x[base + i], z[base + i], wg[i], gy, inv, coef, gv, dxv, dzv);
+            dx[base + i] = dxv;
+            dz[base + i] = dzv;
+            pw[i] = (r == r0 ? 0.f : pw[i]) + gy * gv;
+        }
     }
-    ss = block_sum<double>(ss);
-    dot = block_sum<double>(dot);
-    double inv = 1.0 / sqrt(ss / gs + eps), coef = inv * inv * inv * dot / gs;
-    for (int i = threadIdx.x; i < gs; i += blockDim.x)
-        ssd_norm_grad(x[base + i], z[base + i], wg[i], dOut[base + i], inv, coef, gn[base + i], dx[base + i], dz[base + i]);
 }
