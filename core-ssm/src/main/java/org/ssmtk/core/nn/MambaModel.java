@@ -286,6 +286,12 @@ public final class MambaModel {
         /** Sequences the stack ran: batch times the strand count; ids holds all of them. */
         final int stackBatch;
         final Tensor[] residualIn;
+        /**
+         * Each layer's norm output, its mixer's input; null where the model recomputes activations
+         * (the backward then recomputes it from residualIn: one norm a layer, 1.1 ms of a
+         * 130m-mamba2 8 x 2048 fp32 step, against a (rows, hidden) buffer a layer kept).
+         */
+        final Tensor[] normedIn;
         final Mixer.Activations[] mixer;
         Tensor residualOut;
         Tensor hidden;
@@ -296,6 +302,7 @@ public final class MambaModel {
             this.stackBatch = stackBatch;
             this.len = len;
             this.residualIn = new Tensor[layerCount];
+            this.normedIn = new Tensor[layerCount];
             this.mixer = new Mixer.Activations[layerCount];
         }
 
@@ -337,8 +344,10 @@ public final class MambaModel {
             }
             Mixer.Activations ma = mixers[i].newActivations(stackBatch, len, true);
             Tensor next = backend.allocateUninitialized(rows, h);
-            blockForward(i, next, residual, normed, next, stackBatch, len, ma, null);
+            Tensor layerNormed = recomputeActivations ? normed : backend.allocateUninitialized(rows, h);
+            blockForward(i, next, residual, layerNormed, next, stackBatch, len, ma, null);
             act.residualIn[i] = residual;
+            if (!recomputeActivations) act.normedIn[i] = layerNormed;
             act.mixer[i] = recomputeActivations ? null : ma;
             if (recomputeActivations) releaseAll(ma.tensors());
             residual = next;
@@ -400,6 +409,7 @@ public final class MambaModel {
      */
     public void release(Activations act) {
         for (Tensor t : act.residualIn) backend.release(t);
+        releaseAll(act.normedIn);
         for (Mixer.Activations ma : act.mixer) if (ma != null) releaseAll(ma.tensors());
         backend.release(act.residualOut);
         backend.release(act.hidden);
@@ -490,8 +500,11 @@ public final class MambaModel {
         int sb = act.stackBatch, rows = sb * act.len, h = config.hiddenSize();
         ModelWeights g = grads.weights();
         Tensor dResidual = backend.allocate(rows, h); // norm_f's backward accumulates into it
-        // each layer's norm writes normed; dNormed is zeroed at every layer (or first takes the aligned strands)
-        Tensor normed = backend.allocateUninitialized(rows, h), dNormed = backend.allocateUninitialized(rows, h);
+        // a layer's norm output the forward did not keep is recomputed into normed; dNormed is zeroed at
+        // every layer (or first takes the aligned strands)
+        boolean normsRecomputed = java.util.Arrays.stream(act.normedIn).anyMatch(java.util.Objects::isNull);
+        Tensor normed = normsRecomputed ? backend.allocateUninitialized(rows, h) : null,
+                dNormed = backend.allocateUninitialized(rows, h);
         if (strands.count() > 1) { // back from forward positions to the stack's order
             strands.alignStrands(backend, dNormed, dHidden, act.batch, act.len);
             dHidden = dNormed;
@@ -500,14 +513,18 @@ public final class MambaModel {
         Mixer.BackwardScratch scratch = mixers[0].newBackwardScratch(sb, act.len);
         for (int i = mixers.length - 1; i >= 0; i--) {
             Mixer.Activations ma = act.mixer[i];
-            backend.rmsNorm(normed, act.residualIn[i], weights.blocks()[i].norm(), eps());
+            Tensor layerNormed = act.normedIn[i];
+            if (layerNormed == null) {
+                layerNormed = normed;
+                backend.rmsNorm(normed, act.residualIn[i], weights.blocks()[i].norm(), eps());
+            }
             if (ma == null) { // recomputed: the same mixer forward on the same input, without its output
                 ma = mixers[i].newActivations(sb, act.len, true);
-                mixers[i].forward(null, normed, sb, act.len, ma, null);
+                mixers[i].forward(null, layerNormed, sb, act.len, ma, null);
             }
             backend.fill(dNormed, 0f);
             // residual_out = residual_in + mixer(norm(residual_in)): dResidual flows through unchanged and into the mixer
-            mixers[i].backward(dNormed, dResidual, normed, sb, act.len, ma, g.blocks()[i].mixer(), scratch);
+            mixers[i].backward(dNormed, dResidual, layerNormed, sb, act.len, ma, g.blocks()[i].mixer(), scratch);
             if (act.mixer[i] == null) releaseAll(ma.tensors());
             backend.rmsNormBackward(dResidual, g.blocks()[i].norm(), dNormed, act.residualIn[i],
                     weights.blocks()[i].norm(), eps());

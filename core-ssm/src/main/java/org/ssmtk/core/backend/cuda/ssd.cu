@@ -1384,14 +1384,17 @@ extern "C" __global__ void __launch_bounds__(SSD_NORM_THREADS) gated_rms_norm(fl
     }
 }
 
-// One element's share of the backward: gn = g / rms (=), dx and dz (+=), the rest in double as the CPU
-__device__ __forceinline__ void ssd_norm_grad(float xv, float zv, float wv, float gy, double inv, double coef, float& gn,
+// One element's share of the backward: gn = g / rms (=), dx and dz (+=). The row's sums (of g^2 and
+// dOut w g) are taken in double; the per-element terms in float: in double they were ~15 conversions
+// and 12 double operations an element, which held the kernel near 250 us at 130m-mamba2 8 x 2048
+// (ssd-host-check holds the result to its float64 finite differences as before).
+__device__ __forceinline__ void ssd_norm_grad(float xv, float zv, float wv, float gy, float inv, float coef, float& gn,
                                               float& dx, float& dz) {
     float s = sigmoidf(zv), g = xv * zv * s;
-    gn = (float)(g * inv);
-    double dGate = inv * wv * gy - coef * g;
-    dx += (float)(dGate * zv * s);
-    dz += (float)(dGate * xv * s * (1.f + zv * (1.f - s)));
+    gn = g * inv;
+    float dGate = inv * wv * gy - coef * g;
+    dx += dGate * zv * s;
+    dz += dGate * xv * s * (1.f + zv * (1.f - s));
 }
 
 // Rows a block of the norm's backward walks, one group of each: the weight gradient's sums over them
@@ -1460,16 +1463,20 @@ extern "C" __global__ void __launch_bounds__(SSD_NORM_THREADS) gated_rms_norm_ba
                     yq[k] = ((const float4*)(dOut + base))[q];
                     float xs[4] = {xq[k].x, xq[k].y, xq[k].z, xq[k].w}, zs[4] = {zq[k].x, zq[k].y, zq[k].z, zq[k].w},
                           ys[4] = {yq[k].x, yq[k].y, yq[k].z, yq[k].w}, ws[4] = {wq[k].x, wq[k].y, wq[k].z, wq[k].w};
+                    float ss4 = 0.f, dot4 = 0.f;  // a quad's sums in float, the row's in double
 #pragma unroll
                     for (int e = 0; e < 4; e++) {
                         float g = xs[e] * zs[e] * sigmoidf(zs[e]);
-                        ss += (double)g * g;
-                        dot += (double)ys[e] * ws[e] * g;
+                        ss4 += g * g;
+                        dot4 += ys[e] * ws[e] * g;
                     }
+                    ss += ss4;
+                    dot += dot4;
                 }
             }
             ssd_block_sum2(ss, dot);
-            double inv = 1.0 / sqrt(ss / gs + eps), coef = inv * inv * inv * dot / gs;
+            double invD = 1.0 / sqrt(ss / gs + eps);
+            float inv = (float)invD, coef = (float)(invD * invD * invD * dot / gs);
 #pragma unroll
             for (int k = 0; k < SSD_NORM_QUADS; k++) {
                 int q = threadIdx.x + k * SSD_NORM_THREADS;
@@ -1507,7 +1514,8 @@ extern "C" __global__ void __launch_bounds__(SSD_NORM_THREADS) gated_rms_norm_ba
             dot += (double)dOut[base + i] * wg[i] * g;
         }
         ssd_block_sum2(ss, dot);
-        double inv = 1.0 / sqrt(ss / gs + eps), coef = inv * inv * inv * dot / gs;
+        double invD = 1.0 / sqrt(ss / gs + eps);
+        float inv = (float)invD, coef = (float)(invD * invD * invD * dot / gs);
         for (int i = threadIdx.x; i < gs; i += blockDim.x) {
             float gv, dxv = addX ? dx[base + i] : 0.f, dzv = addZ ? dz[base + i] : 0.f, gy = dOut[base + i];
             ssd_norm_grad(x[base + i], z[base + i], wg[i], gy, inv, coef, gv, dxv, dzv);
