@@ -306,15 +306,16 @@ static void normCase(int rows, int width, int gs) {
     check("gated norm, " + s, out, ref(x, z, w), 1e-5);
     int slabs = (rows + SSD_NORM_ROWS - 1) / SSD_NORM_ROWS;
     std::vector<float> dx(xf.size(), 1.f), dz(xf.size(), 1.f), part((size_t)slabs * width, NAN), dw(width, 1.f);
+    auto backward = gs <= 3 * 4 * SSD_NORM_THREADS ? gated_rms_norm_backward_q3 : gated_rms_norm_backward;  // SsdKernels' pick
     host_launch(slabs, width / gs, SSD_NORM_THREADS, 0, [&] {
-        gated_rms_norm_backward(dx.data(), dz.data(), part.data(), dof.data(), xf.data(), zf.data(), wf.data(), rows, width, gs, eps, 0);
+        backward(dx.data(), dz.data(), part.data(), dof.data(), xf.data(), zf.data(), wf.data(), rows, width, gs, eps, 0);
     });
     for (int j = 0; j < width; j++)  // ReductionKernels.columnSums over the slabs
         for (int slab = 0; slab < slabs; slab++) dw[j] += part[(size_t)slab * width + j];
     // overwrite (a deferred zero fill's first writer): dx and dz are written, never read (NaN here)
     std::vector<float> dx0(xf.size(), NAN), dz0(xf.size(), NAN), part0((size_t)slabs * width, NAN);
     host_launch(slabs, width / gs, SSD_NORM_THREADS, 0, [&] {
-        gated_rms_norm_backward(dx0.data(), dz0.data(), part0.data(), dof.data(), xf.data(), zf.data(), wf.data(), rows, width, gs, eps, 3);
+        backward(dx0.data(), dz0.data(), part0.data(), dof.data(), xf.data(), zf.data(), wf.data(), rows, width, gs, eps, 3);
     });
     std::vector<float> dxAdded(dx), dzAdded(dz);
     for (auto& v : dxAdded) v -= 1;
@@ -372,6 +373,7 @@ int main() {
     normCase(2, 1536, 1536);   // 130m-mamba2's group: 12 values a thread in registers
     normCase(2, 2100, 2100);   // past what the registers hold: element by element
     normCase(19, 1536, 768);   // slabs of rows (the last one short), two groups, by float4
+    normCase(9, 1800, 1800);   // past 3 quads a thread: the entry with 4
     normCase(11, 30, 15);      // slabs of rows, element by element
     std::printf("%s: %d failure(s)\n", failures ? "FAILED" : "passed", failures);
     return failures ? 1 : 0;

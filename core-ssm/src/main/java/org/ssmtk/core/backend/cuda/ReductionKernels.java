@@ -17,14 +17,14 @@ final class ReductionKernels {
     static final Kernel SUM_OF_SQUARES_MULTI = Kernel.of(MODULE, "sum_of_squares_multi", PTR, I32, PTR);
     static final Kernel SUM_DOUBLES = Kernel.of(MODULE, "sum_doubles", PTR, I64, PTR);
     static final Kernel RMS_NORM = Kernel.of(MODULE, "rms_norm", PTR, PTR, PTR, PTR, I32, F32);
-    static final Kernel RMS_NORM_BACKWARD = Kernel.of(MODULE, "rms_norm_backward", PTR, PTR, PTR, PTR, PTR, PTR, I32, F32);
+    static final Kernel RMS_NORM_BACKWARD = Kernel.of(MODULE, "rms_norm_backward", PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, F32);
     static final Kernel CROSS_ENTROPY = Kernel.of(MODULE, "cross_entropy", PTR, PTR, I32, PTR, PTR, F32, PTR, I32);
     static final Kernel SAMPLE_ROWS = Kernel.of(MODULE, "sample_rows", PTR, I64, I32, I64, I32, PTR, PTR);
     /** Threads per row of the row kernels: any multiple of 32 up to 1024 works (block_sum's 32 warps). */
     private static final int ROW_THREADS = 256;
 
     private final Launcher gpu;
-    private final int colsumCols, colsumRows, sampleThreads, multiChunk, ceThreads;
+    private final int colsumCols, colsumRows, sampleThreads, multiChunk, ceThreads, rmsBackwardRows;
 
     ReductionKernels(Launcher gpu) {
         this.gpu = gpu;
@@ -34,6 +34,7 @@ final class ReductionKernels {
         sampleThreads = m.constant("SAMPLE_THREADS");
         multiChunk = m.constant("MULTI_CHUNK");
         ceThreads = m.constant("CE_THREADS");
+        rmsBackwardRows = m.constant("RMS_BACKWARD_ROWS");
     }
 
     /** Elements per block of the multi-tensor kernels: a {@link TensorTable}'s chunk. */
@@ -76,13 +77,19 @@ final class ReductionKernels {
         gpu.launch(rows, 1, ROW_THREADS, 1, 0, RMS_NORM.args().ptr(out).ptr(out16).ptr(x).ptr(w).i32(h).f32(eps));
     }
 
+    /** The slabs of rows rmsNormBackward gives a block each: the rows of its weight-gradient partials. */
+    int rmsBackwardSlabs(int rows) {
+        return (rows + rmsBackwardRows - 1) / rmsBackwardRows;
+    }
+
     /**
-     * dx += the input gradient, dx16 (if not 0) receiving the sum rounded to bf16; invOut[r] = 1 /
-     * rms of row r, for the weight gradient.
+     * dx += the input gradient, dx16 (if not 0) receiving the sum rounded to bf16; dwPart
+     * (rmsBackwardSlabs(rows), h) = per slab of rows the sums of dy x / rms, whose column sums are
+     * the weight's gradient.
      */
-    void rmsNormBackward(long dx, long dx16, long invOut, long dy, long x, long w, int rows, int h, float eps) {
-        gpu.launch(rows, 1, ROW_THREADS, 1, 0,
-                RMS_NORM_BACKWARD.args().ptr(dx).ptr(dx16).ptr(invOut).ptr(dy).ptr(x).ptr(w).i32(h).f32(eps));
+    void rmsNormBackward(long dx, long dx16, long dwPart, long dy, long x, long w, int rows, int h, float eps) {
+        gpu.launch(rmsBackwardSlabs(rows), 1, ROW_THREADS, 1, 0,
+                RMS_NORM_BACKWARD.args().ptr(dx).ptr(dx16).ptr(dwPart).ptr(dy).ptr(x).ptr(w).i32(rows).i32(h).f32(eps));
     }
 
     /**

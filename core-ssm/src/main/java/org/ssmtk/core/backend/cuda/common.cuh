@@ -50,3 +50,26 @@ __device__ T block_sum(T v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
     return v;
 }
+
+// a and b each summed over the block as two block_sum calls would (the same order), one barrier pair
+template <typename T>
+__device__ __forceinline__ void block_sum2(T& a, T& b) {
+    __shared__ T part[2][32];
+    for (int o = 16; o > 0; o >>= 1) {
+        a += __shfl_xor_sync(FULL_MASK, a, o);
+        b += __shfl_xor_sync(FULL_MASK, b, o);
+    }
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = (blockDim.x + 31) >> 5;
+    __syncthreads();  // part[] may still be read by a previous call
+    if (lane == 0) {
+        part[0][warp] = a;
+        part[1][warp] = b;
+    }
+    __syncthreads();
+    a = lane < warps ? part[0][lane] : (T)0;
+    b = lane < warps ? part[1][lane] : (T)0;
+    for (int o = 16; o > 0; o >>= 1) {
+        a += __shfl_xor_sync(FULL_MASK, a, o);
+        b += __shfl_xor_sync(FULL_MASK, b, o);
+    }
+}

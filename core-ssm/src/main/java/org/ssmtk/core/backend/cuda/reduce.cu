@@ -107,27 +107,78 @@ extern "C" __global__ void rms_norm(float* out, unsigned short* out16, const flo
     }
 }
 
-// One block per row: dx accumulates; each row's 1/rms goes to invOut so that the weight gradient
-// (a sum over rows) can follow as column_sums(dy * x * inv).
-extern "C" __global__ void rms_norm_backward(float* dx, unsigned short* dx16, float* invOut, const float* dy, const float* x,
-                                             const float* w, int h, float eps) {
-    i64 base = (i64)blockIdx.x * h;
-    float ss = 0.f, dot = 0.f;
-    for (int i = threadIdx.x; i < h; i += blockDim.x) {
-        float v = x[base + i];
-        ss += v * v;
-        dot += w[i] * dy[base + i] * v;
+// Rows a block of rms_norm_backward walks: the weight gradient's sums over them leave as one row of
+// partials per slab (ReductionKernels adds them by column_sums), not as 1/rms per row for a column
+// sum that reads dy and x again (100 MB a layer at 130M 8 x 2048).
+#define RMS_BACKWARD_ROWS 8
+SSMTK_EXPORT(RMS_BACKWARD_ROWS)
+// A thread's features held in registers across the slab: h up to this many times the block
+#define RMS_BACKWARD_HELD 4
+
+// Block per slab of RMS_BACKWARD_ROWS rows: dx += the input gradient (dx16, if not null, the sums in
+// bf16), dwPart[slab, i] = the sum over the slab's rows of dy x / rms (=).
+extern "C" __global__ void rms_norm_backward(float* dx, unsigned short* dx16, float* dwPart, const float* dy, const float* x,
+                                             const float* w, int rows, int h, float eps) {
+    int r0 = blockIdx.x * RMS_BACKWARD_ROWS, r1 = min(rows, r0 + RMS_BACKWARD_ROWS);
+    float* pw = dwPart + (i64)blockIdx.x * h;
+    if (h <= RMS_BACKWARD_HELD * (int)blockDim.x) {
+        float wv[RMS_BACKWARD_HELD], dw[RMS_BACKWARD_HELD];
+#pragma unroll
+        for (int k = 0; k < RMS_BACKWARD_HELD; k++) {
+            int i = threadIdx.x + k * blockDim.x;
+            wv[k] = i < h ? w[i] : 0.f;
+            dw[k] = 0.f;
+        }
+        for (int r = r0; r < r1; r++) {
+            i64 base = (i64)r * h;
+            float xv[RMS_BACKWARD_HELD], gv[RMS_BACKWARD_HELD], ss = 0.f, dot = 0.f;
+#pragma unroll
+            for (int k = 0; k < RMS_BACKWARD_HELD; k++) {
+                int i = threadIdx.x + k * blockDim.x;
+                xv[k] = i < h ? x[base + i] : 0.f;
+                gv[k] = i < h ? dy[base + i] : 0.f;
+                ss += xv[k] * xv[k];
+                dot += wv[k] * gv[k] * xv[k];
+            }
+            block_sum2<float>(ss, dot);
+            float inv = rsqrtf(ss / h + eps), coef = inv * inv * inv * dot / h;
+#pragma unroll
+            for (int k = 0; k < RMS_BACKWARD_HELD; k++) {
+                int i = threadIdx.x + k * blockDim.x;
+                if (i < h) {
+                    float v = dx[base + i] + (inv * wv[k] * gv[k] - coef * xv[k]);  // the += it was, spelt out
+                    dx[base + i] = v;
+                    if (dx16) store_bf16(dx16, base + i, v);
+                    dw[k] += gv[k] * xv[k] * inv;
+                }
+            }
+        }
+#pragma unroll
+        for (int k = 0; k < RMS_BACKWARD_HELD; k++) {
+            int i = threadIdx.x + k * blockDim.x;
+            if (i < h) pw[i] = dw[k];
+        }
+        return;
     }
-    ss = block_sum<float>(ss);
-    dot = block_sum<float>(dot);
-    float inv = rsqrtf(ss / h + eps);
-    float coef = inv * inv * inv * dot / h;
-    for (int i = threadIdx.x; i < h; i += blockDim.x) {
-        float r = dx[base + i] + (inv * w[i] * dy[base + i] - coef * x[base + i]);  // the += it was, spelt out
-        dx[base + i] = r;
-        if (dx16) store_bf16(dx16, base + i, r);
+    // wider rows: each thread keeps its features' partial sums in its slab's row of dwPart
+    for (int r = r0; r < r1; r++) {
+        i64 base = (i64)r * h;
+        float ss = 0.f, dot = 0.f;
+        for (int i = threadIdx.x; i < h; i += blockDim.x) {
+            float v = x[base + i];
+            ss += v * v;
+            dot += w[i] * dy[base + i] * v;
+        }
+        block_sum2<float>(ss, dot);
+        float inv = rsqrtf(ss / h + eps), coef = inv * inv * inv * dot / h;
+        for (int i = threadIdx.x; i < h; i += blockDim.x) {
+            float g = dy[base + i], xv = x[base + i];
+            float v = dx[base + i] + (inv * w[i] * g - coef * xv);
+            dx[base + i] = v;
+            if (dx16) store_bf16(dx16, base + i, v);
+            pw[i] = (r == r0 ? 0.f : pw[i]) + g * xv * inv;
+        }
     }
-    if (threadIdx.x == 0) invOut[blockIdx.x] = inv;
 }
 
 // One block per row (up to CE_THREADS threads: the launcher gives a row about 16 logits a thread):

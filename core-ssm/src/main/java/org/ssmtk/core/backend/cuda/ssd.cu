@@ -1404,36 +1404,105 @@ __device__ __forceinline__ void ssd_norm_grad(float xv, float zv, float wv, floa
 #define SSD_NORM_ROWS 8
 SSMTK_EXPORT(SSD_NORM_ROWS)
 
-// a and b each summed over the block, as two block_sum calls would (the same order), one barrier pair
-__device__ __forceinline__ void ssd_block_sum2(double& a, double& b) {
-    __shared__ double part[2][32];
-    for (int o = 16; o > 0; o >>= 1) {
-        a += __shfl_xor_sync(FULL_MASK, a, o);
-        b += __shfl_xor_sync(FULL_MASK, b, o);
+// One row's group of x, z and dOut by float4, a thread's QUADS quads (those past nq left as they are)
+template <int QUADS>
+__device__ __forceinline__ void ssd_norm_load_row(float4* xq, float4* zq, float4* yq, const float* x, const float* z,
+                                                  const float* dOut, i64 base, int nq) {
+#pragma unroll
+    for (int k = 0; k < QUADS; k++) {
+        int q = threadIdx.x + k * SSD_NORM_THREADS;
+        if (q < nq) {
+            xq[k] = ((const float4*)(x + base))[q];
+            zq[k] = ((const float4*)(z + base))[q];
+            yq[k] = ((const float4*)(dOut + base))[q];
+        }
     }
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = (blockDim.x + 31) >> 5;
-    __syncthreads();  // part[] may still be read for the previous row
-    if (lane == 0) {
-        part[0][warp] = a;
-        part[1][warp] = b;
+}
+
+// The backward's rows r0..r1 of one group held in registers by float4, QUADS a thread (up to
+// 4 SSD_NORM_THREADS QUADS features). The next row's x, z, dOut are loaded before this row's sums
+// meet at the barrier (two rows in flight a block); QUADS is the fewest the group needs, because
+// registers bound how many blocks an SM holds (130m-mamba2's 1,536: 3, 164 -> 125 registers).
+template <int QUADS>
+__device__ __forceinline__ void ssd_norm_backward_rows(float* dx, float* dz, float* pw, const float* dOut, const float* x,
+                                                       const float* z, const float* wg, int r0, int r1, i64 col0,
+                                                       int width, int gs, float eps, bool addX, bool addZ) {
+    int nq = gs >> 2;
+    float4 wq[QUADS], dw[QUADS];
+#pragma unroll
+    for (int k = 0; k < QUADS; k++) {
+        int q = threadIdx.x + k * SSD_NORM_THREADS;
+        wq[k] = q < nq ? ((const float4*)wg)[q] : make_float4(0.f, 0.f, 0.f, 0.f);
+        dw[k] = make_float4(0.f, 0.f, 0.f, 0.f);
     }
-    __syncthreads();
-    a = lane < warps ? part[0][lane] : 0.0;
-    b = lane < warps ? part[1][lane] : 0.0;
-    for (int o = 16; o > 0; o >>= 1) {
-        a += __shfl_xor_sync(FULL_MASK, a, o);
-        b += __shfl_xor_sync(FULL_MASK, b, o);
+    float4 xq[QUADS], zq[QUADS], yq[QUADS], xn[QUADS], zn[QUADS], yn[QUADS];
+    ssd_norm_load_row<QUADS>(xq, zq, yq, x, z, dOut, (i64)r0 * width + col0, nq);
+    for (int r = r0; r < r1; r++) {
+        i64 base = (i64)r * width + col0;
+        double ss = 0, dot = 0;
+#pragma unroll
+        for (int k = 0; k < QUADS; k++) {
+            int q = threadIdx.x + k * SSD_NORM_THREADS;
+            if (q < nq) {
+                float xs[4] = {xq[k].x, xq[k].y, xq[k].z, xq[k].w}, zs[4] = {zq[k].x, zq[k].y, zq[k].z, zq[k].w},
+                      ys[4] = {yq[k].x, yq[k].y, yq[k].z, yq[k].w}, ws[4] = {wq[k].x, wq[k].y, wq[k].z, wq[k].w};
+                float ss4 = 0.f, dot4 = 0.f;  // a quad's sums in float, the row's in double
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    float g = xs[e] * zs[e] * sigmoidf(zs[e]);
+                    ss4 += g * g;
+                    dot4 += ys[e] * ws[e] * g;
+                }
+                ss += ss4;
+                dot += dot4;
+            }
+        }
+        if (r + 1 < r1) ssd_norm_load_row<QUADS>(xn, zn, yn, x, z, dOut, base + width, nq);
+        block_sum2<double>(ss, dot);
+        double invD = 1.0 / sqrt(ss / gs + eps);
+        float inv = (float)invD, coef = (float)(invD * invD * invD * dot / gs);
+#pragma unroll
+        for (int k = 0; k < QUADS; k++) {
+            int q = threadIdx.x + k * SSD_NORM_THREADS;
+            if (q < nq) {
+                float4 zero = make_float4(0.f, 0.f, 0.f, 0.f), gv;
+                float4 dxv = addX ? ((float4*)(dx + base))[q] : zero, dzv = addZ ? ((float4*)(dz + base))[q] : zero;
+                ssd_norm_grad(xq[k].x, zq[k].x, wq[k].x, yq[k].x, inv, coef, gv.x, dxv.x, dzv.x);
+                ssd_norm_grad(xq[k].y, zq[k].y, wq[k].y, yq[k].y, inv, coef, gv.y, dxv.y, dzv.y);
+                ssd_norm_grad(xq[k].z, zq[k].z, wq[k].z, yq[k].z, inv, coef, gv.z, dxv.z, dzv.z);
+                ssd_norm_grad(xq[k].w, zq[k].w, wq[k].w, yq[k].w, inv, coef, gv.w, dxv.w, dzv.w);
+                dw[k].x += yq[k].x * gv.x;
+                dw[k].y += yq[k].y * gv.y;
+                dw[k].z += yq[k].z * gv.z;
+                dw[k].w += yq[k].w * gv.w;
+                ((float4*)(dx + base))[q] = dxv;
+                ((float4*)(dz + base))[q] = dzv;
+            }
+        }
+#pragma unroll
+        for (int k = 0; k < QUADS; k++) {
+            xq[k] = xn[k];
+            zq[k] = zn[k];
+            yq[k] = yn[k];
+        }
+    }
+#pragma unroll
+    for (int k = 0; k < QUADS; k++) {
+        int q = threadIdx.x + k * SSD_NORM_THREADS;
+        if (q < nq) ((float4*)pw)[q] = dw[k];
     }
 }
 
 // Block per (slab of SSD_NORM_ROWS rows, group). dx, dz (+=; overwrite bit 1: dx =, bit 2: dz =,
 // neither read then: a buffer a deferred zero fill left to its first writer); dwPart (=), row slab:
-// the sum over the slab's rows of dOut * g / rms per feature, whose column sums are the weight's gradient.
-extern "C" __global__ void __launch_bounds__(SSD_NORM_THREADS) gated_rms_norm_backward(float* dx, float* dz, float* dwPart,
-                                                                                        const float* dOut, const float* x,
-                                                                                        const float* z, const float* w, int rows,
-                                                                                        int width, int gs, float eps,
-                                                                                        int overwrite) {
+// the sum over the slab's rows of dOut * g / rms per feature, whose column sums are the weight's
+// gradient. Two entries (SsdKernels picks by gs): gated_rms_norm_backward_q3 holds up to 3 quads a
+// thread (groups up to 1,536 by float4), gated_rms_norm_backward up to SSD_NORM_QUADS; a kernel's
+// registers are those of its largest path.
+template <int QUADS>
+__device__ __forceinline__ void ssd_norm_backward_body(float* dx, float* dz, float* dwPart, const float* dOut, const float* x,
+                                                       const float* z, const float* w, int rows, int width, int gs, float eps,
+                                                       int overwrite) {
     int r0 = blockIdx.x * SSD_NORM_ROWS, r1 = min(rows, r0 + SSD_NORM_ROWS);
     i64 col0 = (i64)blockIdx.y * gs;
     const float* wg = w + col0;
@@ -1441,66 +1510,8 @@ extern "C" __global__ void __launch_bounds__(SSD_NORM_THREADS) gated_rms_norm_ba
     bool addX = (overwrite & 1) == 0, addZ = (overwrite & 2) == 0;
     unsigned long long at = (unsigned long long)dx | (unsigned long long)dz | (unsigned long long)dwPart | (unsigned long long)dOut |
                             (unsigned long long)x | (unsigned long long)z | (unsigned long long)w;
-    if (ssd_norm_by_quads(width, gs, at)) {
-        int nq = gs >> 2;
-        float4 wq[SSD_NORM_QUADS], dw[SSD_NORM_QUADS];
-#pragma unroll
-        for (int k = 0; k < SSD_NORM_QUADS; k++) {
-            int q = threadIdx.x + k * SSD_NORM_THREADS;
-            wq[k] = q < nq ? ((const float4*)wg)[q] : make_float4(0.f, 0.f, 0.f, 0.f);
-            dw[k] = make_float4(0.f, 0.f, 0.f, 0.f);
-        }
-        for (int r = r0; r < r1; r++) {
-            i64 base = (i64)r * width + col0;
-            float4 xq[SSD_NORM_QUADS], zq[SSD_NORM_QUADS], yq[SSD_NORM_QUADS];
-            double ss = 0, dot = 0;
-#pragma unroll
-            for (int k = 0; k < SSD_NORM_QUADS; k++) {
-                int q = threadIdx.x + k * SSD_NORM_THREADS;
-                if (q < nq) {
-                    xq[k] = ((const float4*)(x + base))[q];
-                    zq[k] = ((const float4*)(z + base))[q];
-                    yq[k] = ((const float4*)(dOut + base))[q];
-                    float xs[4] = {xq[k].x, xq[k].y, xq[k].z, xq[k].w}, zs[4] = {zq[k].x, zq[k].y, zq[k].z, zq[k].w},
-                          ys[4] = {yq[k].x, yq[k].y, yq[k].z, yq[k].w}, ws[4] = {wq[k].x, wq[k].y, wq[k].z, wq[k].w};
-                    float ss4 = 0.f, dot4 = 0.f;  // a quad's sums in float, the row's in double
-#pragma unroll
-                    for (int e = 0; e < 4; e++) {
-                        float g = xs[e] * zs[e] * sigmoidf(zs[e]);
-                        ss4 += g * g;
-                        dot4 += ys[e] * ws[e] * g;
-                    }
-                    ss += ss4;
-                    dot += dot4;
-                }
-            }
-            ssd_block_sum2(ss, dot);
-            double invD = 1.0 / sqrt(ss / gs + eps);
-            float inv = (float)invD, coef = (float)(invD * invD * invD * dot / gs);
-#pragma unroll
-            for (int k = 0; k < SSD_NORM_QUADS; k++) {
-                int q = threadIdx.x + k * SSD_NORM_THREADS;
-                if (q < nq) {
-                    float4 zero = make_float4(0.f, 0.f, 0.f, 0.f), gv;
-                    float4 dxv = addX ? ((float4*)(dx + base))[q] : zero, dzv = addZ ? ((float4*)(dz + base))[q] : zero;
-                    ssd_norm_grad(xq[k].x, zq[k].x, wq[k].x, yq[k].x, inv, coef, gv.x, dxv.x, dzv.x);
-                    ssd_norm_grad(xq[k].y, zq[k].y, wq[k].y, yq[k].y, inv, coef, gv.y, dxv.y, dzv.y);
-                    ssd_norm_grad(xq[k].z, zq[k].z, wq[k].z, yq[k].z, inv, coef, gv.z, dxv.z, dzv.z);
-                    ssd_norm_grad(xq[k].w, zq[k].w, wq[k].w, yq[k].w, inv, coef, gv.w, dxv.w, dzv.w);
-                    dw[k].x += yq[k].x * gv.x;
-                    dw[k].y += yq[k].y * gv.y;
-                    dw[k].z += yq[k].z * gv.z;
-                    dw[k].w += yq[k].w * gv.w;
-                    ((float4*)(dx + base))[q] = dxv;
-                    ((float4*)(dz + base))[q] = dzv;
-                }
-            }
-        }
-#pragma unroll
-        for (int k = 0; k < SSD_NORM_QUADS; k++) {
-            int q = threadIdx.x + k * SSD_NORM_THREADS;
-            if (q < nq) ((float4*)pw)[q] = dw[k];
-        }
+    if (ssd_norm_by_quads(width, gs, at) && gs <= 4 * SSD_NORM_THREADS * QUADS) {
+        ssd_norm_backward_rows<QUADS>(dx, dz, pw, dOut, x, z, wg, r0, r1, col0, width, gs, eps, addX, addZ);
         return;
     }
     // element by element: a thread keeps its features' partial sums in its slab's row of dwPart (no
@@ -1513,7 +1524,7 @@ extern "C" __global__ void __launch_bounds__(SSD_NORM_THREADS) gated_rms_norm_ba
             ss += (double)g * g;
             dot += (double)dOut[base + i] * wg[i] * g;
         }
-        ssd_block_sum2(ss, dot);
+        block_sum2<double>(ss, dot);
         double invD = 1.0 / sqrt(ss / gs + eps);
         float inv = (float)invD, coef = (float)(invD * invD * invD * dot / gs);
         for (int i = threadIdx.x; i < gs; i += blockDim.x) {
@@ -1524,4 +1535,14 @@ extern "C" __global__ void __launch_bounds__(SSD_NORM_THREADS) gated_rms_norm_ba
             pw[i] = (r == r0 ? 0.f : pw[i]) + gy * gv;
         }
     }
+}
+
+#define SSD_NORM_BACKWARD_PARAMS                                                                                          \
+    (float* dx, float* dz, float* dwPart, const float* dOut, const float* x, const float* z, const float* w, int rows, int width, \
+     int gs, float eps, int overwrite)
+extern "C" __global__ void __launch_bounds__(SSD_NORM_THREADS) gated_rms_norm_backward SSD_NORM_BACKWARD_PARAMS {
+    ssd_norm_backward_body<SSD_NORM_QUADS>(dx, dz, dwPart, dOut, x, z, w, rows, width, gs, eps, overwrite);
+}
+extern "C" __global__ void __launch_bounds__(SSD_NORM_THREADS) gated_rms_norm_backward_q3 SSD_NORM_BACKWARD_PARAMS {
+    ssd_norm_backward_body<3>(dx, dz, dwPart, dOut, x, z, w, rows, width, gs, eps, overwrite);
 }
