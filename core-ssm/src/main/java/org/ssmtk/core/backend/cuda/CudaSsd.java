@@ -131,8 +131,12 @@ final class CudaSsd {
         try (DeviceMemory.Scratch sc = memory.scratch()) {
             int slabs = k.normSlabs(rows);
             long part = sc.floats((long) slabs * width);
-            k.gatedRmsNormBackward(addr(dx), addr(dz), part, addr(dOut), addr(x), addr(z), addr(weight), rows, width, groupSize, eps,
-                    overwriteDx, overwriteDz);
+            if (k.normBackwardNarrow(groupSize))
+                k.gatedRmsNormBackward(addr(dx), addr(dz), part, addr(dOut), addr(x), addr(z), addr(weight), rows, width, groupSize,
+                        eps, overwriteDx, overwriteDz);
+            else
+                k.gatedRmsNormBackwardWide(addr(dx), addr(dz), part, addr(dOut), addr(x), addr(z), addr(weight), rows, width,
+                        groupSize, eps, overwriteDx, overwriteDz);
             reduce.columnSums(addr(dWeight), part, 0, 0, slabs, width);
         }
     }

@@ -234,13 +234,29 @@ final class SsdKernels {
                 NORM.args().ptr(out).ptr(out16).ptr(x).ptr(z).ptr(w).i32(width).i32(gs).f32(eps));
     }
 
+    /** Whether a group of gs features takes the gated norm backward's entry for up to 3 float4 a thread. */
+    boolean normBackwardNarrow(int gs) {
+        return gs <= 3 * 4 * normThreads;
+    }
+
     /**
      * dx, dz (+=; overwriteDx / overwriteDz: =, unread) and dwPart (normSlabs(rows), width) (=): per slab
      * of rows the sums of dOut times the normalized gate, whose column sums are the weight's gradient.
+     * Groups of up to 3 float4 a thread (normBackwardNarrow).
      */
     void gatedRmsNormBackward(long dx, long dz, long dwPart, long dOut, long x, long z, long w, int rows, int width, int gs,
                               float eps, boolean overwriteDx, boolean overwriteDz) {
-        Kernel kernel = gs <= 3 * 4 * normThreads ? NORM_BACKWARD_Q3 : NORM_BACKWARD;
+        normBackward(NORM_BACKWARD_Q3, dx, dz, dwPart, dOut, x, z, w, rows, width, gs, eps, overwriteDx, overwriteDz);
+    }
+
+    /** The same for wider groups (up to 4 float4 a thread, element by element past that). */
+    void gatedRmsNormBackwardWide(long dx, long dz, long dwPart, long dOut, long x, long z, long w, int rows, int width, int gs,
+                                  float eps, boolean overwriteDx, boolean overwriteDz) {
+        normBackward(NORM_BACKWARD, dx, dz, dwPart, dOut, x, z, w, rows, width, gs, eps, overwriteDx, overwriteDz);
+    }
+
+    private void normBackward(Kernel kernel, long dx, long dz, long dwPart, long dOut, long x, long z, long w, int rows, int width,
+                              int gs, float eps, boolean overwriteDx, boolean overwriteDz) {
         gpu.launch(normSlabs(rows), width / gs, normThreads, 1, 0, kernel.args().ptr(dx).ptr(dz).ptr(dwPart).ptr(dOut)
                 .ptr(x).ptr(z).ptr(w).i32(rows).i32(width).i32(gs).f32(eps).i32((overwriteDx ? 1 : 0) | (overwriteDz ? 2 : 0)));
     }
