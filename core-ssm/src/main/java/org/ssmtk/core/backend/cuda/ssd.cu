@@ -52,7 +52,8 @@ __device__ __forceinline__ float ssd_softplus(float x) { return x > 20.f ? x : l
 
 // The (unit, part) of this block, for kernels whose grid is units (a sequence's chunk and head, say) by
 // parts of a unit (its tiles): blockIdx as it is, or with SSD_UNIT_ORDER the linear block index split
-// so that a unit's parts launch next to each other and share their operands in L2.
+// so that a unit's parts launch next to each other and share their operands in L2 (for timing: on an
+// H200 at 130m-mamba2 8 x 2048 it left the chunk output and dx as they were, 3xTF32 3% slower).
 #ifndef SSD_UNIT_ORDER
 #define SSD_UNIT_ORDER 0
 #endif
