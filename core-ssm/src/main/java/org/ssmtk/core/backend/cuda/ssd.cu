@@ -13,7 +13,7 @@
 // 64 x 64 tile of the result, each thread 16 elements of it (a 4 x 4 patch, or on tensor cores
 // mostly the mma's fragments: ssd_at); the operands are read as 16-byte quads, 32
 // steps of k a slice, into registers one slice ahead and staged through two alternating shared
-// buffers, each element passed through a modifier that applies the decays and masks on the way in.
+// buffers, each element passed through a modifier that applies the decays and masks as it is staged.
 // Below a diagonal tile the decay exp(l_t - l_s) splits at the tile's edge into a row scale and a
 // column scale, both at most 1 (l falls along a chunk), so only diagonal tiles take an exponential
 // per element. The backward's per-head loops run as one product segmented by head (ssd_mm_run). Each of
@@ -49,6 +49,24 @@ __device__ __forceinline__ int ssd_tiles(int n) { return (n + SSD_T - 1) / SSD_T
 
 // CpuSsd.softplus: x itself above 20
 __device__ __forceinline__ float ssd_softplus(float x) { return x > 20.f ? x : log1pf(expf(x)); }
+
+// The (unit, part) of this block, for kernels whose grid is units (a sequence's chunk and head, say) by
+// parts of a unit (its tiles): blockIdx as it is, or with SSD_UNIT_ORDER the linear block index split
+// so that a unit's parts launch next to each other and share their operands in L2 (for timing: on an
+// H200 at 130m-mamba2 8 x 2048 it left the chunk output and dx as they were, 3xTF32 3% slower).
+#ifndef SSD_UNIT_ORDER
+#define SSD_UNIT_ORDER 0
+#endif
+__device__ __forceinline__ void ssd_unit(int& unit, int& part) {
+    if (SSD_UNIT_ORDER) {
+        int lin = blockIdx.y * gridDim.x + blockIdx.x;
+        unit = lin / gridDim.y;
+        part = lin % gridDim.y;
+    } else {
+        unit = blockIdx.x;
+        part = blockIdx.y;
+    }
+}
 
 // Tile pair y -> (tt, st), st <= tt, in the order (0,0) (1,0) (1,1) (2,0) ...: the lower triangle of a
 // chunk's tiles, which is all a causal product touches.
@@ -156,10 +174,11 @@ __device__ __forceinline__ void ssd_quad(int q, int& x, int& kk) {
     }
 }
 
-// r = the quad of o at (x, k) (ssd_quad's), each element in bounds passed through f(x, k, value), 0
-// outside. vec: o.p is 16-byte aligned and o.ld a multiple of 4, so a whole quad is one 16-byte load.
-template <bool CK, typename F>
-__device__ __forceinline__ void ssd_load(float (&r)[4], const SsdOp& o, bool vec, int x, int k, int k1, F f) {
+// r = the quad of o at (x, k) (ssd_quad's) as it lies in memory, 0 outside. vec: o.p is 16-byte aligned
+// and o.ld a multiple of 4, so a whole quad is one 16-byte load. Nothing here reads r: the loads stay in
+// flight while the previous slice is multiplied, and ssd_modify uses them only when the quad is staged.
+template <bool CK>
+__device__ __forceinline__ void ssd_load(float (&r)[4], const SsdOp& o, bool vec, int x, int k, int k1) {
     int a = CK ? x : k, b = CK ? k : x, aEnd = CK ? o.xEnd : k1, bEnd = CK ? k1 : o.xEnd;
     if (a < aEnd) {
         const float* p = o.p + (i64)a * o.ld + b;
@@ -173,12 +192,21 @@ __device__ __forceinline__ void ssd_load(float (&r)[4], const SsdOp& o, bool vec
 #pragma unroll
             for (int i = 0; i < 4; i++) r[i] = b + i < bEnd ? p[i] : 0.f;
         }
-#pragma unroll
-        for (int i = 0; i < 4; i++)
-            if (b + i < bEnd) r[i] = f(CK ? x : x + i, CK ? k + i : k, r[i]);
     } else {
 #pragma unroll
         for (int i = 0; i < 4; i++) r[i] = 0.f;
+    }
+}
+
+// Each element of ssd_load's quad that is in bounds passed through f(x, k, value) (those outside stay 0:
+// f may read per-step tables only in bounds).
+template <bool CK, typename F>
+__device__ __forceinline__ void ssd_modify(float (&r)[4], const SsdOp& o, int x, int k, int k1, F f) {
+    int a = CK ? x : k, b = CK ? k : x, aEnd = CK ? o.xEnd : k1, bEnd = CK ? k1 : o.xEnd;
+    if (a < aEnd) {
+#pragma unroll
+        for (int i = 0; i < 4; i++)
+            if (b + i < bEnd) r[i] = f(CK ? x : x + i, CK ? k + i : k, r[i]);
     }
 }
 
@@ -215,6 +243,17 @@ struct SsdNoHook {
     __device__ __forceinline__ void operator()(int, float (&)[4][4]) const {}
 };
 
+// nothing to do while the first slice is on its way
+struct SsdNoPre {
+    __device__ __forceinline__ void operator()() const {}
+};
+
+// SSD_EARLY 1: a kernel's prologue (the per-step tables its modifiers read) runs as ssd_mm's pre, while
+// the first slice's loads are in flight; 0: before the product (for timing)
+#ifndef SSD_EARLY
+#define SSD_EARLY 1
+#endif
+
 // Where element acc[i][j] of ssd_mm_run's result lies in the block's 64 x 64 tile (row m, column n).
 // The tile layout: rows 4 ty + i, columns 4 tx + j. The fragment layout (FRAG, on tensor cores): the
 // mma accumulators as they are, warp w's rows 16 (w % 4) + g + 8 (j / 2), columns 32 (w / 4) + 8 i +
@@ -237,23 +276,29 @@ __device__ __forceinline__ void ssd_at(int i, int j, int& m, int& n) {
 // value) (the decays and masks), B through ob and fb(n, k, value); ADD false: acc = the product. AK /
 // BK: the operand is contiguous in memory along k (else along m / n). sm: the block's
 // SSD_STAGE_DECL. Slices of SSD_TK steps of k are read as 16-byte quads into registers while the
-// previous slice is multiplied, and staged in two alternating buffers (one barrier a slice). k0, k1
-// the same for the whole block. On tensor cores (MODE not SSD_FP32) warp w multiplies rows 16 (w %
+// previous slice is multiplied, and staged in two alternating buffers (one barrier a slice); the
+// modifiers run as a quad is staged, not as it is loaded, so that no warp waits on a slice's loads
+// before multiplying the previous one (the loads' latency, not the tensor cores, bounded these
+// kernels). pre() runs once, after the first slice's loads are issued: a kernel's prologue (the
+// tables its modifiers read, then a barrier) overlaps them. k0, k1 the same for the whole block. On tensor cores (MODE not SSD_FP32) warp w multiplies rows 16 (w %
 // 4) and columns 32 (w / 4) of the tile; without FRAG acc goes through the staging area into that
 // layout and back (two barriers, each way), so callers see the tile layout; with FRAG acc is the
 // accumulators themselves (ADD: acc holds a previous product in the fragment layout). kseg > 0 (a
 // multiple of SSD_TK dividing k1 - k0; ADD false): the k range is segments of kseg (one head's
 // channels, say) and after each one hook(segment, acc) sees that segment's product alone, while the
 // next segment's first slice is already on its way; acc then restarts from 0.
-template <int MODE, bool AK, bool BK, bool ADD, bool FRAG = false, typename FA, typename FB, typename HOOK>
+template <int MODE, bool AK, bool BK, bool ADD, bool FRAG = false, typename FA, typename FB, typename HOOK, typename PRE = SsdNoPre>
 __device__ __forceinline__ void ssd_mm_run(float (&acc)[4][4], float* sm, int k0, int k1, int kseg, SsdOp oa, SsdOp ob, FA fa,
-                                           FB fb, HOOK hook) {
+                                           FB fb, HOOK hook, PRE pre = PRE()) {
     // the products go straight into acc: on CUDA cores always, on tensor cores in the fragment layout
     constexpr bool DIRECT = MODE == SSD_FP32 || FRAG;
     float* Cs = sm;
     int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
     if constexpr (!ADD) ssd_zero(acc);
-    if (k0 >= k1) return;
+    if (k0 >= k1) {
+        pre();
+        return;
+    }
     bool va = ((size_t)oa.p & 15) == 0 && (oa.ld & 3) == 0, vb = ((size_t)ob.p & 15) == 0 && (ob.ld & 3) == 0;
     float ra[2][4], rb[2][4];
     int xa[2], ka[2], xb[2], kb2[2];
@@ -265,8 +310,8 @@ __device__ __forceinline__ void ssd_mm_run(float (&acc)[4][4], float* sm, int k0
     auto fetch = [&](int kb) {
 #pragma unroll
         for (int r = 0; r < 2; r++) {
-            ssd_load<AK>(ra[r], oa, va, xa[r], kb + ka[r], k1, fa);
-            ssd_load<BK>(rb[r], ob, vb, xb[r], kb + kb2[r], k1, fb);
+            ssd_load<AK>(ra[r], oa, va, xa[r], kb + ka[r], k1);
+            ssd_load<BK>(rb[r], ob, vb, xb[r], kb + kb2[r], k1);
         }
     };
     [[maybe_unused]] int lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3, wm = (warp & 3) * 16, wn = (warp >> 2) * 32;
@@ -309,6 +354,7 @@ __device__ __forceinline__ void ssd_mm_run(float (&acc)[4][4], float* sm, int k0
     // element (m, k) / (k, n) of the staged slices, in the layout ssd_stage gave them
     auto at = [&](const float* S, bool ck, int x, int k) { return ck && MODE != SSD_FP32 ? S[x * SSD_LDK + k] : S[k * SSD_LDM + x]; };
     fetch(k0);
+    pre();
     int buf = 0;
     for (int kb = k0; kb < k1; kb += SSD_TK, buf ^= 1) {
         // the buffer written here was last read two slices ago, before the barrier of the slice between
@@ -316,6 +362,8 @@ __device__ __forceinline__ void ssd_mm_run(float (&acc)[4][4], float* sm, int k0
         float* Bs = As + SSD_SLICE;
 #pragma unroll
         for (int r = 0; r < 2; r++) {
+            ssd_modify<AK>(ra[r], oa, xa[r], kb + ka[r], k1, fa);
+            ssd_modify<BK>(rb[r], ob, xb[r], kb + kb2[r], k1, fb);
             ssd_stage<MODE, AK>(As, ra[r], xa[r], ka[r]);
             ssd_stage<MODE, BK>(Bs, rb[r], xb[r], kb2[r]);
         }
@@ -375,9 +423,11 @@ __device__ __forceinline__ void ssd_mm_run(float (&acc)[4][4], float* sm, int k0
     if (kseg == 0) flush();
 }
 
-template <int MODE, bool AK, bool BK, bool ADD = true, bool FRAG = false, typename FA = SsdAsIs, typename FB = SsdAsIs>
-__device__ __forceinline__ void ssd_mm(float (&acc)[4][4], float* sm, int k0, int k1, SsdOp oa, SsdOp ob, FA fa = FA(), FB fb = FB()) {
-    ssd_mm_run<MODE, AK, BK, ADD, FRAG>(acc, sm, k0, k1, 0, oa, ob, fa, fb, SsdNoHook());
+template <int MODE, bool AK, bool BK, bool ADD = true, bool FRAG = false, typename FA = SsdAsIs, typename FB = SsdAsIs,
+          typename PRE = SsdNoPre>
+__device__ __forceinline__ void ssd_mm(float (&acc)[4][4], float* sm, int k0, int k1, SsdOp oa, SsdOp ob, FA fa = FA(), FB fb = FB(),
+                                       PRE pre = PRE()) {
+    ssd_mm_run<MODE, AK, BK, ADD, FRAG>(acc, sm, k0, k1, 0, oa, ob, fa, fb, SsdNoHook(), pre);
 }
 
 // Sum over the 16 threads of a tile row (tx, lanes 16 apart in one warp), or over the WIDTH of them in
@@ -668,30 +718,35 @@ __device__ __forceinline__ void ssd_chunk_output_body(float* y, const float* x, 
     __shared__ float erow[SSD_T], frow[SSD_T];
     float* wcol = (float*)(lcol + Q);
     float* kcol = wcol + Q;
-    int nc = ssd_chunks(len, Q);
-    int h = blockIdx.x % heads, bc = blockIdx.x / heads, c = bc % nc, b = bc / nc;
+    int nc = ssd_chunks(len, Q), unit, part;
+    ssd_unit(unit, part);
+    int h = unit % heads, bc = unit / heads, c = bc % nc, b = bc / nc;
     int g = h / (heads / groups), di = heads * P, gn = groups * N, pTiles = ssd_tiles(P);
     // the last t tiles first: a tile's product runs over s up to its end, so the longest blocks start
     // first and the shortest fill the end of the launch
-    int r0 = (ssd_tiles(Q) - 1 - blockIdx.y / pTiles) * SSD_T, p0 = blockIdx.y % pTiles * SSD_T;
+    int r0 = (ssd_tiles(Q) - 1 - part / pTiles) * SSD_T, p0 = part % pTiles * SSD_T;
     int t0c = c * Q, lc = min(Q, len - t0c);
     if (r0 >= lc) return;
     int r1 = min(lc, r0 + SSD_T), tid = threadIdx.x;
     i64 row0 = (i64)b * len + t0c;
-    double lr0 = l[(row0 + r0) * heads + h];
-    for (int s = tid; s < r1; s += blockDim.x) {
-        double ls = l[(row0 + s) * heads + h];
-        float ws = w[(row0 + s) * heads + h];
-        lcol[s] = ls;
-        wcol[s] = ws;
-        if (s < r0) kcol[s] = expf((float)(lr0 - ls)) * ws;
-    }
-    if (tid < SSD_T) {
-        double lt = r0 + tid < r1 ? l[(row0 + r0 + tid) * heads + h] : 0.0;
-        erow[tid] = r0 + tid < r1 ? expf((float)lt) : 0.f;
-        frow[tid] = r0 + tid < r1 ? expf((float)(lt - lr0)) : 0.f;
-    }
-    __syncthreads();
+    // the modifiers' tables (ssd_mm's pre: filled while the first slice is on its way)
+    auto tables = [&]() {
+        double lr0 = l[(row0 + r0) * heads + h];
+        for (int s = tid; s < r1; s += blockDim.x) {
+            double ls = l[(row0 + s) * heads + h];
+            float ws = w[(row0 + s) * heads + h];
+            lcol[s] = ls;
+            wcol[s] = ws;
+            if (s < r0) kcol[s] = expf((float)(lr0 - ls)) * ws;
+        }
+        if (tid < SSD_T) {
+            double lt = r0 + tid < r1 ? l[(row0 + r0 + tid) * heads + h] : 0.0;
+            erow[tid] = r0 + tid < r1 ? expf((float)lt) : 0.f;
+            frow[tid] = r0 + tid < r1 ? expf((float)(lt - lr0)) : 0.f;
+        }
+        __syncthreads();
+    };
+    if (!SSD_EARLY) tables();
     const float* gb = G + ((i64)bc * groups + g) * Q * Q;
     const float* xb = x + row0 * di + h * P;
     float acc[4][4];
@@ -703,7 +758,10 @@ __device__ __forceinline__ void ssd_chunk_output_body(float* y, const float* x, 
                 int t = r0 + m;
                 return s < r0 ? frow[m] * v : s <= t ? v * ssd_decay<MODE>(lcol[t] - lcol[s]) * wcol[s] : 0.f;
             },
-            [&](int, int s, float v) { return s < r0 ? kcol[s] * v : v; });
+            [&](int, int s, float v) { return s < r0 ? kcol[s] * v : v; },
+            [&]() {
+                if (SSD_EARLY) tables();
+            });
     if (states) {
         const float* h0 = states + ((i64)bc * heads + h) * P * N;
         const float* cb = C + row0 * gn + g * N;
@@ -1135,30 +1193,35 @@ __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const 
     __shared__ float qrow[SSD_T], frow[SSD_T];
     float* wcol = (float*)(lcol + Q);
     float* kcol = wcol + Q;
-    int nc = ssd_chunks(len, Q);
-    int h = blockIdx.x % heads, bc = blockIdx.x / heads, c = bc % nc, b = bc / nc;
+    int nc = ssd_chunks(len, Q), unit, part;
+    ssd_unit(unit, part);
+    int h = unit % heads, bc = unit / heads, c = bc % nc, b = bc / nc;
     int g = h / (heads / groups), di = heads * P, gn = groups * N, pTiles = ssd_tiles(P);
-    int s0 = blockIdx.y / pTiles * SSD_T, pt = blockIdx.y % pTiles, p0 = pt * SSD_T;
+    int s0 = part / pTiles * SSD_T, pt = part % pTiles, p0 = pt * SSD_T;
     int t0c = c * Q, lc = min(Q, len - t0c);
     if (s0 >= lc) return;
     int s1 = min(lc, s0 + SSD_T), T = ssd_tiles(Q), JT = ssd_tiles(N), PT = pTiles, S = ssd_slots(Q, N, P);
     i64 row0 = (i64)b * len + t0c;
     int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
-    double last = l[(row0 + lc - 1) * heads + h], ls1 = s1 < lc ? l[(row0 + s1) * heads + h] : 0.0;
-    for (int t = s0 + tid; t < lc; t += blockDim.x) {
-        double lt = l[(row0 + t) * heads + h];
-        lcol[t] = lt;
-        wcol[t] = w[(row0 + t) * heads + h];
-        if (t >= s1) kcol[t] = expf((float)(lt - ls1));
-    }
-    if (tid < SSD_T) {
-        int s = s0 + tid;
-        double ls = s < s1 ? l[(row0 + s) * heads + h] : 0.0;
-        float ws = s < s1 ? w[(row0 + s) * heads + h] : 0.f;
-        qrow[tid] = s < s1 ? expf((float)(last - ls)) * ws : 0.f;
-        frow[tid] = s < s1 && s1 < lc ? expf((float)(ls1 - ls)) * ws : 0.f;
-    }
-    __syncthreads();
+    // the modifiers' tables and qrow (ssd_mm's pre: filled while the first slice is on its way)
+    auto tables = [&]() {
+        double last = l[(row0 + lc - 1) * heads + h], ls1 = s1 < lc ? l[(row0 + s1) * heads + h] : 0.0;
+        for (int t = s0 + tid; t < lc; t += blockDim.x) {
+            double lt = l[(row0 + t) * heads + h];
+            lcol[t] = lt;
+            wcol[t] = w[(row0 + t) * heads + h];
+            if (t >= s1) kcol[t] = expf((float)(lt - ls1));
+        }
+        if (tid < SSD_T) {
+            int s = s0 + tid;
+            double ls = s < s1 ? l[(row0 + s) * heads + h] : 0.0;
+            float ws = s < s1 ? w[(row0 + s) * heads + h] : 0.f;
+            qrow[tid] = s < s1 ? expf((float)(last - ls)) * ws : 0.f;
+            frow[tid] = s < s1 && s1 < lc ? expf((float)(ls1 - ls)) * ws : 0.f;
+        }
+        __syncthreads();
+    };
+    if (!SSD_EARLY) tables();
     const float* gb = G + ((i64)bc * groups + g) * Q * Q;
     const float* dyb = dy + row0 * di + h * P;
     float acc[4][4], ac2[4][4];
@@ -1170,7 +1233,10 @@ __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const 
                 int s = s0 + m;
                 return t >= s1 ? frow[m] * v : t >= s ? v * ssd_decay<MODE>(lcol[t] - lcol[s]) * wcol[s] : 0.f;
             },
-            [&](int, int t, float v) { return t >= s1 ? kcol[t] * v : v; });
+            [&](int, int t, float v) { return t >= s1 ? kcol[t] * v : v; },
+            [&]() {
+                if (SSD_EARLY) tables();
+            });
     const float* carry = carries + ((i64)bc * heads + h) * P * N;
     const float* bb = B + row0 * gn + g * N;
     ssd_mm<MODE, true, true, false, true>(ac2, sm, 0, N, SsdOp{bb + (i64)s0 * gn, gn, s1 - s0},
