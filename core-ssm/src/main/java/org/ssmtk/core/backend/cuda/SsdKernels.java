@@ -80,6 +80,8 @@ final class SsdKernels {
     private final Products products;
     /** Threads of the tiled kernels; the edge of their result tiles; norm threads. */
     final int threads, tile, normThreads, normRows;
+    /** chunkState / carryLocal: states of a block's tile, steps of a staged slice, bytes of the staging area. */
+    private final int stateTile, stateSlice, stateShared;
 
     SsdKernels(Launcher gpu, Products products) {
         this.gpu = gpu;
@@ -93,6 +95,9 @@ final class SsdKernels {
         tile = m.constant("SSD_T");
         normThreads = m.constant("SSD_NORM_THREADS");
         normRows = m.constant("SSD_NORM_ROWS");
+        stateTile = m.constant("SSD_STATE_TN");
+        stateSlice = m.constant("SSD_STATE_TK");
+        stateShared = m.constant("SSD_STATE_SHARED");
     }
 
     /** The slabs of rows the norm's backward gives a block each: the rows of its weight-gradient partials. */
@@ -125,15 +130,25 @@ final class SsdKernels {
                 .ptr(dtBias).ptr(a).i32(batch).i32(len).i32(heads).i32(q).f32(dtMin).f32(dtMax));
     }
 
+    /** chunkState's and carryLocal's tiles of (channels, states) per (sequence, chunk, head): 64 x stateTile each. */
+    private int stateTiles(int p, int n) {
+        return tiles(p) * ((n + stateTile - 1) / stateTile);
+    }
+
+    /** chunkState's and carryLocal's dynamic shared memory: the staging area and a weight per step (slices of them). */
+    private int stateShared(int q) {
+        return stateShared + (q + stateSlice - 1) / stateSlice * stateSlice * Float.BYTES;
+    }
+
     /** Each chunk's own part of the state leaving it, into states (batch, chunks, heads, p, n). */
     void chunkState(long states, long x, long b, long w, long l, int batch, int len, int heads, int p, int groups, int n, int q) {
-        gpu.launch((long) batch * chunks(len, q) * heads, tiles(p) * tiles(n), threads, 1, q * Float.BYTES, entry(CHUNK_STATE).args()
+        gpu.launch((long) batch * chunks(len, q) * heads, stateTiles(p, n), threads, 1, stateShared(q), entry(CHUNK_STATE).args()
                 .ptr(states).ptr(x).ptr(b).ptr(w).ptr(l).i32(len).i32(heads).i32(p).i32(groups).i32(n).i32(q));
     }
 
     /** Each chunk's own part of the adjoint entering it, into carries (batch, chunks, heads, p, n). */
     void carryLocal(long carries, long dy, long c, long l, int batch, int len, int heads, int p, int groups, int n, int q) {
-        gpu.launch((long) batch * chunks(len, q) * heads, tiles(p) * tiles(n), threads, 1, q * Float.BYTES, entry(CARRY_LOCAL).args()
+        gpu.launch((long) batch * chunks(len, q) * heads, stateTiles(p, n), threads, 1, stateShared(q), entry(CARRY_LOCAL).args()
                 .ptr(carries).ptr(dy).ptr(c).ptr(l).i32(len).i32(heads).i32(p).i32(groups).i32(n).i32(q));
     }
 

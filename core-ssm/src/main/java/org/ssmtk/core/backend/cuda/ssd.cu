@@ -9,7 +9,8 @@
 // d w / d(dt + bias). States (batch, nc, heads, P, N) are indexed ((b nc + c) heads + h) P N + p N + j.
 //
 // Every product inside a chunk (the Gram matrix C B^T, the masked quadratic form times x, the chunk
-// states, their adjoints) is a tiled fp32 matrix product (ssd_mm): a block of 256 threads owns a
+// states, their adjoints; the chunk states and the local carries on tensor cores excepted, see
+// ssd_outer_sum) is a tiled fp32 matrix product (ssd_mm): a block of 256 threads owns a
 // 64 x 64 tile of the result, each thread 16 elements of it (a 4 x 4 patch, or on tensor cores
 // mostly the mma's fragments: ssd_at); the operands are read as 16-byte quads, 32
 // steps of k a slice, into registers one slice ahead and staged through two alternating shared
@@ -524,56 +525,243 @@ extern "C" __global__ void ssd_time_steps(float* w, double* l, float* gw, const 
     }
 }
 
-// Block per (sequence, chunk, head) and 64 x 64 tile of (p, j): out[p, j] = sum_s coef_s u[s, h P + p]
-// v[s, g N + j] over the chunk's steps, into the chunk's slot of S. Forward (CARRY false): u = x,
-// v = B, coef_s = exp(l_last - l_s) w_s, the chunk's own part of the state leaving it. Backward
-// (CARRY true): u = dy, v = C, coef_t = exp(l_t), the chunk's own part of the adjoint of the state
-// entering it. Dynamic shared memory: Q floats.
+// ---- chunk states and local carries (ssd_chunk_state, ssd_carry_local): a block per (sequence, chunk,
+// head) and tile of 64 channels x SSD_STATE_TN states, so x (dy), the large operand, is read once (in
+// 64 x 64 tiles each of the state's two tiles read it again, from DRAM: the grid walked every chunk of
+// one tile before the other). On tensor cores with 16-byte-aligned operands the k range (the chunk's
+// steps) is copied by cp.async into SSD_STATE_STAGES buffers of SSD_STATE_TK steps, the next
+// SSD_STATE_STAGES - 1 slices in flight while one is multiplied (one barrier a slice); the decay
+// weights multiply x as its fragments are read. Elsewhere (fp32, odd widths) the tile is two ssd_mm
+// products of 64 states. H200, 130m-mamba2 8 x 2048, us a call (64 x 64 tiles before): chunk_state
+// TF32 155 -> 113-122, 3xTF32 255 -> 182-185; carry_local TF32 135 -> 102, 3xTF32 221 -> 166.
+#define SSD_STATE_TN 128
+#define SSD_STATE_TK 16
+// slices in flight: 3 keeps the staging area (39 KB) and the weights under 48 KB (no raised limit) and
+// measured as fast as 4 (H200, 130m-mamba2 8 x 2048)
+#ifndef SSD_STATE_STAGES
+#define SSD_STATE_STAGES 3
+#endif
+// row strides of a staged slice ([k][channel], [k][state]): 8 mod 32 floats, so the 16-byte fragment
+// reads (steps t, channels or states 4 g .. 4 g + 3 of lane 4 g + t) of each quarter warp hit all 32 banks
+#define SSD_STATE_LDA (SSD_T + 8)
+#define SSD_STATE_LDB (SSD_STATE_TN + 8)
+#define SSD_STATE_STAGE (SSD_STATE_TK * (SSD_STATE_LDA + SSD_STATE_LDB))
+// bytes of the staging area (either path's), at the start of the dynamic shared memory; the decay
+// weights follow it, one float a step of the chunk rounded up to SSD_STATE_TK
+#define SSD_STATE_SHARED (4 * (SSD_STATE_STAGES * SSD_STATE_STAGE > 4 * SSD_SLICE ? SSD_STATE_STAGES * SSD_STATE_STAGE : 4 * SSD_SLICE))
+// blocks per SM: on tensor cores (the 32 accumulators, fragments and TF32 splits of a thread: 3 blocks
+// = 80 registers, spilling 8-20 bytes, measured as fast as 2 at 110-114 without) and in fp32 (at 4
+// blocks, 64 registers, the loop over two 64-state products spilled 32 bytes)
+#ifndef SSD_MINB_STATE
+#define SSD_MINB_STATE 3
+#endif
+#ifndef SSD_MINB_STATE_FP32
+#define SSD_MINB_STATE_FP32 3
+#endif
+SSMTK_EXPORT(SSD_STATE_TN)
+SSMTK_EXPORT(SSD_STATE_TK)
+SSMTK_EXPORT(SSD_STATE_SHARED)
+static_assert(SSD_STATE_TK % 8 == 0 && SSD_THREADS == 256 && SSD_STATE_TK * SSD_T % (4 * SSD_THREADS) == 0,
+              "the tensor-core path's slices, warps and copies");
+
+// 16 bytes from global src to shared dst without waiting (cp.async; zeros when !in, src then unread)
+__device__ __forceinline__ void ssd_cp16(float* dst, const float* src, bool in) {
+#ifdef __CUDA_ARCH__
+    unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(d), "l"(src), "r"(in ? 16 : 0) : "memory");
+#else
+    for (int i = 0; i < 4; i++) dst[i] = in ? src[i] : 0.f;
+#endif
+}
+
+__device__ __forceinline__ void ssd_cp_commit() {
+#ifdef __CUDA_ARCH__
+    asm volatile("cp.async.commit_group;" ::: "memory");
+#endif
+}
+
+// waits until at most n of this thread's committed copy groups are still in flight
+template <int n>
+__device__ __forceinline__ void ssd_cp_wait() {
+#ifdef __CUDA_ARCH__
+    asm volatile("cp.async.wait_group %0;" ::"n"(n) : "memory");
+#endif
+}
+
+// Block per (sequence, chunk, head) and tile of 64 channels x SSD_STATE_TN states (p, j): out[p, j] =
+// sum_s coef_s u[s, h P + p] v[s, g N + j] over the chunk's steps, into the chunk's slot of S.
+// Forward (CARRY false): u = x, v = B, coef_s = exp(l_last - l_s) w_s, the chunk's own part of the
+// state leaving it. Backward (CARRY true): u = dy, v = C, coef_t = exp(l_t), the chunk's own part of
+// the adjoint of the state entering it. Dynamic shared memory: SSD_STATE_SHARED bytes and Q floats
+// rounded up to SSD_STATE_TK.
 template <int MODE, bool CARRY>
 __device__ void ssd_outer_sum(float* S, const float* u, const float* v, const float* w, const double* l, int len,
                               int heads, int P, int groups, int N, int Q) {
-    extern __shared__ float coef[];
-    SSD_STAGE_DECL
+    extern __shared__ float dyn[];
+    float* sm = dyn;
+    float* coef = dyn + SSD_STATE_SHARED / 4;
     int nc = ssd_chunks(len, Q);
     int h = blockIdx.x % heads, bc = blockIdx.x / heads, c = bc % nc, b = bc / nc;
-    int g = h / (heads / groups), di = heads * P, gn = groups * N, jTiles = ssd_tiles(N);
-    int p0 = blockIdx.y / jTiles * SSD_T, j0 = blockIdx.y % jTiles * SSD_T;
-    int t0 = c * Q, lc = min(Q, len - t0);
+    int g = h / (heads / groups), di = heads * P, gn = groups * N, jTiles = (N + SSD_STATE_TN - 1) / SSD_STATE_TN;
+    int p0 = blockIdx.y / jTiles * SSD_T, j0 = blockIdx.y % jTiles * SSD_STATE_TN;
+    int t0 = c * Q, lc = min(Q, len - t0), tid = threadIdx.x;
     i64 row0 = (i64)b * len + t0;
+    const float* ub = u + row0 * di + h * P;
+    const float* vb = v + row0 * gn + g * N;
+    float* out = S + ((i64)bc * heads + h) * P * N;
+    // every quad of 4 channels or states wholly inside or outside, 16-byte aligned
+    bool fast = MODE != SSD_FP32 && (P & 3) == 0 && (N & 3) == 0 && (((size_t)u | (size_t)v | (size_t)S) & 15) == 0;
+    int kEnd = fast ? (lc + SSD_STATE_TK - 1) / SSD_STATE_TK * SSD_STATE_TK : lc;
+    if constexpr (MODE != SSD_FP32) {
+        if (fast) {
+            // slice kt's copies: a thread 1 quad of u and 2 of v a slice; steps past lc read as zeros
+            auto load = [&](int kt) {
+                float* As = sm + (kt % SSD_STATE_STAGES) * SSD_STATE_STAGE;
+                float* Bs = As + SSD_STATE_TK * SSD_STATE_LDA;
+                int kb = kt * SSD_STATE_TK;
+#pragma unroll
+                for (int i = 0; i < SSD_STATE_TK * SSD_T / 4 / SSD_THREADS; i++) {
+                    int q = tid + i * SSD_THREADS, r = q / (SSD_T / 4), x = q % (SSD_T / 4) * 4;
+                    bool in = kb + r < lc && p0 + x < P;
+                    ssd_cp16(As + r * SSD_STATE_LDA + x, in ? ub + (i64)(kb + r) * di + p0 + x : ub, in);
+                }
+#pragma unroll
+                for (int i = 0; i < SSD_STATE_TK * SSD_STATE_TN / 4 / SSD_THREADS; i++) {
+                    int q = tid + i * SSD_THREADS, r = q / (SSD_STATE_TN / 4), x = q % (SSD_STATE_TN / 4) * 4;
+                    bool in = kb + r < lc && j0 + x < N;
+                    ssd_cp16(Bs + r * SSD_STATE_LDB + x, in ? vb + (i64)(kb + r) * gn + j0 + x : vb, in);
+                }
+            };
+            int nk = kEnd / SSD_STATE_TK;
+#pragma unroll
+            for (int s = 0; s < SSD_STATE_STAGES - 1; s++) {
+                if (s < nk) load(s);
+                ssd_cp_commit();
+            }
+            // the weights while the first slices are on their way (the loop's first barrier publishes them)
+            double last = l[(row0 + lc - 1) * heads + h];
+            for (int s = tid; s < kEnd; s += SSD_THREADS) {
+                float cs = 0.f;
+                if (s < lc) {
+                    double ls = l[(row0 + s) * heads + h];
+                    cs = CARRY ? expf((float)ls) : expf((float)(last - ls)) * w[(row0 + s) * heads + h];
+                }
+                coef[s] = cs;
+            }
+            // warp w: channels 32 (w % 2), states 32 (w / 2) of the tile; row r of its mma fragment mi is
+            // channel 4 (r % 8) + 2 mi + r / 8, column n of fragment ni state 4 n + ni (any order of the
+            // rows and columns multiplies the same, and this one makes each lane's fragments of a step
+            // one 16-byte read per operand: channels and states 4 g .. 4 g + 3)
+            int lane = tid & 31, warp = tid >> 5, gq = lane >> 2, t = lane & 3, wm = (warp & 1) * 32, wn = (warp >> 1) * 32;
+            float d[2][4][4];
+#pragma unroll
+            for (int mi = 0; mi < 2; mi++)
+#pragma unroll
+                for (int ni = 0; ni < 4; ni++)
+#pragma unroll
+                    for (int q = 0; q < 4; q++) d[mi][ni][q] = 0.f;
+            for (int kt = 0; kt < nk; kt++) {
+                ssd_cp_wait<SSD_STATE_STAGES - 2>();
+                // slice kt is in for every thread, and every warp is done with the buffer refilled next
+                __syncthreads();
+                if (kt + SSD_STATE_STAGES - 1 < nk) load(kt + SSD_STATE_STAGES - 1);
+                ssd_cp_commit();
+                const float* As = sm + (kt % SSD_STATE_STAGES) * SSD_STATE_STAGE + wm + 4 * gq;
+                const float* Bs = sm + (kt % SSD_STATE_STAGES) * SSD_STATE_STAGE + SSD_STATE_TK * SSD_STATE_LDA + wn + 4 * gq;
+                const float* cf = coef + kt * SSD_STATE_TK;
+                // a warp whose states all lie past N (dna-mamba2's 64 states) has nothing to multiply
+                if (wn >= N - j0) continue;
+#pragma unroll
+                for (int ks = 0; ks < SSD_STATE_TK; ks += 8) {
+                    float c0 = cf[ks + t], c1 = cf[ks + t + 4];
+                    float4 a0 = *(const float4*)(As + (ks + t) * SSD_STATE_LDA), a1 = *(const float4*)(As + (ks + t + 4) * SSD_STATE_LDA);
+                    float4 b0 = *(const float4*)(Bs + (ks + t) * SSD_STATE_LDB), b1 = *(const float4*)(Bs + (ks + t + 4) * SSD_STATE_LDB);
+                    float av[2][4] = {{a0.x * c0, a0.y * c0, a1.x * c1, a1.y * c1}, {a0.z * c0, a0.w * c0, a1.z * c1, a1.w * c1}};
+                    float bv[4][2] = {{b0.x, b1.x}, {b0.y, b1.y}, {b0.z, b1.z}, {b0.w, b1.w}};
+                    unsigned ab[2][4], as[2][4], bb[4][2], bs[4][2];
+#pragma unroll
+                    for (int mi = 0; mi < 2; mi++)
+#pragma unroll
+                        for (int i = 0; i < 4; i++) {
+                            ab[mi][i] = ssd_tf32(av[mi][i]);
+                            if constexpr (MODE == SSD_TF32X3) as[mi][i] = ssd_tf32(av[mi][i] - __uint_as_float(ab[mi][i]));
+                        }
+#pragma unroll
+                    for (int ni = 0; ni < 4; ni++)
+#pragma unroll
+                        for (int i = 0; i < 2; i++) {
+                            bb[ni][i] = ssd_tf32(bv[ni][i]);
+                            if constexpr (MODE == SSD_TF32X3) bs[ni][i] = ssd_tf32(bv[ni][i] - __uint_as_float(bb[ni][i]));
+                        }
+#pragma unroll
+                    for (int mi = 0; mi < 2; mi++)
+#pragma unroll
+                        for (int ni = 0; ni < 4; ni++) {
+                            if constexpr (MODE == SSD_TF32X3) {
+                                ssd_mma(d[mi][ni], as[mi], bb[ni][0], bb[ni][1]);
+                                ssd_mma(d[mi][ni], ab[mi], bs[ni][0], bs[ni][1]);
+                            }
+                            ssd_mma(d[mi][ni], ab[mi], bb[ni][0], bb[ni][1]);
+                        }
+                }
+            }
+            // d[mi][ni][q]: channel 4 gq + 2 mi + q / 2, state 8 t + 4 (q % 2) + ni of the warp's part, so a
+            // lane holds 4 channels x 8 adjacent states: two 16-byte stores a channel
+#pragma unroll
+            for (int mi = 0; mi < 2; mi++)
+#pragma unroll
+                for (int hi = 0; hi < 2; hi++) {
+                    int p = p0 + wm + 4 * gq + 2 * mi + hi;
+                    if (p >= P) continue;
+#pragma unroll
+                    for (int e = 0; e < 2; e++) {
+                        int jj = j0 + wn + 8 * t + 4 * e, q = 2 * hi + e;
+                        if (jj < N) *(float4*)(out + (i64)p * N + jj) = make_float4(d[mi][0][q], d[mi][1][q], d[mi][2][q], d[mi][3][q]);
+                    }
+                }
+            return;
+        }
+    }
     double last = l[(row0 + lc - 1) * heads + h];
-    for (int s = threadIdx.x; s < lc; s += blockDim.x) {
+    for (int s = tid; s < lc; s += SSD_THREADS) {
         double ls = l[(row0 + s) * heads + h];
         coef[s] = CARRY ? expf((float)ls) : expf((float)(last - ls)) * w[(row0 + s) * heads + h];
     }
     __syncthreads();
-    const float* ub = u + row0 * di + h * P;
-    const float* vb = v + row0 * gn + g * N;
-    float acc[4][4];
-    ssd_mm<MODE, false, false, false, true>(acc, sm, 0, lc, SsdOp{ub + p0, di, P - p0}, SsdOp{vb + j0, gn, N - j0},
-                                            [&](int, int s, float v) { return coef[s] * v; });
     // by pairs of adjacent states (j, j + 1) in either layout of ssd_at, 8 bytes where N is even
-    float* out = S + ((i64)bc * heads + h) * P * N;
     bool pairs = (N & 1) == 0 && ((size_t)S & 7) == 0;
+#pragma unroll 1
+    for (int jh = j0; jh < min(N, j0 + SSD_STATE_TN); jh += SSD_T) {
+        float acc[4][4];
+        ssd_mm<MODE, false, false, false, true>(acc, sm, 0, lc, SsdOp{ub + p0, di, P - p0}, SsdOp{vb + jh, gn, N - jh},
+                                                [&](int, int s, float v) { return coef[s] * v; });
 #pragma unroll
-    for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 4; i++)
 #pragma unroll
-        for (int j = 0; j < 4; j += 2) {
-            int ml, nl;
-            ssd_at<MODE, true>(i, j, ml, nl);
-            int p = p0 + ml, jj = j0 + nl;
-            if (p >= P || jj >= N) continue;
-            if (pairs) *(float2*)(out + (i64)p * N + jj) = make_float2(acc[i][j], acc[i][j + 1]);
-            else
-                for (int e = 0; e < 2 && jj + e < N; e++) out[(i64)p * N + jj + e] = acc[i][j + e];
-        }
+            for (int j = 0; j < 4; j += 2) {
+                int ml, nl;
+                ssd_at<MODE, true>(i, j, ml, nl);
+                int p = p0 + ml, jj = jh + nl;
+                if (p >= P || jj >= N) continue;
+                if (pairs) *(float2*)(out + (i64)p * N + jj) = make_float2(acc[i][j], acc[i][j + 1]);
+                else
+                    for (int e = 0; e < 2 && jj + e < N; e++) out[(i64)p * N + jj + e] = acc[i][j + e];
+            }
+    }
 }
+
+// the entries of ssd_chunk_state and ssd_carry_local (SSD_ENTRIES's, with their own blocks per SM)
+#define SSD_STATE_ENTRIES(NAME, PARAMS, ARGS)                                                                                      \
+    extern "C" __global__ void __launch_bounds__(SSD_THREADS, SSD_MINB_STATE_FP32) NAME PARAMS { NAME##_body<SSD_FP32> ARGS; }           \
+    extern "C" __global__ void __launch_bounds__(SSD_THREADS, SSD_MINB_STATE) NAME##_tf32x3 PARAMS { NAME##_body<SSD_TF32X3> ARGS; } \
+    extern "C" __global__ void __launch_bounds__(SSD_THREADS, SSD_MINB_STATE) NAME##_tf32 PARAMS { NAME##_body<SSD_TF32> ARGS; }
 
 template <int MODE>
 __device__ __forceinline__ void ssd_chunk_state_body(float* S, const float* x, const float* B, const float* w, const double* l,
                                            int len, int heads, int P, int groups, int N, int Q) {
     ssd_outer_sum<MODE, false>(S, x, B, w, l, len, heads, P, groups, N, Q);
 }
-SSD_ENTRIES(ssd_chunk_state, SSD_MINB_PLAIN, (float* S, const float* x, const float* B, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
+SSD_STATE_ENTRIES(ssd_chunk_state, (float* S, const float* x, const float* B, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (S, x, B, w, l, len, heads, P, groups, N, Q))
 
 template <int MODE>
@@ -581,7 +769,7 @@ __device__ __forceinline__ void ssd_carry_local_body(float* U, const float* dy, 
                                            int P, int groups, int N, int Q) {
     ssd_outer_sum<MODE, true>(U, dy, C, nullptr, l, len, heads, P, groups, N, Q);
 }
-SSD_ENTRIES(ssd_carry_local, SSD_MINB_PLAIN, (float* U, const float* dy, const float* C, const double* l, int len, int heads, int P, int groups, int N, int Q),
+SSD_STATE_ENTRIES(ssd_carry_local, (float* U, const float* dy, const float* C, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (U, dy, C, l, len, heads, P, groups, N, Q))
 
 // chunks read ahead by the passes below: a thread's walk is a chain of dependent steps, so its loads
