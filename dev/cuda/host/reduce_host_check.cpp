@@ -64,7 +64,7 @@ static void crossEntropy(int rows, int v, int misalign, double spread, unsigned 
     check(std::string(name) + " loss", std::sqrt(lnum / std::max(lden, 1e-300)), 1e-6);
 }
 
-// ReductionKernels.rmsNormBackward: RMS_BACKWARD_WARPS warps a block, a row a warp
+// ReductionKernels.rmsNormBackward with ROW_THREADS (256) threads a block
 static void rmsNormBackward(int rows, int h, unsigned seed) {
     std::mt19937_64 r(seed);
     std::normal_distribution<double> nd(0, 1);
@@ -75,10 +75,9 @@ static void rmsNormBackward(int rows, int h, unsigned seed) {
     for (auto& v : dx) v = (float)nd(r);
     std::vector<float> dx0(dx);
     const float eps = 1e-5f;
-    int blocks = (rows + RMS_BACKWARD_ROWS - 1) / RMS_BACKWARD_ROWS, slabs = blocks * RMS_BACKWARD_WARPS;
+    int slabs = (rows + RMS_BACKWARD_ROWS - 1) / RMS_BACKWARD_ROWS;
     std::vector<float> part((size_t)slabs * h, NAN);
-    host_launch(blocks, 1, 32 * RMS_BACKWARD_WARPS, 0,
-                [&] { rms_norm_backward(dx.data(), nullptr, part.data(), dy.data(), x.data(), w.data(), rows, h, eps); });
+    host_launch(slabs, 1, 256, 0, [&] { rms_norm_backward(dx.data(), nullptr, part.data(), dy.data(), x.data(), w.data(), rows, h, eps); });
     double num = 0, den = 0, wnum = 0, wden = 0;
     std::vector<double> dw(h, 0.0);
     for (int row = 0; row < rows; row++) {
@@ -118,8 +117,8 @@ int main() {
     crossEntropy(3, 50280, 0, 3, 6);     // GPT-NeoX vocabulary: 1024 threads
     crossEntropy(3, 50280, 2, 3, 7);
     crossEntropy(2, 50277, 0, 80, 8);
-    rmsNormBackward(150, 768, 9);        // 130M's width: 24 features a lane in registers; the last slab short
-    rmsNormBackward(5, 64, 10);          // fewer rows than warps
+    rmsNormBackward(19, 768, 9);         // 130M's width: three features a thread in registers; the last slab short
+    rmsNormBackward(8, 64, 10);          // narrower than the block
     rmsNormBackward(11, 2560, 11);       // wider than the registers hold: partials kept in place
     std::printf("%s\n", failures == 0 ? "reduce host check: all passed" : "reduce host check: FAILURES");
     return failures == 0 ? 0 : 1;

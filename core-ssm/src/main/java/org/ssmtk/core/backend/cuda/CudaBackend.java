@@ -452,11 +452,11 @@ public final class CudaBackend implements Backend {
         context.current();
         if (m == 0) return;
         try (DeviceMemory.Scratch s = memory.scratch()) {
-            int parts = reduce.rmsBackwardParts(m);
-            long part = s.floats((long) parts * h), dx16 = twinOut(dx);
+            int slabs = reduce.rmsBackwardSlabs(m);
+            long part = s.floats((long) slabs * h), dx16 = twinOut(dx);
             reduce.rmsNormBackward(addr(dx), dx16, part, addr(dy), addr(x), addr(weight), m, h, eps);
             if (dx16 != 0) memory.twinWritten(dx);
-            reduce.columnSums(addr(dWeight), part, 0, 0, parts, h);
+            reduce.columnSums(addr(dWeight), part, 0, 0, slabs, h);
         }
     }
 

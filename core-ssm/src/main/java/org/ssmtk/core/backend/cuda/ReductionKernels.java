@@ -24,7 +24,7 @@ final class ReductionKernels {
     private static final int ROW_THREADS = 256;
 
     private final Launcher gpu;
-    private final int colsumCols, colsumRows, sampleThreads, multiChunk, ceThreads, rmsBackwardRows, rmsBackwardWarps;
+    private final int colsumCols, colsumRows, sampleThreads, multiChunk, ceThreads, rmsBackwardRows;
 
     ReductionKernels(Launcher gpu) {
         this.gpu = gpu;
@@ -35,7 +35,6 @@ final class ReductionKernels {
         multiChunk = m.constant("MULTI_CHUNK");
         ceThreads = m.constant("CE_THREADS");
         rmsBackwardRows = m.constant("RMS_BACKWARD_ROWS");
-        rmsBackwardWarps = m.constant("RMS_BACKWARD_WARPS");
     }
 
     /** Elements per block of the multi-tensor kernels: a {@link TensorTable}'s chunk. */
@@ -78,18 +77,18 @@ final class ReductionKernels {
         gpu.launch(rows, 1, ROW_THREADS, 1, 0, RMS_NORM.args().ptr(out).ptr(out16).ptr(x).ptr(w).i32(h).f32(eps));
     }
 
-    /** The rows of rmsNormBackward's weight-gradient partials: one per warp of each block's slab of rows. */
-    int rmsBackwardParts(int rows) {
-        return (rows + rmsBackwardRows - 1) / rmsBackwardRows * rmsBackwardWarps;
+    /** The slabs of rows rmsNormBackward gives a block each: the rows of its weight-gradient partials. */
+    int rmsBackwardSlabs(int rows) {
+        return (rows + rmsBackwardRows - 1) / rmsBackwardRows;
     }
 
     /**
      * dx += the input gradient, dx16 (if not 0) receiving the sum rounded to bf16; dwPart
-     * (rmsBackwardParts(rows), h) = per warp the sums of dy x / rms over its rows, whose column sums
-     * are the weight's gradient.
+     * (rmsBackwardSlabs(rows), h) = per slab of rows the sums of dy x / rms, whose column sums are
+     * the weight's gradient.
      */
     void rmsNormBackward(long dx, long dx16, long dwPart, long dy, long x, long w, int rows, int h, float eps) {
-        gpu.launch((rows + rmsBackwardRows - 1) / rmsBackwardRows, 1, 32 * rmsBackwardWarps, 1, 0,
+        gpu.launch(rmsBackwardSlabs(rows), 1, ROW_THREADS, 1, 0,
                 RMS_NORM_BACKWARD.args().ptr(dx).ptr(dx16).ptr(dwPart).ptr(dy).ptr(x).ptr(w).i32(rows).i32(h).f32(eps));
     }
 

@@ -107,90 +107,76 @@ extern "C" __global__ void rms_norm(float* out, unsigned short* out16, const flo
     }
 }
 
-// rms_norm_backward: a warp per row, no block barrier (a row of 130M's 768 features is 6 KB of x and
-// dy: with a block per row and its barriers too few rows were in flight to keep memory busy); the
-// block's RMS_BACKWARD_WARPS warps walk its slab of RMS_BACKWARD_ROWS rows in turn, and each warp's
-// weight-gradient sums over its rows leave as one row of partials (ReductionKernels adds them by
-// column_sums), not as 1/rms per row for a column sum that reads dy and x again.
-#define RMS_BACKWARD_WARPS 8
-#define RMS_BACKWARD_ROWS 32
-SSMTK_EXPORT(RMS_BACKWARD_WARPS)
+// Rows a block of rms_norm_backward walks: the weight gradient's sums over them leave as one row of
+// partials per slab (ReductionKernels adds them by column_sums), not as 1/rms per row for a column
+// sum that reads dy and x again (100 MB a layer at 130M 8 x 2048).
+#define RMS_BACKWARD_ROWS 8
 SSMTK_EXPORT(RMS_BACKWARD_ROWS)
-// features a lane holds in registers: rows up to 32 times this many
-#define RMS_BACKWARD_HELD 32
+// A thread's features held in registers across the slab: h up to this many times the block
+#define RMS_BACKWARD_HELD 4
 
-__device__ __forceinline__ float warp_sum(float v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
-    return v;
-}
-
-// Block of RMS_BACKWARD_WARPS warps per slab: dx += the input gradient (dx16, if not null, the sums in
-// bf16); dwPart[slab * RMS_BACKWARD_WARPS + warp, i] = the sum over the warp's rows of dy x / rms (=).
-// A lane's features are i = lane + 32 k; x and dy are read twice, the second time from L1.
-extern "C" __global__ void __launch_bounds__(RMS_BACKWARD_WARPS * 32) rms_norm_backward(float* dx, unsigned short* dx16,
-                                                                                       float* dwPart, const float* dy,
-                                                                                       const float* x, const float* w,
-                                                                                       int rows, int h, float eps) {
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+// Block per slab of RMS_BACKWARD_ROWS rows: dx += the input gradient (dx16, if not null, the sums in
+// bf16), dwPart[slab, i] = the sum over the slab's rows of dy x / rms (=).
+extern "C" __global__ void rms_norm_backward(float* dx, unsigned short* dx16, float* dwPart, const float* dy, const float* x,
+                                             const float* w, int rows, int h, float eps) {
     int r0 = blockIdx.x * RMS_BACKWARD_ROWS, r1 = min(rows, r0 + RMS_BACKWARD_ROWS);
-    float* pw = dwPart + ((i64)blockIdx.x * RMS_BACKWARD_WARPS + warp) * h;
-    if (h <= 32 * RMS_BACKWARD_HELD) {
-        float dw[RMS_BACKWARD_HELD];
+    float* pw = dwPart + (i64)blockIdx.x * h;
+    if (h <= RMS_BACKWARD_HELD * (int)blockDim.x) {
+        float wv[RMS_BACKWARD_HELD], dw[RMS_BACKWARD_HELD];
 #pragma unroll
-        for (int k = 0; k < RMS_BACKWARD_HELD; k++) dw[k] = 0.f;
-        for (int r = r0 + warp; r < r1; r += RMS_BACKWARD_WARPS) {
+        for (int k = 0; k < RMS_BACKWARD_HELD; k++) {
+            int i = threadIdx.x + k * blockDim.x;
+            wv[k] = i < h ? w[i] : 0.f;
+            dw[k] = 0.f;
+        }
+        for (int r = r0; r < r1; r++) {
             i64 base = (i64)r * h;
-            float ss = 0.f, dot = 0.f;
+            float xv[RMS_BACKWARD_HELD], gv[RMS_BACKWARD_HELD], ss = 0.f, dot = 0.f;
 #pragma unroll
             for (int k = 0; k < RMS_BACKWARD_HELD; k++) {
-                int i = lane + 32 * k;
-                if (i < h) {
-                    float v = x[base + i];
-                    ss += v * v;
-                    dot += w[i] * dy[base + i] * v;
-                }
+                int i = threadIdx.x + k * blockDim.x;
+                xv[k] = i < h ? x[base + i] : 0.f;
+                gv[k] = i < h ? dy[base + i] : 0.f;
+                ss += xv[k] * xv[k];
+                dot += wv[k] * gv[k] * xv[k];
             }
-            ss = warp_sum(ss);
-            dot = warp_sum(dot);
+            block_sum2<float>(ss, dot);
             float inv = rsqrtf(ss / h + eps), coef = inv * inv * inv * dot / h;
 #pragma unroll
             for (int k = 0; k < RMS_BACKWARD_HELD; k++) {
-                int i = lane + 32 * k;
+                int i = threadIdx.x + k * blockDim.x;
                 if (i < h) {
-                    float g = dy[base + i], xv = x[base + i];
-                    float v = dx[base + i] + (inv * w[i] * g - coef * xv);  // the += it was, spelt out
+                    float v = dx[base + i] + (inv * wv[k] * gv[k] - coef * xv[k]);  // the += it was, spelt out
                     dx[base + i] = v;
                     if (dx16) store_bf16(dx16, base + i, v);
-                    dw[k] += g * xv * inv;
+                    dw[k] += gv[k] * xv[k] * inv;
                 }
             }
         }
 #pragma unroll
         for (int k = 0; k < RMS_BACKWARD_HELD; k++) {
-            int i = lane + 32 * k;
+            int i = threadIdx.x + k * blockDim.x;
             if (i < h) pw[i] = dw[k];
         }
         return;
     }
-    // wider rows: each lane keeps its features' partial sums in its warp's row of dwPart
-    for (int i = lane; i < h; i += 32) pw[i] = 0.f;
-    for (int r = r0 + warp; r < r1; r += RMS_BACKWARD_WARPS) {
+    // wider rows: each thread keeps its features' partial sums in its slab's row of dwPart
+    for (int r = r0; r < r1; r++) {
         i64 base = (i64)r * h;
         float ss = 0.f, dot = 0.f;
-        for (int i = lane; i < h; i += 32) {
+        for (int i = threadIdx.x; i < h; i += blockDim.x) {
             float v = x[base + i];
             ss += v * v;
             dot += w[i] * dy[base + i] * v;
         }
-        ss = warp_sum(ss);
-        dot = warp_sum(dot);
+        block_sum2<float>(ss, dot);
         float inv = rsqrtf(ss / h + eps), coef = inv * inv * inv * dot / h;
-        for (int i = lane; i < h; i += 32) {
+        for (int i = threadIdx.x; i < h; i += blockDim.x) {
             float g = dy[base + i], xv = x[base + i];
             float v = dx[base + i] + (inv * w[i] * g - coef * xv);
             dx[base + i] = v;
             if (dx16) store_bf16(dx16, base + i, v);
-            pw[i] += g * xv * inv;
+            pw[i] = (r == r0 ? 0.f : pw[i]) + g * xv * inv;
         }
     }
 }
