@@ -66,10 +66,10 @@ final class Mamba2Mixer implements Mixer {
      * -exp(A_log), the SSD output y, the gated norm's output, and for training the SSD state entering
      * every chunk, (batch, chunks, heads, head_dim, state). A training forward keeps them all, the
      * conv outputs and the norm's output included, which mamba_ssm's memory-efficient Mamba-2 path
-     * recomputes in its backward: at 130m-mamba2 8 x 2048 that is 0.22 GiB a layer more (0.62 in
-     * all) for one conv pass over x, B, C and one norm pass a layer less (4 ms of a 350 ms fp32 step),
-     * and the step still needs less memory than the reference's. Where memory is short,
-     * --recompute-activations keeps no layer's activations at all (MambaModel.backward).
+     * recomputes in its backward: at 130m-mamba2 8 x 2048 that is 0.22 GiB a layer more for one conv
+     * pass over x, B, C and one norm pass a layer less (4 ms of a 350 ms fp32 step), and the step still
+     * needs less memory than the reference's (18.8 against 23.3 GiB on an H200). Where memory is
+     * short, --recompute-activations keeps no layer's activations at all (MambaModel.backward).
      */
     record Activations(Tensor z, Tensor xPre, Tensor bPre, Tensor cPre, Tensor x, Tensor b, Tensor c, Tensor dt, Tensor a,
                        Tensor y, Tensor normed, Tensor chunkStates) implements Mixer.Activations {
