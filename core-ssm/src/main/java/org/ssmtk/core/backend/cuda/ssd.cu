@@ -137,6 +137,13 @@ __device__ __forceinline__ unsigned ssd_tf32(float x) {
 #endif
 }
 
+// x rounded to TF32 (big) and, under 3xTF32, the TF32 rounding of what that leaves (small; untouched otherwise)
+template <int MODE>
+__device__ __forceinline__ void ssd_tf32_split(float x, unsigned& big, unsigned& small) {
+    big = ssd_tf32(x);
+    if constexpr (MODE == SSD_TF32X3) small = ssd_tf32(x - __uint_as_float(big));
+}
+
 // d += a b for one 16 x 8 x 8 step of a warp: a (16 x 8, rows g and g + 8, columns t and t + 4 of lane
 // 4 g + t), b (8 x 8, rows t and t + 4, column g), d (rows g and g + 8, columns 2 t and 2 t + 1)
 __device__ __forceinline__ void ssd_mma(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
@@ -682,17 +689,11 @@ __device__ void ssd_outer_sum(float* S, const float* u, const float* v, const fl
 #pragma unroll
                     for (int mi = 0; mi < 2; mi++)
 #pragma unroll
-                        for (int i = 0; i < 4; i++) {
-                            ab[mi][i] = ssd_tf32(av[mi][i]);
-                            if constexpr (MODE == SSD_TF32X3) as[mi][i] = ssd_tf32(av[mi][i] - __uint_as_float(ab[mi][i]));
-                        }
+                        for (int i = 0; i < 4; i++) ssd_tf32_split<MODE>(av[mi][i], ab[mi][i], as[mi][i]);
 #pragma unroll
                     for (int ni = 0; ni < 4; ni++)
 #pragma unroll
-                        for (int i = 0; i < 2; i++) {
-                            bb[ni][i] = ssd_tf32(bv[ni][i]);
-                            if constexpr (MODE == SSD_TF32X3) bs[ni][i] = ssd_tf32(bv[ni][i] - __uint_as_float(bb[ni][i]));
-                        }
+                        for (int i = 0; i < 2; i++) ssd_tf32_split<MODE>(bv[ni][i], bb[ni][i], bs[ni][i]);
 #pragma unroll
                     for (int mi = 0; mi < 2; mi++)
 #pragma unroll
