@@ -260,7 +260,8 @@ public final class MambaModel {
      * Activation checkpointing per layer: the training forward keeps only each layer's input
      * residual, and the backward runs that layer's forward again just before its backward. Memory for
      * activations drops from every layer's to one layer's plus a residual per layer (for the dna
-     * preset, about 110 KB per token to about 15), for one more forward per step. The gradients are
+     * preset, from about 120 KB per token, counting the layers' norm outputs (1 KB a layer each) kept
+     * since 2026-11-30, to about 15), for one more forward per step. The gradients are
      * the same bits, since the recomputed forward is the same arithmetic on the same inputs.
      */
     public void recomputeActivations(boolean on) {
@@ -278,7 +279,7 @@ public final class MambaModel {
 
     /**
      * What a training forward keeps: per layer its input residual and (unless activations are
-     * recomputed) its mixer's activations; the RMSNorm outputs are recomputed by the backward.
+     * recomputed) its RMSNorm output and its mixer's activations.
      */
     public static final class Activations {
         final int[] ids;
