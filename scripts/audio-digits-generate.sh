@@ -26,7 +26,7 @@
 # on test-data/audio/digits at 4 kHz with tiny models in a few minutes: a check that it runs.
 # A GPU machine without espeak-ng gets the set packed here: scripts/pack-audio-set.sh
 # ~/.cache/ssmtk/audio-digits-16000 digits-16k (G.711 mu-law, xz, 30 MB parts), unpacked there into DATA.
-# Variables: DATA RATE LM_STEPS LM_BATCH LM_D LM_LAYERS CLS_STEPS CLS_BATCH CLS_D CLS_LAYERS GEN PROMPTS
+# Variables: DATA RATE LM_STEPS LM_BATCH LM_D LM_LAYERS LM_DT_MIN (the LM's smallest initial Δ) CLS_STEPS CLS_BATCH CLS_D CLS_LAYERS GEN PROMPTS
 # PROMPT_S TOP_K TEMPERATURE THREADS SSMTK EXTRA (more options for both trainers, e.g. "--precision bf16").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,6 +52,7 @@ else
     [ -f "$DATA/train.tsv" ] || python3 scripts/make-audio-digits.py --rate 16000 --out "$DATA"
 fi
 PROMPT_S=${PROMPT_S:-0.25} TOP_K=${TOP_K:-0} TEMPERATURE=${TEMPERATURE:-1}
+LM_DT_MIN=${LM_DT_MIN:-0.001}
 [ -f "$DATA/train.tsv" ] && [ -f "$DATA/test.tsv" ] || { echo "audio-digits-generate.sh: no $DATA/train.tsv and test.tsv" >&2; exit 1; }
 # REUSE_MODELS=1 keeps OUT/lm and OUT/cls of an earlier run (only generation and scoring run again)
 if [ "${REUSE_MODELS:-0}" = 1 ] && [ -d "$OUT/lm/model" ] && [ -d "$OUT/cls/model" ]; then
@@ -65,7 +66,7 @@ if [ -z "$reuse" ]; then
 # shellcheck disable=SC2086
 run "$SSMTK" audio train-lm --manifest "$DATA/train.tsv" --test-manifest "$DATA/test.tsv" --out "$OUT/lm" --sample-rate "$RATE" \
     --d-model "$LM_D" --layers "$LM_LAYERS" --seq-len "$RATE" --batch "$LM_BATCH" --steps "$LM_STEPS" --lr 2e-3 --warmup $((LM_STEPS / 10 + 1)) \
-    --eval-windows 400 --checkpoint-every 0 --log-every 50 --seed 1 --device "$DEVICE" --threads "$THREADS" ${EXTRA:-}
+    --eval-windows 400 --dt-min "$LM_DT_MIN" --checkpoint-every 0 --log-every 50 --seed 1 --device "$DEVICE" --threads "$THREADS" ${EXTRA:-}
 # shellcheck disable=SC2086
 run "$SSMTK" audio train-classifier --manifest "$DATA/train.tsv" --test-manifest "$DATA/test.tsv" --out "$OUT/cls" --sample-rate "$RATE" \
     --d-model "$CLS_D" --layers "$CLS_LAYERS" --seq-len "$RATE" --batch "$CLS_BATCH" --steps "$CLS_STEPS" --lr 2e-3 --warmup $((CLS_STEPS / 10 + 1)) \

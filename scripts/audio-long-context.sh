@@ -16,16 +16,25 @@
 # 2.7 epochs of the 2 h training pieces) per context: 11 minutes for the four contexts on one H200
 # (2.8-2.9M samples/s; scoring the held-out pieces took ~40 s a context before audio score fed a
 # clip's pieces side by side, SCORE_OPTS below). KEEP=1 keeps a context already
-# trained and scored in OUT with the same STEPS (so the contexts can be run a few at a time, e.g. in
+# trained and scored in OUT with the same train-lm options (so the contexts can be run a few at a time, e.g. in
 # calls of limited length, and the last run prints the whole table). The set is read from PIANO (default ~/.cache/ssmtk/piano/mulaw; elsewhere
 # `cat piano-16k-mulaw.tar.xz.part-* | tar -xJ` gives mulaw/; built here if missing and fluidsynth
 # is installable).
 # Contexts of at least 4 x SLW_START (default 8192; 0 turns it off) spend the first half of their
 # steps in a sequence-length warmup from SLW_START (train-lm --seq-len-warmup; same samples per
 # step), as the long DNA runs do: the 2026-11-29 runs without it got worse with context.
+# DRAW_LENGTH (default: the longest context; 0 = off) makes every context train on the same samples in
+# the same order: each step draws TOKENS_PER_STEP / DRAW_LENGTH stretches of DRAW_LENGTH samples and cuts
+# them into windows of the context (train-lm --draw-length), so the runs differ only in how far back a
+# window's state reaches. Without it a step of context L averages over TOKENS_PER_STEP / L independent
+# windows (64 at 8k, 1 at 512k), and the comparison is also one of gradient noise: the 2026-11-29/30
+# runs that drew independent windows got worse with context at 150 and 600 steps.
+# DT_MIN (default 1e-6) is the smallest initial Δ of the fresh models (train-lm --dt-min; the
+# reference's is 0.001): a channel forgets over about 1/Δ samples, so with the reference's range no
+# channel of a fresh model remembers more than ~1,000 samples, far less than the longer contexts.
 # --tiny: the same pipeline on the CPU in 2-3 minutes on 2 shared cores, on test-data/audio/piano (contexts 256,
 # 1024, 4096; a d_model 16 x 1-layer model; 6 steps): a check that the script runs, not a result.
-# Variables: PIANO CONTEXTS TOKENS_PER_STEP STEPS SLW_START D_MODEL LAYERS LR THREADS SCORE_OPTS (audio score's
+# Variables: PIANO CONTEXTS TOKENS_PER_STEP STEPS SLW_START DRAW_LENGTH D_MODEL LAYERS DT_MIN LR THREADS SCORE_OPTS (audio score's
 # --chunk/--batch: on a GPU 16,384 x 32 pieces, the samples of one training step) SSMTK (the launcher)
 # EXTRA (more train-lm options, e.g. "--precision bf16").
 set -euo pipefail
@@ -52,36 +61,43 @@ else
     [ -f "$PIANO/train.tsv" ] || scripts/make-piano-set.sh --out "$(dirname "$PIANO")"
 fi
 [ -f "$PIANO/train.tsv" ] && [ -f "$PIANO/test.tsv" ] || { echo "audio-long-context.sh: no $PIANO/train.tsv and test.tsv (scripts/make-piano-set.sh)" >&2; exit 1; }
+DT_MIN=${DT_MIN:-1e-6}
 mkdir -p "$OUT"
 IFS=, read -ra CTX <<< "$CONTEXTS"
+LONGEST=0; for L in "${CTX[@]}"; do [ "$L" -gt "$LONGEST" ] && LONGEST=$L; done
+DRAW_LENGTH=${DRAW_LENGTH:-$LONGEST}
+DRAW=(); [ "$DRAW_LENGTH" -gt 0 ] && DRAW=(--draw-length "$DRAW_LENGTH")
 for L in "${CTX[@]}"; do
     B=$((TOKENS_PER_STEP / L))
     [ "$B" -ge 1 ] || { echo "audio-long-context.sh: TOKENS_PER_STEP $TOKENS_PER_STEP is below context $L" >&2; exit 1; }
-    if [ "${KEEP:-0}" = 1 ] && [ -f "$OUT/ctx-$L/test-scores.tsv" ] \
-        && python3 -c "import json,sys; sys.exit(json.load(open('$OUT/ctx-$L/eval.json'))['step'] != $STEPS)" 2>/dev/null; then
-        echo "audio-long-context.sh: keeping $OUT/ctx-$L (trained $STEPS steps and scored)" >&2
-        continue
-    fi
-    rm -rf "$OUT/ctx-$L"
     SLW=()
     stages=0; if [ "$SLW_START" -gt 0 ]; then for ((l = SLW_START; l < L; l *= 2)); do stages=$((stages + 1)); done; fi
     # (a warmup needs a step per short stage: with too few steps the context trains without one)
     if [ "$SLW_START" -gt 0 ] && [ "$L" -ge $((4 * SLW_START)) ] && [ $((STEPS / 2)) -ge "$stages" ]; then
         SLW=(--seq-len-warmup "$SLW_START" --seq-len-warmup-steps $((STEPS / 2)))
     fi
+    # shellcheck disable=SC2206
+    TRAIN=(--manifest "$PIANO/train.tsv" --test-manifest "$PIANO/test.tsv" --out "$OUT/ctx-$L" --sample-rate 16000
+        --d-model "$D_MODEL" --layers "$LAYERS" --seq-len "$L" --batch "$B" --steps "$STEPS" --lr "$LR" --warmup $((STEPS / 10 + 1))
+        --eval-windows 8 --dt-min "$DT_MIN" --checkpoint-every 0 --log-every 10 --seed 1 --device "$DEVICE" --threads "$THREADS"
+        --recompute-activations "${DRAW[@]}" "${SLW[@]}" ${EXTRA:-})
+    if [ "${KEEP:-0}" = 1 ] && [ -f "$OUT/ctx-$L/test-scores.tsv" ] && [ "$(cat "$OUT/ctx-$L/train-args.txt" 2>/dev/null)" = "${TRAIN[*]}" ]; then
+        echo "audio-long-context.sh: keeping $OUT/ctx-$L (trained and scored with the same train-lm options)" >&2
+        continue
+    fi
+    rm -rf "$OUT/ctx-$L"
     set -x
-    # shellcheck disable=SC2086
-    "$SSMTK" audio train-lm --manifest "$PIANO/train.tsv" --test-manifest "$PIANO/test.tsv" --out "$OUT/ctx-$L" --sample-rate 16000 \
-        --d-model "$D_MODEL" --layers "$LAYERS" --seq-len "$L" --batch "$B" --steps "$STEPS" --lr "$LR" --warmup $((STEPS / 10 + 1)) \
-        --eval-windows 8 --checkpoint-every 0 --log-every 10 --seed 1 --device "$DEVICE" --threads "$THREADS" --recompute-activations "${SLW[@]}" ${EXTRA:-}
+    "$SSMTK" audio train-lm "${TRAIN[@]}"
     # shellcheck disable=SC2086
     "$SSMTK" audio score --model "$OUT/ctx-$L/model" --manifest "$PIANO/test.tsv" --output "$OUT/ctx-$L/test-scores.tsv" --context "$L" \
         --device "$DEVICE" --threads "$THREADS" $SCORE_OPTS
     { set +x; } 2>/dev/null
+    echo "${TRAIN[*]}" > "$OUT/ctx-$L/train-args.txt"
 done
-python3 - "$OUT" "$CONTEXTS" "$TOKENS_PER_STEP" "$STEPS" "$D_MODEL" "$LAYERS" <<'PY'
+python3 - "$OUT" "$CONTEXTS" "$TOKENS_PER_STEP" "$STEPS" "$D_MODEL" "$LAYERS" "$DRAW_LENGTH" "$DT_MIN" <<'PY'
 import json, sys
 out, contexts, tps, steps, d, layers = sys.argv[1], [int(c) for c in sys.argv[2].split(",")], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
+draw, dt_min = int(sys.argv[7]), sys.argv[8]
 rows = []
 for L in contexts:
     bits = scored = 0.0
@@ -98,7 +114,8 @@ with open(f"{out}/long-context.tsv", "w") as f:
     f.write("context\tbatch\tsteps\ttokens_seen\ttest_bits_per_sample\tscored_samples\n")
     for L, b, bps, n, step in rows:
         f.write(f"{L}\t{b}\t{step}\t{L * b * step}\t{bps:.6f}\t{n}\n")
-print(f"\npiano LM (d_model {d} x {layers} layers), held-out pieces scored at the training context, {steps} steps of {tps:,} samples")
+print(f"\npiano LM (d_model {d} x {layers} layers, initial Δ from {dt_min}), held-out pieces scored at the training context, {steps} steps of {tps:,} samples"
+      + (f", every context on the same {draw:,}-sample draws" if draw else ", independent windows per context"))
 print("| training context (samples) | seconds at 16 kHz | batch | samples seen | test bits/sample (8 = uncompressed) | scored samples |\n|---|---|---|---|---|---|")
 for L, b, bps, n, step in rows:
     print(f"| {L:,} | {L / 16000:.2f} | {b} | {L * b * step:,} | {bps:.4f} | {n:,} |")

@@ -102,7 +102,8 @@ final class AudioCommands {
                     + "unigram and bigram of the codes (fitted on the training samples, scored on the same windows) as floors.\n"
                     + "Writes OUT/metrics.jsonl, OUT/loss.png, OUT/checkpoints/step-N/ and OUT/model (HuggingFace layout\n"
                     + "plus " + AudioSettings.FILE + ": sample rate and quantization). The model starts from --model DIR,\n"
-                    + "--config, or a fresh one of --d-model x --layers.\n\n"
+                    + "--config, or a fresh one of --d-model x --layers whose initial Δ is drawn in [--dt-min, --dt-max]\n"
+                    + "(a channel remembers about 1/Δ samples: lower --dt-min for windows much longer than 1,000 samples).\n\n"
                     + "example: ssmtk audio train-lm --input clips/ --out run1 --steps 1000 --seq-len 16000";
         }
 
@@ -119,6 +120,9 @@ final class AudioCommands {
         static final Opt<Integer> LAYERS = Opt.positiveInt("layers", "N", "layers of a fresh model").byDefault(4);
         static final Opt<Integer> SEQ_LEN = Opt.positiveInt("seq-len", "L", "samples per training window")
                 .check(v -> v >= 2, "must be at least 2").byDefault(4096);
+        static final Opt<Integer> DRAW_LENGTH = Opt.positiveInt("draw-length", "N", "draw N consecutive samples at a time and cut them into"
+                + " --seq-len windows (each from a fresh state): runs at different --seq-len with the same N, --seed and samples per step"
+                + " train on the same samples in the same order").defaultIs("--seq-len");
         static final Opt<Integer> HOLDOUT_FILES = Opt.integer("holdout-files", "N", "files held out whole when there are more")
                 .check(v -> v >= 0, "must be >= 0").byDefault(1);
         static final Opt<Double> HOLDOUT = Opt.number("holdout", "F", "fraction at the end of every file held out otherwise")
@@ -128,13 +132,16 @@ final class AudioCommands {
         private final TrainCommands.Optimizer optimizer = new TrainCommands.Optimizer(1e-3, 8);
 
         public List<Opt<?>> options() {
-            return Opt.list(INPUT, MANIFEST, TEST_MANIFEST, SAMPLE_RATE, QUANTIZATION, CONFIG, MODEL, D_MODEL, LAYERS, SEQ_LEN,
+            return Opt.list(INPUT, MANIFEST, TEST_MANIFEST, SAMPLE_RATE, QUANTIZATION, CONFIG, MODEL, D_MODEL, LAYERS,
+                    CommonOptions.TIME_STEP_RANGE, SEQ_LEN, DRAW_LENGTH,
                     TrainCommands.SeqLenWarmup.OPTIONS, HOLDOUT_FILES, HOLDOUT, EVAL_WINDOWS, TrainCommands.RUN_DIRECTORY, optimizer.options(),
                     CommonOptions.BACKEND);
         }
 
         public int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
             if (CONFIG.given(cl) && MODEL.given(cl)) throw new UsageException("give at most one of --config and --model");
+            if ((CONFIG.given(cl) || MODEL.given(cl)) && (CommonOptions.DT_MIN.given(cl) || CommonOptions.DT_MAX.given(cl)))
+                throw new UsageException("--dt-min and --dt-max shape a fresh model; --config and --model bring their own");
             TrainCommands.OptimizerOptions opt = optimizer.parse(cl);
             int rate = SAMPLE_RATE.get(cl);
             String quantization = QUANTIZATION.get(cl);
@@ -145,6 +152,10 @@ final class AudioCommands {
                 throw new UsageException("--quantization: " + e.getMessage());
             }
             int seqLen = SEQ_LEN.get(cl);
+            int drawLen = DRAW_LENGTH.get(cl, seqLen);
+            if (drawLen % seqLen != 0) throw new UsageException("--draw-length " + drawLen + " is not a multiple of --seq-len " + seqLen);
+            if ((long) opt.batch() * seqLen % drawLen != 0)
+                throw new UsageException("--batch " + opt.batch() + " x --seq-len " + seqLen + " is not a multiple of --draw-length " + drawLen);
             TrainCommands.SeqLenWarmup.start(cl); // both or neither, before any input is read
             int holdoutFiles = HOLDOUT_FILES.get(cl);
             double holdout = HOLDOUT.get(cl);
@@ -174,8 +185,10 @@ final class AudioCommands {
                 origin = "config " + CONFIG.get(cl);
             } else {
                 int d = D_MODEL.get(cl), layers = LAYERS.get(cl);
-                start = Initializer.reference(MambaConfig.of(AudioSettings.LEVELS, d, 16, layers), opt.seed());
-                origin = "fresh d_model " + d + " x " + layers + " layers";
+                MambaConfig fresh = CommonOptions.withTimeStepRange(cl, MambaConfig.of(AudioSettings.LEVELS, d, 16, layers));
+                start = Initializer.reference(fresh, opt.seed());
+                origin = String.format(Locale.ROOT, "fresh d_model %d x %d layers, initial Δ in [%g, %g]", d, layers,
+                        fresh.timeStepMin(), fresh.timeStepMax());
             }
             CommonOptions.checkShape(start.config(), "--batch", opt.batch(), "--seq-len", seqLen, true); // held-out evaluation: all logits
             if (start.config().vocabSize() < AudioSettings.LEVELS)
@@ -200,7 +213,7 @@ final class AudioCommands {
             }
             org.ssmtk.core.train.BatchSource windows;
             try {
-                windows = ClipWindows.of(split.train(), seqLen, opt.batch(), opt.seed());
+                windows = ClipWindows.cut(split.train(), drawLen, seqLen, opt.batch(), opt.seed());
             } catch (IllegalArgumentException e) {
                 throw new UsageException(input + ": " + e.getMessage() + "; lower --seq-len or --holdout");
             }
@@ -212,7 +225,8 @@ final class AudioCommands {
             ObjectNode run = opt.run().put("seq_len", seqLen).put("input", input.toAbsolutePath().normalize().toString())
                     .put("sample_rate", rate).put("quantization", quantization).put("holdout_files", holdoutFiles).put("holdout", holdout)
                     .put("start", origin);
-            windows = TrainCommands.SeqLenWarmup.apply(cl, windows, (len, rows) -> ClipWindows.of(split.train(), len, rows, opt.seed()),
+            if (DRAW_LENGTH.given(cl)) run.put("draw_length", drawLen); // runs without it resume as before
+            windows = TrainCommands.SeqLenWarmup.apply(cl, windows, (len, rows) -> ClipWindows.cut(split.train(), drawLen, len, rows, opt.seed()),
                     seqLen, opt.batch(), run, err, "audio train-lm", "samples");
             try (org.ssmtk.core.device.TrainingDevices devices = CommonOptions.trainingDevices(cl, err, opt.gpus());
                  TrainingProgress progress = new TrainingProgress(err, "audio train-lm", opt.logEvery())) {

@@ -35,6 +35,25 @@ final class CommonOptions {
     static final Opt<String> WEIGHTS = Opt.choice("weights", "how the linear layers' weights are held: fp32, or int8"
             + " (32-value blocks with one scale each, a quarter of the memory; --device cpu; inference only)", "fp32", "int8").byDefault("fp32");
 
+    /**
+     * The range of a fresh model's initial Δ (the reference draws it log-uniform in [0.001, 0.1]). A state channel
+     * forgets over about 1 / (Δ |A|) steps, so that range bounds what a fresh model can remember before training
+     * moves it: at most ~1,000 steps by default, a lower --dt-min gives some channels memory as long as the
+     * windows they will be trained on.
+     */
+    static final Opt<Double> DT_MIN = Opt.number("dt-min", "X", "smallest initial Δ of a fresh model (dt_proj.bias = softplus^-1 of a"
+            + " log-uniform draw in [dt-min, dt-max])").check(v -> v > 0, "must be positive").byDefault(0.001);
+    static final Opt<Double> DT_MAX = Opt.number("dt-max", "X", "largest initial Δ of a fresh model").check(v -> v > 0, "must be positive")
+            .byDefault(0.1);
+    static final List<Opt<?>> TIME_STEP_RANGE = List.of(DT_MIN, DT_MAX);
+
+    /** The config with --dt-min and --dt-max as its initial Δ range (and a time-step floor no higher than --dt-min). */
+    static MambaConfig withTimeStepRange(CommandLine cl, MambaConfig config) throws UsageException {
+        double min = DT_MIN.get(cl), max = DT_MAX.get(cl);
+        if (min > max) throw new UsageException("--dt-min " + min + " is above --dt-max " + max);
+        return config.withTimeStepRange(min, max);
+    }
+
     /** BACKEND plus --weights, for commands that only run a model forward (no training). */
     static final List<Opt<?>> INFERENCE = List.of(DEVICE, PRECISION, THREADS, WEIGHTS);
 

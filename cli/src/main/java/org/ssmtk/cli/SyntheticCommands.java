@@ -168,14 +168,11 @@ final class SyntheticCommands {
         static final Opt<Integer> D_MODEL = Opt.positiveInt("d-model", "D", "model width").byDefault(64);
         static final Opt<Integer> LAYERS = Opt.positiveInt("layers", "N", "Mamba layers").byDefault(2);
         static final Opt<Integer> D_STATE = Opt.positiveInt("d-state", "N", "SSM state size").byDefault(16);
-        static final Opt<Double> DT_MIN = Opt.number("dt-min", "X", "smallest initial Δ (dt_proj.bias = softplus^-1 of a log-uniform"
-                + " draw in [dt-min, dt-max])").check(v -> v > 0, "must be positive").byDefault(0.001);
-        static final Opt<Double> DT_MAX = Opt.number("dt-max", "X", "largest initial Δ").check(v -> v > 0, "must be positive").byDefault(0.1);
         static final Opt<Path> OUT = Opt.output("out", "DIR", "write models, metrics, results.json and plots here");
         static final Opt<Integer> MEMORIZE = Opt.positiveInt("memorize", "N", "tokens to copy").byDefault(16);
 
         public List<Opt<?>> options() {
-            return Opt.list(train, eval, EVAL_SAMPLES, EVAL_EVERY, VARIANTS, HEAD_DIM, D_MODEL, LAYERS, D_STATE, DT_MIN, DT_MAX, OUT,
+            return Opt.list(train, eval, EVAL_SAMPLES, EVAL_EVERY, VARIANTS, HEAD_DIM, D_MODEL, LAYERS, D_STATE, CommonOptions.TIME_STEP_RANGE, OUT,
                     name.equals("selective-copying") ? List.of(MEMORIZE) : List.of(), optimizer.options(), CommonOptions.BACKEND);
         }
 
@@ -188,9 +185,7 @@ final class SyntheticCommands {
                     ? new SelectiveCopying(MEMORIZE.get(cl)) : new InductionHeads();
             List<Variant> variants = new ArrayList<>();
             for (String v : VARIANTS.get(cl).split(",")) variants.add(Variant.parse(v));
-            if (DT_MIN.get(cl) > DT_MAX.get(cl)) throw new UsageException("--dt-min " + DT_MIN.get(cl) + " is above --dt-max " + DT_MAX.get(cl));
-            MambaConfig base = MambaConfig.of(SyntheticTask.VOCAB, D_MODEL.get(cl), D_STATE.get(cl), LAYERS.get(cl))
-                    .withTimeStepRange(DT_MIN.get(cl), DT_MAX.get(cl));
+            MambaConfig base = CommonOptions.withTimeStepRange(cl, MambaConfig.of(SyntheticTask.VOCAB, D_MODEL.get(cl), D_STATE.get(cl), LAYERS.get(cl)));
             // check every length before spending minutes on training; first the shapes (a length past what an
             // array holds would fail in the checks' own example arrays)
             for (Variant v : variants) {

@@ -51,6 +51,51 @@ class AudioCommandsTest {
         assertTrue(!java.nio.file.Files.exists(dir.resolve("slw3").resolve("model")));
     }
 
+    /** Issue 20: a fresh model's initial Δ range is an option, so long windows can start with channels that remember them. */
+    @Test
+    void freshModelsInitialTimeStepsComeFromDtMinAndDtMax() throws Exception {
+        Path out = dir.resolve("dt");
+        // one step at lr ~0 (warmup's first step) leaves the draw where the initializer put it
+        MainTest.Result r = MainTest.run(trainLm(DATA, out, "--steps", "1", "--lr", "1e-9", "--dt-min", "1e-6", "--dt-max", "1e-5"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("initial Δ in [1.00000e-06, 1.00000e-05]"), r.err());
+        org.ssmtk.core.nn.MambaCheckpoint model = org.ssmtk.core.nn.MambaCheckpoint.load(out.resolve("model"));
+        assertEquals(1e-6, model.config().timeStepMin(), 0);
+        assertEquals(1e-6, model.config().timeStepFloor(), 0, "the floor must not lift the draw back to 1e-4");
+        float[] bias = model.parameters().get("backbone.layers.0.mixer.dt_proj.bias").data();
+        double lo = Double.MAX_VALUE, hi = 0;
+        for (float b : bias) {
+            double dt = Math.log1p(Math.exp(b)); // softplus
+            lo = Math.min(lo, dt);
+            hi = Math.max(hi, dt);
+        }
+        assertTrue(lo >= 0.99e-6 && hi <= 1.01e-5 && hi / lo > 3, "softplus(dt_proj.bias) in [" + lo + ", " + hi + "]");
+
+        r = MainTest.run(trainLm(DATA, dir.resolve("dt2"), "--steps", "1", "--dt-min", "0.5"));
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("--dt-min 0.5 is above --dt-max 0.1"), r.err());
+        r = MainTest.run(trainLm(DATA, dir.resolve("dt3"), "--steps", "1", "--model", out.resolve("model").toString(), "--dt-min", "1e-4"));
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("--dt-min and --dt-max shape a fresh model"), r.err());
+    }
+
+    /** Issue 20: --draw-length cuts long draws into --seq-len windows, warmup stages included; what does not divide is refused. */
+    @Test
+    void drawLengthCutsDrawsIntoWindows() throws Exception {
+        Path out = dir.resolve("draw"); // trainLm's windows: 2 x 64 samples a step
+        MainTest.Result r = MainTest.run(trainLm(DATA, out, "--steps", "4", "--draw-length", "128",
+                "--seq-len-warmup", "32", "--seq-len-warmup-steps", "2"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("sequence-length warmup: 32 samples x 4 windows at steps 1..2"), r.err());
+        assertEquals(4 * 128, new ObjectMapper().readTree(Files.readAllLines(out.resolve("metrics.jsonl")).get(3)).get("tokens").asLong());
+        r = MainTest.run(trainLm(DATA, dir.resolve("draw2"), "--steps", "1", "--draw-length", "96"));
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("--draw-length 96 is not a multiple of --seq-len 64"), r.err());
+        r = MainTest.run(trainLm(DATA, dir.resolve("draw3"), "--steps", "1", "--draw-length", "256"));
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("--batch 2 x --seq-len 64 is not a multiple of --draw-length 256"), r.err());
+    }
+
     @Test
     void trainThenGenerateAWav() throws Exception {
         Path out = dir.resolve("run");
