@@ -279,6 +279,20 @@ __device__ __forceinline__ void ssd_at(int i, int j, int& m, int& n) {
     }
 }
 
+// Every element (i, j) of this thread's acc[4][4] with its tile row and column (ssd_at<MODE, true>):
+// f(i, j, m, n). STEP 2: only even j, for epilogues that take the adjacent columns n, n + 1 as a pair.
+template <int MODE, int STEP = 1, class F>
+__device__ __forceinline__ void ssd_each(F&& f) {
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j += STEP) {
+            int m, n;
+            ssd_at<MODE, true>(i, j, m, n);
+            f(i, j, m, n);
+        }
+}
+
 // acc (this thread's elements of the block's tile, where ssd_at<MODE, FRAG> puts them) (+)= sum over
 // k in [k0, k1) of A(m, k) B(k, n), A read through oa with each element passed through fa(m, k,
 // value) (the decays and masks), B through ob and fb(n, k, value); ADD false: acc = the product. AK /
@@ -736,18 +750,13 @@ __device__ void ssd_outer_sum(float* S, const float* u, const float* v, const fl
         float acc[4][4];
         ssd_mm<MODE, false, false, false, true>(acc, sm, 0, lc, SsdOp{ub + p0, di, P - p0}, SsdOp{vb + jh, gn, N - jh},
                                                 [&](int, int s, float v) { return coef[s] * v; });
-#pragma unroll
-        for (int i = 0; i < 4; i++)
-#pragma unroll
-            for (int j = 0; j < 4; j += 2) {
-                int ml, nl;
-                ssd_at<MODE, true>(i, j, ml, nl);
-                int p = p0 + ml, jj = jh + nl;
-                if (p >= P || jj >= N) continue;
-                if (pairs) *(float2*)(out + (i64)p * N + jj) = make_float2(acc[i][j], acc[i][j + 1]);
-                else
-                    for (int e = 0; e < 2 && jj + e < N; e++) out[(i64)p * N + jj + e] = acc[i][j + e];
-            }
+        ssd_each<MODE, 2>([&](int i, int j, int ml, int nl) {
+            int p = p0 + ml, jj = jh + nl;
+            if (p >= P || jj >= N) return;
+            if (pairs) *(float2*)(out + (i64)p * N + jj) = make_float2(acc[i][j], acc[i][j + 1]);
+            else
+                for (int e = 0; e < 2 && jj + e < N; e++) out[(i64)p * N + jj + e] = acc[i][j + e];
+        });
     }
 }
 
@@ -882,13 +891,10 @@ __device__ __forceinline__ void ssd_gram_body(float* G, const float* B, const fl
     ssd_mm<MODE, true, true, false, true>(acc, sm, 0, N, SsdOp{cb + (i64)r0 * gn, gn, lc - r0},
                                           SsdOp{bb + (i64)s0 * gn, gn, lc - s0});
     float* out = G + ((i64)bc * groups + g) * Q * Q;
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) {
-            int ml, nl;
-            ssd_at<MODE, true>(i, j, ml, nl);
-            int t = r0 + ml, s = s0 + nl;
-            if (t < lc && s < lc) out[t * Q + s] = acc[i][j];
-        }
+    ssd_each<MODE>([&](int i, int j, int ml, int nl) {
+        int t = r0 + ml, s = s0 + nl;
+        if (t < lc && s < lc) out[t * Q + s] = acc[i][j];
+    });
 }
 SSD_ENTRIES(ssd_gram, SSD_MINB_PLAIN, (float* G, const float* B, const float* C, int len, int groups, int N, int Q),
             (G, B, C, len, groups, N, Q))
@@ -961,22 +967,17 @@ __device__ __forceinline__ void ssd_chunk_output_body(float* y, const float* x, 
     // thread's elements by pairs of adjacent channels (i, j), (i, j + 1), 8 bytes where the rows allow
     bool pairs = (P & 1) == 0 && (((size_t)y | (size_t)x) & 7) == 0;
     float dSkip = D[h];
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-#pragma unroll
-        for (int j = 0; j < 4; j += 2) {
-            int ml, nl;
-            ssd_at<MODE, true>(i, j, ml, nl);
-            int t = r0 + ml, p = p0 + nl;
-            if (t >= r1 || p >= P) continue;
-            i64 at = (row0 + t) * di + h * P + p;
-            if (pairs) {
-                float2 xv = *(const float2*)(x + at);
-                *(float2*)(y + at) = make_float2(acc[i][j] + dSkip * xv.x, acc[i][j + 1] + dSkip * xv.y);
-            } else {
-                for (int e = 0; e < 2 && p + e < P; e++) y[at + e] = acc[i][j + e] + dSkip * x[at + e];
-            }
+    ssd_each<MODE, 2>([&](int i, int j, int ml, int nl) {
+        int t = r0 + ml, p = p0 + nl;
+        if (t >= r1 || p >= P) return;
+        i64 at = (row0 + t) * di + h * P + p;
+        if (pairs) {
+            float2 xv = *(const float2*)(x + at);
+            *(float2*)(y + at) = make_float2(acc[i][j] + dSkip * xv.x, acc[i][j + 1] + dSkip * xv.y);
+        } else {
+            for (int e = 0; e < 2 && p + e < P; e++) y[at + e] = acc[i][j + e] + dSkip * x[at + e];
         }
+    });
 }
 SSD_ENTRIES(ssd_chunk_output, SSD_MINB_OUTPUT, (float* y, const float* x, const float* C, const float* D, const float* G, const float* states, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (y, x, C, D, G, states, w, l, len, heads, P, groups, N, Q))
@@ -1045,14 +1046,11 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
     int tid = threadIdx.x, tx = tid & 15, lane = tid & 31, warp = tid >> 5;
     const float* gb = G + ((i64)bc * groups + g) * Q * Q;
     float gv[4][4], dgs[4][4];
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) {
-            int ml, nl;
-            ssd_at<MODE, true>(i, j, ml, nl);
-            int t = r0 + ml, s = s0 + nl;
-            gv[i][j] = t < lc && s <= t ? gb[t * Q + s] : 0.f;
-            dgs[i][j] = 0.f;
-        }
+    ssd_each<MODE>([&](int i, int j, int ml, int nl) {
+        int t = r0 + ml, s = s0 + nl;
+        gv[i][j] = t < lc && s <= t ? gb[t * Q + s] : 0.f;
+        dgs[i][j] = 0.f;
+    });
     // a head's l at the tile's rows and columns and at r0, and w at its columns (threads tid < SSD_T):
     // read at the start of the previous head's step, so that their latency hides behind its work, and
     // stored at its end into the head's buffer, which the barriers of the head's own slices then
@@ -1096,22 +1094,17 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
         for (int k = 0; k < NR; k++) rowM[k] = 0;
 #pragma unroll
         for (int k = 0; k < NCOL; k++) colM[k] = 0, colW[k] = 0.f;
-#pragma unroll
-        for (int i = 0; i < 4; i++)
-#pragma unroll
-            for (int j = 0; j < 4; j++) {
-                int ml, nl;
-                ssd_at<MODE, true>(i, j, ml, nl);
-                int t = r0 + ml, s = s0 + nl, ri = TC ? j >> 1 : i, ci = TC ? 2 * i + (j & 1) : j;
-                if (t < lc && s <= t) {
-                    float e = st < tt ? er[ml] * es[nl] : ssd_decay<MODE>(lr[ml] - ls[nl]), ew = e * ws[nl], d = dm[i][j];
-                    float dmm = d * gv[i][j] * ew;
-                    dgs[i][j] += d * ew;
-                    rowM[ri] += dmm;
-                    colM[ci] += dmm;
-                    colW[ci] += d * gv[i][j] * e;
-                }
+        ssd_each<MODE>([&](int i, int j, int ml, int nl) {
+            int t = r0 + ml, s = s0 + nl, ri = TC ? j >> 1 : i, ci = TC ? 2 * i + (j & 1) : j;
+            if (t < lc && s <= t) {
+                float e = st < tt ? er[ml] * es[nl] : ssd_decay<MODE>(lr[ml] - ls[nl]), ew = e * ws[nl], d = dm[i][j];
+                float dmm = d * gv[i][j] * ew;
+                dgs[i][j] += d * ew;
+                rowM[ri] += dmm;
+                colM[ci] += dmm;
+                colW[ci] += d * gv[i][j] * e;
             }
+        });
         if constexpr (TC) {
             // rows g and g + 8 over the warp's 32 columns, then the two warps of a row band add through red
             int gl = lane >> 2, hi = (lane >> 1) & 1;
@@ -1191,13 +1184,10 @@ __device__ __forceinline__ void ssd_bwd_dcb_body(float* dG, double* parts, const
         }
     }
     float* out = dG + ((i64)bc * groups + g) * Q * Q;
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) {
-            int ml, nl;
-            ssd_at<MODE, true>(i, j, ml, nl);
-            int t = r0 + ml, s = s0 + nl;
-            if (t < lc && s < lc) out[t * Q + s] = dgs[i][j];
-        }
+    ssd_each<MODE>([&](int i, int j, int ml, int nl) {
+        int t = r0 + ml, s = s0 + nl;
+        if (t < lc && s < lc) out[t * Q + s] = dgs[i][j];
+    });
 }
 SSD_ENTRIES(ssd_bwd_dcb, SSD_MINB_DCB, (float* dG, double* parts, const float* dy, const float* x, const float* G, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (dG, parts, dy, x, G, w, l, len, heads, P, groups, N, Q))
@@ -1229,13 +1219,10 @@ __device__ __forceinline__ void ssd_bwd_dc_body(float* dC, double* parts, const 
     float acc[4][4], cv[4][4];
     ssd_mm<MODE, true, false, false, true>(acc, sm, 0, r1, SsdOp{dgb + (i64)r0 * Q, Q, r1 - r0}, SsdOp{bb + j0, gn, N - j0},
                                            [&](int m, int s, float v) { return s <= r0 + m ? v : 0.f; });
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) {
-            int ml, nl;
-            ssd_at<MODE, true>(i, j, ml, nl);
-            int t = r0 + ml, jj = j0 + nl;
-            cv[i][j] = t < r1 && jj < N ? cb[(i64)t * gn + jj] : 0.f;
-        }
+    ssd_each<MODE>([&](int i, int j, int ml, int nl) {
+        int t = r0 + ml, jj = j0 + nl;
+        cv[i][j] = t < r1 && jj < N ? cb[(i64)t * gn + jj] : 0.f;
+    });
     // exp(l_t) of a head, read one head ahead (threads tid < SSD_T)
     double nl = 0;
     auto ahead = [&](int h) {
@@ -1254,16 +1241,11 @@ __device__ __forceinline__ void ssd_bwd_dc_body(float* dC, double* parts, const 
         if constexpr (MODE != SSD_FP32) {
             // rows g and g + 8 of the warp's band, 8 states each, the warp's half (warp / 4) of the tile
             float r[2] = {0.f, 0.f};
-#pragma unroll
-            for (int i = 0; i < 4; i++)
-#pragma unroll
-                for (int j = 0; j < 4; j++) {
-                    int ml, nl2;
-                    ssd_at<MODE, true>(i, j, ml, nl2);
-                    float a = erow[ml] * ah[i][j];
-                    r[j >> 1] += a * cv[i][j];
-                    acc[i][j] += a;
-                }
+            ssd_each<MODE>([&](int i, int j, int ml, int nl2) {
+                float a = erow[ml] * ah[i][j];
+                r[j >> 1] += a * cv[i][j];
+                acc[i][j] += a;
+            });
             double rs = ssd_frag_row_sum(r[0], r[1]);
             int t = r0 + (warp & 3) * 16 + (lane >> 2) + 8 * ((lane >> 1) & 1);
             if ((lane & 1) == 0 && t < r1) pr0[(i64)t * heads * S + (warp >> 2)] = rs;
@@ -1298,13 +1280,10 @@ __device__ __forceinline__ void ssd_bwd_dc_body(float* dC, double* parts, const 
             head(hk, ah);
         }
     }
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) {
-            int ml, nl2;
-            ssd_at<MODE, true>(i, j, ml, nl2);
-            int t = r0 + ml, jj = j0 + nl2;
-            if (t < r1 && jj < N) dC[(row0 + t) * gn + g * N + jj] += acc[i][j];
-        }
+    ssd_each<MODE>([&](int i, int j, int ml, int nl2) {
+        int t = r0 + ml, jj = j0 + nl2;
+        if (t < r1 && jj < N) dC[(row0 + t) * gn + g * N + jj] += acc[i][j];
+    });
 }
 SSD_ENTRIES(ssd_bwd_dc, SSD_MINB_DC, (float* dC, double* parts, const float* dy, const float* B, const float* C, const float* dG, const float* states, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (dC, parts, dy, B, C, dG, states, l, len, heads, P, groups, N, Q))
@@ -1349,22 +1328,17 @@ __device__ __forceinline__ void ssd_bwd_db_body(float* dB, const float* x, const
                                           });
     // by pairs of adjacent states (j, j + 1) in either layout of ssd_at, 8 bytes where N is even
     bool pairs = (N & 1) == 0 && ((size_t)dB & 7) == 0;
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-#pragma unroll
-        for (int j = 0; j < 4; j += 2) {
-            int ml, nl;
-            ssd_at<MODE, true>(i, j, ml, nl);
-            int s = s0 + ml, jj = j0 + nl;
-            if (s >= s1 || jj >= N) continue;
-            float* o = dB + (row0 + s) * gn + g * N + jj;
-            if (pairs) {
-                float2 v = *(float2*)o;
-                *(float2*)o = make_float2(v.x + acc[i][j], v.y + acc[i][j + 1]);
-            } else {
-                for (int e = 0; e < 2 && jj + e < N; e++) o[e] += acc[i][j + e];
-            }
+    ssd_each<MODE, 2>([&](int i, int j, int ml, int nl) {
+        int s = s0 + ml, jj = j0 + nl;
+        if (s >= s1 || jj >= N) return;
+        float* o = dB + (row0 + s) * gn + g * N + jj;
+        if (pairs) {
+            float2 v = *(float2*)o;
+            *(float2*)o = make_float2(v.x + acc[i][j], v.y + acc[i][j + 1]);
+        } else {
+            for (int e = 0; e < 2 && jj + e < N; e++) o[e] += acc[i][j + e];
         }
+    });
 }
 SSD_ENTRIES(ssd_bwd_db, SSD_MINB_DB, (float* dB, const float* x, const float* C, const float* dG, const float* carries, const float* w, const double* l, int len, int heads, int P, int groups, int N, int Q),
             (dB, x, C, dG, carries, w, l, len, heads, P, groups, N, Q))
@@ -1439,33 +1413,28 @@ __device__ __forceinline__ void ssd_bwd_dx_body(float* dx, double* parts, const 
     float dSkip = D[h], dq[NR], dd[NR];
 #pragma unroll
     for (int k = 0; k < NR; k++) dq[k] = dd[k] = 0.f;
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-#pragma unroll
-        for (int j = 0; j < 4; j += 2) {
-            int ml, nl;
-            ssd_at<MODE, true>(i, j, ml, nl);
-            int s = s0 + ml, p = p0 + nl, ri = TC ? j >> 1 : i;
-            if (s >= s1 || p >= P) continue;
-            i64 at = (row0 + s) * di + h * P + p;
-            float qs = qrow[ml];
-            if (pairs && p + 1 < P) {
-                float2 xv = *(const float2*)(x + at), dyv = *(const float2*)(dy + at),
-                       dxv = overwrite ? make_float2(0.f, 0.f) : *(float2*)(dx + at);
-                dxv.x += dSkip * dyv.x + acc[i][j] + qs * ac2[i][j];
-                dxv.y += dSkip * dyv.y + acc[i][j + 1] + qs * ac2[i][j + 1];
-                *(float2*)(dx + at) = dxv;
-                dq[ri] += xv.x * ac2[i][j] + xv.y * ac2[i][j + 1];
-                dd[ri] += dyv.x * xv.x + dyv.y * xv.y;
-            } else {
-                for (int e = 0; e < 2 && p + e < P; e++) {
-                    float xv = x[at + e], dyv = dy[at + e];
-                    dx[at + e] = (overwrite ? 0.f : dx[at + e]) + (dSkip * dyv + acc[i][j + e] + qs * ac2[i][j + e]);
-                    dq[ri] += xv * ac2[i][j + e];
-                    dd[ri] += dyv * xv;
-                }
+    ssd_each<MODE, 2>([&](int i, int j, int ml, int nl) {
+        int s = s0 + ml, p = p0 + nl, ri = TC ? j >> 1 : i;
+        if (s >= s1 || p >= P) return;
+        i64 at = (row0 + s) * di + h * P + p;
+        float qs = qrow[ml];
+        if (pairs && p + 1 < P) {
+            float2 xv = *(const float2*)(x + at), dyv = *(const float2*)(dy + at),
+                   dxv = overwrite ? make_float2(0.f, 0.f) : *(float2*)(dx + at);
+            dxv.x += dSkip * dyv.x + acc[i][j] + qs * ac2[i][j];
+            dxv.y += dSkip * dyv.y + acc[i][j + 1] + qs * ac2[i][j + 1];
+            *(float2*)(dx + at) = dxv;
+            dq[ri] += xv.x * ac2[i][j] + xv.y * ac2[i][j + 1];
+            dd[ri] += dyv.x * xv.x + dyv.y * xv.y;
+        } else {
+            for (int e = 0; e < 2 && p + e < P; e++) {
+                float xv = x[at + e], dyv = dy[at + e];
+                dx[at + e] = (overwrite ? 0.f : dx[at + e]) + (dSkip * dyv + acc[i][j + e] + qs * ac2[i][j + e]);
+                dq[ri] += xv * ac2[i][j + e];
+                dd[ri] += dyv * xv;
             }
         }
+    });
     double* pr0 = parts + (row0 * heads + h) * S + 3 * T + 2 * JT;
     if constexpr (TC) {
         // rows g and g + 8 of the warp's 32 channels, then the two warps of a row band add through the
