@@ -27,7 +27,8 @@
 # A GPU machine without espeak-ng gets the set packed here: scripts/pack-audio-set.sh
 # ~/.cache/ssmtk/audio-digits-16000 digits-16k (G.711 mu-law, xz, 30 MB parts), unpacked there into DATA.
 # Variables: DATA RATE LM_STEPS LM_BATCH LM_D LM_LAYERS LM_DT_MIN (the LM's smallest initial Δ) CLS_STEPS CLS_BATCH CLS_D CLS_LAYERS GEN PROMPTS
-# PROMPT_S TOP_K TEMPERATURE THREADS SSMTK EXTRA (more options for both trainers, e.g. "--precision bf16").
+# PROMPT_S TOP_K TEMPERATURE THREADS SSMTK EXTRA (more options for both trainers, e.g. "--precision bf16"),
+# REUSE_MODELS and RESUME (below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=out/audio-digits-generate DEVICE=cuda TINY=
@@ -54,23 +55,42 @@ fi
 PROMPT_S=${PROMPT_S:-0.25} TOP_K=${TOP_K:-0} TEMPERATURE=${TEMPERATURE:-1}
 LM_DT_MIN=${LM_DT_MIN:-0.001}
 [ -f "$DATA/train.tsv" ] && [ -f "$DATA/test.tsv" ] || { echo "audio-digits-generate.sh: no $DATA/train.tsv and test.tsv" >&2; exit 1; }
-# REUSE_MODELS=1 keeps OUT/lm and OUT/cls of an earlier run (only generation and scoring run again)
+# REUSE_MODELS=1 keeps OUT/lm and OUT/cls of an earlier run (only generation and scoring run again).
+# RESUME=1 keeps OUT and goes on where an interrupted run stopped: the LM from its last checkpoint
+# (written every LM_CHECKPOINT_EVERY steps, default 250 with RESUME=1), a model already trained is
+# not trained again; so a run longer than a call's time limit finishes in the next call.
+LM_CHECKPOINT_EVERY=${LM_CHECKPOINT_EVERY:-$([ "${RESUME:-0}" = 1 ] && echo 250 || echo 0)}
+trained() { [ -f "$1/eval.json" ] && [ -d "$1/model" ]; }
 if [ "${REUSE_MODELS:-0}" = 1 ] && [ -d "$OUT/lm/model" ] && [ -d "$OUT/cls/model" ]; then
     find "$OUT" -mindepth 1 -maxdepth 1 ! -name lm ! -name cls ! -name cls-ft -exec rm -rf {} +; reuse=1
+elif [ "${RESUME:-0}" = 1 ]; then
+    find "$OUT" -mindepth 1 -maxdepth 1 ! -name lm ! -name cls -exec rm -rf {} + 2>/dev/null || true; reuse=
 else
     rm -rf "$OUT"; reuse=
 fi
 mkdir -p "$OUT/prompts"
 run() { echo "+ $*" >&2; "$@"; }
 if [ -z "$reuse" ]; then
+LM_RESUME=(); [ -d "$OUT/lm/checkpoints" ] && LM_RESUME=(--resume)
+if [ "${RESUME:-0}" = 1 ] && trained "$OUT/lm" \
+    && python3 -c "import json,sys; sys.exit(json.load(open('$OUT/lm/eval.json'))['step'] != $LM_STEPS)"; then
+    echo "audio-digits-generate.sh: keeping $OUT/lm (trained $LM_STEPS steps)" >&2
+else
 # shellcheck disable=SC2086
 run "$SSMTK" audio train-lm --manifest "$DATA/train.tsv" --test-manifest "$DATA/test.tsv" --out "$OUT/lm" --sample-rate "$RATE" \
     --d-model "$LM_D" --layers "$LM_LAYERS" --seq-len "$RATE" --batch "$LM_BATCH" --steps "$LM_STEPS" --lr 2e-3 --warmup $((LM_STEPS / 10 + 1)) \
-    --eval-windows 400 --dt-min "$LM_DT_MIN" --checkpoint-every 0 --log-every 50 --seed 1 --device "$DEVICE" --threads "$THREADS" ${EXTRA:-}
+    --eval-windows 400 --dt-min "$LM_DT_MIN" --checkpoint-every "$LM_CHECKPOINT_EVERY" --log-every 50 --seed 1 --device "$DEVICE" --threads "$THREADS" \
+    "${LM_RESUME[@]}" ${EXTRA:-}
+fi
+if [ "${RESUME:-0}" = 1 ] && trained "$OUT/cls"; then
+    echo "audio-digits-generate.sh: keeping $OUT/cls (trained)" >&2
+else
+rm -rf "$OUT/cls"
 # shellcheck disable=SC2086
 run "$SSMTK" audio train-classifier --manifest "$DATA/train.tsv" --test-manifest "$DATA/test.tsv" --out "$OUT/cls" --sample-rate "$RATE" \
     --d-model "$CLS_D" --layers "$CLS_LAYERS" --seq-len "$RATE" --batch "$CLS_BATCH" --steps "$CLS_STEPS" --lr 2e-3 --warmup $((CLS_STEPS / 10 + 1)) \
     --checkpoint-every 0 --log-every 50 --seed 1 --device "$DEVICE" --threads "$THREADS" ${EXTRA:-}
+fi
 fi
 run "$SSMTK" audio generate --model "$OUT/lm/model" --seconds 1 --count "$GEN" --output "$OUT/unconditional" --seed 1 --top-k "$TOP_K" --temperature "$TEMPERATURE" \
     --device "$DEVICE" --threads "$THREADS"
@@ -136,6 +156,7 @@ for set in unconditional prompt-continued; do
 done
 if [ "$FT_STEPS" -gt 0 ]; then
     # shellcheck disable=SC2086
+    rm -rf "$OUT/cls-ft" "$OUT/mfcc"
     run "$SSMTK" audio train-classifier --manifest "$DATA/train.tsv" --test-manifest "$DATA/test.tsv" --out "$OUT/cls-ft" --sample-rate "$RATE" \
         --model "$OUT/lm/model" --seq-len "$RATE" --batch "$CLS_BATCH" --steps "$FT_STEPS" --lr 1e-3 --warmup $((FT_STEPS / 10 + 1)) \
         --checkpoint-every 0 --log-every 50 --seed 1 --device "$DEVICE" --threads "$THREADS" ${EXTRA:-}
