@@ -7,7 +7,8 @@
 # every L samples, L = that model's training context), so all models are scored on the same pieces
 # (the first sample of each L-window has no context and is not scored: 0.3% of the samples at L = 256,
 # 0.0002% at 512k).
-# Prints a table and writes OUT/long-context.tsv and OUT/long-context.svg (bits/sample against context).
+# Prints a table and writes OUT/long-context.tsv, OUT/long-context.svg (bits/sample against context) and
+# OUT/report.html (that chart, and every context's training curve and held-out numbers).
 #
 #   scripts/audio-long-context.sh [--out DIR] [--device cuda] [--tiny]
 #
@@ -95,3 +96,5 @@ for L in "${CTX[@]}"; do
     echo "${TRAIN[*]}" > "$OUT/ctx-$L/train-args.txt"
 done
 python3 scripts/long-context-table.py "$OUT" "$CONTEXTS" "$TOKENS_PER_STEP" "$STEPS" "$D_MODEL" "$LAYERS" "$DRAW_LENGTH" "$DT_MIN"
+# the report: every context's training curve and held-out numbers, and bits/sample against context
+"$SSMTK" report html --input "$OUT" --title "Piano LM: held-out bits/sample against training context" --output "$OUT/report.html"

@@ -32,8 +32,9 @@ final class ReportCommands {
         public String footer() {
             return "Each --input (a file, or a folder searched 4 levels deep) contributes what it holds: run.json (a workflow's\n"
                     + "steps), metrics.jsonl (training curve), eval.json (held-out metrics, per-class table, confusion matrix),\n"
-                    + "classify TSVs (calls per label), .bedGraph (score track), .wav (spectrogram). --truth CLASS=TSV names calls\n"
-                    + "of sequences known to be CLASS; two classes give a ROC curve (score: p of the second class).\n"
+                    + "classify TSVs (calls per label), long-context TSVs (bits/sample against context), .bedGraph (score\n"
+                    + "track), .wav (spectrogram). --truth CLASS=TSV names calls of sequences known to be CLASS; two classes\n"
+                    + "give a ROC curve (score: p of the second class).\n"
                     + "Beside OUT.html: OUT_mqc.json (a MultiQC custom-content table of headline numbers) and, with training\n"
                     + "curves, OUT_loss_mqc.json (a MultiQC line graph).\n\n"
                     + "example: ssmtk report html --input runs/cls --input calls.tsv --output report.html";

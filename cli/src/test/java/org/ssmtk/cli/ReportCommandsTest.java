@@ -72,6 +72,36 @@ class ReportCommandsTest {
         assertEquals(0.01, loss.at("/data/cls~1run/100").asDouble(), 1e-12);
     }
 
+    /** Issue 20: scripts/audio-long-context.sh's table becomes a chart of bits against context, with the table and whether it falls. */
+    @Test
+    void longContextTableIsCharted() throws Exception {
+        Path lc = Files.createDirectories(dir.resolve("lc"));
+        Files.writeString(lc.resolve("long-context.tsv"), """
+                context\tbatch\tsteps\ttokens_seen\ttest_bits_per_sample\tscored_samples
+                8192\t64\t600\t314572800\t4.337391\t12408484
+                32768\t16\t600\t314572800\t4.334171\t12409620
+                131072\t4\t600\t314572800\t4.332001\t12409903
+                """);
+        Files.writeString(lc.resolve("other.tsv"), "context\tsomething\n1\t2\n"); // no bits column: not a long-context table
+        Path html = dir.resolve("r.html");
+        MainTest.Result r = MainTest.run("report", "html", "--input", lc.toString(), "--output", html.toString());
+        assertEquals(0, r.code(), r.err());
+        String page = Files.readString(html);
+        assertTrue(page.contains("Long context: lc/long-context.tsv"), page);
+        assertFalse(page.contains("other.tsv"), "a TSV without test_bits_per_sample is not charted");
+        assertTrue(page.contains("<tr><td>131,072</td><td>4.3320</td></tr>"), page);
+        assertTrue(page.contains("Falls with every longer context: yes."), page);
+        assertTrue(page.contains("data:image/png;base64,"), "the chart is inlined");
+
+        Files.writeString(lc.resolve("long-context.tsv"), "context\ttest_bits_per_sample\n8192\t4.3\n32768\t4.4\n");
+        r = MainTest.run("report", "html", "--input", lc.toString(), "--output", html.toString());
+        assertTrue(Files.readString(html).contains("Falls with every longer context: no."));
+        Files.writeString(lc.resolve("long-context.tsv"), "context\ttest_bits_per_sample\n8192\tx\n");
+        r = MainTest.run("report", "html", "--input", lc.toString(), "--output", html.toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains(lc.resolve("long-context.tsv") + ":2: a long-context row needs a number"), r.err());
+    }
+
     @Test
     void badInputsGiveOneLineAndNoReport() throws Exception {
         fixture();

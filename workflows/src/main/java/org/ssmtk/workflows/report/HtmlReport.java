@@ -28,7 +28,8 @@ import java.util.stream.Stream;
  * One self-contained HTML page (charts inlined as base64 PNG, no external file or script) over what a
  * run wrote: the workflow's step table (run.json), training curves (metrics.jsonl), held-out
  * evaluations (eval.json: scalars, per-class table, confusion matrix), ROC curves from calls on
- * sequences of known class, classification call summaries (TSV), score tracks (bedGraph), generated
+ * sequences of known class, classification call summaries (TSV), held-out bits against training
+ * context (scripts/audio-long-context.sh's long-context.tsv), score tracks (bedGraph), generated
  * audio's scores (audio score-generation JSON: IS, mIS, Fréchet distance) and spectrograms (WAV; the
  * clip itself too, playable, up to 1 MiB). Beside it, MultiQC custom-content files: {@code STEM_mqc.json} (a table of every
  * run's headline numbers) and {@code STEM_loss_mqc.json} (the training curves as a line graph).
@@ -80,10 +81,11 @@ public final class HtmlReport {
         for (Path[] rf : files) if (isGenerationScores(rf[1])) r.generation(r.fileLabel(rf), rf[1]);
         if (!truth.isEmpty()) r.roc(truth);
         for (Path[] rf : files) if (rf[1].getFileName().toString().endsWith(".tsv")) r.calls(r.fileLabel(rf), rf[1]);
+        for (Path[] rf : files) if (rf[1].getFileName().toString().endsWith(".tsv")) r.longContext(r.fileLabel(rf), rf[1]);
         for (Path[] rf : files) if (rf[1].getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".bedgraph")) r.bedGraph(r.fileLabel(rf), rf[1]);
         for (Path[] rf : files) if (rf[1].getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".wav")) r.spectrogram(r.fileLabel(rf), rf[1]);
         if (r.sections == 0)
-            throw new IOException("nothing to report under " + inputs + " (looked for run.json, metrics.jsonl, eval.json, generation scores .json, calls .tsv, .bedGraph, .wav)");
+            throw new IOException("nothing to report under " + inputs + " (looked for run.json, metrics.jsonl, eval.json, generation scores .json, calls .tsv, long-context .tsv, .bedGraph, .wav)");
 
         String html = r.page(version);
         String stem = output.getFileName().toString().replaceFirst("\\.html?$", "");
@@ -322,6 +324,41 @@ public final class HtmlReport {
             body.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%d</td><td>%.3f</td></tr>%n", esc(e.getKey()), e.getValue(), (double) e.getValue() / Math.max(1, total)));
         body.append("</table>\n");
         put(label, "calls", total);
+    }
+
+    /**
+     * A long-context table (scripts/audio-long-context.sh's long-context.tsv: context, ..., test_bits_per_sample,
+     * ...): held-out bits per sample against training context, log x, and the table. Other TSVs are skipped.
+     */
+    private void longContext(String label, Path f) throws IOException {
+        List<String> lines = Files.readAllLines(f, StandardCharsets.UTF_8);
+        if (lines.isEmpty()) return;
+        List<String> header = List.of(lines.getFirst().split("\t"));
+        int ctx = header.indexOf("context"), bits = header.indexOf("test_bits_per_sample");
+        if (ctx != 0 || bits < 0) return;
+        List<double[]> pts = new ArrayList<>();
+        for (int n = 1; n < lines.size(); n++) {
+            if (lines.get(n).isBlank()) continue;
+            String[] c = lines.get(n).split("\t");
+            try {
+                pts.add(new double[]{Double.parseDouble(c[ctx]), Double.parseDouble(c[bits])});
+            } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+                throw new IOException(f + ":" + (n + 1) + ": a long-context row needs a number under context and test_bits_per_sample");
+            }
+        }
+        if (pts.isEmpty()) return;
+        section("Long context: " + esc(label), "long-context");
+        Charts.Lines chart = new Charts.Lines("held-out bits/sample vs training context: " + label, "training context (samples)", "bits per sample")
+                .logX().markers();
+        chart.add("held-out", pts.stream().mapToDouble(p -> p[0]).toArray(), pts.stream().mapToDouble(p -> p[1]).toArray());
+        image(chart.png(900, 400), "long context " + label);
+        body.append("<table><tr><th>training context (samples)</th><th>held-out bits/sample</th></tr>\n");
+        for (double[] p : pts) body.append(String.format(Locale.ROOT, "<tr><td>%,d</td><td>%.4f</td></tr>%n", (long) p[0], p[1]));
+        body.append("</table>\n");
+        boolean falling = true;
+        for (int i = 1; i < pts.size(); i++) falling &= pts.get(i)[1] < pts.get(i - 1)[1];
+        body.append("<p>Falls with every longer context: ").append(falling ? "yes" : "no").append(".</p>\n");
+        put(label, "bits_at_longest_context", pts.getLast()[1]);
     }
 
     /** A score track: one line per contig (at most 4 shown), x = window midpoint. */
