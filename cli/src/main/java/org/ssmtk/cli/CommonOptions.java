@@ -24,13 +24,16 @@ final class CommonOptions {
     static final Opt<String> PRECISION = Opt.choice("precision", "matrix products: fp32, or bf16 tensor cores with fp32"
             + " accumulation and fp32 master weights (--device cuda only)", "bf16", "fp32").byDefault("fp32");
     static final Opt<Integer> THREADS = Opt.positiveInt("threads", "N", "CPU threads").defaultIs("SSMTK_THREADS or all processors");
+    static final Opt<String> SSD_PRODUCTS = Opt.choice("ssd-products", "how Mamba-2's SSD scan multiplies inside a chunk (--device cuda"
+            + " only): tf32x3 (fp32's accuracy on tensor cores), tf32 (as state-spaces/mamba's Triton kernels: faster, ~1e-3 relative),"
+            + " fp32 (exact, on CUDA cores)", "tf32x3", "tf32", "fp32").defaultIs("tf32x3 under --precision fp32, tf32 under bf16");
 
     /** How a classifier's window of hidden states becomes one vector (DNA and audio). */
     static final Opt<String> POOLING = Opt.choice("pooling", "how a window's hidden states become one vector", "mean", "last")
             .byDefault("mean");
 
-    /** --device, --precision and --threads, for every command that runs a model. */
-    static final List<Opt<?>> BACKEND = List.of(DEVICE, PRECISION, THREADS);
+    /** --device, --precision, --ssd-products and --threads, for every command that runs a model. */
+    static final List<Opt<?>> BACKEND = List.of(DEVICE, PRECISION, SSD_PRODUCTS, THREADS);
 
     static final Opt<String> WEIGHTS = Opt.choice("weights", "how the linear layers' weights are held: fp32, or int8"
             + " (32-value blocks with one scale each, a quarter of the memory; --device cpu; inference only)", "fp32", "int8").byDefault("fp32");
@@ -55,7 +58,7 @@ final class CommonOptions {
     }
 
     /** BACKEND plus --weights, for commands that only run a model forward (no training). */
-    static final List<Opt<?>> INFERENCE = List.of(DEVICE, PRECISION, THREADS, WEIGHTS);
+    static final List<Opt<?>> INFERENCE = List.of(DEVICE, PRECISION, SSD_PRODUCTS, THREADS, WEIGHTS);
 
     /** The checkpoint on the backend, its linear weights held as --weights says. */
     static MambaModel loadForInference(CommandLine cl, Backend backend, MambaCheckpoint checkpoint) throws UsageException {
@@ -86,7 +89,7 @@ final class CommonOptions {
 
     static Backend backend(CommandLine cl, PrintStream err) throws UsageException {
         try {
-            return Backends.open(DEVICE.get(cl), THREADS.get(cl, 0), PRECISION.get(cl), err::println);
+            return Backends.open(DEVICE.get(cl), THREADS.get(cl, 0), PRECISION.get(cl), SSD_PRODUCTS.get(cl, null), err::println);
         } catch (BackendUnavailableException e) {
             throw new UsageException(e.getMessage());
         }
@@ -95,7 +98,8 @@ final class CommonOptions {
     /** The devices of a trainer: the backend of --device, or with --gpus N, N GPUs bound by NCCL. */
     static org.ssmtk.core.device.TrainingDevices trainingDevices(CommandLine cl, PrintStream err, int gpus) throws UsageException {
         try {
-            return org.ssmtk.core.device.TrainingDevices.open(DEVICE.get(cl), THREADS.get(cl, 0), PRECISION.get(cl), gpus, err::println);
+            return org.ssmtk.core.device.TrainingDevices.open(DEVICE.get(cl), THREADS.get(cl, 0), PRECISION.get(cl), SSD_PRODUCTS.get(cl, null), gpus,
+                    err::println);
         } catch (BackendUnavailableException e) {
             throw new UsageException(e.getMessage());
         }

@@ -81,6 +81,14 @@ class ExitCodesTest {
                 "--precision", "bf16");
         assertEquals(1, bf16.code(), bf16.err());
         assertTrue(bf16.err().contains("--precision bf16 needs --device cuda"), bf16.err());
+        // Mamba-2's SSD products on the CPU, and one that is no way of multiplying
+        MainTest.Result ssd = MainTest.run("model", "generate", "--model", model.toString(), "--prompt-ids", "1", "--max-new", "1",
+                "--ssd-products", "tf32");
+        assertEquals(1, ssd.code(), ssd.err());
+        assertTrue(ssd.err().contains("--ssd-products needs --device cuda"), ssd.err());
+        ssd = MainTest.run("model", "generate", "--model", model.toString(), "--prompt-ids", "1", "--max-new", "1", "--ssd-products", "tf16");
+        assertEquals(1, ssd.code(), ssd.err());
+        assertTrue(ssd.err().contains("--ssd-products must be tf32x3, tf32 or fp32, got 'tf16'"), ssd.err());
         // a read with a byte that is no base letter
         assertEquals("r.fq: read r1: base 3 is '!', not a SAM/FASTQ base letter",
                 assertThrowsUsage(() -> DnaClassifyReadsCommand.readIds("r.fq", "r1", "AC!T".getBytes(StandardCharsets.US_ASCII), new long[1])));

@@ -31,8 +31,14 @@ public final class TrainingDevices implements AutoCloseable {
      * @throws BackendUnavailableException when the devices asked for are not here, in one line
      */
     public static TrainingDevices open(String device, int threads, String precision, int gpus, Consumer<String> notice) {
+        return open(device, threads, precision, null, gpus, notice);
+    }
+
+    /** {@link #open(String, int, String, int, Consumer)} with the SSD scan's products as {@link Backends#open(String, int, String, String, Consumer)} takes them. */
+    public static TrainingDevices open(String device, int threads, String precision, String ssdProducts, int gpus, Consumer<String> notice) {
         if (gpus < 1) throw new BackendUnavailableException("--gpus must be at least 1, got " + gpus);
-        if (gpus == 1) return new TrainingDevices(List.of(Backends.open(device, threads, precision, notice)), List.of(Collective.single()));
+        if (gpus == 1)
+            return new TrainingDevices(List.of(Backends.open(device, threads, precision, ssdProducts, notice)), List.of(Collective.single()));
         if (!device.equals("cuda") && !device.equals("auto"))
             throw new BackendUnavailableException("--gpus " + gpus + " trains on GPUs: it needs --device cuda, not --device " + device);
         Precision p;
@@ -54,7 +60,7 @@ public final class TrainingDevices implements AutoCloseable {
         try {
             List<CudaBackend> cuda = new ArrayList<>();
             for (int i = 0; i < gpus; i++) {
-                CudaBackend b = CudaBackend.open(p, i);
+                CudaBackend b = CudaBackend.open(p, i, ssdProducts);
                 opened.add(b);
                 cuda.add(b);
             }

@@ -54,7 +54,7 @@ public final class CudaBackend implements Backend {
     private static final boolean GRAPHS = !"false".equals(System.getProperty("ssmtk.cuda.graphs"));
     private static final boolean POISON = Boolean.getBoolean("ssmtk.cuda.poisonUninitialized");
 
-    /** products: the SSD scan's way of multiplying, or null for ssmtk.cuda.ssdProducts, else the precision's own. */
+    /** products: the SSD scan's way of multiplying, or null for the precision's own. */
     private CudaBackend(CudaContext context, Precision precision, SsdKernels.Products products) {
         this.context = context;
         memory = new DeviceMemory(context);
@@ -68,10 +68,8 @@ public final class CudaBackend implements Backend {
         // the SSD scan's products in TF32 under bf16 (as the reference's Triton kernels run them even
         // in fp32); under fp32 in 3xTF32, which keeps fp32's accuracy (the GPU tests' 1e-5 and 1e-4)
         // and, on tensor cores, beats the exact CUDA-core products (SsdBench on an H200, 130m-mamba2
-        // 8 x 2048: 3.21 against 3.61 ms a layer); -Dssmtk.cuda.ssdProducts=fp32|tf32x3|tf32 picks one
-        String asked = System.getProperty("ssmtk.cuda.ssdProducts");
-        ssdProducts = products != null ? products : asked != null ? SsdKernels.Products.parse(asked)
-                : precision == Precision.BF16 ? SsdKernels.Products.TF32 : SsdKernels.Products.TF32X3;
+        // 8 x 2048: 3.21 against 3.61 ms a layer); --ssd-products picks one
+        ssdProducts = products != null ? products : precision == Precision.BF16 ? SsdKernels.Products.TF32 : SsdKernels.Products.TF32X3;
         ssd = new CudaSsd(context, memory, reduce, ssdProducts);
         normTable = new TensorTable(context, memory);
         adamTable = new TensorTable(context, memory);
@@ -107,7 +105,7 @@ public final class CudaBackend implements Backend {
      * IllegalArgumentException with a one-line reason.
      */
     public static CudaBackend open(Precision precision) {
-        return open(precision, defaultOrdinal(), null);
+        return open(precision, defaultOrdinal(), (SsdKernels.Products) null);
     }
 
     /**
@@ -115,7 +113,7 @@ public final class CudaBackend implements Backend {
      * way: fp32, tf32x3 or tf32 (null: the precision's own), for the benchmarks that compare them.
      */
     public static CudaBackend open(Precision precision, String ssdProducts) {
-        return open(precision, defaultOrdinal(), ssdProducts == null ? null : SsdKernels.Products.parse(ssdProducts));
+        return open(precision, defaultOrdinal(), ssdProducts);
     }
 
     private static int defaultOrdinal() {
@@ -129,7 +127,15 @@ public final class CudaBackend implements Backend {
 
     /** Opens device ordinal; failures as in {@link #open(Precision)}. */
     public static CudaBackend open(Precision precision, int ordinal) {
-        return open(precision, ordinal, null);
+        return open(precision, ordinal, (SsdKernels.Products) null);
+    }
+
+    /**
+     * Device {@code ordinal} with the SSD scan's products multiplied one given way: fp32, tf32x3 or
+     * tf32 (null: the precision's own); an IllegalArgumentException names a way that is none of these.
+     */
+    public static CudaBackend open(Precision precision, int ordinal, String ssdProducts) {
+        return open(precision, ordinal, ssdProducts == null ? null : SsdKernels.Products.parse(ssdProducts));
     }
 
     private static CudaBackend open(Precision precision, int ordinal, SsdKernels.Products products) {

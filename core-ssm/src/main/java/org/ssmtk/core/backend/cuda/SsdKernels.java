@@ -53,13 +53,13 @@ final class SsdKernels {
             this.suffix = suffix;
         }
 
-        /** fp32, tf32x3 (or 3xtf32) or tf32 (the system property ssmtk.cuda.ssdProducts). */
+        /** fp32, tf32x3 (or 3xtf32) or tf32, as --ssd-products gives them. */
         static Products parse(String s) {
             return switch (s) {
                 case "fp32" -> FP32;
                 case "tf32x3", "3xtf32" -> TF32X3;
                 case "tf32" -> TF32;
-                default -> throw new IllegalArgumentException("SSD products: " + s + " (fp32, tf32x3 or tf32)");
+                default -> throw new IllegalArgumentException("--ssd-products must be fp32, tf32x3 or tf32, got '" + s + "'");
             };
         }
     }

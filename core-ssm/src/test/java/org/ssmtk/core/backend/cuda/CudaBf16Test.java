@@ -71,6 +71,22 @@ class CudaBf16Test {
         try (Backend b = Backends.open("cpu", 1, "fp32", s -> {})) {
             assertEquals("cpu", b.name());
         }
+        // the SSD scan's products are the cuda backend's alone: asked of the CPU, refused rather than ignored
+        var ssd = assertThrows(org.ssmtk.core.device.BackendUnavailableException.class, () -> Backends.open("cpu", 1, "fp32", "tf32", s -> {}));
+        assertEquals("--ssd-products needs --device cuda", ssd.getMessage());
+    }
+
+    /** --ssd-products reaches the GPU backend: what it names is what the SSD scan multiplies in; unnamed, the precision's own. */
+    @Test
+    void ssdProductsAsAsked() {
+        Gpu.backend(); // skips without a GPU
+        // {--precision, --ssd-products, what describe() ends with}
+        for (String[] c : new String[][]{{"fp32", null, "3xTF32 tensor cores"}, {"bf16", null, "TF32 tensor cores"},
+                {"fp32", "tf32", "TF32 tensor cores"}, {"fp32", "fp32", "fp32"}, {"bf16", "tf32x3", "3xTF32 tensor cores"}}) {
+            try (Backend b = Backends.open("cuda", 0, c[0], c[1], s -> {})) {
+                assertTrue(b.describe().endsWith("SSD scan products: " + c[2]), c[0] + " " + c[1] + ": " + b.describe());
+            }
+        }
     }
 
     @ParameterizedTest(name = "M={0} N={1} K={2} bias={3}")
