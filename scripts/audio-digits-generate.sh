@@ -28,7 +28,7 @@
 # ~/.cache/ssmtk/audio-digits-16000 digits-16k (G.711 mu-law, xz, 30 MB parts), unpacked there into DATA.
 # Variables: DATA RATE LM_STEPS LM_BATCH LM_D LM_LAYERS LM_DT_MIN (the LM's smallest initial Δ) CLS_STEPS CLS_BATCH CLS_D CLS_LAYERS GEN PROMPTS
 # PROMPT_S TOP_K TEMPERATURE THREADS SSMTK EXTRA (more options for both trainers, e.g. "--precision bf16"),
-# REUSE_MODELS and RESUME (below).
+# LM_EXTRA (for the LM's alone: the classifier that scores stays as it was), REUSE_MODELS and RESUME (below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=out/audio-digits-generate DEVICE=cuda TINY=
@@ -80,7 +80,7 @@ else
 run "$SSMTK" audio train-lm --manifest "$DATA/train.tsv" --test-manifest "$DATA/test.tsv" --out "$OUT/lm" --sample-rate "$RATE" \
     --d-model "$LM_D" --layers "$LM_LAYERS" --seq-len "$RATE" --batch "$LM_BATCH" --steps "$LM_STEPS" --lr 2e-3 --warmup $((LM_STEPS / 10 + 1)) \
     --eval-windows 400 --dt-min "$LM_DT_MIN" --checkpoint-every "$LM_CHECKPOINT_EVERY" --log-every 50 --seed 1 --device "$DEVICE" --threads "$THREADS" \
-    "${LM_RESUME[@]}" ${EXTRA:-}
+    "${LM_RESUME[@]}" ${EXTRA:-} ${LM_EXTRA:-}
 fi
 if [ "${RESUME:-0}" = 1 ] && trained "$OUT/cls"; then
     echo "audio-digits-generate.sh: keeping $OUT/cls (trained)" >&2
