@@ -218,6 +218,6 @@ class CudaPtxSignatureTest {
         assertEquals(SsdKernels.Products.TF32, SsdKernels.Products.parse("tf32"));
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> SsdKernels.Products.parse("bf16"));
-        assertEquals("SSD products: bf16 (fp32, tf32x3 or tf32)", e.getMessage());
+        assertEquals("--ssd-products must be fp32, tf32x3 or tf32, got 'bf16'", e.getMessage());
     }
 }
