@@ -110,7 +110,7 @@ public final class CudaBackend implements Backend {
 
     /**
      * Opens device 0 (as {@link #open(Precision)}) with the SSD scan's products multiplied one given
-     * way: fp32, tf32x3 or tf32 (null: the precision's own), for the benchmarks that compare them.
+     * way: fp32, tf32x3 or tf32 (null: the precision's own), as --ssd-products asks and the benchmarks compare.
      */
     public static CudaBackend open(Precision precision, String ssdProducts) {
         return open(precision, defaultOrdinal(), ssdProducts);
