@@ -331,11 +331,15 @@ public final class HtmlReport {
      * ...): held-out bits per sample against training context, log x, and the table. Other TSVs are skipped.
      */
     private void longContext(String label, Path f) throws IOException {
-        List<String> lines = Files.readAllLines(f, StandardCharsets.UTF_8);
-        if (lines.isEmpty()) return;
-        List<String> header = List.of(lines.getFirst().split("\t"));
+        String first;
+        try (java.io.BufferedReader r = Files.newBufferedReader(f, StandardCharsets.UTF_8)) {
+            first = r.readLine(); // the header alone decides: a calls TSV of millions of reads is not read whole again
+        }
+        if (first == null) return;
+        List<String> header = List.of(first.split("\t"));
         int ctx = header.indexOf("context"), bits = header.indexOf("test_bits_per_sample");
         if (ctx != 0 || bits < 0) return;
+        List<String> lines = Files.readAllLines(f, StandardCharsets.UTF_8);
         List<double[]> pts = new ArrayList<>();
         for (int n = 1; n < lines.size(); n++) {
             if (lines.get(n).isBlank()) continue;
