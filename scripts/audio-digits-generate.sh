@@ -54,6 +54,8 @@ else
 fi
 PROMPT_S=${PROMPT_S:-0.25} TOP_K=${TOP_K:-0} TEMPERATURE=${TEMPERATURE:-1}
 LM_DT_MIN=${LM_DT_MIN:-0.001}
+# LM_WARMUP is the LM's warmup steps; a resumed run that grows LM_STEPS keeps the first run's.
+LM_WARMUP=${LM_WARMUP:-$((LM_STEPS / 10 + 1))}
 [ -f "$DATA/train.tsv" ] && [ -f "$DATA/test.tsv" ] || { echo "audio-digits-generate.sh: no $DATA/train.tsv and test.tsv" >&2; exit 1; }
 # REUSE_MODELS=1 keeps OUT/lm and OUT/cls of an earlier run (only generation and scoring run again).
 # RESUME=1 keeps OUT and goes on where an interrupted run stopped: the LM from its last checkpoint
@@ -78,7 +80,7 @@ if [ "${RESUME:-0}" = 1 ] && trained "$OUT/lm" \
 else
 # shellcheck disable=SC2086
 run "$SSMTK" audio train-lm --manifest "$DATA/train.tsv" --test-manifest "$DATA/test.tsv" --out "$OUT/lm" --sample-rate "$RATE" \
-    --d-model "$LM_D" --layers "$LM_LAYERS" --seq-len "$RATE" --batch "$LM_BATCH" --steps "$LM_STEPS" --lr 2e-3 --warmup $((LM_STEPS / 10 + 1)) \
+    --d-model "$LM_D" --layers "$LM_LAYERS" --seq-len "$RATE" --batch "$LM_BATCH" --steps "$LM_STEPS" --lr 2e-3 --warmup "$LM_WARMUP" \
     --eval-windows 400 --dt-min "$LM_DT_MIN" --checkpoint-every "$LM_CHECKPOINT_EVERY" --log-every 50 --seed 1 --device "$DEVICE" --threads "$THREADS" \
     "${LM_RESUME[@]}" ${EXTRA:-} ${LM_EXTRA:-}
 fi

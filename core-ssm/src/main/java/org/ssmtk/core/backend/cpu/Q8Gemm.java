@@ -18,11 +18,12 @@ import java.nio.ByteOrder;
  * (decoding): each W row is read as bytes, widened to floats a register at a time, and dotted with
  * X; a block's partial sum is scaled once. Widening 16 bytes to 16 floats by the JDK's conversion
  * (a cross-lane vpmovsxbd, then a convert) made that product compute-bound at about 9 GB/s on one
- * Zen 4 core, under the memory's 17 (28 with huge pages); so under AVX-512 each row's 64-value
- * runs are stored interleaved ({@link #slot}): one 64-byte load read as 16 ints yields 16
- * consecutive values per byte position by two in-lane shifts, 14.9 GB/s from L3 (from memory with
- * huge pages: 12.4 against 10.6; with 4 KB pages 8.1 against 9.2; the bytes are kept on huge pages,
- * see {@link Q8Storage}). Many rows (prefill): {@link PackedGemm}, which dequantizes
+ * Zen 4 core, under the memory's 17 (28 with huge pages); so each row's runs of 4 V values are
+ * stored interleaved ({@link #slot}) under AVX-512 and AVX2: one full-width load read as V ints
+ * yields V consecutive values per byte position by two in-lane shifts. AVX-512 on Zen 4: 14.9 GB/s
+ * from L3 (from memory with huge pages: 12.4 against 10.6; with 4 KB pages 8.1 against 9.2; the
+ * bytes are kept on huge pages, see {@link Q8Storage}). AVX2 on a Zen core: 11.8 GB/s from L3
+ * against 3.3 for 8 bytes widened by conversion. Many rows (prefill): {@link PackedGemm}, which dequantizes
  * W a cache-sized panel at a time, each reused by every row of X, so prefill runs at the fp32
  * kernel's speed from a quarter of the memory. Activations stay fp32.
  */
@@ -61,17 +62,19 @@ final class Q8Gemm {
         }
     }
 
-    /** Whether rows are stored interleaved: 16 float lanes, so a run of 64 bytes is one 512-bit load. */
-    private static final boolean INTERLEAVED = V == 16;
-    /** Values per interleaved run: four byte positions of V ints. */
+    /** Whether rows are stored interleaved: 8 or 16 float lanes (AVX2, AVX-512), a run of 4 V bytes one full-width load. */
+    private static final boolean INTERLEAVED = V == 8 || V == 16;
+    /** Values per interleaved run: four byte positions of V ints; one block under AVX2, two under AVX-512. */
     private static final int RUN = 4 * V;
+    /** Block of a run's second half (byte positions 2, 3), counted from the run's first block. */
+    private static final int SECOND_HALF_BLOCK = RUN / Q8Blocks.BLOCK - 1;
     private static final VectorSpecies<Byte> RUN_BYTES = VectorSpecies.of(byte.class, jdk.incubator.vector.VectorShape.forBitSize(RUN * 8));
 
     /**
-     * Where value p of a row of k is stored within the row. Each whole run of 64 values is
-     * interleaved so that byte 4 l + g holds value 16 g + l: read as 16 ints, byte position g of
-     * every int is values 16 g .. 16 g + 15, in order. A last half run (k an odd number of blocks)
-     * and every row without AVX-512 are stored in order.
+     * Where value p of a row of k is stored within the row. Each whole run of 4 V values is
+     * interleaved so that byte 4 l + g holds value V g + l: read as V ints, byte position g of
+     * every int is values V g .. V g + V - 1, in order. A last half run (AVX-512, k an odd number of
+     * blocks) and every row on other vector widths are stored in order.
      */
     static int slot(int p, int k) {
         if (!INTERLEAVED || p >= k - k % RUN) return p;
@@ -119,7 +122,8 @@ final class Q8Gemm {
         FloatVector acc = FloatVector.zero(F), odd = acc;
         int so = wo / Q8Blocks.BLOCK, p0 = 0;
         if (INTERLEAVED) {
-            // a run is two blocks: byte positions 0, 1 are the first block's values, 2, 3 the second's
+            // byte positions 0, 1 are the first half of a run, 2, 3 the second: two blocks under
+            // AVX-512, the same block under AVX2 (two accumulators either way)
             for (int whole = k - k % RUN; p0 < whole; p0 += RUN) {
                 jdk.incubator.vector.IntVector q = ByteVector.fromMemorySegment(RUN_BYTES, w.q, wo + p0, ORDER).reinterpretAsInts();
                 FloatVector first = bytePosition(q, 0).mul(FloatVector.fromArray(F, x, xo + p0));
@@ -128,7 +132,7 @@ final class Q8Gemm {
                 second = bytePosition(q, 3).fma(FloatVector.fromArray(F, x, xo + p0 + 3 * V), second);
                 int blk = so + p0 / Q8Blocks.BLOCK;
                 acc = first.fma(FloatVector.broadcast(F, w.scales[blk]), acc);
-                odd = second.fma(FloatVector.broadcast(F, w.scales[blk + 1]), odd);
+                odd = second.fma(FloatVector.broadcast(F, w.scales[blk + SECOND_HALF_BLOCK]), odd);
             }
         }
         for (int blk = p0 / Q8Blocks.BLOCK; blk < k / Q8Blocks.BLOCK; blk++) {
@@ -157,7 +161,7 @@ final class Q8Gemm {
                 jdk.incubator.vector.IntVector q = ByteVector.fromMemorySegment(RUN_BYTES, w.q, wo + p0, ORDER).reinterpretAsInts();
                 FloatVector q0 = bytePosition(q, 0), q1 = bytePosition(q, 1), q2 = bytePosition(q, 2), q3 = bytePosition(q, 3);
                 int blk = so + p0 / Q8Blocks.BLOCK;
-                FloatVector s0 = FloatVector.broadcast(F, w.scales[blk]), s1 = FloatVector.broadcast(F, w.scales[blk + 1]);
+                FloatVector s0 = FloatVector.broadcast(F, w.scales[blk]), s1 = FloatVector.broadcast(F, w.scales[blk + SECOND_HALF_BLOCK]);
                 int a = p0, b = p0 + V, c = p0 + 2 * V, d = p0 + 3 * V;
                 acc0 = q1.fma(FloatVector.fromArray(F, x, xo + b), q0.mul(FloatVector.fromArray(F, x, xo + a))).fma(s0, acc0);
                 odd0 = q3.fma(FloatVector.fromArray(F, x, xo + d), q2.mul(FloatVector.fromArray(F, x, xo + c))).fma(s1, odd0);
