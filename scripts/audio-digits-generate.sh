@@ -7,7 +7,8 @@
 #     the same training clips, its accuracy on the test voices;
 #  3. GEN clips of 1 s generated unconditionally (audio generate --count: one batch), and GEN
 #     prompt-continued clips: the first PROMPT_S seconds of test clips (PROMPTS of them, one per
-#     digit in turn) continued to 1 s, GEN / PROMPTS continuations of each;
+#     digit in turn, each holding PROMPT_SPEECH_S or more of its digit) continued to 1 s, GEN /
+#     PROMPTS continuations of each;
 #  4. audio score-generation of both sets against the real test clips: Inception Score, modified IS,
 #     Frechet distance of classifier embeddings; spectrograms of the first clips;
 #  5. classification on the unseen voices: the LM of step 1 fine-tuned into a digit classifier (a new
@@ -27,7 +28,7 @@
 # A GPU machine without espeak-ng gets the set packed here: scripts/pack-audio-set.sh
 # ~/.cache/ssmtk/audio-digits-16000 digits-16k (G.711 mu-law, xz, 30 MB parts), unpacked there into DATA.
 # Variables: DATA RATE LM_STEPS LM_BATCH LM_D LM_LAYERS LM_DT_MIN (the LM's smallest initial Δ) CLS_STEPS CLS_BATCH CLS_D CLS_LAYERS GEN PROMPTS
-# PROMPT_S TOP_K TEMPERATURE THREADS SSMTK EXTRA (more options for both trainers, e.g. "--precision bf16"),
+# PROMPT_S PROMPT_SPEECH_S TOP_K TEMPERATURE THREADS SSMTK EXTRA (more options for both trainers, e.g. "--precision bf16"),
 # LM_EXTRA (for the LM's alone: the classifier that scores stays as it was), REUSE_MODELS and RESUME (below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,7 +45,7 @@ SSMTK=${SSMTK:-bin/ssmtk}
 if [ -n "$TINY" ]; then
     DATA=${DATA:-test-data/audio/digits} RATE=${RATE:-4000} LM_STEPS=${LM_STEPS:-4} LM_BATCH=${LM_BATCH:-4} LM_D=${LM_D:-16} LM_LAYERS=${LM_LAYERS:-1}
     CLS_STEPS=${CLS_STEPS:-4} FT_STEPS=${FT_STEPS:-4} CLS_BATCH=${CLS_BATCH:-4} CLS_D=${CLS_D:-16} CLS_LAYERS=${CLS_LAYERS:-1} GEN=${GEN:-4} PROMPTS=${PROMPTS:-2}
-    THREADS=${THREADS:-2}
+    THREADS=${THREADS:-2} PROMPT_S=${PROMPT_S:-0.8} # the committed test clips' digits start up to 0.69 s in
     [ "$DEVICE" = cuda ] && DEVICE=cpu
 else
     DATA=${DATA:-$HOME/.cache/ssmtk/audio-digits-16000} RATE=${RATE:-16000} LM_STEPS=${LM_STEPS:-2500} LM_BATCH=${LM_BATCH:-32} LM_D=${LM_D:-128}
@@ -52,7 +53,7 @@ else
     PROMPTS=${PROMPTS:-10} THREADS=${THREADS:-16}
     [ -f "$DATA/train.tsv" ] || python3 scripts/make-audio-digits.py --rate 16000 --out "$DATA"
 fi
-PROMPT_S=${PROMPT_S:-0.25} TOP_K=${TOP_K:-0} TEMPERATURE=${TEMPERATURE:-1}
+PROMPT_S=${PROMPT_S:-0.25} PROMPT_SPEECH_S=${PROMPT_SPEECH_S:-0.1} TOP_K=${TOP_K:-0} TEMPERATURE=${TEMPERATURE:-1}
 LM_DT_MIN=${LM_DT_MIN:-0.001}
 # LM_WARMUP is the LM's warmup steps; a resumed run that grows LM_STEPS keeps the first run's.
 LM_WARMUP=${LM_WARMUP:-$((LM_STEPS / 10 + 1))}
@@ -96,16 +97,16 @@ fi
 fi
 run "$SSMTK" audio generate --model "$OUT/lm/model" --seconds 1 --count "$GEN" --output "$OUT/unconditional" --seed 1 --top-k "$TOP_K" --temperature "$TEMPERATURE" \
     --device "$DEVICE" --threads "$THREADS"
-# Prompts: the first PROMPT_S seconds of test clips, one digit after another (16-bit WAVs at RATE).
-python3 - "$DATA/test.tsv" "$OUT/prompts" "$PROMPTS" "$PROMPT_S" <<'PY'
+# Prompts: the first PROMPT_S seconds of test clips, one digit after another (16-bit WAVs at RATE),
+# each from a clip whose digit starts PROMPT_SPEECH_S or more before the prompt ends.
+python3 - "$DATA/test.tsv" "$OUT/prompts" "$PROMPTS" "$PROMPT_S" "$PROMPT_SPEECH_S" <<'PY'
 import os, struct, sys, wave
-manifest, out, n, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+manifest, out, n, seconds, speech = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
 rows = [l.split("\t") for l in open(manifest).read().splitlines()[1:] if l and not l.startswith("#")]
 by_label = {}
 for r in rows:
     by_label.setdefault(r[1] if len(r) > 1 else "", []).append(r[0])
 labels = sorted(by_label)
-picked = [by_label[labels[i % len(labels)]][i // len(labels) % len(by_label[labels[i % len(labels)]])] for i in range(n)]
 
 
 def read_wav(path):
@@ -136,9 +137,42 @@ def read_wav(path):
     sys.exit(f"{path}: WAV format {fmt} with {bits} bits: only 16-bit PCM and 8-bit mu-law are read here")
 
 
+def onset(rate, pcm):
+    """Seconds to the first sample above 1% of the clip's peak (the clips start with silence)."""
+    x = [abs(v) for (v,) in struct.iter_unpack("<h", pcm)]
+    floor = max(x) / 100 if x else 0
+    return next((i for i, v in enumerate(x) if v > floor), len(x)) / rate
+
+
+# a prompt must hold the start of its digit, at least `speech` seconds of it, so that its
+# continuations are conditioned on a digit (a prompt of silence alone is an unconditional draw)
+cursor, eligible = {label: 0 for label in labels}, {label: [] for label in labels}
+
+
+def next_eligible(label):
+    while cursor[label] < len(by_label[label]):
+        rel = by_label[label][cursor[label]]
+        cursor[label] += 1
+        if onset(*read_wav(os.path.join(os.path.dirname(manifest), rel))) <= seconds - speech:
+            eligible[label].append(rel)
+            return True
+    return False
+
+
+picked = []
+for i in range(n):
+    label, k = labels[i % len(labels)], i // len(labels)
+    while len(eligible[label]) <= k and next_eligible(label):
+        pass
+    if not eligible[label]:
+        sys.exit(f"{manifest}: no '{label}' clip whose digit starts {speech} s or more before {seconds} s (PROMPT_SPEECH_S)")
+    picked.append(eligible[label][k % len(eligible[label])])
+sources = open(os.path.join(out, "sources.tsv"), "w")
+sources.write("prompt\tclip\tlabel\tonset_s\n")
 for i, rel in enumerate(picked):
     rate, pcm = read_wav(os.path.join(os.path.dirname(manifest), rel))
     keep = int(round(seconds * rate))
+    sources.write(f"prompt-{i:03d}.wav\t{rel}\t{labels[i % len(labels)]}\t{onset(rate, pcm):.4f}\n")
     with wave.open(os.path.join(out, f"prompt-{i:03d}.wav"), "wb") as o:
         o.setnchannels(1)
         o.setsampwidth(2)
