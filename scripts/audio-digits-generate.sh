@@ -186,6 +186,23 @@ PER=$(( (GEN + PROMPTS - 1) / PROMPTS ))
 run "$SSMTK" audio generate --model "$OUT/lm/model" --seconds "$(python3 -c "print(1 - $PROMPT_S)")" --count "$PER" \
     --prompts "$OUT/prompts/list.txt" --with-prompt --output "$OUT/prompt-continued" --seed 100 --top-k "$TOP_K" \
     --temperature "$TEMPERATURE" --device "$DEVICE" --threads "$THREADS" > /dev/null
+# Does a continuation keep its prompt's digit? Each continuation labelled with its prompt's digit
+# (sources.tsv), classified by the same classifier: its accuracy here beside its accuracy on real clips.
+python3 - "$OUT" <<'PY'
+import os, sys
+out = sys.argv[1]
+label = {}
+for line in open(f"{out}/prompts/sources.tsv").read().splitlines()[1:]:
+    f = line.split("\t")
+    label[f[0][len("prompt-"):-len(".wav")]] = f[2]
+with open(f"{out}/prompt-continued.tsv", "w") as m:
+    m.write("path\tlabel\n")
+    for name in sorted(os.listdir(f"{out}/prompt-continued")):
+        if name.endswith(".wav"):
+            m.write(f"prompt-continued/{name}\t{label[name.split('-')[0]]}\n")
+PY
+run "$SSMTK" audio classify --model "$OUT/cls/model" --manifest "$OUT/prompt-continued.tsv" --output "$OUT/prompt-continued-calls.tsv" \
+    --metrics "$OUT/prompt-continued-digits.json" --device "$DEVICE" --threads "$THREADS" > /dev/null
 for set in unconditional prompt-continued; do
     run "$SSMTK" audio score-generation --model "$OUT/cls/model" --generated "$OUT/$set" --real-manifest "$DATA/test.tsv" \
         --output "$OUT/$set.json" --plot "$OUT/$set-png" --plot-clips 4 --device "$DEVICE" --threads "$THREADS"
@@ -213,6 +230,8 @@ for name, s in (("unconditional", u), ("prompt-continued", p)):
     g = s["generated"]
     print(f"| {name} | {g['clips']} | {g['inception_score']:.3f} | {g['modified_inception_score']:.3f} | {s['frechet_distance']:.3f} | {s['inception_score_ratio']:.3f} |")
 import os
+follow = json.load(open(f"{out}/prompt-continued-digits.json"))
+print(f"prompt-continued clips heard as their prompt's digit: {follow['accuracy']:.3f} (the classifier on the real test clips: {cls['accuracy']:.3f})")
 if os.path.exists(f"{out}/cls-ft/eval.json"):
     print("\n| digit classification, unseen voices | accuracy | macro-F1 |\n|---|---|---|")
     for name, d in (("the LM fine-tuned (raw waveform)", "cls-ft"), ("a fresh classifier (raw waveform)", "cls"), ("MFCC baseline", "mfcc")):
