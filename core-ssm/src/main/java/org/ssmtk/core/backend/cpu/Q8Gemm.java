@@ -24,9 +24,9 @@ import java.nio.ByteOrder;
  * from L3 (from memory with huge pages: 12.4 against 10.6; with 4 KB pages 8.1 against 9.2; the
  * bytes are kept on huge pages, see {@link Q8Storage}). AVX2 on a Zen core ({@code Q8DotBench}, a
  * test-source main): 6.0-9.4 GB/s from L3, run to run, against 3.0-3.5 for 8 bytes widened by
- * conversion; 4.8-7.4 from memory, where an fp32 row reads 10.5. Many rows (prefill): {@link PackedGemm}, which dequantizes
- * W a cache-sized panel at a time, each reused by every row of X, so prefill runs at the fp32
- * kernel's speed from a quarter of the memory. Activations stay fp32.
+ * conversion; 4.8-7.4 from memory, where an fp32 row reads 10.5. Many rows (prefill): {@link
+ * PackedGemm}, which dequantizes W a cache-sized panel at a time, each reused by every row of X, so
+ * prefill runs at the fp32 kernel's speed from a quarter of the memory. Activations stay fp32.
  */
 final class Q8Gemm {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
