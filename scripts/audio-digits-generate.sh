@@ -146,6 +146,7 @@ def onset(rate, pcm):
 
 # a prompt must hold the start of its digit, at least `speech` seconds of it, so that its
 # continuations are conditioned on a digit (a prompt of silence alone is an unconditional draw)
+# (eligible: per label, (clip, rate, its 16-bit PCM, onset) in manifest order)
 cursor, eligible = {label: 0 for label in labels}, {label: [] for label in labels}
 
 
@@ -153,8 +154,10 @@ def next_eligible(label):
     while cursor[label] < len(by_label[label]):
         rel = by_label[label][cursor[label]]
         cursor[label] += 1
-        if onset(*read_wav(os.path.join(os.path.dirname(manifest), rel))) <= seconds - speech:
-            eligible[label].append(rel)
+        rate, pcm = read_wav(os.path.join(os.path.dirname(manifest), rel))
+        start = onset(rate, pcm)
+        if start <= seconds - speech:
+            eligible[label].append((rel, rate, pcm, start))
             return True
     return False
 
@@ -167,12 +170,12 @@ for i in range(n):
     if not eligible[label]:
         sys.exit(f"{manifest}: no '{label}' clip whose digit starts {speech} s or more before {seconds} s (PROMPT_SPEECH_S)")
     picked.append(eligible[label][k % len(eligible[label])])
-sources = open(os.path.join(out, "sources.tsv"), "w")
-sources.write("prompt\tclip\tlabel\tonset_s\n")
-for i, rel in enumerate(picked):
-    rate, pcm = read_wav(os.path.join(os.path.dirname(manifest), rel))
+with open(os.path.join(out, "sources.tsv"), "w") as sources:
+    sources.write("prompt\tclip\tlabel\tonset_s\n")
+    for i, (rel, rate, pcm, start) in enumerate(picked):
+        sources.write(f"prompt-{i:03d}.wav\t{rel}\t{labels[i % len(labels)]}\t{start:.4f}\n")
+for i, (rel, rate, pcm, start) in enumerate(picked):
     keep = int(round(seconds * rate))
-    sources.write(f"prompt-{i:03d}.wav\t{rel}\t{labels[i % len(labels)]}\t{onset(rate, pcm):.4f}\n")
     with wave.open(os.path.join(out, f"prompt-{i:03d}.wav"), "wb") as o:
         o.setnchannels(1)
         o.setsampwidth(2)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Packs what `bin/ssmtk` needs to run on a GPU machine that has no Java and takes 64 MiB a call:
-#   .device/jre-small.tar.xz   a Java 25 runtime (jlink uncompressed, then xz: ~22 MB)
+#   .device/jre.tar.xz         a Java 25 runtime (../shared/tools/device-jre.sh, as gpu-check.sh --pack; ~22 MB)
 #   .devextra/ssmtk.jar, .devextra/lib/   the launcher's jars without what a GPU job does not load
 #                              (PDFBox, nashorn, snappy, JCuda's PTX compiler; ~9 MB; HTSJDK stays:
 #                              the command groups load it)
@@ -8,7 +8,7 @@
 #                              here with scripts/make-audio-digits.py if ~/.cache lacks it)
 # Both folders are ignored by git. Then every call carries them and starts by sourcing the prologue:
 #   run(command = ". scripts/device-prologue.sh && bin/ssmtk audio train-lm ... --device cuda",
-#       carry = [".device/jre-small.tar.xz", ".devextra"])
+#       carry = [".device/jre.tar.xz", ".devextra"])
 # A carried folder left out of a later call is deleted there; data the prologue unpacked stays in
 # ~/.cache there while the machine is warm.
 #
@@ -37,17 +37,12 @@ done
 for n in .devextra/lib/jcuda-natives*.jar; do
     [ -f "$n" ] && zip -q -d "$n" 'lib/libJNvPTXCompiler*' 'lib/libJNvrtc*' 2>/dev/null || true
 done
-if [ ! -f .device/jre-small.tar.xz ]; then
-    tmp=$(mktemp -d)
-    "$JAVA_HOME/bin/jlink" --add-modules java.base,java.desktop,java.logging,java.management,java.xml,java.sql,java.naming,jdk.unsupported,jdk.incubator.vector,jdk.zipfs \
-        --strip-debug --no-header-files --no-man-pages --compress=zip-0 --output "$tmp/jre" 2>&1 | grep -v incubator || true
-    tar cf - -C "$tmp" jre | xz -T2 -6 > .device/jre-small.tar.xz
-    rm -rf "$tmp"
-fi
+# its default modules (java.desktop among them: charts, TarsosDSP), which gpu-check.sh --pack narrows
+JDK25=${JDK25:-$JAVA_HOME} "${SSMTK_DEVICE_JRE:-../shared/tools/device-jre.sh}" .device >/dev/null
 if [ -n "$digits" ] && [ ! -f .devextra/pd/digits-16k.tar.xz.part-aa ]; then
     data=$HOME/.cache/ssmtk/audio-digits-16000
     [ -f "$data/train.tsv" ] || python3 scripts/make-audio-digits.py --rate 16000 --out "$data"
     mkdir -p .devextra/pd
     scripts/pack-audio-set.sh "$data" .devextra/pd/digits-16k
 fi
-echo "device-pack: $(du -sh .device/jre-small.tar.xz | cut -f1) JRE, $(du -sh .devextra | cut -f1) in .devextra; carry [\".device/jre-small.tar.xz\", \".devextra\"] and start with . scripts/device-prologue.sh"
+echo "device-pack: $(du -sh .device/jre.tar.xz | cut -f1) JRE, $(du -sh .devextra | cut -f1) in .devextra; carry [\".device/jre.tar.xz\", \".devextra\"] and start with . scripts/device-prologue.sh"
