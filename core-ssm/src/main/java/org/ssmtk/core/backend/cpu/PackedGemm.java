@@ -9,10 +9,13 @@ import jdk.incubator.vector.VectorSpecies;
  * ({@code [k block][row group][p][MR]}), and each task takes a panel of {@link #NR} columns of W,
  * which it copies (int8: dequantizes) {@link #KC} values of K at a time into a small transposed
  * buffer ({@code [p][NR]}) that stays in cache while every row group of X passes over it. The
- * kernel holds an MR x NR tile of C in 24 of AVX-512's 32 vector registers and per step of K
- * loads NR / lanes vectors of W and broadcasts MR values of X: 24 FMAs for 11 loads. Under AVX2's
- * 16 registers the tile spills, yet tiles that fit (6 x 2 and 4 x 3 vectors) ran slower there as C2
- * compiles them: 29-34 GFLOP/s against 34-37 on one Zen core (512 x 3072 x 768).
+ * kernel holds an MR x NR tile of C in registers and per step of K loads three vectors of W and
+ * broadcasts MR values of X. Under AVX-512 the tile is 8 x 3 vectors: 24 of its 32 registers, 24
+ * FMAs for 11 loads. Under AVX2's 16 it is 3 x 3: C2 loads a step's broadcasts all at its start, so
+ * a tile that leaves fewer registers for them (8 x 3, 6 x 2, 4 x 3 vectors) keeps accumulators on
+ * the stack, and each of those waits on a store and a load every step. On one Zen 3 core (512 x
+ * 3072 x 768, {@code PackedGemmBench}) 3 x 3 ran at 68-74 GFLOP/s, near the core's FMA peak,
+ * against 35-37 for 8 x 3.
  *
  * <p>Each output is its bias (or 0) plus x_p w_p fused-multiply-added over p = 0, 1, .. in order,
  * as Gemm's broadcast kernel sums its whole vectors (which ran here before), so results are the
@@ -22,9 +25,9 @@ import jdk.incubator.vector.VectorSpecies;
 final class PackedGemm {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int V = S.length();
-    /** Rows of X per kernel call. */
-    static final int MR = 8;
-    /** Columns of W per panel: three vectors of 16 lanes under AVX-512 (scaled for other widths). */
+    /** Rows of X per kernel call: 8 where there are 32 vector registers (AVX-512), 3 where there are 16. */
+    static final int MR = V >= 16 ? 8 : 3;
+    /** Columns of W per panel: three vectors. */
     static final int NR = 3 * V;
     /** Values of K per packed block: a multiple of int8's 32-value blocks and of its 64-value interleaved runs. */
     static final int KC = 256;
@@ -93,7 +96,8 @@ final class PackedGemm {
                     int co = cOff + g * MR * n + j0;
                     if (k0 == 0) start(tile, bias, bOff + j0, cols, rows);
                     else load(c, co, n, tile, cols, rows);
-                    kernel(xp, xo, wp, kc, tile);
+                    if (MR == 8) kernel8x3(xp, xo, wp, kc, tile);
+                    else kernel3x3(xp, xo, wp, kc, tile);
                     store(tile, c, co, n, cols, rows); // rows, cols: fewer than MR, NR at the edges
                 }
             }
@@ -113,8 +117,8 @@ final class PackedGemm {
         for (int r = 0; r < rows; r++) System.arraycopy(tile, r * NR, c, co + r * ldc, cols);
     }
 
-    /** tile (MR x NR) += X group (kc x MR, interleaved) times the panel (kc x NR). */
-    private static void kernel(float[] xp, int xo, float[] wp, int kc, float[] tile) {
+    /** tile (MR x NR) += X group (kc x MR, interleaved) times the panel (kc x NR); MR = 8. */
+    private static void kernel8x3(float[] xp, int xo, float[] wp, int kc, float[] tile) {
         FloatVector c00 = FloatVector.fromArray(S, tile, 0), c01 = FloatVector.fromArray(S, tile, V), c02 = FloatVector.fromArray(S, tile, 2 * V);
         FloatVector c10 = FloatVector.fromArray(S, tile, NR), c11 = FloatVector.fromArray(S, tile, NR + V), c12 = FloatVector.fromArray(S, tile, NR + 2 * V);
         FloatVector c20 = FloatVector.fromArray(S, tile, 2 * NR), c21 = FloatVector.fromArray(S, tile, 2 * NR + V), c22 = FloatVector.fromArray(S, tile, 2 * NR + 2 * V);
@@ -152,4 +156,25 @@ final class PackedGemm {
         c60.intoArray(tile, 6 * NR); c61.intoArray(tile, 6 * NR + V); c62.intoArray(tile, 6 * NR + 2 * V);
         c70.intoArray(tile, 7 * NR); c71.intoArray(tile, 7 * NR + V); c72.intoArray(tile, 7 * NR + 2 * V);
     }
+
+    /** As {@link #kernel8x3}, MR = 3. */
+    private static void kernel3x3(float[] xp, int xo, float[] wp, int kc, float[] tile) {
+        FloatVector c00 = FloatVector.fromArray(S, tile, 0), c01 = FloatVector.fromArray(S, tile, V), c02 = FloatVector.fromArray(S, tile, 2 * V);
+        FloatVector c10 = FloatVector.fromArray(S, tile, NR), c11 = FloatVector.fromArray(S, tile, NR + V), c12 = FloatVector.fromArray(S, tile, NR + 2 * V);
+        FloatVector c20 = FloatVector.fromArray(S, tile, 2 * NR), c21 = FloatVector.fromArray(S, tile, 2 * NR + V), c22 = FloatVector.fromArray(S, tile, 2 * NR + 2 * V);
+        for (int p = 0; p < kc; p++) {
+            int wo = p * NR, a = xo + p * MR;
+            FloatVector b0 = FloatVector.fromArray(S, wp, wo), b1 = FloatVector.fromArray(S, wp, wo + V), b2 = FloatVector.fromArray(S, wp, wo + 2 * V);
+            FloatVector x = FloatVector.broadcast(S, xp[a]);
+            c00 = b0.fma(x, c00); c01 = b1.fma(x, c01); c02 = b2.fma(x, c02);
+            x = FloatVector.broadcast(S, xp[a + 1]);
+            c10 = b0.fma(x, c10); c11 = b1.fma(x, c11); c12 = b2.fma(x, c12);
+            x = FloatVector.broadcast(S, xp[a + 2]);
+            c20 = b0.fma(x, c20); c21 = b1.fma(x, c21); c22 = b2.fma(x, c22);
+        }
+        c00.intoArray(tile, 0); c01.intoArray(tile, V); c02.intoArray(tile, 2 * V);
+        c10.intoArray(tile, NR); c11.intoArray(tile, NR + V); c12.intoArray(tile, NR + 2 * V);
+        c20.intoArray(tile, 2 * NR); c21.intoArray(tile, 2 * NR + V); c22.intoArray(tile, 2 * NR + 2 * V);
+    }
+
 }
