@@ -65,16 +65,23 @@ final class PackedGemm {
 
     static void matmulTransposed(Parallel par, float[] x, int xOff, Weights w, float[] bias, int bOff,
                                  float[] c, int cOff, int m, int n, int k) {
-        int groups = (m + MR - 1) / MR, m8 = groups * MR;
+        matmulTransposed(par, x, xOff, w, bias, bOff, c, cOff, m, n, k, MR);
+    }
+
+    /** With a tile of mr (8 or 3) rows: tests run both kernels on any machine. */
+    static void matmulTransposed(Parallel par, float[] x, int xOff, Weights w, float[] bias, int bOff,
+                                 float[] c, int cOff, int m, int n, int k, int mr) {
+        if (mr != 8 && mr != 3) throw new IllegalArgumentException("packed gemm: a tile of " + mr + " rows");
+        int groups = (m + mr - 1) / mr, m8 = groups * mr;
         float[] xp = new float[m8 * k];
-        // X packed: row group g of k block [k0, k0 + kc) starts at k0 * m8 + g * MR * kc
+        // X packed: row group g of k block [k0, k0 + kc) starts at k0 * m8 + g * mr * kc
         par.forEach(groups, g -> {
-            int rows = Math.min(MR, m - g * MR);
+            int rows = Math.min(mr, m - g * mr);
             for (int k0 = 0; k0 < k; k0 += KC) {
-                int kc = Math.min(KC, k - k0), base = k0 * m8 + g * MR * kc;
+                int kc = Math.min(KC, k - k0), base = k0 * m8 + g * mr * kc;
                 for (int r = 0; r < rows; r++) {
-                    int src = xOff + (g * MR + r) * k + k0;
-                    for (int p = 0; p < kc; p++) xp[base + p * MR + r] = x[src + p];
+                    int src = xOff + (g * mr + r) * k + k0;
+                    for (int p = 0; p < kc; p++) xp[base + p * mr + r] = x[src + p];
                 }
             }
         });
@@ -86,19 +93,19 @@ final class PackedGemm {
         par.forEach(panels * tasks, task -> {
             int panel = task / tasks, g0 = (task % tasks) * groupsPerTask, g1 = Math.min(groups, g0 + groupsPerTask);
             int j0 = panel * NR, cols = Math.min(NR, n - j0);
-            float[] wp = new float[KC * NR], tile = new float[MR * NR];
+            float[] wp = new float[KC * NR], tile = new float[mr * NR];
             for (int k0 = 0; k0 < k; k0 += KC) {
                 int kc = Math.min(KC, k - k0);
                 w.pack(j0, cols, k0, kc, wp);
                 for (int g = g0; g < g1; g++) {
-                    int rows = Math.min(MR, m - g * MR);
-                    int xo = k0 * m8 + g * MR * kc;
-                    int co = cOff + g * MR * n + j0;
+                    int rows = Math.min(mr, m - g * mr);
+                    int xo = k0 * m8 + g * mr * kc;
+                    int co = cOff + g * mr * n + j0;
                     if (k0 == 0) start(tile, bias, bOff + j0, cols, rows);
                     else load(c, co, n, tile, cols, rows);
-                    if (MR == 8) kernel8x3(xp, xo, wp, kc, tile);
+                    if (mr == 8) kernel8x3(xp, xo, wp, kc, tile);
                     else kernel3x3(xp, xo, wp, kc, tile);
-                    store(tile, c, co, n, cols, rows); // rows, cols: fewer than MR, NR at the edges
+                    store(tile, c, co, n, cols, rows); // rows, cols: fewer than mr, NR at the edges
                 }
             }
         });
@@ -117,7 +124,7 @@ final class PackedGemm {
         for (int r = 0; r < rows; r++) System.arraycopy(tile, r * NR, c, co + r * ldc, cols);
     }
 
-    /** tile (MR x NR) += X group (kc x MR, interleaved) times the panel (kc x NR); MR = 8. */
+    /** tile (8 x NR) += X group (kc x 8, interleaved) times the panel (kc x NR). */
     private static void kernel8x3(float[] xp, int xo, float[] wp, int kc, float[] tile) {
         FloatVector c00 = FloatVector.fromArray(S, tile, 0), c01 = FloatVector.fromArray(S, tile, V), c02 = FloatVector.fromArray(S, tile, 2 * V);
         FloatVector c10 = FloatVector.fromArray(S, tile, NR), c11 = FloatVector.fromArray(S, tile, NR + V), c12 = FloatVector.fromArray(S, tile, NR + 2 * V);
@@ -128,7 +135,7 @@ final class PackedGemm {
         FloatVector c60 = FloatVector.fromArray(S, tile, 6 * NR), c61 = FloatVector.fromArray(S, tile, 6 * NR + V), c62 = FloatVector.fromArray(S, tile, 6 * NR + 2 * V);
         FloatVector c70 = FloatVector.fromArray(S, tile, 7 * NR), c71 = FloatVector.fromArray(S, tile, 7 * NR + V), c72 = FloatVector.fromArray(S, tile, 7 * NR + 2 * V);
         for (int p = 0; p < kc; p++) {
-            int wo = p * NR, a = xo + p * MR;
+            int wo = p * NR, a = xo + p * 8;
             FloatVector b0 = FloatVector.fromArray(S, wp, wo), b1 = FloatVector.fromArray(S, wp, wo + V), b2 = FloatVector.fromArray(S, wp, wo + 2 * V);
             FloatVector x = FloatVector.broadcast(S, xp[a]);
             c00 = b0.fma(x, c00); c01 = b1.fma(x, c01); c02 = b2.fma(x, c02);
@@ -157,13 +164,13 @@ final class PackedGemm {
         c70.intoArray(tile, 7 * NR); c71.intoArray(tile, 7 * NR + V); c72.intoArray(tile, 7 * NR + 2 * V);
     }
 
-    /** As {@link #kernel8x3}, MR = 3. */
+    /** As {@link #kernel8x3}, for a group of 3 rows. */
     private static void kernel3x3(float[] xp, int xo, float[] wp, int kc, float[] tile) {
         FloatVector c00 = FloatVector.fromArray(S, tile, 0), c01 = FloatVector.fromArray(S, tile, V), c02 = FloatVector.fromArray(S, tile, 2 * V);
         FloatVector c10 = FloatVector.fromArray(S, tile, NR), c11 = FloatVector.fromArray(S, tile, NR + V), c12 = FloatVector.fromArray(S, tile, NR + 2 * V);
         FloatVector c20 = FloatVector.fromArray(S, tile, 2 * NR), c21 = FloatVector.fromArray(S, tile, 2 * NR + V), c22 = FloatVector.fromArray(S, tile, 2 * NR + 2 * V);
         for (int p = 0; p < kc; p++) {
-            int wo = p * NR, a = xo + p * MR;
+            int wo = p * NR, a = xo + p * 3;
             FloatVector b0 = FloatVector.fromArray(S, wp, wo), b1 = FloatVector.fromArray(S, wp, wo + V), b2 = FloatVector.fromArray(S, wp, wo + 2 * V);
             FloatVector x = FloatVector.broadcast(S, xp[a]);
             c00 = b0.fma(x, c00); c01 = b1.fma(x, c01); c02 = b2.fma(x, c02);

@@ -12,8 +12,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The packed kernel over edge tiles (rows not a multiple of MR, columns not a multiple of NR, K
  * over several packed blocks with a short last one): against a float64 product, bit for bit
  * against the broadcast kernel's sums where that kernel runs whole vectors (Gemm.matmul on W
- * transposed: the same fmas in the same order), and the same bits on 1 and 3 threads; int8
- * against its dequantized weights.
+ * transposed: the same fmas in the same order), and the same bits on 1 and 3 threads and with
+ * either tile (AVX-512's 8 rows, AVX2's 3: both run on any machine); int8 against its
+ * dequantized weights.
  */
 class PackedGemmTest {
     private static final int LANES = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
@@ -46,12 +47,22 @@ class PackedGemmTest {
                 for (int j = 0; j < whole; j++)
                     assertTrue(want[i * n + j] == got1[i * n + j], "fp32 vs the broadcast kernel at " + i + "," + j);
             assertArrayEquals(got1, got3, "fp32 on 1 and 3 threads");
+            for (int mr : new int[]{8, 3}) {
+                float[] tiled = new float[m * n];
+                PackedGemm.matmulTransposed(three, x, 0, PackedGemm.fp32(w, 0, k), bias, 0, tiled, 0, m, n, k, mr);
+                assertArrayEquals(got1, tiled, "fp32 with a tile of " + mr + " rows");
+            }
             assertTrue(maxRelative(got1, x, w, bias, m, n, k) < 1e-6, "fp32 vs float64");
 
             float[] q1 = new float[m * n], q3 = new float[m * n];
             PackedGemm.matmulTransposed(one, x, 0, PackedGemm.int8(q, 0, k), null, 0, q1, 0, m, n, k);
             PackedGemm.matmulTransposed(three, x, 0, PackedGemm.int8(q, 0, k), null, 0, q3, 0, m, n, k);
             assertArrayEquals(q1, q3, "int8 on 1 and 3 threads");
+            for (int mr : new int[]{8, 3}) {
+                float[] tiled = new float[m * n];
+                PackedGemm.matmulTransposed(one, x, 0, PackedGemm.int8(q, 0, k), null, 0, tiled, 0, m, n, k, mr);
+                assertArrayEquals(q1, tiled, "int8 with a tile of " + mr + " rows");
+            }
             assertTrue(maxRelative(q1, x, deq, new float[n], m, n, k) < 1e-6, "int8 vs float64 on the dequantized weights");
         }
     }
