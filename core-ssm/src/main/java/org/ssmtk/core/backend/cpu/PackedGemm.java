@@ -51,14 +51,11 @@ final class PackedGemm {
 
     static Weights int8(Q8Gemm.Q8Storage w, int wOff, int k) {
         return (j0, cols, k0, kc, dst) -> {
-            // a row's bytes of this K block, off the heap in one copy: Q8Gemm.slot keeps each run's values within
-            // the run, and a K block is whole runs (or the row's end)
-            byte[] q = new byte[kc];
+            // each row's slice dequantized in value order a register at a time, then transposed into the panel
+            float[] row = new float[kc];
             for (int jj = 0; jj < cols; jj++) {
-                int row = wOff + (j0 + jj) * k, so = (row + k0) / org.ssmtk.core.tensor.Q8Blocks.BLOCK;
-                java.lang.foreign.MemorySegment.copy(w.q, java.lang.foreign.ValueLayout.JAVA_BYTE, row + k0, q, 0, kc);
-                for (int p = 0; p < kc; p++)
-                    dst[p * NR + jj] = q[Q8Gemm.slot(k0 + p, k) - k0] * w.scales[so + p / org.ssmtk.core.tensor.Q8Blocks.BLOCK];
+                Q8Gemm.dequantize(w, wOff + (j0 + jj) * k, k, k0, kc, row);
+                for (int p = 0; p < kc; p++) dst[p * NR + jj] = row[p];
             }
         };
     }

@@ -202,6 +202,23 @@ final class Q8Gemm {
     }
 
     /** Byte g (0 lowest) of every int lane, sign-extended, as floats: shift it to the top, shift back arithmetically. */
+    /**
+     * out[i] = W[wo + k0 + i] * its block's scale for i < kc, in value order: one row's slice of a
+     * packed panel ({@link PackedGemm#int8}). Whole interleaved runs widen a register at a time as
+     * {@link #dot} does; the rest by {@link #slot}. Each value is q * scale, one float product.
+     * wo is a row's start, k its length; k0 a multiple of {@link #RUN} (PackedGemm's K blocks are).
+     */
+    static void dequantize(Q8Storage w, int wo, int k, int k0, int kc, float[] out) {
+        int so = wo / Q8Blocks.BLOCK, p = k0, end = k0 + kc;
+        if (INTERLEAVED)
+            for (int whole = Math.min(end, k - k % RUN); p + RUN <= whole; p += RUN) {
+                jdk.incubator.vector.IntVector q = ByteVector.fromMemorySegment(RUN_BYTES, w.q, wo + p, ORDER).reinterpretAsInts();
+                for (int g = 0; g < 4; g++)
+                    bytePosition(q, g).mul(w.scales[so + (p + g * V) / Q8Blocks.BLOCK]).intoArray(out, p - k0 + g * V);
+            }
+        for (; p < end; p++) out[p - k0] = w.at(wo + slot(p, k)) * w.scales[so + p / Q8Blocks.BLOCK];
+    }
+
     private static FloatVector bytePosition(jdk.incubator.vector.IntVector q, int g) {
         jdk.incubator.vector.IntVector top = g == 3 ? q : q.lanewise(VectorOperators.LSHL, 24 - 8 * g);
         return (FloatVector) top.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);

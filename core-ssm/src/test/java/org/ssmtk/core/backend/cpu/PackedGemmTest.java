@@ -14,7 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * against the broadcast kernel's sums where that kernel runs whole vectors (Gemm.matmul on W
  * transposed: the same fmas in the same order), and the same bits on 1 and 3 threads and with
  * either tile (AVX-512's 8 rows, AVX2's 3: both run on any machine); int8 against its
- * dequantized weights.
+ * dequantized weights, and its panels' rows dequantized (a register at a time) to the same bits as
+ * value by value.
  */
 class PackedGemmTest {
     private static final int LANES = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
@@ -34,6 +35,13 @@ class PackedGemmTest {
         float[] deq = new float[n * k];
         for (int j = 0; j < n; j++)
             for (int p = 0; p < k; p++) deq[j * k + p] = q.at(j * k + Q8Gemm.slot(p, k)) * q.scales[(j * k + p) / 32];
+        for (int j = 0; j < n; j++)
+            for (int k0 = 0; k0 < k; k0 += PackedGemm.KC) {
+                int kc = Math.min(PackedGemm.KC, k - k0);
+                float[] slice = new float[kc];
+                Q8Gemm.dequantize(q, j * k, k, k0, kc, slice);
+                assertArrayEquals(java.util.Arrays.copyOfRange(deq, j * k + k0, j * k + k0 + kc), slice, "row " + j + " dequantized from " + k0);
+            }
         try (Parallel one = new Parallel(1); Parallel three = new Parallel(3)) {
             float[] want = new float[m * n];
             for (int i = 0; i < m; i++) System.arraycopy(bias, 0, want, i * n, n);
