@@ -25,8 +25,9 @@ import java.nio.ByteOrder;
  * bytes are kept on huge pages, see {@link Q8Storage}). AVX2 on a Zen core ({@code Q8DotBench}, a
  * test-source main): 6.0-9.4 GB/s from L3, run to run, against 3.0-3.5 for 8 bytes widened by
  * conversion; 4.8-7.4 from memory, where an fp32 row reads 10.5. Many rows (prefill): {@link
- * PackedGemm}, which dequantizes W a cache-sized panel at a time, each reused by every row of X, so
- * prefill runs at the fp32 kernel's speed from a quarter of the memory. Activations stay fp32.
+ * PackedGemm}, which dequantizes W a cache-sized panel at a time ({@link #dequantize}), each reused
+ * by every row of X, so prefill runs the fp32 kernel from a quarter of the memory, plus the
+ * dequantizing, which the fp32 path does not pay. Activations stay fp32.
  */
 final class Q8Gemm {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -201,7 +202,6 @@ final class Q8Gemm {
         out[o + 3 * os] = VectorMath.sumLanes(lanes, 3 * V) + bias;
     }
 
-    /** Byte g (0 lowest) of every int lane, sign-extended, as floats: shift it to the top, shift back arithmetically. */
     /**
      * out[i] = W[wo + k0 + i] * its block's scale for i < kc, in value order: one row's slice of a
      * packed panel ({@link PackedGemm#int8}). Whole interleaved runs widen a register at a time as
@@ -219,6 +219,7 @@ final class Q8Gemm {
         for (; p < end; p++) out[p - k0] = w.at(wo + slot(p, k)) * w.scales[so + p / Q8Blocks.BLOCK];
     }
 
+    /** Byte g (0 lowest) of every int lane, sign-extended, as floats: shift it to the top, shift back arithmetically. */
     private static FloatVector bytePosition(jdk.incubator.vector.IntVector q, int g) {
         jdk.incubator.vector.IntVector top = g == 3 ? q : q.lanewise(VectorOperators.LSHL, 24 - 8 * g);
         return (FloatVector) top.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
