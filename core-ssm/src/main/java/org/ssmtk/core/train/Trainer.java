@@ -77,6 +77,24 @@ public final class Trainer {
     public static final String METRICS = "metrics.jsonl";
     public static final String MODEL = "model";
 
+    /**
+     * How long replicas in threads may go without finishing a step before the trainer prints, once,
+     * where each replica's thread (and each Cleaner's, which frees device memory) stands: a run that
+     * hangs says where. {@code SSMTK_STALL_REPORT_S} in the environment, default 600 s.
+     */
+    static volatile long stallReportNanos = (long) (stallReportSeconds(System.getenv("SSMTK_STALL_REPORT_S")) * 1e9);
+
+    static double stallReportSeconds(String env) {
+        if (env == null || env.isBlank()) return 600;
+        try {
+            double s = Double.parseDouble(env.trim());
+            if (s > 0 && Double.isFinite(s)) return s;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException("SSMTK_STALL_REPORT_S must be a positive number of seconds, got '" + env + "'");
+    }
+
     private Trainer() {}
 
     public static Result train(MambaModel model, BatchSource data, Objective objective, Options o, Listener listener)
@@ -169,6 +187,8 @@ public final class Trainer {
         final long[][] tokenParts;
         /** The step's rendezvous; terminated for good when a replica fails, so that no other waits on it. */
         final java.util.concurrent.Phaser stepDone;
+        /** When a replica last finished a step (or the run started), and that step: for the stall report. */
+        volatile long lastProgressNanos = System.nanoTime(), lastStep;
 
         Run(Replicas replicas, AdamW[] optimizers, BatchSource data, Objective objective, Options o, Listener listener,
             long startStep, long startTokens) {
@@ -211,9 +231,17 @@ public final class Trainer {
                     }
                 }));
             }
+            boolean reported = false;
+            java.time.Duration poll = java.time.Duration.ofNanos(Math.clamp(stallReportNanos / 4, 10_000_000L, 5_000_000_000L));
             for (Thread t : threads) {
                 try {
-                    t.join();
+                    while (!t.join(poll)) {
+                        long quiet = System.nanoTime() - lastProgressNanos;
+                        if (!reported && quiet > stallReportNanos) {
+                            reportStall(quiet);
+                            reported = true;
+                        }
+                    }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new IOException("interrupted while training", e);
@@ -261,6 +289,8 @@ public final class Trainer {
                 tokenParts[parity][rank] = stepTokensHere;
                 norms[parity][rank] = grads.globalNorm();
                 awaitStep();
+                lastStep = step;
+                lastProgressNanos = System.nanoTime();
                 // every replica adds the parts in rank order: the same loss everywhere; the norm is replica 0's
                 loss = 0;
                 stepTokensHere = 0;
@@ -298,6 +328,21 @@ public final class Trainer {
                     listener.onCheckpoint(dir);
                 }
             }
+        }
+
+        /** The replicas' and Cleaners' stacks, through the listener, one line a frame; taken before the first line is out. */
+        private void reportStall(long quietNanos) {
+            List<String> lines = new ArrayList<>();
+            Thread.getAllStackTraces().entrySet().stream()
+                    .filter(e -> e.getKey().getName().startsWith("ssmtk-replica-") || e.getKey().getName().contains("Cleaner"))
+                    .sorted(java.util.Comparator.comparing(e -> e.getKey().getName()))
+                    .forEach(e -> {
+                        lines.add("  " + e.getKey().getName() + " (" + e.getKey().getState() + ")");
+                        for (StackTraceElement f : e.getValue()) lines.add("    at " + f);
+                    });
+            listener.onMessage(String.format(java.util.Locale.ROOT, "no step has finished in %.0f s (the last was step %d); where the threads stand:",
+                    quietNanos / 1e9, lastStep));
+            lines.forEach(listener::onMessage);
         }
 
         private void awaitStep() {

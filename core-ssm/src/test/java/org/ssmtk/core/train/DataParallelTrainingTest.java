@@ -155,6 +155,57 @@ class DataParallelTrainingTest {
     }
 
     @Test
+    @Timeout(60)
+    void aStalledReplicaIsReportedWithWhereItsThreadStands() throws Exception {
+        MambaCheckpoint start = Initializer.reference(CONFIG, 9);
+        BatchSource good = TrainerTest.patterns(2, 9);
+        java.util.concurrent.CountDownLatch reported = new java.util.concurrent.CountDownLatch(1);
+        // replica 1 (micro-batch 1) waits at step 2 until the trainer has reported it
+        BatchSource stalling = (step, micro) -> {
+            if (step == 2 && micro == 1) {
+                try {
+                    if (!reported.await(30, java.util.concurrent.TimeUnit.SECONDS)) throw new IllegalStateException("no stall report within 30 s");
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            return good.batch(step, micro);
+        };
+        List<String> lines = java.util.Collections.synchronizedList(new ArrayList<>());
+        Trainer.Listener listener = new Trainer.Listener() {
+            @Override
+            public void onMessage(String line) {
+                lines.add(line);
+                if (line.startsWith("no step has finished")) reported.countDown();
+            }
+        };
+        long saved = Trainer.stallReportNanos;
+        Trainer.stallReportNanos = 200_000_000L;
+        try (CpuBackend r0 = new CpuBackend(1); CpuBackend r1 = new CpuBackend(1)) {
+            Replicas two = new Replicas(List.of(MambaModel.load(r0, start), MambaModel.load(r1, start)), HostCollective.group(List.of(r0, r1)));
+            Trainer.Result r = Trainer.train(two, stalling, Objective.languageModel(), options(3, 2, null, false), listener);
+            assertEquals(3, r.history().size(), "the run goes on once the replica does");
+        } finally {
+            Trainer.stallReportNanos = saved;
+        }
+        assertTrue(lines.get(0).matches("no step has finished in \\d+ s \\(the last was step 1\\); where the threads stand:"), lines.get(0));
+        int at = lines.indexOf("  ssmtk-replica-1 (TIMED_WAITING)");
+        assertTrue(at > 0, String.join("\n", lines));
+        assertTrue(lines.subList(at, lines.size()).stream().anyMatch(l -> l.contains("DataParallelTrainingTest")), String.join("\n", lines));
+        assertEquals(1, lines.stream().filter(l -> l.startsWith("no step")).count(), "reported once");
+    }
+
+    @Test
+    void stallReportSecondsComeFromTheEnvironmentOrDefault() {
+        assertEquals(600, Trainer.stallReportSeconds(null));
+        assertEquals(600, Trainer.stallReportSeconds(" "));
+        assertEquals(2.5, Trainer.stallReportSeconds("2.5"));
+        var e = assertThrows(IllegalArgumentException.class, () -> Trainer.stallReportSeconds("-1"));
+        assertTrue(e.getMessage().contains("SSMTK_STALL_REPORT_S"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Trainer.stallReportSeconds("ten"));
+    }
+
+    @Test
     void everyGradientIsInExactlyOneBucketAndLayersAreTheirOwn() {
         try (CpuBackend c = new CpuBackend(1)) {
             MambaModel m = MambaModel.load(c, Initializer.reference(CONFIG, 8));
