@@ -5,20 +5,23 @@
 #                              (PDFBox, nashorn, snappy, JCuda's PTX compiler; ~9 MB; HTSJDK stays:
 #                              the command groups load it)
 #   .devextra/pd/              with --digits: the 16 kHz digits set as mu-law parts (~17 MB; built
-#                              here with scripts/make-audio-digits.py if ~/.cache lacks it)
+#                              here with scripts/make-audio-digits.py if ~/.cache lacks it); with
+#                              --digits-a8 instead, the set with twice the training clips (every voice
+#                              variant in all 8 accents; the same 800 test clips; ~30 MB)
 # Both folders are ignored by git. Then every call carries them and starts by sourcing the prologue:
 #   run(command = ". scripts/device-prologue.sh && bin/ssmtk audio train-lm ... --device cuda",
 #       carry = [".device/jre.tar.xz", ".devextra"])
 # A carried folder left out of a later call is deleted there; data the prologue unpacked stays in
 # ~/.cache there while the machine is warm.
 #
-#   scripts/device-pack.sh [--digits]
+#   scripts/device-pack.sh [--digits | --digits-a8]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 digits=
 for a in "$@"; do
     case "$a" in
-        --digits) digits=1 ;;
+        --digits) digits=16k ;;
+        --digits-a8) digits=16k-a8 ;;
         *) echo "device-pack.sh: unknown argument $a" >&2; exit 1 ;;
     esac
 done
@@ -39,10 +42,15 @@ for n in .devextra/lib/jcuda-natives*.jar; do
 done
 # its default modules (java.desktop among them: charts, TarsosDSP), which gpu-check.sh --pack narrows
 JDK25=${JDK25:-$JAVA_HOME} "${SSMTK_DEVICE_JRE:-../shared/tools/device-jre.sh}" .device >/dev/null
-if [ -n "$digits" ] && [ ! -f .devextra/pd/digits-16k.tar.xz.part-aa ]; then
-    data=$HOME/.cache/ssmtk/audio-digits-16000
-    [ -f "$data/train.tsv" ] || python3 scripts/make-audio-digits.py --rate 16000 --out "$data"
+if [ -n "$digits" ]; then
+    rm -f $(ls .devextra/pd/digits-*.tar.xz.part-* 2>/dev/null | grep -v "/digits-$digits.tar.xz.part-") # one set a call fits
+    base=$HOME/.cache/ssmtk/audio-digits-16000
+    [ -f "$base/train.tsv" ] || python3 scripts/make-audio-digits.py --rate 16000 --out "$base"
+    if [ "$digits" = 16k-a8 ] && [ ! -f "$base-a8/train.tsv" ]; then
+        python3 scripts/make-audio-digits.py --rate 16000 --accents-per-variant 8 --test-from "$base" --out "$base-a8"
+    fi
+    data=$base${digits#16k}
     mkdir -p .devextra/pd
-    scripts/pack-audio-set.sh "$data" .devextra/pd/digits-16k
+    [ -f ".devextra/pd/digits-$digits.tar.xz.part-aa" ] || scripts/pack-audio-set.sh "$data" ".devextra/pd/digits-$digits"
 fi
 echo "device-pack: $(du -sh .device/jre.tar.xz | cut -f1) JRE, $(du -sh .devextra | cut -f1) in .devextra; carry [\".device/jre.tar.xz\", \".devextra\"] and start with . scripts/device-prologue.sh"

@@ -16,6 +16,8 @@ manifests: path relative to the manifest, label) and OUT/speakers.tsv. Determini
 
   python3 scripts/make-audio-digits.py                          # ~/.cache/ssmtk/audio-digits, ~4,000 clips
   python3 scripts/make-audio-digits.py --out test-data/audio/digits --variants 3 --accents en-us
+  python3 scripts/make-audio-digits.py --rate 16000 --accents-per-variant 8 \
+      --test-from ~/.cache/ssmtk/audio-digits-16000 --out ~/.cache/ssmtk/audio-digits-16000-a8   # twice the training clips
 """
 import argparse
 import os
@@ -79,6 +81,33 @@ def write_wav(path, x, rate):
     os.replace(tmp, path)
 
 
+def read_tsv(path):
+    with open(path) as f:
+        head = f.readline().rstrip("\n").split("\t")
+        return [dict(zip(head, line.rstrip("\n").split("\t"))) for line in f if line.strip()]
+
+
+def check_test_from(src, split):
+    """Exits unless src holds out the voice variants this run does (the same --seed and voices)."""
+    try:
+        theirs = {sp["variant"] for sp in read_tsv(os.path.join(src, "speakers.tsv")) if sp["split"] == "test"}
+    except (OSError, KeyError) as e:
+        sys.exit(f"make-audio-digits: --test-from {src}: no usable speakers.tsv ({e})")
+    if theirs != {v for v, s in split.items() if s == "test"}:
+        sys.exit(f"make-audio-digits: --test-from {src} holds out other voice variants than this run; use the same --seed and voices")
+
+
+def test_split_from(src, out, speakers):
+    """Replaces out's test clips by src's (checked by check_test_from first)."""
+    theirs = read_tsv(os.path.join(src, "speakers.tsv"))
+    shutil.rmtree(os.path.join(out, "wav", "test"))
+    shutil.copytree(os.path.join(src, "wav", "test"), os.path.join(out, "wav", "test"))
+    clips = [c for c in read_tsv(os.path.join(src, "clips.tsv")) if c["path"].startswith("wav/test/")]
+    rows = [(c["path"], c["label"], c["accent"], c["variant"], c["speed_wpm"], c["pitch"]) for c in clips]
+    kept = [sp for sp in speakers if sp[2] != "test"] + [(sp["accent"], sp["variant"], "test") for sp in theirs if sp["split"] == "test"]
+    return rows, kept
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.expanduser("~/.cache/ssmtk/audio-digits"))
@@ -94,6 +123,9 @@ def main():
     ap.add_argument("--speed", default="130,210", help="words per minute, uniform range")
     ap.add_argument("--pitch", default="25,75", help="espeak-ng pitch 0..99, uniform range")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--test-from", metavar="DIR",
+                    help="take the test split (wav/test, test.tsv, its rows of clips.tsv and speakers.tsv) from this "
+                         "earlier set of the same --seed, replacing this run's: more training clips, the same test clips")
     a = ap.parse_args()
     if shutil.which("espeak-ng") is None:
         sys.exit("make-audio-digits: espeak-ng not found (apt-get install espeak-ng)")
@@ -105,6 +137,8 @@ def main():
         names = names[:a.variants]
     n_test = max(1, round(len(names) * a.test_fraction))
     split = {v: ("test" if i < n_test else "train") for i, v in enumerate(names)}
+    if a.test_from:
+        check_test_from(a.test_from, split)
     lo_s, hi_s = map(int, a.speed.split(","))
     lo_p, hi_p = map(int, a.pitch.split(","))
     clip_len = int(round(a.seconds * a.rate))
@@ -142,6 +176,8 @@ def main():
                     write_wav(os.path.join(a.out, rel), clip, a.rate)
                     rows[split[variant]].append((rel, digit, accent, variant, speed, pitch))
             print(f"make-audio-digits: {k + 1}/{len(names)} voice variants", file=sys.stderr, flush=True)
+    if a.test_from:
+        rows["test"], speakers = test_split_from(a.test_from, a.out, speakers)
     for s, rs in rows.items():
         with open(os.path.join(a.out, s + ".tsv"), "w") as f:
             f.write("path\tlabel\n")
