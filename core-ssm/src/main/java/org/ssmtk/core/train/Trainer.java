@@ -80,19 +80,33 @@ public final class Trainer {
     /**
      * How long replicas in threads may go without finishing a step before the trainer prints, once,
      * where each replica's thread (and each Cleaner's, which frees device memory) stands: a run that
-     * hangs says where. {@code SSMTK_STALL_REPORT_S} in the environment, default 600 s.
+     * hangs says where. {@code SSMTK_STALL_REPORT_S} in the environment, default 600 s; a value that
+     * is not a positive number is said so and the default kept (a diagnostic must not stop a run).
      */
-    static volatile long stallReportNanos = (long) (stallReportSeconds(System.getenv("SSMTK_STALL_REPORT_S")) * 1e9);
+    static final double DEFAULT_STALL_REPORT_S = 600;
+    /** Tests set it; 0: from the environment. */
+    static volatile long stallReportNanos;
 
+    /** SSMTK_STALL_REPORT_S's value in seconds: the default where unset, NaN where not a positive number. */
     static double stallReportSeconds(String env) {
-        if (env == null || env.isBlank()) return 600;
+        if (env == null || env.isBlank()) return DEFAULT_STALL_REPORT_S;
         try {
             double s = Double.parseDouble(env.trim());
-            if (s > 0 && Double.isFinite(s)) return s;
-        } catch (NumberFormatException ignored) {
-            // reported below
+            return s > 0 && Double.isFinite(s) ? s : Double.NaN;
+        } catch (NumberFormatException e) {
+            return Double.NaN;
         }
-        throw new IllegalArgumentException("SSMTK_STALL_REPORT_S must be a positive number of seconds, got '" + env + "'");
+    }
+
+    private static long stallReportNanos(Listener listener) {
+        if (stallReportNanos > 0) return stallReportNanos;
+        String env = System.getenv("SSMTK_STALL_REPORT_S");
+        double s = stallReportSeconds(env);
+        if (Double.isNaN(s)) {
+            listener.onMessage("SSMTK_STALL_REPORT_S='" + env + "' is not a positive number of seconds; using " + (int) DEFAULT_STALL_REPORT_S);
+            s = DEFAULT_STALL_REPORT_S;
+        }
+        return (long) (s * 1e9);
     }
 
     private Trainer() {}
@@ -205,6 +219,7 @@ public final class Trainer {
             norms = new double[2][n];
             tokenParts = new long[2][n];
             stepDone = new java.util.concurrent.Phaser(n);
+            lastStep = startStep;
         }
 
         /** Runs every replica to the last step; the first failure of any replica is thrown, the others stopped. */
@@ -232,12 +247,13 @@ public final class Trainer {
                 }));
             }
             boolean reported = false;
-            java.time.Duration poll = java.time.Duration.ofNanos(Math.clamp(stallReportNanos / 4, 10_000_000L, 5_000_000_000L));
+            long stallNanos = stallReportNanos(listener);
+            java.time.Duration poll = java.time.Duration.ofNanos(Math.clamp(stallNanos / 4, 10_000_000L, 5_000_000_000L));
             for (Thread t : threads) {
                 try {
                     while (!t.join(poll)) {
                         long quiet = System.nanoTime() - lastProgressNanos;
-                        if (!reported && quiet > stallReportNanos) {
+                        if (!reported && quiet > stallNanos) {
                             reportStall(quiet);
                             reported = true;
                         }

@@ -200,9 +200,9 @@ class DataParallelTrainingTest {
         assertEquals(600, Trainer.stallReportSeconds(null));
         assertEquals(600, Trainer.stallReportSeconds(" "));
         assertEquals(2.5, Trainer.stallReportSeconds("2.5"));
-        var e = assertThrows(IllegalArgumentException.class, () -> Trainer.stallReportSeconds("-1"));
-        assertTrue(e.getMessage().contains("SSMTK_STALL_REPORT_S"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> Trainer.stallReportSeconds("ten"));
+        assertTrue(Double.isNaN(Trainer.stallReportSeconds("-1")));
+        assertTrue(Double.isNaN(Trainer.stallReportSeconds("ten")));
+        assertTrue(Double.isNaN(Trainer.stallReportSeconds("Infinity")));
     }
 
     @Test
