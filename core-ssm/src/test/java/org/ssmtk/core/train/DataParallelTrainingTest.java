@@ -126,6 +126,27 @@ class DataParallelTrainingTest {
     }
 
     @Test
+    @Timeout(120)
+    void aResumedRunOfTwoReplicasWritesItsNextCheckpointsAndFollowsTheStraightRun() throws Exception {
+        // the shape of a 2-GPU run that once hung (2026-12-01): resumed, then a checkpoint between steps
+        MambaCheckpoint start = Initializer.reference(CONFIG, 10);
+        BatchSource data = TrainerTest.patterns(2, 15);
+        Path straight = dir.resolve("straight2"), split = dir.resolve("split2");
+        try (CpuBackend c = new CpuBackend(1); CpuBackend r0 = new CpuBackend(1); CpuBackend r1 = new CpuBackend(1)) {
+            Trainer.Result all = Trainer.train(MambaModel.load(c, start), data, Objective.languageModel(), options(12, 2, straight, false),
+                    new Trainer.Listener() {});
+            Replicas first = new Replicas(List.of(MambaModel.load(r0, start), MambaModel.load(r1, start)), HostCollective.group(List.of(r0, r1)));
+            Trainer.train(first, data, Objective.languageModel(), options(4, 2, split, false), new Trainer.Listener() {});
+            Replicas again = new Replicas(List.of(MambaModel.load(r0, start), MambaModel.load(r1, start)), HostCollective.group(List.of(r0, r1)));
+            Trainer.Result rest = Trainer.train(again, data, Objective.languageModel(), options(12, 2, split, true), new Trainer.Listener() {});
+            assertEquals(5, rest.firstStep());
+            assertEquals(List.of("step-00000008", "step-00000012"), TrainingCheckpoint.list(split), "keeps 2: step 8 written mid-run");
+            for (int i = 0; i < 8; i++)
+                assertEquals(all.history().get(4 + i).loss(), rest.history().get(i).loss(), 1e-5 * all.history().get(4 + i).loss());
+        }
+    }
+
+    @Test
     void accumulationMustShareOutEvenly() throws Exception {
         MambaCheckpoint start = Initializer.reference(CONFIG, 6);
         try (CpuBackend r0 = new CpuBackend(1); CpuBackend r1 = new CpuBackend(1)) {
