@@ -110,40 +110,41 @@ class DataParallelTrainingTest {
 
     @Test
     void aRunResumesOnAnotherNumberOfReplicas() throws Exception {
-        MambaCheckpoint start = Initializer.reference(CONFIG, 5);
-        BatchSource data = TrainerTest.patterns(2, 15);
-        Path straight = dir.resolve("straight"), split = dir.resolve("split");
-        try (CpuBackend c = new CpuBackend(1); CpuBackend r0 = new CpuBackend(1); CpuBackend r1 = new CpuBackend(1)) {
-            Trainer.Result all = Trainer.train(MambaModel.load(c, start), data, Objective.languageModel(), options(8, 2, straight, false),
-                    new Trainer.Listener() {});
-            Trainer.train(MambaModel.load(c, start), data, Objective.languageModel(), options(4, 2, split, false), new Trainer.Listener() {});
-            Replicas two = new Replicas(List.of(MambaModel.load(r0, start), MambaModel.load(r1, start)), HostCollective.group(List.of(r0, r1)));
-            Trainer.Result rest = Trainer.train(two, data, Objective.languageModel(), options(8, 2, split, true), new Trainer.Listener() {});
-            assertEquals(5, rest.firstStep());
-            for (int i = 0; i < 4; i++)
-                assertEquals(all.history().get(4 + i).loss(), rest.history().get(i).loss(), 1e-5 * all.history().get(4 + i).loss());
-        }
+        straightAndResumedOnTwo(5, 8, false);
     }
 
     @Test
     @Timeout(120)
     void aResumedRunOfTwoReplicasWritesItsNextCheckpointsAndFollowsTheStraightRun() throws Exception {
         // the shape of a 2-GPU run that once hung (2026-12-01): resumed, then a checkpoint between steps
-        MambaCheckpoint start = Initializer.reference(CONFIG, 10);
+        Path split = straightAndResumedOnTwo(10, 12, true);
+        assertEquals(List.of("step-00000008", "step-00000012"), TrainingCheckpoint.list(split), "keeps 2: step 8 written mid-run");
+    }
+
+    /**
+     * steps straight on one replica, and the same run stopped after 4 steps (on two replicas or one)
+     * and resumed on two, which must follow the straight run's losses; returns the resumed run's out.
+     */
+    private Path straightAndResumedOnTwo(long seed, int steps, boolean firstOnTwo) throws Exception {
+        MambaCheckpoint start = Initializer.reference(CONFIG, seed);
         BatchSource data = TrainerTest.patterns(2, 15);
-        Path straight = dir.resolve("straight2"), split = dir.resolve("split2");
+        Path straight = dir.resolve("straight"), split = dir.resolve("split");
         try (CpuBackend c = new CpuBackend(1); CpuBackend r0 = new CpuBackend(1); CpuBackend r1 = new CpuBackend(1)) {
-            Trainer.Result all = Trainer.train(MambaModel.load(c, start), data, Objective.languageModel(), options(12, 2, straight, false),
+            Trainer.Result all = Trainer.train(MambaModel.load(c, start), data, Objective.languageModel(), options(steps, 2, straight, false),
                     new Trainer.Listener() {});
-            Replicas first = new Replicas(List.of(MambaModel.load(r0, start), MambaModel.load(r1, start)), HostCollective.group(List.of(r0, r1)));
+            Replicas first = firstOnTwo ? two(start, r0, r1) : Replicas.of(MambaModel.load(c, start));
             Trainer.train(first, data, Objective.languageModel(), options(4, 2, split, false), new Trainer.Listener() {});
-            Replicas again = new Replicas(List.of(MambaModel.load(r0, start), MambaModel.load(r1, start)), HostCollective.group(List.of(r0, r1)));
-            Trainer.Result rest = Trainer.train(again, data, Objective.languageModel(), options(12, 2, split, true), new Trainer.Listener() {});
+            Trainer.Result rest = Trainer.train(two(start, r0, r1), data, Objective.languageModel(), options(steps, 2, split, true),
+                    new Trainer.Listener() {});
             assertEquals(5, rest.firstStep());
-            assertEquals(List.of("step-00000008", "step-00000012"), TrainingCheckpoint.list(split), "keeps 2: step 8 written mid-run");
-            for (int i = 0; i < 8; i++)
+            for (int i = 0; i < steps - 4; i++)
                 assertEquals(all.history().get(4 + i).loss(), rest.history().get(i).loss(), 1e-5 * all.history().get(4 + i).loss());
         }
+        return split;
+    }
+
+    private static Replicas two(MambaCheckpoint start, CpuBackend r0, CpuBackend r1) {
+        return new Replicas(List.of(MambaModel.load(r0, start), MambaModel.load(r1, start)), HostCollective.group(List.of(r0, r1)));
     }
 
     @Test
