@@ -43,7 +43,8 @@ done
 # its default modules (java.desktop among them: charts, TarsosDSP), which gpu-check.sh --pack narrows
 JDK25=${JDK25:-$JAVA_HOME} "${SSMTK_DEVICE_JRE:-../shared/tools/device-jre.sh}" .device >/dev/null
 if [ -n "$digits" ]; then
-    rm -f $(ls .devextra/pd/digits-*.tar.xz.part-* 2>/dev/null | grep -v "/digits-$digits.tar.xz.part-") # one set a call fits
+    # one set a call fits: drop any other set's parts
+    [ -d .devextra/pd ] && find .devextra/pd -name 'digits-*.tar.xz.part-*' ! -name "digits-$digits.tar.xz.part-*" -delete
     base=$HOME/.cache/ssmtk/audio-digits-16000
     [ -f "$base/train.tsv" ] || python3 scripts/make-audio-digits.py --rate 16000 --out "$base"
     if [ "$digits" = 16k-a8 ] && [ ! -f "$base-a8/train.tsv" ]; then
