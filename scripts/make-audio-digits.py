@@ -88,23 +88,23 @@ def read_tsv(path):
 
 
 def check_test_from(src, split):
-    """Exits unless src holds out the voice variants this run does (the same --seed and voices)."""
+    """src's test speakers; exits unless src holds out the voice variants this run does (the same --seed and voices)."""
     try:
-        theirs = {sp["variant"] for sp in read_tsv(os.path.join(src, "speakers.tsv")) if sp["split"] == "test"}
+        theirs = [sp for sp in read_tsv(os.path.join(src, "speakers.tsv")) if sp["split"] == "test"]
     except (OSError, KeyError) as e:
         sys.exit(f"make-audio-digits: --test-from {src}: no usable speakers.tsv ({e})")
-    if theirs != {v for v, s in split.items() if s == "test"}:
+    if {sp["variant"] for sp in theirs} != {v for v, s in split.items() if s == "test"}:
         sys.exit(f"make-audio-digits: --test-from {src} holds out other voice variants than this run; use the same --seed and voices")
+    return theirs
 
 
-def test_split_from(src, out, speakers):
-    """Replaces out's test clips by src's (checked by check_test_from first)."""
-    theirs = read_tsv(os.path.join(src, "speakers.tsv"))
+def test_split_from(src, out, speakers, theirs):
+    """Replaces out's test clips by src's; theirs: src's test speakers (check_test_from)."""
     shutil.rmtree(os.path.join(out, "wav", "test"))
     shutil.copytree(os.path.join(src, "wav", "test"), os.path.join(out, "wav", "test"))
     clips = [c for c in read_tsv(os.path.join(src, "clips.tsv")) if c["path"].startswith("wav/test/")]
     rows = [(c["path"], c["label"], c["accent"], c["variant"], c["speed_wpm"], c["pitch"]) for c in clips]
-    kept = [sp for sp in speakers if sp[2] != "test"] + [(sp["accent"], sp["variant"], "test") for sp in theirs if sp["split"] == "test"]
+    kept = [sp for sp in speakers if sp[2] != "test"] + [(sp["accent"], sp["variant"], "test") for sp in theirs]
     return rows, kept
 
 
@@ -137,8 +137,7 @@ def main():
         names = names[:a.variants]
     n_test = max(1, round(len(names) * a.test_fraction))
     split = {v: ("test" if i < n_test else "train") for i, v in enumerate(names)}
-    if a.test_from:
-        check_test_from(a.test_from, split)
+    test_speakers = check_test_from(a.test_from, split) if a.test_from else None
     lo_s, hi_s = map(int, a.speed.split(","))
     lo_p, hi_p = map(int, a.pitch.split(","))
     clip_len = int(round(a.seconds * a.rate))
@@ -177,7 +176,7 @@ def main():
                     rows[split[variant]].append((rel, digit, accent, variant, speed, pitch))
             print(f"make-audio-digits: {k + 1}/{len(names)} voice variants", file=sys.stderr, flush=True)
     if a.test_from:
-        rows["test"], speakers = test_split_from(a.test_from, a.out, speakers)
+        rows["test"], speakers = test_split_from(a.test_from, a.out, speakers, test_speakers)
     for s, rs in rows.items():
         with open(os.path.join(a.out, s + ".tsv"), "w") as f:
             f.write("path\tlabel\n")
