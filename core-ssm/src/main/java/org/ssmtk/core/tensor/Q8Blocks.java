@@ -5,6 +5,10 @@ package org.ssmtk.core.tensor;
  * row is stored as 32 signed bytes and one scale, value = q * scale. The scale is amax / 127 rounded
  * to IEEE half precision (as Q8_0 stores it), and q = round-half-away-from-zero(x / scale), so a
  * matrix quantized here and one written to a GGUF Q8_0 tensor hold the same numbers bit for bit.
+ * <p>
+ * The activations an int8 product multiplies are quantized on the fly by the same rule with the
+ * scale kept in fp32 ({@link #quantizeActivations}): the product is then one of bytes, as
+ * llama.cpp's Q8_0 dot product is (which rounds its activations' scales to half precision too).
  */
 public final class Q8Blocks {
     public static final int BLOCK = 32;
@@ -30,6 +34,24 @@ public final class Q8Blocks {
             float inv = d != 0 ? 1f / d : 0f;
             scales[scaleOff + b] = Float.floatToFloat16(d);
             for (int j = 0; j < BLOCK; j++) q[qOff + b * BLOCK + j] = (byte) roundHalfAway(src[base + j] * inv);
+        }
+    }
+
+    /**
+     * Quantizes {@code k} activations of {@code x} from {@code xo} (whole blocks) into {@code q} from
+     * {@code qo} and one fp32 scale per block into {@code scales} from {@code so}: scale = amax / 127,
+     * q = round-half-away-from-zero(x / scale), so |q| <= 127 and an activation stands for q * scale.
+     */
+    public static void quantizeActivations(float[] x, int xo, int k, byte[] q, int qo, float[] scales, int so) {
+        if (!fits(k)) throw new IllegalArgumentException(k + " activations are not whole blocks of " + BLOCK);
+        for (int b = 0; b < k / BLOCK; b++) {
+            int base = xo + b * BLOCK;
+            float amax = 0;
+            for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(x[base + j]));
+            float d = amax / 127f;
+            float inv = d != 0 ? 1f / d : 0f;
+            scales[so + b] = d;
+            for (int j = 0; j < BLOCK; j++) q[qo + b * BLOCK + j] = (byte) roundHalfAway(x[base + j] * inv);
         }
     }
 

@@ -27,11 +27,21 @@ import static org.ssmtk.core.Fixtures.assertClose;
 /**
  * The CPU's fused decoding step ({@link MambaModel#decodeStep}) against the op-by-op step
  * ({@link MambaModel#step}) and the full forward's positions, token after token, for Mamba-1 and
- * Mamba-2, fp32 and int8 (int8 against the int8 op-by-op path: the same quantized weights), at one
+ * Mamba-2, fp32 and int8 (int8 against the int8 op-by-op path and forward: the same quantized
+ * weights, within {@link #INT8_PATHS}), at one
  * and two threads; and against transformers' own decoding steps (the fixtures).
  */
 class FusedDecodeStepTest {
     static final double TOLERANCE = 1e-5;
+    /**
+     * int8 paths against each other: each quantizes its activations per block of 32, and where two
+     * paths compute an activation in other orders (chunked scans, fused kernels) its last bits
+     * differ, so now and then it rounds to the next byte, a step of amax / 127 in its block.
+     * dna-mamba2's reference initialization (int8 costs it 4e-2 against fp32) showed 2.0e-2 against
+     * the forward and 1.0e-2 against the op-by-op step, at one position each. The kernels themselves
+     * are held to the quantization's definition at 1e-5 (Q8GemmTest, HugePagesTest).
+     */
+    static final double INT8_PATHS = 5e-2;
 
     /**
      * Shapes that reach every branch: the fixtures; odd widths that leave vector padding (hidden 24,
@@ -73,6 +83,7 @@ class FusedDecodeStepTest {
         MambaCheckpoint ckpt = source.get();
         MambaConfig c = ckpt.config();
         int vocab = c.paddedVocabSize(), prompt = 5, steps = 37;
+        double tolerance = format == WeightFormat.INT8 ? INT8_PATHS : TOLERANCE;
         int[] ids = RandomModels.randomIds(prompt + steps, c.vocabSize(), 11);
         try (CpuBackend cpu = new CpuBackend(threads)) {
             MambaModel model = MambaModel.load(cpu, ckpt, format);
@@ -88,8 +99,8 @@ class FusedDecodeStepTest {
                     step.step(ids[t]);
                     float[] got = cpu.toHost(logits), want = model.step(new int[]{ids[t]}, ops);
                     float[] row = Arrays.copyOfRange(full, t * vocab, (t + 1) * vocab);
-                    assertClose(name + " fused vs op-by-op step at " + t, got, want, TOLERANCE);
-                    assertClose(name + " fused step vs full forward at " + t, got, row, TOLERANCE);
+                    assertClose(name + " fused vs op-by-op step at " + t, got, want, tolerance);
+                    assertClose(name + " fused step vs full forward at " + t, got, row, tolerance);
                     worstOps = Math.max(worstOps, Fixtures.relativeError(got, want));
                     worstFull = Math.max(worstFull, Fixtures.relativeError(got, row));
                 }
@@ -100,7 +111,7 @@ class FusedDecodeStepTest {
             int[] more = RandomModels.randomIds(4, c.vocabSize(), 12);
             for (int t : more)
                 assertClose(name + " op-by-op steps after the fused ones", model.step(new int[]{t}, fused),
-                        model.step(new int[]{t}, ops), TOLERANCE);
+                        model.step(new int[]{t}, ops), tolerance);
         }
     }
 

@@ -58,6 +58,8 @@ final class MatVec implements IntConsumer {
     private final boolean split;
     /** Per task, where the four-row kernels leave their accumulators to be summed (see VectorMath.sumLanes). */
     private final float[][] lanes;
+    /** x quantized for the int8 matrices (the longest row's values), before each run; null without int8 matrices. */
+    private final Q8Gemm.Activations activations;
 
     /**
      * weights[i] (rows_i, k) with biases[i] (nullable) into outs[i][outOffs[i] ..]; x holds k values
@@ -108,11 +110,15 @@ final class MatVec implements IntConsumer {
             task += (rows + perTask - 1) / perTask;
         }
         tasks = task;
-        lanes = vectors >= 4 ? new float[tasks][4 * V] : null;
+        lanes = vectors >= 4 ? new float[tasks][4 * Math.max(V, Q8Gemm.LANES)] : null;
+        int int8K = 0;
+        for (Part p : parts) if (p.q != null) int8K = Math.max(int8K, p.k);
+        activations = int8K > 0 ? new Q8Gemm.Activations(vectors, int8K) : null;
     }
 
     /** Computes every output. */
     void run() {
+        if (activations != null) for (int v = 0; v < vectors; v++) activations.quantize(v, x, v * xStride);
         if (split) par.forEach(tasks, this);
         else for (int t = 0; t < tasks; t++) accept(t);
     }
@@ -130,7 +136,7 @@ final class MatVec implements IntConsumer {
         }
         int r = r0; // one vector: the loops as they were before batches (decode of one sequence is benchmarked)
         if (p.q != null) {
-            for (; r < r1; r++) p.out[p.outOff + r] = Q8Gemm.dot(x, 0, p.q, p.wOff + r * p.k, p.k) + bias(p, r);
+            for (; r < r1; r++) p.out[p.outOff + r] = Q8Gemm.dot(activations, 0, p.q, p.wOff + r * p.k, p.k) + bias(p, r);
         } else {
             for (; r < r1; r++) p.out[p.outOff + r] = fp32Dot(p.w, p.wOff + r * p.k, p.k, 0) + bias(p, r);
         }
@@ -143,8 +149,8 @@ final class MatVec implements IntConsumer {
             float bias = bias(p, r);
             int wo = p.wOff + r * p.k, o = p.outOff + r;
             if (p.q != null) {
-                for (int v = 0; v < v4; v += 4) Q8Gemm.dot4(x, v * xStride, xStride, p.q, wo, p.k, p.out, o + v * os, os, bias, scratch);
-                for (int v = v4; v < vectors; v++) p.out[o + v * os] = Q8Gemm.dot(x, v * xStride, p.q, wo, p.k) + bias;
+                for (int v = 0; v < v4; v += 4) Q8Gemm.dot4(activations, v, p.q, wo, p.k, p.out, o + v * os, os, bias, scratch);
+                for (int v = v4; v < vectors; v++) p.out[o + v * os] = Q8Gemm.dot(activations, v, p.q, wo, p.k) + bias;
             } else {
                 for (int v = 0; v < v4; v += 4) fp32Dot4(p.w, wo, p.k, v * xStride, xStride, p.out, o + v * os, os, bias, scratch);
                 for (int v = v4; v < vectors; v++) p.out[o + v * os] = fp32Dot(p.w, wo, p.k, v * xStride) + bias;

@@ -2,6 +2,8 @@ package org.ssmtk.core.backend.cpu;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.ssmtk.core.tensor.Q8Blocks;
@@ -14,24 +16,38 @@ import java.nio.ByteOrder;
 
 /**
  * C = X W^T (+ bias) with W stored as block-scaled int8 ({@link Q8Blocks}): a quarter of fp32's
- * bytes, which is what a decoding step (every weight read once per token) is bound by. Few rows
- * (decoding): each W row is read as bytes, widened to floats a register at a time, and dotted with
- * X; a block's partial sum is scaled once. Widening 16 bytes to 16 floats by the JDK's conversion
- * (a cross-lane vpmovsxbd, then a convert) made that product compute-bound at about 9 GB/s on one
- * Zen 4 core, under the memory's 17 (28 with huge pages); so each row's runs of 4 V values are
- * stored interleaved ({@link #slot}) under AVX-512 and AVX2: one full-width load read as V ints
- * yields V consecutive values per byte position by two in-lane shifts. AVX-512 on Zen 4: 14.9 GB/s
- * from L3 (from memory with huge pages: 12.4 against 10.6; with 4 KB pages 8.1 against 9.2; the
- * bytes are kept on huge pages, see {@link Q8Storage}). AVX2 on a Zen core ({@code Q8DotBench}, a
- * test-source main): 6.0-9.4 GB/s from L3, run to run, against 3.0-3.5 for 8 bytes widened by
- * conversion; 4.8-7.4 from memory, where an fp32 row reads 10.5. Many rows (prefill): {@link
- * PackedGemm}, which dequantizes W a cache-sized panel at a time ({@link #dequantize}), each reused
- * by every row of X, so prefill runs the fp32 kernel from a quarter of the memory, plus the
- * dequantizing, which the fp32 path does not pay. Activations stay fp32.
+ * bytes, which is what a decoding step (every weight read once per token) is bound by. X is
+ * quantized too, per block of 32 on the fly ({@link Q8Blocks#quantizeActivations}, as llama.cpp's
+ * Q8_0 does), so every int8 product, of few rows or many, is that of the dequantized weights and
+ * the dequantized activations.
+ * <p>
+ * Few rows (decoding): each row's runs of 4 V values are stored interleaved ({@link #slot}) under
+ * AVX-512 and AVX2, and X's bytes are laid out the same way ({@link Activations}): one full-width
+ * load of W, read as 16-bit lanes, yields its two bytes per lane by in-lane shifts, multiplied by
+ * X's as shorts and summed to ints in-lane, one convert and one scale per block. Widening W to
+ * floats instead (a shift pair and a convert for every V bytes, and an FMA each) made the product
+ * compute-bound: on this project's AVX2 Zen core ({@code Q8DotBench}, a test-source main) 5.3-5.6
+ * GB/s from L3 against 8.7-13.9 with byte products, and from memory 4.3-6.1 against 5.9-6.4, where an
+ * fp32 row reads 9-10. The bytes are kept on huge pages ({@link Q8Storage}).
+ * <p>
+ * Many rows (prefill): {@link PackedGemm}, which dequantizes W a cache-sized panel at a time
+ * ({@link #dequantize}), each reused by every row of X, on X dequantized once: the fp32 kernel from
+ * a quarter of the memory, plus the dequantizing, which the fp32 path does not pay.
  */
 final class Q8Gemm {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /**
+     * The machine's widest floats; the system property ssmtk.cpu.int8VectorBits (128, 256, 512) sets
+     * another width, so that tests run AVX-512's layout and kernels on any machine (core-ssm's pom):
+     * widths the hardware lacks run, slowly, in the Vector API's Java fallback.
+     */
+    private static final VectorSpecies<Float> F = Integer.getInteger("ssmtk.cpu.int8VectorBits") == null ? FloatVector.SPECIES_PREFERRED
+            : VectorSpecies.of(float.class, jdk.incubator.vector.VectorShape.forBitSize(Integer.getInteger("ssmtk.cpu.int8VectorBits")));
     private static final int V = F.length();
+    /** Float lanes of the kernels: {@link #dot4}'s scratch holds four vectors of them. */
+    static final int LANES = V;
+    private static final jdk.incubator.vector.VectorShuffle<Float> HALF_8 = jdk.incubator.vector.VectorShuffle.iota(F, 8, 1, true),
+            HALF_4 = jdk.incubator.vector.VectorShuffle.iota(F, 4, 1, true), HALF_2 = jdk.incubator.vector.VectorShuffle.iota(F, 2, 1, true),
+            HALF_1 = jdk.incubator.vector.VectorShuffle.iota(F, 1, 1, true);
     /** Bytes that widen into one float register. */
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, jdk.incubator.vector.VectorShape.forBitSize(V * 8));
     private static final int N_BLOCK = 16;
@@ -71,6 +87,9 @@ final class Q8Gemm {
     /** Block of a run's second half (byte positions 2, 3), counted from the run's first block. */
     private static final int SECOND_HALF_BLOCK = RUN / Q8Blocks.BLOCK - 1;
     private static final VectorSpecies<Byte> RUN_BYTES = VectorSpecies.of(byte.class, jdk.incubator.vector.VectorShape.forBitSize(RUN * 8));
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    /** A run's bytes as 16-bit lanes, and the activations' shorts that multiply them. */
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, jdk.incubator.vector.VectorShape.forBitSize(RUN * 8));
 
     /**
      * Where value p of a row of k is stored within the row. Each whole run of 4 V values is
@@ -82,6 +101,11 @@ final class Q8Gemm {
         if (!INTERLEAVED || p >= k - k % RUN) return p;
         int r = p % RUN;
         return p - r + (r % V) * 4 + r / V;
+    }
+
+    /** Values of a row of k that are stored interleaved (its whole runs); 0 on widths that store rows in order. */
+    static int interleaved(int k) {
+        return INTERLEAVED ? k - k % RUN : 0;
     }
 
     /** Quantizes a row-major (rows x k) float matrix, bytes on huge pages; k must be whole blocks. */
@@ -104,102 +128,233 @@ final class Q8Gemm {
         return new Q8Storage(q, scales);
     }
 
+    /**
+     * The activations of int8 products, quantized as {@link Q8Blocks#quantizeActivations} defines,
+     * for {@code vectors} vectors of up to {@code k} values (whole blocks): their scales; where rows
+     * are interleaved, their bytes in the weights' stored order as shorts, byte 2 i of each run in
+     * {@code low[i]} and byte 2 i + 1 in {@code high[i]}, the operands of {@link #dot}'s 16-bit
+     * products; and q * scale as floats where a row may not be interleaved (a row's last half run
+     * under AVX-512, every value on other widths). Filled once per product, read by every row.
+     */
+    static final class Activations {
+        final int k;
+        final float[] scales, dequantized;
+        final short[] low, high;
+        private final byte[] bytes;
+
+        Activations(int vectors, int k) {
+            if (!Q8Blocks.fits(k)) throw new IllegalArgumentException(k + " activations are not whole int8 blocks");
+            this.k = k;
+            scales = new float[vectors * k / Q8Blocks.BLOCK];
+            dequantized = new float[vectors * k];
+            low = new short[INTERLEAVED ? vectors * k / 2 : 0];
+            high = new short[low.length];
+            bytes = new byte[k];
+        }
+
+        /**
+         * Vector v from x[xo .. xo + k). Whole runs a register at a time: a block's amax by lanes,
+         * q = trunc(|x| / scale + 0.5) with x's sign (the definition's rounding, the same bytes),
+         * and the shorts in stored order built from the run's four V-lane groups G0..G3: byte 4 l + g
+         * holds value V g + l, so the low shorts of int lane l are G0's q_l and G2's q_l, the high
+         * ones G1's and G3's.
+         */
+        void quantize(int v, float[] x, int xo) {
+            int so = v * k / Q8Blocks.BLOCK, o = v * k, whole = interleaved(k);
+            for (int p = 0; p < whole; p += RUN) {
+                int b = so + p / Q8Blocks.BLOCK;
+                float first = inverseScale(x, xo + p, scales, b), second = SECOND_HALF_BLOCK == 0 ? first : inverseScale(x, xo + p + Q8Blocks.BLOCK, scales, b + 1);
+                IntVector g0 = rounded(x, xo + p, first), g1 = rounded(x, xo + p + V, first);
+                IntVector g2 = rounded(x, xo + p + 2 * V, second), g3 = rounded(x, xo + p + 3 * V, second);
+                if (SECOND_HALF_BLOCK != 0) { // AVX-512: a row of an odd number of blocks reads its last one from a run's first half
+                    FloatVector d = FloatVector.broadcast(F, scales[b]);
+                    ((FloatVector) g0.convert(VectorOperators.I2F, 0)).mul(d).intoArray(dequantized, o + p);
+                    ((FloatVector) g1.convert(VectorOperators.I2F, 0)).mul(d).intoArray(dequantized, o + p + V);
+                }
+                int h = (o + p) / 2;
+                g0.and(0xFFFF).or(g2.lanewise(VectorOperators.LSHL, 16)).reinterpretAsShorts().intoArray(low, h);
+                g1.and(0xFFFF).or(g3.lanewise(VectorOperators.LSHL, 16)).reinterpretAsShorts().intoArray(high, h);
+            }
+            if (whole == k) return;
+            Q8Blocks.quantizeActivations(x, xo + whole, k - whole, bytes, 0, scales, so + whole / Q8Blocks.BLOCK);
+            for (int p = whole; p < k; p++) dequantized[o + p] = bytes[p - whole] * scales[so + p / Q8Blocks.BLOCK];
+        }
+
+    }
+
+    /**
+     * The block of activations x from off ({@link Q8Blocks#quantizeActivations}' rule a register at
+     * a time): its scale amax / 127 into scales[b]; returns 1 / scale (0 for a block of zeros).
+     */
+    private static float inverseScale(float[] x, int off, float[] scales, int b) {
+        FloatVector amax = FloatVector.zero(F);
+        for (int j = 0; j < Q8Blocks.BLOCK; j += V) amax = amax.max(FloatVector.fromArray(F, x, off + j).abs());
+        float d = amax.reduceLanes(VectorOperators.MAX) / 127f;
+        scales[b] = d;
+        return d != 0 ? 1f / d : 0f;
+    }
+
+    /** V activations of x from off times inv, rounded half away from zero (trunc(|v| + 0.5) with v's sign: the rule's bytes), as ints. */
+    private static IntVector rounded(float[] x, int off, float inv) {
+        FloatVector scaled = FloatVector.fromArray(F, x, off).mul(inv);
+        IntVector magnitude = (IntVector) scaled.abs().add(0.5f).convert(VectorOperators.F2I, 0);
+        return magnitude.lanewise(VectorOperators.NEG, scaled.compare(VectorOperators.LT, 0f).cast(I));
+    }
+
     static void matmulTransposed(Parallel par, float[] x, int xOff, Q8Storage w, int wOff, float[] bias, int bOff,
                                  float[] c, int cOff, int m, int n, int k) {
         if (m >= Gemm.PACK_ROWS) {
-            PackedGemm.matmulTransposed(par, x, xOff, PackedGemm.int8(w, wOff, k), bias, bOff, c, cOff, m, n, k);
+            // the fp32 kernel on both operands dequantized: the same numbers as the byte products of few rows
+            float[] xq = new float[m * k];
+            par.forEach(m, i -> {
+                float[] scale = new float[1];
+                for (int b = 0; b < k; b += Q8Blocks.BLOCK) {
+                    float inv = inverseScale(x, xOff + i * k + b, scale, 0);
+                    FloatVector d = FloatVector.broadcast(F, scale[0]);
+                    for (int j = b; j < b + Q8Blocks.BLOCK; j += V)
+                        ((FloatVector) rounded(x, xOff + i * k + j, inv).convert(VectorOperators.I2F, 0)).mul(d).intoArray(xq, i * k + j);
+                }
+            });
+            PackedGemm.matmulTransposed(par, xq, 0, PackedGemm.int8(w, wOff, k), bias, bOff, c, cOff, m, n, k);
             return;
         }
+        Activations a = new Activations(m, k);
+        for (int i = 0; i < m; i++) a.quantize(i, x, xOff + i * k);
         int blocks = (n + N_BLOCK - 1) / N_BLOCK;
         par.forEach(blocks, task -> {
             int j0 = task * N_BLOCK, j1 = Math.min(n, j0 + N_BLOCK);
             for (int i = 0; i < m; i++)
                 for (int j = j0; j < j1; j++)
-                    c[cOff + i * n + j] = dot(x, xOff + i * k, w, wOff + j * k, k) + (bias == null ? 0f : bias[bOff + j]);
+                    c[cOff + i * n + j] = dot(a, i, w, wOff + j * k, k) + (bias == null ? 0f : bias[bOff + j]);
         });
     }
 
-    /** sum_p x[xo + p] * W[wo + p] over k values, k whole blocks of 32; wo is a row's start. */
-    static float dot(float[] x, int xo, Q8Storage w, int wo, int k) {
+    /**
+     * sum_p a_p W[wo + p] over k values (whole blocks of 32; at most a.k) of activation vector v; wo
+     * is a row's start. Whole interleaved runs multiply bytes: each pair of bytes in a 16-bit lane
+     * is sign-extended by two in-lane shifts and multiplied by its activation as shorts, the two
+     * products of a lane added (|q| <= 127 on both sides, so |sum| <= 32,258 fits), the two shorts of
+     * an int lane added the same way, and a block's integer sum scaled once by the weights' scale
+     * times the activations'. Under AVX-512 a run is two blocks: an int lane's low short holds byte
+     * positions 0, 1 (the first block), its high short 2, 3 (the second), so they are scaled apart.
+     */
+    static float dot(Activations a, int v, Q8Storage w, int wo, int k) {
         FloatVector acc = FloatVector.zero(F), odd = acc;
-        int so = wo / Q8Blocks.BLOCK, p0 = 0;
+        int so = wo / Q8Blocks.BLOCK, xo = v * a.k, p0 = 0;
         if (INTERLEAVED) {
-            // byte positions 0, 1 are the first half of a run, 2, 3 the second: two blocks under
-            // AVX-512, the same block under AVX2 (two accumulators either way)
-            for (int whole = k - k % RUN; p0 < whole; p0 += RUN) {
-                jdk.incubator.vector.IntVector q = ByteVector.fromMemorySegment(RUN_BYTES, w.q, wo + p0, ORDER).reinterpretAsInts();
-                FloatVector first = bytePosition(q, 0).mul(FloatVector.fromArray(F, x, xo + p0));
-                first = bytePosition(q, 1).fma(FloatVector.fromArray(F, x, xo + p0 + V), first);
-                FloatVector second = bytePosition(q, 2).mul(FloatVector.fromArray(F, x, xo + p0 + 2 * V));
-                second = bytePosition(q, 3).fma(FloatVector.fromArray(F, x, xo + p0 + 3 * V), second);
-                int blk = so + p0 / Q8Blocks.BLOCK;
-                acc = first.fma(FloatVector.broadcast(F, w.scales[blk]), acc);
-                odd = second.fma(FloatVector.broadcast(F, w.scales[blk + SECOND_HALF_BLOCK]), odd);
+            int runs = k / RUN, h = xo / 2, xb = xo / Q8Blocks.BLOCK;
+            for (int r = 0; r < runs; r++) {
+                ShortVector q = ByteVector.fromMemorySegment(RUN_BYTES, w.q, wo + r * RUN, ORDER).reinterpretAsShorts();
+                IntVector pairs = products(q.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8),
+                        q.lanewise(VectorOperators.ASHR, 8), a, h + r * (RUN / 2));
+                int b = r * (RUN / Q8Blocks.BLOCK), c = b + SECOND_HALF_BLOCK;
+                acc = firstBlock(pairs, w.scales[so + b] * a.scales[xb + b], acc);
+                odd = secondBlock(pairs, w.scales[so + c] * a.scales[xb + c], odd);
             }
+            p0 = runs * RUN;
         }
-        for (int blk = p0 / Q8Blocks.BLOCK; blk < k / Q8Blocks.BLOCK; blk++) {
-            int b0 = blk * Q8Blocks.BLOCK;
-            FloatVector part = FloatVector.zero(F);
-            for (int p = b0; p < b0 + Q8Blocks.BLOCK; p += V) {
-                FloatVector wv = (FloatVector) ByteVector.fromMemorySegment(B, w.q, wo + p, ORDER).convertShape(VectorOperators.B2F, F, 0);
-                part = FloatVector.fromArray(F, x, xo + p).fma(wv, part);
-            }
-            acc = part.fma(FloatVector.broadcast(F, w.scales[so + blk]), acc);
-        }
-        return VectorMath.sum(acc.add(odd));
+        for (int blk = p0 / Q8Blocks.BLOCK; blk < k / Q8Blocks.BLOCK; blk++)
+            acc = widenedBlock(a.dequantized, xo + blk * Q8Blocks.BLOCK, w, wo + blk * Q8Blocks.BLOCK).fma(FloatVector.broadcast(F, w.scales[so + blk]), acc);
+        return sum(acc.add(odd));
     }
 
     /**
-     * {@link #dot} of one W row with four vectors (x from xo, xo + xs, ..) into out[o], out[o + os], ..
-     * plus bias: the row's bytes are loaded and widened once for the four, and each vector keeps
+     * {@link #dot} of one W row with activation vectors v .. v + 3 into out[o], out[o + os], .. plus
+     * bias: the row's bytes are loaded and sign-extended once for the four, and each vector keeps
      * dot's accumulators and order, so every result is the bits dot gives.
      */
-    static void dot4(float[] x, int xo, int xs, Q8Storage w, int wo, int k, float[] out, int o, int os, float bias, float[] lanes) {
-        int x1 = xo + xs, x2 = x1 + xs, x3 = x2 + xs;
+    static void dot4(Activations a, int v, Q8Storage w, int wo, int k, float[] out, int o, int os, float bias, float[] lanes) {
+        int x0 = v * a.k, x1 = x0 + a.k, x2 = x1 + a.k, x3 = x2 + a.k;
         FloatVector acc0 = FloatVector.zero(F), odd0 = acc0, acc1 = acc0, odd1 = acc0, acc2 = acc0, odd2 = acc0, acc3 = acc0, odd3 = acc0;
         int so = wo / Q8Blocks.BLOCK, p0 = 0;
         if (INTERLEAVED) {
-            for (int whole = k - k % RUN; p0 < whole; p0 += RUN) {
-                jdk.incubator.vector.IntVector q = ByteVector.fromMemorySegment(RUN_BYTES, w.q, wo + p0, ORDER).reinterpretAsInts();
-                FloatVector q0 = bytePosition(q, 0), q1 = bytePosition(q, 1), q2 = bytePosition(q, 2), q3 = bytePosition(q, 3);
-                int blk = so + p0 / Q8Blocks.BLOCK;
-                FloatVector s0 = FloatVector.broadcast(F, w.scales[blk]), s1 = FloatVector.broadcast(F, w.scales[blk + SECOND_HALF_BLOCK]);
-                int a = p0, b = p0 + V, c = p0 + 2 * V, d = p0 + 3 * V;
-                acc0 = q1.fma(FloatVector.fromArray(F, x, xo + b), q0.mul(FloatVector.fromArray(F, x, xo + a))).fma(s0, acc0);
-                odd0 = q3.fma(FloatVector.fromArray(F, x, xo + d), q2.mul(FloatVector.fromArray(F, x, xo + c))).fma(s1, odd0);
-                acc1 = q1.fma(FloatVector.fromArray(F, x, x1 + b), q0.mul(FloatVector.fromArray(F, x, x1 + a))).fma(s0, acc1);
-                odd1 = q3.fma(FloatVector.fromArray(F, x, x1 + d), q2.mul(FloatVector.fromArray(F, x, x1 + c))).fma(s1, odd1);
-                acc2 = q1.fma(FloatVector.fromArray(F, x, x2 + b), q0.mul(FloatVector.fromArray(F, x, x2 + a))).fma(s0, acc2);
-                odd2 = q3.fma(FloatVector.fromArray(F, x, x2 + d), q2.mul(FloatVector.fromArray(F, x, x2 + c))).fma(s1, odd2);
-                acc3 = q1.fma(FloatVector.fromArray(F, x, x3 + b), q0.mul(FloatVector.fromArray(F, x, x3 + a))).fma(s0, acc3);
-                odd3 = q3.fma(FloatVector.fromArray(F, x, x3 + d), q2.mul(FloatVector.fromArray(F, x, x3 + c))).fma(s1, odd3);
+            int runs = k / RUN, h0 = x0 / 2, h1 = x1 / 2, h2 = x2 / 2, h3 = x3 / 2;
+            int xb0 = x0 / Q8Blocks.BLOCK, xb1 = x1 / Q8Blocks.BLOCK, xb2 = x2 / Q8Blocks.BLOCK, xb3 = x3 / Q8Blocks.BLOCK;
+            float[] xs = a.scales;
+            for (int r = 0; r < runs; r++) {
+                ShortVector q = ByteVector.fromMemorySegment(RUN_BYTES, w.q, wo + r * RUN, ORDER).reinterpretAsShorts();
+                ShortVector low = q.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8), high = q.lanewise(VectorOperators.ASHR, 8);
+                int b = r * (RUN / Q8Blocks.BLOCK), c = b + SECOND_HALF_BLOCK, h = r * (RUN / 2);
+                float s0 = w.scales[so + b], s1 = w.scales[so + c];
+                IntVector pairs = products(low, high, a, h0 + h);
+                acc0 = firstBlock(pairs, s0 * xs[xb0 + b], acc0);
+                odd0 = secondBlock(pairs, s1 * xs[xb0 + c], odd0);
+                pairs = products(low, high, a, h1 + h);
+                acc1 = firstBlock(pairs, s0 * xs[xb1 + b], acc1);
+                odd1 = secondBlock(pairs, s1 * xs[xb1 + c], odd1);
+                pairs = products(low, high, a, h2 + h);
+                acc2 = firstBlock(pairs, s0 * xs[xb2 + b], acc2);
+                odd2 = secondBlock(pairs, s1 * xs[xb2 + c], odd2);
+                pairs = products(low, high, a, h3 + h);
+                acc3 = firstBlock(pairs, s0 * xs[xb3 + b], acc3);
+                odd3 = secondBlock(pairs, s1 * xs[xb3 + c], odd3);
             }
+            p0 = runs * RUN;
         }
         for (int blk = p0 / Q8Blocks.BLOCK; blk < k / Q8Blocks.BLOCK; blk++) {
             int b0 = blk * Q8Blocks.BLOCK;
-            FloatVector part0 = FloatVector.zero(F), part1 = part0, part2 = part0, part3 = part0;
-            for (int p = b0; p < b0 + Q8Blocks.BLOCK; p += V) {
-                FloatVector wv = (FloatVector) ByteVector.fromMemorySegment(B, w.q, wo + p, ORDER).convertShape(VectorOperators.B2F, F, 0);
-                part0 = FloatVector.fromArray(F, x, xo + p).fma(wv, part0);
-                part1 = FloatVector.fromArray(F, x, x1 + p).fma(wv, part1);
-                part2 = FloatVector.fromArray(F, x, x2 + p).fma(wv, part2);
-                part3 = FloatVector.fromArray(F, x, x3 + p).fma(wv, part3);
-            }
             FloatVector sc = FloatVector.broadcast(F, w.scales[so + blk]);
-            acc0 = part0.fma(sc, acc0);
-            acc1 = part1.fma(sc, acc1);
-            acc2 = part2.fma(sc, acc2);
-            acc3 = part3.fma(sc, acc3);
+            acc0 = widenedBlock(a.dequantized, x0 + b0, w, wo + b0).fma(sc, acc0);
+            acc1 = widenedBlock(a.dequantized, x1 + b0, w, wo + b0).fma(sc, acc1);
+            acc2 = widenedBlock(a.dequantized, x2 + b0, w, wo + b0).fma(sc, acc2);
+            acc3 = widenedBlock(a.dequantized, x3 + b0, w, wo + b0).fma(sc, acc3);
         }
-        // VectorMath.sum's tree on stored lanes (lanes: 4 V floats of scratch): as a call, sum boxed its vector
+        // sum's tree on stored lanes (lanes: 4 LANES floats of scratch): as a call, sum boxed its vector
         acc0.add(odd0).intoArray(lanes, 0);
         acc1.add(odd1).intoArray(lanes, V);
         acc2.add(odd2).intoArray(lanes, 2 * V);
         acc3.add(odd3).intoArray(lanes, 3 * V);
-        out[o] = VectorMath.sumLanes(lanes, 0) + bias;
-        out[o + os] = VectorMath.sumLanes(lanes, V) + bias;
-        out[o + 2 * os] = VectorMath.sumLanes(lanes, 2 * V) + bias;
-        out[o + 3 * os] = VectorMath.sumLanes(lanes, 3 * V) + bias;
+        out[o] = sumLanes(lanes, 0) + bias;
+        out[o + os] = sumLanes(lanes, V) + bias;
+        out[o + 2 * os] = sumLanes(lanes, 2 * V) + bias;
+        out[o + 3 * os] = sumLanes(lanes, 3 * V) + bias;
+    }
+
+    /**
+     * The lanes' sum in {@link VectorMath#sum}'s pairwise tree (lane i plus lane i + h, h halving),
+     * at this class's width: the same bits as VectorMath's where that is the machine's.
+     */
+    private static float sum(FloatVector v) {
+        if (V >= 16) v = v.add(v.rearrange(HALF_8));
+        if (V >= 8) v = v.add(v.rearrange(HALF_4));
+        if (V >= 4) v = v.add(v.rearrange(HALF_2));
+        if (V >= 2) v = v.add(v.rearrange(HALF_1));
+        return v.lane(0);
+    }
+
+    /** {@link #sum} of the vector stored at a[o, o + LANES), one lane at a time: the same bits. */
+    private static float sumLanes(float[] a, int o) {
+        for (int h = V / 2; h >= 1; h /= 2)
+            for (int i = 0; i < h; i++) a[o + i] = a[o + i] + a[o + i + h];
+        return a[o];
+    }
+
+    /** Per int lane, its two shorts' products low * a.low + high * a.high from h, added: four byte products (see {@link #dot}). */
+    private static IntVector products(ShortVector low, ShortVector high, Activations a, int h) {
+        return low.mul(ShortVector.fromArray(S, a.low, h)).add(high.mul(ShortVector.fromArray(S, a.high, h))).reinterpretAsInts();
+    }
+
+    /** acc plus a run's first block (AVX2: the whole run, both shorts of a lane) times its scale. */
+    private static FloatVector firstBlock(IntVector pairs, float scale, FloatVector acc) {
+        IntVector low = pairs.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16);
+        IntVector sums = SECOND_HALF_BLOCK == 0 ? low.add(pairs.lanewise(VectorOperators.ASHR, 16)) : low;
+        return ((FloatVector) sums.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, scale), acc);
+    }
+
+    /** odd plus a run's second block (the high shorts) times its scale under AVX-512; under AVX2 odd as it is. */
+    private static FloatVector secondBlock(IntVector pairs, float scale, FloatVector odd) {
+        if (SECOND_HALF_BLOCK == 0) return odd;
+        return ((FloatVector) pairs.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, scale), odd);
+    }
+
+    /** sum over one block of dequantized activations from xo times the row's bytes from wo widened to floats, unscaled, as V lanes. */
+    private static FloatVector widenedBlock(float[] x, int xo, Q8Storage w, int wo) {
+        FloatVector part = FloatVector.zero(F);
+        for (int p = 0; p < Q8Blocks.BLOCK; p += V) {
+            FloatVector wv = (FloatVector) ByteVector.fromMemorySegment(B, w.q, wo + p, ORDER).convertShape(VectorOperators.B2F, F, 0);
+            part = FloatVector.fromArray(F, x, xo + p).fma(wv, part);
+        }
+        return part;
     }
 
     /**

@@ -15,9 +15,9 @@ import java.util.SplittableRandom;
 
 /**
  * Not a test: GB/s of weights one core reads in a decoding product, matrix by matrix (rows x k),
- * for {@link Q8Gemm#dot} as stored (interleaved where the vector width allows), for the same int8
- * bytes stored in order and widened by the JDK's byte-to-float conversion (what the kernel did
- * before rows were interleaved under AVX2), and for an fp32 row loop over the same shape (what
+ * for {@link Q8Gemm#dot} (int8 activations; the weights as stored, interleaved where the vector
+ * width allows), for the same int8 bytes stored in order, widened by the JDK's byte-to-float
+ * conversion and dotted with fp32 activations (the kernel before rows were interleaved), and for an fp32 row loop over the same shape (what
  * memory gives a plain stream). Huge pages for all three; median of repeats after a 2 s warm-up.
  * One kernel per JVM: measured in one, they changed each other's compiled code (a kernel measured
  * second ran at a twentieth of its speed measured first).
@@ -46,7 +46,14 @@ public final class Q8DotBench {
         Runnable body;
         long bytes = (long) rows * k;
         switch (kernel) {
-            case "dot" -> body = () -> { for (int j = 0; j < rows; j++) out[j] = Q8Gemm.dot(x, 0, q, j * k, k); };
+            case "dot" -> {
+                Q8Gemm.Activations a = new Q8Gemm.Activations(1, k);
+                body = () -> {
+                    a.quantize(0, x, 0); // once per product, as MatVec does
+                    for (int j = 0; j < rows; j++) out[j] = Q8Gemm.dot(a, 0, q, j * k, k);
+                };
+                System.arraycopy(dequantized(x), 0, x, 0, k); // the check below multiplies what dot multiplies
+            }
             case "converted" -> {
                 MemorySegment plain = HugePages.allocate(bytes, Arena.ofAuto());
                 for (long i = 0; i < bytes; i++) plain.set(ValueLayout.JAVA_BYTE, i, q.at(i / k * k + Q8Gemm.slot((int) (i % k), k)));
@@ -66,6 +73,15 @@ public final class Q8DotBench {
             ref += x[p] * (kernel.equals("fp32") ? w[(rows / 2) * k + p] : q.at((long) (rows / 2) * k + Q8Gemm.slot(p, k)) * q.scales[((rows / 2) * k + p) / Q8Blocks.BLOCK]);
         if (Math.abs(out[rows / 2] - ref) > 1e-4 * (1 + Math.abs(ref))) throw new AssertionError(kernel + ": " + out[rows / 2] + " against " + ref);
         System.out.printf("%s\t%d x %d\t%d lanes\t%.2f GB/s (median of %d)%n", kernel, rows, k, F.length(), gbs, repeats);
+    }
+
+    /** x's values as int8 activations stand for them. */
+    private static float[] dequantized(float[] x) {
+        byte[] q = new byte[x.length];
+        float[] s = new float[x.length / Q8Blocks.BLOCK], d = new float[x.length];
+        Q8Blocks.quantizeActivations(x, 0, x.length, q, 0, s, 0);
+        for (int i = 0; i < x.length; i++) d[i] = q[i] * s[i / Q8Blocks.BLOCK];
+        return d;
     }
 
     /** Median GB/s of repeats of body, which reads bytes. */

@@ -6,11 +6,15 @@ import org.ssmtk.core.tensor.Tensor;
 
 import java.util.SplittableRandom;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The int8 product equals a float64 product with the dequantized weights, on both kernels (few and many rows). */
+/**
+ * The int8 product equals a float64 product of the dequantized weights and the dequantized
+ * activations, on both kernels (few and many rows).
+ */
 class Q8GemmTest {
     @Test
     void int8LinearIsTheProductWithTheDequantizedWeights() {
@@ -36,13 +40,18 @@ class Q8GemmTest {
                 Tensor out = cpu.allocate(m, n);
                 cpu.linear(out, cpu.fromHost(x, m, k), wq, b);
                 float[] got = cpu.toHost(out);
+                // the activations as the product quantizes them, from the rule's own definition
+                byte[] xq = new byte[k];
+                float[] xs = new float[k / Q8Blocks.BLOCK];
                 double maxRel = 0;
-                for (int i = 0; i < m; i++)
+                for (int i = 0; i < m; i++) {
+                    Q8Blocks.quantizeActivations(x, i * k, k, xq, 0, xs, 0);
                     for (int j = 0; j < n; j++) {
                         double ref = bias[j];
-                        for (int p = 0; p < k; p++) ref += x[i * k + p] * deq[j * k + p];
+                        for (int p = 0; p < k; p++) ref += (double) xq[p] * xs[p / Q8Blocks.BLOCK] * deq[j * k + p];
                         maxRel = Math.max(maxRel, Math.abs(got[i * n + j] - ref) / (Math.abs(ref) + 1));
                     }
+                }
                 assertTrue(maxRel < 1e-5, "m = " + m + ": max relative error " + maxRel);
             }
             // a row view (in_proj's x and z halves) reads its own rows
@@ -53,6 +62,72 @@ class Q8GemmTest {
             cpu.linear(out, cpu.fromHost(x, 1, k), lower, null);
             assertEquals(deq[20 * k + 5], cpu.toHost(out)[0], 1e-7);
             assertThrows(IllegalArgumentException.class, () -> cpu.quantizeInt8(cpu.allocate(4, 48)));
+        }
+    }
+
+    /** The decoding kernel's activations: the definition's bytes and scales, in the weights' stored order. */
+    @Test
+    void activationsHoldTheDefinitionsBytesInStoredOrder() {
+        SplittableRandom r = new SplittableRandom(3);
+        int k = 96, vectors = 2; // three blocks: whole runs under AVX2, a run and a half under AVX-512
+        float[] x = new float[vectors * k + 7];
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian() * (i % 7 == 0 ? 5 : 1);
+        // a block whose scale is 1: halves round away from zero, and a block of zeros
+        x[7 + 32] = 127f;
+        x[7 + 33] = 2.5f;
+        x[7 + 34] = -2.5f;
+        x[7 + 35] = -0.5f;
+        x[7 + 36] = 0.49f;
+        java.util.Arrays.fill(x, 7 + k + 64, 7 + 2 * k, 0f);
+        Q8Gemm.Activations a = new Q8Gemm.Activations(vectors, k);
+        for (int v = 0; v < vectors; v++) a.quantize(v, x, 7 + v * k);
+        byte[] q = new byte[k];
+        float[] s = new float[k / Q8Blocks.BLOCK];
+        int whole = Q8Gemm.interleaved(k);
+        for (int v = 0; v < vectors; v++) {
+            Q8Blocks.quantizeActivations(x, 7 + v * k, k, q, 0, s, 0);
+            if (v == 0) assertArrayEquals(new byte[]{127, 3, -3, -1, 0}, java.util.Arrays.copyOfRange(q, 32, 37));
+            for (int b = 0; b < s.length; b++) assertEquals(s[b], a.scales[v * s.length + b], "scale of block " + b);
+            for (int p = 0; p < k; p++) {
+                if (p < whole) {
+                    int stored = Q8Gemm.slot(p, k);
+                    short got = (stored % 2 == 0 ? a.low : a.high)[(v * k + stored) / 2];
+                    assertEquals(q[p], got, "vector " + v + ", value " + p);
+                } else {
+                    assertEquals(q[p] * s[p / Q8Blocks.BLOCK], a.dequantized[v * k + p], "vector " + v + ", value " + p);
+                }
+            }
+        }
+    }
+
+    /**
+     * A matrix whose rows are shorter than the activations (x_proj and out_proj read one vector
+     * in a decoding step): its rows read their first values, and under AVX-512 a row of an odd
+     * number of blocks reads its last block from the first half of a run stored interleaved.
+     */
+    @Test
+    void rowsShorterThanTheActivationsReadTheirFirstValues() {
+        SplittableRandom r = new SplittableRandom(5);
+        int rows = 3, k = 96, longer = 128;
+        float[] w = new float[rows * k], x = new float[longer];
+        for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian();
+        for (int i = 0; i < longer; i++) x[i] = (float) r.nextGaussian() * (i % 9 == 0 ? 4 : 1);
+        Q8Gemm.Q8Storage q = Q8Gemm.quantize(w, 0, rows, k);
+        Q8Gemm.Activations a = new Q8Gemm.Activations(1, longer);
+        a.quantize(0, x, 0);
+        byte[] wq = new byte[k], xq = new byte[longer];
+        short[] ws = new short[k / Q8Blocks.BLOCK];
+        float[] xs = new float[longer / Q8Blocks.BLOCK];
+        Q8Blocks.quantizeActivations(x, 0, longer, xq, 0, xs, 0);
+        for (int j = 0; j < rows; j++) {
+            Q8Blocks.quantize(w, j * k, k, wq, 0, ws, 0);
+            double ref = 0, scale = 0;
+            for (int p = 0; p < k; p++) {
+                double term = Q8Blocks.dequantize(wq[p], ws[p / Q8Blocks.BLOCK]) * (double) xq[p] * xs[p / Q8Blocks.BLOCK];
+                ref += term;
+                scale += Math.abs(term);
+            }
+            assertEquals(ref, Q8Gemm.dot(a, 0, q, j * k, k), 1e-6 * scale, "row " + j);
         }
     }
 
