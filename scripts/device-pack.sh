@@ -12,7 +12,10 @@
 #   run(command = ". scripts/device-prologue.sh && bin/ssmtk audio train-lm ... --device cuda",
 #       carry = [".device/jre.tar.xz", ".devextra"])
 # A carried folder left out of a later call is deleted there; data the prologue unpacked stays in
-# ~/.cache there while the machine is warm.
+# ~/.cache there while the machine is warm. The 64 MiB include the working tree (~12 MiB), so the
+# JRE and the --digits-a8 set do not fit one call: a first call carries [".device/jre.tar.xz",
+# ".devextra/lib", ".devextra/ssmtk.jar"] and only sources the prologue (the JRE stays in /tmp/jre
+# while the machine is warm), the later ones carry [".devextra"]. The last line says which.
 #
 #   scripts/device-pack.sh [--digits | --digits-a8]
 set -euo pipefail
@@ -54,4 +57,11 @@ if [ -n "$digits" ]; then
     mkdir -p .devextra/pd
     [ -f ".devextra/pd/digits-$digits.tar.xz.part-aa" ] || scripts/pack-audio-set.sh "$data" ".devextra/pd/digits-$digits"
 fi
-echo "device-pack: $(du -sh .device/jre.tar.xz | cut -f1) JRE, $(du -sh .devextra | cut -f1) in .devextra; carry [\".device/jre.tar.xz\", \".devextra\"] and start with . scripts/device-prologue.sh"
+tree_bytes=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -n 1 | cut -f1)
+total_bytes=$(( tree_bytes + $(du -sb .device/jre.tar.xz | cut -f1) + $(du -sb .devextra | cut -f1) ))
+if [ "$total_bytes" -le $(( 64 << 20 )) ]; then
+    carry='carry [".device/jre.tar.xz", ".devextra"]'
+else
+    carry='tree, JRE and .devextra are over 64 MiB: first carry [".device/jre.tar.xz", ".devextra/lib", ".devextra/ssmtk.jar"] and only source the prologue, then carry [".devextra"] while the machine stays warm'
+fi
+echo "device-pack: $(du -sh .device/jre.tar.xz | cut -f1) JRE, $(du -sh .devextra | cut -f1) in .devextra, $(( tree_bytes >> 20 )) MiB of tracked files; $carry; start every call with . scripts/device-prologue.sh"
