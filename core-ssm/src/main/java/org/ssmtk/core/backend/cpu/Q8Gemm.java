@@ -26,9 +26,9 @@ import java.nio.ByteOrder;
  * load of W, read as 16-bit lanes, yields its two bytes per lane by in-lane shifts, multiplied by
  * X's as shorts and summed to ints in-lane, one convert and one scale per block. Widening W to
  * floats instead (a shift pair and a convert for every V bytes, and an FMA each) made the product
- * compute-bound: on this project's AVX2 Zen core ({@code Q8DotBench}, a test-source main) 5.3-5.6
- * GB/s from L3 against 8.7-13.9 with byte products, and from memory 4.3-6.1 against 5.9-6.4, where an
- * fp32 row reads 9-10. The bytes are kept on huge pages ({@link Q8Storage}).
+ * compute-bound: on a 2-core AVX2 EPYC ({@code Q8DotBench}, a test-source main, 2026-12-01) 5.3-5.6
+ * GB/s from L3 against 7.4-13.0 with byte products, and from memory 4.8-6.1 against 8.2-9.0, where
+ * an fp32 row reads 10.5-11.2. The bytes are kept on huge pages ({@link Q8Storage}).
  * <p>
  * Many rows (prefill): {@link PackedGemm}, which dequantizes W a cache-sized panel at a time
  * ({@link #dequantize}), each reused by every row of X, on X dequantized once: the fp32 kernel from
