@@ -154,7 +154,7 @@ final class Q8Gemm {
 
         /**
          * Vector v from x[xo .. xo + k). Whole runs a register at a time: a block's amax by lanes,
-         * q = trunc(|x| / scale + 0.5) with x's sign (the definition's rounding, the same bytes),
+         * q = trunc(|x (1 / scale)| + 0.5) with x's sign (the definition's rounding, the same bytes),
          * and the shorts in stored order built from the run's four V-lane groups G0..G3: byte 4 l + g
          * holds value V g + l, so the low shorts of int lane l are G0's q_l and G2's q_l, the high
          * ones G1's and G3's.
@@ -163,7 +163,9 @@ final class Q8Gemm {
             int so = v * k / Q8Blocks.BLOCK, o = v * k, whole = interleaved(k);
             for (int p = 0; p < whole; p += RUN) {
                 int b = so + p / Q8Blocks.BLOCK;
-                float first = inverseScale(x, xo + p, scales, b), second = SECOND_HALF_BLOCK == 0 ? first : inverseScale(x, xo + p + Q8Blocks.BLOCK, scales, b + 1);
+                scales[b] = blockScale(x, xo + p);
+                if (SECOND_HALF_BLOCK != 0) scales[b + 1] = blockScale(x, xo + p + Q8Blocks.BLOCK);
+                float first = inverse(scales[b]), second = inverse(scales[b + SECOND_HALF_BLOCK]);
                 IntVector g0 = rounded(x, xo + p, first), g1 = rounded(x, xo + p + V, first);
                 IntVector g2 = rounded(x, xo + p + 2 * V, second), g3 = rounded(x, xo + p + 3 * V, second);
                 if (SECOND_HALF_BLOCK != 0) { // AVX-512: a row of an odd number of blocks reads its last one from a run's first half
@@ -179,19 +181,18 @@ final class Q8Gemm {
             Q8Blocks.quantizeActivations(x, xo + whole, k - whole, bytes, 0, scales, so + whole / Q8Blocks.BLOCK);
             for (int p = whole; p < k; p++) dequantized[o + p] = bytes[p - whole] * scales[so + p / Q8Blocks.BLOCK];
         }
-
     }
 
-    /**
-     * The block of activations x from off ({@link Q8Blocks#quantizeActivations}' rule a register at
-     * a time): its scale amax / 127 into scales[b]; returns 1 / scale (0 for a block of zeros).
-     */
-    private static float inverseScale(float[] x, int off, float[] scales, int b) {
+    /** The scale of the block of activations x from off, amax / 127 ({@link Q8Blocks#quantizeActivations}' rule a register at a time). */
+    private static float blockScale(float[] x, int off) {
         FloatVector amax = FloatVector.zero(F);
         for (int j = 0; j < Q8Blocks.BLOCK; j += V) amax = amax.max(FloatVector.fromArray(F, x, off + j).abs());
-        float d = amax.reduceLanes(VectorOperators.MAX) / 127f;
-        scales[b] = d;
-        return d != 0 ? 1f / d : 0f;
+        return amax.reduceLanes(VectorOperators.MAX) / 127f;
+    }
+
+    /** What the rule multiplies a block by: 1 / scale, 0 for a block of zeros. */
+    private static float inverse(float scale) {
+        return scale != 0 ? 1f / scale : 0f;
     }
 
     /** V activations of x from off times inv, rounded half away from zero (trunc(|v| + 0.5) with v's sign: the rule's bytes), as ints. */
@@ -207,12 +208,10 @@ final class Q8Gemm {
             // the fp32 kernel on both operands dequantized: the same numbers as the byte products of few rows
             float[] xq = new float[m * k];
             par.forEach(m, i -> {
-                float[] scale = new float[1];
                 for (int b = 0; b < k; b += Q8Blocks.BLOCK) {
-                    float inv = inverseScale(x, xOff + i * k + b, scale, 0);
-                    FloatVector d = FloatVector.broadcast(F, scale[0]);
+                    float scale = blockScale(x, xOff + i * k + b), inv = inverse(scale);
                     for (int j = b; j < b + Q8Blocks.BLOCK; j += V)
-                        ((FloatVector) rounded(x, xOff + i * k + j, inv).convert(VectorOperators.I2F, 0)).mul(d).intoArray(xq, i * k + j);
+                        ((FloatVector) rounded(x, xOff + i * k + j, inv).convert(VectorOperators.I2F, 0)).mul(scale).intoArray(xq, i * k + j);
                 }
             });
             PackedGemm.matmulTransposed(par, xq, 0, PackedGemm.int8(w, wOff, k), bias, bOff, c, cOff, m, n, k);
