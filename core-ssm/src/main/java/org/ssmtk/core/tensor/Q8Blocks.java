@@ -26,15 +26,7 @@ public final class Q8Blocks {
      */
     public static void quantize(float[] src, int srcOff, int k, byte[] q, int qOff, short[] scales, int scaleOff) {
         if (!fits(k)) throw new IllegalArgumentException("a row of " + k + " values is not whole blocks of " + BLOCK);
-        for (int b = 0; b < k / BLOCK; b++) {
-            int base = srcOff + b * BLOCK;
-            float amax = 0;
-            for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(src[base + j]));
-            float d = amax / 127f;
-            float inv = d != 0 ? 1f / d : 0f;
-            scales[scaleOff + b] = Float.floatToFloat16(d);
-            for (int j = 0; j < BLOCK; j++) q[qOff + b * BLOCK + j] = (byte) roundHalfAway(src[base + j] * inv);
-        }
+        for (int b = 0; b < k / BLOCK; b++) scales[scaleOff + b] = Float.floatToFloat16(quantizeBlock(src, srcOff + b * BLOCK, q, qOff + b * BLOCK));
     }
 
     /**
@@ -44,15 +36,17 @@ public final class Q8Blocks {
      */
     public static void quantizeActivations(float[] x, int xo, int k, byte[] q, int qo, float[] scales, int so) {
         if (!fits(k)) throw new IllegalArgumentException(k + " activations are not whole blocks of " + BLOCK);
-        for (int b = 0; b < k / BLOCK; b++) {
-            int base = xo + b * BLOCK;
-            float amax = 0;
-            for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(x[base + j]));
-            float d = amax / 127f;
-            float inv = d != 0 ? 1f / d : 0f;
-            scales[so + b] = d;
-            for (int j = 0; j < BLOCK; j++) q[qo + b * BLOCK + j] = (byte) roundHalfAway(x[base + j] * inv);
-        }
+        for (int b = 0; b < k / BLOCK; b++) scales[so + b] = quantizeBlock(x, xo + b * BLOCK, q, qo + b * BLOCK);
+    }
+
+    /** One block of src from off into q from qo; returns its scale amax / 127 in fp32 (the bytes are rounded with it unrounded). */
+    private static float quantizeBlock(float[] src, int off, byte[] q, int qo) {
+        float amax = 0;
+        for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(src[off + j]));
+        float d = amax / 127f;
+        float inv = d != 0 ? 1f / d : 0f;
+        for (int j = 0; j < BLOCK; j++) q[qo + j] = (byte) roundHalfAway(src[off + j] * inv);
+        return d;
     }
 
     /** C's roundf: halves go away from zero (Java's Math.round sends -0.5 to 0). */
