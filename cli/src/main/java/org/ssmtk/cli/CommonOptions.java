@@ -36,7 +36,8 @@ final class CommonOptions {
     static final List<Opt<?>> BACKEND = List.of(DEVICE, PRECISION, SSD_PRODUCTS, THREADS);
 
     static final Opt<String> WEIGHTS = Opt.choice("weights", "how the linear layers' weights are held: fp32, or int8"
-            + " (32-value blocks with one scale each, a quarter of the memory; --device cpu; inference only)", "fp32", "int8").byDefault("fp32");
+            + " (32-value blocks with one scale each, a quarter of the memory, times activations quantized alike on the fly"
+            + " as llama.cpp's Q8_0; --device cpu; inference only)", "fp32", "int8").byDefault("fp32");
 
     /**
      * The range of a fresh model's initial Δ (the reference draws it log-uniform in [0.001, 0.1]). A state channel
