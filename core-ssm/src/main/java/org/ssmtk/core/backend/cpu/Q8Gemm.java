@@ -28,7 +28,9 @@ import java.nio.ByteOrder;
  * floats instead (a shift pair and a convert for every V bytes, and an FMA each) made the product
  * compute-bound: on a 2-core AVX2 EPYC ({@code Q8DotBench}, a test-source main, 2026-12-01) 5.3-5.6
  * GB/s from L3 against 7.4-13.0 with byte products, and from memory 4.8-6.1 against 8.2-9.0, where
- * an fp32 row reads 10.5-11.2. The bytes are kept on huge pages ({@link Q8Storage}).
+ * an fp32 row reads 10.5-11.2. Under 128-bit floats (NEON, SSE) rows are stored in order and their
+ * bytes widen to floats, dotted with the dequantized activations. The bytes are kept on huge pages
+ * ({@link Q8Storage}).
  * <p>
  * Many rows (prefill): {@link PackedGemm}, which dequantizes W a cache-sized panel at a time
  * ({@link #dequantize}), each reused by every row of X, on X dequantized once: the fp32 kernel from
@@ -48,8 +50,12 @@ final class Q8Gemm {
     private static final jdk.incubator.vector.VectorShuffle<Float> HALF_8 = jdk.incubator.vector.VectorShuffle.iota(F, 8, 1, true),
             HALF_4 = jdk.incubator.vector.VectorShuffle.iota(F, 4, 1, true), HALF_2 = jdk.incubator.vector.VectorShuffle.iota(F, 2, 1, true),
             HALF_1 = jdk.incubator.vector.VectorShuffle.iota(F, 1, 1, true);
-    /** Bytes that widen into one float register. */
-    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, jdk.incubator.vector.VectorShape.forBitSize(V * 8));
+    /**
+     * Bytes loaded at once to widen into float registers: V of them, or under 128-bit floats (NEON,
+     * SSE) the narrowest byte vector, 8, which widens into two.
+     */
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, jdk.incubator.vector.VectorShape.forBitSize(Math.max(64, V * 8)));
+    private static final int PARTS = B.length() / V;
     private static final int N_BLOCK = 16;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
@@ -349,9 +355,10 @@ final class Q8Gemm {
     /** sum over one block of dequantized activations from xo times the row's bytes from wo widened to floats, unscaled, as V lanes. */
     private static FloatVector widenedBlock(float[] x, int xo, Q8Storage w, int wo) {
         FloatVector part = FloatVector.zero(F);
-        for (int p = 0; p < Q8Blocks.BLOCK; p += V) {
-            FloatVector wv = (FloatVector) ByteVector.fromMemorySegment(B, w.q, wo + p, ORDER).convertShape(VectorOperators.B2F, F, 0);
-            part = FloatVector.fromArray(F, x, xo + p).fma(wv, part);
+        for (int p = 0; p < Q8Blocks.BLOCK; p += B.length()) {
+            ByteVector q = ByteVector.fromMemorySegment(B, w.q, wo + p, ORDER);
+            for (int j = 0; j < PARTS; j++)
+                part = FloatVector.fromArray(F, x, xo + p + j * V).fma((FloatVector) q.convertShape(VectorOperators.B2F, F, j), part);
         }
         return part;
     }
