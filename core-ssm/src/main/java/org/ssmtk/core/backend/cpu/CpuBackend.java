@@ -28,7 +28,7 @@ public final class CpuBackend implements Backend {
      */
     public static final int MATMUL_KERNEL_ROWS = Gemm.PACK_ROWS;
 
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = VectorMath.S;
 
     /** Heap storage of a CPU tensor. */
     static final class ArrayStorage implements Storage {

@@ -12,7 +12,7 @@ import jdk.incubator.vector.VectorSpecies;
  * oldest tap first, then x sigmoid(x) with VectorMath's exp, so a prefix and a step agree.
  */
 final class CpuConv1d {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = VectorMath.S;
     private static final int V = S.length();
     /** Channels per task: a few vectors, so that even one sequence splits among threads. */
     private static final int BLOCK = 8 * V;

@@ -22,7 +22,7 @@ import org.ssmtk.core.tensor.Tensor;
  * sequence's numbers are the bits it gets when stepped alone, however many share the step.
  */
 final class CpuDecoder implements Backend.DecodeStep {
-    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> S = VectorMath.S;
     static final int V = S.length();
 
     /** One layer's mixer step: reads the decoder's normed vectors, writes its mixer outputs. */

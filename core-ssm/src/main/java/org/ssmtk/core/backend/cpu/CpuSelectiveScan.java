@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>All arrays are row-major; token row r = b * len + t. See Backend#selectiveScan for the math.
  */
 public final class CpuSelectiveScan {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = VectorMath.S;
     public static final int LANES = S.length();
 
     /**

@@ -29,7 +29,7 @@ import static org.ssmtk.core.backend.cpu.CpuSelectiveScan.chunks;
  * fixed order: results do not depend on scheduling.
  */
 public final class CpuSelectiveScanBackward {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = VectorMath.S;
 
     /**
      * Operands of one backward call. Gradient outputs are accumulated into (+=). dA is (channels,

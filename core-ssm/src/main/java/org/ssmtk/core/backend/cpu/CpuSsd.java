@@ -23,7 +23,7 @@ import org.ssmtk.core.backend.SsdShape;
  * x and y) and along the state (products with B and C), both contiguous in memory.
  */
 public final class CpuSsd {
-    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> S = VectorMath.S;
 
     /** Chunks per window, and the floats of local states a window may hold (64 MB) whatever the batch and width. */
     static final int WINDOW = 64, LOCAL_FLOATS = 1 << 24;

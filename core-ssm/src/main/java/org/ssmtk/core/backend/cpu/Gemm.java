@@ -12,7 +12,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link #PACK_ROWS} rows (prefill, training) {@link PackedGemm} runs instead.
  */
 final class Gemm {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = VectorMath.S;
     private static final int V = S.length();
     private static final int MR = 3, NR = 4;
     private static final int M_BLOCK = 96;

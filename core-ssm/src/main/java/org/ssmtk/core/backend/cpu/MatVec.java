@@ -36,7 +36,7 @@ import java.util.function.IntConsumer;
  * product, whose kernel changes at {@link Gemm#PACK_ROWS} rows).
  */
 final class MatVec implements IntConsumer {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = VectorMath.S;
     private static final int V = F.length();
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
@@ -110,7 +110,7 @@ final class MatVec implements IntConsumer {
             task += (rows + perTask - 1) / perTask;
         }
         tasks = task;
-        lanes = vectors >= 4 ? new float[tasks][4 * Math.max(V, Q8Gemm.LANES)] : null;
+        lanes = vectors >= 4 ? new float[tasks][4 * V] : null;
         int int8K = 0;
         for (Part p : parts) if (p.q != null) int8K = Math.max(int8K, p.k);
         activations = int8K > 0 ? new Q8Gemm.Activations(vectors, int8K) : null;

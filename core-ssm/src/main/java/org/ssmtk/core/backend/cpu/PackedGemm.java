@@ -23,7 +23,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link Q8Gemm}'s dot product does.
  */
 final class PackedGemm {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = VectorMath.S;
     private static final int V = S.length();
     /** Rows of X per kernel call: 8 where there are 32 vector registers (AVX-512), 3 where there are 16. */
     static final int MR = V >= 16 ? 8 : 3;

@@ -37,19 +37,8 @@ import java.nio.ByteOrder;
  * a quarter of the memory, plus the dequantizing, which the fp32 path does not pay.
  */
 final class Q8Gemm {
-    /**
-     * The machine's widest floats; the system property ssmtk.cpu.int8VectorBits (128, 256, 512) sets
-     * another width, so that tests run AVX-512's layout and kernels on any machine (core-ssm's pom):
-     * widths the hardware lacks run, slowly, in the Vector API's Java fallback.
-     */
-    private static final VectorSpecies<Float> F = Integer.getInteger("ssmtk.cpu.int8VectorBits") == null ? FloatVector.SPECIES_PREFERRED
-            : VectorSpecies.of(float.class, jdk.incubator.vector.VectorShape.forBitSize(Integer.getInteger("ssmtk.cpu.int8VectorBits")));
+    private static final VectorSpecies<Float> F = VectorMath.S;
     private static final int V = F.length();
-    /** Float lanes of the kernels: {@link #dot4}'s scratch holds four vectors of them. */
-    static final int LANES = V;
-    private static final jdk.incubator.vector.VectorShuffle<Float> HALF_8 = jdk.incubator.vector.VectorShuffle.iota(F, 8, 1, true),
-            HALF_4 = jdk.incubator.vector.VectorShuffle.iota(F, 4, 1, true), HALF_2 = jdk.incubator.vector.VectorShuffle.iota(F, 2, 1, true),
-            HALF_1 = jdk.incubator.vector.VectorShuffle.iota(F, 1, 1, true);
     /**
      * Bytes loaded at once to widen into float registers: V of them, or under 128-bit floats (NEON,
      * SSE) the narrowest byte vector, 8, which widens into two.
@@ -260,7 +249,7 @@ final class Q8Gemm {
         }
         for (int blk = p0 / Q8Blocks.BLOCK; blk < k / Q8Blocks.BLOCK; blk++)
             acc = widenedBlock(a.dequantized, xo + blk * Q8Blocks.BLOCK, w, wo + blk * Q8Blocks.BLOCK).fma(FloatVector.broadcast(F, w.scales[so + blk]), acc);
-        return sum(acc.add(odd));
+        return VectorMath.sum(acc.add(odd));
     }
 
     /**
@@ -304,34 +293,15 @@ final class Q8Gemm {
             acc2 = widenedBlock(a.dequantized, x2 + b0, w, wo + b0).fma(sc, acc2);
             acc3 = widenedBlock(a.dequantized, x3 + b0, w, wo + b0).fma(sc, acc3);
         }
-        // sum's tree on stored lanes (lanes: 4 LANES floats of scratch): as a call, sum boxed its vector
+        // VectorMath.sum's tree on stored lanes (lanes: 4 V floats of scratch): as a call, sum boxed its vector
         acc0.add(odd0).intoArray(lanes, 0);
         acc1.add(odd1).intoArray(lanes, V);
         acc2.add(odd2).intoArray(lanes, 2 * V);
         acc3.add(odd3).intoArray(lanes, 3 * V);
-        out[o] = sumLanes(lanes, 0) + bias;
-        out[o + os] = sumLanes(lanes, V) + bias;
-        out[o + 2 * os] = sumLanes(lanes, 2 * V) + bias;
-        out[o + 3 * os] = sumLanes(lanes, 3 * V) + bias;
-    }
-
-    /**
-     * The lanes' sum in {@link VectorMath#sum}'s pairwise tree (lane i plus lane i + h, h halving),
-     * at this class's width: the same bits as VectorMath's where that is the machine's.
-     */
-    private static float sum(FloatVector v) {
-        if (V >= 16) v = v.add(v.rearrange(HALF_8));
-        if (V >= 8) v = v.add(v.rearrange(HALF_4));
-        if (V >= 4) v = v.add(v.rearrange(HALF_2));
-        if (V >= 2) v = v.add(v.rearrange(HALF_1));
-        return v.lane(0);
-    }
-
-    /** {@link #sum} of the vector stored at a[o, o + LANES), one lane at a time: the same bits. */
-    private static float sumLanes(float[] a, int o) {
-        for (int h = V / 2; h >= 1; h /= 2)
-            for (int i = 0; i < h; i++) a[o + i] = a[o + i] + a[o + i + h];
-        return a[o];
+        out[o] = VectorMath.sumLanes(lanes, 0) + bias;
+        out[o + os] = VectorMath.sumLanes(lanes, V) + bias;
+        out[o + 2 * os] = VectorMath.sumLanes(lanes, 2 * V) + bias;
+        out[o + 3 * os] = VectorMath.sumLanes(lanes, 3 * V) + bias;
     }
 
     /** Per int lane, its two shorts' products low * a.low + high * a.high from h, added: four byte products (see {@link #dot}). */

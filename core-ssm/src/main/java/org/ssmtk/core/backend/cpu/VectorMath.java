@@ -18,10 +18,14 @@ public final class VectorMath {
     private VectorMath() {}
 
     /**
-     * Every function takes and returns vectors of this species: species and shuffles must be
-     * compile-time constants for C2 to intrinsify the operations instead of boxing each vector.
+     * The float species of every CPU kernel, and every function here takes and returns vectors of
+     * it: species and shuffles must be compile-time constants for C2 to intrinsify the operations
+     * instead of boxing each vector. The machine's widest, or the width the system property
+     * ssmtk.cpu.vectorBits gives (128, 256, 512): tests run the kernels at widths this machine
+     * lacks (core-ssm's pom), which the Vector API runs, slowly, in its Java fallback.
      */
-    public static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    public static final VectorSpecies<Float> S = Integer.getInteger("ssmtk.cpu.vectorBits") == null ? FloatVector.SPECIES_PREFERRED
+            : VectorSpecies.of(float.class, jdk.incubator.vector.VectorShape.forBitSize(Integer.getInteger("ssmtk.cpu.vectorBits")));
     private static final int LANES = S.length();
 
     private static final float LOG2E = 1.44269504088896341f;

@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * value by value.
  */
 class PackedGemmTest {
-    private static final int LANES = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+    private static final int LANES = VectorMath.S.length();
 
     @ParameterizedTest(name = "m={0} n={1} k={2}")
     @CsvSource({"75,100,544", "8,48,256", "1,1,32", "17,49,288", "64,3,96"})
