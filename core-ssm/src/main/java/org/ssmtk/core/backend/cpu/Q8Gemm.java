@@ -135,7 +135,6 @@ final class Q8Gemm {
         final int k;
         final float[] scales, dequantized;
         final short[] low, high;
-        private final byte[] bytes;
 
         Activations(int vectors, int k) {
             if (!Q8Blocks.fits(k)) throw new IllegalArgumentException(k + " activations are not whole int8 blocks");
@@ -144,7 +143,6 @@ final class Q8Gemm {
             dequantized = new float[vectors * k];
             low = new short[INTERLEAVED ? vectors * k / 2 : 0];
             high = new short[low.length];
-            bytes = new byte[k];
         }
 
         /**
@@ -173,8 +171,20 @@ final class Q8Gemm {
                 g1.and(0xFFFF).or(g3.lanewise(VectorOperators.LSHL, 16)).reinterpretAsShorts().intoArray(high, h);
             }
             if (whole == k) return;
-            Q8Blocks.quantizeActivations(x, xo + whole, k - whole, bytes, 0, scales, so + whole / Q8Blocks.BLOCK);
-            for (int p = whole; p < k; p++) dequantized[o + p] = bytes[p - whole] * scales[so + p / Q8Blocks.BLOCK];
+            dequantizeActivations(x, xo + whole, k - whole, dequantized, o + whole, scales, so + whole / Q8Blocks.BLOCK);
+        }
+    }
+
+    /**
+     * Activations x[xo, xo + n) (whole blocks) as the rule stands for them, q * scale, into out from
+     * oo; their blocks' scales into scales from so unless scales is null.
+     */
+    private static void dequantizeActivations(float[] x, int xo, int n, float[] out, int oo, float[] scales, int so) {
+        for (int b = 0; b < n; b += Q8Blocks.BLOCK) {
+            float scale = blockScale(x, xo + b), inv = inverse(scale);
+            if (scales != null) scales[so + b / Q8Blocks.BLOCK] = scale;
+            for (int j = b; j < b + Q8Blocks.BLOCK; j += V)
+                ((FloatVector) rounded(x, xo + j, inv).convert(VectorOperators.I2F, 0)).mul(scale).intoArray(out, oo + j);
         }
     }
 
@@ -202,13 +212,7 @@ final class Q8Gemm {
         if (m >= Gemm.PACK_ROWS) {
             // the fp32 kernel on both operands dequantized: the same numbers as the byte products of few rows
             float[] xq = new float[m * k];
-            par.forEach(m, i -> {
-                for (int b = 0; b < k; b += Q8Blocks.BLOCK) {
-                    float scale = blockScale(x, xOff + i * k + b), inv = inverse(scale);
-                    for (int j = b; j < b + Q8Blocks.BLOCK; j += V)
-                        ((FloatVector) rounded(x, xOff + i * k + j, inv).convert(VectorOperators.I2F, 0)).mul(scale).intoArray(xq, i * k + j);
-                }
-            });
+            par.forEach(m, i -> dequantizeActivations(x, xOff + i * k, k, xq, i * k, null, 0));
             PackedGemm.matmulTransposed(par, xq, 0, PackedGemm.int8(w, wOff, k), bias, bOff, c, cOff, m, n, k);
             return;
         }
