@@ -17,8 +17,9 @@ import java.util.SplittableRandom;
  * Not a test: GB/s of weights one core reads in a decoding product, matrix by matrix (rows x k),
  * for {@link Q8Gemm#dot} (int8 activations; the weights as stored, interleaved where the vector
  * width allows), for the same int8 bytes stored in order, widened by the JDK's byte-to-float
- * conversion and dotted with fp32 activations (the kernel before rows were interleaved), and for an fp32 row loop over the same shape (what
- * memory gives a plain stream). Huge pages for all three; median of repeats after a 2 s warm-up.
+ * conversion and dotted with fp32 activations (the kernel before rows were interleaved), and for
+ * an fp32 row loop over the same shape (what memory gives a plain stream). Huge pages for all
+ * three; median of repeats after a 2 s warm-up.
  * One kernel per JVM: measured in one, they changed each other's compiled code (a kernel measured
  * second ran at a twentieth of its speed measured first).
  * <pre>
