@@ -136,15 +136,26 @@ final class CpuMamba1Step implements CpuDecoder.LayerStep, IntConsumer {
     }
 
     /**
-     * dt = softplus(dt_pre + dt_bias) into dt (dtPre stays: the ablation sets it once), dt x into y: VectorMath.softplus's arithmetic,
-     * its exp and its log1p in separate loops (together they too exceed C2's node budget). o: the sequence's row.
+     * dt = softplus(dt_pre + dt_bias) into dt (dtPre stays: the ablation sets it once), dt x into y:
+     * VectorMath.softplus's arithmetic, its exp and its log1p in loops of their own methods. o: the
+     * sequence's row.
      */
     private void timeSteps(int o, int c0, int c1) {
+        softplusExp(o, c0, c1);
+        softplusLog(o, c0, c1);
+    }
+
+    /** dt = dt_pre + dt_bias, y = exp(-|dt|). */
+    private void softplusExp(int o, int c0, int c1) {
         for (int ch = c0; ch < c1; ch += V) {
             FloatVector pre = FloatVector.fromArray(S, dtPre, o + ch).add(FloatVector.fromArray(S, dtBias, ch));
             pre.intoArray(dt, o + ch);
             VectorMath.exp(pre.abs().neg()).intoArray(y, o + ch);
         }
+    }
+
+    /** dt = max(dt, 0) + log1p(y), y = dt x. */
+    private void softplusLog(int o, int c0, int c1) {
         for (int ch = c0; ch < c1; ch += V) {
             FloatVector d = FloatVector.fromArray(S, dt, o + ch).max(0f).add(VectorMath.log1p(FloatVector.fromArray(S, y, o + ch)));
             d.intoArray(dt, o + ch);
