@@ -115,13 +115,15 @@ final class CpuMamba1Step implements CpuDecoder.LayerStep, IntConsumer {
     }
 
     /*
-     * The scan in three loops over the channels, each its own method with one of VectorMath's
+     * The scan in loops over the channels, each in its own method with one of VectorMath's
      * polynomials: as one method, C2 stopped inlining at its node budget (NodeCountInliningCutoff)
      * and called exp out of line, boxing two vectors per call (216 bytes for every channel vector
-     * and state: 0.9 MB per token for the DNA shape; 48 KB remain, from a call left out of line in
-     * timeSteps). Which calls C2 inlines also depends on what it compiled first: splitting
-     * timeSteps in two methods made update's exp go out of line again (0.77 MB), so measure
-     * (ThreadMXBean allocated bytes per step) before reshaping these loops.
+     * and state: 0.9 MB per token for the DNA shape). softplus's two loops shared one method until
+     * 2026-12-01, when C2 left its log1p out of line there (590 KB a 130M step; -XX:+PrintInlining
+     * shows it); each in its own method, 0 bytes for the DNA and 130M shapes. Which calls C2
+     * inlines also depends on what it compiled first (an earlier split of timeSteps sent update's
+     * exp out of line), so measure allocated bytes per step (DecodeBatchBench prints them) before
+     * reshaping these loops.
      */
     private void scan(int q) {
         scan(q, 0, dp);
